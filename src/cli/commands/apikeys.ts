@@ -1,0 +1,81 @@
+import type { Command } from 'commander';
+import type { SiyuConfig } from '../../config/config.ts';
+import { openStores } from '../../stores/stores.ts';
+import { ApiKeyService, ROLES, WorkspaceService, type Role } from '../../workspaces/workspaces.ts';
+import { printTable } from '../output.ts';
+
+export function registerApiKeyCommands(program: Command, config: () => SiyuConfig): void {
+  const workspaceOption = ['-w, --workspace <slug>', 'workspace slug or id (default: the only one)'] as const;
+
+  const withServices = async <T>(fn: (s: { workspaces: WorkspaceService; apiKeys: ApiKeyService }) => Promise<T>): Promise<T> => {
+    const stores = await openStores(config());
+    try {
+      return await fn({ workspaces: new WorkspaceService(stores.state), apiKeys: new ApiKeyService(stores.state) });
+    } finally {
+      await stores.close();
+    }
+  };
+
+  const workspace = program.command('workspace').description('workspaces (one per brand)');
+  workspace
+    .command('create')
+    .description('create a workspace and its first admin API key')
+    .requiredOption('--slug <slug>', 'short name, e.g. yanyu')
+    .requiredOption('--name <name>', 'display name')
+    .option('--time-zone <tz>', 'IANA time zone for days, schedules and quiet hours', 'Asia/Shanghai')
+    .action(async (options: { slug: string; name: string; timeZone: string }) => {
+      await withServices(async ({ workspaces, apiKeys }) => {
+        const created = await workspaces.create({ slug: options.slug, name: options.name, timeZone: options.timeZone });
+        const { token } = await apiKeys.create(created.id, 'admin', 'admin');
+        console.log(`workspace ${created.slug} (${created.id}) created, time zone ${created.timeZone}`);
+        console.log(`admin API key (shown once, store it now): ${token}`);
+      });
+    });
+  workspace
+    .command('list')
+    .description('list workspaces')
+    .action(async () => {
+      await withServices(async ({ workspaces }) => printTable(await workspaces.list()));
+    });
+
+  const apikey = program.command('apikey').description('API keys for machines (sent as "Authorization: Bearer <key>")');
+  apikey
+    .command('create')
+    .description('create an API key; the token is printed once')
+    .requiredOption('--name <name>', 'what the key is for, e.g. "ERP sync"')
+    .option('--role <role>', `one of ${ROLES.join(', ')}`, 'operator')
+    .option(...workspaceOption)
+    .action(async (options: { name: string; role: string; workspace?: string }) => {
+      if (!ROLES.includes(options.role as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}, got "${options.role}"`);
+      await withServices(async ({ workspaces, apiKeys }) => {
+        const ws = await workspaces.resolve(options.workspace);
+        const { key, token } = await apiKeys.create(ws.id, options.name, options.role as Role);
+        console.log(`API key ${key.prefix} (${key.role}) created for workspace ${ws.slug}`);
+        console.log(`token (shown once, store it now): ${token}`);
+      });
+    });
+  apikey
+    .command('list')
+    .description('list API keys (never their secrets)')
+    .option(...workspaceOption)
+    .action(async (options: { workspace?: string }) => {
+      await withServices(async ({ workspaces, apiKeys }) => {
+        const ws = await workspaces.resolve(options.workspace);
+        const keys = await apiKeys.list(ws.id);
+        printTable(
+          keys.map((k) => ({ id: k.id, prefix: k.prefix, name: k.name, role: k.role, created: k.createdAt, last_used: k.lastUsedAt ?? '', revoked: k.revokedAt ?? '' })),
+        );
+      });
+    });
+  apikey
+    .command('revoke <key>')
+    .description('revoke an API key by id or prefix; requests with it fail from now on')
+    .option(...workspaceOption)
+    .action(async (idOrPrefix: string, options: { workspace?: string }) => {
+      await withServices(async ({ workspaces, apiKeys }) => {
+        const ws = await workspaces.resolve(options.workspace);
+        const key = await apiKeys.revoke(ws.id, idOrPrefix);
+        console.log(`API key ${key.prefix} (${key.name}) revoked at ${key.revokedAt}`);
+      });
+    });
+}

@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { demoDir, loadConfig, type SiyuConfig } from '../../config/config.ts';
+import { generateDemoBrand } from '../../demo/demo-brand.ts';
+import { buildServer } from '../../server/app.ts';
+import { openStores } from '../../stores/stores.ts';
+import { ensureFirstWorkspace } from '../../workspaces/bootstrap.ts';
+import { parseInteger } from '../args.ts';
+
+/** Yesterday in the workspace's time zone: the demo brand's history ends there. */
+function yesterdayIn(timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    new Date(Date.now() - 86_400_000),
+  );
+}
+
+export function registerStartCommand(program: Command, config: () => SiyuConfig): void {
+  program
+    .command('start')
+    .description('start the server (API, console, workers) on the configured stores')
+    .option('--port <port>', 'HTTP port (SIYU_PORT, default 8080)', parseInteger)
+    .option('--host <host>', 'listen address (SIYU_HOST, default 127.0.0.1)')
+    .action(async (options: { port?: number; host?: string }) => {
+      const base = config();
+      const cfg = loadConfig({ dataDir: base.dataDir, port: options.port, host: options.host });
+      const started = Date.now();
+      const stores = await openStores(cfg);
+      let app: Awaited<ReturnType<typeof buildServer>> | undefined;
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        process.stderr.write(`\n${signal}: stopping…\n`);
+        await app?.close().catch(() => undefined);
+        await stores.close();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      try {
+        const boot = await ensureFirstWorkspace(stores);
+        if (boot.adminToken) {
+          console.log(`First start: created workspace "${boot.workspace.slug}" (${boot.workspace.timeZone}).`);
+          console.log(`Admin API key (shown once, store it now):\n  ${boot.adminToken}`);
+          if (cfg.demoPeople > 0) {
+            const manifest = await generateDemoBrand({
+              people: cfg.demoPeople,
+              seed: 1,
+              endDate: yesterdayIn(boot.workspace.timeZone),
+              out: demoDir(cfg),
+            });
+            const rows = manifest.files.reduce((s, f) => s + f.rows, 0);
+            console.log(
+              `Demo brand 燕语: ${manifest.people.toLocaleString('en-US')} people, ${rows.toLocaleString('en-US')} rows of platform exports in ${demoDir(cfg)}`,
+            );
+          }
+        }
+        app = await buildServer({ config: cfg, stores });
+        const address = await app.listen({ port: cfg.port, host: cfg.host });
+        const url = cfg.publicUrl ?? address.replace('[::1]', 'localhost');
+        console.log(`Siyu is running (facts: ${stores.facts.engine}, state: ${stores.state.engine}; ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+        console.log(`  console  ${url}/`);
+        console.log(`  API      ${url}/api/v1  (OpenAPI: ${url}/api/openapi.json)`);
+        console.log(`  health   ${url}/healthz`);
+        console.log('Press Ctrl+C to stop.');
+      } catch (error) {
+        await app?.close().catch(() => undefined);
+        await stores.close();
+        throw error;
+      }
+      // Keep running until a signal arrives.
+      await new Promise<never>(() => undefined);
+    });
+}

@@ -1,0 +1,84 @@
+import path from 'node:path';
+
+/** Everything Siyu reads from the environment, resolved once. Secrets never have defaults. */
+export interface SiyuConfig {
+  /** Root of the embedded stores' data: facts under `<dataDir>/facts`, state under `<dataDir>/state`. */
+  dataDir: string;
+  /** PostgreSQL server for the state store; PGlite under `<dataDir>/state` when absent. */
+  databaseUrl?: string;
+  /** ClickHouse server (HTTP) for the facts store; chDB under `<dataDir>/facts` when absent. */
+  clickhouseUrl?: string;
+  clickhouseUser?: string;
+  clickhousePassword?: string;
+  clickhouseDatabase: string;
+  host: string;
+  port: number;
+  /** Public URL printed for the console (defaults to http://host:port). */
+  publicUrl?: string;
+  logLevel: string;
+  /** People in the demo brand generated on the first start with empty stores (0 turns it off). */
+  demoPeople: number;
+}
+
+export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ name: string; meaning: string; default: string }> = [
+  { name: 'SIYU_DATA_DIR', meaning: 'data directory of the embedded stores (facts/, state/, demo/)', default: './data' },
+  { name: 'DATABASE_URL', meaning: 'PostgreSQL server for the state store instead of PGlite', default: '(unset: PGlite)' },
+  { name: 'SIYU_CLICKHOUSE_URL', meaning: 'ClickHouse server (HTTP) for the facts store instead of chDB', default: '(unset: chDB)' },
+  { name: 'SIYU_CLICKHOUSE_USER', meaning: 'ClickHouse user', default: 'default' },
+  { name: 'SIYU_CLICKHOUSE_PASSWORD', meaning: 'ClickHouse password', default: '(empty)' },
+  { name: 'SIYU_CLICKHOUSE_DATABASE', meaning: 'ClickHouse database', default: 'siyu' },
+  { name: 'SIYU_HOST', meaning: 'address the HTTP server listens on', default: '127.0.0.1' },
+  { name: 'SIYU_PORT', meaning: 'HTTP port', default: '8080' },
+  { name: 'SIYU_PUBLIC_URL', meaning: 'URL printed for the console', default: 'http://HOST:PORT' },
+  { name: 'SIYU_LOG_LEVEL', meaning: 'server log level (fatal, error, warn, info, debug)', default: 'warn' },
+  { name: 'SIYU_DEMO_PEOPLE', meaning: 'people in the demo brand generated on first start (0: none)', default: '2000' },
+];
+
+export interface ConfigOverrides {
+  dataDir?: string;
+  port?: number;
+  host?: string;
+}
+
+function intFromEnv(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new ConfigError(`${name} must be a non-negative integer, got "${raw}"`);
+  }
+  return value;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): SiyuConfig {
+  const dataDir = path.resolve(overrides.dataDir ?? env.SIYU_DATA_DIR ?? './data');
+  const port = overrides.port ?? intFromEnv('SIYU_PORT', 8080, env);
+  if (port > 65535) throw new ConfigError(`SIYU_PORT must be at most 65535, got ${port}`);
+  return {
+    dataDir,
+    databaseUrl: env.DATABASE_URL || undefined,
+    clickhouseUrl: env.SIYU_CLICKHOUSE_URL || undefined,
+    clickhouseUser: env.SIYU_CLICKHOUSE_USER || undefined,
+    clickhousePassword: env.SIYU_CLICKHOUSE_PASSWORD || undefined,
+    clickhouseDatabase: env.SIYU_CLICKHOUSE_DATABASE || 'siyu',
+    host: overrides.host ?? env.SIYU_HOST ?? '127.0.0.1',
+    port,
+    publicUrl: env.SIYU_PUBLIC_URL || undefined,
+    logLevel: env.SIYU_LOG_LEVEL || 'warn',
+    demoPeople: intFromEnv('SIYU_DEMO_PEOPLE', 2000, env),
+  };
+}
+
+export function factsDir(config: SiyuConfig): string {
+  return path.join(config.dataDir, 'facts');
+}
+export function stateDir(config: SiyuConfig): string {
+  return path.join(config.dataDir, 'state');
+}
+export function demoDir(config: SiyuConfig): string {
+  return path.join(config.dataDir, 'demo');
+}

@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import fastifyStatic from '@fastify/static';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { SiyuConfig } from '../config/config.ts';
+import type { Stores } from '../stores/stores.ts';
+import { ApiKeyService, WorkspaceService } from '../workspaces/workspaces.ts';
+import { workspaceRoutes } from '../workspaces/http.ts';
+import { systemRoutes } from '../system/http.ts';
+import { installAuth } from './auth.ts';
+import { installErrorHandling } from './errors.ts';
+
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The built console (console/dist) once the console exists; the placeholder page until then. */
+export function consoleRoot(): string {
+  const built = path.join(PACKAGE_ROOT, 'console', 'dist');
+  return fs.existsSync(path.join(built, 'index.html')) ? built : path.join(PACKAGE_ROOT, 'console', 'public');
+}
+
+export interface ServerOptions {
+  config: Pick<SiyuConfig, 'logLevel'>;
+  stores: Stores;
+  /** Log requests (off in tests). */
+  logger?: boolean;
+}
+
+export async function buildServer({ config, stores, logger = true }: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: logger ? { level: config.logLevel } : false,
+    bodyLimit: 10 * 1024 * 1024,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app);
+
+  const workspaces = new WorkspaceService(stores.state);
+  const apiKeys = new ApiKeyService(stores.state);
+  installAuth(app, apiKeys);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Siyu API',
+        version: '0.1.0',
+        description:
+          'Siyu (私域) customer operations platform. Every /api/v1 route needs "Authorization: Bearer <API key>". ' +
+          'Errors are { error: { code, message, details } }.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a Siyu API key' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  systemRoutes(app, stores);
+  workspaceRoutes(app, { workspaces, apiKeys });
+
+  app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(fastifyStatic, { root: consoleRoot(), prefix: '/', index: ['index.html'], wildcard: false });
+  return app;
+}

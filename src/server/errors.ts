@@ -1,0 +1,93 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { ZodError } from 'zod';
+import { ConflictError, NotFoundError } from '../workspaces/workspaces.ts';
+
+/** Every error leaves the API as `{ error: { code, message, details } }`. */
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly statusCode: number;
+  readonly code: string;
+  readonly details?: unknown;
+  constructor(statusCode: number, code: string, message: string, details?: unknown) {
+    super(message);
+    this.statusCode = statusCode;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+function issuePath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
+  return out;
+}
+
+/** "/items/0/sku" → ["items", 0, "sku"] */
+function instancePathParts(instancePath: string | undefined): PropertyKey[] {
+  if (!instancePath) return [];
+  return instancePath
+    .split('/')
+    .filter((part) => part.length > 0)
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part.replace(/~1/g, '/').replace(/~0/g, '~')));
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const where = error.validationContext ?? 'request';
+      const issues = error.validation.map((issue) => ({
+        path: issuePath([where, ...instancePathParts(issue.instancePath)]),
+        message: issue.message ?? 'invalid',
+      }));
+      const first = issues[0];
+      return reply.code(400).send({
+        error: {
+          code: 'validation_failed',
+          message: first ? `${first.path}: ${first.message}` : 'the request does not match the schema',
+          details: { issues },
+        },
+      } satisfies ErrorBody);
+    }
+    if (error instanceof ZodError) {
+      const issues = error.issues.map((issue) => ({ path: issuePath(issue.path), message: issue.message }));
+      return reply.code(400).send({
+        error: { code: 'validation_failed', message: `${issues[0]?.path}: ${issues[0]?.message}`, details: { issues } },
+      } satisfies ErrorBody);
+    }
+    if (error instanceof ApiError) {
+      return reply.code(error.statusCode).send({ error: { code: error.code, message: error.message, details: error.details } });
+    }
+    if (error instanceof NotFoundError) {
+      return reply.code(404).send({ error: { code: 'not_found', message: error.message } } satisfies ErrorBody);
+    }
+    if (error instanceof ConflictError) {
+      return reply.code(409).send({ error: { code: 'conflict', message: error.message } } satisfies ErrorBody);
+    }
+    if (isResponseSerializationError(error)) {
+      request.log.error({ err: error }, 'response does not match its schema');
+      return reply.code(500).send({ error: { code: 'internal', message: 'the response did not match its schema' } });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+      return reply.code(status).send({ error: { code: 'internal', message: 'internal error; see the server log' } });
+    }
+    // Fastify's own 4xx (bad JSON, body too large, unsupported media type …).
+    return reply.code(status).send({
+      error: { code: (error.code ?? 'bad_request').toLowerCase().replace(/^fst_err_/, ''), message: error.message },
+    } satisfies ErrorBody);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({
+      error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` },
+    } satisfies ErrorBody);
+  });
+}
+
+export const errorBodySchemaDescription = 'Every error: { error: { code, message, details } }';

@@ -1,0 +1,89 @@
+import { Session, version as chdbVersion } from 'chdb';
+import { assertTableName, toJsonLines, type FactsParams, type FactsStore } from './facts-store.ts';
+import { lockDirectory, type DirectoryLock } from '../lock.ts';
+
+function parseJsonEachRow<Row>(text: string): Row[] {
+  const rows: Row[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    if (end > start) rows.push(JSON.parse(text.slice(start, end)) as Row);
+    start = end + 1;
+  }
+  return rows;
+}
+
+/** chDB: ClickHouse in this process, data in one directory that only this process may open. */
+export class ChdbFactsStore implements FactsStore {
+  readonly engine = 'chdb' as const;
+  readonly location: string;
+  private readonly session: Session;
+  private readonly lock: DirectoryLock;
+  private pending = new Set<Promise<unknown>>();
+  private closed = false;
+
+  constructor(directory: string) {
+    this.lock = lockDirectory(directory);
+    try {
+      this.session = new Session(directory);
+    } catch (error) {
+      this.lock.release();
+      throw error;
+    }
+    this.location = directory;
+  }
+
+  /** Closing a session while a query runs aborts the engine, so every call is tracked and drained on close. */
+  private track<T>(promise: Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('facts store is closed'));
+    this.pending.add(promise);
+    const done = () => this.pending.delete(promise);
+    promise.then(done, done);
+    return promise;
+  }
+
+  async query<Row = Record<string, unknown>>(sql: string, params?: FactsParams): Promise<Row[]> {
+    const opts = { format: 'JSONEachRow' };
+    const result = await this.track(
+      params && Object.keys(params).length > 0
+        ? this.session.queryBindAsync(sql, params, opts)
+        : this.session.queryAsync(sql, opts),
+    );
+    return parseJsonEachRow<Row>(result.text());
+  }
+
+  async command(sql: string, params?: FactsParams): Promise<void> {
+    await this.track(
+      params && Object.keys(params).length > 0 ? this.session.queryBindAsync(sql, params) : this.session.queryAsync(sql),
+    );
+  }
+
+  async insertRows(table: string, rows: ReadonlyArray<Record<string, unknown>>): Promise<number> {
+    if (rows.length === 0) return 0;
+    const summary = await this.track(
+      this.session.insert({ table: assertTableName(table), values: Buffer.from(toJsonLines(rows)), format: 'JSONEachRow' }),
+    );
+    return summary.rowsSent ?? rows.length;
+  }
+
+  async insertJsonLines(table: string, lines: AsyncIterable<string | Buffer>): Promise<number> {
+    const summary = await this.track(
+      this.session.insert({ table: assertTableName(table), values: lines, format: 'JSONEachRow' }),
+    );
+    return summary.rowsSent;
+  }
+
+  async serverVersion(): Promise<string> {
+    const [row] = await this.query<{ v: string }>('SELECT version() AS v');
+    return `ClickHouse ${row?.v} (chDB ${chdbVersion().chdb})`;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.pending]);
+    this.session.close();
+    this.lock.release();
+  }
+}

@@ -1,0 +1,88 @@
+import { Readable } from 'node:stream';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { assertTableName, type FactsParams, type FactsStore } from './facts-store.ts';
+
+export interface ClickHouseServerOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  database: string;
+}
+
+/** A ClickHouse server over HTTP: the same SQL and `{name:Type}` parameters as chDB. */
+export class ClickHouseFactsStore implements FactsStore {
+  readonly engine = 'clickhouse' as const;
+  readonly location: string;
+  private readonly client: ClickHouseClient;
+
+  private constructor(client: ClickHouseClient, location: string) {
+    this.client = client;
+    this.location = location;
+  }
+
+  static async connect(options: ClickHouseServerOptions): Promise<ClickHouseFactsStore> {
+    const url = new URL(options.url);
+    const location = `${url.protocol}//${url.host}/${options.database}`;
+    const admin = createClient({ url: options.url, username: options.username, password: options.password });
+    try {
+      await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${assertTableName(options.database)}` });
+    } finally {
+      await admin.close();
+    }
+    const client = createClient({
+      url: options.url,
+      username: options.username,
+      password: options.password,
+      database: options.database,
+    });
+    return new ClickHouseFactsStore(client, location);
+  }
+
+  async query<Row = Record<string, unknown>>(sql: string, params?: FactsParams): Promise<Row[]> {
+    const result = await this.client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
+    return (await result.json()) as Row[];
+  }
+
+  async command(sql: string, params?: FactsParams): Promise<void> {
+    await this.client.command({ query: sql, query_params: params });
+  }
+
+  async insertRows(table: string, rows: ReadonlyArray<Record<string, unknown>>): Promise<number> {
+    if (rows.length === 0) return 0;
+    await this.client.insert({ table: assertTableName(table), values: rows as Record<string, unknown>[], format: 'JSONEachRow' });
+    return rows.length;
+  }
+
+  async insertJsonLines(table: string, lines: AsyncIterable<string | Buffer>): Promise<number> {
+    // The client serialises JSONEachRow from objects, so lines are parsed back into rows as they stream.
+    let count = 0;
+    async function* rows() {
+      let rest = '';
+      for await (const chunk of lines) {
+        const text = rest + (typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+        const parts = text.split('\n');
+        rest = parts.pop() ?? '';
+        for (const line of parts) {
+          if (line.length === 0) continue;
+          count++;
+          yield JSON.parse(line) as Record<string, unknown>;
+        }
+      }
+      if (rest.trim().length > 0) {
+        count++;
+        yield JSON.parse(rest) as Record<string, unknown>;
+      }
+    }
+    await this.client.insert({ table: assertTableName(table), values: Readable.from(rows()), format: 'JSONEachRow' });
+    return count;
+  }
+
+  async serverVersion(): Promise<string> {
+    const [row] = await this.query<{ v: string }>('SELECT version() AS v');
+    return `ClickHouse ${row?.v} (server)`;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

@@ -1,0 +1,97 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { ChdbFactsStore } from './chdb-facts-store.ts';
+import { migrateFacts, factsTableCounts, FACTS_MIGRATIONS } from './migrations.ts';
+import { tempDir } from '../../../test/helpers.ts';
+
+let store: ChdbFactsStore;
+const dir = tempDir('siyu-facts-');
+
+before(async () => {
+  store = new ChdbFactsStore(dir);
+  await migrateFacts(store);
+});
+after(async () => {
+  await store.close();
+});
+
+function order(orderId: string, amount: number, version: number, personId = 1) {
+  return {
+    workspace_id: 'ws_test',
+    person_id: personId,
+    source: 'tmall',
+    order_id: orderId,
+    status: 'paid',
+    ordered_at: '2026-06-18 12:00:00.000',
+    amount,
+    version,
+  };
+}
+
+test('migrations are applied once and recorded', async () => {
+  const again = await migrateFacts(store);
+  assert.deepEqual(again.applied, []);
+  assert.equal(again.alreadyApplied, FACTS_MIGRATIONS.length);
+  const tables = (await factsTableCounts(store)).map((t) => t.table);
+  for (const table of ['orders', 'order_lines', 'shipments', 'events', 'siyu_migrations']) assert.ok(tables.includes(table), table);
+});
+
+test('fact tables are ordered by workspace and person', async () => {
+  const rows = await store.query<{ name: string; sorting_key: string; engine: string }>(
+    `SELECT name, sorting_key, engine FROM system.tables WHERE database = currentDatabase() AND name IN ('orders','order_lines','shipments','events')`,
+  );
+  assert.equal(rows.length, 4);
+  for (const row of rows) {
+    assert.match(row.sorting_key, /^workspace_id, person_id, /, row.name);
+    assert.equal(row.engine, 'ReplacingMergeTree', row.name);
+  }
+});
+
+test('re-writing a row with the same source key replaces it instead of adding one', async () => {
+  await store.insertRows('orders', [order('A1', 100, 1), order('A2', 50, 1)]);
+  await store.insertRows('orders', [order('A1', 120, 2), order('A2', 50, 1)]);
+  const rows = await store.query<{ order_id: string; amount: string }>(
+    `SELECT order_id, toString(amount) AS amount FROM orders FINAL WHERE workspace_id = {ws:String} ORDER BY order_id`,
+    { ws: 'ws_test' },
+  );
+  assert.deepEqual(rows, [
+    { order_id: 'A1', amount: '120' },
+    { order_id: 'A2', amount: '50' },
+  ]);
+});
+
+test('a tombstone moves a row to its merged person without duplicating it', async () => {
+  await store.insertRows('orders', [order('M1', 10, 1, 7)]);
+  await store.insertRows('orders', [{ ...order('M1', 10, 2, 7), is_deleted: 1 }, order('M1', 10, 2, 3)]);
+  const rows = await store.query<{ person_id: string }>(
+    `SELECT person_id FROM orders FINAL WHERE workspace_id = 'ws_test' AND order_id = 'M1'`,
+  );
+  assert.deepEqual(rows.map((r) => Number(r.person_id)), [3]);
+});
+
+test('parameters are bound server-side, so quotes in values are data', async () => {
+  const hostile = "x' OR 1=1 --";
+  await store.insertRows('orders', [order(hostile, 1, 1, 9)]);
+  const rows = await store.query<{ n: string }>(`SELECT count() AS n FROM orders FINAL WHERE order_id = {id:String}`, { id: hostile });
+  assert.equal(Number(rows[0].n), 1);
+  const none = await store.query<{ n: string }>(`SELECT count() AS n FROM orders FINAL WHERE order_id = {id:String}`, { id: "' OR ''='" });
+  assert.equal(Number(none[0].n), 0);
+});
+
+test('streamed JSON lines land in full', async () => {
+  async function* lines() {
+    for (let chunk = 0; chunk < 5; chunk++) {
+      let text = '';
+      for (let i = 0; i < 2000; i++) text += JSON.stringify(order(`S${chunk}-${i}`, i, 1, 100 + i)) + '\n';
+      yield text;
+    }
+  }
+  const sent = await store.insertJsonLines('orders', lines());
+  assert.equal(sent, 10_000);
+  const [row] = await store.query<{ n: string }>(`SELECT count() AS n FROM orders FINAL WHERE startsWith(order_id, 'S')`);
+  assert.equal(Number(row.n), 10_000);
+});
+
+test('table names are checked before they reach SQL text', async () => {
+  await assert.rejects(() => store.insertRows('orders; DROP TABLE orders', [order('Z', 1, 1)]), /invalid table name/);
+});

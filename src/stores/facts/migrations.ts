@@ -1,0 +1,126 @@
+import type { FactsStore } from './facts-store.ts';
+
+/**
+ * Facts-store migrations: append-only, applied in order at start.
+ * Every fact table is keyed and ordered by (workspace_id, person_id, …) so it can be sharded by person,
+ * and is a ReplacingMergeTree keyed by the source's own id so re-imports replace rather than duplicate.
+ * `is_deleted` lets a person merge move a row to its new person id (tombstone the old key, write the new).
+ */
+export interface FactsMigration {
+  id: number;
+  name: string;
+  statements: string[];
+}
+
+export const FACTS_MIGRATIONS: FactsMigration[] = [
+  {
+    id: 1,
+    name: 'core facts: orders, order lines, shipments, events',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS orders (
+        workspace_id LowCardinality(String),
+        person_id UInt64,
+        source LowCardinality(String),
+        order_id String,
+        status LowCardinality(String),
+        ordered_at DateTime64(3, 'UTC'),
+        paid_at Nullable(DateTime64(3, 'UTC')),
+        currency LowCardinality(String) DEFAULT 'CNY',
+        amount Decimal(18, 2),
+        discount Decimal(18, 2) DEFAULT 0,
+        refunded Decimal(18, 2) DEFAULT 0,
+        item_count UInt32 DEFAULT 0,
+        store_id String DEFAULT '',
+        is_package UInt8 DEFAULT 0,
+        package_periods UInt16 DEFAULT 0,
+        import_run_id String DEFAULT '',
+        version UInt64,
+        is_deleted UInt8 DEFAULT 0
+      ) ENGINE = ReplacingMergeTree(version, is_deleted)
+      ORDER BY (workspace_id, person_id, source, order_id)`,
+      `CREATE TABLE IF NOT EXISTS order_lines (
+        workspace_id LowCardinality(String),
+        person_id UInt64,
+        source LowCardinality(String),
+        order_id String,
+        line_no UInt32,
+        sku String,
+        product_name String,
+        category LowCardinality(String) DEFAULT '',
+        quantity Int32,
+        unit_price Decimal(18, 2),
+        amount Decimal(18, 2),
+        version UInt64,
+        is_deleted UInt8 DEFAULT 0
+      ) ENGINE = ReplacingMergeTree(version, is_deleted)
+      ORDER BY (workspace_id, person_id, source, order_id, line_no)`,
+      `CREATE TABLE IF NOT EXISTS shipments (
+        workspace_id LowCardinality(String),
+        person_id UInt64,
+        source LowCardinality(String),
+        order_id String,
+        period UInt16,
+        planned_at Nullable(DateTime64(3, 'UTC')),
+        shipped_at Nullable(DateTime64(3, 'UTC')),
+        status LowCardinality(String),
+        tracking_no String DEFAULT '',
+        version UInt64,
+        is_deleted UInt8 DEFAULT 0
+      ) ENGINE = ReplacingMergeTree(version, is_deleted)
+      ORDER BY (workspace_id, person_id, source, order_id, period)`,
+      `CREATE TABLE IF NOT EXISTS events (
+        workspace_id LowCardinality(String),
+        person_id UInt64,
+        message_id String,
+        type LowCardinality(String),
+        event LowCardinality(String),
+        anonymous_id String DEFAULT '',
+        user_id String DEFAULT '',
+        timestamp DateTime64(3, 'UTC'),
+        received_at DateTime64(3, 'UTC'),
+        properties String DEFAULT '{}',
+        context String DEFAULT '{}',
+        source LowCardinality(String) DEFAULT '',
+        version UInt64,
+        is_deleted UInt8 DEFAULT 0
+      ) ENGINE = ReplacingMergeTree(version, is_deleted)
+      PARTITION BY toYYYYMM(timestamp)
+      ORDER BY (workspace_id, person_id, event, timestamp, message_id)`,
+    ],
+  },
+];
+
+export interface MigrationReport {
+  applied: string[];
+  alreadyApplied: number;
+}
+
+export async function migrateFacts(store: FactsStore): Promise<MigrationReport> {
+  await store.command(
+    `CREATE TABLE IF NOT EXISTS siyu_migrations (id UInt32, name String, applied_at DateTime64(3, 'UTC'))
+     ENGINE = MergeTree ORDER BY id`,
+  );
+  const done = new Set(
+    (await store.query<{ id: number }>('SELECT id FROM siyu_migrations')).map((row) => Number(row.id)),
+  );
+  const applied: string[] = [];
+  for (const migration of FACTS_MIGRATIONS) {
+    if (done.has(migration.id)) continue;
+    for (const statement of migration.statements) await store.command(statement);
+    await store.insertRows('siyu_migrations', [
+      { id: migration.id, name: migration.name, applied_at: new Date().toISOString().replace('T', ' ').replace('Z', '') },
+    ]);
+    applied.push(`${migration.id} ${migration.name}`);
+  }
+  return { applied, alreadyApplied: done.size };
+}
+
+/** Row counts of every table in the facts store's database, for `siyu doctor`. */
+export async function factsTableCounts(store: FactsStore): Promise<Array<{ table: string; rows: number }>> {
+  const rows = await store.query<{ name: string; total_rows: string | null }>(
+    `SELECT name, total_rows FROM system.tables WHERE database = currentDatabase() AND NOT is_temporary ORDER BY name`,
+  );
+  const counts: Array<{ table: string; rows: number }> = [];
+  for (const row of rows) counts.push({ table: row.name, rows: Number(row.total_rows ?? 0) });
+  return counts;
+}

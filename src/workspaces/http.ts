@@ -1,0 +1,70 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { callerOf } from '../server/auth.ts';
+import { ApiKeyService, apiKeySchema, ROLES, WorkspaceService, workspaceSchema } from './workspaces.ts';
+
+/** /api/v1/workspace and /api/v1/api-keys: the caller's workspace and its machine keys. */
+export function workspaceRoutes(app: FastifyInstance, services: { workspaces: WorkspaceService; apiKeys: ApiKeyService }) {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+
+  api.get(
+    '/api/v1/workspace',
+    {
+      schema: {
+        tags: ['workspace'],
+        summary: 'The workspace of the calling key',
+        security: [{ bearer: [] }],
+        response: { 200: workspaceSchema },
+      },
+    },
+    async (request) => services.workspaces.get(callerOf(request).workspaceId),
+  );
+
+  api.get(
+    '/api/v1/api-keys',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['workspace'],
+        summary: 'List the workspace API keys (never their secrets)',
+        security: [{ bearer: [] }],
+        response: { 200: z.object({ keys: z.array(apiKeySchema) }) },
+      },
+    },
+    async (request) => ({ keys: await services.apiKeys.list(callerOf(request).workspaceId) }),
+  );
+
+  api.post(
+    '/api/v1/api-keys',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['workspace'],
+        summary: 'Create an API key; the token is returned once',
+        security: [{ bearer: [] }],
+        body: z.object({ name: z.string().min(1).max(200), role: z.enum(ROLES).default('operator') }),
+        response: { 201: z.object({ key: apiKeySchema, token: z.string().describe('shown once; store it now') }) },
+      },
+    },
+    async (request, reply) => {
+      const created = await services.apiKeys.create(callerOf(request).workspaceId, request.body.name, request.body.role);
+      return reply.code(201).send(created);
+    },
+  );
+
+  api.delete(
+    '/api/v1/api-keys/:key',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['workspace'],
+        summary: 'Revoke an API key by id or prefix',
+        security: [{ bearer: [] }],
+        params: z.object({ key: z.string().min(1) }),
+        response: { 200: z.object({ key: apiKeySchema }) },
+      },
+    },
+    async (request) => ({ key: await services.apiKeys.revoke(callerOf(request).workspaceId, request.params.key) }),
+  );
+}

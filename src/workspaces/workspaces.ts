@@ -1,0 +1,220 @@
+import crypto from 'node:crypto';
+import { z } from 'zod';
+import type { StateStore } from '../stores/state/state-store.ts';
+
+export const ROLES = ['admin', 'operator', 'analyst', 'staff'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const workspaceSchema = z.object({
+  id: z.string(),
+  slug: z.string(),
+  name: z.string(),
+  timeZone: z.string(),
+  createdAt: z.string(),
+});
+export type Workspace = z.infer<typeof workspaceSchema>;
+
+export const apiKeySchema = z.object({
+  id: z.string(),
+  workspaceId: z.string(),
+  name: z.string(),
+  prefix: z.string().describe('public part of the key, shown instead of the secret'),
+  role: z.enum(ROLES),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+export type ApiKey = z.infer<typeof apiKeySchema>;
+
+export const createWorkspaceInput = z.object({
+  slug: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2–63 lower-case letters, digits or dashes, starting with a letter or digit'),
+  name: z.string().min(1).max(200),
+  timeZone: z
+    .string()
+    .default('Asia/Shanghai')
+    .refine((tz) => isValidTimeZone(tz), 'must be an IANA time zone such as Asia/Shanghai'),
+});
+export type CreateWorkspaceInput = z.input<typeof createWorkspaceInput>;
+
+export class NotFoundError extends Error {
+  override name = 'NotFoundError';
+}
+export class ConflictError extends Error {
+  override name = 'ConflictError';
+}
+
+export function isValidTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const iso = (value: Date | string | null): string | null =>
+  value === null ? null : value instanceof Date ? value.toISOString() : new Date(value).toISOString();
+
+export class WorkspaceService {
+  private readonly state: StateStore;
+  constructor(state: StateStore) {
+    this.state = state;
+  }
+
+  async create(input: CreateWorkspaceInput): Promise<Workspace> {
+    const data = createWorkspaceInput.parse(input);
+    const existing = await this.state.db.selectFrom('workspaces').select('id').where('slug', '=', data.slug).executeTakeFirst();
+    if (existing) throw new ConflictError(`workspace "${data.slug}" exists already`);
+    const row = await this.state.db
+      .insertInto('workspaces')
+      .values({ id: `ws_${crypto.randomBytes(8).toString('hex')}`, slug: data.slug, name: data.name, time_zone: data.timeZone })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toWorkspace(row);
+  }
+
+  async list(): Promise<Workspace[]> {
+    const rows = await this.state.db.selectFrom('workspaces').selectAll().orderBy('created_at').execute();
+    return rows.map(toWorkspace);
+  }
+
+  async get(id: string): Promise<Workspace> {
+    const row = await this.state.db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new NotFoundError(`workspace ${id} not found`);
+    return toWorkspace(row);
+  }
+
+  /** Finds a workspace by slug or id; with none given, the only workspace (or an error naming the choices). */
+  async resolve(slugOrId?: string): Promise<Workspace> {
+    const all = await this.list();
+    if (slugOrId) {
+      const found = all.find((w) => w.slug === slugOrId || w.id === slugOrId);
+      if (!found) throw new NotFoundError(`no workspace "${slugOrId}" (have: ${all.map((w) => w.slug).join(', ') || 'none'})`);
+      return found;
+    }
+    if (all.length === 1) return all[0];
+    if (all.length === 0) throw new NotFoundError('no workspace yet: run `siyu start` once or `siyu workspace create`');
+    throw new NotFoundError(`several workspaces exist; choose one with --workspace (${all.map((w) => w.slug).join(', ')})`);
+  }
+}
+
+function toWorkspace(row: { id: string; slug: string; name: string; time_zone: string; created_at: Date | string }): Workspace {
+  return { id: row.id, slug: row.slug, name: row.name, timeZone: row.time_zone, createdAt: iso(row.created_at)! };
+}
+
+const KEY_PATTERN = /^siyu_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
+
+function hashSecret(secret: string): string {
+  return crypto.createHash('sha256').update(secret).digest('hex');
+}
+
+export interface AuthenticatedKey {
+  keyId: string;
+  workspaceId: string;
+  role: Role;
+}
+
+export class ApiKeyService {
+  private readonly state: StateStore;
+  constructor(state: StateStore) {
+    this.state = state;
+  }
+
+  /** Creates a key and returns its token. The token is shown once: only its hash is kept. */
+  async create(workspaceId: string, name: string, role: Role = 'admin'): Promise<{ key: ApiKey; token: string }> {
+    const prefix = crypto.randomBytes(9).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 12);
+    const secret = crypto.randomBytes(32).toString('base64url');
+    const row = await this.state.db
+      .insertInto('api_keys')
+      .values({
+        id: `key_${crypto.randomBytes(8).toString('hex')}`,
+        workspace_id: workspaceId,
+        name,
+        prefix,
+        secret_hash: hashSecret(secret),
+        role,
+        last_used_at: null,
+        revoked_at: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return { key: toApiKey(row), token: `siyu_${prefix}_${secret}` };
+  }
+
+  async list(workspaceId: string): Promise<ApiKey[]> {
+    const rows = await this.state.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .orderBy('seq')
+      .execute();
+    return rows.map(toApiKey);
+  }
+
+  /** Revokes by id or prefix within the workspace. Revoking twice is not an error. */
+  async revoke(workspaceId: string, idOrPrefix: string): Promise<ApiKey> {
+    const row = await this.state.db
+      .updateTable('api_keys')
+      .set({ revoked_at: new Date() })
+      .where('workspace_id', '=', workspaceId)
+      .where((eb) => eb.or([eb('id', '=', idOrPrefix), eb('prefix', '=', idOrPrefix)]))
+      .where('revoked_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+    if (row) return toApiKey(row);
+    const already = await this.state.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where((eb) => eb.or([eb('id', '=', idOrPrefix), eb('prefix', '=', idOrPrefix)]))
+      .executeTakeFirst();
+    if (!already) throw new NotFoundError(`no API key "${idOrPrefix}" in this workspace`);
+    return toApiKey(already);
+  }
+
+  /** Checks a bearer token; undefined when it is malformed, unknown or revoked. */
+  async authenticate(token: string): Promise<AuthenticatedKey | undefined> {
+    const match = KEY_PATTERN.exec(token);
+    if (!match) return undefined;
+    const [, prefix, secret] = match;
+    const row = await this.state.db
+      .selectFrom('api_keys')
+      .select(['id', 'workspace_id', 'role', 'secret_hash', 'revoked_at', 'last_used_at'])
+      .where('prefix', '=', prefix)
+      .executeTakeFirst();
+    if (!row || row.revoked_at) return undefined;
+    const expected = Buffer.from(row.secret_hash, 'hex');
+    const actual = Buffer.from(hashSecret(secret), 'hex');
+    if (expected.length !== actual.length || !crypto.timingSafeEqual(expected, actual)) return undefined;
+    // Touch last_used_at at most once a minute: a write per request would be wasted work.
+    const lastUsed = row.last_used_at ? new Date(row.last_used_at).getTime() : 0;
+    if (Date.now() - lastUsed > 60_000) {
+      await this.state.db.updateTable('api_keys').set({ last_used_at: new Date() }).where('id', '=', row.id).execute();
+    }
+    return { keyId: row.id, workspaceId: row.workspace_id, role: row.role as Role };
+  }
+}
+
+function toApiKey(row: {
+  id: string;
+  workspace_id: string;
+  name: string;
+  prefix: string;
+  role: string;
+  created_at: Date | string;
+  last_used_at: Date | string | null;
+  revoked_at: Date | string | null;
+}): ApiKey {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    name: row.name,
+    prefix: row.prefix,
+    role: row.role as Role,
+    createdAt: iso(row.created_at)!,
+    lastUsedAt: iso(row.last_used_at),
+    revokedAt: iso(row.revoked_at),
+  };
+}

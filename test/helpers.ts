@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, type SiyuConfig } from '../src/config/config.ts';
+import { openStores, type Stores } from '../src/stores/stores.ts';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export function tempDir(prefix = 'siyu-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/**
+ * Config for a test: embedded stores in a fresh directory; the state store is the PostgreSQL server
+ * named by DATABASE_URL when it is set (CI runs the suite both ways).
+ */
+export function testConfig(dataDir = tempDir()): SiyuConfig {
+  return loadConfig({ dataDir }, { ...process.env, SIYU_DATA_DIR: dataDir, SIYU_DEMO_PEOPLE: '0' });
+}
+
+export async function openTestStores(dataDir?: string): Promise<{ stores: Stores; config: SiyuConfig }> {
+  const config = testConfig(dataDir);
+  return { stores: await openStores(config), config };
+}
+
+export function uniqueSlug(prefix: string): string {
+  return `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real CLI in a child process (the same Node as this test). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'src/cli/main.ts'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
