@@ -2,7 +2,18 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.ts';
 import { ApiKeyService, type AuthenticatedKey, type Role } from '../workspaces/workspaces.ts';
 
+export interface RouteEntry {
+  method: string;
+  url: string;
+  public: boolean;
+  roles?: readonly Role[];
+}
+
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route as registered, with its access rule: tests walk it to prove nothing is left open. */
+    routeTable: RouteEntry[];
+  }
   interface FastifyRequest {
     /** Set by the auth hook on every /api/v1 route: who is calling and for which workspace. */
     caller?: AuthenticatedKey;
@@ -25,12 +36,19 @@ export function callerOf(request: FastifyRequest): AuthenticatedKey {
  * protected unless it says `config: { public: true }`.
  */
 export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService): void {
+  const table: RouteEntry[] = [];
+  app.decorate('routeTable', table);
   app.addHook('onRoute', (route) => {
-    if (!route.url.startsWith('/api/')) return;
     const config = (route.config ?? {}) as { public?: boolean; roles?: readonly Role[] };
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      if (method !== 'HEAD') table.push({ method, url: route.url, public: !route.url.startsWith('/api/') || config.public === true, roles: config.roles });
+    }
+    if (!route.url.startsWith('/api/')) return;
     if (config.public) return;
-    const existing = route.preHandler ? (Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]) : [];
-    route.preHandler = [
+    // onRequest: credentials are checked before the body is parsed or validated.
+    const existing = route.onRequest ? (Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]) : [];
+    route.onRequest = [
       async (request: FastifyRequest) => {
         const header = request.headers.authorization;
         if (!header) {
