@@ -1,0 +1,17 @@
+/**
+ * `npm run bench -- <name> [options]`: runs one benchmark. Each prints a readable table and, as its
+ * last line, one JSON object with its figures.
+ */
+const BENCHMARKS: Record<string, { describe: string; load: () => Promise<{ run(args: string[]): Promise<void> }> }> = {
+  stores: { describe: 'facts vs state store: insert rows/s and a group-by over 2M and 10M order rows', load: () => import('./stores.ts') },
+  demo: { describe: 'demo brand generator: people/s and rows/s', load: () => import('./demo.ts') },
+};
+
+const [name, ...args] = process.argv.slice(2);
+if (!name || !BENCHMARKS[name]) {
+  console.error(`usage: npm run bench -- <${Object.keys(BENCHMARKS).join('|')}> [options]`);
+  for (const [key, b] of Object.entries(BENCHMARKS)) console.error(`  ${key.padEnd(8)} ${b.describe}`);
+  process.exit(name ? 1 : 0);
+}
+const benchmark = await BENCHMARKS[name].load();
+await benchmark.run(args);
