@@ -88,6 +88,85 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
       ORDER BY (workspace_id, person_id, event, timestamp, message_id)`,
     ],
   },
+  {
+    id: 2,
+    name: 'ingest: source records, refunds, contacts, quarantine; order columns',
+    statements: [
+      // One row per imported source record (an order, a member card, a WeCom contact, an event, a
+      // record): its identifiers and profile evidence, and the person OneID gave it (0 until resolved).
+      `CREATE TABLE IF NOT EXISTS source_records (
+        workspace_id LowCardinality(String),
+        source LowCardinality(String),
+        kind LowCardinality(String),
+        record_id String,
+        person_id UInt64 DEFAULT 0,
+        identifiers Array(Tuple(type LowCardinality(String), value String)),
+        name String DEFAULT '',
+        masked_phone String DEFAULT '',
+        address String DEFAULT '',
+        birthday String DEFAULT '',
+        attributes Map(String, String),
+        seen_at DateTime64(3, 'UTC'),
+        row_hash UInt64,
+        import_run_id String DEFAULT '',
+        version UInt64,
+        is_deleted UInt8 DEFAULT 0
+      ) ENGINE = ReplacingMergeTree(version, is_deleted)
+      ORDER BY (workspace_id, source, kind, record_id)`,
+      `CREATE TABLE IF NOT EXISTS refunds (
+        workspace_id LowCardinality(String),
+        person_id UInt64,
+        source LowCardinality(String),
+        refund_id String,
+        order_id String,
+        amount Decimal(18, 2),
+        status LowCardinality(String) DEFAULT '',
+        reason String DEFAULT '',
+        requested_at Nullable(DateTime64(3, 'UTC')),
+        completed_at Nullable(DateTime64(3, 'UTC')),
+        import_run_id String DEFAULT '',
+        version UInt64,
+        is_deleted UInt8 DEFAULT 0
+      ) ENGINE = ReplacingMergeTree(version, is_deleted)
+      ORDER BY (workspace_id, person_id, source, refund_id)`,
+      `CREATE TABLE IF NOT EXISTS contacts (
+        workspace_id LowCardinality(String),
+        person_id UInt64,
+        external_userid String,
+        staff_userid String,
+        staff_name String DEFAULT '',
+        name String DEFAULT '',
+        remark String DEFAULT '',
+        remark_mobiles Array(String),
+        tags Array(String),
+        channel String DEFAULT '',
+        description String DEFAULT '',
+        added_at Nullable(DateTime64(3, 'UTC')),
+        import_run_id String DEFAULT '',
+        version UInt64,
+        is_deleted UInt8 DEFAULT 0
+      ) ENGINE = ReplacingMergeTree(version, is_deleted)
+      ORDER BY (workspace_id, person_id, external_userid, staff_userid)`,
+      `CREATE TABLE IF NOT EXISTS import_quarantine (
+        workspace_id LowCardinality(String),
+        run_id String,
+        file String,
+        row_number UInt64,
+        field String,
+        value String,
+        reason String,
+        action LowCardinality(String),
+        row String,
+        at DateTime64(3, 'UTC')
+      ) ENGINE = ReplacingMergeTree
+      ORDER BY (workspace_id, run_id, file, row_number, field)`,
+      `ALTER TABLE orders ADD COLUMN IF NOT EXISTS postage Decimal(18, 2) DEFAULT 0 AFTER discount`,
+      `ALTER TABLE orders ADD COLUMN IF NOT EXISTS store_name String DEFAULT '' AFTER store_id`,
+      `ALTER TABLE order_lines ADD COLUMN IF NOT EXISTS discount Decimal(18, 2) DEFAULT 0 AFTER unit_price`,
+      `ALTER TABLE order_lines ADD COLUMN IF NOT EXISTS package_periods UInt16 DEFAULT 0 AFTER amount`,
+      `ALTER TABLE shipments ADD COLUMN IF NOT EXISTS periods UInt16 DEFAULT 0 AFTER period`,
+    ],
+  },
 ];
 
 export interface MigrationReport {

@@ -32,6 +32,42 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('api_keys_workspace').on('api_keys').column('workspace_id').execute();
     },
   },
+  '0002_import_runs_identifier_types': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('import_runs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('preset', 'text')
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('files', 'jsonb', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('pid', 'integer')
+        .addColumn('rows_read', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('landed', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('updated', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('unchanged', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('quarantined', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('values_dropped', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('error', 'text')
+        .addColumn('started_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('finished_at', 'timestamptz')
+        .execute();
+      await db.schema.createIndex('import_runs_workspace_started').on('import_runs').columns(['workspace_id', 'started_at']).execute();
+      await db.schema.createIndex('import_runs_fingerprint').on('import_runs').columns(['workspace_id', 'fingerprint']).execute();
+      await db.schema
+        .createTable('identifier_types')
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('definition', 'jsonb', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('identifier_types_pk', ['workspace_id', 'name'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

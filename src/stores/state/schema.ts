@@ -4,6 +4,38 @@ import type { ColumnType, Generated } from 'kysely';
 export interface StateDatabase {
   workspaces: WorkspacesTable;
   api_keys: ApiKeysTable;
+  import_runs: ImportRunsTable;
+  identifier_types: IdentifierTypesTable;
+}
+
+export interface ImportRunsTable {
+  id: string;
+  workspace_id: string;
+  kind: string;
+  source: string;
+  preset: string | null;
+  /** Hash of the files' names, sizes and first bytes: the same command on the same files resumes its run. */
+  fingerprint: string;
+  files: ColumnType<unknown, string, string>;
+  status: 'running' | 'completed' | 'failed';
+  pid: number | null;
+  rows_read: ColumnType<number, number | undefined, number>;
+  landed: ColumnType<number, number | undefined, number>;
+  updated: ColumnType<number, number | undefined, number>;
+  unchanged: ColumnType<number, number | undefined, number>;
+  quarantined: ColumnType<number, number | undefined, number>;
+  values_dropped: ColumnType<number, number | undefined, number>;
+  attempts: ColumnType<number, number | undefined, number>;
+  error: string | null;
+  started_at: CreatedAt;
+  finished_at: Date | null;
+}
+
+export interface IdentifierTypesTable {
+  workspace_id: string;
+  name: string;
+  definition: ColumnType<unknown, string, string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;

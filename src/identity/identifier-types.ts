@@ -1,0 +1,83 @@
+/**
+ * Identifier types: how each kind of id behaves in OneID. Declared per workspace; these are the
+ * defaults a new workspace starts with.
+ */
+import { z } from 'zod';
+
+export const identifierTypeSchema = z.object({
+  name: z.string().regex(/^[a-z][a-z0-9_]{1,39}$/, 'must be 2–40 lower-case letters, digits or underscores'),
+  label: z.string().min(1),
+  /** Higher wins: when two links conflict, the one through the higher-priority type stands. */
+  priority: z.number().int().min(0).max(1000),
+  /** A single-valued type never lets one person hold two values (one UnionID per person). */
+  singleValued: z.boolean(),
+  /** A value shared by more people than this links nobody (a clerk's phone typed for every walk-in). */
+  maxPeoplePerValue: z.number().int().min(1).max(1_000_000),
+  /** An OpenID belongs to a UnionID: the parent type, when the platform nests ids. */
+  parent: z.string().optional(),
+  normaliser: z.enum(['phone_cn', 'email', 'trim', 'lower']),
+  /** Strong ids link records deterministically; weak ones are only evidence for fuzzy matching. */
+  strong: z.boolean().default(true),
+});
+export type IdentifierType = z.infer<typeof identifierTypeSchema>;
+
+export const DEFAULT_IDENTIFIER_TYPES: IdentifierType[] = [
+  { name: 'unionid', label: 'WeChat UnionID', priority: 100, singleValued: true, maxPeoplePerValue: 1, normaliser: 'trim', strong: true },
+  { name: 'openid', label: 'WeChat OpenID (per app)', priority: 95, singleValued: false, maxPeoplePerValue: 1, parent: 'unionid', normaliser: 'trim', strong: true },
+  { name: 'wecom_external_userid', label: 'WeCom external contact id', priority: 90, singleValued: false, maxPeoplePerValue: 1, parent: 'unionid', normaliser: 'trim', strong: true },
+  { name: 'member_no', label: 'Member card number', priority: 85, singleValued: true, maxPeoplePerValue: 1, normaliser: 'trim', strong: true },
+  { name: 'phone', label: 'Mobile phone', priority: 80, singleValued: false, maxPeoplePerValue: 3, normaliser: 'phone_cn', strong: true },
+  { name: 'email', label: 'Email', priority: 70, singleValued: false, maxPeoplePerValue: 3, normaliser: 'email', strong: true },
+  { name: 'jd_pin', label: 'JD account (pin)', priority: 60, singleValued: false, maxPeoplePerValue: 1, normaliser: 'trim', strong: true },
+  { name: 'tmall_nick', label: 'Tmall/Taobao buyer nick', priority: 60, singleValued: false, maxPeoplePerValue: 1, normaliser: 'trim', strong: true },
+  { name: 'douyin_openid', label: 'Douyin user id', priority: 60, singleValued: false, maxPeoplePerValue: 1, normaliser: 'trim', strong: true },
+  { name: 'device_id', label: 'Device / anonymous id', priority: 10, singleValued: false, maxPeoplePerValue: 2, normaliser: 'trim', strong: true },
+];
+
+/** Masked phones (138****5678) are evidence for fuzzy matching, never a phone identifier. */
+export const MASKED_PHONE = /^(?:\+?86)?1\d{2}\*{3,5}\d{4}$/;
+
+export class NormaliseError extends Error {
+  override name = 'NormaliseError';
+}
+
+/** Chinese mobile numbers to E.164 (+861XXXXXXXXXX); spaces, dashes, brackets, +86 and 0086 handled. */
+export function normalisePhone(raw: string): string {
+  const compact = raw.replace(/[\s\-().\u3000]/g, '');
+  if (MASKED_PHONE.test(compact) || compact.includes('*')) throw new NormaliseError('a masked phone is not an identifier');
+  let digits = compact;
+  if (digits.startsWith('+86')) digits = digits.slice(3);
+  else if (digits.startsWith('0086')) digits = digits.slice(4);
+  else if (digits.startsWith('86') && digits.length === 13) digits = digits.slice(2);
+  if (!/^1[3-9]\d{9}$/.test(digits)) throw new NormaliseError('expected a mainland mobile number: 11 digits starting with 13–19');
+  return `+86${digits}`;
+}
+
+export function normaliseEmail(raw: string): string {
+  const value = raw.trim().toLowerCase();
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) throw new NormaliseError('expected an email address like name@example.com');
+  return value;
+}
+
+export function normalise(type: Pick<IdentifierType, 'normaliser'>, raw: string): string {
+  switch (type.normaliser) {
+    case 'phone_cn':
+      return normalisePhone(raw);
+    case 'email':
+      return normaliseEmail(raw);
+    case 'lower':
+      return raw.trim().toLowerCase();
+    default: {
+      const value = raw.trim();
+      if (!value) throw new NormaliseError('empty');
+      return value;
+    }
+  }
+}
+
+/** "138****5678" → "138****5678" in a canonical form (digits and four stars), for fuzzy evidence. */
+export function normaliseMaskedPhone(raw: string): string | undefined {
+  const compact = raw.replace(/[\s\-]/g, '').replace(/^\+?86/, '');
+  const match = /^(1\d{2})\*{3,5}(\d{4})$/.exec(compact);
+  return match ? `${match[1]}****${match[2]}` : undefined;
+}
