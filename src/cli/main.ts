@@ -11,6 +11,7 @@ import { registerStartCommand } from './commands/start.ts';
 import { registerStoreCommands } from './commands/stores.ts';
 import { registerDemoCommands } from './commands/demo.ts';
 import { registerApiKeyCommands } from './commands/apikeys.ts';
+import { registerImportCommands } from './commands/import.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerStoreCommands(program, config);
   registerDemoCommands(program, config);
   registerApiKeyCommands(program, config);
+  registerImportCommands(program, config);
   return program;
 }
 

@@ -31,6 +31,7 @@ export const DEFAULT_IDENTIFIER_TYPES: IdentifierType[] = [
   { name: 'jd_pin', label: 'JD account (pin)', priority: 60, singleValued: false, maxPeoplePerValue: 1, normaliser: 'trim', strong: true },
   { name: 'tmall_nick', label: 'Tmall/Taobao buyer nick', priority: 60, singleValued: false, maxPeoplePerValue: 1, normaliser: 'trim', strong: true },
   { name: 'douyin_openid', label: 'Douyin user id', priority: 60, singleValued: false, maxPeoplePerValue: 1, normaliser: 'trim', strong: true },
+  { name: 'user_id', label: 'Brand login id (tracking userId)', priority: 75, singleValued: true, maxPeoplePerValue: 1, normaliser: 'trim', strong: true },
   { name: 'device_id', label: 'Device / anonymous id', priority: 10, singleValued: false, maxPeoplePerValue: 2, normaliser: 'trim', strong: true },
 ];
 

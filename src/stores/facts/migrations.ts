@@ -167,6 +167,22 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
       `ALTER TABLE shipments ADD COLUMN IF NOT EXISTS periods UInt16 DEFAULT 0 AFTER period`,
     ],
   },
+  {
+    id: 3,
+    name: 'ingest: change-detection keys for lines, shipments and refunds',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS import_keys (
+        workspace_id LowCardinality(String),
+        source LowCardinality(String),
+        kind LowCardinality(String),
+        key String,
+        row_hash UInt64,
+        import_run_id String DEFAULT '',
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version)
+      ORDER BY (workspace_id, source, kind, key)`,
+    ],
+  },
 ];
 
 export interface MigrationReport {

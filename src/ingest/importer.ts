@@ -1,0 +1,396 @@
+/**
+ * `siyu import <kind> <file...>`: plans every file before writing anything (a file that cannot be
+ * imported at all fails here, naming what is missing), then streams rows in batches: good rows land,
+ * bad rows go to quarantine with file, row, field, value and reason. Runs are recorded in the state
+ * store; the same command after a crash resumes its run.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { sql } from 'kysely';
+import type { Stores } from '../stores/stores.ts';
+import type { Workspace } from '../workspaces/workspaces.ts';
+import { loadIdentifierTypes } from '../identity/identifier-store.ts';
+import { describeShape, readJsonLines, readRows, sniffFile, type FileShape } from './file-reader.ts';
+import {
+  canonicalLayouts,
+  findPreset,
+  layoutFromMapping,
+  requiredFields,
+  type ColumnSource,
+  type FileLayout,
+  type ImportKind,
+  type MappingFile,
+} from './layouts.ts';
+import { entityForShape, orderEntity, RowRejected, type Entity, type EntityContext, type FieldProblem } from './entities.ts';
+import { eventEntity, EventRejected } from './events.ts';
+import { IngestWriter, type WriteCounts } from './writer.ts';
+import { clickhouseTime } from './values.ts';
+
+export class ImportPlanError extends Error {
+  override name = 'ImportPlanError';
+}
+
+export interface ImportRequest {
+  workspace: Workspace;
+  kind: ImportKind;
+  files: string[];
+  source?: string;
+  preset?: string;
+  mapping?: MappingFile;
+  batchSize?: number;
+  onProgress?: (progress: { file: string; rows: number }) => void;
+}
+
+export interface FilePlan {
+  path: string;
+  shape: FileShape;
+  layout?: FileLayout;
+  columnIndex: Map<string, number>;
+  source: string;
+}
+
+export interface FileSummary {
+  file: string;
+  detected: string;
+  layout: string;
+  rowsRead: number;
+  landed: number;
+  updated: number;
+  unchanged: number;
+  quarantined: number;
+  valuesDropped: number;
+}
+
+export interface ImportSummary {
+  runId: string;
+  resumed: boolean;
+  files: FileSummary[];
+  rowsRead: number;
+  landed: number;
+  updated: number;
+  unchanged: number;
+  quarantined: number;
+  valuesDropped: number;
+  seconds: number;
+}
+
+async function readHeader(shape: FileShape): Promise<string[]> {
+  const rows = readRows(shape);
+  const first = await rows.next();
+  await rows.return(undefined);
+  if (first.done) throw new ImportPlanError(`${shape.path}: the file is empty (expected a header row)`);
+  return first.value.values;
+}
+
+function columnsOf(source: ColumnSource): string[] {
+  return typeof source === 'string' ? [source] : 'header' in source ? [source.header] : source.columns;
+}
+
+function sourceFor(request: ImportRequest): string | undefined {
+  if (request.mapping?.source) return request.mapping.source;
+  if (request.source) return request.source;
+  if (request.preset) return findPreset(request.preset).source;
+  if (request.kind === 'contacts') return 'wecom';
+  if (request.kind === 'events') return 'sdk';
+  return undefined;
+}
+
+/** Checks every file and chooses its layout; throws before anything is written. */
+export async function planImport(request: ImportRequest): Promise<FilePlan[]> {
+  if (request.files.length === 0) throw new ImportPlanError('no files given');
+  const preset = request.preset ? findPreset(request.preset) : undefined;
+  if (preset && request.mapping) throw new ImportPlanError('give either --preset or --mapping, not both');
+  const source = sourceFor(request);
+  if (!source && request.kind !== 'records') {
+    throw new ImportPlanError(`--source is required for canonical ${request.kind} files (e.g. --source erp), or use --preset`);
+  }
+  const plans: FilePlan[] = [];
+  for (const file of request.files) {
+    const shape = sniffFile(file);
+    if (request.kind === 'events') {
+      if (shape.format !== 'jsonl') throw new ImportPlanError(`${file}: events are imported from JSON lines (one event object per line); this looks like ${describeShape(shape)}`);
+      plans.push({ path: file, shape, columnIndex: new Map(), source: 'sdk' });
+      continue;
+    }
+    if (shape.format === 'jsonl') throw new ImportPlanError(`${file}: ${request.kind} are imported from CSV, TSV or XLSX; JSON lines are for events`);
+    const header = await readHeader(shape);
+    const columnIndex = new Map(header.map((h, i) => [h.replace(/^\uFEFF/, '').trim(), i]));
+    let candidates: FileLayout[];
+    if (request.mapping) candidates = [layoutFromMapping(request.kind, request.mapping)];
+    else if (preset) {
+      const layouts = preset.kinds[request.kind] ?? (request.kind === 'refunds' ? (preset.kinds.orders ?? []).filter((l) => l.shape === 'refund') : []);
+      if (layouts.length === 0) {
+        const served = Object.keys(preset.kinds).join(', ');
+        throw new ImportPlanError(`preset "${preset.name}" has no ${request.kind} files (it serves: ${served})`);
+      }
+      candidates = layouts;
+    } else candidates = canonicalLayouts(request.kind);
+    const layout = candidates.find((l) => l.detect.every((column) => columnIndex.has(column)));
+    if (!layout) {
+      const expected = candidates
+        .map((l) => `${l.name} needs ${l.detect.join(', ')} (missing: ${l.detect.filter((c) => !columnIndex.has(c)).join(', ')})`)
+        .join('; ');
+      throw new ImportPlanError(`${file}: the header does not match any expected layout: ${expected}. The file's columns: ${header.slice(0, 30).join(', ')}`);
+    }
+    if (request.mapping) {
+      const missing = Object.entries(layout.fields).flatMap(([field, source]) =>
+        columnsOf(source).filter((c) => !columnIndex.has(c)).map((c) => `${field} ← "${c}"`),
+      );
+      if (missing.length > 0) throw new ImportPlanError(`${file}: the mapping names columns the file does not have: ${missing.join(', ')}`);
+      const unmapped = requiredFields(request.kind, layout.shape).filter((f) => !layout.fields[f]);
+      if (unmapped.length > 0) throw new ImportPlanError(`${file}: the mapping must give the required fields ${unmapped.join(', ')}`);
+    }
+    plans.push({ path: file, shape, layout, columnIndex, source: source ?? '' });
+  }
+  return plans;
+}
+
+function extract(layout: FileLayout, columnIndex: Map<string, number>, values: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [field, source] of Object.entries(layout.fields)) {
+    let value: string;
+    if (typeof source === 'string') value = values[columnIndex.get(source) ?? -1] ?? '';
+    else if ('header' in source) {
+      const raw = values[columnIndex.get(source.header) ?? -1] ?? '';
+      value = source.map[raw] ?? raw;
+    } else {
+      value = source.columns.map((c) => values[columnIndex.get(c) ?? -1] ?? '').filter((v) => v).join(' ');
+      if (source.map) value = source.map[value] ?? value;
+    }
+    out[field] = value;
+  }
+  return out;
+}
+
+async function fingerprint(request: ImportRequest, plans: FilePlan[]): Promise<string> {
+  const hash = crypto.createHash('sha256');
+  hash.update(JSON.stringify([request.workspace.id, request.kind, request.preset ?? '', request.source ?? '', request.mapping ?? null]));
+  for (const plan of plans) {
+    const stat = fs.statSync(plan.path);
+    const fd = fs.openSync(plan.path, 'r');
+    const head = Buffer.alloc(Math.min(stat.size, 1 << 20));
+    fs.readSync(fd, head, 0, head.length, 0);
+    fs.closeSync(fd);
+    hash.update(`${path.resolve(plan.path)}|${stat.size}|`).update(head);
+  }
+  return hash.digest('hex');
+}
+
+function processAlive(pid: number | null): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+interface QuarantineRow {
+  file: string;
+  rowNumber: number;
+  problems: FieldProblem[];
+  row: Record<string, string>;
+}
+
+export async function runImport(stores: Stores, request: ImportRequest): Promise<ImportSummary> {
+  const started = Date.now();
+  const plans = await planImport(request);
+  const identifierTypes = await loadIdentifierTypes(stores.state, request.workspace.id);
+  const fp = await fingerprint(request, plans);
+  const db = stores.state.db;
+
+  // The same command on the same files after a crash (its process gone) resumes that run.
+  const previous = await db
+    .selectFrom('import_runs')
+    .selectAll()
+    .where('workspace_id', '=', request.workspace.id)
+    .where('fingerprint', '=', fp)
+    .where('status', '=', 'running')
+    .orderBy('started_at', 'desc')
+    .executeTakeFirst();
+  let runId: string;
+  let resumed = false;
+  if (previous && !processAlive(previous.pid)) {
+    runId = previous.id;
+    resumed = true;
+    await db.updateTable('import_runs').set({ pid: process.pid, attempts: sql`attempts + 1` as never }).where('id', '=', runId).execute();
+  } else if (previous && previous.pid !== process.pid) {
+    throw new ImportPlanError(`the same import is running in process ${previous.pid} (run ${previous.id})`);
+  } else {
+    runId = `imp_${crypto.randomBytes(8).toString('hex')}`;
+    await db
+      .insertInto('import_runs')
+      .values({
+        id: runId,
+        workspace_id: request.workspace.id,
+        kind: request.kind,
+        source: plans[0]?.source ?? '',
+        preset: request.preset ?? null,
+        fingerprint: fp,
+        files: JSON.stringify(plans.map((p) => ({ path: path.resolve(p.path), detected: describeShape(p.shape), layout: p.layout?.name ?? 'events' }))),
+        status: 'running',
+        pid: process.pid,
+        error: null,
+        finished_at: null,
+      })
+      .execute();
+  }
+
+  const writer = new IngestWriter(stores.facts, request.workspace.id, runId);
+  const batchSize = request.batchSize ?? 5000;
+  const summaries: FileSummary[] = [];
+  try {
+    for (const plan of plans) {
+      const fileName = path.basename(plan.path);
+      const summary: FileSummary = {
+        file: plan.path,
+        detected: describeShape(plan.shape),
+        layout: plan.layout?.name ?? 'events (JSON lines)',
+        rowsRead: 0,
+        landed: 0,
+        updated: 0,
+        unchanged: 0,
+        quarantined: 0,
+        valuesDropped: 0,
+      };
+      const ctx: EntityContext = { source: plan.source, timeZone: request.workspace.timeZone, identifierTypes, runId };
+      let entities: Entity[] = [];
+      let quarantine: QuarantineRow[] = [];
+
+      const flush = async () => {
+        const counts: WriteCounts = await writer.write(entities);
+        summary.landed += counts.landed;
+        summary.updated += counts.updated;
+        summary.unchanged += counts.unchanged;
+        if (quarantine.length > 0) {
+          const at = clickhouseTime(Date.now());
+          await stores.facts.insertRows(
+            'import_quarantine',
+            quarantine.flatMap((q) =>
+              q.problems.map((p) => ({
+                workspace_id: request.workspace.id,
+                run_id: runId,
+                file: fileName,
+                row_number: q.rowNumber,
+                field: p.field,
+                value: p.value,
+                reason: p.reason,
+                action: p.action,
+                row: JSON.stringify(q.row),
+                at,
+              })),
+            ),
+          );
+        }
+        entities = [];
+        quarantine = [];
+        request.onProgress?.({ file: plan.path, rows: summary.rowsRead });
+      };
+
+      const accept = (make: () => Entity, rowNumber: number, row: Record<string, string>, rowCount = 1) => {
+        try {
+          const entity = make();
+          entities.push(entity);
+          if (entity.dropped && entity.dropped.length > 0) {
+            summary.valuesDropped += entity.dropped.length;
+            quarantine.push({ file: fileName, rowNumber, problems: entity.dropped, row });
+          }
+          return entity;
+        } catch (error) {
+          if (error instanceof RowRejected || error instanceof EventRejected) {
+            summary.quarantined += rowCount;
+            quarantine.push({ file: fileName, rowNumber, problems: error.problems, row });
+            return undefined;
+          }
+          throw error;
+        }
+      };
+
+      if (request.kind === 'events') {
+        for await (const line of readJsonLines(plan.shape)) {
+          summary.rowsRead++;
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(line.text);
+          } catch {
+            summary.quarantined++;
+            quarantine.push({ file: fileName, rowNumber: line.rowNumber, problems: [{ field: 'line', value: line.text.slice(0, 200), reason: 'not valid JSON', action: 'row_rejected' }], row: {} });
+            continue;
+          }
+          accept(() => eventEntity(parsed, identifierTypes), line.rowNumber, { line: line.text.slice(0, 2000) });
+          if (entities.length + quarantine.length >= batchSize) await flush();
+        }
+      } else {
+        const layout = plan.layout!;
+        const make = entityForShape(layout.shape);
+        let group: Array<{ rowNumber: number; values: Record<string, string> }> = [];
+        const closeGroup = () => {
+          if (group.length === 0) return;
+          const rows = group;
+          group = [];
+          accept(() => orderEntity(rows.map((g) => g.values), layout.shape === 'order' ? 'order' : 'order_line', ctx), rows[0].rowNumber, rows[0].values, rows.length);
+        };
+        let header = true;
+        for await (const row of readRows(plan.shape)) {
+          if (header) {
+            header = false;
+            continue;
+          }
+          if (row.values.every((v) => v === '')) continue;
+          summary.rowsRead++;
+          const values = extract(layout, plan.columnIndex, row.values);
+          if (layout.shape === 'order' || layout.shape === 'order_line') {
+            // Lines of one order are adjacent in every export we know; a new order id closes the group.
+            if (group.length > 0 && group[0].values.order_id !== values.order_id) closeGroup();
+            group.push({ rowNumber: row.rowNumber, values });
+            if (layout.shape === 'order') closeGroup();
+          } else accept(() => make!(values, ctx), row.rowNumber, values);
+          if (entities.length + quarantine.length >= batchSize && group.length === 0) await flush();
+          else if (entities.length + quarantine.length >= batchSize * 2) {
+            closeGroup();
+            await flush();
+          }
+        }
+        closeGroup();
+      }
+      await flush();
+      summaries.push(summary);
+    }
+    const total = summaries.reduce(
+      (acc, s) => ({
+        rowsRead: acc.rowsRead + s.rowsRead,
+        landed: acc.landed + s.landed,
+        updated: acc.updated + s.updated,
+        unchanged: acc.unchanged + s.unchanged,
+        quarantined: acc.quarantined + s.quarantined,
+        valuesDropped: acc.valuesDropped + s.valuesDropped,
+      }),
+      { rowsRead: 0, landed: 0, updated: 0, unchanged: 0, quarantined: 0, valuesDropped: 0 },
+    );
+    await db
+      .updateTable('import_runs')
+      .set({
+        status: 'completed',
+        rows_read: total.rowsRead,
+        landed: total.landed,
+        updated: total.updated,
+        unchanged: total.unchanged,
+        quarantined: total.quarantined,
+        values_dropped: total.valuesDropped,
+        finished_at: new Date(),
+      })
+      .where('id', '=', runId)
+      .execute();
+    return { runId, resumed, files: summaries, ...total, seconds: (Date.now() - started) / 1000 };
+  } catch (error) {
+    await db
+      .updateTable('import_runs')
+      .set({ status: 'failed', error: (error as Error).message, finished_at: new Date() })
+      .where('id', '=', runId)
+      .execute()
+      .catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Writes entities to the facts store, idempotently: each entity's hash is compared with what is
+ * stored under its key, so a re-import writes nothing and a changed row replaces its record.
+ */
+import type { FactsStore } from '../stores/facts/facts-store.ts';
+import type { Entity, FactTable } from './entities.ts';
+
+export interface WriteCounts {
+  landed: number;
+  updated: number;
+  unchanged: number;
+}
+
+interface Stored {
+  hash: string;
+  personId: number;
+  runId: string;
+}
+
+let lastVersion = 0;
+/** Versions only grow, even for two writes in the same millisecond. */
+export function nextVersion(): number {
+  const candidate = Date.now() * 1000;
+  lastVersion = candidate > lastVersion ? candidate : lastVersion + 1;
+  return lastVersion;
+}
+
+const TABLES_WITH_RUN_ID = new Set<FactTable>(['orders', 'refunds', 'contacts']);
+
+export class IngestWriter {
+  private readonly facts: FactsStore;
+  private readonly workspaceId: string;
+  private readonly runId: string;
+
+  constructor(facts: FactsStore, workspaceId: string, runId: string) {
+    this.facts = facts;
+    this.workspaceId = workspaceId;
+    this.runId = runId;
+  }
+
+  private async storedRecords(keys: Array<{ source: string; kind: string; record_id: string }>): Promise<Map<string, Stored>> {
+    const groups = new Map<string, string[]>();
+    for (const k of keys) {
+      const group = `${k.source}\u0000${k.kind}`;
+      if (!groups.has(group)) groups.set(group, []);
+      groups.get(group)!.push(k.record_id);
+    }
+    const found = new Map<string, Stored>();
+    for (const [group, ids] of groups) {
+      const [source, kind] = group.split('\u0000');
+      const rows = await this.facts.query<{ record_id: string; h: string; person_id: string; import_run_id: string }>(
+        `SELECT record_id, toString(row_hash) AS h, person_id, import_run_id FROM source_records FINAL
+         WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = {kind:String} AND record_id IN {ids:Array(String)}`,
+        { ws: this.workspaceId, source, kind, ids: [...new Set(ids)] },
+      );
+      for (const row of rows) found.set(`${source}\u0000${kind}\u0000${row.record_id}`, { hash: row.h, personId: Number(row.person_id), runId: row.import_run_id });
+    }
+    return found;
+  }
+
+  private async storedKeys(keys: Array<{ source: string; kind: string; key: string }>): Promise<Map<string, Stored>> {
+    const groups = new Map<string, string[]>();
+    for (const k of keys) {
+      const group = `${k.source}\u0000${k.kind}`;
+      if (!groups.has(group)) groups.set(group, []);
+      groups.get(group)!.push(k.key);
+    }
+    const found = new Map<string, Stored>();
+    for (const [group, ids] of groups) {
+      const [source, kind] = group.split('\u0000');
+      const rows = await this.facts.query<{ key: string; h: string; import_run_id: string }>(
+        `SELECT key, toString(row_hash) AS h, import_run_id FROM import_keys FINAL
+         WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = {kind:String} AND key IN {ids:Array(String)}`,
+        { ws: this.workspaceId, source, kind, ids: [...new Set(ids)] },
+      );
+      for (const row of rows) found.set(`${source}\u0000${kind}\u0000${row.key}`, { hash: row.h, personId: 0, runId: row.import_run_id });
+    }
+    return found;
+  }
+
+  async write(batch: Entity[]): Promise<WriteCounts> {
+    const counts: WriteCounts = { landed: 0, updated: 0, unchanged: 0 };
+    if (batch.length === 0) return counts;
+
+    // The last occurrence of a key in a batch wins; earlier ones are duplicates in the file.
+    const byKey = new Map<string, Entity>();
+    for (const entity of batch) {
+      const key = entity.record
+        ? `r\u0000${entity.record.source}\u0000${entity.record.kind}\u0000${entity.record.record_id}`
+        : `k\u0000${entity.facts[0].owner.source}\u0000${entity.facts[0].table}\u0000${entity.facts[0].key}`;
+      if (byKey.has(key)) counts.unchanged += byKey.get(key)!.rows ?? 1;
+      byKey.set(key, entity);
+    }
+    const entities = [...byKey.values()];
+
+    const recordKeys = entities.filter((e) => e.record).map((e) => e.record!);
+    const keyed = entities.filter((e) => !e.record).map((e) => ({ source: e.facts[0].owner.source, kind: e.facts[0].table, key: e.facts[0].key }));
+    const ownerKeys = entities.filter((e) => !e.record).map((e) => e.facts[0].owner);
+    const [storedRecords, storedKeys, owners] = await Promise.all([
+      this.storedRecords(recordKeys),
+      this.storedKeys(keyed),
+      this.storedRecords(ownerKeys),
+    ]);
+
+    const version = nextVersion();
+    const recordRows: Array<Record<string, unknown>> = [];
+    const keyRows: Array<Record<string, unknown>> = [];
+    const factRows = new Map<FactTable, Array<Record<string, unknown>>>();
+
+    for (const entity of entities) {
+      let stored: Stored | undefined;
+      let personId = 0;
+      if (entity.record) {
+        const r = entity.record;
+        stored = storedRecords.get(`${r.source}\u0000${r.kind}\u0000${r.record_id}`);
+        personId = stored?.personId ?? 0;
+      } else {
+        const f = entity.facts[0];
+        stored = storedKeys.get(`${f.owner.source}\u0000${f.table}\u0000${f.key}`);
+        personId = owners.get(`${f.owner.source}\u0000${f.owner.kind}\u0000${f.owner.record_id}`)?.personId ?? 0;
+      }
+      if (stored && stored.hash === entity.hash) {
+        // Written by an earlier attempt of this same run (a crash in between): it landed in this run.
+        if (stored.runId === this.runId) counts.landed += entity.rows ?? 1;
+        else counts.unchanged += entity.rows ?? 1;
+        continue;
+      }
+      if (stored) counts.updated += entity.rows ?? 1;
+      else counts.landed += entity.rows ?? 1;
+
+      if (entity.record) {
+        const r = entity.record;
+        recordRows.push({
+          workspace_id: this.workspaceId,
+          source: r.source,
+          kind: r.kind,
+          record_id: r.record_id,
+          person_id: personId,
+          identifiers: r.identifiers.map(([type, value]) => ({ type, value })),
+          name: r.name,
+          masked_phone: r.masked_phone,
+          address: r.address,
+          birthday: r.birthday,
+          attributes: r.attributes,
+          seen_at: r.seen_at,
+          row_hash: entity.hash,
+          import_run_id: this.runId,
+          version,
+        });
+      } else {
+        const f = entity.facts[0];
+        keyRows.push({ workspace_id: this.workspaceId, source: f.owner.source, kind: f.table, key: f.key, row_hash: entity.hash, import_run_id: this.runId, version });
+      }
+      for (const fact of entity.facts) {
+        if (!factRows.has(fact.table)) factRows.set(fact.table, []);
+        factRows.get(fact.table)!.push({
+          ...fact.row,
+          workspace_id: this.workspaceId,
+          person_id: personId,
+          ...(TABLES_WITH_RUN_ID.has(fact.table) ? { import_run_id: this.runId } : {}),
+          version,
+        });
+      }
+    }
+
+    // Facts first, then the records and keys that say they were written: a crash in between
+    // re-writes the same rows on the next attempt instead of losing them.
+    await Promise.all([...factRows].map(([table, rows]) => this.facts.insertRows(table, rows)));
+    await Promise.all([this.facts.insertRows('source_records', recordRows), this.facts.insertRows('import_keys', keyRows)]);
+    return counts;
+  }
+}
