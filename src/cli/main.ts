@@ -12,6 +12,7 @@ import { registerStoreCommands } from './commands/stores.ts';
 import { registerDemoCommands } from './commands/demo.ts';
 import { registerApiKeyCommands } from './commands/apikeys.ts';
 import { registerImportCommands } from './commands/import.ts';
+import { registerIdentityCommands } from './commands/identity.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerDemoCommands(program, config);
   registerApiKeyCommands(program, config);
   registerImportCommands(program, config);
+  registerIdentityCommands(program, config);
   return program;
 }
 

@@ -26,6 +26,7 @@ import { entityForShape, orderEntity, RowRejected, type Entity, type EntityConte
 import { eventEntity, EventRejected } from './events.ts';
 import { IngestWriter, type WriteCounts } from './writer.ts';
 import { clickhouseTime } from './values.ts';
+import { resolveIdentities, type ResolveSummary } from '../identity/resolve.ts';
 
 export class ImportPlanError extends Error {
   override name = 'ImportPlanError';
@@ -39,6 +40,8 @@ export interface ImportRequest {
   preset?: string;
   mapping?: MappingFile;
   batchSize?: number;
+  /** Attach new records to people after the import (default true). */
+  resolve?: boolean;
   onProgress?: (progress: { file: string; rows: number }) => void;
 }
 
@@ -64,6 +67,8 @@ export interface FileSummary {
 
 export interface ImportSummary {
   runId: string;
+  /** OneID after the import: new records attached to people. */
+  resolution?: ResolveSummary;
   resumed: boolean;
   files: FileSummary[];
   rowsRead: number;
@@ -369,6 +374,8 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
       }),
       { rowsRead: 0, landed: 0, updated: 0, unchanged: 0, quarantined: 0, valuesDropped: 0 },
     );
+    // New records join people before the run counts as complete, so a crash here re-runs it.
+    const resolution = request.resolve === false ? undefined : await resolveIdentities(stores, { workspaceId: request.workspace.id });
     await db
       .updateTable('import_runs')
       .set({
@@ -383,7 +390,7 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
       })
       .where('id', '=', runId)
       .execute();
-    return { runId, resumed, files: summaries, ...total, seconds: (Date.now() - started) / 1000 };
+    return { runId, resumed, files: summaries, ...total, resolution, seconds: (Date.now() - started) / 1000 };
   } catch (error) {
     await db
       .updateTable('import_runs')

@@ -73,6 +73,10 @@ export function registerImportCommands(program: Command, config: () => SiyuConfi
             `${summary.valuesDropped ? `, ${summary.valuesDropped.toLocaleString('en-US')} values dropped` : ''} in ${summary.seconds.toFixed(1)} s` +
             `${summary.quarantined + summary.valuesDropped > 0 ? `\nsee: siyu import quarantine --run ${summary.runId}` : ''}`,
         );
+        if (summary.resolution) {
+          const r = summary.resolution;
+          console.log(`OneID: ${r.people.toLocaleString('en-US')} people (${r.newPeople} new, ${r.merges} merges, ${r.hubs} hub values, ${r.conflicts} conflicts)`);
+        }
       } finally {
         await stores.close();
       }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { demoDir, loadConfig, type SiyuConfig } from '../../config/config.ts';
 import { generateDemoBrand } from '../../demo/demo-brand.ts';
+import { loadDemoBrand } from '../../demo/load.ts';
 import { buildServer } from '../../server/app.ts';
 import { openStores } from '../../stores/stores.ts';
 import { ensureFirstWorkspace } from '../../workspaces/bootstrap.ts';
@@ -51,6 +52,13 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
             const rows = manifest.files.reduce((s, f) => s + f.rows, 0);
             console.log(
               `Demo brand 燕语: ${manifest.people.toLocaleString('en-US')} people, ${rows.toLocaleString('en-US')} rows of platform exports in ${demoDir(cfg)}`,
+            );
+            const loaded = await loadDemoBrand(stores, boot.workspace, demoDir(cfg));
+            const read = loaded.imports.reduce((sum, i) => sum + i.rowsRead, 0);
+            const landed = loaded.imports.reduce((sum, i) => sum + i.landed, 0);
+            console.log(
+              `Imported ${read.toLocaleString('en-US')} rows (${landed.toLocaleString('en-US')} landed) through the importers; ` +
+                `OneID resolved ${loaded.resolution.records.toLocaleString('en-US')} records into ${loaded.resolution.people.toLocaleString('en-US')} people.`,
             );
           }
         }

@@ -183,6 +183,35 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
       ORDER BY (workspace_id, source, kind, key)`,
     ],
   },
+  {
+    id: 4,
+    name: 'identity: assignments of records to people, person identities',
+    statements: [
+      // The person each record was given by one resolution run; fact rows move by joining it.
+      `CREATE TABLE IF NOT EXISTS identity_assignments (
+        workspace_id LowCardinality(String),
+        run_id String,
+        source LowCardinality(String),
+        kind LowCardinality(String),
+        record_id String,
+        person_id UInt64,
+        previous_person_id UInt64
+      ) ENGINE = MergeTree
+      ORDER BY (workspace_id, run_id, source, kind, record_id)`,
+      // Every (person, identifier) with the records that carry it: lookups, exports, explanations.
+      `CREATE TABLE IF NOT EXISTS person_identities (
+        workspace_id LowCardinality(String),
+        type LowCardinality(String),
+        value String,
+        person_id UInt64,
+        records UInt32,
+        sources Array(String),
+        version UInt64,
+        is_deleted UInt8 DEFAULT 0
+      ) ENGINE = ReplacingMergeTree(version, is_deleted)
+      ORDER BY (workspace_id, type, value, person_id)`,
+    ],
+  },
 ];
 
 export interface MigrationReport {

@@ -68,6 +68,22 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_identity_log': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('identity_log')
+        .addColumn('id', 'bigserial', (c) => c.primaryKey())
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('person_id', 'bigint')
+        .addColumn('details', 'jsonb', (c) => c.notNull())
+        .addColumn('at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      await db.schema.createIndex('identity_log_person').on('identity_log').columns(['workspace_id', 'person_id']).execute();
+      await db.schema.createIndex('identity_log_kind').on('identity_log').columns(['workspace_id', 'kind', 'at']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

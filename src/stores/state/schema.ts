@@ -6,6 +6,18 @@ export interface StateDatabase {
   api_keys: ApiKeysTable;
   import_runs: ImportRunsTable;
   identifier_types: IdentifierTypesTable;
+  identity_log: IdentityLogTable;
+}
+
+/** What OneID did and why: merges, splits, hub values, single-value conflicts. */
+export interface IdentityLogTable {
+  id: Generated<number>;
+  workspace_id: string;
+  run_id: string;
+  kind: 'merge' | 'split' | 'hub' | 'conflict';
+  person_id: number | null;
+  details: ColumnType<unknown, string, string>;
+  at: CreatedAt;
 }
 
 export interface ImportRunsTable {

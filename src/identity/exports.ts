@@ -1,0 +1,50 @@
+import fs from 'node:fs';
+import type { Stores } from '../stores/stores.ts';
+
+function csvCell(value: string): string {
+  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+async function writeCsv(stores: Stores, out: string, header: string[], sql: string, params: Record<string, unknown>): Promise<number> {
+  const rows = await stores.facts.query<Record<string, string>>(sql, params);
+  const fd = fs.openSync(out, 'w');
+  try {
+    fs.writeSync(fd, header.join(',') + '\n');
+    let chunk = '';
+    for (const row of rows) {
+      chunk += header.map((h) => csvCell(String(row[h] ?? ''))).join(',') + '\n';
+      if (chunk.length > 1 << 20) {
+        fs.writeSync(fd, chunk);
+        chunk = '';
+      }
+    }
+    fs.writeSync(fd, chunk);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return rows.length;
+}
+
+/** `person_id,type,value`: every identifier of every person. */
+export function exportIdentities(stores: Stores, workspaceId: string, out: string): Promise<number> {
+  return writeCsv(
+    stores,
+    out,
+    ['person_id', 'type', 'value'],
+    `SELECT person_id, type, value FROM person_identities FINAL
+     WHERE workspace_id = {ws:String} AND person_id > 0 ORDER BY person_id, type, value`,
+    { ws: workspaceId },
+  );
+}
+
+/** `source,record_id,person_id`: one row per imported source record. */
+export function exportRecords(stores: Stores, workspaceId: string, out: string): Promise<number> {
+  return writeCsv(
+    stores,
+    out,
+    ['source', 'record_id', 'person_id'],
+    `SELECT source, record_id, person_id FROM source_records FINAL
+     WHERE workspace_id = {ws:String} ORDER BY source, record_id`,
+    { ws: workspaceId },
+  );
+}

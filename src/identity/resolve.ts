@@ -1,0 +1,346 @@
+/**
+ * OneID resolution: records that share a normalised identifier value become one person, under the
+ * rules of each identifier type — priority order, single-valued types that never let one person hold
+ * two values, and hub protection for values shared by more people than their cap. Person ids are
+ * dense integers and stable: a person keeps their id unless they merge (the older id stays) or split.
+ */
+import crypto from 'node:crypto';
+import type { Stores } from '../stores/stores.ts';
+import type { IdentifierType } from './identifier-types.ts';
+import { loadIdentifierTypes } from './identifier-store.ts';
+import { nextVersion } from '../ingest/writer.ts';
+
+export interface ResolveOptions {
+  workspaceId: string;
+  /** Recompute every record; otherwise only records not yet given a person and those they touch. */
+  full?: boolean;
+}
+
+export interface ResolveSummary {
+  runId: string;
+  records: number;
+  people: number;
+  newPeople: number;
+  merges: number;
+  splits: number;
+  hubs: number;
+  conflicts: number;
+  reassigned: number;
+  seconds: number;
+}
+
+interface RecordRow {
+  source: string;
+  kind: string;
+  record_id: string;
+  person_id: string;
+  identifiers: Array<{ type: string; value: string }>;
+}
+
+/** Union–find over record indexes, with path halving. */
+class DisjointSets {
+  readonly parent: Int32Array;
+  readonly size: Int32Array;
+  constructor(n: number) {
+    this.parent = new Int32Array(n);
+    this.size = new Int32Array(n).fill(1);
+    for (let i = 0; i < n; i++) this.parent[i] = i;
+  }
+  find(x: number): number {
+    const p = this.parent;
+    while (p[x] !== x) {
+      p[x] = p[p[x]];
+      x = p[x];
+    }
+    return x;
+  }
+  union(a: number, b: number): number {
+    let ra = this.find(a);
+    let rb = this.find(b);
+    if (ra === rb) return ra;
+    if (this.size[ra] < this.size[rb]) [ra, rb] = [rb, ra];
+    this.parent[rb] = ra;
+    this.size[ra] += this.size[rb];
+    return ra;
+  }
+}
+
+export interface LinkDecision {
+  hubs: Array<{ type: string; value: string; people: number; cap: number }>;
+  conflicts: Array<{ type: string; value: string; kept: string; refused: string; via: string }>;
+}
+
+/**
+ * Links records by shared identifiers. Types are processed from the highest priority down, so when a
+ * lower-priority link would give a person two values of a single-valued type, it is the one refused.
+ */
+export function linkRecords(records: ReadonlyArray<{ identifiers: ReadonlyArray<{ type: string; value: string }> }>, types: Map<string, IdentifierType>): { sets: DisjointSets; decision: LinkDecision } {
+  const sets = new DisjointSets(records.length);
+  const decision: LinkDecision = { hubs: [], conflicts: [] };
+  const ordered = [...types.values()].filter((t) => t.strong).sort((a, b) => b.priority - a.priority);
+  const singleValued = ordered.filter((t) => t.singleValued).map((t) => t.name);
+  // Each component's values of single-valued types (only components that have any).
+  const singles = new Map<number, Map<string, string>>();
+  for (let i = 0; i < records.length; i++) {
+    for (const { type, value } of records[i].identifiers) {
+      if (!singleValued.includes(type)) continue;
+      let own = singles.get(i);
+      if (!own) singles.set(i, (own = new Map()));
+      if (!own.has(type)) own.set(type, value);
+    }
+  }
+  // One record holding two values of a single-valued type is data we keep as given (it is one record).
+
+  // Pass 1: account ids (a value names exactly one person: a UnionID, a JD pin) link without a hub check.
+  // Pass 2: values people share or mistype (phone, email, device) link only below their cap, counted
+  // in the people pass 1 formed; a record carrying nothing else counts as a person of its own.
+  const passes = [ordered.filter((t) => t.maxPeoplePerValue === 1), ordered.filter((t) => t.maxPeoplePerValue > 1)];
+  for (const pass of passes) {
+    for (const type of pass) {
+      linkType(type);
+    }
+  }
+
+  function linkType(type: IdentifierType): void {
+    const byValue = new Map<string, number[]>();
+    for (let i = 0; i < records.length; i++) {
+      for (const id of records[i].identifiers) {
+        if (id.type !== type.name) continue;
+        const list = byValue.get(id.value);
+        if (list) list.push(i);
+        else byValue.set(id.value, [i]);
+      }
+    }
+    for (const [value, members] of byValue) {
+      if (members.length < 2) continue;
+      const roots = new Set(members.map((m) => sets.find(m)));
+      if (roots.size <= 1) continue;
+      if (type.maxPeoplePerValue > 1 && roots.size > type.maxPeoplePerValue) {
+        decision.hubs.push({ type: type.name, value, people: roots.size, cap: type.maxPeoplePerValue });
+        continue;
+      }
+      let anchor = members[0];
+      for (const member of members.slice(1)) {
+        const ra = sets.find(anchor);
+        const rb = sets.find(member);
+        if (ra === rb) continue;
+        const a = singles.get(ra);
+        const b = singles.get(rb);
+        let clash: { type: string; kept: string; refused: string } | undefined;
+        if (a && b) {
+          for (const [t, v] of b) {
+            const mine = a.get(t);
+            if (mine !== undefined && mine !== v) {
+              clash = { type: t, kept: mine, refused: v };
+              break;
+            }
+          }
+        }
+        if (clash) {
+          decision.conflicts.push({ type: clash.type, value: clash.refused, kept: clash.kept, refused: clash.refused, via: `${type.name}:${value}` });
+          continue;
+        }
+        const root = sets.union(ra, rb);
+        if (a || b) {
+          const merged = new Map([...(b ?? []), ...(a ?? [])]);
+          singles.delete(ra);
+          singles.delete(rb);
+          singles.set(root, merged);
+        }
+        anchor = member;
+      }
+    }
+  }
+  return { sets, decision };
+}
+
+/** Gives each component a person id: existing ids are kept where they can be, merges keep the older. */
+export function assignPeople(
+  previous: ReadonlyArray<number>,
+  sets: DisjointSets,
+  nextId: number,
+): { people: Int32Array | Float64Array; merges: Array<{ kept: number; absorbed: number[] }>; splits: Array<{ person: number; newPeople: number[] }>; newPeople: number; nextId: number } {
+  const n = previous.length;
+  const roots = new Int32Array(n);
+  for (let i = 0; i < n; i++) roots[i] = sets.find(i);
+  // For every previous person, how many of its records each component holds.
+  const byPerson = new Map<number, Map<number, number>>();
+  const byRoot = new Map<number, Set<number>>();
+  for (let i = 0; i < n; i++) {
+    const p = previous[i];
+    if (p > 0) {
+      let counts = byPerson.get(p);
+      if (!counts) byPerson.set(p, (counts = new Map()));
+      counts.set(roots[i], (counts.get(roots[i]) ?? 0) + 1);
+      let persons = byRoot.get(roots[i]);
+      if (!persons) byRoot.set(roots[i], (persons = new Set()));
+      persons.add(p);
+    }
+  }
+  // A previous person's id goes to the component holding most of its records.
+  const claim = new Map<number, number>();
+  for (const [person, counts] of byPerson) {
+    let best = -1;
+    let bestCount = -1;
+    for (const [root, count] of counts) if (count > bestCount || (count === bestCount && root < best)) [best, bestCount] = [root, count];
+    claim.set(person, best);
+  }
+  const idOfRoot = new Map<number, number>();
+  const merges: Array<{ kept: number; absorbed: number[] }> = [];
+  for (const [root, persons] of byRoot) {
+    const claimed = [...persons].filter((p) => claim.get(p) === root).sort((a, b) => a - b);
+    if (claimed.length === 0) continue;
+    idOfRoot.set(root, claimed[0]);
+    if (claimed.length > 1) merges.push({ kept: claimed[0], absorbed: claimed.slice(1) });
+  }
+  const people = new Float64Array(n);
+  let newPeople = 0;
+  let id = nextId;
+  const splitsByPerson = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const root = roots[i];
+    let person = idOfRoot.get(root);
+    if (person === undefined) {
+      person = id++;
+      idOfRoot.set(root, person);
+      newPeople++;
+      const from = [...(byRoot.get(root) ?? [])];
+      for (const p of from) {
+        if (!splitsByPerson.has(p)) splitsByPerson.set(p, []);
+        splitsByPerson.get(p)!.push(person);
+      }
+    }
+    people[i] = person;
+  }
+  const splits = [...splitsByPerson].map(([person, ids]) => ({ person, newPeople: [...new Set(ids)] }));
+  return { people, merges, splits, newPeople, nextId: id };
+}
+
+const FACT_OWNERS: Array<{ table: string; kind: string; source?: string; recordColumn: string }> = [
+  { table: 'orders', kind: 'order', recordColumn: 'order_id' },
+  { table: 'order_lines', kind: 'order', recordColumn: 'order_id' },
+  { table: 'shipments', kind: 'order', recordColumn: 'order_id' },
+  { table: 'refunds', kind: 'order', recordColumn: 'order_id' },
+  { table: 'contacts', kind: 'contact', source: 'wecom', recordColumn: 'external_userid' },
+  { table: 'events', kind: 'event', source: 'sdk', recordColumn: 'message_id' },
+];
+
+export async function resolveIdentities(stores: Stores, options: ResolveOptions): Promise<ResolveSummary> {
+  const started = Date.now();
+  const { facts, state } = stores;
+  const ws = options.workspaceId;
+  const runId = `res_${crypto.randomBytes(6).toString('hex')}`;
+  const types = await loadIdentifierTypes(state, ws);
+
+  // Which records take part: all (full), or the unresolved ones and every record of any person that
+  // shares an identifier value with them (the only people a new record can change).
+  let records: RecordRow[];
+  if (options.full) {
+    records = await facts.query<RecordRow>(
+      `SELECT source, kind, record_id, person_id, identifiers FROM source_records FINAL WHERE workspace_id = {ws:String} ORDER BY source, kind, record_id`,
+      { ws },
+    );
+  } else {
+    records = await facts.query<RecordRow>(
+      `WITH fresh AS (SELECT source, kind, record_id, identifiers FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id = 0),
+            touched_values AS (SELECT DISTINCT tupleElement(id, 1) AS type, tupleElement(id, 2) AS value FROM fresh ARRAY JOIN identifiers AS id),
+            touched_people AS (SELECT DISTINCT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND (type, value) IN (SELECT type, value FROM touched_values))
+       SELECT source, kind, record_id, person_id, identifiers FROM source_records FINAL
+       WHERE workspace_id = {ws:String} AND (person_id = 0 OR person_id IN (SELECT person_id FROM touched_people))
+       ORDER BY source, kind, record_id`,
+      { ws },
+    );
+  }
+  const [maxRow] = await facts.query<{ m: string }>(`SELECT max(person_id) AS m FROM source_records FINAL WHERE workspace_id = {ws:String}`, { ws });
+  const { sets, decision } = linkRecords(records, types);
+  const previous = records.map((r) => Number(r.person_id));
+  const assigned = assignPeople(previous, sets, Number(maxRow?.m ?? 0) + 1);
+
+  const changed: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < records.length; i++) {
+    if (assigned.people[i] !== previous[i]) {
+      const r = records[i];
+      changed.push({ workspace_id: ws, run_id: runId, source: r.source, kind: r.kind, record_id: r.record_id, person_id: assigned.people[i], previous_person_id: previous[i] });
+    }
+  }
+
+  if (changed.length > 0) {
+    for (let i = 0; i < changed.length; i += 100_000) await facts.insertRows('identity_assignments', changed.slice(i, i + 100_000));
+    const version = nextVersion();
+    const params = { ws, run: runId, v: version };
+    // The records first, then every fact row they own: new key written, old key tombstoned.
+    await facts.command(
+      `INSERT INTO source_records SELECT r.* REPLACE (a.person_id AS person_id, {v:UInt64} AS version)
+       FROM source_records AS r FINAL INNER JOIN (SELECT * FROM identity_assignments WHERE workspace_id = {ws:String} AND run_id = {run:String}) AS a
+       ON r.source = a.source AND r.kind = a.kind AND r.record_id = a.record_id
+       WHERE r.workspace_id = {ws:String}`,
+      params,
+    );
+    for (const owner of FACT_OWNERS) {
+      // Table and column names are this module's constants; values are bound parameters.
+      const join = `INNER JOIN (SELECT source, record_id, person_id FROM identity_assignments
+          WHERE workspace_id = {ws:String} AND run_id = {run:String} AND kind = {kind:String}) AS a
+        ON ${owner.source ? '' : 't.source = a.source AND '}t.${owner.recordColumn} = a.record_id`;
+      await facts.command(
+        `INSERT INTO ${owner.table} SELECT t.* REPLACE (a.person_id AS person_id, {v:UInt64} AS version)
+         FROM ${owner.table} AS t FINAL ${join} WHERE t.workspace_id = {ws:String} AND t.person_id != a.person_id`,
+        { ...params, kind: owner.kind },
+      );
+      await facts.command(
+        `INSERT INTO ${owner.table} SELECT t.* REPLACE (1 AS is_deleted, {v:UInt64} + 1 AS version)
+         FROM ${owner.table} AS t FINAL ${join} WHERE t.workspace_id = {ws:String} AND t.person_id != a.person_id`,
+        { ...params, kind: owner.kind },
+      );
+    }
+  }
+
+  // Person identities of everyone this run touched, rebuilt from their records.
+  const touched = [...new Set([...assigned.people, ...previous.filter((p) => p > 0)])];
+  if (touched.length > 0) {
+    const version = nextVersion();
+    for (let i = 0; i < touched.length; i += 200_000) {
+      const chunk = touched.slice(i, i + 200_000);
+      await facts.command(
+        `INSERT INTO person_identities (workspace_id, type, value, person_id, records, sources, version, is_deleted)
+         SELECT workspace_id, type, value, person_id, 0, [], {v:UInt64}, 1 FROM person_identities FINAL
+         WHERE workspace_id = {ws:String} AND person_id IN {people:Array(UInt64)}`,
+        { ws, v: version, people: chunk },
+      );
+      await facts.command(
+        `INSERT INTO person_identities (workspace_id, type, value, person_id, records, sources, version, is_deleted)
+         SELECT workspace_id, tupleElement(id, 1) AS type, tupleElement(id, 2) AS value, person_id, count() AS records,
+                groupUniqArray(source) AS sources, {v:UInt64} + 1, 0
+         FROM source_records FINAL ARRAY JOIN identifiers AS id
+         WHERE workspace_id = {ws:String} AND person_id IN {people:Array(UInt64)}
+         GROUP BY workspace_id, type, value, person_id`,
+        { ws, v: version, people: chunk },
+      );
+    }
+  }
+
+  const log: Array<{ kind: 'merge' | 'split' | 'hub' | 'conflict'; person_id: number | null; details: unknown }> = [
+    ...assigned.merges.map((m) => ({ kind: 'merge' as const, person_id: m.kept, details: m })),
+    ...assigned.splits.map((s) => ({ kind: 'split' as const, person_id: s.person, details: s })),
+    ...decision.hubs.map((h) => ({ kind: 'hub' as const, person_id: null, details: h })),
+    ...decision.conflicts.map((c) => ({ kind: 'conflict' as const, person_id: null, details: c })),
+  ];
+  for (let i = 0; i < log.length; i += 1000) {
+    await state.db
+      .insertInto('identity_log')
+      .values(log.slice(i, i + 1000).map((l) => ({ workspace_id: ws, run_id: runId, kind: l.kind, person_id: l.person_id, details: JSON.stringify(l.details) })))
+      .execute();
+  }
+  const [people] = await facts.query<{ n: string }>(`SELECT uniqExact(person_id) AS n FROM source_records FINAL WHERE workspace_id = {ws:String}`, { ws });
+  return {
+    runId,
+    records: records.length,
+    people: Number(people?.n ?? 0),
+    newPeople: assigned.newPeople,
+    merges: assigned.merges.length,
+    splits: assigned.splits.length,
+    hubs: decision.hubs.length,
+    conflicts: decision.conflicts.length,
+    reassigned: changed.length,
+    seconds: (Date.now() - started) / 1000,
+  };
+}
