@@ -254,3 +254,16 @@ test('siyu import on the CLI prints what it detected and the counts; quarantine 
   assert.match(missing.stderr, /^siyu: .*nope\.csv: no such file/);
   void dataDir;
 });
+
+test('batches are cut between orders, never inside one', async () => {
+  const ws = await workspace();
+  const rows = ['order_id,ordered_at,amount,member_no,sku,quantity,unit_price'];
+  for (let o = 1; o <= 5; o++) for (let l = 1; l <= 3; l++) rows.push(`b${o},2026-03-0${o} 10:00,30,M${o},SKU${l},1,10`);
+  const summary = await runImport(stores, { workspace: ws, kind: 'orders', source: 'erp', files: [write('batched.csv', rows.join('\n'))], batchSize: 2 });
+  assert.deepEqual([summary.rowsRead, summary.landed, summary.updated, summary.unchanged], [15, 15, 0, 0]);
+  const lines = await stores.facts.query<{ order_id: string; n: string }>(
+    `SELECT order_id, count() AS n FROM order_lines FINAL WHERE workspace_id = {ws:String} GROUP BY order_id ORDER BY order_id`,
+    { ws: ws.id },
+  );
+  assert.deepEqual(lines.map((l) => [l.order_id, Number(l.n)]), [['b1', 3], ['b2', 3], ['b3', 3], ['b4', 3], ['b5', 3]]);
+});

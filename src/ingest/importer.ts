@@ -244,7 +244,7 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
   }
 
   const writer = new IngestWriter(stores.facts, request.workspace.id, runId);
-  const batchSize = request.batchSize ?? 5000;
+  const batchSize = request.batchSize ?? 20_000;
   const summaries: FileSummary[] = [];
   try {
     for (const plan of plans) {
@@ -347,16 +347,16 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
           summary.rowsRead++;
           const values = extract(layout, plan.columnIndex, row.values);
           if (layout.shape === 'order' || layout.shape === 'order_line') {
-            // Lines of one order are adjacent in every export we know; a new order id closes the group.
-            if (group.length > 0 && group[0].values.order_id !== values.order_id) closeGroup();
+            // Lines of one order are adjacent in every export we know; a new order id closes the group,
+            // and batches are only cut between orders, never inside one.
+            if (group.length > 0 && group[0].values.order_id !== values.order_id) {
+              closeGroup();
+              if (entities.length + quarantine.length >= batchSize) await flush();
+            }
             group.push({ rowNumber: row.rowNumber, values });
             if (layout.shape === 'order') closeGroup();
           } else accept(() => make!(values, ctx), row.rowNumber, values);
-          if (entities.length + quarantine.length >= batchSize && group.length === 0) await flush();
-          else if (entities.length + quarantine.length >= batchSize * 2) {
-            closeGroup();
-            await flush();
-          }
+          if (group.length === 0 && entities.length + quarantine.length >= batchSize) await flush();
         }
         closeGroup();
       }
