@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import { z } from 'zod';
 import { normalise, type IdentifierType } from '../identity/identifier-types.ts';
 import { clickhouseTime } from './values.ts';
-import { stableHash, type Entity, type FieldProblem } from './entities.ts';
+import { RowRejected as EventRejected, stableHash, type Entity, type FieldProblem } from './entities.ts';
 
 const jsonObject = z.record(z.string(), z.unknown());
 
@@ -28,14 +28,8 @@ export const aliasEventSchema = z.object({ type: z.literal('alias'), previousId:
 export const eventSchema = z.discriminatedUnion('type', [trackEventSchema, pageEventSchema, identifyEventSchema, aliasEventSchema]);
 export type TrackedEvent = z.infer<typeof eventSchema>;
 
-export class EventRejected extends Error {
-  override name = 'EventRejected';
-  readonly problems: FieldProblem[];
-  constructor(problems: FieldProblem[]) {
-    super(problems.map((p) => `${p.field}: ${p.reason}`).join('; '));
-    this.problems = problems;
-  }
-}
+/** An event that cannot land is a rejected row like any other. */
+export { RowRejected as EventRejected } from './entities.ts';
 
 function issuePath(path: ReadonlyArray<PropertyKey>): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');

@@ -23,7 +23,7 @@ import {
   type MappingFile,
 } from './layouts.ts';
 import { entityForShape, orderEntity, RowRejected, type Entity, type EntityContext, type FieldProblem } from './entities.ts';
-import { eventEntity, EventRejected } from './events.ts';
+import { eventEntity } from './events.ts';
 import { IngestWriter, type WriteCounts } from './writer.ts';
 import { clickhouseTime } from './values.ts';
 import { resolveIdentities, type ResolveSummary } from '../identity/resolve.ts';
@@ -53,30 +53,29 @@ export interface FilePlan {
   source: string;
 }
 
-export interface FileSummary {
-  file: string;
-  detected: string;
-  layout: string;
+/** Counts in source rows: read = landed + updated + unchanged + quarantined. */
+export interface ImportCounts {
   rowsRead: number;
   landed: number;
   updated: number;
   unchanged: number;
   quarantined: number;
+  /** Bad optional values dropped from rows that still landed. */
   valuesDropped: number;
 }
 
-export interface ImportSummary {
+export interface FileSummary extends ImportCounts {
+  file: string;
+  detected: string;
+  layout: string;
+}
+
+export interface ImportSummary extends ImportCounts {
   runId: string;
   /** OneID after the import: new records attached to people. */
   resolution?: ResolveSummary;
   resumed: boolean;
   files: FileSummary[];
-  rowsRead: number;
-  landed: number;
-  updated: number;
-  unchanged: number;
-  quarantined: number;
-  valuesDropped: number;
   seconds: number;
 }
 
@@ -304,7 +303,7 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
           }
           return entity;
         } catch (error) {
-          if (error instanceof RowRejected || error instanceof EventRejected) {
+          if (error instanceof RowRejected) {
             summary.quarantined += rowCount;
             quarantine.push({ file: fileName, rowNumber, problems: error.problems, row });
             return undefined;
@@ -363,17 +362,8 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
       await flush();
       summaries.push(summary);
     }
-    const total = summaries.reduce(
-      (acc, s) => ({
-        rowsRead: acc.rowsRead + s.rowsRead,
-        landed: acc.landed + s.landed,
-        updated: acc.updated + s.updated,
-        unchanged: acc.unchanged + s.unchanged,
-        quarantined: acc.quarantined + s.quarantined,
-        valuesDropped: acc.valuesDropped + s.valuesDropped,
-      }),
-      { rowsRead: 0, landed: 0, updated: 0, unchanged: 0, quarantined: 0, valuesDropped: 0 },
-    );
+    const total: ImportCounts = { rowsRead: 0, landed: 0, updated: 0, unchanged: 0, quarantined: 0, valuesDropped: 0 };
+    for (const s of summaries) for (const key of Object.keys(total) as Array<keyof ImportCounts>) total[key] += s[key];
     // New records join people before the run counts as complete, so a crash here re-runs it.
     const resolution = request.resolve === false ? undefined : await resolveIdentities(stores, { workspaceId: request.workspace.id });
     await db

@@ -38,42 +38,28 @@ export class IngestWriter {
     this.runId = runId;
   }
 
-  private async storedRecords(keys: Array<{ source: string; kind: string; record_id: string }>): Promise<Map<string, Stored>> {
+  /**
+   * What is stored under each key: one query per (source, kind) group, on the table's sort-key prefix.
+   * `source_records` are keyed by record_id; `import_keys` (lines, shipments, refunds) by key.
+   */
+  private async stored(table: 'source_records' | 'import_keys', keys: Array<{ source: string; kind: string; id: string }>): Promise<Map<string, Stored>> {
     const groups = new Map<string, string[]>();
     for (const k of keys) {
       const group = `${k.source}\u0000${k.kind}`;
       if (!groups.has(group)) groups.set(group, []);
-      groups.get(group)!.push(k.record_id);
+      groups.get(group)!.push(k.id);
     }
     const found = new Map<string, Stored>();
+    const [column, person] = table === 'source_records' ? ['record_id', 'person_id'] : ['key', '0'];
     for (const [group, ids] of groups) {
       const [source, kind] = group.split('\u0000');
-      const rows = await this.facts.query<{ record_id: string; h: string; person_id: string; import_run_id: string }>(
-        `SELECT record_id, toString(row_hash) AS h, person_id, import_run_id FROM source_records FINAL
-         WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = {kind:String} AND record_id IN {ids:Array(String)}`,
+      // Table and column names are fixed above; values are bound parameters.
+      const rows = await this.facts.query<{ id: string; h: string; p: string; import_run_id: string }>(
+        `SELECT ${column} AS id, toString(row_hash) AS h, ${person} AS p, import_run_id FROM ${table} FINAL
+         WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = {kind:String} AND ${column} IN {ids:Array(String)}`,
         { ws: this.workspaceId, source, kind, ids: [...new Set(ids)] },
       );
-      for (const row of rows) found.set(`${source}\u0000${kind}\u0000${row.record_id}`, { hash: row.h, personId: Number(row.person_id), runId: row.import_run_id });
-    }
-    return found;
-  }
-
-  private async storedKeys(keys: Array<{ source: string; kind: string; key: string }>): Promise<Map<string, Stored>> {
-    const groups = new Map<string, string[]>();
-    for (const k of keys) {
-      const group = `${k.source}\u0000${k.kind}`;
-      if (!groups.has(group)) groups.set(group, []);
-      groups.get(group)!.push(k.key);
-    }
-    const found = new Map<string, Stored>();
-    for (const [group, ids] of groups) {
-      const [source, kind] = group.split('\u0000');
-      const rows = await this.facts.query<{ key: string; h: string; import_run_id: string }>(
-        `SELECT key, toString(row_hash) AS h, import_run_id FROM import_keys FINAL
-         WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = {kind:String} AND key IN {ids:Array(String)}`,
-        { ws: this.workspaceId, source, kind, ids: [...new Set(ids)] },
-      );
-      for (const row of rows) found.set(`${source}\u0000${kind}\u0000${row.key}`, { hash: row.h, personId: 0, runId: row.import_run_id });
+      for (const row of rows) found.set(`${source}\u0000${kind}\u0000${row.id}`, { hash: row.h, personId: Number(row.p), runId: row.import_run_id });
     }
     return found;
   }
@@ -93,13 +79,13 @@ export class IngestWriter {
     }
     const entities = [...byKey.values()];
 
-    const recordKeys = entities.filter((e) => e.record).map((e) => e.record!);
-    const keyed = entities.filter((e) => !e.record).map((e) => ({ source: e.facts[0].owner.source, kind: e.facts[0].table, key: e.facts[0].key }));
-    const ownerKeys = entities.filter((e) => !e.record).map((e) => e.facts[0].owner);
+    const recordKeys = entities.filter((e) => e.record).map((e) => ({ source: e.record!.source, kind: e.record!.kind, id: e.record!.record_id }));
+    const keyed = entities.filter((e) => !e.record).map((e) => ({ source: e.facts[0].owner.source, kind: e.facts[0].table, id: e.facts[0].key }));
+    const ownerKeys = entities.filter((e) => !e.record).map((e) => ({ source: e.facts[0].owner.source, kind: e.facts[0].owner.kind, id: e.facts[0].owner.record_id }));
     const [storedRecords, storedKeys, owners] = await Promise.all([
-      this.storedRecords(recordKeys),
-      this.storedKeys(keyed),
-      this.storedRecords(ownerKeys),
+      this.stored('source_records', recordKeys),
+      this.stored('import_keys', keyed),
+      this.stored('source_records', ownerKeys),
     ]);
 
     const version = nextVersion();
