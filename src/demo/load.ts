@@ -2,7 +2,8 @@ import path from 'node:path';
 import type { Stores } from '../stores/stores.ts';
 import type { Workspace } from '../workspaces/workspaces.ts';
 import { runImport, type ImportSummary } from '../ingest/importer.ts';
-import { resolveIdentities, type ResolveSummary } from '../identity/resolve.ts';
+import type { ResolveSummary } from '../identity/resolve.ts';
+import { resolveSerially } from '../identity/resolve-queue.ts';
 import type { ImportKind } from '../ingest/layouts.ts';
 import { DEMO_FILES } from './formats.ts';
 
@@ -32,6 +33,6 @@ export async function loadDemoBrand(
     imports.push(summary);
     onImport?.(summary, step.files);
   }
-  const resolution = await resolveIdentities(stores, { workspaceId: workspace.id });
+  const resolution = await resolveSerially(stores, { workspaceId: workspace.id });
   return { imports, resolution };
 }

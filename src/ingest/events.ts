@@ -107,6 +107,7 @@ export function eventEntity(input: unknown, identifierTypes: Map<string, Identif
       seen_at: clickhouseTime(timestamp),
     },
     facts: [{ table: 'events', key: messageId, owner, row }],
-    hash: stableHash([identifiers, { ...row, received_at: '' }]),
+    // A retry without a timestamp is stamped anew on arrival: it is the same event all the same.
+    hash: stableHash([identifiers, { ...row, received_at: '', timestamp: event.timestamp ? row.timestamp : '' }]),
   };
 }

@@ -26,7 +26,8 @@ import { entityForShape, orderEntity, RowRejected, type Entity, type EntityConte
 import { eventEntity } from './events.ts';
 import { IngestWriter, type WriteCounts } from './writer.ts';
 import { clickhouseTime } from './values.ts';
-import { resolveIdentities, type ResolveSummary } from '../identity/resolve.ts';
+import type { ResolveSummary } from '../identity/resolve.ts';
+import { resolveSerially } from '../identity/resolve-queue.ts';
 
 export class ImportPlanError extends Error {
   override name = 'ImportPlanError';
@@ -365,7 +366,7 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
     const total: ImportCounts = { rowsRead: 0, landed: 0, updated: 0, unchanged: 0, quarantined: 0, valuesDropped: 0 };
     for (const s of summaries) for (const key of Object.keys(total) as Array<keyof ImportCounts>) total[key] += s[key];
     // New records join people before the run counts as complete, so a crash here re-runs it.
-    const resolution = request.resolve === false ? undefined : await resolveIdentities(stores, { workspaceId: request.workspace.id });
+    const resolution = request.resolve === false ? undefined : await resolveSerially(stores, { workspaceId: request.workspace.id });
     await db
       .updateTable('import_runs')
       .set({

@@ -10,6 +10,8 @@ import type { Stores } from '../stores/stores.ts';
 import { ApiKeyService, WorkspaceService } from '../workspaces/workspaces.ts';
 import { workspaceRoutes } from '../workspaces/http.ts';
 import { systemRoutes } from '../system/http.ts';
+import { trackingRoutes } from '../tracking/http.ts';
+import { EventBuffer, type EventBufferOptions } from '../tracking/event-buffer.ts';
 import { installAuth } from './auth.ts';
 import { installErrorHandling } from './errors.ts';
 
@@ -25,9 +27,10 @@ export interface ServerOptions {
   stores: Stores;
   /** Log requests (off in tests). */
   logger?: boolean;
+  tracking?: EventBufferOptions;
 }
 
-export async function buildServer({ config, stores, logger = true }: ServerOptions): Promise<FastifyInstance> {
+export async function buildServer({ config, stores, logger = true, tracking }: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: logger ? { level: config.logLevel } : false,
     bodyLimit: 10 * 1024 * 1024,
@@ -57,6 +60,10 @@ export async function buildServer({ config, stores, logger = true }: ServerOptio
 
   systemRoutes(app, stores);
   workspaceRoutes(app, { workspaces, apiKeys });
+  const events = new EventBuffer(stores, tracking);
+  trackingRoutes(app, stores, events);
+  // Events waiting in the buffer are written before the stores close.
+  app.addHook('onClose', async () => events.close());
 
   app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
