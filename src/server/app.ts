@@ -68,5 +68,7 @@ export async function buildServer({ config, stores, logger = true, tracking }: S
   app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
   await app.register(fastifyStatic, { root: consoleRoot(), prefix: '/', index: ['index.html'], wildcard: false });
+  // The browser SDK, for <script type="module"> on the brand's own pages.
+  await app.register(fastifyStatic, { root: path.join(PACKAGE_ROOT, 'sdk'), prefix: '/sdk/', decorateReply: false });
   return app;
 }

@@ -1,0 +1,91 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from '../src/server/app.ts';
+import { openTestStores, uniqueSlug } from './helpers.ts';
+import type { Stores } from '../src/stores/stores.ts';
+import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+// @ts-expect-error: the SDK is plain JavaScript for browsers
+import { createSiyu } from '../sdk/siyu.js';
+
+let stores: Stores;
+let app: FastifyInstance;
+let ws: Workspace;
+let token: string;
+let siyuUrl: string;
+let proxy: http.Server;
+let proxyUrl: string;
+let failuresLeft = 0;
+const seen: number[] = [];
+
+before(async () => {
+  ({ stores } = await openTestStores());
+  ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('sdk'), name: 'sdk' });
+  token = (await new ApiKeyService(stores.state).create(ws.id, 'site', 'operator')).token;
+  app = await buildServer({ config: { logLevel: 'error' }, stores, logger: false, tracking: { resolveAfterMs: 0 } });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  siyuUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  // A flaky network in front of Siyu: the first requests fail with 503, later ones pass through.
+  proxy = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (failuresLeft > 0) {
+      failuresLeft--;
+      seen.push(503);
+      res.writeHead(503).end();
+      return;
+    }
+    const upstream = await fetch(siyuUrl + req.url, { method: req.method, headers: { authorization: req.headers.authorization ?? '', 'content-type': 'application/json' }, body: Buffer.concat(chunks) });
+    seen.push(upstream.status);
+    res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+});
+after(async () => {
+  proxy.close();
+  await app.close();
+  await stores.close();
+});
+
+test('the SDK is served to browsers', async () => {
+  const response = await fetch(`${siyuUrl}/sdk/siyu.js`);
+  assert.equal(response.status, 200);
+  assert.match(await response.text(), /export function createSiyu/);
+});
+
+test('the SDK queues, batches and retries until every event lands exactly once', async () => {
+  failuresLeft = 2;
+  seen.length = 0;
+  const siyu = createSiyu({ endpoint: proxyUrl, writeKey: token, batchSize: 5, flushIntervalMs: 10_000, backoffMs: 20 });
+  assert.match(siyu.anonymousId, /^[0-9a-f-]{36}$/);
+  for (let i = 0; i < 5; i++) siyu.track('Product Viewed', { i }, { identities: { unionid: 'oU-sdk' } });
+  siyu.identify('member-42', { name: '李娜' });
+  // Wait until the retries have drained the queue.
+  for (let waited = 0; siyu.queued > 0 && waited < 5000; waited += 20) {
+    await new Promise((r) => setTimeout(r, 20));
+    await siyu.flush();
+  }
+  siyu.stop();
+  assert.equal(siyu.queued, 0);
+  assert.deepEqual(seen.slice(0, 3), [503, 503, 200], 'two failures, then the same batch again');
+  const rows = await stores.facts.query<{ event: string; anonymous_id: string; user_id: string }>(
+    `SELECT event, anonymous_id, user_id FROM events FINAL WHERE workspace_id = {ws:String} ORDER BY timestamp`,
+    { ws: ws.id },
+  );
+  assert.equal(rows.length, 6, 'five tracks and one identify, none doubled by the retries');
+  assert.ok(rows.every((r) => r.anonymous_id === siyu.anonymousId));
+  assert.equal(rows.filter((r) => r.event === 'identify' && r.user_id === 'member-42').length, 1);
+});
+
+test('events the server refuses are dropped, not retried forever', async () => {
+  const errors: Array<{ status: number }> = [];
+  const siyu = createSiyu({ endpoint: siyuUrl, writeKey: token, batchSize: 1, onError: (e: { status: number }) => errors.push(e) });
+  siyu.track('Bad', {}, { identities: { not_declared: 'x' } });
+  await siyu.flush();
+  siyu.stop();
+  assert.equal(siyu.queued, 0);
+  assert.equal(errors[0]?.status, 400);
+});
