@@ -6,7 +6,7 @@
  *   const siyu = createSiyu({ endpoint: 'https://siyu.example.com', writeKey: 'siyu_…' });
  *   siyu.track('Product Viewed', { sku: 'YY-JS-70X6' }, { identities: { unionid: 'oU…' } });
  *
- * Use an API key with the operator role made for this site only; it can send events and read little.
+ * Use an API key with the `tracker` role: it can only send events, so it may sit in a web page.
  */
 
 const STORAGE_ANON = 'siyu.anonymousId';

@@ -40,7 +40,7 @@ test('workspace and API key commands: create, list, revoke', async () => {
   const bad = await runCli(['apikey', 'create', '--name', 'x', '--role', 'boss', '--workspace', slug], env(dir));
   assert.equal(bad.code, 1);
   assert.equal(bad.stderr.trim().split('\n').length, 1, 'one line');
-  assert.match(bad.stderr, /^siyu: --role must be one of admin, operator, analyst, staff, got "boss"/);
+  assert.match(bad.stderr, /^siyu: --role must be one of admin, operator, analyst, staff, tracker, got "boss"/);
 });
 
 test('errors print one clear line and exit non-zero', async () => {

@@ -23,7 +23,7 @@ const seen: number[] = [];
 before(async () => {
   ({ stores } = await openTestStores());
   ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('sdk'), name: 'sdk' });
-  token = (await new ApiKeyService(stores.state).create(ws.id, 'site', 'operator')).token;
+  token = (await new ApiKeyService(stores.state).create(ws.id, 'site', 'tracker')).token;
   app = await buildServer({ config: { logLevel: 'error' }, stores, logger: false, tracking: { resolveAfterMs: 0 } });
   await app.listen({ port: 0, host: '127.0.0.1' });
   siyuUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

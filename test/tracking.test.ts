@@ -92,9 +92,13 @@ test('an undeclared identifier type is refused with a clear error, and nothing o
   assert.equal(await countEvents(), before, 'no event of a refused request lands');
 });
 
-test('an analyst key may not send events', async () => {
+test('an analyst key may not send events; a tracker key may only send events', async () => {
   const result = await post('track', { event: 'x', anonymousId: 'a' }, analystToken);
   assert.equal(result.status, 403);
+  const tracker = (await new ApiKeyService(stores.state).create(ws.id, 'web', 'tracker')).token;
+  assert.equal((await post('track', { event: 'x', anonymousId: 'a', messageId: 'tracker-1' }, tracker)).status, 200);
+  const keys = await fetch(`${base}/api/v1/api-keys`, { headers: { authorization: `Bearer ${tracker}` } });
+  assert.equal(keys.status, 403);
 });
 
 test('concurrent requests are batched together and all acknowledged', async () => {

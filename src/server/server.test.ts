@@ -154,6 +154,6 @@ test('the OpenAPI document is generated from the route schemas', async () => {
   assert.equal(status, 200);
   assert.equal(json.openapi, '3.1.0');
   const post = json.paths['/api/v1/api-keys'].post;
-  assert.deepEqual(post.requestBody.content['application/json'].schema.properties.role.enum, ['admin', 'operator', 'analyst', 'staff']);
+  assert.deepEqual(post.requestBody.content['application/json'].schema.properties.role.enum, ['admin', 'operator', 'analyst', 'staff', 'tracker']);
   assert.ok(json.components.securitySchemes.bearer);
 });

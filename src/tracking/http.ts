@@ -73,7 +73,7 @@ export function trackingRoutes(app: FastifyInstance, stores: Stores, buffer: Eve
     api.post(
       `/api/v1/${type}`,
       {
-        config: { roles: ['admin', 'operator'] },
+        config: { roles: ['admin', 'operator', 'tracker'] },
         schema: {
           tags: ['tracking'],
           summary: `Record one ${type} event (answered when durable)`,
@@ -92,7 +92,7 @@ export function trackingRoutes(app: FastifyInstance, stores: Stores, buffer: Eve
   api.post(
     '/api/v1/batch',
     {
-      config: { roles: ['admin', 'operator'] },
+      config: { roles: ['admin', 'operator', 'tracker'] },
       schema: {
         tags: ['tracking'],
         summary: `Record up to ${MAX_BATCH} events of any type (answered when durable)`,

@@ -2,7 +2,11 @@ import crypto from 'node:crypto';
 import { z } from 'zod';
 import type { StateStore } from '../stores/state/state-store.ts';
 
-export const ROLES = ['admin', 'operator', 'analyst', 'staff'] as const;
+/**
+ * People's roles (admin, operator, analyst, staff) and one for machines: `tracker` may only send
+ * events, so its key can sit in a web page.
+ */
+export const ROLES = ['admin', 'operator', 'analyst', 'staff', 'tracker'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const workspaceSchema = z.object({
