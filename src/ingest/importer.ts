@@ -264,16 +264,20 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
       let entities: Entity[] = [];
       let quarantine: QuarantineRow[] = [];
 
-      const flush = async () => {
-        const counts: WriteCounts = await writer.write(entities);
+      // One batch is written while the next is read: at most one write in flight, so each batch's
+      // lookups see everything written before it.
+      let inFlight: Promise<void> = Promise.resolve();
+      let writeFailure: Error | undefined;
+      const writeBatch = async (batch: Entity[], held: QuarantineRow[]) => {
+        const counts: WriteCounts = await writer.write(batch);
         summary.landed += counts.landed;
         summary.updated += counts.updated;
         summary.unchanged += counts.unchanged;
-        if (quarantine.length > 0) {
+        if (held.length > 0) {
           const at = clickhouseTime(Date.now());
           await stores.facts.insertRows(
             'import_quarantine',
-            quarantine.flatMap((q) =>
+            held.flatMap((q) =>
               q.problems.map((p) => ({
                 workspace_id: request.workspace.id,
                 run_id: runId,
@@ -289,9 +293,21 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
             ),
           );
         }
+        request.onProgress?.({ file: plan.path, rows: summary.rowsRead });
+      };
+      const settle = async () => {
+        await inFlight;
+        if (writeFailure) throw writeFailure;
+      };
+      const flush = async () => {
+        const batch = entities;
+        const held = quarantine;
         entities = [];
         quarantine = [];
-        request.onProgress?.({ file: plan.path, rows: summary.rowsRead });
+        await settle();
+        inFlight = writeBatch(batch, held).catch((error: Error) => {
+          writeFailure = error;
+        });
       };
 
       const accept = (make: () => Entity, rowNumber: number, row: Record<string, string>, rowCount = 1) => {
@@ -361,6 +377,7 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
         closeGroup();
       }
       await flush();
+      await settle();
       summaries.push(summary);
     }
     const total: ImportCounts = { rowsRead: 0, landed: 0, updated: 0, unchanged: 0, quarantined: 0, valuesDropped: 0 };
