@@ -55,7 +55,7 @@ export class Progress {
   }
   update(done: number, unit = 'rows'): void {
     const now = Date.now();
-    const interval = process.stderr.isTTY ? 200 : 5000;
+    const interval = Number(process.env.SIYU_PROGRESS_INTERVAL_MS) || (process.stderr.isTTY ? 200 : 5000);
     if (now - this.lastPrint < interval) return;
     this.lastPrint = now;
     const seconds = (now - this.started) / 1000;
