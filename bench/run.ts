@@ -5,6 +5,8 @@
 const BENCHMARKS: Record<string, { describe: string; load: () => Promise<{ run(args: string[]): Promise<void> }> }> = {
   stores: { describe: 'facts vs state store: insert rows/s and a group-by over 2M and 10M order rows', load: () => import('./stores.ts') },
   demo: { describe: 'demo brand generator: people/s and rows/s', load: () => import('./demo.ts') },
+  import: { describe: 'order rows/s importing ~1M-row platform exports (UTF-8 and GB18030), peak memory', load: () => import('./import.ts') },
+  oneid: { describe: 'OneID: full resolution of 10M identifier edges, incremental attach of 100k records', load: () => import('./oneid.ts') },
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -294,28 +294,30 @@ export async function resolveIdentities(stores: Stores, options: ResolveOptions)
     }
   }
 
-  // Person identities of everyone this run touched, rebuilt from their records.
+  // Person identities of everyone this run touched, rebuilt from their records. The touched ids go
+  // into a table: a large array parameter is slow to bind, a subquery set is fast to probe.
   const touched = [...new Set([...assigned.people, ...previous.filter((p) => p > 0)])];
   if (touched.length > 0) {
-    const version = nextVersion();
-    for (let i = 0; i < touched.length; i += 200_000) {
-      const chunk = touched.slice(i, i + 200_000);
-      await facts.command(
-        `INSERT INTO person_identities (workspace_id, type, value, person_id, records, sources, version, is_deleted)
-         SELECT workspace_id, type, value, person_id, 0, [], {v:UInt64}, 1 FROM person_identities FINAL
-         WHERE workspace_id = {ws:String} AND person_id IN {people:Array(UInt64)}`,
-        { ws, v: version, people: chunk },
-      );
-      await facts.command(
-        `INSERT INTO person_identities (workspace_id, type, value, person_id, records, sources, version, is_deleted)
-         SELECT workspace_id, tupleElement(id, 1) AS type, tupleElement(id, 2) AS value, person_id, count() AS records,
-                groupUniqArray(source) AS sources, {v:UInt64} + 1, 0
-         FROM source_records FINAL ARRAY JOIN identifiers AS id
-         WHERE workspace_id = {ws:String} AND person_id IN {people:Array(UInt64)}
-         GROUP BY workspace_id, type, value, person_id`,
-        { ws, v: version, people: chunk },
-      );
+    for (let i = 0; i < touched.length; i += 500_000) {
+      await facts.insertRows('resolution_people', touched.slice(i, i + 500_000).map((person_id) => ({ workspace_id: ws, run_id: runId, person_id })));
     }
+    const version = nextVersion();
+    const people = `person_id IN (SELECT person_id FROM resolution_people WHERE workspace_id = {ws:String} AND run_id = {run:String})`;
+    await facts.command(
+      `INSERT INTO person_identities (workspace_id, type, value, person_id, records, sources, version, is_deleted)
+       SELECT workspace_id, type, value, person_id, 0, [], {v:UInt64}, 1 FROM person_identities FINAL
+       WHERE workspace_id = {ws:String} AND ${people}`,
+      { ws, run: runId, v: version },
+    );
+    await facts.command(
+      `INSERT INTO person_identities (workspace_id, type, value, person_id, records, sources, version, is_deleted)
+       SELECT workspace_id, tupleElement(id, 1) AS type, tupleElement(id, 2) AS value, person_id, count() AS records,
+              groupUniqArray(source) AS sources, {v:UInt64} + 1, 0
+       FROM source_records FINAL ARRAY JOIN identifiers AS id
+       WHERE workspace_id = {ws:String} AND ${people}
+       GROUP BY workspace_id, type, value, person_id`,
+      { ws, run: runId, v: version },
+    );
   }
 
   const log: Array<{ kind: 'merge' | 'split' | 'hub' | 'conflict'; person_id: number | null; details: unknown }> = [

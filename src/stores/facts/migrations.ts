@@ -212,6 +212,18 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
       ORDER BY (workspace_id, type, value, person_id)`,
     ],
   },
+  {
+    id: 5,
+    name: 'identity: the people each resolution run touched',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS resolution_people (
+        workspace_id LowCardinality(String),
+        run_id String,
+        person_id UInt64
+      ) ENGINE = MergeTree
+      ORDER BY (workspace_id, run_id, person_id)`,
+    ],
+  },
 ];
 
 export interface MigrationReport {
