@@ -6,6 +6,8 @@ const BENCHMARKS: Record<string, { describe: string; load: () => Promise<{ run(a
   stores: { describe: 'facts vs state store: insert rows/s and a group-by over 2M and 10M order rows', load: () => import('./stores.ts') },
   demo: { describe: 'demo brand generator: people/s and rows/s', load: () => import('./demo.ts') },
   import: { describe: 'order rows/s importing ~1M-row platform exports (UTF-8 and GB18030), peak memory', load: () => import('./import.ts') },
+  track: { describe: 'tracking API: events/s in batches of 100 from a local load generator, p50/p95 latency', load: () => import('./track.ts') },
+  linkage: { describe: 'pairwise precision/recall/F1 on FEBRL and the demo brand ground truth', load: () => import('./linkage.ts') },
   oneid: { describe: 'OneID: full resolution of 10M identifier edges, incremental attach of 100k records', load: () => import('./oneid.ts') },
 };
 

@@ -16,7 +16,7 @@ export function printTable(rows: ReadonlyArray<Record<string, unknown>>, columns
 
 function formatCell(value: unknown): string {
   if (value === null || value === undefined) return '';
-  if (typeof value === 'number') return Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(2);
+  if (typeof value === 'number') return Number.isInteger(value) ? value.toLocaleString('en-US') : String(Number(value.toFixed(Math.abs(value) < 10 ? 4 : 2)));
   return String(value);
 }
 

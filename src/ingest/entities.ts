@@ -119,7 +119,9 @@ export class RowReader {
   identifiers(): { identifiers: Array<[string, string]>; maskedPhone: string } {
     const identifiers: Array<[string, string]> = [];
     let maskedPhone = normaliseMaskedPhone(this.text('masked_phone')) ?? '';
-    for (const field of IDENTIFIER_FIELDS) {
+    // The built-in identifier columns and any type the workspace declared (e.g. a loyalty card).
+    const fields = new Set<string>([...IDENTIFIER_FIELDS, ...this.ctx.identifierTypes.keys()]);
+    for (const field of fields) {
       for (const raw of splitMulti(this.text(field))) {
         if (field === 'phone' && (MASKED_PHONE.test(raw.replace(/[\s-]/g, '')) || raw.includes('*'))) {
           maskedPhone = normaliseMaskedPhone(raw) ?? maskedPhone;

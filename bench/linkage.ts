@@ -1,0 +1,130 @@
+/**
+ * bench/linkage: pairwise precision, recall and F1 of OneID against ground truth — the FEBRL data
+ * sets (dataset1–3 deduplication, 4a×4b linkage; social-security id as a declared identifier) and
+ * the demo brand (all records, and the records that share a strong identifier with another record
+ * of their true person: what deterministic linking can reach).
+ *   npm run bench -- linkage [--people 20000]
+ * Probabilistic matching is not built yet; its row will join this table when it is.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../src/config/config.ts';
+import { openStores, type Stores } from '../src/stores/stores.ts';
+import { WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+import { runImport } from '../src/ingest/importer.ts';
+import { declareIdentifierType } from '../src/identity/identifier-store.ts';
+import { generateDemoBrand } from '../src/demo/demo-brand.ts';
+import { loadDemoBrand } from '../src/demo/load.ts';
+import { machine, option, printTable, timed } from './common.ts';
+
+const FEBRL = path.resolve('..', 'shared', 'data', 'febrl');
+
+export interface PairScore {
+  records: number;
+  precision: number;
+  recall: number;
+  f1: number;
+}
+
+/** Pairwise scores from (predicted cluster, true cluster) per record. */
+export function pairwise(assignments: Array<{ predicted: string; truth: string }>): PairScore {
+  const cell = new Map<string, number>();
+  const predicted = new Map<string, number>();
+  const truth = new Map<string, number>();
+  for (const a of assignments) {
+    cell.set(`${a.predicted}\u0000${a.truth}`, (cell.get(`${a.predicted}\u0000${a.truth}`) ?? 0) + 1);
+    predicted.set(a.predicted, (predicted.get(a.predicted) ?? 0) + 1);
+    truth.set(a.truth, (truth.get(a.truth) ?? 0) + 1);
+  }
+  const pairs = (n: number) => (n * (n - 1)) / 2;
+  let tp = 0;
+  let pp = 0;
+  let tt = 0;
+  for (const n of cell.values()) tp += pairs(n);
+  for (const n of predicted.values()) pp += pairs(n);
+  for (const n of truth.values()) tt += pairs(n);
+  const precision = pp === 0 ? 1 : tp / pp;
+  const recall = tt === 0 ? 1 : tp / tt;
+  const round = (x: number) => Math.round(x * 10000) / 10000;
+  return { records: assignments.length, precision: round(precision), recall: round(recall), f1: round(precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall)) };
+}
+
+async function recordPersons(stores: Stores, ws: Workspace) {
+  return stores.facts.query<{ source: string; record_id: string; person_id: string; identifiers: Array<{ type: string; value: string }> }>(
+    `SELECT source, record_id, person_id, identifiers FROM source_records FINAL WHERE workspace_id = {ws:String}`,
+    { ws: ws.id },
+  );
+}
+
+async function febrl(stores: Stores, name: string, files: string[]): Promise<PairScore & { seconds: number }> {
+  const ws = await new WorkspaceService(stores.state).create({ slug: `febrl-${name.replace(/\W/g, '').toLowerCase()}`, name });
+  await declareIdentifierType(stores.state, ws.id, { name: 'soc_sec_id', label: 'Social security id', priority: 50, singleValued: false, maxPeoplePerValue: 1, normaliser: 'trim', strong: true });
+  const mapping = {
+    columns: {
+      record_id: 'rec_id',
+      name: ['given_name', 'surname'],
+      address: ['street_number', 'address_1', 'address_2', 'suburb', 'postcode', 'state'],
+      birthday: 'date_of_birth',
+      soc_sec_id: 'soc_sec_id',
+    },
+  };
+  const { seconds } = await timed(async () => {
+    for (const [i, file] of files.entries()) {
+      await runImport(stores, { workspace: ws, kind: 'records', source: `febrl${i}`, mapping: { ...mapping, source: `febrl${i}` }, files: [path.join(FEBRL, file)] });
+    }
+  });
+  const rows = await recordPersons(stores, ws);
+  return { ...pairwise(rows.map((r) => ({ predicted: r.person_id, truth: /^rec-(\d+)/.exec(r.record_id)![1] }))), seconds };
+}
+
+export async function run(args: string[]): Promise<void> {
+  const people = Number(option(args, 'people', '20000').replace(/_/g, ''));
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'siyu-bench-linkage-'));
+  const stores = await openStores(loadConfig({ dataDir }));
+  console.log(`bench/linkage on ${machine()} (deterministic OneID; probabilistic matching not built yet)`);
+  const results: Array<Record<string, string | number>> = [];
+  try {
+    for (const [name, files] of [
+      ['FEBRL dataset1', ['dataset1.csv']],
+      ['FEBRL dataset2', ['dataset2.csv']],
+      ['FEBRL dataset3', ['dataset3.csv']],
+      ['FEBRL 4a×4b', ['dataset4a.csv', 'dataset4b.csv']],
+    ] as const) {
+      const score = await febrl(stores, name, [...files]);
+      results.push({ data: name, matching: 'deterministic', ...score });
+    }
+
+    const demoDir = path.join(dataDir, 'demo');
+    await generateDemoBrand({ people, seed: 7, endDate: '2026-10-31', out: demoDir });
+    const ws = await new WorkspaceService(stores.state).create({ slug: 'demo-linkage', name: 'demo' });
+    const { seconds } = await timed(() => loadDemoBrand(stores, ws, demoDir));
+    const truth = new Map<string, string>();
+    for (const line of fs.readFileSync(path.join(demoDir, 'truth.csv'), 'utf8').split('\n').slice(1)) {
+      const [source, , recordId, person] = line.split(',');
+      if (person) truth.set(`${source}\u0000${recordId}`, person);
+    }
+    const rows = await recordPersons(stores, ws);
+    const all = rows.map((r) => ({ predicted: r.person_id, truth: truth.get(`${r.source}\u0000${r.record_id}`)!, ids: r.identifiers }));
+    results.push({ data: `demo brand, ${people.toLocaleString('en-US')} people: all records`, matching: 'deterministic', ...pairwise(all), seconds });
+    // Records that share a strong identifier value with another record of their true person (or are
+    // its only record): the ones deterministic linking can reach.
+    const byPerson = new Map<string, typeof all>();
+    for (const r of all) {
+      if (!byPerson.has(r.truth)) byPerson.set(r.truth, []);
+      byPerson.get(r.truth)!.push(r);
+    }
+    const reachable = all.filter((r) => {
+      const mates = byPerson.get(r.truth)!;
+      if (mates.length === 1) return true;
+      const mine = new Set(r.ids.map((i) => `${i.type}=${i.value}`));
+      return mates.some((m) => m !== r && m.ids.some((i) => mine.has(`${i.type}=${i.value}`)));
+    });
+    results.push({ data: `demo brand: records with a shared strong identifier`, matching: 'deterministic', ...pairwise(reachable), seconds });
+  } finally {
+    await stores.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+  printTable(results.map((r) => ({ data: r.data, matching: r.matching, records: r.records, precision: r.precision, recall: r.recall, F1: r.f1, s: r.seconds })));
+  console.log(JSON.stringify({ benchmark: 'linkage', machine: machine(), results }));
+}
