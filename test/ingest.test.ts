@@ -267,3 +267,36 @@ test('batches are cut between orders, never inside one', async () => {
   );
   assert.deepEqual(lines.map((l) => [l.order_id, Number(l.n)]), [['b1', 3], ['b2', 3], ['b3', 3], ['b4', 3], ['b5', 3]]);
 });
+
+test('unbind removes one identifier from a person; unmerge undoes a merge for good', async () => {
+  const { unbindIdentifier, unmergePerson } = await import('../src/identity/overrides.ts');
+  const ws = await workspace();
+  // Two people joined only by a shared email.
+  await runImport(stores, { workspace: ws, kind: 'records', files: [write('u1.csv', 'record_id,source,jd_pin,email\nu1,crm,jd_a,fam@example.com\nu2,crm,jd_b,fam@example.com\n')] });
+  const joined = await personOf(ws, 'crm', 'u1');
+  assert.equal(await personOf(ws, 'crm', 'u2'), joined);
+  await unbindIdentifier(stores, ws.id, joined, 'email', 'FAM@example.com', 'test');
+  assert.notEqual(await personOf(ws, 'crm', 'u1'), await personOf(ws, 'crm', 'u2'), 'without the email they are two people');
+  // The unbound value links nobody later either.
+  await runImport(stores, { workspace: ws, kind: 'records', files: [write('u2.csv', 'record_id,source,email\nu3,jd,fam@example.com\n')] });
+  const people = new Set([await personOf(ws, 'crm', 'u1'), await personOf(ws, 'crm', 'u2'), await personOf(ws, 'jd', 'u3')]);
+  assert.equal(people.size, 3);
+  const [emails] = await stores.facts.query<{ n: string }>(
+    `SELECT count() AS n FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'email'`,
+    { ws: ws.id },
+  );
+  assert.equal(Number(emails.n), 0, 'no person holds the unbound value');
+
+  // Two people, then a record with both phones merges them; unmerge splits them and they stay apart.
+  await runImport(stores, { workspace: ws, kind: 'records', files: [write('m1.csv', 'record_id,source,phone\nm1,crm,13300000001\nm2,crm,13300000002\n')] });
+  await runImport(stores, { workspace: ws, kind: 'records', files: [write('m2.csv', 'record_id,source,phone\nm3,jd,13300000001;13300000002\n')] });
+  const merged = await personOf(ws, 'crm', 'm1');
+  assert.equal(await personOf(ws, 'crm', 'm2'), merged);
+  const { groups } = await unmergePerson(stores, ws.id, merged, 'test');
+  assert.equal(groups, 2);
+  assert.notEqual(await personOf(ws, 'crm', 'm1'), await personOf(ws, 'crm', 'm2'));
+  await resolveIdentities(stores, { workspaceId: ws.id, full: true });
+  assert.notEqual(await personOf(ws, 'crm', 'm1'), await personOf(ws, 'crm', 'm2'), 'a full re-run keeps them apart');
+  const log = await stores.state.db.selectFrom('identity_log').select('kind').where('workspace_id', '=', ws.id).execute();
+  assert.ok(log.some((l) => l.kind === 'unbind') && log.some((l) => l.kind === 'unmerge'));
+});

@@ -14,7 +14,12 @@ export interface ResolveOptions {
   workspaceId: string;
   /** Recompute every record; otherwise only records not yet given a person and those they touch. */
   full?: boolean;
+  /** Recompute these people's records (after an unbind or unmerge). */
+  people?: number[];
 }
+
+/** A hidden single-valued type: records given different labels by an unmerge never link again. */
+export const PARTITION_TYPE = '__partition';
 
 export interface ResolveSummary {
   runId: string;
@@ -78,7 +83,7 @@ export function linkRecords(records: ReadonlyArray<{ identifiers: ReadonlyArray<
   const sets = new DisjointSets(records.length);
   const decision: LinkDecision = { hubs: [], conflicts: [] };
   const ordered = [...types.values()].filter((t) => t.strong).sort((a, b) => b.priority - a.priority);
-  const singleValued = ordered.filter((t) => t.singleValued).map((t) => t.name);
+  const singleValued = [...types.values()].filter((t) => t.singleValued).map((t) => t.name);
   // Each component's values of single-valued types (only components that have any).
   const singles = new Map<number, Map<string, string>>();
   for (let i = 0; i < records.length; i++) {
@@ -235,7 +240,13 @@ export async function resolveIdentities(stores: Stores, options: ResolveOptions)
   // Which records take part: all (full), or the unresolved ones and every record of any person that
   // shares an identifier value with them (the only people a new record can change).
   let records: RecordRow[];
-  if (options.full) {
+  if (options.people && options.people.length > 0) {
+    records = await facts.query<RecordRow>(
+      `SELECT source, kind, record_id, person_id, identifiers FROM source_records FINAL
+       WHERE workspace_id = {ws:String} AND person_id IN {people:Array(UInt64)} ORDER BY source, kind, record_id`,
+      { ws, people: options.people },
+    );
+  } else if (options.full) {
     records = await facts.query<RecordRow>(
       `SELECT source, kind, record_id, person_id, identifiers FROM source_records FINAL WHERE workspace_id = {ws:String} ORDER BY source, kind, record_id`,
       { ws },
@@ -251,8 +262,18 @@ export async function resolveIdentities(stores: Stores, options: ResolveOptions)
       { ws },
     );
   }
+  const overrides = await state.db.selectFrom('identity_overrides').selectAll().where('workspace_id', '=', ws).execute();
+  const unbound = new Set(overrides.filter((o) => o.kind === 'unbind').map((o) => `${o.type}\u0000${o.value}`));
+  const partitions = new Map(overrides.filter((o) => o.kind === 'partition').map((o) => [`${o.record_source}\u0000${o.record_kind}\u0000${o.record_id}`, o.label!]));
+  const linkable = records.map((r) => {
+    const identifiers = unbound.size > 0 ? r.identifiers.filter((id) => !unbound.has(`${id.type}\u0000${id.value}`)) : r.identifiers;
+    const label = partitions.get(`${r.source}\u0000${r.kind}\u0000${r.record_id}`);
+    return { identifiers: label ? [...identifiers, { type: PARTITION_TYPE, value: label }] : identifiers };
+  });
+  const linkTypes = new Map(types);
+  linkTypes.set(PARTITION_TYPE, { name: PARTITION_TYPE, label: 'unmerge partition', priority: 1000, singleValued: true, maxPeoplePerValue: 1, normaliser: 'trim', strong: false });
   const [maxRow] = await facts.query<{ m: string }>(`SELECT max(person_id) AS m FROM source_records FINAL WHERE workspace_id = {ws:String}`, { ws });
-  const { sets, decision } = linkRecords(records, types);
+  const { sets, decision } = linkRecords(linkable, linkTypes);
   const previous = records.map((r) => Number(r.person_id));
   const assigned = assignPeople(previous, sets, Number(maxRow?.m ?? 0) + 1);
 
@@ -314,9 +335,9 @@ export async function resolveIdentities(stores: Stores, options: ResolveOptions)
        SELECT workspace_id, tupleElement(id, 1) AS type, tupleElement(id, 2) AS value, person_id, count() AS records,
               groupUniqArray(source) AS sources, {v:UInt64} + 1, 0
        FROM source_records FINAL ARRAY JOIN identifiers AS id
-       WHERE workspace_id = {ws:String} AND ${people}
+       WHERE workspace_id = {ws:String} AND ${people} AND NOT has({unbound:Array(String)}, concat(tupleElement(id, 1), char(1), tupleElement(id, 2)))
        GROUP BY workspace_id, type, value, person_id`,
-      { ws, run: runId, v: version },
+      { ws, run: runId, v: version, unbound: [...unbound].map((k) => k.replace('\u0000', '\u0001')) },
     );
   }
 

@@ -5,6 +5,7 @@ import { WorkspaceService } from '../../workspaces/workspaces.ts';
 import { resolveIdentities } from '../../identity/resolve.ts';
 import { exportIdentities, exportRecords } from '../../identity/exports.ts';
 import { explainPerson } from '../../identity/explain.ts';
+import { unbindIdentifier, unmergePerson } from '../../identity/overrides.ts';
 import { printTable } from '../output.ts';
 import { parseInteger } from '../args.ts';
 
@@ -64,6 +65,29 @@ export function registerIdentityCommands(program: Command, config: () => SiyuCon
           console.log('\nhistory:');
           printTable(e.history.map((h) => ({ at: h.at, kind: h.kind, details: JSON.stringify(h.details) })));
         }
+      });
+    });
+
+  identities
+    .command('unbind <person_id>')
+    .description('remove one identifier from a person: the value links nobody from now on (the person may split)')
+    .requiredOption('--type <type>', 'identifier type, e.g. phone')
+    .requiredOption('--value <value>', 'the value, as written anywhere (it is normalised)')
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (personId: string, options: { type: string; value: string; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const s = await unbindIdentifier(stores, workspaceId, parseInteger(personId), options.type, options.value, 'cli');
+        console.log(`unbound ${options.type} from person ${personId}: ${s.reassigned} records moved, ${s.newPeople} new people`);
+      });
+    });
+  identities
+    .command('unmerge <person_id>')
+    .description("undo the person's latest merge: the people it joined are apart again and stay apart")
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (personId: string, options: { workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const { summary, groups } = await unmergePerson(stores, workspaceId, parseInteger(personId), 'cli');
+        console.log(`person ${personId} unmerged into ${groups} people (${summary.newPeople} new ids, ${summary.reassigned} records moved)`);
       });
     });
 

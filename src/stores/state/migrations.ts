@@ -84,6 +84,26 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('identity_log_kind').on('identity_log').columns(['workspace_id', 'kind', 'at']).execute();
     },
   },
+  '0004_identity_overrides': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('identity_overrides')
+        .addColumn('id', 'bigserial', (c) => c.primaryKey())
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('type', 'text')
+        .addColumn('value', 'text')
+        .addColumn('record_source', 'text')
+        .addColumn('record_kind', 'text')
+        .addColumn('record_id', 'text')
+        .addColumn('label', 'text')
+        .addColumn('person_id', 'bigint')
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      await db.schema.createIndex('identity_overrides_workspace').on('identity_overrides').columns(['workspace_id', 'kind']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

@@ -7,6 +7,23 @@ export interface StateDatabase {
   import_runs: ImportRunsTable;
   identifier_types: IdentifierTypesTable;
   identity_log: IdentityLogTable;
+  identity_overrides: IdentityOverridesTable;
+}
+
+/** Operators' corrections that every resolution honours: an unbound value, an unmerged record group. */
+export interface IdentityOverridesTable {
+  id: Generated<number>;
+  workspace_id: string;
+  kind: 'unbind' | 'partition';
+  type: string | null;
+  value: string | null;
+  record_source: string | null;
+  record_kind: string | null;
+  record_id: string | null;
+  label: string | null;
+  person_id: number | null;
+  actor: string;
+  created_at: CreatedAt;
 }
 
 /** What OneID did and why: merges, splits, hub values, single-value conflicts. */
@@ -14,7 +31,7 @@ export interface IdentityLogTable {
   id: Generated<number>;
   workspace_id: string;
   run_id: string;
-  kind: 'merge' | 'split' | 'hub' | 'conflict';
+  kind: 'merge' | 'split' | 'hub' | 'conflict' | 'unbind' | 'unmerge';
   person_id: number | null;
   details: ColumnType<unknown, string, string>;
   at: CreatedAt;
