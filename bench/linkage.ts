@@ -4,7 +4,6 @@
  * the demo brand (all records, and the records that share a strong identifier with another record
  * of their true person: what deterministic linking can reach).
  *   npm run bench -- linkage [--people 20000]
- * Probabilistic matching is not built yet; its row will join this table when it is.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,6 +13,7 @@ import { openStores, type Stores } from '../src/stores/stores.ts';
 import { WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
 import { runImport } from '../src/ingest/importer.ts';
 import { declareIdentifierType } from '../src/identity/identifier-store.ts';
+import { resolveIdentities } from '../src/identity/resolve.ts';
 import { generateDemoBrand } from '../src/demo/demo-brand.ts';
 import { loadDemoBrand } from '../src/demo/load.ts';
 import { machine, option, printTable, timed } from './common.ts';
@@ -57,7 +57,7 @@ async function recordPersons(stores: Stores, ws: Workspace) {
   );
 }
 
-async function febrl(stores: Stores, name: string, files: string[]): Promise<PairScore & { seconds: number }> {
+async function febrl(stores: Stores, name: string, files: string[]): Promise<{ probabilistic: PairScore; deterministic: PairScore; seconds: number }> {
   const ws = await new WorkspaceService(stores.state).create({ slug: `febrl-${name.replace(/\W/g, '').toLowerCase()}`, name });
   await declareIdentifierType(stores.state, ws.id, { name: 'soc_sec_id', label: 'Social security id', priority: 50, singleValued: false, maxPeoplePerValue: 1, normaliser: 'trim', strong: true });
   const mapping = {
@@ -74,15 +74,24 @@ async function febrl(stores: Stores, name: string, files: string[]): Promise<Pai
       await runImport(stores, { workspace: ws, kind: 'records', source: `febrl${i}`, mapping: { ...mapping, source: `febrl${i}` }, files: [path.join(FEBRL, file)] });
     }
   });
-  const rows = await recordPersons(stores, ws);
-  return { ...pairwise(rows.map((r) => ({ predicted: r.person_id, truth: /^rec-(\d+)/.exec(r.record_id)![1] }))), seconds };
+  return { ...(await scoreBoth(stores, ws, (r) => /^rec-(\d+)/.exec(r.record_id)![1])), seconds };
+}
+
+/** Scores the workspace as resolved (with probabilistic matching), then re-resolved without it. */
+async function scoreBoth(stores: Stores, ws: Workspace, truthOf: (r: { source: string; record_id: string }) => string) {
+  const score = async () => pairwise((await recordPersons(stores, ws)).map((r) => ({ predicted: r.person_id, truth: truthOf(r) })));
+  await resolveIdentities(stores, { workspaceId: ws.id, full: true });
+  const probabilistic = await score();
+  await resolveIdentities(stores, { workspaceId: ws.id, full: true, fuzzy: false });
+  const deterministic = await score();
+  return { probabilistic, deterministic };
 }
 
 export async function run(args: string[]): Promise<void> {
   const people = Number(option(args, 'people', '20000').replace(/_/g, ''));
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'siyu-bench-linkage-'));
   const stores = await openStores(loadConfig({ dataDir }));
-  console.log(`bench/linkage on ${machine()} (deterministic OneID; probabilistic matching not built yet)`);
+  console.log(`bench/linkage on ${machine()} (each data set with deterministic OneID, then with probabilistic matching added)`);
   const results: Array<Record<string, string | number>> = [];
   try {
     for (const [name, files] of [
@@ -92,7 +101,8 @@ export async function run(args: string[]): Promise<void> {
       ['FEBRL 4a×4b', ['dataset4a.csv', 'dataset4b.csv']],
     ] as const) {
       const score = await febrl(stores, name, [...files]);
-      results.push({ data: name, matching: 'deterministic', ...score });
+      results.push({ data: name, matching: 'deterministic', ...score.deterministic, seconds: score.seconds });
+      results.push({ data: name, matching: '+ probabilistic', ...score.probabilistic, seconds: score.seconds });
     }
 
     const demoDir = path.join(dataDir, 'demo');
@@ -104,9 +114,14 @@ export async function run(args: string[]): Promise<void> {
       const [source, , recordId, person] = line.split(',');
       if (person) truth.set(`${source}\u0000${recordId}`, person);
     }
+    const truthOf = (r: { source: string; record_id: string }) => truth.get(`${r.source}\u0000${r.record_id}`)!;
+    await resolveIdentities(stores, { workspaceId: ws.id, full: true });
+    const withFuzzy = (await recordPersons(stores, ws)).map((r) => ({ predicted: r.person_id, truth: truthOf(r), ids: r.identifiers }));
+    await resolveIdentities(stores, { workspaceId: ws.id, full: true, fuzzy: false });
     const rows = await recordPersons(stores, ws);
-    const all = rows.map((r) => ({ predicted: r.person_id, truth: truth.get(`${r.source}\u0000${r.record_id}`)!, ids: r.identifiers }));
+    const all = rows.map((r) => ({ predicted: r.person_id, truth: truthOf(r), ids: r.identifiers }));
     results.push({ data: `demo brand, ${people.toLocaleString('en-US')} people: all records`, matching: 'deterministic', ...pairwise(all), seconds });
+    results.push({ data: `demo brand, ${people.toLocaleString('en-US')} people: all records`, matching: '+ probabilistic', ...pairwise(withFuzzy), seconds });
     // Records that share a strong identifier value with another record of their true person (or are
     // its only record): the ones deterministic linking can reach.
     const byPerson = new Map<string, typeof all>();

@@ -9,6 +9,7 @@ import type { Stores } from '../stores/stores.ts';
 import type { IdentifierType } from './identifier-types.ts';
 import { loadIdentifierTypes } from './identifier-store.ts';
 import { nextVersion } from '../ingest/writer.ts';
+import { DEFAULT_FUZZY, fuzzyCandidates, type Candidate, type FuzzyOptions } from './fuzzy.ts';
 
 export interface ResolveOptions {
   workspaceId: string;
@@ -16,6 +17,8 @@ export interface ResolveOptions {
   full?: boolean;
   /** Recompute these people's records (after an unbind or unmerge). */
   people?: number[];
+  /** Probabilistic matching after the deterministic links (default: on, conservative thresholds). */
+  fuzzy?: Partial<FuzzyOptions> | false;
 }
 
 /** A hidden single-valued type: records given different labels by an unmerge never link again. */
@@ -28,6 +31,9 @@ export interface ResolveSummary {
   newPeople: number;
   merges: number;
   splits: number;
+  /** Links made by probabilistic matching, and borderline pairs queued for review. */
+  fuzzyLinks: number;
+  reviews: number;
   hubs: number;
   conflicts: number;
   reassigned: number;
@@ -40,10 +46,16 @@ interface RecordRow {
   record_id: string;
   person_id: string;
   identifiers: Array<{ type: string; value: string }>;
+  name: string;
+  masked_phone: string;
+  address: string;
+  birthday: string;
 }
 
+const RECORD_COLUMNS = 'source, kind, record_id, person_id, identifiers, name, masked_phone, address, birthday';
+
 /** Union–find over record indexes, with path halving. */
-class DisjointSets {
+export class DisjointSets {
   readonly parent: Int32Array;
   readonly size: Int32Array;
   constructor(n: number) {
@@ -79,7 +91,14 @@ export interface LinkDecision {
  * Links records by shared identifiers. Types are processed from the highest priority down, so when a
  * lower-priority link would give a person two values of a single-valued type, it is the one refused.
  */
-export function linkRecords(records: ReadonlyArray<{ identifiers: ReadonlyArray<{ type: string; value: string }> }>, types: Map<string, IdentifierType>): { sets: DisjointSets; decision: LinkDecision } {
+export type TryLink = (a: number, b: number, via: string) => boolean;
+
+export function linkRecords(
+  records: ReadonlyArray<{ identifiers: ReadonlyArray<{ type: string; value: string }> }>,
+  types: Map<string, IdentifierType>,
+  /** Links beyond shared identifiers (fuzzy matching), made after them and under the same rules. */
+  extraLinks?: (sets: DisjointSets, tryLink: TryLink) => void,
+): { sets: DisjointSets; decision: LinkDecision } {
   const sets = new DisjointSets(records.length);
   const decision: LinkDecision = { hubs: [], conflicts: [] };
   const ordered = [...types.values()].filter((t) => t.strong).sort((a, b) => b.priority - a.priority);
@@ -126,36 +145,38 @@ export function linkRecords(records: ReadonlyArray<{ identifiers: ReadonlyArray<
       }
       let anchor = members[0];
       for (const member of members.slice(1)) {
-        const ra = sets.find(anchor);
-        const rb = sets.find(member);
-        if (ra === rb) continue;
-        const a = singles.get(ra);
-        const b = singles.get(rb);
-        let clash: { type: string; kept: string; refused: string } | undefined;
-        if (a && b) {
-          for (const [t, v] of b) {
-            const mine = a.get(t);
-            if (mine !== undefined && mine !== v) {
-              clash = { type: t, kept: mine, refused: v };
-              break;
-            }
-          }
-        }
-        if (clash) {
-          decision.conflicts.push({ type: clash.type, value: clash.refused, kept: clash.kept, refused: clash.refused, via: `${type.name}:${value}` });
-          continue;
-        }
-        const root = sets.union(ra, rb);
-        if (a || b) {
-          const merged = new Map([...(b ?? []), ...(a ?? [])]);
-          singles.delete(ra);
-          singles.delete(rb);
-          singles.set(root, merged);
-        }
-        anchor = member;
+        if (tryLink(anchor, member, `${type.name}:${value}`)) anchor = member;
       }
     }
   }
+
+  /** Joins two records' people unless that gives one person two values of a single-valued type. */
+  function tryLink(x: number, y: number, via: string): boolean {
+    const ra = sets.find(x);
+    const rb = sets.find(y);
+    if (ra === rb) return true;
+    const a = singles.get(ra);
+    const b = singles.get(rb);
+    if (a && b) {
+      for (const [t, v] of b) {
+        const mine = a.get(t);
+        if (mine !== undefined && mine !== v) {
+          decision.conflicts.push({ type: t, value: v, kept: mine, refused: v, via });
+          return false;
+        }
+      }
+    }
+    const root = sets.union(ra, rb);
+    if (a || b) {
+      const merged = new Map([...(b ?? []), ...(a ?? [])]);
+      singles.delete(ra);
+      singles.delete(rb);
+      singles.set(root, merged);
+    }
+    return true;
+  }
+
+  extraLinks?.(sets, tryLink);
   return { sets, decision };
 }
 
@@ -242,13 +263,13 @@ export async function resolveIdentities(stores: Stores, options: ResolveOptions)
   let records: RecordRow[];
   if (options.people && options.people.length > 0) {
     records = await facts.query<RecordRow>(
-      `SELECT source, kind, record_id, person_id, identifiers FROM source_records FINAL
+      `SELECT ${RECORD_COLUMNS} FROM source_records FINAL
        WHERE workspace_id = {ws:String} AND person_id IN {people:Array(UInt64)} ORDER BY source, kind, record_id`,
       { ws, people: options.people },
     );
   } else if (options.full) {
     records = await facts.query<RecordRow>(
-      `SELECT source, kind, record_id, person_id, identifiers FROM source_records FINAL WHERE workspace_id = {ws:String} ORDER BY source, kind, record_id`,
+      `SELECT ${RECORD_COLUMNS} FROM source_records FINAL WHERE workspace_id = {ws:String} ORDER BY source, kind, record_id`,
       { ws },
     );
   } else {
@@ -256,7 +277,7 @@ export async function resolveIdentities(stores: Stores, options: ResolveOptions)
       `WITH fresh AS (SELECT source, kind, record_id, identifiers FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id = 0),
             touched_values AS (SELECT DISTINCT tupleElement(id, 1) AS type, tupleElement(id, 2) AS value FROM fresh ARRAY JOIN identifiers AS id),
             touched_people AS (SELECT DISTINCT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND (type, value) IN (SELECT type, value FROM touched_values))
-       SELECT source, kind, record_id, person_id, identifiers FROM source_records FINAL
+       SELECT ${RECORD_COLUMNS} FROM source_records FINAL
        WHERE workspace_id = {ws:String} AND (person_id = 0 OR person_id IN (SELECT person_id FROM touched_people))
        ORDER BY source, kind, record_id`,
       { ws },
@@ -270,10 +291,31 @@ export async function resolveIdentities(stores: Stores, options: ResolveOptions)
     const label = partitions.get(`${r.source}\u0000${r.kind}\u0000${r.record_id}`);
     return { identifiers: label ? [...identifiers, { type: PARTITION_TYPE, value: label }] : identifiers };
   });
+  // Pairs a person accepted from the review queue: "source:kind:record_id" of both records.
+  const accepted = overrides.filter((o) => o.kind === 'link').map((o) => [`${o.record_source}:${o.record_kind}:${o.record_id}`, o.label!] as const);
   const linkTypes = new Map(types);
   linkTypes.set(PARTITION_TYPE, { name: PARTITION_TYPE, label: 'unmerge partition', priority: 1000, singleValued: true, maxPeoplePerValue: 1, normaliser: 'trim', strong: false });
   const [maxRow] = await facts.query<{ m: string }>(`SELECT max(person_id) AS m FROM source_records FINAL WHERE workspace_id = {ws:String}`, { ws });
-  const { sets, decision } = linkRecords(linkable, linkTypes);
+  const fuzzyOptions = options.fuzzy === false ? undefined : { ...DEFAULT_FUZZY, ...options.fuzzy };
+  let fuzzyLinks = 0;
+  const reviews: Candidate[] = [];
+  const indexOf = new Map(records.map((r, i) => [`${r.source}:${r.kind}:${r.record_id}`, i]));
+  const { sets, decision } = linkRecords(linkable, linkTypes, (linked, tryLink) => {
+    for (const [a, b] of accepted) {
+      const ia = indexOf.get(a);
+      const ib = indexOf.get(b);
+      if (ia !== undefined && ib !== undefined) tryLink(ia, ib, 'review:accepted');
+    }
+    if (!fuzzyOptions) return;
+    const evidence = records.map((r, i) => ({ name: r.name, maskedPhone: r.masked_phone, address: r.address, birthday: r.birthday, identifiers: linkable[i].identifiers }));
+    const { candidates } = fuzzyCandidates(evidence, (a, b) => linked.find(a) === linked.find(b), fuzzyOptions);
+    for (const c of candidates) {
+      if (linked.find(c.a) === linked.find(c.b)) continue;
+      if (c.probability >= fuzzyOptions.mergeAt) {
+        if (tryLink(c.a, c.b, `fuzzy:${c.probability.toFixed(4)}`)) fuzzyLinks++;
+      } else reviews.push(c);
+    }
+  });
   const previous = records.map((r) => Number(r.person_id));
   const assigned = assignPeople(previous, sets, Number(maxRow?.m ?? 0) + 1);
 
@@ -341,6 +383,17 @@ export async function resolveIdentities(stores: Stores, options: ResolveOptions)
     );
   }
 
+  // Borderline pairs still apart after everything else wait for a person's decision.
+  const key = (i: number) => `${records[i].source}:${records[i].kind}:${records[i].record_id}`;
+  const pending = reviews.filter((c) => sets.find(c.a) !== sets.find(c.b));
+  for (let i = 0; i < pending.length; i += 500) {
+    await state.db
+      .insertInto('identity_reviews')
+      .values(pending.slice(i, i + 500).map((c) => ({ workspace_id: ws, run_id: runId, record_a: key(c.a), record_b: key(c.b), probability: c.probability, pattern: JSON.stringify(c.pattern), status: 'pending' as const, decided_by: null, decided_at: null })))
+      .onConflict((oc) => oc.columns(['workspace_id', 'record_a', 'record_b']).doNothing())
+      .execute();
+  }
+
   const log: Array<{ kind: 'merge' | 'split' | 'hub' | 'conflict'; person_id: number | null; details: unknown }> = [
     ...assigned.merges.map((m) => ({ kind: 'merge' as const, person_id: m.kept, details: m })),
     ...assigned.splits.map((s) => ({ kind: 'split' as const, person_id: s.person, details: s })),
@@ -361,6 +414,8 @@ export async function resolveIdentities(stores: Stores, options: ResolveOptions)
     newPeople: assigned.newPeople,
     merges: assigned.merges.length,
     splits: assigned.splits.length,
+    fuzzyLinks,
+    reviews: pending.length,
     hubs: decision.hubs.length,
     conflicts: decision.conflicts.length,
     reassigned: changed.length,

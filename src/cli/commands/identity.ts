@@ -6,6 +6,7 @@ import { resolveIdentities } from '../../identity/resolve.ts';
 import { exportIdentities, exportRecords } from '../../identity/exports.ts';
 import { explainPerson } from '../../identity/explain.ts';
 import { unbindIdentifier, unmergePerson } from '../../identity/overrides.ts';
+import { decideReview, listReviews } from '../../identity/reviews.ts';
 import { printTable } from '../output.ts';
 import { parseInteger } from '../args.ts';
 
@@ -88,6 +89,27 @@ export function registerIdentityCommands(program: Command, config: () => SiyuCon
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
         const { summary, groups } = await unmergePerson(stores, workspaceId, parseInteger(personId), 'cli');
         console.log(`person ${personId} unmerged into ${groups} people (${summary.newPeople} new ids, ${summary.reassigned} records moved)`);
+      });
+    });
+
+  identities
+    .command('review')
+    .description('borderline probabilistic matches: list them, or --accept / --reject one')
+    .option('--accept <id>', 'the two records are one person', parseInteger)
+    .option('--reject <id>', 'the two records are different people', parseInteger)
+    .option('--status <status>', 'list pending, accepted or rejected', 'pending')
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (options: { accept?: number; reject?: number; status: string; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        if (options.accept !== undefined || options.reject !== undefined) {
+          const decision = options.accept !== undefined ? 'accepted' : 'rejected';
+          const { person } = await decideReview(stores, workspaceId, (options.accept ?? options.reject)!, decision, 'cli');
+          console.log(`review ${options.accept ?? options.reject} ${decision}; the first record is now person ${person}`);
+          return;
+        }
+        if (!['pending', 'accepted', 'rejected'].includes(options.status)) throw new Error('--status must be pending, accepted or rejected');
+        const rows = await listReviews(stores, workspaceId, options.status as 'pending');
+        printTable(rows.map((r) => ({ id: Number(r.id), probability: Number(r.probability), a: r.record_a, b: r.record_b, 'pattern (name phone address birthday id)': JSON.stringify(r.pattern) })));
       });
     });
 

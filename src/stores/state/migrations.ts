@@ -104,6 +104,25 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('identity_overrides_workspace').on('identity_overrides').columns(['workspace_id', 'kind']).execute();
     },
   },
+  '0005_identity_reviews': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('identity_reviews')
+        .addColumn('id', 'bigserial', (c) => c.primaryKey())
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('record_a', 'text', (c) => c.notNull())
+        .addColumn('record_b', 'text', (c) => c.notNull())
+        .addColumn('probability', 'double precision', (c) => c.notNull())
+        .addColumn('pattern', 'jsonb', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull().defaultTo('pending'))
+        .addColumn('decided_by', 'text')
+        .addColumn('decided_at', 'timestamptz')
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addUniqueConstraint('identity_reviews_pair', ['workspace_id', 'record_a', 'record_b'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

@@ -8,13 +8,30 @@ export interface StateDatabase {
   identifier_types: IdentifierTypesTable;
   identity_log: IdentityLogTable;
   identity_overrides: IdentityOverridesTable;
+  identity_reviews: IdentityReviewsTable;
+}
+
+/** Borderline probabilistic matches waiting for a person to accept or reject. */
+export interface IdentityReviewsTable {
+  id: Generated<number>;
+  workspace_id: string;
+  run_id: string;
+  /** "source:kind:record_id" of each record. */
+  record_a: string;
+  record_b: string;
+  probability: number;
+  pattern: ColumnType<unknown, string, string>;
+  status: 'pending' | 'accepted' | 'rejected';
+  decided_by: string | null;
+  decided_at: Date | null;
+  created_at: CreatedAt;
 }
 
 /** Operators' corrections that every resolution honours: an unbound value, an unmerged record group. */
 export interface IdentityOverridesTable {
   id: Generated<number>;
   workspace_id: string;
-  kind: 'unbind' | 'partition';
+  kind: 'unbind' | 'partition' | 'link';
   type: string | null;
   value: string | null;
   record_source: string | null;
@@ -31,7 +48,7 @@ export interface IdentityLogTable {
   id: Generated<number>;
   workspace_id: string;
   run_id: string;
-  kind: 'merge' | 'split' | 'hub' | 'conflict' | 'unbind' | 'unmerge';
+  kind: 'merge' | 'split' | 'hub' | 'conflict' | 'unbind' | 'unmerge' | 'review';
   person_id: number | null;
   details: ColumnType<unknown, string, string>;
   at: CreatedAt;
