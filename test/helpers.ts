@@ -4,7 +4,11 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type SiyuConfig } from '../src/config/config.ts';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import { openStores, type Stores } from '../src/stores/stores.ts';
+import { buildServer } from '../src/server/app.ts';
+import type { EventBufferOptions } from '../src/tracking/event-buffer.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -50,4 +54,11 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** The real server on a free loopback port, as tests call it over HTTP. */
+export async function startTestServer(stores: Stores, tracking?: EventBufferOptions): Promise<{ app: FastifyInstance; base: string }> {
+  const app = await buildServer({ config: { logLevel: 'error' }, stores, logger: false, tracking });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
 }

@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { buildServer } from '../src/server/app.ts';
-import { openTestStores, uniqueSlug } from './helpers.ts';
+import { openTestStores, startTestServer, uniqueSlug } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
 import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
 // @ts-expect-error: the SDK is plain JavaScript for browsers
@@ -24,9 +23,7 @@ before(async () => {
   ({ stores } = await openTestStores());
   ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('sdk'), name: 'sdk' });
   token = (await new ApiKeyService(stores.state).create(ws.id, 'site', 'tracker')).token;
-  app = await buildServer({ config: { logLevel: 'error' }, stores, logger: false, tracking: { resolveAfterMs: 0 } });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  siyuUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  ({ app, base: siyuUrl } = await startTestServer(stores, { resolveAfterMs: 0 }));
   // A flaky network in front of Siyu: the first requests fail with 503, later ones pass through.
   proxy = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];

@@ -1,8 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { buildServer } from '../src/server/app.ts';
-import { openTestStores, uniqueSlug } from './helpers.ts';
+import { openTestStores, startTestServer, uniqueSlug } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
 import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
 import { resolveSerially } from '../src/identity/resolve-queue.ts';
@@ -24,10 +23,7 @@ before(async () => {
   const keys = new ApiKeyService(stores.state);
   token = (await keys.create(ws.id, 'sdk', 'operator')).token;
   analystToken = (await keys.create(ws.id, 'reader', 'analyst')).token;
-  app = await buildServer({ config: { logLevel: 'error' }, stores, logger: false, tracking: { resolveAfterMs: 0 } });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  base = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : '';
+  ({ app, base } = await startTestServer(stores, { resolveAfterMs: 0 }));
 });
 after(async () => {
   await app.close();

@@ -251,6 +251,13 @@ const FACT_OWNERS: Array<{ table: string; kind: string; source?: string; recordC
   { table: 'events', kind: 'event', source: 'sdk', recordColumn: 'message_id' },
 ];
 
+/** All rows of a large result, read in chunks (one text of millions of records would not fit). */
+async function collect<Row>(facts: Stores['facts'], sql: string, params: Record<string, unknown>): Promise<Row[]> {
+  const rows: Row[] = [];
+  for await (const chunk of facts.queryChunks<Row>(sql, params)) for (const row of chunk) rows.push(row);
+  return rows;
+}
+
 export async function resolveIdentities(stores: Stores, options: ResolveOptions): Promise<ResolveSummary> {
   const started = Date.now();
   const { facts, state } = stores;
@@ -262,18 +269,18 @@ export async function resolveIdentities(stores: Stores, options: ResolveOptions)
   // shares an identifier value with them (the only people a new record can change).
   let records: RecordRow[];
   if (options.people && options.people.length > 0) {
-    records = await facts.query<RecordRow>(
+    records = await collect<RecordRow>(facts,
       `SELECT ${RECORD_COLUMNS} FROM source_records FINAL
        WHERE workspace_id = {ws:String} AND person_id IN {people:Array(UInt64)} ORDER BY source, kind, record_id`,
       { ws, people: options.people },
     );
   } else if (options.full) {
-    records = await facts.query<RecordRow>(
+    records = await collect<RecordRow>(facts,
       `SELECT ${RECORD_COLUMNS} FROM source_records FINAL WHERE workspace_id = {ws:String} ORDER BY source, kind, record_id`,
       { ws },
     );
   } else {
-    records = await facts.query<RecordRow>(
+    records = await collect<RecordRow>(facts,
       `WITH fresh AS (SELECT source, kind, record_id, identifiers FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id = 0),
             touched_values AS (SELECT DISTINCT tupleElement(id, 1) AS type, tupleElement(id, 2) AS value FROM fresh ARRAY JOIN identifiers AS id),
             touched_people AS (SELECT DISTINCT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND (type, value) IN (SELECT type, value FROM touched_values))

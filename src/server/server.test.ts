@@ -1,8 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { buildServer } from './app.ts';
-import { openTestStores, uniqueSlug } from '../../test/helpers.ts';
+import { openTestStores, startTestServer, uniqueSlug } from '../../test/helpers.ts';
 import type { Stores } from '../stores/stores.ts';
 import { ApiKeyService, WorkspaceService } from '../workspaces/workspaces.ts';
 
@@ -22,10 +21,7 @@ before(async () => {
   adminToken = (await keys.create(ws.id, 'admin', 'admin')).token;
   const other = await workspaces.create({ slug: uniqueSlug('other'), name: 'Another brand' });
   otherToken = (await keys.create(other.id, 'admin', 'admin')).token;
-  app = await buildServer({ config: { logLevel: 'error' }, stores, logger: false });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  base = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : '';
+  ({ app, base } = await startTestServer(stores));
 });
 after(async () => {
   await app.close();

@@ -53,6 +53,22 @@ export class ChdbFactsStore implements FactsStore {
     return parseJsonEachRow<Row>(result.text());
   }
 
+  async *queryChunks<Row = Record<string, unknown>>(sql: string, params?: FactsParams): AsyncIterable<Row[]> {
+    if (this.closed) throw new Error('facts store is closed');
+    const stream = this.session.queryStreamBind(sql, params ?? {}, { format: 'JSONEachRow' });
+    // Closing the session mid-stream would abort the engine: close() waits for this to finish.
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    this.pending.add(done);
+    try {
+      for await (const chunk of stream) yield chunk.rows<Row>();
+    } finally {
+      if (!stream.closed) stream.cancel();
+      finish();
+      this.pending.delete(done);
+    }
+  }
+
   async command(sql: string, params?: FactsParams): Promise<void> {
     await this.track(
       params && Object.keys(params).length > 0 ? this.session.queryBindAsync(sql, params) : this.session.queryAsync(sql),

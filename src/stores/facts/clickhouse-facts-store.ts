@@ -43,6 +43,11 @@ export class ClickHouseFactsStore implements FactsStore {
     return (await result.json()) as Row[];
   }
 
+  async *queryChunks<Row = Record<string, unknown>>(sql: string, params?: FactsParams): AsyncIterable<Row[]> {
+    const result = await this.client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
+    for await (const rows of result.stream()) yield (rows as Array<{ json<T>(): T }>).map((row) => row.json<Row>());
+  }
+
   async command(sql: string, params?: FactsParams): Promise<void> {
     await this.client.command({ query: sql, query_params: params });
   }

@@ -95,3 +95,17 @@ test('streamed JSON lines land in full', async () => {
 test('table names are checked before they reach SQL text', async () => {
   await assert.rejects(() => store.insertRows('orders; DROP TABLE orders', [order('Z', 1, 1)]), /invalid table name/);
 });
+
+test('large results stream in chunks', async () => {
+  let rows = 0;
+  let chunks = 0;
+  let sum = 0;
+  for await (const chunk of store.queryChunks<{ n: string }>(`SELECT number AS n FROM numbers({count:UInt64})`, { count: 300_000 })) {
+    chunks++;
+    rows += chunk.length;
+    for (const r of chunk) sum += Number(r.n);
+  }
+  assert.equal(rows, 300_000);
+  assert.equal(sum, (300_000 * 299_999) / 2);
+  assert.ok(chunks > 1, `${chunks} chunks`);
+});

@@ -13,6 +13,8 @@ export interface FactsStore {
   readonly location: string;
   /** Runs a SELECT and returns its rows (JSONEachRow: 64-bit integers arrive as strings). */
   query<Row = Record<string, unknown>>(sql: string, params?: FactsParams): Promise<Row[]>;
+  /** Runs a SELECT and yields its rows in chunks: for results too large to hold as one text. */
+  queryChunks<Row = Record<string, unknown>>(sql: string, params?: FactsParams): AsyncIterable<Row[]>;
   /** Runs a statement that returns nothing (DDL, INSERT … SELECT, mutations). */
   command(sql: string, params?: FactsParams): Promise<void>;
   /** Inserts rows given as objects keyed by column name. Returns rows written. */
