@@ -77,3 +77,19 @@ test('siyu demo generate writes the brand and a summary', async () => {
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /expected a whole number, got "many"/);
 });
+
+test('identifier types are listed and declared per workspace', async () => {
+  const dir = tempDir();
+  const slug = uniqueSlug('types');
+  await runCli(['workspace', 'create', '--slug', slug, '--name', 'x'], env(dir));
+  const listed = await runCli(['identities', 'types', '-w', slug], env(dir));
+  assert.match(listed.stdout, /unionid\s+WeChat UnionID\s+100\s+yes/);
+  const declared = await runCli(['identities', 'declare', 'loyalty_card', '--label', '会员卡', '--single', '--priority', '88', '-w', slug], env(dir));
+  assert.equal(declared.code, 0, declared.stderr);
+  const again = await runCli(['identities', 'types', '-w', slug], env(dir));
+  assert.match(again.stdout, /loyalty_card\s+会员卡\s+88\s+yes/);
+  assert.match(again.stdout, /phone\s+Mobile phone\s+80/, 'the defaults remain');
+  const bad = await runCli(['identities', 'declare', 'Bad Name', '--label', 'x', '-w', slug], env(dir));
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /name|lower-case/);
+});

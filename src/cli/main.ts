@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
+import { ZodError } from 'zod';
 import { loadConfig, type SiyuConfig } from '../config/config.ts';
 import { registerStartCommand } from './commands/start.ts';
 import { registerStoreCommands } from './commands/stores.ts';
@@ -43,7 +44,12 @@ export async function main(argv: string[]): Promise<number> {
       // Commander has printed its own message (help, version, usage errors).
       return error.exitCode;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message =
+      error instanceof ZodError
+        ? error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')
+        : error instanceof Error
+          ? error.message
+          : String(error);
     process.stderr.write(`siyu: ${message}\n`);
     if (process.env.SIYU_DEBUG) console.error(error);
     return 1;

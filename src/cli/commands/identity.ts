@@ -7,6 +7,7 @@ import { exportIdentities, exportRecords } from '../../identity/exports.ts';
 import { explainPerson } from '../../identity/explain.ts';
 import { unbindIdentifier, unmergePerson } from '../../identity/overrides.ts';
 import { decideReview, listReviews } from '../../identity/reviews.ts';
+import { declareIdentifierType, loadIdentifierTypes } from '../../identity/identifier-store.ts';
 import { printTable } from '../output.ts';
 import { parseInteger } from '../args.ts';
 
@@ -92,6 +93,42 @@ export function registerIdentityCommands(program: Command, config: () => SiyuCon
       });
     });
 
+  identities
+    .command('types')
+    .description("the workspace's identifier types and their rules")
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (options: { workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const types = [...(await loadIdentifierTypes(stores.state, workspaceId)).values()].sort((a, b) => b.priority - a.priority);
+        printTable(types.map((t) => ({ type: t.name, label: t.label, priority: t.priority, 'single-valued': t.singleValued ? 'yes' : '', 'max people per value': t.maxPeoplePerValue, parent: t.parent ?? '', normaliser: t.normaliser, strong: t.strong ? 'yes' : 'evidence only' })));
+      });
+    });
+  identities
+    .command('declare <type>')
+    .description('declare or change an identifier type (e.g. a loyalty card id)')
+    .requiredOption('--label <text>', 'what it is')
+    .option('--priority <n>', 'higher wins a conflict', parseInteger, 50)
+    .option('--single', 'one value per person')
+    .option('--max-people <n>', 'a value shared by more people than this links nobody', parseInteger, 1)
+    .option('--parent <type>', 'the type this one belongs to (an OpenID to a UnionID)')
+    .option('--normaliser <name>', 'phone_cn, email, lower or trim', 'trim')
+    .option('--weak', 'evidence for probabilistic matching only, never a link by itself')
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (name: string, options: { label: string; priority: number; single?: boolean; maxPeople: number; parent?: string; normaliser: string; weak?: boolean; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const type = await declareIdentifierType(stores.state, workspaceId, {
+          name,
+          label: options.label,
+          priority: options.priority,
+          singleValued: options.single === true,
+          maxPeoplePerValue: options.maxPeople,
+          parent: options.parent,
+          normaliser: options.normaliser,
+          strong: options.weak !== true,
+        });
+        console.log(`identifier type ${type.name} declared; import files may now carry a "${type.name}" column, events an identities.${type.name}`);
+      });
+    });
   identities
     .command('review')
     .description('borderline probabilistic matches: list them, or --accept / --reject one')
