@@ -44,6 +44,8 @@ export interface ImportRequest {
   /** Attach new records to people after the import (default true). */
   resolve?: boolean;
   onProgress?: (progress: { file: string; rows: number }) => void;
+  /** Called once the files are planned and the run is recorded, before any row is read. */
+  onRunStarted?: (runId: string, resumed: boolean) => void;
 }
 
 export interface FilePlan {
@@ -243,6 +245,7 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
       .execute();
   }
 
+  request.onRunStarted?.(runId, resumed);
   const writer = new IngestWriter(stores.facts, request.workspace.id, runId);
   const batchSize = request.batchSize ?? 20_000;
   const summaries: FileSummary[] = [];

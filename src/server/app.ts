@@ -11,6 +11,8 @@ import { ApiKeyService, WorkspaceService } from '../workspaces/workspaces.ts';
 import { workspaceRoutes } from '../workspaces/http.ts';
 import { systemRoutes } from '../system/http.ts';
 import { trackingRoutes } from '../tracking/http.ts';
+import { importRoutes } from '../ingest/http.ts';
+import os from 'node:os';
 import { EventBuffer, type EventBufferOptions } from '../tracking/event-buffer.ts';
 import { installAuth } from './auth.ts';
 import { installErrorHandling } from './errors.ts';
@@ -28,9 +30,11 @@ export interface ServerOptions {
   /** Log requests (off in tests). */
   logger?: boolean;
   tracking?: EventBufferOptions;
+  /** Where uploaded import files wait while they are imported (default: the system temp directory). */
+  uploadsDir?: string;
 }
 
-export async function buildServer({ config, stores, logger = true, tracking }: ServerOptions): Promise<FastifyInstance> {
+export async function buildServer({ config, stores, logger = true, tracking, uploadsDir }: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: logger ? { level: config.logLevel } : false,
     bodyLimit: 10 * 1024 * 1024,
@@ -62,6 +66,7 @@ export async function buildServer({ config, stores, logger = true, tracking }: S
   workspaceRoutes(app, { workspaces, apiKeys });
   const events = new EventBuffer(stores, tracking);
   trackingRoutes(app, stores, events);
+  await importRoutes(app, stores, uploadsDir ?? path.join(os.tmpdir(), 'siyu-uploads'));
   // Events waiting in the buffer are written before the stores close.
   app.addHook('onClose', async () => events.close());
 

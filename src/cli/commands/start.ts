@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { demoDir, loadConfig, type SiyuConfig } from '../../config/config.ts';
 import { generateDemoBrand } from '../../demo/demo-brand.ts';
@@ -62,7 +63,7 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
             );
           }
         }
-        app = await buildServer({ config: cfg, stores });
+        app = await buildServer({ config: cfg, stores, uploadsDir: path.join(cfg.dataDir, 'uploads') });
         const address = await app.listen({ port: cfg.port, host: cfg.host });
         const url = cfg.publicUrl ?? address.replace('[::1]', 'localhost');
         console.log(`Siyu is running (facts: ${stores.facts.engine}, state: ${stores.state.engine}; ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);

@@ -1,0 +1,150 @@
+/**
+ * Imports over HTTP, for the console and for machines: the file is the request body (streamed to
+ * disk), the kind and preset are query parameters. A file that cannot be imported is refused at once
+ * (400, nothing written); otherwise the answer is 202 with the run, which continues in the
+ * background and is followed with GET /api/v1/imports/:id.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { callerOf } from '../server/auth.ts';
+import { ApiError } from '../server/errors.ts';
+import type { Stores } from '../stores/stores.ts';
+import { NotFoundError, WorkspaceService } from '../workspaces/workspaces.ts';
+import { ImportPlanError, runImport } from './importer.ts';
+import { FileFormatError } from './file-reader.ts';
+import { IMPORT_KINDS, type ImportKind } from './layouts.ts';
+import { listQuarantine } from './runs.ts';
+
+const runSchema = z.object({
+  id: z.string(),
+  kind: z.string(),
+  source: z.string(),
+  preset: z.string().nullable(),
+  status: z.enum(['running', 'completed', 'failed']),
+  rowsRead: z.number(),
+  landed: z.number(),
+  updated: z.number(),
+  unchanged: z.number(),
+  quarantined: z.number(),
+  valuesDropped: z.number(),
+  error: z.string().nullable(),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+
+export async function importRoutes(app: FastifyInstance, stores: Stores, uploadsDir: string): Promise<void> {
+  await app.register(async (scope) => {
+    // Any body is the file itself, streamed to disk as it arrives (no size limit in memory).
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    const api = scope.withTypeProvider<ZodTypeProvider>();
+
+    api.post(
+      '/api/v1/imports',
+      {
+        config: { roles: ['admin', 'operator'] },
+        bodyLimit: Number.MAX_SAFE_INTEGER,
+        schema: {
+          tags: ['import'],
+          summary: 'Import one file (the request body): CSV, TSV, XLSX, JSON lines, optionally gzip',
+          security: [{ bearer: [] }],
+          querystring: z.object({
+            kind: z.enum(IMPORT_KINDS),
+            preset: z.string().optional(),
+            source: z.string().optional(),
+            filename: z.string().regex(/^[^/\\]{1,200}$/, 'a file name without a path').default('upload.csv'),
+          }),
+          response: { 202: z.object({ run: z.string(), resumed: z.boolean() }) },
+        },
+      },
+      async (request, reply) => {
+        const caller = callerOf(request);
+        const workspace = await new WorkspaceService(stores.state).get(caller.workspaceId);
+        fs.mkdirSync(uploadsDir, { recursive: true });
+        const file = path.join(uploadsDir, `${crypto.randomBytes(6).toString('hex')}-${request.query.filename}`);
+        await pipeline(request.body as Readable, fs.createWriteStream(file));
+        const started = new Promise<{ run: string; resumed: boolean }>((resolve, reject) => {
+          const done = runImport(stores, {
+            workspace,
+            kind: request.query.kind as ImportKind,
+            files: [file],
+            preset: request.query.preset,
+            source: request.query.source,
+            onRunStarted: (run, resumed) => resolve({ run, resumed }),
+          });
+          done.catch(reject).finally(() => fs.rmSync(file, { force: true }));
+        });
+        try {
+          return reply.code(202).send(await started);
+        } catch (error) {
+          if (error instanceof ImportPlanError || error instanceof FileFormatError || (error instanceof Error && /unknown preset/.test(error.message))) {
+            throw new ApiError(400, 'import_refused', error.message.replace(file, request.query.filename));
+          }
+          throw error;
+        }
+      },
+    );
+
+    api.get(
+      '/api/v1/imports/:id',
+      {
+        config: { roles: ['admin', 'operator', 'analyst'] },
+        schema: { tags: ['import'], summary: 'An import run: status and counts', security: [{ bearer: [] }], params: z.object({ id: z.string() }), response: { 200: runSchema } },
+      },
+      async (request) => {
+        const run = await stores.state.db
+          .selectFrom('import_runs')
+          .selectAll()
+          .where('workspace_id', '=', callerOf(request).workspaceId)
+          .where('id', '=', request.params.id)
+          .executeTakeFirst();
+        if (!run) throw new NotFoundError(`no import run ${request.params.id}`);
+        const iso = (d: unknown) => (d ? new Date(d as string).toISOString() : null);
+        return {
+          id: run.id,
+          kind: run.kind,
+          source: run.source,
+          preset: run.preset,
+          status: run.status,
+          rowsRead: Number(run.rows_read),
+          landed: Number(run.landed),
+          updated: Number(run.updated),
+          unchanged: Number(run.unchanged),
+          quarantined: Number(run.quarantined),
+          valuesDropped: Number(run.values_dropped),
+          error: run.error,
+          startedAt: iso(run.started_at)!,
+          finishedAt: iso(run.finished_at),
+        };
+      },
+    );
+
+    api.get(
+      '/api/v1/imports/:id/quarantine',
+      {
+        config: { roles: ['admin', 'operator', 'analyst'] },
+        schema: {
+          tags: ['import'],
+          summary: 'Rows and values an import refused, with row, field, value and reason',
+          security: [{ bearer: [] }],
+          params: z.object({ id: z.string() }),
+          querystring: z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) }),
+          response: {
+            200: z.object({
+              rows: z.array(z.object({ file: z.string(), row: z.number(), field: z.string(), value: z.string(), reason: z.string(), action: z.string() })),
+            }),
+          },
+        },
+      },
+      async (request) => {
+        const rows = await listQuarantine(stores, callerOf(request).workspaceId, { runId: request.params.id, limit: request.query.limit });
+        return { rows: rows.map((r) => ({ file: r.file, row: Number(r.row_number), field: r.field, value: r.value, reason: r.reason, action: r.action })) };
+      },
+    );
+  });
+}
