@@ -82,7 +82,7 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
         try {
           return reply.code(202).send(await started);
         } catch (error) {
-          if (error instanceof ImportPlanError || error instanceof FileFormatError || (error instanceof Error && /unknown preset/.test(error.message))) {
+          if (error instanceof ImportPlanError || error instanceof FileFormatError) {
             throw new ApiError(400, 'import_refused', error.message.replace(file, request.query.filename));
           }
           throw error;

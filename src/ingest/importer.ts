@@ -15,6 +15,7 @@ import { describeShape, readJsonLines, readRows, sniffFile, type FileShape } fro
 import {
   canonicalLayouts,
   findPreset,
+  ImportPlanError,
   layoutFromMapping,
   requiredFields,
   type ColumnSource,
@@ -26,12 +27,11 @@ import { entityForShape, orderEntity, RowRejected, type Entity, type EntityConte
 import { eventEntity } from './events.ts';
 import { IngestWriter, type WriteCounts } from './writer.ts';
 import { clickhouseTime } from './values.ts';
+import { processIsAlive } from '../stores/lock.ts';
 import type { ResolveSummary } from '../identity/resolve.ts';
 import { resolveSerially } from '../identity/resolve-queue.ts';
 
-export class ImportPlanError extends Error {
-  override name = 'ImportPlanError';
-}
+export { ImportPlanError };
 
 export interface ImportRequest {
   workspace: Workspace;
@@ -184,16 +184,6 @@ async function fingerprint(request: ImportRequest, plans: FilePlan[]): Promise<s
   return hash.digest('hex');
 }
 
-function processAlive(pid: number | null): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 interface QuarantineRow {
   file: string;
   rowNumber: number;
@@ -219,7 +209,7 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
     .executeTakeFirst();
   let runId: string;
   let resumed = false;
-  if (previous && !processAlive(previous.pid)) {
+  if (previous && !(previous.pid && processIsAlive(previous.pid))) {
     runId = previous.id;
     resumed = true;
     await db.updateTable('import_runs').set({ pid: process.pid, attempts: sql`attempts + 1` as never }).where('id', '=', runId).execute();

@@ -343,9 +343,14 @@ export const PRESETS: Preset[] = [
   },
 ];
 
+/** A file or request that cannot be imported at all: refused before anything is written. */
+export class ImportPlanError extends Error {
+  override name = 'ImportPlanError';
+}
+
 export function findPreset(name: string): Preset {
   const preset = PRESETS.find((p) => p.name === name);
-  if (!preset) throw new Error(`unknown preset "${name}"; presets: ${PRESETS.map((p) => p.name).join(', ')}`);
+  if (!preset) throw new ImportPlanError(`unknown preset "${name}"; presets: ${PRESETS.map((p) => p.name).join(', ')}`);
   return preset;
 }
 
