@@ -52,7 +52,13 @@ export function pairwise(assignments: Array<{ predicted: string; truth: string }
 
 async function recordPersons(stores: Stores, ws: Workspace) {
   return stores.facts.query<{ source: string; record_id: string; person_id: string; identifiers: Array<{ type: string; value: string }> }>(
-    `SELECT source, record_id, person_id, identifiers FROM source_records FINAL WHERE workspace_id = {ws:String}`,
+    // Tracked events count as records of their own, with their identity record's identifiers.
+    `SELECT source, record_id, person_id, identifiers FROM source_records FINAL WHERE workspace_id = {ws:String} AND kind != 'identity'
+     UNION ALL
+     SELECT e.source, e.message_id, e.person_id, i.identifiers
+     FROM (SELECT source, message_id, person_id, identity_key FROM events FINAL WHERE workspace_id = {ws:String}) AS e
+     INNER JOIN (SELECT record_id, identifiers FROM source_records FINAL WHERE workspace_id = {ws:String} AND kind = 'identity') AS i
+     ON e.identity_key = i.record_id`,
     { ws: ws.id },
   );
 }

@@ -14,7 +14,7 @@ export async function run(args: string[]): Promise<void> {
   const concurrency = Number(option(args, 'concurrency', '16'));
   const batchSize = Number(option(args, 'batch', '100'));
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'siyu-bench-track-'));
-  const server = spawn(process.execPath, ['src/cli/main.ts', 'start'], {
+  const server = spawn(process.execPath, [...(process.env.SIYU_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.SIYU_BENCH_PROFILE] : []), 'src/cli/main.ts', 'start'], {
     env: { ...process.env, SIYU_DATA_DIR: dataDir, SIYU_PORT: '0', SIYU_DEMO_PEOPLE: '0' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

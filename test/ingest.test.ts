@@ -221,8 +221,13 @@ test('the demo brand loads through the presets with nothing quarantined, and re-
     assert.equal(summary.valuesDropped, 0);
   }
   const truth = fs.readFileSync(path.join(demo, 'truth.csv'), 'utf8').trim().split('\n').length - 1;
-  const [records] = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM source_records FINAL WHERE workspace_id = {ws:String}`, { ws: ws.id });
-  assert.equal(Number(records.n), truth, 'one source record per record of the ground truth');
+  assert.equal(await exportRecords(stores, ws.id, path.join(dir, 'demo-records.csv')), truth, 'one exported record per record of the ground truth');
+  const [sdk] = await stores.facts.query<{ identities: string; events: string }>(
+    `SELECT (SELECT count() FROM source_records FINAL WHERE workspace_id = {ws:String} AND kind = 'identity') AS identities,
+            (SELECT count() FROM events FINAL WHERE workspace_id = {ws:String}) AS events`,
+    { ws: ws.id },
+  );
+  assert.ok(Number(sdk.identities) > 0 && Number(sdk.identities) * 2 < Number(sdk.events), `events share identity records (${sdk.identities} for ${sdk.events})`);
   assert.ok(resolution.people < truth && resolution.people >= 300);
   const [unresolved] = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM orders FINAL WHERE workspace_id = {ws:String} AND person_id = 0`, { ws: ws.id });
   assert.equal(Number(unresolved.n), 0, 'every order belongs to a person');

@@ -69,6 +69,30 @@ test('a retried event with the same messageId lands once', async () => {
   assert.equal(await countEvents(`AND message_id = 'dup-1'`), 1);
 });
 
+test("one visitor's events are one identity record; an event re-sent with other identities moves without a copy", async () => {
+  const batch = Array.from({ length: 30 }, (_, i) => ({ type: 'track', event: 'Scroll', messageId: `v-${i}`, anonymousId: 'visitor-1', identities: { unionid: 'oU-visitor-1' } }));
+  assert.equal((await post('batch', { batch })).status, 200);
+  const identityRecords = async () => {
+    const [row] = await stores.facts.query<{ n: string }>(
+      `SELECT uniqExact(identity_key) AS n FROM events FINAL WHERE workspace_id = {ws:String} AND anonymous_id = 'visitor-1'`,
+      { ws: ws.id },
+    );
+    const [records] = await stores.facts.query<{ n: string }>(
+      `SELECT count() AS n FROM source_records FINAL WHERE workspace_id = {ws:String} AND kind = 'identity'
+       AND record_id IN (SELECT identity_key FROM events FINAL WHERE workspace_id = {ws:String} AND anonymous_id = 'visitor-1')`,
+      { ws: ws.id },
+    );
+    return [Number(row.n), Number(records.n)];
+  };
+  assert.deepEqual(await identityRecords(), [1, 1]);
+  await resolveSerially(stores, { workspaceId: ws.id });
+  // The same message id with an added phone: another identity, so (once resolved) maybe another person.
+  assert.equal((await post('track', { event: 'Scroll', messageId: 'v-0', anonymousId: 'visitor-1', identities: { unionid: 'oU-visitor-1', phone: '13500000077' } })).status, 200);
+  assert.equal(await countEvents(`AND message_id = 'v-0'`), 1, 'the changed event replaced its old row');
+  assert.equal(await countEvents(`AND anonymous_id = 'visitor-1'`), 30);
+  assert.deepEqual(await identityRecords(), [2, 2]);
+});
+
 test('an undeclared identifier type is refused with a clear error, and nothing of the request lands', async () => {
   const before = await countEvents();
   const single = await post('track', { event: 'x', anonymousId: 'a', identities: { qq_openid: '123' } });
@@ -113,11 +137,13 @@ test('events join the person who carries the same identifier', async () => {
   await runImport(stores, { workspace: ws, kind: 'records', files: [file] });
   await post('track', { event: 'Coupon Claimed', messageId: 'join-1', anonymousId: 'dev-join', identities: { unionid: 'oU-join' } });
   await resolveSerially(stores, { workspaceId: ws.id });
-  const rows = await stores.facts.query<{ source: string; person_id: string }>(
-    `SELECT source, person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND record_id IN ('mem-1', 'join-1')`,
+  const rows = await stores.facts.query<{ kind: string; person_id: string }>(
+    `SELECT kind, person_id FROM source_records FINAL WHERE workspace_id = {ws:String}
+     AND (record_id = 'mem-1' OR record_id = (SELECT identity_key FROM events FINAL WHERE workspace_id = {ws:String} AND message_id = 'join-1'))
+     ORDER BY kind`,
     { ws: ws.id },
   );
-  assert.equal(rows.length, 2);
+  assert.deepEqual(rows.map((r) => r.kind), ['identity', 'record'], 'the event belongs to an identity record');
   assert.equal(rows[0].person_id, rows[1].person_id);
   assert.notEqual(rows[0].person_id, '0');
   const [event] = await stores.facts.query<{ person_id: string }>(`SELECT person_id FROM events FINAL WHERE workspace_id = {ws:String} AND message_id = 'join-1'`, { ws: ws.id });

@@ -37,14 +37,20 @@ export function exportIdentities(stores: Stores, workspaceId: string, out: strin
   );
 }
 
-/** `source,record_id,person_id`: one row per imported source record. */
+/**
+ * `source,record_id,person_id`: one row per imported source record. A tracked event is a record of
+ * its own here (its message id), with the person of the identity record it belongs to.
+ */
 export function exportRecords(stores: Stores, workspaceId: string, out: string): Promise<number> {
   return writeCsv(
     stores,
     out,
     ['source', 'record_id', 'person_id'],
-    `SELECT source, record_id, person_id FROM source_records FINAL
-     WHERE workspace_id = {ws:String} ORDER BY source, record_id`,
+    `SELECT source, record_id, person_id FROM (
+       SELECT source, record_id, person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND kind != 'identity'
+       UNION ALL
+       SELECT source, message_id AS record_id, person_id FROM events FINAL WHERE workspace_id = {ws:String} AND identity_key != ''
+     ) ORDER BY source, record_id`,
     { ws: workspaceId },
   );
 }

@@ -248,6 +248,8 @@ const FACT_OWNERS: Array<{ table: string; kind: string; source?: string; recordC
   { table: 'shipments', kind: 'order', recordColumn: 'order_id' },
   { table: 'refunds', kind: 'order', recordColumn: 'order_id' },
   { table: 'contacts', kind: 'contact', source: 'wecom', recordColumn: 'external_userid' },
+  { table: 'events', kind: 'identity', source: 'sdk', recordColumn: 'identity_key' },
+  // Events written before identity records existed were records of their own.
   { table: 'events', kind: 'event', source: 'sdk', recordColumn: 'message_id' },
 ];
 

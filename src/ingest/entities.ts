@@ -18,7 +18,8 @@ export interface FieldProblem {
 
 export interface SourceRecord {
   source: string;
-  kind: 'order' | 'member' | 'contact' | 'record' | 'event';
+  /** `identity`: one per distinct identifier set seen on tracked events; `event` only in data written before it. */
+  kind: 'order' | 'member' | 'contact' | 'record' | 'event' | 'identity';
   record_id: string;
   identifiers: Array<[string, string]>;
   name: string;
@@ -49,6 +50,8 @@ export interface Entity {
   dropped?: FieldProblem[];
   /** Source rows this entity was read from (an order's lines); counts are in rows. */
   rows?: number;
+  /** Written alongside and deduplicated like any entity, but not counted as a row (an event's identity record). */
+  companions?: Entity[];
 }
 
 export class RowRejected extends Error {

@@ -81,10 +81,21 @@ export function eventEntity(input: unknown, identifierTypes: Map<string, Identif
   const messageId = event.messageId ?? `h-${crypto.createHash('sha1').update(JSON.stringify(event)).digest('hex').slice(0, 24)}`;
   const name = event.type === 'track' ? event.event : event.type === 'page' ? event.name ?? 'page' : event.type;
   const properties = event.type === 'track' || event.type === 'page' ? event.properties ?? {} : event.type === 'identify' ? event.traits ?? {} : {};
-  const owner = { source: 'sdk', kind: 'event' as const, record_id: messageId };
   const traits = event.type === 'identify' ? event.traits ?? {} : {};
+  const profile = {
+    name: typeof traits.name === 'string' ? traits.name : '',
+    address: typeof traits.address === 'string' ? traits.address : '',
+    birthday: typeof traits.birthday === 'string' ? traits.birthday : '',
+  };
+  // Events are facts of an identity record: one per distinct set of identifiers (and profile traits),
+  // not one per event, so a visitor's thousand events are one record for OneID to resolve.
+  identifiers.sort((a, b) => (a[0] === b[0] ? (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) : a[0] < b[0] ? -1 : 1));
+  const identityHash = stableHash([identifiers, event.anonymousId ?? '', event.userId ?? '', profile]);
+  const identityKey = `i${identityHash}`;
+  const owner = { source: 'sdk', kind: 'identity' as const, record_id: identityKey };
   const row = {
     message_id: messageId,
+    identity_key: identityKey,
     type: event.type,
     event: name,
     anonymous_id: event.anonymousId ?? '',
@@ -95,19 +106,17 @@ export function eventEntity(input: unknown, identifierTypes: Map<string, Identif
     context: JSON.stringify(event.context ?? {}),
     source: 'sdk',
   };
+  const identity: Entity = {
+    record: { ...owner, identifiers, ...profile, masked_phone: '', attributes: {}, seen_at: clickhouseTime(timestamp) },
+    facts: [],
+    // When it was first seen is not part of what it is: later events leave the record unchanged.
+    hash: identityHash,
+    rows: 0,
+  };
   return {
-    record: {
-      ...owner,
-      identifiers,
-      name: typeof traits.name === 'string' ? traits.name : '',
-      masked_phone: '',
-      address: typeof traits.address === 'string' ? traits.address : '',
-      birthday: typeof traits.birthday === 'string' ? traits.birthday : '',
-      attributes: {},
-      seen_at: clickhouseTime(timestamp),
-    },
     facts: [{ table: 'events', key: messageId, owner, row }],
     // A retry without a timestamp is stamped anew on arrival: it is the same event all the same.
-    hash: stableHash([identifiers, { ...row, received_at: '', timestamp: event.timestamp ? row.timestamp : '' }]),
+    hash: stableHash({ ...row, received_at: '', timestamp: event.timestamp ? row.timestamp : '' }),
+    companions: [identity],
   };
 }

@@ -88,7 +88,8 @@ export function parseDateTime(raw: string, timeZone: string): number {
 
 /** UTC epoch ms → the text ClickHouse's DateTime64(3, 'UTC') takes. */
 export function clickhouseTime(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+  const iso = new Date(ms).toISOString(); // 2026-01-02T03:04:05.678Z
+  return iso.length === 24 ? `${iso.slice(0, 10)} ${iso.slice(11, 23)}` : iso.replace('T', ' ').replace('Z', '');
 }
 
 /** "¥1,299.00" → 1299; at most two decimals. */

@@ -39,27 +39,35 @@ export class IngestWriter {
   }
 
   /**
-   * What is stored under each key: one query per (source, kind) group, on the table's sort-key prefix.
-   * `source_records` are keyed by record_id; `import_keys` (lines, shipments, refunds) by key.
+   * What is stored under each key, in one query: a branch per (table, source, kind) group, each on
+   * its table's sort-key prefix. `source_records` are keyed by record_id; `import_keys` (lines,
+   * shipments, refunds, events) by key. Results are keyed `table\0source\0kind\0id`.
    */
-  private async stored(table: 'source_records' | 'import_keys', keys: Array<{ source: string; kind: string; id: string }>): Promise<Map<string, Stored>> {
-    const groups = new Map<string, string[]>();
-    for (const k of keys) {
-      const group = `${k.source}\u0000${k.kind}`;
-      if (!groups.has(group)) groups.set(group, []);
-      groups.get(group)!.push(k.id);
+  private async stored(lookups: Array<{ table: 'source_records' | 'import_keys'; source: string; kind: string; id: string }>): Promise<Map<string, Stored>> {
+    const groups = new Map<string, { table: 'source_records' | 'import_keys'; source: string; kind: string; ids: Set<string> }>();
+    for (const k of lookups) {
+      const group = `${k.table}\u0000${k.source}\u0000${k.kind}`;
+      let entry = groups.get(group);
+      if (!entry) groups.set(group, (entry = { table: k.table, source: k.source, kind: k.kind, ids: new Set() }));
+      entry.ids.add(k.id);
     }
     const found = new Map<string, Stored>();
-    const [column, person] = table === 'source_records' ? ['record_id', 'person_id'] : ['key', '0'];
-    for (const [group, ids] of groups) {
-      const [source, kind] = group.split('\u0000');
+    if (groups.size === 0) return found;
+    const params: Record<string, unknown> = { ws: this.workspaceId };
+    const branches = [...groups.values()].map((g, i) => {
+      params[`s${i}`] = g.source;
+      params[`k${i}`] = g.kind;
+      params[`ids${i}`] = [...g.ids];
+      const [column, person] = g.table === 'source_records' ? ['record_id', 'person_id'] : ['key', '0'];
       // Table and column names are fixed above; values are bound parameters.
-      const rows = await this.facts.query<{ id: string; h: string; p: string; import_run_id: string }>(
-        `SELECT ${column} AS id, toString(row_hash) AS h, ${person} AS p, import_run_id FROM ${table} FINAL
-         WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = {kind:String} AND ${column} IN {ids:Array(String)}`,
-        { ws: this.workspaceId, source, kind, ids: [...new Set(ids)] },
-      );
-      for (const row of rows) found.set(`${source}\u0000${kind}\u0000${row.id}`, { hash: row.h, personId: Number(row.p), runId: row.import_run_id });
+      return `SELECT ${i} AS g, ${column} AS id, toString(row_hash) AS h, toUInt64(${person}) AS p, import_run_id FROM ${g.table} FINAL
+        WHERE workspace_id = {ws:String} AND source = {s${i}:String} AND kind = {k${i}:String} AND ${column} IN {ids${i}:Array(String)}`;
+    });
+    const list = [...groups.values()];
+    const rows = await this.facts.query<{ g: number; id: string; h: string; p: string; import_run_id: string }>(branches.join('\nUNION ALL\n'), params);
+    for (const row of rows) {
+      const g = list[Number(row.g)];
+      found.set(`${g.table}\u0000${g.source}\u0000${g.kind}\u0000${row.id}`, { hash: row.h, personId: Number(row.p), runId: row.import_run_id });
     }
     return found;
   }
@@ -70,7 +78,7 @@ export class IngestWriter {
 
     // The last occurrence of a key in a batch wins; earlier ones are duplicates in the file.
     const byKey = new Map<string, Entity>();
-    for (const entity of batch) {
+    for (const entity of batch.flatMap((e) => (e.companions ? [e, ...e.companions] : [e]))) {
       const key = entity.record
         ? `r\u0000${entity.record.source}\u0000${entity.record.kind}\u0000${entity.record.record_id}`
         : `k\u0000${entity.facts[0].owner.source}\u0000${entity.facts[0].table}\u0000${entity.facts[0].key}`;
@@ -79,31 +87,35 @@ export class IngestWriter {
     }
     const entities = [...byKey.values()];
 
-    const recordKeys = entities.filter((e) => e.record).map((e) => ({ source: e.record!.source, kind: e.record!.kind, id: e.record!.record_id }));
-    const keyed = entities.filter((e) => !e.record).map((e) => ({ source: e.facts[0].owner.source, kind: e.facts[0].table, id: e.facts[0].key }));
-    const ownerKeys = entities.filter((e) => !e.record).map((e) => ({ source: e.facts[0].owner.source, kind: e.facts[0].owner.kind, id: e.facts[0].owner.record_id }));
-    const [storedRecords, storedKeys, owners] = await Promise.all([
-      this.stored('source_records', recordKeys),
-      this.stored('import_keys', keyed),
-      this.stored('source_records', ownerKeys),
-    ]);
+    // Records and the records that own keyed rows are looked up together: one query per group.
+    const found = await this.stored(
+      entities.flatMap((e) =>
+        e.record
+          ? [{ table: 'source_records' as const, source: e.record.source, kind: e.record.kind, id: e.record.record_id }]
+          : [
+              { table: 'source_records' as const, source: e.facts[0].owner.source, kind: e.facts[0].owner.kind, id: e.facts[0].owner.record_id },
+              { table: 'import_keys' as const, source: e.facts[0].owner.source, kind: e.facts[0].table, id: e.facts[0].key },
+            ],
+      ),
+    );
 
     const version = nextVersion();
     const recordRows: Array<Record<string, unknown>> = [];
     const keyRows: Array<Record<string, unknown>> = [];
     const factRows = new Map<FactTable, Array<Record<string, unknown>>>();
+    const changedEvents: string[] = [];
 
     for (const entity of entities) {
       let stored: Stored | undefined;
       let personId = 0;
       if (entity.record) {
         const r = entity.record;
-        stored = storedRecords.get(`${r.source}\u0000${r.kind}\u0000${r.record_id}`);
+        stored = found.get(`source_records\u0000${r.source}\u0000${r.kind}\u0000${r.record_id}`);
         personId = stored?.personId ?? 0;
       } else {
         const f = entity.facts[0];
-        stored = storedKeys.get(`${f.owner.source}\u0000${f.table}\u0000${f.key}`);
-        personId = owners.get(`${f.owner.source}\u0000${f.owner.kind}\u0000${f.owner.record_id}`)?.personId ?? 0;
+        stored = found.get(`import_keys\u0000${f.owner.source}\u0000${f.table}\u0000${f.key}`);
+        personId = found.get(`source_records\u0000${f.owner.source}\u0000${f.owner.kind}\u0000${f.owner.record_id}`)?.personId ?? 0;
       }
       if (stored && stored.hash === entity.hash) {
         // Written by an earlier attempt of this same run (a crash in between): it landed in this run.
@@ -113,6 +125,7 @@ export class IngestWriter {
       }
       if (stored) counts.updated += entity.rows ?? 1;
       else counts.landed += entity.rows ?? 1;
+      if (stored && !entity.record && entity.facts[0].table === 'events') changedEvents.push(entity.facts[0].key);
 
       if (entity.record) {
         const r = entity.record;
@@ -149,6 +162,15 @@ export class IngestWriter {
       }
     }
 
+    // A changed event may now belong to another identity, hence another person and sort key: its old
+    // row is deleted (one version below the new row's, so where the keys coincide the new row wins).
+    if (changedEvents.length > 0) {
+      await this.facts.command(
+        `INSERT INTO events SELECT * REPLACE (1 AS is_deleted, {v:UInt64} AS version) FROM events FINAL
+         WHERE workspace_id = {ws:String} AND message_id IN {ids:Array(String)}`,
+        { ws: this.workspaceId, ids: changedEvents, v: version - 1 },
+      );
+    }
     // Facts first, then the records and keys that say they were written: a crash in between
     // re-writes the same rows on the next attempt instead of losing them.
     await Promise.all([...factRows].map(([table, rows]) => this.facts.insertRows(table, rows)));

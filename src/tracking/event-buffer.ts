@@ -19,24 +19,35 @@ export interface EventBufferOptions {
   maxEvents?: number;
   /** …or this long after the first one arrived. */
   maxDelayMs?: number;
+  /** The most events one write takes; more wait for the next. */
+  maxWriteEvents?: number;
   /** Attach new records to people this long after a write (0: never, for benchmarks of the write path). */
   resolveAfterMs?: number;
+}
+
+interface WorkspaceQueue {
+  pending: Pending[];
+  count: number;
+  timer?: NodeJS.Timeout;
+  /** The write in flight, if any: while it runs, arrivals gather into the next write (group commit). */
+  writing?: Promise<void>;
 }
 
 export class EventBuffer {
   private readonly stores: Stores;
   private readonly maxEvents: number;
   private readonly maxDelayMs: number;
+  private readonly maxWriteEvents: number;
   private readonly resolveAfterMs: number;
-  private readonly queues = new Map<string, { pending: Pending[]; count: number; timer?: NodeJS.Timeout }>();
-  private readonly writing = new Map<string, Promise<void>>();
+  private readonly queues = new Map<string, WorkspaceQueue>();
   private readonly resolveTimers = new Map<string, NodeJS.Timeout>();
   private closed = false;
 
   constructor(stores: Stores, options: EventBufferOptions = {}) {
     this.stores = stores;
     this.maxEvents = options.maxEvents ?? 2000;
-    this.maxDelayMs = options.maxDelayMs ?? 20;
+    this.maxDelayMs = options.maxDelayMs ?? 10;
+    this.maxWriteEvents = options.maxWriteEvents ?? 50_000;
     this.resolveAfterMs = options.resolveAfterMs ?? 2000;
   }
 
@@ -48,32 +59,42 @@ export class EventBuffer {
       if (!queue) this.queues.set(workspaceId, (queue = { pending: [], count: 0 }));
       queue.pending.push({ entities, resolve, reject });
       queue.count += entities.length;
-      if (queue.count >= this.maxEvents) this.flush(workspaceId);
-      else if (!queue.timer) queue.timer = setTimeout(() => this.flush(workspaceId), this.maxDelayMs);
+      if (queue.writing) return; // taken by the write after the one in flight
+      if (queue.count >= this.maxEvents) this.write(workspaceId, queue);
+      else if (!queue.timer) queue.timer = setTimeout(() => this.write(workspaceId, queue), this.maxDelayMs);
     });
   }
 
-  private flush(workspaceId: string): void {
-    const queue = this.queues.get(workspaceId);
-    if (!queue || queue.pending.length === 0) return;
+  /**
+   * Writes what waits, one write per workspace at a time. Under load, each write takes everything
+   * that arrived during the previous one, so batches grow with the rate instead of queueing up.
+   */
+  private write(workspaceId: string, queue: WorkspaceQueue): void {
     clearTimeout(queue.timer);
-    this.queues.delete(workspaceId);
-    // Writes of one workspace go one after another, in arrival order.
-    const previous = this.writing.get(workspaceId) ?? Promise.resolve();
-    const write = previous.then(async () => {
+    queue.timer = undefined;
+    if (queue.pending.length === 0 || queue.writing) return;
+    const taken: Pending[] = [];
+    let events = 0;
+    while (queue.pending.length > 0 && (taken.length === 0 || events + queue.pending[0].entities.length <= this.maxWriteEvents)) {
+      const next = queue.pending.shift()!;
+      taken.push(next);
+      events += next.entities.length;
+    }
+    queue.count -= events;
+    queue.writing = (async () => {
       try {
-        await new IngestWriter(this.stores.facts, workspaceId, 'track').write(queue.pending.flatMap((p) => p.entities));
-        for (const p of queue.pending) p.resolve();
+        await new IngestWriter(this.stores.facts, workspaceId, 'track').write(taken.flatMap((p) => p.entities));
+        for (const p of taken) p.resolve();
         this.scheduleResolve(workspaceId);
       } catch (error) {
-        for (const p of queue.pending) p.reject(error as Error);
+        for (const p of taken) p.reject(error as Error);
       }
+    })();
+    queue.writing.then(() => {
+      queue.writing = undefined;
+      if (queue.pending.length > 0) this.write(workspaceId, queue);
+      else if (this.queues.get(workspaceId) === queue) this.queues.delete(workspaceId);
     });
-    this.writing.set(workspaceId, write);
-    const clear = () => {
-      if (this.writing.get(workspaceId) === write) this.writing.delete(workspaceId);
-    };
-    write.then(clear, clear);
   }
 
   private scheduleResolve(workspaceId: string): void {
@@ -89,8 +110,15 @@ export class EventBuffer {
   /** Writes what waits and stops taking events. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const workspaceId of [...this.queues.keys()]) this.flush(workspaceId);
-    await Promise.allSettled([...this.writing.values()]);
+    for (const [workspaceId, queue] of this.queues) this.write(workspaceId, queue);
+    // Each write starts the next while events wait; wait until every queue has drained.
+    while (this.queues.size > 0) {
+      await Promise.allSettled([...this.queues.values()].map((q) => q.writing ?? Promise.resolve()));
+      for (const [workspaceId, queue] of this.queues) {
+        if (!queue.writing && queue.pending.length === 0) this.queues.delete(workspaceId);
+        else if (!queue.writing) this.write(workspaceId, queue);
+      }
+    }
     for (const timer of this.resolveTimers.values()) clearTimeout(timer);
   }
 }

@@ -120,10 +120,19 @@ export interface AuthenticatedKey {
   role: Role;
 }
 
+/** How long a checked key is trusted without asking the state store again. */
+const AUTH_CACHE_MS = 5_000;
+/** Checked tokens per state store, shared by every service on it, so a revoke here takes effect at once. */
+const authCaches = new WeakMap<StateStore, Map<string, { key: AuthenticatedKey; at: number }>>();
+
 export class ApiKeyService {
   private readonly state: StateStore;
+  private readonly cache: Map<string, { key: AuthenticatedKey; at: number }>;
   constructor(state: StateStore) {
     this.state = state;
+    let cache = authCaches.get(state);
+    if (!cache) authCaches.set(state, (cache = new Map()));
+    this.cache = cache;
   }
 
   /** Creates a key and returns its token. The token is shown once: only its hash is kept. */
@@ -167,6 +176,7 @@ export class ApiKeyService {
       .where('revoked_at', 'is', null)
       .returningAll()
       .executeTakeFirst();
+    this.cache.clear();
     if (row) return toApiKey(row);
     const already = await this.state.db
       .selectFrom('api_keys')
@@ -182,6 +192,11 @@ export class ApiKeyService {
   async authenticate(token: string): Promise<AuthenticatedKey | undefined> {
     const match = KEY_PATTERN.exec(token);
     if (!match) return undefined;
+    // A busy client (the tracking SDK) sends many requests a second: a key checked moments ago is
+    // not looked up again. A revoke in another process takes effect within AUTH_CACHE_MS.
+    const cacheKey = hashSecret(token);
+    const cached = this.cache.get(cacheKey);
+    if (cached && Date.now() - cached.at < AUTH_CACHE_MS) return cached.key;
     const [, prefix, secret] = match;
     const row = await this.state.db
       .selectFrom('api_keys')
@@ -197,7 +212,10 @@ export class ApiKeyService {
     if (Date.now() - lastUsed > 60_000) {
       await this.state.db.updateTable('api_keys').set({ last_used_at: new Date() }).where('id', '=', row.id).execute();
     }
-    return { keyId: row.id, workspaceId: row.workspace_id, role: row.role as Role };
+    const key = { keyId: row.id, workspaceId: row.workspace_id, role: row.role as Role };
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(cacheKey, { key, at: Date.now() });
+    return key;
   }
 }
 

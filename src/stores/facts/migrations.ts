@@ -224,6 +224,11 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
       ORDER BY (workspace_id, run_id, person_id)`,
     ],
   },
+  {
+    id: 6,
+    name: 'tracking: events belong to an identity record (one per distinct identifier set)',
+    statements: [`ALTER TABLE events ADD COLUMN IF NOT EXISTS identity_key String DEFAULT '' AFTER message_id`],
+  },
 ];
 
 export interface MigrationReport {
