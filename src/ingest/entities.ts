@@ -152,8 +152,9 @@ function splitMulti(value: string): string[] {
   return value.split(/[;；、|]/).map((v) => v.trim()).filter((v) => v.length > 0);
 }
 
+/** The first 64 bits of the SHA-1 of the value's JSON, as the decimal text of a UInt64. */
 export function stableHash(value: unknown): string {
-  return crypto.createHash('sha1').update(JSON.stringify(value)).digest().readBigUInt64BE(0).toString();
+  return BigInt(`0x${crypto.hash('sha1', JSON.stringify(value)).slice(0, 16)}`).toString();
 }
 
 /** FNV-1a: a stable 32-bit line number from a line's own key. */

@@ -36,7 +36,7 @@ function issuePath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 /** Validates an event and turns it into a source record plus an events row. */
-export function eventEntity(input: unknown, identifierTypes: Map<string, IdentifierType>, receivedAt = Date.now()): Entity {
+export function eventEntity(input: unknown, identifierTypes: Map<string, IdentifierType>, receivedAt = Date.now(), receivedAtText = clickhouseTime(receivedAt)): Entity {
   const parsed = eventSchema.safeParse(input);
   if (!parsed.success) {
     throw new EventRejected(
@@ -78,7 +78,7 @@ export function eventEntity(input: unknown, identifierTypes: Map<string, Identif
 
   const timestamp = event.timestamp ? Date.parse(event.timestamp) : receivedAt;
   // Without a messageId, a hash of the content keeps a retried send from landing twice.
-  const messageId = event.messageId ?? `h-${crypto.createHash('sha1').update(JSON.stringify(event)).digest('hex').slice(0, 24)}`;
+  const messageId = event.messageId ?? `h-${crypto.hash('sha1', JSON.stringify(event)).slice(0, 24)}`;
   const name = event.type === 'track' ? event.event : event.type === 'page' ? event.name ?? 'page' : event.type;
   const properties = event.type === 'track' || event.type === 'page' ? event.properties ?? {} : event.type === 'identify' ? event.traits ?? {} : {};
   const traits = event.type === 'identify' ? event.traits ?? {} : {};
@@ -100,14 +100,14 @@ export function eventEntity(input: unknown, identifierTypes: Map<string, Identif
     event: name,
     anonymous_id: event.anonymousId ?? '',
     user_id: event.userId ?? '',
-    timestamp: clickhouseTime(timestamp),
-    received_at: clickhouseTime(receivedAt),
+    timestamp: event.timestamp ? clickhouseTime(timestamp) : receivedAtText,
+    received_at: receivedAtText,
     properties: JSON.stringify(properties),
     context: JSON.stringify(event.context ?? {}),
     source: 'sdk',
   };
   const identity: Entity = {
-    record: { ...owner, identifiers, ...profile, masked_phone: '', attributes: {}, seen_at: clickhouseTime(timestamp) },
+    record: { ...owner, identifiers, ...profile, masked_phone: '', attributes: {}, seen_at: row.timestamp },
     facts: [],
     // When it was first seen is not part of what it is: later events leave the record unchanged.
     hash: identityHash,

@@ -15,6 +15,7 @@ import type { IdentifierType } from '../identity/identifier-types.ts';
 import { eventEntity, EventRejected } from '../ingest/events.ts';
 import type { Entity } from '../ingest/entities.ts';
 import { EventBuffer } from './event-buffer.ts';
+import { clickhouseTime } from '../ingest/values.ts';
 
 const MAX_BATCH = 1000;
 const TYPES_TTL_MS = 30_000;
@@ -52,11 +53,12 @@ export function trackingRoutes(app: FastifyInstance, stores: Stores, buffer: Eve
   async function accept(workspaceId: string, events: Array<Record<string, unknown>>, prefix: (i: number) => string): Promise<number> {
     const types = await typesOf(workspaceId);
     const receivedAt = Date.now();
+    const receivedAtText = clickhouseTime(receivedAt);
     const entities: Entity[] = [];
     const failures: Array<{ path: string; message: string }> = [];
     events.forEach((event, i) => {
       try {
-        entities.push(eventEntity(event, types, receivedAt));
+        entities.push(eventEntity(event, types, receivedAt, receivedAtText));
       } catch (error) {
         if (!(error instanceof EventRejected)) throw error;
         for (const p of error.problems) failures.push({ path: `${prefix(i)}${p.field}`, message: p.reason });
