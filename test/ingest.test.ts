@@ -188,6 +188,24 @@ test('re-importing changes nothing; a changed row updates its record', async () 
   ]);
 });
 
+test('a changed record is resolved again: a new identifier joins its person to another, keeping the older id', async () => {
+  const ws = await workspace();
+  const v1 = write('changed-v1.csv', 'record_id,source,unionid,email\nk1,crm,oU-k1,\nk2,crm,,k2@example.com\n');
+  await runImport(stores, { workspace: ws, kind: 'records', files: [v1] });
+  const [k1, k2] = [await personOf(ws, 'crm', 'k1'), await personOf(ws, 'crm', 'k2')];
+  assert.notEqual(k1, k2);
+  const v2 = write('changed-v2.csv', 'record_id,source,unionid,email\nk1,crm,oU-k1,\nk2,crm,oU-k1,k2@example.com\n');
+  const again = await runImport(stores, { workspace: ws, kind: 'records', files: [v2] });
+  assert.equal(again.updated, 1);
+  assert.equal(await personOf(ws, 'crm', 'k2'), Math.min(k1, k2), 'merged into the older person, without a full run');
+  assert.equal(await personOf(ws, 'crm', 'k1'), Math.min(k1, k2));
+  const identities = await stores.facts.query<{ type: string; value: string }>(
+    `SELECT type, value FROM person_identities FINAL WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} ORDER BY type`,
+    { ws: ws.id, p: Math.min(k1, k2) },
+  );
+  assert.deepEqual(identities.map((i) => `${i.type}=${i.value}`), ['email=k2@example.com', 'unionid=oU-k1']);
+});
+
 test('GB18030 TSV in gzip and XLSX are detected and read', async () => {
   const ws = await workspace();
   const tsv = ['record_id\tsource\tphone\tname', 'g1\tcrm\t13600000001\t王静', 'g2\tcrm\t13600000002\t欧阳娜'].join('\n');

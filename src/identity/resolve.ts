@@ -3,9 +3,14 @@
  * rules of each identifier type — priority order, single-valued types that never let one person hold
  * two values, and hub protection for values shared by more people than their cap. Person ids are
  * dense integers and stable: a person keeps their id unless they merge (the older id stays) or split.
+ *
+ * The work is columnar: the run's records are numbered in a snapshot table, ClickHouse groups the
+ * identifier values and sends back numbers only (value, type, record), and the linking runs over
+ * typed arrays. Strings come back only for the few values a decision log names.
  */
 import crypto from 'node:crypto';
 import type { Stores } from '../stores/stores.ts';
+import { readUint32Rows } from '../stores/facts/facts-store.ts';
 import type { IdentifierType } from './identifier-types.ts';
 import { loadIdentifierTypes } from './identifier-store.ts';
 import { nextVersion } from '../ingest/writer.ts';
@@ -38,23 +43,11 @@ export interface ResolveSummary {
   conflicts: number;
   reassigned: number;
   seconds: number;
+  /** Seconds per step: where a run's time went. */
+  steps: Record<string, number>;
 }
 
-interface RecordRow {
-  source: string;
-  kind: string;
-  record_id: string;
-  person_id: string;
-  identifiers: Array<{ type: string; value: string }>;
-  name: string;
-  masked_phone: string;
-  address: string;
-  birthday: string;
-}
-
-const RECORD_COLUMNS = 'source, kind, record_id, person_id, identifiers, name, masked_phone, address, birthday';
-
-/** Union–find over record indexes, with path halving. */
+/** Union–find over record numbers, with path halving and union by size. */
 export class DisjointSets {
   readonly parent: Int32Array;
   readonly size: Int32Array;
@@ -82,164 +75,185 @@ export class DisjointSets {
   }
 }
 
-export interface LinkDecision {
-  hubs: Array<{ type: string; value: string; people: number; cap: number }>;
-  conflicts: Array<{ type: string; value: string; kept: string; refused: string; via: string }>;
+/**
+ * Identifier values as numbers: edge k says record `member[k]` carries value `group[k]` of type
+ * `type[k]` (1-based, in `typeNames`). Edges are sorted by group, groups by type in linking order.
+ */
+export interface ValueEdges {
+  group: Uint32Array;
+  type: Uint32Array;
+  member: Uint32Array;
 }
 
-/**
- * Links records by shared identifiers. Types are processed from the highest priority down, so when a
- * lower-priority link would give a person two values of a single-valued type, it is the one refused.
- */
+/** A decision to log, with values as group numbers (their text is fetched afterwards). */
+export interface LinkDecision {
+  hubs: Array<{ type: string; group: number; people: number; cap: number }>;
+  conflicts: Array<{ type: string; kept: number; refused: number; via: string }>;
+}
+
 export type TryLink = (a: number, b: number, via: string) => boolean;
 
-export function linkRecords(
-  records: ReadonlyArray<{ identifiers: ReadonlyArray<{ type: string; value: string }> }>,
-  types: Map<string, IdentifierType>,
-  /** Links beyond shared identifiers (fuzzy matching), made after them and under the same rules. */
+/**
+ * Links records by shared values. `typeNames[t - 1]` names type t; the first `linkable` of them are
+ * linked, highest priority first: account ids (cap 1) without a hub check, then values people share
+ * or mistype (phone, email, device) only while the people they join stay within the cap. Every type
+ * that is single-valued never lets one person hold two of its values: the later (lower-priority) link
+ * is refused and recorded. `labels` are extra single-valued values per record (unmerge partitions).
+ */
+export function linkValues(
+  records: number,
+  edges: ValueEdges,
+  types: ReadonlyArray<IdentifierType>,
+  linkable: number,
+  labels: Map<number, number>,
   extraLinks?: (sets: DisjointSets, tryLink: TryLink) => void,
 ): { sets: DisjointSets; decision: LinkDecision } {
-  const sets = new DisjointSets(records.length);
+  const sets = new DisjointSets(records);
   const decision: LinkDecision = { hubs: [], conflicts: [] };
-  const ordered = [...types.values()].filter((t) => t.strong).sort((a, b) => b.priority - a.priority);
-  const singleValued = [...types.values()].filter((t) => t.singleValued).map((t) => t.name);
-  // Each component's values of single-valued types (only components that have any).
-  const singles = new Map<number, Map<string, string>>();
-  for (let i = 0; i < records.length; i++) {
-    for (const { type, value } of records[i].identifiers) {
-      if (!singleValued.includes(type)) continue;
-      let own = singles.get(i);
-      if (!own) singles.set(i, (own = new Map()));
-      if (!own.has(type)) own.set(type, value);
+  // Each single-valued type's value per component root (-1: none), plus one slot for partition labels.
+  const slotOfType = new Int32Array(types.length + 1).fill(-1);
+  const slotNames: string[] = [];
+  types.forEach((type, i) => {
+    if (type.singleValued) {
+      slotOfType[i + 1] = slotNames.length;
+      slotNames.push(type.name);
     }
+  });
+  const slots: Int32Array[] = slotNames.map(() => new Int32Array(records).fill(-1));
+  if (labels.size > 0) {
+    const slot = new Int32Array(records).fill(-1);
+    for (const [record, label] of labels) slot[record] = label;
+    slots.push(slot);
+    slotNames.push(PARTITION_TYPE);
   }
-  // One record holding two values of a single-valued type is data we keep as given (it is one record).
-
-  // Pass 1: account ids (a value names exactly one person: a UnionID, a JD pin) link without a hub check.
-  // Pass 2: values people share or mistype (phone, email, device) link only below their cap, counted
-  // in the people pass 1 formed; a record carrying nothing else counts as a person of its own.
-  const passes = [ordered.filter((t) => t.maxPeoplePerValue === 1), ordered.filter((t) => t.maxPeoplePerValue > 1)];
-  for (const pass of passes) {
-    for (const type of pass) {
-      linkType(type);
-    }
-  }
-
-  function linkType(type: IdentifierType): void {
-    const byValue = new Map<string, number[]>();
-    for (let i = 0; i < records.length; i++) {
-      for (const id of records[i].identifiers) {
-        if (id.type !== type.name) continue;
-        const list = byValue.get(id.value);
-        if (list) list.push(i);
-        else byValue.set(id.value, [i]);
-      }
-    }
-    for (const [value, members] of byValue) {
-      if (members.length < 2) continue;
-      const roots = new Set(members.map((m) => sets.find(m)));
-      if (roots.size <= 1) continue;
-      if (type.maxPeoplePerValue > 1 && roots.size > type.maxPeoplePerValue) {
-        decision.hubs.push({ type: type.name, value, people: roots.size, cap: type.maxPeoplePerValue });
-        continue;
-      }
-      let anchor = members[0];
-      for (const member of members.slice(1)) {
-        if (tryLink(anchor, member, `${type.name}:${value}`)) anchor = member;
-      }
-    }
+  const { group, type, member } = edges;
+  // A record's own value of a single-valued type (the first, if it holds several as given).
+  for (let k = 0; k < group.length; k++) {
+    const slot = slotOfType[type[k]];
+    if (slot >= 0 && slots[slot][member[k]] < 0) slots[slot][member[k]] = group[k];
   }
 
-  /** Joins two records' people unless that gives one person two values of a single-valued type. */
-  function tryLink(x: number, y: number, via: string): boolean {
+  const tryLink: TryLink = (x, y, via) => {
     const ra = sets.find(x);
     const rb = sets.find(y);
     if (ra === rb) return true;
-    const a = singles.get(ra);
-    const b = singles.get(rb);
-    if (a && b) {
-      for (const [t, v] of b) {
-        const mine = a.get(t);
-        if (mine !== undefined && mine !== v) {
-          decision.conflicts.push({ type: t, value: v, kept: mine, refused: v, via });
-          return false;
-        }
+    for (let s = 0; s < slots.length; s++) {
+      const a = slots[s][ra];
+      const b = slots[s][rb];
+      if (a >= 0 && b >= 0 && a !== b) {
+        decision.conflicts.push({ type: slotNames[s], kept: a, refused: b, via });
+        return false;
       }
     }
     const root = sets.union(ra, rb);
-    if (a || b) {
-      const merged = new Map([...(b ?? []), ...(a ?? [])]);
-      singles.delete(ra);
-      singles.delete(rb);
-      singles.set(root, merged);
+    for (let s = 0; s < slots.length; s++) {
+      const slot = slots[s];
+      if (slot[root] < 0) slot[root] = slot[root === ra ? rb : ra];
     }
     return true;
-  }
+  };
 
+  const roots: number[] = [];
+  for (let start = 0; start < group.length; ) {
+    let end = start + 1;
+    while (end < group.length && group[end] === group[start]) end++;
+    const t = type[start];
+    if (t <= linkable && end - start >= 2) {
+      const idType = types[t - 1];
+      roots.length = 0;
+      for (let k = start; k < end; k++) {
+        const root = sets.find(member[k]);
+        if (!roots.includes(root)) roots.push(root);
+        if (roots.length > idType.maxPeoplePerValue && idType.maxPeoplePerValue > 1) break;
+      }
+      if (roots.length > 1) {
+        if (idType.maxPeoplePerValue > 1 && roots.length > idType.maxPeoplePerValue) {
+          decision.hubs.push({ type: idType.name, group: group[start], people: countRoots(sets, member, start, end), cap: idType.maxPeoplePerValue });
+        } else {
+          let anchor = member[start];
+          const via = `${idType.name}#${group[start]}`;
+          for (let k = start + 1; k < end; k++) if (tryLink(anchor, member[k], via)) anchor = member[k];
+        }
+      }
+    }
+    start = end;
+  }
   extraLinks?.(sets, tryLink);
   return { sets, decision };
 }
 
+function countRoots(sets: DisjointSets, member: Uint32Array, start: number, end: number): number {
+  const roots = new Set<number>();
+  for (let k = start; k < end; k++) roots.add(sets.find(member[k]));
+  return roots.size;
+}
+
 /** Gives each component a person id: existing ids are kept where they can be, merges keep the older. */
 export function assignPeople(
-  previous: ReadonlyArray<number>,
+  previous: Uint32Array,
   sets: DisjointSets,
   nextId: number,
-): { people: Int32Array | Float64Array; merges: Array<{ kept: number; absorbed: number[] }>; splits: Array<{ person: number; newPeople: number[] }>; newPeople: number; nextId: number } {
+): { people: Float64Array; merges: Array<{ kept: number; absorbed: number[] }>; splits: Array<{ person: number; newPeople: number[] }>; newPeople: number; nextId: number } {
   const n = previous.length;
   const roots = new Int32Array(n);
-  for (let i = 0; i < n; i++) roots[i] = sets.find(i);
-  // For every previous person, how many of its records each component holds.
-  const byPerson = new Map<number, Map<number, number>>();
-  const byRoot = new Map<number, Set<number>>();
+  let maxPrevious = 0;
+  for (let i = 0; i < n; i++) {
+    roots[i] = sets.find(i);
+    if (previous[i] > maxPrevious) maxPrevious = previous[i];
+  }
+  // A previous person's id goes to the component holding most of its records. Nearly everyone's
+  // records sit in one component; only people spread over several are counted in detail.
+  const firstRoot = new Int32Array(maxPrevious + 1).fill(-1);
+  const spread = new Map<number, Map<number, number>>();
   for (let i = 0; i < n; i++) {
     const p = previous[i];
-    if (p > 0) {
-      let counts = byPerson.get(p);
-      if (!counts) byPerson.set(p, (counts = new Map()));
-      counts.set(roots[i], (counts.get(roots[i]) ?? 0) + 1);
-      let persons = byRoot.get(roots[i]);
-      if (!persons) byRoot.set(roots[i], (persons = new Set()));
-      persons.add(p);
+    if (p === 0) continue;
+    if (firstRoot[p] < 0) firstRoot[p] = roots[i];
+    else if (firstRoot[p] !== roots[i]) spread.set(p, new Map());
+  }
+  for (let i = 0; i < n; i++) {
+    const counts = spread.get(previous[i]);
+    if (counts) counts.set(roots[i], (counts.get(roots[i]) ?? 0) + 1);
+  }
+  const idOfRoot = new Float64Array(n).fill(-1);
+  const mergeOfRoot = new Map<number, { kept: number; absorbed: number[] }>();
+  for (let p = 1; p <= maxPrevious; p++) {
+    if (firstRoot[p] < 0) continue;
+    let claim = firstRoot[p];
+    const counts = spread.get(p);
+    if (counts) {
+      let bestCount = -1;
+      for (const [root, count] of counts) if (count > bestCount || (count === bestCount && root < claim)) [claim, bestCount] = [root, count];
     }
-  }
-  // A previous person's id goes to the component holding most of its records.
-  const claim = new Map<number, number>();
-  for (const [person, counts] of byPerson) {
-    let best = -1;
-    let bestCount = -1;
-    for (const [root, count] of counts) if (count > bestCount || (count === bestCount && root < best)) [best, bestCount] = [root, count];
-    claim.set(person, best);
-  }
-  const idOfRoot = new Map<number, number>();
-  const merges: Array<{ kept: number; absorbed: number[] }> = [];
-  for (const [root, persons] of byRoot) {
-    const claimed = [...persons].filter((p) => claim.get(p) === root).sort((a, b) => a - b);
-    if (claimed.length === 0) continue;
-    idOfRoot.set(root, claimed[0]);
-    if (claimed.length > 1) merges.push({ kept: claimed[0], absorbed: claimed.slice(1) });
+    // People are visited in id order, so the first to claim a component is the oldest.
+    if (idOfRoot[claim] < 0) idOfRoot[claim] = p;
+    else {
+      let merge = mergeOfRoot.get(claim);
+      if (!merge) mergeOfRoot.set(claim, (merge = { kept: idOfRoot[claim], absorbed: [] }));
+      merge.absorbed.push(p);
+    }
   }
   const people = new Float64Array(n);
+  const fresh = new Uint8Array(n);
   let newPeople = 0;
   let id = nextId;
-  const splitsByPerson = new Map<number, number[]>();
+  const splitsByPerson = new Map<number, Set<number>>();
   for (let i = 0; i < n; i++) {
     const root = roots[i];
-    let person = idOfRoot.get(root);
-    if (person === undefined) {
-      person = id++;
-      idOfRoot.set(root, person);
+    if (idOfRoot[root] < 0) {
+      idOfRoot[root] = id++;
+      fresh[root] = 1;
       newPeople++;
-      const from = [...(byRoot.get(root) ?? [])];
-      for (const p of from) {
-        if (!splitsByPerson.has(p)) splitsByPerson.set(p, []);
-        splitsByPerson.get(p)!.push(person);
-      }
     }
-    people[i] = person;
+    people[i] = idOfRoot[root];
+    if (fresh[root] && previous[i] > 0) {
+      let ids = splitsByPerson.get(previous[i]);
+      if (!ids) splitsByPerson.set(previous[i], (ids = new Set()));
+      ids.add(people[i]);
+    }
   }
-  const splits = [...splitsByPerson].map(([person, ids]) => ({ person, newPeople: [...new Set(ids)] }));
-  return { people, merges, splits, newPeople, nextId: id };
+  const splits = [...splitsByPerson].map(([person, ids]) => ({ person, newPeople: [...ids] }));
+  return { people, merges: [...mergeOfRoot.values()], splits, newPeople, nextId: id };
 }
 
 const FACT_OWNERS: Array<{ table: string; kind: string; source?: string; recordColumn: string }> = [
@@ -253,93 +267,221 @@ const FACT_OWNERS: Array<{ table: string; kind: string; source?: string; recordC
   { table: 'events', kind: 'event', source: 'sdk', recordColumn: 'message_id' },
 ];
 
-/** All rows of a large result, read in chunks (one text of millions of records would not fit). */
-async function collect<Row>(facts: Stores['facts'], sql: string, params: Record<string, unknown>): Promise<Row[]> {
-  const rows: Row[] = [];
-  for await (const chunk of facts.queryChunks<Row>(sql, params)) for (const row of chunk) rows.push(row);
-  return rows;
+interface EvidenceRow {
+  idx: number;
+  source: string;
+  kind: string;
+  record_id: string;
+  identifiers: Array<{ type: string; value: string }>;
+  name: string;
+  masked_phone: string;
+  address: string;
+  birthday: string;
+}
+
+/** Scratch partitions of one run (ids are generated here, never user input). */
+const RUN_TABLES = ['resolution_records', 'resolution_values', 'resolution_changes'];
+
+async function dropRun(facts: Stores['facts'], runId: string): Promise<void> {
+  if (!/^res_[0-9a-f]+$/.test(runId)) throw new Error(`invalid run id ${runId}`);
+  // Partition ids cannot be bound parameters; the run id is generated above and checked.
+  for (const table of RUN_TABLES) await facts.command(`ALTER TABLE ${table} DROP PARTITION '${runId}'`).catch(() => undefined);
 }
 
 export async function resolveIdentities(stores: Stores, options: ResolveOptions): Promise<ResolveSummary> {
+  const runId = `res_${crypto.randomBytes(6).toString('hex')}`;
+  try {
+    return await resolveRun(stores, options, runId);
+  } finally {
+    await dropRun(stores.facts, runId);
+  }
+}
+
+async function resolveRun(stores: Stores, options: ResolveOptions, runId: string): Promise<ResolveSummary> {
   const started = Date.now();
   const { facts, state } = stores;
   const ws = options.workspaceId;
-  const runId = `res_${crypto.randomBytes(6).toString('hex')}`;
+  const run = { ws, run: runId };
+  const steps: Record<string, number> = {};
+  let stepStarted = performance.now();
+  const step = (name: string) => {
+    const now = performance.now();
+    steps[name] = Math.round(now - stepStarted) / 1000;
+    stepStarted = now;
+  };
   const types = await loadIdentifierTypes(state, ws);
-
   // Which records take part: all (full), or the unresolved ones and every record of any person that
   // shares an identifier value with them (the only people a new record can change).
-  let records: RecordRow[];
+  // People whose records changed after they were resolved (read with their versions, so that a
+  // later change is not cleared with them).
+  const pendingRows = (
+    await facts.query<{ person_id: string; version: string }>(
+      `SELECT person_id, version FROM resolution_pending FINAL WHERE workspace_id = {ws:String}`,
+      run,
+    )
+  ).map((row) => ({ person: Number(row.person_id), version: row.version }));
+  const pendingPeople = pendingRows.map((p) => p.person);
+  let scope: string;
+  let scopeParams: Record<string, unknown> = { pending: pendingPeople };
   if (options.people && options.people.length > 0) {
-    records = await collect<RecordRow>(facts,
-      `SELECT ${RECORD_COLUMNS} FROM source_records FINAL
-       WHERE workspace_id = {ws:String} AND person_id IN {people:Array(UInt64)} ORDER BY source, kind, record_id`,
-      { ws, people: options.people },
-    );
-  } else if (options.full) {
-    records = await collect<RecordRow>(facts,
-      `SELECT ${RECORD_COLUMNS} FROM source_records FINAL WHERE workspace_id = {ws:String} ORDER BY source, kind, record_id`,
-      { ws },
-    );
-  } else {
-    records = await collect<RecordRow>(facts,
-      `WITH fresh AS (SELECT source, kind, record_id, identifiers FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id = 0),
-            touched_values AS (SELECT DISTINCT tupleElement(id, 1) AS type, tupleElement(id, 2) AS value FROM fresh ARRAY JOIN identifiers AS id),
-            touched_people AS (SELECT DISTINCT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND (type, value) IN (SELECT type, value FROM touched_values))
-       SELECT ${RECORD_COLUMNS} FROM source_records FINAL
-       WHERE workspace_id = {ws:String} AND (person_id = 0 OR person_id IN (SELECT person_id FROM touched_people))
-       ORDER BY source, kind, record_id`,
-      { ws },
-    );
+    scope = 'person_id IN {people:Array(UInt64)}';
+    scopeParams = { people: options.people };
+  } else if (options.full) scope = '1';
+  else {
+    scope = `(person_id = 0 OR person_id IN {pending:Array(UInt64)} OR person_id IN (
+      SELECT DISTINCT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND (type, value) IN (
+        SELECT DISTINCT tupleElement(id, 1), tupleElement(id, 2) FROM source_records FINAL ARRAY JOIN identifiers AS id
+        WHERE workspace_id = {ws:String} AND (person_id = 0 OR person_id IN {pending:Array(UInt64)}))))`;
   }
+  // The snapshot, numbered in key order so that a re-run sees the records in the same order.
+  await facts.command(
+    `INSERT INTO resolution_records (workspace_id, run_id, idx, source, kind, record_id, person_id, identifiers, name, masked_phone, address, birthday)
+     SELECT {ws:String}, {run:String}, toUInt32(rowNumberInAllBlocks()), source, kind, record_id, person_id, identifiers, name, masked_phone, address, birthday
+     FROM (SELECT source, kind, record_id, person_id, identifiers, name, masked_phone, address, birthday FROM source_records FINAL
+           WHERE workspace_id = {ws:String} AND ${scope} ORDER BY source, kind, record_id)`,
+    { ...run, ...scopeParams },
+  );
+  step('snapshot');
+  const [counts] = await facts.query<{ n: string; maxPerson: string }>(
+    `SELECT (SELECT count() FROM resolution_records WHERE workspace_id = {ws:String} AND run_id = {run:String}) AS n,
+            (SELECT max(person_id) FROM source_records FINAL WHERE workspace_id = {ws:String}) AS maxPerson`,
+    run,
+  );
+  const n = Number(counts.n);
+  const [previous] = await readUint32Rows(
+    facts.queryRowBinary(`SELECT toUInt32(person_id) FROM resolution_records WHERE workspace_id = {ws:String} AND run_id = {run:String} ORDER BY idx`, run),
+    1,
+    n,
+  );
+  step('previous people');
+
   const overrides = await state.db.selectFrom('identity_overrides').selectAll().where('workspace_id', '=', ws).execute();
-  const unbound = new Set(overrides.filter((o) => o.kind === 'unbind').map((o) => `${o.type}\u0000${o.value}`));
-  const partitions = new Map(overrides.filter((o) => o.kind === 'partition').map((o) => [`${o.record_source}\u0000${o.record_kind}\u0000${o.record_id}`, o.label!]));
-  const linkable = records.map((r) => {
-    const identifiers = unbound.size > 0 ? r.identifiers.filter((id) => !unbound.has(`${id.type}\u0000${id.value}`)) : r.identifiers;
-    const label = partitions.get(`${r.source}\u0000${r.kind}\u0000${r.record_id}`);
-    return { identifiers: label ? [...identifiers, { type: PARTITION_TYPE, value: label }] : identifiers };
-  });
-  // Pairs a person accepted from the review queue: "source:kind:record_id" of both records.
+  const unbound = overrides.filter((o) => o.kind === 'unbind').map((o) => `${o.type}\u0001${o.value}`);
+  // Linking order: account ids (cap 1) by priority, then shared values by priority; other
+  // single-valued types come after, for the conflict rule only.
+  const strong = [...types.values()].filter((t) => t.strong).sort((a, b) => b.priority - a.priority);
+  const order = [...strong.filter((t) => t.maxPeoplePerValue === 1), ...strong.filter((t) => t.maxPeoplePerValue > 1)];
+  const typeList = [...order, ...[...types.values()].filter((t) => !t.strong && t.singleValued)];
+  const singleTypes = typeList.flatMap((t, i) => (t.singleValued ? [i + 1] : []));
+  await facts.command(
+    `INSERT INTO resolution_values (run_id, g, t, value, members)
+     SELECT {run:String}, toUInt32(rowNumberInAllBlocks()), t, value, members FROM (
+       SELECT t, value, arraySort(groupArray(idx)) AS members FROM (
+         SELECT idx, toUInt32(indexOf({types:Array(String)}, tupleElement(id, 1))) AS t, tupleElement(id, 2) AS value
+         FROM resolution_records ARRAY JOIN identifiers AS id
+         WHERE workspace_id = {ws:String} AND run_id = {run:String}
+           AND NOT has({unbound:Array(String)}, concat(tupleElement(id, 1), char(1), tupleElement(id, 2))))
+       WHERE t > 0
+       GROUP BY t, value
+       HAVING length(members) >= 2 OR has({single:Array(UInt32)}, t)
+       ORDER BY t, value)`,
+    { ...run, types: typeList.map((t) => t.name), unbound, single: singleTypes },
+  );
+  step('group values');
+  const [edgeCount] = await facts.query<{ n: string }>(`SELECT sum(length(members)) AS n FROM resolution_values WHERE run_id = {run:String}`, run);
+  const [group, type, member] = await readUint32Rows(
+    facts.queryRowBinary(`SELECT g, t, m FROM resolution_values ARRAY JOIN members AS m WHERE run_id = {run:String} ORDER BY g, m`, run),
+    3,
+    Number(edgeCount?.n ?? 0),
+  );
+  step('read values');
+
+  // Records named by overrides (unmerge partitions, accepted reviews) and every record with profile
+  // evidence for probabilistic matching: few compared with all records, so these come as rows.
+  const partitionKeys = overrides.filter((o) => o.kind === 'partition').map((o) => [`${o.record_source}:${o.record_kind}:${o.record_id}`, o.label!] as const);
   const accepted = overrides.filter((o) => o.kind === 'link').map((o) => [`${o.record_source}:${o.record_kind}:${o.record_id}`, o.label!] as const);
-  const linkTypes = new Map(types);
-  linkTypes.set(PARTITION_TYPE, { name: PARTITION_TYPE, label: 'unmerge partition', priority: 1000, singleValued: true, maxPeoplePerValue: 1, normaliser: 'trim', strong: false });
-  const [maxRow] = await facts.query<{ m: string }>(`SELECT max(person_id) AS m FROM source_records FINAL WHERE workspace_id = {ws:String}`, { ws });
+  const named = [...new Set([...partitionKeys.map(([k]) => k), ...accepted.flatMap(([a, b]) => [a, b])])];
+  const idxOf = new Map<string, number>();
+  if (named.length > 0) {
+    const rows = await facts.query<{ idx: number; k: string }>(
+      `SELECT idx, concat(source, ':', kind, ':', record_id) AS k FROM resolution_records
+       WHERE workspace_id = {ws:String} AND run_id = {run:String} AND k IN {keys:Array(String)}`,
+      { ...run, keys: named },
+    );
+    for (const row of rows) idxOf.set(row.k, Number(row.idx));
+  }
+  const labelIds = new Map<string, number>();
+  const labels = new Map<number, number>();
+  for (const [key, label] of partitionKeys) {
+    const idx = idxOf.get(key);
+    if (idx === undefined) continue;
+    if (!labelIds.has(label)) labelIds.set(label, labelIds.size);
+    labels.set(idx, labelIds.get(label)!);
+  }
+
   const fuzzyOptions = options.fuzzy === false ? undefined : { ...DEFAULT_FUZZY, ...options.fuzzy };
   let fuzzyLinks = 0;
-  const reviews: Candidate[] = [];
-  const indexOf = new Map(records.map((r, i) => [`${r.source}:${r.kind}:${r.record_id}`, i]));
-  const { sets, decision } = linkRecords(linkable, linkTypes, (linked, tryLink) => {
-    for (const [a, b] of accepted) {
-      const ia = indexOf.get(a);
-      const ib = indexOf.get(b);
-      if (ia !== undefined && ib !== undefined) tryLink(ia, ib, 'review:accepted');
-    }
-    if (!fuzzyOptions) return;
-    const evidence = records.map((r, i) => ({ name: r.name, maskedPhone: r.masked_phone, address: r.address, birthday: r.birthday, identifiers: linkable[i].identifiers }));
-    const { candidates } = fuzzyCandidates(evidence, (a, b) => linked.find(a) === linked.find(b), fuzzyOptions);
-    for (const c of candidates) {
-      if (linked.find(c.a) === linked.find(c.b)) continue;
-      if (c.probability >= fuzzyOptions.mergeAt) {
-        if (tryLink(c.a, c.b, `fuzzy:${c.probability.toFixed(4)}`)) fuzzyLinks++;
-      } else reviews.push(c);
-    }
-  });
-  const previous = records.map((r) => Number(r.person_id));
-  const assigned = assignPeople(previous, sets, Number(maxRow?.m ?? 0) + 1);
-
-  const changed: Array<Record<string, unknown>> = [];
-  for (let i = 0; i < records.length; i++) {
-    if (assigned.people[i] !== previous[i]) {
-      const r = records[i];
-      changed.push({ workspace_id: ws, run_id: runId, source: r.source, kind: r.kind, record_id: r.record_id, person_id: assigned.people[i], previous_person_id: previous[i] });
+  const reviews: Array<Candidate & { keyA: string; keyB: string }> = [];
+  const evidence: EvidenceRow[] = [];
+  if (fuzzyOptions) {
+    const unboundSet = new Set(unbound);
+    for await (const chunk of facts.queryChunks<EvidenceRow>(
+      `SELECT idx, source, kind, record_id, identifiers, name, masked_phone, address, birthday FROM resolution_records
+       WHERE workspace_id = {ws:String} AND run_id = {run:String} AND (name != '' OR masked_phone != '' OR address != '' OR birthday != '')
+       ORDER BY idx`,
+      run,
+    )) {
+      for (const row of chunk) {
+        row.idx = Number(row.idx);
+        if (unboundSet.size > 0) row.identifiers = row.identifiers.filter((id) => !unboundSet.has(`${id.type}\u0001${id.value}`));
+        evidence.push(row);
+      }
     }
   }
+  step('read evidence');
+  const { sets, decision } = linkValues(n, { group, type, member }, typeList, order.length, labels, (linked, tryLink) => {
+    for (const [a, b] of accepted) {
+      const ia = idxOf.get(a);
+      const ib = idxOf.get(b);
+      if (ia !== undefined && ib !== undefined) tryLink(ia, ib, 'review:accepted');
+    }
+    if (!fuzzyOptions || evidence.length < 2) return;
+    const fuzzyRecords = evidence.map((r) => ({ name: r.name, maskedPhone: r.masked_phone, address: r.address, birthday: r.birthday, identifiers: r.identifiers }));
+    const { candidates } = fuzzyCandidates(fuzzyRecords, (a, b) => linked.find(evidence[a].idx) === linked.find(evidence[b].idx), fuzzyOptions);
+    for (const c of candidates) {
+      const ia = evidence[c.a].idx;
+      const ib = evidence[c.b].idx;
+      if (linked.find(ia) === linked.find(ib)) continue;
+      if (c.probability >= fuzzyOptions.mergeAt) {
+        if (tryLink(ia, ib, `fuzzy:${c.probability.toFixed(4)}`)) fuzzyLinks++;
+      } else {
+        const key = (r: EvidenceRow) => `${r.source}:${r.kind}:${r.record_id}`;
+        reviews.push({ ...c, a: ia, b: ib, keyA: key(evidence[c.a]), keyB: key(evidence[c.b]) });
+      }
+    }
+  });
+  const assigned = assignPeople(previous, sets, Number(counts.maxPerson ?? 0) + 1);
+  step('link');
 
-  if (changed.length > 0) {
-    for (let i = 0; i < changed.length; i += 100_000) await facts.insertRows('identity_assignments', changed.slice(i, i + 100_000));
+  let reassigned = 0;
+  async function* changes(): AsyncIterable<string> {
+    let chunk = '';
+    for (let i = 0; i < n; i++) {
+      if (assigned.people[i] === previous[i]) continue;
+      reassigned++;
+      chunk += `${runId}\t${i}\t${assigned.people[i]}\t${previous[i]}\n`;
+      if (chunk.length > 1 << 20) {
+        yield chunk;
+        chunk = '';
+      }
+    }
+    if (chunk) yield chunk;
+  }
+  await facts.insertTsv('resolution_changes', ['run_id', 'idx', 'person_id', 'previous_person_id'], changes());
+  step('write changes');
+
+  if (reassigned > 0) {
+    await facts.command(
+      `INSERT INTO identity_assignments (workspace_id, run_id, source, kind, record_id, person_id, previous_person_id)
+       SELECT r.workspace_id, r.run_id, r.source, r.kind, r.record_id, c.person_id, c.previous_person_id
+       FROM resolution_records AS r
+       INNER JOIN (SELECT idx, person_id, previous_person_id FROM resolution_changes WHERE run_id = {run:String}) AS c ON r.idx = c.idx
+       WHERE r.workspace_id = {ws:String} AND r.run_id = {run:String}`,
+      run,
+    );
+    step('assignments');
     const version = nextVersion();
-    const params = { ws, run: runId, v: version };
+    const params = { ...run, v: version };
     // The records first, then every fact row they own: new key written, old key tombstoned.
     await facts.command(
       `INSERT INTO source_records SELECT r.* REPLACE (a.person_id AS person_id, {v:UInt64} AS version)
@@ -348,66 +490,110 @@ export async function resolveIdentities(stores: Stores, options: ResolveOptions)
        WHERE r.workspace_id = {ws:String}`,
       params,
     );
+    step('move records');
     for (const owner of FACT_OWNERS) {
-      // Table and column names are this module's constants; values are bound parameters.
-      const join = `INNER JOIN (SELECT source, record_id, person_id FROM identity_assignments
-          WHERE workspace_id = {ws:String} AND run_id = {run:String} AND kind = {kind:String}) AS a
-        ON ${owner.source ? '' : 't.source = a.source AND '}t.${owner.recordColumn} = a.record_id`;
-      await facts.command(
-        `INSERT INTO ${owner.table} SELECT t.* REPLACE (a.person_id AS person_id, {v:UInt64} AS version)
-         FROM ${owner.table} AS t FINAL ${join} WHERE t.workspace_id = {ws:String} AND t.person_id != a.person_id`,
-        { ...params, kind: owner.kind },
-      );
-      await facts.command(
-        `INSERT INTO ${owner.table} SELECT t.* REPLACE (1 AS is_deleted, {v:UInt64} + 1 AS version)
-         FROM ${owner.table} AS t FINAL ${join} WHERE t.workspace_id = {ws:String} AND t.person_id != a.person_id`,
-        { ...params, kind: owner.kind },
-      );
-    }
+    // Table and column names are this module's constants; values are bound parameters.
+    const [any] = await facts.query(`SELECT 1 FROM ${owner.table} WHERE workspace_id = {ws:String} LIMIT 1`, { ws });
+    if (!any) continue;
+    // Each moved row twice: under its new person, and as a tombstone under the old one.
+    await facts.command(
+      `INSERT INTO ${owner.table}
+       SELECT t.* REPLACE (if(moved = 1, a.person_id, t.person_id) AS person_id, {v:UInt64} + 1 - moved AS version, 1 - moved AS is_deleted)
+       FROM ${owner.table} AS t FINAL
+       INNER JOIN (SELECT source, record_id, person_id FROM identity_assignments
+                   WHERE workspace_id = {ws:String} AND run_id = {run:String} AND kind = {kind:String}) AS a
+         ON ${owner.source ? '' : 't.source = a.source AND '}t.${owner.recordColumn} = a.record_id
+       ARRAY JOIN [1, 0] AS moved
+       WHERE t.workspace_id = {ws:String} AND t.person_id != a.person_id`,
+      { ...params, kind: owner.kind },
+    );
+  }
+  step('move facts');
   }
 
-  // Person identities of everyone this run touched, rebuilt from their records. The touched ids go
-  // into a table: a large array parameter is slow to bind, a subquery set is fast to probe.
-  const touched = [...new Set([...assigned.people, ...previous.filter((p) => p > 0)])];
-  if (touched.length > 0) {
-    for (let i = 0; i < touched.length; i += 500_000) {
-      await facts.insertRows('resolution_people', touched.slice(i, i + 500_000).map((person_id) => ({ workspace_id: ws, run_id: runId, person_id })));
-    }
+  // Person identities of the people whose records changed (their previous and new ids), and of the
+  // people asked for, rebuilt from the snapshot: it holds every record of each of them.
+  const rebuild = [...(options.people ?? []), ...(options.people?.length ? [] : pendingPeople)];
+  if (reassigned > 0 || rebuild.length > 0) {
+    await facts.command(
+      `INSERT INTO resolution_people (workspace_id, run_id, person_id)
+       SELECT {ws:String}, {run:String}, person_id FROM (
+         SELECT person_id FROM resolution_changes WHERE run_id = {run:String}
+         UNION DISTINCT
+         SELECT previous_person_id AS person_id FROM resolution_changes WHERE run_id = {run:String} AND previous_person_id > 0
+         UNION DISTINCT
+         SELECT arrayJoin({people:Array(UInt64)}) AS person_id)`,
+      { ...run, people: rebuild },
+    );
     const version = nextVersion();
     const people = `person_id IN (SELECT person_id FROM resolution_people WHERE workspace_id = {ws:String} AND run_id = {run:String})`;
     await facts.command(
       `INSERT INTO person_identities (workspace_id, type, value, person_id, records, sources, version, is_deleted)
        SELECT workspace_id, type, value, person_id, 0, [], {v:UInt64}, 1 FROM person_identities FINAL
        WHERE workspace_id = {ws:String} AND ${people}`,
-      { ws, run: runId, v: version },
+      { ...run, v: version },
     );
     await facts.command(
       `INSERT INTO person_identities (workspace_id, type, value, person_id, records, sources, version, is_deleted)
-       SELECT workspace_id, tupleElement(id, 1) AS type, tupleElement(id, 2) AS value, person_id, count() AS records,
+       SELECT {ws:String}, tupleElement(id, 1) AS type, tupleElement(id, 2) AS value, person_id, count() AS records,
               groupUniqArray(source) AS sources, {v:UInt64} + 1, 0
-       FROM source_records FINAL ARRAY JOIN identifiers AS id
-       WHERE workspace_id = {ws:String} AND ${people} AND NOT has({unbound:Array(String)}, concat(tupleElement(id, 1), char(1), tupleElement(id, 2)))
-       GROUP BY workspace_id, type, value, person_id`,
-      { ws, run: runId, v: version, unbound: [...unbound].map((k) => k.replace('\u0000', '\u0001')) },
+       FROM (SELECT r.source AS source, r.identifiers AS identifiers, if(c.person_id = 0, r.person_id, c.person_id) AS person_id
+             FROM resolution_records AS r
+             LEFT JOIN (SELECT idx, person_id FROM resolution_changes WHERE run_id = {run:String}) AS c ON r.idx = c.idx
+             WHERE r.workspace_id = {ws:String} AND r.run_id = {run:String})
+       ARRAY JOIN identifiers AS id
+       WHERE ${people} AND NOT has({unbound:Array(String)}, concat(tupleElement(id, 1), char(1), tupleElement(id, 2)))
+       GROUP BY type, value, person_id`,
+      { ...run, v: version, unbound },
     );
+  step('person identities');
+  }
+  if (pendingRows.length > 0 && !options.people?.length) {
+    await facts.insertRows('resolution_pending', pendingRows.map((p) => ({ workspace_id: ws, person_id: p.person, version: p.version, is_deleted: 1 })));
   }
 
   // Borderline pairs still apart after everything else wait for a person's decision.
-  const key = (i: number) => `${records[i].source}:${records[i].kind}:${records[i].record_id}`;
   const pending = reviews.filter((c) => sets.find(c.a) !== sets.find(c.b));
   for (let i = 0; i < pending.length; i += 500) {
     await state.db
       .insertInto('identity_reviews')
-      .values(pending.slice(i, i + 500).map((c) => ({ workspace_id: ws, run_id: runId, record_a: key(c.a), record_b: key(c.b), probability: c.probability, pattern: JSON.stringify(c.pattern), status: 'pending' as const, decided_by: null, decided_at: null })))
+      .values(pending.slice(i, i + 500).map((c) => ({ workspace_id: ws, run_id: runId, record_a: c.keyA, record_b: c.keyB, probability: c.probability, pattern: JSON.stringify(c.pattern), status: 'pending' as const, decided_by: null, decided_at: null })))
       .onConflict((oc) => oc.columns(['workspace_id', 'record_a', 'record_b']).doNothing())
       .execute();
   }
 
+  // The values the log names, as text.
+  const viaGroup = (via: string) => /#(\d+)$/.exec(via)?.[1];
+  const namedGroups = [
+    ...new Set([
+      ...decision.hubs.map((h) => h.group),
+      ...decision.conflicts.flatMap((c) => (c.type === PARTITION_TYPE ? [] : [c.kept, c.refused])),
+      ...decision.conflicts.flatMap((c) => (viaGroup(c.via) ? [Number(viaGroup(c.via))] : [])),
+    ]),
+  ];
+  const valueOf = new Map<number, string>();
+  for (let i = 0; i < namedGroups.length; i += 10_000) {
+    const rows = await facts.query<{ g: number; value: string }>(
+      `SELECT g, value FROM resolution_values WHERE run_id = {run:String} AND g IN {groups:Array(UInt32)}`,
+      { ...run, groups: namedGroups.slice(i, i + 10_000) },
+    );
+    for (const row of rows) valueOf.set(Number(row.g), row.value);
+  }
+  const labelText = new Map([...labelIds].map(([label, id]) => [id, label]));
+  const text = (type: string, id: number) => (type === PARTITION_TYPE ? labelText.get(id) ?? '' : valueOf.get(id) ?? '');
+  const viaText = (via: string) => {
+    const match = /^(.*)#(\d+)$/.exec(via);
+    return match ? `${match[1]}:${valueOf.get(Number(match[2])) ?? ''}` : via;
+  };
   const log: Array<{ kind: 'merge' | 'split' | 'hub' | 'conflict'; person_id: number | null; details: unknown }> = [
     ...assigned.merges.map((m) => ({ kind: 'merge' as const, person_id: m.kept, details: m })),
     ...assigned.splits.map((s) => ({ kind: 'split' as const, person_id: s.person, details: s })),
-    ...decision.hubs.map((h) => ({ kind: 'hub' as const, person_id: null, details: h })),
-    ...decision.conflicts.map((c) => ({ kind: 'conflict' as const, person_id: null, details: c })),
+    ...decision.hubs.map((h) => ({ kind: 'hub' as const, person_id: null, details: { type: h.type, value: text(h.type, h.group), people: h.people, cap: h.cap } })),
+    ...decision.conflicts.map((c) => ({
+      kind: 'conflict' as const,
+      person_id: null,
+      details: { type: c.type, value: text(c.type, c.refused), kept: text(c.type, c.kept), refused: text(c.type, c.refused), via: viaText(c.via) },
+    })),
   ];
   for (let i = 0; i < log.length; i += 1000) {
     await state.db
@@ -415,10 +601,12 @@ export async function resolveIdentities(stores: Stores, options: ResolveOptions)
       .values(log.slice(i, i + 1000).map((l) => ({ workspace_id: ws, run_id: runId, kind: l.kind, person_id: l.person_id, details: JSON.stringify(l.details) })))
       .execute();
   }
+  step('log');
   const [people] = await facts.query<{ n: string }>(`SELECT uniqExact(person_id) AS n FROM source_records FINAL WHERE workspace_id = {ws:String}`, { ws });
+  step('count people');
   return {
     runId,
-    records: records.length,
+    records: n,
     people: Number(people?.n ?? 0),
     newPeople: assigned.newPeople,
     merges: assigned.merges.length,
@@ -427,7 +615,8 @@ export async function resolveIdentities(stores: Stores, options: ResolveOptions)
     reviews: pending.length,
     hubs: decision.hubs.length,
     conflicts: decision.conflicts.length,
-    reassigned: changed.length,
+    reassigned,
     seconds: (Date.now() - started) / 1000,
+    steps,
   };
 }

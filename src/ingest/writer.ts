@@ -104,6 +104,7 @@ export class IngestWriter {
     const keyRows: Array<Record<string, unknown>> = [];
     const factRows = new Map<FactTable, Array<Record<string, unknown>>>();
     const changedEvents: string[] = [];
+    const pendingPeople = new Set<number>();
 
     for (const entity of entities) {
       let stored: Stored | undefined;
@@ -125,6 +126,8 @@ export class IngestWriter {
       }
       if (stored) counts.updated += entity.rows ?? 1;
       else counts.landed += entity.rows ?? 1;
+      // A changed record may carry other identifiers: its person is resolved again by the next run.
+      if (stored && entity.record && personId > 0) pendingPeople.add(personId);
       if (stored && !entity.record && entity.facts[0].table === 'events') changedEvents.push(entity.facts[0].key);
 
       if (entity.record) {
@@ -174,7 +177,11 @@ export class IngestWriter {
     // Facts first, then the records and keys that say they were written: a crash in between
     // re-writes the same rows on the next attempt instead of losing them.
     await Promise.all([...factRows].map(([table, rows]) => this.facts.insertRows(table, rows)));
-    await Promise.all([this.facts.insertRows('source_records', recordRows), this.facts.insertRows('import_keys', keyRows)]);
+    await Promise.all([
+      this.facts.insertRows('source_records', recordRows),
+      this.facts.insertRows('import_keys', keyRows),
+      this.facts.insertRows('resolution_pending', [...pendingPeople].map((person_id) => ({ workspace_id: this.workspaceId, person_id, version }))),
+    ]);
     return counts;
   }
 }

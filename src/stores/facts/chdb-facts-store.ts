@@ -69,6 +69,25 @@ export class ChdbFactsStore implements FactsStore {
     }
   }
 
+  async *queryRowBinary(sql: string, params?: FactsParams): AsyncIterable<Uint8Array> {
+    if (this.closed) throw new Error('facts store is closed');
+    const stream = this.session.queryStreamBind(sql, params ?? {}, { format: 'RowBinary' });
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    this.pending.add(done);
+    try {
+      for await (const chunk of stream) yield chunk.raw();
+    } finally {
+      if (!stream.closed) stream.cancel();
+      finish();
+      this.pending.delete(done);
+    }
+  }
+
+  async insertTsv(table: string, columns: ReadonlyArray<string>, lines: AsyncIterable<string>): Promise<void> {
+    await this.track(this.session.insert({ table: assertTableName(table), values: lines, format: 'TSV', columns: columns.map(assertTableName) }));
+  }
+
   async command(sql: string, params?: FactsParams): Promise<void> {
     await this.track(
       params && Object.keys(params).length > 0 ? this.session.queryBindAsync(sql, params) : this.session.queryAsync(sql),

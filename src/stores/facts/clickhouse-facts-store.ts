@@ -48,6 +48,20 @@ export class ClickHouseFactsStore implements FactsStore {
     for await (const rows of result.stream()) yield (rows as Array<{ json<T>(): T }>).map((row) => row.json<Row>());
   }
 
+  async *queryRowBinary(sql: string, params?: FactsParams): AsyncIterable<Uint8Array> {
+    const result = await this.client.exec({ query: `${sql}\nFORMAT RowBinary`, query_params: params });
+    for await (const chunk of result.stream) yield chunk as Buffer;
+  }
+
+  async insertTsv(table: string, columns: ReadonlyArray<string>, lines: AsyncIterable<string>): Promise<void> {
+    await this.client.insert({
+      table: assertTableName(table),
+      values: Readable.from(lines),
+      format: 'TabSeparated',
+      columns: columns.map(assertTableName) as [string, ...string[]],
+    });
+  }
+
   async command(sql: string, params?: FactsParams): Promise<void> {
     await this.client.command({ query: sql, query_params: params });
   }

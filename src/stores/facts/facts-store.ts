@@ -15,12 +15,19 @@ export interface FactsStore {
   query<Row = Record<string, unknown>>(sql: string, params?: FactsParams): Promise<Row[]>;
   /** Runs a SELECT and yields its rows in chunks: for results too large to hold as one text. */
   queryChunks<Row = Record<string, unknown>>(sql: string, params?: FactsParams): AsyncIterable<Row[]>;
+  /**
+   * Runs a SELECT and yields its result in RowBinary, as raw byte chunks (row boundaries may fall
+   * anywhere): for millions of numbers, which JSON would make slow and large. See `readUint32Rows`.
+   */
+  queryRowBinary(sql: string, params?: FactsParams): AsyncIterable<Uint8Array>;
   /** Runs a statement that returns nothing (DDL, INSERT … SELECT, mutations). */
   command(sql: string, params?: FactsParams): Promise<void>;
   /** Inserts rows given as objects keyed by column name. Returns rows written. */
   insertRows(table: string, rows: ReadonlyArray<Record<string, unknown>>): Promise<number>;
   /** Inserts a stream of JSONEachRow text (one object per line), in bounded chunks. Returns rows sent. */
   insertJsonLines(table: string, lines: AsyncIterable<string | Buffer>): Promise<number>;
+  /** Inserts a stream of TabSeparated text (whole lines per chunk) into the given columns. */
+  insertTsv(table: string, columns: ReadonlyArray<string>, lines: AsyncIterable<string>): Promise<void>;
   serverVersion(): Promise<string>;
   close(): Promise<void>;
 }
@@ -37,4 +44,46 @@ export function toJsonLines(rows: ReadonlyArray<Record<string, unknown>>): strin
   let out = '';
   for (const row of rows) out += JSON.stringify(row) + '\n';
   return out;
+}
+
+/**
+ * Reads a RowBinary result whose columns are all UInt32 into one typed array per column. `expected`
+ * sizes the arrays up front (they grow if the result is longer).
+ */
+export async function readUint32Rows(chunks: AsyncIterable<Uint8Array>, columns: number, expected = 1024): Promise<Uint32Array[]> {
+  const rowBytes = columns * 4;
+  let capacity = Math.max(expected, 1);
+  let out = Array.from({ length: columns }, () => new Uint32Array(capacity));
+  let rows = 0;
+  let rest: Uint8Array = new Uint8Array(0);
+  const take = (bytes: Uint8Array, rowCount: number) => {
+    if (rows + rowCount > capacity) {
+      capacity = Math.max(capacity * 2, rows + rowCount);
+      out = out.map((column) => {
+        const grown = new Uint32Array(capacity);
+        grown.set(column.subarray(0, rows));
+        return grown;
+      });
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, rowCount * rowBytes);
+    for (let r = 0; r < rowCount; r++) {
+      for (let c = 0; c < columns; c++) out[c][rows + r] = view.getUint32(r * rowBytes + c * 4, true);
+    }
+    rows += rowCount;
+  };
+  for await (const chunk of chunks) {
+    let bytes = chunk;
+    if (rest.length > 0) {
+      const joined = new Uint8Array(rest.length + chunk.length);
+      joined.set(rest);
+      joined.set(chunk, rest.length);
+      bytes = joined;
+    }
+    const whole = Math.floor(bytes.length / rowBytes);
+    take(bytes, whole);
+    // The chunk's memory may belong to the engine: keep a copy of a split row only.
+    rest = bytes.slice(whole * rowBytes);
+  }
+  if (rest.length > 0) throw new Error(`RowBinary result ended inside a row (${rest.length} bytes left over)`);
+  return out.map((column) => column.subarray(0, rows));
 }

@@ -229,6 +229,50 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
     name: 'tracking: events belong to an identity record (one per distinct identifier set)',
     statements: [`ALTER TABLE events ADD COLUMN IF NOT EXISTS identity_key String DEFAULT '' AFTER message_id`],
   },
+  {
+    id: 7,
+    name: 'identity: the records of one resolution run, numbered, and the people they were given',
+    statements: [
+      // A snapshot of the run's records in a fixed order: JS works on their numbers (idx) only, and
+      // the run reads one consistent set while imports go on. Each run's partition is dropped after it.
+      `CREATE TABLE IF NOT EXISTS resolution_records (
+        workspace_id LowCardinality(String),
+        run_id String,
+        idx UInt32,
+        source LowCardinality(String),
+        kind LowCardinality(String),
+        record_id String,
+        person_id UInt64,
+        identifiers Array(Tuple(type LowCardinality(String), value String)),
+        name String,
+        masked_phone String,
+        address String,
+        birthday String
+      ) ENGINE = MergeTree PARTITION BY run_id ORDER BY (workspace_id, run_id, idx)`,
+      // Identifier values of a run that matter (shared, or of a single-valued type), numbered in the
+      // order they are linked, with the records that carry them.
+      `CREATE TABLE IF NOT EXISTS resolution_values (
+        run_id String,
+        g UInt32,
+        t UInt32,
+        value String,
+        members Array(UInt32)
+      ) ENGINE = MergeTree PARTITION BY run_id ORDER BY (run_id, g)`,
+      // People whose records changed since they were resolved: the next incremental run takes them.
+      `CREATE TABLE IF NOT EXISTS resolution_pending (
+        workspace_id LowCardinality(String),
+        person_id UInt64,
+        version UInt64,
+        is_deleted UInt8 DEFAULT 0
+      ) ENGINE = ReplacingMergeTree(version, is_deleted) ORDER BY (workspace_id, person_id)`,
+      `CREATE TABLE IF NOT EXISTS resolution_changes (
+        run_id String,
+        idx UInt32,
+        person_id UInt64,
+        previous_person_id UInt64
+      ) ENGINE = MergeTree PARTITION BY run_id ORDER BY (run_id, idx)`,
+    ],
+  },
 ];
 
 export interface MigrationReport {
