@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChdbFactsStore } from './chdb-facts-store.ts';
 import { migrateFacts, factsTableCounts, FACTS_MIGRATIONS } from './migrations.ts';
+import { readUint32Rows } from './facts-store.ts';
 import { tempDir } from '../../../test/helpers.ts';
 
 let store: ChdbFactsStore;
@@ -108,4 +109,28 @@ test('large results stream in chunks', async () => {
   assert.equal(rows, 300_000);
   assert.equal(sum, (300_000 * 299_999) / 2);
   assert.ok(chunks > 1, `${chunks} chunks`);
+});
+
+test('RowBinary numbers stream into typed arrays, whatever the chunk boundaries', async () => {
+  const [a, b] = await readUint32Rows(store.queryRowBinary('SELECT toUInt32(number), toUInt32(number * 3) FROM numbers({n:UInt64})', { n: 300_000 }), 2, 10);
+  assert.equal(a.length, 300_000);
+  assert.equal(a[299_999], 299_999);
+  assert.equal(b[123_456], 370_368);
+  // A server's HTTP stream splits rows anywhere: feed the same bytes in odd-sized pieces.
+  const bytes = new Uint8Array(8 * 5);
+  const view = new DataView(bytes.buffer);
+  for (let r = 0; r < 5; r++) {
+    view.setUint32(r * 8, r, true);
+    view.setUint32(r * 8 + 4, 4_000_000_000 + r, true);
+  }
+  async function* pieces() {
+    for (let i = 0; i < bytes.length; i += 3) yield bytes.slice(i, i + 3);
+  }
+  const [x, y] = await readUint32Rows(pieces(), 2);
+  assert.deepEqual([...x], [0, 1, 2, 3, 4]);
+  assert.deepEqual([...y], [4_000_000_000, 4_000_000_001, 4_000_000_002, 4_000_000_003, 4_000_000_004]);
+  async function* truncated() {
+    yield bytes.slice(0, 10);
+  }
+  await assert.rejects(readUint32Rows(truncated(), 2), /ended inside a row/);
 });
