@@ -35,6 +35,8 @@ export function registerIdentityCommands(program: Command, config: () => SiyuCon
             `(${s.newPeople} new, ${s.merges} merges, ${s.splits} splits, ${s.hubs} hub values, ${s.conflicts} conflicts, ` +
             `${s.reassigned} records moved) in ${s.seconds.toFixed(1)} s`,
         );
+        const steps = Object.entries(s.steps).filter(([, seconds]) => seconds >= 0.05);
+        if (steps.length > 0) console.log(`steps: ${steps.map(([name, seconds]) => `${name} ${seconds.toFixed(1)} s`).join(', ')}`);
       });
     });
 
