@@ -279,6 +279,12 @@ interface EvidenceRow {
   birthday: string;
 }
 
+/**
+ * Inserts of resolution never hold two rows with one key, so the per-block replacing pass that
+ * ReplacingMergeTree runs on insert is skipped: it more than halves the time of these writes.
+ */
+const NO_INSERT_DEDUP = 'SETTINGS optimize_on_insert = 0, max_insert_threads = 2';
+
 /** Scratch partitions of one run (ids are generated here, never user input). */
 const RUN_TABLES = ['resolution_records', 'resolution_values', 'resolution_changes'];
 
@@ -487,7 +493,8 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
       `INSERT INTO source_records SELECT r.* REPLACE (a.person_id AS person_id, {v:UInt64} AS version)
        FROM source_records AS r FINAL INNER JOIN (SELECT * FROM identity_assignments WHERE workspace_id = {ws:String} AND run_id = {run:String}) AS a
        ON r.source = a.source AND r.kind = a.kind AND r.record_id = a.record_id
-       WHERE r.workspace_id = {ws:String}`,
+       WHERE r.workspace_id = {ws:String}
+       ${NO_INSERT_DEDUP}`,
       params,
     );
     step('move records');
@@ -504,7 +511,8 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
                    WHERE workspace_id = {ws:String} AND run_id = {run:String} AND kind = {kind:String}) AS a
          ON ${owner.source ? '' : 't.source = a.source AND '}t.${owner.recordColumn} = a.record_id
        ARRAY JOIN [1, 0] AS moved
-       WHERE t.workspace_id = {ws:String} AND t.person_id != a.person_id`,
+       WHERE t.workspace_id = {ws:String} AND t.person_id != a.person_id
+       ${NO_INSERT_DEDUP}`,
       { ...params, kind: owner.kind },
     );
   }
@@ -525,14 +533,17 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
          SELECT arrayJoin({people:Array(UInt64)}) AS person_id)`,
       { ...run, people: rebuild },
     );
+    step('touched people');
     const version = nextVersion();
     const people = `person_id IN (SELECT person_id FROM resolution_people WHERE workspace_id = {ws:String} AND run_id = {run:String})`;
     await facts.command(
       `INSERT INTO person_identities (workspace_id, type, value, person_id, records, sources, version, is_deleted)
        SELECT workspace_id, type, value, person_id, 0, [], {v:UInt64}, 1 FROM person_identities FINAL
-       WHERE workspace_id = {ws:String} AND ${people}`,
+       WHERE workspace_id = {ws:String} AND ${people}
+       ${NO_INSERT_DEDUP}`,
       { ...run, v: version },
     );
+    step('old identities');
     await facts.command(
       `INSERT INTO person_identities (workspace_id, type, value, person_id, records, sources, version, is_deleted)
        SELECT {ws:String}, tupleElement(id, 1) AS type, tupleElement(id, 2) AS value, person_id, count() AS records,
@@ -543,7 +554,8 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
              WHERE r.workspace_id = {ws:String} AND r.run_id = {run:String})
        ARRAY JOIN identifiers AS id
        WHERE ${people} AND NOT has({unbound:Array(String)}, concat(tupleElement(id, 1), char(1), tupleElement(id, 2)))
-       GROUP BY type, value, person_id`,
+       GROUP BY type, value, person_id
+       ${NO_INSERT_DEDUP}`,
       { ...run, v: version, unbound },
     );
   step('person identities');
