@@ -14,6 +14,7 @@ import { registerDemoCommands } from './commands/demo.ts';
 import { registerApiKeyCommands } from './commands/apikeys.ts';
 import { registerImportCommands } from './commands/import.ts';
 import { registerIdentityCommands } from './commands/identity.ts';
+import { registerModelCommands } from './commands/models.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerApiKeyCommands(program, config);
   registerImportCommands(program, config);
   registerIdentityCommands(program, config);
+  registerModelCommands(program, config);
   return program;
 }
 

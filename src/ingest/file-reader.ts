@@ -99,6 +99,8 @@ export function detectDelimiter(firstLine: string): string {
       bestCount = count;
     }
   }
+  // No delimiter at all, but words apart: columns separated by runs of spaces (CDNOW's export).
+  if (bestCount === 0 && /\S\s+\S/.test(firstLine.trim())) return ' ';
   return best;
 }
 
@@ -111,7 +113,8 @@ function decodeSample(sample: Buffer, encoding: TextEncoding): string {
 export function describeShape(shape: FileShape): string {
   const parts: string[] = [shape.format === 'csv' ? (shape.delimiter === '\t' ? 'TSV' : 'CSV') : shape.format.toUpperCase()];
   if (shape.encoding) parts.push(shape.encoding === 'utf-8-bom' ? 'UTF-8 with BOM' : shape.encoding.toUpperCase());
-  if (shape.format === 'csv' && shape.delimiter && shape.delimiter !== '\t') parts.push(`delimiter ${JSON.stringify(shape.delimiter)}`);
+  if (shape.format === 'csv' && shape.delimiter === ' ') parts.push('columns separated by spaces');
+  else if (shape.format === 'csv' && shape.delimiter && shape.delimiter !== '\t') parts.push(`delimiter ${JSON.stringify(shape.delimiter)}`);
   if (shape.gzip) parts.push('gzip');
   return parts.join(', ');
 }
@@ -190,7 +193,9 @@ export async function* readRows(shape: FileShape): AsyncGenerator<SourceRow> {
     parse({ delimiter: shape.delimiter ?? ',', relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true, trim: false }),
   );
   for await (const record of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-    yield { rowNumber: record.info.lines, values: record.record.map((v) => v.trim()) };
+    const values = record.record.map((v) => v.trim());
+    // Space-separated columns: a run of spaces is one separator, so empty cells are not columns.
+    yield { rowNumber: record.info.lines, values: shape.delimiter === ' ' ? values.filter((v) => v !== '') : values };
   }
 }
 
