@@ -12,6 +12,7 @@ import { workspaceRoutes } from '../workspaces/http.ts';
 import { systemRoutes } from '../system/http.ts';
 import { trackingRoutes } from '../tracking/http.ts';
 import { importRoutes } from '../ingest/http.ts';
+import { identityRoutes } from '../identity/http.ts';
 import os from 'node:os';
 import { EventBuffer, type EventBufferOptions } from '../tracking/event-buffer.ts';
 import { installAuth } from './auth.ts';
@@ -67,6 +68,7 @@ export async function buildServer({ config, stores, logger = true, tracking, upl
   const events = new EventBuffer(stores, tracking);
   trackingRoutes(app, stores, events);
   await importRoutes(app, stores, uploadsDir ?? path.join(os.tmpdir(), 'siyu-uploads'));
+  identityRoutes(app, stores);
   // Events waiting in the buffer are written before the stores close.
   app.addHook('onClose', async () => events.close());
 

@@ -1,0 +1,219 @@
+/**
+ * OneID over HTTP: identifier types, resolution, a person's explanation, the operators' corrections
+ * (unbind, unmerge), the review queue and the evaluation exports. Personal data is masked for roles
+ * that may not see it.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { callerOf } from '../server/auth.ts';
+import type { Stores } from '../stores/stores.ts';
+import { NotFoundError } from '../workspaces/workspaces.ts';
+import { identifierTypeSchema } from './identifier-types.ts';
+import { declareIdentifierType, loadIdentifierTypes } from './identifier-store.ts';
+import { resolveSerially } from './resolve-queue.ts';
+import { explainPerson } from './explain.ts';
+import { unbindIdentifier, unmergePerson } from './overrides.ts';
+import { decideReview, listReviews } from './reviews.ts';
+import { exportIdentities, exportRecords } from './exports.ts';
+import { maskIdentifier, maskName, seesPersonalData } from './masking.ts';
+
+const summarySchema = z.object({
+  runId: z.string(),
+  records: z.number(),
+  people: z.number(),
+  newPeople: z.number(),
+  merges: z.number(),
+  splits: z.number(),
+  fuzzyLinks: z.number(),
+  reviews: z.number(),
+  hubs: z.number(),
+  conflicts: z.number(),
+  reassigned: z.number(),
+  seconds: z.number(),
+  steps: z.record(z.string(), z.number()),
+});
+
+const personParams = z.object({ id: z.coerce.number().int().positive() });
+const actorOf = (keyId: string) => `api:${keyId}`;
+
+export function identityRoutes(app: FastifyInstance, stores: Stores): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const security = [{ bearer: [] }];
+
+  api.get(
+    '/api/v1/identifier-types',
+    { schema: { tags: ['oneid'], summary: 'The identifier types of the workspace, highest priority first', security, response: { 200: z.object({ types: z.array(identifierTypeSchema) }) } } },
+    async (request) => {
+      const types = await loadIdentifierTypes(stores.state, callerOf(request).workspaceId);
+      return { types: [...types.values()].sort((a, b) => b.priority - a.priority) };
+    },
+  );
+
+  api.post(
+    '/api/v1/identifier-types',
+    {
+      config: { roles: ['admin'] },
+      schema: { tags: ['oneid'], summary: 'Declare (or redefine) an identifier type', security, body: identifierTypeSchema, response: { 200: z.object({ type: identifierTypeSchema }) } },
+    },
+    async (request) => ({ type: await declareIdentifierType(stores.state, callerOf(request).workspaceId, request.body) }),
+  );
+
+  api.post(
+    '/api/v1/identities/resolve',
+    {
+      config: { roles: ['admin', 'operator'] },
+      schema: {
+        tags: ['oneid'],
+        summary: 'Attach unresolved records to people, or recompute everyone with full',
+        security,
+        body: z.object({ full: z.boolean().default(false) }).default({ full: false }),
+        response: { 200: z.object({ summary: summarySchema }) },
+      },
+    },
+    async (request) => ({ summary: await resolveSerially(stores, { workspaceId: callerOf(request).workspaceId, full: request.body.full }) }),
+  );
+
+  api.get(
+    '/api/v1/people/:id/explain',
+    {
+      config: { roles: ['admin', 'operator', 'analyst', 'staff'] },
+      schema: {
+        tags: ['oneid'],
+        summary: "A person's records, the shared identifiers that joined them, and their merge history",
+        security,
+        params: personParams,
+        response: {
+          200: z.object({
+            personId: z.number(),
+            records: z.array(z.object({ source: z.string(), kind: z.string(), record_id: z.string(), name: z.string(), identifiers: z.array(z.object({ type: z.string(), value: z.string() })) })),
+            links: z.array(z.object({ type: z.string(), value: z.string(), records: z.array(z.string()) })),
+            history: z.array(z.object({ kind: z.string(), at: z.string(), details: z.unknown() })),
+            masked: z.boolean(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const explanation = await explainPerson(stores, caller.workspaceId, request.params.id);
+      if (explanation.records.length === 0) throw new NotFoundError(`no person ${request.params.id} in this workspace`);
+      if (seesPersonalData(caller.role)) return { ...explanation, masked: false };
+      return {
+        ...explanation,
+        records: explanation.records.map((r) => ({ ...r, name: maskName(r.name), identifiers: r.identifiers.map((id) => ({ type: id.type, value: maskIdentifier(id.type, id.value) })) })),
+        links: explanation.links.map((l) => ({ ...l, value: maskIdentifier(l.type, l.value) })),
+        history: explanation.history.map((h) => ({ kind: h.kind, at: h.at, details: h.kind === 'merge' || h.kind === 'split' ? h.details : null })),
+        masked: true,
+      };
+    },
+  );
+
+  api.post(
+    '/api/v1/people/:id/unbind',
+    {
+      config: { roles: ['admin', 'operator'] },
+      schema: {
+        tags: ['oneid'],
+        summary: 'Remove one identifier from a person: the value links nobody from now on',
+        security,
+        params: personParams,
+        body: z.object({ type: z.string().min(1), value: z.string().min(1) }),
+        response: { 200: z.object({ summary: summarySchema }) },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      return { summary: await unbindIdentifier(stores, caller.workspaceId, request.params.id, request.body.type, request.body.value, actorOf(caller.keyId)) };
+    },
+  );
+
+  api.post(
+    '/api/v1/people/:id/unmerge',
+    {
+      config: { roles: ['admin', 'operator'] },
+      schema: { tags: ['oneid'], summary: "Undo the person's latest merge; the people it joined stay apart", security, params: personParams, response: { 200: z.object({ groups: z.number(), summary: summarySchema }) } },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const { summary, groups } = await unmergePerson(stores, caller.workspaceId, request.params.id, actorOf(caller.keyId));
+      return { groups, summary };
+    },
+  );
+
+  const reviewSchema = z.object({
+    id: z.number(),
+    recordA: z.string(),
+    recordB: z.string(),
+    probability: z.number(),
+    pattern: z.unknown(),
+    status: z.string(),
+    decidedBy: z.string().nullable(),
+    decidedAt: z.string().nullable(),
+  });
+  api.get(
+    '/api/v1/identities/reviews',
+    {
+      config: { roles: ['admin', 'operator', 'analyst'] },
+      schema: {
+        tags: ['oneid'],
+        summary: 'Probabilistic matches waiting for a decision (or decided ones)',
+        security,
+        querystring: z.object({ status: z.enum(['pending', 'accepted', 'rejected']).default('pending'), limit: z.coerce.number().int().min(1).max(1000).default(50) }),
+        response: { 200: z.object({ reviews: z.array(reviewSchema) }) },
+      },
+    },
+    async (request) => {
+      const rows = await listReviews(stores, callerOf(request).workspaceId, request.query.status, request.query.limit);
+      return {
+        reviews: rows.map((r) => ({
+          id: Number(r.id),
+          recordA: r.record_a,
+          recordB: r.record_b,
+          probability: Number(r.probability),
+          pattern: typeof r.pattern === 'string' ? JSON.parse(r.pattern) : r.pattern,
+          status: r.status,
+          decidedBy: r.decided_by,
+          decidedAt: r.decided_at ? new Date(r.decided_at as unknown as string).toISOString() : null,
+        })),
+      };
+    },
+  );
+
+  api.post(
+    '/api/v1/identities/reviews/:id',
+    {
+      config: { roles: ['admin', 'operator'] },
+      schema: {
+        tags: ['oneid'],
+        summary: 'Accept (link the two records for good) or reject (keep them apart for good) a match',
+        security,
+        params: z.object({ id: z.coerce.number().int().positive() }),
+        body: z.object({ decision: z.enum(['accept', 'reject']) }),
+        response: { 200: z.object({ person: z.number(), summary: summarySchema }) },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const decision = request.body.decision === 'accept' ? 'accepted' : 'rejected';
+      return decideReview(stores, caller.workspaceId, request.params.id, decision, actorOf(caller.keyId));
+    },
+  );
+
+  for (const [url, summary, write] of [
+    ['/api/v1/identities/export', 'person_id,type,value for every identifier of every person (CSV)', exportIdentities],
+    ['/api/v1/records/export', 'source,record_id,person_id for every imported source record (CSV)', exportRecords],
+  ] as const) {
+    api.get(url, { config: { roles: ['admin', 'operator'] }, schema: { tags: ['oneid'], summary, security } }, async (request, reply) => {
+      const file = path.join(os.tmpdir(), `siyu-export-${crypto.randomBytes(8).toString('hex')}.csv`);
+      await write(stores, callerOf(request).workspaceId, file);
+      const stream = fs.createReadStream(file);
+      stream.on('close', () => fs.rm(file, { force: true }, () => undefined));
+      return reply.type('text/csv; charset=utf-8').send(stream);
+    });
+  }
+}
