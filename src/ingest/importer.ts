@@ -30,6 +30,7 @@ import { clickhouseTime } from './values.ts';
 import { processIsAlive } from '../stores/lock.ts';
 import type { ResolveSummary } from '../identity/resolve.ts';
 import { resolveSerially } from '../identity/resolve-queue.ts';
+import { dropImportStage, importOrdersWithSql, sqlImportable } from './sql-orders.ts';
 
 export { ImportPlanError };
 
@@ -43,6 +44,8 @@ export interface ImportRequest {
   batchSize?: number;
   /** Attach new records to people after the import (default true). */
   resolve?: boolean;
+  /** Import order files in SQL where possible (default true; false forces the row-by-row path). */
+  sql?: boolean;
   onProgress?: (progress: { file: string; rows: number }) => void;
   /** Called once the files are planned and the run is recorded, before any row is read. */
   onRunStarted?: (runId: string, resumed: boolean) => void;
@@ -240,8 +243,26 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
   const batchSize = request.batchSize ?? 20_000;
   const summaries: FileSummary[] = [];
   try {
-    for (const plan of plans) {
+    for (const [fileNo, plan] of plans.entries()) {
       const fileName = path.basename(plan.path);
+      if (request.sql !== false && sqlImportable(stores, plan.shape, plan.layout)) {
+        // Order files run inside the engine: parsed, checked, grouped and written with SQL.
+        const counts = await importOrdersWithSql(stores, {
+          workspaceId: request.workspace.id,
+          runId,
+          fileNo,
+          fileName,
+          shape: plan.shape,
+          layout: plan.layout!,
+          columnIndex: plan.columnIndex,
+          source: plan.source,
+          timeZone: request.workspace.timeZone,
+          identifierTypes,
+        });
+        summaries.push({ file: plan.path, detected: describeShape(plan.shape), layout: plan.layout!.name, ...counts });
+        request.onProgress?.({ file: plan.path, rows: counts.rowsRead });
+        continue;
+      }
       const summary: FileSummary = {
         file: plan.path,
         detected: describeShape(plan.shape),
@@ -400,5 +421,7 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
       .execute()
       .catch(() => undefined);
     throw error;
+  } finally {
+    await dropImportStage(stores, runId);
   }
 }
