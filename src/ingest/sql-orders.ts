@@ -323,12 +323,30 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
   const groupKey = `if(f_order_id = '', concat(char(0), toString(row_number)), f_order_id)`;
   const problemType = 'Array(Tuple(field String, value String, reason String, action String))';
 
+  const lineTuple = 'Tuple(Int64, UInt8, String, String, String, String, Int32, Decimal(18, 2), Decimal(18, 2), Decimal(18, 2), UInt16, ' + problemType + ')';
+  const rowLines = isLine
+    ? `arraySort(x -> x.1, groupArray(tuple(toInt64(row_number), toUInt8(${hasLine}), f_line_no, f_sku, f_product_name, f_category, toInt32(${quantity.value}),
+                                             ${unitPrice.value}, ${lineDiscount.value}, ${lineAmountValue}, toUInt16(least(${linePeriods}, 65535)),
+                                             CAST(${lineProblems} AS ${problemType}))))`
+    : `CAST([] AS Array(${lineTuple}))`;
+
   await facts.command(
     `INSERT INTO import_stage_orders
-     WITH rows AS (
-       SELECT row_number, f_order_id AS order_id, ${groupKey} AS group_key,
+     WITH stage AS (
+       SELECT *, ${groupKey} AS group_key,
+              extractGroups(f_ordered_at, ${DATE_TIME}) AS g_ordered_at, extractGroups(f_paid_at, ${DATE_TIME}) AS g_paid_at,
+              extractGroups(f_birthday, ${BIRTHDAY}) AS g_birthday
+       FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}
+     ),
+     -- The row that speaks for each order (its first line; for one-row orders the last repeat) and its lines.
+     picked AS (
+       SELECT group_key, ${isLine ? 'min' : 'max'}(row_number) AS first_row, toUInt32(count()) AS row_count, ${rowLines} AS row_lines
+       FROM stage GROUP BY group_key
+     ),
+     -- Order-level values, computed for those rows only.
+     heads AS (
+       SELECT row_number, f_order_id AS order_id,
               CAST(arrayConcat(${orderProblems.join(', ')}) AS ${problemType}) AS order_problems,
-              CAST(${lineProblems} AS ${problemType}) AS line_problems,
               ${orderedAt.value} AS ordered_at, ${paidAt.value} AS paid_at,
               ${postage.value} AS postage, ${refunded.value} AS refunded,
               ${amount.given} AS amount_given, ${amount.value} AS amount_value, ${amount.problems} AS amount_problems,
@@ -336,61 +354,44 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
               lowerUTF8(f_status) AS status_text, f_store_id AS store_id, f_store_name AS store_name,
               ${ids.value} AS identifiers, ${ids.masked} AS masked_phone, f_name AS name,
               ${trimmed(`replaceRegexpAll(replaceRegexpOne(f_address, '\\\\(\\\\d{6}\\\\)\\\\s*$', ''), '\\\\s+', ' ')`)} AS address,
-              ${birthday.value} AS birthday, ${birthday.problems} AS birthday_problems,
-              ${hasLine} AS has_line, f_line_no AS line_no_text, f_sku AS sku, f_product_name AS product_name, f_category AS category,
-              toInt32(${quantity.value}) AS quantity, ${unitPrice.value} AS unit_price, ${lineDiscount.value} AS line_discount,
-              ${lineAmountValue} AS line_amount, toUInt16(least(${linePeriods}, 65535)) AS line_periods,
-              ${rowJson} AS row_json
-       FROM (SELECT *, extractGroups(f_ordered_at, ${DATE_TIME}) AS g_ordered_at, extractGroups(f_paid_at, ${DATE_TIME}) AS g_paid_at,
-                    extractGroups(f_birthday, ${BIRTHDAY}) AS g_birthday
-             FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16})
-     ),
-     grouped AS (
-       SELECT group_key,
-              any(order_id) AS order_id,
-              min(row_number) AS first_row,
-              toUInt32(count()) AS row_count,
-              argMin(tuple(order_problems, ordered_at, paid_at, postage, refunded, amount_given, amount_value, amount_problems,
-                           discount_given, discount_value, discount_problems, status_text, store_id, store_name, identifiers,
-                           masked_phone, name, address, birthday, birthday_problems, row_json), row_number) AS first,
-              arraySort(x -> x.1, groupArray(tuple(row_number, has_line, line_no_text, sku, product_name, category, quantity,
-                                                   unit_price, line_discount, line_amount, line_periods, line_problems))) AS row_lines
-       FROM rows GROUP BY group_key
+              ${birthday.value} AS birthday, ${birthday.problems} AS birthday_problems
+       FROM stage WHERE row_number IN (SELECT first_row FROM picked)
      ),
      orders AS (
-       SELECT *,
-              arrayMap((r, i) -> tuple(${fnv1a(`concat(order_id, '#', multiIf(r.3 != '', r.3, r.4 != '', r.4, r.5 != '', r.5, toString(i - 1)))`)},
+       SELECT h.*, p.first_row AS first_row, p.row_count AS row_count, p.row_lines AS row_lines,
+              arrayMap((r, i) -> tuple(${fnv1a(`concat(h.order_id, '#', multiIf(r.3 != '', r.3, r.4 != '', r.4, r.5 != '', r.5, toString(i - 1)))`)},
                                        r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11),
-                       arrayFilter(r -> r.2, row_lines), arrayFilter((i, r) -> r.2, arrayEnumerate(row_lines), row_lines)) AS lines,
+                       arrayFilter(r -> r.2, p.row_lines), arrayFilter((i, r) -> r.2, arrayEnumerate(p.row_lines), p.row_lines)) AS lines,
               arraySum(arrayMap(l -> l.8, lines)) AS line_total,
               arraySum(arrayMap(l -> toInt64(l.5), lines)) AS item_count,
-              if(first.6, first.7, line_total + first.4) AS amount,
-              arrayConcat(first.1,
-                           if(first.6, arrayConcat(first.8, if(first.7 < 0, [tuple('amount', toString(first.7), 'must not be negative', 'row_rejected')], [])),
+              if(h.amount_given, h.amount_value, line_total + h.postage) AS amount,
+              arrayConcat(h.order_problems,
+                           if(h.amount_given, arrayConcat(h.amount_problems, if(h.amount_value < 0, [tuple('amount', toString(h.amount_value), 'must not be negative', 'row_rejected')], [])),
                               if(length(lines) = 0, [tuple('amount', '', 'required, but empty', 'row_rejected')], [])),
-                           first.11,
-                           arrayFlatten(arrayMap(r -> r.12, row_lines))) AS checked,
+                           h.discount_problems,
+                           arrayFlatten(arrayMap(r -> r.12, p.row_lines))) AS checked,
               -- The birthday is read once the order is accepted: a refused order reports no birthday problem.
-              arrayConcat(checked, if(arrayExists(p -> p.4 = 'row_rejected', checked), [], first.20)) AS problems,
-              if(first.12 IN ('pending', 'paid', 'shipped', 'completed', 'cancelled', 'refunded'), first.12,
-                 if(first.12 != '', first.12, if(first.3 IS NOT NULL, 'paid', 'completed'))) AS status_0
-       FROM grouped
+              arrayConcat(checked, if(arrayExists(x -> x.4 = 'row_rejected', checked), [], h.birthday_problems)) AS problems,
+              if(h.status_text IN ('pending', 'paid', 'shipped', 'completed', 'cancelled', 'refunded'), h.status_text,
+                 if(h.status_text != '', h.status_text, if(h.paid_at IS NOT NULL, 'paid', 'completed'))) AS status_0
+       FROM picked AS p INNER JOIN heads AS h ON h.row_number = p.first_row
      )
      SELECT {run:String} AS run_id, {file:UInt16} AS file_no, order_id, first_row, row_count,
-            toUInt8(arrayExists(p -> p.4 = 'row_rejected', problems)) AS rejected, problems, first.21 AS row_json,
-            if(status_0 = 'cancelled' AND first.5 > 0 AND first.5 >= amount, 'refunded', status_0) AS status,
-            first.2 AS ordered_at, first.3 AS paid_at, amount,
-            if(first.9, first.10, arraySum(arrayMap(l -> l.7, lines))) AS discount,
-            first.4 AS postage, first.5 AS refunded, toUInt32(item_count) AS item_count, first.13 AS store_id, first.14 AS store_name,
+            toUInt8(arrayExists(x -> x.4 = 'row_rejected', problems)) AS rejected, problems, '' AS row_json,
+            if(status_0 = 'cancelled' AND refunded > 0 AND refunded >= amount, 'refunded', status_0) AS status,
+            ordered_at, paid_at, amount,
+            if(discount_given, discount_value, arraySum(arrayMap(l -> l.7, lines))) AS discount,
+            postage, refunded, toUInt32(item_count) AS item_count, store_id, store_name,
             toUInt8(arrayMax(arrayConcat([toUInt16(0)], arrayMap(l -> l.9, lines))) > 0) AS is_package,
             arrayMax(arrayConcat([toUInt16(0)], arrayMap(l -> l.9, lines))) AS package_periods,
-            first.15 AS identifiers, first.16 AS masked_phone, first.17 AS name, first.18 AS address, first.19 AS birthday,
+            identifiers, masked_phone, name, address, birthday,
             CAST(lines AS Array(Tuple(line_no UInt32, sku String, product_name String, category String, quantity Int32,
                                       unit_price Decimal(18, 2), discount Decimal(18, 2), amount Decimal(18, 2), package_periods UInt16))) AS lines,
-            sipHash64(toString(tuple(status, ordered_at, paid_at, amount, discount, postage, refunded, item_count, store_id, store_name,
-                                     package_periods, identifiers, masked_phone, name, address, birthday, lines))) AS row_hash
+            -- A hash of NULL is NULL: the optional times are hashed with a marker for "none".
+            sipHash64(status, ifNull(toString(ordered_at), '-'), ifNull(toString(paid_at), '-'), amount, discount, postage, refunded, item_count, store_id, store_name,
+                      package_periods, identifiers, masked_phone, name, address, birthday, lines) AS row_hash
      FROM orders
-     SETTINGS short_circuit_function_evaluation = 'disable', output_format_json_escape_forward_slashes = 0`,
+     SETTINGS short_circuit_function_evaluation = 'disable'`,
     params,
   );
 
@@ -450,8 +451,14 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
   );
   await insert(
     `INSERT INTO import_quarantine (workspace_id, run_id, file, row_number, field, value, reason, action, row, at)
-     SELECT {ws:String}, {run:String}, {file_name:String}, o.first_row, p.1, p.2, p.3, p.4, o.row_json, now64(3)
-     FROM ${staged} ARRAY JOIN o.problems AS p`,
+     SELECT {ws:String}, {run:String}, {file_name:String}, o.first_row, p.1, p.2, p.3, p.4, r.row_json, now64(3)
+     FROM ${staged} ARRAY JOIN o.problems AS p
+     -- The row as read, for the few orders with problems only.
+     INNER JOIN (SELECT row_number, ${rowJson} AS row_json FROM import_stage_rows
+                 WHERE run_id = {run:String} AND file_no = {file:UInt16}
+                   AND row_number IN (SELECT first_row FROM import_stage_orders WHERE run_id = {run:String} AND file_no = {file:UInt16} AND notEmpty(problems))) AS r
+       ON r.row_number = o.first_row
+     SETTINGS output_format_json_escape_forward_slashes = 0`,
   );
   return {
     rowsRead: Number(counts.rowsRead),
