@@ -238,6 +238,8 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
       .execute();
   }
 
+  // What a crashed attempt staged for SQL is started over.
+  if (resumed) await dropImportStage(stores, runId);
   request.onRunStarted?.(runId, resumed);
   const writer = new IngestWriter(stores.facts, request.workspace.id, runId);
   const batchSize = request.batchSize ?? 20_000;
@@ -248,6 +250,7 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
       if (request.sql !== false && sqlImportable(stores, plan.shape, plan.layout)) {
         // Order files run inside the engine: parsed, checked, grouped and written with SQL.
         const counts = await importOrdersWithSql(stores, {
+          onStaged: (rows: number) => request.onProgress?.({ file: plan.path, rows }),
           workspaceId: request.workspace.id,
           runId,
           fileNo,
