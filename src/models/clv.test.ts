@@ -6,7 +6,8 @@ import { bgnbdConditionalPurchases, bgnbdExpectedPurchases, bgnbdProbabilityAliv
 import { readSummary, summariseTransactions } from './summary.ts';
 import { runCli, tempDir } from '../../test/helpers.ts';
 
-const CDNOW = path.resolve('..', 'shared', 'data', 'cdnow');
+// A copy of ../shared/data/cdnow (see test/fixtures/cdnow/README.md), so the tests run on any checkout.
+const CDNOW = path.resolve('test', 'fixtures', 'cdnow');
 const SAMPLE = path.join(CDNOW, 'BTYD_cdnowSummary_cbs.csv');
 const columns = { x: 'x', t_x: 't.x', T: 'T.cal', m: 'm.x' };
 
