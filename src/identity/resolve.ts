@@ -286,12 +286,21 @@ interface EvidenceRow {
 const NO_INSERT_DEDUP = 'SETTINGS optimize_on_insert = 0, max_insert_threads = 2';
 
 /** Scratch partitions of one run (ids are generated here, never user input). */
-const RUN_TABLES = ['resolution_records', 'resolution_values', 'resolution_changes'];
+const RUN_TABLES = ['resolution_records', 'resolution_values'];
+
+/**
+ * The people a run gave its records, in a table of the run's own: its lines then carry no run id,
+ * which halves the text sent for millions of records.
+ */
+function changesTable(runId: string): string {
+  if (!/^res_[0-9a-f]+$/.test(runId)) throw new Error(`invalid run id ${runId}`);
+  return `resolution_changes_${runId.slice(4)}`;
+}
 
 async function dropRun(facts: Stores['facts'], runId: string): Promise<void> {
-  if (!/^res_[0-9a-f]+$/.test(runId)) throw new Error(`invalid run id ${runId}`);
-  // Partition ids cannot be bound parameters; the run id is generated above and checked.
+  // Partition ids and table names cannot be bound parameters; the run id is generated and checked.
   for (const table of RUN_TABLES) await facts.command(`ALTER TABLE ${table} DROP PARTITION '${runId}'`).catch(() => undefined);
+  await facts.command(`DROP TABLE IF EXISTS ${changesTable(runId)}`).catch(() => undefined);
 }
 
 export async function resolveIdentities(stores: Stores, options: ResolveOptions): Promise<ResolveSummary> {
@@ -465,7 +474,7 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
     for (let i = 0; i < n; i++) {
       if (assigned.people[i] === previous[i]) continue;
       reassigned++;
-      chunk += `${runId}\t${i}\t${assigned.people[i]}\t${previous[i]}\n`;
+      chunk += `${i}\t${assigned.people[i]}\t${previous[i]}\n`;
       if (chunk.length > 1 << 20) {
         yield chunk;
         chunk = '';
@@ -473,7 +482,9 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
     }
     if (chunk) yield chunk;
   }
-  await facts.insertTsv('resolution_changes', ['run_id', 'idx', 'person_id', 'previous_person_id'], changes());
+  const changed = changesTable(runId);
+  await facts.command(`CREATE TABLE ${changed} (idx UInt32, person_id UInt64, previous_person_id UInt64) ENGINE = MergeTree ORDER BY idx`);
+  await facts.insertTsv(changed, ['idx', 'person_id', 'previous_person_id'], changes());
   step('write changes');
 
   if (reassigned > 0) {
@@ -481,7 +492,7 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
       `INSERT INTO identity_assignments (workspace_id, run_id, source, kind, record_id, person_id, previous_person_id)
        SELECT r.workspace_id, r.run_id, r.source, r.kind, r.record_id, c.person_id, c.previous_person_id
        FROM resolution_records AS r
-       INNER JOIN (SELECT idx, person_id, previous_person_id FROM resolution_changes WHERE run_id = {run:String}) AS c ON r.idx = c.idx
+       INNER JOIN ${changed} AS c ON r.idx = c.idx
        WHERE r.workspace_id = {ws:String} AND r.run_id = {run:String}`,
       run,
     );
@@ -526,9 +537,9 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
     await facts.command(
       `INSERT INTO resolution_people (workspace_id, run_id, person_id)
        SELECT {ws:String}, {run:String}, person_id FROM (
-         SELECT person_id FROM resolution_changes WHERE run_id = {run:String}
+         SELECT person_id FROM ${changed}
          UNION DISTINCT
-         SELECT previous_person_id AS person_id FROM resolution_changes WHERE run_id = {run:String} AND previous_person_id > 0
+         SELECT previous_person_id AS person_id FROM ${changed} WHERE previous_person_id > 0
          UNION DISTINCT
          SELECT arrayJoin({people:Array(UInt64)}) AS person_id)`,
       { ...run, people: rebuild },
@@ -550,7 +561,7 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
               groupUniqArray(source) AS sources, {v:UInt64} + 1, 0
        FROM (SELECT r.source AS source, r.identifiers AS identifiers, if(c.person_id = 0, r.person_id, c.person_id) AS person_id
              FROM resolution_records AS r
-             LEFT JOIN (SELECT idx, person_id FROM resolution_changes WHERE run_id = {run:String}) AS c ON r.idx = c.idx
+             LEFT JOIN ${changed} AS c ON r.idx = c.idx
              WHERE r.workspace_id = {ws:String} AND r.run_id = {run:String})
        ARRAY JOIN identifiers AS id
        WHERE ${people} AND NOT has({unbound:Array(String)}, concat(tupleElement(id, 1), char(1), tupleElement(id, 2)))
@@ -614,12 +625,27 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
       .execute();
   }
   step('log');
-  const [people] = await facts.query<{ n: string }>(`SELECT uniqExact(person_id) AS n FROM source_records FINAL WHERE workspace_id = {ws:String}`, { ws });
+  // A full run holds every record, so it counts the people itself; otherwise the store does.
+  let peopleCount: number;
+  if (options.full && !options.people?.length) {
+    const seen = new Uint8Array(assigned.nextId + 1);
+    peopleCount = 0;
+    for (let i = 0; i < n; i++) {
+      const person = assigned.people[i];
+      if (!seen[person]) {
+        seen[person] = 1;
+        peopleCount++;
+      }
+    }
+  } else {
+    const [people] = await facts.query<{ n: string }>(`SELECT uniqExact(person_id) AS n FROM source_records FINAL WHERE workspace_id = {ws:String}`, { ws });
+    peopleCount = Number(people?.n ?? 0);
+  }
   step('count people');
   return {
     runId,
     records: n,
-    people: Number(people?.n ?? 0),
+    people: peopleCount,
     newPeople: assigned.newPeople,
     merges: assigned.merges.length,
     splits: assigned.splits.length,

@@ -265,12 +265,6 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
         version UInt64,
         is_deleted UInt8 DEFAULT 0
       ) ENGINE = ReplacingMergeTree(version, is_deleted) ORDER BY (workspace_id, person_id)`,
-      `CREATE TABLE IF NOT EXISTS resolution_changes (
-        run_id String,
-        idx UInt32,
-        person_id UInt64,
-        previous_person_id UInt64
-      ) ENGINE = MergeTree PARTITION BY run_id ORDER BY (run_id, idx)`,
     ],
   },
   {
