@@ -6,10 +6,10 @@ import { spawn } from 'node:child_process';
 import { ROOT, tempDir } from './helpers.ts';
 
 /** Starts `siyu start` as a user would, waits for its banner, and returns what it printed. */
-async function startServer(dataDir: string) {
+async function startServer(dataDir: string, demoPeople = '300') {
   const child = spawn(process.execPath, [path.join(ROOT, 'src/cli/main.ts'), 'start'], {
     cwd: ROOT,
-    env: { ...process.env, SIYU_DATA_DIR: dataDir, SIYU_PORT: '0', SIYU_DEMO_PEOPLE: '300' },
+    env: { ...process.env, SIYU_DATA_DIR: dataDir, SIYU_PORT: '0', SIYU_DEMO_PEOPLE: demoPeople },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -32,7 +32,12 @@ async function startServer(dataDir: string) {
     child.kill('SIGTERM');
     return exited;
   };
-  return { url, output: () => stdout, stop };
+  const kill = async () => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  };
+  return { url, output: () => stdout, stop, kill };
 }
 
 test('first start creates a workspace, prints an admin key once, writes the demo brand and serves', async () => {
@@ -58,6 +63,52 @@ test('first start creates a workspace, prints an admin key once, writes the demo
   try {
     assert.doesNotMatch(second.output(), /siyu_[a-z0-9]{12}_/, 'the key is never printed again');
     assert.doesNotMatch(second.output(), /First start/);
+  } finally {
+    await second.stop();
+  }
+});
+
+test('an import posted over HTTP survives the server being killed: the next start resumes it, nothing lost or doubled', async () => {
+  const dataDir = tempDir();
+  const ROWS = 150_000;
+  const lines = ['order_id\tordered_at\tamount\tmember_no'];
+  for (let i = 0; i < ROWS; i++) lines.push(`H${i}\t2026-05-${String(1 + (i % 28)).padStart(2, '0')} 10:00:00\t${(i % 300) + 1}.00\tM${i % 40_000}`);
+  const first = await startServer(dataDir, '0');
+  const token = /(siyu_[a-z0-9]{12}_[A-Za-z0-9_-]{43})/.exec(first.output())![1];
+  const auth = { authorization: `Bearer ${token}` };
+  let run: string;
+  try {
+    const posted = await fetch(`${first.url}/api/v1/imports?kind=orders&source=erp&filename=orders.tsv`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'text/tab-separated-values' },
+      body: lines.join('\n') + '\n',
+    });
+    assert.equal(posted.status, 202);
+    run = ((await posted.json()) as { run: string }).run;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const status = (await (await fetch(`${first.url}/api/v1/imports/${run}`, { headers: auth })).json()) as { status: string };
+    assert.equal(status.status, 'running', 'still importing when the server dies');
+  } finally {
+    await first.kill();
+  }
+
+  const second = await startServer(dataDir, '0');
+  try {
+    assert.match(second.output(), new RegExp(`resuming import ${run!}`));
+    type Run = { status: string; rowsRead: number; landed: number; unchanged: number; quarantined: number };
+    let finished: Run | undefined;
+    for (let i = 0; i < 600 && !finished; i++) {
+      const body = (await (await fetch(`${second.url}/api/v1/imports/${run!}`, { headers: auth })).json()) as Run;
+      if (body.status !== 'running') finished = body;
+      else await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(finished?.status, 'completed');
+    assert.deepEqual([finished!.rowsRead, finished!.landed, finished!.unchanged, finished!.quarantined], [ROWS, ROWS, 0, 0]);
+    const records = await fetch(`${second.url}/api/v1/records/export`, { headers: auth });
+    const exported = (await records.text()).trim().split('\n');
+    assert.equal(exported.length - 1, ROWS, 'every order once');
+    assert.equal(new Set(exported.slice(1).map((l) => l.split(',')[1])).size, ROWS);
+    assert.deepEqual(fs.readdirSync(path.join(dataDir, 'uploads')), [], 'the upload is removed once the import completes');
   } finally {
     await second.stop();
   }

@@ -20,6 +20,7 @@ import { ImportPlanError, runImport } from './importer.ts';
 import { FileFormatError } from './file-reader.ts';
 import { IMPORT_KINDS, type ImportKind } from './layouts.ts';
 import { listQuarantine } from './runs.ts';
+import { processIsAlive } from '../stores/lock.ts';
 
 const runSchema = z.object({
   id: z.string(),
@@ -42,6 +43,11 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
   await app.register(async (scope) => {
     // Any body is the file itself, streamed to disk as it arrives (no size limit in memory).
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    // A server that stops keeps the uploads of imports still running: the next start resumes them.
+    let stopping = false;
+    scope.addHook('onClose', async () => {
+      stopping = true;
+    });
     const api = scope.withTypeProvider<ZodTypeProvider>();
 
     api.post(
@@ -77,7 +83,9 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
             source: request.query.source,
             onRunStarted: (run, resumed) => resolve({ run, resumed }),
           });
-          done.catch(reject).finally(() => fs.rmSync(file, { force: true }));
+          done.catch(reject).finally(() => {
+            if (!stopping) fs.rmSync(file, { force: true });
+          });
         });
         try {
           return reply.code(202).send(await started);
@@ -147,4 +155,50 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
       },
     );
   });
+}
+
+/**
+ * Imports posted over HTTP that a server stop interrupted: their uploads are still in `uploadsDir`,
+ * so each is run again with what it was asked, which resumes its run (nothing lost, nothing doubled).
+ * An interrupted upload whose file is gone is marked failed. Returns the runs taken up again.
+ */
+export async function resumeInterruptedUploads(stores: Stores, uploadsDir: string, log: (message: string) => void): Promise<string[]> {
+  const db = stores.state.db;
+  // Running (the server was killed) or failed while the server stopped (its upload was kept).
+  const runs = await db.selectFrom('import_runs').selectAll().where('status', 'in', ['running', 'failed']).execute();
+  const resumed: string[] = [];
+  const root = path.resolve(uploadsDir) + path.sep;
+  for (const run of runs) {
+    // This process has started no import yet: a run under its pid is from an earlier life of it.
+    if (run.pid && run.pid !== process.pid && processIsAlive(run.pid)) continue;
+    const files = (typeof run.files === 'string' ? JSON.parse(run.files) : run.files) as Array<{ path: string }>;
+    const paths = files.map((f) => f.path);
+    // Imports from the command line are resumed by running the same command again.
+    if (!paths.every((p) => path.resolve(p).startsWith(root))) continue;
+    if (!paths.every((p) => fs.existsSync(p))) {
+      if (run.status === 'running') {
+        await db.updateTable('import_runs').set({ status: 'failed', error: 'interrupted, and its upload is gone: post the file again', finished_at: new Date() }).where('id', '=', run.id).execute();
+      }
+      continue;
+    }
+    const asked = ((typeof run.request === 'string' ? JSON.parse(run.request) : run.request) ?? {}) as { preset?: string | null; source?: string | null; mapping?: unknown };
+    const workspace = await new WorkspaceService(stores.state).get(run.workspace_id);
+    await db.updateTable('import_runs').set({ pid: null, status: 'running', error: null, finished_at: null }).where('id', '=', run.id).execute();
+    resumed.push(run.id);
+    log(`resuming import ${run.id} (${files.length} uploaded file${files.length === 1 ? '' : 's'}) after an interruption`);
+    void runImport(stores, {
+      workspace,
+      kind: run.kind as ImportKind,
+      files: paths,
+      preset: asked.preset ?? undefined,
+      source: asked.source ?? undefined,
+      mapping: (asked.mapping ?? undefined) as never,
+    })
+      .then((summary) => log(`import ${summary.runId} resumed and completed: ${summary.rowsRead.toLocaleString('en-US')} rows read, ${summary.landed.toLocaleString('en-US')} landed`))
+      .catch((error: Error) => log(`import ${run.id} failed again: ${error.message}`))
+      .finally(() => {
+        for (const p of paths) fs.rmSync(p, { force: true });
+      });
+  }
+  return resumed;
 }

@@ -234,6 +234,7 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
         pid: process.pid,
         error: null,
         finished_at: null,
+        request: JSON.stringify({ preset: request.preset ?? null, source: request.source ?? null, mapping: request.mapping ?? null }),
       })
       .execute();
   }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { demoDir, loadConfig, type SiyuConfig } from '../../config/config.ts';
 import { generateDemoBrand } from '../../demo/demo-brand.ts';
 import { loadDemoBrand } from '../../demo/load.ts';
+import { resumeInterruptedUploads } from '../../ingest/http.ts';
 import { buildServer } from '../../server/app.ts';
 import { openStores } from '../../stores/stores.ts';
 import { ensureFirstWorkspace } from '../../workspaces/bootstrap.ts';
@@ -63,8 +64,10 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
             );
           }
         }
-        app = await buildServer({ config: cfg, stores, uploadsDir: path.join(cfg.dataDir, 'uploads') });
+        const uploadsDir = path.join(cfg.dataDir, 'uploads');
+        app = await buildServer({ config: cfg, stores, uploadsDir });
         const address = await app.listen({ port: cfg.port, host: cfg.host });
+        await resumeInterruptedUploads(stores, uploadsDir, (message) => console.log(message));
         const url = cfg.publicUrl ?? address.replace('[::1]', 'localhost');
         console.log(`Siyu is running (facts: ${stores.facts.engine}, state: ${stores.state.engine}; ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
         console.log(`  console  ${url}/`);

@@ -123,6 +123,12 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006_import_runs_request': {
+    async up(db: Kysely<unknown>) {
+      // What the import was asked (preset, source, mapping): an interrupted upload is resumed with it.
+      await db.schema.alterTable('import_runs').addColumn('request', 'jsonb').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

@@ -75,6 +75,8 @@ export interface ImportRunsTable {
   error: string | null;
   started_at: CreatedAt;
   finished_at: Date | null;
+  /** The import's options as asked ({preset, source, mapping}); null for runs before it was kept. */
+  request: ColumnType<unknown, string | null | undefined, string | null>;
 }
 
 export interface IdentifierTypesTable {
