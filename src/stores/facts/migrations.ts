@@ -343,6 +343,27 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
       ) ENGINE = MergeTree PARTITION BY run_id ORDER BY (run_id, file_no, order_id)`,
     ],
   },
+  {
+    id: 9,
+    name: 'tags: values per person, one set per run',
+    statements: [
+      // A run writes the whole value set of its tag; the state store says which run is current. Values
+      // are typed: the column of the tag's type is the one that counts.
+      `CREATE TABLE IF NOT EXISTS tag_values (
+        workspace_id LowCardinality(String),
+        tag LowCardinality(String),
+        run_id String,
+        base_date Date,
+        person_id UInt64,
+        v_string String DEFAULT '',
+        v_number Float64 DEFAULT 0,
+        v_bool UInt8 DEFAULT 0,
+        v_date Date32 DEFAULT '1970-01-01',
+        v_list Array(String) DEFAULT []
+      ) ENGINE = MergeTree PARTITION BY toYYYYMM(base_date)
+      ORDER BY (workspace_id, tag, run_id, person_id)`,
+    ],
+  },
 ];
 
 export interface MigrationReport {

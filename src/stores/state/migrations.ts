@@ -129,6 +129,35 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.alterTable('import_runs').addColumn('request', 'jsonb').execute();
     },
   },
+  '0007_tags': {
+    async up(db: Kysely<unknown>) {
+      // A tag's definition; its values live in the facts store, one set per run.
+      await db.schema
+        .createTable('tag_definitions')
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('definition', 'jsonb', (c) => c.notNull())
+        .addColumn('current_run_id', 'text')
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('tag_definitions_pk', ['workspace_id', 'key'])
+        .execute();
+      await db.schema
+        .createTable('tag_runs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('tag_key', 'text', (c) => c.notNull())
+        .addColumn('base_date', 'date', (c) => c.notNull())
+        .addColumn('trigger', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('people', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('error', 'text')
+        .addColumn('started_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('finished_at', 'timestamptz')
+        .execute();
+      await db.schema.createIndex('tag_runs_tag').on('tag_runs').columns(['workspace_id', 'tag_key', 'base_date']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

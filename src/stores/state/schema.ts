@@ -9,6 +9,32 @@ export interface StateDatabase {
   identity_log: IdentityLogTable;
   identity_overrides: IdentityOverridesTable;
   identity_reviews: IdentityReviewsTable;
+  tag_definitions: TagDefinitionsTable;
+  tag_runs: TagRunsTable;
+}
+
+/** A tag's definition (zod-checked JSON) and the run whose values are its current ones. */
+export interface TagDefinitionsTable {
+  workspace_id: string;
+  key: string;
+  definition: ColumnType<unknown, string, string>;
+  current_run_id: string | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+/** One computation of one tag: `completed` (its values are the current ones), `kept` (empty, the last values stay), `failed`. */
+export interface TagRunsTable {
+  id: string;
+  workspace_id: string;
+  tag_key: string;
+  base_date: ColumnType<Date | string, string, string>;
+  trigger: 'manual' | 'schedule' | 'import';
+  status: 'running' | 'completed' | 'kept' | 'failed';
+  people: ColumnType<number, number | undefined, number>;
+  error: string | null;
+  started_at: CreatedAt;
+  finished_at: Date | null;
 }
 
 /** Borderline probabilistic matches waiting for a person to accept or reject. */

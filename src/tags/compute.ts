@@ -1,0 +1,99 @@
+/**
+ * What each kind of tag computes, as one ClickHouse query per tag returning (person_id, value). All
+ * values are bound parameters; the workspace, its time zone and the base date bound every query.
+ */
+import type { StatisticTag, TagDefinition, ValueType } from './definition.ts';
+
+/** The value column of tag_values for each type. */
+export const VALUE_COLUMN: Record<ValueType, string> = {
+  string: 'v_string',
+  number: 'v_number',
+  boolean: 'v_bool',
+  date: 'v_date',
+  string_list: 'v_list',
+};
+
+/**
+ * Purchases up to the end of the base date, with their day in the workspace's zone: an order counts
+ * once (a package's weekly shipments are not purchases); cancelled, unpaid and fully refunded orders
+ * do not count, and refunds reduce the amount.
+ */
+export const PURCHASES = `(
+  SELECT person_id, source, order_id, ordered_at, toDate(ordered_at, {tz:String}) AS day, store_id,
+         toFloat64(amount - refunded) AS amount, toFloat64(item_count) AS item_count, toFloat64(discount) AS discount
+  FROM orders FINAL
+  WHERE workspace_id = {ws:String} AND person_id > 0 AND status NOT IN ('cancelled', 'pending')
+    AND NOT (status = 'refunded' AND refunded >= amount) AND toDate(ordered_at, {tz:String}) <= {base:Date}
+)`;
+
+const EVENTS = `(
+  SELECT person_id, event, timestamp, toDate(timestamp, {tz:String}) AS day
+  FROM events FINAL
+  WHERE workspace_id = {ws:String} AND person_id > 0 AND toDate(timestamp, {tz:String}) <= {base:Date}
+)`;
+
+export interface TagQuery {
+  /** SELECT person_id, value … (the value aliased `value`). */
+  sql: string;
+  params: Record<string, unknown>;
+}
+
+function statisticQuery(tag: StatisticTag): TagQuery {
+  const params: Record<string, unknown> = {};
+  const where: string[] = [];
+  if (tag.windowDays) {
+    params.window = tag.windowDays;
+    where.push('day > subtractDays({base:Date}, {window:UInt32})');
+  }
+  if (tag.sources) {
+    params.sources = tag.sources;
+    where.push('source IN {sources:Array(String)}');
+  }
+  if (tag.event) {
+    params.event = tag.event;
+    where.push('event = {event:String}');
+  }
+  const time = tag.of === 'purchases' ? 'ordered_at' : 'timestamp';
+  // The field is one of the fixed names the definition schema allows.
+  const field = tag.field ?? '';
+  const dateField = field === 'ordered_at' || field === 'timestamp';
+  const value = (() => {
+    switch (tag.measure) {
+      case 'count':
+        return 'toFloat64(count())';
+      case 'sum':
+        return `sum(${field})`;
+      case 'avg':
+        return `avg(${field})`;
+      case 'min':
+        return dateField ? `toDate32(min(${field}), {tz:String})` : `min(${field})`;
+      case 'max':
+        return dateField ? `toDate32(max(${field}), {tz:String})` : `max(${field})`;
+      case 'first':
+        return dateField ? `toDate32(min(${field}), {tz:String})` : `argMin(${field}, ${time})`;
+      case 'last':
+        return dateField ? `toDate32(max(${field}), {tz:String})` : `argMax(${field}, ${time})`;
+    }
+  })();
+  let select = value;
+  if (tag.buckets) {
+    params.bucket_labels = tag.buckets.map((b) => b.label);
+    params.bucket_from = tag.buckets.map((b) => b.from ?? -Number.MAX_SAFE_INTEGER);
+    params.bucket_to = tag.buckets.map((b) => b.to ?? Number.MAX_SAFE_INTEGER);
+    // The label of the first bucket the value falls in; a value in no bucket gets no label.
+    select = `arrayElement(arrayFilter((label, lo, hi) -> v >= lo AND v < hi, {bucket_labels:Array(String)}, {bucket_from:Array(Float64)}, {bucket_to:Array(Float64)}), 1)`;
+  }
+  const source = tag.of === 'purchases' ? PURCHASES : EVENTS;
+  const inner = `SELECT person_id, ${value} AS v FROM ${source} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY person_id`;
+  const sql = tag.buckets
+    ? `SELECT person_id, ${select} AS value FROM (${inner}) WHERE value != ''`
+    : `SELECT person_id, v AS value FROM (${inner})`;
+  return { sql, params };
+}
+
+export function tagQuery(tag: TagDefinition): TagQuery {
+  switch (tag.kind) {
+    case 'statistic':
+      return statisticQuery(tag);
+  }
+}

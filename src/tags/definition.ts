@@ -1,0 +1,111 @@
+/**
+ * Tag definitions: a named, typed value per person with a Chinese and an English name, computed by
+ * one of the kinds below. Definitions live in the state store; each run's values in the facts store.
+ */
+import { z } from 'zod';
+
+export const TAG_KEY = /^[a-z][a-z0-9_]{1,62}$/;
+const tagKey = z.string().regex(TAG_KEY, 'lower-case letters, digits and _, starting with a letter (2–63 characters)');
+
+export const VALUE_TYPES = ['string', 'number', 'boolean', 'date', 'string_list'] as const;
+export type ValueType = (typeof VALUE_TYPES)[number];
+
+/** A bucket of a numeric statistic: from ≤ value < to (either end open). */
+const bucket = z.object({ label: z.string().min(1), from: z.number().optional(), to: z.number().optional() });
+
+const common = {
+  key: tagKey,
+  name: z.object({ zh: z.string().min(1), en: z.string().min(1) }),
+  description: z.string().max(2000).optional(),
+  /** Tags whose values this one reads: a run computes them first. */
+  dependsOn: z.array(tagKey).default([]),
+  /** A run that finds no one: `clear` leaves the tag with no values, `keep` keeps the last run's. */
+  onEmpty: z.enum(['clear', 'keep']).default('keep'),
+};
+
+/** Purchases: orders that count as a purchase (not cancelled, not unpaid, not refunded in full), net of refunds. */
+export const PURCHASE_FIELDS = {
+  amount: 'number',
+  item_count: 'number',
+  discount: 'number',
+  ordered_at: 'date',
+  source: 'string',
+  store_id: 'string',
+} as const;
+export const EVENT_FIELDS = { timestamp: 'date', event: 'string' } as const;
+
+export const statisticSchema = z
+  .object({
+    ...common,
+    kind: z.literal('statistic'),
+    of: z.enum(['purchases', 'events']),
+    measure: z.enum(['count', 'sum', 'avg', 'min', 'max', 'first', 'last']),
+    /** What is measured (not for count): a purchase field (amount is net of refunds) or an event field. */
+    field: z.string().optional(),
+    /** The last N days up to the base date, in the workspace's time zone; all history when absent. */
+    windowDays: z.number().int().min(1).max(3650).optional(),
+    /** Only these platforms (purchases) or this event name (events). */
+    sources: z.array(z.string().min(1)).optional(),
+    event: z.string().min(1).optional(),
+    /** Numeric results become the label of the bucket they fall in. */
+    buckets: z.array(bucket).min(1).optional(),
+  })
+  .superRefine((tag, ctx) => {
+    const fields: Record<string, string> = tag.of === 'purchases' ? PURCHASE_FIELDS : EVENT_FIELDS;
+    if (tag.measure === 'count') {
+      if (tag.field) ctx.addIssue({ code: 'custom', path: ['field'], message: 'count takes no field' });
+    } else if (!tag.field || !(tag.field in fields)) {
+      ctx.addIssue({ code: 'custom', path: ['field'], message: `${tag.measure} needs a field of ${tag.of}: ${Object.keys(fields).join(', ')}` });
+    } else if ((tag.measure === 'sum' || tag.measure === 'avg') && fields[tag.field] !== 'number') {
+      ctx.addIssue({ code: 'custom', path: ['field'], message: `${tag.measure} needs a numeric field (${tag.field} is a ${fields[tag.field]})` });
+    }
+    if (tag.event && tag.of !== 'events') ctx.addIssue({ code: 'custom', path: ['event'], message: 'event filters events only' });
+    if (tag.sources && tag.of !== 'purchases') ctx.addIssue({ code: 'custom', path: ['sources'], message: 'sources filter purchases only' });
+    if (tag.buckets && statisticValueType({ ...tag, buckets: undefined }) !== 'number') {
+      ctx.addIssue({ code: 'custom', path: ['buckets'], message: 'buckets need a numeric result' });
+    }
+  });
+
+export type StatisticTag = z.infer<typeof statisticSchema>;
+
+export const tagDefinitionSchema = z.discriminatedUnion('kind', [statisticSchema]);
+export type TagDefinition = z.infer<typeof tagDefinitionSchema>;
+export type TagDefinitionInput = z.input<typeof tagDefinitionSchema>;
+
+function statisticValueType(tag: Pick<StatisticTag, 'of' | 'measure' | 'field' | 'buckets'>): ValueType {
+  if (tag.buckets) return 'string';
+  if (tag.measure === 'count') return 'number';
+  const fields: Record<string, string> = tag.of === 'purchases' ? PURCHASE_FIELDS : EVENT_FIELDS;
+  return (fields[tag.field ?? ''] ?? 'number') as ValueType;
+}
+
+/** The type of a tag's values. */
+export function valueTypeOf(tag: TagDefinition): ValueType {
+  switch (tag.kind) {
+    case 'statistic':
+      return statisticValueType(tag);
+  }
+}
+
+/**
+ * The order to compute tags in: every tag after the tags it depends on. A cycle is an error naming
+ * it; a dependency outside `tags` is taken as already computed.
+ */
+export function runOrder(tags: TagDefinition[]): TagDefinition[] {
+  const byKey = new Map(tags.map((t) => [t.key, t]));
+  const ordered: TagDefinition[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (tag: TagDefinition, path: string[]) => {
+    if (state.get(tag.key) === 'done') return;
+    if (state.get(tag.key) === 'visiting') throw new Error(`tags depend on each other in a cycle: ${[...path, tag.key].join(' → ')}`);
+    state.set(tag.key, 'visiting');
+    for (const dependency of tag.dependsOn) {
+      const other = byKey.get(dependency);
+      if (other) visit(other, [...path, tag.key]);
+    }
+    state.set(tag.key, 'done');
+    ordered.push(tag);
+  };
+  for (const tag of tags) visit(tag, []);
+  return ordered;
+}

@@ -1,0 +1,94 @@
+/**
+ * Tag runs: each tag is computed for a base date (all day boundaries in the workspace's time zone)
+ * by one INSERT … SELECT into tag_values, after the tags it depends on. A run that finds no one
+ * either clears the tag or keeps its last values, as the tag says; a failed run leaves them as they
+ * were and records its error.
+ */
+import crypto from 'node:crypto';
+import type { Stores } from '../stores/stores.ts';
+import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { runOrder, valueTypeOf, type TagDefinition } from './definition.ts';
+import { tagQuery, VALUE_COLUMN } from './compute.ts';
+import { listTags, valueRun } from './store.ts';
+
+export interface TagRunResult {
+  key: string;
+  runId: string;
+  status: 'completed' | 'kept' | 'failed';
+  people: number;
+  seconds: number;
+  error?: string;
+}
+
+export interface RunTagsOptions {
+  workspaceId: string;
+  /** Only these tags (and nothing they depend on that is not listed); all when absent. */
+  keys?: string[];
+  /** YYYY-MM-DD; today in the workspace's time zone when absent (a daily schedule passes yesterday). */
+  baseDate?: string;
+  trigger?: 'manual' | 'schedule' | 'import';
+  onTag?: (result: TagRunResult) => void;
+}
+
+/** Today (or `daysAgo` before it) as YYYY-MM-DD in a time zone. */
+export function dateInZone(timeZone: string, daysAgo = 0, now = Date.now()): string {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(now));
+  const day = new Date(`${parts}T00:00:00Z`);
+  day.setUTCDate(day.getUTCDate() - daysAgo);
+  return day.toISOString().slice(0, 10);
+}
+
+export async function runTags(stores: Stores, options: RunTagsOptions): Promise<TagRunResult[]> {
+  const workspace = await new WorkspaceService(stores.state).get(options.workspaceId);
+  const baseDate = options.baseDate ?? dateInZone(workspace.timeZone);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(baseDate) || Number.isNaN(Date.parse(baseDate))) throw new Error(`base date: expected YYYY-MM-DD, got "${baseDate}"`);
+  const all = await listTags(stores, workspace.id);
+  let chosen: TagDefinition[] = all;
+  if (options.keys && options.keys.length > 0) {
+    const unknown = options.keys.filter((k) => !all.some((t) => t.key === k));
+    if (unknown.length > 0) throw new Error(`no tag ${unknown.map((k) => `"${k}"`).join(', ')} in this workspace`);
+    chosen = all.filter((t) => options.keys!.includes(t.key));
+  }
+  const results: TagRunResult[] = [];
+  for (const tag of runOrder(chosen)) {
+    const result = await runTag(stores, workspace.id, workspace.timeZone, tag, baseDate, options.trigger ?? 'manual');
+    results.push(result);
+    options.onTag?.(result);
+  }
+  return results;
+}
+
+async function runTag(stores: Stores, workspaceId: string, timeZone: string, tag: TagDefinition, baseDate: string, trigger: 'manual' | 'schedule' | 'import'): Promise<TagRunResult> {
+  const started = Date.now();
+  const runId = `tag_${crypto.randomBytes(8).toString('hex')}`;
+  const db = stores.state.db;
+  await db.insertInto('tag_runs').values({ id: runId, workspace_id: workspaceId, tag_key: tag.key, base_date: baseDate, trigger, status: 'running', error: null, finished_at: null }).execute();
+  try {
+    const query = tagQuery(tag);
+    // The value column is chosen from the tag's type (a fixed map), never from input.
+    const column = VALUE_COLUMN[valueTypeOf(tag)];
+    const params = { ...query.params, ws: workspaceId, tz: timeZone, base: baseDate, tag: tag.key, run: runId };
+    await stores.facts.command(
+      `INSERT INTO tag_values (workspace_id, tag, run_id, base_date, person_id, ${column})
+       SELECT {ws:String}, {tag:String}, {run:String}, {base:Date}, person_id, value FROM (${query.sql})`,
+      params,
+    );
+    const [count] = await stores.facts.query<{ n: string }>(
+      `SELECT count() AS n FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String}`,
+      params,
+    );
+    const people = Number(count.n);
+    const status = people === 0 && tag.onEmpty === 'keep' ? 'kept' : 'completed';
+    await db.updateTable('tag_runs').set({ status, people, finished_at: new Date() }).where('id', '=', runId).execute();
+    if (status === 'completed') {
+      // Current values are those of the latest base date (a rerun of an older date does not displace them).
+      const current = await valueRun(stores, workspaceId, tag.key);
+      await db.updateTable('tag_definitions').set({ current_run_id: current?.runId ?? runId }).where('workspace_id', '=', workspaceId).where('key', '=', tag.key).execute();
+    }
+    return { key: tag.key, runId, status, people, seconds: (Date.now() - started) / 1000 };
+  } catch (error) {
+    const message = (error as Error).message;
+    await db.updateTable('tag_runs').set({ status: 'failed', error: message, finished_at: new Date() }).where('id', '=', runId).execute();
+    return { key: tag.key, runId, status: 'failed', people: 0, seconds: (Date.now() - started) / 1000, error: message };
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Tags in the stores: definitions (state), runs (state) and values (facts). A run writes the whole
+ * value set of its tag; the definition points at the run whose values are current, and "as of a
+ * date" means the last run with values whose base date is on or before it.
+ */
+import type { Stores } from '../stores/stores.ts';
+import { ConflictError, NotFoundError } from '../workspaces/workspaces.ts';
+import { tagDefinitionSchema, valueTypeOf, type TagDefinition, type ValueType } from './definition.ts';
+import { VALUE_COLUMN } from './compute.ts';
+
+function parseDefinition(raw: unknown): TagDefinition {
+  return tagDefinitionSchema.parse(typeof raw === 'string' ? JSON.parse(raw) : raw);
+}
+
+export async function saveTag(stores: Stores, workspaceId: string, input: unknown, options: { replace?: boolean } = {}): Promise<TagDefinition> {
+  const tag = tagDefinitionSchema.parse(input);
+  const existing = await stores.state.db.selectFrom('tag_definitions').select('key').where('workspace_id', '=', workspaceId).where('key', '=', tag.key).executeTakeFirst();
+  if (existing && !options.replace) throw new ConflictError(`tag "${tag.key}" exists already (replace it to change it)`);
+  await stores.state.db
+    .insertInto('tag_definitions')
+    .values({ workspace_id: workspaceId, key: tag.key, definition: JSON.stringify(tag), current_run_id: null })
+    .onConflict((oc) => oc.columns(['workspace_id', 'key']).doUpdateSet({ definition: JSON.stringify(tag), updated_at: new Date() }))
+    .execute();
+  return tag;
+}
+
+export async function listTags(stores: Stores, workspaceId: string): Promise<Array<TagDefinition & { currentRunId: string | null }>> {
+  const rows = await stores.state.db.selectFrom('tag_definitions').select(['definition', 'current_run_id']).where('workspace_id', '=', workspaceId).orderBy('key').execute();
+  return rows.map((r) => ({ ...parseDefinition(r.definition), currentRunId: r.current_run_id }));
+}
+
+export async function getTag(stores: Stores, workspaceId: string, key: string): Promise<TagDefinition & { currentRunId: string | null }> {
+  const row = await stores.state.db.selectFrom('tag_definitions').select(['definition', 'current_run_id']).where('workspace_id', '=', workspaceId).where('key', '=', key).executeTakeFirst();
+  if (!row) throw new NotFoundError(`no tag "${key}" in this workspace`);
+  return { ...parseDefinition(row.definition), currentRunId: row.current_run_id };
+}
+
+export interface TagRunInfo {
+  id: string;
+  baseDate: string;
+  trigger: string;
+  status: string;
+  people: number;
+  error: string | null;
+  startedAt: string;
+  seconds: number | null;
+}
+
+function dateText(value: Date | string): string {
+  return typeof value === 'string' ? value.slice(0, 10) : value.toISOString().slice(0, 10);
+}
+
+export async function tagRuns(stores: Stores, workspaceId: string, key: string, limit = 10): Promise<TagRunInfo[]> {
+  const rows = await stores.state.db
+    .selectFrom('tag_runs')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('tag_key', '=', key)
+    .orderBy('started_at', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    baseDate: dateText(r.base_date),
+    trigger: r.trigger,
+    status: r.status,
+    people: Number(r.people),
+    error: r.error,
+    startedAt: new Date(r.started_at as unknown as string).toISOString(),
+    seconds: r.finished_at ? (new Date(r.finished_at).getTime() - new Date(r.started_at as unknown as string).getTime()) / 1000 : null,
+  }));
+}
+
+/** The run whose values hold on a date: the current one, or the last completed run up to `asOf`. */
+export async function valueRun(stores: Stores, workspaceId: string, key: string, asOf?: string): Promise<{ runId: string; baseDate: string } | undefined> {
+  let query = stores.state.db
+    .selectFrom('tag_runs')
+    .select(['id', 'base_date'])
+    .where('workspace_id', '=', workspaceId)
+    .where('tag_key', '=', key)
+    .where('status', '=', 'completed');
+  if (asOf) query = query.where('base_date', '<=', asOf);
+  const row = await query.orderBy('base_date', 'desc').orderBy('started_at', 'desc').limit(1).executeTakeFirst();
+  return row ? { runId: row.id, baseDate: dateText(row.base_date) } : undefined;
+}
+
+function valueExpression(type: ValueType): string {
+  // Column names come from this module's fixed map.
+  return type === 'date' ? `toString(${VALUE_COLUMN.date})` : VALUE_COLUMN[type];
+}
+
+/** How many people hold each value (the most common first), and how many have a value at all. */
+export async function tagCoverage(stores: Stores, workspaceId: string, key: string, options: { asOf?: string; top?: number } = {}) {
+  const tag = await getTag(stores, workspaceId, key);
+  const run = await valueRun(stores, workspaceId, key, options.asOf);
+  if (!run) return { tag, run: undefined, people: 0, values: [] as Array<{ value: string; people: number }> };
+  const type = valueTypeOf(tag);
+  const params = { ws: workspaceId, tag: key, run: run.runId, top: options.top ?? 20 };
+  const [total] = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String}`, params);
+  const value = type === 'number' ? `toString(round(${VALUE_COLUMN.number}, 2))` : type === 'string_list' ? `arrayJoin(${VALUE_COLUMN.string_list})` : `toString(${valueExpression(type)})`;
+  const values = await stores.facts.query<{ value: string; people: string }>(
+    `SELECT ${value} AS value, count() AS people FROM tag_values
+     WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String}
+     GROUP BY value ORDER BY people DESC, value LIMIT {top:UInt32}`,
+    params,
+  );
+  return { tag, run, people: Number(total.n), values: values.map((v) => ({ value: v.value, people: Number(v.people) })) };
+}
+
+/** A person's tags: each tag's value in its current run (or as of a date), with the run's base date. */
+export async function personTags(stores: Stores, workspaceId: string, personId: number, asOf?: string) {
+  const tags = await listTags(stores, workspaceId);
+  const runs = new Map<string, { runId: string; baseDate: string }>();
+  for (const tag of tags) {
+    const run = await valueRun(stores, workspaceId, tag.key, asOf);
+    if (run) runs.set(tag.key, run);
+  }
+  if (runs.size === 0) return [];
+  const rows = await stores.facts.query<{ tag: string; v_string: string; v_number: number; v_bool: number; v_date: string; v_list: string[] }>(
+    `SELECT tag, v_string, v_number, v_bool, toString(v_date) AS v_date, v_list FROM tag_values
+     WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} AND run_id IN {runs:Array(String)}`,
+    { ws: workspaceId, p: personId, runs: [...runs.values()].map((r) => r.runId) },
+  );
+  const byTag = new Map(rows.map((r) => [r.tag, r]));
+  return tags.flatMap((tag) => {
+    const row = byTag.get(tag.key);
+    const run = runs.get(tag.key);
+    if (!row || !run) return [];
+    const type = valueTypeOf(tag);
+    const value =
+      type === 'number' ? Number(row.v_number) : type === 'boolean' ? row.v_bool === 1 : type === 'date' ? row.v_date : type === 'string_list' ? row.v_list : row.v_string;
+    return [{ key: tag.key, name: tag.name, type, value, baseDate: run.baseDate, runId: run.runId }];
+  });
+}

@@ -1,0 +1,107 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { openTestStores, tempDir, uniqueSlug } from '../../test/helpers.ts';
+import type { Stores } from '../stores/stores.ts';
+import { WorkspaceService, type Workspace } from '../workspaces/workspaces.ts';
+import { runImport } from '../ingest/importer.ts';
+import { runOrder, tagDefinitionSchema } from './definition.ts';
+import { dateInZone, runTags } from './engine.ts';
+import { personTags, saveTag, tagCoverage, tagRuns } from './store.ts';
+
+let stores: Stores;
+let ws: Workspace;
+const person = new Map<string, number>();
+
+before(async () => {
+  ({ stores } = await openTestStores());
+  ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('tags'), name: 'tags' });
+  // Three members. Times are Beijing wall-clock times (the workspace's zone).
+  const rows = [
+    'order_id,ordered_at,amount,refunded,status,member_no,package_periods,sku',
+    'a1,2026-05-31 23:59:00,100,0,completed,MA,,S1', // one day before the 30 days ending 06-30 (06-01…06-30)
+    'a2,2026-06-20 23:30:00,300,0,completed,MA,,S1', // 23:30 Beijing is still 06-20 (15:30 UTC)
+    'a3,2026-06-25 09:00:00,50,0,cancelled,MA,,S1', // cancelled: not a purchase
+    'a4,2026-06-26 09:00:00,80,30,completed,MA,,S1', // partly refunded: counts 50
+    'b1,2026-05-01 10:00:00,999,999,refunded,MB,,S2', // refunded in full: not a purchase
+    'b2,2026-06-30 00:30:00,60,0,completed,MB,12,S2', // a 12-week package: one purchase
+    'c1,2026-07-02 10:00:00,10,0,completed,MC,,S3', // after the base date
+    '',
+  ];
+  const file = path.join(tempDir(), 'orders.csv');
+  fs.writeFileSync(file, rows.join('\n'));
+  await runImport(stores, { workspace: ws, kind: 'orders', source: 'erp', files: [file] });
+  for (const [member, key] of [['MA', 'a'], ['MB', 'b'], ['MC', 'c']]) {
+    const [row] = await stores.facts.query<{ p: string }>(
+      `SELECT person_id AS p FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'member_no' AND value = {v:String}`,
+      { ws: ws.id, v: member },
+    );
+    person.set(key, Number(row.p));
+  }
+});
+after(async () => {
+  await stores.close();
+});
+
+const valueOf = async (key: string, who: string, asOf?: string) => (await personTags(stores, ws.id, person.get(who)!, asOf)).find((t) => t.key === key)?.value;
+
+test('statistics over purchases: a purchase counts once, refunds reduce it, cancellations do not count, days in the workspace zone', async () => {
+  await saveTag(stores, ws.id, { key: 'orders_30d', name: { zh: '近30天订单数', en: 'Orders, last 30 days' }, kind: 'statistic', of: 'purchases', measure: 'count', windowDays: 30 });
+  await saveTag(stores, ws.id, { key: 'spend_all', name: { zh: '累计消费', en: 'Total spend' }, kind: 'statistic', of: 'purchases', measure: 'sum', field: 'amount' });
+  await saveTag(stores, ws.id, { key: 'last_order', name: { zh: '最近购买日期', en: 'Last purchase date' }, kind: 'statistic', of: 'purchases', measure: 'last', field: 'ordered_at' });
+  await saveTag(stores, ws.id, {
+    key: 'spend_tier',
+    name: { zh: '消费层级', en: 'Spend tier' },
+    kind: 'statistic',
+    of: 'purchases',
+    measure: 'sum',
+    field: 'amount',
+    buckets: [{ label: 'low', to: 100 }, { label: 'mid', from: 100, to: 400 }, { label: 'high', from: 400 }],
+  });
+  const results = await runTags(stores, { workspaceId: ws.id, baseDate: '2026-06-30' });
+  assert.deepEqual(results.map((r) => [r.key, r.status]), [['last_order', 'completed'], ['orders_30d', 'completed'], ['spend_all', 'completed'], ['spend_tier', 'completed']]);
+  // a: a1 (05-31, Beijing) falls just outside the 30 days ending 06-30; a2 and a4 count; a3 is cancelled.
+  assert.equal(await valueOf('orders_30d', 'a'), 2);
+  assert.equal(await valueOf('orders_30d', 'b'), 1, 'the package order is one purchase; the refunded order is none');
+  assert.equal(await valueOf('orders_30d', 'c'), undefined, 'nothing after the base date counts');
+  assert.equal(await valueOf('spend_all', 'a'), 450);
+  assert.equal(await valueOf('last_order', 'a'), '2026-06-26');
+  assert.equal(await valueOf('last_order', 'b'), '2026-06-30', '00:30 Beijing on 06-30 is 06-30, not 06-29 in UTC');
+  assert.equal(await valueOf('spend_tier', 'a'), 'high');
+  assert.equal(await valueOf('spend_tier', 'b'), 'low');
+
+  const coverage = await tagCoverage(stores, ws.id, 'spend_tier');
+  assert.equal(coverage.people, 2);
+  assert.deepEqual(coverage.values, [{ value: 'high', people: 1 }, { value: 'low', people: 1 }]);
+});
+
+test('values are versioned by run and readable as of a date; an empty run keeps or clears, as the tag says', async () => {
+  await runTags(stores, { workspaceId: ws.id, baseDate: '2026-07-05', keys: ['orders_30d', 'spend_all'] });
+  assert.equal(await valueOf('spend_all', 'c'), 10, 'the later run sees the July order');
+  assert.equal(await valueOf('spend_all', 'c', '2026-06-30'), undefined, 'as of June 30 it did not exist');
+  assert.equal(await valueOf('spend_all', 'a', '2026-06-30'), 450);
+
+  await saveTag(stores, ws.id, { key: 'june_buyers_kept', name: { zh: '六月购买', en: 'Bought in June' }, kind: 'statistic', of: 'purchases', measure: 'count', windowDays: 1, onEmpty: 'keep' });
+  await saveTag(stores, ws.id, { key: 'june_buyers_cleared', name: { zh: '六月购买', en: 'Bought in June' }, kind: 'statistic', of: 'purchases', measure: 'count', windowDays: 1, onEmpty: 'clear' });
+  await runTags(stores, { workspaceId: ws.id, baseDate: '2026-06-30', keys: ['june_buyers_kept', 'june_buyers_cleared'] });
+  assert.equal(await valueOf('june_buyers_kept', 'b'), 1);
+  const empty = await runTags(stores, { workspaceId: ws.id, baseDate: '2026-08-01', keys: ['june_buyers_kept', 'june_buyers_cleared'] });
+  assert.deepEqual(empty.map((r) => [r.key, r.status, r.people]), [['june_buyers_cleared', 'completed', 0], ['june_buyers_kept', 'kept', 0]]);
+  assert.equal(await valueOf('june_buyers_kept', 'b'), 1, 'kept: the last values stay');
+  assert.equal(await valueOf('june_buyers_cleared', 'b'), undefined, 'cleared: no values');
+  const runs = await tagRuns(stores, ws.id, 'june_buyers_kept');
+  assert.deepEqual(runs.map((r) => [r.baseDate, r.status]), [['2026-08-01', 'kept'], ['2026-06-30', 'completed']]);
+  assert.ok(runs.every((r) => r.seconds !== null && r.seconds >= 0));
+});
+
+test('definitions are checked, dependencies order the run, and cycles are refused', async () => {
+  assert.throws(() => tagDefinitionSchema.parse({ key: 'x1', name: { zh: 'x', en: 'x' }, kind: 'statistic', of: 'purchases', measure: 'sum', field: 'source' }), /sum needs a numeric field/);
+  assert.throws(() => tagDefinitionSchema.parse({ key: 'Bad Key', name: { zh: 'x', en: 'x' }, kind: 'statistic', of: 'purchases', measure: 'count' }), /lower-case letters/);
+  const t = (key: string, dependsOn: string[] = []) => tagDefinitionSchema.parse({ key, name: { zh: key, en: key }, kind: 'statistic', of: 'purchases', measure: 'count', dependsOn });
+  assert.deepEqual(runOrder([t('c1', ['b1']), t('b1', ['a1']), t('a1')]).map((x) => x.key), ['a1', 'b1', 'c1']);
+  assert.throws(() => runOrder([t('a1', ['b1']), t('b1', ['a1'])]), /cycle: a1 → b1 → a1/);
+  await assert.rejects(runTags(stores, { workspaceId: ws.id, keys: ['nope'] }), /no tag "nope"/);
+  assert.match(dateInZone('Asia/Shanghai', 0, Date.parse('2026-06-30T16:30:00Z')), /^2026-07-01$/);
+  assert.match(dateInZone('Asia/Shanghai', 1, Date.parse('2026-06-30T16:30:00Z')), /^2026-06-30$/);
+});
