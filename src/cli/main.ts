@@ -15,6 +15,7 @@ import { registerApiKeyCommands } from './commands/apikeys.ts';
 import { registerImportCommands } from './commands/import.ts';
 import { registerIdentityCommands } from './commands/identity.ts';
 import { registerModelCommands } from './commands/models.ts';
+import { registerTagCommands } from './commands/tags.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerImportCommands(program, config);
   registerIdentityCommands(program, config);
   registerModelCommands(program, config);
+  registerTagCommands(program, config);
   return program;
 }
 

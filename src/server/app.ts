@@ -13,6 +13,7 @@ import { systemRoutes } from '../system/http.ts';
 import { trackingRoutes } from '../tracking/http.ts';
 import { importRoutes } from '../ingest/http.ts';
 import { identityRoutes } from '../identity/http.ts';
+import { tagRoutes } from '../tags/http.ts';
 import os from 'node:os';
 import { EventBuffer, type EventBufferOptions } from '../tracking/event-buffer.ts';
 import { installAuth } from './auth.ts';
@@ -69,6 +70,7 @@ export async function buildServer({ config, stores, logger = true, tracking, upl
   trackingRoutes(app, stores, events);
   await importRoutes(app, stores, uploadsDir ?? path.join(os.tmpdir(), 'siyu-uploads'));
   identityRoutes(app, stores);
+  tagRoutes(app, stores);
   // Events waiting in the buffer are written before the stores close.
   app.addHook('onClose', async () => events.close());
 

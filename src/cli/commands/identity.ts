@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import type { SiyuConfig } from '../../config/config.ts';
-import { openStores } from '../../stores/stores.ts';
-import { WorkspaceService } from '../../workspaces/workspaces.ts';
 import { resolveIdentities } from '../../identity/resolve.ts';
 import { exportIdentities, exportRecords } from '../../identity/exports.ts';
 import { explainPerson } from '../../identity/explain.ts';
@@ -9,17 +7,8 @@ import { unbindIdentifier, unmergePerson } from '../../identity/overrides.ts';
 import { decideReview, listReviews } from '../../identity/reviews.ts';
 import { declareIdentifierType, loadIdentifierTypes } from '../../identity/identifier-store.ts';
 import { printTable } from '../output.ts';
+import { withWorkspace } from '../workspace.ts';
 import { parseInteger } from '../args.ts';
-
-async function withWorkspace<T>(config: () => SiyuConfig, slug: string | undefined, fn: (stores: Awaited<ReturnType<typeof openStores>>, workspaceId: string) => Promise<T>): Promise<T> {
-  const stores = await openStores(config());
-  try {
-    const ws = await new WorkspaceService(stores.state).resolve(slug);
-    return await fn(stores, ws.id);
-  } finally {
-    await stores.close();
-  }
-}
 
 export function registerIdentityCommands(program: Command, config: () => SiyuConfig): void {
   program

@@ -1,0 +1,110 @@
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { ZodError } from 'zod';
+import type { SiyuConfig } from '../../config/config.ts';
+import { valueTypeOf } from '../../tags/definition.ts';
+import { runTags } from '../../tags/engine.ts';
+import { getTag, listTags, personTags, saveTag, tagCoverage, tagRuns } from '../../tags/store.ts';
+import { printTable } from '../output.ts';
+import { withWorkspace } from '../workspace.ts';
+import { parseInteger } from '../args.ts';
+
+function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new Error(`${file}: no such file`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+}
+
+export function registerTagCommands(program: Command, config: () => SiyuConfig): void {
+  const tags = program.command('tags').description('tags: typed values per person, computed by rules, statistics and models');
+  tags
+    .command('define <file.json>')
+    .description('create tags from a JSON file (one definition or a list); --replace changes existing ones')
+    .option('--replace', 'replace tags that exist')
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (file: string, options: { replace?: boolean; workspace?: string }) => {
+      const input = readJson(file);
+      const list = Array.isArray(input) ? input : [input];
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        for (const [i, definition] of list.entries()) {
+          try {
+            const tag = await saveTag(stores, workspaceId, definition, { replace: options.replace });
+            console.log(`tag ${tag.key} (${tag.name.zh} / ${tag.name.en}): ${tag.kind}, ${valueTypeOf(tag)}`);
+          } catch (error) {
+            const message = error instanceof ZodError ? error.issues.map((issue) => `${issue.path.join('.') || 'definition'}: ${issue.message}`).join('; ') : (error as Error).message;
+            throw new Error(`${file}${list.length > 1 ? ` [${i}]` : ''}: ${message}`, { cause: error });
+          }
+        }
+      });
+    });
+  tags
+    .command('list')
+    .description('the workspace tags with their last run')
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (options: { workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const rows = [];
+        for (const tag of await listTags(stores, workspaceId)) {
+          const [last] = await tagRuns(stores, workspaceId, tag.key, 1);
+          rows.push({ key: tag.key, name: tag.name.zh, kind: tag.kind, type: valueTypeOf(tag), 'last run': last ? `${last.baseDate} ${last.status}` : '', people: last?.people ?? '' });
+        }
+        printTable(rows);
+      });
+    });
+  tags
+    .command('run [keys...]')
+    .description('compute tags (all, or the ones named) for a base date; tags run after those they depend on')
+    .option('--date <YYYY-MM-DD>', 'base date (default: today in the workspace time zone)')
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (keys: string[], options: { date?: string; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const results = await runTags(stores, { workspaceId, keys, baseDate: options.date, trigger: 'manual' });
+        printTable(results.map((r) => ({ tag: r.key, status: r.status, people: r.people, s: Math.round(r.seconds * 100) / 100, error: r.error ?? '' })));
+        const failed = results.filter((r) => r.status === 'failed');
+        if (failed.length > 0) throw new Error(`${failed.length} tag${failed.length === 1 ? '' : 's'} failed: ${failed.map((f) => f.key).join(', ')}`);
+      });
+    });
+  tags
+    .command('show <key>')
+    .description('a tag: its definition, coverage (people per value) and recent runs')
+    .option('--as-of <YYYY-MM-DD>', 'values as they were on a date')
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (key: string, options: { asOf?: string; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const tag = await getTag(stores, workspaceId, key);
+        const coverage = await tagCoverage(stores, workspaceId, key, { asOf: options.asOf });
+        console.log(`${tag.key}  ${tag.name.zh} / ${tag.name.en}  (${tag.kind}, ${valueTypeOf(tag)})`);
+        if (tag.description) console.log(tag.description);
+        if (!coverage.run) console.log('no values yet: run `siyu tags run` first');
+        else {
+          console.log(`values of the run for ${coverage.run.baseDate}: ${coverage.people.toLocaleString('en-US')} people`);
+          printTable(coverage.values.map((v) => ({ value: v.value, people: v.people, share: coverage.people ? `${((100 * v.people) / coverage.people).toFixed(1)}%` : '' })));
+        }
+        console.log('');
+        printTable((await tagRuns(stores, workspaceId, key)).map((r) => ({ run: r.id, 'base date': r.baseDate, trigger: r.trigger, status: r.status, people: r.people, s: r.seconds ?? '', error: r.error ?? '' })));
+      });
+    });
+
+  const people = program.command('people').description('people (OneID) and what is known of them');
+  people
+    .command('show <person_id>')
+    .description("a person's tags with their values and the date of the run that computed them")
+    .option('--as-of <YYYY-MM-DD>', 'tags as they were on a date')
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (personId: string, options: { asOf?: string; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const id = parseInteger(personId);
+        const rows = await personTags(stores, workspaceId, id, options.asOf);
+        console.log(`person ${id}: ${rows.length} tag${rows.length === 1 ? '' : 's'}`);
+        printTable(rows.map((t) => ({ tag: t.key, name: t.name.zh, value: Array.isArray(t.value) ? t.value.join(', ') : String(t.value), 'as of': t.baseDate })));
+      });
+    });
+}

@@ -1,0 +1,101 @@
+/** Tags over HTTP: definitions, runs, coverage, and a person's tags. */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { callerOf } from '../server/auth.ts';
+import type { Stores } from '../stores/stores.ts';
+import { tagDefinitionSchema, valueTypeOf } from './definition.ts';
+import { runTags } from './engine.ts';
+import { getTag, listTags, personTags, saveTag, tagCoverage, tagRuns } from './store.ts';
+
+const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date like 2026-06-30');
+export function tagRoutes(app: FastifyInstance, stores: Stores): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const security = [{ bearer: [] }];
+
+  api.get('/api/v1/tags', { schema: { tags: ['tags'], summary: 'The workspace tags, each with its value type and last run', security } }, async (request) => {
+    const workspaceId = callerOf(request).workspaceId;
+    const tags = await listTags(stores, workspaceId);
+    return {
+      tags: await Promise.all(
+        tags.map(async ({ currentRunId: _current, ...tag }) => ({ ...tag, valueType: valueTypeOf(tag), lastRun: (await tagRuns(stores, workspaceId, tag.key, 1))[0] ?? null })),
+      ),
+    };
+  });
+
+  for (const [method, replace] of [['post', false], ['put', true]] as const) {
+    api[method](
+      replace ? '/api/v1/tags/:key' : '/api/v1/tags',
+      {
+        config: { roles: ['admin', 'operator'] },
+        schema: {
+          tags: ['tags'],
+          summary: replace ? 'Replace a tag definition' : 'Create a tag',
+          security,
+          ...(replace ? { params: z.object({ key: z.string() }) } : {}),
+          body: tagDefinitionSchema,
+        },
+      },
+      async (request, reply) => {
+        const body = request.body as z.infer<typeof tagDefinitionSchema>;
+        const key = (request.params as { key?: string }).key;
+        if (replace && key !== body.key) return reply.code(400).send({ error: { code: 'validation_failed', message: `body.key: must be "${key}", the tag being replaced` } });
+        const tag = await saveTag(stores, callerOf(request).workspaceId, body, { replace });
+        return reply.code(replace ? 200 : 201).send({ tag: { ...tag, valueType: valueTypeOf(tag) } });
+      },
+    );
+  }
+
+  api.get(
+    '/api/v1/tags/:key',
+    {
+      schema: {
+        tags: ['tags'],
+        summary: 'A tag: definition, coverage (people per value, as of a date if given) and recent runs',
+        security,
+        params: z.object({ key: z.string() }),
+        querystring: z.object({ asOf: date.optional(), top: z.coerce.number().int().min(1).max(1000).default(20) }),
+      },
+    },
+    async (request) => {
+      const workspaceId = callerOf(request).workspaceId;
+      const { currentRunId: _current, ...tag } = await getTag(stores, workspaceId, request.params.key);
+      const coverage = await tagCoverage(stores, workspaceId, tag.key, { asOf: request.query.asOf, top: request.query.top });
+      return {
+        tag: { ...tag, valueType: valueTypeOf(tag) },
+        coverage: { baseDate: coverage.run?.baseDate ?? null, people: coverage.people, values: coverage.values },
+        runs: await tagRuns(stores, workspaceId, tag.key),
+      };
+    },
+  );
+
+  api.post(
+    '/api/v1/tags/run',
+    {
+      config: { roles: ['admin', 'operator'] },
+      schema: {
+        tags: ['tags'],
+        summary: 'Compute tags (all, or the keys given) for a base date; answered when done',
+        security,
+        body: z.object({ keys: z.array(z.string()).optional(), baseDate: date.optional() }).default({}),
+        response: { 200: z.object({ runs: z.array(z.object({ key: z.string(), runId: z.string(), status: z.string(), people: z.number(), seconds: z.number(), error: z.string().optional() })) }) },
+      },
+    },
+    async (request) => ({ runs: await runTags(stores, { workspaceId: callerOf(request).workspaceId, keys: request.body.keys, baseDate: request.body.baseDate, trigger: 'manual' }) }),
+  );
+
+  api.get(
+    '/api/v1/people/:id/tags',
+    {
+      schema: {
+        tags: ['tags'],
+        summary: "A person's tags with values and the base date of the run that computed them",
+        security,
+        params: z.object({ id: z.coerce.number().int().positive() }),
+        querystring: z.object({ asOf: date.optional() }),
+      },
+    },
+    async (request) => ({ personId: request.params.id, tags: await personTags(stores, callerOf(request).workspaceId, request.params.id, request.query.asOf) }),
+  );
+
+}

@@ -1,0 +1,98 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { openTestStores, runCli, startTestServer, tempDir, uniqueSlug } from './helpers.ts';
+import type { Stores } from '../src/stores/stores.ts';
+import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+import { runImport } from '../src/ingest/importer.ts';
+
+let stores: Stores;
+let app: FastifyInstance;
+let base: string;
+let ws: Workspace;
+let operator: string;
+let analyst: string;
+
+before(async () => {
+  ({ stores } = await openTestStores());
+  ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('tags-api'), name: 'tags' });
+  const keys = new ApiKeyService(stores.state);
+  operator = (await keys.create(ws.id, 'ops', 'operator')).token;
+  analyst = (await keys.create(ws.id, 'bi', 'analyst')).token;
+  ({ app, base } = await startTestServer(stores, { resolveAfterMs: 0 }));
+  const file = path.join(tempDir(), 'orders.csv');
+  fs.writeFileSync(file, 'order_id,ordered_at,amount,member_no\nq1,2026-06-01 10:00,120,Q1\nq2,2026-06-20 10:00,300,Q1\nq3,2026-06-21 10:00,40,Q2\n');
+  await runImport(stores, { workspace: ws, kind: 'orders', source: 'erp', files: [file] });
+});
+after(async () => {
+  await app.close();
+  await stores.close();
+});
+
+async function call(method: string, route: string, token: string, body?: unknown) {
+  const response = await fetch(`${base}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, json: (await response.json()) as any };
+}
+
+const spend = { key: 'spend_total', name: { zh: '累计消费', en: 'Total spend' }, kind: 'statistic', of: 'purchases', measure: 'sum', field: 'amount' };
+
+test('tags over HTTP: define, run, coverage, a person’s tags; checks name the field; roles apply', async () => {
+  const created = await call('POST', '/api/v1/tags', operator, spend);
+  assert.equal(created.status, 201);
+  assert.equal(created.json.tag.valueType, 'number');
+  assert.equal((await call('POST', '/api/v1/tags', operator, spend)).status, 409, 'a tag is created once');
+  assert.equal((await call('POST', '/api/v1/tags', analyst, { ...spend, key: 'other' })).status, 403);
+  const bad = await call('POST', '/api/v1/tags', operator, { ...spend, key: 'bad_one', field: 'source' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.error.message, /^body\.field: sum needs a numeric field/);
+  const mismatch = await call('PUT', '/api/v1/tags/spend_total', operator, { ...spend, key: 'spend_other' });
+  assert.equal(mismatch.status, 400);
+
+  const run = await call('POST', '/api/v1/tags/run', operator, { baseDate: '2026-06-30' });
+  assert.equal(run.status, 200);
+  assert.deepEqual(run.json.runs.map((r: { key: string; status: string; people: number }) => [r.key, r.status, r.people]), [['spend_total', 'completed', 2]]);
+
+  const shown = await call('GET', '/api/v1/tags/spend_total', analyst);
+  assert.equal(shown.status, 200);
+  assert.equal(shown.json.coverage.people, 2);
+  assert.equal(shown.json.coverage.baseDate, '2026-06-30');
+  assert.deepEqual(shown.json.coverage.values.map((v: { value: string }) => v.value).sort(), ['40', '420']);
+  assert.equal(shown.json.runs[0].status, 'completed');
+
+  const [q1] = await stores.facts.query<{ p: string }>(`SELECT person_id AS p FROM person_identities FINAL WHERE workspace_id = {ws:String} AND value = 'Q1'`, { ws: ws.id });
+  const person = await call('GET', `/api/v1/people/${q1.p}/tags`, analyst);
+  assert.deepEqual(person.json.tags.map((t: { key: string; value: unknown; baseDate: string }) => [t.key, t.value, t.baseDate]), [['spend_total', 420, '2026-06-30']]);
+  assert.deepEqual((await call('GET', `/api/v1/people/${q1.p}/tags?asOf=2026-06-29`, analyst)).json.tags, [], 'no run yet as of the day before');
+});
+
+test('siyu tags define / run / show and siyu people show', async () => {
+  const dir = tempDir();
+  const env = { SIYU_DATA_DIR: dir, SIYU_DEMO_PEOPLE: '0' };
+  assert.equal((await runCli(['workspace', 'create', '--slug', 'tagcli', '--name', 'x'], env)).code, 0);
+  const orders = path.join(dir, 'o.csv');
+  fs.writeFileSync(orders, 'order_id,ordered_at,amount,member_no\nz1,2026-06-10 10:00,80,Z1\nz2,2026-06-11 10:00,500,Z2\n');
+  assert.equal((await runCli(['import', 'orders', orders, '--source', 'erp'], env)).code, 0);
+  const defs = path.join(dir, 'tags.json');
+  fs.writeFileSync(defs, JSON.stringify([{ ...spend, key: 'spend_tier', buckets: [{ label: '低', to: 100 }, { label: '高', from: 100 }] }]));
+  const defined = await runCli(['tags', 'define', defs], env);
+  assert.equal(defined.code, 0, defined.stderr);
+  assert.match(defined.stdout, /tag spend_tier \(累计消费 \/ Total spend\): statistic, string/);
+  const ran = await runCli(['tags', 'run', '--date', '2026-06-30'], env);
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.match(ran.stdout, /spend_tier\s+completed\s+2/);
+  const shown = await runCli(['tags', 'show', 'spend_tier'], env);
+  assert.match(shown.stdout, /values of the run for 2026-06-30: 2 people/);
+  assert.match(shown.stdout, /高\s+1\s+50\.0%/);
+  const person = await runCli(['people', 'show', '1'], env);
+  assert.match(person.stdout, /spend_tier\s+累计消费\s+(低|高)\s+2026-06-30/);
+  fs.writeFileSync(defs, JSON.stringify({ ...spend, key: 'x', measure: 'avg', field: 'source' }));
+  const refused = await runCli(['tags', 'define', defs], env);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /key: lower-case letters.*; field: avg needs a numeric field/);
+});
