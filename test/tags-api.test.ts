@@ -74,25 +74,31 @@ test('tags over HTTP: define, run, coverage, a person’s tags; checks name the 
 test('siyu tags define / run / show and siyu people show', async () => {
   const dir = tempDir();
   const env = { SIYU_DATA_DIR: dir, SIYU_DEMO_PEOPLE: '0' };
-  assert.equal((await runCli(['workspace', 'create', '--slug', 'tagcli', '--name', 'x'], env)).code, 0);
+  // A unique slug, named in every command: on a PostgreSQL server other suites' workspaces exist too.
+  const slug = uniqueSlug('tagcli');
+  assert.equal((await runCli(['workspace', 'create', '--slug', slug, '--name', 'x'], env)).code, 0);
   const orders = path.join(dir, 'o.csv');
   fs.writeFileSync(orders, 'order_id,ordered_at,amount,member_no\nz1,2026-06-10 10:00,80,Z1\nz2,2026-06-11 10:00,500,Z2\n');
-  assert.equal((await runCli(['import', 'orders', orders, '--source', 'erp'], env)).code, 0);
+  assert.equal((await runCli(['import', 'orders', orders, '--source', 'erp', '-w', slug], env)).code, 0);
   const defs = path.join(dir, 'tags.json');
   fs.writeFileSync(defs, JSON.stringify([{ ...spend, key: 'spend_tier', buckets: [{ label: '低', to: 100 }, { label: '高', from: 100 }] }]));
-  const defined = await runCli(['tags', 'define', defs], env);
+  const defined = await runCli(['tags', 'define', defs, '-w', slug], env);
   assert.equal(defined.code, 0, defined.stderr);
   assert.match(defined.stdout, /tag spend_tier \(累计消费 \/ Total spend\): statistic, string/);
-  const ran = await runCli(['tags', 'run', '--date', '2026-06-30'], env);
+  const ran = await runCli(['tags', 'run', '--date', '2026-06-30', '-w', slug], env);
   assert.equal(ran.code, 0, ran.stderr);
   assert.match(ran.stdout, /spend_tier\s+completed\s+2/);
-  const shown = await runCli(['tags', 'show', 'spend_tier'], env);
+  const shown = await runCli(['tags', 'show', 'spend_tier', '-w', slug], env);
   assert.match(shown.stdout, /values of the run for 2026-06-30: 2 people/);
   assert.match(shown.stdout, /高\s+1\s+50\.0%/);
-  const person = await runCli(['people', 'show', '1'], env);
-  assert.match(person.stdout, /spend_tier\s+累计消费\s+(低|高)\s+2026-06-30/);
+  // Z1's person id, from the identities export (this process may not open that data directory).
+  const exported = path.join(dir, 'ids.csv');
+  assert.equal((await runCli(['identities', 'export', '--out', exported, '-w', slug], env)).code, 0);
+  const z1 = { p: fs.readFileSync(exported, 'utf8').split('\n').find((line) => line.endsWith(',member_no,Z1'))!.split(',')[0] };
+  const person = await runCli(['people', 'show', z1.p, '-w', slug], env);
+  assert.match(person.stdout, /spend_tier\s+累计消费\s+低\s+2026-06-30/, 'Z1 spent 80');
   fs.writeFileSync(defs, JSON.stringify({ ...spend, key: 'x', measure: 'avg', field: 'source' }));
-  const refused = await runCli(['tags', 'define', defs], env);
+  const refused = await runCli(['tags', 'define', defs, '-w', slug], env);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /key: lower-case letters.*; field: avg needs a numeric field/);
 });

@@ -2,7 +2,7 @@
  * What each kind of tag computes, as one ClickHouse query per tag returning (person_id, value). All
  * values are bound parameters; the workspace, its time zone and the base date bound every query.
  */
-import type { StatisticTag, TagDefinition, ValueType } from './definition.ts';
+import type { PreferenceTag, StatisticTag, TagDefinition, ValueType } from './definition.ts';
 
 /** The value column of tag_values for each type. */
 export const VALUE_COLUMN: Record<ValueType, string> = {
@@ -91,9 +91,44 @@ function statisticQuery(tag: StatisticTag): TagQuery {
   return { sql, params };
 }
 
+/** Per dimension: where it comes from and the value ranked (names are this module's constants). */
+const PREFERENCE_SOURCES: Record<PreferenceTag['dimension'], { lines: boolean; value: string }> = {
+  category: { lines: true, value: 'category' },
+  sku: { lines: true, value: 'sku' },
+  product: { lines: true, value: 'product_name' },
+  source: { lines: false, value: 'source' },
+  store: { lines: false, value: 'store_id' },
+  day_part: { lines: false, value: `multiIf(toHour(ordered_at, {tz:String}) < 6, 'night', toHour(ordered_at, {tz:String}) < 12, 'morning', toHour(ordered_at, {tz:String}) < 18, 'afternoon', 'evening')` },
+};
+
+/**
+ * Each person's favourite values of a dimension, ranked by how often (or how much) they bought them;
+ * ties go to the one bought last, then to the alphabetically first.
+ */
+function preferenceQuery(tag: PreferenceTag): TagQuery {
+  const params: Record<string, unknown> = { top: tag.top };
+  const { lines, value } = PREFERENCE_SOURCES[tag.dimension];
+  const window = tag.windowDays ? 'AND p.day > subtractDays({base:Date}, {window:UInt32})' : '';
+  if (tag.windowDays) params.window = tag.windowDays;
+  const rows = lines
+    ? `SELECT p.person_id AS person_id, l.${value} AS item, toFloat64(l.amount) AS amount, p.ordered_at AS at
+       FROM (SELECT source, order_id, ${value}, amount FROM order_lines FINAL WHERE workspace_id = {ws:String}) AS l
+       INNER JOIN ${PURCHASES} AS p ON l.source = p.source AND l.order_id = p.order_id
+       WHERE l.${value} != '' ${window}`
+    : `SELECT p.person_id AS person_id, ${value.replaceAll('ordered_at', 'p.ordered_at')} AS item, p.amount AS amount, p.ordered_at AS at
+       FROM ${PURCHASES} AS p WHERE ${value === 'store_id' || value === 'source' ? `p.${value} != ''` : '1'} ${window}`;
+  const score = tag.by === 'amount' ? 'sum(amount)' : 'toFloat64(count())';
+  const ranked = `SELECT person_id, arraySlice(arrayMap(x -> x.1, arraySort(x -> (-x.2, -toUnixTimestamp64Milli(x.3), x.1), groupArray((item, score, last)))), 1, {top:UInt32}) AS favourites
+    FROM (SELECT person_id, item, ${score} AS score, max(at) AS last FROM (${rows}) GROUP BY person_id, item)
+    GROUP BY person_id`;
+  return { sql: `SELECT person_id, ${tag.top === 1 ? 'favourites[1]' : 'favourites'} AS value FROM (${ranked})`, params };
+}
+
 export function tagQuery(tag: TagDefinition): TagQuery {
   switch (tag.kind) {
     case 'statistic':
       return statisticQuery(tag);
+    case 'preference':
+      return preferenceQuery(tag);
   }
 }

@@ -68,7 +68,22 @@ export const statisticSchema = z
 
 export type StatisticTag = z.infer<typeof statisticSchema>;
 
-export const tagDefinitionSchema = z.discriminatedUnion('kind', [statisticSchema]);
+/** What a preference ranks: from order lines (category, sku, product) or from purchases. */
+export const PREFERENCE_DIMENSIONS = ['category', 'sku', 'product', 'source', 'store', 'day_part'] as const;
+
+export const preferenceSchema = z.object({
+  ...common,
+  kind: z.literal('preference'),
+  /** day_part: night (0–5), morning (6–11), afternoon (12–17), evening (18–23), in the workspace zone. */
+  dimension: z.enum(PREFERENCE_DIMENSIONS),
+  by: z.enum(['count', 'amount']).default('count'),
+  /** 1: the favourite (a string); more: the favourites in order (a string list). */
+  top: z.number().int().min(1).max(20).default(1),
+  windowDays: z.number().int().min(1).max(3650).optional(),
+});
+export type PreferenceTag = z.infer<typeof preferenceSchema>;
+
+export const tagDefinitionSchema = z.discriminatedUnion('kind', [statisticSchema, preferenceSchema]);
 export type TagDefinition = z.infer<typeof tagDefinitionSchema>;
 export type TagDefinitionInput = z.input<typeof tagDefinitionSchema>;
 
@@ -84,6 +99,8 @@ export function valueTypeOf(tag: TagDefinition): ValueType {
   switch (tag.kind) {
     case 'statistic':
       return statisticValueType(tag);
+    case 'preference':
+      return tag.top === 1 ? 'string' : 'string_list';
   }
 }
 

@@ -105,3 +105,32 @@ test('definitions are checked, dependencies order the run, and cycles are refuse
   assert.match(dateInZone('Asia/Shanghai', 0, Date.parse('2026-06-30T16:30:00Z')), /^2026-07-01$/);
   assert.match(dateInZone('Asia/Shanghai', 1, Date.parse('2026-06-30T16:30:00Z')), /^2026-06-30$/);
 });
+
+test('preferences: the favourite category by count or by amount, the top few, the part of the day', async () => {
+  const file = path.join(tempDir(), 'lines.csv');
+  fs.writeFileSync(
+    file,
+    [
+      'order_id,ordered_at,amount,member_no,sku,category,quantity,unit_price,line_amount',
+      'd1,2026-06-10 09:00:00,500,MD,A,燕窝,1,500,500',
+      'd2,2026-06-12 20:00:00,50,MD,B,冰糖,1,20,20',
+      'd2,2026-06-12 20:00:00,50,MD,C,冰糖,1,30,30',
+      'd3,2026-06-13 21:00:00,10,MD,D,冰糖,1,10,10',
+      '',
+    ].join('\n'),
+  );
+  await runImport(stores, { workspace: ws, kind: 'orders', source: 'pos', files: [file] });
+  const [row] = await stores.facts.query<{ p: string }>(`SELECT person_id AS p FROM person_identities FINAL WHERE workspace_id = {ws:String} AND value = 'MD'`, { ws: ws.id });
+  person.set('d', Number(row.p));
+  const pref = (key: string, extra: Record<string, unknown>) => saveTag(stores, ws.id, { key, name: { zh: key, en: key }, kind: 'preference', ...extra });
+  await pref('fav_category', { dimension: 'category' });
+  await pref('fav_category_by_amount', { dimension: 'category', by: 'amount' });
+  await pref('top_categories', { dimension: 'category', top: 2 });
+  await pref('fav_day_part', { dimension: 'day_part' });
+  await runTags(stores, { workspaceId: ws.id, baseDate: '2026-06-30', keys: ['fav_category', 'fav_category_by_amount', 'top_categories', 'fav_day_part'] });
+  assert.equal(await valueOf('fav_category', 'd'), '冰糖', 'three lines of rock sugar against one of bird’s nest');
+  assert.equal(await valueOf('fav_category_by_amount', 'd'), '燕窝', '500 against 60');
+  assert.deepEqual(await valueOf('top_categories', 'd'), ['冰糖', '燕窝']);
+  assert.equal(await valueOf('fav_day_part', 'd'), 'evening', '20:00 and 21:00 Beijing');
+  assert.throws(() => tagDefinitionSchema.parse({ key: 'p1', name: { zh: 'x', en: 'x' }, kind: 'preference', dimension: 'colour' }), /dimension/);
+});
