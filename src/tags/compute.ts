@@ -2,7 +2,7 @@
  * What each kind of tag computes, as one ClickHouse query per tag returning (person_id, value). All
  * values are bound parameters; the workspace, its time zone and the base date bound every query.
  */
-import type { PreferenceTag, StatisticTag, TagDefinition, ValueType } from './definition.ts';
+import { RFM_GROUPS, type PreferenceTag, type RfmTag, type StatisticTag, type TagDefinition, type ValueType } from './definition.ts';
 
 /** The value column of tag_values for each type. */
 export const VALUE_COLUMN: Record<ValueType, string> = {
@@ -124,11 +124,47 @@ function preferenceQuery(tag: PreferenceTag): TagQuery {
   return { sql: `SELECT person_id, ${tag.top === 1 ? 'favourites[1]' : 'favourites'} AS value FROM (${ranked})`, params };
 }
 
+/**
+ * RFM over the buyers of the window: recency (days from the last purchase to the base date), frequency
+ * (purchases) and monetary value (net spend). Scores are 1…bins, higher is better (a recent buyer
+ * scores high on R); the group compares each measure with the buyers' mean or median.
+ */
+function rfmQuery(tag: RfmTag): TagQuery {
+  const params: Record<string, unknown> = { window: tag.windowDays, groups_keys: Object.keys(RFM_GROUPS), groups_names: Object.values(RFM_GROUPS) };
+  const measures = `SELECT person_id, toFloat64(dateDiff('day', max(day), {base:Date})) AS recency, toFloat64(count()) AS frequency, sum(amount) AS monetary
+    FROM ${PURCHASES} WHERE day > subtractDays({base:Date}, {window:UInt32}) GROUP BY person_id`;
+  let scores: string;
+  if (tag.scoring.method === 'quantiles') {
+    params.bins = tag.scoring.bins;
+    // Ranks split into equal groups; ties share the better rank, so equal measures score the same.
+    const score = (measure: string, better: 'low' | 'high') =>
+      `toFloat64(1 + intDiv((rank() OVER (ORDER BY ${measure} ${better === 'low' ? 'DESC' : 'ASC'}) - 1) * {bins:UInt32}, count() OVER ()))`;
+    scores = `SELECT *, ${score('recency', 'low')} AS r_score, ${score('frequency', 'high')} AS f_score, ${score('monetary', 'high')} AS m_score FROM (${measures})`;
+  } else {
+    params.cut_r = tag.scoring.recencyDays;
+    params.cut_f = tag.scoring.frequency;
+    params.cut_m = tag.scoring.monetary;
+    // With n ascending cut points a measure scores 1…n+1: past every recency cut scores 1, past every frequency or spend cut n+1.
+    scores = `SELECT *,
+        toFloat64(1 + length({cut_r:Array(Float64)}) - arrayCount(c -> recency >= c, {cut_r:Array(Float64)})) AS r_score,
+        toFloat64(1 + arrayCount(c -> frequency >= c, {cut_f:Array(Float64)})) AS f_score,
+        toFloat64(1 + arrayCount(c -> monetary >= c, {cut_m:Array(Float64)})) AS m_score
+      FROM (${measures})`;
+  }
+  const centre = (measure: string) => (tag.groupSplit === 'median' ? `median(${measure}) OVER ()` : `avg(${measure}) OVER ()`);
+  const group = `transform(concat(toString(recency < ${centre('recency')}), toString(frequency > ${centre('frequency')}), toString(monetary > ${centre('monetary')})),
+      {groups_keys:Array(String)}, {groups_names:Array(String)}, '')`;
+  const value = tag.output === 'group' ? group : tag.output === 'score' ? 'r_score + f_score + m_score' : tag.output;
+  return { sql: `SELECT person_id, ${value} AS value FROM (${scores})`, params };
+}
+
 export function tagQuery(tag: TagDefinition): TagQuery {
   switch (tag.kind) {
     case 'statistic':
       return statisticQuery(tag);
     case 'preference':
       return preferenceQuery(tag);
+    case 'rfm':
+      return rfmQuery(tag);
   }
 }

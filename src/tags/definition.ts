@@ -83,7 +83,54 @@ export const preferenceSchema = z.object({
 });
 export type PreferenceTag = z.infer<typeof preferenceSchema>;
 
-export const tagDefinitionSchema = z.discriminatedUnion('kind', [statisticSchema, preferenceSchema]);
+/** The eight classic RFM groups, by whether recency, frequency and monetary value beat the average. */
+export const RFM_GROUPS = {
+  '111': '重要价值客户',
+  '101': '重要发展客户',
+  '011': '重要保持客户',
+  '001': '重要挽留客户',
+  '110': '一般价值客户',
+  '100': '一般发展客户',
+  '010': '一般保持客户',
+  '000': '一般挽留客户',
+} as const;
+
+export const rfmSchema = z
+  .object({
+    ...common,
+    kind: z.literal('rfm'),
+    /** One of the R, F, M scores (1–bins, higher is better), their sum, or the group (重要价值客户 …). */
+    output: z.enum(['r_score', 'f_score', 'm_score', 'score', 'group']),
+    /** Purchases in the last N days count (default 365); recency is days since the last of them. */
+    windowDays: z.number().int().min(1).max(3650).default(365),
+    /**
+     * Scores by quantiles among the buyers (`bins` equal groups), or by thresholds: ascending cut
+     * points for days since the last purchase (fewer is better), purchases and spend.
+     */
+    scoring: z
+      .discriminatedUnion('method', [
+        z.object({ method: z.literal('quantiles'), bins: z.number().int().min(2).max(10).default(5) }),
+        z.object({
+          method: z.literal('thresholds'),
+          recencyDays: z.array(z.number().min(0)).min(1),
+          frequency: z.array(z.number().min(0)).min(1),
+          monetary: z.array(z.number().min(0)).min(1),
+        }),
+      ])
+      .default({ method: 'quantiles', bins: 5 }),
+    /** The groups compare each person with the buyers' mean (the classic rule) or median. */
+    groupSplit: z.enum(['mean', 'median']).default('mean'),
+  })
+  .superRefine((tag, ctx) => {
+    if (tag.scoring.method !== 'thresholds') return;
+    for (const name of ['recencyDays', 'frequency', 'monetary'] as const) {
+      const cuts = tag.scoring[name];
+      if (cuts.some((v, i) => i > 0 && v <= cuts[i - 1])) ctx.addIssue({ code: 'custom', path: ['scoring', name], message: 'cut points must be ascending' });
+    }
+  });
+export type RfmTag = z.infer<typeof rfmSchema>;
+
+export const tagDefinitionSchema = z.discriminatedUnion('kind', [statisticSchema, preferenceSchema, rfmSchema]);
 export type TagDefinition = z.infer<typeof tagDefinitionSchema>;
 export type TagDefinitionInput = z.input<typeof tagDefinitionSchema>;
 
@@ -101,6 +148,8 @@ export function valueTypeOf(tag: TagDefinition): ValueType {
       return statisticValueType(tag);
     case 'preference':
       return tag.top === 1 ? 'string' : 'string_list';
+    case 'rfm':
+      return tag.output === 'group' ? 'string' : 'number';
   }
 }
 

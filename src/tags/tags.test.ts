@@ -134,3 +134,23 @@ test('preferences: the favourite category by count or by amount, the top few, th
   assert.equal(await valueOf('fav_day_part', 'd'), 'evening', '20:00 and 21:00 Beijing');
   assert.throws(() => tagDefinitionSchema.parse({ key: 'p1', name: { zh: 'x', en: 'x' }, kind: 'preference', dimension: 'colour' }), /dimension/);
 });
+
+test('RFM: scores by quantiles or thresholds, and the eight classic groups against the buyers’ mean', async () => {
+  // Buyers in the year to 06-30: a (last 06-26, 3 purchases, 450), b (06-30, 1, 60), d (06-13, 3, 560).
+  const rfm = (key: string, extra: Record<string, unknown>) => saveTag(stores, ws.id, { key, name: { zh: key, en: key }, kind: 'rfm', ...extra });
+  await rfm('rfm_group', { output: 'group' });
+  await rfm('r_score', { output: 'r_score', scoring: { method: 'quantiles', bins: 3 } });
+  await rfm('f_score', { output: 'f_score', scoring: { method: 'quantiles', bins: 3 } });
+  await rfm('m_score', { output: 'm_score', scoring: { method: 'quantiles', bins: 3 } });
+  await rfm('r_threshold', { output: 'r_score', scoring: { method: 'thresholds', recencyDays: [7, 30], frequency: [2], monetary: [100] } });
+  await runTags(stores, { workspaceId: ws.id, baseDate: '2026-06-30', keys: ['rfm_group', 'r_score', 'f_score', 'm_score', 'r_threshold'] });
+  assert.equal(await valueOf('rfm_group', 'a'), '重要价值客户');
+  assert.equal(await valueOf('rfm_group', 'b'), '一般发展客户', 'recent, but one small purchase');
+  assert.equal(await valueOf('rfm_group', 'd'), '重要保持客户', 'frequent and big, but not recent');
+  assert.deepEqual([await valueOf('r_score', 'a'), await valueOf('r_score', 'b'), await valueOf('r_score', 'd')], [2, 3, 1]);
+  assert.deepEqual([await valueOf('f_score', 'a'), await valueOf('f_score', 'b'), await valueOf('f_score', 'd')], [2, 1, 2], 'equal frequencies score the same');
+  assert.deepEqual([await valueOf('m_score', 'a'), await valueOf('m_score', 'b'), await valueOf('m_score', 'd')], [2, 1, 3]);
+  assert.deepEqual([await valueOf('r_threshold', 'a'), await valueOf('r_threshold', 'b'), await valueOf('r_threshold', 'd')], [3, 3, 2]);
+  assert.equal(await valueOf('rfm_group', 'c'), undefined, 'no purchase in the window, no group');
+  assert.throws(() => tagDefinitionSchema.parse({ key: 'r2', name: { zh: 'x', en: 'x' }, kind: 'rfm', output: 'group', scoring: { method: 'thresholds', recencyDays: [30, 7], frequency: [1], monetary: [1] } }), /ascending/);
+});
