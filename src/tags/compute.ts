@@ -2,7 +2,7 @@
  * What each kind of tag computes, as one ClickHouse query per tag returning (person_id, value). All
  * values are bound parameters; the workspace, its time zone and the base date bound every query.
  */
-import { RFM_GROUPS, type PreferenceTag, type RfmTag, type StatisticTag, type TagDefinition, type ValueType } from './definition.ts';
+import { RFM_GROUPS, type CycleTag, type LifecycleTag, type PreferenceTag, type RfmTag, type StatisticTag, type TagDefinition, type ValueType } from './definition.ts';
 
 /** The value column of tag_values for each type. */
 export const VALUE_COLUMN: Record<ValueType, string> = {
@@ -20,7 +20,8 @@ export const VALUE_COLUMN: Record<ValueType, string> = {
  */
 export const PURCHASES = `(
   SELECT person_id, source, order_id, ordered_at, toDate(ordered_at, {tz:String}) AS day, store_id,
-         toFloat64(amount - refunded) AS amount, toFloat64(item_count) AS item_count, toFloat64(discount) AS discount
+         toFloat64(amount - refunded) AS amount, toFloat64(item_count) AS item_count, toFloat64(discount) AS discount,
+         package_periods
   FROM orders FINAL
   WHERE workspace_id = {ws:String} AND person_id > 0 AND status NOT IN ('cancelled', 'pending')
     AND NOT (status = 'refunded' AND refunded >= amount) AND toDate(ordered_at, {tz:String}) <= {base:Date}
@@ -158,6 +159,53 @@ function rfmQuery(tag: RfmTag): TagQuery {
   return { sql: `SELECT person_id, ${value} AS value FROM (${scores})`, params };
 }
 
+/**
+ * Each buyer's purchase cycle: the median of the days between purchase days (two or more), else the
+ * median of every buyer's intervals; the day they are due again (after their last purchase by one
+ * cycle, and never before a weekly package they bought runs out); how long since they bought; and
+ * how many purchase days they have.
+ */
+function cycleMeasures(windowDays: number | undefined, params: Record<string, unknown>): string {
+  const window = windowDays ? 'AND day > subtractDays({base:Date}, {window:UInt32})' : '';
+  if (windowDays) params.window = windowDays;
+  const days = `SELECT person_id, day, max(package_periods) AS periods FROM ${PURCHASES} WHERE 1 ${window} GROUP BY person_id, day`;
+  const perPerson = `SELECT person_id, arraySort(groupArray(day)) AS days, count() AS purchases,
+      argMax(if(periods > 0, addDays(day, 7 * periods), toDate('1970-01-01')), day) AS covered_until,
+      arrayMap(i -> toFloat64(dateDiff('day', days[i - 1], days[i])), arrayEnumerate(days)) AS gaps_with_first,
+      arrayPopFront(gaps_with_first) AS gaps
+    FROM (${days}) GROUP BY person_id`;
+  return `SELECT person_id, purchases, days[-1] AS last_day, covered_until, gaps,
+      if(length(gaps) > 0, arrayReduce('quantileExactInclusive(0.5)', gaps), NULL) AS own_cycle,
+      (SELECT if(count() = 0, NULL, quantileExactInclusive(0.5)(g)) FROM (SELECT arrayJoin(gaps) AS g FROM (${perPerson}))) AS everyone_cycle,
+      ifNull(own_cycle, everyone_cycle) AS cycle,
+      toFloat64(dateDiff('day', last_day, {base:Date})) AS since_last,
+      greatest(addDays(last_day, toInt32(round(ifNull(cycle, 0)))), covered_until) AS next_due
+    FROM (${perPerson})`;
+}
+
+function cycleQuery(tag: CycleTag): TagQuery {
+  const params: Record<string, unknown> = {};
+  const measures = cycleMeasures(tag.windowDays, params);
+  const value = tag.output === 'cycle_days' ? 'own_cycle' : 'toDate32(next_due)';
+  return { sql: `SELECT person_id, ${value} AS value FROM (${measures}) WHERE ${tag.output === 'cycle_days' ? 'own_cycle IS NOT NULL' : 'cycle IS NOT NULL OR covered_until > last_day'}`, params };
+}
+
+/**
+ * Lifecycle stage relative to each person's own cycle: while not overdue, 新客 (one purchase), 成长
+ * (up to `growingMax`) or 成熟; once overdue, 衰退, 沉睡 and 流失 as the days since the last purchase
+ * pass 1×, `dormantAfter`× and `churnedAfter`× the cycle. A running weekly package is never overdue.
+ */
+function lifecycleQuery(tag: LifecycleTag): TagQuery {
+  const params: Record<string, unknown> = { growing: tag.growingMax, dormant: tag.dormantAfter, churned: tag.churnedAfter };
+  const measures = cycleMeasures(tag.windowDays, params);
+  const stage = `multiIf(
+      {base:Date} <= next_due, multiIf(purchases <= 1, '新客', purchases <= {growing:UInt32}, '成长', '成熟'),
+      since_last <= cycle * {dormant:Float64}, '衰退',
+      since_last <= cycle * {churned:Float64}, '沉睡',
+      '流失')`;
+  return { sql: `SELECT person_id, ${stage} AS value FROM (${measures}) WHERE cycle IS NOT NULL OR covered_until > last_day`, params };
+}
+
 export function tagQuery(tag: TagDefinition): TagQuery {
   switch (tag.kind) {
     case 'statistic':
@@ -166,5 +214,9 @@ export function tagQuery(tag: TagDefinition): TagQuery {
       return preferenceQuery(tag);
     case 'rfm':
       return rfmQuery(tag);
+    case 'purchase_cycle':
+      return cycleQuery(tag);
+    case 'lifecycle':
+      return lifecycleQuery(tag);
   }
 }

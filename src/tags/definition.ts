@@ -130,7 +130,34 @@ export const rfmSchema = z
   });
 export type RfmTag = z.infer<typeof rfmSchema>;
 
-export const tagDefinitionSchema = z.discriminatedUnion('kind', [statisticSchema, preferenceSchema, rfmSchema]);
+export const cycleSchema = z.object({
+  ...common,
+  kind: z.literal('purchase_cycle'),
+  /** The person's median days between purchases (two purchase days or more), or the day they are due again. */
+  output: z.enum(['cycle_days', 'next_due']),
+  windowDays: z.number().int().min(1).max(3650).optional(),
+});
+export type CycleTag = z.infer<typeof cycleSchema>;
+
+export const LIFECYCLE_STAGES = ['新客', '成长', '成熟', '衰退', '沉睡', '流失'] as const;
+
+export const lifecycleSchema = z
+  .object({
+    ...common,
+    kind: z.literal('lifecycle'),
+    windowDays: z.number().int().min(1).max(3650).optional(),
+    /** Purchases up to which a buyer who is not overdue is 成长 (above: 成熟). */
+    growingMax: z.number().int().min(2).default(3),
+    /** Overdue up to this many cycles since the last purchase: 衰退; then 沉睡 up to `churnedAfter`; then 流失. */
+    dormantAfter: z.number().min(1).default(2),
+    churnedAfter: z.number().min(1).default(4),
+  })
+  .superRefine((tag, ctx) => {
+    if (tag.churnedAfter <= tag.dormantAfter) ctx.addIssue({ code: 'custom', path: ['churnedAfter'], message: 'must be more than dormantAfter' });
+  });
+export type LifecycleTag = z.infer<typeof lifecycleSchema>;
+
+export const tagDefinitionSchema = z.discriminatedUnion('kind', [statisticSchema, preferenceSchema, rfmSchema, cycleSchema, lifecycleSchema]);
 export type TagDefinition = z.infer<typeof tagDefinitionSchema>;
 export type TagDefinitionInput = z.input<typeof tagDefinitionSchema>;
 
@@ -150,6 +177,10 @@ export function valueTypeOf(tag: TagDefinition): ValueType {
       return tag.top === 1 ? 'string' : 'string_list';
     case 'rfm':
       return tag.output === 'group' ? 'string' : 'number';
+    case 'purchase_cycle':
+      return tag.output === 'cycle_days' ? 'number' : 'date';
+    case 'lifecycle':
+      return 'string';
   }
 }
 

@@ -154,3 +154,25 @@ test('RFM: scores by quantiles or thresholds, and the eight classic groups again
   assert.equal(await valueOf('rfm_group', 'c'), undefined, 'no purchase in the window, no group');
   assert.throws(() => tagDefinitionSchema.parse({ key: 'r2', name: { zh: 'x', en: 'x' }, kind: 'rfm', output: 'group', scoring: { method: 'thresholds', recencyDays: [30, 7], frequency: [1], monetary: [1] } }), /ascending/);
 });
+
+test('purchase cycle and lifecycle, relative to each person’s own cycle and aware of weekly packages', async () => {
+  // Purchase days to 06-30: a 05-31, 06-20, 06-26 (gaps 20, 6); d 06-10, 06-12, 06-13 (gaps 2, 1);
+  // b one day, 06-30, a 12-week package. Everyone's gaps: 1, 2, 6, 20 (median 4).
+  const tag = (key: string, extra: Record<string, unknown>) => saveTag(stores, ws.id, { key, name: { zh: key, en: key }, ...extra });
+  await tag('cycle_days', { kind: 'purchase_cycle', output: 'cycle_days' });
+  await tag('next_due', { kind: 'purchase_cycle', output: 'next_due' });
+  await tag('stage', { kind: 'lifecycle' });
+  await runTags(stores, { workspaceId: ws.id, baseDate: '2026-06-30', keys: ['cycle_days', 'next_due', 'stage'] });
+  assert.equal(await valueOf('cycle_days', 'a'), 13);
+  assert.equal(await valueOf('cycle_days', 'd'), 1.5);
+  assert.equal(await valueOf('cycle_days', 'b'), undefined, 'one purchase day: no cycle of their own');
+  assert.equal(await valueOf('next_due', 'a'), '2026-07-09');
+  assert.equal(await valueOf('next_due', 'b'), '2026-09-22', 'not before the 12-week package runs out');
+  assert.equal(await valueOf('stage', 'a'), '成长');
+  assert.equal(await valueOf('stage', 'b'), '新客');
+  assert.equal(await valueOf('stage', 'd'), '流失', '17 days since, against a 1.5-day cycle');
+  await runTags(stores, { workspaceId: ws.id, baseDate: '2026-07-20', keys: ['stage'] });
+  assert.equal(await valueOf('stage', 'a'), '衰退', '24 days since the last of a 13-day cycle');
+  assert.equal(await valueOf('stage', 'b'), '新客', 'still inside the package');
+  assert.throws(() => tagDefinitionSchema.parse({ key: 'st', name: { zh: 'x', en: 'x' }, kind: 'lifecycle', dormantAfter: 4, churnedAfter: 3 }), /more than dormantAfter/);
+});
