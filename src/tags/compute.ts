@@ -218,5 +218,7 @@ export function tagQuery(tag: TagDefinition): TagQuery {
       return cycleQuery(tag);
     case 'lifecycle':
       return lifecycleQuery(tag);
+    case 'model':
+      throw new Error('model tags are fitted and predicted by the engine (model-tags.ts), not by one query');
   }
 }

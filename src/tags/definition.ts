@@ -157,7 +157,25 @@ export const lifecycleSchema = z
   });
 export type LifecycleTag = z.infer<typeof lifecycleSchema>;
 
-export const tagDefinitionSchema = z.discriminatedUnion('kind', [statisticSchema, preferenceSchema, rfmSchema, cycleSchema, lifecycleSchema]);
+export const MODEL_OUTPUTS = ['p_alive', 'expected_purchases', 'repurchase_probability', 'expected_spend', 'clv'] as const;
+
+export const modelSchema = z.object({
+  ...common,
+  kind: z.literal('model'),
+  /** BG/NBD for purchases (with Gamma-Gamma for spend), fitted on the workspace's purchases at each run. */
+  model: z.literal('bgnbd').default('bgnbd'),
+  /**
+   * p_alive; expected_purchases and repurchase_probability (at least one purchase) within the
+   * horizon; expected_spend per purchase; clv: expected purchases within the horizon × expected spend.
+   */
+  output: z.enum(MODEL_OUTPUTS),
+  horizonDays: z.number().int().min(1).max(3650).default(30),
+  /** The time unit the model is fitted in. */
+  unit: z.enum(['day', 'week']).default('week'),
+});
+export type ModelTag = z.infer<typeof modelSchema>;
+
+export const tagDefinitionSchema = z.discriminatedUnion('kind', [statisticSchema, preferenceSchema, rfmSchema, cycleSchema, lifecycleSchema, modelSchema]);
 export type TagDefinition = z.infer<typeof tagDefinitionSchema>;
 export type TagDefinitionInput = z.input<typeof tagDefinitionSchema>;
 
@@ -181,6 +199,8 @@ export function valueTypeOf(tag: TagDefinition): ValueType {
       return tag.output === 'cycle_days' ? 'number' : 'date';
     case 'lifecycle':
       return 'string';
+    case 'model':
+      return 'number';
   }
 }
 

@@ -10,6 +10,7 @@ import { WorkspaceService } from '../workspaces/workspaces.ts';
 import { runOrder, valueTypeOf, type TagDefinition } from './definition.ts';
 import { tagQuery, VALUE_COLUMN } from './compute.ts';
 import { listTags, valueRun } from './store.ts';
+import { buyerSummaries, fitBuyers, modelValue, needsSpend, type BuyerSummaries, type ModelFit } from './model-tags.ts';
 
 export interface TagRunResult {
   key: string;
@@ -50,29 +51,85 @@ export async function runTags(stores: Stores, options: RunTagsOptions): Promise<
     chosen = all.filter((t) => options.keys!.includes(t.key));
   }
   const results: TagRunResult[] = [];
+  const models = new ModelCache(stores, workspace.id, workspace.timeZone, baseDate);
   for (const tag of runOrder(chosen)) {
-    const result = await runTag(stores, workspace.id, workspace.timeZone, tag, baseDate, options.trigger ?? 'manual');
+    const result = await runTag(stores, workspace.id, workspace.timeZone, tag, baseDate, options.trigger ?? 'manual', models);
     results.push(result);
     options.onTag?.(result);
   }
   return results;
 }
 
-async function runTag(stores: Stores, workspaceId: string, timeZone: string, tag: TagDefinition, baseDate: string, trigger: 'manual' | 'schedule' | 'import'): Promise<TagRunResult> {
+/** One fit per time unit for all model tags of a run (a fit with spend serves the others too). */
+class ModelCache {
+  private summaries?: Promise<BuyerSummaries>;
+  private readonly fits = new Map<string, ModelFit>();
+  private readonly stores: Stores;
+  private readonly workspaceId: string;
+  private readonly timeZone: string;
+  private readonly baseDate: string;
+  constructor(stores: Stores, workspaceId: string, timeZone: string, baseDate: string) {
+    this.stores = stores;
+    this.workspaceId = workspaceId;
+    this.timeZone = timeZone;
+    this.baseDate = baseDate;
+  }
+  buyers(): Promise<BuyerSummaries> {
+    this.summaries ??= buyerSummaries(this.stores, this.workspaceId, this.timeZone, this.baseDate);
+    return this.summaries;
+  }
+  async fit(unit: 'day' | 'week', withSpend: boolean): Promise<ModelFit> {
+    const cached = this.fits.get(`${unit}|spend`) ?? (withSpend ? undefined : this.fits.get(`${unit}|`));
+    if (cached) return cached;
+    const fit = fitBuyers(await this.buyers(), unit, withSpend);
+    this.fits.set(`${unit}|${withSpend ? 'spend' : ''}`, fit);
+    return fit;
+  }
+}
+
+/** Writes a model tag's predictions (one per buyer) and returns the fit it used. */
+async function writeModelTag(stores: Stores, tag: Extract<TagDefinition, { kind: 'model' }>, models: ModelCache, params: { ws: string; tag: string; run: string; base: string }): Promise<ModelFit> {
+  const fit = await models.fit(tag.unit, needsSpend(tag));
+  const buyers = await models.buyers();
+  async function* lines(): AsyncIterable<string> {
+    let chunk = '';
+    for (let i = 0; i < buyers.person.length; i++) {
+      const value = modelValue(tag, fit, buyers.x[i], buyers.txDays[i], buyers.TDays[i], buyers.mCents[i] / 100);
+      if (!Number.isFinite(value)) continue;
+      chunk += `${params.ws}\t${params.tag}\t${params.run}\t${params.base}\t${buyers.person[i]}\t${value}\n`;
+      if (chunk.length > 1 << 20) {
+        yield chunk;
+        chunk = '';
+      }
+    }
+    if (chunk) yield chunk;
+  }
+  await stores.facts.insertTsv('tag_values', ['workspace_id', 'tag', 'run_id', 'base_date', 'person_id', 'v_number'], lines());
+  return fit;
+}
+
+async function runTag(stores: Stores, workspaceId: string, timeZone: string, tag: TagDefinition, baseDate: string, trigger: 'manual' | 'schedule' | 'import', models: ModelCache): Promise<TagRunResult> {
   const started = Date.now();
   const runId = `tag_${crypto.randomBytes(8).toString('hex')}`;
   const db = stores.state.db;
   await db.insertInto('tag_runs').values({ id: runId, workspace_id: workspaceId, tag_key: tag.key, base_date: baseDate, trigger, status: 'running', error: null, finished_at: null }).execute();
   try {
-    const query = tagQuery(tag);
-    // The value column is chosen from the tag's type (a fixed map), never from input.
-    const column = VALUE_COLUMN[valueTypeOf(tag)];
-    const params = { ...query.params, ws: workspaceId, tz: timeZone, base: baseDate, tag: tag.key, run: runId };
-    await stores.facts.command(
-      `INSERT INTO tag_values (workspace_id, tag, run_id, base_date, person_id, ${column})
-       SELECT {ws:String}, {tag:String}, {run:String}, {base:Date}, person_id, value FROM (${query.sql})`,
-      params,
-    );
+    const params = { ws: workspaceId, tz: timeZone, base: baseDate, tag: tag.key, run: runId };
+    let details: unknown = null;
+    if (tag.kind === 'model') {
+      const fit = await writeModelTag(stores, tag, models, params);
+      details = { model: tag.model, ...fit };
+    } else {
+      const query = tagQuery(tag);
+      // The value column is chosen from the tag's type (a fixed map), never from input.
+      const column = VALUE_COLUMN[valueTypeOf(tag)];
+      await stores.facts.command(
+        `INSERT INTO tag_values (workspace_id, tag, run_id, base_date, person_id, ${column})
+         SELECT {ws:String}, {tag:String}, {run:String}, {base:Date}, person_id, value FROM (${query.sql})`,
+        { ...query.params, ...params },
+      );
+    }
+    if (details) await db.updateTable('tag_runs').set({ details: JSON.stringify(details) }).where('id', '=', runId).execute();
     const [count] = await stores.facts.query<{ n: string }>(
       `SELECT count() AS n FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String}`,
       params,

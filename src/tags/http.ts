@@ -7,6 +7,7 @@ import type { Stores } from '../stores/stores.ts';
 import { tagDefinitionSchema, valueTypeOf } from './definition.ts';
 import { runTags } from './engine.ts';
 import { getTag, listTags, personTags, saveTag, tagCoverage, tagRuns } from './store.ts';
+import { explainModelTag } from './model-tags.ts';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date like 2026-06-30');
 export function tagRoutes(app: FastifyInstance, stores: Stores): void {
@@ -66,6 +67,25 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
         coverage: { baseDate: coverage.run?.baseDate ?? null, people: coverage.people, values: coverage.values },
         runs: await tagRuns(stores, workspaceId, tag.key),
       };
+    },
+  );
+
+  api.get(
+    '/api/v1/tags/:key/people/:id/explain',
+    {
+      schema: {
+        tags: ['tags'],
+        summary: "Why a person has their value of a model tag: x, t_x, T (and m) and the fitted parameters",
+        security,
+        params: z.object({ key: z.string(), id: z.coerce.number().int().positive() }),
+        querystring: z.object({ asOf: date.optional() }),
+      },
+    },
+    async (request, reply) => {
+      const workspaceId = callerOf(request).workspaceId;
+      const tag = await getTag(stores, workspaceId, request.params.key);
+      if (tag.kind !== 'model') return reply.code(400).send({ error: { code: 'validation_failed', message: `params.key: "${tag.key}" is a ${tag.kind} tag; explain is for model tags` } });
+      return explainModelTag(stores, workspaceId, tag, request.params.id, request.query.asOf);
     },
   );
 

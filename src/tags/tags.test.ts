@@ -176,3 +176,44 @@ test('purchase cycle and lifecycle, relative to each person’s own cycle and aw
   assert.equal(await valueOf('stage', 'b'), '新客', 'still inside the package');
   assert.throws(() => tagDefinitionSchema.parse({ key: 'st', name: { zh: 'x', en: 'x' }, kind: 'lifecycle', dormantAfter: 4, churnedAfter: 3 }), /more than dormantAfter/);
 });
+
+test('model tags fit BG/NBD and Gamma-Gamma on the workspace’s own purchases (CDNOW) and explain each prediction', async () => {
+  const { summariseTransactions } = await import('../models/summary.ts');
+  const { fitModel, bgnbdProbabilityAlive } = await import('../models/clv.ts');
+  const { explainModelTag } = await import('./model-tags.ts');
+  const master = path.resolve('test', 'fixtures', 'cdnow', 'CDNOW_master.txt');
+  // The CDNOW log as a canonical order file of a workspace of its own: one order per line.
+  const cdnow = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('cdnow'), name: 'cdnow' });
+  const lines = fs.readFileSync(master, 'utf8').trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+  const csv = ['order_id,ordered_at,amount,member_no', ...lines.map(([c, d, , v], i) => `${c}-${i},${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)} 12:00:00,${v},C${c}`)];
+  const file = path.join(tempDir(), 'cdnow.csv');
+  fs.writeFileSync(file, csv.join('\n') + '\n');
+  await runImport(stores, { workspace: cdnow, kind: 'orders', source: 'cdnow', files: [file] });
+
+  const model = (key: string, output: string, horizonDays?: number) =>
+    saveTag(stores, cdnow.id, { key, name: { zh: key, en: key }, kind: 'model', output, ...(horizonDays ? { horizonDays } : {}) });
+  await model('p_alive', 'p_alive');
+  await model('repurchase_30d', 'repurchase_probability', 30);
+  await model('purchases_90d', 'expected_purchases', 90);
+  await model('clv_1y', 'clv', 365);
+  const results = await runTags(stores, { workspaceId: cdnow.id, baseDate: '1997-09-30' });
+  assert.ok(results.every((r) => r.status === 'completed' && r.people === 23570), JSON.stringify(results));
+
+  // The fit inside the product is the offline fit of the same purchases.
+  const offline = fitModel('bgnbd', await summariseTransactions(master, { customer: 'customer_id', date: 'date', unit: 'week', calibrationEnd: '1997-09-30' }));
+  const explained = await explainModelTag(stores, cdnow.id, (await import('./definition.ts')).tagDefinitionSchema.parse({ key: 'p_alive', name: { zh: 'x', en: 'x' }, kind: 'model', output: 'p_alive' }) as never, 1);
+  assert.ok(explained.bought);
+  for (const name of ['r', 'alpha', 'a', 'b']) assert.ok(Math.abs(explained.fit.bgnbd[name] / offline.params[name] - 1) < 1e-6, `${name}: ${explained.fit.bgnbd[name]} vs ${offline.params[name]}`);
+  assert.ok(explained.fit.gammagamma, 'the CLV tag fitted spend too');
+  // The person's value is the formula applied to their own history.
+  const stored = await valueOf2(cdnow, 'p_alive', 1);
+  assert.ok(Math.abs(stored - bgnbdProbabilityAlive(explained.fit.bgnbd, explained.x, explained.t_x, explained.T)) < 1e-9);
+  assert.equal(explained.value, stored);
+  const repurchase = await valueOf2(cdnow, 'repurchase_30d', 1);
+  assert.ok(repurchase > 0 && repurchase < stored, 'buying within 30 days is less likely than being alive');
+  assert.ok((await valueOf2(cdnow, 'clv_1y', 1)) > 0);
+});
+
+async function valueOf2(workspace: Workspace, key: string, personId: number): Promise<number> {
+  return (await personTags(stores, workspace.id, personId)).find((t) => t.key === key)!.value as number;
+}

@@ -5,6 +5,7 @@ import type { SiyuConfig } from '../../config/config.ts';
 import { valueTypeOf } from '../../tags/definition.ts';
 import { runTags } from '../../tags/engine.ts';
 import { getTag, listTags, personTags, saveTag, tagCoverage, tagRuns } from '../../tags/store.ts';
+import { explainModelTag } from '../../tags/model-tags.ts';
 import { printTable } from '../output.ts';
 import { withWorkspace } from '../workspace.ts';
 import { parseInteger } from '../args.ts';
@@ -90,6 +91,19 @@ export function registerTagCommands(program: Command, config: () => SiyuConfig):
         }
         console.log('');
         printTable((await tagRuns(stores, workspaceId, key)).map((r) => ({ run: r.id, 'base date': r.baseDate, trigger: r.trigger, status: r.status, people: r.people, s: r.seconds ?? '', error: r.error ?? '' })));
+      });
+    });
+
+  tags
+    .command('explain <key> <person_id>')
+    .description("why a person has their value of a model tag: their x, t_x, T (and m) and the fitted parameters")
+    .option('--as-of <YYYY-MM-DD>', 'the run in force on a date')
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (key: string, personId: string, options: { asOf?: string; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const tag = await getTag(stores, workspaceId, key);
+        if (tag.kind !== 'model') throw new Error(`tag "${key}" is a ${tag.kind} tag; explain is for model tags`);
+        console.log(JSON.stringify(await explainModelTag(stores, workspaceId, tag, parseInteger(personId), options.asOf), null, 2));
       });
     });
 

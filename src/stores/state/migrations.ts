@@ -158,6 +158,12 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('tag_runs_tag').on('tag_runs').columns(['workspace_id', 'tag_key', 'base_date']).execute();
     },
   },
+  '0008_tag_run_details': {
+    async up(db: Kysely<unknown>) {
+      // What a run worked with: a model tag keeps its fitted parameters, so each prediction can be explained.
+      await db.schema.alterTable('tag_runs').addColumn('details', 'jsonb').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

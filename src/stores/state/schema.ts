@@ -35,6 +35,8 @@ export interface TagRunsTable {
   error: string | null;
   started_at: CreatedAt;
   finished_at: Date | null;
+  /** What the run worked with (a model tag's fitted parameters). */
+  details: ColumnType<unknown, string | null | undefined, string | null>;
 }
 
 /** Borderline probabilistic matches waiting for a person to accept or reject. */
