@@ -2,7 +2,7 @@
  * What each kind of tag computes, as one ClickHouse query per tag returning (person_id, value). All
  * values are bound parameters; the workspace, its time zone and the base date bound every query.
  */
-import { RFM_GROUPS, type CycleTag, type LifecycleTag, type PreferenceTag, type RfmTag, type StatisticTag, type TagDefinition, type ValueType } from './definition.ts';
+import { RFM_GROUPS, type Condition, type RuleTag, type CycleTag, type LifecycleTag, type PreferenceTag, type RfmTag, type StatisticTag, type TagDefinition, type ValueType } from './definition.ts';
 
 /** The value column of tag_values for each type. */
 export const VALUE_COLUMN: Record<ValueType, string> = {
@@ -220,5 +220,61 @@ export function tagQuery(tag: TagDefinition): TagQuery {
       return lifecycleQuery(tag);
     case 'model':
       throw new Error('model tags are fitted and predicted by the engine (model-tags.ts), not by one query');
+    case 'rule':
+      throw new Error('rule tags read other tags: build them with ruleQuery and those tags\' runs');
   }
+}
+
+/** A tag a rule reads: the run whose values it reads (none yet: every condition on it is false) and its type. */
+export interface RuleInput {
+  runId?: string;
+  type: ValueType;
+}
+
+/**
+ * A rule: the other tags' values pivoted into columns per person (those with any of them), then the
+ * first case whose condition holds gives the value. Every literal is a bound parameter.
+ */
+export function ruleQuery(tag: RuleTag, inputs: Map<string, RuleInput>): TagQuery {
+  const keys = [...inputs.keys()];
+  const params: Record<string, unknown> = { rule_runs: [...inputs.values()].flatMap((i) => (i.runId ? [i.runId] : [])) };
+  const columns = keys.map((key, i) => {
+    params[`k${i}`] = key;
+    const on = `tag = {k${i}:String}`;
+    return `countIf(${on}) > 0 AS has${i}, anyIf(v_number, ${on}) AS n${i}, anyIf(v_string, ${on}) AS s${i}, anyIf(v_bool, ${on}) AS b${i},
+            toString(anyIf(v_date, ${on})) AS d${i}, anyIf(v_list, ${on}) AS l${i}`;
+  });
+  let literal = 0;
+  const bind = (value: unknown, type: string) => {
+    const name = `lit${literal++}`;
+    params[name] = value;
+    return `{${name}:${type}}`;
+  };
+  const compile = (condition: Condition): string => {
+    if ('all' in condition) return `(${condition.all.map(compile).join(' AND ')})`;
+    if ('any' in condition) return `(${condition.any.map(compile).join(' OR ')})`;
+    if ('not' in condition) return `(NOT ${compile(condition.not)})`;
+    const i = keys.indexOf(condition.tag);
+    const input = inputs.get(condition.tag)!;
+    if (condition.op === 'exists') return `has${i}`;
+    if (condition.op === 'missing') return `(NOT has${i})`;
+    const scalar = { number: ['n', 'Float64'], string: ['s', 'String'], boolean: ['b', 'UInt8'], date: ['d', 'String'], string_list: ['l', 'String'] }[input.type];
+    const column = `${scalar[0]}${i}`;
+    const value = (v: unknown) => (input.type === 'boolean' ? (v === true || v === 'true' || v === 1 ? 1 : 0) : input.type === 'number' ? Number(v) : String(v));
+    if (input.type === 'string_list') {
+      const values = Array.isArray(condition.value) ? condition.value.map(String) : [String(condition.value)];
+      const any = `hasAny(${column}, ${bind(values, 'Array(String)')})`;
+      return `(has${i} AND ${condition.op === 'ne' ? `NOT ${any}` : any})`;
+    }
+    if (condition.op === 'in') return `(has${i} AND ${column} IN ${bind((condition.value as unknown[]).map(value), `Array(${scalar[1]})`)})`;
+    const op = { eq: '=', ne: '!=', gt: '>', gte: '>=', lt: '<', lte: '<=' }[condition.op];
+    return `(has${i} AND ${column} ${op} ${bind(value(condition.value), scalar[1])})`;
+  };
+  const valueType = tag.valueType === 'number' ? 'Float64' : tag.valueType === 'boolean' ? 'UInt8' : 'String';
+  const out = (v: string | number | boolean) => bind(typeof v === 'boolean' ? (v ? 1 : 0) : v, valueType);
+  const branches = tag.cases.flatMap((c) => [compile(c.when), out(c.value)]);
+  const otherwise = tag.else === undefined ? 'NULL' : out(tag.else);
+  const pivot = `SELECT person_id, ${columns.join(',\n')} FROM tag_values
+    WHERE workspace_id = {ws:String} AND run_id IN {rule_runs:Array(String)} GROUP BY person_id`;
+  return { sql: `SELECT person_id, value FROM (SELECT person_id, multiIf(${branches.join(', ')}, ${otherwise}) AS value FROM (${pivot})) WHERE value IS NOT NULL`, params };
 }

@@ -175,7 +175,61 @@ export const modelSchema = z.object({
 });
 export type ModelTag = z.infer<typeof modelSchema>;
 
-export const tagDefinitionSchema = z.discriminatedUnion('kind', [statisticSchema, preferenceSchema, rfmSchema, cycleSchema, lifecycleSchema, modelSchema]);
+/** A condition over other tags' values: all/any/not, or one tag compared with a value. */
+export type Condition =
+  | { all: Condition[] }
+  | { any: Condition[] }
+  | { not: Condition }
+  | { tag: string; op: 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'exists' | 'missing'; value?: string | number | boolean | Array<string | number> };
+
+export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
+  z.union([
+    z.object({ all: z.array(conditionSchema).min(1) }).strict(),
+    z.object({ any: z.array(conditionSchema).min(1) }).strict(),
+    z.object({ not: conditionSchema }).strict(),
+    z
+      .object({
+        tag: tagKey,
+        op: z.enum(['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists', 'missing']),
+        value: z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))]).optional(),
+      })
+      .strict()
+      .superRefine((c, ctx) => {
+        const needs = c.op !== 'exists' && c.op !== 'missing';
+        if (needs && c.value === undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: `${c.op} needs a value` });
+        if (c.op === 'in' && !Array.isArray(c.value)) ctx.addIssue({ code: 'custom', path: ['value'], message: 'in needs a list of values' });
+      }),
+  ]),
+);
+
+/** The tags a condition reads. */
+export function conditionTags(condition: Condition): string[] {
+  if ('all' in condition) return condition.all.flatMap(conditionTags);
+  if ('any' in condition) return condition.any.flatMap(conditionTags);
+  if ('not' in condition) return conditionTags(condition.not);
+  return [condition.tag];
+}
+
+export const ruleSchema = z
+  .object({
+    ...common,
+    kind: z.literal('rule'),
+    valueType: z.enum(['string', 'number', 'boolean']).default('string'),
+    /** The first case whose condition holds gives the value; otherwise `else` (or no value). */
+    cases: z.array(z.object({ when: conditionSchema, value: z.union([z.string(), z.number(), z.boolean()]) })).min(1),
+    else: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  })
+  .transform((tag) => ({ ...tag, dependsOn: [...new Set([...tag.dependsOn, ...tag.cases.flatMap((c) => conditionTags(c.when))])] }))
+  .superRefine((tag, ctx) => {
+    const expected = tag.valueType === 'boolean' ? 'boolean' : tag.valueType === 'number' ? 'number' : 'string';
+    [...tag.cases.map((c) => c.value), ...(tag.else === undefined ? [] : [tag.else])].forEach((value, i) => {
+      if (typeof value !== expected) ctx.addIssue({ code: 'custom', path: i < tag.cases.length ? ['cases', i, 'value'] : ['else'], message: `expected a ${expected} (valueType ${tag.valueType})` });
+    });
+    if (tag.dependsOn.includes(tag.key)) ctx.addIssue({ code: 'custom', path: ['cases'], message: 'a rule cannot read its own tag' });
+  });
+export type RuleTag = z.infer<typeof ruleSchema>;
+
+export const tagDefinitionSchema = z.discriminatedUnion('kind', [statisticSchema, preferenceSchema, rfmSchema, cycleSchema, lifecycleSchema, modelSchema, ruleSchema]);
 export type TagDefinition = z.infer<typeof tagDefinitionSchema>;
 export type TagDefinitionInput = z.input<typeof tagDefinitionSchema>;
 
@@ -201,6 +255,8 @@ export function valueTypeOf(tag: TagDefinition): ValueType {
       return 'string';
     case 'model':
       return 'number';
+    case 'rule':
+      return tag.valueType;
   }
 }
 

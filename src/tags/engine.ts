@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../workspaces/workspaces.ts';
 import { runOrder, valueTypeOf, type TagDefinition } from './definition.ts';
-import { tagQuery, VALUE_COLUMN } from './compute.ts';
+import { ruleQuery, tagQuery, VALUE_COLUMN, type RuleInput } from './compute.ts';
 import { listTags, valueRun } from './store.ts';
 import { buyerSummaries, fitBuyers, modelValue, needsSpend, type BuyerSummaries, type ModelFit } from './model-tags.ts';
 
@@ -52,8 +52,9 @@ export async function runTags(stores: Stores, options: RunTagsOptions): Promise<
   }
   const results: TagRunResult[] = [];
   const models = new ModelCache(stores, workspace.id, workspace.timeZone, baseDate);
+  const definitions = new Map(all.map((t) => [t.key, t]));
   for (const tag of runOrder(chosen)) {
-    const result = await runTag(stores, workspace.id, workspace.timeZone, tag, baseDate, options.trigger ?? 'manual', models);
+    const result = await runTag(stores, workspace.id, workspace.timeZone, tag, baseDate, options.trigger ?? 'manual', models, definitions);
     results.push(result);
     options.onTag?.(result);
   }
@@ -108,7 +109,16 @@ async function writeModelTag(stores: Stores, tag: Extract<TagDefinition, { kind:
   return fit;
 }
 
-async function runTag(stores: Stores, workspaceId: string, timeZone: string, tag: TagDefinition, baseDate: string, trigger: 'manual' | 'schedule' | 'import', models: ModelCache): Promise<TagRunResult> {
+async function runTag(
+  stores: Stores,
+  workspaceId: string,
+  timeZone: string,
+  tag: TagDefinition,
+  baseDate: string,
+  trigger: 'manual' | 'schedule' | 'import',
+  models: ModelCache,
+  definitions: Map<string, TagDefinition>,
+): Promise<TagRunResult> {
   const started = Date.now();
   const runId = `tag_${crypto.randomBytes(8).toString('hex')}`;
   const db = stores.state.db;
@@ -120,7 +130,17 @@ async function runTag(stores: Stores, workspaceId: string, timeZone: string, tag
       const fit = await writeModelTag(stores, tag, models, params);
       details = { model: tag.model, ...fit };
     } else {
-      const query = tagQuery(tag);
+      let query;
+      if (tag.kind === 'rule') {
+        // The tags it reads, as of this run's base date (they ran first if they were part of this run).
+        const inputs = new Map<string, RuleInput>();
+        for (const key of tag.dependsOn) {
+          const definition = definitions.get(key);
+          if (!definition) throw new Error(`reads tag "${key}", which does not exist`);
+          inputs.set(key, { runId: (await valueRun(stores, workspaceId, key, baseDate))?.runId, type: valueTypeOf(definition) });
+        }
+        query = ruleQuery(tag, inputs);
+      } else query = tagQuery(tag);
       // The value column is chosen from the tag's type (a fixed map), never from input.
       const column = VALUE_COLUMN[valueTypeOf(tag)];
       await stores.facts.command(

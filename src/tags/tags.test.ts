@@ -177,6 +177,31 @@ test('purchase cycle and lifecycle, relative to each person’s own cycle and aw
   assert.throws(() => tagDefinitionSchema.parse({ key: 'st', name: { zh: 'x', en: 'x' }, kind: 'lifecycle', dormantAfter: 4, churnedAfter: 3 }), /more than dormantAfter/);
 });
 
+test('rules combine other tags: the first case that holds gives the value, reading each tag as of the base date', async () => {
+  const rule = (key: string, extra: Record<string, unknown>) => saveTag(stores, ws.id, { key, name: { zh: key, en: key }, kind: 'rule', ...extra });
+  const saved = await rule('care_plan', {
+    cases: [
+      { when: { all: [{ tag: 'rfm_group', op: 'in', value: ['重要价值客户', '重要保持客户'] }, { tag: 'stage', op: 'in', value: ['衰退', '沉睡', '流失'] }] }, value: '重要召回' },
+      { when: { tag: 'rfm_group', op: 'eq', value: '重要价值客户' }, value: '重要维护' },
+    ],
+    else: '一般',
+  });
+  assert.deepEqual(saved.dependsOn, ['rfm_group', 'stage'], 'the tags a rule reads run before it');
+  await rule('big_spender', { valueType: 'boolean', cases: [{ when: { tag: 'spend_all', op: 'gte', value: 400 }, value: true }], else: false });
+  await runTags(stores, { workspaceId: ws.id, baseDate: '2026-06-30', keys: ['care_plan', 'big_spender'] });
+  assert.equal(await valueOf('care_plan', 'a'), '重要维护', 'valuable and growing');
+  assert.equal(await valueOf('care_plan', 'd'), '重要召回', 'valuable but gone quiet');
+  assert.equal(await valueOf('care_plan', 'b'), '一般');
+  assert.equal(await valueOf('big_spender', 'a'), true);
+  assert.equal(await valueOf('big_spender', 'b'), false);
+  // On 07-20 the lifecycle run of that day says a is declining; the RFM run of 06-30 still holds.
+  await runTags(stores, { workspaceId: ws.id, baseDate: '2026-07-20', keys: ['care_plan'] });
+  assert.equal(await valueOf('care_plan', 'a'), '重要召回');
+  assert.throws(() => tagDefinitionSchema.parse({ key: 'r9', name: { zh: 'x', en: 'x' }, kind: 'rule', cases: [{ when: { tag: 'stage', op: 'eq' }, value: 'x' }] }), /eq needs a value/);
+  assert.throws(() => tagDefinitionSchema.parse({ key: 'r9', name: { zh: 'x', en: 'x' }, kind: 'rule', valueType: 'number', cases: [{ when: { tag: 'stage', op: 'exists' }, value: 'x' }] }), /expected a number/);
+  assert.throws(() => tagDefinitionSchema.parse({ key: 'r9', name: { zh: 'x', en: 'x' }, kind: 'rule', cases: [{ when: { tag: 'r9', op: 'exists' }, value: 'x' }] }), /cannot read its own tag/);
+});
+
 test('model tags fit BG/NBD and Gamma-Gamma on the workspace’s own purchases (CDNOW) and explain each prediction', async () => {
   const { summariseTransactions } = await import('../models/summary.ts');
   const { fitModel, bgnbdProbabilityAlive } = await import('../models/clv.ts');
