@@ -69,6 +69,20 @@ test('tags over HTTP: define, run, coverage, a person’s tags; checks name the 
   const person = await call('GET', `/api/v1/people/${q1.p}/tags`, analyst);
   assert.deepEqual(person.json.tags.map((t: { key: string; value: unknown; baseDate: string }) => [t.key, t.value, t.baseDate]), [['spend_total', 420, '2026-06-30']]);
   assert.deepEqual((await call('GET', `/api/v1/people/${q1.p}/tags?asOf=2026-06-29`, analyst)).json.tags, [], 'no run yet as of the day before');
+
+  // An import over HTTP computes the tags again once it is in.
+  const posted = await fetch(`${base}/api/v1/imports?kind=orders&source=erp&filename=more.csv`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${operator}`, 'content-type': 'text/csv' },
+    body: 'order_id,ordered_at,amount,member_no\nq4,2026-06-22 10:00,5,Q3\n',
+  });
+  assert.equal(posted.status, 202);
+  let triggers: string[] = [];
+  for (let i = 0; i < 200 && !triggers.includes('import'); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    triggers = (await call('GET', '/api/v1/tags/spend_total', analyst)).json.runs.map((r: { trigger: string }) => r.trigger);
+  }
+  assert.ok(triggers.includes('import'), `a run triggered by the import (runs: ${triggers.join(', ')})`);
 });
 
 test('siyu tags define / run / show and siyu people show', async () => {
@@ -97,6 +111,13 @@ test('siyu tags define / run / show and siyu people show', async () => {
   const z1 = { p: fs.readFileSync(exported, 'utf8').split('\n').find((line) => line.endsWith(',member_no,Z1'))!.split(',')[0] };
   const person = await runCli(['people', 'show', z1.p, '-w', slug], env);
   assert.match(person.stdout, /spend_tier\s+累计消费\s+低\s+2026-06-30/, 'Z1 spent 80');
+  // An import computes the workspace's tags again, for today.
+  const more = path.join(dir, 'more.csv');
+  fs.writeFileSync(more, 'order_id,ordered_at,amount,member_no\nz3,2026-06-12 10:00,30,Z3\n');
+  const imported = await runCli(['import', 'orders', more, '--source', 'erp', '-w', slug], env);
+  assert.equal(imported.code, 0, imported.stderr);
+  assert.match(imported.stdout, /tags: 1 computed for today/);
+  assert.match((await runCli(['tags', 'show', 'spend_tier', '-w', slug], env)).stdout, /\bimport\s+completed\s+3\b/);
   fs.writeFileSync(defs, JSON.stringify({ ...spend, key: 'x', measure: 'avg', field: 'source' }));
   const refused = await runCli(['tags', 'define', defs, '-w', slug], env);
   assert.equal(refused.code, 1);

@@ -21,6 +21,7 @@ import { FileFormatError } from './file-reader.ts';
 import { IMPORT_KINDS, type ImportKind } from './layouts.ts';
 import { listQuarantine } from './runs.ts';
 import { processIsAlive } from '../stores/lock.ts';
+import { runTagsAfterImport } from '../tags/engine.ts';
 
 const runSchema = z.object({
   id: z.string(),
@@ -83,9 +84,13 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
             source: request.query.source,
             onRunStarted: (run, resumed) => resolve({ run, resumed }),
           });
-          done.catch(reject).finally(() => {
-            if (!stopping) fs.rmSync(file, { force: true });
-          });
+          done
+            // Tags follow the data: computed again once the import is in.
+            .then(() => (stopping ? undefined : runTagsAfterImport(stores, workspace.id)))
+            .catch(reject)
+            .finally(() => {
+              if (!stopping) fs.rmSync(file, { force: true });
+            });
         });
         try {
           return reply.code(202).send(await started);

@@ -169,3 +169,12 @@ async function runTag(
     return { key: tag.key, runId, status: 'failed', people: 0, seconds: (Date.now() - started) / 1000, error: message };
   }
 }
+
+/**
+ * After an import: every tag of the workspace is computed again for today, so values follow the
+ * data. Returns nothing to do when the workspace has no tags.
+ */
+export async function runTagsAfterImport(stores: Stores, workspaceId: string): Promise<TagRunResult[]> {
+  if ((await listTags(stores, workspaceId)).length === 0) return [];
+  return runTags(stores, { workspaceId, trigger: 'import' });
+}

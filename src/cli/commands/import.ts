@@ -7,6 +7,7 @@ import { runImport } from '../../ingest/importer.ts';
 import { IMPORT_KINDS, mappingFileSchema, type ImportKind } from '../../ingest/layouts.ts';
 import { listImportRuns, listQuarantine } from '../../ingest/runs.ts';
 import { printTable, Progress } from '../output.ts';
+import { runTagsAfterImport } from '../../tags/engine.ts';
 import { parseInteger } from '../args.ts';
 
 export function registerImportCommands(program: Command, config: () => SiyuConfig): void {
@@ -76,6 +77,11 @@ export function registerImportCommands(program: Command, config: () => SiyuConfi
         if (summary.resolution) {
           const r = summary.resolution;
           console.log(`OneID: ${r.people.toLocaleString('en-US')} people (${r.newPeople} new, ${r.merges} merges, ${r.hubs} hub values, ${r.conflicts} conflicts)`);
+        }
+        const tags = await runTagsAfterImport(stores, workspace.id);
+        if (tags.length > 0) {
+          const failed = tags.filter((t) => t.status === 'failed');
+          console.log(`tags: ${tags.length} computed for today${failed.length ? `; failed: ${failed.map((f) => `${f.key} (${f.error})`).join(', ')}` : ''}`);
         }
       } finally {
         await stores.close();
