@@ -68,7 +68,7 @@ test('first start creates a workspace, prints an admin key once, writes the demo
   }
 });
 
-test('an import posted over HTTP survives the server being killed: the next start resumes it, nothing lost or doubled', async () => {
+async function interruptAndResume(end: 'kill' | 'stop') {
   const dataDir = tempDir();
   const ROWS = 150_000;
   const lines = ['order_id\tordered_at\tamount\tmember_no'];
@@ -89,7 +89,8 @@ test('an import posted over HTTP survives the server being killed: the next star
     const status = (await (await fetch(`${first.url}/api/v1/imports/${run}`, { headers: auth })).json()) as { status: string };
     assert.equal(status.status, 'running', 'still importing when the server dies');
   } finally {
-    await first.kill();
+    if (end === 'kill') await first.kill();
+    else assert.equal(await first.stop(), 0, 'SIGTERM stops cleanly, mid-import');
   }
 
   const second = await startServer(dataDir, '0');
@@ -112,4 +113,12 @@ test('an import posted over HTTP survives the server being killed: the next star
   } finally {
     await second.stop();
   }
+}
+
+test('an import posted over HTTP survives the server being killed: the next start resumes it, nothing lost or doubled', async () => {
+  await interruptAndResume('kill');
+});
+
+test('an import posted over HTTP survives the server being stopped (SIGTERM) mid-import: the next start resumes it', async () => {
+  await interruptAndResume('stop');
 });

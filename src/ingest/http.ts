@@ -44,10 +44,14 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
   await app.register(async (scope) => {
     // Any body is the file itself, streamed to disk as it arrives (no size limit in memory).
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
-    // A server that stops keeps the uploads of imports still running: the next start resumes them.
+    // A server that stops interrupts its imports between batches and keeps their uploads: the next
+    // start resumes them.
     let stopping = false;
+    const running = new Set<{ controller: AbortController; done: Promise<unknown> }>();
     scope.addHook('onClose', async () => {
       stopping = true;
+      for (const r of running) r.controller.abort();
+      await Promise.allSettled([...running].map((r) => r.done));
     });
     const api = scope.withTypeProvider<ZodTypeProvider>();
 
@@ -75,8 +79,10 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
         fs.mkdirSync(uploadsDir, { recursive: true });
         const file = path.join(uploadsDir, `${crypto.randomBytes(6).toString('hex')}-${request.query.filename}`);
         await pipeline(request.body as Readable, fs.createWriteStream(file));
+        const controller = new AbortController();
         const started = new Promise<{ run: string; resumed: boolean }>((resolve, reject) => {
           const done = runImport(stores, {
+            signal: controller.signal,
             workspace,
             kind: request.query.kind as ImportKind,
             files: [file],
@@ -84,13 +90,18 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
             source: request.query.source,
             onRunStarted: (run, resumed) => resolve({ run, resumed }),
           });
-          done
-            // Tags follow the data: computed again once the import is in.
-            .then(() => (stopping ? undefined : runTagsAfterImport(stores, workspace.id)))
-            .catch(reject)
-            .finally(() => {
-              if (!stopping) fs.rmSync(file, { force: true });
-            });
+          const entry = {
+            controller,
+            done: done
+              // Tags follow the data: computed again once the import is in.
+              .then(() => (stopping ? undefined : runTagsAfterImport(stores, workspace.id)))
+              .catch(reject)
+              .finally(() => {
+                running.delete(entry);
+                if (!stopping) fs.rmSync(file, { force: true });
+              }),
+          };
+          running.add(entry);
         });
         try {
           return reply.code(202).send(await started);

@@ -34,6 +34,11 @@ import { dropImportStage, importOrdersWithSql, sqlImportable } from './sql-order
 
 export { ImportPlanError };
 
+/** An import stopped on purpose before it finished; its run is left to be resumed. */
+export class ImportInterrupted extends Error {
+  override name = 'ImportInterrupted';
+}
+
 export interface ImportRequest {
   workspace: Workspace;
   kind: ImportKind;
@@ -46,6 +51,8 @@ export interface ImportRequest {
   resolve?: boolean;
   /** Import order files in SQL where possible (default true; false forces the row-by-row path). */
   sql?: boolean;
+  /** Stops the import between batches (a server stopping): the run stays `running`, to be resumed. */
+  signal?: AbortSignal;
   onProgress?: (progress: { file: string; rows: number }) => void;
   /** Called once the files are planned and the run is recorded, before any row is read. */
   onRunStarted?: (runId: string, resumed: boolean) => void;
@@ -247,6 +254,7 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
   const summaries: FileSummary[] = [];
   try {
     for (const [fileNo, plan] of plans.entries()) {
+      if (request.signal?.aborted) throw new ImportInterrupted('the import was interrupted; run it again to resume');
       const fileName = path.basename(plan.path);
       if (request.sql !== false && sqlImportable(stores, plan.shape, plan.layout)) {
         // Order files run inside the engine: parsed, checked, grouped and written with SQL.
@@ -318,6 +326,7 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
         if (writeFailure) throw writeFailure;
       };
       const flush = async () => {
+        if (request.signal?.aborted) throw new ImportInterrupted('the import was interrupted; run it again to resume');
         const batch = entities;
         const held = quarantine;
         entities = [];
@@ -418,6 +427,8 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
       .execute();
     return { runId, resumed, files: summaries, ...total, resolution, seconds: (Date.now() - started) / 1000 };
   } catch (error) {
+    // An interrupted run stays `running`: the same command (or the server's next start) resumes it.
+    if (error instanceof ImportInterrupted) throw error;
     await db
       .updateTable('import_runs')
       .set({ status: 'failed', error: (error as Error).message, finished_at: new Date() })
