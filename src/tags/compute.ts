@@ -222,6 +222,8 @@ export function tagQuery(tag: TagDefinition): TagQuery {
       throw new Error('model tags are fitted and predicted by the engine (model-tags.ts), not by one query');
     case 'rule':
       throw new Error('rule tags read other tags: build them with ruleQuery and those tags\' runs');
+    case 'manual':
+      throw new Error('manual tags publish the values staff set (store.ts), not a query');
   }
 }
 

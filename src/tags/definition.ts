@@ -229,7 +229,17 @@ export const ruleSchema = z
   });
 export type RuleTag = z.infer<typeof ruleSchema>;
 
-export const tagDefinitionSchema = z.discriminatedUnion('kind', [statisticSchema, preferenceSchema, rfmSchema, cycleSchema, lifecycleSchema, modelSchema, ruleSchema]);
+/** Set by staff on one person at a time (who and when are kept); a run publishes the values set. */
+export const manualSchema = z.object({
+  ...common,
+  kind: z.literal('manual'),
+  valueType: z.enum(VALUE_TYPES).default('string'),
+  /** The values staff may choose from (none: any value of the type). */
+  options: z.array(z.string().min(1)).optional(),
+});
+export type ManualTag = z.infer<typeof manualSchema>;
+
+export const tagDefinitionSchema = z.discriminatedUnion('kind', [statisticSchema, preferenceSchema, rfmSchema, cycleSchema, lifecycleSchema, modelSchema, ruleSchema, manualSchema]);
 export type TagDefinition = z.infer<typeof tagDefinitionSchema>;
 export type TagDefinitionInput = z.input<typeof tagDefinitionSchema>;
 
@@ -256,6 +266,8 @@ export function valueTypeOf(tag: TagDefinition): ValueType {
     case 'model':
       return 'number';
     case 'rule':
+      return tag.valueType;
+    case 'manual':
       return tag.valueType;
   }
 }

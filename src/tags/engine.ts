@@ -9,7 +9,7 @@ import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../workspaces/workspaces.ts';
 import { runOrder, valueTypeOf, type TagDefinition } from './definition.ts';
 import { ruleQuery, tagQuery, VALUE_COLUMN, type RuleInput } from './compute.ts';
-import { listTags, valueRun } from './store.ts';
+import { listTags, manualValues, setManualValue, valueRun } from './store.ts';
 import { buyerSummaries, fitBuyers, modelValue, needsSpend, type BuyerSummaries, type ModelFit } from './model-tags.ts';
 
 export interface TagRunResult {
@@ -129,6 +129,18 @@ async function runTag(
     if (tag.kind === 'model') {
       const fit = await writeModelTag(stores, tag, models, params);
       details = { model: tag.model, ...fit };
+    } else if (tag.kind === 'manual') {
+      // Publishes what staff have set, as of now (the column is the tag type's, from a fixed map).
+      const column = VALUE_COLUMN[valueTypeOf(tag)];
+      const rows = (await manualValues(stores, workspaceId, tag.key)).map((v) => ({
+        workspace_id: workspaceId,
+        tag: tag.key,
+        run_id: runId,
+        base_date: baseDate,
+        person_id: v.personId,
+        [column]: typeof v.value === 'boolean' ? (v.value ? 1 : 0) : v.value,
+      }));
+      await stores.facts.insertRows('tag_values', rows);
     } else {
       let query;
       if (tag.kind === 'rule') {
@@ -155,7 +167,8 @@ async function runTag(
       params,
     );
     const people = Number(count.n);
-    const status = people === 0 && tag.onEmpty === 'keep' ? 'kept' : 'completed';
+    // A manual tag that nobody has anymore is empty for real: it clears.
+    const status = people === 0 && tag.onEmpty === 'keep' && tag.kind !== 'manual' ? 'kept' : 'completed';
     await db.updateTable('tag_runs').set({ status, people, finished_at: new Date() }).where('id', '=', runId).execute();
     if (status === 'completed') {
       // Current values are those of the latest base date (a rerun of an older date does not displace them).
@@ -177,4 +190,12 @@ async function runTag(
 export async function runTagsAfterImport(stores: Stores, workspaceId: string): Promise<TagRunResult[]> {
   if ((await listTags(stores, workspaceId)).length === 0) return [];
   return runTags(stores, { workspaceId, trigger: 'import' });
+}
+
+/** Staff set (or remove, with `value` undefined) a manual tag on a person; the tag is published at once. */
+export async function setManualTag(stores: Stores, workspaceId: string, key: string, personId: number, value: unknown, actor: string) {
+  const set = await setManualValue(stores, workspaceId, key, personId, value, actor);
+  const [run] = await runTags(stores, { workspaceId, keys: [key], trigger: 'manual' });
+  if (run.status === 'failed') throw new Error(`the value was saved but the tag could not be published: ${run.error}`);
+  return set;
 }

@@ -5,8 +5,8 @@ import { z } from 'zod';
 import { callerOf } from '../server/auth.ts';
 import type { Stores } from '../stores/stores.ts';
 import { tagDefinitionSchema, valueTypeOf } from './definition.ts';
-import { runTags } from './engine.ts';
-import { getTag, listTags, personTags, saveTag, tagCoverage, tagRuns } from './store.ts';
+import { runTags, setManualTag } from './engine.ts';
+import { getTag, listTags, personTagsWithAuthors, saveTag, tagCoverage, tagRuns } from './store.ts';
 import { explainModelTag } from './model-tags.ts';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date like 2026-06-30');
@@ -115,7 +115,39 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
         querystring: z.object({ asOf: date.optional() }),
       },
     },
-    async (request) => ({ personId: request.params.id, tags: await personTags(stores, callerOf(request).workspaceId, request.params.id, request.query.asOf) }),
+    async (request) => ({ personId: request.params.id, tags: await personTagsWithAuthors(stores, callerOf(request).workspaceId, request.params.id, request.query.asOf) }),
+  );
+
+  api.put(
+    '/api/v1/people/:id/tags/:key',
+    {
+      config: { roles: ['admin', 'operator', 'staff'] },
+      schema: {
+        tags: ['tags'],
+        summary: 'Set a manual tag on a person (recorded with who and when); published at once',
+        security,
+        params: z.object({ id: z.coerce.number().int().positive(), key: z.string() }),
+        body: z.object({ value: z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]) }),
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const value = await setManualTag(stores, caller.workspaceId, request.params.key, request.params.id, request.body.value, `api:${caller.keyId}`);
+      return { personId: request.params.id, key: request.params.key, value };
+    },
+  );
+
+  api.delete(
+    '/api/v1/people/:id/tags/:key',
+    {
+      config: { roles: ['admin', 'operator', 'staff'] },
+      schema: { tags: ['tags'], summary: 'Remove a manual tag from a person', security, params: z.object({ id: z.coerce.number().int().positive(), key: z.string() }) },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      await setManualTag(stores, caller.workspaceId, request.params.key, request.params.id, undefined, `api:${caller.keyId}`);
+      return { personId: request.params.id, key: request.params.key, removed: true };
+    },
   );
 
 }

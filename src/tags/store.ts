@@ -3,9 +3,10 @@
  * value set of its tag; the definition points at the run whose values are current, and "as of a
  * date" means the last run with values whose base date is on or before it.
  */
+import { ZodError } from 'zod';
 import type { Stores } from '../stores/stores.ts';
 import { ConflictError, NotFoundError } from '../workspaces/workspaces.ts';
-import { tagDefinitionSchema, valueTypeOf, type TagDefinition, type ValueType } from './definition.ts';
+import { tagDefinitionSchema, valueTypeOf, type ManualTag, type TagDefinition, type ValueType } from './definition.ts';
 import { VALUE_COLUMN } from './compute.ts';
 
 function parseDefinition(raw: unknown): TagDefinition {
@@ -131,4 +132,83 @@ export async function personTags(stores: Stores, workspaceId: string, personId: 
       type === 'number' ? Number(row.v_number) : type === 'boolean' ? row.v_bool === 1 : type === 'date' ? row.v_date : type === 'string_list' ? row.v_list : row.v_string;
     return [{ key: tag.key, name: tag.name, type, value, baseDate: run.baseDate, runId: run.runId }];
   });
+}
+
+/** A person's tags, and for manual ones who set the value and when. */
+export async function personTagsWithAuthors(stores: Stores, workspaceId: string, personId: number, asOf?: string) {
+  const tags = await personTags(stores, workspaceId, personId, asOf);
+  const manual = new Set((await listTags(stores, workspaceId)).filter((t) => t.kind === 'manual').map((t) => t.key));
+  return Promise.all(
+    tags.map(async (t) => {
+      if (!manual.has(t.key)) return t;
+      const [set] = await manualValues(stores, workspaceId, t.key, personId);
+      return set ? { ...t, setBy: set.setBy, setAt: set.setAt } : t;
+    }),
+  );
+}
+
+export type TagValue = string | number | boolean | string[];
+
+/** Checks a value against a manual tag's type and options; text (from a command line) is converted. */
+export function manualValue(tag: ManualTag, raw: unknown): TagValue {
+  // A validation error like any other input's: 400 over HTTP, one line on the command line.
+  const invalid = (message: string) => new ZodError([{ code: 'custom', path: ['value'], message, input: raw }]);
+  const fail = (expected: string): never => {
+    throw invalid(`tag "${tag.key}" takes ${expected}; got ${JSON.stringify(raw)}`);
+  };
+  let value: TagValue;
+  switch (tag.valueType) {
+    case 'number':
+      value = typeof raw === 'number' ? raw : Number(raw);
+      if (typeof raw === 'boolean' || raw === '' || !Number.isFinite(value)) fail('a number');
+      break;
+    case 'boolean':
+      value = raw === true || raw === 'true' ? true : raw === false || raw === 'false' ? false : fail('true or false');
+      break;
+    case 'date':
+      value = typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(raw) && !Number.isNaN(Date.parse(raw)) ? raw : fail('a date like 2026-06-30');
+      break;
+    case 'string_list':
+      value = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? raw.split(',').map((v) => v.trim()).filter(Boolean) : fail('a list of text values');
+      break;
+    default:
+      value = typeof raw === 'string' && raw.trim() ? raw.trim() : fail('a non-empty text');
+  }
+  if (tag.options) {
+    const chosen = Array.isArray(value) ? value : [String(value)];
+    const unknown = chosen.filter((v) => !tag.options!.includes(v));
+    if (unknown.length > 0) throw invalid(`tag "${tag.key}" takes one of ${tag.options.join(', ')}; got ${unknown.join(', ')}`);
+  }
+  return value;
+}
+
+/** Sets (or with `value` undefined, removes) a manual tag's value on a person, recording who did it. */
+export async function setManualValue(stores: Stores, workspaceId: string, key: string, personId: number, value: unknown, actor: string): Promise<TagValue | undefined> {
+  const tag = await getTag(stores, workspaceId, key);
+  if (tag.kind !== 'manual') throw new ConflictError(`tag "${key}" is computed (${tag.kind}); only manual tags are set by hand`);
+  const db = stores.state.db;
+  if (value === undefined) {
+    await db.deleteFrom('manual_tag_values').where('workspace_id', '=', workspaceId).where('tag_key', '=', key).where('person_id', '=', personId).execute();
+    return undefined;
+  }
+  const checked = manualValue(tag, value);
+  await db
+    .insertInto('manual_tag_values')
+    // Wrapped in an object: a bare JSON string would be ambiguous to read back from either driver.
+    .values({ workspace_id: workspaceId, tag_key: key, person_id: personId, value: JSON.stringify({ v: checked }), set_by: actor })
+    .onConflict((oc) => oc.columns(['workspace_id', 'tag_key', 'person_id']).doUpdateSet({ value: JSON.stringify({ v: checked }), set_by: actor, set_at: new Date() }))
+    .execute();
+  return checked;
+}
+
+/** A manual tag's values as set, with who set each and when. */
+export async function manualValues(stores: Stores, workspaceId: string, key: string, personId?: number) {
+  let query = stores.state.db.selectFrom('manual_tag_values').selectAll().where('workspace_id', '=', workspaceId).where('tag_key', '=', key);
+  if (personId !== undefined) query = query.where('person_id', '=', personId);
+  return (await query.execute()).map((r) => ({
+    personId: Number(r.person_id),
+    value: ((typeof r.value === 'string' ? JSON.parse(r.value) : r.value) as { v: TagValue }).v,
+    setBy: r.set_by,
+    setAt: new Date(r.set_at).toISOString(),
+  }));
 }

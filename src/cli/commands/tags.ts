@@ -1,10 +1,11 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import type { Command } from 'commander';
 import { ZodError } from 'zod';
 import type { SiyuConfig } from '../../config/config.ts';
 import { valueTypeOf } from '../../tags/definition.ts';
-import { runTags } from '../../tags/engine.ts';
-import { getTag, listTags, personTags, saveTag, tagCoverage, tagRuns } from '../../tags/store.ts';
+import { runTags, setManualTag } from '../../tags/engine.ts';
+import { getTag, listTags, personTagsWithAuthors, saveTag, tagCoverage, tagRuns } from '../../tags/store.ts';
 import { explainModelTag } from '../../tags/model-tags.ts';
 import { printTable } from '../output.ts';
 import { withWorkspace } from '../workspace.ts';
@@ -107,6 +108,30 @@ export function registerTagCommands(program: Command, config: () => SiyuConfig):
       });
     });
 
+  tags
+    .command('set <key> <person_id> <value>')
+    .description('set a manual tag on a person (a list: comma-separated); it is published at once')
+    .option('--by <name>', 'who sets it (default: the operating-system user)')
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (key: string, personId: string, value: string, options: { by?: string; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const actor = options.by ?? `cli:${os.userInfo().username}`;
+        const set = await setManualTag(stores, workspaceId, key, parseInteger(personId), value, actor);
+        console.log(`${key} = ${JSON.stringify(set)} for person ${personId} (by ${actor})`);
+      });
+    });
+  tags
+    .command('unset <key> <person_id>')
+    .description('remove a manual tag from a person')
+    .option('--by <name>', 'who removes it')
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (key: string, personId: string, options: { by?: string; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        await setManualTag(stores, workspaceId, key, parseInteger(personId), undefined, options.by ?? `cli:${os.userInfo().username}`);
+        console.log(`${key} removed from person ${personId}`);
+      });
+    });
+
   const people = program.command('people').description('people (OneID) and what is known of them');
   people
     .command('show <person_id>')
@@ -116,9 +141,17 @@ export function registerTagCommands(program: Command, config: () => SiyuConfig):
     .action(async (personId: string, options: { asOf?: string; workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
         const id = parseInteger(personId);
-        const rows = await personTags(stores, workspaceId, id, options.asOf);
+        const rows = await personTagsWithAuthors(stores, workspaceId, id, options.asOf);
         console.log(`person ${id}: ${rows.length} tag${rows.length === 1 ? '' : 's'}`);
-        printTable(rows.map((t) => ({ tag: t.key, name: t.name.zh, value: Array.isArray(t.value) ? t.value.join(', ') : String(t.value), 'as of': t.baseDate })));
+        printTable(
+          rows.map((t) => ({
+            tag: t.key,
+            name: t.name.zh,
+            value: Array.isArray(t.value) ? t.value.join(', ') : String(t.value),
+            'as of': t.baseDate,
+            'set by': 'setBy' in t ? `${t.setBy} ${t.setAt.slice(0, 16).replace('T', ' ')}` : '',
+          })),
+        );
       });
     });
 }

@@ -164,6 +164,21 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.alterTable('tag_runs').addColumn('details', 'jsonb').execute();
     },
   },
+  '0009_manual_tag_values': {
+    async up(db: Kysely<unknown>) {
+      // Values staff set on people, with who and when; a run of the tag publishes them.
+      await db.schema
+        .createTable('manual_tag_values')
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('tag_key', 'text', (c) => c.notNull())
+        .addColumn('person_id', 'bigint', (c) => c.notNull())
+        .addColumn('value', 'jsonb', (c) => c.notNull())
+        .addColumn('set_by', 'text', (c) => c.notNull())
+        .addColumn('set_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('manual_tag_values_pk', ['workspace_id', 'tag_key', 'person_id'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

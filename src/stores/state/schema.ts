@@ -11,6 +11,17 @@ export interface StateDatabase {
   identity_reviews: IdentityReviewsTable;
   tag_definitions: TagDefinitionsTable;
   tag_runs: TagRunsTable;
+  manual_tag_values: ManualTagValuesTable;
+}
+
+/** A value staff set on a person for a manual tag. */
+export interface ManualTagValuesTable {
+  workspace_id: string;
+  tag_key: string;
+  person_id: ColumnType<number, number, number>;
+  value: ColumnType<unknown, string, string>;
+  set_by: string;
+  set_at: ColumnType<Date, Date | undefined, Date>;
 }
 
 /** A tag's definition (zod-checked JSON) and the run whose values are its current ones. */
