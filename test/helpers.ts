@@ -62,3 +62,14 @@ export async function startTestServer(stores: Stores, tracking?: EventBufferOpti
   await app.listen({ port: 0, host: '127.0.0.1' });
   return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
 }
+
+/** Calls the API with a key: the status, the body as text, and the body as JSON when it is JSON. */
+export async function callApi(base: string, method: string, route: string, token: string, body?: unknown): Promise<{ status: number; text: string; json: any }> {
+  const response = await fetch(`${base}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, text, json: text.startsWith('{') ? JSON.parse(text) : undefined };
+}

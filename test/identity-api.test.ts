@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { openTestStores, startTestServer, tempDir, uniqueSlug } from './helpers.ts';
+import { callApi, openTestStores, startTestServer, tempDir, uniqueSlug } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
 import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
 import { runImport } from '../src/ingest/importer.ts';
@@ -36,15 +36,7 @@ after(async () => {
   await stores.close();
 });
 
-async function call(method: string, route: string, token: string, body?: unknown) {
-  const response = await fetch(`${base}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, text, json: text.startsWith('{') ? JSON.parse(text) : undefined };
-}
+const call = (method: string, route: string, token: string, body?: unknown) => callApi(base, method, route, token, body);
 
 async function personOf(recordId: string): Promise<number> {
   const [row] = await stores.facts.query<{ p: string }>(`SELECT person_id AS p FROM source_records FINAL WHERE workspace_id = {ws:String} AND record_id = {r:String}`, { ws: ws.id, r: recordId });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { openTestStores, runCli, startTestServer, tempDir, uniqueSlug } from './helpers.ts';
+import { callApi, openTestStores, runCli, startTestServer, tempDir, uniqueSlug } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
 import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
 import { runImport } from '../src/ingest/importer.ts';
@@ -31,14 +31,7 @@ after(async () => {
   await stores.close();
 });
 
-async function call(method: string, route: string, token: string, body?: unknown) {
-  const response = await fetch(`${base}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, json: (await response.json()) as any };
-}
+const call = (method: string, route: string, token: string, body?: unknown) => callApi(base, method, route, token, body);
 
 const spend = { key: 'spend_total', name: { zh: '累计消费', en: 'Total spend' }, kind: 'statistic', of: 'purchases', measure: 'sum', field: 'amount' };
 

@@ -17,6 +17,7 @@ import type { IdentifierType } from '../identity/identifier-types.ts';
 import type { FileShape } from './file-reader.ts';
 import { IDENTIFIER_FIELDS, type ColumnSource, type FileLayout } from './layouts.ts';
 import { nextVersion } from './writer.ts';
+import type { ImportCounts } from './importer.ts';
 
 /** The canonical fields an order row may carry (the stage table has one column for each). */
 const ORDER_FIELDS = [
@@ -39,14 +40,6 @@ export function sqlImportable(stores: Stores, shape: FileShape, layout: FileLayo
   return Object.keys(layout.fields).every((field) => (ORDER_FIELDS as readonly string[]).includes(field) || field === 'currency');
 }
 
-export interface SqlFileCounts {
-  rowsRead: number;
-  landed: number;
-  updated: number;
-  unchanged: number;
-  quarantined: number;
-  valuesDropped: number;
-}
 
 export interface SqlOrderImport {
   workspaceId: string;
@@ -240,7 +233,7 @@ function fieldFrom(source: ColumnSource, columnIndex: Map<string, number>, raw: 
   return mapped(`arrayStringConcat(arrayFilter(v -> v != '', [${source.columns.map(column).join(', ')}]), ' ')`, source.map);
 }
 
-export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): Promise<SqlFileCounts> {
+export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): Promise<ImportCounts> {
   const { facts } = stores;
   const fields = Object.keys(job.layout.fields).filter((f) => (ORDER_FIELDS as readonly string[]).includes(f)) as OrderField[];
   const width = Math.max(...job.columnIndex.values()) + 1;
