@@ -170,11 +170,6 @@ async function runTag(
     // A manual tag that nobody has anymore is empty for real: it clears.
     const status = people === 0 && tag.onEmpty === 'keep' && tag.kind !== 'manual' ? 'kept' : 'completed';
     await db.updateTable('tag_runs').set({ status, people, finished_at: new Date() }).where('id', '=', runId).execute();
-    if (status === 'completed') {
-      // Current values are those of the latest base date (a rerun of an older date does not displace them).
-      const current = await valueRun(stores, workspaceId, tag.key);
-      await db.updateTable('tag_definitions').set({ current_run_id: current?.runId ?? runId }).where('workspace_id', '=', workspaceId).where('key', '=', tag.key).execute();
-    }
     return { key: tag.key, runId, status, people, seconds: (Date.now() - started) / 1000 };
   } catch (error) {
     const message = (error as Error).message;

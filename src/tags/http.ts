@@ -19,7 +19,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
     const tags = await listTags(stores, workspaceId);
     return {
       tags: await Promise.all(
-        tags.map(async ({ currentRunId: _current, ...tag }) => ({ ...tag, valueType: valueTypeOf(tag), lastRun: (await tagRuns(stores, workspaceId, tag.key, 1))[0] ?? null })),
+        tags.map(async (tag) => ({ ...tag, valueType: valueTypeOf(tag), lastRun: (await tagRuns(stores, workspaceId, tag.key, 1))[0] ?? null })),
       ),
     };
   });
@@ -60,7 +60,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
     },
     async (request) => {
       const workspaceId = callerOf(request).workspaceId;
-      const { currentRunId: _current, ...tag } = await getTag(stores, workspaceId, request.params.key);
+      const tag = await getTag(stores, workspaceId, request.params.key);
       const coverage = await tagCoverage(stores, workspaceId, tag.key, { asOf: request.query.asOf, top: request.query.top });
       return {
         tag: { ...tag, valueType: valueTypeOf(tag) },

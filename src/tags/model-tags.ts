@@ -8,6 +8,8 @@ import { readUint32Rows } from '../stores/facts/facts-store.ts';
 import { bgnbdConditionalPurchases, bgnbdProbabilityAlive, fitModel, gammaGammaExpectedSpend } from '../models/clv.ts';
 import type { ModelTag } from './definition.ts';
 import { PURCHASES } from './compute.ts';
+import { valueRun } from './store.ts';
+import { WorkspaceService } from '../workspaces/workspaces.ts';
 
 export interface BuyerSummaries {
   person: Uint32Array;
@@ -102,12 +104,10 @@ export function modelValue(tag: ModelTag, fit: ModelFit, x: number, txDays: numb
  * the model's unit, the fitted parameters, and the value itself.
  */
 export async function explainModelTag(stores: Stores, workspaceId: string, tag: ModelTag, personId: number, asOf?: string) {
-  const { valueRun } = await import('./store.ts');
   const run = await valueRun(stores, workspaceId, tag.key, asOf);
   if (!run) throw new Error(`tag "${tag.key}" has no completed run${asOf ? ` on or before ${asOf}` : ''}`);
   const row = await stores.state.db.selectFrom('tag_runs').select('details').where('id', '=', run.runId).executeTakeFirstOrThrow();
   const fit = (typeof row.details === 'string' ? JSON.parse(row.details) : row.details) as ModelFit & { model: string };
-  const { WorkspaceService } = await import('../workspaces/workspaces.ts');
   const workspace = await new WorkspaceService(stores.state).get(workspaceId);
   const buyer = await buyerSummaries(stores, workspaceId, workspace.timeZone, run.baseDate, personId);
   if (buyer.person.length === 0) return { tag: tag.key, baseDate: run.baseDate, personId, bought: false as const, fit };

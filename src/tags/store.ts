@@ -1,7 +1,7 @@
 /**
  * Tags in the stores: definitions (state), runs (state) and values (facts). A run writes the whole
- * value set of its tag; the definition points at the run whose values are current, and "as of a
- * date" means the last run with values whose base date is on or before it.
+ * value set of its tag; the current values are those of the completed run with the latest base date,
+ * and "as of a date" means the last completed run whose base date is on or before it.
  */
 import { ZodError } from 'zod';
 import type { Stores } from '../stores/stores.ts';
@@ -19,21 +19,21 @@ export async function saveTag(stores: Stores, workspaceId: string, input: unknow
   if (existing && !options.replace) throw new ConflictError(`tag "${tag.key}" exists already (replace it to change it)`);
   await stores.state.db
     .insertInto('tag_definitions')
-    .values({ workspace_id: workspaceId, key: tag.key, definition: JSON.stringify(tag), current_run_id: null })
+    .values({ workspace_id: workspaceId, key: tag.key, definition: JSON.stringify(tag) })
     .onConflict((oc) => oc.columns(['workspace_id', 'key']).doUpdateSet({ definition: JSON.stringify(tag), updated_at: new Date() }))
     .execute();
   return tag;
 }
 
-export async function listTags(stores: Stores, workspaceId: string): Promise<Array<TagDefinition & { currentRunId: string | null }>> {
-  const rows = await stores.state.db.selectFrom('tag_definitions').select(['definition', 'current_run_id']).where('workspace_id', '=', workspaceId).orderBy('key').execute();
-  return rows.map((r) => ({ ...parseDefinition(r.definition), currentRunId: r.current_run_id }));
+export async function listTags(stores: Stores, workspaceId: string): Promise<TagDefinition[]> {
+  const rows = await stores.state.db.selectFrom('tag_definitions').select('definition').where('workspace_id', '=', workspaceId).orderBy('key').execute();
+  return rows.map((r) => parseDefinition(r.definition));
 }
 
-export async function getTag(stores: Stores, workspaceId: string, key: string): Promise<TagDefinition & { currentRunId: string | null }> {
-  const row = await stores.state.db.selectFrom('tag_definitions').select(['definition', 'current_run_id']).where('workspace_id', '=', workspaceId).where('key', '=', key).executeTakeFirst();
+export async function getTag(stores: Stores, workspaceId: string, key: string): Promise<TagDefinition> {
+  const row = await stores.state.db.selectFrom('tag_definitions').select('definition').where('workspace_id', '=', workspaceId).where('key', '=', key).executeTakeFirst();
   if (!row) throw new NotFoundError(`no tag "${key}" in this workspace`);
-  return { ...parseDefinition(row.definition), currentRunId: row.current_run_id };
+  return parseDefinition(row.definition);
 }
 
 export interface TagRunInfo {

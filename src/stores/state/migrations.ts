@@ -137,7 +137,6 @@ const MIGRATIONS: Record<string, Migration> = {
         .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
         .addColumn('key', 'text', (c) => c.notNull())
         .addColumn('definition', 'jsonb', (c) => c.notNull())
-        .addColumn('current_run_id', 'text')
         .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
         .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
         .addPrimaryKeyConstraint('tag_definitions_pk', ['workspace_id', 'key'])

@@ -24,12 +24,11 @@ export interface ManualTagValuesTable {
   set_at: ColumnType<Date, Date | undefined, Date>;
 }
 
-/** A tag's definition (zod-checked JSON) and the run whose values are its current ones. */
+/** A tag's definition (zod-checked JSON); which run's values are current follows from tag_runs. */
 export interface TagDefinitionsTable {
   workspace_id: string;
   key: string;
   definition: ColumnType<unknown, string, string>;
-  current_run_id: string | null;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
