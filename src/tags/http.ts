@@ -8,6 +8,7 @@ import { tagDefinitionSchema, valueTypeOf } from './definition.ts';
 import { runTags, setManualTag } from './engine.ts';
 import { getTag, listTags, personTagsWithAuthors, saveTag, tagCoverage, tagRuns } from './store.ts';
 import { explainModelTag } from './model-tags.ts';
+import { CronError, formatInZone, getSchedule, parseCron, removeSchedule, setSchedule, type TagSchedule } from './schedule.ts';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date like 2026-06-30');
 export function tagRoutes(app: FastifyInstance, stores: Stores): void {
@@ -46,6 +47,42 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
       },
     );
   }
+
+  // The schedule: a static path, so fastify prefers it to /api/v1/tags/:key.
+  const scheduleView = (schedule: TagSchedule | undefined) =>
+    schedule ? { ...schedule, nextAtLocal: formatInZone(schedule.nextAt, schedule.timeZone), lastStartedAtLocal: schedule.lastStartedAt ? formatInZone(schedule.lastStartedAt, schedule.timeZone) : null } : null;
+  const cronField = z
+    .string()
+    .describe('5 fields (minute hour day-of-month month day-of-week) in the workspace time zone, or "daily" (03:00)')
+    .superRefine((cron, ctx) => {
+      try {
+        parseCron(cron, 'UTC');
+      } catch (error) {
+        if (!(error instanceof CronError)) throw error;
+        ctx.addIssue({ code: 'custom', message: error.message });
+      }
+    });
+
+  api.get(
+    '/api/v1/tags/schedule',
+    { schema: { tags: ['tags'], summary: "The workspace's tag schedule (null when tags run only manually and after imports)", security } },
+    async (request) => ({ schedule: scheduleView(await getSchedule(stores, callerOf(request).workspaceId)) }),
+  );
+
+  api.put(
+    '/api/v1/tags/schedule',
+    {
+      config: { roles: ['admin', 'operator'] },
+      schema: { tags: ['tags'], summary: "Run all the workspace's tags on a cron (in its time zone), for yesterday as base date", security, body: z.object({ cron: cronField }) },
+    },
+    async (request) => ({ schedule: scheduleView(await setSchedule(stores, callerOf(request).workspaceId, request.body.cron)) }),
+  );
+
+  api.delete(
+    '/api/v1/tags/schedule',
+    { config: { roles: ['admin', 'operator'] }, schema: { tags: ['tags'], summary: 'Remove the tag schedule', security } },
+    async (request) => ({ removed: await removeSchedule(stores, callerOf(request).workspaceId) }),
+  );
 
   api.get(
     '/api/v1/tags/:key',

@@ -6,6 +6,7 @@ import { loadDemoBrand } from '../../demo/load.ts';
 import { resumeInterruptedUploads } from '../../ingest/http.ts';
 import { buildServer } from '../../server/app.ts';
 import { openStores } from '../../stores/stores.ts';
+import { startScheduler, type Scheduler } from '../../tags/schedule.ts';
 import { ensureFirstWorkspace } from '../../workspaces/bootstrap.ts';
 import { parseInteger } from '../args.ts';
 
@@ -28,12 +29,14 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
       const started = Date.now();
       const stores = await openStores(cfg);
       let app: Awaited<ReturnType<typeof buildServer>> | undefined;
+      let scheduler: Scheduler | undefined;
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
         stopping = true;
         process.stderr.write(`\n${signal}: stopping…\n`);
-        await app?.close().catch(() => undefined);
+        // A scheduled tag run in progress finishes its workspace; the stores close after both.
+        await Promise.all([app?.close().catch(() => undefined), scheduler?.stop()]);
         await stores.close();
         process.exit(0);
       };
@@ -67,6 +70,7 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
         const uploadsDir = path.join(cfg.dataDir, 'uploads');
         app = await buildServer({ config: cfg, stores, uploadsDir });
         const address = await app.listen({ port: cfg.port, host: cfg.host });
+        scheduler = startScheduler(stores, { log: (message) => console.log(message) });
         await resumeInterruptedUploads(stores, uploadsDir, (message) => console.log(message));
         const url = cfg.publicUrl ?? address.replace('[::1]', 'localhost');
         console.log(`Siyu is running (facts: ${stores.facts.engine}, state: ${stores.state.engine}; ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
@@ -75,7 +79,7 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
         console.log(`  health   ${url}/healthz`);
         console.log('Press Ctrl+C to stop.');
       } catch (error) {
-        await app?.close().catch(() => undefined);
+        await Promise.all([app?.close().catch(() => undefined), scheduler?.stop()]);
         await stores.close();
         throw error;
       }

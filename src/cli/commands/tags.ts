@@ -7,6 +7,7 @@ import { valueTypeOf } from '../../tags/definition.ts';
 import { runTags, setManualTag } from '../../tags/engine.ts';
 import { getTag, listTags, personTagsWithAuthors, saveTag, tagCoverage, tagRuns } from '../../tags/store.ts';
 import { explainModelTag } from '../../tags/model-tags.ts';
+import { formatInZone, getSchedule, removeSchedule, setSchedule } from '../../tags/schedule.ts';
 import { printTable } from '../output.ts';
 import { withWorkspace } from '../workspace.ts';
 import { parseInteger } from '../args.ts';
@@ -129,6 +130,31 @@ export function registerTagCommands(program: Command, config: () => SiyuConfig):
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
         await setManualTag(stores, workspaceId, key, parseInteger(personId), undefined, options.by ?? `cli:${os.userInfo().username}`);
         console.log(`${key} removed from person ${personId}`);
+      });
+    });
+
+  // Scheduled runs: one cron per workspace, read in its time zone.
+  tags
+    .command('schedule [cron...]')
+    .description('show the tag schedule; set it with a cron (5 fields, in the workspace time zone) or `daily` (03:00); `off` removes it')
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (words: string[], options: { workspace?: string }) => {
+      const cron = words.join(' ').trim();
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        if (cron.toLowerCase() === 'off') {
+          console.log((await removeSchedule(stores, workspaceId)) ? 'schedule removed: tags run manually and after imports' : 'no schedule to remove');
+          return;
+        }
+        const schedule = cron ? await setSchedule(stores, workspaceId, cron) : await getSchedule(stores, workspaceId);
+        if (!schedule) {
+          console.log('no schedule: tags run manually and after imports (set one with `siyu tags schedule daily` or a cron)');
+          return;
+        }
+        console.log(`${cron ? 'schedule set' : 'schedule'}: ${schedule.cron} (${schedule.timeZone})${schedule.enabled ? '' : ', disabled'}; all tags, base date yesterday`);
+        console.log(`next run: ${formatInZone(schedule.nextAt, schedule.timeZone)} ${schedule.timeZone} (${schedule.nextAt.slice(0, 16).replace('T', ' ')} UTC)`);
+        if (schedule.lastStartedAt) {
+          console.log(`last run: ${formatInZone(schedule.lastStartedAt, schedule.timeZone)} ${schedule.timeZone}${schedule.lastBaseDate ? ` (last finished run: base date ${schedule.lastBaseDate})` : ''}`);
+        } else console.log('last run: never');
       });
     });
 

@@ -178,6 +178,21 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0010_tag_schedules': {
+    async up(db: Kysely<unknown>) {
+      // One cron schedule per workspace (read in its time zone); a slot is claimed by moving next_at.
+      await db.schema
+        .createTable('tag_schedules')
+        .addColumn('workspace_id', 'text', (c) => c.primaryKey().references('workspaces.id').onDelete('cascade'))
+        .addColumn('cron', 'text', (c) => c.notNull())
+        .addColumn('enabled', 'boolean', (c) => c.notNull().defaultTo(true))
+        .addColumn('next_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('last_started_at', 'timestamptz')
+        .addColumn('last_base_date', 'date')
+        .addColumn('updated_at', 'timestamptz', (c) => c.defaultTo(sql`now()`))
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

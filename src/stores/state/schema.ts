@@ -12,6 +12,18 @@ export interface StateDatabase {
   tag_definitions: TagDefinitionsTable;
   tag_runs: TagRunsTable;
   manual_tag_values: ManualTagValuesTable;
+  tag_schedules: TagSchedulesTable;
+}
+
+/** A workspace's tag schedule: a cron read in the workspace's time zone; next_at is the slot to claim. */
+export interface TagSchedulesTable {
+  workspace_id: string;
+  cron: string;
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  next_at: Date;
+  last_started_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  last_base_date: ColumnType<Date | string | null, string | null | undefined, string | null>;
+  updated_at: ColumnType<Date | null, Date | undefined, Date>;
 }
 
 /** A value staff set on a person for a manual tag. */

@@ -1,0 +1,68 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import { callApi, openTestStores, startTestServer, uniqueSlug } from './helpers.ts';
+import type { Stores } from '../src/stores/stores.ts';
+import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+import { saveTag } from '../src/tags/store.ts';
+import { removeSchedule } from '../src/tags/schedule.ts';
+
+let stores: Stores;
+let app: FastifyInstance;
+let base: string;
+let ws: Workspace;
+let operator: string;
+let analyst: string;
+
+before(async () => {
+  ({ stores } = await openTestStores());
+  ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('tag-schedule-api'), name: 'schedule' });
+  const keys = new ApiKeyService(stores.state);
+  operator = (await keys.create(ws.id, 'ops', 'operator')).token;
+  analyst = (await keys.create(ws.id, 'bi', 'analyst')).token;
+  await saveTag(stores, ws.id, { key: 'orders_all', name: { zh: '订单数', en: 'Orders' }, kind: 'statistic', of: 'purchases', measure: 'count' });
+  ({ app, base } = await startTestServer(stores));
+});
+after(async () => {
+  await removeSchedule(stores, ws.id);
+  await app.close();
+  await stores.close();
+});
+
+const call = (method: string, route: string, token: string, body?: unknown) => callApi(base, method, route, token, body);
+
+test('the tag schedule over HTTP: read by any key, set and removed by admin and operator keys, crons checked', async () => {
+  const none = await call('GET', '/api/v1/tags/schedule', analyst);
+  assert.equal(none.status, 200, none.text);
+  assert.deepEqual(none.json, { schedule: null });
+
+  assert.equal((await call('PUT', '/api/v1/tags/schedule', analyst, { cron: 'daily' })).status, 403);
+  const bad = await call('PUT', '/api/v1/tags/schedule', operator, { cron: '0 3 * *' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.error.message, /^body\.cron: cron "0 3 \* \*": expected 5 fields/);
+  const missing = await call('PUT', '/api/v1/tags/schedule', operator, {});
+  assert.equal(missing.status, 400);
+  assert.match(missing.json.error.message, /^body\.cron: /);
+
+  const set = await call('PUT', '/api/v1/tags/schedule', operator, { cron: 'daily' });
+  assert.equal(set.status, 200, set.text);
+  assert.equal(set.json.schedule.cron, '0 3 * * *');
+  assert.equal(set.json.schedule.timeZone, 'Asia/Shanghai');
+  assert.match(set.json.schedule.nextAt, /T19:00:00\.000Z$/);
+  assert.match(set.json.schedule.nextAtLocal, / 03:00$/);
+
+  const shown = await call('GET', '/api/v1/tags/schedule', analyst);
+  assert.equal(shown.status, 200);
+  assert.deepEqual(shown.json, set.json, 'the static route wins over /api/v1/tags/:key');
+  assert.equal((await call('GET', '/api/v1/tags/orders_all', analyst)).status, 200, 'tags are still found by key');
+
+  const changed = await call('PUT', '/api/v1/tags/schedule', operator, { cron: '30 6 * * 1' });
+  assert.equal(changed.json.schedule.cron, '30 6 * * 1');
+  assert.match(changed.json.schedule.nextAtLocal, / 06:30$/);
+
+  assert.equal((await call('DELETE', '/api/v1/tags/schedule', analyst)).status, 403);
+  const removed = await call('DELETE', '/api/v1/tags/schedule', operator);
+  assert.equal(removed.status, 200);
+  assert.deepEqual(removed.json, { removed: true });
+  assert.deepEqual((await call('GET', '/api/v1/tags/schedule', operator)).json, { schedule: null });
+});
