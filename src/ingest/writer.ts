@@ -3,7 +3,7 @@
  * stored under its key, so a re-import writes nothing and a changed row replaces its record.
  */
 import type { FactsStore } from '../stores/facts/facts-store.ts';
-import type { Entity, FactTable } from './entities.ts';
+import { stableHash, type Entity, type FactTable } from './entities.ts';
 
 export interface WriteCounts {
   landed: number;
@@ -82,7 +82,14 @@ export class IngestWriter {
       const key = entity.record
         ? `r\u0000${entity.record.source}\u0000${entity.record.kind}\u0000${entity.record.record_id}`
         : `k\u0000${entity.facts[0].owner.source}\u0000${entity.facts[0].table}\u0000${entity.facts[0].key}`;
-      if (byKey.has(key)) counts.unchanged += byKey.get(key)!.rows ?? 1;
+      const earlier = byKey.get(key);
+      if (earlier && entity.record && entity.facts.length > 0 && entity.facts.every((f) => f.table === 'contacts')) {
+        // One customer added by several staff: a row per (customer, staff member), all of them kept.
+        const facts = new Map([...earlier.facts, ...entity.facts].map((f) => [f.key, f]));
+        byKey.set(key, { ...entity, facts: [...facts.values()], hash: stableHash([earlier.hash, entity.hash]), rows: (earlier.rows ?? 1) + (entity.rows ?? 1) });
+        continue;
+      }
+      if (earlier) counts.unchanged += earlier.rows ?? 1;
       byKey.set(key, entity);
     }
     const entities = [...byKey.values()];

@@ -2,7 +2,7 @@
  * What each kind of tag computes, as one ClickHouse query per tag returning (person_id, value). All
  * values are bound parameters; the workspace, its time zone and the base date bound every query.
  */
-import { RFM_GROUPS, type Condition, type RuleTag, type CycleTag, type LifecycleTag, type PreferenceTag, type RfmTag, type StatisticTag, type TagDefinition, type ValueType } from './definition.ts';
+import { PROFILE_FIELDS, RFM_GROUPS, statisticValueType, type Condition, type InlineStatistic, type SubscriptionTag, type TierTag, type WecomTag, type RuleTag, type CycleTag, type LifecycleTag, type PreferenceTag, type RfmTag, type StatisticTag, type TagDefinition, type ValueType } from './definition.ts';
 
 /** The value column of tag_values for each type. */
 export const VALUE_COLUMN: Record<ValueType, string> = {
@@ -39,20 +39,26 @@ export interface TagQuery {
   params: Record<string, unknown>;
 }
 
-function statisticQuery(tag: StatisticTag): TagQuery {
-  const params: Record<string, unknown> = {};
+/** Everyone OneID knows in the workspace (a person with any record). */
+export const EVERYONE = `(SELECT DISTINCT person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id > 0)`;
+
+/**
+ * A statistic per person: `SELECT person_id, <value> AS v … GROUP BY person_id`. Its parameters are
+ * named with `prefix`, so several can share one query.
+ */
+function statisticAggregate(tag: InlineStatistic, params: Record<string, unknown>, prefix = ''): string {
   const where: string[] = [];
   if (tag.windowDays) {
-    params.window = tag.windowDays;
-    where.push('day > subtractDays({base:Date}, {window:UInt32})');
+    params[`${prefix}window`] = tag.windowDays;
+    where.push(`day > subtractDays({base:Date}, {${prefix}window:UInt32})`);
   }
   if (tag.sources) {
-    params.sources = tag.sources;
-    where.push('source IN {sources:Array(String)}');
+    params[`${prefix}sources`] = tag.sources;
+    where.push(`source IN {${prefix}sources:Array(String)}`);
   }
   if (tag.event) {
-    params.event = tag.event;
-    where.push('event = {event:String}');
+    params[`${prefix}event`] = tag.event;
+    where.push(`event = {${prefix}event:String}`);
   }
   const time = tag.of === 'purchases' ? 'ordered_at' : 'timestamp';
   // The field is one of the fixed names the definition schema allows.
@@ -62,6 +68,8 @@ function statisticQuery(tag: StatisticTag): TagQuery {
     switch (tag.measure) {
       case 'count':
         return 'toFloat64(count())';
+      case 'share':
+        return `countIf(${field} > 0) / count()`;
       case 'sum':
         return `sum(${field})`;
       case 'avg':
@@ -76,20 +84,20 @@ function statisticQuery(tag: StatisticTag): TagQuery {
         return dateField ? `toDate32(max(${field}), {tz:String})` : `argMax(${field}, ${time})`;
     }
   })();
-  let select = value;
-  if (tag.buckets) {
-    params.bucket_labels = tag.buckets.map((b) => b.label);
-    params.bucket_from = tag.buckets.map((b) => b.from ?? -Number.MAX_SAFE_INTEGER);
-    params.bucket_to = tag.buckets.map((b) => b.to ?? Number.MAX_SAFE_INTEGER);
-    // The label of the first bucket the value falls in; a value in no bucket gets no label.
-    select = `arrayElement(arrayFilter((label, lo, hi) -> v >= lo AND v < hi, {bucket_labels:Array(String)}, {bucket_from:Array(Float64)}, {bucket_to:Array(Float64)}), 1)`;
-  }
   const source = tag.of === 'purchases' ? PURCHASES : EVENTS;
-  const inner = `SELECT person_id, ${value} AS v FROM ${source} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY person_id`;
-  const sql = tag.buckets
-    ? `SELECT person_id, ${select} AS value FROM (${inner}) WHERE value != ''`
-    : `SELECT person_id, v AS value FROM (${inner})`;
-  return { sql, params };
+  return `SELECT person_id, ${value} AS v FROM ${source} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY person_id`;
+}
+
+function statisticQuery(tag: StatisticTag): TagQuery {
+  const params: Record<string, unknown> = {};
+  const inner = statisticAggregate(tag, params);
+  if (!tag.buckets) return { sql: `SELECT person_id, v AS value FROM (${inner})`, params };
+  params.bucket_labels = tag.buckets.map((b) => b.label);
+  params.bucket_from = tag.buckets.map((b) => b.from ?? -Number.MAX_SAFE_INTEGER);
+  params.bucket_to = tag.buckets.map((b) => b.to ?? Number.MAX_SAFE_INTEGER);
+  // The label of the first bucket the value falls in; a value in no bucket gets no label.
+  const label = `arrayElement(arrayFilter((label, lo, hi) -> v >= lo AND v < hi, {bucket_labels:Array(String)}, {bucket_from:Array(Float64)}, {bucket_to:Array(Float64)}), 1)`;
+  return { sql: `SELECT person_id, ${label} AS value FROM (${inner}) WHERE value != ''`, params };
 }
 
 /** Per dimension: where it comes from and the value ranked (names are this module's constants). */
@@ -206,7 +214,7 @@ function lifecycleQuery(tag: LifecycleTag): TagQuery {
   return { sql: `SELECT person_id, ${stage} AS value FROM (${measures}) WHERE cycle IS NOT NULL OR covered_until > last_day`, params };
 }
 
-export function tagQuery(tag: TagDefinition): TagQuery {
+export function tagQuery(tag: TagDefinition, inputs: Map<string, RuleInput> = new Map()): TagQuery {
   switch (tag.kind) {
     case 'statistic':
       return statisticQuery(tag);
@@ -221,21 +229,44 @@ export function tagQuery(tag: TagDefinition): TagQuery {
     case 'model':
       throw new Error('model tags are fitted and predicted by the engine (model-tags.ts), not by one query');
     case 'rule':
-      throw new Error('rule tags read other tags: build them with ruleQuery and those tags\' runs');
+      return ruleQuery(tag, inputs);
+    case 'subscription':
+      return subscriptionQuery(tag);
+    case 'wecom':
+      return wecomQuery(tag);
+    case 'tier':
+      return tierQuery(tag, inputs);
+    case 'sql':
+      throw new Error('SQL tags are checked and sandboxed by sql-tags.ts');
+    case 'imported':
+      throw new Error('imported tags match their file to people in imported-tags.ts');
     case 'manual':
       throw new Error('manual tags publish the values staff set (store.ts), not a query');
   }
 }
 
-/** A tag a rule reads: the run whose values it reads (none yet: every condition on it is false) and its type. */
+/** A tag another reads: the run whose values it reads (none yet: every condition on it is false) and its type. */
 export interface RuleInput {
   runId?: string;
   type: ValueType;
 }
 
+/** Profile fields per person from member records: the latest non-empty value of each. */
+const PROFILE = `(
+  SELECT person_id, ${Object.entries(PROFILE_FIELDS)
+    .map(([field, type]) => {
+      const raw = field === 'birthday' ? 'birthday' : `attributes['${field}']`;
+      const latest = `argMaxIf(${raw}, seen_at, ${raw} != '')`;
+      return `${type === 'number' ? `toFloat64OrNull(${latest})` : type === 'date' ? `toString(toDateOrNull(substring(${latest}, 1, 10)))` : latest} AS pf_${field}`;
+    })
+    .join(',\n    ')}
+  FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id > 0 AND kind = 'member' GROUP BY person_id
+)`;
+
 /**
- * A rule: the other tags' values pivoted into columns per person (those with any of them), then the
- * first case whose condition holds gives the value. Every literal is a bound parameter.
+ * A rule over everyone OneID knows: the tags it reads pivoted into columns, the profile fields and
+ * the inline statistics joined per person, then the first case whose condition holds gives the
+ * value. Every literal is a bound parameter; every column name comes from fixed maps.
  */
 export function ruleQuery(tag: RuleTag, inputs: Map<string, RuleInput>): TagQuery {
   const keys = [...inputs.keys()];
@@ -246,37 +277,125 @@ export function ruleQuery(tag: RuleTag, inputs: Map<string, RuleInput>): TagQuer
     return `countIf(${on}) > 0 AS has${i}, anyIf(v_number, ${on}) AS n${i}, anyIf(v_string, ${on}) AS s${i}, anyIf(v_bool, ${on}) AS b${i},
             toString(anyIf(v_date, ${on})) AS d${i}, anyIf(v_list, ${on}) AS l${i}`;
   });
+  const statistics: InlineStatistic[] = [];
+  let usesProfile = false;
   let literal = 0;
   const bind = (value: unknown, type: string) => {
     const name = `lit${literal++}`;
     params[name] = value;
     return `{${name}:${type}}`;
   };
+  const SCALAR = { number: ['Float64'], string: ['String'], boolean: ['UInt8'], date: ['String'], string_list: ['String'] } as const;
+  /** `has` says whether the person has the operand; `column` holds it, of `type`. */
+  const compare = (has: string, column: string, type: ValueType, condition: { op: string; value?: unknown }): string => {
+    if (condition.op === 'exists') return has;
+    if (condition.op === 'missing') return `(NOT ${has})`;
+    const scalar = SCALAR[type][0];
+    const value = (v: unknown) => (type === 'boolean' ? (v === true || v === 'true' || v === 1 ? 1 : 0) : type === 'number' ? Number(v) : String(v));
+    if (type === 'string_list') {
+      const values = Array.isArray(condition.value) ? condition.value.map(String) : [String(condition.value)];
+      const any = `hasAny(${column}, ${bind(values, 'Array(String)')})`;
+      return `(${has} AND ${condition.op === 'ne' ? `NOT ${any}` : any})`;
+    }
+    if (condition.op === 'in') return `(${has} AND ${column} IN ${bind((condition.value as unknown[]).map(value), `Array(${scalar})`)})`;
+    const op = { eq: '=', ne: '!=', gt: '>', gte: '>=', lt: '<', lte: '<=' }[condition.op as 'eq'];
+    return `(${has} AND ${column} ${op} ${bind(value(condition.value), scalar)})`;
+  };
   const compile = (condition: Condition): string => {
     if ('all' in condition) return `(${condition.all.map(compile).join(' AND ')})`;
     if ('any' in condition) return `(${condition.any.map(compile).join(' OR ')})`;
     if ('not' in condition) return `(NOT ${compile(condition.not)})`;
-    const i = keys.indexOf(condition.tag);
-    const input = inputs.get(condition.tag)!;
-    if (condition.op === 'exists') return `has${i}`;
-    if (condition.op === 'missing') return `(NOT has${i})`;
-    const scalar = { number: ['n', 'Float64'], string: ['s', 'String'], boolean: ['b', 'UInt8'], date: ['d', 'String'], string_list: ['l', 'String'] }[input.type];
-    const column = `${scalar[0]}${i}`;
-    const value = (v: unknown) => (input.type === 'boolean' ? (v === true || v === 'true' || v === 1 ? 1 : 0) : input.type === 'number' ? Number(v) : String(v));
-    if (input.type === 'string_list') {
-      const values = Array.isArray(condition.value) ? condition.value.map(String) : [String(condition.value)];
-      const any = `hasAny(${column}, ${bind(values, 'Array(String)')})`;
-      return `(has${i} AND ${condition.op === 'ne' ? `NOT ${any}` : any})`;
+    if ('profile' in condition) {
+      usesProfile = true;
+      const type = PROFILE_FIELDS[condition.profile];
+      const column = `pf_${condition.profile}`;
+      return compare(`(${column} IS NOT NULL AND toString(${column}) != '')`, `assumeNotNull(${column})`, type, condition);
     }
-    if (condition.op === 'in') return `(has${i} AND ${column} IN ${bind((condition.value as unknown[]).map(value), `Array(${scalar[1]})`)})`;
-    const op = { eq: '=', ne: '!=', gt: '>', gte: '>=', lt: '<', lte: '<=' }[condition.op];
-    return `(has${i} AND ${column} ${op} ${bind(value(condition.value), scalar[1])})`;
+    if ('statistic' in condition) {
+      const j = statistics.push(condition.statistic) - 1;
+      const type = statisticValueType(condition.statistic);
+      return compare(`st_has${j}`, type === 'date' ? `toString(st_v${j})` : `st_v${j}`, type, condition);
+    }
+    const i = keys.indexOf(condition.tag);
+    const type = inputs.get(condition.tag)!.type;
+    const column = `${{ number: 'n', string: 's', boolean: 'b', date: 'd', string_list: 'l' }[type]}${i}`;
+    return compare(`has${i}`, column, type, condition);
   };
   const valueType = tag.valueType === 'number' ? 'Float64' : tag.valueType === 'boolean' ? 'UInt8' : 'String';
   const out = (v: string | number | boolean) => bind(typeof v === 'boolean' ? (v ? 1 : 0) : v, valueType);
   const branches = tag.cases.flatMap((c) => [compile(c.when), out(c.value)]);
   const otherwise = tag.else === undefined ? 'NULL' : out(tag.else);
-  const pivot = `SELECT person_id, ${columns.join(',\n')} FROM tag_values
-    WHERE workspace_id = {ws:String} AND run_id IN {rule_runs:Array(String)} GROUP BY person_id`;
-  return { sql: `SELECT person_id, value FROM (SELECT person_id, multiIf(${branches.join(', ')}, ${otherwise}) AS value FROM (${pivot})) WHERE value IS NOT NULL`, params };
+  const joins: string[] = [];
+  if (keys.length > 0) {
+    joins.push(`LEFT JOIN (SELECT person_id, ${columns.join(',\n')} FROM tag_values
+      WHERE workspace_id = {ws:String} AND run_id IN {rule_runs:Array(String)} GROUP BY person_id) AS tv USING person_id`);
+  }
+  if (usesProfile) joins.push(`LEFT JOIN ${PROFILE} AS pf USING person_id`);
+  statistics.forEach((statistic, j) => {
+    joins.push(`LEFT JOIN (SELECT person_id, v AS st_v${j}, 1 AS st_has${j} FROM (${statisticAggregate(statistic, params, `st${j}_`)})) AS st${j} USING person_id`);
+  });
+  // Nullable profile columns stay NULL when missing; the join fills the others with defaults (has… = 0).
+  const people = `SELECT person_id, multiIf(${branches.join(', ')}, ${otherwise}) AS value FROM ${EVERYONE} AS everyone ${joins.join('\n')}`;
+  return { sql: `SELECT person_id, value FROM (${people}) WHERE value IS NOT NULL`, params };
+}
+
+/**
+ * Subscription packages per person: each package purchase with its shipments up to the base date
+ * (shipped ones, and whether the next due is paused); without shipment rows, one a week since the
+ * order. Status over all packages: active if any has shipments to come and is not paused, else
+ * paused if any is, else ended.
+ */
+function subscriptionQuery(tag: SubscriptionTag): TagQuery {
+  const shipments = `SELECT source, order_id,
+        countIf(shipped_at IS NOT NULL AND toDate(assumeNotNull(shipped_at), {tz:String}) <= {base:Date}) AS shipped,
+        argMinIf(status, period, shipped_at IS NULL OR toDate(assumeNotNull(shipped_at), {tz:String}) > {base:Date}) AS next_status,
+        count() AS rows
+      FROM shipments FINAL WHERE workspace_id = {ws:String} GROUP BY source, order_id`;
+  const packages = `SELECT p.person_id AS person_id, toInt64(p.package_periods) AS periods,
+        if(s.rows > 0, toInt64(s.shipped), least(periods, intDiv(dateDiff('day', p.day, {base:Date}), 7) + 1)) AS done,
+        greatest(periods - done, 0) AS remaining,
+        remaining > 0 AND match(s.next_status, '(?i)pause|暂停') AS paused
+      FROM ${PURCHASES} AS p LEFT JOIN (${shipments}) AS s ON p.source = s.source AND p.order_id = s.order_id
+      WHERE p.package_periods > 0`;
+  const value =
+    tag.output === 'remaining_shipments'
+      ? 'toFloat64(sum(remaining))'
+      : `multiIf(countIf(remaining > 0 AND NOT paused) > 0, 'active', countIf(paused) > 0, 'paused', 'ended')`;
+  return { sql: `SELECT person_id, ${value} AS value FROM (${packages}) GROUP BY person_id`, params: {} };
+}
+
+/** The WeCom relationship from contacts added up to the base date (deleted contacts are gone). */
+function wecomQuery(tag: WecomTag): TagQuery {
+  const contacts = `SELECT person_id, count() AS owners, min(added) AS first_added, argMin(owner, added) AS first_owner FROM (
+      SELECT person_id, staff_userid, if(staff_name != '', staff_name, staff_userid) AS owner, ifNull(toDate(added_at, {tz:String}), toDate('1970-01-01')) AS added
+      FROM contacts FINAL WHERE workspace_id = {ws:String} AND person_id > 0 AND (added_at IS NULL OR toDate(assumeNotNull(added_at), {tz:String}) <= {base:Date})
+    ) GROUP BY person_id`;
+  switch (tag.output) {
+    case 'has_owner':
+      return { sql: `SELECT e.person_id AS person_id, c.owners > 0 AS value FROM ${EVERYONE} AS e LEFT JOIN (${contacts}) AS c USING person_id`, params: {} };
+    case 'owner_count':
+      return { sql: `SELECT person_id, toFloat64(owners) AS value FROM (${contacts})`, params: {} };
+    case 'owner':
+      return { sql: `SELECT person_id, first_owner AS value FROM (${contacts})`, params: {} };
+    case 'days_since_added':
+      return { sql: `SELECT person_id, toFloat64(dateDiff('day', first_added, {base:Date})) AS value FROM (${contacts}) WHERE first_added > toDate('1970-01-01')`, params: {} };
+  }
+}
+
+/** Tiers over another tag's numbers: by rank from the highest (shares) or by minimums. */
+function tierQuery(tag: TierTag, inputs: Map<string, RuleInput>): TagQuery {
+  const input = inputs.get(tag.of);
+  if (!input || input.type !== 'number') throw new Error(`tiers read a numeric tag; "${tag.of}" is ${input ? `a ${input.type}` : 'missing'}`);
+  const params: Record<string, unknown> = { of_run: input.runId ?? '', of: tag.of, labels: tag.tiers.map((t) => t.label) };
+  const values = `SELECT person_id, v_number AS v FROM tag_values WHERE workspace_id = {ws:String} AND tag = {of:String} AND run_id = {of_run:String}`;
+  if (tag.method === 'quantiles') {
+    let cumulative = 0;
+    // The share of people ranked above each tier's end; the last tier takes everyone left.
+    params.ends = tag.tiers.map((t, i) => (i === tag.tiers.length - 1 ? 2 : (cumulative += t.share ?? 0)));
+    const rank = `(rank() OVER (ORDER BY v DESC) - 1) / count() OVER ()`;
+    return { sql: `SELECT person_id, {labels:Array(String)}[arrayFirstIndex(e -> position < e, {ends:Array(Float64)})] AS value FROM (SELECT person_id, ${rank} AS position FROM (${values}))`, params };
+  }
+  // The first tier whose minimum the value reaches; the last tier takes the rest.
+  params.mins = tag.tiers.slice(0, -1).map((t) => t.min ?? 0);
+  return { sql: `SELECT person_id, {labels:Array(String)}[if(arrayFirstIndex(m -> v >= m, {mins:Array(Float64)}) AS i = 0, length({labels:Array(String)}), i)] AS value FROM (${values})`, params };
 }

@@ -5,7 +5,12 @@
 import { z } from 'zod';
 
 export const TAG_KEY = /^[a-z][a-z0-9_]{1,62}$/;
-const tagKey = z.string().regex(TAG_KEY, 'lower-case letters, digits and _, starting with a letter (2–63 characters)');
+/** Words the tag routes use for themselves (/api/v1/tags/run, /api/v1/tags/schedule). */
+const RESERVED_KEYS = ['run', 'schedule'];
+const tagKey = z
+  .string()
+  .regex(TAG_KEY, 'lower-case letters, digits and _, starting with a letter (2–63 characters)')
+  .refine((key) => !RESERVED_KEYS.includes(key), { message: `${RESERVED_KEYS.join(' and ')} are reserved words` });
 
 export const VALUE_TYPES = ['string', 'number', 'boolean', 'date', 'string_list'] as const;
 export type ValueType = (typeof VALUE_TYPES)[number];
@@ -39,7 +44,8 @@ export const statisticSchema = z
     ...common,
     kind: z.literal('statistic'),
     of: z.enum(['purchases', 'events']),
-    measure: z.enum(['count', 'sum', 'avg', 'min', 'max', 'first', 'last']),
+    /** share: the fraction (0–1) of the purchases whose numeric field is above zero (e.g. discounted ones). */
+    measure: z.enum(['count', 'sum', 'avg', 'min', 'max', 'first', 'last', 'share']),
     /** What is measured (not for count): a purchase field (amount is net of refunds) or an event field. */
     field: z.string().optional(),
     /** The last N days up to the base date, in the workspace's time zone; all history when absent. */
@@ -51,20 +57,24 @@ export const statisticSchema = z
     buckets: z.array(bucket).min(1).optional(),
   })
   .superRefine((tag, ctx) => {
-    const fields: Record<string, string> = tag.of === 'purchases' ? PURCHASE_FIELDS : EVENT_FIELDS;
-    if (tag.measure === 'count') {
-      if (tag.field) ctx.addIssue({ code: 'custom', path: ['field'], message: 'count takes no field' });
-    } else if (!tag.field || !(tag.field in fields)) {
-      ctx.addIssue({ code: 'custom', path: ['field'], message: `${tag.measure} needs a field of ${tag.of}: ${Object.keys(fields).join(', ')}` });
-    } else if ((tag.measure === 'sum' || tag.measure === 'avg') && fields[tag.field] !== 'number') {
-      ctx.addIssue({ code: 'custom', path: ['field'], message: `${tag.measure} needs a numeric field (${tag.field} is a ${fields[tag.field]})` });
-    }
-    if (tag.event && tag.of !== 'events') ctx.addIssue({ code: 'custom', path: ['event'], message: 'event filters events only' });
-    if (tag.sources && tag.of !== 'purchases') ctx.addIssue({ code: 'custom', path: ['sources'], message: 'sources filter purchases only' });
+    checkStatistic(tag, ctx, []);
     if (tag.buckets && statisticValueType({ ...tag, buckets: undefined }) !== 'number') {
       ctx.addIssue({ code: 'custom', path: ['buckets'], message: 'buckets need a numeric result' });
     }
   });
+
+function checkStatistic(tag: InlineStatistic, ctx: z.RefinementCtx, at: string[]) {
+  const fields: Record<string, string> = tag.of === 'purchases' ? PURCHASE_FIELDS : EVENT_FIELDS;
+  if (tag.measure === 'count') {
+    if (tag.field) ctx.addIssue({ code: 'custom', path: [...at, 'field'], message: 'count takes no field' });
+  } else if (!tag.field || !(tag.field in fields)) {
+    ctx.addIssue({ code: 'custom', path: [...at, 'field'], message: `${tag.measure} needs a field of ${tag.of}: ${Object.keys(fields).join(', ')}` });
+  } else if ((tag.measure === 'sum' || tag.measure === 'avg' || tag.measure === 'share') && fields[tag.field] !== 'number') {
+    ctx.addIssue({ code: 'custom', path: [...at, 'field'], message: `${tag.measure} needs a numeric field (${tag.field} is a ${fields[tag.field]})` });
+  }
+  if (tag.event && tag.of !== 'events') ctx.addIssue({ code: 'custom', path: [...at, 'event'], message: 'event filters events only' });
+  if (tag.sources && tag.of !== 'purchases') ctx.addIssue({ code: 'custom', path: [...at, 'sources'], message: 'sources filter purchases only' });
+}
 
 export type StatisticTag = z.infer<typeof statisticSchema>;
 
@@ -175,39 +185,81 @@ export const modelSchema = z.object({
 });
 export type ModelTag = z.infer<typeof modelSchema>;
 
-/** A condition over other tags' values: all/any/not, or one tag compared with a value. */
+/** Profile fields from member records (the latest non-empty value per person), with their types. */
+export const PROFILE_FIELDS = {
+  gender: 'string',
+  level: 'string',
+  city: 'string',
+  channel: 'string',
+  points: 'number',
+  registered_at: 'date',
+  birthday: 'date',
+} as const;
+export type ProfileField = keyof typeof PROFILE_FIELDS;
+
+export const CONDITION_OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists', 'missing'] as const;
+type Op = (typeof CONDITION_OPS)[number];
+type Operand = string | number | boolean | Array<string | number>;
+
+/** A statistic computed inline for a rule (the same fields as a statistic tag, without buckets). */
+const inlineStatisticShape = {
+  of: z.enum(['purchases', 'events']),
+  measure: z.enum(['count', 'sum', 'avg', 'min', 'max', 'first', 'last', 'share']),
+  field: z.string().optional(),
+  windowDays: z.number().int().min(1).max(3650).optional(),
+  sources: z.array(z.string().min(1)).optional(),
+  event: z.string().min(1).optional(),
+};
+export type InlineStatistic = { of: 'purchases' | 'events'; measure: StatisticTag['measure']; field?: string; windowDays?: number; sources?: string[]; event?: string };
+
+/**
+ * A condition: all/any/not, or one operand compared with a value. The operand is another tag's
+ * value, a profile field, or a statistic over the person's purchases or events.
+ */
 export type Condition =
   | { all: Condition[] }
   | { any: Condition[] }
   | { not: Condition }
-  | { tag: string; op: 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'exists' | 'missing'; value?: string | number | boolean | Array<string | number> };
+  | { tag: string; op: Op; value?: Operand }
+  | { profile: ProfileField; op: Op; value?: Operand }
+  | { statistic: InlineStatistic; op: Op; value?: Operand };
+
+const comparison = {
+  op: z.enum(CONDITION_OPS),
+  value: z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))]).optional(),
+};
+function checkComparison(c: { op: Op; value?: Operand }, ctx: z.RefinementCtx) {
+  const needs = c.op !== 'exists' && c.op !== 'missing';
+  if (needs && c.value === undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: `${c.op} needs a value` });
+  if (c.op === 'in' && !Array.isArray(c.value)) ctx.addIssue({ code: 'custom', path: ['value'], message: 'in needs a list of values' });
+}
 
 export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
   z.union([
     z.object({ all: z.array(conditionSchema).min(1) }).strict(),
     z.object({ any: z.array(conditionSchema).min(1) }).strict(),
     z.object({ not: conditionSchema }).strict(),
+    z.object({ tag: tagKey, ...comparison }).strict().superRefine(checkComparison),
     z
-      .object({
-        tag: tagKey,
-        op: z.enum(['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists', 'missing']),
-        value: z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))]).optional(),
-      })
+      .object({ profile: z.enum(Object.keys(PROFILE_FIELDS) as [ProfileField, ...ProfileField[]]), ...comparison })
+      .strict()
+      .superRefine(checkComparison),
+    z
+      .object({ statistic: z.object(inlineStatisticShape).strict(), ...comparison })
       .strict()
       .superRefine((c, ctx) => {
-        const needs = c.op !== 'exists' && c.op !== 'missing';
-        if (needs && c.value === undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: `${c.op} needs a value` });
-        if (c.op === 'in' && !Array.isArray(c.value)) ctx.addIssue({ code: 'custom', path: ['value'], message: 'in needs a list of values' });
+        checkComparison(c, ctx);
+        checkStatistic(c.statistic, ctx, ['statistic']);
       }),
   ]),
-);
+) as z.ZodType<Condition>;
 
 /** The tags a condition reads. */
 export function conditionTags(condition: Condition): string[] {
   if ('all' in condition) return condition.all.flatMap(conditionTags);
   if ('any' in condition) return condition.any.flatMap(conditionTags);
   if ('not' in condition) return conditionTags(condition.not);
-  return [condition.tag];
+  return 'tag' in condition ? [condition.tag] : [];
 }
 
 export const ruleSchema = z
@@ -239,13 +291,100 @@ export const manualSchema = z.object({
 });
 export type ManualTag = z.infer<typeof manualSchema>;
 
-export const tagDefinitionSchema = z.discriminatedUnion('kind', [statisticSchema, preferenceSchema, rfmSchema, cycleSchema, lifecycleSchema, modelSchema, ruleSchema, manualSchema]);
+/**
+ * Subscription packages (orders of weekly shipments): the person's status over their packages
+ * (active while any has shipments to come and the next is not paused; paused; ended) or how many
+ * shipments remain. Shipment rows tell what shipped; without them, one shipment a week is assumed.
+ */
+export const subscriptionSchema = z.object({
+  ...common,
+  kind: z.literal('subscription'),
+  output: z.enum(['status', 'remaining_shipments']),
+});
+export type SubscriptionTag = z.infer<typeof subscriptionSchema>;
+
+/**
+ * The WeCom relationship from imported contacts: whether someone on the staff has the person as an
+ * external contact (for everyone OneID knows), days since the first staff member added them, the
+ * staff member who added them first, or how many staff have them.
+ */
+export const wecomSchema = z.object({
+  ...common,
+  kind: z.literal('wecom'),
+  output: z.enum(['has_owner', 'days_since_added', 'owner', 'owner_count']),
+});
+export type WecomTag = z.infer<typeof wecomSchema>;
+
+/**
+ * Tiers over another tag's numeric values: by share of people from the highest value down (the last
+ * tier takes the rest), or by minimum values from the highest tier down.
+ */
+export const tierSchema = z
+  .object({
+    ...common,
+    kind: z.literal('tier'),
+    of: tagKey,
+    method: z.enum(['quantiles', 'thresholds']),
+    /** Highest first. quantiles: `share` of the people (0–1) per tier; thresholds: `min` per tier. */
+    tiers: z.array(z.object({ label: z.string().min(1), share: z.number().gt(0).max(1).optional(), min: z.number().optional() })).min(2),
+  })
+  .transform((tag) => ({ ...tag, dependsOn: [...new Set([...tag.dependsOn, tag.of])] }))
+  .superRefine((tag, ctx) => {
+    tag.tiers.forEach((tier, i) => {
+      const last = i === tag.tiers.length - 1;
+      if (tag.method === 'quantiles' && !last && tier.share === undefined) ctx.addIssue({ code: 'custom', path: ['tiers', i, 'share'], message: 'each tier but the last needs a share' });
+      if (tag.method === 'thresholds' && !last && tier.min === undefined) ctx.addIssue({ code: 'custom', path: ['tiers', i, 'min'], message: 'each tier but the last needs a min' });
+      if (tag.method === 'thresholds' && i > 0 && tier.min !== undefined && tier.min >= (tag.tiers[i - 1].min ?? Infinity)) ctx.addIssue({ code: 'custom', path: ['tiers', i, 'min'], message: 'minimums must fall from the first tier to the last' });
+    });
+    const shares = tag.tiers.reduce((sum, t) => sum + (t.share ?? 0), 0);
+    if (tag.method === 'quantiles' && shares > 1 + 1e-9) ctx.addIssue({ code: 'custom', path: ['tiers'], message: `shares add up to ${shares}, more than 1` });
+    if (tag.of === tag.key) ctx.addIssue({ code: 'custom', path: ['of'], message: 'a tier tag cannot read its own tag' });
+  });
+export type TierTag = z.infer<typeof tierSchema>;
+
+/**
+ * A read-only ClickHouse query returning `person_id, value`. It sees only this workspace's rows of
+ * the tables named in SQL_TABLES, and may use {base:Date} (the run's base date) and {tz:String}.
+ */
+export const sqlSchema = z.object({
+  ...common,
+  kind: z.literal('sql'),
+  valueType: z.enum(VALUE_TYPES).default('string'),
+  query: z.string().min(10).max(20_000),
+});
+export type SqlTag = z.infer<typeof sqlSchema>;
+
+/** Values from a file of identifier → value (`siyu tags import`), matched to people by OneID at each run. */
+export const importedSchema = z.object({
+  ...common,
+  kind: z.literal('imported'),
+  valueType: z.enum(VALUE_TYPES).default('string'),
+  /** The identifier type of the file's first column: phone, email, unionid … */
+  identifierType: z.string().regex(/^[a-z][a-z0-9_]{1,40}$/),
+});
+export type ImportedTag = z.infer<typeof importedSchema>;
+
+export const tagDefinitionSchema = z.discriminatedUnion('kind', [
+  statisticSchema,
+  preferenceSchema,
+  rfmSchema,
+  cycleSchema,
+  lifecycleSchema,
+  modelSchema,
+  ruleSchema,
+  manualSchema,
+  subscriptionSchema,
+  wecomSchema,
+  tierSchema,
+  sqlSchema,
+  importedSchema,
+]);
 export type TagDefinition = z.infer<typeof tagDefinitionSchema>;
 export type TagDefinitionInput = z.input<typeof tagDefinitionSchema>;
 
-function statisticValueType(tag: Pick<StatisticTag, 'of' | 'measure' | 'field' | 'buckets'>): ValueType {
+export function statisticValueType(tag: InlineStatistic & { buckets?: unknown }): ValueType {
   if (tag.buckets) return 'string';
-  if (tag.measure === 'count') return 'number';
+  if (tag.measure === 'count' || tag.measure === 'share') return 'number';
   const fields: Record<string, string> = tag.of === 'purchases' ? PURCHASE_FIELDS : EVENT_FIELDS;
   return (fields[tag.field ?? ''] ?? 'number') as ValueType;
 }
@@ -268,7 +407,15 @@ export function valueTypeOf(tag: TagDefinition): ValueType {
     case 'rule':
       return tag.valueType;
     case 'manual':
+    case 'sql':
+    case 'imported':
       return tag.valueType;
+    case 'subscription':
+      return tag.output === 'status' ? 'string' : 'number';
+    case 'wecom':
+      return tag.output === 'has_owner' ? 'boolean' : tag.output === 'owner' ? 'string' : 'number';
+    case 'tier':
+      return 'string';
   }
 }
 

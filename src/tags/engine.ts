@@ -8,7 +8,9 @@ import crypto from 'node:crypto';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../workspaces/workspaces.ts';
 import { runOrder, valueTypeOf, type TagDefinition } from './definition.ts';
-import { ruleQuery, tagQuery, VALUE_COLUMN, type RuleInput } from './compute.ts';
+import { tagQuery, VALUE_COLUMN, type RuleInput, type TagQuery } from './compute.ts';
+import { sandboxedQuery } from './sql-tags.ts';
+import { importedQuery } from './imported-tags.ts';
 import { listTags, manualValues, setManualValue, valueRun } from './store.ts';
 import { buyerSummaries, fitBuyers, modelValue, needsSpend, type BuyerSummaries, type ModelFit } from './model-tags.ts';
 
@@ -23,7 +25,7 @@ export interface TagRunResult {
 
 export interface RunTagsOptions {
   workspaceId: string;
-  /** Only these tags (and nothing they depend on that is not listed); all when absent. */
+  /** Only these tags, and the tags they depend on that have no values yet; all when absent. */
   keys?: string[];
   /** YYYY-MM-DD; today in the workspace's time zone when absent (a daily schedule passes yesterday). */
   baseDate?: string;
@@ -48,7 +50,19 @@ export async function runTags(stores: Stores, options: RunTagsOptions): Promise<
   if (options.keys && options.keys.length > 0) {
     const unknown = options.keys.filter((k) => !all.some((t) => t.key === k));
     if (unknown.length > 0) throw new Error(`no tag ${unknown.map((k) => `"${k}"`).join(', ')} in this workspace`);
-    chosen = all.filter((t) => options.keys!.includes(t.key));
+    // Dependencies not listed come along when they have no values yet (a rule over a new tag).
+    const wanted = new Set(options.keys);
+    const byKey = new Map(all.map((t) => [t.key, t]));
+    const pending = [...wanted];
+    while (pending.length > 0) {
+      for (const dependency of byKey.get(pending.pop()!)?.dependsOn ?? []) {
+        if (wanted.has(dependency) || !byKey.has(dependency)) continue;
+        if (await valueRun(stores, workspace.id, dependency, baseDate)) continue;
+        wanted.add(dependency);
+        pending.push(dependency);
+      }
+    }
+    chosen = all.filter((t) => wanted.has(t.key));
   }
   const results: TagRunResult[] = [];
   const models = new ModelCache(stores, workspace.id, workspace.timeZone, baseDate);
@@ -142,22 +156,30 @@ async function runTag(
       }));
       await stores.facts.insertRows('tag_values', rows);
     } else {
-      let query;
-      if (tag.kind === 'rule') {
-        // The tags it reads, as of this run's base date (they ran first if they were part of this run).
-        const inputs = new Map<string, RuleInput>();
-        for (const key of tag.dependsOn) {
-          const definition = definitions.get(key);
-          if (!definition) throw new Error(`reads tag "${key}", which does not exist`);
-          inputs.set(key, { runId: (await valueRun(stores, workspaceId, key, baseDate))?.runId, type: valueTypeOf(definition) });
+      // The tags it reads, as of this run's base date (they ran first if they were part of this run).
+      const inputs = new Map<string, RuleInput>();
+      for (const key of tag.dependsOn) {
+        const definition = definitions.get(key);
+        if (!definition) throw new Error(`reads tag "${key}", which does not exist`);
+        inputs.set(key, { runId: (await valueRun(stores, workspaceId, key, baseDate))?.runId, type: valueTypeOf(definition) });
+      }
+      let query: TagQuery;
+      if (tag.kind === 'sql') {
+        const runs: string[] = [];
+        for (const key of definitions.keys()) {
+          const run = key === tag.key ? undefined : await valueRun(stores, workspaceId, key, baseDate);
+          if (run) runs.push(run.runId);
         }
-        query = ruleQuery(tag, inputs);
-      } else query = tagQuery(tag);
+        const bound = { ...params, sql_tag_runs: runs };
+        query = { sql: await sandboxedQuery(stores.facts, tag, bound), params: bound };
+      } else if (tag.kind === 'imported') query = importedQuery(tag);
+      else query = tagQuery(tag, inputs);
       // The value column is chosen from the tag's type (a fixed map), never from input.
       const column = VALUE_COLUMN[valueTypeOf(tag)];
       await stores.facts.command(
         `INSERT INTO tag_values (workspace_id, tag, run_id, base_date, person_id, ${column})
-         SELECT {ws:String}, {tag:String}, {run:String}, {base:Date}, person_id, value FROM (${query.sql})`,
+         SELECT {ws:String}, {tag:String}, {run:String}, {base:Date}, person_id, value FROM (${query.sql})
+         SETTINGS max_execution_time = ${tag.kind === 'sql' ? 600 : 3600}`,
         { ...query.params, ...params },
       );
     }

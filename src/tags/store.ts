@@ -150,7 +150,7 @@ export async function personTagsWithAuthors(stores: Stores, workspaceId: string,
 export type TagValue = string | number | boolean | string[];
 
 /** Checks a value against a manual tag's type and options; text (from a command line) is converted. */
-export function manualValue(tag: ManualTag, raw: unknown): TagValue {
+export function manualValue(tag: Pick<ManualTag, 'key' | 'valueType' | 'options'>, raw: unknown): TagValue {
   // A validation error like any other input's: 400 over HTTP, one line on the command line.
   const invalid = (message: string) => new ZodError([{ code: 'custom', path: ['value'], message, input: raw }]);
   const fail = (expected: string): never => {

@@ -364,6 +364,21 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
       ORDER BY (workspace_id, tag, run_id, person_id)`,
     ],
   },
+  {
+    id: 10,
+    name: 'tags: imported files of identifier → value',
+    statements: [
+      // One batch per import of a tag's file; a run reads the newest batch and matches it through OneID.
+      `CREATE TABLE IF NOT EXISTS tag_imports (
+        workspace_id LowCardinality(String),
+        tag LowCardinality(String),
+        batch UInt64,
+        row_number UInt64,
+        identifier String,
+        value String
+      ) ENGINE = MergeTree ORDER BY (workspace_id, tag, batch, identifier)`,
+    ],
+  },
 ];
 
 export interface MigrationReport {
