@@ -144,3 +144,28 @@ test('manual tags: staff set and remove them on a person, with who and when; val
   const after = (await call('GET', `/api/v1/people/${q1.p}/tags`, analyst)).json.tags as Array<{ key: string }>;
   assert.ok(!after.some((t) => t.key === 'gift_pref'), 'removed: the published tag has no value for them');
 });
+
+test('imported tags over HTTP: the body is the file; bad rows come back with row, field and what was expected; analysts cannot upload', async () => {
+  const tag = { key: 'vip_note', name: { zh: '贵宾备注', en: 'VIP note' }, kind: 'imported', identifierType: 'member_no' };
+  assert.equal((await call('POST', '/api/v1/tags', operator, tag)).status, 201);
+  const upload = (token: string, text: string) =>
+    fetch(`${base}/api/v1/tags/vip_note/file`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }, body: text });
+  assert.equal((await upload(analyst, 'member,note\nQ1,x\n')).status, 403);
+  const response = await upload(operator, 'member,note\nQ1,金卡候选\nQ2,\nQ9,无此人\n');
+  assert.equal(response.status, 200);
+  const body = await response.json();
+  assert.deepEqual([body.import.accepted, body.import.rejected], [2, 1]);
+  assert.deepEqual(body.import.rejections[0], { row: 3, field: 'value', value: '', expected: 'tag "vip_note" takes a non-empty text; got ""' });
+  assert.equal(body.run.status, 'completed');
+  assert.equal(body.run.people, 1);
+  const notImported = await fetch(`${base}/api/v1/tags/spend_total/file`, { method: 'POST', headers: { authorization: `Bearer ${operator}`, 'content-type': 'text/csv' }, body: 'a,b\n1,2\n' });
+  assert.equal(notImported.status, 409);
+});
+
+test('SQL tags over HTTP: a query outside the sandbox fails its run with the reason', async () => {
+  const tag = { key: 'sql_peek', name: { zh: '越权', en: 'Peek' }, kind: 'sql', query: 'SELECT person_id, 1 AS value FROM person_identities' };
+  assert.equal((await call('POST', '/api/v1/tags', operator, tag)).status, 201);
+  const run = await call('POST', '/api/v1/tags/run', operator, { keys: ['sql_peek'], baseDate: '2026-06-30' });
+  assert.equal(run.json.runs[0].status, 'failed');
+  assert.match(run.json.runs[0].error, /person_identities is not readable from a SQL tag/);
+});

@@ -8,12 +8,49 @@ import { tagDefinitionSchema, valueTypeOf } from './definition.ts';
 import { runTags, setManualTag } from './engine.ts';
 import { getTag, listTags, personTagsWithAuthors, saveTag, tagCoverage, tagRuns } from './store.ts';
 import { explainModelTag } from './model-tags.ts';
+import { importTagFile } from './imported-tags.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { CronError, formatInZone, getSchedule, parseCron, removeSchedule, setSchedule, type TagSchedule } from './schedule.ts';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date like 2026-06-30');
 export function tagRoutes(app: FastifyInstance, stores: Stores): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const security = [{ bearer: [] }];
+
+  void app.register(async (scope) => {
+    // The body is the file (CSV in any encoding the importers read, or XLSX), streamed to disk.
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    scope.withTypeProvider<ZodTypeProvider>().post(
+      '/api/v1/tags/:key/file',
+      {
+        config: { roles: ['admin', 'operator'] },
+        bodyLimit: 1 << 30,
+        schema: {
+          tags: ['tags'],
+          summary: "An imported tag's file of identifier → value (the body; a header row, then one row per identifier). Replaces the previous file and runs the tag.",
+          security,
+          params: z.object({ key: z.string() }),
+        },
+      },
+      async (request) => {
+        const workspaceId = callerOf(request).workspaceId;
+        const file = path.join(os.tmpdir(), `siyu-tag-${crypto.randomBytes(6).toString('hex')}`);
+        try {
+          await pipeline(request.body as Readable, fs.createWriteStream(file));
+          const report = await importTagFile(stores, workspaceId, request.params.key, file);
+          const [run] = await runTags(stores, { workspaceId, keys: [request.params.key], trigger: 'import' });
+          return { import: report, run };
+        } finally {
+          fs.rmSync(file, { force: true });
+        }
+      },
+    );
+  });
 
   api.get('/api/v1/tags', { schema: { tags: ['tags'], summary: 'The workspace tags, each with its value type and last run', security } }, async (request) => {
     const workspaceId = callerOf(request).workspaceId;

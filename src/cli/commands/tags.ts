@@ -7,6 +7,7 @@ import { valueTypeOf } from '../../tags/definition.ts';
 import { runTags, setManualTag } from '../../tags/engine.ts';
 import { getTag, listTags, personTagsWithAuthors, saveTag, tagCoverage, tagRuns } from '../../tags/store.ts';
 import { explainModelTag } from '../../tags/model-tags.ts';
+import { importTagFile } from '../../tags/imported-tags.ts';
 import { formatInZone, getSchedule, removeSchedule, setSchedule } from '../../tags/schedule.ts';
 import { printTable } from '../output.ts';
 import { withWorkspace } from '../workspace.ts';
@@ -46,6 +47,21 @@ export function registerTagCommands(program: Command, config: () => SiyuConfig):
             throw new Error(`${file}${list.length > 1 ? ` [${i}]` : ''}: ${message}`, { cause: error });
           }
         }
+      });
+    });
+  tags
+    .command('import <key> <file>')
+    .description("an imported tag's file: a header row, then identifier,value per row (CSV in UTF-8 or GB18030, or XLSX); replaces the previous file and runs the tag")
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (key: string, file: string, options: { workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const report = await importTagFile(stores, workspaceId, key, file);
+        console.log(`${file}: ${report.rowsRead} rows, ${report.accepted} accepted, ${report.rejected} rejected`);
+        for (const r of report.rejections.slice(0, 20)) console.log(`  row ${r.row}, ${r.field} "${r.value}": expected ${r.expected}`);
+        if (report.rejected > 20) console.log(`  … and ${report.rejected - 20} more`);
+        const [run] = await runTags(stores, { workspaceId, keys: [key], trigger: 'import' });
+        console.log(`tag ${key}: ${run.status}, ${run.people} people${run.error ? ` (${run.error})` : ''}`);
+        if (run.status === 'failed') process.exitCode = 1;
       });
     });
   tags
