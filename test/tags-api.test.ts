@@ -153,7 +153,7 @@ test('imported tags over HTTP: the body is the file; bad rows come back with row
   assert.equal((await upload(analyst, 'member,note\nQ1,x\n')).status, 403);
   const response = await upload(operator, 'member,note\nQ1,金卡候选\nQ2,\nQ9,无此人\n');
   assert.equal(response.status, 200);
-  const body = await response.json();
+  const body = (await response.json()) as any;
   assert.deepEqual([body.import.accepted, body.import.rejected], [2, 1]);
   assert.deepEqual(body.import.rejections[0], { row: 3, field: 'value', value: '', expected: 'tag "vip_note" takes a non-empty text; got ""' });
   assert.equal(body.run.status, 'completed');

@@ -18,6 +18,8 @@ export interface Summary {
   T: Float64Array;
   /** Average value of the repeat purchases (Gamma-Gamma only). */
   m?: Float64Array;
+  /** How many customers each row stands for (customers with the same summary, fitted as one row); 1 when absent. */
+  w?: Float64Array;
 }
 
 export interface FittedModel {
@@ -46,17 +48,63 @@ function logDiffExp(a: number, b: number): number {
   return a + Math.log1p(-Math.exp(b - a));
 }
 
+/**
+ * What the likelihoods reuse across evaluations: the largest x (x is a whole count, so terms in x
+ * alone are tabled once per evaluation instead of computed per customer) and log m, log x.
+ */
+interface Prepared {
+  maxX: number;
+  integerX: boolean;
+  customers: number;
+  logM?: Float64Array;
+  logX: Float64Array;
+}
+const PREPARED = new WeakMap<Summary, Prepared>();
+function prepared(data: Summary): Prepared {
+  let p = PREPARED.get(data);
+  if (!p) {
+    let maxX = 0;
+    let integerX = true;
+    const logX = new Float64Array(data.x.length);
+    for (let i = 0; i < data.x.length; i++) {
+      maxX = Math.max(maxX, data.x[i]);
+      if (!Number.isInteger(data.x[i])) integerX = false;
+      logX[i] = Math.log(data.x[i]);
+    }
+    p = { maxX, integerX, logX, logM: data.m?.map(Math.log), customers: data.w ? data.w.reduce((sum, w) => sum + w, 0) : data.x.length };
+    PREPARED.set(data, p);
+  }
+  return p;
+}
+
+function customers(data: Summary): number {
+  return prepared(data).customers;
+}
+
+/** f(x) for x = 0…maxX when x is whole, else undefined (the caller computes per row). */
+function tableByX(p: Prepared, f: (x: number) => number): Float64Array | undefined {
+  if (!p.integerX || p.maxX > 100_000) return undefined;
+  const table = new Float64Array(p.maxX + 1);
+  for (let x = 0; x <= p.maxX; x++) table[x] = f(x);
+  return table;
+}
+
 export function bgnbdLogLikelihood([r, alpha, a, b]: number[], data: Summary): number {
   let total = 0;
   const common = r * Math.log(alpha) - gammaln(r) + gammaln(a + b) - gammaln(b);
+  const prep = prepared(data);
+  const termA1 = (x: number) => gammaln(r + x) + gammaln(b + x) - gammaln(a + b + x);
+  const termA4 = (x: number) => (x > 0 ? Math.log(a) - Math.log(b + x - 1) : -Infinity);
+  const a1Table = tableByX(prep, termA1);
+  const a4Table = tableByX(prep, termA4);
   for (let i = 0; i < data.x.length; i++) {
     const x = data.x[i];
-    const a1 = gammaln(r + x) + gammaln(b + x) - gammaln(a + b + x);
+    const a1 = a1Table ? a1Table[x] : termA1(x);
     const a3 = -(r + x) * Math.log(alpha + data.T[i]);
-    const a4 = x > 0 ? Math.log(a) - Math.log(b + x - 1) - (r + x) * Math.log(alpha + data.tx[i]) : -Infinity;
-    total += a1 + logSumExp(a3, a4);
+    const a4 = x > 0 ? (a4Table ? a4Table[x] : termA4(x)) - (r + x) * Math.log(alpha + data.tx[i]) : -Infinity;
+    total += (data.w ? data.w[i] : 1) * (a1 + logSumExp(a3, a4));
   }
-  return total + data.x.length * common;
+  return total + customers(data) * common;
 }
 
 export function paretoNbdLogLikelihood([r, alpha, s, beta]: number[], data: Summary): number {
@@ -74,19 +122,24 @@ export function paretoNbdLogLikelihood([r, alpha, s, beta]: number[], data: Summ
     const logF = (t: number) => (absab === 0 ? 0 : Math.log(hyp2f1(rsx, param2, rsx + 1, absab / (maxab + t)))) - rsx * Math.log(maxab + t);
     const logA0 = logDiffExp(logF(tx), logF(T));
     const part2 = -(r + x) * Math.log(alpha + T) - s * Math.log(beta + T);
-    total += gammaln(r + x) + logSumExp(part2, Math.log(s / rsx) + logA0);
+    total += (data.w ? data.w[i] : 1) * (gammaln(r + x) + logSumExp(part2, Math.log(s / rsx) + logA0));
   }
-  return total + data.x.length * common;
+  return total + customers(data) * common;
 }
 
 export function gammaGammaLogLikelihood([p, q, gamma]: number[], data: Summary): number {
   let total = 0;
   const m = data.m!;
+  const prep = prepared(data);
+  const logM = prep.logM!;
+  const termX = (x: number) => gammaln(p * x + q) - gammaln(p * x) - gammaln(q);
+  const table = tableByX(prep, termX);
+  const logGamma = Math.log(gamma);
   for (let i = 0; i < data.x.length; i++) {
     const x = data.x[i];
     if (x <= 0) continue;
     const px = p * x;
-    total += gammaln(px + q) - gammaln(px) - gammaln(q) + q * Math.log(gamma) + (px - 1) * Math.log(m[i]) + px * Math.log(x) - (px + q) * Math.log(gamma + m[i] * x);
+    total += (data.w ? data.w[i] : 1) * ((table ? table[x] : termX(x)) + q * logGamma + (px - 1) * logM[i] + px * prep.logX[i] - (px + q) * Math.log(gamma + m[i] * x));
   }
   return total;
 }
@@ -116,7 +169,9 @@ export function fitModel(model: ModelName, data: Summary): FittedModel {
     if (!(x >= 0) || !(tx >= 0) || !(T >= tx)) throw new Error(`row ${i + 1}: expected x ≥ 0 and 0 ≤ t_x ≤ T (got x=${x}, t_x=${tx}, T=${T})`);
   }
   const logLikelihood = LIKELIHOODS[model];
-  const negative = (logParams: number[]) => -logLikelihood(logParams.map(Math.exp), data);
+  // Parameters stay within e^±12: beyond, the likelihood is flat (no dropout: a, b → ∞) and the
+  // optimiser would crawl along it for nothing.
+  const negative = (logParams: number[]) => (logParams.some((v) => Math.abs(v) > 12) ? Infinity : -logLikelihood(logParams.map(Math.exp), data));
   let best: ReturnType<typeof minimiseWithRestarts> | undefined;
   for (const start of STARTS[model]) {
     const result = minimiseWithRestarts(negative, start.map(Math.log));
@@ -125,7 +180,8 @@ export function fitModel(model: ModelName, data: Summary): FittedModel {
   const params = best!.x.map(Math.exp);
   const errors = standardErrors((p) => -logLikelihood(p, data), params);
   const names = PARAMETER_NAMES[model];
-  const n = model === 'gammagamma' ? data.x.filter((x) => x > 0).length : data.x.length;
+  const weight = (i: number) => (data.w ? data.w[i] : 1);
+  const n = model === 'gammagamma' ? data.x.reduce((sum, x, i) => sum + (x > 0 ? weight(i) : 0), 0) : customers(data);
   return {
     model,
     params: Object.fromEntries(names.map((name, i) => [name, params[i]])),

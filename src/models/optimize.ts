@@ -34,7 +34,7 @@ export function nelderMead(f: (x: number[]) => number, start: number[], options:
     values = order.map((i) => values[i]);
     const spread = Math.abs(values[n] - values[0]);
     const size = Math.max(...simplex.slice(1).map((p) => Math.max(...p.map((pi, i) => Math.abs(pi - simplex[0][i])))));
-    if (spread <= tolerance * (Math.abs(values[0]) + tolerance) && size < 1e-8) break;
+    if (spread <= tolerance * (Math.abs(values[0]) + tolerance) && size < 1e-6) break;
     const centroid = new Array<number>(n).fill(0);
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) centroid[j] += simplex[i][j] / n;
     const worst = simplex[n];

@@ -194,8 +194,9 @@ function cycleMeasures(windowDays: number | undefined, params: Record<string, un
 function cycleQuery(tag: CycleTag): TagQuery {
   const params: Record<string, unknown> = {};
   const measures = cycleMeasures(tag.windowDays, params);
-  const value = tag.output === 'cycle_days' ? 'own_cycle' : 'toDate32(next_due)';
-  return { sql: `SELECT person_id, ${value} AS value FROM (${measures}) WHERE ${tag.output === 'cycle_days' ? 'own_cycle IS NOT NULL' : 'cycle IS NOT NULL OR covered_until > last_day'}`, params };
+  const value = { cycle_days: 'own_cycle', next_due: 'toDate32(next_due)', days_since_last: 'since_last' }[tag.output];
+  const who = { cycle_days: 'own_cycle IS NOT NULL', next_due: 'cycle IS NOT NULL OR covered_until > last_day', days_since_last: '1' }[tag.output];
+  return { sql: `SELECT person_id, ${value} AS value FROM (${measures}) WHERE ${who}`, params };
 }
 
 /**
@@ -236,6 +237,12 @@ export function tagQuery(tag: TagDefinition, inputs: Map<string, RuleInput> = ne
       return wecomQuery(tag);
     case 'tier':
       return tierQuery(tag, inputs);
+    case 'profile': {
+      // The column is pf_<field>, a field the schema allows; dates are kept as Date32.
+      const column = `pf_${tag.field}`;
+      const value = PROFILE_FIELDS[tag.field] === 'date' ? `toDate32(${column})` : column;
+      return { sql: `SELECT person_id, ${value} AS value FROM ${PROFILE} WHERE ${column} IS NOT NULL AND toString(${column}) != ''`, params: {} };
+    }
     case 'sql':
       throw new Error('SQL tags are checked and sandboxed by sql-tags.ts');
     case 'imported':

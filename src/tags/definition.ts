@@ -5,8 +5,8 @@
 import { z } from 'zod';
 
 export const TAG_KEY = /^[a-z][a-z0-9_]{1,62}$/;
-/** Words the tag routes use for themselves (/api/v1/tags/run, /api/v1/tags/schedule). */
-const RESERVED_KEYS = ['run', 'schedule'];
+/** Words the tag routes use for themselves (/api/v1/tags/run, /schedule, /packs). */
+const RESERVED_KEYS = ['run', 'schedule', 'packs'];
 const tagKey = z
   .string()
   .regex(TAG_KEY, 'lower-case letters, digits and _, starting with a letter (2–63 characters)')
@@ -143,8 +143,11 @@ export type RfmTag = z.infer<typeof rfmSchema>;
 export const cycleSchema = z.object({
   ...common,
   kind: z.literal('purchase_cycle'),
-  /** The person's median days between purchases (two purchase days or more), or the day they are due again. */
-  output: z.enum(['cycle_days', 'next_due']),
+  /**
+   * The person's median days between purchases (two purchase days or more), the day they are due
+   * again, or the days since their last purchase.
+   */
+  output: z.enum(['cycle_days', 'next_due', 'days_since_last']),
   windowDays: z.number().int().min(1).max(3650).optional(),
 });
 export type CycleTag = z.infer<typeof cycleSchema>;
@@ -354,6 +357,14 @@ export const sqlSchema = z.object({
 });
 export type SqlTag = z.infer<typeof sqlSchema>;
 
+/** A profile field from member records, as it is (the latest non-empty value). */
+export const profileSchema = z.object({
+  ...common,
+  kind: z.literal('profile'),
+  field: z.enum(Object.keys(PROFILE_FIELDS) as [ProfileField, ...ProfileField[]]),
+});
+export type ProfileTag = z.infer<typeof profileSchema>;
+
 /** Values from a file of identifier → value (`siyu tags import`), matched to people by OneID at each run. */
 export const importedSchema = z.object({
   ...common,
@@ -378,6 +389,7 @@ export const tagDefinitionSchema = z.discriminatedUnion('kind', [
   tierSchema,
   sqlSchema,
   importedSchema,
+  profileSchema,
 ]);
 export type TagDefinition = z.infer<typeof tagDefinitionSchema>;
 export type TagDefinitionInput = z.input<typeof tagDefinitionSchema>;
@@ -399,7 +411,7 @@ export function valueTypeOf(tag: TagDefinition): ValueType {
     case 'rfm':
       return tag.output === 'group' ? 'string' : 'number';
     case 'purchase_cycle':
-      return tag.output === 'cycle_days' ? 'number' : 'date';
+      return tag.output === 'next_due' ? 'date' : 'number';
     case 'lifecycle':
       return 'string';
     case 'model':
@@ -416,6 +428,8 @@ export function valueTypeOf(tag: TagDefinition): ValueType {
       return tag.output === 'has_owner' ? 'boolean' : tag.output === 'owner' ? 'string' : 'number';
     case 'tier':
       return 'string';
+    case 'profile':
+      return PROFILE_FIELDS[tag.field];
   }
 }
 

@@ -9,6 +9,7 @@ import { runTags, setManualTag } from './engine.ts';
 import { getTag, listTags, personTagsWithAuthors, saveTag, tagCoverage, tagRuns } from './store.ts';
 import { explainModelTag } from './model-tags.ts';
 import { importTagFile } from './imported-tags.ts';
+import { installPack, PACKS } from './packs/packs.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,6 +52,24 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
       },
     );
   });
+
+  api.get('/api/v1/tags/packs', { schema: { tags: ['tags'], summary: 'The ready tag packs', security } }, async () => ({
+    packs: Object.entries(PACKS).map(([name, pack]) => ({ name, description: pack.description, tags: pack.tags.map((t) => ({ key: t.key, name: t.name, kind: t.kind })) })),
+  }));
+  api.post(
+    '/api/v1/tags/packs/:name',
+    {
+      config: { roles: ['admin', 'operator'] },
+      schema: {
+        tags: ['tags'],
+        summary: "Install a pack's tags (tags the workspace has already are kept unless replace is true)",
+        security,
+        params: z.object({ name: z.string() }),
+        body: z.object({ replace: z.boolean().default(false) }).default({ replace: false }),
+      },
+    },
+    async (request) => installPack(stores, callerOf(request).workspaceId, request.params.name, { replace: request.body.replace }),
+  );
 
   api.get('/api/v1/tags', { schema: { tags: ['tags'], summary: 'The workspace tags, each with its value type and last run', security } }, async (request) => {
     const workspaceId = callerOf(request).workspaceId;

@@ -27,6 +27,10 @@ export interface ModelFit {
   bgnbd: Record<string, number>;
   logLikelihood: number;
   gammagamma?: Record<string, number>;
+  /** Distinct buyer summaries (in whole units) the BG/NBD fit ran over. */
+  summaryRows?: number;
+  /** Repeat buyers the spend model was fitted on (an even sample beyond 200,000). */
+  spendFittedOn?: number;
 }
 
 const UNIT_DAYS = { day: 1, week: 7 } as const;
@@ -47,30 +51,47 @@ export async function buyerSummaries(stores: Stores, workspaceId: string, timeZo
   return { person, x, txDays, TDays, mCents };
 }
 
-/** Fits BG/NBD on every buyer, and Gamma-Gamma on the repeat buyers when spend is wanted. */
+/** Spend is fitted on at most this many repeat buyers (an even sample): its three parameters are long settled by then. */
+const SPEND_SAMPLE = 200_000;
+
+/**
+ * Fits BG/NBD on every buyer, and Gamma-Gamma on the repeat buyers when spend is wanted. Buyers
+ * with the same summary in whole units of the model (days or weeks) are fitted as one weighted row,
+ * which keeps a fit over millions of buyers to seconds.
+ */
 export function fitBuyers(summaries: BuyerSummaries, unit: 'day' | 'week', withSpend: boolean): ModelFit {
   const days = UNIT_DAYS[unit];
   const n = summaries.person.length;
   if (n < 10) throw new Error(`too few buyers to fit a model (${n}; at least 10)`);
+  const rows = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const key = summaries.x[i] * 2 ** 32 + Math.round(summaries.txDays[i] / days) * 2 ** 16 + Math.round(summaries.TDays[i] / days);
+    rows.set(key, (rows.get(key) ?? 0) + 1);
+  }
+  const keys = [...rows.keys()];
   const data = {
-    x: Float64Array.from(summaries.x),
-    tx: Float64Array.from(summaries.txDays, (d) => d / days),
-    T: Float64Array.from(summaries.TDays, (d) => d / days),
-    m: Float64Array.from(summaries.mCents, (c) => c / 100),
+    x: Float64Array.from(keys, (k) => Math.floor(k / 2 ** 32)),
+    tx: Float64Array.from(keys, (k) => Math.floor(k / 2 ** 16) % 2 ** 16),
+    T: Float64Array.from(keys, (k) => k % 2 ** 16),
+    w: Float64Array.from(keys, (k) => rows.get(k)!),
   };
   const bgnbd = fitModel('bgnbd', data);
-  const fit: ModelFit = { unit, buyers: n, bgnbd: bgnbd.params, logLikelihood: bgnbd.logLikelihood };
+  const fit: ModelFit = { unit, buyers: n, bgnbd: bgnbd.params, logLikelihood: bgnbd.logLikelihood, summaryRows: keys.length };
   if (withSpend) {
-    const repeat = [...data.x].flatMap((x, i) => (x > 0 && data.m[i] > 0 ? [i] : []));
+    const repeat: number[] = [];
+    for (let i = 0; i < n; i++) if (summaries.x[i] > 0 && summaries.mCents[i] > 0) repeat.push(i);
     if (repeat.length < 10) throw new Error(`too few repeat buyers to fit spend (${repeat.length}; at least 10)`);
+    const stride = Math.ceil(repeat.length / SPEND_SAMPLE);
+    const sample = repeat.filter((_, j) => j % stride === 0);
     const spend = fitModel('gammagamma', {
-      x: Float64Array.from(repeat, (i) => data.x[i]),
-      tx: Float64Array.from(repeat, (i) => data.tx[i]),
-      T: Float64Array.from(repeat, (i) => data.T[i]),
-      m: Float64Array.from(repeat, (i) => data.m[i]),
+      x: Float64Array.from(sample, (i) => summaries.x[i]),
+      tx: Float64Array.from(sample, (i) => summaries.txDays[i] / days),
+      T: Float64Array.from(sample, (i) => summaries.TDays[i] / days),
+      m: Float64Array.from(sample, (i) => summaries.mCents[i] / 100),
     });
     if (!(spend.params.q > 1)) throw new Error(`the spend model does not fit these purchases (q = ${spend.params.q.toFixed(3)}, needs > 1)`);
     fit.gammagamma = spend.params;
+    fit.spendFittedOn = sample.length;
   }
   return fit;
 }

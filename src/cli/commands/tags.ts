@@ -8,6 +8,7 @@ import { runTags, setManualTag } from '../../tags/engine.ts';
 import { getTag, listTags, personTagsWithAuthors, saveTag, tagCoverage, tagRuns } from '../../tags/store.ts';
 import { explainModelTag } from '../../tags/model-tags.ts';
 import { importTagFile } from '../../tags/imported-tags.ts';
+import { installPack, PACKS } from '../../tags/packs/packs.ts';
 import { formatInZone, getSchedule, removeSchedule, setSchedule } from '../../tags/schedule.ts';
 import { printTable } from '../output.ts';
 import { withWorkspace } from '../workspace.ts';
@@ -47,6 +48,18 @@ export function registerTagCommands(program: Command, config: () => SiyuConfig):
             throw new Error(`${file}${list.length > 1 ? ` [${i}]` : ''}: ${message}`, { cause: error });
           }
         }
+      });
+    });
+  tags
+    .command('install-pack <name>')
+    .description(`install a ready tag pack (${Object.keys(PACKS).join(', ')}); tags you have already are kept unless --replace`)
+    .option('--replace', "replace the workspace's own definitions of the pack's tags")
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (name: string, options: { replace?: boolean; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const result = await installPack(stores, workspaceId, name, options);
+        console.log(`pack ${name}: ${result.installed.length} tags installed, ${result.replaced.length} replaced, ${result.kept.length} kept as they were`);
+        if (result.installed.length + result.replaced.length > 0) console.log('compute them with: siyu tags run');
       });
     });
   tags
