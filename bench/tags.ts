@@ -102,7 +102,7 @@ async function synthesise(stores: Stores, workspace: Workspace, people: number, 
 
 function summarise(results: TagRunResult[]) {
   const failed = results.filter((r) => r.status === 'failed');
-  const slowest = [...results].sort((a, b) => b.seconds - a.seconds).slice(0, 5);
+  const slowest = [...results].sort((a, b) => b.seconds - a.seconds).slice(0, 8);
   return { tags: results.length, failed: failed.map((r) => `${r.key}: ${r.error}`), slowest: slowest.map((r) => `${r.key} ${r.seconds.toFixed(1)} s`) };
 }
 

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { encode, FileSink, partPath } from './file-sink.ts';
 import { DEMO_FILES, DEMO_FILE_KEYS, type DemoFileKey } from './formats.ts';
 import { DemoBrandGenerator, MINIPROGRAM_APPID, type DemoOptions } from './generator.ts';
+import { PRODUCTS } from './dictionaries.ts';
 import type { ShardTask } from './shard-worker.ts';
 
 export interface GenerateDemoOptions extends DemoOptions {
@@ -109,6 +110,12 @@ export async function generateDemoBrand(options: GenerateDemoOptions): Promise<D
       try {
         if (spec.encoding === 'utf8-bom') fs.writeSync(fd, Buffer.from([0xef, 0xbb, 0xbf]));
         if (spec.header) fs.writeSync(fd, encode(spec.header.join(',') + '\n', spec.encoding));
+        if (key === 'products') {
+          // The brand's catalogue: one row per SKU, whoever buys it.
+          const lines = PRODUCTS.map((p) => [p.sku, p.name, p.spec, p.category, '燕语', p.price.toFixed(2)].join(',') + '\n');
+          fs.writeSync(fd, encode(lines.join(''), spec.encoding));
+          rows.products = PRODUCTS.length;
+        }
         for (let shard = 0; shard < shards; shard++) {
           const part = partPath(partsDir, key, shard);
           if (!fs.existsSync(part)) continue;

@@ -97,6 +97,12 @@ export const DEMO_FILES = {
     describes: 'Offline store POS receipts (门店小票), one row per receipt line',
     header: ['小票号', '门店编码', '门店名称', '收银员', '交易时间', '会员卡号', '会员手机号', '商品编码', '商品名称', '数量', '单价', '折扣金额', '实收金额', '支付方式'],
   },
+  products: {
+    name: 'erp_products.csv',
+    encoding: 'utf8-bom',
+    describes: 'ERP product master (商品档案): SKU, name, category, brand and list price',
+    header: ['商品编码', '商品名称', '规格', '商品分类', '品牌', '零售价'],
+  },
   events: {
     name: 'events.jsonl',
     encoding: 'utf8',

@@ -9,6 +9,7 @@ import { DEMO_FILES } from './formats.ts';
 
 /** Each platform's files with the preset that reads them: how an operator would import the demo brand. */
 export const DEMO_IMPORTS: Array<{ kind: ImportKind; preset?: string; files: string[] }> = [
+  { kind: 'products', preset: 'pos', files: [DEMO_FILES.products.name] },
   { kind: 'members', preset: 'miniprogram', files: [DEMO_FILES.members.name] },
   { kind: 'orders', preset: 'miniprogram', files: [DEMO_FILES.miniOrders.name, DEMO_FILES.miniShipments.name] },
   { kind: 'orders', preset: 'tmall', files: [DEMO_FILES.tmallOrders.name, DEMO_FILES.tmallItems.name, DEMO_FILES.tmallShipments.name, DEMO_FILES.tmallRefunds.name] },

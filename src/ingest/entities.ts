@@ -19,7 +19,7 @@ export interface FieldProblem {
 export interface SourceRecord {
   source: string;
   /** `identity`: one per distinct identifier set seen on tracked events; `event` only in data written before it. */
-  kind: 'order' | 'member' | 'contact' | 'record' | 'event' | 'identity';
+  kind: 'order' | 'member' | 'contact' | 'record' | 'event' | 'identity' | 'product';
   record_id: string;
   identifiers: Array<[string, string]>;
   name: string;
@@ -30,7 +30,7 @@ export interface SourceRecord {
   seen_at: string;
 }
 
-export type FactTable = 'orders' | 'order_lines' | 'shipments' | 'refunds' | 'contacts' | 'events';
+export type FactTable = 'orders' | 'order_lines' | 'shipments' | 'refunds' | 'contacts' | 'events' | 'products';
 
 /** A fact row and the record whose person it belongs to. */
 export interface FactRow {
@@ -434,6 +434,25 @@ export function recordEntity(values: Record<string, string>, ctx: EntityContext)
   return { record, facts: [], hash: stableHash({ ...record, seen_at: '' }), dropped: r.problems };
 }
 
+/** A catalogue row: a SKU's name, category, brand and list price (no person: it belongs to the brand). */
+export function productEntity(values: Record<string, string>, ctx: EntityContext): Entity {
+  const r = new RowReader(values, ctx);
+  const sku = r.required('sku');
+  const row = {
+    sku,
+    product_name: r.text('product_name'),
+    category: r.text('category'),
+    brand: r.text('brand'),
+    price: r.text('price') ? r.money('price') : 0,
+  };
+  r.finish();
+  return {
+    facts: [{ table: 'products', key: sku, owner: { source: ctx.source, kind: 'product', record_id: sku }, row }],
+    hash: stableHash(row),
+    dropped: r.problems,
+  };
+}
+
 export function entityForShape(shape: RowShape): ((values: Record<string, string>, ctx: EntityContext) => Entity) | undefined {
   switch (shape) {
     case 'item':
@@ -448,6 +467,8 @@ export function entityForShape(shape: RowShape): ((values: Record<string, string
       return contactEntity;
     case 'record':
       return recordEntity;
+    case 'product':
+      return productEntity;
     default:
       return undefined;
   }

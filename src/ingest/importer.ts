@@ -110,6 +110,7 @@ function sourceFor(request: ImportRequest): string | undefined {
   if (request.preset) return findPreset(request.preset).source;
   if (request.kind === 'contacts') return 'wecom';
   if (request.kind === 'events') return 'sdk';
+  if (request.kind === 'products') return 'catalogue';
   return undefined;
 }
 

@@ -5,11 +5,11 @@
  */
 import { z } from 'zod';
 
-export const IMPORT_KINDS = ['orders', 'refunds', 'members', 'contacts', 'events', 'records'] as const;
+export const IMPORT_KINDS = ['orders', 'refunds', 'members', 'contacts', 'events', 'records', 'products'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
 
 /** What one row of a file is. An `orders` import may mix several (orders, items, shipments, refunds). */
-export type RowShape = 'order' | 'order_line' | 'item' | 'shipment' | 'refund' | 'member' | 'contact' | 'record';
+export type RowShape = 'order' | 'order_line' | 'item' | 'shipment' | 'refund' | 'member' | 'contact' | 'record' | 'product';
 
 export const IDENTIFIER_FIELDS = [
   'phone',
@@ -74,6 +74,8 @@ export const CANONICAL: Record<Exclude<ImportKind, 'events'>, Array<{ shape: Row
     },
   ],
   records: [{ shape: 'record', required: ['record_id'], optional: ['source', ...IDENTIFIER_FIELDS, 'masked_phone', 'name', 'address', 'birthday'] }],
+  // The product catalogue: what a SKU is (its category fills in order lines that do not say).
+  products: [{ shape: 'product', required: ['sku'], optional: ['product_name', 'category', 'brand', 'price'] }],
 };
 
 /** The canonical layouts: column names are the canonical field names themselves. */
@@ -312,6 +314,14 @@ export const PRESETS: Preset[] = [
           },
         },
       ],
+      products: [
+        {
+          name: 'ERP product master (商品档案)',
+          shape: 'product',
+          detect: ['商品编码', '商品名称', '商品分类'],
+          fields: { sku: '商品编码', product_name: '商品名称', category: '商品分类', brand: '品牌', price: '零售价' },
+        },
+      ],
     },
   },
   {
@@ -357,7 +367,7 @@ export function findPreset(name: string): Preset {
 /** A mapping file: `{ "source": "erp", "shape": "order_line", "columns": { "order_id": "单号", … } }`. */
 export const mappingFileSchema = z.object({
   source: z.string().min(1).optional(),
-  shape: z.enum(['order', 'order_line', 'item', 'shipment', 'refund', 'member', 'contact', 'record']).optional(),
+  shape: z.enum(['order', 'order_line', 'item', 'shipment', 'refund', 'member', 'contact', 'record', 'product']).optional(),
   columns: z.record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1)).min(1)])),
   values: z.record(z.string(), z.record(z.string(), z.string())).optional(),
 });
@@ -370,6 +380,7 @@ const DEFAULT_SHAPE: Record<ImportKind, RowShape> = {
   contacts: 'contact',
   events: 'record',
   records: 'record',
+  products: 'product',
 };
 
 export function layoutFromMapping(kind: ImportKind, mapping: MappingFile): FileLayout {

@@ -27,6 +27,29 @@ export const PURCHASES = `(
     AND NOT (status = 'refunded' AND refunded >= amount) AND toDate(ordered_at, {tz:String}) <= {base:Date}
 )`;
 
+/**
+ * The lines of those purchases, each with its buyer, time and day; a line without a category or
+ * name takes its SKU's from the product catalogue.
+ */
+export const PURCHASE_LINES = `(
+  SELECT p.person_id AS person_id, l.sku AS sku, if(l.category != '', l.category, c.category) AS category,
+         if(l.product_name != '', l.product_name, c.product_name) AS product_name, toFloat64(l.amount) AS amount, p.ordered_at AS at, p.day AS day
+  FROM (SELECT source, order_id, sku, category, product_name, amount FROM order_lines FINAL WHERE workspace_id = {ws:String}) AS l
+  INNER JOIN ${PURCHASES} AS p ON l.source = p.source AND l.order_id = p.order_id
+  LEFT JOIN (SELECT sku, category, product_name FROM products FINAL WHERE workspace_id = {ws:String}) AS c ON l.sku = c.sku
+)`;
+
+/**
+ * A run computes many tags from the same purchases: it materialises PURCHASES and PURCHASE_LINES
+ * once (for its base date) and reads those tables instead. Lines first: they contain PURCHASES.
+ */
+export function readFromRunTables(sql: string, tables: { purchases?: string; lines?: string }): string {
+  let out = sql;
+  if (tables.lines) out = out.replaceAll(PURCHASE_LINES, tables.lines);
+  if (tables.purchases) out = out.replaceAll(PURCHASES, tables.purchases);
+  return out;
+}
+
 const EVENTS = `(
   SELECT person_id, event, timestamp, toDate(timestamp, {tz:String}) AS day
   FROM events FINAL
@@ -120,10 +143,7 @@ function preferenceQuery(tag: PreferenceTag): TagQuery {
   const window = tag.windowDays ? 'AND p.day > subtractDays({base:Date}, {window:UInt32})' : '';
   if (tag.windowDays) params.window = tag.windowDays;
   const rows = lines
-    ? `SELECT p.person_id AS person_id, l.${value} AS item, toFloat64(l.amount) AS amount, p.ordered_at AS at
-       FROM (SELECT source, order_id, ${value}, amount FROM order_lines FINAL WHERE workspace_id = {ws:String}) AS l
-       INNER JOIN ${PURCHASES} AS p ON l.source = p.source AND l.order_id = p.order_id
-       WHERE l.${value} != '' ${window}`
+    ? `SELECT p.person_id AS person_id, p.${value} AS item, p.amount AS amount, p.at AS at FROM ${PURCHASE_LINES} AS p WHERE item != '' ${window}`
     : `SELECT p.person_id AS person_id, ${value.replaceAll('ordered_at', 'p.ordered_at')} AS item, p.amount AS amount, p.ordered_at AS at
        FROM ${PURCHASES} AS p WHERE ${value === 'store_id' || value === 'source' ? `p.${value} != ''` : '1'} ${window}`;
   const score = tag.by === 'amount' ? 'sum(amount)' : 'toFloat64(count())';

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../workspaces/workspaces.ts';
 import { runOrder, valueTypeOf, type TagDefinition } from './definition.ts';
-import { tagQuery, VALUE_COLUMN, type RuleInput, type TagQuery } from './compute.ts';
+import { PURCHASE_LINES, PURCHASES, readFromRunTables, tagQuery, VALUE_COLUMN, type RuleInput, type TagQuery } from './compute.ts';
 import { sandboxedQuery } from './sql-tags.ts';
 import { importedQuery } from './imported-tags.ts';
 import { listTags, manualValues, setManualValue, valueRun } from './store.ts';
@@ -65,14 +65,54 @@ export async function runTags(stores: Stores, options: RunTagsOptions): Promise<
     chosen = all.filter((t) => wanted.has(t.key));
   }
   const results: TagRunResult[] = [];
-  const models = new ModelCache(stores, workspace.id, workspace.timeZone, baseDate);
-  const definitions = new Map(all.map((t) => [t.key, t]));
-  for (const tag of runOrder(chosen)) {
-    const result = await runTag(stores, workspace.id, workspace.timeZone, tag, baseDate, options.trigger ?? 'manual', models, definitions);
-    results.push(result);
-    options.onTag?.(result);
+  const tables = await createRunTables(stores, { ws: workspace.id, tz: workspace.timeZone, base: baseDate }, chosen);
+  try {
+    const models = new ModelCache(stores, workspace.id, workspace.timeZone, baseDate, tables);
+    const definitions = new Map(all.map((t) => [t.key, t]));
+    for (const tag of runOrder(chosen)) {
+      const result = await runTag(stores, workspace.id, workspace.timeZone, tag, baseDate, options.trigger ?? 'manual', models, definitions, tables);
+      results.push(result);
+      options.onTag?.(result);
+    }
+  } finally {
+    for (const table of Object.values(tables)) await stores.facts.command(`DROP TABLE IF EXISTS ${table}`);
   }
   return results;
+}
+
+/** Kinds that read no purchases (an inline statistic in a rule may). */
+const WITHOUT_PURCHASES = new Set<TagDefinition['kind']>(['manual', 'imported', 'sql', 'profile', 'wecom', 'tier']);
+
+/**
+ * The run's own copies of its purchases (and their lines, when a preference ranks what was in them),
+ * as of the base date: the tags read these instead of deduplicating orders again each time. Tables
+ * a crashed run left behind are dropped after a day.
+ */
+async function createRunTables(stores: Stores, params: { ws: string; tz: string; base: string }, tags: TagDefinition[]): Promise<{ purchases?: string; lines?: string }> {
+  const stale = await stores.facts.query<{ name: string }>(
+    `SELECT name FROM system.tables WHERE database = currentDatabase() AND startsWith(name, 'tag_run_') AND metadata_modification_time < now() - INTERVAL 1 DAY`,
+  );
+  for (const { name } of stale) if (/^tag_run_\w+$/.test(name)) await stores.facts.command(`DROP TABLE IF EXISTS ${name}`);
+  const readsPurchases = tags.some(
+    (t) => !WITHOUT_PURCHASES.has(t.kind) && !(t.kind === 'statistic' && t.of === 'events') && (t.kind !== 'rule' || JSON.stringify(t.cases).includes('"purchases"')),
+  );
+  const readsLines = tags.some((t) => t.kind === 'preference' && ['category', 'sku', 'product'].includes(t.dimension));
+  if (!readsPurchases && !readsLines) return {};
+  const id = crypto.randomBytes(6).toString('hex');
+  const tables = { purchases: `tag_run_purchases_${id}`, lines: readsLines ? `tag_run_lines_${id}` : undefined };
+  await stores.facts.command(
+    `CREATE TABLE ${tables.purchases} (person_id UInt64, source LowCardinality(String), order_id String, ordered_at DateTime64(3, 'UTC'), day Date,
+       store_id String, amount Float64, item_count Float64, discount Float64, package_periods UInt16) ENGINE = MergeTree ORDER BY person_id`,
+  );
+  await stores.facts.command(`INSERT INTO ${tables.purchases} SELECT person_id, source, order_id, ordered_at, day, store_id, amount, item_count, discount, package_periods FROM ${PURCHASES}`, params);
+  if (tables.lines) {
+    await stores.facts.command(
+      `CREATE TABLE ${tables.lines} (person_id UInt64, sku String, category LowCardinality(String), product_name String, amount Float64, at DateTime64(3, 'UTC'), day Date)
+       ENGINE = MergeTree ORDER BY person_id`,
+    );
+    await stores.facts.command(`INSERT INTO ${tables.lines} SELECT * FROM ${readFromRunTables(PURCHASE_LINES, { purchases: tables.purchases })}`, params);
+  }
+  return tables;
 }
 
 /** One fit per time unit for all model tags of a run (a fit with spend serves the others too). */
@@ -83,14 +123,16 @@ class ModelCache {
   private readonly workspaceId: string;
   private readonly timeZone: string;
   private readonly baseDate: string;
-  constructor(stores: Stores, workspaceId: string, timeZone: string, baseDate: string) {
+  private readonly tables: { purchases?: string };
+  constructor(stores: Stores, workspaceId: string, timeZone: string, baseDate: string, tables: { purchases?: string }) {
+    this.tables = tables;
     this.stores = stores;
     this.workspaceId = workspaceId;
     this.timeZone = timeZone;
     this.baseDate = baseDate;
   }
   buyers(): Promise<BuyerSummaries> {
-    this.summaries ??= buyerSummaries(this.stores, this.workspaceId, this.timeZone, this.baseDate);
+    this.summaries ??= buyerSummaries(this.stores, this.workspaceId, this.timeZone, this.baseDate, undefined, this.tables);
     return this.summaries;
   }
   async fit(unit: 'day' | 'week', withSpend: boolean): Promise<ModelFit> {
@@ -132,6 +174,7 @@ async function runTag(
   trigger: 'manual' | 'schedule' | 'import',
   models: ModelCache,
   definitions: Map<string, TagDefinition>,
+  tables: { purchases?: string; lines?: string },
 ): Promise<TagRunResult> {
   const started = Date.now();
   const runId = `tag_${crypto.randomBytes(8).toString('hex')}`;
@@ -174,6 +217,7 @@ async function runTag(
         query = { sql: await sandboxedQuery(stores.facts, tag, bound), params: bound };
       } else if (tag.kind === 'imported') query = importedQuery(tag);
       else query = tagQuery(tag, inputs);
+      query = { ...query, sql: readFromRunTables(query.sql, tables) };
       // The value column is chosen from the tag's type (a fixed map), never from input.
       const column = VALUE_COLUMN[valueTypeOf(tag)];
       await stores.facts.command(

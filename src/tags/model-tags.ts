@@ -36,13 +36,13 @@ export interface ModelFit {
 const UNIT_DAYS = { day: 1, week: 7 } as const;
 
 /** Every buyer up to the base date, purchases on one day merged into one. */
-export async function buyerSummaries(stores: Stores, workspaceId: string, timeZone: string, baseDate: string, personId?: number): Promise<BuyerSummaries> {
+export async function buyerSummaries(stores: Stores, workspaceId: string, timeZone: string, baseDate: string, personId?: number, runTables: { purchases?: string } = {}): Promise<BuyerSummaries> {
   const params = { ws: workspaceId, tz: timeZone, base: baseDate, person: personId ?? 0 };
   const [person, x, txDays, TDays, mCents] = await readUint32Rows(
     stores.facts.queryRowBinary(
       `SELECT toUInt32(person_id), toUInt32(count() - 1), toUInt32(dateDiff('day', min(day), max(day))), toUInt32(dateDiff('day', min(day), {base:Date})),
               toUInt32(round(if(count() > 1, (sum(spent) - argMin(spent, day)) / (count() - 1), 0) * 100))
-       FROM (SELECT person_id, day, sum(amount) AS spent FROM ${PURCHASES} WHERE {person:UInt64} = 0 OR person_id = {person:UInt64} GROUP BY person_id, day)
+       FROM (SELECT person_id, day, sum(amount) AS spent FROM ${runTables.purchases ?? PURCHASES} WHERE {person:UInt64} = 0 OR person_id = {person:UInt64} GROUP BY person_id, day)
        GROUP BY person_id ORDER BY person_id`,
       params,
     ),
@@ -56,8 +56,8 @@ const SPEND_SAMPLE = 200_000;
 
 /**
  * Fits BG/NBD on every buyer, and Gamma-Gamma on the repeat buyers when spend is wanted. Buyers
- * with the same summary in whole units of the model (days or weeks) are fitted as one weighted row,
- * which keeps a fit over millions of buyers to seconds.
+ * with the same summary (x, t_x and T in days) are fitted as one weighted row: the same likelihood,
+ * a fraction of the work over millions of buyers.
  */
 export function fitBuyers(summaries: BuyerSummaries, unit: 'day' | 'week', withSpend: boolean): ModelFit {
   const days = UNIT_DAYS[unit];
@@ -65,14 +65,14 @@ export function fitBuyers(summaries: BuyerSummaries, unit: 'day' | 'week', withS
   if (n < 10) throw new Error(`too few buyers to fit a model (${n}; at least 10)`);
   const rows = new Map<number, number>();
   for (let i = 0; i < n; i++) {
-    const key = summaries.x[i] * 2 ** 32 + Math.round(summaries.txDays[i] / days) * 2 ** 16 + Math.round(summaries.TDays[i] / days);
+    const key = summaries.x[i] * 2 ** 32 + summaries.txDays[i] * 2 ** 16 + summaries.TDays[i];
     rows.set(key, (rows.get(key) ?? 0) + 1);
   }
   const keys = [...rows.keys()];
   const data = {
     x: Float64Array.from(keys, (k) => Math.floor(k / 2 ** 32)),
-    tx: Float64Array.from(keys, (k) => Math.floor(k / 2 ** 16) % 2 ** 16),
-    T: Float64Array.from(keys, (k) => k % 2 ** 16),
+    tx: Float64Array.from(keys, (k) => (Math.floor(k / 2 ** 16) % 2 ** 16) / days),
+    T: Float64Array.from(keys, (k) => (k % 2 ** 16) / days),
     w: Float64Array.from(keys, (k) => rows.get(k)!),
   };
   const bgnbd = fitModel('bgnbd', data);

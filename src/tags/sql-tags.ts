@@ -15,6 +15,7 @@ export const SQL_TABLES: Record<string, (db: string) => string> = {
   shipments: (db) => `SELECT * EXCEPT (workspace_id, version, is_deleted) FROM ${db}.shipments FINAL WHERE workspace_id = {ws:String} AND person_id > 0`,
   refunds: (db) => `SELECT * EXCEPT (workspace_id, version, is_deleted, import_run_id) FROM ${db}.refunds FINAL WHERE workspace_id = {ws:String} AND person_id > 0`,
   events: (db) => `SELECT * EXCEPT (workspace_id, version, is_deleted) FROM ${db}.events FINAL WHERE workspace_id = {ws:String} AND person_id > 0`,
+  products: (db) => `SELECT * EXCEPT (workspace_id, version, is_deleted, person_id) FROM ${db}.products FINAL WHERE workspace_id = {ws:String}`,
   contacts: (db) => `SELECT * EXCEPT (workspace_id, version, is_deleted, import_run_id) FROM ${db}.contacts FINAL WHERE workspace_id = {ws:String} AND person_id > 0`,
   // Purchases as the other kinds count them (day in the workspace zone, amount net of refunds).
   purchases: (db) => PURCHASES.replaceAll('FROM orders FINAL', `FROM ${db}.orders FINAL`),

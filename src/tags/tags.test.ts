@@ -228,7 +228,8 @@ test('model tags fit BG/NBD and Gamma-Gamma on the workspace’s own purchases (
   const offline = fitModel('bgnbd', await summariseTransactions(master, { customer: 'customer_id', date: 'date', unit: 'week', calibrationEnd: '1997-09-30' }));
   const explained = await explainModelTag(stores, cdnow.id, (await import('./definition.ts')).tagDefinitionSchema.parse({ key: 'p_alive', name: { zh: 'x', en: 'x' }, kind: 'model', output: 'p_alive' }) as never, 1);
   assert.ok(explained.bought);
-  for (const name of ['r', 'alpha', 'a', 'b']) assert.ok(Math.abs(explained.fit.bgnbd[name] / offline.params[name] - 1) < 1e-6, `${name}: ${explained.fit.bgnbd[name]} vs ${offline.params[name]}`);
+  // Same data, same optimiser; buyers with one summary are summed as one weighted row, so the last digits may differ.
+  for (const name of ['r', 'alpha', 'a', 'b']) assert.ok(Math.abs(explained.fit.bgnbd[name] / offline.params[name] - 1) < 1e-5, `${name}: ${explained.fit.bgnbd[name]} vs ${offline.params[name]}`);
   assert.ok(explained.fit.gammagamma, 'the CLV tag fitted spend too');
   // The person's value is the formula applied to their own history.
   const stored = await valueOf2(cdnow, 'p_alive', 1);

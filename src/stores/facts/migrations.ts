@@ -379,6 +379,26 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
       ) ENGINE = MergeTree ORDER BY (workspace_id, tag, batch, identifier)`,
     ],
   },
+  {
+    id: 11,
+    name: 'the product catalogue',
+    statements: [
+      // What each SKU is; order lines without a category take the catalogue's. person_id is always 0
+      // (a product belongs to no one) and is there because every imported fact row carries one.
+      `CREATE TABLE IF NOT EXISTS products (
+        workspace_id LowCardinality(String),
+        sku String,
+        product_name String DEFAULT '',
+        category LowCardinality(String) DEFAULT '',
+        brand LowCardinality(String) DEFAULT '',
+        price Decimal(18, 2) DEFAULT 0,
+        person_id UInt64 DEFAULT 0,
+        version UInt64,
+        is_deleted UInt8 DEFAULT 0
+      ) ENGINE = ReplacingMergeTree(version, is_deleted)
+      ORDER BY (workspace_id, sku)`,
+    ],
+  },
 ];
 
 export interface MigrationReport {
