@@ -193,7 +193,7 @@ function rfmQuery(tag: RfmTag): TagQuery {
  * cycle, and never before a weekly package they bought runs out); how long since they bought; and
  * how many purchase days they have.
  */
-function cycleMeasures(windowDays: number | undefined, params: Record<string, unknown>): string {
+export function cycleMeasures(windowDays: number | undefined, params: Record<string, unknown>): string {
   const window = windowDays ? 'AND day > subtractDays({base:Date}, {window:UInt32})' : '';
   if (windowDays) params.window = windowDays;
   const days = `SELECT person_id, day, max(package_periods) AS periods FROM ${PURCHASES} WHERE 1 ${window} GROUP BY person_id, day`;

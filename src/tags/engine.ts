@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../workspaces/workspaces.ts';
 import { runOrder, valueTypeOf, type TagDefinition } from './definition.ts';
-import { PURCHASE_LINES, PURCHASES, readFromRunTables, tagQuery, VALUE_COLUMN, type RuleInput, type TagQuery } from './compute.ts';
+import { cycleMeasures, PURCHASE_LINES, PURCHASES, readFromRunTables, tagQuery, VALUE_COLUMN, type RuleInput, type TagQuery } from './compute.ts';
 import { sandboxedQuery } from './sql-tags.ts';
 import { importedQuery } from './imported-tags.ts';
 import { listTags, manualValues, setManualValue, valueRun } from './store.ts';
@@ -65,9 +65,11 @@ export async function runTags(stores: Stores, options: RunTagsOptions): Promise<
     chosen = all.filter((t) => wanted.has(t.key));
   }
   const results: TagRunResult[] = [];
-  const tables = await createRunTables(stores, { ws: workspace.id, tz: workspace.timeZone, base: baseDate }, chosen);
+  const tables = await RunTables.create(stores, { ws: workspace.id, tz: workspace.timeZone, base: baseDate }, chosen);
   try {
-    const models = new ModelCache(stores, workspace.id, workspace.timeZone, baseDate, tables);
+    // One fit serves every model tag of a unit: with spend from the start if any of them needs it.
+    const spendUnits = new Set(chosen.flatMap((t) => (t.kind === 'model' && needsSpend(t) ? [t.unit] : [])));
+    const models = new ModelCache(stores, workspace.id, workspace.timeZone, baseDate, tables, spendUnits);
     const definitions = new Map(all.map((t) => [t.key, t]));
     for (const tag of runOrder(chosen)) {
       const result = await runTag(stores, workspace.id, workspace.timeZone, tag, baseDate, options.trigger ?? 'manual', models, definitions, tables);
@@ -75,7 +77,7 @@ export async function runTags(stores: Stores, options: RunTagsOptions): Promise<
       options.onTag?.(result);
     }
   } finally {
-    for (const table of Object.values(tables)) await stores.facts.command(`DROP TABLE IF EXISTS ${table}`);
+    await tables.drop();
   }
   return results;
 }
@@ -84,35 +86,79 @@ export async function runTags(stores: Stores, options: RunTagsOptions): Promise<
 const WITHOUT_PURCHASES = new Set<TagDefinition['kind']>(['manual', 'imported', 'sql', 'profile', 'wecom', 'tier']);
 
 /**
- * The run's own copies of its purchases (and their lines, when a preference ranks what was in them),
- * as of the base date: the tags read these instead of deduplicating orders again each time. Tables
- * a crashed run left behind are dropped after a day.
+ * The run's own copies of what many tags read, as of its base date: its purchases (and their lines,
+ * when a preference ranks what was in them) made at the start, and each purchase-cycle window's
+ * measures on first use. Tags read these instead of deduplicating orders again each time. Tables a
+ * crashed run left behind are dropped after a day.
  */
-async function createRunTables(stores: Stores, params: { ws: string; tz: string; base: string }, tags: TagDefinition[]): Promise<{ purchases?: string; lines?: string }> {
-  const stale = await stores.facts.query<{ name: string }>(
-    `SELECT name FROM system.tables WHERE database = currentDatabase() AND startsWith(name, 'tag_run_') AND metadata_modification_time < now() - INTERVAL 1 DAY`,
-  );
-  for (const { name } of stale) if (/^tag_run_\w+$/.test(name)) await stores.facts.command(`DROP TABLE IF EXISTS ${name}`);
-  const readsPurchases = tags.some(
-    (t) => !WITHOUT_PURCHASES.has(t.kind) && !(t.kind === 'statistic' && t.of === 'events') && (t.kind !== 'rule' || JSON.stringify(t.cases).includes('"purchases"')),
-  );
-  const readsLines = tags.some((t) => t.kind === 'preference' && ['category', 'sku', 'product'].includes(t.dimension));
-  if (!readsPurchases && !readsLines) return {};
-  const id = crypto.randomBytes(6).toString('hex');
-  const tables = { purchases: `tag_run_purchases_${id}`, lines: readsLines ? `tag_run_lines_${id}` : undefined };
-  await stores.facts.command(
-    `CREATE TABLE ${tables.purchases} (person_id UInt64, source LowCardinality(String), order_id String, ordered_at DateTime64(3, 'UTC'), day Date,
-       store_id String, amount Float64, item_count Float64, discount Float64, package_periods UInt16) ENGINE = MergeTree ORDER BY person_id`,
-  );
-  await stores.facts.command(`INSERT INTO ${tables.purchases} SELECT person_id, source, order_id, ordered_at, day, store_id, amount, item_count, discount, package_periods FROM ${PURCHASES}`, params);
-  if (tables.lines) {
-    await stores.facts.command(
-      `CREATE TABLE ${tables.lines} (person_id UInt64, sku String, category LowCardinality(String), product_name String, amount Float64, at DateTime64(3, 'UTC'), day Date)
-       ENGINE = MergeTree ORDER BY person_id`,
-    );
-    await stores.facts.command(`INSERT INTO ${tables.lines} SELECT * FROM ${readFromRunTables(PURCHASE_LINES, { purchases: tables.purchases })}`, params);
+class RunTables {
+  purchases?: string;
+  lines?: string;
+  private readonly cycles = new Map<string, string>();
+  private readonly id = crypto.randomBytes(6).toString('hex');
+  private readonly stores: Stores;
+  private readonly params: { ws: string; tz: string; base: string };
+  constructor(stores: Stores, params: { ws: string; tz: string; base: string }) {
+    this.stores = stores;
+    this.params = params;
   }
-  return tables;
+
+  static async create(stores: Stores, params: { ws: string; tz: string; base: string }, tags: TagDefinition[]): Promise<RunTables> {
+    const stale = await stores.facts.query<{ name: string }>(
+      `SELECT name FROM system.tables WHERE database = currentDatabase() AND startsWith(name, 'tag_run_') AND metadata_modification_time < now() - INTERVAL 1 DAY`,
+    );
+    for (const { name } of stale) if (/^tag_run_\w+$/.test(name)) await stores.facts.command(`DROP TABLE IF EXISTS ${name}`);
+    const tables = new RunTables(stores, params);
+    const readsPurchases = tags.some(
+      (t) => !WITHOUT_PURCHASES.has(t.kind) && !(t.kind === 'statistic' && t.of === 'events') && (t.kind !== 'rule' || JSON.stringify(t.cases).includes('"purchases"')),
+    );
+    const readsLines = tags.some((t) => t.kind === 'preference' && ['category', 'sku', 'product'].includes(t.dimension));
+    if (readsPurchases || readsLines) {
+      tables.purchases = `tag_run_purchases_${tables.id}`;
+      await stores.facts.command(
+        `CREATE TABLE ${tables.purchases} (person_id UInt64, source LowCardinality(String), order_id String, ordered_at DateTime64(3, 'UTC'), day Date,
+           store_id String, amount Float64, item_count Float64, discount Float64, package_periods UInt16) ENGINE = MergeTree ORDER BY person_id`,
+      );
+      await stores.facts.command(`INSERT INTO ${tables.purchases} SELECT person_id, source, order_id, ordered_at, day, store_id, amount, item_count, discount, package_periods FROM ${PURCHASES}`, params);
+    }
+    if (readsLines) {
+      tables.lines = `tag_run_lines_${tables.id}`;
+      await stores.facts.command(
+        `CREATE TABLE ${tables.lines} (person_id UInt64, sku String, category LowCardinality(String), product_name String, amount Float64, at DateTime64(3, 'UTC'), day Date)
+         ENGINE = MergeTree ORDER BY person_id`,
+      );
+      await stores.facts.command(`INSERT INTO ${tables.lines} SELECT * FROM ${readFromRunTables(PURCHASE_LINES, { purchases: tables.purchases })}`, params);
+    }
+    return tables;
+  }
+
+  /** A tag's query reading the run's tables wherever it would compute the same thing again. */
+  async rewrite(tag: TagDefinition, sql: string): Promise<string> {
+    let out = sql;
+    if (tag.kind === 'purchase_cycle' || tag.kind === 'lifecycle') {
+      const measures = `(${cycleMeasures(tag.windowDays, {})})`;
+      if (out.includes(measures)) out = out.replaceAll(measures, await this.cycle(tag.windowDays, measures));
+    }
+    return readFromRunTables(out, this);
+  }
+
+  private async cycle(windowDays: number | undefined, measures: string): Promise<string> {
+    const key = String(windowDays ?? 'all');
+    let table = this.cycles.get(key);
+    if (!table) {
+      table = `tag_run_cycle_${this.id}_${key}`;
+      this.cycles.set(key, table);
+      await this.stores.facts.command(`CREATE TABLE ${table} ENGINE = MergeTree ORDER BY person_id AS SELECT * FROM ${readFromRunTables(measures, this)}`, {
+        ...this.params,
+        window: windowDays ?? 0,
+      });
+    }
+    return table;
+  }
+
+  async drop(): Promise<void> {
+    for (const table of [this.purchases, this.lines, ...this.cycles.values()]) if (table) await this.stores.facts.command(`DROP TABLE IF EXISTS ${table}`);
+  }
 }
 
 /** One fit per time unit for all model tags of a run (a fit with spend serves the others too). */
@@ -124,8 +170,10 @@ class ModelCache {
   private readonly timeZone: string;
   private readonly baseDate: string;
   private readonly tables: { purchases?: string };
-  constructor(stores: Stores, workspaceId: string, timeZone: string, baseDate: string, tables: { purchases?: string }) {
+  private readonly spendUnits: Set<string>;
+  constructor(stores: Stores, workspaceId: string, timeZone: string, baseDate: string, tables: { purchases?: string }, spendUnits: Set<string>) {
     this.tables = tables;
+    this.spendUnits = spendUnits;
     this.stores = stores;
     this.workspaceId = workspaceId;
     this.timeZone = timeZone;
@@ -138,6 +186,14 @@ class ModelCache {
   async fit(unit: 'day' | 'week', withSpend: boolean): Promise<ModelFit> {
     const cached = this.fits.get(`${unit}|spend`) ?? (withSpend ? undefined : this.fits.get(`${unit}|`));
     if (cached) return cached;
+    if (!withSpend && this.spendUnits.has(unit)) {
+      // Another tag of the run needs spend: fit it now, unless spend cannot be fitted (then that tag fails, not this one).
+      try {
+        return await this.fit(unit, true);
+      } catch {
+        this.spendUnits.delete(unit);
+      }
+    }
     const fit = fitBuyers(await this.buyers(), unit, withSpend);
     this.fits.set(`${unit}|${withSpend ? 'spend' : ''}`, fit);
     return fit;
@@ -174,7 +230,7 @@ async function runTag(
   trigger: 'manual' | 'schedule' | 'import',
   models: ModelCache,
   definitions: Map<string, TagDefinition>,
-  tables: { purchases?: string; lines?: string },
+  tables: RunTables,
 ): Promise<TagRunResult> {
   const started = Date.now();
   const runId = `tag_${crypto.randomBytes(8).toString('hex')}`;
@@ -217,7 +273,7 @@ async function runTag(
         query = { sql: await sandboxedQuery(stores.facts, tag, bound), params: bound };
       } else if (tag.kind === 'imported') query = importedQuery(tag);
       else query = tagQuery(tag, inputs);
-      query = { ...query, sql: readFromRunTables(query.sql, tables) };
+      query = { ...query, sql: await tables.rewrite(tag, query.sql) };
       // The value column is chosen from the tag's type (a fixed map), never from input.
       const column = VALUE_COLUMN[valueTypeOf(tag)];
       await stores.facts.command(
