@@ -169,3 +169,20 @@ test('SQL tags over HTTP: a query outside the sandbox fails its run with the rea
   assert.equal(run.json.runs[0].status, 'failed');
   assert.match(run.json.runs[0].error, /person_identities is not readable from a SQL tag/);
 });
+
+test('ready packs over HTTP: listed for anyone, installed by operators; installing again keeps the workspace’s own versions', async () => {
+  const packs = await call('GET', '/api/v1/tags/packs', analyst);
+  assert.equal(packs.status, 200);
+  const retail = packs.json.packs.find((p: { name: string }) => p.name === 'retail');
+  assert.ok(retail.tags.length >= 60);
+  assert.ok(retail.tags.every((t: { name: { zh: string; en: string } }) => t.name.zh && t.name.en));
+  assert.equal((await call('POST', '/api/v1/tags/packs/retail', analyst, {})).status, 403);
+  assert.equal((await call('POST', '/api/v1/tags/packs/nope', operator, {})).status, 404);
+  const installed = await call('POST', '/api/v1/tags/packs/retail', operator, {});
+  assert.equal(installed.status, 200);
+  // spend_total was defined by an earlier test: it is kept.
+  assert.ok(installed.json.kept.includes('spend_total'));
+  assert.equal(installed.json.installed.length + installed.json.kept.length, retail.tags.length);
+  const again = await call('POST', '/api/v1/tags/packs/retail', operator, { replace: true });
+  assert.equal(again.json.replaced.length, retail.tags.length);
+});
