@@ -33,7 +33,8 @@ export const PURCHASES = `(
  */
 export const PURCHASE_LINES = `(
   SELECT p.person_id AS person_id, l.sku AS sku, if(l.category != '', l.category, c.category) AS category,
-         if(l.product_name != '', l.product_name, c.product_name) AS product_name, toFloat64(l.amount) AS amount, p.ordered_at AS at, p.day AS day
+         if(l.product_name != '', l.product_name, c.product_name) AS product_name, toFloat64(l.amount) AS amount, p.ordered_at AS at, p.day AS day,
+         p.source AS source, p.order_id AS order_id
   FROM (SELECT source, order_id, sku, category, product_name, amount FROM order_lines FINAL WHERE workspace_id = {ws:String}) AS l
   INNER JOIN ${PURCHASES} AS p ON l.source = p.source AND l.order_id = p.order_id
   LEFT JOIN (SELECT sku, category, product_name FROM products FINAL WHERE workspace_id = {ws:String}) AS c ON l.sku = c.sku
@@ -279,7 +280,7 @@ export interface RuleInput {
 }
 
 /** Profile fields per person from member records: the latest non-empty value of each. */
-const PROFILE = `(
+export const PROFILE = `(
   SELECT person_id, ${Object.entries(PROFILE_FIELDS)
     .map(([field, type]) => {
       const raw = field === 'birthday' ? 'birthday' : `attributes['${field}']`;

@@ -124,7 +124,8 @@ class RunTables {
     if (readsLines) {
       tables.lines = `tag_run_lines_${tables.id}`;
       await stores.facts.command(
-        `CREATE TABLE ${tables.lines} (person_id UInt64, sku String, category LowCardinality(String), product_name String, amount Float64, at DateTime64(3, 'UTC'), day Date)
+        `CREATE TABLE ${tables.lines} (person_id UInt64, sku String, category LowCardinality(String), product_name String, amount Float64, at DateTime64(3, 'UTC'), day Date,
+         source LowCardinality(String), order_id String)
          ENGINE = MergeTree ORDER BY person_id`,
       );
       await stores.facts.command(`INSERT INTO ${tables.lines} SELECT * FROM ${readFromRunTables(PURCHASE_LINES, { purchases: tables.purchases })}`, params);

@@ -193,6 +193,20 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0011_segments': {
+    async up(db: Kysely<unknown>) {
+      // Audience definitions: a tree of conditions per workspace, compiled to SQL when counted.
+      await db.schema
+        .createTable('segments')
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('definition', 'jsonb', (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('segments_pk', ['workspace_id', 'key'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

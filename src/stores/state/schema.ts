@@ -13,6 +13,16 @@ export interface StateDatabase {
   tag_runs: TagRunsTable;
   manual_tag_values: ManualTagValuesTable;
   tag_schedules: TagSchedulesTable;
+  segments: SegmentsTable;
+}
+
+/** A segment's definition (zod-checked JSON). */
+export interface SegmentsTable {
+  workspace_id: string;
+  key: string;
+  definition: ColumnType<unknown, string, string>;
+  created_at: ColumnType<Date, Date | undefined, never>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
 /** A workspace's tag schedule: a cron read in the workspace's time zone; next_at is the slot to claim. */

@@ -1,0 +1,202 @@
+/**
+ * A segment's tree as one parameterised ClickHouse query: `SELECT person_id` of everyone OneID knows
+ * for whom the conditions hold. Each leaf is a set of people (`person_id IN (…)`), so groups are
+ * AND/OR/NOT of sets. Every value is a bound parameter; column and table names come from fixed maps.
+ */
+import { EVERYONE, PROFILE, PURCHASE_LINES, PURCHASES, VALUE_COLUMN } from '../tags/compute.ts';
+import { PROFILE_FIELDS, type ValueType } from '../tags/definition.ts';
+import { durationSeconds, type Condition, type EventSpec, type PropertyFilter, type Segment, type Window } from './definition.ts';
+
+export interface CompileContext {
+  /** The day relative windows end on (YYYY-MM-DD, the workspace's today). */
+  today: string;
+  timeZone: string;
+  workspaceId: string;
+  /** For each tag condition (key and as-of date): the run it reads and the tag's type; no run, no values. */
+  tagRuns: Map<string, { runId?: string; type: ValueType }>;
+  /** The segments the tree reads (and those they read). */
+  segments: Map<string, Segment>;
+  /** Estimates: only people whose hash falls in 1/`slice` of the space (the count is then scaled up). */
+  slice?: number;
+}
+
+export interface CompiledSegment {
+  sql: string;
+  params: Record<string, unknown>;
+}
+
+export const tagRunKey = (tag: string, asOf: string | undefined) => `${tag}@${asOf ?? ''}`;
+
+class Compiler {
+  readonly params: Record<string, unknown>;
+  private next = 0;
+  private readonly ctx: CompileContext;
+  private readonly stack: string[] = [];
+  constructor(ctx: CompileContext, self?: string) {
+    this.ctx = ctx;
+    if (self) this.stack.push(self);
+    this.params = { ws: ctx.workspaceId, tz: ctx.timeZone, today: ctx.today, base: ctx.today };
+  }
+
+  bind(value: unknown, type: string): string {
+    const name = `p${this.next++}`;
+    this.params[name] = value;
+    return `{${name}:${type}}`;
+  }
+
+  /** Days of a window as a condition on a `day` (Date) column. */
+  window(window: Window, column = 'day'): string {
+    if ('days' in window) return `${column} > subtractDays({today:Date}, ${this.bind(window.days, 'UInt32')}) AND ${column} <= {today:Date}`;
+    return `${column} BETWEEN ${this.bind(window.from, 'Date')} AND ${this.bind(window.to, 'Date')}`;
+  }
+
+  /** A comparison of `column` (of `type`) with a condition's value. */
+  compare(column: string, type: ValueType, op: string, value: unknown): string {
+    const sqlType = type === 'number' ? 'Float64' : type === 'boolean' ? 'UInt8' : 'String';
+    const cast = (v: unknown) => (type === 'number' ? Number(v) : type === 'boolean' ? (v === true || v === 'true' || v === 1 ? 1 : 0) : String(v));
+    const col = type === 'date' ? `toString(${column})` : column;
+    if (type === 'string_list') {
+      const values = (Array.isArray(value) ? value : [value]).map(String);
+      const any = `hasAny(${column}, ${this.bind(values, 'Array(String)')})`;
+      return op === 'ne' ? `NOT ${any}` : any;
+    }
+    switch (op) {
+      case 'in':
+        return `${col} IN ${this.bind((value as unknown[]).map(cast), `Array(${sqlType})`)}`;
+      case 'between': {
+        const [low, high] = value as unknown[];
+        return `${col} BETWEEN ${this.bind(cast(low), sqlType)} AND ${this.bind(cast(high), sqlType)}`;
+      }
+      default:
+        return `${col} ${{ eq: '=', ne: '!=', gt: '>', gte: '>=', lt: '<', lte: '<=' }[op as 'eq']} ${this.bind(cast(value), sqlType)}`;
+    }
+  }
+
+  /** The estimate's slice, as an extra condition on a person_id column. */
+  slice(column = 'person_id'): string {
+    return this.ctx.slice && this.ctx.slice > 1 ? ` AND cityHash64(${column}) % ${this.bind(this.ctx.slice, 'UInt32')} = 0` : '';
+  }
+
+  property(filter: PropertyFilter): string {
+    const path = this.bind(filter.property, 'String');
+    const numeric = typeof filter.value === 'number' || (Array.isArray(filter.value) && filter.value.every((v) => typeof v === 'number'));
+    const text = `JSONExtractString(properties, ${path})`;
+    const number = `JSONExtractFloat(properties, ${path})`;
+    switch (filter.op) {
+      case 'exists':
+        return `JSONHas(properties, ${path})`;
+      case 'contains':
+        return `positionUTF8(${text}, ${this.bind(String(filter.value), 'String')}) > 0`;
+      case 'in':
+        return numeric
+          ? `${number} IN ${this.bind(filter.value, 'Array(Float64)')}`
+          : `${text} IN ${this.bind((filter.value as unknown[]).map(String), 'Array(String)')}`;
+      default: {
+        const op = { eq: '=', ne: '!=', gt: '>', gte: '>=', lt: '<', lte: '<=' }[filter.op];
+        return numeric ? `${number} ${op} ${this.bind(filter.value, 'Float64')}` : `${text} ${op} ${this.bind(String(filter.value), 'String')}`;
+      }
+    }
+  }
+
+  eventMatch(spec: EventSpec): string {
+    return [`event = ${this.bind(spec.event, 'String')}`, ...spec.where.map((f) => this.property(f))].join(' AND ');
+  }
+
+  events(where: string): string {
+    return `SELECT person_id, timestamp, toDate(timestamp, {tz:String}) AS day, event, properties FROM events FINAL WHERE workspace_id = {ws:String} AND person_id > 0${this.slice()} AND (${where})`;
+  }
+
+  condition(c: Condition): string {
+    switch (c.type) {
+      case 'group':
+        return `(${c.conditions.map((x) => this.condition(x)).join(c.match === 'all' ? ' AND ' : ' OR ')})`;
+      case 'not':
+        return `(NOT ${this.condition(c.condition)})`;
+      case 'tag': {
+        const run = this.ctx.tagRuns.get(tagRunKey(c.tag, c.asOf));
+        if (!run?.runId) return c.op === 'missing' ? '1' : '0';
+        const rows = `SELECT person_id FROM tag_values WHERE workspace_id = {ws:String} AND tag = ${this.bind(c.tag, 'String')} AND run_id = ${this.bind(run.runId, 'String')}${this.slice()}`;
+        if (c.op === 'exists') return `person_id IN (${rows})`;
+        if (c.op === 'missing') return `person_id NOT IN (${rows})`;
+        return `person_id IN (${rows} AND ${this.compare(VALUE_COLUMN[run.type], run.type, c.op, c.value)})`;
+      }
+      case 'profile': {
+        const column = `pf_${c.field}`;
+        const type = PROFILE_FIELDS[c.field];
+        const has = `${column} IS NOT NULL AND toString(${column}) != ''`;
+        const rows = `SELECT person_id FROM ${PROFILE} WHERE ${has}`;
+        if (c.op === 'exists') return `person_id IN (${rows})`;
+        if (c.op === 'missing') return `person_id NOT IN (${rows})`;
+        return `person_id IN (${rows} AND ${this.compare(`assumeNotNull(${column})`, type, c.op, c.value)})`;
+      }
+      case 'identifier':
+        return `person_id IN (SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = ${this.bind(c.identifierType, 'String')}${this.slice()})`;
+      case 'event': {
+        // At least min (default 1) and at most max times. "At most" includes people who never did it.
+        const matching = this.events(`${this.eventMatch(c)} AND ${this.window(c.window, `toDate(timestamp, {tz:String})`)}`);
+        const parts: string[] = [];
+        if ((c.count.min ?? 0) > 0) parts.push(`person_id IN (SELECT person_id FROM (${matching}) GROUP BY person_id HAVING count() >= ${this.bind(c.count.min, 'UInt64')})`);
+        if (c.count.max !== undefined) parts.push(`person_id NOT IN (SELECT person_id FROM (${matching}) GROUP BY person_id HAVING count() > ${this.bind(c.count.max, 'UInt64')})`);
+        return parts.length ? `(${parts.join(' AND ')})` : '1';
+      }
+      case 'sequence': {
+        const within = this.bind(durationSeconds(c.within), 'UInt32');
+        const first = this.eventMatch(c.first);
+        const then = this.eventMatch(c.then);
+        const rows = this.events(`((${first}) OR (${then})) AND ${this.window(c.window, `toDate(timestamp, {tz:String})`)}`);
+        if (!c.absent) {
+          // A, then B no later than `within` after it.
+          return `person_id IN (SELECT person_id FROM (${rows}) GROUP BY person_id
+            HAVING windowFunnel(${within})(toDateTime(timestamp), ${first}, ${then}) = 2)`;
+        }
+        // A, and no B within `within` after it — once that time has passed (so a pending one is not counted).
+        return `person_id IN (SELECT person_id FROM (
+            SELECT person_id, groupArrayIf(toUnixTimestamp(timestamp), ${first}) AS a, groupArrayIf(toUnixTimestamp(timestamp), ${then}) AS b FROM (${rows}) GROUP BY person_id
+          ) WHERE arrayExists(t -> t + ${within} <= toUnixTimestamp(now()) AND NOT arrayExists(u -> u >= t AND u <= t + ${within}, b), a))`;
+      }
+      case 'orders': {
+        const lines = Boolean(c.skus || c.categories);
+        const where: string[] = ['1'];
+        if (c.window) where.push(this.window(c.window));
+        if (c.sources) where.push(`source IN ${this.bind(c.sources, 'Array(String)')}`);
+        if (c.skus) where.push(`sku IN ${this.bind(c.skus, 'Array(String)')}`);
+        if (c.categories) where.push(`category IN ${this.bind(c.categories, 'Array(String)')}`);
+        // Orders (not lines) are counted; the amount is what was spent on the matching lines (or orders).
+        const per = `SELECT person_id, uniqExact(source, order_id) AS orders, sum(amount) AS spent FROM ${lines ? PURCHASE_LINES : PURCHASES} WHERE ${where.join(' AND ')}${this.slice()} GROUP BY person_id`;
+        const having: string[] = [];
+        if (c.count.min !== undefined && c.count.min > 0) having.push(`orders >= ${this.bind(c.count.min, 'UInt64')}`);
+        if (c.count.max !== undefined) having.push(`orders <= ${this.bind(c.count.max, 'UInt64')}`);
+        if (c.amount?.min !== undefined) having.push(`spent >= ${this.bind(c.amount.min, 'Float64')}`);
+        if (c.amount?.max !== undefined) having.push(`spent <= ${this.bind(c.amount.max, 'Float64')}`);
+        const inside = `person_id IN (SELECT person_id FROM (${per}) WHERE ${having.length ? having.join(' AND ') : '1'})`;
+        // "No more than N" includes those who bought nothing that matches.
+        if ((c.count.min ?? 0) === 0 && c.amount?.min === undefined) return `(${inside} OR person_id NOT IN (SELECT person_id FROM (${per})))`;
+        return inside;
+      }
+      case 'segment': {
+        const other = this.ctx.segments.get(c.segment);
+        if (!other) throw new Error(`segment "${c.segment}" does not exist`);
+        if (this.stack.includes(c.segment)) throw new Error(`segments read each other in a cycle: ${[...this.stack, c.segment].join(' → ')}`);
+        this.stack.push(c.segment);
+        const inner = this.root(other);
+        this.stack.pop();
+        return `person_id IN (${inner})`;
+      }
+      case 'sample':
+        // Deterministic per person (and salt): the same people fall in a 10% split every time.
+        return `cityHash64(person_id, ${this.bind(c.salt, 'String')}) % 10000 < ${this.bind(Math.round(c.percent * 100), 'UInt32')}`;
+    }
+  }
+
+  root(segment: Pick<Segment, 'match' | 'conditions'>): string {
+    const predicate = segment.conditions.map((c) => this.condition(c)).join(segment.match === 'all' ? '\n  AND ' : '\n  OR ');
+    return `SELECT person_id FROM ${EVERYONE} AS everyone\nWHERE (${predicate})${this.slice()}`;
+  }
+}
+
+/** The query of a segment's members (person_id), with its parameters. */
+export function compileSegment(segment: Pick<Segment, 'match' | 'conditions'> & { key?: string }, ctx: CompileContext): CompiledSegment {
+  const compiler = new Compiler(ctx, segment.key);
+  const sql = compiler.root(segment);
+  return { sql, params: compiler.params };
+}

@@ -1,0 +1,214 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ZodError } from 'zod';
+import { openTestStores, tempDir, uniqueSlug } from '../../test/helpers.ts';
+import type { Stores } from '../stores/stores.ts';
+import { WorkspaceService, type Workspace } from '../workspaces/workspaces.ts';
+import { runImport } from '../ingest/importer.ts';
+import { saveTag } from '../tags/store.ts';
+import { runTags } from '../tags/engine.ts';
+import { formatPath, segmentSchema, type Condition } from './definition.ts';
+import { compileSegment, tagRunKey } from './compile.ts';
+import { countSegment, estimateSegment, sampleSegment, saveSegment } from './segments.ts';
+
+let stores: Stores;
+let ws: Workspace;
+const person = new Map<string, number>();
+const TODAY = '2026-06-30';
+
+function file(name: string, lines: string[]): string {
+  const f = path.join(tempDir(), name);
+  fs.writeFileSync(f, lines.join('\n') + '\n');
+  return f;
+}
+
+before(async () => {
+  ({ stores } = await openTestStores());
+  ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('segments'), name: 'segments' });
+  await runImport(stores, {
+    workspace: ws,
+    kind: 'orders',
+    source: 'erp',
+    files: [
+      file('orders.csv', [
+        'order_id,ordered_at,amount,line_amount,member_no,phone,sku,category',
+        'a1,2026-06-01 10:00:00,100,100,MA,,S1,燕窝',
+        'a2,2026-06-20 10:00:00,50,50,MA,,S2,饮品',
+        'c1,2026-06-25 10:00:00,80,80,MC,13800000003,S3,礼盒',
+      ]),
+    ],
+  });
+  await runImport(stores, { workspace: ws, kind: 'orders', source: 'tmall', files: [file('tmall.csv', ['order_id,ordered_at,amount,member_no,sku,category', 'b1,2026-05-01 10:00:00,300,MB,S1,燕窝'])] });
+  await runImport(stores, { workspace: ws, kind: 'members', source: 'crm', files: [file('members.csv', ['member_no,level', 'MA,金卡', 'MB,银卡'])] });
+  const event = (id: string, member: string, name: string, at: string, properties: Record<string, unknown> = {}) =>
+    JSON.stringify({ type: 'track', event: name, messageId: id, timestamp: at, properties, identities: { member_no: member } });
+  await runImport(stores, {
+    workspace: ws,
+    kind: 'events',
+    files: [
+      file('events.jsonl', [
+        event('e1', 'MA', 'Added to Cart', '2026-06-29T02:00:00Z', { sku: 'S1', price: 99 }),
+        event('e2', 'MA', 'Order Completed', '2026-06-29T05:00:00Z', { revenue: 99 }),
+        event('e3', 'MB', 'Added to Cart', '2026-06-28T02:00:00Z', { sku: 'S2', price: 49 }),
+        event('e4', 'MB', 'Product Viewed', '2026-06-10T02:00:00Z', { sku: 'S1' }),
+        event('e5', 'MB', 'Product Viewed', '2026-06-11T02:00:00Z', { sku: 'S1' }),
+        event('e6', 'MB', 'Product Viewed', '2026-06-12T02:00:00Z', { sku: 'S2' }),
+        event('e7', 'MB', 'Order Completed', '2026-06-29T12:00:00Z', { revenue: 49 }), // 34 h after the cart: too late
+      ]),
+    ],
+  });
+  for (const who of ['MA', 'MB', 'MC']) {
+    const [row] = await stores.facts.query<{ p: string }>(
+      `SELECT person_id AS p FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'member_no' AND value = {v:String}`,
+      { ws: ws.id, v: who },
+    );
+    person.set(who, Number(row.p));
+  }
+  await saveTag(stores, ws.id, { key: 'spend_total', name: { zh: '累计消费', en: 'Spend' }, kind: 'statistic', of: 'purchases', measure: 'sum', field: 'amount' });
+  await saveTag(stores, ws.id, { key: 'fav_category', name: { zh: '偏好品类', en: 'Favourite category' }, kind: 'preference', dimension: 'category', by: 'amount' });
+  await runTags(stores, { workspaceId: ws.id, baseDate: TODAY });
+});
+after(async () => {
+  await stores.close();
+});
+
+/** Who is in a tree, as member numbers. */
+async function members(...conditions: Condition[]): Promise<string[]> {
+  const tree = { match: 'all' as const, conditions, today: TODAY };
+  const sample = await sampleSegment(stores, ws.id, tree, { limit: 100 });
+  const byId = new Map([...person].map(([k, v]) => [v, k]));
+  const who = sample.map((p) => byId.get(p.personId) ?? `#${p.personId}`).sort();
+  assert.equal((await countSegment(stores, ws.id, tree)).people, who.length, 'count and sample agree');
+  return who;
+}
+const parse = (conditions: unknown[]) => segmentSchema.parse({ key: 'x1', name: { zh: 'x', en: 'x' }, conditions }).conditions;
+
+test('validation names the failing node by its path', () => {
+  const errorOf = (conditions: unknown[]) => {
+    try {
+      parse(conditions);
+    } catch (error) {
+      return (error as ZodError).issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ');
+    }
+    return 'no error';
+  };
+  assert.match(
+    errorOf([{ type: 'tag', tag: 'spend_total', op: 'exists' }, { type: 'tag', tag: 'spend_total', op: 'gt', value: 1 }, { type: 'event', event: 'Viewed', window: { days: 0 } }]),
+    /^conditions\[2\]\.window\.days: must be a positive integer/,
+  );
+  assert.match(errorOf([{ type: 'group', match: 'any', conditions: [{ type: 'tag', tag: 'spend_total', op: 'between', value: [1] }] }]), /^conditions\[0\]\.conditions\[0\]\.value: between needs \[low, high\]/);
+  assert.match(errorOf([{ type: 'weather', op: 'eq' }]), /^conditions\[0\]\.type/);
+  assert.match(errorOf([{ type: 'sequence', first: { event: 'A' }, then: { event: 'B' }, within: {}, window: { days: 1 } }]), /^conditions\[0\]\.within: give minutes, hours or days/);
+  assert.match(errorOf([{ type: 'orders', amount: { min: 10, max: 5 } }]), /^conditions\[0\]\.amount\.max: amount: min must not exceed max/);
+});
+
+test('tags, profile fields and identifiers', async () => {
+  assert.deepEqual(await members({ type: 'tag', tag: 'spend_total', op: 'gte', value: 100 }), ['MA', 'MB']);
+  assert.deepEqual(await members({ type: 'tag', tag: 'spend_total', op: 'between', value: [60, 200] }), ['MA', 'MC']);
+  assert.deepEqual(await members({ type: 'tag', tag: 'fav_category', op: 'in', value: ['燕窝', '礼盒'] }), ['MA', 'MB', 'MC']);
+  assert.deepEqual(await members({ type: 'tag', tag: 'fav_category', op: 'missing' }), []);
+  assert.deepEqual(await members({ type: 'tag', tag: 'spend_total', op: 'gte', value: 100, asOf: '2026-01-01' }), [], 'no run as of then');
+  assert.deepEqual(await members({ type: 'profile', field: 'level', op: 'eq', value: '金卡' }), ['MA']);
+  assert.deepEqual(await members({ type: 'profile', field: 'level', op: 'missing' }), ['MC']);
+  assert.deepEqual(await members({ type: 'identifier', identifierType: 'phone' }), ['MC']);
+});
+
+test('behaviour: counts in a window with property filters, and not doing something', async () => {
+  assert.deepEqual(await members({ type: 'event', event: 'Product Viewed', where: [], count: { min: 3 }, window: { days: 30 } }), ['MB']);
+  assert.deepEqual(await members({ type: 'event', event: 'Product Viewed', where: [{ property: 'sku', op: 'eq', value: 'S1' }], count: { min: 2 }, window: { from: '2026-06-01', to: '2026-06-30' } }), ['MB']);
+  assert.deepEqual(await members({ type: 'event', event: 'Added to Cart', where: [{ property: 'price', op: 'gt', value: 60 }], count: { min: 1 }, window: { days: 7 } }), ['MA']);
+  // Did not add to cart in the last 7 days: everyone else, including people with no events at all.
+  assert.deepEqual(await members({ type: 'event', event: 'Added to Cart', where: [], count: { max: 0 }, window: { days: 7 } }), ['MC']);
+  assert.deepEqual(await members({ type: 'event', event: 'Product Viewed', where: [], count: { min: 1 }, window: { days: 7 } }), [], 'the views were more than 7 days ago');
+});
+
+test('sequences: did A then B within a time, and did A but not B within it', async () => {
+  const cart = { event: 'Added to Cart', where: [] };
+  const paid = { event: 'Order Completed', where: [] };
+  assert.deepEqual(await members({ type: 'sequence', first: cart, then: paid, within: { hours: 24 }, absent: false, window: { days: 30 } }), ['MA']);
+  assert.deepEqual(await members({ type: 'sequence', first: cart, then: paid, within: { hours: 24 }, absent: true, window: { days: 30 } }), ['MB']);
+  assert.deepEqual(await members({ type: 'sequence', first: cart, then: paid, within: { hours: 48 }, absent: false, window: { days: 30 } }), ['MA', 'MB']);
+});
+
+test('orders: SKU or category, platform, count and amount in a window', async () => {
+  assert.deepEqual(await members({ type: 'orders', categories: ['礼盒'], count: { min: 1 } }), ['MC']);
+  assert.deepEqual(await members({ type: 'orders', skus: ['S1'], count: { min: 1 }, window: { days: 45 } }), ['MA']);
+  assert.deepEqual(await members({ type: 'orders', sources: ['tmall'], amount: { min: 200 }, count: { min: 1 } }), ['MB']);
+  assert.deepEqual(await members({ type: 'orders', count: { min: 2 } }), ['MA']);
+  assert.deepEqual(await members({ type: 'orders', count: { max: 0 }, window: { days: 20 } }), ['MB'], 'bought nothing in the last 20 days');
+});
+
+test('groups, negation, other segments (no cycles) and deterministic random splits', async () => {
+  assert.deepEqual(
+    await members({ type: 'group', match: 'any', conditions: [{ type: 'profile', field: 'level', op: 'eq', value: '金卡' }, { type: 'identifier', identifierType: 'phone' }] }),
+    ['MA', 'MC'],
+  );
+  assert.deepEqual(await members({ type: 'not', condition: { type: 'identifier', identifierType: 'phone' } }), ['MA', 'MB']);
+  await saveSegment(stores, ws.id, { key: 'big_spenders', name: { zh: '高消费', en: 'Big spenders' }, conditions: [{ type: 'tag', tag: 'spend_total', op: 'gte', value: 100 }] });
+  await saveSegment(stores, ws.id, { key: 'big_members', name: { zh: '高消费会员', en: 'Big-spending members' }, conditions: [{ type: 'segment', segment: 'big_spenders' }, { type: 'profile', field: 'level', op: 'exists' }] });
+  assert.deepEqual(await members({ type: 'segment', segment: 'big_members' }, { type: 'profile', field: 'level', op: 'eq', value: '银卡' }), ['MB']);
+  await assert.rejects(
+    saveSegment(stores, ws.id, { key: 'big_spenders', name: { zh: 'x', en: 'x' }, conditions: [{ type: 'segment', segment: 'big_members' }] }, { replace: true }),
+    /would read itself|cycle/,
+  );
+  await assert.rejects(saveSegment(stores, ws.id, { key: 'ghost', name: { zh: 'x', en: 'x' }, conditions: [{ type: 'segment', segment: 'nope' }] }), /segment "nope", which does not exist/);
+  await assert.rejects(saveSegment(stores, ws.id, { key: 'ghost', name: { zh: 'x', en: 'x' }, conditions: [{ type: 'tag', tag: 'nope', op: 'exists' }] }), /tag "nope", which does not exist/);
+  const half = await members({ type: 'sample', percent: 50, salt: 'ab' });
+  assert.deepEqual(await members({ type: 'sample', percent: 50, salt: 'ab' }), half, 'the same split every time');
+  const other = await members({ type: 'not', condition: { type: 'sample', percent: 50, salt: 'ab' } });
+  assert.deepEqual([...half, ...other].sort(), ['MA', 'MB', 'MC'], 'a split and its complement cover everyone once');
+  assert.equal((await estimateSegment(stores, ws.id, { match: 'all', conditions: [{ type: 'tag', tag: 'spend_total', op: 'exists' }], today: TODAY }, 1)).estimate, 3);
+});
+
+test('samples mask identifiers for roles that do not see personal data', async () => {
+  const tree = { match: 'all' as const, conditions: [{ type: 'identifier', identifierType: 'phone' }] as Condition[], today: TODAY };
+  const [clear] = await sampleSegment(stores, ws.id, tree, { role: 'operator' });
+  const [masked] = await sampleSegment(stores, ws.id, tree, { role: 'analyst' });
+  assert.equal(clear.identifiers.find((i) => i.type === 'phone')?.value, '+8613800000003');
+  assert.equal(masked.identifiers.find((i) => i.type === 'phone')?.value, '+86138****0003');
+});
+
+test('the generated SQL of representative trees matches the golden files (UPDATE_GOLDEN=1 rewrites them)', () => {
+  const ctx = {
+    today: TODAY,
+    timeZone: 'Asia/Shanghai',
+    workspaceId: 'ws_golden',
+    tagRuns: new Map([
+      [tagRunKey('lifecycle_stage', undefined), { runId: 'tag_run_lifecycle', type: 'string' as const }],
+      [tagRunKey('rfm_group', undefined), { runId: 'tag_run_rfm', type: 'string' as const }],
+      [tagRunKey('clv_1y', undefined), { runId: 'tag_run_clv', type: 'number' as const }],
+      [tagRunKey('wecom_added', undefined), { runId: 'tag_run_wecom', type: 'boolean' as const }],
+      [tagRunKey('top3_categories', undefined), { runId: 'tag_run_top3', type: 'string_list' as const }],
+    ]),
+    segments: new Map(),
+  };
+  const trees: Record<string, unknown[]> = {
+    'tags-only-5': [
+      { type: 'tag', tag: 'lifecycle_stage', op: 'in', value: ['衰退', '沉睡'] },
+      { type: 'tag', tag: 'rfm_group', op: 'eq', value: '重要挽留客户' },
+      { type: 'tag', tag: 'clv_1y', op: 'gte', value: 500 },
+      { type: 'tag', tag: 'wecom_added', op: 'eq', value: true },
+      { type: 'tag', tag: 'top3_categories', op: 'eq', value: '鲜炖燕窝' },
+    ],
+    'mixed-tags-behaviour': [
+      { type: 'tag', tag: 'lifecycle_stage', op: 'eq', value: '成熟' },
+      { type: 'event', event: 'Product Viewed', where: [{ property: 'category', op: 'eq', value: '鲜炖燕窝' }], count: { min: 3 }, window: { days: 14 } },
+      { type: 'not', condition: { type: 'orders', categories: ['鲜炖燕窝'], window: { days: 30 } } },
+      { type: 'identifier', identifierType: 'unionid' },
+    ],
+    'cart-abandoned': [{ type: 'sequence', first: { event: 'Added to Cart' }, then: { event: 'Order Completed' }, within: { hours: 24 }, absent: true, window: { days: 7 } }],
+    'split-any': [{ type: 'group', match: 'any', conditions: [{ type: 'profile', field: 'level', op: 'eq', value: '金卡' }, { type: 'orders', sources: ['tmall'], amount: { min: 1000 }, window: { from: '2026-01-01', to: '2026-06-30' } }] }, { type: 'sample', percent: 10, salt: 'test-a' }],
+  };
+  const dir = path.resolve('test', 'golden', 'segments');
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [name, conditions] of Object.entries(trees)) {
+    const compiled = compileSegment({ match: 'all', conditions: parse(conditions) }, ctx);
+    const text = `-- ${name}\n${compiled.sql}\n-- params: ${JSON.stringify(compiled.params)}\n`;
+    const golden = path.join(dir, `${name}.sql`);
+    if (process.env.UPDATE_GOLDEN === '1') fs.writeFileSync(golden, text);
+    assert.ok(fs.existsSync(golden), `${golden} is missing: run with UPDATE_GOLDEN=1`);
+    assert.equal(text, fs.readFileSync(golden, 'utf8'), `${name}: the generated SQL changed; review it and run with UPDATE_GOLDEN=1`);
+  }
+});

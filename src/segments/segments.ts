@@ -1,0 +1,131 @@
+/**
+ * Segments in the stores: definitions in the state store; members computed in the facts store from
+ * the compiled tree, as an exact count, a quick estimate, or a sample of people.
+ */
+import type { Stores } from '../stores/stores.ts';
+import { ConflictError, NotFoundError, WorkspaceService, type Role } from '../workspaces/workspaces.ts';
+import { dateInZone } from '../tags/engine.ts';
+import { listTags, valueRun } from '../tags/store.ts';
+import { valueTypeOf } from '../tags/definition.ts';
+import { maskIdentifier, seesPersonalData } from '../identity/masking.ts';
+import { nodes, segmentReferences, segmentSchema, type Condition, type Segment } from './definition.ts';
+import { compileSegment, tagRunKey, type CompileContext, type CompiledSegment } from './compile.ts';
+
+function parse(raw: unknown): Segment {
+  return segmentSchema.parse(typeof raw === 'string' ? JSON.parse(raw) : raw);
+}
+
+export async function listSegments(stores: Stores, workspaceId: string): Promise<Segment[]> {
+  const rows = await stores.state.db.selectFrom('segments').select('definition').where('workspace_id', '=', workspaceId).orderBy('key').execute();
+  return rows.map((r) => parse(r.definition));
+}
+
+export async function getSegment(stores: Stores, workspaceId: string, key: string): Promise<Segment> {
+  const row = await stores.state.db.selectFrom('segments').select('definition').where('workspace_id', '=', workspaceId).where('key', '=', key).executeTakeFirst();
+  if (!row) throw new NotFoundError(`no segment "${key}" in this workspace`);
+  return parse(row.definition);
+}
+
+/** Saves a segment after checking what it reads exists and that no segment ends up reading itself. */
+export async function saveSegment(stores: Stores, workspaceId: string, input: unknown, options: { replace?: boolean } = {}): Promise<Segment> {
+  const segment = segmentSchema.parse(input);
+  const existing = await stores.state.db.selectFrom('segments').select('key').where('workspace_id', '=', workspaceId).where('key', '=', segment.key).executeTakeFirst();
+  if (existing && !options.replace) throw new ConflictError(`segment "${segment.key}" exists already (replace it to change it)`);
+  await context(stores, workspaceId, segment);
+  await stores.state.db
+    .insertInto('segments')
+    .values({ workspace_id: workspaceId, key: segment.key, definition: JSON.stringify(segment) })
+    .onConflict((oc) => oc.columns(['workspace_id', 'key']).doUpdateSet({ definition: JSON.stringify(segment), updated_at: new Date() }))
+    .execute();
+  return segment;
+}
+
+export async function deleteSegment(stores: Stores, workspaceId: string, key: string): Promise<void> {
+  const readers = (await listSegments(stores, workspaceId)).filter((s) => s.key !== key && segmentReferences(s.conditions).includes(key));
+  if (readers.length > 0) throw new ConflictError(`segment "${key}" is read by ${readers.map((s) => s.key).join(', ')}`);
+  const { numDeletedRows } = await stores.state.db.deleteFrom('segments').where('workspace_id', '=', workspaceId).where('key', '=', key).executeTakeFirst();
+  if (Number(numDeletedRows) === 0) throw new NotFoundError(`no segment "${key}" in this workspace`);
+}
+
+/**
+ * What compiling a tree needs: today in the workspace's zone, the run each tag condition reads (the
+ * current one, or as of its date), and the segments it reads, transitively (a cycle is an error).
+ */
+async function context(stores: Stores, workspaceId: string, segment: Pick<Segment, 'conditions'> & { key?: string }, slice?: number, today?: string): Promise<CompileContext> {
+  const workspace = await new WorkspaceService(stores.state).get(workspaceId);
+  const segments = new Map<string, Segment>();
+  const pending = [...segmentReferences(segment.conditions)];
+  const all: Condition[] = [...nodes(segment.conditions)];
+  while (pending.length > 0) {
+    const key = pending.pop()!;
+    if (segments.has(key)) continue;
+    if (key === segment.key) throw new ConflictError(`segment "${key}" would read itself`);
+    const other = await getSegment(stores, workspaceId, key).catch(() => {
+      throw new NotFoundError(`the tree reads segment "${key}", which does not exist`);
+    });
+    segments.set(key, other);
+    all.push(...nodes(other.conditions));
+    pending.push(...segmentReferences(other.conditions));
+  }
+  const tags = new Map((await listTags(stores, workspaceId)).map((t) => [t.key, t]));
+  const tagRuns = new Map<string, { runId?: string; type: ReturnType<typeof valueTypeOf> }>();
+  for (const node of all) {
+    if (node.type !== 'tag') continue;
+    const tag = tags.get(node.tag);
+    if (!tag) throw new NotFoundError(`the tree reads tag "${node.tag}", which does not exist`);
+    const key = tagRunKey(node.tag, node.asOf);
+    if (!tagRuns.has(key)) tagRuns.set(key, { runId: (await valueRun(stores, workspaceId, node.tag, node.asOf))?.runId, type: valueTypeOf(tag) });
+  }
+  const ctx: CompileContext = { today: today ?? dateInZone(workspace.timeZone), timeZone: workspace.timeZone, workspaceId, tagRuns, segments, slice };
+  // Compiling checks for cycles through segment references.
+  compileSegment({ match: 'all', conditions: segment.conditions, key: segment.key }, ctx);
+  return ctx;
+}
+
+/** A tree to evaluate; `today` (YYYY-MM-DD) moves relative windows (default: today in the workspace's zone). */
+export type SegmentTree = Pick<Segment, 'match' | 'conditions'> & { key?: string; today?: string };
+
+export async function compileFor(stores: Stores, workspaceId: string, segment: SegmentTree, slice?: number): Promise<CompiledSegment> {
+  return compileSegment(segment, await context(stores, workspaceId, segment, slice, segment.today));
+}
+
+/** The exact number of people in a segment. */
+export async function countSegment(stores: Stores, workspaceId: string, segment: SegmentTree): Promise<{ people: number; seconds: number }> {
+  const started = performance.now();
+  const { sql, params } = await compileFor(stores, workspaceId, segment);
+  const [row] = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM (${sql})`, params);
+  return { people: Number(row.n), seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * A quick estimate while editing: the tree over 1 person in `slice` (by a hash of the id), scaled
+ * up, with a 95% interval. Small populations are counted exactly.
+ */
+export async function estimateSegment(stores: Stores, workspaceId: string, segment: SegmentTree, slice = 16) {
+  const started = performance.now();
+  const { sql, params } = await compileFor(stores, workspaceId, segment, slice);
+  const [row] = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM (${sql})`, params);
+  const sampled = Number(row.n);
+  // Binomial sampling of members at rate 1/slice.
+  const estimate = sampled * slice;
+  const margin = Math.round(1.96 * Math.sqrt(sampled * (1 - 1 / slice)) * slice);
+  return { estimate, low: Math.max(0, estimate - margin), high: estimate + margin, slice, seconds: (performance.now() - started) / 1000 };
+}
+
+/** A few members with their identifiers (masked unless the role sees personal data). */
+export async function sampleSegment(stores: Stores, workspaceId: string, segment: SegmentTree, options: { limit?: number; role?: Role } = {}) {
+  const { sql, params } = await compileFor(stores, workspaceId, segment);
+  const limit = Math.min(Math.max(options.limit ?? 20, 1), 1000);
+  const rows = await stores.facts.query<{ person_id: string; identifiers: Array<[string, string]> }>(
+    `SELECT m.person_id AS person_id, groupArray((pi.type, pi.value)) AS identifiers
+     FROM (SELECT person_id FROM (${sql}) ORDER BY cityHash64(person_id) LIMIT {limit:UInt32}) AS m
+     LEFT JOIN (SELECT person_id, type, value FROM person_identities FINAL WHERE workspace_id = {ws:String}) AS pi ON m.person_id = pi.person_id
+     GROUP BY m.person_id ORDER BY cityHash64(m.person_id)`,
+    { ...params, limit },
+  );
+  const clear = options.role === undefined || seesPersonalData(options.role);
+  return rows.map((r) => ({
+    personId: Number(r.person_id),
+    identifiers: r.identifiers.filter(([type]) => type !== '').map(([type, value]) => ({ type, value: clear ? value : maskIdentifier(type, value) })),
+  }));
+}
