@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ZodError } from 'zod';
+import { describeZodError } from '../system/validation.ts';
 import { loadConfig, type SiyuConfig } from '../config/config.ts';
 import { registerStartCommand } from './commands/start.ts';
 import { registerStoreCommands } from './commands/stores.ts';
@@ -50,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const message =
       error instanceof ZodError
-        ? error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')
+        ? describeZodError(error)
         : error instanceof Error
           ? error.message
           : String(error);

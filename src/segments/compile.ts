@@ -182,6 +182,12 @@ class Compiler {
         this.stack.pop();
         return `person_id IN (${inner})`;
       }
+      case 'list':
+        return `person_id IN (SELECT pi.person_id FROM (
+            SELECT identifier_type, identifier FROM segment_lists WHERE workspace_id = {ws:String} AND segment = ${this.bind(c.list, 'String')}
+              AND batch = (SELECT max(batch) FROM segment_lists WHERE workspace_id = {ws:String} AND segment = ${this.bind(c.list, 'String')})
+          ) AS l INNER JOIN (SELECT type, value, person_id FROM person_identities FINAL WHERE workspace_id = {ws:String}) AS pi
+          ON l.identifier_type = pi.type AND l.identifier = pi.value)`;
       case 'sample':
         // Deterministic per person (and salt): the same people fall in a 10% split every time.
         return `cityHash64(person_id, ${this.bind(c.salt, 'String')}) % 10000 < ${this.bind(Math.round(c.percent * 100), 'UInt32')}`;

@@ -91,7 +91,8 @@ export type Condition =
   | { type: 'sequence'; first: EventSpec; then: EventSpec; within: { minutes?: number; hours?: number; days?: number }; absent: boolean; window: Window }
   | { type: 'orders'; skus?: string[]; categories?: string[]; sources?: string[]; count: { min?: number; max?: number }; amount?: { min?: number; max?: number }; window?: Window }
   | { type: 'segment'; segment: string }
-  | { type: 'sample'; percent: number; salt: string };
+  | { type: 'sample'; percent: number; salt: string }
+  | { type: 'list'; list: string };
 
 export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
   z.discriminatedUnion('type', [
@@ -125,6 +126,8 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
       .strict(),
     z.object({ type: z.literal('segment'), segment: segmentKey }).strict(),
     z.object({ type: z.literal('sample'), percent: z.number().gt(0).max(100), salt: z.string().max(100).default('') }).strict(),
+    // The people of an imported file of identifiers (`siyu segments import`), matched through OneID when counted.
+    z.object({ type: z.literal('list'), list: segmentKey }).strict(),
   ]),
 ) as z.ZodType<Condition>;
 
@@ -135,15 +138,12 @@ export const segmentSchema = z
     description: z.string().max(2000).optional(),
     match: z.enum(['all', 'any']).default('all'),
     conditions: z.array(conditionSchema).min(1, 'a segment needs at least one condition'),
+    /** Snapshots: taken after every tag run (so daily with a daily tag schedule) when asked; the last `keep` are kept. */
+    snapshots: z.object({ afterTagRuns: z.boolean().default(false), keep: z.number().int().min(1).max(100).default(10) }).strict().default({ afterTagRuns: false, keep: 10 }),
   })
   .strict();
 export type Segment = z.infer<typeof segmentSchema>;
 export type SegmentInput = z.input<typeof segmentSchema>;
-
-/** A zod path as people read it: conditions[2].window.days. */
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '');
-}
 
 /** Every node of a tree, depth first. */
 export function* nodes(conditions: Condition[]): Generator<Condition> {

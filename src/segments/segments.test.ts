@@ -9,7 +9,8 @@ import { WorkspaceService, type Workspace } from '../workspaces/workspaces.ts';
 import { runImport } from '../ingest/importer.ts';
 import { saveTag } from '../tags/store.ts';
 import { runTags } from '../tags/engine.ts';
-import { formatPath, segmentSchema, type Condition } from './definition.ts';
+import { segmentSchema, type Condition } from './definition.ts';
+import { describeZodError } from '../system/validation.ts';
 import { compileSegment, tagRunKey } from './compile.ts';
 import { countSegment, estimateSegment, sampleSegment, saveSegment } from './segments.ts';
 
@@ -90,7 +91,7 @@ test('validation names the failing node by its path', () => {
     try {
       parse(conditions);
     } catch (error) {
-      return (error as ZodError).issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ');
+      return describeZodError(error as ZodError);
     }
     return 'no error';
   };
@@ -211,4 +212,70 @@ test('the generated SQL of representative trees matches the golden files (UPDATE
     assert.ok(fs.existsSync(golden), `${golden} is missing: run with UPDATE_GOLDEN=1`);
     assert.equal(text, fs.readFileSync(golden, 'utf8'), `${name}: the generated SQL changed; review it and run with UPDATE_GOLDEN=1`);
   }
+});
+
+test('insights: tag distributions inside against the base, numbers summarised, and a cross matrix', async () => {
+  const { segmentInsights, crossMatrix } = await import('./insights.ts');
+  const tree = { match: 'all' as const, conditions: [{ type: 'profile', field: 'level', op: 'exists' }] as Condition[], today: TODAY };
+  const insights = await segmentInsights(stores, ws.id, tree, ['fav_category', 'spend_total']);
+  assert.deepEqual([insights.people, insights.base], [2, 3]);
+  const fav = insights.tags[0] as { values: Array<{ value: string; inside: number; base: number; lift: number | null }> };
+  // Inside: MA 燕窝 (100 vs 50 of 饮品), MB 燕窝; the base adds MC 礼盒.
+  assert.deepEqual(fav.values.map((v) => [v.value, v.inside, v.base]), [['燕窝', 2, 2], ['礼盒', 0, 1]]);
+  assert.equal(fav.values[0].lift, 1.5);
+  const spend = insights.tags[1] as { summary: Record<string, number> };
+  assert.deepEqual([spend.summary.avg_inside, spend.summary.avg_base], [225, (150 + 300 + 80) / 3]);
+  await saveTag(stores, ws.id, { key: 'member_level', name: { zh: '等级', en: 'Level' }, kind: 'profile', field: 'level' });
+  await runTags(stores, { workspaceId: ws.id, keys: ['member_level'], baseDate: TODAY });
+  const cross = await crossMatrix(stores, ws.id, undefined, 'member_level', 'fav_category');
+  assert.deepEqual(cross.columns, ['燕窝']);
+  assert.deepEqual(cross.rows.map((r) => [r.value, ...r.cells]).sort(), [['金卡', 1], ['银卡', 1]]);
+  await assert.rejects(crossMatrix(stores, ws.id, undefined, 'spend_total', 'fav_category'), /a cross matrix takes text/);
+});
+
+test('lists: a file of identifiers becomes a segment (bad and unmatched rows reported); a segment exports as identifiers of a type', async () => {
+  const { importSegmentList, exportSegment } = await import('./lists.ts');
+  const list = file('vip.csv', ['手机号', '13800000003', '138-0000-0003', 'not a phone', '13999999999']);
+  const report = await importSegmentList(stores, ws.id, { key: 'vip_list', name: { zh: '贵宾名单', en: 'VIP list' }, identifierType: 'phone', file: list });
+  assert.deepEqual([report.rowsRead, report.accepted, report.rejectedCount, report.unmatched, report.people], [4, 3, 1, 1, 1]);
+  assert.equal(report.rejected[0].row, 4);
+  assert.match(report.rejected[0].expected, /^a phone/);
+  assert.deepEqual(await members({ type: 'segment', segment: 'vip_list' }), ['MC']);
+  // Importing again replaces the list.
+  const again = await importSegmentList(stores, ws.id, { key: 'vip_list', name: { zh: '贵宾名单', en: 'VIP list' }, identifierType: 'phone', file: file('none.csv', ['phone', '13999999999']) });
+  assert.equal(again.people, 0);
+  assert.deepEqual(await members({ type: 'segment', segment: 'vip_list' }), []);
+
+  let text = '';
+  const sink = { write: (chunk: string) => ((text += chunk), true), once: () => undefined } as unknown as NodeJS.WritableStream;
+  const exported = await exportSegment(stores, ws.id, 'big_spenders', 'member_no', sink);
+  assert.deepEqual(exported, { people: 2, rows: 2 });
+  assert.deepEqual(text.trim().split('\n').slice(1).map((l) => l.split(',')[1]).sort(), ['MA', 'MB']);
+});
+
+test('snapshots: taken by hand or after whole tag runs, the last N kept, who joined and who left', async () => {
+  const { takeSnapshot, listSnapshots, diffSnapshots } = await import('./snapshots.ts');
+  await saveSegment(stores, ws.id, {
+    key: 'spent_120',
+    name: { zh: '消费120以上', en: 'Spent 120+' },
+    conditions: [{ type: 'tag', tag: 'spend_total', op: 'gte', value: 120 }],
+    snapshots: { afterTagRuns: true, keep: 2 },
+  });
+  const first = await takeSnapshot(stores, ws.id, 'spent_120');
+  assert.equal(first.people, 2); // MA 150, MB 300
+  // MC buys again (80 + 100); a whole tag run snapshots the segments that follow tag runs.
+  await runImport(stores, { workspace: ws, kind: 'orders', source: 'erp', files: [file('more.csv', ['order_id,ordered_at,amount,member_no', 'c2,2026-06-28 10:00:00,100,MC'])] });
+  await runTags(stores, { workspaceId: ws.id, baseDate: TODAY });
+  const afterRun = await listSnapshots(stores, ws.id, 'spent_120');
+  assert.deepEqual(afterRun.map((s) => [s.trigger, s.people]), [['tags', 3], ['manual', 2]]);
+  const diff = await diffSnapshots(stores, ws.id, 'spent_120');
+  assert.deepEqual([diff.joined.people, diff.joined.sample, diff.left.people], [1, [person.get('MC')], 0]);
+  await saveSegment(stores, ws.id, { key: 'spent_120', name: { zh: '消费200以上', en: 'Spent 200+' }, conditions: [{ type: 'tag', tag: 'spend_total', op: 'gte', value: 200 }], snapshots: { afterTagRuns: true, keep: 2 } }, { replace: true });
+  await takeSnapshot(stores, ws.id, 'spent_120');
+  const kept = await listSnapshots(stores, ws.id, 'spent_120');
+  assert.equal(kept.length, 2, 'the last two are kept');
+  assert.ok(!kept.some((s) => s.id === first.id));
+  const narrowed = await diffSnapshots(stores, ws.id, 'spent_120');
+  assert.deepEqual([narrowed.joined.people, narrowed.left.people, [...narrowed.left.sample].sort()], [0, 2, [person.get('MA'), person.get('MC')].sort()]);
+  await assert.rejects(diffSnapshots(stores, ws.id, 'big_spenders'), /needs two snapshots/);
 });

@@ -45,6 +45,11 @@ export async function deleteSegment(stores: Stores, workspaceId: string, key: st
   if (readers.length > 0) throw new ConflictError(`segment "${key}" is read by ${readers.map((s) => s.key).join(', ')}`);
   const { numDeletedRows } = await stores.state.db.deleteFrom('segments').where('workspace_id', '=', workspaceId).where('key', '=', key).executeTakeFirst();
   if (Number(numDeletedRows) === 0) throw new NotFoundError(`no segment "${key}" in this workspace`);
+  // Its snapshots and imported list go with it.
+  await stores.state.db.deleteFrom('segment_snapshots').where('workspace_id', '=', workspaceId).where('segment_key', '=', key).execute();
+  for (const table of ['segment_members', 'segment_lists']) {
+    await stores.facts.command(`ALTER TABLE ${table} DELETE WHERE workspace_id = {ws:String} AND segment = {segment:String}`, { ws: workspaceId, segment: key });
+  }
 }
 
 /**

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { ZodError } from 'zod';
 import { ConflictError, NotFoundError } from '../workspaces/workspaces.ts';
+import { issuePath } from '../system/validation.ts';
 
 /** Every error leaves the API as `{ error: { code, message, details } }`. */
 export interface ErrorBody {
@@ -21,11 +22,6 @@ export class ApiError extends Error {
   }
 }
 
-function issuePath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
-  return out;
-}
 
 /** "/items/0/sku" → ["items", 0, "sku"] */
 function instancePathParts(instancePath: string | undefined): PropertyKey[] {

@@ -79,7 +79,26 @@ export async function runTags(stores: Stores, options: RunTagsOptions): Promise<
   } finally {
     await tables.drop();
   }
+  // Whole runs (scheduled, after imports, or all tags) tell whoever follows tags, e.g. segment snapshots.
+  const whole = options.trigger === 'schedule' || options.trigger === 'import' || !options.keys || options.keys.length === 0;
+  if (whole && results.some((r) => r.status === 'completed')) {
+    for (const listener of listeners) {
+      try {
+        await listener(stores, workspace.id, results);
+      } catch (error) {
+        console.warn(`after the tag run of workspace ${workspace.slug}: ${(error as Error).message}`);
+      }
+    }
+  }
   return results;
+}
+
+type TagRunListener = (stores: Stores, workspaceId: string, results: TagRunResult[]) => Promise<void>;
+const listeners: TagRunListener[] = [];
+
+/** Called after every whole tag run of a workspace (segments that follow tag runs snapshot themselves). */
+export function onTagRunsFinished(listener: TagRunListener): void {
+  if (!listeners.includes(listener)) listeners.push(listener);
 }
 
 /** Kinds that read no purchases (an inline statistic in a rule may). */

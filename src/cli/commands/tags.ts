@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { Command } from 'commander';
 import { ZodError } from 'zod';
+import { describeZodError } from '../../system/validation.ts';
 import type { SiyuConfig } from '../../config/config.ts';
 import { valueTypeOf } from '../../tags/definition.ts';
 import { runTags, setManualTag } from '../../tags/engine.ts';
@@ -44,7 +45,7 @@ export function registerTagCommands(program: Command, config: () => SiyuConfig):
             const tag = await saveTag(stores, workspaceId, definition, { replace: options.replace });
             console.log(`tag ${tag.key} (${tag.name.zh} / ${tag.name.en}): ${tag.kind}, ${valueTypeOf(tag)}`);
           } catch (error) {
-            const message = error instanceof ZodError ? error.issues.map((issue) => `${issue.path.join('.') || 'definition'}: ${issue.message}`).join('; ') : (error as Error).message;
+            const message = error instanceof ZodError ? describeZodError(error, 'definition') : (error as Error).message;
             throw new Error(`${file}${list.length > 1 ? ` [${i}]` : ''}: ${message}`, { cause: error });
           }
         }

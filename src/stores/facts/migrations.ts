@@ -399,6 +399,26 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
       ORDER BY (workspace_id, sku)`,
     ],
   },
+  {
+    id: 12,
+    name: 'segments: snapshots of membership, imported lists of identifiers',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS segment_members (
+        workspace_id LowCardinality(String),
+        segment LowCardinality(String),
+        snapshot_id String,
+        person_id UInt64
+      ) ENGINE = MergeTree ORDER BY (workspace_id, segment, snapshot_id, person_id)`,
+      // A segment imported from a file: its identifiers, matched to people through OneID when counted.
+      `CREATE TABLE IF NOT EXISTS segment_lists (
+        workspace_id LowCardinality(String),
+        segment LowCardinality(String),
+        batch UInt64,
+        identifier_type LowCardinality(String),
+        identifier String
+      ) ENGINE = MergeTree ORDER BY (workspace_id, segment, batch, identifier_type, identifier)`,
+    ],
+  },
 ];
 
 export interface MigrationReport {

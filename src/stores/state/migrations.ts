@@ -207,6 +207,22 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0012_segment_snapshots': {
+    async up(db: Kysely<unknown>) {
+      // A segment's membership as of a moment: the people are in the facts store (segment_members).
+      await db.schema
+        .createTable('segment_snapshots')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('segment_key', 'text', (c) => c.notNull())
+        .addColumn('trigger', 'text', (c) => c.notNull())
+        .addColumn('people', 'bigint', (c) => c.notNull())
+        .addColumn('evaluated_for', 'date', (c) => c.notNull())
+        .addColumn('taken_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      await db.schema.createIndex('segment_snapshots_segment').on('segment_snapshots').columns(['workspace_id', 'segment_key', 'taken_at']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

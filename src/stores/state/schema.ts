@@ -14,6 +14,18 @@ export interface StateDatabase {
   manual_tag_values: ManualTagValuesTable;
   tag_schedules: TagSchedulesTable;
   segments: SegmentsTable;
+  segment_snapshots: SegmentSnapshotsTable;
+}
+
+/** A segment's membership taken at a moment (the members are in the facts store). */
+export interface SegmentSnapshotsTable {
+  id: string;
+  workspace_id: string;
+  segment_key: string;
+  trigger: string;
+  people: ColumnType<number, number, number>;
+  evaluated_for: ColumnType<Date | string, string, string>;
+  taken_at: ColumnType<Date, Date | undefined, never>;
 }
 
 /** A segment's definition (zod-checked JSON). */

@@ -1,0 +1,110 @@
+/**
+ * Segments from and to files. Import: a file of identifiers of any type becomes a segment of the
+ * people they belong to (matched through OneID whenever it is counted); rows that do not normalise
+ * or match nobody are reported. Export: a segment's members as identifiers of a chosen type.
+ */
+import fs from 'node:fs';
+import type { Stores } from '../stores/stores.ts';
+import { loadIdentifierTypes } from '../identity/identifier-store.ts';
+import { normalise } from '../identity/identifier-types.ts';
+import { readRows, sniffFile } from '../ingest/file-reader.ts';
+import { ConflictError } from '../workspaces/workspaces.ts';
+import { compileFor, getSegment, saveSegment } from './segments.ts';
+
+export interface ListImportReport {
+  segment: string;
+  rowsRead: number;
+  accepted: number;
+  rejected: Array<{ row: number; value: string; expected: string }>;
+  rejectedCount: number;
+  /** Accepted identifiers that belong to no one yet (they count once OneID knows them). */
+  unmatched: number;
+  people: number;
+}
+
+/**
+ * Imports a file (a header row, then one identifier per row in the first column) as segment `key`
+ * (created if new; its list replaced if it is a list segment already).
+ */
+export async function importSegmentList(
+  stores: Stores,
+  workspaceId: string,
+  input: { key: string; name: { zh: string; en: string }; identifierType: string; file: string },
+): Promise<ListImportReport> {
+  const type = (await loadIdentifierTypes(stores.state, workspaceId)).get(input.identifierType);
+  if (!type) throw new ConflictError(`identifier type "${input.identifierType}" is not declared in this workspace`);
+  const existing = await getSegment(stores, workspaceId, input.key).catch(() => undefined);
+  if (existing && !(existing.conditions.length === 1 && existing.conditions[0].type === 'list' && existing.conditions[0].list === input.key)) {
+    throw new ConflictError(`segment "${input.key}" exists and is not an imported list`);
+  }
+  const batch = Date.now();
+  const report: ListImportReport = { segment: input.key, rowsRead: 0, accepted: 0, rejected: [], rejectedCount: 0, unmatched: 0, people: 0 };
+  let rows: Array<Record<string, unknown>> = [];
+  const flush = async () => {
+    if (rows.length) await stores.facts.insertRows('segment_lists', rows);
+    rows = [];
+  };
+  let header = true;
+  for await (const row of readRows(sniffFile(input.file))) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    report.rowsRead++;
+    const raw = row.values[0] ?? '';
+    try {
+      rows.push({ workspace_id: workspaceId, segment: input.key, batch, identifier_type: input.identifierType, identifier: normalise(type, raw) });
+      report.accepted++;
+    } catch (error) {
+      report.rejectedCount++;
+      if (report.rejected.length < 1000) report.rejected.push({ row: row.rowNumber, value: raw, expected: `a ${input.identifierType} (${(error as Error).message})` });
+    }
+    if (rows.length >= 50_000) await flush();
+  }
+  await flush();
+  await stores.facts.command(`ALTER TABLE segment_lists DELETE WHERE workspace_id = {ws:String} AND segment = {segment:String} AND batch < {batch:UInt64}`, {
+    ws: workspaceId,
+    segment: input.key,
+    batch,
+  });
+  if (!existing) await saveSegment(stores, workspaceId, { key: input.key, name: input.name, conditions: [{ type: 'list', list: input.key }] });
+  const [counts] = await stores.facts.query<{ unmatched: string; people: string }>(
+    `SELECT countIf(pi.person_id = 0) AS unmatched, uniqExactIf(pi.person_id, pi.person_id > 0) AS people FROM (
+       SELECT DISTINCT identifier FROM segment_lists WHERE workspace_id = {ws:String} AND segment = {segment:String} AND batch = {batch:UInt64}
+     ) AS l LEFT JOIN (SELECT value, person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = {type:String}) AS pi ON l.identifier = pi.value`,
+    { ws: workspaceId, segment: input.key, batch, type: input.identifierType },
+  );
+  report.unmatched = Number(counts.unmatched);
+  report.people = Number(counts.people);
+  return report;
+}
+
+/** A segment's members as identifiers of one type (a person with several gives several rows), as CSV. */
+export async function exportSegment(stores: Stores, workspaceId: string, key: string, identifierType: string, out: NodeJS.WritableStream): Promise<{ people: number; rows: number }> {
+  const segment = await getSegment(stores, workspaceId, key);
+  const { sql, params } = await compileFor(stores, workspaceId, segment);
+  out.write(`person_id,${identifierType}\n`);
+  let rows = 0;
+  let people = 0;
+  let last = '';
+  for await (const chunk of stores.facts.queryChunks<{ person_id: string; value: string }>(
+    `SELECT person_id, value FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = {type:String} AND person_id IN (${sql}) ORDER BY person_id, value`,
+    { ...params, type: identifierType },
+  )) {
+    let text = '';
+    for (const r of chunk) {
+      text += `${r.person_id},${/[",\n]/.test(r.value) ? `"${r.value.replaceAll('"', '""')}"` : r.value}\n`;
+      // Rows come ordered by person: a new id is a new person.
+      if (r.person_id !== last) people++;
+      last = r.person_id;
+      rows++;
+    }
+    if (!out.write(text)) await new Promise((resolve) => out.once('drain', resolve));
+  }
+  return { people, rows };
+}
+
+export function exportToFile(stores: Stores, workspaceId: string, key: string, identifierType: string, file: string) {
+  const stream = fs.createWriteStream(file);
+  return exportSegment(stores, workspaceId, key, identifierType, stream).finally(() => new Promise((resolve) => stream.end(resolve)));
+}
