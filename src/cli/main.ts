@@ -17,6 +17,7 @@ import { registerImportCommands } from './commands/import.ts';
 import { registerIdentityCommands } from './commands/identity.ts';
 import { registerModelCommands } from './commands/models.ts';
 import { registerTagCommands } from './commands/tags.ts';
+import { registerSegmentCommands } from './commands/segments.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerIdentityCommands(program, config);
   registerModelCommands(program, config);
   registerTagCommands(program, config);
+  registerSegmentCommands(program, config);
   return program;
 }
 

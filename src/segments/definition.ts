@@ -143,6 +143,15 @@ export const segmentSchema = z
   })
   .strict();
 export type Segment = z.infer<typeof segmentSchema>;
+
+/** A tree on its own (being edited, or counted from a file): what to match, and as of which day. */
+export const treeSchema = z
+  .object({
+    match: z.enum(['all', 'any']).default('all'),
+    conditions: z.array(conditionSchema).min(1, 'a segment needs at least one condition'),
+    today: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date like 2026-06-30').optional(),
+  })
+  .strict();
 export type SegmentInput = z.input<typeof segmentSchema>;
 
 /** Every node of a tree, depth first. */

@@ -4,6 +4,7 @@
  * or match nobody are reported. Export: a segment's members as identifiers of a chosen type.
  */
 import fs from 'node:fs';
+import crypto from 'node:crypto';
 import type { Stores } from '../stores/stores.ts';
 import { loadIdentifierTypes } from '../identity/identifier-store.ts';
 import { normalise } from '../identity/identifier-types.ts';
@@ -79,29 +80,50 @@ export async function importSegmentList(
   return report;
 }
 
-/** A segment's members as identifiers of one type (a person with several gives several rows), as CSV. */
+/**
+ * A segment's members as identifiers of one type (a person with several gives several rows), as CSV.
+ * The members are fixed first (a snapshot of the export's own), then read a page at a time: other
+ * queries may run between pages, and the export still sees one membership.
+ */
 export async function exportSegment(stores: Stores, workspaceId: string, key: string, identifierType: string, out: NodeJS.WritableStream): Promise<{ people: number; rows: number }> {
   const segment = await getSegment(stores, workspaceId, key);
   const { sql, params } = await compileFor(stores, workspaceId, segment);
-  out.write(`person_id,${identifierType}\n`);
-  let rows = 0;
-  let people = 0;
-  let last = '';
-  for await (const chunk of stores.facts.queryChunks<{ person_id: string; value: string }>(
-    `SELECT person_id, value FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = {type:String} AND person_id IN (${sql}) ORDER BY person_id, value`,
-    { ...params, type: identifierType },
-  )) {
-    let text = '';
-    for (const r of chunk) {
-      text += `${r.person_id},${/[",\n]/.test(r.value) ? `"${r.value.replaceAll('"', '""')}"` : r.value}\n`;
-      // Rows come ordered by person: a new id is a new person.
-      if (r.person_id !== last) people++;
-      last = r.person_id;
-      rows++;
+  const snapshot = `export_${crypto.randomBytes(8).toString('hex')}`;
+  const bound = { ws: workspaceId, segment: key, snapshot, type: identifierType };
+  await stores.facts.command(`INSERT INTO segment_members (workspace_id, segment, snapshot_id, person_id) SELECT {ws:String}, {segment:String}, {snapshot:String}, person_id FROM (${sql})`, {
+    ...params,
+    ...bound,
+  });
+  try {
+    out.write(`person_id,${identifierType}\n`);
+    let rows = 0;
+    let people = 0;
+    let after = 0;
+    for (;;) {
+      // Whole people per page: the page ends at a person id, the next starts after it.
+      const page = await stores.facts.query<{ person_id: string; values: string[] }>(
+        `SELECT person_id, groupArray(value) AS values FROM (
+           SELECT pi.person_id AS person_id, pi.value AS value FROM person_identities AS pi FINAL
+           WHERE pi.workspace_id = {ws:String} AND pi.type = {type:String} AND pi.person_id > {after:UInt64}
+             AND pi.person_id IN (SELECT person_id FROM segment_members WHERE workspace_id = {ws:String} AND segment = {segment:String} AND snapshot_id = {snapshot:String})
+           ORDER BY person_id, value
+         ) GROUP BY person_id ORDER BY person_id LIMIT 20000`,
+        { ...bound, after },
+      );
+      if (page.length === 0) break;
+      let text = '';
+      for (const r of page) {
+        for (const value of r.values) text += `${r.person_id},${/[",\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value}\n`;
+        rows += r.values.length;
+      }
+      people += page.length;
+      after = Number(page[page.length - 1].person_id);
+      if (!out.write(text)) await new Promise((resolve) => out.once('drain', resolve));
     }
-    if (!out.write(text)) await new Promise((resolve) => out.once('drain', resolve));
+    return { people, rows };
+  } finally {
+    await stores.facts.command(`ALTER TABLE segment_members DELETE WHERE workspace_id = {ws:String} AND segment = {segment:String} AND snapshot_id = {snapshot:String}`, bound);
   }
-  return { people, rows };
 }
 
 export function exportToFile(stores: Stores, workspaceId: string, key: string, identifierType: string, file: string) {

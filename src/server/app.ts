@@ -14,6 +14,7 @@ import { trackingRoutes } from '../tracking/http.ts';
 import { importRoutes } from '../ingest/http.ts';
 import { identityRoutes } from '../identity/http.ts';
 import { tagRoutes } from '../tags/http.ts';
+import { segmentRoutes } from '../segments/http.ts';
 import os from 'node:os';
 import { EventBuffer, type EventBufferOptions } from '../tracking/event-buffer.ts';
 import { installAuth } from './auth.ts';
@@ -71,6 +72,7 @@ export async function buildServer({ config, stores, logger = true, tracking, upl
   await importRoutes(app, stores, uploadsDir ?? path.join(os.tmpdir(), 'siyu-uploads'));
   identityRoutes(app, stores);
   tagRoutes(app, stores);
+  segmentRoutes(app, stores);
   // Events waiting in the buffer are written before the stores close.
   app.addHook('onClose', async () => events.close());
 

@@ -10,12 +10,7 @@ import { getTag, listTags, personTagsWithAuthors, saveTag, tagCoverage, tagRuns 
 import { explainModelTag } from './model-tags.ts';
 import { importTagFile } from './imported-tags.ts';
 import { installPack, PACKS } from './packs/packs.ts';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import crypto from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { withUploadedFile } from '../server/uploads.ts';
 import { CronError, formatInZone, getSchedule, parseCron, removeSchedule, setSchedule, type TagSchedule } from './schedule.ts';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date like 2026-06-30');
@@ -40,15 +35,9 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
       },
       async (request) => {
         const workspaceId = callerOf(request).workspaceId;
-        const file = path.join(os.tmpdir(), `siyu-tag-${crypto.randomBytes(6).toString('hex')}`);
-        try {
-          await pipeline(request.body as Readable, fs.createWriteStream(file));
-          const report = await importTagFile(stores, workspaceId, request.params.key, file);
-          const [run] = await runTags(stores, { workspaceId, keys: [request.params.key], trigger: 'import' });
-          return { import: report, run };
-        } finally {
-          fs.rmSync(file, { force: true });
-        }
+        const report = await withUploadedFile(request.body, (file) => importTagFile(stores, workspaceId, request.params.key, file));
+        const [run] = await runTags(stores, { workspaceId, keys: [request.params.key], trigger: 'import' });
+        return { import: report, run };
       },
     );
   });

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import os from 'node:os';
 import type { Command } from 'commander';
 import { ZodError } from 'zod';
@@ -13,21 +12,7 @@ import { installPack, PACKS } from '../../tags/packs/packs.ts';
 import { formatInZone, getSchedule, removeSchedule, setSchedule } from '../../tags/schedule.ts';
 import { printTable } from '../output.ts';
 import { withWorkspace } from '../workspace.ts';
-import { parseInteger } from '../args.ts';
-
-function readJson(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new Error(`${file}: no such file`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
-  }
-}
+import { parseInteger, readJson } from '../args.ts';
 
 export function registerTagCommands(program: Command, config: () => SiyuConfig): void {
   const tags = program.command('tags').description('tags: typed values per person, computed by rules, statistics and models');

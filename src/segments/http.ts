@@ -1,0 +1,185 @@
+/** Segments over HTTP: definitions, live counts, samples, insights, snapshots, files in and out. */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { callerOf } from '../server/auth.ts';
+import { withUploadedFile } from '../server/uploads.ts';
+import type { Stores } from '../stores/stores.ts';
+import { segmentSchema, treeSchema } from './definition.ts';
+import { countSegment, deleteSegment, estimateSegment, getSegment, listSegments, sampleSegment, saveSegment, type SegmentTree } from './segments.ts';
+import { diffSnapshots, listSnapshots, takeSnapshot } from './snapshots.ts';
+import { crossMatrix, segmentInsights } from './insights.ts';
+import { exportSegment, importSegmentList } from './lists.ts';
+
+const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date like 2026-06-30');
+const writers = { roles: ['admin', 'operator'] as const };
+
+export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const security = [{ bearer: [] }];
+  const tags = ['segments'];
+  const key = z.object({ key: z.string() });
+
+  api.get('/api/v1/segments', { schema: { tags, summary: 'The workspace segments, each with its last snapshot', security } }, async (request) => {
+    const workspaceId = callerOf(request).workspaceId;
+    const segments = await listSegments(stores, workspaceId);
+    return { segments: await Promise.all(segments.map(async (s) => ({ ...s, lastSnapshot: (await listSnapshots(stores, workspaceId, s.key))[0] ?? null }))) };
+  });
+
+  api.post('/api/v1/segments', { config: writers, schema: { tags, summary: 'Create a segment', security, body: segmentSchema } }, async (request, reply) =>
+    reply.code(201).send({ segment: await saveSegment(stores, callerOf(request).workspaceId, request.body) }),
+  );
+
+  api.put('/api/v1/segments/:key', { config: writers, schema: { tags, summary: 'Replace a segment', security, params: key, body: segmentSchema } }, async (request, reply) => {
+    if (request.body.key !== request.params.key) return reply.code(400).send({ error: { code: 'validation_failed', message: `body.key: must be "${request.params.key}", the segment being replaced` } });
+    return { segment: await saveSegment(stores, callerOf(request).workspaceId, request.body, { replace: true }) };
+  });
+
+  api.delete('/api/v1/segments/:key', { config: writers, schema: { tags, summary: 'Delete a segment (not while another reads it)', security, params: key } }, async (request, reply) => {
+    await deleteSegment(stores, callerOf(request).workspaceId, request.params.key);
+    return reply.code(204).send();
+  });
+
+  // A tree being edited: the estimate at once, the exact count when asked.
+  api.post(
+    '/api/v1/segments/count',
+    {
+      schema: {
+        tags,
+        summary: 'Size of a tree being edited: an estimate (on a 1/16 hash slice, with a 95% interval) and, unless estimateOnly, the exact count',
+        security,
+        body: treeSchema.extend({ estimateOnly: z.boolean().default(false) }),
+      },
+    },
+    async (request) => {
+      const workspaceId = callerOf(request).workspaceId;
+      const { estimateOnly, ...tree } = request.body;
+      const estimate = await estimateSegment(stores, workspaceId, tree as SegmentTree);
+      return { estimate, exact: estimateOnly ? null : await countSegment(stores, workspaceId, tree as SegmentTree) };
+    },
+  );
+
+  api.get(
+    '/api/v1/segments/cross',
+    {
+      schema: {
+        tags,
+        summary: 'People per pair of values of two tags, inside a segment or the whole base',
+        security,
+        querystring: z.object({ rows: z.string(), columns: z.string(), segment: z.string().optional(), top: z.coerce.number().int().min(1).max(100).default(12) }),
+      },
+    },
+    async (request) => {
+      const workspaceId = callerOf(request).workspaceId;
+      const { rows, columns, segment, top } = request.query;
+      return crossMatrix(stores, workspaceId, segment ? await getSegment(stores, workspaceId, segment) : undefined, rows, columns, top);
+    },
+  );
+
+  api.get('/api/v1/segments/:key', { schema: { tags, summary: 'A segment: definition and snapshots', security, params: key } }, async (request) => {
+    const workspaceId = callerOf(request).workspaceId;
+    return { segment: await getSegment(stores, workspaceId, request.params.key), snapshots: await listSnapshots(stores, workspaceId, request.params.key) };
+  });
+
+  api.get(
+    '/api/v1/segments/:key/count',
+    { schema: { tags, summary: 'A segment’s size now: exact, or an estimate', security, params: key, querystring: z.object({ estimate: z.coerce.boolean().default(false), today: date.optional() }) } },
+    async (request) => {
+      const workspaceId = callerOf(request).workspaceId;
+      const tree = { ...(await getSegment(stores, workspaceId, request.params.key)), today: request.query.today };
+      return request.query.estimate ? { estimate: await estimateSegment(stores, workspaceId, tree) } : { exact: await countSegment(stores, workspaceId, tree) };
+    },
+  );
+
+  api.get(
+    '/api/v1/segments/:key/sample',
+    {
+      schema: {
+        tags,
+        summary: 'Some members with their identifiers (masked unless the key is admin or operator)',
+        security,
+        params: key,
+        querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(20) }),
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const segment = await getSegment(stores, caller.workspaceId, request.params.key);
+      return { people: await sampleSegment(stores, caller.workspaceId, segment, { limit: request.query.limit, role: caller.role }) };
+    },
+  );
+
+  api.get(
+    '/api/v1/segments/:key/insights',
+    {
+      schema: {
+        tags,
+        summary: 'Distributions of tags inside the segment against the whole base',
+        security,
+        params: key,
+        querystring: z.object({ tags: z.string().min(1).describe('comma-separated tag keys'), top: z.coerce.number().int().min(1).max(100).default(10) }),
+      },
+    },
+    async (request) => {
+      const workspaceId = callerOf(request).workspaceId;
+      const segment = await getSegment(stores, workspaceId, request.params.key);
+      return segmentInsights(stores, workspaceId, segment, request.query.tags.split(',').map((t) => t.trim()).filter(Boolean), request.query.top);
+    },
+  );
+
+  api.post('/api/v1/segments/:key/snapshots', { config: writers, schema: { tags, summary: 'Take a snapshot of the segment’s members now', security, params: key } }, async (request, reply) =>
+    reply.code(201).send({ snapshot: await takeSnapshot(stores, callerOf(request).workspaceId, request.params.key, 'manual') }),
+  );
+  api.get('/api/v1/segments/:key/snapshots', { schema: { tags, summary: 'The kept snapshots, newest first', security, params: key } }, async (request) => ({
+    snapshots: await listSnapshots(stores, callerOf(request).workspaceId, request.params.key),
+  }));
+  api.get(
+    '/api/v1/segments/:key/snapshots/diff',
+    { schema: { tags, summary: 'Who joined and who left between two snapshots (default: the last two)', security, params: key, querystring: z.object({ from: z.string().optional(), to: z.string().optional() }) } },
+    async (request) => diffSnapshots(stores, callerOf(request).workspaceId, request.params.key, request.query),
+  );
+
+  api.get(
+    '/api/v1/segments/:key/export',
+    { config: writers, schema: { tags, summary: 'The members as identifiers of one type (CSV: person_id, identifier)', security, params: key, querystring: z.object({ type: z.string().regex(/^[a-z][a-z0-9_]{1,40}$/) }) } },
+    async (request, reply) => {
+      const workspaceId = callerOf(request).workspaceId;
+      await getSegment(stores, workspaceId, request.params.key);
+      // Streamed as the rows come (millions of identifiers do not fit one reply body).
+      reply.hijack();
+      reply.raw.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${request.params.key}-${request.query.type}.csv"` });
+      try {
+        await exportSegment(stores, workspaceId, request.params.key, request.query.type, reply.raw);
+        reply.raw.end();
+      } catch (error) {
+        request.log.error(error);
+        reply.raw.destroy(error as Error);
+      }
+    },
+  );
+
+  void app.register(async (scope) => {
+    // The body is the file of identifiers (CSV or XLSX, a header row first).
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    scope.withTypeProvider<ZodTypeProvider>().post(
+      '/api/v1/segments/:key/list',
+      {
+        config: writers,
+        bodyLimit: 1 << 30,
+        schema: {
+          tags,
+          summary: 'Create (or replace the list of) a segment from a file of identifiers of one type; unmatched and bad rows are reported',
+          security,
+          params: key,
+          querystring: z.object({ type: z.string().regex(/^[a-z][a-z0-9_]{1,40}$/), zh: z.string().min(1).optional(), en: z.string().min(1).optional() }),
+        },
+      },
+      async (request) => {
+        const { key: name } = request.params;
+        return withUploadedFile(request.body, (file) =>
+          importSegmentList(stores, callerOf(request).workspaceId, { key: name, name: { zh: request.query.zh ?? name, en: request.query.en ?? name }, identifierType: request.query.type, file }),
+        );
+      },
+    );
+  });
+}
