@@ -12,8 +12,13 @@ export interface CompileContext {
   today: string;
   timeZone: string;
   workspaceId: string;
-  /** For each tag condition (key and as-of date): the run it reads and the tag's type; no run, no values. */
-  tagRuns: Map<string, { runId?: string; type: ValueType }>;
+  /**
+   * For each tag condition (key and as-of date): the run it reads, the tag's type, and whether the
+   * run is kept as bitmaps per value; no run, no values.
+   */
+  tagRuns: Map<string, { runId?: string; type: ValueType; bitmaps?: boolean }>;
+  /** Whether everyone is kept as a bitmap (for NOT and "missing" in bitmap algebra). */
+  everyoneBitmap?: boolean;
   /** The segments the tree reads (and those they read). */
   segments: Map<string, Segment>;
   /** Estimates: only people whose hash falls in 1/`slice` of the space (the count is then scaled up). */
@@ -21,8 +26,11 @@ export interface CompileContext {
 }
 
 export interface CompiledSegment {
+  /** SELECT person_id of the members. */
   sql: string;
   params: Record<string, unknown>;
+  /** When the whole tree is bitmap algebra over tags: the members as one bitmap expression (count it with bitmapCardinality). */
+  bitmap?: string;
 }
 
 export const tagRunKey = (tag: string, asOf: string | undefined) => `${tag}@${asOf ?? ''}`;
@@ -194,6 +202,59 @@ class Compiler {
     }
   }
 
+  /**
+   * The tree as bitmap algebra, when every leaf is a tag condition whose run is kept as bitmaps (and
+   * everyone is, for NOT and "missing"); otherwise undefined and the tree is scanned.
+   */
+  bitmap(c: Condition): string | undefined {
+    const everyone = `(SELECT people FROM people_bitmaps FINAL WHERE workspace_id = {ws:String} ORDER BY computed_at DESC LIMIT 1)`;
+    switch (c.type) {
+      case 'group': {
+        const parts = c.conditions.map((x) => this.bitmap(x));
+        if (parts.some((p) => p === undefined)) return undefined;
+        return parts.reduce((a, b) => `${c.match === 'all' ? 'bitmapAnd' : 'bitmapOr'}(${a}, ${b})`);
+      }
+      case 'not': {
+        const inner = this.bitmap(c.condition);
+        return inner && this.ctx.everyoneBitmap ? `bitmapAndnot(${everyone}, ${inner})` : undefined;
+      }
+      case 'tag': {
+        const run = this.ctx.tagRuns.get(tagRunKey(c.tag, c.asOf));
+        // Numbers are not kept as bitmaps (ranges scan their values).
+        if (!run?.runId || !run.bitmaps || run.type === 'number' || this.ctx.slice) return undefined;
+        const values = (where: string) =>
+          `(SELECT groupBitmapMergeState(people) FROM tag_bitmaps WHERE workspace_id = {ws:String} AND tag = ${this.bind(c.tag, 'String')} AND run_id = ${this.bind(run.runId, 'String')}${where})`;
+        const text = (v: unknown) => (run.type === 'boolean' ? String(v === true || v === 'true' || v === 1) : String(v));
+        switch (c.op) {
+          case 'exists':
+            return values('');
+          case 'missing':
+            return this.ctx.everyoneBitmap ? `bitmapAndnot(${everyone}, ${values('')})` : undefined;
+          case 'eq':
+            return values(` AND value = ${this.bind(text(c.value), 'String')}`);
+          case 'in':
+            return values(` AND value IN ${this.bind((c.value as unknown[]).map(text), 'Array(String)')}`);
+          case 'ne':
+            return `bitmapAndnot(${values('')}, ${values(` AND value = ${this.bind(text(c.value), 'String')}`)})`;
+          default:
+            // Ranges over text or dates compare the values themselves: the bitmaps of the values in range.
+            if (run.type === 'string_list') return undefined;
+            return values(` AND ${this.compare('value', run.type === 'date' ? 'date' : 'string', c.op, c.op === 'between' ? (c.value as unknown[]).map(text) : text(c.value))}`);
+        }
+      }
+      case 'segment': {
+        const other = this.ctx.segments.get(c.segment);
+        if (!other || this.stack.includes(c.segment)) return undefined;
+        this.stack.push(c.segment);
+        const inner = this.bitmap({ type: 'group', match: other.match, conditions: other.conditions });
+        this.stack.pop();
+        return inner;
+      }
+      default:
+        return undefined;
+    }
+  }
+
   root(segment: Pick<Segment, 'match' | 'conditions'>): string {
     const predicate = segment.conditions.map((c) => this.condition(c)).join(segment.match === 'all' ? '\n  AND ' : '\n  OR ');
     return `SELECT person_id FROM ${EVERYONE} AS everyone\nWHERE (${predicate})${this.slice()}`;
@@ -202,6 +263,9 @@ class Compiler {
 
 /** The query of a segment's members (person_id), with its parameters. */
 export function compileSegment(segment: Pick<Segment, 'match' | 'conditions'> & { key?: string }, ctx: CompileContext): CompiledSegment {
+  const bitmaps = new Compiler(ctx, segment.key);
+  const bitmap = ctx.slice ? undefined : bitmaps.bitmap({ type: 'group', match: segment.match, conditions: segment.conditions });
+  if (bitmap) return { sql: `SELECT arrayJoin(bitmapToArray(${bitmap})) AS person_id`, params: bitmaps.params, bitmap };
   const compiler = new Compiler(ctx, segment.key);
   const sql = compiler.root(segment);
   return { sql, params: compiler.params };

@@ -6,16 +6,12 @@ import type { Stores } from '../stores/stores.ts';
 import { NotFoundError } from '../workspaces/workspaces.ts';
 import { EVERYONE, VALUE_COLUMN } from '../tags/compute.ts';
 import { getTag, valueRun } from '../tags/store.ts';
+import { bitmapValue } from '../tags/engine.ts';
 import { valueTypeOf, type ValueType } from '../tags/definition.ts';
 import { compileFor, type SegmentTree } from './segments.ts';
 
 /** A tag's value as text per person (a list gives one row per item; numbers are summarised, not listed). */
-function valueText(type: ValueType): string {
-  // Column names come from the fixed map.
-  if (type === 'string_list') return `arrayJoin(${VALUE_COLUMN.string_list})`;
-  if (type === 'boolean') return `if(${VALUE_COLUMN.boolean} = 1, 'true', 'false')`;
-  return `toString(${VALUE_COLUMN[type]})`;
-}
+const valueText = bitmapValue;
 
 async function tagInput(stores: Stores, workspaceId: string, key: string) {
   const tag = await getTag(stores, workspaceId, key);

@@ -163,6 +163,30 @@ test('groups, negation, other segments (no cycles) and deterministic random spli
   assert.equal((await estimateSegment(stores, ws.id, { match: 'all', conditions: [{ type: 'tag', tag: 'spend_total', op: 'exists' }], today: TODAY }, 1)).estimate, 3);
 });
 
+test('trees over text tags are bitmap algebra, and agree with scanning the values', async () => {
+  const trees: Condition[][] = [
+    [{ type: 'tag', tag: 'fav_category', op: 'eq', value: '燕窝' }],
+    [{ type: 'tag', tag: 'fav_category', op: 'in', value: ['礼盒', '饮品'] }],
+    [{ type: 'tag', tag: 'fav_category', op: 'ne', value: '燕窝' }],
+    [{ type: 'not', condition: { type: 'tag', tag: 'fav_category', op: 'eq', value: '礼盒' } }],
+    [{ type: 'group', match: 'any', conditions: [{ type: 'tag', tag: 'fav_category', op: 'eq', value: '礼盒' }, { type: 'tag', tag: 'fav_category', op: 'missing' }] }],
+    [{ type: 'tag', tag: 'fav_category', op: 'gte', value: '燕' }],
+    [{ type: 'segment', segment: 'big_spenders' }],
+  ];
+  const methods = [];
+  for (const conditions of trees) {
+    const tree = { match: 'all' as const, conditions, today: TODAY };
+    const counted = await countSegment(stores, ws.id, tree);
+    const scanned = await estimateSegment(stores, ws.id, tree, 1);
+    assert.equal(counted.people, scanned.estimate, JSON.stringify(conditions));
+    methods.push(counted.method);
+  }
+  // The last reads a numeric tag (spend_total ≥ 100): numbers are scanned.
+  assert.deepEqual(methods, ['bitmaps', 'bitmaps', 'bitmaps', 'bitmaps', 'bitmaps', 'bitmaps', 'scan']);
+  const sample = await sampleSegment(stores, ws.id, { match: 'all', conditions: trees[0], today: TODAY });
+  assert.deepEqual(sample.map((p) => p.personId).sort(), [person.get('MA'), person.get('MB')].sort());
+});
+
 test('samples mask identifiers for roles that do not see personal data', async () => {
   const tree = { match: 'all' as const, conditions: [{ type: 'identifier', identifierType: 'phone' }] as Condition[], today: TODAY };
   const [clear] = await sampleSegment(stores, ws.id, tree, { role: 'operator' });
@@ -202,11 +226,14 @@ test('the generated SQL of representative trees matches the golden files (UPDATE
     'cart-abandoned': [{ type: 'sequence', first: { event: 'Added to Cart' }, then: { event: 'Order Completed' }, within: { hours: 24 }, absent: true, window: { days: 7 } }],
     'split-any': [{ type: 'group', match: 'any', conditions: [{ type: 'profile', field: 'level', op: 'eq', value: '金卡' }, { type: 'orders', sources: ['tmall'], amount: { min: 1000 }, window: { from: '2026-01-01', to: '2026-06-30' } }] }, { type: 'sample', percent: 10, salt: 'test-a' }],
   };
+  // The same five tags kept as bitmaps (and everyone too): the tree becomes bitmap algebra.
+  const bitmapCtx = { ...ctx, everyoneBitmap: true, tagRuns: new Map([...ctx.tagRuns].map(([k, v]) => [k, { ...v, bitmaps: true }])) };
   const dir = path.resolve('test', 'golden', 'segments');
   fs.mkdirSync(dir, { recursive: true });
-  for (const [name, conditions] of Object.entries(trees)) {
-    const compiled = compileSegment({ match: 'all', conditions: parse(conditions) }, ctx);
-    const text = `-- ${name}\n${compiled.sql}\n-- params: ${JSON.stringify(compiled.params)}\n`;
+  const cases = [...Object.entries(trees).map(([name, conditions]) => [name, conditions, ctx] as const), ['tags-only-4-bitmaps', [{ type: 'not', condition: { type: 'group', match: 'all', conditions: trees['tags-only-5'].filter((c) => (c as { tag: string }).tag !== 'clv_1y') } }], bitmapCtx] as const];
+  for (const [name, conditions, context] of cases) {
+    const compiled = compileSegment({ match: 'all', conditions: parse([...conditions]) }, context);
+    const text = `-- ${name}\n${compiled.bitmap ? `-- bitmap: ${compiled.bitmap}\n` : ''}${compiled.sql}\n-- params: ${JSON.stringify(compiled.params)}\n`;
     const golden = path.join(dir, `${name}.sql`);
     if (process.env.UPDATE_GOLDEN === '1') fs.writeFileSync(golden, text);
     assert.ok(fs.existsSync(golden), `${golden} is missing: run with UPDATE_GOLDEN=1`);

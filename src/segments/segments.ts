@@ -73,21 +73,29 @@ async function context(stores: Stores, workspaceId: string, segment: Pick<Segmen
     pending.push(...segmentReferences(other.conditions));
   }
   const tags = new Map((await listTags(stores, workspaceId)).map((t) => [t.key, t]));
-  const tagRuns = new Map<string, { runId?: string; type: ReturnType<typeof valueTypeOf> }>();
+  const tagRuns = new Map<string, { runId?: string; type: ReturnType<typeof valueTypeOf>; bitmaps?: boolean }>();
   for (const node of all) {
     if (node.type !== 'tag') continue;
     const tag = tags.get(node.tag);
     if (!tag) throw new NotFoundError(`the tree reads tag "${node.tag}", which does not exist`);
     const key = tagRunKey(node.tag, node.asOf);
-    if (!tagRuns.has(key)) tagRuns.set(key, { runId: (await valueRun(stores, workspaceId, node.tag, node.asOf))?.runId, type: valueTypeOf(tag) });
+    if (tagRuns.has(key)) continue;
+    const runId = (await valueRun(stores, workspaceId, node.tag, node.asOf))?.runId;
+    const bitmaps = runId ? await hasRows(stores, `SELECT 1 FROM tag_bitmaps WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String} LIMIT 1`, { ws: workspaceId, tag: node.tag, run: runId }) : false;
+    tagRuns.set(key, { runId, type: valueTypeOf(tag), bitmaps });
   }
-  const ctx: CompileContext = { today: today ?? dateInZone(workspace.timeZone), timeZone: workspace.timeZone, workspaceId, tagRuns, segments, slice };
+  const everyoneBitmap = await hasRows(stores, `SELECT 1 FROM people_bitmaps WHERE workspace_id = {ws:String} LIMIT 1`, { ws: workspaceId });
+  const ctx: CompileContext = { today: today ?? dateInZone(workspace.timeZone), timeZone: workspace.timeZone, workspaceId, tagRuns, segments, slice, everyoneBitmap };
   // Compiling checks for cycles through segment references.
   compileSegment({ match: 'all', conditions: segment.conditions, key: segment.key }, ctx);
   return ctx;
 }
 
 /** A tree to evaluate; `today` (YYYY-MM-DD) moves relative windows (default: today in the workspace's zone). */
+async function hasRows(stores: Stores, sql: string, params: Record<string, unknown>): Promise<boolean> {
+  return (await stores.facts.query(sql, params)).length > 0;
+}
+
 export type SegmentTree = Pick<Segment, 'match' | 'conditions'> & { key?: string; today?: string };
 
 export async function compileFor(stores: Stores, workspaceId: string, segment: SegmentTree, slice?: number): Promise<CompiledSegment> {
@@ -95,11 +103,12 @@ export async function compileFor(stores: Stores, workspaceId: string, segment: S
 }
 
 /** The exact number of people in a segment. */
-export async function countSegment(stores: Stores, workspaceId: string, segment: SegmentTree): Promise<{ people: number; seconds: number }> {
+export async function countSegment(stores: Stores, workspaceId: string, segment: SegmentTree): Promise<{ people: number; seconds: number; method: 'bitmaps' | 'scan' }> {
   const started = performance.now();
-  const { sql, params } = await compileFor(stores, workspaceId, segment);
-  const [row] = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM (${sql})`, params);
-  return { people: Number(row.n), seconds: (performance.now() - started) / 1000 };
+  const { sql, params, bitmap } = await compileFor(stores, workspaceId, segment);
+  // A tree over tags only is bitmap algebra: its cardinality, without listing anyone.
+  const [row] = await stores.facts.query<{ n: string }>(bitmap ? `SELECT bitmapCardinality(${bitmap}) AS n` : `SELECT count() AS n FROM (${sql})`, params);
+  return { people: Number(row.n), seconds: (performance.now() - started) / 1000, method: bitmap ? ('bitmaps' as const) : ('scan' as const) };
 }
 
 /**

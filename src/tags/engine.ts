@@ -7,8 +7,8 @@
 import crypto from 'node:crypto';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../workspaces/workspaces.ts';
-import { runOrder, valueTypeOf, type TagDefinition } from './definition.ts';
-import { cycleMeasures, PURCHASE_LINES, PURCHASES, readFromRunTables, tagQuery, VALUE_COLUMN, type RuleInput, type TagQuery } from './compute.ts';
+import { runOrder, valueTypeOf, type TagDefinition, type ValueType } from './definition.ts';
+import { cycleMeasures, EVERYONE, PURCHASE_LINES, PURCHASES, readFromRunTables, tagQuery, VALUE_COLUMN, type RuleInput, type TagQuery } from './compute.ts';
 import { sandboxedQuery } from './sql-tags.ts';
 import { importedQuery } from './imported-tags.ts';
 import { listTags, manualValues, setManualValue, valueRun } from './store.ts';
@@ -82,6 +82,7 @@ export async function runTags(stores: Stores, options: RunTagsOptions): Promise<
   // Whole runs (scheduled, after imports, or all tags) tell whoever follows tags, e.g. segment snapshots.
   const whole = options.trigger === 'schedule' || options.trigger === 'import' || !options.keys || options.keys.length === 0;
   if (whole && results.some((r) => r.status === 'completed')) {
+    await writePeopleBitmap(stores, workspace.id);
     for (const listener of listeners) {
       try {
         await listener(stores, workspace.id, results);
@@ -91,6 +92,42 @@ export async function runTags(stores: Stores, options: RunTagsOptions): Promise<
     }
   }
   return results;
+}
+
+/** Values a tag may have before it is not kept as bitmaps (one per value): segments then scan its values. */
+const BITMAP_VALUES = 10_000;
+
+/**
+ * A run of a text, boolean, date or list tag is also kept as one bitmap of people per value, so
+ * segments over tags are bitmap algebra. Numbers are compared by scanning their values.
+ */
+async function writeBitmaps(stores: Stores, tag: TagDefinition, params: { ws: string; tag: string; run: string }): Promise<void> {
+  const type = valueTypeOf(tag);
+  if (type === 'number') return;
+  const value = bitmapValue(type);
+  const values = `SELECT person_id, ${value} AS value FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String}`;
+  const [{ n }] = await stores.facts.query<{ n: string }>(`SELECT uniqExact(value) AS n FROM (${values})`, params);
+  if (Number(n) > BITMAP_VALUES) return;
+  await stores.facts.command(
+    `INSERT INTO tag_bitmaps (workspace_id, tag, run_id, value, people) SELECT {ws:String}, {tag:String}, {run:String}, value, groupBitmapState(person_id) FROM (${values}) GROUP BY value`,
+    params,
+  );
+}
+
+/** A tag value as the text its bitmap is kept under (booleans as true/false; a list gives one per item). */
+export function bitmapValue(type: ValueType): string {
+  // Column names come from the fixed map.
+  if (type === 'string_list') return `arrayJoin(${VALUE_COLUMN.string_list})`;
+  if (type === 'boolean') return `if(${VALUE_COLUMN.boolean} = 1, 'true', 'false')`;
+  return `toString(${VALUE_COLUMN[type]})`;
+}
+
+/** Everyone OneID knows, as a bitmap: refreshed after whole tag runs. */
+export async function writePeopleBitmap(stores: Stores, workspaceId: string): Promise<void> {
+  await stores.facts.command(
+    `INSERT INTO people_bitmaps (workspace_id, computed_at, people) SELECT {ws:String}, now64(3), groupBitmapState(person_id) FROM ${EVERYONE}`,
+    { ws: workspaceId },
+  );
 }
 
 type TagRunListener = (stores: Stores, workspaceId: string, results: TagRunResult[]) => Promise<void>;
@@ -304,6 +341,7 @@ async function runTag(
       );
     }
     if (details) await db.updateTable('tag_runs').set({ details: JSON.stringify(details) }).where('id', '=', runId).execute();
+    await writeBitmaps(stores, tag, params);
     const [count] = await stores.facts.query<{ n: string }>(
       `SELECT count() AS n FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String}`,
       params,

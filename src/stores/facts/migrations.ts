@@ -419,6 +419,27 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
       ) ENGINE = MergeTree ORDER BY (workspace_id, segment, batch, identifier_type, identifier)`,
     ],
   },
+  {
+    id: 13,
+    name: 'tag values as bitmaps of people per value; everyone as a bitmap',
+    statements: [
+      // Segments over tags are bitmap algebra: each run of a text, boolean, date or list tag keeps one
+      // bitmap of people per value.
+      `CREATE TABLE IF NOT EXISTS tag_bitmaps (
+        workspace_id LowCardinality(String),
+        tag LowCardinality(String),
+        run_id String,
+        value String,
+        people AggregateFunction(groupBitmap, UInt64)
+      ) ENGINE = AggregatingMergeTree ORDER BY (workspace_id, tag, run_id, value)`,
+      // Everyone OneID knew at the last whole tag run (the universe that NOT and "missing" subtract from).
+      `CREATE TABLE IF NOT EXISTS people_bitmaps (
+        workspace_id LowCardinality(String),
+        computed_at DateTime64(3, 'UTC'),
+        people AggregateFunction(groupBitmap, UInt64)
+      ) ENGINE = ReplacingMergeTree(computed_at) ORDER BY workspace_id`,
+    ],
+  },
 ];
 
 export interface MigrationReport {
