@@ -9,6 +9,7 @@ const BENCHMARKS: Record<string, { describe: string; load: () => Promise<{ run(a
   track: { describe: 'tracking API: events/s in batches of 100 from a local load generator, p50/p95 latency', load: () => import('./track.ts') },
   linkage: { describe: 'pairwise precision/recall/F1 on FEBRL and the demo brand ground truth', load: () => import('./linkage.ts') },
   tags: { describe: 'the retail tag pack in one run: demo brand coverage, 100k and 1M people × 10 orders, model fit time', load: () => import('./tags.ts') },
+  segments: { describe: 'segment counts over 1M and 10M people: tags-only (bitmaps), mixed, sequence; p50/p95, and the ratio to PostgreSQL', load: () => import('./segments.ts') },
   oneid: { describe: 'OneID: full resolution of 10M identifier edges, incremental attach of 100k records', load: () => import('./oneid.ts') },
 };
 

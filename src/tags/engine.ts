@@ -101,7 +101,7 @@ const BITMAP_VALUES = 10_000;
  * A run of a text, boolean, date or list tag is also kept as one bitmap of people per value, so
  * segments over tags are bitmap algebra. Numbers are compared by scanning their values.
  */
-async function writeBitmaps(stores: Stores, tag: TagDefinition, params: { ws: string; tag: string; run: string }): Promise<void> {
+export async function writeBitmaps(stores: Stores, tag: TagDefinition, params: { ws: string; tag: string; run: string }): Promise<void> {
   const type = valueTypeOf(tag);
   if (type === 'number') return;
   const value = bitmapValue(type);
