@@ -76,7 +76,7 @@ const TREES: Record<string, { conditions: Condition[]; pg: string }> = {
       { type: 'sequence', first: { event: 'Added to Cart', where: [] }, then: { event: 'Order Completed', where: [] }, within: { hours: 24 }, absent: true, window: { days: 7 } },
     ],
     pg: `SELECT count(DISTINCT a.person_id) FROM bench_events a
-      WHERE a.event = 'Added to Cart' AND a.day > $1::date - 7 AND a.day <= $1::date AND a.ts + interval '24 hours' <= now()
+      WHERE a.event = 'Added to Cart' AND a.day > $1::date - 7 AND a.day <= $1::date AND a.ts + interval '24 hours' <= to_timestamp($2)
         AND NOT EXISTS (SELECT 1 FROM bench_events b WHERE b.person_id = a.person_id AND b.event = 'Order Completed'
                         AND b.day > $1::date - 7 AND b.day <= $1::date AND b.ts BETWEEN a.ts AND a.ts + interval '24 hours')`,
   },
@@ -161,7 +161,9 @@ export async function run(args: string[]): Promise<void> {
         console.log(`  PostgreSQL loaded in ${loaded.seconds.toFixed(1)} s`);
       }
       for (const [name, tree] of Object.entries(TREES)) {
-        const segment = { match: 'all' as const, conditions: tree.conditions, today };
+        // One moment for both engines: "24 hours have passed" is judged at it.
+        const now = Math.floor(Date.now() / 1000);
+        const segment = { match: 'all' as const, conditions: tree.conditions, today, now };
         const exact: number[] = [];
         const estimate: number[] = [];
         let count = 0;
@@ -188,7 +190,7 @@ export async function run(args: string[]): Promise<void> {
           const times: number[] = [];
           let pgCount = 0;
           for (let i = 0; i < pgRuns; i++) {
-            const t = await timed(() => pool.query(tree.pg, tree.pg.includes('$1') ? [today] : []));
+            const t = await timed(() => pool.query(tree.pg, tree.pg.includes('$2') ? [today, now] : tree.pg.includes('$1') ? [today] : []));
             times.push(t.seconds * 1000);
             pgCount = Number(Object.values(t.value.rows[0])[0]);
           }

@@ -17,8 +17,10 @@ export interface CompileContext {
    * run is kept as bitmaps per value; no run, no values.
    */
   tagRuns: Map<string, { runId?: string; type: ValueType; bitmaps?: boolean }>;
-  /** Whether everyone is kept as a bitmap (for NOT and "missing" in bitmap algebra). */
+  /** Whether everyone is kept as a bitmap (then the tree is bitmap algebra). */
   everyoneBitmap?: boolean;
+  /** The moment "has that time passed" is judged at (Unix seconds; default now). */
+  now?: number;
   /** The segments the tree reads (and those they read). */
   segments: Map<string, Segment>;
   /** Estimates: only people whose hash falls in 1/`slice` of the space (the count is then scaled up). */
@@ -29,9 +31,22 @@ export interface CompiledSegment {
   /** SELECT person_id of the members. */
   sql: string;
   params: Record<string, unknown>;
-  /** When the whole tree is bitmap algebra over tags: the members as one bitmap expression (count it with bitmapCardinality). */
+  /** When the tree is bitmap algebra: the members as one bitmap expression (count it with bitmapCardinality). */
   bitmap?: string;
+  /** Whether that algebra only combines kept tag bitmaps (nothing is scanned: as fast as an estimate). */
+  tagsOnly?: boolean;
 }
+
+/** What a condition selects, before it is rendered as a scan or as bitmap algebra. */
+type Sets =
+  | { in: string }
+  | { notIn: string }
+  | { all: Sets[] }
+  | { any: Sets[] }
+  | { not: Sets }
+  | { bitmap: string }
+  | { predicate: string }
+  | { always: boolean };
 
 export const tagRunKey = (tag: string, asOf: string | undefined) => `${tag}@${asOf ?? ''}`;
 
@@ -43,7 +58,7 @@ class Compiler {
   constructor(ctx: CompileContext, self?: string) {
     this.ctx = ctx;
     if (self) this.stack.push(self);
-    this.params = { ws: ctx.workspaceId, tz: ctx.timeZone, today: ctx.today, base: ctx.today };
+    this.params = { ws: ctx.workspaceId, tz: ctx.timeZone, today: ctx.today, base: ctx.today, now: ctx.now ?? Math.floor(Date.now() / 1000) };
   }
 
   bind(value: unknown, type: string): string {
@@ -114,38 +129,44 @@ class Compiler {
     return `SELECT person_id, timestamp, toDate(timestamp, {tz:String}) AS day, event, properties FROM events FINAL WHERE workspace_id = {ws:String} AND person_id > 0${this.slice()} AND (${where})`;
   }
 
-  condition(c: Condition): string {
+  /**
+   * A condition as sets of people: `in`/`notIn` a query of person ids, combinations of those, a
+   * tag value's kept bitmap, a per-person predicate, or always/never. Rendered either as a WHERE
+   * over everyone (scan) or as bitmap algebra.
+   */
+  sets(c: Condition): Sets {
     switch (c.type) {
       case 'group':
-        return `(${c.conditions.map((x) => this.condition(x)).join(c.match === 'all' ? ' AND ' : ' OR ')})`;
+        return c.match === 'all' ? { all: c.conditions.map((x) => this.sets(x)) } : { any: c.conditions.map((x) => this.sets(x)) };
       case 'not':
-        return `(NOT ${this.condition(c.condition)})`;
+        return { not: this.sets(c.condition) };
       case 'tag': {
         const run = this.ctx.tagRuns.get(tagRunKey(c.tag, c.asOf));
-        if (!run?.runId) return c.op === 'missing' ? '1' : '0';
+        if (!run?.runId) return { always: c.op === 'missing' };
+        const kept = this.tagBitmap(c, run);
+        if (kept) return kept;
         const rows = `SELECT person_id FROM tag_values WHERE workspace_id = {ws:String} AND tag = ${this.bind(c.tag, 'String')} AND run_id = ${this.bind(run.runId, 'String')}${this.slice()}`;
-        if (c.op === 'exists') return `person_id IN (${rows})`;
-        if (c.op === 'missing') return `person_id NOT IN (${rows})`;
-        return `person_id IN (${rows} AND ${this.compare(VALUE_COLUMN[run.type], run.type, c.op, c.value)})`;
+        if (c.op === 'exists') return { in: rows };
+        if (c.op === 'missing') return { notIn: rows };
+        return { in: `${rows} AND ${this.compare(VALUE_COLUMN[run.type], run.type, c.op, c.value)}` };
       }
       case 'profile': {
         const column = `pf_${c.field}`;
         const type = PROFILE_FIELDS[c.field];
-        const has = `${column} IS NOT NULL AND toString(${column}) != ''`;
-        const rows = `SELECT person_id FROM ${PROFILE} WHERE ${has}`;
-        if (c.op === 'exists') return `person_id IN (${rows})`;
-        if (c.op === 'missing') return `person_id NOT IN (${rows})`;
-        return `person_id IN (${rows} AND ${this.compare(`assumeNotNull(${column})`, type, c.op, c.value)})`;
+        const rows = `SELECT person_id FROM ${PROFILE} WHERE ${column} IS NOT NULL AND toString(${column}) != ''${this.slice()}`;
+        if (c.op === 'exists') return { in: rows };
+        if (c.op === 'missing') return { notIn: rows };
+        return { in: `${rows} AND ${this.compare(`assumeNotNull(${column})`, type, c.op, c.value)}` };
       }
       case 'identifier':
-        return `person_id IN (SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = ${this.bind(c.identifierType, 'String')}${this.slice()})`;
+        return { in: `SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = ${this.bind(c.identifierType, 'String')}${this.slice()}` };
       case 'event': {
         // At least min (default 1) and at most max times. "At most" includes people who never did it.
         const matching = this.events(`${this.eventMatch(c)} AND ${this.window(c.window, `toDate(timestamp, {tz:String})`)}`);
-        const parts: string[] = [];
-        if ((c.count.min ?? 0) > 0) parts.push(`person_id IN (SELECT person_id FROM (${matching}) GROUP BY person_id HAVING count() >= ${this.bind(c.count.min, 'UInt64')})`);
-        if (c.count.max !== undefined) parts.push(`person_id NOT IN (SELECT person_id FROM (${matching}) GROUP BY person_id HAVING count() > ${this.bind(c.count.max, 'UInt64')})`);
-        return parts.length ? `(${parts.join(' AND ')})` : '1';
+        const parts: Sets[] = [];
+        if ((c.count.min ?? 0) > 0) parts.push({ in: `SELECT person_id FROM (${matching}) GROUP BY person_id HAVING count() >= ${this.bind(c.count.min, 'UInt64')}` });
+        if (c.count.max !== undefined) parts.push({ notIn: `SELECT person_id FROM (${matching}) GROUP BY person_id HAVING count() > ${this.bind(c.count.max, 'UInt64')}` });
+        return parts.length ? { all: parts } : { always: true };
       }
       case 'sequence': {
         const within = this.bind(durationSeconds(c.within), 'UInt32');
@@ -154,13 +175,14 @@ class Compiler {
         const rows = this.events(`((${first}) OR (${then})) AND ${this.window(c.window, `toDate(timestamp, {tz:String})`)}`);
         if (!c.absent) {
           // A, then B no later than `within` after it.
-          return `person_id IN (SELECT person_id FROM (${rows}) GROUP BY person_id
-            HAVING windowFunnel(${within})(toDateTime(timestamp), ${first}, ${then}) = 2)`;
+          return { in: `SELECT person_id FROM (${rows}) GROUP BY person_id HAVING windowFunnel(${within})(toDateTime(timestamp), ${first}, ${then}) = 2` };
         }
         // A, and no B within `within` after it — once that time has passed (so a pending one is not counted).
-        return `person_id IN (SELECT person_id FROM (
+        return {
+          in: `SELECT person_id FROM (
             SELECT person_id, groupArrayIf(toUnixTimestamp(timestamp), ${first}) AS a, groupArrayIf(toUnixTimestamp(timestamp), ${then}) AS b FROM (${rows}) GROUP BY person_id
-          ) WHERE arrayExists(t -> t + ${within} <= toUnixTimestamp(now()) AND NOT arrayExists(u -> u >= t AND u <= t + ${within}, b), a))`;
+          ) WHERE arrayExists(t -> t + ${within} <= {now:UInt32} AND NOT arrayExists(u -> u >= t AND u <= t + ${within}, b), a)`,
+        };
       }
       case 'orders': {
         const lines = Boolean(c.skus || c.categories);
@@ -176,9 +198,9 @@ class Compiler {
         if (c.count.max !== undefined) having.push(`orders <= ${this.bind(c.count.max, 'UInt64')}`);
         if (c.amount?.min !== undefined) having.push(`spent >= ${this.bind(c.amount.min, 'Float64')}`);
         if (c.amount?.max !== undefined) having.push(`spent <= ${this.bind(c.amount.max, 'Float64')}`);
-        const inside = `person_id IN (SELECT person_id FROM (${per}) WHERE ${having.length ? having.join(' AND ') : '1'})`;
+        const inside: Sets = { in: `SELECT person_id FROM (${per}) WHERE ${having.length ? having.join(' AND ') : '1'}` };
         // "No more than N" includes those who bought nothing that matches.
-        if ((c.count.min ?? 0) === 0 && c.amount?.min === undefined) return `(${inside} OR person_id NOT IN (SELECT person_id FROM (${per})))`;
+        if ((c.count.min ?? 0) === 0 && c.amount?.min === undefined) return { any: [inside, { notIn: `SELECT person_id FROM (${per})` }] };
         return inside;
       }
       case 'segment': {
@@ -186,87 +208,101 @@ class Compiler {
         if (!other) throw new Error(`segment "${c.segment}" does not exist`);
         if (this.stack.includes(c.segment)) throw new Error(`segments read each other in a cycle: ${[...this.stack, c.segment].join(' → ')}`);
         this.stack.push(c.segment);
-        const inner = this.root(other);
-        this.stack.pop();
-        return `person_id IN (${inner})`;
-      }
-      case 'list':
-        return `person_id IN (SELECT pi.person_id FROM (
-            SELECT identifier_type, identifier FROM segment_lists WHERE workspace_id = {ws:String} AND segment = ${this.bind(c.list, 'String')}
-              AND batch = (SELECT max(batch) FROM segment_lists WHERE workspace_id = {ws:String} AND segment = ${this.bind(c.list, 'String')})
-          ) AS l INNER JOIN (SELECT type, value, person_id FROM person_identities FINAL WHERE workspace_id = {ws:String}) AS pi
-          ON l.identifier_type = pi.type AND l.identifier = pi.value)`;
-      case 'sample':
-        // Deterministic per person (and salt): the same people fall in a 10% split every time.
-        return `cityHash64(person_id, ${this.bind(c.salt, 'String')}) % 10000 < ${this.bind(Math.round(c.percent * 100), 'UInt32')}`;
-    }
-  }
-
-  /**
-   * The tree as bitmap algebra, when every leaf is a tag condition whose run is kept as bitmaps (and
-   * everyone is, for NOT and "missing"); otherwise undefined and the tree is scanned.
-   */
-  bitmap(c: Condition): string | undefined {
-    const everyone = `(SELECT people FROM people_bitmaps FINAL WHERE workspace_id = {ws:String} ORDER BY computed_at DESC LIMIT 1)`;
-    switch (c.type) {
-      case 'group': {
-        const parts = c.conditions.map((x) => this.bitmap(x));
-        if (parts.some((p) => p === undefined)) return undefined;
-        return parts.reduce((a, b) => `${c.match === 'all' ? 'bitmapAnd' : 'bitmapOr'}(${a}, ${b})`);
-      }
-      case 'not': {
-        const inner = this.bitmap(c.condition);
-        return inner && this.ctx.everyoneBitmap ? `bitmapAndnot(${everyone}, ${inner})` : undefined;
-      }
-      case 'tag': {
-        const run = this.ctx.tagRuns.get(tagRunKey(c.tag, c.asOf));
-        // Numbers are not kept as bitmaps (ranges scan their values).
-        if (!run?.runId || !run.bitmaps || run.type === 'number' || this.ctx.slice) return undefined;
-        const values = (where: string) =>
-          `(SELECT groupBitmapMergeState(people) FROM tag_bitmaps WHERE workspace_id = {ws:String} AND tag = ${this.bind(c.tag, 'String')} AND run_id = ${this.bind(run.runId, 'String')}${where})`;
-        const text = (v: unknown) => (run.type === 'boolean' ? String(v === true || v === 'true' || v === 1) : String(v));
-        switch (c.op) {
-          case 'exists':
-            return values('');
-          case 'missing':
-            return this.ctx.everyoneBitmap ? `bitmapAndnot(${everyone}, ${values('')})` : undefined;
-          case 'eq':
-            return values(` AND value = ${this.bind(text(c.value), 'String')}`);
-          case 'in':
-            return values(` AND value IN ${this.bind((c.value as unknown[]).map(text), 'Array(String)')}`);
-          case 'ne':
-            return `bitmapAndnot(${values('')}, ${values(` AND value = ${this.bind(text(c.value), 'String')}`)})`;
-          default:
-            // Ranges over text or dates compare the values themselves: the bitmaps of the values in range.
-            if (run.type === 'string_list') return undefined;
-            return values(` AND ${this.compare('value', run.type === 'date' ? 'date' : 'string', c.op, c.op === 'between' ? (c.value as unknown[]).map(text) : text(c.value))}`);
-        }
-      }
-      case 'segment': {
-        const other = this.ctx.segments.get(c.segment);
-        if (!other || this.stack.includes(c.segment)) return undefined;
-        this.stack.push(c.segment);
-        const inner = this.bitmap({ type: 'group', match: other.match, conditions: other.conditions });
+        const inner = this.sets({ type: 'group', match: other.match, conditions: other.conditions });
         this.stack.pop();
         return inner;
       }
-      default:
-        return undefined;
+      case 'list':
+        return {
+          in: `SELECT pi.person_id FROM (
+            SELECT identifier_type, identifier FROM segment_lists WHERE workspace_id = {ws:String} AND segment = ${this.bind(c.list, 'String')}
+              AND batch = (SELECT max(batch) FROM segment_lists WHERE workspace_id = {ws:String} AND segment = ${this.bind(c.list, 'String')})
+          ) AS l INNER JOIN (SELECT type, value, person_id FROM person_identities FINAL WHERE workspace_id = {ws:String}) AS pi
+          ON l.identifier_type = pi.type AND l.identifier = pi.value`,
+        };
+      case 'sample':
+        // Deterministic per person (and salt): the same people fall in a 10% split every time.
+        return { predicate: `cityHash64(person_id, ${this.bind(c.salt, 'String')}) % 10000 < ${this.bind(Math.round(c.percent * 100), 'UInt32')}` };
     }
   }
 
+  /** A tag condition over a run kept as bitmaps per value (text, boolean, date, list), when it is. */
+  private tagBitmap(c: Extract<Condition, { type: 'tag' }>, run: { runId?: string; type: ValueType; bitmaps?: boolean }): Sets | undefined {
+    // Numbers are not kept as bitmaps (ranges scan their values); estimates scan a slice.
+    if (!run.runId || !run.bitmaps || run.type === 'number' || this.ctx.slice) return undefined;
+    const values = (where: string) =>
+      `(SELECT groupBitmapMergeState(people) FROM tag_bitmaps WHERE workspace_id = {ws:String} AND tag = ${this.bind(c.tag, 'String')} AND run_id = ${this.bind(run.runId, 'String')}${where})`;
+    const text = (v: unknown) => (run.type === 'boolean' ? String(v === true || v === 'true' || v === 1) : String(v));
+    switch (c.op) {
+      case 'exists':
+        return { bitmap: values('') };
+      case 'missing':
+        return { not: { bitmap: values('') } };
+      case 'eq':
+        return { bitmap: values(` AND value = ${this.bind(text(c.value), 'String')}`) };
+      case 'in':
+        return { bitmap: values(` AND value IN ${this.bind((c.value as unknown[]).map(text), 'Array(String)')}`) };
+      case 'ne':
+        return { all: [{ bitmap: values('') }, { not: { bitmap: values(` AND value = ${this.bind(text(c.value), 'String')}`) } }] };
+      default:
+        // Ranges over text or dates compare the values themselves: the bitmaps of the values in range.
+        if (run.type === 'string_list') return undefined;
+        return { bitmap: values(` AND ${this.compare('value', run.type === 'date' ? 'date' : 'string', c.op, c.op === 'between' ? (c.value as unknown[]).map(text) : text(c.value))}`) };
+    }
+  }
+
+  /** Sets as a condition on person_id, for a scan over everyone. */
+  scan(s: Sets): string {
+    if ('in' in s) return `person_id IN (${s.in})`;
+    if ('notIn' in s) return `person_id NOT IN (${s.notIn})`;
+    if ('all' in s) return `(${s.all.map((x) => this.scan(x)).join(' AND ')})`;
+    if ('any' in s) return `(${s.any.map((x) => this.scan(x)).join(' OR ')})`;
+    if ('not' in s) return `(NOT ${this.scan(s.not)})`;
+    if ('bitmap' in s) return `bitmapContains(${s.bitmap}, person_id)`;
+    if ('predicate' in s) return s.predicate;
+    return s.always ? '1' : '0';
+  }
+
+  /** Sets as bitmap algebra over everyone's bitmap: only the sets themselves are read, never everyone's rows. */
+  bitmapOf(s: Sets): string {
+    const everyone = `(SELECT people FROM people_bitmaps FINAL WHERE workspace_id = {ws:String} ORDER BY computed_at DESC LIMIT 1)`;
+    const of = (rows: string) => `(SELECT groupBitmapState(toUInt64(person_id)) FROM (${rows}))`;
+    if ('in' in s) return of(s.in);
+    if ('notIn' in s) return `bitmapAndnot(${everyone}, ${of(s.notIn)})`;
+    if ('all' in s) return s.all.map((x) => this.bitmapOf(x)).reduce((a, b) => `bitmapAnd(${a}, ${b})`);
+    if ('any' in s) return s.any.map((x) => this.bitmapOf(x)).reduce((a, b) => `bitmapOr(${a}, ${b})`);
+    if ('not' in s) return `bitmapAndnot(${everyone}, ${this.bitmapOf(s.not)})`;
+    if ('bitmap' in s) return s.bitmap;
+    if ('predicate' in s) return of(`SELECT person_id FROM (SELECT arrayJoin(bitmapToArray(${everyone})) AS person_id) WHERE ${s.predicate}`);
+    return s.always ? everyone : `bitmapAndnot(${everyone}, ${everyone})`;
+  }
+
   root(segment: Pick<Segment, 'match' | 'conditions'>): string {
-    const predicate = segment.conditions.map((c) => this.condition(c)).join(segment.match === 'all' ? '\n  AND ' : '\n  OR ');
-    return `SELECT person_id FROM ${EVERYONE} AS everyone\nWHERE (${predicate})${this.slice()}`;
+    const predicate = this.scan(this.sets({ type: 'group', match: segment.match, conditions: segment.conditions }));
+    return `SELECT person_id FROM ${EVERYONE} AS everyone\nWHERE ${predicate}${this.slice()}`;
   }
 }
 
-/** The query of a segment's members (person_id), with its parameters. */
+/** Whether sets combine kept bitmaps only. */
+function readsNothing(s: Sets): boolean {
+  if ('all' in s) return s.all.every(readsNothing);
+  if ('any' in s) return s.any.every(readsNothing);
+  if ('not' in s) return readsNothing(s.not);
+  return 'bitmap' in s || 'always' in s;
+}
+
+/**
+ * The query of a segment's members (person_id), with its parameters. With everyone kept as a bitmap
+ * (after a whole tag run) the tree is bitmap algebra over the sets its leaves read; otherwise — and
+ * for estimates, which read a slice — it is a scan over everyone.
+ */
 export function compileSegment(segment: Pick<Segment, 'match' | 'conditions'> & { key?: string }, ctx: CompileContext): CompiledSegment {
-  const bitmaps = new Compiler(ctx, segment.key);
-  const bitmap = ctx.slice ? undefined : bitmaps.bitmap({ type: 'group', match: segment.match, conditions: segment.conditions });
-  if (bitmap) return { sql: `SELECT arrayJoin(bitmapToArray(${bitmap})) AS person_id`, params: bitmaps.params, bitmap };
   const compiler = new Compiler(ctx, segment.key);
-  const sql = compiler.root(segment);
-  return { sql, params: compiler.params };
+  const tree: Condition = { type: 'group', match: segment.match, conditions: segment.conditions };
+  if (ctx.everyoneBitmap && !ctx.slice) {
+    const sets = compiler.sets(tree);
+    const bitmap = compiler.bitmapOf(sets);
+    return { sql: `SELECT arrayJoin(bitmapToArray(${bitmap})) AS person_id`, params: compiler.params, bitmap, tagsOnly: readsNothing(sets) };
+  }
+  return { sql: compiler.root(segment), params: compiler.params };
 }

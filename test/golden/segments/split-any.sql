@@ -16,6 +16,5 @@ WHERE ((person_id IN (SELECT person_id FROM (
   FROM orders FINAL
   WHERE workspace_id = {ws:String} AND person_id > 0 AND status NOT IN ('cancelled', 'pending')
     AND NOT (status = 'refunded' AND refunded >= amount) AND toDate(ordered_at, {tz:String}) <= {base:Date}
-) WHERE 1 AND day BETWEEN {p1:Date} AND {p2:Date} AND source IN {p3:Array(String)} GROUP BY person_id) WHERE orders >= {p4:UInt64} AND spent >= {p5:Float64}))
-  AND cityHash64(person_id, {p6:String}) % 10000 < {p7:UInt32})
--- params: {"ws":"ws_golden","tz":"Asia/Shanghai","today":"2026-06-30","base":"2026-06-30","p0":"金卡","p1":"2026-01-01","p2":"2026-06-30","p3":["tmall"],"p4":1,"p5":1000,"p6":"test-a","p7":1000}
+) WHERE 1 AND day BETWEEN {p1:Date} AND {p2:Date} AND source IN {p3:Array(String)} GROUP BY person_id) WHERE orders >= {p4:UInt64} AND spent >= {p5:Float64})) AND cityHash64(person_id, {p6:String}) % 10000 < {p7:UInt32})
+-- params: {"ws":"ws_golden","tz":"Asia/Shanghai","today":"2026-06-30","base":"2026-06-30","now":1782835200,"p0":"金卡","p1":"2026-01-01","p2":"2026-06-30","p3":["tmall"],"p4":1,"p5":1000,"p6":"test-a","p7":1000}
