@@ -83,7 +83,7 @@ const TREES: Record<string, { conditions: Condition[]; pg: string }> = {
   },
 };
 
-async function loadFacts(stores: Stores, workspace: Workspace, people: number, today: string): Promise<void> {
+async function loadFacts(stores: Stores, workspace: Workspace, people: number, today: string, generatedAt: number): Promise<void> {
   const params = { ws: workspace.id, people };
   const facts = stores.facts;
   await facts.command(
@@ -109,14 +109,14 @@ async function loadFacts(stores: Stores, workspace: Workspace, people: number, t
   await facts.command(
     `INSERT INTO events (workspace_id, person_id, message_id, type, event, timestamp, received_at, version)
      SELECT {ws:String}, p, concat(toString(p), '-', toString(i)), 'track', {events:Array(String)}[1 + ${hash('p', 10)} * (i + 1) % 3],
-            now64(3) - toIntervalSecond(${hash('p', 20)} * (i + 7) % (30 * 86400)), now64(3), 1
+            toDateTime64({at:UInt32}, 3) - toIntervalSecond(${hash('p', 20)} * (i + 7) % (30 * 86400)), now64(3), 1
      FROM (SELECT number + 1 AS p FROM numbers({people:UInt64})) ARRAY JOIN range(toUInt32(${hash('p', 7)} % 6)) AS i`,
-    { ...params, events: EVENTS },
+    { ...params, events: EVENTS, at: generatedAt },
   );
 }
 
 /** The same rows in PostgreSQL, made from the same formulas (bigint arithmetic), with the indexes a DBA would add. */
-async function loadPostgres(pool: pg.Pool, people: number): Promise<void> {
+async function loadPostgres(pool: pg.Pool, people: number, generatedAt: number): Promise<void> {
   await pool.query('DROP TABLE IF EXISTS bench_people, bench_tags, bench_events');
   await pool.query('CREATE UNLOGGED TABLE bench_people (person_id bigint PRIMARY KEY)');
   await pool.query('CREATE UNLOGGED TABLE bench_tags (tag text, person_id bigint, value text)');
@@ -131,9 +131,9 @@ async function loadPostgres(pool: pg.Pool, people: number): Promise<void> {
   }
   await pool.query(
     `INSERT INTO bench_events SELECT p, ($1::text[])[1 + ${pgHash('p', 10)} * (i + 1) % 3], ts, (ts AT TIME ZONE 'Asia/Shanghai')::date
-     FROM (SELECT p, i, now() - make_interval(secs => ${pgHash('p', 20)} * (i + 7) % (30 * 86400)) AS ts
+     FROM (SELECT p, i, to_timestamp($3) - make_interval(secs => ${pgHash('p', 20)} * (i + 7) % (30 * 86400)) AS ts
            FROM generate_series(1, $2::bigint) AS p, LATERAL generate_series(0, (${pgHash('p', 7)} % 6)::int - 1) AS i) AS e`,
-    [EVENTS, people],
+    [EVENTS, people, generatedAt],
   );
   await pool.query('CREATE INDEX ON bench_tags (tag, value, person_id)');
   await pool.query('CREATE INDEX ON bench_tags (person_id, tag, value)');
@@ -156,10 +156,12 @@ export async function run(args: string[]): Promise<void> {
     try {
       const workspace = await new WorkspaceService(stores.state).create({ slug: 'bench', name: 'bench' });
       const today = dateInZone(workspace.timeZone);
-      const made = await timed(() => loadFacts(stores, workspace, people, today));
+      // Events end at one moment in both engines, so day boundaries fall the same.
+      const generatedAt = Math.floor(Date.now() / 1000);
+      const made = await timed(() => loadFacts(stores, workspace, people, today, generatedAt));
       console.log(`${people.toLocaleString('en-US')} people: facts made in ${made.seconds.toFixed(1)} s`);
       if (pool) {
-        const loaded = await timed(() => loadPostgres(pool, people));
+        const loaded = await timed(() => loadPostgres(pool, people, generatedAt));
         console.log(`  PostgreSQL loaded in ${loaded.seconds.toFixed(1)} s`);
       }
       for (const [name, tree] of Object.entries(TREES)) {

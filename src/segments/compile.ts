@@ -33,8 +33,6 @@ export interface CompiledSegment {
   params: Record<string, unknown>;
   /** When the tree is bitmap algebra: the members as one bitmap expression (count it with bitmapCardinality). */
   bitmap?: string;
-  /** Whether that algebra only combines kept tag bitmaps (nothing is scanned: as fast as an estimate). */
-  tagsOnly?: boolean;
 }
 
 /** What a condition selects, before it is rendered as a scan or as bitmap algebra. */
@@ -283,14 +281,6 @@ class Compiler {
   }
 }
 
-/** Whether sets combine kept bitmaps only. */
-function readsNothing(s: Sets): boolean {
-  if ('all' in s) return s.all.every(readsNothing);
-  if ('any' in s) return s.any.every(readsNothing);
-  if ('not' in s) return readsNothing(s.not);
-  return 'bitmap' in s || 'always' in s;
-}
-
 /**
  * The query of a segment's members (person_id), with its parameters. With everyone kept as a bitmap
  * (after a whole tag run) the tree is bitmap algebra over the sets its leaves read; otherwise — and
@@ -300,9 +290,8 @@ export function compileSegment(segment: Pick<Segment, 'match' | 'conditions'> & 
   const compiler = new Compiler(ctx, segment.key);
   const tree: Condition = { type: 'group', match: segment.match, conditions: segment.conditions };
   if (ctx.everyoneBitmap && !ctx.slice) {
-    const sets = compiler.sets(tree);
-    const bitmap = compiler.bitmapOf(sets);
-    return { sql: `SELECT arrayJoin(bitmapToArray(${bitmap})) AS person_id`, params: compiler.params, bitmap, tagsOnly: readsNothing(sets) };
+    const bitmap = compiler.bitmapOf(compiler.sets(tree));
+    return { sql: `SELECT arrayJoin(bitmapToArray(${bitmap})) AS person_id`, params: compiler.params, bitmap };
   }
   return { sql: compiler.root(segment), params: compiler.params };
 }
