@@ -71,7 +71,8 @@ test('tags over HTTP: define, run, coverage, a person’s tags; checks name the 
   });
   assert.equal(posted.status, 202);
   let triggers: string[] = [];
-  for (let i = 0; i < 200 && !triggers.includes('import'); i++) {
+  // The import and the tag run after it happen in the background: wait for them (up to a minute on a loaded machine).
+  for (let i = 0; i < 1200 && !triggers.includes('import'); i++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
     triggers = (await call('GET', '/api/v1/tags/spend_total', analyst)).json.runs.map((r: { trigger: string }) => r.trigger);
   }

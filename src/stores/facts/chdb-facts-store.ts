@@ -43,18 +43,51 @@ export class ChdbFactsStore implements FactsStore {
     return promise;
   }
 
+  /**
+   * chDB stops an open stream when another query runs on the session. So while a stream is open the
+   * other queries wait for it, and a stream opens once the queries before it are done.
+   */
+  private stream?: Promise<void>;
+  private running = 0;
+  private idle: Array<() => void> = [];
+
+  private async run<T>(start: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error('facts store is closed');
+    while (this.stream) await this.stream;
+    this.running++;
+    try {
+      return await this.track(start());
+    } finally {
+      if (--this.running === 0) for (const resolve of this.idle.splice(0)) resolve();
+    }
+  }
+
+  /** Waits for its turn, then holds the session until the returned release is called. */
+  private async openStream(): Promise<() => void> {
+    for (;;) {
+      while (this.stream) await this.stream;
+      if (this.running === 0) break;
+      await new Promise<void>((resolve) => this.idle.push(resolve));
+    }
+    let release!: () => void;
+    this.stream = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.stream = undefined;
+      release();
+    };
+  }
+
   async query<Row = Record<string, unknown>>(sql: string, params?: FactsParams): Promise<Row[]> {
     const opts = { format: 'JSONEachRow' };
-    const result = await this.track(
-      params && Object.keys(params).length > 0
-        ? this.session.queryBindAsync(sql, params, opts)
-        : this.session.queryAsync(sql, opts),
+    const result = await this.run(() =>
+      params && Object.keys(params).length > 0 ? this.session.queryBindAsync(sql, params, opts) : this.session.queryAsync(sql, opts),
     );
     return parseJsonEachRow<Row>(result.text());
   }
 
   async *queryChunks<Row = Record<string, unknown>>(sql: string, params?: FactsParams): AsyncIterable<Row[]> {
     if (this.closed) throw new Error('facts store is closed');
+    const release = await this.openStream();
     const stream = this.session.queryStreamBind(sql, params ?? {}, { format: 'JSONEachRow' });
     // Closing the session mid-stream would abort the engine: close() waits for this to finish.
     let finish!: () => void;
@@ -66,11 +99,13 @@ export class ChdbFactsStore implements FactsStore {
       if (!stream.closed) stream.cancel();
       finish();
       this.pending.delete(done);
+      release();
     }
   }
 
   async *queryRowBinary(sql: string, params?: FactsParams): AsyncIterable<Uint8Array> {
     if (this.closed) throw new Error('facts store is closed');
+    const release = await this.openStream();
     const stream = this.session.queryStreamBind(sql, params ?? {}, { format: 'RowBinary' });
     let finish!: () => void;
     const done = new Promise<void>((resolve) => (finish = resolve));
@@ -81,31 +116,26 @@ export class ChdbFactsStore implements FactsStore {
       if (!stream.closed) stream.cancel();
       finish();
       this.pending.delete(done);
+      release();
     }
   }
 
   async insertTsv(table: string, columns: ReadonlyArray<string>, lines: AsyncIterable<string>): Promise<void> {
-    await this.track(this.session.insert({ table: assertTableName(table), values: lines, format: 'TSV', columns: columns.map(assertTableName) }));
+    await this.run(() => this.session.insert({ table: assertTableName(table), values: lines, format: 'TSV', columns: columns.map(assertTableName) }));
   }
 
   async command(sql: string, params?: FactsParams): Promise<void> {
-    await this.track(
-      params && Object.keys(params).length > 0 ? this.session.queryBindAsync(sql, params) : this.session.queryAsync(sql),
-    );
+    await this.run(() => (params && Object.keys(params).length > 0 ? this.session.queryBindAsync(sql, params) : this.session.queryAsync(sql)));
   }
 
   async insertRows(table: string, rows: ReadonlyArray<Record<string, unknown>>): Promise<number> {
     if (rows.length === 0) return 0;
-    const summary = await this.track(
-      this.session.insert({ table: assertTableName(table), values: Buffer.from(toJsonLines(rows)), format: 'JSONEachRow' }),
-    );
+    const summary = await this.run(() => this.session.insert({ table: assertTableName(table), values: Buffer.from(toJsonLines(rows)), format: 'JSONEachRow' }));
     return summary.rowsSent ?? rows.length;
   }
 
   async insertJsonLines(table: string, lines: AsyncIterable<string | Buffer>): Promise<number> {
-    const summary = await this.track(
-      this.session.insert({ table: assertTableName(table), values: lines, format: 'JSONEachRow' }),
-    );
+    const summary = await this.run(() => this.session.insert({ table: assertTableName(table), values: lines, format: 'JSONEachRow' }));
     return summary.rowsSent;
   }
 

@@ -134,3 +134,27 @@ test('RowBinary numbers stream into typed arrays, whatever the chunk boundaries'
   }
   await assert.rejects(readUint32Rows(truncated(), 2), /ended inside a row/);
 });
+
+test('a stream and other queries at the same time: the queries wait for the stream, which is not cut short', async () => {
+  {
+    const facts = store;
+    const streamed = (async () => {
+      let rows = 0;
+      for await (const chunk of facts.queryChunks<{ n: string }>(`SELECT number AS n FROM numbers({count:UInt64})`, { count: 400_000 })) {
+        rows += chunk.length;
+        // Other work arrives while the stream is being read.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return rows;
+    })();
+    const others = Promise.all(Array.from({ length: 20 }, (_, i) => facts.query<{ v: string }>('SELECT {i:UInt32} AS v', { i })));
+    const [rows, answers] = await Promise.all([streamed, others]);
+    assert.equal(rows, 400_000);
+    assert.deepEqual(answers.map((a) => Number(a[0].v)), Array.from({ length: 20 }, (_, i) => i));
+    const [a, b] = await Promise.all([
+      readUint32Rows(facts.queryRowBinary('SELECT toUInt32(number) FROM numbers(100000)'), 1),
+      readUint32Rows(facts.queryRowBinary('SELECT toUInt32(number * 2) FROM numbers(100000)'), 1),
+    ]);
+    assert.deepEqual([a[0].length, b[0][99_999]], [100_000, 199_998]);
+  }
+});
