@@ -123,18 +123,8 @@ class Compiler {
     return [`event = ${this.bind(spec.event, 'String')}`, ...spec.where.map((f) => this.property(f))].join(' AND ');
   }
 
-  /**
-   * Events of some names in a window, from the layout ordered by event and day (read with a day of
-   * margin around the window in UTC, then exactly in the workspace's zone).
-   */
-  events(names: string[], window: Window, where: string): string {
-    const utcDays =
-      'days' in window
-        ? `day >= subtractDays({today:Date}, ${this.bind(window.days + 1, 'UInt32')}) AND day <= addDays({today:Date}, 1)`
-        : `day >= subtractDays(${this.bind(window.from, 'Date')}, 1) AND day <= addDays(${this.bind(window.to, 'Date')}, 1)`;
-    return `SELECT person_id, timestamp, event, properties FROM events_by_event FINAL
-      WHERE workspace_id = {ws:String} AND event IN ${this.bind([...new Set(names)], 'Array(String)')} AND ${utcDays} AND person_id > 0${this.slice()}
-        AND ${this.window(window, `toDate(timestamp, {tz:String})`)} AND (${where})`;
+  events(where: string): string {
+    return `SELECT person_id, timestamp, toDate(timestamp, {tz:String}) AS day, event, properties FROM events FINAL WHERE workspace_id = {ws:String} AND person_id > 0${this.slice()} AND (${where})`;
   }
 
   /**
@@ -170,7 +160,7 @@ class Compiler {
         return { in: `SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = ${this.bind(c.identifierType, 'String')}${this.slice()}` };
       case 'event': {
         // At least min (default 1) and at most max times. "At most" includes people who never did it.
-        const matching = this.events([c.event], c.window, this.eventMatch(c));
+        const matching = this.events(`${this.eventMatch(c)} AND ${this.window(c.window, `toDate(timestamp, {tz:String})`)}`);
         const parts: Sets[] = [];
         if ((c.count.min ?? 0) > 0) parts.push({ in: `SELECT person_id FROM (${matching}) GROUP BY person_id HAVING count() >= ${this.bind(c.count.min, 'UInt64')}` });
         if (c.count.max !== undefined) parts.push({ notIn: `SELECT person_id FROM (${matching}) GROUP BY person_id HAVING count() > ${this.bind(c.count.max, 'UInt64')}` });
@@ -180,7 +170,7 @@ class Compiler {
         const within = this.bind(durationSeconds(c.within), 'UInt32');
         const first = this.eventMatch(c.first);
         const then = this.eventMatch(c.then);
-        const rows = this.events([c.first.event, c.then.event], c.window, `(${first}) OR (${then})`);
+        const rows = this.events(`((${first}) OR (${then})) AND ${this.window(c.window, `toDate(timestamp, {tz:String})`)}`);
         if (!c.absent) {
           // A, then B no later than `within` after it.
           return { in: `SELECT person_id FROM (${rows}) GROUP BY person_id HAVING windowFunnel(${within})(toDateTime(timestamp), ${first}, ${then}) = 2` };

@@ -440,32 +440,6 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
       ) ENGINE = ReplacingMergeTree(computed_at) ORDER BY workspace_id`,
     ],
   },
-  {
-    id: 14,
-    name: 'events by event and day: what behaviour conditions read',
-    statements: [
-      // A second layout of the events, kept by a materialised view on every insert (imports, tracking,
-      // OneID moves and tombstones are all inserts): a condition on one event in a window reads only
-      // that event's days, not every event of the workspace. Days are UTC days; readers add a day of
-      // margin and then filter by the workspace's zone.
-      `CREATE TABLE IF NOT EXISTS events_by_event (
-        workspace_id LowCardinality(String),
-        event LowCardinality(String),
-        day Date,
-        person_id UInt64,
-        timestamp DateTime64(3, 'UTC'),
-        message_id String,
-        properties String,
-        version UInt64,
-        is_deleted UInt8
-      ) ENGINE = ReplacingMergeTree(version, is_deleted)
-      PARTITION BY toYYYYMM(day)
-      ORDER BY (workspace_id, event, day, person_id, timestamp, message_id)`,
-      `CREATE MATERIALIZED VIEW IF NOT EXISTS events_by_event_mv TO events_by_event AS
-        SELECT workspace_id, event, toDate(timestamp) AS day, person_id, timestamp, message_id, properties, version, is_deleted FROM events`,
-      `INSERT INTO events_by_event SELECT workspace_id, event, toDate(timestamp), person_id, timestamp, message_id, properties, version, is_deleted FROM events`,
-    ],
-  },
 ];
 
 export interface MigrationReport {
