@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { openStores, type Stores } from '../src/stores/stores.ts';
 import { buildServer } from '../src/server/app.ts';
 import type { EventBufferOptions } from '../src/tracking/event-buffer.ts';
+import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -72,4 +73,11 @@ export async function callApi(base: string, method: string, route: string, token
   });
   const text = await response.text();
   return { status: response.status, text, json: text.startsWith('{') ? JSON.parse(text) : undefined };
+}
+
+/** A new workspace (unique slug) with an operator key and an analyst key, as the API suites use. */
+export async function workspaceWithKeys(stores: Stores, prefix: string): Promise<{ ws: Workspace; operator: string; analyst: string }> {
+  const ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug(prefix), name: prefix });
+  const keys = new ApiKeyService(stores.state);
+  return { ws, operator: (await keys.create(ws.id, 'ops', 'operator')).token, analyst: (await keys.create(ws.id, 'bi', 'analyst')).token };
 }

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { callApi, openTestStores, runCli, startTestServer, tempDir, uniqueSlug } from './helpers.ts';
+import { callApi, openTestStores, workspaceWithKeys, runCli, startTestServer, tempDir, uniqueSlug } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
-import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+import type { Workspace } from '../src/workspaces/workspaces.ts';
 import { runImport } from '../src/ingest/importer.ts';
 import { saveTag } from '../src/tags/store.ts';
 import { runTags } from '../src/tags/engine.ts';
@@ -19,10 +19,7 @@ let analyst: string;
 
 before(async () => {
   ({ stores } = await openTestStores());
-  ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('segments-api'), name: 'segments' });
-  const keys = new ApiKeyService(stores.state);
-  operator = (await keys.create(ws.id, 'ops', 'operator')).token;
-  analyst = (await keys.create(ws.id, 'bi', 'analyst')).token;
+  ({ ws, operator, analyst } = await workspaceWithKeys(stores, 'segments-api'));
   ({ app, base } = await startTestServer(stores, { resolveAfterMs: 0 }));
   const file = path.join(tempDir(), 'orders.csv');
   fs.writeFileSync(file, 'order_id,ordered_at,amount,member_no,phone\nq1,2026-06-01 10:00,120,Q1,13900000001\nq2,2026-06-20 10:00,300,Q1,\nq3,2026-06-21 10:00,40,Q2,13900000002\n');

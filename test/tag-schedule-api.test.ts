@@ -1,9 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { callApi, openTestStores, startTestServer, uniqueSlug } from './helpers.ts';
+import { callApi, openTestStores, workspaceWithKeys, startTestServer } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
-import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+import type { Workspace } from '../src/workspaces/workspaces.ts';
 import { saveTag } from '../src/tags/store.ts';
 import { removeSchedule } from '../src/tags/schedule.ts';
 
@@ -16,10 +16,7 @@ let analyst: string;
 
 before(async () => {
   ({ stores } = await openTestStores());
-  ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('tag-schedule-api'), name: 'schedule' });
-  const keys = new ApiKeyService(stores.state);
-  operator = (await keys.create(ws.id, 'ops', 'operator')).token;
-  analyst = (await keys.create(ws.id, 'bi', 'analyst')).token;
+  ({ ws, operator, analyst } = await workspaceWithKeys(stores, 'tag-schedule-api'));
   await saveTag(stores, ws.id, { key: 'orders_all', name: { zh: '订单数', en: 'Orders' }, kind: 'statistic', of: 'purchases', measure: 'count' });
   ({ app, base } = await startTestServer(stores));
 });

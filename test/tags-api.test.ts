@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { callApi, openTestStores, runCli, startTestServer, tempDir, uniqueSlug } from './helpers.ts';
+import { callApi, openTestStores, workspaceWithKeys, runCli, startTestServer, tempDir, uniqueSlug } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
-import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+import { ApiKeyService, type Workspace } from '../src/workspaces/workspaces.ts';
 import { runImport } from '../src/ingest/importer.ts';
 
 let stores: Stores;
@@ -17,10 +17,7 @@ let analyst: string;
 
 before(async () => {
   ({ stores } = await openTestStores());
-  ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('tags-api'), name: 'tags' });
-  const keys = new ApiKeyService(stores.state);
-  operator = (await keys.create(ws.id, 'ops', 'operator')).token;
-  analyst = (await keys.create(ws.id, 'bi', 'analyst')).token;
+  ({ ws, operator, analyst } = await workspaceWithKeys(stores, 'tags-api'));
   ({ app, base } = await startTestServer(stores, { resolveAfterMs: 0 }));
   const file = path.join(tempDir(), 'orders.csv');
   fs.writeFileSync(file, 'order_id,ordered_at,amount,member_no\nq1,2026-06-01 10:00,120,Q1\nq2,2026-06-20 10:00,300,Q1\nq3,2026-06-21 10:00,40,Q2\n');
