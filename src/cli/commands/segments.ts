@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { ZodError } from 'zod';
 import type { SiyuConfig } from '../../config/config.ts';
-import { describeZodError } from '../../system/validation.ts';
 import { countSegment, deleteSegment, estimateSegment, getSegment, listSegments, sampleSegment, saveSegment } from '../../segments/segments.ts';
 import { treeSchema } from '../../segments/definition.ts';
 import { diffSnapshots, listSnapshots, takeSnapshot } from '../../segments/snapshots.ts';
@@ -9,7 +7,7 @@ import { crossMatrix, segmentInsights } from '../../segments/insights.ts';
 import { exportSegment, exportToFile, importSegmentList } from '../../segments/lists.ts';
 import { printTable } from '../output.ts';
 import { withWorkspace } from '../workspace.ts';
-import { parseInteger, readJson } from '../args.ts';
+import { eachDefinition, parseInteger, readJson } from '../args.ts';
 
 const ws = ['-w, --workspace <slug>', 'workspace slug or id'] as const;
 const percent = (part: number, whole: number) => (whole ? `${((100 * part) / whole).toFixed(1)}%` : '');
@@ -23,20 +21,13 @@ export function registerSegmentCommands(program: Command, config: () => SiyuConf
     .option('--replace', 'replace segments that exist')
     .option(...ws)
     .action(async (file: string, options: { replace?: boolean; workspace?: string }) => {
-      const input = readJson(file);
-      const list = Array.isArray(input) ? input : [input];
-      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
-        for (const [i, definition] of list.entries()) {
-          try {
-            const segment = await saveSegment(stores, workspaceId, definition, { replace: options.replace });
-            const { people } = await countSegment(stores, workspaceId, segment);
-            console.log(`segment ${segment.key} (${segment.name.zh} / ${segment.name.en}): ${people.toLocaleString('en-US')} people`);
-          } catch (error) {
-            const message = error instanceof ZodError ? describeZodError(error, 'definition') : (error as Error).message;
-            throw new Error(`${file}${list.length > 1 ? ` [${i}]` : ''}: ${message}`, { cause: error });
-          }
-        }
-      });
+      await withWorkspace(config, options.workspace, (stores, workspaceId) =>
+        eachDefinition(file, async (definition) => {
+          const segment = await saveSegment(stores, workspaceId, definition, { replace: options.replace });
+          const { people } = await countSegment(stores, workspaceId, segment);
+          console.log(`segment ${segment.key} (${segment.name.zh} / ${segment.name.en}): ${people.toLocaleString('en-US')} people`);
+        }),
+      );
     });
 
   segments

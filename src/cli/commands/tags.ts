@@ -1,7 +1,5 @@
 import os from 'node:os';
 import type { Command } from 'commander';
-import { ZodError } from 'zod';
-import { describeZodError } from '../../system/validation.ts';
 import type { SiyuConfig } from '../../config/config.ts';
 import { valueTypeOf } from '../../tags/definition.ts';
 import { runTags, setManualTag } from '../../tags/engine.ts';
@@ -12,7 +10,7 @@ import { installPack, PACKS } from '../../tags/packs/packs.ts';
 import { formatInZone, getSchedule, removeSchedule, setSchedule } from '../../tags/schedule.ts';
 import { printTable } from '../output.ts';
 import { withWorkspace } from '../workspace.ts';
-import { parseInteger, readJson } from '../args.ts';
+import { eachDefinition, parseInteger } from '../args.ts';
 
 export function registerTagCommands(program: Command, config: () => SiyuConfig): void {
   const tags = program.command('tags').description('tags: typed values per person, computed by rules, statistics and models');
@@ -22,19 +20,12 @@ export function registerTagCommands(program: Command, config: () => SiyuConfig):
     .option('--replace', 'replace tags that exist')
     .option('-w, --workspace <slug>', 'workspace slug or id')
     .action(async (file: string, options: { replace?: boolean; workspace?: string }) => {
-      const input = readJson(file);
-      const list = Array.isArray(input) ? input : [input];
-      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
-        for (const [i, definition] of list.entries()) {
-          try {
-            const tag = await saveTag(stores, workspaceId, definition, { replace: options.replace });
-            console.log(`tag ${tag.key} (${tag.name.zh} / ${tag.name.en}): ${tag.kind}, ${valueTypeOf(tag)}`);
-          } catch (error) {
-            const message = error instanceof ZodError ? describeZodError(error, 'definition') : (error as Error).message;
-            throw new Error(`${file}${list.length > 1 ? ` [${i}]` : ''}: ${message}`, { cause: error });
-          }
-        }
-      });
+      await withWorkspace(config, options.workspace, (stores, workspaceId) =>
+        eachDefinition(file, async (definition) => {
+          const tag = await saveTag(stores, workspaceId, definition, { replace: options.replace });
+          console.log(`tag ${tag.key} (${tag.name.zh} / ${tag.name.en}): ${tag.kind}, ${valueTypeOf(tag)}`);
+        }),
+      );
     });
   tags
     .command('install-pack <name>')
