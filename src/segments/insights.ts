@@ -10,8 +10,6 @@ import { bitmapValue } from '../tags/engine.ts';
 import { valueTypeOf, type ValueType } from '../tags/definition.ts';
 import { compileFor, type SegmentTree } from './segments.ts';
 
-/** A tag's value as text per person (a list gives one row per item; numbers are summarised, not listed). */
-const valueText = bitmapValue;
 
 async function tagInput(stores: Stores, workspaceId: string, key: string) {
   const tag = await getTag(stores, workspaceId, key);
@@ -44,7 +42,7 @@ export async function segmentInsights(stores: Stores, workspaceId: string, tree:
       continue;
     }
     const rows = await stores.facts.query<{ value: string; inside: string; base: string }>(
-      `SELECT value, countIf(inside) AS inside, count() AS base FROM (${values.replace('%VALUE%', valueText(type))})
+      `SELECT value, countIf(inside) AS inside, count() AS base FROM (${values.replace('%VALUE%', bitmapValue(type))})
        GROUP BY value ORDER BY inside DESC, base DESC, value LIMIT {ins_top:UInt32}`,
       bound,
     );
@@ -71,7 +69,7 @@ export async function crossMatrix(stores: Stores, workspaceId: string, tree: Seg
   for (const t of [row, column]) if (t.type === 'number' || t.type === 'string_list') throw new NotFoundError(`tag "${t.tag.key}" is a ${t.type}; a cross matrix takes text, boolean or date tags`);
   const compiled = tree ? await compileFor(stores, workspaceId, tree) : { sql: '', params: { ws: workspaceId } };
   const filter = tree ? `AND person_id IN (${compiled.sql})` : '';
-  const side = (run: string, type: ValueType) => `SELECT person_id, ${valueText(type)} AS value FROM tag_values WHERE workspace_id = {ws:String} AND run_id = {${run}:String} ${filter}`;
+  const side = (run: string, type: ValueType) => `SELECT person_id, ${bitmapValue(type)} AS value FROM tag_values WHERE workspace_id = {ws:String} AND run_id = {${run}:String} ${filter}`;
   const cells = await stores.facts.query<{ r: string; c: string; people: string }>(
     `SELECT a.value AS r, b.value AS c, count() AS people FROM (${side('row_run', row.type)}) AS a INNER JOIN (${side('col_run', column.type)}) AS b ON a.person_id = b.person_id
      GROUP BY r, c ORDER BY r, c`,

@@ -120,16 +120,17 @@ export async function countSegment(stores: Stores, workspaceId: string, segment:
  */
 export async function estimateSegment(stores: Stores, workspaceId: string, segment: SegmentTree, slice = 16) {
   const started = performance.now();
+  const ctx = await context(stores, workspaceId, segment, undefined, segment.today, segment.now);
   if (slice > 1) {
     // Bitmap algebra reads only the sets the leaves select: exact, and faster than a sample that scans everyone.
-    const whole = await compileFor(stores, workspaceId, segment);
+    const whole = compileSegment(segment, ctx);
     if (whole.bitmap) {
       const [row] = await stores.facts.query<{ n: string }>(`SELECT bitmapCardinality(${whole.bitmap}) AS n`, whole.params);
       const n = Number(row.n);
       return { estimate: n, low: n, high: n, slice: 1, seconds: (performance.now() - started) / 1000 };
     }
   }
-  const { sql, params } = await compileFor(stores, workspaceId, segment, slice);
+  const { sql, params } = compileSegment(segment, { ...ctx, slice });
   const [row] = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM (${sql})`, params);
   const sampled = Number(row.n);
   // Binomial sampling of members at rate 1/slice.

@@ -5,7 +5,7 @@
  * no dictionary or file functions, and no parameters but the run's base date and time zone.
  */
 import type { FactsStore } from '../stores/facts/facts-store.ts';
-import { PURCHASES, VALUE_COLUMN } from './compute.ts';
+import { PURCHASES } from './compute.ts';
 import type { SqlTag } from './definition.ts';
 
 /** What a SQL tag can read, each limited to the workspace (and current rows: FINAL). */
@@ -85,9 +85,4 @@ export async function sandboxedQuery(facts: FactsStore, tag: SqlTag, params: Rec
 ${query}
     ) WHERE person_id > 0 AND person_id IN (SELECT person_id FROM ${db}.source_records FINAL WHERE workspace_id = {ws:String})
     LIMIT 1 BY person_id`;
-}
-
-/** The value column a SQL tag writes. */
-export function sqlTagColumn(tag: SqlTag): string {
-  return VALUE_COLUMN[tag.valueType];
 }
