@@ -440,6 +440,40 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
       ) ENGINE = ReplacingMergeTree(computed_at) ORDER BY workspace_id`,
     ],
   },
+  {
+    id: 14,
+    name: 'plans: each run\'s audience and every message event',
+    statements: [
+      // The people a plan run targets, fixed when the run starts (an interrupted run resumes over the same set).
+      `CREATE TABLE IF NOT EXISTS plan_audiences (
+        workspace_id LowCardinality(String),
+        plan LowCardinality(String),
+        run_id String,
+        person_id UInt64,
+        -- why the person is left out before policy (an exclusion segment, converted lately), or ''
+        excluded String DEFAULT '',
+        -- the identifier value the plan's channel reaches them by ('' when they have none)
+        address String DEFAULT ''
+      ) ENGINE = MergeTree ORDER BY (workspace_id, plan, run_id, person_id)`,
+      // What happened to each message: queued, control, stopped, sent, delivered, failed, parked, clicked.
+      // Written before the ledger moves on, so a crash can repeat an event but never lose one; the key
+      // makes a repeat collapse.
+      `CREATE TABLE IF NOT EXISTS message_events (
+        workspace_id LowCardinality(String),
+        plan LowCardinality(String),
+        run_id String,
+        person_id UInt64,
+        step LowCardinality(String),
+        variant LowCardinality(String),
+        channel LowCardinality(String),
+        event LowCardinality(String),
+        reason String DEFAULT '',
+        cost Decimal(18, 4) DEFAULT 0,
+        at DateTime64(3, 'UTC')
+      ) ENGINE = ReplacingMergeTree(at)
+      ORDER BY (workspace_id, plan, run_id, person_id, step, event)`,
+    ],
+  },
 ];
 
 export interface MigrationReport {

@@ -223,6 +223,101 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('segment_snapshots_segment').on('segment_snapshots').columns(['workspace_id', 'segment_key', 'taken_at']).execute();
     },
   },
+  '0013_plans_channels_policy_ledger': {
+    async up(db: Kysely<unknown>) {
+      // A channel as the workspace configured it; secrets stay in the environment (secret_env names the variable).
+      await db.schema
+        .createTable('channels')
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('definition', 'jsonb', (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('channels_pk', ['workspace_id', 'key'])
+        .execute();
+      // One policy per workspace: caps, quiet hours, test whitelist.
+      await db.schema
+        .createTable('policies')
+        .addColumn('workspace_id', 'text', (c) => c.primaryKey().references('workspaces.id').onDelete('cascade'))
+        .addColumn('definition', 'jsonb', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      // Consent per person and channel ('*' = every channel); no row means the channel's default.
+      await db.schema
+        .createTable('consents')
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('person_id', 'bigint', (c) => c.notNull())
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('consents_pk', ['workspace_id', 'person_id', 'channel'])
+        .execute();
+      await db.schema
+        .createTable('plans')
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('definition', 'jsonb', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull().defaultTo('draft'))
+        .addColumn('next_run_at', 'timestamptz')
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('plans_pk', ['workspace_id', 'key'])
+        .execute();
+      // One run per slot of a plan (the slot is 'once' or a cron instant): starting twice never runs twice.
+      await db.schema
+        .createTable('plan_runs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('plan_key', 'text', (c) => c.notNull())
+        .addColumn('slot', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('audience', 'bigint')
+        .addColumn('enqueued_through', 'bigint')
+        .addColumn('error', 'text')
+        .addColumn('started_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('enqueued_at', 'timestamptz')
+        .addColumn('finished_at', 'timestamptz')
+        .addUniqueConstraint('plan_runs_slot', ['workspace_id', 'plan_key', 'slot'])
+        .execute();
+      // The delivery ledger, which is also the dispatch queue: one row per (run, person, step), claimed
+      // by workers with FOR UPDATE SKIP LOCKED under a lease, so a send is never made twice on purpose.
+      await db.schema
+        .createTable('deliveries')
+        .addColumn('id', 'bigserial', (c) => c.primaryKey())
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('plan_key', 'text', (c) => c.notNull())
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('person_id', 'bigint', (c) => c.notNull())
+        .addColumn('step', 'text', (c) => c.notNull())
+        .addColumn('variant', 'text', (c) => c.notNull())
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('address', 'text')
+        .addColumn('content', 'jsonb')
+        .addColumn('provider_id', 'text')
+        .addColumn('entered_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('next_attempt_at', 'timestamptz')
+        .addColumn('lease_until', 'timestamptz')
+        .addColumn('sent_at', 'timestamptz')
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addUniqueConstraint('deliveries_once', ['run_id', 'person_id', 'step'])
+        .execute();
+      await sql`CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status IN ('queued', 'sending')`.execute(db);
+      await db.schema.createIndex('deliveries_person').on('deliveries').columns(['workspace_id', 'person_id', 'entered_at']).execute();
+      await db.schema.createIndex('deliveries_run').on('deliveries').columns(['run_id', 'status']).execute();
+      // Per-workspace key that signs unsubscribe and tracked links (made on first use, never shown).
+      await db.schema
+        .createTable('link_keys')
+        .addColumn('workspace_id', 'text', (c) => c.primaryKey().references('workspaces.id').onDelete('cascade'))
+        .addColumn('secret', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

@@ -15,6 +15,94 @@ export interface StateDatabase {
   tag_schedules: TagSchedulesTable;
   segments: SegmentsTable;
   segment_snapshots: SegmentSnapshotsTable;
+  channels: ChannelsTable;
+  policies: PoliciesTable;
+  consents: ConsentsTable;
+  plans: PlansTable;
+  plan_runs: PlanRunsTable;
+  deliveries: DeliveriesTable;
+  link_keys: { workspace_id: string; secret: string };
+}
+
+type Json = ColumnType<unknown, string, string>;
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+/** A channel as configured (zod-checked JSON; secrets are named environment variables, never stored). */
+export interface ChannelsTable {
+  workspace_id: string;
+  key: string;
+  kind: string;
+  definition: Json;
+  created_at: ColumnType<Date, Date | undefined, never>;
+  updated_at: Timestamp;
+}
+
+export interface PoliciesTable {
+  workspace_id: string;
+  definition: Json;
+  updated_at: Timestamp;
+}
+
+export interface ConsentsTable {
+  workspace_id: string;
+  person_id: ColumnType<number, number, number>;
+  /** A channel key, or '*' for every channel. */
+  channel: string;
+  status: 'granted' | 'revoked';
+  source: string;
+  updated_at: Timestamp;
+}
+
+export interface PlansTable {
+  workspace_id: string;
+  key: string;
+  definition: Json;
+  status: ColumnType<'draft' | 'scheduled' | 'running' | 'paused' | 'completed', 'draft' | 'scheduled' | 'running' | 'paused' | 'completed' | undefined>;
+  next_run_at: NullableTimestamp;
+  created_at: ColumnType<Date, Date | undefined, never>;
+  updated_at: Timestamp;
+}
+
+export interface PlanRunsTable {
+  id: string;
+  workspace_id: string;
+  plan_key: string;
+  slot: string;
+  status: 'enqueuing' | 'dispatching' | 'completed' | 'failed';
+  audience: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The highest person id already written to the ledger: an interrupted enqueue resumes after it. */
+  enqueued_through: ColumnType<number | null, number | null | undefined, number | null>;
+  error: string | null;
+  started_at: ColumnType<Date, Date | undefined, never>;
+  enqueued_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+}
+
+export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'failed' | 'parked' | 'stopped' | 'control';
+
+export interface DeliveriesTable {
+  id: Generated<number>;
+  workspace_id: string;
+  plan_key: string;
+  run_id: string;
+  person_id: ColumnType<number, number, number>;
+  step: string;
+  variant: string;
+  channel: string;
+  purpose: 'marketing' | 'transactional';
+  status: DeliveryStatus;
+  /** Why it was stopped, failed or parked (the policy rule, the platform's error). */
+  reason: string | null;
+  attempts: ColumnType<number, number | undefined, number>;
+  address: string | null;
+  content: ColumnType<unknown, string | null | undefined, string | null>;
+  provider_id: string | null;
+  entered_at: Timestamp;
+  next_attempt_at: NullableTimestamp;
+  lease_until: NullableTimestamp;
+  sent_at: NullableTimestamp;
+  updated_at: Timestamp;
 }
 
 /** A segment's membership taken at a moment (the members are in the facts store). */

@@ -1,0 +1,64 @@
+/**
+ * A channel as a workspace configures it: its kind, the identifier it reaches people by, consent
+ * rule, cost and pace. Secrets are never stored: the definition names the environment variable
+ * that holds each one.
+ */
+import { z } from 'zod';
+
+export const CHANNEL_KINDS = ['webhook', 'email', 'sms', 'wecom', 'miniprogram', 'official_account'] as const;
+export type ChannelKind = (typeof CHANNEL_KINDS)[number];
+
+/** The identifier each kind reaches a person by, unless the channel says otherwise. */
+export const DEFAULT_ADDRESS: Record<ChannelKind, string | null> = {
+  webhook: null,
+  email: 'email',
+  sms: 'phone',
+  wecom: 'wecom_external_userid',
+  miniprogram: 'openid',
+  official_account: 'openid',
+};
+
+const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'the name of an environment variable, e.g. SIYU_WEBHOOK_SECRET');
+
+const webhookConfig = z
+  .object({
+    url: z.url({ protocol: /^https?$/ }),
+    secretEnv: envName,
+    timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+  })
+  .strict();
+
+export const channelSchema = z
+  .object({
+    key: z.string().regex(/^[a-z][a-z0-9_]{1,62}$/, 'lowercase letters, digits and _, starting with a letter'),
+    name: z.string().min(1).max(200).optional(),
+    kind: z.enum(CHANNEL_KINDS),
+    /** The identifier type a message is addressed to; null: the channel needs none (webhook). */
+    address: z.string().min(1).nullable().optional(),
+    /** opt_out: everyone may be reached until they unsubscribe; opt_in: only people who said yes. */
+    consent: z.enum(['opt_out', 'opt_in']).default('opt_out'),
+    /** What one message costs (for 费效比, cost per conversion), in the workspace currency. */
+    costPerMessage: z.number().min(0).default(0),
+    ratePerMinute: z.number().int().min(1).max(1_000_000).default(10_000),
+    concurrency: z.number().int().min(1).max(256).default(32),
+    config: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict()
+  .superRefine((channel, ctx) => {
+    if (channel.kind === 'webhook') {
+      const parsed = webhookConfig.safeParse(channel.config);
+      if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: ['config', ...issue.path] } as never);
+    }
+  });
+
+export type Channel = z.infer<typeof channelSchema>;
+export type WebhookChannelConfig = z.infer<typeof webhookConfig>;
+
+export function webhookConfigOf(channel: Channel): WebhookChannelConfig {
+  return webhookConfig.parse(channel.config);
+}
+
+/** The identifier type this channel addresses people by (null: none needed). */
+export function addressTypeOf(channel: Channel): string | null {
+  return channel.address === undefined ? DEFAULT_ADDRESS[channel.kind] : channel.address;
+}

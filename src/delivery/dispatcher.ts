@@ -1,0 +1,279 @@
+/**
+ * The dispatcher: workers that drain the delivery ledger. A batch of due rows is claimed in one
+ * UPDATE … FOR UPDATE SKIP LOCKED under a lease (so several workers, or a worker that restarts after
+ * being killed, never hold the same row), sent through each channel at its pace, and settled in one
+ * UPDATE: sent, retried later with backoff (5xx, 429, timeouts), failed, or parked after the last try.
+ * A row whose worker died stays 'sending' until its lease runs out, then is claimed again and sent
+ * with the same delivery id, which receivers use to drop a repeat.
+ */
+import { sql } from 'kysely';
+import type { Stores } from '../stores/stores.ts';
+import type { ChannelClient, OutboundMessage, SendResult } from '../channels/channel.ts';
+import { clientFor, getChannel } from '../channels/store.ts';
+import type { Channel } from '../channels/definition.ts';
+import { getPolicy, quietHoursAt, type Policy } from '../policy/policy.ts';
+import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { settleRuns } from '../plans/run.ts';
+
+export interface DispatcherOptions {
+  /** Rows claimed per batch. */
+  batch?: number;
+  /** How long a claim holds before another worker may take the row. */
+  leaseSeconds?: number;
+  /** Tries before a message is parked. */
+  maxAttempts?: number;
+  /** First retry delay; doubles with each try (with jitter), capped at 30 minutes. */
+  backoffMs?: number;
+  /** Pause between polls when nothing is due. */
+  idleMs?: number;
+  env?: NodeJS.ProcessEnv;
+  log?: (message: string) => void;
+}
+
+interface Claimed {
+  id: number;
+  workspace_id: string;
+  plan_key: string;
+  run_id: string;
+  person_id: number;
+  step: string;
+  variant: string;
+  channel: string;
+  purpose: string;
+  address: string | null;
+  content: unknown;
+  attempts: number;
+}
+
+interface Settlement {
+  id: number;
+  status: 'sent' | 'delivered' | 'queued' | 'failed' | 'parked';
+  reason: string | null;
+  providerId: string | null;
+  nextAttemptAt: Date | null;
+}
+
+/** A token bucket per channel: at most `perMinute` sends, spread over the minute. */
+class Pace {
+  private tokens: number;
+  private last = Date.now();
+  private readonly perMs: number;
+  private readonly capacity: number;
+  constructor(perMinute: number) {
+    this.perMs = perMinute / 60_000;
+    this.capacity = Math.max(1, Math.ceil(perMinute / 60));
+    this.tokens = this.capacity;
+  }
+  async take(): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      this.tokens = Math.min(this.capacity, this.tokens + (now - this.last) * this.perMs);
+      this.last = now;
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, Math.ceil((1 - this.tokens) / this.perMs)));
+    }
+  }
+}
+
+interface ChannelRuntime {
+  channel: Channel;
+  client: ChannelClient;
+  pace: Pace;
+  loadedAt: number;
+}
+
+const factsTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
+
+export class Dispatcher {
+  private readonly stores: Stores;
+  private readonly options: Required<Omit<DispatcherOptions, 'log' | 'env'>> & Pick<DispatcherOptions, 'log' | 'env'>;
+  private readonly channels = new Map<string, ChannelRuntime>();
+  private readonly workspaces = new Map<string, { timeZone: string; policy: Policy; loadedAt: number }>();
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(stores: Stores, options: DispatcherOptions = {}) {
+    this.stores = stores;
+    this.options = { batch: 500, leaseSeconds: 120, maxAttempts: 5, backoffMs: 2_000, idleMs: 500, ...options };
+  }
+
+  /** Runs until stop(): claims and sends whatever is due. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        let sent = 0;
+        try {
+          sent = await this.dispatchBatch();
+          if (sent === 0) await settleRuns(this.stores);
+        } catch (error) {
+          this.options.log?.(`dispatcher: ${(error as Error).message}`);
+        }
+        if (sent === 0 && this.running) await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.options.idleMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    })();
+  }
+
+  /** Stops after the batch in hand is settled. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    await Promise.all([...this.channels.values()].map((c) => c.client.close?.()));
+  }
+
+  /** Sends until nothing is due now (rows waiting for a later retry or quiet hours stay). */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const sent = await this.dispatchBatch();
+      if (sent === 0) break;
+      total += sent;
+    }
+    await settleRuns(this.stores);
+    return total;
+  }
+
+  /** Claims one batch of due rows, sends them, settles them. Returns how many were claimed. */
+  async dispatchBatch(): Promise<number> {
+    const claimed = await this.claim();
+    if (claimed.length === 0) return 0;
+    const byChannel = new Map<string, Claimed[]>();
+    for (const row of claimed) {
+      const key = `${row.workspace_id}\u0000${row.channel}`;
+      byChannel.set(key, [...(byChannel.get(key) ?? []), row]);
+    }
+    const settlements: Settlement[] = [];
+    await Promise.all(
+      [...byChannel.values()].map(async (rows) => {
+        let runtime: ChannelRuntime;
+        try {
+          runtime = await this.runtime(rows[0].workspace_id, rows[0].channel);
+        } catch (error) {
+          // A channel that cannot send (deleted, its secret gone) parks its messages with the reason.
+          for (const row of rows) settlements.push({ id: row.id, status: 'parked', reason: `channel: ${(error as Error).message}`, providerId: null, nextAttemptAt: null });
+          return;
+        }
+        let next = 0;
+        const worker = async () => {
+          while (next < rows.length) {
+            const row = rows[next++];
+            await runtime.pace.take();
+            const result = await runtime.client.send(this.message(row)).catch((error: Error): SendResult => ({ outcome: 'retry', reason: `client: ${error.message}` }));
+            settlements.push(await this.settlementOf(row, result));
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(runtime.channel.concurrency, rows.length) }, worker));
+      }),
+    );
+    await this.settle(claimed, settlements);
+    return claimed.length;
+  }
+
+  private message(row: Claimed): OutboundMessage {
+    return {
+      deliveryId: `${row.run_id}:${row.person_id}:${row.step}`,
+      workspaceId: row.workspace_id,
+      personId: String(row.person_id),
+      address: row.address,
+      content: (typeof row.content === 'string' ? JSON.parse(row.content) : row.content) as Record<string, unknown>,
+      plan: { key: row.plan_key, runId: row.run_id, variant: row.variant, step: row.step },
+    };
+  }
+
+  private async claim(): Promise<Claimed[]> {
+    const { rows } = await sql<Claimed>`
+      UPDATE deliveries AS d
+      SET status = 'sending', attempts = d.attempts + 1, lease_until = now() + make_interval(secs => ${this.options.leaseSeconds}), updated_at = now()
+      WHERE d.id IN (
+        SELECT q.id FROM deliveries q
+        WHERE q.status IN ('queued', 'sending') AND q.next_attempt_at <= now()
+          AND (q.status = 'queued' OR q.lease_until < now())
+          AND NOT EXISTS (SELECT 1 FROM plans p WHERE p.workspace_id = q.workspace_id AND p.key = q.plan_key AND p.status = 'paused')
+        ORDER BY q.next_attempt_at
+        LIMIT ${this.options.batch}
+        FOR UPDATE SKIP LOCKED)
+      RETURNING d.id, d.workspace_id, d.plan_key, d.run_id, d.person_id, d.step, d.variant, d.channel, d.purpose, d.address, d.content, d.attempts`.execute(this.stores.state.db);
+    return rows.map((r) => ({ ...r, id: Number(r.id), person_id: Number(r.person_id), attempts: Number(r.attempts) }));
+  }
+
+  private async runtime(workspaceId: string, channelKey: string): Promise<ChannelRuntime> {
+    const key = `${workspaceId}\u0000${channelKey}`;
+    const cached = this.channels.get(key);
+    // Re-read channel settings now and then, so a changed URL or pace takes effect without a restart.
+    if (cached && Date.now() - cached.loadedAt < 30_000) return cached;
+    const channel = await getChannel(this.stores, workspaceId, channelKey);
+    const runtime = { channel, client: clientFor(channel, this.options.env), pace: cached && cached.channel.ratePerMinute === channel.ratePerMinute ? cached.pace : new Pace(channel.ratePerMinute), loadedAt: Date.now() };
+    await cached?.client.close?.();
+    this.channels.set(key, runtime);
+    return runtime;
+  }
+
+  private async workspace(workspaceId: string) {
+    const cached = this.workspaces.get(workspaceId);
+    if (cached && Date.now() - cached.loadedAt < 30_000) return cached;
+    const fresh = { timeZone: (await new WorkspaceService(this.stores.state).get(workspaceId)).timeZone, policy: await getPolicy(this.stores, workspaceId), loadedAt: Date.now() };
+    this.workspaces.set(workspaceId, fresh);
+    return fresh;
+  }
+
+  private async settlementOf(row: Claimed, result: SendResult): Promise<Settlement> {
+    switch (result.outcome) {
+      case 'sent':
+        return { id: row.id, status: result.delivered ? 'delivered' : 'sent', reason: null, providerId: result.providerId ?? null, nextAttemptAt: null };
+      case 'failed':
+        return { id: row.id, status: 'failed', reason: result.reason, providerId: null, nextAttemptAt: null };
+      case 'parked':
+        return { id: row.id, status: 'parked', reason: result.reason, providerId: null, nextAttemptAt: null };
+      case 'retry': {
+        if (row.attempts >= this.options.maxAttempts) return { id: row.id, status: 'parked', reason: `gave up after ${row.attempts} tries: ${result.reason}`, providerId: null, nextAttemptAt: null };
+        const backoff = Math.min(30 * 60_000, this.options.backoffMs * 2 ** (row.attempts - 1)) * (0.75 + Math.random() * 0.5);
+        let at = new Date(Date.now() + Math.max(backoff, result.retryAfterMs ?? 0));
+        // A retry never lands in quiet hours: it waits for them to end.
+        const { timeZone, policy } = await this.workspace(row.workspace_id);
+        const quiet = quietHoursAt(policy, timeZone, at);
+        if (quiet.quiet && quiet.action === 'delay') at = quiet.until;
+        return { id: row.id, status: 'queued', reason: result.reason, providerId: null, nextAttemptAt: at };
+      }
+    }
+  }
+
+  /** Writes the outcomes: message events to the facts store first, then the ledger in one UPDATE. */
+  private async settle(claimed: Claimed[], settlements: Settlement[]): Promise<void> {
+    const rows = new Map(claimed.map((c) => [c.id, c]));
+    const now = new Date();
+    const events: Array<Record<string, unknown>> = [];
+    const costs = new Map<string, number>();
+    for (const s of settlements) {
+      if (s.status === 'queued') continue;
+      const row = rows.get(s.id)!;
+      const base = { workspace_id: row.workspace_id, plan: row.plan_key, run_id: row.run_id, person_id: row.person_id, step: row.step, variant: row.variant, channel: row.channel, at: factsTime(now) };
+      const costKey = `${row.workspace_id}\u0000${row.channel}`;
+      if (!costs.has(costKey)) costs.set(costKey, this.channels.get(costKey)?.channel.costPerMessage ?? 0);
+      if (s.status === 'sent' || s.status === 'delivered') events.push({ ...base, event: 'sent', cost: costs.get(costKey) });
+      if (s.status === 'delivered') events.push({ ...base, event: 'delivered' });
+      if (s.status === 'failed' || s.status === 'parked') events.push({ ...base, event: s.status, reason: s.reason ?? '' });
+    }
+    if (events.length > 0) await this.stores.facts.insertRows('message_events', events);
+    await sql`
+      UPDATE deliveries AS d
+      SET status = v.status, reason = v.reason, provider_id = v.provider_id, next_attempt_at = v.next_attempt_at,
+          sent_at = CASE WHEN v.status IN ('sent', 'delivered') THEN now() ELSE d.sent_at END,
+          lease_until = NULL, updated_at = now()
+      FROM (SELECT unnest(${settlements.map((s) => s.id)}::bigint[]) AS id, unnest(${settlements.map((s) => s.status)}::text[]) AS status,
+                   unnest(${settlements.map((s) => s.reason)}::text[]) AS reason, unnest(${settlements.map((s) => s.providerId)}::text[]) AS provider_id,
+                   unnest(${settlements.map((s) => s.nextAttemptAt?.toISOString() ?? null)}::timestamptz[]) AS next_attempt_at) AS v
+      WHERE d.id = v.id`.execute(this.stores.state.db);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * A plan (运营计划): who (a segment, minus exclusions), when (once, or on a cron), through which
+ * channel, what (a template per variant), the control group, and the goal its report measures.
+ */
+import { z } from 'zod';
+import { SEGMENT_KEY } from '../segments/definition.ts';
+
+const key = z.string().regex(SEGMENT_KEY, 'lowercase letters, digits and _, starting with a letter (2–63 characters)');
+
+export const goalSchema = z
+  .object({
+    /** An order (optionally of some SKUs or categories), or a tracked event. */
+    kind: z.enum(['order', 'event']),
+    event: z.string().min(1).optional(),
+    skus: z.array(z.string().min(1)).optional(),
+    categories: z.array(z.string().min(1)).optional(),
+    /** Conversions count within this many days after the send (after entry, for the control). */
+    windowDays: z.number().int().min(1).max(365).default(7),
+  })
+  .strict()
+  .superRefine((goal, ctx) => {
+    if (goal.kind === 'event' && !goal.event) ctx.addIssue({ code: 'custom', path: ['event'], message: 'the event a conversion is (required when kind is "event")' });
+    if (goal.kind === 'order' && goal.event) ctx.addIssue({ code: 'custom', path: ['event'], message: 'only for kind "event"' });
+  });
+
+export const variantSchema = z
+  .object({
+    key: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -'),
+    /** Relative share of the treated audience. */
+    weight: z.number().positive().default(1),
+    /** One Liquid text per content field of the channel (e.g. text; subject and html for email). */
+    template: z.record(z.string().regex(/^[a-z][a-z0-9_.]*$/, 'a content field like text or data.thing1'), z.string()).refine((t) => Object.keys(t).length > 0, 'at least one field'),
+  })
+  .strict();
+
+export const scheduleSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('once'), at: z.iso.datetime({ offset: true }).optional() }).strict(),
+  z
+    .object({
+      kind: z.literal('recurring'),
+      /** 5 fields, read in the workspace time zone. */
+      cron: z.string().min(1),
+      /** A person enters at most once over all the plan's runs. */
+      enterOnce: z.boolean().default(false),
+      until: z.iso.datetime({ offset: true }).optional(),
+    })
+    .strict(),
+]);
+
+export const planSchema = z
+  .object({
+    key,
+    name: z.string().min(1).max(200),
+    audience: z
+      .object({
+        segment: key,
+        exclude: z.array(key).default([]),
+        /** Leave out people who reached the goal within this many days before the run. */
+        excludeConvertedDays: z.number().int().min(1).max(365).optional(),
+      })
+      .strict(),
+    channel: key,
+    /** Transactional messages (order notices) skip frequency caps; marketing ones count against them. */
+    purpose: z.enum(['marketing', 'transactional']).default('marketing'),
+    variants: z.array(variantSchema).min(1).max(10),
+    /** Share of the audience held out: tracked like everyone else, sent nothing. */
+    controlPercent: z.number().min(0).max(90).default(0),
+    goal: goalSchema.optional(),
+    schedule: scheduleSchema.default({ kind: 'once' }),
+  })
+  .strict()
+  .superRefine((plan, ctx) => {
+    const seen = new Set<string>();
+    plan.variants.forEach((v, i) => {
+      if (v.key === 'control') ctx.addIssue({ code: 'custom', path: ['variants', i, 'key'], message: '"control" is the holdout group, not a variant' });
+      if (seen.has(v.key)) ctx.addIssue({ code: 'custom', path: ['variants', i, 'key'], message: `"${v.key}" is used twice` });
+      seen.add(v.key);
+    });
+    if (plan.audience.exclude.includes(plan.audience.segment)) ctx.addIssue({ code: 'custom', path: ['audience', 'exclude'], message: 'excludes the audience segment itself' });
+    if (plan.audience.excludeConvertedDays !== undefined && !plan.goal) ctx.addIssue({ code: 'custom', path: ['audience', 'excludeConvertedDays'], message: 'needs a goal (what converting means)' });
+  });
+
+export type Plan = z.infer<typeof planSchema>;
+export type Goal = z.infer<typeof goalSchema>;
+export type PlanStatus = 'draft' | 'scheduled' | 'running' | 'paused' | 'completed';

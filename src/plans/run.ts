@@ -1,0 +1,377 @@
+/**
+ * A plan run: fix the audience (the segment now, with why each person is left out and the address the
+ * channel reaches them by), then walk it in person order and write one ledger row per person —
+ * queued with the rendered message, control, or stopped with the rule that stopped it. Every step
+ * can be repeated: the audience is fixed once, ledger rows are keyed by (run, person, step), and the
+ * walk resumes after the last person it wrote. The dispatcher sends what is queued.
+ */
+import crypto from 'node:crypto';
+import { sql } from 'kysely';
+import type { Stores } from '../stores/stores.ts';
+import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { compileFor, getSegment } from '../segments/segments.ts';
+import { addressTypeOf, type Channel } from '../channels/definition.ts';
+import { getChannel } from '../channels/store.ts';
+import { capsReached, getPolicy, quietHoursAt, withoutConsent } from '../policy/policy.ts';
+import { linkKey, signLink } from '../policy/links.ts';
+import { renderTemplate } from '../templates/templates.ts';
+import { valueRun } from '../tags/store.ts';
+import { getTag } from '../tags/store.ts';
+import { valueTypeOf } from '../tags/definition.ts';
+import { VALUE_COLUMN } from '../tags/compute.ts';
+import { PROFILE_FIELDS } from '../tags/definition.ts';
+import type { Plan } from './definition.ts';
+import { checkTemplates, getPlan } from './plans.ts';
+import { conversionsSql } from './goal.ts';
+import { nextSlot } from '../tags/schedule.ts';
+
+export const SEND_STEP = 'send';
+const CHUNK = 2000;
+
+export interface RunOptions {
+  /** Public base URL for unsubscribe and tracked links (SIYU_PUBLIC_URL). */
+  publicUrl?: string;
+  now?: () => Date;
+  log?: (message: string) => void;
+}
+
+export interface RunSummary {
+  runId: string;
+  plan: string;
+  audience: number;
+  queued: number;
+  control: number;
+  stopped: number;
+}
+
+/** Which group a person falls in: a deterministic hash of (plan, person), the same on every run. */
+export function assignGroup(plan: Pick<Plan, 'key' | 'controlPercent' | 'variants'>, personId: number): string {
+  const digest = crypto.createHash('sha1').update(`${plan.key}:${personId}`).digest();
+  const unit = digest.readUInt32BE(0) / 0x1_0000_0000;
+  if (unit < plan.controlPercent / 100) return 'control';
+  const treated = (unit - plan.controlPercent / 100) / (1 - plan.controlPercent / 100);
+  const total = plan.variants.reduce((s, v) => s + v.weight, 0);
+  let edge = 0;
+  for (const variant of plan.variants) {
+    edge += variant.weight / total;
+    if (treated < edge) return variant.key;
+  }
+  return plan.variants[plan.variants.length - 1].key;
+}
+
+/** A compiled segment's SQL with its parameters renamed (all but ws and tz), so several fit in one query. */
+function prefixed(compiled: { sql: string; params: Record<string, unknown> }, prefix: string) {
+  const params: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(compiled.params)) params[name === 'ws' || name === 'tz' ? name : `${prefix}${name}`] = value;
+  const text = compiled.sql.replace(/\{([A-Za-z_][A-Za-z0-9_]*):/g, (all, name: string) => (name === 'ws' || name === 'tz' ? all : `{${prefix}${name}:`));
+  return { sql: text, params };
+}
+
+/** Fixes the run's audience in the facts store (once: a repeat finds it there). */
+async function fixAudience(stores: Stores, workspaceId: string, timeZone: string, plan: Plan, channel: Channel, runId: string, now: Date): Promise<number> {
+  const [done] = await stores.state.db.selectFrom('plan_runs').select('audience').where('id', '=', runId).execute();
+  if (done?.audience !== null && done?.audience !== undefined) return Number(done.audience);
+  // A run that died while writing its audience starts it again.
+  await stores.facts.command(`ALTER TABLE plan_audiences DELETE WHERE workspace_id = {ws:String} AND plan = {plan:String} AND run_id = {run:String} SETTINGS mutations_sync = 1`, {
+    ws: workspaceId,
+    plan: plan.key,
+    run: runId,
+  });
+  const audience = prefixed(await compileFor(stores, workspaceId, await getSegment(stores, workspaceId, plan.audience.segment)), 'a_');
+  const params: Record<string, unknown> = { ...audience.params, ws: workspaceId, tz: timeZone, plan: plan.key, run: runId };
+  const reasons: string[] = [];
+  for (const [i, key] of plan.audience.exclude.entries()) {
+    const excluded = prefixed(await compileFor(stores, workspaceId, await getSegment(stores, workspaceId, key)), `x${i}_`);
+    Object.assign(params, excluded.params);
+    params[`x${i}_reason`] = `excluded: in segment ${key}`;
+    reasons.push(`members.person_id IN (${excluded.sql}), {x${i}_reason:String}`);
+  }
+  if (plan.audience.excludeConvertedDays && plan.goal) {
+    const conversions = conversionsSql(plan.goal);
+    Object.assign(params, conversions.params, { conv_since: Math.floor(now.getTime() / 1000) - plan.audience.excludeConvertedDays * 86_400 });
+    params.conv_reason = `excluded: reached the goal in the last ${plan.audience.excludeConvertedDays} days`;
+    reasons.push(`members.person_id IN (SELECT person_id FROM (${conversions.sql}) WHERE at >= toDateTime64({conv_since:Int64}, 3)), {conv_reason:String}`);
+  }
+  const excluded = reasons.length > 0 ? `multiIf(${reasons.join(', ')}, '')` : `''`;
+  const addressType = addressTypeOf(channel);
+  let address = `''`;
+  let join = '';
+  if (addressType) {
+    params.address_type = addressType;
+    // One address per person: the identifier value most records carry.
+    join = `LEFT JOIN (SELECT person_id, argMax(value, records) AS address FROM person_identities FINAL
+      WHERE workspace_id = {ws:String} AND type = {address_type:String} AND person_id > 0 GROUP BY person_id) AS addr ON addr.person_id = members.person_id`;
+    address = 'addr.address';
+  }
+  await stores.facts.command(
+    `INSERT INTO plan_audiences (workspace_id, plan, run_id, person_id, excluded, address)
+     SELECT {ws:String}, {plan:String}, {run:String}, members.person_id, ${excluded}, ${address}
+     FROM (${audience.sql}) AS members ${join}`,
+    params,
+  );
+  const [{ n }] = await stores.facts.query<{ n: string }>(
+    `SELECT count() AS n FROM plan_audiences WHERE workspace_id = {ws:String} AND plan = {plan:String} AND run_id = {run:String}`,
+    { ws: workspaceId, plan: plan.key, run: runId },
+  );
+  await stores.state.db.updateTable('plan_runs').set({ audience: Number(n) }).where('id', '=', runId).execute();
+  return Number(n);
+}
+
+interface AudienceRow {
+  person_id: string;
+  excluded: string;
+  address: string;
+}
+
+/** Profile fields and tag values the templates read, for a chunk of people. */
+async function personContext(stores: Stores, workspaceId: string, people: number[], needs: { personFields: Set<string>; tags: Set<string> }) {
+  const person = new Map<number, Record<string, unknown>>();
+  const tags = new Map<number, Record<string, unknown>>();
+  for (const p of people) {
+    person.set(p, { id: p });
+    tags.set(p, {});
+  }
+  const fields = [...needs.personFields].filter((f) => f !== 'id');
+  if (fields.length > 0 && people.length > 0) {
+    const columns = fields.map((f) => {
+      if (f === 'name') return `argMaxIf(name, seen_at, name != '') AS f_name`;
+      const raw = f === 'birthday' ? 'birthday' : `attributes['${f}']`; // f is a key of PROFILE_FIELDS (checked)
+      if (!(f in PROFILE_FIELDS)) throw new Error(`unknown profile field ${f}`);
+      return `argMaxIf(${raw}, seen_at, ${raw} != '') AS f_${f}`;
+    });
+    const rows = await stores.facts.query<Record<string, string>>(
+      `SELECT person_id, ${columns.join(', ')} FROM source_records FINAL
+       WHERE workspace_id = {ws:String} AND person_id IN {people:Array(UInt64)} GROUP BY person_id`,
+      { ws: workspaceId, people },
+    );
+    for (const row of rows) {
+      const target = person.get(Number(row.person_id));
+      if (!target) continue;
+      for (const f of fields) if (row[`f_${f}`] !== '') target[f] = row[`f_${f}`];
+    }
+  }
+  for (const key of needs.tags) {
+    const run = await valueRun(stores, workspaceId, key);
+    if (!run) continue;
+    const type = valueTypeOf(await getTag(stores, workspaceId, key));
+    const column = type === 'date' ? `toString(${VALUE_COLUMN.date})` : VALUE_COLUMN[type];
+    const rows = await stores.facts.query<{ person_id: string; value: unknown }>(
+      `SELECT person_id, ${column} AS value FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String} AND person_id IN {people:Array(UInt64)}`,
+      { ws: workspaceId, tag: key, run: run.runId, people },
+    );
+    for (const row of rows) {
+      const target = tags.get(Number(row.person_id));
+      if (target) target[key] = type === 'boolean' ? Number(row.value) === 1 : type === 'number' ? Number(row.value) : row.value;
+    }
+  }
+  return { person, tags };
+}
+
+/** "data.thing1.value" → { data: { thing1: { value } } }: channels take nested content. */
+export function nestFields(flat: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [path, value] of Object.entries(flat)) {
+    const parts = path.split('.');
+    let node = out;
+    for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
+    node[parts[parts.length - 1]] = value;
+  }
+  return out;
+}
+
+const factsTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
+
+/** Runs (or resumes) one run of a plan: its audience, then its ledger rows. */
+export async function executeRun(stores: Stores, workspaceId: string, runId: string, options: RunOptions = {}): Promise<RunSummary> {
+  const now = (options.now ?? (() => new Date()))();
+  const run = await stores.state.db.selectFrom('plan_runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
+  const { plan } = await getPlan(stores, workspaceId, run.plan_key);
+  const workspace = await new WorkspaceService(stores.state).get(workspaceId);
+  const channel = await getChannel(stores, workspaceId, plan.channel);
+  const policy = await getPolicy(stores, workspaceId);
+  const needs = await checkTemplates(stores, workspaceId, plan);
+  const key = await linkKey(stores, workspaceId);
+  const publicUrl = (options.publicUrl ?? process.env.SIYU_PUBLIC_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+  const audienceSize = await fixAudience(stores, workspaceId, workspace.timeZone, plan, channel, runId, now);
+  const addressType = addressTypeOf(channel);
+  const marketing = plan.purpose === 'marketing';
+  const enterOnce = plan.schedule.kind === 'recurring' && plan.schedule.enterOnce;
+  let after = Number(run.enqueued_through ?? 0);
+  for (;;) {
+    const rows = await stores.facts.query<AudienceRow>(
+      `SELECT person_id, excluded, address FROM plan_audiences
+       WHERE workspace_id = {ws:String} AND plan = {plan:String} AND run_id = {run:String} AND person_id > {after:UInt64}
+       ORDER BY person_id LIMIT {limit:UInt32}`,
+      { ws: workspaceId, plan: plan.key, run: runId, after, limit: CHUNK },
+    );
+    if (rows.length === 0) break;
+    const people = rows.map((r) => Number(r.person_id));
+    const blocked = marketing ? await withoutConsent(stores, workspaceId, channel.key, channel.consent, people) : new Set<number>();
+    const capped = marketing ? await capsReached(stores, workspaceId, policy.caps, channel.key, people, now) : new Map<number, string>();
+    const entered = enterOnce ? await alreadyEntered(stores, workspaceId, plan.key, runId, people) : new Set<number>();
+    const quiet = quietHoursAt(policy, workspace.timeZone, now);
+    const decisions = rows.map((row) => {
+      const personId = Number(row.person_id);
+      const group = assignGroup(plan, personId);
+      const reason =
+        row.excluded ||
+        (entered.has(personId) ? 'excluded: entered an earlier run (enter once)' : '') ||
+        (addressType && !row.address ? `unreachable: no ${addressType}` : '') ||
+        (blocked.has(personId) ? (channel.consent === 'opt_in' ? `consent: no opt-in for ${channel.key}` : `consent: unsubscribed from ${channel.key}`) : '') ||
+        capped.get(personId) ||
+        (quiet.quiet && quiet.action === 'drop' ? `quiet hours: ${policy.quietHours?.start}–${policy.quietHours?.end} (drop)` : '');
+      const status = reason ? ('stopped' as const) : group === 'control' ? ('control' as const) : ('queued' as const);
+      return { personId, group, reason, status, address: row.address || null };
+    });
+    const toRender = decisions.filter((d) => d.status === 'queued').map((d) => d.personId);
+    const context = toRender.length > 0 ? await personContext(stores, workspaceId, toRender, needs) : undefined;
+    const sendAt = quiet.quiet && quiet.action === 'delay' ? quiet.until : now;
+    const ledger = decisions.map((d) => {
+      let content: string | null = null;
+      if (d.status === 'queued' && context) {
+        const variant = plan.variants.find((v) => v.key === d.group)!;
+        const unsubscribe = signLink(key, { workspaceId, personId: d.personId, channel: channel.key });
+        const rendered = renderTemplate(variant.template, {
+          person: context.person.get(d.personId) ?? { id: d.personId },
+          tags: context.tags.get(d.personId) ?? {},
+          plan: { key: plan.key, name: plan.name, variant: d.group, run: runId },
+          unsubscribe_url: `${publicUrl}/u/${unsubscribe}`,
+          track: (url) => `${publicUrl}/r/${signLink(key, { workspaceId, plan: plan.key, runId, personId: d.personId, variant: d.group, channel: channel.key, url })}`,
+        });
+        content = JSON.stringify(nestFields(rendered));
+      }
+      return {
+        workspace_id: workspaceId,
+        plan_key: plan.key,
+        run_id: runId,
+        person_id: d.personId,
+        step: SEND_STEP,
+        variant: d.group,
+        channel: channel.key,
+        purpose: plan.purpose,
+        status: d.status,
+        reason: d.reason || null,
+        address: d.address,
+        content,
+        entered_at: now,
+        next_attempt_at: d.status === 'queued' ? sendAt : null,
+      };
+    });
+    // Facts first: a crash between the two repeats events (which collapse), never loses them.
+    await stores.facts.insertRows(
+      'message_events',
+      ledger.map((l) => ({
+        workspace_id: workspaceId,
+        plan: plan.key,
+        run_id: runId,
+        person_id: l.person_id,
+        step: SEND_STEP,
+        variant: l.variant,
+        channel: channel.key,
+        event: l.status,
+        reason: l.reason ?? '',
+        at: factsTime(now),
+      })),
+    );
+    await stores.state.db.insertInto('deliveries').values(ledger).onConflict((c) => c.columns(['run_id', 'person_id', 'step']).doNothing()).execute();
+    after = people[people.length - 1];
+    await stores.state.db.updateTable('plan_runs').set({ enqueued_through: after }).where('id', '=', runId).execute();
+  }
+  await stores.state.db.updateTable('plan_runs').set({ status: 'dispatching', enqueued_at: new Date() }).where('id', '=', runId).where('status', '=', 'enqueuing').execute();
+  const counts = await sql<{ status: string; n: number }>`
+    SELECT status, count(*)::int AS n FROM deliveries WHERE run_id = ${runId} GROUP BY status`.execute(stores.state.db);
+  const count = (s: string[]) => counts.rows.filter((r) => s.includes(r.status)).reduce((sum, r) => sum + Number(r.n), 0);
+  const summary = { runId, plan: plan.key, audience: audienceSize, queued: count(['queued', 'sending', 'sent', 'delivered', 'failed', 'parked']), control: count(['control']), stopped: count(['stopped']) };
+  options.log?.(`plan ${plan.key}: run ${runId} — audience ${summary.audience}, queued ${summary.queued}, control ${summary.control}, stopped by policy ${summary.stopped}`);
+  return summary;
+}
+
+async function alreadyEntered(stores: Stores, workspaceId: string, planKey: string, runId: string, people: number[]): Promise<Set<number>> {
+  const rows = await stores.state.db
+    .selectFrom('deliveries')
+    .select('person_id')
+    .where('workspace_id', '=', workspaceId)
+    .where('plan_key', '=', planKey)
+    .where('run_id', '!=', runId)
+    .where('status', '!=', 'stopped')
+    .where('person_id', '=', sql<number>`ANY(${people}::bigint[])`)
+    .execute();
+  return new Set(rows.map((r) => Number(r.person_id)));
+}
+
+/**
+ * Starts every plan run that is due, and resumes runs an earlier process left half-written. A due
+ * slot is claimed with one conditional UPDATE (its next_run_at must still be the one read), and the
+ * run is keyed by (plan, slot), so no slot runs twice.
+ */
+export async function runDuePlans(stores: Stores, options: RunOptions = {}): Promise<RunSummary[]> {
+  const now = (options.now ?? (() => new Date()))();
+  const summaries: RunSummary[] = [];
+  const due = await stores.state.db
+    .selectFrom('plans')
+    .select(['workspace_id', 'key', 'definition', 'next_run_at'])
+    .where('status', '=', 'scheduled')
+    .where('next_run_at', '<=', now)
+    .execute();
+  for (const row of due) {
+    const plan = row.definition as Plan;
+    const slotAt = new Date(row.next_run_at!);
+    const workspace = await new WorkspaceService(stores.state).get(row.workspace_id);
+    const recurring = plan.schedule.kind === 'recurring';
+    let next: Date | null = null;
+    if (recurring && plan.schedule.kind === 'recurring') {
+      next = nextSlot(plan.schedule.cron, workspace.timeZone, now);
+      if (plan.schedule.until && next > new Date(plan.schedule.until)) next = null;
+    }
+    const claimed = await stores.state.db
+      .updateTable('plans')
+      .set({ status: recurring && next ? 'scheduled' : 'running', next_run_at: next, updated_at: now })
+      .where('workspace_id', '=', row.workspace_id)
+      .where('key', '=', row.key)
+      .where('status', '=', 'scheduled')
+      .where('next_run_at', '=', slotAt)
+      .returning('key')
+      .executeTakeFirst();
+    if (!claimed) continue;
+    const slot = recurring ? slotAt.toISOString() : 'once';
+    const id = `run_${crypto.randomBytes(8).toString('hex')}`;
+    await stores.state.db
+      .insertInto('plan_runs')
+      .values({ id, workspace_id: row.workspace_id, plan_key: row.key, slot, status: 'enqueuing', error: null })
+      .onConflict((c) => c.columns(['workspace_id', 'plan_key', 'slot']).doNothing())
+      .execute();
+  }
+  const open = await stores.state.db.selectFrom('plan_runs').select(['id', 'workspace_id', 'plan_key']).where('status', '=', 'enqueuing').orderBy('started_at').execute();
+  for (const run of open) {
+    try {
+      summaries.push(await executeRun(stores, run.workspace_id, run.id, options));
+    } catch (error) {
+      const message = (error as Error).message;
+      await stores.state.db.updateTable('plan_runs').set({ status: 'failed', error: message, finished_at: new Date() }).where('id', '=', run.id).execute();
+      options.log?.(`plan ${run.plan_key}: run ${run.id} failed: ${message}`);
+    }
+  }
+  return summaries;
+}
+
+/** Marks runs whose messages have all been settled as completed, and one-off plans with them. */
+export async function settleRuns(stores: Stores): Promise<number> {
+  const settled = await sql<{ id: string; workspace_id: string; plan_key: string }>`
+    UPDATE plan_runs SET status = 'completed', finished_at = now()
+    WHERE status = 'dispatching'
+      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.run_id = plan_runs.id AND d.status IN ('queued', 'sending'))
+    RETURNING id, workspace_id, plan_key`.execute(stores.state.db);
+  // A plan with no next run (a one-off, a recurring plan past its end) completes with its last run.
+  for (const run of settled.rows) {
+    await stores.state.db
+      .updateTable('plans')
+      .set({ status: 'completed', updated_at: new Date() })
+      .where('workspace_id', '=', run.workspace_id)
+      .where('key', '=', run.plan_key)
+      .where('status', '=', 'running')
+      .where('next_run_at', 'is', null)
+      .execute();
+  }
+  return settled.rows.length;
+}
+
