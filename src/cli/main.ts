@@ -18,6 +18,7 @@ import { registerIdentityCommands } from './commands/identity.ts';
 import { registerModelCommands } from './commands/models.ts';
 import { registerTagCommands } from './commands/tags.ts';
 import { registerSegmentCommands } from './commands/segments.ts';
+import { registerPlanCommands } from './commands/plans.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerModelCommands(program, config);
   registerTagCommands(program, config);
   registerSegmentCommands(program, config);
+  registerPlanCommands(program, config);
   return program;
 }
 

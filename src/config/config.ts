@@ -18,6 +18,8 @@ export interface SiyuConfig {
   logLevel: string;
   /** People in the demo brand generated on the first start with empty stores (0 turns it off). */
   demoPeople: number;
+  /** How long a dispatcher's claim on a message holds before another worker may retry it. */
+  dispatchLeaseSeconds: number;
 }
 
 export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ name: string; meaning: string; default: string }> = [
@@ -32,6 +34,7 @@ export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ name: string; meaning: strin
   { name: 'SIYU_PUBLIC_URL', meaning: 'URL printed for the console', default: 'http://HOST:PORT' },
   { name: 'SIYU_LOG_LEVEL', meaning: 'server log level (fatal, error, warn, info, debug)', default: 'warn' },
   { name: 'SIYU_DEMO_PEOPLE', meaning: 'people in the demo brand generated on first start (0: none)', default: '2000' },
+  { name: 'SIYU_DISPATCH_LEASE_SECONDS', meaning: 'how long a worker holds a message it is sending before another worker (on PostgreSQL) may retry it', default: '120' },
 ];
 
 export interface ConfigOverrides {
@@ -70,6 +73,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     publicUrl: env.SIYU_PUBLIC_URL || undefined,
     logLevel: env.SIYU_LOG_LEVEL || 'warn',
     demoPeople: intFromEnv('SIYU_DEMO_PEOPLE', 2000, env),
+    dispatchLeaseSeconds: Math.max(1, intFromEnv('SIYU_DISPATCH_LEASE_SECONDS', 120, env)),
   };
 }
 

@@ -85,6 +85,9 @@ interface ChannelRuntime {
   loadedAt: number;
 }
 
+/** How often outcomes of a batch in flight are written. */
+const FLUSH_MS = 100;
+
 const factsTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 
 export class Dispatcher {
@@ -101,11 +104,19 @@ export class Dispatcher {
     this.options = { batch: 500, leaseSeconds: 120, maxAttempts: 5, backoffMs: 2_000, idleMs: 500, ...options };
   }
 
-  /** Runs until stop(): claims and sends whatever is due. */
+  /**
+   * Runs until stop(): claims and sends whatever is due. On the embedded state store this process is
+   * the only one, so messages left 'sending' by a process that died are taken back at once instead
+   * of after their lease (they are sent again with the same delivery id).
+   */
   start(): void {
     if (this.running) return;
     this.running = true;
     this.loop = (async () => {
+      if (this.stores.state.engine === 'pglite') {
+        const { numUpdatedRows } = await this.stores.state.db.updateTable('deliveries').set({ lease_until: new Date(0) }).where('status', '=', 'sending').executeTakeFirst();
+        if (numUpdatedRows > 0n) this.options.log?.(`dispatcher: ${numUpdatedRows} messages were being sent when the last process stopped; sending them again (same delivery ids)`);
+      }
       while (this.running) {
         let sent = 0;
         try {
@@ -154,30 +165,44 @@ export class Dispatcher {
       const key = `${row.workspace_id}\u0000${row.channel}`;
       byChannel.set(key, [...(byChannel.get(key) ?? []), row]);
     }
-    const settlements: Settlement[] = [];
-    await Promise.all(
-      [...byChannel.values()].map(async (rows) => {
-        let runtime: ChannelRuntime;
-        try {
-          runtime = await this.runtime(rows[0].workspace_id, rows[0].channel);
-        } catch (error) {
-          // A channel that cannot send (deleted, its secret gone) parks its messages with the reason.
-          for (const row of rows) settlements.push({ id: row.id, status: 'parked', reason: `channel: ${(error as Error).message}`, providerId: null, nextAttemptAt: null });
-          return;
-        }
-        let next = 0;
-        const worker = async () => {
-          while (next < rows.length) {
-            const row = rows[next++];
-            await runtime.pace.take();
-            const result = await runtime.client.send(this.message(row)).catch((error: Error): SendResult => ({ outcome: 'retry', reason: `client: ${error.message}` }));
-            settlements.push(await this.settlementOf(row, result));
+    // Outcomes are settled every FLUSH_MS while the batch is still sending, so a process killed
+    // mid-batch leaves at most that much sent-but-unrecorded (those go again, same delivery ids).
+    let pending: Settlement[] = [];
+    let flushing: Promise<void> = Promise.resolve();
+    const flush = () => {
+      const taken = pending;
+      pending = [];
+      flushing = flushing.then(() => (taken.length > 0 ? this.settle(claimed, taken) : undefined));
+      return flushing;
+    };
+    const ticker = setInterval(() => void flush().catch(() => undefined), FLUSH_MS);
+    try {
+      await Promise.all(
+        [...byChannel.values()].map(async (rows) => {
+          let runtime: ChannelRuntime;
+          try {
+            runtime = await this.runtime(rows[0].workspace_id, rows[0].channel);
+          } catch (error) {
+            // A channel that cannot send (deleted, its secret gone) parks its messages with the reason.
+            for (const row of rows) pending.push({ id: row.id, status: 'parked', reason: `channel: ${(error as Error).message}`, providerId: null, nextAttemptAt: null });
+            return;
           }
-        };
-        await Promise.all(Array.from({ length: Math.min(runtime.channel.concurrency, rows.length) }, worker));
-      }),
-    );
-    await this.settle(claimed, settlements);
+          let next = 0;
+          const worker = async () => {
+            while (next < rows.length) {
+              const row = rows[next++];
+              await runtime.pace.take();
+              const result = await runtime.client.send(this.message(row)).catch((error: Error): SendResult => ({ outcome: 'retry', reason: `client: ${error.message}` }));
+              pending.push(await this.settlementOf(row, result));
+            }
+          };
+          await Promise.all(Array.from({ length: Math.min(runtime.channel.concurrency, rows.length) }, worker));
+        }),
+      );
+    } finally {
+      clearInterval(ticker);
+      await flush();
+    }
     return claimed.length;
   }
 

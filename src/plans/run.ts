@@ -124,7 +124,7 @@ interface AudienceRow {
 }
 
 /** Profile fields and tag values the templates read, for a chunk of people. */
-async function personContext(stores: Stores, workspaceId: string, people: number[], needs: { personFields: Set<string>; tags: Set<string> }) {
+export async function personContext(stores: Stores, workspaceId: string, people: number[], needs: { personFields: Set<string>; tags: Set<string> }) {
   const person = new Map<number, Record<string, unknown>>();
   const tags = new Map<number, Record<string, unknown>>();
   for (const p of people) {

@@ -15,6 +15,8 @@ import { importRoutes } from '../ingest/http.ts';
 import { identityRoutes } from '../identity/http.ts';
 import { tagRoutes } from '../tags/http.ts';
 import { segmentRoutes } from '../segments/http.ts';
+import { planRoutes } from '../plans/http.ts';
+import { policyRoutes } from '../policy/http.ts';
 import os from 'node:os';
 import { EventBuffer, type EventBufferOptions } from '../tracking/event-buffer.ts';
 import { installAuth } from './auth.ts';
@@ -73,6 +75,8 @@ export async function buildServer({ config, stores, logger = true, tracking, upl
   identityRoutes(app, stores);
   tagRoutes(app, stores);
   segmentRoutes(app, stores);
+  planRoutes(app, stores);
+  policyRoutes(app, stores);
   // Events waiting in the buffer are written before the stores close.
   app.addHook('onClose', async () => events.close());
 

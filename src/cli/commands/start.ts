@@ -7,6 +7,7 @@ import { resumeInterruptedUploads } from '../../ingest/http.ts';
 import { buildServer } from '../../server/app.ts';
 import { openStores } from '../../stores/stores.ts';
 import { startScheduler, type Scheduler } from '../../tags/schedule.ts';
+import { PlanWorker } from '../../plans/worker.ts';
 import { ensureFirstWorkspace } from '../../workspaces/bootstrap.ts';
 import { parseInteger } from '../args.ts';
 
@@ -30,13 +31,14 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
       const stores = await openStores(cfg);
       let app: Awaited<ReturnType<typeof buildServer>> | undefined;
       let scheduler: Scheduler | undefined;
+      let plans: PlanWorker | undefined;
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
         stopping = true;
         process.stderr.write(`\n${signal}: stopping…\n`);
         // A scheduled tag run in progress finishes its workspace; the stores close after both.
-        await Promise.all([app?.close().catch(() => undefined), scheduler?.stop()]);
+        await Promise.all([app?.close().catch(() => undefined), scheduler?.stop(), plans?.stop()]);
         await stores.close();
         process.exit(0);
       };
@@ -71,15 +73,18 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
         app = await buildServer({ config: cfg, stores, uploadsDir });
         const address = await app.listen({ port: cfg.port, host: cfg.host });
         scheduler = startScheduler(stores, { log: (message) => console.log(message) });
-        await resumeInterruptedUploads(stores, uploadsDir, (message) => console.log(message));
         const url = cfg.publicUrl ?? address.replace('[::1]', 'localhost');
+        // Plan runs and message dispatch: links in messages point at the public URL.
+        plans = new PlanWorker(stores, { publicUrl: url, log: (message) => console.log(message), dispatcher: { leaseSeconds: cfg.dispatchLeaseSeconds } });
+        plans.start();
+        await resumeInterruptedUploads(stores, uploadsDir, (message) => console.log(message));
         console.log(`Siyu is running (facts: ${stores.facts.engine}, state: ${stores.state.engine}; ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
         console.log(`  console  ${url}/`);
         console.log(`  API      ${url}/api/v1  (OpenAPI: ${url}/api/openapi.json)`);
         console.log(`  health   ${url}/healthz`);
         console.log('Press Ctrl+C to stop.');
       } catch (error) {
-        await Promise.all([app?.close().catch(() => undefined), scheduler?.stop()]);
+        await Promise.all([app?.close().catch(() => undefined), scheduler?.stop(), plans?.stop()]);
         await stores.close();
         throw error;
       }

@@ -1,0 +1,195 @@
+import type { Command } from 'commander';
+import type { SiyuConfig } from '../../config/config.ts';
+import { saveChannel, listChannels } from '../../channels/store.ts';
+import { addressTypeOf } from '../../channels/definition.ts';
+import { getPolicy, savePolicy, setConsent } from '../../policy/policy.ts';
+import { deletePlan, getPlan, listPlans, pausePlan, savePlan, startPlan } from '../../plans/plans.ts';
+import { runDuePlans } from '../../plans/run.ts';
+import { planReport } from '../../plans/report.ts';
+import { previewPlan } from '../../plans/preview.ts';
+import { Dispatcher } from '../../delivery/dispatcher.ts';
+import type { Stores } from '../../stores/stores.ts';
+import { printTable } from '../output.ts';
+import { withWorkspace } from '../workspace.ts';
+import { eachDefinition, parseInteger, readJson } from '../args.ts';
+
+const ws = ['-w, --workspace <slug>', 'workspace slug or id'] as const;
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '' : `${(100 * x).toFixed(2)}%`);
+
+/** Runs due plan runs and sends until nothing is due (or the time is up), printing progress. */
+async function runAndDispatch(stores: Stores, config: SiyuConfig, timeoutSeconds: number): Promise<void> {
+  const publicUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
+  await runDuePlans(stores, { publicUrl, log: (m) => console.log(m) });
+  const dispatcher = new Dispatcher(stores, { log: (m) => process.stderr.write(`${m}\n`) });
+  const until = Date.now() + timeoutSeconds * 1000;
+  let total = 0;
+  const started = performance.now();
+  for (;;) {
+    const sent = await dispatcher.drain();
+    total += sent;
+    if (sent > 0) process.stderr.write(`\rsent ${total.toLocaleString('en-US')} messages`);
+    const waiting = await stores.state.db.selectFrom('deliveries').select(({ fn }) => fn.min('next_attempt_at').as('next')).where('status', 'in', ['queued', 'sending']).executeTakeFirst();
+    if (!waiting?.next) break;
+    if (Date.now() > until || new Date(waiting.next).getTime() > until) {
+      console.log(`messages still waiting (next try ${new Date(waiting.next).toISOString()}): \`siyu start\` sends them`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await dispatcher.stop();
+  if (total > 0) process.stderr.write(`\rsent ${total.toLocaleString('en-US')} messages in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+export function registerPlanCommands(program: Command, config: () => SiyuConfig): void {
+  const channels = program.command('channels').description('channels: the ways plans reach people (webhook, email, sms, wecom, miniprogram, official_account)');
+  channels
+    .command('add <file.json>')
+    .description('add channels from a JSON file (one or a list); secrets are named environment variables; --replace changes existing ones')
+    .option('--replace', 'replace channels that exist')
+    .option(...ws)
+    .action(async (file: string, options: { replace?: boolean; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, (stores, workspaceId) =>
+        eachDefinition(file, async (definition) => {
+          const channel = await saveChannel(stores, workspaceId, definition, { replace: options.replace });
+          console.log(`channel ${channel.key}: ${channel.kind}, addressed by ${addressTypeOf(channel) ?? '(nothing)'}, ${channel.ratePerMinute}/min, ${channel.costPerMessage} per message`);
+        }),
+      );
+    });
+  channels
+    .command('list')
+    .description('the workspace channels')
+    .option(...ws)
+    .action(async (options: { workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) =>
+        printTable(
+          (await listChannels(stores, workspaceId)).map((c) => ({ key: c.key, kind: c.kind, address: addressTypeOf(c) ?? '', consent: c.consent, per_min: c.ratePerMinute, cost: c.costPerMessage })),
+        ),
+      );
+    });
+
+  const policy = program.command('policy').description('policy over every plan: frequency caps, quiet hours (勿扰), consent, test whitelist');
+  policy
+    .command('show')
+    .option(...ws)
+    .action(async (options: { workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => console.log(JSON.stringify(await getPolicy(stores, workspaceId), null, 2)));
+    });
+  policy
+    .command('set <file.json>')
+    .description('replace the policy with a JSON file ({caps, quietHours, testWhitelist})')
+    .option(...ws)
+    .action(async (file: string, options: { workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => console.log(JSON.stringify(await savePolicy(stores, workspaceId, readJson(file)), null, 2)));
+    });
+  policy
+    .command('consent <personId> <channel> <status>')
+    .description("set a person's consent for a channel ('*' for all): granted or revoked")
+    .option(...ws)
+    .action(async (personId: string, channel: string, status: string, options: { workspace?: string }) => {
+      if (status !== 'granted' && status !== 'revoked') throw new Error(`status: expected granted or revoked, got "${status}"`);
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        await setConsent(stores, workspaceId, parseInteger(personId), channel, status, 'cli');
+        console.log(`person ${personId}: ${channel} ${status}`);
+      });
+    });
+
+  const plans = program.command('plans').description('plans (运营计划): reach a segment through a channel, with variants, a control group and a goal');
+  plans
+    .command('create <file.json>')
+    .description('create plans from a JSON file (one or a list); templates are checked now; --replace changes a plan that is not running')
+    .option('--replace', 'replace plans that exist')
+    .option(...ws)
+    .action(async (file: string, options: { replace?: boolean; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, (stores, workspaceId) =>
+        eachDefinition(file, async (definition) => {
+          const { plan, status } = await savePlan(stores, workspaceId, definition, { replace: options.replace });
+          console.log(`plan ${plan.key} (${plan.name}): ${status}; segment ${plan.audience.segment} via ${plan.channel}, variants ${plan.variants.map((v) => v.key).join('/')}, control ${plan.controlPercent}%`);
+        }),
+      );
+    });
+  plans
+    .command('list')
+    .option(...ws)
+    .action(async (options: { workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) =>
+        printTable((await listPlans(stores, workspaceId)).map((p) => ({ key: p.plan.key, name: p.plan.name, status: p.status, schedule: p.plan.schedule.kind, next_run: p.nextRunAt ?? '', channel: p.plan.channel }))),
+      );
+    });
+  plans
+    .command('start <key>')
+    .description('start (or resume) a plan; a plan due now runs here and sends until done, unless --no-wait leaves it to `siyu start`')
+    .option('--no-wait', 'only schedule it')
+    .option('--timeout <seconds>', 'stop waiting after this long (messages left are sent by `siyu start`)', parseInteger, 600)
+    .option(...ws)
+    .action(async (key: string, options: { wait: boolean; timeout: number; workspace?: string }) => {
+      const cfg = config();
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const started = await startPlan(stores, workspaceId, key);
+        console.log(`plan ${key}: ${started.status}${started.nextRunAt ? `, next run ${started.nextRunAt}` : ''}`);
+        if (options.wait && started.nextRunAt && new Date(started.nextRunAt).getTime() <= Date.now()) await runAndDispatch(stores, cfg, options.timeout);
+        else if (options.wait && started.status === 'running') await runAndDispatch(stores, cfg, options.timeout);
+        const report = await planReport(stores, workspaceId, key);
+        console.log(`plan ${key}: ${(await getPlan(stores, workspaceId, key)).status}; ledger ${JSON.stringify(report.ledger)}`);
+      });
+    });
+  plans
+    .command('pause <key>')
+    .option(...ws)
+    .action(async (key: string, options: { workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => console.log(`plan ${key}: ${(await pausePlan(stores, workspaceId, key)).status}`));
+    });
+  plans
+    .command('delete <key>')
+    .description('delete a plan that never sent anything')
+    .option(...ws)
+    .action(async (key: string, options: { workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        await deletePlan(stores, workspaceId, key);
+        console.log(`plan ${key} deleted`);
+      });
+    });
+  plans
+    .command('preview <key> <personId>')
+    .description("each variant's message as this person would get it")
+    .option(...ws)
+    .action(async (key: string, personId: string, options: { workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => console.log(JSON.stringify(await previewPlan(stores, workspaceId, key, parseInteger(personId)), null, 2)));
+    });
+  plans
+    .command('report <key>')
+    .description('per variant and control: audience, sent, delivered, failed, clicked, converted, revenue, lift (95% CI), cost per conversion')
+    .option('--run <id>', 'one run only')
+    .option('--json', 'print the report as JSON')
+    .option(...ws)
+    .action(async (key: string, options: { run?: string; json?: boolean; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const report = await planReport(stores, workspaceId, key, { runId: options.run });
+        if (options.json) {
+          console.log(JSON.stringify(report, null, 2));
+          return;
+        }
+        console.log(`plan ${report.plan}: ${report.status}; goal: ${report.goal ?? '(none)'}; runs: ${report.runs.map((r) => `${r.slot} ${r.status}`).join(', ') || '(none)'}`);
+        printTable(
+          report.groups.map((g) => ({
+            group: g.group,
+            audience: g.audience,
+            stopped: g.stopped,
+            sent: g.sent,
+            delivered: g.delivered,
+            failed: g.failed,
+            clicked: g.clicked,
+            converted: g.converted,
+            revenue: g.revenue,
+            rate: pct(g.conversionRate),
+            lift: g.lift ? `${g.lift.absolute >= 0 ? '+' : ''}${(100 * g.lift.absolute).toFixed(2)} pt [${(100 * g.lift.absoluteCi.low).toFixed(2)}, ${(100 * g.lift.absoluteCi.high).toFixed(2)}]` : '',
+            cost: g.cost,
+            per_conversion: g.costPerConversion,
+          })),
+        );
+        if (report.stoppedBy.length > 0) {
+          console.log('\nstopped by policy:');
+          printTable(report.stoppedBy);
+        }
+      });
+    });
+}

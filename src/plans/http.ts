@@ -1,0 +1,65 @@
+/** Plans and channels over HTTP: definitions, start, pause, report, preview; channels as configured. */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { callerOf } from '../server/auth.ts';
+import type { Stores } from '../stores/stores.ts';
+import { channelSchema } from '../channels/definition.ts';
+import { getChannel, listChannels, saveChannel } from '../channels/store.ts';
+import { planSchema } from './definition.ts';
+import { deletePlan, getPlan, listPlans, pausePlan, savePlan, startPlan } from './plans.ts';
+import { planReport } from './report.ts';
+import { previewPlan } from './preview.ts';
+
+const writers = { roles: ['admin', 'operator'] as const };
+
+export function planRoutes(app: FastifyInstance, stores: Stores): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const security = [{ bearer: [] }];
+  const key = z.object({ key: z.string() });
+
+  api.get('/api/v1/channels', { schema: { tags: ['channels'], summary: 'The workspace channels (secrets are named environment variables, never values)', security } }, async (request) => ({
+    channels: await listChannels(stores, callerOf(request).workspaceId),
+  }));
+  api.post('/api/v1/channels', { config: { roles: ['admin'] as const }, schema: { tags: ['channels'], summary: 'Add a channel', security, body: channelSchema } }, async (request, reply) =>
+    reply.code(201).send({ channel: await saveChannel(stores, callerOf(request).workspaceId, request.body) }),
+  );
+  api.put('/api/v1/channels/:key', { config: { roles: ['admin'] as const }, schema: { tags: ['channels'], summary: 'Replace a channel', security, params: key, body: channelSchema } }, async (request, reply) => {
+    if (request.body.key !== request.params.key) return reply.code(400).send({ error: { code: 'validation_failed', message: `body.key: must be "${request.params.key}", the channel being replaced` } });
+    return { channel: await saveChannel(stores, callerOf(request).workspaceId, request.body, { replace: true }) };
+  });
+  api.get('/api/v1/channels/:key', { schema: { tags: ['channels'], summary: 'A channel', security, params: key } }, async (request) => ({
+    channel: await getChannel(stores, callerOf(request).workspaceId, request.params.key),
+  }));
+
+  const tags = ['plans'];
+  api.get('/api/v1/plans', { schema: { tags, summary: 'The workspace plans with their status', security } }, async (request) => ({ plans: await listPlans(stores, callerOf(request).workspaceId) }));
+  api.post('/api/v1/plans', { config: writers, schema: { tags, summary: 'Create a plan (templates are checked now)', security, body: planSchema } }, async (request, reply) =>
+    reply.code(201).send(await savePlan(stores, callerOf(request).workspaceId, request.body)),
+  );
+  api.put('/api/v1/plans/:key', { config: writers, schema: { tags, summary: 'Replace a plan that is not running', security, params: key, body: planSchema } }, async (request, reply) => {
+    if (request.body.key !== request.params.key) return reply.code(400).send({ error: { code: 'validation_failed', message: `body.key: must be "${request.params.key}", the plan being replaced` } });
+    return savePlan(stores, callerOf(request).workspaceId, request.body, { replace: true });
+  });
+  api.get('/api/v1/plans/:key', { schema: { tags, summary: 'A plan', security, params: key } }, async (request) => getPlan(stores, callerOf(request).workspaceId, request.params.key));
+  api.delete('/api/v1/plans/:key', { config: writers, schema: { tags, summary: 'Delete a plan that never sent', security, params: key } }, async (request, reply) => {
+    await deletePlan(stores, callerOf(request).workspaceId, request.params.key);
+    return reply.code(204).send();
+  });
+  api.post('/api/v1/plans/:key/start', { config: writers, schema: { tags, summary: 'Start (or resume) a plan: checks it, then schedules its next run', security, params: key } }, async (request) =>
+    startPlan(stores, callerOf(request).workspaceId, request.params.key),
+  );
+  api.post('/api/v1/plans/:key/pause', { config: writers, schema: { tags, summary: 'Pause a plan: no new run, no queued message of it is sent', security, params: key } }, async (request) =>
+    pausePlan(stores, callerOf(request).workspaceId, request.params.key),
+  );
+  api.get(
+    '/api/v1/plans/:key/report',
+    { schema: { tags, summary: 'Per variant and control: audience, sent, delivered, failed, clicked, converted, revenue, lift with 95% CI, cost per conversion', security, params: key, querystring: z.object({ run: z.string().optional() }) } },
+    async (request) => planReport(stores, callerOf(request).workspaceId, request.params.key, { runId: request.query.run }),
+  );
+  api.get(
+    '/api/v1/plans/:key/preview',
+    { schema: { tags, summary: "Each variant's message rendered for one person", security, params: key, querystring: z.object({ person: z.coerce.number().int().positive() }) } },
+    async (request) => previewPlan(stores, callerOf(request).workspaceId, request.params.key, request.query.person),
+  );
+}

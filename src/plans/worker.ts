@@ -1,0 +1,47 @@
+/**
+ * What the server runs in the background for plans: a tick that starts due runs (and resumes runs an
+ * earlier process left half-written), and the dispatcher that drains the delivery ledger.
+ */
+import type { Stores } from '../stores/stores.ts';
+import { Dispatcher, type DispatcherOptions } from '../delivery/dispatcher.ts';
+import { runDuePlans, type RunOptions } from './run.ts';
+
+export interface PlanWorkerOptions extends RunOptions {
+  tickMs?: number;
+  dispatcher?: DispatcherOptions;
+}
+
+export class PlanWorker {
+  readonly dispatcher: Dispatcher;
+  private readonly stores: Stores;
+  private readonly options: PlanWorkerOptions;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(stores: Stores, options: PlanWorkerOptions = {}) {
+    this.stores = stores;
+    this.options = options;
+    this.dispatcher = new Dispatcher(stores, { log: options.log, ...options.dispatcher });
+  }
+
+  start(): void {
+    this.dispatcher.start();
+    const tick = () => {
+      this.ticking = runDuePlans(this.stores, this.options)
+        .then(() => undefined)
+        .catch((error: Error) => this.options.log?.(`plans: ${error.message}`))
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(tick, this.options.tickMs ?? 1000);
+        });
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.ticking;
+    await this.dispatcher.stop();
+  }
+}
