@@ -126,7 +126,7 @@ test('a one-off plan reaches every eligible person exactly once, holds out a con
   assert.deepEqual(got, new Set(delivered.map((l) => Number(l.person_id))));
   const one = [...receiver.received.values()].find((r) => r.body.variant === 'A')!;
   const text = (one.body.content as { text: string }).text;
-  assert.match(text, /^会员\d+您好，(上海|您所在城市)门店本周会员日。退订 https:\/\/siyu\.example\.com\/u\/[\w-]+\.[\w-]+$/);
+  assert.match(text, /^会员\d+您好，(上海|您所在城市)门店本周会员日。退订 https:\/\/siyu\.example\.com\/u\/ws_\w+\.\w+\.sms_relay\.[\w-]{12}$/);
   assert.match(String(one.body.address), /^\+86139/);
   const b = [...receiver.received.values()].find((r) => r.body.variant === 'B')!;
   assert.match((b.body.content as { text: string }).text, /金卡专享 9 折：https:\/\/siyu\.example\.com\/r\//);

@@ -2,6 +2,7 @@
 import type { Stores } from '../stores/stores.ts';
 import { ConflictError, NotFoundError } from '../workspaces/workspaces.ts';
 import type { ChannelClient } from './channel.ts';
+import { InputError } from '../system/validation.ts';
 import { channelSchema, webhookConfigOf, type Channel } from './definition.ts';
 import { WebhookClient } from './webhook.ts';
 
@@ -32,7 +33,7 @@ export async function getChannel(stores: Stores, workspaceId: string, key: strin
   return channelSchema.parse(row.definition);
 }
 
-export class ChannelConfigError extends Error {
+export class ChannelConfigError extends InputError {
   override name = 'ChannelConfigError';
 }
 

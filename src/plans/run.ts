@@ -13,7 +13,7 @@ import { compileFor, getSegment } from '../segments/segments.ts';
 import { addressTypeOf, type Channel } from '../channels/definition.ts';
 import { getChannel } from '../channels/store.ts';
 import { capsReached, getPolicy, quietHoursAt, withoutConsent } from '../policy/policy.ts';
-import { linkKey, signLink } from '../policy/links.ts';
+import { clickToken, linkKey, saveTrackedLinks, trackedLinkId, unsubscribeToken, type TrackedLink } from '../policy/links.ts';
 import { renderTemplate } from '../templates/templates.ts';
 import { valueRun } from '../tags/store.ts';
 import { getTag } from '../tags/store.ts';
@@ -226,17 +226,23 @@ export async function executeRun(stores: Stores, workspaceId: string, runId: str
     const toRender = decisions.filter((d) => d.status === 'queued').map((d) => d.personId);
     const context = toRender.length > 0 ? await personContext(stores, workspaceId, toRender, needs) : undefined;
     const sendAt = quiet.quiet && quiet.action === 'delay' ? quiet.until : now;
+    const links = new Map<string, TrackedLink>();
     const ledger = decisions.map((d) => {
       let content: string | null = null;
       if (d.status === 'queued' && context) {
         const variant = plan.variants.find((v) => v.key === d.group)!;
-        const unsubscribe = signLink(key, { workspaceId, personId: d.personId, channel: channel.key });
+        const unsubscribe = unsubscribeToken(key, { workspaceId, personId: d.personId, channel: channel.key });
         const rendered = renderTemplate(variant.template, {
           person: context.person.get(d.personId) ?? { id: d.personId },
           tags: context.tags.get(d.personId) ?? {},
           plan: { key: plan.key, name: plan.name, variant: d.group, run: runId },
           unsubscribe_url: `${publicUrl}/u/${unsubscribe}`,
-          track: (url) => `${publicUrl}/r/${signLink(key, { workspaceId, plan: plan.key, runId, personId: d.personId, variant: d.group, channel: channel.key, url })}`,
+          track: (url) => {
+            const link = { workspaceId, plan: plan.key, runId, variant: d.group, channel: channel.key, url };
+            const id = trackedLinkId(link);
+            links.set(id, link);
+            return `${publicUrl}/r/${clickToken(key, id, d.personId)}`;
+          },
         });
         content = JSON.stringify(nestFields(rendered));
       }
@@ -257,6 +263,7 @@ export async function executeRun(stores: Stores, workspaceId: string, runId: str
         next_attempt_at: d.status === 'queued' ? sendAt : null,
       };
     });
+    await saveTrackedLinks(stores, [...links.values()]);
     // Facts first: a crash between the two repeats events (which collapse), never loses them.
     await stores.facts.insertRows(
       'message_events',

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { callerOf } from '../server/auth.ts';
 import type { Stores } from '../stores/stores.ts';
 import { consentsOf, getPolicy, policySchema, savePolicy, setConsent } from './policy.ts';
-import { linkKey, peekLink, verifyLink, type ClickLink, type UnsubscribeLink } from './links.ts';
+import { readClickToken, readUnsubscribeToken } from './links.ts';
 
 const admins = { roles: ['admin', 'operator'] as const };
 
@@ -18,14 +18,6 @@ function page(reply: FastifyReply, status: number, title: string, body: string) 
     .code(status)
     .type('text/html; charset=utf-8')
     .send(`<!doctype html><html lang="zh-CN"><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${title}</title><body style="font-family:sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem">${body}</body></html>`);
-}
-
-async function checked<T extends UnsubscribeLink | ClickLink>(stores: Stores, token: string): Promise<T | undefined> {
-  const data = peekLink<T>(token);
-  if (!data || typeof data.workspaceId !== 'string') return undefined;
-  const exists = await stores.state.db.selectFrom('link_keys').select('workspace_id').where('workspace_id', '=', data.workspaceId).executeTakeFirst();
-  if (!exists) return undefined;
-  return verifyLink(await linkKey(stores, data.workspaceId), token) ? data : undefined;
 }
 
 export function policyRoutes(app: FastifyInstance, stores: Stores): void {
@@ -57,9 +49,9 @@ export function policyRoutes(app: FastifyInstance, stores: Stores): void {
     },
   );
 
-  const token = z.object({ token: z.string().min(10).max(4000) });
+  const token = z.object({ token: z.string().min(10).max(100) });
   api.get('/u/:token', { schema: { hide: true, params: token } }, async (request, reply) => {
-    const link = await checked<UnsubscribeLink>(stores, request.params.token);
+    const link = await readUnsubscribeToken(stores, request.params.token);
     if (!link) return page(reply, 404, '链接无效', '<p>此退订链接无效或已过期。<br>This unsubscribe link is not valid.</p>');
     return page(
       reply,
@@ -69,14 +61,14 @@ export function policyRoutes(app: FastifyInstance, stores: Stores): void {
     );
   });
   api.post('/u/:token', { schema: { hide: true, params: token } }, async (request, reply) => {
-    const link = await checked<UnsubscribeLink>(stores, request.params.token);
+    const link = await readUnsubscribeToken(stores, request.params.token);
     if (!link) return page(reply, 404, '链接无效', '<p>此退订链接无效。<br>This unsubscribe link is not valid.</p>');
     await setConsent(stores, link.workspaceId, link.personId, link.channel, 'revoked', 'unsubscribe link');
     return page(reply, 200, '已退订', '<p>已退订，您将不再收到此类消息。<br>You are unsubscribed.</p>');
   });
 
   api.get('/r/:token', { schema: { hide: true, params: token } }, async (request, reply) => {
-    const link = await checked<ClickLink>(stores, request.params.token);
+    const link = await readClickToken(stores, request.params.token);
     if (!link || !/^https?:\/\//i.test(link.url)) return page(reply, 404, '链接无效', '<p>This link is not valid.</p>');
     await stores.facts.insertRows('message_events', [
       {

@@ -1,7 +1,8 @@
 /**
- * Signed links in messages: unsubscribe (one channel, or every channel) and tracked redirects for
- * clicks. A link carries its facts in the clear and an HMAC with the workspace's link key, so no
- * table lookup is needed and nobody can forge one for another person.
+ * Signed links in messages, short enough for an SMS: unsubscribe (a person from a channel) and
+ * tracked redirects (a link of a run, for a person). A token carries its facts and an HMAC with the
+ * workspace's link key, so nobody can forge one for another person; a tracked link's URL is kept
+ * once per run and variant, not per person.
  */
 import crypto from 'node:crypto';
 import type { Stores } from '../stores/stores.ts';
@@ -13,44 +14,73 @@ export async function linkKey(stores: Stores, workspaceId: string): Promise<Buff
   return Buffer.from(row.secret, 'base64url');
 }
 
+function mac(key: Buffer, payload: string): string {
+  return crypto.createHmac('sha256', key).update(payload).digest('base64url').slice(0, 12);
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+}
+
 export interface UnsubscribeLink {
   workspaceId: string;
   personId: number;
   channel: string;
 }
 
-export interface ClickLink {
+/** `<workspace>.<person, base 36>.<channel>.<mac>` */
+export function unsubscribeToken(key: Buffer, link: UnsubscribeLink): string {
+  const payload = `${link.workspaceId}.${link.personId.toString(36)}.${link.channel}`;
+  return `${payload}.${mac(key, payload)}`;
+}
+
+export async function readUnsubscribeToken(stores: Stores, token: string): Promise<UnsubscribeLink | undefined> {
+  const parts = token.split('.');
+  if (parts.length !== 4) return undefined;
+  const [workspaceId, person, channel, given] = parts;
+  const exists = await stores.state.db.selectFrom('link_keys').select('workspace_id').where('workspace_id', '=', workspaceId).executeTakeFirst();
+  if (!exists) return undefined;
+  if (!same(mac(await linkKey(stores, workspaceId), `${workspaceId}.${person}.${channel}`), given)) return undefined;
+  return { workspaceId, personId: parseInt(person, 36), channel };
+}
+
+export interface TrackedLink {
   workspaceId: string;
   plan: string;
   runId: string;
-  personId: number;
   variant: string;
   channel: string;
   url: string;
 }
 
-function mac(key: Buffer, payload: string): string {
-  return crypto.createHmac('sha256', key).update(payload).digest('base64url').slice(0, 22);
+/** The id of a run's link: the same for every person, so it is stored once. */
+export function trackedLinkId(link: Pick<TrackedLink, 'runId' | 'variant' | 'url'>): string {
+  return crypto.createHash('sha256').update(`${link.runId}\u0000${link.variant}\u0000${link.url}`).digest('base64url').slice(0, 12);
 }
 
-export function signLink(key: Buffer, data: UnsubscribeLink | ClickLink): string {
-  const payload = Buffer.from(JSON.stringify(data)).toString('base64url');
+/** `<link id>.<person, base 36>.<mac>` */
+export function clickToken(key: Buffer, linkId: string, personId: number): string {
+  const payload = `${linkId}.${personId.toString(36)}`;
   return `${payload}.${mac(key, payload)}`;
 }
 
-/** The link's data, without checking it (to find the workspace whose key checks it). */
-export function peekLink<T extends UnsubscribeLink | ClickLink>(token: string): T | undefined {
-  try {
-    return JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as T;
-  } catch {
-    return undefined;
-  }
+export async function saveTrackedLinks(stores: Stores, links: ReadonlyArray<TrackedLink>): Promise<void> {
+  if (links.length === 0) return;
+  await stores.state.db
+    .insertInto('tracked_links')
+    .values(links.map((l) => ({ id: trackedLinkId(l), workspace_id: l.workspaceId, plan_key: l.plan, run_id: l.runId, variant: l.variant, channel: l.channel, url: l.url })))
+    .onConflict((c) => c.column('id').doNothing())
+    .execute();
 }
 
-export function verifyLink(key: Buffer, token: string): boolean {
-  const [payload, given] = token.split('.');
-  if (!payload || !given) return false;
-  const expected = Buffer.from(mac(key, payload));
-  const actual = Buffer.from(given);
-  return actual.length === expected.length && crypto.timingSafeEqual(actual, expected);
+export async function readClickToken(stores: Stores, token: string): Promise<(TrackedLink & { personId: number }) | undefined> {
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  const [id, person, given] = parts;
+  const link = await stores.state.db.selectFrom('tracked_links').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!link) return undefined;
+  if (!same(mac(await linkKey(stores, link.workspace_id), `${id}.${person}`), given)) return undefined;
+  return { workspaceId: link.workspace_id, plan: link.plan_key, runId: link.run_id, variant: link.variant, channel: link.channel, url: link.url, personId: parseInt(person, 36) };
 }

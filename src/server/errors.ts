@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { ZodError } from 'zod';
 import { ConflictError, NotFoundError } from '../workspaces/workspaces.ts';
-import { issuePath } from '../system/validation.ts';
+import { InputError, issuePath } from '../system/validation.ts';
 
 /** Every error leaves the API as `{ error: { code, message, details } }`. */
 export interface ErrorBody {
@@ -57,6 +57,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     if (error instanceof ApiError) {
       return reply.code(error.statusCode).send({ error: { code: error.code, message: error.message, details: error.details } });
+    }
+    if (error instanceof InputError) {
+      return reply.code(400).send({ error: { code: 'invalid_request', message: error.message } } satisfies ErrorBody);
     }
     if (error instanceof NotFoundError) {
       return reply.code(404).send({ error: { code: 'not_found', message: error.message } } satisfies ErrorBody);

@@ -12,3 +12,11 @@ export function issuePath(path: ReadonlyArray<PropertyKey>): string {
 export function describeZodError(error: ZodError, root = 'input'): string {
   return error.issues.map((issue) => `${issuePath(issue.path) || root}: ${issue.message}`).join('; ');
 }
+
+/**
+ * A request that cannot be carried out as asked, for a reason its own message states (a template
+ * that reads an unknown field, a channel whose secret is not set). The API answers 400 with it.
+ */
+export class InputError extends Error {
+  override name = 'InputError';
+}

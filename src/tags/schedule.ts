@@ -5,6 +5,7 @@
  * restarts, never run the same slot twice; a server that was down runs a missed slot once on return.
  */
 import { Cron } from 'croner';
+import { InputError } from '../system/validation.ts';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
 import { NotFoundError, WorkspaceService } from '../workspaces/workspaces.ts';
@@ -13,7 +14,7 @@ import { dateInZone, runTags, type TagRunResult } from './engine.ts';
 /** What `daily` means: 03:00 in the workspace's time zone. */
 export const DAILY_CRON = '0 3 * * *';
 
-export class CronError extends Error {
+export class CronError extends InputError {
   override name = 'CronError';
 }
 

@@ -6,6 +6,7 @@
  */
 import { Liquid } from 'liquidjs';
 import { PROFILE_FIELDS } from '../tags/definition.ts';
+import { InputError } from '../system/validation.ts';
 
 export const PERSON_FIELDS = ['id', 'name', ...Object.keys(PROFILE_FIELDS)] as const;
 export const PLAN_FIELDS = ['key', 'name', 'variant', 'run'] as const;
@@ -31,7 +32,7 @@ engine.registerFilter('track', function (this: { context: { environments: Record
   return tracker ? tracker(String(url)) : String(url);
 });
 
-export class TemplateError extends Error {
+export class TemplateError extends InputError {
   override name = 'TemplateError';
   readonly path: string;
   constructor(path: string, message: string) {

@@ -316,6 +316,17 @@ const MIGRATIONS: Record<string, Migration> = {
         .addColumn('workspace_id', 'text', (c) => c.primaryKey().references('workspaces.id').onDelete('cascade'))
         .addColumn('secret', 'text', (c) => c.notNull())
         .execute();
+      // A link a run's messages carry through the tracked redirect (the token names it and the person).
+      await db.schema
+        .createTable('tracked_links')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('plan_key', 'text', (c) => c.notNull())
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('variant', 'text', (c) => c.notNull())
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .execute();
     },
   },
 };

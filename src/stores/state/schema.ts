@@ -22,6 +22,7 @@ export interface StateDatabase {
   plan_runs: PlanRunsTable;
   deliveries: DeliveriesTable;
   link_keys: { workspace_id: string; secret: string };
+  tracked_links: { id: string; workspace_id: string; plan_key: string; run_id: string; variant: string; channel: string; url: string };
 }
 
 type Json = ColumnType<unknown, string, string>;
