@@ -10,6 +10,8 @@ const BENCHMARKS: Record<string, { describe: string; load: () => Promise<{ run(a
   linkage: { describe: 'pairwise precision/recall/F1 on FEBRL and the demo brand ground truth', load: () => import('./linkage.ts') },
   tags: { describe: 'the retail tag pack in one run: demo brand coverage, 100k and 1M people × 10 orders, model fit time', load: () => import('./tags.ts') },
   segments: { describe: 'segment counts over 1M and 10M people: tags-only (bitmaps), mixed, sequence; p50/p95, and the ratio to PostgreSQL', load: () => import('./segments.ts') },
+  dispatch: { describe: 'a plan to 100k people through policy, templates and the ledger to a local webhook receiver: messages/s', load: () => import('./dispatch.ts') },
+  conversion: { describe: 'the plan report (per variant and control, lift, cost per conversion) over 1M sends', load: () => import('./conversion.ts') },
   oneid: { describe: 'OneID: full resolution of 10M identifier edges, incremental attach of 100k records', load: () => import('./oneid.ts') },
 };
 

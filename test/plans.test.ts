@@ -58,7 +58,7 @@ async function personOf(memberNo: string): Promise<number> {
 async function dispatchAll(dispatcher: Dispatcher) {
   for (let i = 0; i < 200; i++) {
     await dispatcher.drain();
-    const left = await stores.state.db.selectFrom('deliveries').select('id').where('workspace_id', '=', ws.id).where('status', 'in', ['queued', 'sending']).limit(1).execute();
+    const left = await stores.state.db.selectFrom('deliveries').select('id').where('workspace_id', '=', ws.id).where('status', '=', 'queued').limit(1).execute();
     if (left.length === 0) return;
     await new Promise((r) => setTimeout(r, 20));
   }

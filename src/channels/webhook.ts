@@ -5,7 +5,8 @@
  * every retry).
  */
 import crypto from 'node:crypto';
-import { outcomeOfHttpStatus, outcomeOfNetworkError, type ChannelClient, type OutboundMessage, type SendResult } from './channel.ts';
+import { outcomeOfHttpStatus, type ChannelClient, type OutboundMessage, type SendResult } from './channel.ts';
+import { exchange } from './http.ts';
 
 export interface WebhookConfig {
   url: string;
@@ -51,21 +52,15 @@ export class WebhookClient implements ChannelClient {
       content: message.content,
     });
     const signature = signWebhook(this.config.secret, Math.floor(Date.now() / 1000), body);
-    let response: Response;
-    try {
-      response = await fetch(this.config.url, {
-        method: 'POST',
-        headers: { ...this.config.headers, 'content-type': 'application/json', 'idempotency-key': message.deliveryId, [SIGNATURE_HEADER]: signature },
-        body,
-        signal: AbortSignal.timeout(this.config.timeoutMs ?? 10_000),
-      });
-    } catch (error) {
-      return outcomeOfNetworkError(error);
-    }
-    const text = await response.text().catch(() => '');
-    const problem = outcomeOfHttpStatus(response.status, text, response.headers.get('retry-after'));
+    const sent = await exchange(
+      this.config.url,
+      { method: 'POST', headers: { ...this.config.headers, 'content-type': 'application/json', 'idempotency-key': message.deliveryId, [SIGNATURE_HEADER]: signature }, body },
+      this.config.timeoutMs ?? 10_000,
+    );
+    if (!sent.ok) return sent.result;
+    const problem = outcomeOfHttpStatus(sent.reply.status, sent.reply.text);
     if (problem) return problem;
     // The receiver has it: for a webhook, accepted is delivered.
-    return { outcome: 'sent', delivered: true, providerId: response.headers.get('x-request-id') ?? undefined };
+    return { outcome: 'sent', delivered: true };
   }
 }

@@ -3,8 +3,9 @@
  * UPDATE … FOR UPDATE SKIP LOCKED under a lease (so several workers, or a worker that restarts after
  * being killed, never hold the same row), sent through each channel at its pace, and settled in one
  * UPDATE: sent, retried later with backoff (5xx, 429, timeouts), failed, or parked after the last try.
- * A row whose worker died stays 'sending' until its lease runs out, then is claimed again and sent
- * with the same delivery id, which receivers use to drop a repeat.
+ * A claimed row stays 'queued' with a live lease (the claim writes only unindexed columns, so
+ * PostgreSQL rewrites it in place). A row whose worker died is claimed again when its lease runs
+ * out and sent with the same delivery id, which receivers use to drop a repeat.
  */
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
@@ -101,12 +102,12 @@ export class Dispatcher {
 
   constructor(stores: Stores, options: DispatcherOptions = {}) {
     this.stores = stores;
-    this.options = { batch: 500, leaseSeconds: 120, maxAttempts: 5, backoffMs: 2_000, idleMs: 500, ...options };
+    this.options = { batch: 1000, leaseSeconds: 120, maxAttempts: 5, backoffMs: 2_000, idleMs: 500, ...options };
   }
 
   /**
    * Runs until stop(): claims and sends whatever is due. On the embedded state store this process is
-   * the only one, so messages left 'sending' by a process that died are taken back at once instead
+   * the only one, so messages a process that died was sending are taken back at once instead
    * of after their lease (they are sent again with the same delivery id).
    */
   start(): void {
@@ -114,15 +115,27 @@ export class Dispatcher {
     this.running = true;
     this.loop = (async () => {
       if (this.stores.state.engine === 'pglite') {
-        const { numUpdatedRows } = await this.stores.state.db.updateTable('deliveries').set({ lease_until: new Date(0) }).where('status', '=', 'sending').executeTakeFirst();
+        const { numUpdatedRows } = await this.stores.state.db.updateTable('deliveries').set({ lease_until: new Date(0) }).where('status', '=', 'queued').where('lease_until', '>', new Date(0)).executeTakeFirst();
         if (numUpdatedRows > 0n) this.options.log?.(`dispatcher: ${numUpdatedRows} messages were being sent when the last process stopped; sending them again (same delivery ids)`);
       }
+      // The next batch is claimed while this one is being sent, so the state store's round trip
+      // overlaps the network's.
+      let upcoming: Promise<Claimed[]> | undefined;
       while (this.running) {
         let sent = 0;
         try {
-          sent = await this.dispatchBatch();
-          if (sent === 0) await settleRuns(this.stores);
+          const claimed = await (upcoming ?? this.claim());
+          upcoming = undefined;
+          if (claimed.length > 0) {
+            upcoming = this.claim();
+            upcoming.catch(() => undefined);
+            await this.send(claimed);
+          } else {
+            await settleRuns(this.stores);
+          }
+          sent = claimed.length;
         } catch (error) {
+          upcoming = undefined;
           this.options.log?.(`dispatcher: ${(error as Error).message}`);
         }
         if (sent === 0 && this.running) await new Promise<void>((resolve) => {
@@ -132,6 +145,11 @@ export class Dispatcher {
             resolve();
           };
         });
+      }
+      // A batch claimed but not started goes back to the queue as it was.
+      const unsent = await upcoming?.catch(() => [] as Claimed[]);
+      if (unsent && unsent.length > 0) {
+        await sql`UPDATE deliveries SET attempts = attempts - 1, lease_until = NULL WHERE id = ANY(${unsent.map((c) => c.id)}::bigint[]) AND status = 'queued'`.execute(this.stores.state.db);
       }
     })();
   }
@@ -159,7 +177,12 @@ export class Dispatcher {
   /** Claims one batch of due rows, sends them, settles them. Returns how many were claimed. */
   async dispatchBatch(): Promise<number> {
     const claimed = await this.claim();
-    if (claimed.length === 0) return 0;
+    if (claimed.length > 0) await this.send(claimed);
+    return claimed.length;
+  }
+
+  /** Sends a claimed batch through its channels and settles every row of it. */
+  private async send(claimed: Claimed[]): Promise<void> {
     const byChannel = new Map<string, Claimed[]>();
     for (const row of claimed) {
       const key = `${row.workspace_id}\u0000${row.channel}`;
@@ -203,7 +226,6 @@ export class Dispatcher {
       clearInterval(ticker);
       await flush();
     }
-    return claimed.length;
   }
 
   private message(row: Claimed): OutboundMessage {
@@ -220,11 +242,10 @@ export class Dispatcher {
   private async claim(): Promise<Claimed[]> {
     const { rows } = await sql<Claimed>`
       UPDATE deliveries AS d
-      SET status = 'sending', attempts = d.attempts + 1, lease_until = now() + make_interval(secs => ${this.options.leaseSeconds}), updated_at = now()
+      SET attempts = d.attempts + 1, lease_until = now() + make_interval(secs => ${this.options.leaseSeconds})
       WHERE d.id IN (
         SELECT q.id FROM deliveries q
-        WHERE q.status IN ('queued', 'sending') AND q.next_attempt_at <= now()
-          AND (q.status = 'queued' OR q.lease_until < now())
+        WHERE q.status = 'queued' AND q.next_attempt_at <= now() AND (q.lease_until IS NULL OR q.lease_until < now())
           AND NOT EXISTS (SELECT 1 FROM plans p WHERE p.workspace_id = q.workspace_id AND p.key = q.plan_key AND p.status = 'paused')
         ORDER BY q.next_attempt_at
         LIMIT ${this.options.batch}

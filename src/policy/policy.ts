@@ -140,7 +140,7 @@ export async function capsReached(stores: Stores, workspaceId: string, caps: Cap
     .where('workspace_id', '=', workspaceId)
     .where('person_id', '=', sql<number>`ANY(${people}::bigint[])`)
     .where('purpose', '=', 'marketing')
-    .where('status', 'in', ['queued', 'sending', 'sent', 'delivered'])
+    .where('status', 'in', ['queued', 'sent', 'delivered'])
     .where('entered_at', '>=', since)
     .execute();
   const byPerson = new Map<number, Array<{ channel: string; at: number }>>();

@@ -95,11 +95,22 @@ export interface RenderScope {
   track?: (url: string) => string;
 }
 
+// A run renders the same few templates for every person: parse each text once.
+const parsed = new Map<string, ReturnType<typeof engine.parse>>();
+function parsedTemplate(text: string) {
+  let template = parsed.get(text);
+  if (!template) {
+    if (parsed.size > 1000) parsed.clear();
+    template = engine.parse(text);
+    parsed.set(text, template);
+  }
+  return template;
+}
+
 export function renderTemplate(fields: TemplateFields, scope: RenderScope): Record<string, string> {
   const out: Record<string, string> = {};
   const { track, ...variables } = scope;
-  for (const [name, text] of Object.entries(fields)) {
-    out[name] = engine.parseAndRenderSync(text, { ...variables, __track: track });
-  }
+  const context = { ...variables, __track: track };
+  for (const [name, text] of Object.entries(fields)) out[name] = engine.renderSync(parsedTemplate(text), context) as string;
   return out;
 }

@@ -28,7 +28,7 @@ async function runAndDispatch(stores: Stores, config: SiyuConfig, timeoutSeconds
     const sent = await dispatcher.drain();
     total += sent;
     if (sent > 0) process.stderr.write(`\rsent ${total.toLocaleString('en-US')} messages`);
-    const waiting = await stores.state.db.selectFrom('deliveries').select(({ fn }) => fn.min('next_attempt_at').as('next')).where('status', 'in', ['queued', 'sending']).executeTakeFirst();
+    const waiting = await stores.state.db.selectFrom('deliveries').select(({ fn }) => fn.min('next_attempt_at').as('next')).where('status', '=', 'queued').executeTakeFirst();
     if (!waiting?.next) break;
     if (Date.now() > until || new Date(waiting.next).getTime() > until) {
       console.log(`messages still waiting (next try ${new Date(waiting.next).toISOString()}): \`siyu start\` sends them`);

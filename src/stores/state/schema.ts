@@ -80,7 +80,8 @@ export interface PlanRunsTable {
   finished_at: NullableTimestamp;
 }
 
-export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'failed' | 'parked' | 'stopped' | 'control';
+/** 'queued' includes a message being sent now (its lease is live). */
+export type DeliveryStatus = 'queued' | 'sent' | 'delivered' | 'failed' | 'parked' | 'stopped' | 'control';
 
 export interface DeliveriesTable {
   id: Generated<number>;
