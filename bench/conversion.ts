@@ -38,7 +38,7 @@ export async function run(args: string[]): Promise<void> {
     const load = await timed(async () => {
       const params = { ws: ws.id, sends, run: 'run_bench' };
       // 10% control; of the treated, 2% stopped by policy, 1% failed; the rest sent and delivered.
-      const group = `if(number % 10 = 0, 'control', if(number % 2 = 0, 'A', 'B'))`;
+      const group = `if(number % 10 = 0, 'control', if(intDiv(number, 10) % 2 = 0, 'A', 'B'))`;
       await stores.facts.command(
         `INSERT INTO message_events (workspace_id, plan, run_id, person_id, step, variant, channel, event, cost, at)
          SELECT {ws:String}, 'bench_plan', {run:String}, number + 1, 'send', ${group}, 'sms', e, if(e = 'sent', 0.045, 0),
@@ -60,7 +60,7 @@ export async function run(args: string[]): Promise<void> {
       await sql`
         INSERT INTO deliveries (workspace_id, plan_key, run_id, person_id, step, variant, channel, purpose, status, reason)
         SELECT ${ws.id}, 'bench_plan', 'run_bench', n, 'send',
-               CASE WHEN (n - 1) % 10 = 0 THEN 'control' WHEN (n - 1) % 2 = 0 THEN 'A' ELSE 'B' END, 'sms', 'marketing',
+               CASE WHEN (n - 1) % 10 = 0 THEN 'control' WHEN ((n - 1) / 10) % 2 = 0 THEN 'A' ELSE 'B' END, 'sms', 'marketing',
                CASE WHEN (n - 1) % 10 = 0 THEN 'control' WHEN (n - 1) % 50 = 1 THEN 'stopped' WHEN (n - 1) % 100 = 3 THEN 'failed' ELSE 'delivered' END,
                CASE WHEN (n - 1) % 50 = 1 AND (n - 1) % 10 <> 0 THEN 'cap: 2 per 24 h on *' END
         FROM generate_series(1, ${sends}::bigint) AS n`.execute(stores.state.db);
