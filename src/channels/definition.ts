@@ -20,13 +20,62 @@ export const DEFAULT_ADDRESS: Record<ChannelKind, string | null> = {
 
 const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'the name of an environment variable, e.g. SIYU_WEBHOOK_SECRET');
 
-const webhookConfig = z
-  .object({
-    url: z.url({ protocol: /^https?$/ }),
-    secretEnv: envName,
-    timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
-  })
-  .strict();
+const timeoutMs = z.number().int().min(100).max(120_000).default(10_000);
+const httpsUrl = (fallback: string) => z.url({ protocol: /^https?$/ }).default(fallback);
+
+/** What each kind needs to send. Secrets are the names of environment variables (…Env). */
+export const CHANNEL_CONFIGS = {
+  webhook: z.object({ url: z.url({ protocol: /^https?$/ }), secretEnv: envName, timeoutMs }).strict(),
+  email: z
+    .object({
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65535).default(587),
+      secure: z.boolean().default(false),
+      requireTLS: z.boolean().default(false),
+      user: z.string().min(1).optional(),
+      passwordEnv: envName.optional(),
+      from: z.string().min(3),
+      messageIdDomain: z.string().min(1),
+      timeoutMs,
+    })
+    .strict(),
+  sms: z.discriminatedUnion('provider', [
+    z.object({ provider: z.literal('http'), url: z.url({ protocol: /^https?$/ }), tokenEnv: envName, timeoutMs }).strict(),
+    z
+      .object({
+        provider: z.literal('aliyun'),
+        accessKeyId: z.string().min(1),
+        accessKeySecretEnv: envName,
+        signName: z.string().min(1),
+        baseUrl: httpsUrl('https://dysmsapi.aliyuncs.com'),
+        regionId: z.string().default('cn-hangzhou'),
+        timeoutMs,
+      })
+      .strict(),
+  ]),
+  miniprogram: z
+    .object({
+      appId: z.string().min(1),
+      appSecretEnv: envName,
+      baseUrl: httpsUrl('https://api.weixin.qq.com'),
+      miniprogramState: z.enum(['developer', 'trial', 'formal']).default('formal'),
+      lang: z.enum(['zh_CN', 'en_US', 'zh_HK', 'zh_TW']).default('zh_CN'),
+      timeoutMs,
+    })
+    .strict(),
+  official_account: z.object({ appId: z.string().min(1), appSecretEnv: envName, baseUrl: httpsUrl('https://api.weixin.qq.com'), timeoutMs }).strict(),
+  wecom: z
+    .object({
+      corpId: z.string().min(1),
+      corpSecretEnv: envName,
+      baseUrl: httpsUrl('https://qyapi.weixin.qq.com'),
+      callsPerMinute: z.number().int().min(1).max(10_000).default(10_000),
+      timeoutMs,
+    })
+    .strict(),
+} satisfies Record<ChannelKind, z.ZodType>;
+
+export type ChannelConfig<K extends ChannelKind> = z.infer<(typeof CHANNEL_CONFIGS)[K]>;
 
 export const channelSchema = z
   .object({
@@ -45,17 +94,14 @@ export const channelSchema = z
   })
   .strict()
   .superRefine((channel, ctx) => {
-    if (channel.kind === 'webhook') {
-      const parsed = webhookConfig.safeParse(channel.config);
-      if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: ['config', ...issue.path] } as never);
-    }
+    const parsed = CHANNEL_CONFIGS[channel.kind].safeParse(channel.config);
+    if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: ['config', ...issue.path] } as never);
   });
 
 export type Channel = z.infer<typeof channelSchema>;
-export type WebhookChannelConfig = z.infer<typeof webhookConfig>;
-
-export function webhookConfigOf(channel: Channel): WebhookChannelConfig {
-  return webhookConfig.parse(channel.config);
+/** A channel's config, read with its kind's schema (defaults filled in). */
+export function configOf<K extends ChannelKind>(channel: Channel & { kind: K }): ChannelConfig<K> {
+  return CHANNEL_CONFIGS[channel.kind].parse(channel.config) as ChannelConfig<K>;
 }
 
 /** The identifier type this channel addresses people by (null: none needed). */

@@ -3,8 +3,13 @@ import type { Stores } from '../stores/stores.ts';
 import { ConflictError, NotFoundError } from '../workspaces/workspaces.ts';
 import type { ChannelClient } from './channel.ts';
 import { InputError } from '../system/validation.ts';
-import { channelSchema, webhookConfigOf, type Channel } from './definition.ts';
+import { CHANNEL_CONFIGS, channelSchema, type Channel } from './definition.ts';
 import { WebhookClient } from './webhook.ts';
+import { EmailClient } from './email.ts';
+import { AliyunSmsClient, HttpSmsClient } from './sms.ts';
+import { MiniProgramSubscribeClient } from './miniprogram.ts';
+import { OfficialAccountTemplateClient } from './official-account.ts';
+import { WeComCustomerContactClient } from './wecom.ts';
 
 export async function saveChannel(stores: Stores, workspaceId: string, input: unknown, options: { replace?: boolean } = {}): Promise<Channel> {
   const channel = channelSchema.parse(input);
@@ -45,13 +50,34 @@ function secretFrom(env: NodeJS.ProcessEnv, name: string, channel: Channel): str
 
 /** The client a channel sends through; its secrets are read from the environment now. */
 export function clientFor(channel: Channel, env: NodeJS.ProcessEnv = process.env): ChannelClient {
+  const secret = (name: string) => secretFrom(env, name, channel);
   switch (channel.kind) {
     case 'webhook': {
-      const config = webhookConfigOf(channel);
-      return new WebhookClient({ url: config.url, secret: secretFrom(env, config.secretEnv, channel), timeoutMs: config.timeoutMs });
+      const c = CHANNEL_CONFIGS.webhook.parse(channel.config);
+      return new WebhookClient({ url: c.url, secret: secret(c.secretEnv), timeoutMs: c.timeoutMs });
     }
-    default:
-      throw new ChannelConfigError(`channel "${channel.key}": sending through ${channel.kind} is not wired into plans yet (use a webhook channel)`);
+    case 'email': {
+      const c = CHANNEL_CONFIGS.email.parse(channel.config);
+      const auth = c.user && c.passwordEnv ? { user: c.user, pass: secret(c.passwordEnv) } : undefined;
+      return new EmailClient({ host: c.host, port: c.port, secure: c.secure, requireTLS: c.requireTLS, auth, from: c.from, messageIdDomain: c.messageIdDomain, timeoutMs: c.timeoutMs, pool: true });
+    }
+    case 'sms': {
+      const c = CHANNEL_CONFIGS.sms.parse(channel.config);
+      if (c.provider === 'http') return new HttpSmsClient({ url: c.url, token: secret(c.tokenEnv), timeoutMs: c.timeoutMs });
+      return new AliyunSmsClient({ accessKeyId: c.accessKeyId, accessKeySecret: secret(c.accessKeySecretEnv), signName: c.signName, baseUrl: c.baseUrl, regionId: c.regionId, timeoutMs: c.timeoutMs });
+    }
+    case 'miniprogram': {
+      const c = CHANNEL_CONFIGS.miniprogram.parse(channel.config);
+      return new MiniProgramSubscribeClient({ appId: c.appId, appSecret: secret(c.appSecretEnv), baseUrl: c.baseUrl, timeoutMs: c.timeoutMs, miniprogramState: c.miniprogramState, lang: c.lang });
+    }
+    case 'official_account': {
+      const c = CHANNEL_CONFIGS.official_account.parse(channel.config);
+      return new OfficialAccountTemplateClient({ appId: c.appId, appSecret: secret(c.appSecretEnv), baseUrl: c.baseUrl, timeoutMs: c.timeoutMs });
+    }
+    case 'wecom': {
+      const c = CHANNEL_CONFIGS.wecom.parse(channel.config);
+      return new WeComCustomerContactClient({ corpId: c.corpId, corpSecret: secret(c.corpSecretEnv), baseUrl: c.baseUrl, timeoutMs: c.timeoutMs, callsPerMinute: c.callsPerMinute });
+    }
   }
 }
 

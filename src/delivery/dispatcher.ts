@@ -260,6 +260,11 @@ export class Dispatcher {
     // Re-read channel settings now and then, so a changed URL or pace takes effect without a restart.
     if (cached && Date.now() - cached.loadedAt < 30_000) return cached;
     const channel = await getChannel(this.stores, workspaceId, channelKey);
+    // An unchanged channel keeps its client (and with it its access token and open connections).
+    if (cached && JSON.stringify(cached.channel) === JSON.stringify(channel)) {
+      cached.loadedAt = Date.now();
+      return cached;
+    }
     const runtime = { channel, client: clientFor(channel, this.options.env), pace: cached && cached.channel.ratePerMinute === channel.ratePerMinute ? cached.pace : new Pace(channel.ratePerMinute), loadedAt: Date.now() };
     await cached?.client.close?.();
     this.channels.set(key, runtime);
