@@ -181,3 +181,38 @@ test('a one-off plan reaches every eligible person exactly once, holds out a con
   assert.equal(second.filter((l) => l.status === 'delivered').length, control.length);
   await dispatcher.stop();
 });
+
+test('a recurring plan runs each cron slot once, in the workspace time zone; "enter once" keeps earlier entrants out', async () => {
+  await savePlan(stores, ws.id, {
+    ...plan,
+    key: 'weekly_gold',
+    controlPercent: 0,
+    audience: { segment: 'gold' },
+    variants: [plan.variants[0]],
+    schedule: { kind: 'recurring', cron: '0 10 * * *', enterOnce: true },
+  });
+  await assert.rejects(savePlan(stores, ws.id, { ...plan, key: 'bad_cron', schedule: { kind: 'recurring', cron: '0 10 * *' } }), /expected 5 fields/);
+  const started = await startPlan(stores, ws.id, 'weekly_gold', env);
+  assert.equal(started.status, 'scheduled');
+  const slot = new Date(started.nextRunAt!);
+  assert.equal(shanghai(slot).slice(11), '10:00:00', 'the cron is read in Asia/Shanghai');
+  const at = (ms: number) => ({ now: () => new Date(slot.getTime() + ms) });
+  assert.equal((await runDuePlans(stores, at(-60_000))).length, 0, 'not due a minute early');
+  const [first] = await runDuePlans(stores, at(60_000));
+  assert.equal(first.audience, 300);
+  assert.equal((await runDuePlans(stores, at(120_000))).length, 0, 'one run per slot');
+  const next = await getPlan(stores, ws.id, 'weekly_gold');
+  assert.equal(next.status, 'scheduled');
+  assert.equal(new Date(next.nextRunAt!).getTime() - slot.getTime(), 86_400_000);
+  const [second] = await runDuePlans(stores, at(86_400_000 + 60_000));
+  const rows = await stores.state.db.selectFrom('deliveries').select(['run_id', 'person_id', 'status', 'reason']).where('workspace_id', '=', ws.id).where('plan_key', '=', 'weekly_gold').execute();
+  const firstRun = new Map(rows.filter((r) => r.run_id === first.runId).map((r) => [Number(r.person_id), r]));
+  const entered = [...firstRun.values()].filter((r) => r.status !== 'stopped');
+  assert.ok(entered.length > 0);
+  assert.equal(rows.filter((r) => r.run_id === second.runId && r.reason === 'excluded: entered an earlier run (enter once)').length, entered.length);
+  // Who enters the second run is who the first run's caps held back (the earlier plans sent to them that day).
+  const secondQueued = rows.filter((r) => r.run_id === second.runId && r.status === 'queued');
+  assert.ok(secondQueued.length > 0);
+  for (const r of secondQueued) assert.match(firstRun.get(Number(r.person_id))?.reason ?? '', /^cap: /);
+  await stores.state.db.updateTable('deliveries').set({ status: 'stopped', reason: 'test cleanup' }).where('plan_key', '=', 'weekly_gold').where('workspace_id', '=', ws.id).where('status', '=', 'queued').execute();
+});
