@@ -33,6 +33,14 @@ export const variantSchema = z
   })
   .strict();
 
+const duration = z
+  .object({ minutes: z.number().int().min(0).optional(), hours: z.number().int().min(0).optional(), days: z.number().int().min(0).optional() })
+  .strict();
+
+export function seconds(d: z.infer<typeof duration>): number {
+  return (d.minutes ?? 0) * 60 + (d.hours ?? 0) * 3600 + (d.days ?? 0) * 86_400;
+}
+
 export const scheduleSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('once'), at: z.iso.datetime({ offset: true }).optional() }).strict(),
   z
@@ -45,6 +53,22 @@ export const scheduleSchema = z.discriminatedUnion('kind', [
       until: z.iso.datetime({ offset: true }).optional(),
     })
     .strict(),
+  z
+    .object({
+      kind: z.literal('triggered'),
+      /** The event that starts it (A). */
+      event: z.string().min(1),
+      /** How long after the event the message goes (0: at once). */
+      delay: duration.default({}),
+      /** "Did A but not B within the delay": no message when B followed A within it (cart, then paid). */
+      unless: z.object({ event: z.string().min(1) }).strict().optional(),
+      /** After a message, the person is not triggered again for this many days (0: every time). */
+      reenterAfterDays: z.number().int().min(0).max(365).default(1),
+    })
+    .strict()
+    .superRefine((t, ctx) => {
+      if (t.unless && seconds(t.delay) === 0) ctx.addIssue({ code: 'custom', path: ['delay'], message: '"unless" needs a delay: the time B has to follow A' });
+    }),
 ]);
 
 export const planSchema = z
@@ -53,7 +77,8 @@ export const planSchema = z
     name: z.string().min(1).max(200),
     audience: z
       .object({
-        segment: key,
+        /** Who may receive it (for a triggered plan: optional, everyone when absent). */
+        segment: key.optional(),
         exclude: z.array(key).default([]),
         /** Leave out people who reached the goal within this many days before the run. */
         excludeConvertedDays: z.number().int().min(1).max(365).optional(),
@@ -76,7 +101,8 @@ export const planSchema = z
       if (seen.has(v.key)) ctx.addIssue({ code: 'custom', path: ['variants', i, 'key'], message: `"${v.key}" is used twice` });
       seen.add(v.key);
     });
-    if (plan.audience.exclude.includes(plan.audience.segment)) ctx.addIssue({ code: 'custom', path: ['audience', 'exclude'], message: 'excludes the audience segment itself' });
+    if (!plan.audience.segment && plan.schedule.kind !== 'triggered') ctx.addIssue({ code: 'custom', path: ['audience', 'segment'], message: 'the segment to reach (only a triggered plan may go without one)' });
+    if (plan.audience.segment && plan.audience.exclude.includes(plan.audience.segment)) ctx.addIssue({ code: 'custom', path: ['audience', 'exclude'], message: 'excludes the audience segment itself' });
     if (plan.audience.excludeConvertedDays !== undefined && !plan.goal) ctx.addIssue({ code: 'custom', path: ['audience', 'excludeConvertedDays'], message: 'needs a goal (what converting means)' });
   });
 

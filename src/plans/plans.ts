@@ -91,7 +91,7 @@ export async function listPlans(stores: Stores, workspaceId: string): Promise<Pl
 export async function startPlan(stores: Stores, workspaceId: string, key: string, env: NodeJS.ProcessEnv = process.env): Promise<PlanInfo> {
   const { plan, status } = await getPlan(stores, workspaceId, key);
   if (status === 'completed') throw new ConflictError(`plan "${key}" has completed (a one-off plan runs once; copy it to run again)`);
-  await getSegment(stores, workspaceId, plan.audience.segment);
+  if (plan.audience.segment) await getSegment(stores, workspaceId, plan.audience.segment);
   for (const other of plan.audience.exclude) await getSegment(stores, workspaceId, other);
   checkChannelReady(await getChannel(stores, workspaceId, plan.channel), env);
   await checkTemplates(stores, workspaceId, plan);
@@ -106,6 +106,16 @@ export async function startPlan(stores: Stores, workspaceId: string, key: string
     return getPlan(stores, workspaceId, key);
   }
   const now = new Date();
+  if (plan.schedule.kind === 'triggered') {
+    // Events from now on trigger it (a paused stretch is skipped, not caught up).
+    await stores.state.db
+      .updateTable('plans')
+      .set({ status: 'running', next_run_at: null, triggers_checked_until: now, updated_at: now })
+      .where('workspace_id', '=', workspaceId)
+      .where('key', '=', key)
+      .execute();
+    return getPlan(stores, workspaceId, key);
+  }
   let next: Date;
   if (plan.schedule.kind === 'once') next = plan.schedule.at ? new Date(plan.schedule.at) : now;
   else next = nextSlot(plan.schedule.cron, (await new WorkspaceService(stores.state).get(workspaceId)).timeZone, now);

@@ -5,6 +5,7 @@
 import type { Stores } from '../stores/stores.ts';
 import { Dispatcher, type DispatcherOptions } from '../delivery/dispatcher.ts';
 import { runDuePlans, type RunOptions } from './run.ts';
+import { runTriggeredPlans } from './triggers.ts';
 
 export interface PlanWorkerOptions extends RunOptions {
   tickMs?: number;
@@ -29,6 +30,7 @@ export class PlanWorker {
     this.dispatcher.start();
     const tick = () => {
       this.ticking = runDuePlans(this.stores, this.options)
+        .then(() => runTriggeredPlans(this.stores, this.options))
         .then(() => undefined)
         .catch((error: Error) => this.options.log?.(`plans: ${error.message}`))
         .finally(() => {

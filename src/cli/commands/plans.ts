@@ -126,6 +126,10 @@ export function registerPlanCommands(program: Command, config: () => SiyuConfig)
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
         const started = await startPlan(stores, workspaceId, key);
         console.log(`plan ${key}: ${started.status}${started.nextRunAt ? `, next run ${started.nextRunAt}` : ''}`);
+        if (started.plan.schedule.kind === 'triggered') {
+          console.log(`plan ${key}: triggered by ${started.plan.schedule.event} from now on; \`siyu start\` watches for it and sends`);
+          return;
+        }
         if (options.wait && started.nextRunAt && new Date(started.nextRunAt).getTime() <= Date.now()) await runAndDispatch(stores, cfg, options.timeout);
         else if (options.wait && started.status === 'running') await runAndDispatch(stores, cfg, options.timeout);
         const report = await planReport(stores, workspaceId, key);

@@ -261,6 +261,8 @@ const MIGRATIONS: Record<string, Migration> = {
         .addColumn('definition', 'jsonb', (c) => c.notNull())
         .addColumn('status', 'text', (c) => c.notNull().defaultTo('draft'))
         .addColumn('next_run_at', 'timestamptz')
+        // Triggered plans: events due up to this instant have been looked at.
+        .addColumn('triggers_checked_until', 'timestamptz')
         .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
         .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
         .addPrimaryKeyConstraint('plans_pk', ['workspace_id', 'key'])

@@ -61,6 +61,7 @@ export interface PlansTable {
   definition: Json;
   status: ColumnType<'draft' | 'scheduled' | 'running' | 'paused' | 'completed', 'draft' | 'scheduled' | 'running' | 'paused' | 'completed' | undefined>;
   next_run_at: NullableTimestamp;
+  triggers_checked_until: NullableTimestamp;
   created_at: ColumnType<Date, Date | undefined, never>;
   updated_at: Timestamp;
 }

@@ -1,0 +1,115 @@
+/**
+ * Triggered plans: a message some time after a person does an event (A), unless they did B in
+ * between ("added to cart, not paid in 24 h"). Each pass looks at the occurrences of A that fell due
+ * since the last pass (with a grace period for events that arrive or resolve late) and writes one
+ * ledger row per occurrence (step `send:<A's message id>`), so a pass repeated after a crash, or
+ * overlapping the last one, adds nothing. Runs are per day in the workspace zone.
+ */
+import crypto from 'node:crypto';
+import type { Stores } from '../stores/stores.ts';
+import { compileFor, getSegment } from '../segments/segments.ts';
+import { addressTypeOf } from '../channels/definition.ts';
+import { dateInZone } from '../tags/engine.ts';
+import { seconds, type Plan } from './definition.ts';
+import { enqueueCandidates, enqueueContext, prefixed, type RunOptions } from './run.ts';
+
+/** Events may land (or be given a person) this long after they happened and still trigger. */
+export const TRIGGER_GRACE_MS = 10 * 60_000;
+
+export interface TriggerPass {
+  plan: string;
+  runId: string;
+  /** Occurrences new in this pass (a pass overlaps the last by the grace period). */
+  occurrences: number;
+}
+
+async function dailyRun(stores: Stores, workspaceId: string, planKey: string, day: string): Promise<string> {
+  const slot = `trigger:${day}`;
+  await stores.state.db
+    .insertInto('plan_runs')
+    .values({ id: `run_${crypto.randomBytes(8).toString('hex')}`, workspace_id: workspaceId, plan_key: planKey, slot, status: 'dispatching', error: null })
+    .onConflict((c) => c.columns(['workspace_id', 'plan_key', 'slot']).doNothing())
+    .execute();
+  const run = await stores.state.db.selectFrom('plan_runs').select('id').where('workspace_id', '=', workspaceId).where('plan_key', '=', planKey).where('slot', '=', slot).executeTakeFirstOrThrow();
+  return run.id;
+}
+
+/** One pass over a running triggered plan: the occurrences that fell due in (checked until − grace, now]. */
+export async function evaluateTriggers(stores: Stores, workspaceId: string, plan: Plan, checkedUntil: Date, options: RunOptions = {}): Promise<TriggerPass> {
+  if (plan.schedule.kind !== 'triggered') throw new Error(`plan "${plan.key}" is not triggered`);
+  const trigger = plan.schedule;
+  const now = (options.now ?? (() => new Date()))();
+  const delay = seconds(trigger.delay);
+  const from = checkedUntil.getTime() - TRIGGER_GRACE_MS;
+  const ctx = await enqueueContext(stores, workspaceId, plan, '', { ...options, now: () => now });
+  ctx.runId = await dailyRun(stores, workspaceId, plan.key, dateInZone(ctx.timeZone, 0, now.getTime()));
+  if (trigger.reenterAfterDays > 0) ctx.enteredSince = new Date(now.getTime() - trigger.reenterAfterDays * 86_400_000);
+
+  const params: Record<string, unknown> = { ws: workspaceId, a_event: trigger.event, from_ms: from - delay * 1000, to_ms: now.getTime() - delay * 1000, delay };
+  const filters: string[] = [];
+  if (plan.audience.segment) {
+    const audience = prefixed(await compileFor(stores, workspaceId, await getSegment(stores, workspaceId, plan.audience.segment)), 's_');
+    Object.assign(params, audience.params);
+    filters.push(`AND person_id IN (${audience.sql})`);
+  }
+  const reasons: string[] = [];
+  for (const [i, key] of plan.audience.exclude.entries()) {
+    const excluded = prefixed(await compileFor(stores, workspaceId, await getSegment(stores, workspaceId, key)), `x${i}_`);
+    Object.assign(params, excluded.params);
+    params[`x${i}_reason`] = `excluded: in segment ${key}`;
+    reasons.push(`a.person_id IN (${excluded.sql}), {x${i}_reason:String}`);
+  }
+  let unless = '';
+  let having = '';
+  if (trigger.unless) {
+    params.b_event = trigger.unless.event;
+    unless = `LEFT JOIN (SELECT person_id, timestamp AS bt FROM events FINAL
+        WHERE workspace_id = {ws:String} AND person_id > 0 AND event = {b_event:String}
+          AND timestamp > fromUnixTimestamp64Milli({from_ms:Int64}) AND timestamp <= fromUnixTimestamp64Milli({to_ms:Int64}) + toIntervalSecond({delay:UInt32})) AS b
+      ON b.person_id = a.person_id`;
+    having = 'HAVING countIf(b.bt > a.at AND b.bt <= a.at + toIntervalSecond({delay:UInt32})) = 0';
+  }
+  const addressType = addressTypeOf(ctx.channel);
+  params.address_type = addressType ?? '';
+  const rows = await stores.facts.query<{ person_id: string; message_id: string; excluded: string; address: string }>(
+    `SELECT a.person_id AS person_id, a.message_id AS message_id, any(${reasons.length ? `multiIf(${reasons.join(', ')}, '')` : `''`}) AS excluded, any(addr.address) AS address
+     FROM (SELECT person_id, message_id, timestamp AS at FROM events FINAL
+           WHERE workspace_id = {ws:String} AND person_id > 0 AND event = {a_event:String}
+             AND timestamp > fromUnixTimestamp64Milli({from_ms:Int64}) AND timestamp <= fromUnixTimestamp64Milli({to_ms:Int64}) ${filters.join(' ')}) AS a
+     ${unless}
+     LEFT JOIN (SELECT person_id, argMax(value, records) AS address FROM person_identities FINAL
+                WHERE workspace_id = {ws:String} AND type = {address_type:String} AND person_id > 0 GROUP BY person_id) AS addr ON addr.person_id = a.person_id
+     GROUP BY a.person_id, a.message_id, a.at ${having}
+     ORDER BY a.at, a.message_id`,
+    params,
+  );
+  const fresh = await enqueueCandidates(ctx, rows.map((r) => ({ personId: Number(r.person_id), excluded: r.excluded, address: r.address, step: `send:${r.message_id}` })));
+  await stores.state.db
+    .updateTable('plans')
+    .set({ triggers_checked_until: now })
+    .where('workspace_id', '=', workspaceId)
+    .where('key', '=', plan.key)
+    .where('triggers_checked_until', '=', checkedUntil)
+    .execute();
+  if (fresh > 0) options.log?.(`plan ${plan.key}: ${fresh} triggered`);
+  return { plan: plan.key, runId: ctx.runId, occurrences: fresh };
+}
+
+/** Every running triggered plan, one pass each. */
+export async function runTriggeredPlans(stores: Stores, options: RunOptions = {}): Promise<TriggerPass[]> {
+  const plans = await stores.state.db
+    .selectFrom('plans')
+    .select(['workspace_id', 'key', 'definition', 'triggers_checked_until'])
+    .where('status', '=', 'running')
+    .where('triggers_checked_until', 'is not', null)
+    .execute();
+  const passes: TriggerPass[] = [];
+  for (const row of plans) {
+    try {
+      passes.push(await evaluateTriggers(stores, row.workspace_id, row.definition as Plan, new Date(row.triggers_checked_until!), options));
+    } catch (error) {
+      options.log?.(`plan ${row.key}: triggers failed: ${(error as Error).message}`);
+    }
+  }
+  return passes;
+}
