@@ -10,6 +10,7 @@ import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../workspaces/workspaces.ts';
 import { getPlan } from './plans.ts';
 import { conversionsSql } from './goal.ts';
+import type { Goal } from './definition.ts';
 
 export interface Interval {
   low: number;
@@ -70,31 +71,40 @@ export function liftOf(converted: number, n: number, controlConverted: number, c
 
 export async function planReport(stores: Stores, workspaceId: string, key: string, options: { runId?: string } = {}): Promise<PlanReport> {
   const { plan, status } = await getPlan(stores, workspaceId, key);
+  return reportOf(stores, workspaceId, key, status, plan.goal, options);
+}
+
+/**
+ * The report of a plan or a journey (its key in the ledger and message events). A journey's groups
+ * are its steps: who reached each, and for send steps what was sent and what it did.
+ */
+export async function reportOf(stores: Stores, workspaceId: string, key: string, status: string, goal: Goal | undefined, options: { runId?: string } = {}): Promise<PlanReport> {
+  const plan = { goal };
   const workspace = await new WorkspaceService(stores.state).get(workspaceId);
   const params: Record<string, unknown> = { ws: workspaceId, tz: workspace.timeZone, plan: key, run: options.runId ?? '', window: plan.goal?.windowDays ?? 0 };
   // Each person's outcome in each run: what happened to the message and when they entered.
   const outcomes = `
-    SELECT person_id, run_id, any(variant) AS variant,
+    SELECT person_id, run_id, variant,
       max(event = 'stopped') AS stopped, max(event = 'sent') AS sent, max(event = 'delivered') AS delivered,
       max(event IN ('failed', 'parked')) AS failed, max(event = 'clicked') AS clicked, maxIf(cost, event = 'sent') AS cost,
-      if(max(event = 'sent'), minIf(at, event = 'sent'), minIf(at, event IN ('queued', 'control'))) AS entered
+      if(max(event = 'sent'), minIf(at, event = 'sent'), minIf(at, event IN ('queued', 'control', 'step'))) AS entered
     FROM message_events
     WHERE workspace_id = {ws:String} AND plan = {plan:String} AND ({run:String} = '' OR run_id = {run:String})
-    GROUP BY person_id, run_id`;
+    GROUP BY person_id, run_id, variant`;
   let conversions = 'SELECT 0 AS converted, toFloat64(0) AS revenue';
   let joined = `SELECT m.*, 0 AS converted, toFloat64(0) AS revenue FROM (${outcomes}) AS m`;
   if (plan.goal) {
     const goal = conversionsSql(plan.goal);
     Object.assign(params, goal.params);
     conversions = `
-      SELECT m.person_id AS person_id, m.run_id AS run_id, 1 AS converted, sum(c.revenue) AS revenue
+      SELECT m.person_id AS person_id, m.run_id AS run_id, m.variant AS variant, 1 AS converted, sum(c.revenue) AS revenue
       FROM (${outcomes}) AS m
       INNER JOIN (SELECT person_id, at, revenue FROM (${goal.sql})
                   WHERE person_id IN (SELECT person_id FROM message_events WHERE workspace_id = {ws:String} AND plan = {plan:String})) AS c
         ON c.person_id = m.person_id
       WHERE m.stopped = 0 AND c.at >= m.entered AND c.at < m.entered + toIntervalDay({window:UInt32})
-      GROUP BY m.person_id, m.run_id`;
-    joined = `SELECT m.*, cv.converted AS converted, cv.revenue AS revenue FROM (${outcomes}) AS m LEFT JOIN (${conversions}) AS cv ON cv.person_id = m.person_id AND cv.run_id = m.run_id`;
+      GROUP BY m.person_id, m.run_id, m.variant`;
+    joined = `SELECT m.*, cv.converted AS converted, cv.revenue AS revenue FROM (${outcomes}) AS m LEFT JOIN (${conversions}) AS cv ON cv.person_id = m.person_id AND cv.run_id = m.run_id AND cv.variant = m.variant`;
   }
   const rows = await stores.facts.query<Record<string, string | number>>(
     `SELECT variant AS grp, count() AS n_audience, countIf(stopped = 1) AS n_stopped, countIf(sent = 1) AS n_sent, countIf(delivered = 1) AS n_delivered,

@@ -1,11 +1,13 @@
 /**
  * What the server runs in the background for plans: a tick that starts due runs (and resumes runs an
- * earlier process left half-written), and the dispatcher that drains the delivery ledger.
+ * earlier process left half-written), looks for triggers and moves people through journeys, and the
+ * dispatcher that drains the delivery ledger.
  */
 import type { Stores } from '../stores/stores.ts';
 import { Dispatcher, type DispatcherOptions } from '../delivery/dispatcher.ts';
 import { runDuePlans, type RunOptions } from './run.ts';
 import { runTriggeredPlans } from './triggers.ts';
+import { advanceJourneys } from '../journeys/journeys.ts';
 
 export interface PlanWorkerOptions extends RunOptions {
   tickMs?: number;
@@ -31,6 +33,7 @@ export class PlanWorker {
     const tick = () => {
       this.ticking = runDuePlans(this.stores, this.options)
         .then(() => runTriggeredPlans(this.stores, this.options))
+        .then(() => advanceJourneys(this.stores, this.options))
         .then(() => undefined)
         .catch((error: Error) => this.options.log?.(`plans: ${error.message}`))
         .finally(() => {

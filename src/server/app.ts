@@ -17,6 +17,7 @@ import { tagRoutes } from '../tags/http.ts';
 import { segmentRoutes } from '../segments/http.ts';
 import { planRoutes } from '../plans/http.ts';
 import { policyRoutes } from '../policy/http.ts';
+import { journeyRoutes } from '../journeys/http.ts';
 import os from 'node:os';
 import { EventBuffer, type EventBufferOptions } from '../tracking/event-buffer.ts';
 import { installAuth } from './auth.ts';
@@ -77,6 +78,7 @@ export async function buildServer({ config, stores, logger = true, tracking, upl
   segmentRoutes(app, stores);
   planRoutes(app, stores);
   policyRoutes(app, stores);
+  journeyRoutes(app, stores);
   // Events waiting in the buffer are written before the stores close.
   app.addHook('onClose', async () => events.close());
 

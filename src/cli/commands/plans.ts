@@ -8,6 +8,8 @@ import { runDuePlans } from '../../plans/run.ts';
 import { planReport } from '../../plans/report.ts';
 import { previewPlan } from '../../plans/preview.ts';
 import { Dispatcher } from '../../delivery/dispatcher.ts';
+import { getJourney, journeyPositions, listJourneys, pauseJourney, saveJourney, startJourney } from '../../journeys/journeys.ts';
+import { reportOf } from '../../plans/report.ts';
 import type { Stores } from '../../stores/stores.ts';
 import { printTable } from '../output.ts';
 import { withWorkspace } from '../workspace.ts';
@@ -38,6 +40,35 @@ async function runAndDispatch(stores: Stores, config: SiyuConfig, timeoutSeconds
   }
   await dispatcher.stop();
   if (total > 0) process.stderr.write(`\rsent ${total.toLocaleString('en-US')} messages in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+function printReport(report: Awaited<ReturnType<typeof planReport>>, json?: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(report, null, 2));
+    return;
+  }
+  console.log(`plan ${report.plan}: ${report.status}; goal: ${report.goal ?? '(none)'}; runs: ${report.runs.map((r) => `${r.slot} ${r.status}`).join(', ') || '(none)'}`);
+  printTable(
+    report.groups.map((g) => ({
+      group: g.group,
+      audience: g.audience,
+      stopped: g.stopped,
+      sent: g.sent,
+      delivered: g.delivered,
+      failed: g.failed,
+      clicked: g.clicked,
+      converted: g.converted,
+      revenue: g.revenue,
+      rate: pct(g.conversionRate),
+      lift: g.lift ? `${g.lift.absolute >= 0 ? '+' : ''}${(100 * g.lift.absolute).toFixed(2)} pt [${(100 * g.lift.absoluteCi.low).toFixed(2)}, ${(100 * g.lift.absoluteCi.high).toFixed(2)}]` : '',
+      cost: g.cost,
+      per_conversion: g.costPerConversion,
+    })),
+  );
+  if (report.stoppedBy.length > 0) {
+    console.log('\nstopped by policy:');
+    printTable(report.stoppedBy);
+  }
 }
 
 export function registerPlanCommands(program: Command, config: () => SiyuConfig): void {
@@ -167,33 +198,55 @@ export function registerPlanCommands(program: Command, config: () => SiyuConfig)
     .option(...ws)
     .action(async (key: string, options: { run?: string; json?: boolean; workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
-        const report = await planReport(stores, workspaceId, key, { runId: options.run });
-        if (options.json) {
-          console.log(JSON.stringify(report, null, 2));
-          return;
-        }
-        console.log(`plan ${report.plan}: ${report.status}; goal: ${report.goal ?? '(none)'}; runs: ${report.runs.map((r) => `${r.slot} ${r.status}`).join(', ') || '(none)'}`);
-        printTable(
-          report.groups.map((g) => ({
-            group: g.group,
-            audience: g.audience,
-            stopped: g.stopped,
-            sent: g.sent,
-            delivered: g.delivered,
-            failed: g.failed,
-            clicked: g.clicked,
-            converted: g.converted,
-            revenue: g.revenue,
-            rate: pct(g.conversionRate),
-            lift: g.lift ? `${g.lift.absolute >= 0 ? '+' : ''}${(100 * g.lift.absolute).toFixed(2)} pt [${(100 * g.lift.absoluteCi.low).toFixed(2)}, ${(100 * g.lift.absoluteCi.high).toFixed(2)}]` : '',
-            cost: g.cost,
-            per_conversion: g.costPerConversion,
-          })),
-        );
-        if (report.stoppedBy.length > 0) {
-          console.log('\nstopped by policy:');
-          printTable(report.stoppedBy);
-        }
+        printReport(await planReport(stores, workspaceId, key, { runId: options.run }), options.json);
+      });
+    });
+
+  const journeys = program.command('journeys').description('journeys (流程画布): people move through steps — send, wait, branch, split, tag, task, exit');
+  journeys
+    .command('create <file.json>')
+    .description('create journeys from a JSON file (one or a list); --replace changes one that is not running')
+    .option('--replace', 'replace journeys that exist')
+    .option(...ws)
+    .action(async (file: string, options: { replace?: boolean; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, (stores, workspaceId) =>
+        eachDefinition(file, async (definition) => {
+          const { journey, status } = await saveJourney(stores, workspaceId, definition, { replace: options.replace });
+          console.log(`journey ${journey.key} (${journey.name}): ${status}; ${Object.keys(journey.steps).length} steps from ${journey.first}`);
+        }),
+      );
+    });
+  journeys
+    .command('list')
+    .option(...ws)
+    .action(async (options: { workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) =>
+        printTable((await listJourneys(stores, workspaceId)).map((j) => ({ key: j.journey.key, name: j.journey.name, status: j.status, entry: 'segment' in j.journey.entry ? `segment ${j.journey.entry.segment}` : `event ${j.journey.entry.event}` }))),
+      );
+    });
+  journeys
+    .command('start <key>')
+    .description('start or resume a journey (`siyu start` moves people through it)')
+    .option(...ws)
+    .action(async (key: string, options: { workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => console.log(`journey ${key}: ${(await startJourney(stores, workspaceId, key)).status}`));
+    });
+  journeys
+    .command('pause <key>')
+    .option(...ws)
+    .action(async (key: string, options: { workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => console.log(`journey ${key}: ${(await pauseJourney(stores, workspaceId, key)).status}`));
+    });
+  journeys
+    .command('report <key>')
+    .description('where people are, and per step: reached, sent, delivered, clicked, converted, lift over control')
+    .option('--json', 'print the report as JSON')
+    .option(...ws)
+    .action(async (key: string, options: { json?: boolean; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const { journey, status } = await getJourney(stores, workspaceId, key);
+        if (!options.json) printTable(await journeyPositions(stores, workspaceId, key));
+        printReport(await reportOf(stores, workspaceId, key, status, journey.goal), options.json);
       });
     });
 }

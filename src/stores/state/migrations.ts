@@ -335,6 +335,52 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0014_journeys': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('journeys')
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('definition', 'jsonb', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull().defaultTo('draft'))
+        .addColumn('run_id', 'text')
+        // Entry by segment: when members were last looked for; by event: events up to here were seen.
+        .addColumn('entry_checked_at', 'timestamptz')
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('journeys_pk', ['workspace_id', 'key'])
+        .execute();
+      // Where each person is: the step, and when it is due (a wait's end; now for the others).
+      await db.schema
+        .createTable('journey_positions')
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('journey_key', 'text', (c) => c.notNull())
+        .addColumn('person_id', 'bigint', (c) => c.notNull())
+        .addColumn('step', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('due_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('lease_until', 'timestamptz')
+        .addColumn('entered_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('journey_positions_pk', ['workspace_id', 'journey_key', 'person_id'])
+        .execute();
+      await sql`ALTER TABLE journey_positions SET (fillfactor = 70)`.execute(db);
+      await sql`CREATE INDEX journey_positions_due ON journey_positions (due_at) WHERE status = 'active'`.execute(db);
+      // Tasks for staff (导购), made by journeys; the workbench lists and closes them.
+      await db.schema
+        .createTable('staff_tasks')
+        .addColumn('id', 'bigserial', (c) => c.primaryKey())
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('person_id', 'bigint', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull().defaultTo('open'))
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('closed_at', 'timestamptz')
+        .addUniqueConstraint('staff_tasks_once', ['workspace_id', 'source', 'person_id'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

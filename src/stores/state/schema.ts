@@ -22,6 +22,38 @@ export interface StateDatabase {
   plan_runs: PlanRunsTable;
   deliveries: DeliveriesTable;
   link_keys: { workspace_id: string; secret: string };
+  journeys: {
+    workspace_id: string;
+    key: string;
+    definition: Json;
+    status: ColumnType<'draft' | 'running' | 'paused', 'draft' | 'running' | 'paused' | undefined>;
+    run_id: string | null;
+    entry_checked_at: NullableTimestamp;
+    created_at: ColumnType<Date, Date | undefined, never>;
+    updated_at: Timestamp;
+  };
+  journey_positions: {
+    workspace_id: string;
+    journey_key: string;
+    person_id: ColumnType<number, number, number>;
+    step: string;
+    status: 'active' | 'done';
+    due_at: Timestamp;
+    lease_until: NullableTimestamp;
+    entered_at: Timestamp;
+    updated_at: Timestamp;
+  };
+  staff_tasks: {
+    id: Generated<number>;
+    workspace_id: string;
+    person_id: ColumnType<number, number, number>;
+    /** What made it, e.g. journey:welcome:call_step (one task per person and source). */
+    source: string;
+    title: string;
+    status: ColumnType<'open' | 'done', 'open' | 'done' | undefined>;
+    created_at: ColumnType<Date, Date | undefined, never>;
+    closed_at: NullableTimestamp;
+  };
   tracked_links: { id: string; workspace_id: string; plan_key: string; run_id: string; variant: string; channel: string; url: string };
 }
 
