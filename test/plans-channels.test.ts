@@ -19,11 +19,14 @@ import { runDuePlans } from '../src/plans/run.ts';
 import { Dispatcher } from '../src/delivery/dispatcher.ts';
 import { startWeChatServer, type WeChatServer } from '../src/channels/testing/wechat-server.ts';
 import { startSmtpServer, type SmtpTestServer } from '../src/channels/testing/smtp-server.ts';
+import { startWeComServer, type WeComServer } from '../src/channels/testing/wecom-server.ts';
+import { pollWeComConfirmations } from '../src/delivery/wecom-confirmations.ts';
 
 let stores: Stores;
 let ws: Workspace;
 let wechat: WeChatServer;
 let smtp: SmtpTestServer;
+let wecom: WeComServer;
 let env: NodeJS.ProcessEnv;
 
 before(async () => {
@@ -31,7 +34,8 @@ before(async () => {
   ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('channels'), name: 'channels' });
   wechat = await startWeChatServer({ appId: 'wxapp1', appSecret: 'mp-secret' });
   smtp = await startSmtpServer();
-  env = { ...process.env, MP_SECRET: 'mp-secret' };
+  wecom = await startWeComServer({ corpId: 'ww-corp', corpSecret: 'wecom-secret' });
+  env = { ...process.env, MP_SECRET: 'mp-secret', WECOM_SECRET: 'wecom-secret' };
   const file = path.join(tempDir(), 'members.csv');
   fs.writeFileSync(file, 'member_no,openid,email,name\nK1,oid-1,k1@example.com,周一\nK2,oid-2,k2@example.com,吴二\nK3,oid-3,k3@example.com,郑三\nK4,oid-4,k4@example.com,王四\n');
   await runImport(stores, { workspace: ws, kind: 'members', source: 'miniapp', files: [file] });
@@ -43,11 +47,12 @@ before(async () => {
 after(async () => {
   await wechat.close();
   await smtp.close();
+  await wecom.close();
   await stores.close();
 });
 
-async function runPlan(key: string, channel: string, template: Record<string, string>) {
-  await savePlan(stores, ws.id, { key, name: key, audience: { segment: 'all_members' }, channel, variants: [{ key: 'A', template }] });
+async function runPlan(key: string, channel: string, template: Record<string, string>, segment = 'all_members') {
+  await savePlan(stores, ws.id, { key, name: key, audience: { segment }, channel, variants: [{ key: 'A', template }] });
   await startPlan(stores, ws.id, key, env);
   await runDuePlans(stores, { publicUrl: 'https://s.example.com' });
   const dispatcher = new Dispatcher(stores, { env, backoffMs: 5 });
@@ -88,4 +93,29 @@ test('email over SMTP: one mail per person with the rendered subject and a Messa
   // The body is quoted-printable: undo soft line breaks and =XX escapes.
   const body = Buffer.from(mail.body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8');
   assert.match(body, /^亲爱的吴二：本周会员日。退订：https:\/\/s\.example\.com\/u\/ws_\w+\.\w+\.mail\.[\w-]{12}/);
+});
+
+test('WeCom: one mass send per staff member for their customers, settled when they confirm; the allowance per customer holds', async () => {
+  const file = path.join(tempDir(), 'contacts.csv');
+  fs.writeFileSync(file, 'external_userid,staff_userid,name\nwm1,zhangsan,甲\nwm2,zhangsan,乙\nwm3,zhangsan,丙\nwm4,lisi,丁\n');
+  await runImport(stores, { workspace: ws, kind: 'contacts', source: 'wecom', files: [file] });
+  await saveSegment(stores, ws.id, { key: 'wecom_friends', name: { zh: '企微好友', en: 'WeCom friends' }, conditions: [{ type: 'identifier', identifierType: 'wecom_external_userid' }] });
+  await saveChannel(stores, ws.id, { key: 'wecom', kind: 'wecom', config: { corpId: 'ww-corp', corpSecretEnv: 'WECOM_SECRET', baseUrl: wecom.url, massMessageRule: 'one-per-day' } });
+  const ledger = await runPlan('wecom_push', 'wecom', { text: '新品到店，欢迎来看看' }, 'wecom_friends');
+  assert.deepEqual(ledger.map((l) => [l.address, l.status]), [['wm1', 'sent'], ['wm2', 'sent'], ['wm3', 'sent'], ['wm4', 'sent']]);
+  const tasks = [...wecom.tasks.values()];
+  assert.deepEqual(tasks.map((t) => [t.sender, (t.body.external_userid as string[]).sort().join(',')]).sort(), [['lisi', 'wm4'], ['zhangsan', 'wm1,wm2,wm3']]);
+
+  // 张三 confirms in WeCom; 李四 has not yet.
+  wecom.confirm(tasks.find((t) => t.sender === 'zhangsan')!.msgid);
+  const polled = await pollWeComConfirmations(stores, { env });
+  assert.deepEqual([polled.tasks, polled.delivered, polled.failed], [2, 3, 0]);
+  const after = await stores.state.db.selectFrom('deliveries').select(['address', 'status']).where('workspace_id', '=', ws.id).where('plan_key', '=', 'wecom_push').orderBy('address').execute();
+  assert.deepEqual(after.map((l) => l.status), ['delivered', 'delivered', 'delivered', 'sent']);
+
+  // The corp allows one mass message a day per customer: a second plan today reaches nobody, and says why.
+  const second = await runPlan('wecom_again', 'wecom', { text: '再来一条' }, 'wecom_friends');
+  assert.deepEqual(second.map((l) => l.status), ['stopped', 'stopped', 'stopped', 'stopped']);
+  assert.equal(second[0].reason, "wecom: 1 mass messages a day already (the platform's allowance per customer)");
+  assert.equal(wecom.tasks.size, 2);
 });

@@ -29,6 +29,8 @@ export type SendResult =
 export interface ChannelClient {
   readonly kind: string;
   send(message: OutboundMessage): Promise<SendResult>;
+  /** Sends many at once where the platform takes a list (WeCom mass sends): one result per message, in order. */
+  sendBatch?(messages: OutboundMessage[]): Promise<SendResult[]>;
   close?(): Promise<void>;
 }
 

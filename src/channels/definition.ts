@@ -70,6 +70,8 @@ export const CHANNEL_CONFIGS = {
       corpSecretEnv: envName,
       baseUrl: httpsUrl('https://qyapi.weixin.qq.com'),
       callsPerMinute: z.number().int().min(1).max(10_000).default(10_000),
+      /** The corp's rule for mass messages per customer (群发规则): as many a month as it has days, 7 a week, or 1 a day. */
+      massMessageRule: z.enum(['days-per-month', 'seven-per-week', 'one-per-day']).default('days-per-month'),
       timeoutMs,
     })
     .strict(),

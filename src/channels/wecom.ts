@@ -153,6 +153,41 @@ export class WeComCustomerContactClient implements ChannelClient {
     return { outcome: 'sent', providerId: created.msgid, delivered: false };
   }
 
+  /**
+   * One task per sender and message (not per customer): the messages are grouped by the staff
+   * member who sends them and by what they say, up to 10,000 customers a task, so each staff member
+   * confirms one mass send in WeCom for all their customers of a plan.
+   */
+  async sendBatch(messages: OutboundMessage[]): Promise<SendResult[]> {
+    const results: SendResult[] = new Array(messages.length);
+    const groups = new Map<string, number[]>();
+    messages.forEach((message, i) => {
+      const sender = textField(message.content, 'sender');
+      const attachments = message.content.attachments;
+      if (!message.address) results[i] = { outcome: 'failed', reason: 'no external_userid for this person' };
+      else if (!sender) results[i] = { outcome: 'failed', reason: 'content.sender (the staff userid) is missing' };
+      else if (attachments !== undefined && !isAttachmentList(attachments)) results[i] = { outcome: 'failed', reason: 'content.attachments must be a list of WeCom attachments' };
+      else {
+        const key = JSON.stringify([sender, textField(message.content, 'text') ?? '', attachments ?? []]);
+        groups.set(key, [...(groups.get(key) ?? []), i]);
+      }
+    });
+    for (const [key, indexes] of groups) {
+      const [sender, text, attachments] = JSON.parse(key) as [string, string, WeComAttachment[]];
+      for (let start = 0; start < indexes.length; start += WECOM_MAX_CUSTOMERS_PER_MASS_SEND) {
+        const part = indexes.slice(start, start + WECOM_MAX_CUSTOMERS_PER_MASS_SEND);
+        const created = await this.createMassSend({ sender, externalUserIds: part.map((i) => messages[i].address!), text: text || undefined, attachments: attachments.length ? attachments : undefined });
+        const failed = created.outcome === 'created' ? new Set(created.failedExternalUserIds) : new Set<string>();
+        for (const i of part) {
+          if (created.outcome !== 'created') results[i] = created;
+          else if (failed.has(messages[i].address!)) results[i] = { outcome: 'failed', reason: `WeCom cannot send to this external_userid from ${sender} (fail_list)` };
+          else results[i] = { outcome: 'sent', providerId: created.msgid, delivered: false };
+        }
+      }
+    }
+    return results;
+  }
+
   async createMassSend(request: MassSendRequest): Promise<MassSendCreated | NotSent> {
     const invalid = checkMassSend(request);
     if (invalid) return { outcome: 'failed', reason: invalid };

@@ -210,6 +210,13 @@ export class Dispatcher {
             for (const row of rows) pending.push({ id: row.id, status: 'parked', reason: `channel: ${(error as Error).message}`, providerId: null, nextAttemptAt: null });
             return;
           }
+          if (runtime.client.sendBatch) {
+            // The platform takes a list (one call per sender and message): pace the calls, not the people.
+            await runtime.pace.take();
+            const results = await runtime.client.sendBatch(rows.map((row) => this.message(row))).catch((error: Error): SendResult[] => rows.map(() => ({ outcome: 'retry', reason: `client: ${error.message}` })));
+            for (const [i, row] of rows.entries()) pending.push(await this.settlementOf(row, results[i]));
+            return;
+          }
           let next = 0;
           const worker = async () => {
             while (next < rows.length) {

@@ -10,7 +10,8 @@ import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../workspaces/workspaces.ts';
 import { compileFor, getSegment } from '../segments/segments.ts';
-import { addressTypeOf, type Channel } from '../channels/definition.ts';
+import { addressTypeOf, CHANNEL_CONFIGS, type Channel } from '../channels/definition.ts';
+import { weComMassMessageAllowance } from '../channels/wecom.ts';
 import { getChannel } from '../channels/store.ts';
 import { capsReached, getPolicy, quietHoursAt, withoutConsent, type Policy } from '../policy/policy.ts';
 import { clickToken, linkKey, saveTrackedLinks, trackedLinkId, unsubscribeToken, type TrackedLink } from '../policy/links.ts';
@@ -244,7 +245,11 @@ export async function enqueueCandidates(ctx: EnqueueContext, rows: Candidate[]):
   // With a re-entry wait, one person triggered twice in one pass gets the first message only.
   const firstOfPerson = new Set<number>();
   const quiet = quietHoursAt(policy, ctx.timeZone, now);
-  const decisions = rows.map((row) => {
+  const wecom = channel.kind === 'wecom' ? await weComReach(ctx, people) : undefined;
+  const decisions = rows.map((input) => {
+    // WeCom: the customer as one staff member's contact (that staff member sends and confirms).
+    const contact = wecom?.contacts.get(input.personId);
+    const row = wecom ? { ...input, address: contact?.externalUserId ?? '' } : input;
     const group = assignGroup(plan, row.personId);
     const repeat = ctx.enteredSince !== undefined && firstOfPerson.has(row.personId);
     firstOfPerson.add(row.personId);
@@ -255,6 +260,7 @@ export async function enqueueCandidates(ctx: EnqueueContext, rows: Candidate[]):
       (addressType && !row.address ? `unreachable: no ${addressType}` : '') ||
       (blocked.has(row.personId) ? (channel.consent === 'opt_in' ? `consent: no opt-in for ${channel.key}` : `consent: unsubscribed from ${channel.key}`) : '') ||
       capped.get(row.personId) ||
+      (wecom?.overLimit.has(row.personId) ? `wecom: ${wecom.limitText} (the platform's allowance per customer)` : '') ||
       (quiet.quiet && quiet.action === 'drop' ? `quiet hours: ${policy.quietHours?.start}–${policy.quietHours?.end} (drop)` : '');
     const status = reason ? ('stopped' as const) : group === 'control' ? ('control' as const) : ('queued' as const);
     return { personId: row.personId, step: row.step, group, reason, status, address: row.address || null };
@@ -280,6 +286,7 @@ export async function enqueueCandidates(ctx: EnqueueContext, rows: Candidate[]):
           return `${ctx.publicUrl}/r/${clickToken(ctx.linkKey, id, d.personId)}`;
         },
       });
+      if (wecom && !rendered.sender) rendered.sender = wecom.contacts.get(d.personId)?.staffUserId ?? '';
       content = JSON.stringify(nestFields(rendered));
     }
     return {
@@ -327,6 +334,35 @@ export async function enqueueCandidates(ctx: EnqueueContext, rows: Candidate[]):
     ON CONFLICT (run_id, person_id, step) DO NOTHING
     RETURNING id`.execute(stores.state.db);
   return inserted.rows.length;
+}
+
+/**
+ * For a WeCom channel: each person's most recent contact relation (external_userid and the staff
+ * member who has them), and who has used up the corp's mass-message allowance for the period
+ * (counting this channel's messages already sent or waiting in the ledger).
+ */
+async function weComReach(ctx: EnqueueContext, people: number[]) {
+  const { stores, workspaceId, channel, now } = ctx;
+  const rows = await stores.facts.query<{ person_id: string; external_userid: string; staff_userid: string }>(
+    `SELECT person_id, argMax(external_userid, ifNull(added_at, toDateTime64(0, 3))) AS external_userid, argMax(staff_userid, ifNull(added_at, toDateTime64(0, 3))) AS staff_userid
+     FROM contacts FINAL WHERE workspace_id = {ws:String} AND person_id IN {people:Array(UInt64)} GROUP BY person_id`,
+    { ws: workspaceId, people },
+  );
+  const contacts = new Map(rows.map((r) => [Number(r.person_id), { externalUserId: r.external_userid, staffUserId: r.staff_userid }]));
+  const rule = CHANNEL_CONFIGS.wecom.parse(channel.config).massMessageRule;
+  const allowance = weComMassMessageAllowance(rule, now);
+  // The platform's calendar is China time.
+  const china = new Date(now.getTime() + 8 * 3_600_000);
+  const dayStart = Date.UTC(china.getUTCFullYear(), china.getUTCMonth(), china.getUTCDate()) - 8 * 3_600_000;
+  const since =
+    allowance.per === 'day' ? dayStart : allowance.per === 'week' ? dayStart - ((china.getUTCDay() + 6) % 7) * 86_400_000 : Date.UTC(china.getUTCFullYear(), china.getUTCMonth(), 1) - 8 * 3_600_000;
+  const counts = await sql<{ person_id: number; n: number }>`
+    SELECT person_id, count(*)::int AS n FROM deliveries
+    WHERE workspace_id = ${workspaceId} AND channel = ${channel.key} AND status IN ('queued', 'sent', 'delivered')
+      AND entered_at >= ${new Date(since).toISOString()}::timestamptz AND person_id = ANY(${people}::bigint[])
+    GROUP BY person_id`.execute(stores.state.db);
+  const overLimit = new Set(counts.rows.filter((r) => Number(r.n) >= allowance.max).map((r) => Number(r.person_id)));
+  return { contacts, overLimit, limitText: `${allowance.max} mass messages a ${allowance.per} already` };
 }
 
 /** Runs (or resumes) one run of a plan: its audience, then its ledger rows. */

@@ -8,6 +8,7 @@ import { Dispatcher, type DispatcherOptions } from '../delivery/dispatcher.ts';
 import { runDuePlans, type RunOptions } from './run.ts';
 import { runTriggeredPlans } from './triggers.ts';
 import { advanceJourneys } from '../journeys/journeys.ts';
+import { pollWeComConfirmations } from '../delivery/wecom-confirmations.ts';
 
 export interface PlanWorkerOptions extends RunOptions {
   tickMs?: number;
@@ -21,6 +22,7 @@ export class PlanWorker {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> = Promise.resolve();
   private stopped = false;
+  private lastConfirmationPoll = 0;
 
   constructor(stores: Stores, options: PlanWorkerOptions = {}) {
     this.stores = stores;
@@ -34,6 +36,12 @@ export class PlanWorker {
       this.ticking = runDuePlans(this.stores, this.options)
         .then(() => runTriggeredPlans(this.stores, this.options))
         .then(() => advanceJourneys(this.stores, this.options))
+        .then(async () => {
+          // Staff confirm WeCom mass sends in WeCom: ask for the results once a minute.
+          if (Date.now() - this.lastConfirmationPoll < 60_000) return;
+          this.lastConfirmationPoll = Date.now();
+          await pollWeComConfirmations(this.stores, { env: this.options.dispatcher?.env, log: this.options.log });
+        })
         .then(() => undefined)
         .catch((error: Error) => this.options.log?.(`plans: ${error.message}`))
         .finally(() => {
