@@ -126,4 +126,18 @@ test('channels and plans over HTTP: roles, checked templates, preview, start, pa
   const second = await call('GET', '/api/v1/plans/second/report', analyst);
   assert.deepEqual(second.json.stoppedBy, [{ reason: 'consent: unsubscribed from hook', people: 1 }]);
   assert.equal(second.json.groups[0].sent, 2);
+
+  // A test send goes to the whitelist only, now, and stays out of the report.
+  assert.equal((await call('POST', '/api/v1/plans/second/test', operator)).status, 400, 'no whitelist yet');
+  const [tester] = await stores.facts.query<{ person_id: string }>(`SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'member_no' AND value = 'A2'`, { ws: ws.id });
+  await call('PUT', '/api/v1/policy', operator, { caps: [{ channels: ['*'], windowHours: 24, max: 1 }], quietHours: { start: '00:00', end: '23:59', action: 'drop' }, testWhitelist: [Number(tester.person_id)] });
+  const before = receiver.requests;
+  const testSend = await call('POST', '/api/v1/plans/second/test', operator);
+  assert.equal(testSend.status, 200, testSend.text);
+  assert.equal(testSend.json.queued, 1);
+  await sendAll();
+  assert.equal(receiver.requests, before + 1, 'caps and quiet hours do not hold back a test send');
+  const afterTest = await call('GET', '/api/v1/plans/second/report', analyst);
+  assert.deepEqual(afterTest.json.groups, second.json.groups);
+  assert.equal(afterTest.json.ledger.delivered, second.json.ledger.delivered);
 });

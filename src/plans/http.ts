@@ -10,6 +10,7 @@ import { planSchema } from './definition.ts';
 import { deletePlan, getPlan, listPlans, pausePlan, savePlan, startPlan } from './plans.ts';
 import { planReport } from './report.ts';
 import { previewPlan } from './preview.ts';
+import { testPlan } from './run.ts';
 
 const writers = { roles: ['admin', 'operator'] as const };
 
@@ -51,6 +52,11 @@ export function planRoutes(app: FastifyInstance, stores: Stores): void {
   );
   api.post('/api/v1/plans/:key/pause', { config: writers, schema: { tags, summary: 'Pause a plan: no new run, no queued message of it is sent', security, params: key } }, async (request) =>
     pausePlan(stores, callerOf(request).workspaceId, request.params.key),
+  );
+  api.post(
+    '/api/v1/plans/:key/test',
+    { config: writers, schema: { tags, summary: "Send every variant now to the policy's test whitelist (no caps, no quiet hours; left out of the report)", security, params: key } },
+    async (request) => testPlan(stores, callerOf(request).workspaceId, request.params.key, { publicUrl: process.env.SIYU_PUBLIC_URL }),
   );
   api.get(
     '/api/v1/plans/:key/report',

@@ -81,7 +81,11 @@ export async function planReport(stores: Stores, workspaceId: string, key: strin
 export async function reportOf(stores: Stores, workspaceId: string, key: string, status: string, goal: Goal | undefined, options: { runId?: string } = {}): Promise<PlanReport> {
   const plan = { goal };
   const workspace = await new WorkspaceService(stores.state).get(workspaceId);
-  const params: Record<string, unknown> = { ws: workspaceId, tz: workspace.timeZone, plan: key, run: options.runId ?? '', window: plan.goal?.windowDays ?? 0 };
+  // Test sends (to the whitelist) are left out of the figures.
+  const testRuns = (
+    await stores.state.db.selectFrom('plan_runs').select('id').where('workspace_id', '=', workspaceId).where('plan_key', '=', key).where('slot', 'like', 'test:%').execute()
+  ).map((r) => r.id);
+  const params: Record<string, unknown> = { ws: workspaceId, tz: workspace.timeZone, plan: key, run: options.runId ?? '', window: plan.goal?.windowDays ?? 0, test_runs: testRuns };
   // Each person's outcome in each run: what happened to the message and when they entered.
   const outcomes = `
     SELECT person_id, run_id, variant,
@@ -89,7 +93,7 @@ export async function reportOf(stores: Stores, workspaceId: string, key: string,
       max(event IN ('failed', 'parked')) AS failed, max(event = 'clicked') AS clicked, maxIf(cost, event = 'sent') AS cost,
       if(max(event = 'sent'), minIf(at, event = 'sent'), minIf(at, event IN ('queued', 'control', 'step'))) AS entered
     FROM message_events
-    WHERE workspace_id = {ws:String} AND plan = {plan:String} AND ({run:String} = '' OR run_id = {run:String})
+    WHERE workspace_id = {ws:String} AND plan = {plan:String} AND ({run:String} = '' OR run_id = {run:String}) AND run_id NOT IN {test_runs:Array(String)}
     GROUP BY person_id, run_id, variant`;
   let conversions = 'SELECT 0 AS converted, toFloat64(0) AS revenue';
   let joined = `SELECT m.*, 0 AS converted, toFloat64(0) AS revenue FROM (${outcomes}) AS m`;
@@ -152,7 +156,7 @@ export async function reportOf(stores: Stores, workspaceId: string, key: string,
     .where('plan_key', '=', key)
     .orderBy('started_at')
     .execute();
-  const runFilter = options.runId ? sql`AND run_id = ${options.runId}` : sql``;
+  const runFilter = options.runId ? sql`AND run_id = ${options.runId}` : testRuns.length > 0 ? sql`AND NOT (run_id = ANY(${testRuns}::text[]))` : sql``;
   const stoppedBy = await sql<{ reason: string; people: number }>`
     SELECT reason, count(*)::int AS people FROM deliveries
     WHERE workspace_id = ${workspaceId} AND plan_key = ${key} AND status = 'stopped' ${runFilter}

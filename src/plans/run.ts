@@ -22,6 +22,7 @@ import { valueTypeOf } from '../tags/definition.ts';
 import { VALUE_COLUMN } from '../tags/compute.ts';
 import { PROFILE_FIELDS } from '../tags/definition.ts';
 import type { Plan } from './definition.ts';
+import { InputError } from '../system/validation.ts';
 import { checkTemplates, getPlan } from './plans.ts';
 import { conversionsSql } from './goal.ts';
 import { nextSlot } from '../tags/schedule.ts';
@@ -493,3 +494,34 @@ export async function settleRuns(stores: Stores): Promise<number> {
   return settled.rows.length;
 }
 
+
+/**
+ * A test send: every variant of a plan to the people on the policy's test whitelist, now — no
+ * caps, no quiet hours, no control group — in a run of its own that reports leave out.
+ */
+export async function testPlan(stores: Stores, workspaceId: string, key: string, options: RunOptions = {}): Promise<RunSummary> {
+  const { plan } = await getPlan(stores, workspaceId, key);
+  const policy = await getPolicy(stores, workspaceId);
+  if (policy.testWhitelist.length === 0) throw new InputError('the policy has no testWhitelist: add the person ids of your testers first');
+  const runId = `run_${crypto.randomBytes(8).toString('hex')}`;
+  const now = (options.now ?? (() => new Date()))();
+  await stores.state.db.insertInto('plan_runs').values({ id: runId, workspace_id: workspaceId, plan_key: key, slot: `test:${now.toISOString()}`, status: 'dispatching', audience: policy.testWhitelist.length, error: null }).execute();
+  let queued = 0;
+  for (const variant of plan.variants) {
+    const single: Plan = { ...plan, controlPercent: 0, variants: [variant] };
+    const ctx = await enqueueContext(stores, workspaceId, single, runId, options);
+    ctx.policy = { ...ctx.policy, caps: [], quietHours: null };
+    const type = addressTypeOf(ctx.channel);
+    const addresses = new Map<number, string>();
+    if (type) {
+      const rows = await stores.facts.query<{ person_id: string; address: string }>(
+        `SELECT person_id, argMax(value, records) AS address FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = {type:String} AND person_id IN {people:Array(UInt64)} GROUP BY person_id`,
+        { ws: workspaceId, type, people: policy.testWhitelist },
+      );
+      for (const r of rows) addresses.set(Number(r.person_id), r.address);
+    }
+    queued += await enqueueCandidates(ctx, policy.testWhitelist.map((p) => ({ personId: p, excluded: '', address: addresses.get(p) ?? '', step: `test:${variant.key}` })));
+  }
+  options.log?.(`plan ${key}: test send of ${plan.variants.length} variant(s) to ${policy.testWhitelist.length} tester(s)`);
+  return { runId, plan: key, audience: policy.testWhitelist.length, queued, control: 0, stopped: 0 };
+}

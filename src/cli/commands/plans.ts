@@ -4,7 +4,7 @@ import { saveChannel, listChannels } from '../../channels/store.ts';
 import { addressTypeOf } from '../../channels/definition.ts';
 import { getPolicy, savePolicy, setConsent } from '../../policy/policy.ts';
 import { deletePlan, getPlan, listPlans, pausePlan, savePlan, startPlan } from '../../plans/plans.ts';
-import { runDuePlans } from '../../plans/run.ts';
+import { runDuePlans, testPlan } from '../../plans/run.ts';
 import { planReport } from '../../plans/report.ts';
 import { previewPlan } from '../../plans/preview.ts';
 import { Dispatcher } from '../../delivery/dispatcher.ts';
@@ -165,6 +165,19 @@ export function registerPlanCommands(program: Command, config: () => SiyuConfig)
         else if (options.wait && started.status === 'running') await runAndDispatch(stores, cfg, options.timeout);
         const report = await planReport(stores, workspaceId, key);
         console.log(`plan ${key}: ${(await getPlan(stores, workspaceId, key)).status}; ledger ${JSON.stringify(report.ledger)}`);
+      });
+    });
+  plans
+    .command('test <key>')
+    .description("send every variant now to the policy's test whitelist (no caps or quiet hours; reports leave it out)")
+    .option(...ws)
+    .action(async (key: string, options: { workspace?: string }) => {
+      const cfg = config();
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const sent = await testPlan(stores, workspaceId, key, { publicUrl: cfg.publicUrl ?? `http://${cfg.host}:${cfg.port}`, log: (m) => console.log(m) });
+        await runAndDispatch(stores, cfg, 60);
+        const rows = await stores.state.db.selectFrom('deliveries').select(['person_id', 'step', 'status', 'reason']).where('run_id', '=', sent.runId).orderBy('person_id').execute();
+        printTable(rows.map((r) => ({ person: Number(r.person_id), variant: r.step.replace(/^test:/, ''), status: r.status, reason: r.reason ?? '' })));
       });
     });
   plans
