@@ -131,3 +131,36 @@ test('a journey moves people step by step, keeps their positions across a restar
   await receiver.close();
   await stores.close();
 });
+
+test('a wait until a date of the person (the day before their birthday, 10:00) and on at once without one', async () => {
+  const { stores } = await openTestStores();
+  const ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('birthday'), name: 'birthday' });
+  const inTenDays = new Date(Date.now() + 10 * 86_400_000);
+  const monthDay = shanghai(inTenDays).slice(5, 10);
+  const file = path.join(tempDir(), 'members.csv');
+  fs.writeFileSync(file, `member_no,phone,birthday\nB1,13800000001,1990-${monthDay}\nB2,13800000002,\n`);
+  await runImport(stores, { workspace: ws, kind: 'members', source: 'crm', files: [file] });
+  await saveSegment(stores, ws.id, { key: 'members', name: { zh: '会员', en: 'Members' }, conditions: [{ type: 'identifier', identifierType: 'member_no' }] });
+  await saveChannel(stores, ws.id, { key: 'hook', kind: 'webhook', config: { url: 'http://127.0.0.1:9/', secretEnv: 'JOURNEY_SECRET' } });
+  const { saveJourney, startJourney } = await import('../src/journeys/journeys.ts');
+  await saveJourney(stores, ws.id, {
+    key: 'birthday',
+    name: '生日关怀',
+    entry: { segment: 'members' },
+    first: 'eve',
+    steps: {
+      eve: { type: 'wait', untilDate: { profile: 'birthday', annual: true, offsetDays: -1 }, untilTime: '10:00', next: 'greet' },
+      greet: { type: 'send', channel: 'hook', template: { text: '生日快乐' } },
+    },
+  });
+  await startJourney(stores, ws.id, 'birthday');
+  await advanceJourneys(stores);
+  const rows = await stores.state.db.selectFrom('journey_positions').select(['person_id', 'step', 'status', 'due_at']).where('workspace_id', '=', ws.id).orderBy('person_id').execute();
+  const [withBirthday, without] = rows;
+  assert.equal(withBirthday.step, 'eve');
+  assert.equal(withBirthday.status, 'active');
+  const expected = shanghai(new Date(inTenDays.getTime() - 86_400_000)).slice(0, 10) + ' 10:00:00';
+  assert.equal(shanghai(new Date(withBirthday.due_at)), expected);
+  assert.deepEqual([without.step, without.status], ['greet', 'done'], 'no birthday: on at once, and the send was queued');
+  await stores.close();
+});

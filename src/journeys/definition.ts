@@ -30,10 +30,25 @@ export const stepSchema = z.discriminatedUnion('type', [
       days: z.number().int().min(0).optional(),
       /** Then on to the next occurrence of this time of day in the workspace zone. */
       untilTime: clock.optional(),
+      /**
+       * Until a date of the person's (a date tag, or the birthday or registration date), moved by
+       * offsetDays, at untilTime (default 00:00); `annual`: its next anniversary (a birthday). No date,
+       * or a date already past: on at once.
+       */
+      untilDate: z
+        .object({
+          tag: key.optional(),
+          profile: z.enum(['birthday', 'registered_at']).optional(),
+          annual: z.boolean().default(false),
+          offsetDays: z.number().int().min(-365).max(365).default(0),
+        })
+        .strict()
+        .refine((d) => (d.tag ? 1 : 0) + (d.profile ? 1 : 0) === 1, 'either tag or profile')
+        .optional(),
       next: stepKey.optional(),
     })
     .strict()
-    .refine((w) => (w.minutes ?? 0) + (w.hours ?? 0) + (w.days ?? 0) > 0 || w.untilTime, 'a wait needs a duration or untilTime'),
+    .refine((w) => (w.minutes ?? 0) + (w.hours ?? 0) + (w.days ?? 0) > 0 || w.untilTime || w.untilDate, 'a wait needs a duration, untilTime or untilDate'),
   z.object({ type: z.literal('branch'), match: z.enum(['all', 'any']).default('all'), conditions: z.array(conditionSchema).min(1), yes: stepKey, no: stepKey }).strict(),
   z
     .object({ type: z.literal('split'), branches: z.array(z.object({ weight: z.number().positive(), next: stepKey }).strict()).min(2).max(10) })

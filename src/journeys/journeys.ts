@@ -13,7 +13,7 @@ import { ConflictError, NotFoundError, WorkspaceService } from '../workspaces/wo
 import { compileFor, getSegment } from '../segments/segments.ts';
 import { checkChannelReady, getChannel } from '../channels/store.ts';
 import { addressTypeOf } from '../channels/definition.ts';
-import { listTags, setManualValue } from '../tags/store.ts';
+import { listTags, setManualValue, valueRun } from '../tags/store.ts';
 import { runTags } from '../tags/engine.ts';
 import { checkTemplate } from '../templates/templates.ts';
 import { localMinutes } from '../policy/policy.ts';
@@ -132,6 +132,72 @@ export function dueAt(step: Step, now: Date, timeZone: string): Date {
 
 const factsTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 
+/** The instant a wall-clock date and time happen in a time zone. */
+export function zonedInstant(date: string, clock: string, timeZone: string): Date {
+  const [y, mo, d] = date.split('-').map(Number);
+  const [h, mi] = clock.split(':').map(Number);
+  const guess = Date.UTC(y, mo - 1, d, h, mi);
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(guess));
+  const part = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const wall = Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'));
+  return new Date(guess - (wall - guess));
+}
+
+/**
+ * When people arriving now at a wait on a date of theirs are due: that date (or its next
+ * anniversary), moved by offsetDays, at untilTime in the workspace zone; now when they have no such
+ * date or it has passed.
+ */
+async function dateDues(stores: Stores, j: Running, step: Extract<Step, { type: 'wait' }>, people: number[], now: Date): Promise<Map<number, Date>> {
+  const spec = step.untilDate!;
+  const dates = new Map<number, string>();
+  if (spec.tag) {
+    const run = await valueRun(stores, j.workspaceId, spec.tag);
+    if (run) {
+      const rows = await stores.facts.query<{ person_id: string; d: string }>(
+        `SELECT person_id, toString(v_date) AS d FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String} AND person_id IN {people:Array(UInt64)} AND v_date > '1970-01-01'`,
+        { ws: j.workspaceId, tag: spec.tag, run: run.runId, people },
+      );
+      for (const r of rows) dates.set(Number(r.person_id), r.d);
+    }
+  } else {
+    const raw = spec.profile === 'birthday' ? 'birthday' : `attributes['registered_at']`;
+    const rows = await stores.facts.query<{ person_id: string; d: string }>(
+      `SELECT person_id, toString(toDateOrNull(substring(argMaxIf(${raw}, seen_at, ${raw} != ''), 1, 10))) AS d FROM source_records FINAL
+       WHERE workspace_id = {ws:String} AND kind = 'member' AND person_id IN {people:Array(UInt64)} GROUP BY person_id HAVING d IS NOT NULL`,
+      { ws: j.workspaceId, people },
+    );
+    for (const r of rows) dates.set(Number(r.person_id), r.d);
+  }
+  const clock = step.untilTime ?? '00:00';
+  const dues = new Map<number, Date>();
+  for (const p of people) {
+    const date = dates.get(p);
+    if (!date) {
+      dues.set(p, now);
+      continue;
+    }
+    const shifted = (d: string) => new Date(zonedInstant(d, clock, j.timeZone).getTime() + spec.offsetDays * 86_400_000);
+    let at = shifted(date);
+    if (spec.annual) {
+      const year = Number(new Intl.DateTimeFormat('en-CA', { timeZone: j.timeZone, year: 'numeric' }).format(now));
+      for (const y of [year, year + 1]) {
+        at = shifted(`${y}${date.slice(4)}`);
+        if (at >= now) break;
+      }
+    }
+    dues.set(p, at < now ? now : at);
+  }
+  return dues;
+}
+
+/** Due times of people arriving at a step now (a wait on a date looks the dates up). */
+async function arrivals(stores: Stores, j: Running, stepName: string, people: number[], now: Date): Promise<Map<number, Date> | Date> {
+  const step = j.journey.steps[stepName];
+  if (step?.type === 'wait' && step.untilDate) return dateDues(stores, j, step, people, now);
+  return step ? dueAt(step, now, j.timeZone) : now;
+}
+
 interface Running {
   workspaceId: string;
   timeZone: string;
@@ -175,12 +241,13 @@ async function enter(stores: Stores, j: Running, now: Date): Promise<number> {
   for (let i = 0; i < people.length; i += 5000) {
     const chunk = people.slice(i, i + 5000);
     const control = chunk.map((p) => hashUnit(`${journey.key}:${p}`) < journey.controlPercent / 100);
-    const first = journey.steps[journey.first];
+    const due = await arrivals(stores, j, journey.first, chunk, now);
+    const dues = chunk.map((p) => (due instanceof Date ? due : (due.get(p) ?? now)).toISOString());
     const inserted = await sql<{ person_id: number; step: string }>`
       INSERT INTO journey_positions (workspace_id, journey_key, person_id, step, status, due_at, entered_at)
       SELECT ${j.workspaceId}, ${journey.key}, p, CASE WHEN c THEN 'control' ELSE ${journey.first} END, CASE WHEN c THEN 'done' ELSE 'active' END,
-             ${dueAt(first, now, j.timeZone).toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
-      FROM unnest(${chunk}::bigint[], ${control}::boolean[]) AS t(p, c)
+             d, ${now.toISOString()}::timestamptz
+      FROM unnest(${chunk}::bigint[], ${control}::boolean[], ${dues}::timestamptz[]) AS t(p, c, d)
       ON CONFLICT (workspace_id, journey_key, person_id) DO NOTHING
       RETURNING person_id, step`.execute(stores.state.db);
     const rows = inserted.rows.map((r) => ({ personId: Number(r.person_id), step: r.step }));
@@ -338,6 +405,15 @@ export async function advanceJourneys(stores: Stores, options: RunOptions & { le
         // The leases run out and the step is tried again on a later tick.
         options.log?.(`journey ${j.journey.key}: step ${step} failed: ${(error as Error).message}`);
         continue;
+      }
+      // Arrivals at a wait on a date of theirs: look the dates up.
+      const targets = new Set(moves.filter((m) => m.status === 'active').map((m) => m.step));
+      for (const target of targets) {
+        const waiting = j.journey.steps[target];
+        if (waiting?.type !== 'wait' || !waiting.untilDate) continue;
+        const arriving = moves.filter((m) => m.status === 'active' && m.step === target);
+        const dues = (await arrivals(stores, j, target, arriving.map((m) => m.personId), now)) as Map<number, Date>;
+        for (const m of arriving) m.dueAt = dues.get(m.personId) ?? now;
       }
       await stepEvents(stores, j, moves.filter((m) => m.step !== step).map((m) => ({ personId: m.personId, step: m.step })), now);
       await sql`
