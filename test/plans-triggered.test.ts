@@ -117,3 +117,26 @@ test('added to cart and not paid within an hour: one reminder per occurrence, no
   assert.equal(report.json.groups[0].sent, 2);
   assert.equal(report.json.runs[0].slot.slice(0, 8), 'trigger:');
 });
+
+test('a journey entered by an event: who does it after the start enters once, and moves on', async () => {
+  const { saveJourney, startJourney, advanceJourneys, journeyPositions } = await import('../src/journeys/journeys.ts');
+  await saveJourney(stores, ws.id, {
+    key: 'signup_flow',
+    name: '注册欢迎',
+    entry: { event: 'Signed Up' },
+    first: 'hello',
+    steps: { hello: { type: 'send', channel: 'hook', template: { text: '欢迎' }, next: 'later' }, later: { type: 'wait', days: 2, next: 'bye' }, bye: { type: 'exit' } },
+  });
+  // Before the start: not an entrant.
+  await callApi(base, 'POST', '/api/v1/batch', token, { batch: [track('13500000004', 'Signed Up', minutes(-30), 's4')] });
+  await startJourney(stores, ws.id, 'signup_flow');
+  await callApi(base, 'POST', '/api/v1/batch', token, { batch: [track('13500000001', 'Signed Up', new Date().toISOString(), 's1'), track('13500000001', 'Signed Up', new Date().toISOString(), 's1b')] });
+  const landed = async () => (await stores.facts.query(`SELECT 1 FROM events FINAL WHERE workspace_id = {ws:String} AND event = 'Signed Up' AND person_id > 0`, { ws: ws.id })).length === 3;
+  for (let i = 0; i < 100 && !(await landed()); i++) await new Promise((r) => setTimeout(r, 100));
+  const tick = await advanceJourneys(stores, { now: () => new Date(Date.now() + 1000) });
+  assert.equal(tick.entered, 1);
+  assert.deepEqual(await journeyPositions(stores, ws.id, 'signup_flow'), [{ step: 'later', status: 'active', people: 1 }]);
+  const sent = await stores.state.db.selectFrom('deliveries').select(['person_id', 'step']).where('workspace_id', '=', ws.id).where('plan_key', '=', 'signup_flow').execute();
+  assert.deepEqual(sent.map((s) => [String(s.person_id), s.step]), [[await personOf('13500000001'), 'hello']]);
+  assert.equal((await advanceJourneys(stores, { now: () => new Date(Date.now() + 2000) })).entered, 0, 'nobody enters twice');
+});

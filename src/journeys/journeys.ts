@@ -18,7 +18,7 @@ import { runTags } from '../tags/engine.ts';
 import { checkTemplate } from '../templates/templates.ts';
 import { localMinutes } from '../policy/policy.ts';
 import type { Plan } from '../plans/definition.ts';
-import { enqueueCandidates, enqueueContext, prefixed, type EnqueueContext, type RunOptions } from '../plans/run.ts';
+import { addressesOf, enqueueCandidates, enqueueContext, prefixed, type EnqueueContext, type RunOptions } from '../plans/run.ts';
 import { TRIGGER_GRACE_MS } from '../plans/triggers.ts';
 import { journeySchema, nextSteps, type Journey, type Step } from './definition.ts';
 
@@ -305,16 +305,7 @@ async function handle(stores: Stores, j: Running, stepName: string, people: numb
         ctx = await enqueueContext(stores, j.workspaceId, asPlan, j.runId, { ...options, now: () => now });
         contexts.set(key, ctx);
       }
-      const addressType = addressTypeOf(ctx.channel);
-      const addresses = new Map<number, string>();
-      if (addressType) {
-        const rows = await stores.facts.query<{ person_id: string; address: string }>(
-          `SELECT person_id, argMax(value, records) AS address FROM person_identities FINAL
-           WHERE workspace_id = {ws:String} AND type = {type:String} AND person_id IN {people:Array(UInt64)} GROUP BY person_id`,
-          { ws: j.workspaceId, type: addressType, people },
-        );
-        for (const r of rows) addresses.set(Number(r.person_id), r.address);
-      }
+      const addresses = await addressesOf(stores, j.workspaceId, addressTypeOf(ctx.channel), people);
       await enqueueCandidates(ctx, people.map((p) => ({ personId: p, excluded: '', address: addresses.get(p) ?? '', step: stepName })));
       return people.map((p) => go(p, step.next));
     }

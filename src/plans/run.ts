@@ -69,6 +69,34 @@ export function prefixed(compiled: { sql: string; params: Record<string, unknown
   return { sql: text, params };
 }
 
+/**
+ * For each exclusion segment, `<column> IN (its members), '<reason>'` — the arguments of a multiIf
+ * that says why a person is left out — with its parameters added to `params`.
+ */
+export async function exclusionConditions(stores: Stores, workspaceId: string, segments: string[], column: string, params: Record<string, unknown>): Promise<string[]> {
+  const conditions: string[] = [];
+  for (const [i, key] of segments.entries()) {
+    const excluded = prefixed(await compileFor(stores, workspaceId, await getSegment(stores, workspaceId, key)), `x${i}_`);
+    Object.assign(params, excluded.params);
+    params[`x${i}_reason`] = `excluded: in segment ${key}`;
+    conditions.push(`${column} IN (${excluded.sql}), {x${i}_reason:String}`);
+  }
+  return conditions;
+}
+
+/** The identifier value a channel reaches each person by: the value of the type most records carry. */
+export async function addressesOf(stores: Stores, workspaceId: string, type: string | null, people: number[]): Promise<Map<number, string>> {
+  const addresses = new Map<number, string>();
+  if (!type || people.length === 0) return addresses;
+  const rows = await stores.facts.query<{ person_id: string; address: string }>(
+    `SELECT person_id, argMax(value, records) AS address FROM person_identities FINAL
+     WHERE workspace_id = {ws:String} AND type = {type:String} AND person_id IN {people:Array(UInt64)} GROUP BY person_id`,
+    { ws: workspaceId, type, people },
+  );
+  for (const r of rows) addresses.set(Number(r.person_id), r.address);
+  return addresses;
+}
+
 /** Fixes the run's audience in the facts store (once: a repeat finds it there). */
 async function fixAudience(stores: Stores, workspaceId: string, timeZone: string, plan: Plan, channel: Channel, runId: string, now: Date): Promise<number> {
   const [done] = await stores.state.db.selectFrom('plan_runs').select('audience').where('id', '=', runId).execute();
@@ -82,13 +110,7 @@ async function fixAudience(stores: Stores, workspaceId: string, timeZone: string
   if (!plan.audience.segment) throw new Error(`plan "${plan.key}" has no segment to run over`);
   const audience = prefixed(await compileFor(stores, workspaceId, await getSegment(stores, workspaceId, plan.audience.segment)), 'a_');
   const params: Record<string, unknown> = { ...audience.params, ws: workspaceId, tz: timeZone, plan: plan.key, run: runId };
-  const reasons: string[] = [];
-  for (const [i, key] of plan.audience.exclude.entries()) {
-    const excluded = prefixed(await compileFor(stores, workspaceId, await getSegment(stores, workspaceId, key)), `x${i}_`);
-    Object.assign(params, excluded.params);
-    params[`x${i}_reason`] = `excluded: in segment ${key}`;
-    reasons.push(`members.person_id IN (${excluded.sql}), {x${i}_reason:String}`);
-  }
+  const reasons = await exclusionConditions(stores, workspaceId, plan.audience.exclude, 'members.person_id', params);
   if (plan.audience.excludeConvertedDays && plan.goal) {
     const conversions = conversionsSql(plan.goal);
     Object.assign(params, conversions.params, { conv_since: Math.floor(now.getTime() / 1000) - plan.audience.excludeConvertedDays * 86_400 });
@@ -511,15 +533,7 @@ export async function testPlan(stores: Stores, workspaceId: string, key: string,
     const single: Plan = { ...plan, controlPercent: 0, variants: [variant] };
     const ctx = await enqueueContext(stores, workspaceId, single, runId, options);
     ctx.policy = { ...ctx.policy, caps: [], quietHours: null };
-    const type = addressTypeOf(ctx.channel);
-    const addresses = new Map<number, string>();
-    if (type) {
-      const rows = await stores.facts.query<{ person_id: string; address: string }>(
-        `SELECT person_id, argMax(value, records) AS address FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = {type:String} AND person_id IN {people:Array(UInt64)} GROUP BY person_id`,
-        { ws: workspaceId, type, people: policy.testWhitelist },
-      );
-      for (const r of rows) addresses.set(Number(r.person_id), r.address);
-    }
+    const addresses = await addressesOf(stores, workspaceId, addressTypeOf(ctx.channel), policy.testWhitelist);
     queued += await enqueueCandidates(ctx, policy.testWhitelist.map((p) => ({ personId: p, excluded: '', address: addresses.get(p) ?? '', step: `test:${variant.key}` })));
   }
   options.log?.(`plan ${key}: test send of ${plan.variants.length} variant(s) to ${policy.testWhitelist.length} tester(s)`);

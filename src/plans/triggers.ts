@@ -11,7 +11,7 @@ import { compileFor, getSegment } from '../segments/segments.ts';
 import { addressTypeOf } from '../channels/definition.ts';
 import { dateInZone } from '../tags/engine.ts';
 import { seconds, type Plan } from './definition.ts';
-import { enqueueCandidates, enqueueContext, prefixed, type RunOptions } from './run.ts';
+import { enqueueCandidates, enqueueContext, exclusionConditions, prefixed, type RunOptions } from './run.ts';
 
 /** Events may land (or be given a person) this long after they happened and still trigger. */
 export const TRIGGER_GRACE_MS = 10 * 60_000;
@@ -52,13 +52,7 @@ export async function evaluateTriggers(stores: Stores, workspaceId: string, plan
     Object.assign(params, audience.params);
     filters.push(`AND person_id IN (${audience.sql})`);
   }
-  const reasons: string[] = [];
-  for (const [i, key] of plan.audience.exclude.entries()) {
-    const excluded = prefixed(await compileFor(stores, workspaceId, await getSegment(stores, workspaceId, key)), `x${i}_`);
-    Object.assign(params, excluded.params);
-    params[`x${i}_reason`] = `excluded: in segment ${key}`;
-    reasons.push(`a.person_id IN (${excluded.sql}), {x${i}_reason:String}`);
-  }
+  const reasons = await exclusionConditions(stores, workspaceId, plan.audience.exclude, 'a.person_id', params);
   let unless = '';
   let having = '';
   if (trigger.unless) {
