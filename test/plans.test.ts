@@ -216,3 +216,16 @@ test('a recurring plan runs each cron slot once, in the workspace time zone; "en
   for (const r of secondQueued) assert.match(firstRun.get(Number(r.person_id))?.reason ?? '', /^cap: /);
   await stores.state.db.updateTable('deliveries').set({ status: 'stopped', reason: 'test cleanup' }).where('plan_key', '=', 'weekly_gold').where('workspace_id', '=', ws.id).where('status', '=', 'queued').execute();
 });
+
+test('a one-off plan at a time waits for it, then runs once', async () => {
+  const at = new Date(Date.now() + 3 * 3_600_000);
+  await savePlan(stores, ws.id, { ...plan, key: 'at_three', controlPercent: 0, variants: [plan.variants[0]], schedule: { kind: 'once', at: at.toISOString() } });
+  const started = await startPlan(stores, ws.id, 'at_three', env);
+  assert.deepEqual([started.status, started.nextRunAt], ['scheduled', at.toISOString()]);
+  assert.equal((await runDuePlans(stores, { now: () => new Date(at.getTime() - 1000) })).length, 0);
+  const [run] = await runDuePlans(stores, { now: () => new Date(at.getTime() + 1000) });
+  assert.equal(run.plan, 'at_three');
+  assert.equal((await getPlan(stores, ws.id, 'at_three')).status, 'running');
+  assert.equal((await runDuePlans(stores, { now: () => new Date(at.getTime() + 60_000) })).length, 0);
+  await stores.state.db.updateTable('deliveries').set({ status: 'stopped', reason: 'test cleanup' }).where('plan_key', '=', 'at_three').where('workspace_id', '=', ws.id).where('status', '=', 'queued').execute();
+});
