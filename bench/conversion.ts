@@ -23,7 +23,7 @@ export async function run(args: string[]): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'siyu-bench-conversion-'));
   const stores = await openStores(loadConfig({ dataDir }));
   try {
-    const ws = await new WorkspaceService(stores.state).create({ slug: 'bench', name: 'bench' });
+    const ws = await new WorkspaceService(stores.state).create({ slug: `bench-${Date.now()}`, name: 'bench' });
     await saveSegment(stores, ws.id, { key: 'everyone', name: { zh: '全部', en: 'All' }, conditions: [{ type: 'identifier', identifierType: 'phone' }] });
     await saveChannel(stores, ws.id, { key: 'sms', kind: 'webhook', address: 'phone', costPerMessage: 0.045, config: { url: 'http://127.0.0.1:9/', secretEnv: 'UNUSED_SECRET' } });
     await savePlan(stores, ws.id, {

@@ -35,7 +35,7 @@ export async function run(args: string[]): Promise<void> {
   const { url } = JSON.parse(await next()) as { url: string };
   const stores = await openStores(loadConfig({ dataDir }));
   try {
-    const ws = await new WorkspaceService(stores.state).create({ slug: 'bench', name: 'bench' });
+    const ws = await new WorkspaceService(stores.state).create({ slug: `bench-${Date.now()}`, name: 'bench' });
     const params = { ws: ws.id, people };
     await stores.facts.command(
       `INSERT INTO source_records (workspace_id, source, kind, record_id, person_id, identifiers, name, attributes, seen_at, row_hash, version)
@@ -75,7 +75,7 @@ export async function run(args: string[]): Promise<void> {
     const enqueue = await timed(() => runDuePlans(stores, { publicUrl: 'https://s.example.com' }));
     const summary = enqueue.value[0];
     const sentSoFar = async () =>
-      Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM deliveries WHERE status IN ('delivered', 'sent', 'failed', 'parked')`.execute(stores.state.db)).rows[0].n);
+      Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM deliveries WHERE workspace_id = ${ws.id} AND status IN ('delivered', 'sent', 'failed', 'parked')`.execute(stores.state.db)).rows[0].n);
     const progress: number[] = [];
     for (;;) {
       const done = await sentSoFar();
