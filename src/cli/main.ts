@@ -19,6 +19,7 @@ import { registerModelCommands } from './commands/models.ts';
 import { registerTagCommands } from './commands/tags.ts';
 import { registerSegmentCommands } from './commands/segments.ts';
 import { registerPlanCommands } from './commands/plans.ts';
+import { registerUserCommands } from './commands/users.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerTagCommands(program, config);
   registerSegmentCommands(program, config);
   registerPlanCommands(program, config);
+  registerUserCommands(program, config);
   return program;
 }
 

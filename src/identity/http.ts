@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../server/auth.ts';
+import { recordAudit } from '../access/audit.ts';
 import type { Stores } from '../stores/stores.ts';
 import { NotFoundError } from '../workspaces/workspaces.ts';
 import { identifierTypeSchema } from './identifier-types.ts';
@@ -210,7 +211,9 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
   ] as const) {
     api.get(url, { config: { roles: ['admin', 'operator'] }, schema: { tags: ['oneid'], summary, security } }, async (request, reply) => {
       const file = path.join(os.tmpdir(), `siyu-export-${crypto.randomBytes(8).toString('hex')}.csv`);
-      await write(stores, callerOf(request).workspaceId, file);
+      const { workspaceId, keyId } = callerOf(request);
+      await recordAudit(stores, workspaceId, keyId, url === '/api/v1/identities/export' ? 'export.identities' : 'export.records', workspaceId);
+      await write(stores, workspaceId, file);
       const stream = fs.createReadStream(file);
       stream.on('close', () => fs.rm(file, { force: true }, () => undefined));
       return reply.type('text/csv; charset=utf-8').send(stream);

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../server/auth.ts';
+import { recordAudit } from '../access/audit.ts';
 import { withUploadedFile } from '../server/uploads.ts';
 import type { Stores } from '../stores/stores.ts';
 import { segmentSchema, treeSchema } from './definition.ts';
@@ -143,8 +144,9 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
     '/api/v1/segments/:key/export',
     { config: writers, schema: { tags, summary: 'The members as identifiers of one type (CSV: person_id, identifier)', security, params: key, querystring: z.object({ type: z.string().regex(/^[a-z][a-z0-9_]{1,40}$/) }) } },
     async (request, reply) => {
-      const workspaceId = callerOf(request).workspaceId;
+      const { workspaceId, keyId } = callerOf(request);
       await getSegment(stores, workspaceId, request.params.key);
+      await recordAudit(stores, workspaceId, keyId, 'export.segment', request.params.key, { identifierType: request.query.type });
       // Streamed as the rows come (millions of identifiers do not fit one reply body).
       reply.hijack();
       reply.raw.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${request.params.key}-${request.query.type}.csv"` });

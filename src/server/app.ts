@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifyStatic from '@fastify/static';
+import fastifyCookie from '@fastify/cookie';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { SiyuConfig } from '../config/config.ts';
 import type { Stores } from '../stores/stores.ts';
@@ -18,6 +19,9 @@ import { segmentRoutes } from '../segments/http.ts';
 import { planRoutes } from '../plans/http.ts';
 import { policyRoutes } from '../policy/http.ts';
 import { journeyRoutes } from '../journeys/http.ts';
+import { accessRoutes } from '../access/http.ts';
+import { authenticateSession } from '../access/users.ts';
+import { recordAudit } from '../access/audit.ts';
 import os from 'node:os';
 import { EventBuffer, type EventBufferOptions } from '../tracking/event-buffer.ts';
 import { installAuth } from './auth.ts';
@@ -51,7 +55,8 @@ export async function buildServer({ config, stores, logger = true, tracking, upl
 
   const workspaces = new WorkspaceService(stores.state);
   const apiKeys = new ApiKeyService(stores.state);
-  installAuth(app, apiKeys);
+  await app.register(fastifyCookie);
+  installAuth(app, apiKeys, (token) => authenticateSession(stores, token));
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -69,7 +74,7 @@ export async function buildServer({ config, stores, logger = true, tracking, upl
   });
 
   systemRoutes(app, stores);
-  workspaceRoutes(app, { workspaces, apiKeys });
+  workspaceRoutes(app, { workspaces, apiKeys, audit: (ws, actor, action, target, details) => recordAudit(stores, ws, actor, action, target, details) });
   const events = new EventBuffer(stores, tracking);
   trackingRoutes(app, stores, events);
   await importRoutes(app, stores, uploadsDir ?? path.join(os.tmpdir(), 'siyu-uploads'));
@@ -79,6 +84,7 @@ export async function buildServer({ config, stores, logger = true, tracking, upl
   planRoutes(app, stores);
   policyRoutes(app, stores);
   journeyRoutes(app, stores);
+  accessRoutes(app, stores);
   // Events waiting in the buffer are written before the stores close.
   app.addHook('onClose', async () => events.close());
 

@@ -35,7 +35,9 @@ export function callerOf(request: FastifyRequest): AuthenticatedKey {
  * Authentication is attached to routes as they are registered, so a route added later is
  * protected unless it says `config: { public: true }`.
  */
-export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService): void {
+export const SESSION_COOKIE = 'siyu_session';
+
+export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService, sessions: (token: string) => Promise<AuthenticatedKey | undefined>): void {
   const table: RouteEntry[] = [];
   app.decorate('routeTable', table);
   app.addHook('onRoute', (route) => {
@@ -51,13 +53,24 @@ export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService): void 
     route.onRequest = [
       async (request: FastifyRequest) => {
         const header = request.headers.authorization;
-        if (!header) {
-          throw new ApiError(401, 'unauthorized', 'missing Authorization header; send "Authorization: Bearer <API key>"');
+        const session = (request.cookies as Record<string, string | undefined> | undefined)?.[SESSION_COOKIE];
+        let caller: AuthenticatedKey | undefined;
+        if (header) {
+          const match = /^Bearer\s+(\S+)$/i.exec(header);
+          if (!match) throw new ApiError(401, 'unauthorized', 'the Authorization header must be "Bearer <API key>"');
+          caller = await apiKeys.authenticate(match[1]);
+          if (!caller) throw new ApiError(401, 'unauthorized', 'the API key is unknown or revoked');
+        } else if (session) {
+          caller = await sessions(session);
+          if (!caller) throw new ApiError(401, 'unauthorized', 'the session has ended; log in again');
+          // The cookie is SameSite=Lax; a changing request from a page of another origin is refused too.
+          const origin = request.headers.origin;
+          if (request.method !== 'GET' && request.method !== 'HEAD' && origin && new URL(origin).host !== request.headers.host) {
+            throw new ApiError(403, 'forbidden', 'a request with a session cookie must come from this origin');
+          }
+        } else {
+          throw new ApiError(401, 'unauthorized', 'missing credentials: send "Authorization: Bearer <API key>", or log in (POST /api/v1/auth/login)');
         }
-        const match = /^Bearer\s+(\S+)$/i.exec(header);
-        if (!match) throw new ApiError(401, 'unauthorized', 'the Authorization header must be "Bearer <API key>"');
-        const caller = await apiKeys.authenticate(match[1]);
-        if (!caller) throw new ApiError(401, 'unauthorized', 'the API key is unknown or revoked');
         if (config.roles && !config.roles.includes(caller.role)) {
           throw new ApiError(403, 'forbidden', `this needs one of the roles ${config.roles.join(', ')}; the key has ${caller.role}`);
         }

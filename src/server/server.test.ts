@@ -66,7 +66,7 @@ test('the console placeholder is served at /', async () => {
 test('every /api/v1 route refuses requests without credentials or with a bad key', async () => {
   const apiRoutes = app.routeTable.filter((r) => r.url.startsWith('/api/'));
   const open = apiRoutes.filter((r) => r.public).map((r) => `${r.method} ${r.url}`);
-  assert.deepEqual(open, ['GET /api/openapi.json'], 'only the OpenAPI document is public under /api');
+  assert.deepEqual(open.sort(), ['GET /api/openapi.json', 'POST /api/v1/auth/login', 'POST /api/v1/auth/logout'], 'only the OpenAPI document, login and logout are public under /api');
   const guarded = apiRoutes.filter((r) => !r.public);
   assert.ok(guarded.length >= 4, `walked ${guarded.length} routes`);
   for (const route of guarded) {
@@ -76,6 +76,9 @@ test('every /api/v1 route refuses requests without credentials or with a bad key
       assert.equal(status, 401, `${route.method} ${route.url} with ${token ? 'a bad key' : 'no key'} gave ${status}`);
       assert.equal(json.error.code, 'unauthorized');
     }
+    // A made-up session cookie is no better.
+    const forged = await fetch(`${base}${concrete}`, { method: route.method, headers: { cookie: `siyu_session=${'B'.repeat(43)}` } });
+    assert.equal(forged.status, 401, `${route.method} ${route.url} with a made-up session gave ${forged.status}`);
   }
 });
 

@@ -5,7 +5,7 @@ import { callerOf } from '../server/auth.ts';
 import { ApiKeyService, apiKeySchema, ROLES, WorkspaceService, workspaceSchema } from './workspaces.ts';
 
 /** /api/v1/workspace and /api/v1/api-keys: the caller's workspace and its machine keys. */
-export function workspaceRoutes(app: FastifyInstance, services: { workspaces: WorkspaceService; apiKeys: ApiKeyService }) {
+export function workspaceRoutes(app: FastifyInstance, services: { workspaces: WorkspaceService; apiKeys: ApiKeyService; audit: (workspaceId: string, actor: string, action: string, target: string, details?: Record<string, unknown>) => Promise<void> }) {
   const api = app.withTypeProvider<ZodTypeProvider>();
 
   api.get(
@@ -48,7 +48,9 @@ export function workspaceRoutes(app: FastifyInstance, services: { workspaces: Wo
       },
     },
     async (request, reply) => {
-      const created = await services.apiKeys.create(callerOf(request).workspaceId, request.body.name, request.body.role);
+      const caller = callerOf(request);
+      const created = await services.apiKeys.create(caller.workspaceId, request.body.name, request.body.role);
+      await services.audit(caller.workspaceId, caller.keyId, 'apikey.create', created.key.id, { name: created.key.name, role: created.key.role });
       return reply.code(201).send(created);
     },
   );
@@ -65,6 +67,11 @@ export function workspaceRoutes(app: FastifyInstance, services: { workspaces: Wo
         response: { 200: z.object({ key: apiKeySchema }) },
       },
     },
-    async (request) => ({ key: await services.apiKeys.revoke(callerOf(request).workspaceId, request.params.key) }),
+    async (request) => {
+      const caller = callerOf(request);
+      const key = await services.apiKeys.revoke(caller.workspaceId, request.params.key);
+      await services.audit(caller.workspaceId, caller.keyId, 'apikey.revoke', key.id, { name: key.name, role: key.role });
+      return { key };
+    },
   );
 }

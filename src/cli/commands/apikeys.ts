@@ -1,16 +1,17 @@
 import type { Command } from 'commander';
+import { recordAudit } from '../../access/audit.ts';
 import type { SiyuConfig } from '../../config/config.ts';
-import { openStores } from '../../stores/stores.ts';
+import { openStores, type Stores } from '../../stores/stores.ts';
 import { ApiKeyService, ROLES, WorkspaceService, type Role } from '../../workspaces/workspaces.ts';
 import { printTable } from '../output.ts';
 
 export function registerApiKeyCommands(program: Command, config: () => SiyuConfig): void {
   const workspaceOption = ['-w, --workspace <slug>', 'workspace slug or id (default: the only one)'] as const;
 
-  const withServices = async <T>(fn: (s: { workspaces: WorkspaceService; apiKeys: ApiKeyService }) => Promise<T>): Promise<T> => {
+  const withServices = async <T>(fn: (s: { workspaces: WorkspaceService; apiKeys: ApiKeyService; stores: Stores }) => Promise<T>): Promise<T> => {
     const stores = await openStores(config());
     try {
-      return await fn({ workspaces: new WorkspaceService(stores.state), apiKeys: new ApiKeyService(stores.state) });
+      return await fn({ workspaces: new WorkspaceService(stores.state), apiKeys: new ApiKeyService(stores.state), stores });
     } finally {
       await stores.close();
     }
@@ -47,9 +48,10 @@ export function registerApiKeyCommands(program: Command, config: () => SiyuConfi
     .option(...workspaceOption)
     .action(async (options: { name: string; role: string; workspace?: string }) => {
       if (!ROLES.includes(options.role as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}, got "${options.role}"`);
-      await withServices(async ({ workspaces, apiKeys }) => {
+      await withServices(async ({ workspaces, apiKeys, stores }) => {
         const ws = await workspaces.resolve(options.workspace);
         const { key, token } = await apiKeys.create(ws.id, options.name, options.role as Role);
+        await recordAudit(stores, ws.id, `cli:${process.env.USER ?? 'unknown'}`, 'apikey.create', key.id, { name: key.name, role: key.role });
         console.log(`API key ${key.prefix} (${key.role}) created for workspace ${ws.slug}`);
         console.log(`token (shown once, store it now): ${token}`);
       });
@@ -72,9 +74,10 @@ export function registerApiKeyCommands(program: Command, config: () => SiyuConfi
     .description('revoke an API key by id or prefix; requests with it fail from now on')
     .option(...workspaceOption)
     .action(async (idOrPrefix: string, options: { workspace?: string }) => {
-      await withServices(async ({ workspaces, apiKeys }) => {
+      await withServices(async ({ workspaces, apiKeys, stores }) => {
         const ws = await workspaces.resolve(options.workspace);
         const key = await apiKeys.revoke(ws.id, idOrPrefix);
+        await recordAudit(stores, ws.id, `cli:${process.env.USER ?? 'unknown'}`, 'apikey.revoke', key.id, { name: key.name, role: key.role });
         console.log(`API key ${key.prefix} (${key.name}) revoked at ${key.revokedAt}`);
       });
     });

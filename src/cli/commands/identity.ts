@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { recordAudit } from '../../access/audit.ts';
 import type { SiyuConfig } from '../../config/config.ts';
 import { resolveIdentities } from '../../identity/resolve.ts';
 import { exportIdentities, exportRecords } from '../../identity/exports.ts';
@@ -37,6 +38,7 @@ export function registerIdentityCommands(program: Command, config: () => SiyuCon
     .option('-w, --workspace <slug>', 'workspace slug or id')
     .action(async (options: { out: string; workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        await recordAudit(stores, workspaceId, `cli:${process.env.USER ?? 'unknown'}`, 'export.identities', options.out);
         const n = await exportIdentities(stores, workspaceId, options.out);
         console.log(`${n.toLocaleString('en-US')} identifiers → ${options.out}`);
       });
@@ -150,6 +152,7 @@ export function registerIdentityCommands(program: Command, config: () => SiyuCon
     .option('-w, --workspace <slug>', 'workspace slug or id')
     .action(async (options: { out: string; workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        await recordAudit(stores, workspaceId, `cli:${process.env.USER ?? 'unknown'}`, 'export.records', options.out);
         const n = await exportRecords(stores, workspaceId, options.out);
         console.log(`${n.toLocaleString('en-US')} records → ${options.out}`);
       });

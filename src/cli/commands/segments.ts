@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { recordAudit } from '../../access/audit.ts';
 import type { SiyuConfig } from '../../config/config.ts';
 import { countSegment, deleteSegment, estimateSegment, getSegment, listSegments, sampleSegment, saveSegment } from '../../segments/segments.ts';
 import { treeSchema } from '../../segments/definition.ts';
@@ -154,6 +155,7 @@ export function registerSegmentCommands(program: Command, config: () => SiyuConf
     .option(...ws)
     .action(async (key: string, options: { type: string; out?: string; workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        await recordAudit(stores, workspaceId, `cli:${process.env.USER ?? 'unknown'}`, 'export.segment', key, { identifierType: options.type, out: options.out ?? 'stdout' });
         if (options.out) {
           const result = await exportToFile(stores, workspaceId, key, options.type, options.out);
           console.log(`${options.out}: ${result.rows} ${options.type} of ${result.people} people`);

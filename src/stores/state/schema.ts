@@ -54,6 +54,29 @@ export interface StateDatabase {
     created_at: ColumnType<Date, Date | undefined, never>;
     closed_at: NullableTimestamp;
   };
+  users: {
+    id: string;
+    workspace_id: string;
+    email: string;
+    name: string;
+    role: string;
+    password_hash: string;
+    failed_logins: ColumnType<number, number | undefined, number>;
+    locked_until: NullableTimestamp;
+    disabled_at: NullableTimestamp;
+    created_at: ColumnType<Date, Date | undefined, never>;
+    password_changed_at: Timestamp;
+  };
+  sessions: { token_hash: string; user_id: string; created_at: ColumnType<Date, Date | undefined, never>; expires_at: Timestamp };
+  audit_log: {
+    id: Generated<number>;
+    workspace_id: string;
+    actor: string;
+    action: string;
+    target: string;
+    details: Json;
+    at: ColumnType<Date, Date | undefined, never>;
+  };
   tracked_links: { id: string; workspace_id: string; plan_key: string; run_id: string; variant: string; channel: string; url: string };
 }
 

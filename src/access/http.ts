@@ -1,0 +1,94 @@
+/**
+ * Accounts over HTTP: log in (a session cookie: HttpOnly, SameSite=Lax, Secure behind https), log
+ * out, who am I, change my password; admins manage users and read the audit log.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { callerOf, SESSION_COOKIE } from '../server/auth.ts';
+import { ApiError } from '../server/errors.ts';
+import type { Stores } from '../stores/stores.ts';
+import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { listAudit, recordAudit } from './audit.ts';
+import { changePassword, createUser, getUser, listUsers, login, LoginError, logout, newUserSchema, SESSION_DAYS, updateUser, USER_ROLES } from './users.ts';
+
+const admins = { roles: ['admin'] as const };
+
+function secure(request: FastifyRequest): boolean {
+  return request.protocol === 'https' || (process.env.SIYU_PUBLIC_URL ?? '').startsWith('https:');
+}
+
+export function accessRoutes(app: FastifyInstance, stores: Stores): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const security = [{ bearer: [] }];
+  const tags = ['access'];
+
+  api.post(
+    '/api/v1/auth/login',
+    { config: { public: true }, schema: { tags, summary: 'Log in with email and password: sets the session cookie', body: z.object({ email: z.string().min(3), password: z.string().min(1) }).strict() } },
+    async (request, reply) => {
+      try {
+        const { token, user, expiresAt } = await login(stores, request.body.email, request.body.password);
+        reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: secure(request), path: '/', maxAge: SESSION_DAYS * 86_400 });
+        return { user, expiresAt: expiresAt.toISOString(), workspace: await new WorkspaceService(stores.state).get(user.workspaceId) };
+      } catch (error) {
+        if (error instanceof LoginError) throw new ApiError(error.locked ? 429 : 401, error.locked ? 'locked' : 'unauthorized', error.message);
+        throw error;
+      }
+    },
+  );
+  api.post('/api/v1/auth/logout', { config: { public: true }, schema: { tags, summary: 'End the session' } }, async (request, reply) => {
+    const token = request.cookies[SESSION_COOKIE];
+    if (token) await logout(stores, token);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return reply.code(204).send();
+  });
+  api.get('/api/v1/auth/me', { schema: { tags, summary: 'Who is calling: the user (or API key), role and workspace', security } }, async (request) => {
+    const caller = callerOf(request);
+    const user = caller.keyId.startsWith('usr_') ? await getUser(stores, caller.workspaceId, caller.keyId) : null;
+    return { role: caller.role, user, apiKey: user ? null : caller.keyId, workspace: await new WorkspaceService(stores.state).get(caller.workspaceId) };
+  });
+  api.post(
+    '/api/v1/auth/password',
+    { schema: { tags, summary: 'Change my password (other sessions end)', security, body: z.object({ currentPassword: z.string().min(1), newPassword: z.string() }).strict() } },
+    async (request, reply) => {
+      const caller = callerOf(request);
+      if (!caller.keyId.startsWith('usr_')) throw new ApiError(400, 'invalid_request', 'an API key has no password: log in as a user');
+      try {
+        await changePassword(stores, caller.keyId, request.body.currentPassword, request.body.newPassword, request.cookies[SESSION_COOKIE]);
+      } catch (error) {
+        if (error instanceof LoginError) throw new ApiError(403, 'forbidden', error.message);
+        throw error;
+      }
+      await recordAudit(stores, caller.workspaceId, caller.keyId, 'user.password', caller.keyId);
+      return reply.code(204).send();
+    },
+  );
+
+  api.get('/api/v1/users', { config: admins, schema: { tags, summary: 'The workspace users', security } }, async (request) => ({ users: await listUsers(stores, callerOf(request).workspaceId) }));
+  api.post('/api/v1/users', { config: admins, schema: { tags, summary: 'Create a user with a first password', security, body: newUserSchema } }, async (request, reply) => {
+    const caller = callerOf(request);
+    const user = await createUser(stores, caller.workspaceId, request.body);
+    await recordAudit(stores, caller.workspaceId, caller.keyId, 'user.create', user.id, { email: user.email, role: user.role });
+    return reply.code(201).send({ user });
+  });
+  api.patch(
+    '/api/v1/users/:id',
+    {
+      config: admins,
+      schema: { tags, summary: "Change a user's role, or disable them (their sessions end)", security, params: z.object({ id: z.string() }), body: z.object({ role: z.enum(USER_ROLES as [string, ...string[]]).optional(), disabled: z.boolean().optional() }).strict() },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const before = await getUser(stores, caller.workspaceId, request.params.id);
+      const user = await updateUser(stores, caller.workspaceId, request.params.id, request.body as { role?: (typeof USER_ROLES)[number]; disabled?: boolean });
+      await recordAudit(stores, caller.workspaceId, caller.keyId, 'user.update', user.id, { from: { role: before.role, disabled: before.disabled }, to: { role: user.role, disabled: user.disabled } });
+      return { user };
+    },
+  );
+  api.get(
+    '/api/v1/audit',
+    { config: admins, schema: { tags, summary: 'The audit log: exports, keys, users and role changes, newest first', security, querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), action: z.string().optional() }) } },
+    async (request) => ({ entries: await listAudit(stores, callerOf(request).workspaceId, request.query) }),
+  );
+}
