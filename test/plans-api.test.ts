@@ -141,3 +141,16 @@ test('channels and plans over HTTP: roles, checked templates, preview, start, pa
   assert.deepEqual(afterTest.json.groups, second.json.groups);
   assert.equal(afterTest.json.ledger.delivered, second.json.ledger.delivered);
 });
+
+test('a reply of TD to an SMS unsubscribes that number from the channel', async () => {
+  process.env.PLANS_API_SMS_TOKEN = 'sms-gateway-token';
+  assert.equal((await call('POST', '/api/v1/channels', admin, { key: 'sms', kind: 'sms', config: { provider: 'http', url: 'http://127.0.0.1:9/send', tokenEnv: 'PLANS_API_SMS_TOKEN' } })).status, 201);
+  const reply = (text: string, token = 'sms-gateway-token') =>
+    fetch(`${base}/hooks/sms/${ws.slug}/sms`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ from: '+86 137-0000-0003', text }) }).then(async (r) => ({ status: r.status, json: await r.json() }));
+  assert.equal((await reply(' td ', 'wrong-token')).status, 401);
+  assert.deepEqual((await reply('好的，谢谢')).json, { unsubscribed: 0, keyword: null });
+  assert.deepEqual((await reply(' td ')).json, { unsubscribed: 1, keyword: 'TD' });
+  const [person] = await stores.facts.query<{ person_id: string }>(`SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'member_no' AND value = 'A3'`, { ws: ws.id });
+  const consents = await call('GET', `/api/v1/people/${person.person_id}/consents`, analyst);
+  assert.deepEqual(consents.json.consents.map((c: { channel: string; status: string; source: string }) => [c.channel, c.status, c.source]), [['sms', 'revoked', 'sms reply TD']]);
+});

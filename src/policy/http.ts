@@ -10,6 +10,15 @@ import { callerOf } from '../server/auth.ts';
 import type { Stores } from '../stores/stores.ts';
 import { consentsOf, getPolicy, policySchema, savePolicy, setConsent } from './policy.ts';
 import { readClickToken, readUnsubscribeToken } from './links.ts';
+import crypto from 'node:crypto';
+import { CHANNEL_CONFIGS } from '../channels/definition.ts';
+import { getChannel } from '../channels/store.ts';
+import { normalisePhone } from '../identity/identifier-types.ts';
+import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { ApiError } from '../server/errors.ts';
+
+/** Replies that mean "stop sending me these" (退订 conventions of Chinese SMS, and the usual English ones). */
+export const UNSUBSCRIBE_KEYWORDS = ['TD', 'T', 'N', '退订', '取消', 'STOP', 'UNSUBSCRIBE'];
 
 const admins = { roles: ['admin', 'operator'] as const };
 
@@ -66,6 +75,36 @@ export function policyRoutes(app: FastifyInstance, stores: Stores): void {
     await setConsent(stores, link.workspaceId, link.personId, link.channel, 'revoked', 'unsubscribe link');
     return page(reply, 200, '已退订', '<p>已退订，您将不再收到此类消息。<br>You are unsubscribed.</p>');
   });
+
+  // Replies to SMS, pushed by the gateway (the neutral HTTP contract): `{ from, text }` with the
+  // channel's bearer token. A reply of TD/退订/… unsubscribes everyone with that number from the channel.
+  api.post(
+    '/hooks/sms/:workspace/:channel',
+    { schema: { hide: true, params: z.object({ workspace: z.string(), channel: z.string() }), body: z.object({ from: z.string().min(5), text: z.string() }).passthrough() } },
+    async (request) => {
+      const workspace = await new WorkspaceService(stores.state).resolve(request.params.workspace).catch(() => undefined);
+      const channel = workspace ? await getChannel(stores, workspace.id, request.params.channel).catch(() => undefined) : undefined;
+      const config = channel?.kind === 'sms' ? CHANNEL_CONFIGS.sms.parse(channel.config) : undefined;
+      const expected = config?.provider === 'http' ? process.env[config.tokenEnv] : undefined;
+      const given = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
+      const same = expected !== undefined && given.length === expected.length && crypto.timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+      if (!workspace || !channel || !same) throw new ApiError(401, 'unauthorized', 'unknown channel or wrong token');
+      const keyword = request.body.text.trim().toUpperCase();
+      if (!UNSUBSCRIBE_KEYWORDS.includes(keyword)) return { unsubscribed: 0, keyword: null };
+      let phone: string;
+      try {
+        phone = normalisePhone(request.body.from);
+      } catch (error) {
+        throw new ApiError(400, 'validation_failed', `body.from: ${(error as Error).message}`);
+      }
+      const people = await stores.facts.query<{ person_id: string }>(
+        `SELECT DISTINCT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'phone' AND value = {phone:String} AND person_id > 0`,
+        { ws: workspace.id, phone },
+      );
+      for (const p of people) await setConsent(stores, workspace.id, Number(p.person_id), channel.key, 'revoked', `sms reply ${keyword}`);
+      return { unsubscribed: people.length, keyword };
+    },
+  );
 
   api.get('/r/:token', { schema: { hide: true, params: token } }, async (request, reply) => {
     const link = await readClickToken(stores, request.params.token);
