@@ -10,7 +10,9 @@
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
 import type { ChannelClient, OutboundMessage, SendResult } from '../channels/channel.ts';
-import { clientFor, getChannel } from '../channels/store.ts';
+import { ChannelConfigError, clientFor, getChannel } from '../channels/store.ts';
+import { ZodError } from 'zod';
+import { NotFoundError } from '../workspaces/workspaces.ts';
 import type { Channel } from '../channels/definition.ts';
 import { getPolicy, quietHoursAt, type Policy } from '../policy/policy.ts';
 import { WorkspaceService } from '../workspaces/workspaces.ts';
@@ -44,6 +46,8 @@ interface Claimed {
   address: string | null;
   content: unknown;
   attempts: number;
+  /** The claim's lease: also its fencing token (a row settles only while it still holds this lease). */
+  lease_until: Date;
 }
 
 interface Settlement {
@@ -124,8 +128,11 @@ export class Dispatcher {
       while (this.running) {
         let sent = 0;
         try {
-          const claimed = await (upcoming ?? this.claim());
+          // A batch claimed ahead may have waited past its lease: take the leases up again first
+          // (before the next claim could take them), leaving rows another worker took meanwhile.
+          const ahead = upcoming;
           upcoming = undefined;
+          const claimed = ahead ? await this.hold(await ahead) : await this.claim();
           if (claimed.length > 0) {
             upcoming = this.claim();
             upcoming.catch(() => undefined);
@@ -135,8 +142,11 @@ export class Dispatcher {
           }
           sent = claimed.length;
         } catch (error) {
-          upcoming = undefined;
           this.options.log?.(`dispatcher: ${(error as Error).message}`);
+          // The batch claimed ahead goes back to the queue as it was.
+          const ahead = upcoming;
+          upcoming = undefined;
+          await this.release(await ahead?.catch(() => [] as Claimed[])).catch(() => undefined);
         }
         if (sent === 0 && this.running) await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, this.options.idleMs);
@@ -147,11 +157,36 @@ export class Dispatcher {
         });
       }
       // A batch claimed but not started goes back to the queue as it was.
-      const unsent = await upcoming?.catch(() => [] as Claimed[]);
-      if (unsent && unsent.length > 0) {
-        await sql`UPDATE deliveries SET attempts = attempts - 1, lease_until = NULL WHERE id = ANY(${unsent.map((c) => c.id)}::bigint[]) AND status = 'queued'`.execute(this.stores.state.db);
-      }
+      await this.release(await upcoming?.catch(() => [] as Claimed[]));
     })();
+  }
+
+  /** Gives back rows claimed but not sent (their try is not counted). */
+  private async release(rows: Claimed[] | undefined): Promise<void> {
+    if (!rows || rows.length === 0) return;
+    await sql`
+      UPDATE deliveries AS d SET attempts = d.attempts - 1, lease_until = NULL
+      FROM unnest(${rows.map((c) => c.id)}::bigint[], ${rows.map((c) => c.lease_until.toISOString())}::timestamptz[]) AS v(id, lease)
+      WHERE d.id = v.id AND d.status = 'queued' AND d.lease_until = v.lease`.execute(this.stores.state.db);
+  }
+
+  /**
+   * Extends the leases of rows still in hand; returns the ones whose lease this worker still held
+   * (a row whose lease ran out and was claimed by another worker is that worker's now).
+   */
+  private async renew(rows: Claimed[]): Promise<Set<number>> {
+    if (rows.length === 0) return new Set();
+    const { rows: kept } = await sql<{ id: number; lease_until: Date }>`
+      UPDATE deliveries AS d SET lease_until = date_trunc('milliseconds', now() + make_interval(secs => ${this.options.leaseSeconds}))
+      FROM unnest(${rows.map((c) => c.id)}::bigint[], ${rows.map((c) => c.lease_until.toISOString())}::timestamptz[]) AS v(id, lease)
+      WHERE d.id = v.id AND d.status = 'queued' AND d.lease_until = v.lease
+      RETURNING d.id, d.lease_until`.execute(this.stores.state.db);
+    const leases = new Map(kept.map((k) => [Number(k.id), new Date(k.lease_until)]));
+    for (const row of rows) {
+      const lease = leases.get(row.id);
+      if (lease) row.lease_until = lease;
+    }
+    return new Set(leases.keys());
   }
 
   /** Stops after the batch in hand is settled. */
@@ -181,24 +216,54 @@ export class Dispatcher {
     return claimed.length;
   }
 
-  /** Sends a claimed batch through its channels and settles every row of it. */
+  /** The rows of a batch whose leases this worker still holds, renewed. */
+  private async hold(batch: Claimed[]): Promise<Claimed[]> {
+    const held = await this.renew(batch);
+    return batch.filter((row) => held.has(row.id));
+  }
+
+  /** Sends a claimed batch (whose leases are fresh) through its channels and settles every row of it. */
   private async send(claimed: Claimed[]): Promise<void> {
+    const unsettled = new Set(claimed.map((row) => row.id));
     const byChannel = new Map<string, Claimed[]>();
     for (const row of claimed) {
       const key = `${row.workspace_id}\u0000${row.channel}`;
-      byChannel.set(key, [...(byChannel.get(key) ?? []), row]);
+      const rows = byChannel.get(key);
+      if (rows) rows.push(row);
+      else byChannel.set(key, [row]);
     }
     // Outcomes are settled every FLUSH_MS while the batch is still sending, so a process killed
     // mid-batch leaves at most that much sent-but-unrecorded (those go again, same delivery ids).
+    // A write that fails puts its outcomes back for the next flush.
     let pending: Settlement[] = [];
     let flushing: Promise<void> = Promise.resolve();
     const flush = () => {
       const taken = pending;
       pending = [];
-      flushing = flushing.then(() => (taken.length > 0 ? this.settle(claimed, taken) : undefined));
+      flushing = flushing.then(async () => {
+        if (taken.length === 0) return;
+        try {
+          await this.settle(claimed, taken);
+          for (const t of taken) unsettled.delete(t.id);
+        } catch (error) {
+          pending.unshift(...taken);
+          this.options.log?.(`dispatcher: recording outcomes failed (will try again): ${(error as Error).message}`);
+        }
+      });
       return flushing;
     };
-    const ticker = setInterval(() => void flush().catch(() => undefined), FLUSH_MS);
+    const ticker = setInterval(() => void flush(), FLUSH_MS);
+    // Leases outlive slow batches: renewed every third of a lease while rows are in hand.
+    let lost = new Set<number>();
+    // Renewals go in the same chain as the writes of outcomes, so a write always carries the lease
+    // the row holds at that moment.
+    const heartbeat = setInterval(() => {
+      flushing = flushing.then(async () => {
+        const inHand = claimed.filter((row) => unsettled.has(row.id));
+        const kept = await this.renew(inHand).catch(() => undefined);
+        if (kept) lost = new Set(inHand.filter((row) => !kept.has(row.id)).map((row) => row.id));
+      });
+    }, (this.options.leaseSeconds * 1000) / 3);
     try {
       await Promise.all(
         [...byChannel.values()].map(async (rows) => {
@@ -206,8 +271,10 @@ export class Dispatcher {
           try {
             runtime = await this.runtime(rows[0].workspace_id, rows[0].channel);
           } catch (error) {
-            // A channel that cannot send (deleted, its secret gone) parks its messages with the reason.
-            for (const row of rows) pending.push({ id: row.id, status: 'parked', reason: `channel: ${(error as Error).message}`, providerId: null, nextAttemptAt: null });
+            // A channel that cannot send as configured (deleted, invalid, its secret gone) parks its
+            // messages with the reason; anything else (the store did not answer) is tried again.
+            const permanent = error instanceof NotFoundError || error instanceof ChannelConfigError || error instanceof ZodError;
+            for (const row of rows) pending.push(await this.settlementOf(row, permanent ? { outcome: 'parked', reason: `channel: ${(error as Error).message}` } : { outcome: 'retry', reason: `channel: ${(error as Error).message}` }));
             return;
           }
           if (runtime.client.sendBatch) {
@@ -221,6 +288,7 @@ export class Dispatcher {
           const worker = async () => {
             while (next < rows.length) {
               const row = rows[next++];
+              if (lost.has(row.id)) continue; // another worker holds it now
               await runtime.pace.take();
               const result = await runtime.client.send(this.message(row)).catch((error: Error): SendResult => ({ outcome: 'retry', reason: `client: ${error.message}` }));
               pending.push(await this.settlementOf(row, result));
@@ -231,7 +299,10 @@ export class Dispatcher {
       );
     } finally {
       clearInterval(ticker);
+      clearInterval(heartbeat);
       await flush();
+      // One more try for outcomes a failed write put back; what still fails is sent again after its lease.
+      if (pending.length > 0) await flush();
     }
   }
 
@@ -249,7 +320,7 @@ export class Dispatcher {
   private async claim(): Promise<Claimed[]> {
     const { rows } = await sql<Claimed>`
       UPDATE deliveries AS d
-      SET attempts = d.attempts + 1, lease_until = now() + make_interval(secs => ${this.options.leaseSeconds})
+      SET attempts = d.attempts + 1, lease_until = date_trunc('milliseconds', now() + make_interval(secs => ${this.options.leaseSeconds}))
       WHERE d.id IN (
         SELECT q.id FROM deliveries q
         WHERE q.status = 'queued' AND q.next_attempt_at <= now() AND (q.lease_until IS NULL OR q.lease_until < now())
@@ -257,8 +328,8 @@ export class Dispatcher {
         ORDER BY q.next_attempt_at
         LIMIT ${this.options.batch}
         FOR UPDATE SKIP LOCKED)
-      RETURNING d.id, d.workspace_id, d.plan_key, d.run_id, d.person_id, d.step, d.variant, d.channel, d.purpose, d.address, d.content, d.attempts`.execute(this.stores.state.db);
-    return rows.map((r) => ({ ...r, id: Number(r.id), person_id: Number(r.person_id), attempts: Number(r.attempts) }));
+      RETURNING d.id, d.workspace_id, d.plan_key, d.run_id, d.person_id, d.step, d.variant, d.channel, d.purpose, d.address, d.content, d.attempts, d.lease_until`.execute(this.stores.state.db);
+    return rows.map((r) => ({ ...r, id: Number(r.id), person_id: Number(r.person_id), attempts: Number(r.attempts), lease_until: new Date(r.lease_until) }));
   }
 
   private async runtime(workspaceId: string, channelKey: string): Promise<ChannelRuntime> {
@@ -331,7 +402,10 @@ export class Dispatcher {
           lease_until = NULL, updated_at = now()
       FROM (SELECT unnest(${settlements.map((s) => s.id)}::bigint[]) AS id, unnest(${settlements.map((s) => s.status)}::text[]) AS status,
                    unnest(${settlements.map((s) => s.reason)}::text[]) AS reason, unnest(${settlements.map((s) => s.providerId)}::text[]) AS provider_id,
-                   unnest(${settlements.map((s) => s.nextAttemptAt?.toISOString() ?? null)}::timestamptz[]) AS next_attempt_at) AS v
-      WHERE d.id = v.id`.execute(this.stores.state.db);
+                   unnest(${settlements.map((s) => s.nextAttemptAt?.toISOString() ?? null)}::timestamptz[]) AS next_attempt_at,
+                   unnest(${settlements.map((s) => rows.get(s.id)!.lease_until.toISOString())}::timestamptz[]) AS lease) AS v
+      -- Fenced by the lease the row holds now: a worker whose lease ran out (and was taken over)
+      -- cannot overwrite the new holder's outcome.
+      WHERE d.id = v.id AND d.status = 'queued' AND d.lease_until = v.lease`.execute(this.stores.state.db);
   }
 }
