@@ -76,7 +76,8 @@ test('channels and plans over HTTP: roles, checked templates, preview, start, pa
   assert.equal((await call('POST', '/api/v1/plans', operator, plan('welcome'))).status, 409);
 
   const [person] = await stores.facts.query<{ person_id: string }>(`SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'member_no' AND value = 'A1'`, { ws: ws.id });
-  const preview = await call('GET', `/api/v1/plans/welcome/preview?person=${person.person_id}`, analyst);
+  assert.equal((await call('GET', `/api/v1/plans/welcome/preview?person=${person.person_id}`, analyst)).status, 403, "a preview shows a person's data: for those who build plans");
+  const preview = await call('GET', `/api/v1/plans/welcome/preview?person=${person.person_id}`, operator);
   assert.equal(preview.status, 200);
   assert.match(preview.json.variants[0].content.text, /^王小明，新品上市 https:\/\/shop\.example\.com\/new 退订/);
 

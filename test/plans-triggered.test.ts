@@ -115,7 +115,17 @@ test('added to cart and not paid within an hour: one reminder per occurrence, no
   assert.equal((await getPlan(stores, ws.id, 'cart_reminder')).status, 'running', 'a triggered plan keeps running');
   const report = await callApi(base, 'GET', '/api/v1/plans/cart_reminder/report', token);
   assert.equal(report.json.groups[0].sent, 2);
+  // Passes that overlap, and T1's held-back second cart, do not count anyone as stopped.
+  assert.deepEqual([report.json.groups[0].stopped, report.json.groups[0].eligible], [0, 2]);
   assert.equal(report.json.runs[0].slot.slice(0, 8), 'trigger:');
+
+  // A test send (and its run settling) leaves the triggered plan running.
+  await savePolicy(stores, ws.id, { caps: [], quietHours: null, testWhitelist: [Number(t1)] });
+  assert.equal((await callApi(base, 'POST', '/api/v1/plans/cart_reminder/test', token)).status, 200);
+  const tester = new Dispatcher(stores, { env });
+  await tester.drain();
+  await tester.stop();
+  assert.equal((await getPlan(stores, ws.id, 'cart_reminder')).status, 'running');
 });
 
 test('a journey entered by an event: who does it after the start enters once, and moves on', async () => {

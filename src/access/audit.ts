@@ -8,6 +8,6 @@ export async function recordAudit(stores: Stores, workspaceId: string, actor: st
 export async function listAudit(stores: Stores, workspaceId: string, options: { limit?: number; action?: string } = {}) {
   let query = stores.state.db.selectFrom('audit_log').select(['id', 'actor', 'action', 'target', 'details', 'at']).where('workspace_id', '=', workspaceId);
   if (options.action) query = query.where('action', '=', options.action);
-  const rows = await query.orderBy('id', 'desc').limit(options.limit ?? 100).execute();
+  const rows = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(options.limit ?? 100).execute();
   return rows.map((r) => ({ id: Number(r.id), actor: r.actor, action: r.action, target: r.target, details: r.details, at: new Date(r.at).toISOString() }));
 }

@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import { z } from 'zod';
+import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
 import { ConflictError, NotFoundError, ROLES, type AuthenticatedKey, type Role } from '../workspaces/workspaces.ts';
 import { InputError } from '../system/validation.ts';
@@ -120,12 +121,12 @@ export async function login(stores: Stores, email: string, password: string): Pr
   if (row.disabled_at) throw refused;
   if (row.locked_until && new Date(row.locked_until) > new Date()) throw new LoginError(`too many wrong passwords: try again after ${new Date(row.locked_until).toISOString()}`, true);
   if (!(await verifyPassword(password, row.password_hash))) {
-    const failed = row.failed_logins + 1;
-    await stores.state.db
-      .updateTable('users')
-      .set({ failed_logins: failed >= LOCK_AFTER ? 0 : failed, locked_until: failed >= LOCK_AFTER ? new Date(Date.now() + LOCK_MINUTES * 60_000) : row.locked_until })
-      .where('id', '=', row.id)
-      .execute();
+    // Counted in the database (not read, then written), so tries in parallel all count.
+    await sql`
+      UPDATE users SET
+        locked_until = CASE WHEN failed_logins + 1 >= ${LOCK_AFTER} THEN now() + make_interval(mins => ${LOCK_MINUTES}) ELSE locked_until END,
+        failed_logins = CASE WHEN failed_logins + 1 >= ${LOCK_AFTER} THEN 0 ELSE failed_logins + 1 END
+      WHERE id = ${row.id}`.execute(stores.state.db);
     throw refused;
   }
   await stores.state.db.updateTable('users').set({ failed_logins: 0, locked_until: null }).where('id', '=', row.id).execute();

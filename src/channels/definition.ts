@@ -101,10 +101,6 @@ export const channelSchema = z
   });
 
 export type Channel = z.infer<typeof channelSchema>;
-/** A channel's config, read with its kind's schema (defaults filled in). */
-export function configOf<K extends ChannelKind>(channel: Channel & { kind: K }): ChannelConfig<K> {
-  return CHANNEL_CONFIGS[channel.kind].parse(channel.config) as ChannelConfig<K>;
-}
 
 /** The identifier type this channel addresses people by (null: none needed). */
 export function addressTypeOf(channel: Channel): string | null {

@@ -138,19 +138,8 @@ export class WeComCustomerContactClient implements ChannelClient {
    * customers of one sender should group them into one createMassSend instead.
    */
   async send(message: OutboundMessage): Promise<SendResult> {
-    if (!message.address) return { outcome: 'failed', reason: 'no external_userid for this person' };
-    const sender = textField(message.content, 'sender');
-    if (!sender) return { outcome: 'failed', reason: 'content.sender (the staff userid) is missing' };
-    const attachments = message.content.attachments;
-    if (attachments !== undefined && !isAttachmentList(attachments)) {
-      return { outcome: 'failed', reason: 'content.attachments must be a list of WeCom attachments (msgtype image, link, miniprogram, video or file)' };
-    }
-    const created = await this.createMassSend({ sender, externalUserIds: [message.address], text: textField(message.content, 'text'), attachments });
-    if (created.outcome !== 'created') return created;
-    if (created.failedExternalUserIds.includes(message.address)) {
-      return { outcome: 'failed', reason: `WeCom cannot send to this external_userid from ${sender} (fail_list)` };
-    }
-    return { outcome: 'sent', providerId: created.msgid, delivered: false };
+    const [result] = await this.sendBatch([message]);
+    return result;
   }
 
   /**
@@ -169,7 +158,9 @@ export class WeComCustomerContactClient implements ChannelClient {
       else if (attachments !== undefined && !isAttachmentList(attachments)) results[i] = { outcome: 'failed', reason: 'content.attachments must be a list of WeCom attachments' };
       else {
         const key = JSON.stringify([sender, textField(message.content, 'text') ?? '', attachments ?? []]);
-        groups.set(key, [...(groups.get(key) ?? []), i]);
+        const group = groups.get(key);
+        if (group) group.push(i);
+        else groups.set(key, [i]);
       }
     });
     for (const [key, indexes] of groups) {

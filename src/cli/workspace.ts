@@ -12,3 +12,8 @@ export async function withWorkspace<T>(config: () => SiyuConfig, slug: string | 
     await stores.close();
   }
 }
+
+/** Who did it, for the audit log: the operating-system user running the command. */
+export function cliActor(): string {
+  return `cli:${process.env.USER ?? 'unknown'}`;
+}

@@ -7,6 +7,7 @@
  * PostgreSQL rewrites it in place). A row whose worker died is claimed again when its lease runs
  * out and sent with the same delivery id, which receivers use to drop a repeat.
  */
+import { clickhouseTime } from '../ingest/values.ts';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
 import type { ChannelClient, OutboundMessage, SendResult } from '../channels/channel.ts';
@@ -93,7 +94,6 @@ interface ChannelRuntime {
 /** How often outcomes of a batch in flight are written. */
 const FLUSH_MS = 100;
 
-const factsTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 
 export class Dispatcher {
   private readonly stores: Stores;
@@ -387,7 +387,7 @@ export class Dispatcher {
     for (const s of settlements) {
       if (s.status === 'queued') continue;
       const row = rows.get(s.id)!;
-      const base = { workspace_id: row.workspace_id, plan: row.plan_key, run_id: row.run_id, person_id: row.person_id, step: row.step, variant: row.variant, channel: row.channel, at: factsTime(now) };
+      const base = { workspace_id: row.workspace_id, plan: row.plan_key, run_id: row.run_id, person_id: row.person_id, step: row.step, variant: row.variant, channel: row.channel, at: clickhouseTime(now.getTime()) };
       const costKey = `${row.workspace_id}\u0000${row.channel}`;
       if (!costs.has(costKey)) costs.set(costKey, this.channels.get(costKey)?.channel.costPerMessage ?? 0);
       if (s.status === 'sent' || s.status === 'delivered') events.push({ ...base, event: 'sent', cost: costs.get(costKey) });

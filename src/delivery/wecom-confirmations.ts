@@ -4,13 +4,13 @@
  * the rows: delivered when the customer got it, failed when they are not the sender's friend any
  * more or were past the allowance; still 'sent' while the staff member has not confirmed.
  */
+import { clickhouseTime } from '../ingest/values.ts';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
 import { clientFor } from '../channels/store.ts';
 import { channelSchema } from '../channels/definition.ts';
 import type { WeComCustomerContactClient } from '../channels/wecom.ts';
 
-const factsTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 
 /** Tasks older than this are not asked about again (WeCom keeps results for a limited time). */
 const LOOK_BACK_DAYS = 30;
@@ -61,7 +61,7 @@ export async function pollWeComConfirmations(stores: Stores, options: { env?: No
       if (settled.length > 0) {
         await stores.facts.insertRows(
           'message_events',
-          settled.map((s) => ({ workspace_id: row.workspace_id, plan: s.plan_key, run_id: s.run_id, person_id: Number(s.person_id), step: s.step, variant: s.variant, channel: row.key, event: s.status, reason: s.reason ?? '', at: factsTime(new Date()) })),
+          settled.map((s) => ({ workspace_id: row.workspace_id, plan: s.plan_key, run_id: s.run_id, person_id: Number(s.person_id), step: s.step, variant: s.variant, channel: row.key, event: s.status, reason: s.reason ?? '', at: clickhouseTime(Date.now()) })),
         );
       }
       delivered += settled.filter((s) => s.status === 'delivered').length;

@@ -9,13 +9,14 @@ import { journeySchema } from './definition.ts';
 import { getJourney, journeyPositions, listJourneys, pauseJourney, saveJourney, startJourney } from './journeys.ts';
 
 const writers = { roles: ['admin', 'operator'] as const };
+const readers = { roles: ['admin', 'operator', 'analyst'] as const };
 
 export function journeyRoutes(app: FastifyInstance, stores: Stores): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const security = [{ bearer: [] }];
   const tags = ['journeys'];
   const key = z.object({ key: z.string() });
-  api.get('/api/v1/journeys', { schema: { tags, summary: 'The workspace journeys', security } }, async (request) => ({ journeys: await listJourneys(stores, callerOf(request).workspaceId) }));
+  api.get('/api/v1/journeys', { config: readers, schema: { tags, summary: 'The workspace journeys', security } }, async (request) => ({ journeys: await listJourneys(stores, callerOf(request).workspaceId) }));
   api.post('/api/v1/journeys', { config: writers, schema: { tags, summary: 'Create a journey (steps, templates and tags are checked now)', security, body: journeySchema } }, async (request, reply) =>
     reply.code(201).send(await saveJourney(stores, callerOf(request).workspaceId, request.body)),
   );
@@ -23,7 +24,7 @@ export function journeyRoutes(app: FastifyInstance, stores: Stores): void {
     if (request.body.key !== request.params.key) return reply.code(400).send({ error: { code: 'validation_failed', message: `body.key: must be "${request.params.key}", the journey being replaced` } });
     return saveJourney(stores, callerOf(request).workspaceId, request.body, { replace: true });
   });
-  api.get('/api/v1/journeys/:key', { schema: { tags, summary: 'A journey and how many people are at each step', security, params: key } }, async (request) => {
+  api.get('/api/v1/journeys/:key', { config: readers, schema: { tags, summary: 'A journey and how many people are at each step', security, params: key } }, async (request) => {
     const workspaceId = callerOf(request).workspaceId;
     return { ...(await getJourney(stores, workspaceId, request.params.key)), positions: await journeyPositions(stores, workspaceId, request.params.key) };
   });
@@ -33,7 +34,7 @@ export function journeyRoutes(app: FastifyInstance, stores: Stores): void {
   api.post('/api/v1/journeys/:key/pause', { config: writers, schema: { tags, summary: 'Pause a journey: nobody enters or moves', security, params: key } }, async (request) =>
     pauseJourney(stores, callerOf(request).workspaceId, request.params.key),
   );
-  api.get('/api/v1/journeys/:key/report', { schema: { tags, summary: 'Per step: who reached it; for send steps sent, delivered, clicked, converted and lift over control', security, params: key } }, async (request) => {
+  api.get('/api/v1/journeys/:key/report', { config: readers, schema: { tags, summary: 'Per step: who reached it; for send steps sent, delivered, clicked, converted and lift over control', security, params: key } }, async (request) => {
     const workspaceId = callerOf(request).workspaceId;
     const { journey, status } = await getJourney(stores, workspaceId, request.params.key);
     return reportOf(stores, workspaceId, journey.key, status, journey.goal);

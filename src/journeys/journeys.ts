@@ -6,6 +6,7 @@
  * templates and ledger as plans (the ledger key is the journey's run, the person and the step, so a
  * repeated tick never sends twice). A killed process leaves leases that expire; nothing is lost.
  */
+import { clickhouseTime, zonedTimeToUtc } from '../ingest/values.ts';
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
@@ -13,7 +14,8 @@ import { ConflictError, NotFoundError, WorkspaceService } from '../workspaces/wo
 import { compileFor, getSegment } from '../segments/segments.ts';
 import { checkChannelReady, getChannel } from '../channels/store.ts';
 import { addressTypeOf } from '../channels/definition.ts';
-import { listTags, setManualValue, valueRun } from '../tags/store.ts';
+import { listTags, manualValue, setManualValue, valueRun } from '../tags/store.ts';
+import { InputError } from '../system/validation.ts';
 import { runTags } from '../tags/engine.ts';
 import { checkTemplate } from '../templates/templates.ts';
 import { localMinutes } from '../policy/policy.ts';
@@ -34,6 +36,9 @@ export interface JourneyInfo {
 
 export async function saveJourney(stores: Stores, workspaceId: string, input: unknown, options: { replace?: boolean } = {}): Promise<JourneyInfo> {
   const journey = journeySchema.parse(input);
+  // Plans and journeys share the ledger and its reports, keyed by their key.
+  const plan = await stores.state.db.selectFrom('plans').select('key').where('workspace_id', '=', workspaceId).where('key', '=', journey.key).executeTakeFirst();
+  if (plan) throw new ConflictError(`"${journey.key}" is a plan's key: a journey needs another`);
   await checkJourney(stores, workspaceId, journey);
   const definition = JSON.stringify(journey);
   if (options.replace) {
@@ -61,6 +66,14 @@ async function checkJourney(stores: Stores, workspaceId: string, journey: Journe
       const tag = tags.find((t) => t.key === step.tag);
       if (!tag) throw new NotFoundError(`steps.${name}.tag: no tag "${step.tag}"`);
       if (tag.kind !== 'manual') throw new ConflictError(`steps.${name}.tag: "${step.tag}" is computed (${tag.kind}); a journey sets manual tags`);
+      if (!step.remove) {
+        if (step.value === undefined) throw new InputError(`steps.${name}.value: the value to set (or "remove": true)`);
+        try {
+          manualValue(tag, step.value);
+        } catch (error) {
+          throw new InputError(`steps.${name}.value: ${(error as Error).message}`);
+        }
+      }
     }
   }
 }
@@ -130,17 +143,12 @@ export function dueAt(step: Step, now: Date, timeZone: string): Date {
   return at;
 }
 
-const factsTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 
 /** The instant a wall-clock date and time happen in a time zone. */
 export function zonedInstant(date: string, clock: string, timeZone: string): Date {
   const [y, mo, d] = date.split('-').map(Number);
   const [h, mi] = clock.split(':').map(Number);
-  const guess = Date.UTC(y, mo - 1, d, h, mi);
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(guess));
-  const part = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-  const wall = Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'));
-  return new Date(guess - (wall - guess));
+  return new Date(zonedTimeToUtc([y, mo, d, h, mi, 0, 0], timeZone));
 }
 
 /**
@@ -215,7 +223,7 @@ async function stepEvents(stores: Stores, j: Running, arrivals: Array<{ personId
   if (arrivals.length === 0) return;
   await stores.facts.insertRows(
     'message_events',
-    arrivals.map((a) => ({ workspace_id: j.workspaceId, plan: j.journey.key, run_id: j.runId, person_id: a.personId, step: a.step, variant: a.step, channel: '', event: 'step', at: factsTime(now) })),
+    arrivals.map((a) => ({ workspace_id: j.workspaceId, plan: j.journey.key, run_id: j.runId, person_id: a.personId, step: a.step, variant: a.step, channel: '', event: 'step', at: clickhouseTime(now.getTime()) })),
   );
 }
 
@@ -257,7 +265,7 @@ async function enter(stores: Stores, j: Running, now: Date): Promise<number> {
     if (held.length > 0) {
       await stores.facts.insertRows(
         'message_events',
-        held.map((h) => ({ workspace_id: j.workspaceId, plan: journey.key, run_id: j.runId, person_id: h.personId, step: 'entry', variant: 'control', channel: '', event: 'control', at: factsTime(now) })),
+        held.map((h) => ({ workspace_id: j.workspaceId, plan: journey.key, run_id: j.runId, person_id: h.personId, step: 'entry', variant: 'control', channel: '', event: 'control', at: clickhouseTime(now.getTime()) })),
       );
       await sql`
         INSERT INTO deliveries (workspace_id, plan_key, run_id, person_id, step, variant, channel, purpose, status, entered_at)
@@ -423,4 +431,3 @@ export async function advanceJourneys(stores: Stores, options: RunOptions & { le
   return { entered, moved };
 }
 
-export { nextSteps };

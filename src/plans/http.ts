@@ -13,13 +13,15 @@ import { previewPlan } from './preview.ts';
 import { testPlan } from './run.ts';
 
 const writers = { roles: ['admin', 'operator'] as const };
+/** Reading plans and channels is for the people who run them (not tracker keys, which sit in web pages). */
+const readers = { roles: ['admin', 'operator', 'analyst'] as const };
 
 export function planRoutes(app: FastifyInstance, stores: Stores): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const security = [{ bearer: [] }];
   const key = z.object({ key: z.string() });
 
-  api.get('/api/v1/channels', { schema: { tags: ['channels'], summary: 'The workspace channels (secrets are named environment variables, never values)', security } }, async (request) => ({
+  api.get('/api/v1/channels', { config: readers, schema: { tags: ['channels'], summary: 'The workspace channels (secrets are named environment variables, never values)', security } }, async (request) => ({
     channels: await listChannels(stores, callerOf(request).workspaceId),
   }));
   api.post('/api/v1/channels', { config: { roles: ['admin'] as const }, schema: { tags: ['channels'], summary: 'Add a channel', security, body: channelSchema } }, async (request, reply) =>
@@ -29,12 +31,12 @@ export function planRoutes(app: FastifyInstance, stores: Stores): void {
     if (request.body.key !== request.params.key) return reply.code(400).send({ error: { code: 'validation_failed', message: `body.key: must be "${request.params.key}", the channel being replaced` } });
     return { channel: await saveChannel(stores, callerOf(request).workspaceId, request.body, { replace: true }) };
   });
-  api.get('/api/v1/channels/:key', { schema: { tags: ['channels'], summary: 'A channel', security, params: key } }, async (request) => ({
+  api.get('/api/v1/channels/:key', { config: readers, schema: { tags: ['channels'], summary: 'A channel', security, params: key } }, async (request) => ({
     channel: await getChannel(stores, callerOf(request).workspaceId, request.params.key),
   }));
 
   const tags = ['plans'];
-  api.get('/api/v1/plans', { schema: { tags, summary: 'The workspace plans with their status', security } }, async (request) => ({ plans: await listPlans(stores, callerOf(request).workspaceId) }));
+  api.get('/api/v1/plans', { config: readers, schema: { tags, summary: 'The workspace plans with their status', security } }, async (request) => ({ plans: await listPlans(stores, callerOf(request).workspaceId) }));
   api.post('/api/v1/plans', { config: writers, schema: { tags, summary: 'Create a plan (templates are checked now)', security, body: planSchema } }, async (request, reply) =>
     reply.code(201).send(await savePlan(stores, callerOf(request).workspaceId, request.body)),
   );
@@ -42,7 +44,7 @@ export function planRoutes(app: FastifyInstance, stores: Stores): void {
     if (request.body.key !== request.params.key) return reply.code(400).send({ error: { code: 'validation_failed', message: `body.key: must be "${request.params.key}", the plan being replaced` } });
     return savePlan(stores, callerOf(request).workspaceId, request.body, { replace: true });
   });
-  api.get('/api/v1/plans/:key', { schema: { tags, summary: 'A plan', security, params: key } }, async (request) => getPlan(stores, callerOf(request).workspaceId, request.params.key));
+  api.get('/api/v1/plans/:key', { config: readers, schema: { tags, summary: 'A plan', security, params: key } }, async (request) => getPlan(stores, callerOf(request).workspaceId, request.params.key));
   api.delete('/api/v1/plans/:key', { config: writers, schema: { tags, summary: 'Delete a plan that never sent', security, params: key } }, async (request, reply) => {
     await deletePlan(stores, callerOf(request).workspaceId, request.params.key);
     return reply.code(204).send();
@@ -60,12 +62,13 @@ export function planRoutes(app: FastifyInstance, stores: Stores): void {
   );
   api.get(
     '/api/v1/plans/:key/report',
-    { schema: { tags, summary: 'Per variant and control: audience, sent, delivered, failed, clicked, converted, revenue, lift with 95% CI, cost per conversion', security, params: key, querystring: z.object({ run: z.string().optional() }) } },
+    { config: readers, schema: { tags, summary: 'Per variant and control: audience, sent, delivered, failed, clicked, converted, revenue, lift with 95% CI, cost per conversion', security, params: key, querystring: z.object({ run: z.string().optional() }) } },
     async (request) => planReport(stores, callerOf(request).workspaceId, request.params.key, { runId: request.query.run }),
   );
   api.get(
     '/api/v1/plans/:key/preview',
-    { schema: { tags, summary: "Each variant's message rendered for one person", security, params: key, querystring: z.object({ person: z.coerce.number().int().positive() }) } },
+    // The preview shows a person's name and tags: for those who build plans.
+    { config: writers, schema: { tags, summary: "Each variant's message rendered for one person", security, params: key, querystring: z.object({ person: z.coerce.number().int().positive() }) } },
     async (request) => previewPlan(stores, callerOf(request).workspaceId, request.params.key, request.query.person),
   );
 }

@@ -43,6 +43,9 @@ export async function checkTemplates(stores: Stores, workspaceId: string, plan: 
 
 export async function savePlan(stores: Stores, workspaceId: string, input: unknown, options: { replace?: boolean } = {}): Promise<PlanInfo> {
   const plan = planSchema.parse(input);
+  // Plans and journeys share the ledger and its reports, keyed by their key.
+  const journey = await stores.state.db.selectFrom('journeys').select('key').where('workspace_id', '=', workspaceId).where('key', '=', plan.key).executeTakeFirst();
+  if (journey) throw new ConflictError(`"${plan.key}" is a journey's key: a plan needs another`);
   await checkTemplates(stores, workspaceId, plan);
   if (plan.schedule.kind === 'recurring') parseCron(plan.schedule.cron, (await new WorkspaceService(stores.state).get(workspaceId)).timeZone);
   const definition = JSON.stringify(plan);
@@ -97,8 +100,10 @@ export async function startPlan(stores: Stores, workspaceId: string, key: string
   await checkTemplates(stores, workspaceId, plan);
   if (status === 'paused') {
     // Runs already made go on; a plan that had no run yet is scheduled as below.
-    const runs = await stores.state.db.selectFrom('plan_runs').select('id').where('workspace_id', '=', workspaceId).where('plan_key', '=', key).limit(1).execute();
+    const runs = await stores.state.db.selectFrom('plan_runs').select('id').where('workspace_id', '=', workspaceId).where('plan_key', '=', key).where('slot', '=', 'once').limit(1).execute();
     if (runs.length > 0 && plan.schedule.kind === 'once') {
+      // A run that failed is written on from where it stopped.
+      await stores.state.db.updateTable('plan_runs').set({ status: 'enqueuing', error: null, finished_at: null, enqueue_lease_until: null }).where('id', '=', runs[0].id).where('status', '=', 'failed').execute();
       await setStatus(stores, workspaceId, key, 'running');
       return getPlan(stores, workspaceId, key);
     }

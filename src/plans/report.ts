@@ -89,7 +89,9 @@ export async function reportOf(stores: Stores, workspaceId: string, key: string,
   // Each person's outcome in each run: what happened to the message and when they entered.
   const outcomes = `
     SELECT person_id, run_id, variant,
-      max(event = 'stopped') AS stopped, max(event = 'sent') AS sent, max(event = 'delivered') AS delivered,
+      -- stopped: every message of the person in this group was stopped (one stopped repeat of a
+      -- trigger does not hide the one that went)
+      (max(event = 'stopped') AND NOT max(event IN ('queued', 'control', 'step'))) AS stopped, max(event = 'sent') AS sent, max(event = 'delivered') AS delivered,
       max(event IN ('failed', 'parked')) AS failed, max(event = 'clicked') AS clicked, maxIf(cost, event = 'sent') AS cost,
       if(max(event = 'sent'), minIf(at, event = 'sent'), minIf(at, event IN ('queued', 'control', 'step'))) AS entered
     FROM message_events

@@ -5,6 +5,7 @@
  * can be repeated: the audience is fixed once, ledger rows are keyed by (run, person, step), and the
  * walk resumes after the last person it wrote. The dispatcher sends what is queued.
  */
+import { clickhouseTime } from '../ingest/values.ts';
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
@@ -204,7 +205,6 @@ export function nestFields(flat: Record<string, string>): Record<string, unknown
   return out;
 }
 
-const factsTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 
 /** What writing ledger rows for a plan needs, read once per run (or per trigger pass). */
 export interface EnqueueContext {
@@ -258,6 +258,17 @@ export interface Candidate {
  */
 export async function enqueueCandidates(ctx: EnqueueContext, rows: Candidate[]): Promise<number> {
   const { stores, workspaceId, plan, runId, channel, policy, now } = ctx;
+  if (rows.length === 0) return 0;
+  // What the ledger has already (a pass that overlaps the last, a chunk written before a crash) is
+  // left as it is: deciding it again would count its own row against it (caps, re-entry).
+  const known = await stores.state.db
+    .selectFrom('deliveries')
+    .select(['person_id', 'step'])
+    .where('run_id', '=', runId)
+    .where('person_id', '=', sql<number>`ANY(${[...new Set(rows.map((r) => r.personId))]}::bigint[])`)
+    .execute();
+  const written = new Set(known.map((k) => `${Number(k.person_id)}\u0000${k.step}`));
+  rows = rows.filter((r) => !written.has(`${r.personId}\u0000${r.step}`));
   if (rows.length === 0) return 0;
   const people = [...new Set(rows.map((r) => r.personId))];
   const marketing = plan.purpose === 'marketing';
@@ -343,7 +354,7 @@ export async function enqueueCandidates(ctx: EnqueueContext, rows: Candidate[]):
       channel: channel.key,
       event: l.status,
       reason: l.reason ?? '',
-      at: factsTime(now),
+      at: clickhouseTime(now.getTime()),
     })),
   );
   // One array per column: a 5,000-row insert is one statement with 14 parameters, not 70,000.
@@ -407,13 +418,13 @@ export async function executeRun(stores: Stores, workspaceId: string, runId: str
     if (rows.length === 0) break;
     await enqueueCandidates(ctx, rows.map((r) => ({ personId: Number(r.person_id), excluded: r.excluded, address: r.address, step: SEND_STEP })));
     after = Number(rows[rows.length - 1].person_id);
-    await stores.state.db.updateTable('plan_runs').set({ enqueued_through: after }).where('id', '=', runId).execute();
+    await sql`UPDATE plan_runs SET enqueued_through = ${after}, enqueue_lease_until = now() + make_interval(secs => ${ENQUEUE_LEASE_SECONDS}) WHERE id = ${runId}`.execute(stores.state.db);
     // Fresh statistics once the ledger has grown: without them the planner sorts every queued row
     // for each claim instead of reading the first few from the index (measured: 65 ms → 17 ms).
     if (++chunks === 1) await sql`ANALYZE deliveries`.execute(stores.state.db);
   }
   await sql`ANALYZE deliveries`.execute(stores.state.db);
-  await stores.state.db.updateTable('plan_runs').set({ status: 'dispatching', enqueued_at: new Date() }).where('id', '=', runId).where('status', '=', 'enqueuing').execute();
+  await stores.state.db.updateTable('plan_runs').set({ status: 'dispatching', enqueued_at: new Date(), enqueue_lease_until: null }).where('id', '=', runId).where('status', '=', 'enqueuing').execute();
   const counts = await sql<{ status: string; n: number }>`
     SELECT status, count(*)::int AS n FROM deliveries WHERE run_id = ${runId} GROUP BY status`.execute(stores.state.db);
   const count = (s: string[]) => counts.rows.filter((r) => s.includes(r.status)).reduce((sum, r) => sum + Number(r.n), 0);
@@ -461,35 +472,54 @@ export async function runDuePlans(stores: Stores, options: RunOptions = {}): Pro
       next = nextSlot(plan.schedule.cron, workspace.timeZone, now);
       if (plan.schedule.until && next > new Date(plan.schedule.until)) next = null;
     }
-    const claimed = await stores.state.db
-      .updateTable('plans')
-      .set({ status: recurring && next ? 'scheduled' : 'running', next_run_at: next, updated_at: now })
-      .where('workspace_id', '=', row.workspace_id)
-      .where('key', '=', row.key)
-      .where('status', '=', 'scheduled')
-      .where('next_run_at', '=', slotAt)
-      .returning('key')
-      .executeTakeFirst();
-    if (!claimed) continue;
+    // Claiming the slot and writing its run are one transaction: a crash between them would leave
+    // a plan running with no run.
     const slot = recurring ? slotAt.toISOString() : 'once';
-    const id = `run_${crypto.randomBytes(8).toString('hex')}`;
-    await stores.state.db
-      .insertInto('plan_runs')
-      .values({ id, workspace_id: row.workspace_id, plan_key: row.key, slot, status: 'enqueuing', error: null })
-      .onConflict((c) => c.columns(['workspace_id', 'plan_key', 'slot']).doNothing())
-      .execute();
+    await stores.state.db.transaction().execute(async (trx) => {
+      const claimed = await trx
+        .updateTable('plans')
+        .set({ status: recurring && next ? 'scheduled' : 'running', next_run_at: next, updated_at: now })
+        .where('workspace_id', '=', row.workspace_id)
+        .where('key', '=', row.key)
+        .where('status', '=', 'scheduled')
+        .where('next_run_at', '=', slotAt)
+        .returning('key')
+        .executeTakeFirst();
+      if (!claimed) return;
+      await trx
+        .insertInto('plan_runs')
+        .values({ id: `run_${crypto.randomBytes(8).toString('hex')}`, workspace_id: row.workspace_id, plan_key: row.key, slot, status: 'enqueuing', error: null })
+        .onConflict((c) => c.columns(['workspace_id', 'plan_key', 'slot']).doNothing())
+        .execute();
+    });
   }
   const open = await stores.state.db.selectFrom('plan_runs').select(['id', 'workspace_id', 'plan_key']).where('status', '=', 'enqueuing').orderBy('started_at').execute();
   for (const run of open) {
+    // One process writes a run at a time: it holds a lease on it, renewed with every chunk.
+    if (!(await leaseRun(stores, run.id))) continue;
     try {
       summaries.push(await executeRun(stores, run.workspace_id, run.id, options));
     } catch (error) {
       const message = (error as Error).message;
-      await stores.state.db.updateTable('plan_runs').set({ status: 'failed', error: message, finished_at: new Date() }).where('id', '=', run.id).execute();
+      await stores.state.db.updateTable('plan_runs').set({ status: 'failed', error: message, finished_at: new Date(), enqueue_lease_until: null }).where('id', '=', run.id).execute();
+      // The plan waits, paused, to be started again (which resumes the run where it stopped).
+      await stores.state.db.updateTable('plans').set({ status: 'paused', updated_at: new Date() }).where('workspace_id', '=', run.workspace_id).where('key', '=', run.plan_key).where('status', '=', 'running').execute();
       options.log?.(`plan ${run.plan_key}: run ${run.id} failed: ${message}`);
     }
   }
   return summaries;
+}
+
+/** How long a process may write a run without renewing its lease (every chunk renews it). */
+const ENQUEUE_LEASE_SECONDS = 120;
+
+/** Takes (or renews) the lease on writing a run; false when another process holds it. */
+async function leaseRun(stores: Stores, runId: string): Promise<boolean> {
+  const { rows } = await sql`
+    UPDATE plan_runs SET enqueue_lease_until = now() + make_interval(secs => ${ENQUEUE_LEASE_SECONDS})
+    WHERE id = ${runId} AND status = 'enqueuing' AND (enqueue_lease_until IS NULL OR enqueue_lease_until < now())
+    RETURNING id`.execute(stores.state.db);
+  return rows.length === 1;
 }
 
 /** Marks runs whose messages have all been settled as completed, and one-off plans with them. */
@@ -497,13 +527,16 @@ export async function settleRuns(stores: Stores): Promise<number> {
   const settled = await sql<{ id: string; workspace_id: string; plan_key: string; slot: string }>`
     UPDATE plan_runs SET status = 'completed', finished_at = now()
     WHERE status = 'dispatching'
+      -- a journey's run takes messages as long as the journey lives
+      AND slot <> 'journey'
       -- a triggered plan's run of a day takes messages all day (dates are the workspace's: allow a day)
       AND NOT (slot LIKE 'trigger:%' AND slot >= 'trigger:' || to_char(now() - interval '1 day', 'YYYY-MM-DD'))
       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.run_id = plan_runs.id AND d.status = 'queued')
     RETURNING id, workspace_id, plan_key, slot`.execute(stores.state.db);
-  // A plan with no next run (a one-off, a recurring plan past its end) completes with its last run.
+  // A plan with no next run (a one-off, a recurring plan past its end) completes with its last
+  // scheduled run (not with a test send or a day of triggers).
   for (const run of settled.rows) {
-    if (run.slot.startsWith('trigger:')) continue;
+    if (run.slot.startsWith('trigger:') || run.slot.startsWith('test:')) continue;
     await stores.state.db
       .updateTable('plans')
       .set({ status: 'completed', updated_at: new Date() })
@@ -515,7 +548,6 @@ export async function settleRuns(stores: Stores): Promise<number> {
   }
   return settled.rows.length;
 }
-
 
 /**
  * A test send: every variant of a plan to the people on the policy's test whitelist, now — no

@@ -11,14 +11,15 @@ import { compileFor, getSegment } from '../segments/segments.ts';
 import { addressTypeOf } from '../channels/definition.ts';
 import { dateInZone } from '../tags/engine.ts';
 import { seconds, type Plan } from './definition.ts';
-import { enqueueCandidates, enqueueContext, exclusionConditions, prefixed, type RunOptions } from './run.ts';
+import { addressesOf, enqueueCandidates, enqueueContext, exclusionConditions, prefixed, type RunOptions } from './run.ts';
 
 /** Events may land (or be given a person) this long after they happened and still trigger. */
 export const TRIGGER_GRACE_MS = 10 * 60_000;
 
 export interface TriggerPass {
   plan: string;
-  runId: string;
+  /** The day's run (null when the pass found nothing). */
+  runId: string | null;
   /** Occurrences new in this pass (a pass overlaps the last by the grace period). */
   occurrences: number;
 }
@@ -41,11 +42,23 @@ export async function evaluateTriggers(stores: Stores, workspaceId: string, plan
   const now = (options.now ?? (() => new Date()))();
   const delay = seconds(trigger.delay);
   const from = checkedUntil.getTime() - TRIGGER_GRACE_MS;
+  const params: Record<string, unknown> = { ws: workspaceId, a_event: trigger.event, from_ms: from - delay * 1000, to_ms: now.getTime() - delay * 1000, delay };
+  const moveOn = () =>
+    stores.state.db.updateTable('plans').set({ triggers_checked_until: now }).where('workspace_id', '=', workspaceId).where('key', '=', plan.key).where('triggers_checked_until', '=', checkedUntil).execute();
+  // Most passes (one a second) find nothing: look for the event before preparing anything else.
+  const any = await stores.facts.query(
+    `SELECT 1 FROM events WHERE workspace_id = {ws:String} AND event = {a_event:String}
+       AND timestamp > fromUnixTimestamp64Milli({from_ms:Int64}) AND timestamp <= fromUnixTimestamp64Milli({to_ms:Int64}) LIMIT 1`,
+    params,
+  );
+  if (any.length === 0) {
+    await moveOn();
+    return { plan: plan.key, runId: null, occurrences: 0 };
+  }
   const ctx = await enqueueContext(stores, workspaceId, plan, '', { ...options, now: () => now });
   ctx.runId = await dailyRun(stores, workspaceId, plan.key, dateInZone(ctx.timeZone, 0, now.getTime()));
   if (trigger.reenterAfterDays > 0) ctx.enteredSince = new Date(now.getTime() - trigger.reenterAfterDays * 86_400_000);
 
-  const params: Record<string, unknown> = { ws: workspaceId, a_event: trigger.event, from_ms: from - delay * 1000, to_ms: now.getTime() - delay * 1000, delay };
   const filters: string[] = [];
   if (plan.audience.segment) {
     const audience = prefixed(await compileFor(stores, workspaceId, await getSegment(stores, workspaceId, plan.audience.segment)), 's_');
@@ -63,28 +76,19 @@ export async function evaluateTriggers(stores: Stores, workspaceId: string, plan
       ON b.person_id = a.person_id`;
     having = 'HAVING countIf(b.bt > a.at AND b.bt <= a.at + toIntervalSecond({delay:UInt32})) = 0';
   }
-  const addressType = addressTypeOf(ctx.channel);
-  params.address_type = addressType ?? '';
-  const rows = await stores.facts.query<{ person_id: string; message_id: string; excluded: string; address: string }>(
-    `SELECT a.person_id AS person_id, a.message_id AS message_id, any(${reasons.length ? `multiIf(${reasons.join(', ')}, '')` : `''`}) AS excluded, any(addr.address) AS address
+  const rows = await stores.facts.query<{ person_id: string; message_id: string; excluded: string }>(
+    `SELECT a.person_id AS person_id, a.message_id AS message_id, any(${reasons.length ? `multiIf(${reasons.join(', ')}, '')` : `''`}) AS excluded
      FROM (SELECT person_id, message_id, timestamp AS at FROM events FINAL
            WHERE workspace_id = {ws:String} AND person_id > 0 AND event = {a_event:String}
              AND timestamp > fromUnixTimestamp64Milli({from_ms:Int64}) AND timestamp <= fromUnixTimestamp64Milli({to_ms:Int64}) ${filters.join(' ')}) AS a
      ${unless}
-     LEFT JOIN (SELECT person_id, argMax(value, records) AS address FROM person_identities FINAL
-                WHERE workspace_id = {ws:String} AND type = {address_type:String} AND person_id > 0 GROUP BY person_id) AS addr ON addr.person_id = a.person_id
      GROUP BY a.person_id, a.message_id, a.at ${having}
      ORDER BY a.at, a.message_id`,
     params,
   );
-  const fresh = await enqueueCandidates(ctx, rows.map((r) => ({ personId: Number(r.person_id), excluded: r.excluded, address: r.address, step: `send:${r.message_id}` })));
-  await stores.state.db
-    .updateTable('plans')
-    .set({ triggers_checked_until: now })
-    .where('workspace_id', '=', workspaceId)
-    .where('key', '=', plan.key)
-    .where('triggers_checked_until', '=', checkedUntil)
-    .execute();
+  const addresses = await addressesOf(stores, workspaceId, addressTypeOf(ctx.channel), [...new Set(rows.map((r) => Number(r.person_id)))]);
+  const fresh = await enqueueCandidates(ctx, rows.map((r) => ({ personId: Number(r.person_id), excluded: r.excluded, address: addresses.get(Number(r.person_id)) ?? '', step: `send:${r.message_id}` })));
+  await moveOn();
   if (fresh > 0) options.log?.(`plan ${plan.key}: ${fresh} triggered`);
   return { plan: plan.key, runId: ctx.runId, occurrences: fresh };
 }

@@ -32,8 +32,13 @@ export class PlanWorker {
 
   start(): void {
     this.dispatcher.start();
+    // On the embedded store this is the only process: a run another process was writing when it
+    // died is taken up at once rather than after its lease.
+    if (this.stores.state.engine === 'pglite') this.ticking = this.stores.state.db.updateTable('plan_runs').set({ enqueue_lease_until: null }).where('status', '=', 'enqueuing').execute().then(() => undefined);
     const tick = () => {
-      this.ticking = runDuePlans(this.stores, this.options)
+      this.ticking = this.ticking
+        .catch(() => undefined)
+        .then(() => runDuePlans(this.stores, this.options))
         .then(() => runTriggeredPlans(this.stores, this.options))
         .then(() => advanceJourneys(this.stores, this.options))
         .then(async () => {

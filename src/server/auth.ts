@@ -37,6 +37,15 @@ export function callerOf(request: FastifyRequest): AuthenticatedKey {
  */
 export const SESSION_COOKIE = 'siyu_session';
 
+/** The host of an Origin header; none for "null" (sandboxed frames) or anything unparsable. */
+function originHost(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined;
+  }
+}
+
 export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService, sessions: (token: string) => Promise<AuthenticatedKey | undefined>): void {
   const table: RouteEntry[] = [];
   app.decorate('routeTable', table);
@@ -65,7 +74,7 @@ export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService, sessio
           if (!caller) throw new ApiError(401, 'unauthorized', 'the session has ended; log in again');
           // The cookie is SameSite=Lax; a changing request from a page of another origin is refused too.
           const origin = request.headers.origin;
-          if (request.method !== 'GET' && request.method !== 'HEAD' && origin && new URL(origin).host !== request.headers.host) {
+          if (request.method !== 'GET' && request.method !== 'HEAD' && origin && originHost(origin) !== request.headers.host) {
             throw new ApiError(403, 'forbidden', 'a request with a session cookie must come from this origin');
           }
         } else {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { cliActor } from '../workspace.ts';
 import { recordAudit } from '../../access/audit.ts';
 import type { SiyuConfig } from '../../config/config.ts';
 import { openStores, type Stores } from '../../stores/stores.ts';
@@ -51,7 +52,7 @@ export function registerApiKeyCommands(program: Command, config: () => SiyuConfi
       await withServices(async ({ workspaces, apiKeys, stores }) => {
         const ws = await workspaces.resolve(options.workspace);
         const { key, token } = await apiKeys.create(ws.id, options.name, options.role as Role);
-        await recordAudit(stores, ws.id, `cli:${process.env.USER ?? 'unknown'}`, 'apikey.create', key.id, { name: key.name, role: key.role });
+        await recordAudit(stores, ws.id, cliActor(), 'apikey.create', key.id, { name: key.name, role: key.role });
         console.log(`API key ${key.prefix} (${key.role}) created for workspace ${ws.slug}`);
         console.log(`token (shown once, store it now): ${token}`);
       });
@@ -77,7 +78,7 @@ export function registerApiKeyCommands(program: Command, config: () => SiyuConfi
       await withServices(async ({ workspaces, apiKeys, stores }) => {
         const ws = await workspaces.resolve(options.workspace);
         const key = await apiKeys.revoke(ws.id, idOrPrefix);
-        await recordAudit(stores, ws.id, `cli:${process.env.USER ?? 'unknown'}`, 'apikey.revoke', key.id, { name: key.name, role: key.role });
+        await recordAudit(stores, ws.id, cliActor(), 'apikey.revoke', key.id, { name: key.name, role: key.role });
         console.log(`API key ${key.prefix} (${key.name}) revoked at ${key.revokedAt}`);
       });
     });

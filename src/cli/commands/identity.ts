@@ -8,7 +8,7 @@ import { unbindIdentifier, unmergePerson } from '../../identity/overrides.ts';
 import { decideReview, listReviews } from '../../identity/reviews.ts';
 import { declareIdentifierType, loadIdentifierTypes } from '../../identity/identifier-store.ts';
 import { printTable } from '../output.ts';
-import { withWorkspace } from '../workspace.ts';
+import { withWorkspace, cliActor } from '../workspace.ts';
 import { parseInteger } from '../args.ts';
 
 export function registerIdentityCommands(program: Command, config: () => SiyuConfig): void {
@@ -38,7 +38,7 @@ export function registerIdentityCommands(program: Command, config: () => SiyuCon
     .option('-w, --workspace <slug>', 'workspace slug or id')
     .action(async (options: { out: string; workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
-        await recordAudit(stores, workspaceId, `cli:${process.env.USER ?? 'unknown'}`, 'export.identities', options.out);
+        await recordAudit(stores, workspaceId, cliActor(), 'export.identities', options.out);
         const n = await exportIdentities(stores, workspaceId, options.out);
         console.log(`${n.toLocaleString('en-US')} identifiers → ${options.out}`);
       });
@@ -152,7 +152,7 @@ export function registerIdentityCommands(program: Command, config: () => SiyuCon
     .option('-w, --workspace <slug>', 'workspace slug or id')
     .action(async (options: { out: string; workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
-        await recordAudit(stores, workspaceId, `cli:${process.env.USER ?? 'unknown'}`, 'export.records', options.out);
+        await recordAudit(stores, workspaceId, cliActor(), 'export.records', options.out);
         const n = await exportRecords(stores, workspaceId, options.out);
         console.log(`${n.toLocaleString('en-US')} records → ${options.out}`);
       });

@@ -7,7 +7,7 @@ import { diffSnapshots, listSnapshots, takeSnapshot } from '../../segments/snaps
 import { crossMatrix, segmentInsights } from '../../segments/insights.ts';
 import { exportSegment, exportToFile, importSegmentList } from '../../segments/lists.ts';
 import { printTable } from '../output.ts';
-import { withWorkspace } from '../workspace.ts';
+import { withWorkspace, cliActor } from '../workspace.ts';
 import { eachDefinition, parseInteger, readJson } from '../args.ts';
 
 const ws = ['-w, --workspace <slug>', 'workspace slug or id'] as const;
@@ -155,7 +155,7 @@ export function registerSegmentCommands(program: Command, config: () => SiyuConf
     .option(...ws)
     .action(async (key: string, options: { type: string; out?: string; workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
-        await recordAudit(stores, workspaceId, `cli:${process.env.USER ?? 'unknown'}`, 'export.segment', key, { identifierType: options.type, out: options.out ?? 'stdout' });
+        await recordAudit(stores, workspaceId, cliActor(), 'export.segment', key, { identifierType: options.type, out: options.out ?? 'stdout' });
         if (options.out) {
           const result = await exportToFile(stores, workspaceId, key, options.type, options.out);
           console.log(`${options.out}: ${result.rows} ${options.type} of ${result.people} people`);

@@ -4,11 +4,10 @@ import { createUser, listUsers, updateUser, USER_ROLES } from '../../access/user
 import { listAudit, recordAudit } from '../../access/audit.ts';
 import type { Role } from '../../workspaces/workspaces.ts';
 import { printTable } from '../output.ts';
-import { withWorkspace } from '../workspace.ts';
+import { withWorkspace, cliActor } from '../workspace.ts';
 import { parseInteger } from '../args.ts';
 
 const ws = ['-w, --workspace <slug>', 'workspace slug or id'] as const;
-const actor = () => `cli:${process.env.USER ?? 'unknown'}`;
 
 async function readStdin(): Promise<string> {
   let text = '';
@@ -29,7 +28,7 @@ export function registerUserCommands(program: Command, config: () => SiyuConfig)
       const password = process.env.SIYU_NEW_PASSWORD || (await readStdin());
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
         const user = await createUser(stores, workspaceId, { email: options.email, name: options.name, role: options.role, password });
-        await recordAudit(stores, workspaceId, actor(), 'user.create', user.id, { email: user.email, role: user.role });
+        await recordAudit(stores, workspaceId, cliActor(), 'user.create', user.id, { email: user.email, role: user.role });
         console.log(`user ${user.email} (${user.name}): ${user.role}, id ${user.id}`);
       });
     });
@@ -51,7 +50,7 @@ export function registerUserCommands(program: Command, config: () => SiyuConfig)
     .action(async (email: string, options: { role?: string; disable?: boolean; enable?: boolean; workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
         const user = await updateUser(stores, workspaceId, email, { role: options.role as Role | undefined, disabled: options.disable ? true : options.enable ? false : undefined });
-        await recordAudit(stores, workspaceId, actor(), 'user.update', user.id, { role: user.role, disabled: user.disabled });
+        await recordAudit(stores, workspaceId, cliActor(), 'user.update', user.id, { role: user.role, disabled: user.disabled });
         console.log(`user ${user.email}: ${user.role}${user.disabled ? ', disabled' : ''}`);
       });
     });

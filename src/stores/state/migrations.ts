@@ -277,6 +277,8 @@ const MIGRATIONS: Record<string, Migration> = {
         .addColumn('status', 'text', (c) => c.notNull())
         .addColumn('audience', 'bigint')
         .addColumn('enqueued_through', 'bigint')
+        // The process writing the run's ledger rows holds it until then (renewed with every chunk).
+        .addColumn('enqueue_lease_until', 'timestamptz')
         .addColumn('error', 'text')
         .addColumn('started_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
         .addColumn('enqueued_at', 'timestamptz')

@@ -130,6 +130,7 @@ export interface PlanRunsTable {
   audience: ColumnType<number | null, number | null | undefined, number | null>;
   /** The highest person id already written to the ledger: an interrupted enqueue resumes after it. */
   enqueued_through: ColumnType<number | null, number | null | undefined, number | null>;
+  enqueue_lease_until: NullableTimestamp;
   error: string | null;
   started_at: ColumnType<Date, Date | undefined, never>;
   enqueued_at: NullableTimestamp;
