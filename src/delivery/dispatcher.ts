@@ -216,8 +216,11 @@ export class Dispatcher {
     return claimed.length;
   }
 
-  /** The rows of a batch whose leases this worker still holds, renewed. */
+  /** The rows of a batch whose leases this worker still holds, renewed when half spent. */
   private async hold(batch: Claimed[]): Promise<Claimed[]> {
+    // Leases with more than half their time left are this worker's for sure: nothing to write.
+    const halfLeft = Date.now() + (this.options.leaseSeconds * 1000) / 2;
+    if (batch.every((row) => row.lease_until.getTime() > halfLeft)) return batch;
     const held = await this.renew(batch);
     return batch.filter((row) => held.has(row.id));
   }
