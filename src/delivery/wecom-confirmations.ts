@@ -12,6 +12,8 @@ import { channelSchema } from '../channels/definition.ts';
 import type { WeComCustomerContactClient } from '../channels/wecom.ts';
 
 
+const clients = new Map<string, WeComCustomerContactClient>();
+
 /** Tasks older than this are not asked about again (WeCom keeps results for a limited time). */
 const LOOK_BACK_DAYS = 30;
 
@@ -28,7 +30,10 @@ export async function pollWeComConfirmations(stores: Stores, options: { env?: No
     if (open.length === 0) continue;
     let client: WeComCustomerContactClient;
     try {
-      client = clientFor(channelSchema.parse(row.definition), options.env) as WeComCustomerContactClient;
+      // One client per channel as configured, kept between polls (with its access token).
+      const cacheKey = `${row.workspace_id}\u0000${row.key}\u0000${JSON.stringify(row.definition)}`;
+      client = clients.get(cacheKey) ?? (clientFor(channelSchema.parse(row.definition), options.env) as WeComCustomerContactClient);
+      clients.set(cacheKey, client);
     } catch (error) {
       options.log?.(`wecom confirmations: ${(error as Error).message}`);
       continue;

@@ -20,7 +20,7 @@ import { runTags } from '../tags/engine.ts';
 import { checkTemplate } from '../templates/templates.ts';
 import { localMinutes } from '../policy/policy.ts';
 import type { Plan } from '../plans/definition.ts';
-import { addressesOf, enqueueCandidates, enqueueContext, prefixed, type EnqueueContext, type RunOptions } from '../plans/run.ts';
+import { addressesOf, hashUnit, enqueueCandidates, enqueueContext, prefixed, type EnqueueContext, type RunOptions } from '../plans/run.ts';
 import { TRIGGER_GRACE_MS } from '../plans/triggers.ts';
 import { journeySchema, nextSteps, type Journey, type Step } from './definition.ts';
 
@@ -212,10 +212,6 @@ interface Running {
   journey: Journey;
   runId: string;
   entryCheckedAt: Date | null;
-}
-
-function hashUnit(text: string): number {
-  return crypto.createHash('sha1').update(text).digest().readUInt32BE(0) / 0x1_0000_0000;
 }
 
 /** Writes 'step' events (who reached which step, when) for the report's funnel. */

@@ -97,20 +97,22 @@ export async function reportOf(stores: Stores, workspaceId: string, key: string,
     FROM message_events
     WHERE workspace_id = {ws:String} AND plan = {plan:String} AND ({run:String} = '' OR run_id = {run:String}) AND run_id NOT IN {test_runs:Array(String)}
     GROUP BY person_id, run_id, variant`;
-  let conversions = 'SELECT 0 AS converted, toFloat64(0) AS revenue';
   let joined = `SELECT m.*, 0 AS converted, toFloat64(0) AS revenue FROM (${outcomes}) AS m`;
   if (plan.goal) {
+    // Each outcome with the goal's events joined once: converted when one falls in the window
+    // after entry (unmatched rows carry the epoch, which never does).
     const goal = conversionsSql(plan.goal);
     Object.assign(params, goal.params);
-    conversions = `
-      SELECT m.person_id AS person_id, m.run_id AS run_id, m.variant AS variant, 1 AS converted, sum(c.revenue) AS revenue
+    const inWindow = 'm.stopped = 0 AND c.at >= m.entered AND c.at < m.entered + toIntervalDay({window:UInt32})';
+    joined = `
+      SELECT m.person_id AS person_id, m.run_id AS run_id, m.variant AS variant, any(m.stopped) AS stopped, any(m.sent) AS sent,
+             any(m.delivered) AS delivered, any(m.failed) AS failed, any(m.clicked) AS clicked, any(m.cost) AS cost,
+             countIf(${inWindow}) > 0 AS converted, sumIf(c.revenue, ${inWindow}) AS revenue
       FROM (${outcomes}) AS m
-      INNER JOIN (SELECT person_id, at, revenue FROM (${goal.sql})
-                  WHERE person_id IN (SELECT person_id FROM message_events WHERE workspace_id = {ws:String} AND plan = {plan:String})) AS c
+      LEFT JOIN (SELECT person_id, at, revenue FROM (${goal.sql})
+                 WHERE person_id IN (SELECT person_id FROM message_events WHERE workspace_id = {ws:String} AND plan = {plan:String})) AS c
         ON c.person_id = m.person_id
-      WHERE m.stopped = 0 AND c.at >= m.entered AND c.at < m.entered + toIntervalDay({window:UInt32})
       GROUP BY m.person_id, m.run_id, m.variant`;
-    joined = `SELECT m.*, cv.converted AS converted, cv.revenue AS revenue FROM (${outcomes}) AS m LEFT JOIN (${conversions}) AS cv ON cv.person_id = m.person_id AND cv.run_id = m.run_id AND cv.variant = m.variant`;
   }
   const rows = await stores.facts.query<Record<string, string | number>>(
     `SELECT variant AS grp, count() AS n_audience, countIf(stopped = 1) AS n_stopped, countIf(sent = 1) AS n_sent, countIf(delivered = 1) AS n_delivered,

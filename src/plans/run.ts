@@ -47,10 +47,14 @@ export interface RunSummary {
   stopped: number;
 }
 
+/** A text's place in [0, 1): the first 32 bits of its SHA-1 (splits that are the same on every run). */
+export function hashUnit(text: string): number {
+  return crypto.createHash('sha1').update(text).digest().readUInt32BE(0) / 0x1_0000_0000;
+}
+
 /** Which group a person falls in: a deterministic hash of (plan, person), the same on every run. */
 export function assignGroup(plan: Pick<Plan, 'key' | 'controlPercent' | 'variants'>, personId: number): string {
-  const digest = crypto.createHash('sha1').update(`${plan.key}:${personId}`).digest();
-  const unit = digest.readUInt32BE(0) / 0x1_0000_0000;
+  const unit = hashUnit(`${plan.key}:${personId}`);
   if (unit < plan.controlPercent / 100) return 'control';
   const treated = (unit - plan.controlPercent / 100) / (1 - plan.controlPercent / 100);
   const total = plan.variants.reduce((s, v) => s + v.weight, 0);
