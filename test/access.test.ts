@@ -110,7 +110,7 @@ test('users log in with a password and act with their role; sessions end on logo
   const actions = audit.json.entries.map((e: { action: string }) => e.action);
   for (const action of ['user.create', 'user.update', 'user.password', 'apikey.create', 'export.identities']) assert.ok(actions.includes(action), `${action} in ${actions}`);
   const update = audit.json.entries.find((e: { action: string }) => e.action === 'user.update');
-  assert.deepEqual(update.details, { from: { role: 'analyst', disabled: false }, to: { role: 'operator', disabled: false } });
+  assert.deepEqual(update.details, { from: { role: 'analyst', disabled: false, teamId: null, staffUserId: null }, to: { role: 'operator', disabled: false, teamId: null, staffUserId: null } });
 });
 
 test('siyu users create / list / set and siyu audit', async () => {
@@ -118,13 +118,21 @@ test('siyu users create / list / set and siyu audit', async () => {
   const env = { SIYU_DATA_DIR: dir, SIYU_DEMO_PEOPLE: '0' };
   const slug = uniqueSlug('users-cli');
   assert.equal((await runCli(['workspace', 'create', '--slug', slug, '--name', 'u'], env)).code, 0);
-  const created = await runCli(['users', 'create', '--email', `guide-${slug}@brand.example`, '--name', '导购小王', '--role', 'staff', '-w', slug], { ...env, SIYU_NEW_PASSWORD: 'a long enough pass' });
+  const team = await runCli(['teams', 'create', '企微团队', '--sources', 'wecom,store', '-w', slug], env);
+  assert.equal(team.code, 0, team.stderr);
+  assert.match(team.stdout, /team 企微团队 \(team_\w+\): sees store, wecom/);
+  const created = await runCli(['users', 'create', '--email', `guide-${slug}@brand.example`, '--name', '导购小王', '--role', 'staff', '--team', '企微团队', '--staff-userid', 'guide001', '-w', slug], { ...env, SIYU_NEW_PASSWORD: 'a long enough pass' });
   assert.equal(created.code, 0, created.stderr);
-  assert.match(created.stdout, /: staff, id usr_/);
+  assert.match(created.stdout, /: staff, team 企微团队, id usr_/);
   const disabled = await runCli(['users', 'set', `guide-${slug}@brand.example`, '--disable', '-w', slug], env);
   assert.match(disabled.stdout, /staff, disabled/);
   const listed = await runCli(['users', 'list', '-w', slug], env);
-  assert.match(listed.stdout, /导购小王\s+staff\s+yes/);
+  assert.match(listed.stdout, /导购小王\s+staff\s+企微团队\s+guide001\s+yes/);
+  const busy = await runCli(['teams', 'delete', '企微团队', '-w', slug], env);
+  assert.notEqual(busy.code, 0);
+  assert.match(busy.stderr, /has 1 member\(s\)/);
+  assert.equal((await runCli(['users', 'set', `guide-${slug}@brand.example`, '--team', 'none', '-w', slug], env)).code, 0);
+  assert.equal((await runCli(['teams', 'delete', '企微团队', '-w', slug], env)).code, 0);
   const audit = await runCli(['audit', '-w', slug], env);
   assert.match(audit.stdout, /cli:\S*\s+user\.update/);
   assert.match(audit.stdout, /cli:\S*\s+user\.create/);

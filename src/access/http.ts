@@ -10,7 +10,10 @@ import { ApiError } from '../server/errors.ts';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../workspaces/workspaces.ts';
 import { listAudit, recordAudit } from './audit.ts';
-import { changePassword, createUser, getUser, listUsers, login, LoginError, logout, newUserSchema, SESSION_DAYS, updateUser, USER_ROLES } from './users.ts';
+import { createTeam, deleteTeam, getTeam, listTeams, teamSchema, updateTeam } from './teams.ts';
+import { scopeOf } from './scope.ts';
+import { seesPersonalData } from '../identity/masking.ts';
+import { changePassword, type UserChange, createUser, getUser, listUsers, login, LoginError, logout, newUserSchema, SESSION_DAYS, updateUser, USER_ROLES } from './users.ts';
 
 const admins = { roles: ['admin'] as const };
 
@@ -46,7 +49,15 @@ export function accessRoutes(app: FastifyInstance, stores: Stores): void {
   api.get('/api/v1/auth/me', { schema: { tags, summary: 'Who is calling: the user (or API key), role and workspace', security } }, async (request) => {
     const caller = callerOf(request);
     const user = caller.keyId.startsWith('usr_') ? await getUser(stores, caller.workspaceId, caller.keyId) : null;
-    return { role: caller.role, user, apiKey: user ? null : caller.keyId, workspace: await new WorkspaceService(stores.state).get(caller.workspaceId) };
+    const scope = scopeOf(caller);
+    return {
+      role: caller.role,
+      user,
+      apiKey: user ? null : caller.keyId,
+      workspace: await new WorkspaceService(stores.state).get(caller.workspaceId),
+      scope: { team: scope?.team ?? null, staffUserId: scope?.staff ? (scope.staffUserId ?? null) : null },
+      permissions: { personalData: seesPersonalData(caller.role) },
+    };
   });
   api.post(
     '/api/v1/auth/password',
@@ -69,23 +80,54 @@ export function accessRoutes(app: FastifyInstance, stores: Stores): void {
   api.post('/api/v1/users', { config: admins, schema: { tags, summary: 'Create a user with a first password', security, body: newUserSchema } }, async (request, reply) => {
     const caller = callerOf(request);
     const user = await createUser(stores, caller.workspaceId, request.body);
-    await recordAudit(stores, caller.workspaceId, caller.keyId, 'user.create', user.id, { email: user.email, role: user.role });
+    await recordAudit(stores, caller.workspaceId, caller.keyId, 'user.create', user.id, { email: user.email, role: user.role, teamId: user.teamId, staffUserId: user.staffUserId });
     return reply.code(201).send({ user });
   });
   api.patch(
     '/api/v1/users/:id',
     {
       config: admins,
-      schema: { tags, summary: "Change a user's role, or disable them (their sessions end)", security, params: z.object({ id: z.string() }), body: z.object({ role: z.enum(USER_ROLES as [string, ...string[]]).optional(), disabled: z.boolean().optional() }).strict() },
+      schema: { tags, summary: "Change a user's role, or disable them (their sessions end)", security, params: z.object({ id: z.string() }), body: z
+          .object({
+            role: z.enum(USER_ROLES as [string, ...string[]]).optional(),
+            disabled: z.boolean().optional(),
+            teamId: z.string().min(1).nullable().optional(),
+            staffUserId: z.string().min(1).max(64).nullable().optional(),
+          })
+          .strict(),
+      },
     },
     async (request) => {
       const caller = callerOf(request);
       const before = await getUser(stores, caller.workspaceId, request.params.id);
-      const user = await updateUser(stores, caller.workspaceId, request.params.id, request.body as { role?: (typeof USER_ROLES)[number]; disabled?: boolean });
-      await recordAudit(stores, caller.workspaceId, caller.keyId, 'user.update', user.id, { from: { role: before.role, disabled: before.disabled }, to: { role: user.role, disabled: user.disabled } });
+      const user = await updateUser(stores, caller.workspaceId, request.params.id, request.body as UserChange);
+      const seen = (u: typeof user) => ({ role: u.role, disabled: u.disabled, teamId: u.teamId, staffUserId: u.staffUserId });
+      await recordAudit(stores, caller.workspaceId, caller.keyId, 'user.update', user.id, { from: seen(before), to: seen(user) });
       return { user };
     },
   );
+
+  const teamParams = z.object({ id: z.string() });
+  api.get('/api/v1/teams', { config: admins, schema: { tags, summary: 'Teams and the sources whose data each sees', security } }, async (request) => ({ teams: await listTeams(stores, callerOf(request).workspaceId) }));
+  api.post('/api/v1/teams', { config: admins, schema: { tags, summary: 'Create a team bound to sources', security, body: teamSchema } }, async (request, reply) => {
+    const caller = callerOf(request);
+    const team = await createTeam(stores, caller.workspaceId, request.body);
+    await recordAudit(stores, caller.workspaceId, caller.keyId, 'team.create', team.id, { name: team.name, sources: team.sources });
+    return reply.code(201).send({ team });
+  });
+  api.put('/api/v1/teams/:id', { config: admins, schema: { tags, summary: "Rename a team or change its sources (its members' scope changes at once)", security, params: teamParams, body: teamSchema } }, async (request) => {
+    const caller = callerOf(request);
+    const before = await getTeam(stores, caller.workspaceId, request.params.id);
+    const team = await updateTeam(stores, caller.workspaceId, request.params.id, request.body);
+    await recordAudit(stores, caller.workspaceId, caller.keyId, 'team.update', team.id, { from: { name: before.name, sources: before.sources }, to: { name: team.name, sources: team.sources } });
+    return { team };
+  });
+  api.delete('/api/v1/teams/:id', { config: admins, schema: { tags, summary: 'Delete a team without members', security, params: teamParams } }, async (request, reply) => {
+    const caller = callerOf(request);
+    await deleteTeam(stores, caller.workspaceId, request.params.id);
+    await recordAudit(stores, caller.workspaceId, caller.keyId, 'team.delete', request.params.id);
+    return reply.code(204).send();
+  });
   api.get(
     '/api/v1/audit',
     { config: admins, schema: { tags, summary: 'The audit log: exports, keys, users and role changes, newest first', security, querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), action: z.string().optional() }) } },

@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
 import { ConflictError, NotFoundError, ROLES, type AuthenticatedKey, type Role } from '../workspaces/workspaces.ts';
 import { InputError } from '../system/validation.ts';
+import type { DataScope } from './scope.ts';
 
 const scrypt = promisify(crypto.scrypt) as (password: string, salt: Buffer, keylen: number, options: crypto.ScryptOptions) => Promise<Buffer>;
 const SCRYPT = { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
@@ -26,6 +27,8 @@ export const newUserSchema = z
     name: z.string().min(1).max(200),
     role: z.enum(USER_ROLES as [Exclude<Role, 'tracker'>, ...Exclude<Role, 'tracker'>[]]),
     password: passwordSchema,
+    teamId: z.string().min(1).nullable().optional(),
+    staffUserId: z.string().min(1).max(64).nullable().optional(),
   })
   .strict();
 
@@ -37,6 +40,10 @@ export interface User {
   role: Role;
   disabled: boolean;
   createdAt: string;
+  /** The team whose data scope the user works in (null: the whole workspace). */
+  teamId: string | null;
+  /** Staff: their WeCom userid, which decides the contacts they see. */
+  staffUserId: string | null;
 }
 
 export async function hashPassword(password: string): Promise<string> {
@@ -55,9 +62,19 @@ export async function verifyPassword(password: string, stored: string): Promise<
 
 const sha256 = (text: string) => crypto.createHash('sha256').update(text).digest('hex');
 
-type UserRow = { id: string; workspace_id: string; email: string; name: string; role: string; disabled_at: Date | null; created_at: Date };
+type UserRow = { id: string; workspace_id: string; email: string; name: string; role: string; disabled_at: Date | null; created_at: Date; team_id: string | null; staff_userid: string | null };
 function toUser(row: UserRow): User {
-  return { id: row.id, workspaceId: row.workspace_id, email: row.email, name: row.name, role: row.role as Role, disabled: row.disabled_at !== null, createdAt: new Date(row.created_at).toISOString() };
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    email: row.email,
+    name: row.name,
+    role: row.role as Role,
+    disabled: row.disabled_at !== null,
+    createdAt: new Date(row.created_at).toISOString(),
+    teamId: row.team_id,
+    staffUserId: row.staff_userid,
+  };
 }
 
 export async function createUser(stores: Stores, workspaceId: string, input: unknown): Promise<User> {
@@ -69,6 +86,15 @@ export async function createUser(stores: Stores, workspaceId: string, input: unk
     .returningAll()
     .executeTakeFirst();
   if (!row) throw new ConflictError(`a user with the email ${data.email} exists already`);
+  if (data.teamId || data.staffUserId) {
+    try {
+      return await updateUser(stores, workspaceId, row.id, { teamId: data.teamId, staffUserId: data.staffUserId });
+    } catch (error) {
+      // A refused team leaves no user behind.
+      await stores.state.db.deleteFrom('users').where('id', '=', row.id).execute();
+      throw error;
+    }
+  }
   return toUser(row);
 }
 
@@ -87,13 +113,34 @@ export async function getUser(stores: Stores, workspaceId: string, idOrEmail: st
   return toUser(row);
 }
 
-/** Changes a user's role or disables them; their sessions end either way (the rights they had are gone). */
-export async function updateUser(stores: Stores, workspaceId: string, idOrEmail: string, change: { role?: Role; disabled?: boolean }): Promise<User> {
+export interface UserChange {
+  role?: Role;
+  disabled?: boolean;
+  teamId?: string | null;
+  staffUserId?: string | null;
+}
+
+/**
+ * Changes a user's role, team, staff userid, or disables them; their sessions end either way (the
+ * rights they had are gone). Admins see the whole workspace, so they are in no team.
+ */
+export async function updateUser(stores: Stores, workspaceId: string, idOrEmail: string, change: UserChange): Promise<User> {
   const user = await getUser(stores, workspaceId, idOrEmail);
   if (change.role && !(USER_ROLES as string[]).includes(change.role)) throw new InputError(`role: expected one of ${USER_ROLES.join(', ')}`);
+  const teamId = change.teamId !== undefined ? change.teamId : user.teamId;
+  if ((change.role ?? user.role) === 'admin' && teamId) throw new InputError('teamId: an admin sees the whole workspace and cannot be in a team');
+  if (change.teamId) {
+    const team = await stores.state.db.selectFrom('teams').select('id').where('workspace_id', '=', workspaceId).where('id', '=', change.teamId).executeTakeFirst();
+    if (!team) throw new InputError(`teamId: no team "${change.teamId}" in this workspace`);
+  }
   await stores.state.db
     .updateTable('users')
-    .set({ ...(change.role ? { role: change.role } : {}), ...(change.disabled !== undefined ? { disabled_at: change.disabled ? new Date() : null } : {}) })
+    .set({
+      ...(change.role ? { role: change.role } : {}),
+      ...(change.disabled !== undefined ? { disabled_at: change.disabled ? new Date() : null } : {}),
+      ...(change.teamId !== undefined ? { team_id: change.teamId } : {}),
+      ...(change.staffUserId !== undefined ? { staff_userid: change.staffUserId || null } : {}),
+    })
     .where('id', '=', user.id)
     .execute();
   await stores.state.db.deleteFrom('sessions').where('user_id', '=', user.id).execute();
@@ -145,11 +192,18 @@ export async function authenticateSession(stores: Stores, token: string): Promis
   const row = await stores.state.db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(['users.id as user_id', 'users.workspace_id', 'users.role', 'users.disabled_at', 'sessions.expires_at'])
+    .leftJoin('teams', 'teams.id', 'users.team_id')
+    .select(['users.id as user_id', 'users.workspace_id', 'users.role', 'users.disabled_at', 'users.staff_userid', 'sessions.expires_at', 'teams.id as team_id', 'teams.name as team_name', 'teams.sources as team_sources'])
     .where('sessions.token_hash', '=', sha256(token))
     .executeTakeFirst();
   if (!row || row.disabled_at || new Date(row.expires_at) < new Date()) return undefined;
-  return { keyId: row.user_id, userId: row.user_id, workspaceId: row.workspace_id, role: row.role as Role };
+  const role = row.role as Role;
+  const scope: DataScope = {
+    team: row.team_id ? { id: row.team_id, name: row.team_name ?? '', sources: row.team_sources ?? [] } : null,
+    staff: role === 'staff',
+    staffUserId: row.staff_userid,
+  };
+  return { keyId: row.user_id, userId: row.user_id, workspaceId: row.workspace_id, role, scope };
 }
 
 /** Changes one's password (the current one is asked again); every other session ends. */

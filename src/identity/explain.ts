@@ -8,11 +8,12 @@ export interface PersonExplanation {
   history: Array<{ kind: string; at: string; details: unknown }>;
 }
 
-export async function explainPerson(stores: Stores, workspaceId: string, personId: number): Promise<PersonExplanation> {
+/** With `sources` (a team's scope), only the records of those sources and the links between them. */
+export async function explainPerson(stores: Stores, workspaceId: string, personId: number, sources?: string[]): Promise<PersonExplanation> {
   const records = await stores.facts.query<PersonExplanation['records'][number]>(
     `SELECT source, kind, record_id, name, identifiers FROM source_records FINAL
-     WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} ORDER BY source, kind, record_id`,
-    { ws: workspaceId, p: personId },
+     WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} ${sources ? 'AND source IN {sources:Array(String)}' : ''} ORDER BY source, kind, record_id`,
+    { ws: workspaceId, p: personId, ...(sources ? { sources } : {}) },
   );
   const byValue = new Map<string, string[]>();
   for (const r of records) {

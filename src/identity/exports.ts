@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import type { Stores } from '../stores/stores.ts';
+import type { AuthenticatedKey } from '../workspaces/workspaces.ts';
+import { peopleScopeSql, sourceScopeSql } from '../access/scope.ts';
 
 function csvCell(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
@@ -25,15 +27,20 @@ async function writeCsv(stores: Stores, out: string, header: string[], sql: stri
   return rows.length;
 }
 
-/** `person_id,type,value`: every identifier of every person. */
-export function exportIdentities(stores: Stores, workspaceId: string, out: string): Promise<number> {
+type Viewer = Pick<AuthenticatedKey, 'scope'>;
+
+/** `person_id,type,value`: every identifier of every person (a team: of its people, from its sources). */
+export function exportIdentities(stores: Stores, workspaceId: string, out: string, viewer: Viewer = {}): Promise<number> {
+  const people = peopleScopeSql(viewer);
+  const sources = sourceScopeSql(viewer);
   return writeCsv(
     stores,
     out,
     ['person_id', 'type', 'value'],
     `SELECT person_id, type, value FROM person_identities FINAL
-     WHERE workspace_id = {ws:String} AND person_id > 0 ORDER BY person_id, type, value`,
-    { ws: workspaceId },
+     WHERE workspace_id = {ws:String} AND person_id > 0 AND ${people.sql} AND ${sources.sql === '1' ? '1' : 'hasAny(sources, {scope_sources:Array(String)})'}
+     ORDER BY person_id, type, value`,
+    { ws: workspaceId, ...people.params, ...sources.params },
   );
 }
 
@@ -41,7 +48,9 @@ export function exportIdentities(stores: Stores, workspaceId: string, out: strin
  * `source,record_id,person_id`: one row per imported source record. A tracked event is a record of
  * its own here (its message id), with the person of the identity record it belongs to.
  */
-export function exportRecords(stores: Stores, workspaceId: string, out: string): Promise<number> {
+export function exportRecords(stores: Stores, workspaceId: string, out: string, viewer: Viewer = {}): Promise<number> {
+  const people = peopleScopeSql(viewer);
+  const sources = sourceScopeSql(viewer);
   return writeCsv(
     stores,
     out,
@@ -50,7 +59,7 @@ export function exportRecords(stores: Stores, workspaceId: string, out: string):
        SELECT source, record_id, person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND kind != 'identity'
        UNION ALL
        SELECT source, message_id AS record_id, person_id FROM events FINAL WHERE workspace_id = {ws:String} AND identity_key != ''
-     ) ORDER BY source, record_id`,
-    { ws: workspaceId },
+     ) WHERE ${people.sql} AND ${sources.sql} ORDER BY source, record_id`,
+    { ws: workspaceId, ...people.params, ...sources.params },
   );
 }

@@ -22,6 +22,7 @@ import { unbindIdentifier, unmergePerson } from './overrides.ts';
 import { decideReview, listReviews } from './reviews.ts';
 import { exportIdentities, exportRecords } from './exports.ts';
 import { maskIdentifier, maskName, seesPersonalData } from './masking.ts';
+import { assertPersonInScope, scopeOf, scopeSources } from '../access/scope.ts';
 
 const summarySchema = z.object({
   runId: z.string(),
@@ -101,7 +102,8 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
     },
     async (request) => {
       const caller = callerOf(request);
-      const explanation = await explainPerson(stores, caller.workspaceId, request.params.id);
+      await assertPersonInScope(stores, caller, request.params.id);
+      const explanation = await explainPerson(stores, caller.workspaceId, request.params.id, scopeSources(caller));
       if (explanation.records.length === 0) throw new NotFoundError(`no person ${request.params.id} in this workspace`);
       if (seesPersonalData(caller.role)) return { ...explanation, masked: false };
       return {
@@ -129,6 +131,7 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
     },
     async (request) => {
       const caller = callerOf(request);
+      await assertPersonInScope(stores, caller, request.params.id);
       return { summary: await unbindIdentifier(stores, caller.workspaceId, request.params.id, request.body.type, request.body.value, actorOf(caller.keyId)) };
     },
   );
@@ -141,6 +144,7 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
     },
     async (request) => {
       const caller = callerOf(request);
+      await assertPersonInScope(stores, caller, request.params.id);
       const { summary, groups } = await unmergePerson(stores, caller.workspaceId, request.params.id, actorOf(caller.keyId));
       return { groups, summary };
     },
@@ -169,7 +173,8 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
       },
     },
     async (request) => {
-      const rows = await listReviews(stores, callerOf(request).workspaceId, request.query.status, request.query.limit);
+      const caller = callerOf(request);
+      const rows = await listReviews(stores, caller.workspaceId, request.query.status, request.query.limit, scopeSources(caller));
       return {
         reviews: rows.map((r) => ({
           id: Number(r.id),
@@ -201,7 +206,7 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
     async (request) => {
       const caller = callerOf(request);
       const decision = request.body.decision === 'accept' ? 'accepted' : 'rejected';
-      return decideReview(stores, caller.workspaceId, request.params.id, decision, actorOf(caller.keyId));
+      return decideReview(stores, caller.workspaceId, request.params.id, decision, actorOf(caller.keyId), scopeSources(caller));
     },
   );
 
@@ -211,9 +216,10 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
   ] as const) {
     api.get(url, { config: { roles: ['admin', 'operator'] }, schema: { tags: ['oneid'], summary, security } }, async (request, reply) => {
       const file = path.join(os.tmpdir(), `siyu-export-${crypto.randomBytes(8).toString('hex')}.csv`);
-      const { workspaceId, keyId } = callerOf(request);
-      await recordAudit(stores, workspaceId, keyId, url === '/api/v1/identities/export' ? 'export.identities' : 'export.records', workspaceId);
-      await write(stores, workspaceId, file);
+      const caller = callerOf(request);
+      const { workspaceId, keyId } = caller;
+      await recordAudit(stores, workspaceId, keyId, url === '/api/v1/identities/export' ? 'export.identities' : 'export.records', workspaceId, { scope: scopeOf(caller)?.team?.name ?? null });
+      await write(stores, workspaceId, file, caller);
       const stream = fs.createReadStream(file);
       stream.on('close', () => fs.rm(file, { force: true }, () => undefined));
       return reply.type('text/csv; charset=utf-8').send(stream);

@@ -3,19 +3,23 @@
  * links the two records for good; rejecting keeps them apart for good. Both are recorded overrides.
  */
 import crypto from 'node:crypto';
+import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
 import { ConflictError, NotFoundError } from '../workspaces/workspaces.ts';
 import { resolveSerially } from './resolve-queue.ts';
 
-export async function listReviews(stores: Stores, workspaceId: string, status: 'pending' | 'accepted' | 'rejected' = 'pending', limit = 50) {
-  return stores.state.db
+/** Reviews, best match first; with `sources`, only pairs of records that both come from them (a team's scope). */
+export async function listReviews(stores: Stores, workspaceId: string, status: 'pending' | 'accepted' | 'rejected' = 'pending', limit = 50, sources?: string[]) {
+  let query = stores.state.db
     .selectFrom('identity_reviews')
     .select(['id', 'record_a', 'record_b', 'probability', 'pattern', 'status', 'decided_by', 'decided_at', 'created_at'])
     .where('workspace_id', '=', workspaceId)
-    .where('status', '=', status)
-    .orderBy('probability', 'desc')
-    .limit(limit)
-    .execute();
+    .where('status', '=', status);
+  if (sources) {
+    // A record key is source:kind:record_id.
+    query = query.where(sql<string>`split_part(record_a, ':', 1)`, 'in', sources).where(sql<string>`split_part(record_b, ':', 1)`, 'in', sources);
+  }
+  return query.orderBy('probability', 'desc').limit(limit).execute();
 }
 
 function splitKey(key: string): { source: string; kind: string; record_id: string } {
@@ -33,9 +37,10 @@ async function personOf(stores: Stores, workspaceId: string, key: string): Promi
   return Number(rows[0].p);
 }
 
-export async function decideReview(stores: Stores, workspaceId: string, id: number, decision: 'accepted' | 'rejected', actor: string) {
+export async function decideReview(stores: Stores, workspaceId: string, id: number, decision: 'accepted' | 'rejected', actor: string, sources?: string[]) {
   const review = await stores.state.db.selectFrom('identity_reviews').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
-  if (!review) throw new NotFoundError(`no review ${id} in this workspace`);
+  const inScope = (key: string) => !sources || sources.includes(splitKey(key).source);
+  if (!review || !inScope(review.record_a) || !inScope(review.record_b)) throw new NotFoundError(`no review ${id} in this workspace`);
   if (review.status !== 'pending') throw new ConflictError(`review ${id} was ${review.status} already`);
   const a = splitKey(review.record_a);
   const b = splitKey(review.record_b);

@@ -22,6 +22,10 @@ import { IMPORT_KINDS, type ImportKind } from './layouts.ts';
 import { listQuarantine } from './runs.ts';
 import { processIsAlive } from '../stores/lock.ts';
 import { runTagsAfterImport } from '../tags/engine.ts';
+import { scopeSources } from '../access/scope.ts';
+import { maskIdentifier, maskName, seesPersonalData } from '../identity/masking.ts';
+import { IDENTIFIER_FIELDS } from './layouts.ts';
+import type { AuthenticatedKey } from '../workspaces/workspaces.ts';
 
 const runSchema = z.object({
   id: z.string(),
@@ -40,7 +44,43 @@ const runSchema = z.object({
   finishedAt: z.string().nullable(),
 });
 
+/** A refused value as a role without personal data sees it: names, addresses and identifiers masked. */
+function maskField(field: string, value: string): string {
+  const column = field.toLowerCase();
+  if (column.includes('name') && !column.includes('product')) return maskName(value);
+  if (column.includes('address')) return value ? `${[...value].slice(0, 6).join('')}****` : value;
+  if (column.includes('phone') || column.includes('mobile')) return maskIdentifier('phone', value);
+  if ((IDENTIFIER_FIELDS as readonly string[]).includes(column)) return maskIdentifier(column, value);
+  return value;
+}
+
 export async function importRoutes(app: FastifyInstance, stores: Stores, uploadsDir: string): Promise<void> {
+  /** Import runs as the caller may see them: a team sees the runs of its sources (the filter is in the query). */
+  async function importRuns(caller: AuthenticatedKey, options: { id?: string; limit?: number }): Promise<z.infer<typeof runSchema>[]> {
+    let query = stores.state.db.selectFrom('import_runs').selectAll().where('workspace_id', '=', caller.workspaceId);
+    if (options.id) query = query.where('id', '=', options.id);
+    const sources = scopeSources(caller);
+    if (sources) query = query.where('source', 'in', sources);
+    const rows = await query.orderBy('started_at', 'desc').limit(options.limit ?? 1).execute();
+    const iso = (d: unknown) => (d ? new Date(d as string).toISOString() : null);
+    return rows.map((run) => ({
+      id: run.id,
+      kind: run.kind,
+      source: run.source,
+      preset: run.preset,
+      status: run.status,
+      rowsRead: Number(run.rows_read),
+      landed: Number(run.landed),
+      updated: Number(run.updated),
+      unchanged: Number(run.unchanged),
+      quarantined: Number(run.quarantined),
+      valuesDropped: Number(run.values_dropped),
+      error: run.error,
+      startedAt: iso(run.started_at)!,
+      finishedAt: iso(run.finished_at),
+    }));
+  }
+
   await app.register(async (scope) => {
     // Any body is the file itself, streamed to disk as it arrives (no size limit in memory).
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
@@ -75,6 +115,11 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
       },
       async (request, reply) => {
         const caller = callerOf(request);
+        const sources = scopeSources(caller);
+        // A team imports into its own sources only, named up front (a preset's default source could be another team's).
+        if (sources && (!request.query.source || !sources.includes(request.query.source))) {
+          throw new ApiError(403, 'forbidden', `your team imports into its sources only: pass source= one of ${sources.join(', ')}`);
+        }
         const workspace = await new WorkspaceService(stores.state).get(caller.workspaceId);
         fs.mkdirSync(uploadsDir, { recursive: true });
         const file = path.join(uploadsDir, `${crypto.randomBytes(6).toString('hex')}-${request.query.filename}`);
@@ -121,31 +166,25 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
         schema: { tags: ['import'], summary: 'An import run: status and counts', security: [{ bearer: [] }], params: z.object({ id: z.string() }), response: { 200: runSchema } },
       },
       async (request) => {
-        const run = await stores.state.db
-          .selectFrom('import_runs')
-          .selectAll()
-          .where('workspace_id', '=', callerOf(request).workspaceId)
-          .where('id', '=', request.params.id)
-          .executeTakeFirst();
+        const [run] = await importRuns(callerOf(request), { id: request.params.id });
         if (!run) throw new NotFoundError(`no import run ${request.params.id}`);
-        const iso = (d: unknown) => (d ? new Date(d as string).toISOString() : null);
-        return {
-          id: run.id,
-          kind: run.kind,
-          source: run.source,
-          preset: run.preset,
-          status: run.status,
-          rowsRead: Number(run.rows_read),
-          landed: Number(run.landed),
-          updated: Number(run.updated),
-          unchanged: Number(run.unchanged),
-          quarantined: Number(run.quarantined),
-          valuesDropped: Number(run.values_dropped),
-          error: run.error,
-          startedAt: iso(run.started_at)!,
-          finishedAt: iso(run.finished_at),
-        };
+        return run;
       },
+    );
+
+    api.get(
+      '/api/v1/imports',
+      {
+        config: { roles: ['admin', 'operator', 'analyst'] },
+        schema: {
+          tags: ['import'],
+          summary: 'Recent import runs, newest first',
+          security: [{ bearer: [] }],
+          querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
+          response: { 200: z.object({ runs: z.array(runSchema) }) },
+        },
+      },
+      async (request) => ({ runs: await importRuns(callerOf(request), { limit: request.query.limit }) }),
     );
 
     api.get(
@@ -166,8 +205,12 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
         },
       },
       async (request) => {
-        const rows = await listQuarantine(stores, callerOf(request).workspaceId, { runId: request.params.id, limit: request.query.limit });
-        return { rows: rows.map((r) => ({ file: r.file, row: Number(r.row_number), field: r.field, value: r.value, reason: r.reason, action: r.action })) };
+        const caller = callerOf(request);
+        const [run] = await importRuns(caller, { id: request.params.id });
+        if (!run) throw new NotFoundError(`no import run ${request.params.id}`);
+        const rows = await listQuarantine(stores, caller.workspaceId, { runId: request.params.id, limit: request.query.limit });
+        const clear = seesPersonalData(caller.role);
+        return { rows: rows.map((r) => ({ file: r.file, row: Number(r.row_number), field: r.field, value: clear ? r.value : maskField(r.field, r.value), reason: r.reason, action: r.action })) };
       },
     );
   });

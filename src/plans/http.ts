@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../server/auth.ts';
+import { assertPersonInScope } from '../access/scope.ts';
 import type { Stores } from '../stores/stores.ts';
 import { channelSchema } from '../channels/definition.ts';
 import { getChannel, listChannels, saveChannel } from '../channels/store.ts';
@@ -69,6 +70,10 @@ export function planRoutes(app: FastifyInstance, stores: Stores): void {
     '/api/v1/plans/:key/preview',
     // The preview shows a person's name and tags: for those who build plans.
     { config: writers, schema: { tags, summary: "Each variant's message rendered for one person", security, params: key, querystring: z.object({ person: z.coerce.number().int().positive() }) } },
-    async (request) => previewPlan(stores, callerOf(request).workspaceId, request.params.key, request.query.person),
+    async (request) => {
+      const caller = callerOf(request);
+      await assertPersonInScope(stores, caller, request.query.person);
+      return previewPlan(stores, caller.workspaceId, request.params.key, request.query.person);
+    },
   );
 }

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../server/auth.ts';
+import { assertPersonInScope } from '../access/scope.ts';
 import type { Stores } from '../stores/stores.ts';
 import { consentsOf, getPolicy, policySchema, savePolicy, setConsent } from './policy.ts';
 import { readClickToken, readUnsubscribeToken } from './links.ts';
@@ -43,9 +44,11 @@ export function policyRoutes(app: FastifyInstance, stores: Stores): void {
   }));
 
   const person = z.object({ personId: z.coerce.number().int().positive() });
-  api.get('/api/v1/people/:personId/consents', { config: { roles: ['admin', 'operator', 'analyst', 'staff'] as const }, schema: { tags, summary: "A person's consent per channel", security, params: person } }, async (request) => ({
-    consents: await consentsOf(stores, callerOf(request).workspaceId, request.params.personId),
-  }));
+  api.get('/api/v1/people/:personId/consents', { config: { roles: ['admin', 'operator', 'analyst', 'staff'] as const }, schema: { tags, summary: "A person's consent per channel", security, params: person } }, async (request) => {
+    const caller = callerOf(request);
+    await assertPersonInScope(stores, caller, request.params.personId);
+    return { consents: await consentsOf(stores, caller.workspaceId, request.params.personId) };
+  });
   api.put(
     '/api/v1/people/:personId/consents/:channel',
     {
@@ -53,7 +56,9 @@ export function policyRoutes(app: FastifyInstance, stores: Stores): void {
       schema: { tags, summary: "Set a person's consent for a channel ('*' for all)", security, params: person.extend({ channel: z.string().min(1) }), body: z.object({ status: z.enum(['granted', 'revoked']), source: z.string().min(1).default('api') }) },
     },
     async (request) => {
-      const { workspaceId } = callerOf(request);
+      const caller = callerOf(request);
+      const { workspaceId } = caller;
+      await assertPersonInScope(stores, caller, request.params.personId);
       await setConsent(stores, workspaceId, request.params.personId, request.params.channel, request.body.status, request.body.source);
       return { consents: await consentsOf(stores, workspaceId, request.params.personId) };
     },

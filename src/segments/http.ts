@@ -53,10 +53,11 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
       },
     },
     async (request) => {
-      const workspaceId = callerOf(request).workspaceId;
-      const { estimateOnly, ...tree } = request.body;
-      const estimate = await estimateSegment(stores, workspaceId, tree as SegmentTree);
-      return { estimate, exact: estimateOnly ? null : await countSegment(stores, workspaceId, tree as SegmentTree) };
+      const caller = callerOf(request);
+      const { estimateOnly, ...body } = request.body;
+      const tree = { ...(body as SegmentTree), viewer: caller };
+      const estimate = await estimateSegment(stores, caller.workspaceId, tree);
+      return { estimate, exact: estimateOnly ? null : await countSegment(stores, caller.workspaceId, tree) };
     },
   );
 
@@ -71,9 +72,9 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
       },
     },
     async (request) => {
-      const workspaceId = callerOf(request).workspaceId;
+      const caller = callerOf(request);
       const { rows, columns, segment, top } = request.query;
-      return crossMatrix(stores, workspaceId, segment ? await getSegment(stores, workspaceId, segment) : undefined, rows, columns, top);
+      return crossMatrix(stores, caller.workspaceId, segment ? await getSegment(stores, caller.workspaceId, segment) : undefined, rows, columns, top, caller);
     },
   );
 
@@ -86,8 +87,9 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
     '/api/v1/segments/:key/count',
     { schema: { tags, summary: 'A segment’s size now: exact, or an estimate', security, params: key, querystring: z.object({ estimate: z.coerce.boolean().default(false), today: date.optional() }) } },
     async (request) => {
-      const workspaceId = callerOf(request).workspaceId;
-      const tree = { ...(await getSegment(stores, workspaceId, request.params.key)), today: request.query.today };
+      const caller = callerOf(request);
+      const workspaceId = caller.workspaceId;
+      const tree = { ...(await getSegment(stores, workspaceId, request.params.key)), today: request.query.today, viewer: caller };
       return request.query.estimate ? { estimate: await estimateSegment(stores, workspaceId, tree) } : { exact: await countSegment(stores, workspaceId, tree) };
     },
   );
@@ -106,7 +108,7 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
     async (request) => {
       const caller = callerOf(request);
       const segment = await getSegment(stores, caller.workspaceId, request.params.key);
-      return { people: await sampleSegment(stores, caller.workspaceId, segment, { limit: request.query.limit, role: caller.role }) };
+      return { people: await sampleSegment(stores, caller.workspaceId, { ...segment, viewer: caller }, { limit: request.query.limit, role: caller.role }) };
     },
   );
 
@@ -122,8 +124,9 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
       },
     },
     async (request) => {
-      const workspaceId = callerOf(request).workspaceId;
-      const segment = await getSegment(stores, workspaceId, request.params.key);
+      const caller = callerOf(request);
+      const workspaceId = caller.workspaceId;
+      const segment = { ...(await getSegment(stores, workspaceId, request.params.key)), viewer: caller };
       return segmentInsights(stores, workspaceId, segment, request.query.tags.split(',').map((t) => t.trim()).filter(Boolean), request.query.top);
     },
   );
@@ -137,21 +140,22 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
   api.get(
     '/api/v1/segments/:key/snapshots/diff',
     { schema: { tags, summary: 'Who joined and who left between two snapshots (default: the last two)', security, params: key, querystring: z.object({ from: z.string().optional(), to: z.string().optional() }) } },
-    async (request) => diffSnapshots(stores, callerOf(request).workspaceId, request.params.key, request.query),
+    async (request) => diffSnapshots(stores, callerOf(request).workspaceId, request.params.key, { ...request.query, viewer: callerOf(request) }),
   );
 
   api.get(
     '/api/v1/segments/:key/export',
     { config: writers, schema: { tags, summary: 'The members as identifiers of one type (CSV: person_id, identifier)', security, params: key, querystring: z.object({ type: z.string().regex(/^[a-z][a-z0-9_]{1,40}$/) }) } },
     async (request, reply) => {
-      const { workspaceId, keyId } = callerOf(request);
+      const caller = callerOf(request);
+      const { workspaceId, keyId } = caller;
       await getSegment(stores, workspaceId, request.params.key);
       await recordAudit(stores, workspaceId, keyId, 'export.segment', request.params.key, { identifierType: request.query.type });
       // Streamed as the rows come (millions of identifiers do not fit one reply body).
       reply.hijack();
       reply.raw.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${request.params.key}-${request.query.type}.csv"` });
       try {
-        await exportSegment(stores, workspaceId, request.params.key, request.query.type, reply.raw);
+        await exportSegment(stores, workspaceId, request.params.key, request.query.type, reply.raw, caller);
         reply.raw.end();
       } catch (error) {
         request.log.error(error);

@@ -8,7 +8,8 @@ import { EVERYONE, VALUE_COLUMN } from '../tags/compute.ts';
 import { getTag, valueRun } from '../tags/store.ts';
 import { bitmapValue } from '../tags/engine.ts';
 import { valueTypeOf, type ValueType } from '../tags/definition.ts';
-import { compileFor, type SegmentTree } from './segments.ts';
+import { compileFor, type SegmentTree, type Viewer } from './segments.ts';
+import { peopleScopeSql } from '../access/scope.ts';
 
 
 async function tagInput(stores: Stores, workspaceId: string, key: string) {
@@ -19,9 +20,13 @@ async function tagInput(stores: Stores, workspaceId: string, key: string) {
 }
 
 export async function segmentInsights(stores: Stores, workspaceId: string, tree: SegmentTree, tagKeys: string[], top = 10) {
-  const { sql, params } = await compileFor(stores, workspaceId, tree);
+  const compiled = await compileFor(stores, workspaceId, tree);
+  // The base is everyone the viewer may see.
+  const scope = peopleScopeSql(tree.viewer ?? {});
+  const { sql } = compiled;
+  const params = { ...compiled.params, ...scope.params };
   const [sizes] = await stores.facts.query<{ inside: string; base: string }>(
-    `SELECT countIf(person_id IN (${sql})) AS inside, count() AS base FROM ${EVERYONE} AS everyone`,
+    `SELECT countIf(person_id IN (${sql})) AS inside, count() AS base FROM ${EVERYONE} AS everyone WHERE ${scope.sql}`,
     params,
   );
   const inside = Number(sizes.inside);
@@ -30,7 +35,7 @@ export async function segmentInsights(stores: Stores, workspaceId: string, tree:
   for (const key of tagKeys) {
     const { tag, type, run } = await tagInput(stores, workspaceId, key);
     const bound = { ...params, ins_tag: key, ins_run: run.runId, ins_top: top };
-    const values = `SELECT person_id, %VALUE% AS value, person_id IN (${sql}) AS inside FROM tag_values WHERE workspace_id = {ws:String} AND tag = {ins_tag:String} AND run_id = {ins_run:String}`;
+    const values = `SELECT person_id, %VALUE% AS value, person_id IN (${sql}) AS inside FROM tag_values WHERE workspace_id = {ws:String} AND tag = {ins_tag:String} AND run_id = {ins_run:String} AND ${scope.sql}`;
     if (type === 'number') {
       const [row] = await stores.facts.query<Record<string, number | string>>(
         `SELECT countIf(inside) AS people_inside, count() AS people_base, avgIf(value, inside) AS avg_inside, avg(value) AS avg_base,
@@ -63,17 +68,18 @@ export async function segmentInsights(stores: Stores, workspaceId: string, tree:
 }
 
 /** People per pair of values of two tags, inside a segment (or the whole base without one). */
-export async function crossMatrix(stores: Stores, workspaceId: string, tree: SegmentTree | undefined, rowKey: string, columnKey: string, top = 12) {
+export async function crossMatrix(stores: Stores, workspaceId: string, tree: SegmentTree | undefined, rowKey: string, columnKey: string, top = 12, viewer: Viewer = tree?.viewer ?? {}) {
   const row = await tagInput(stores, workspaceId, rowKey);
   const column = await tagInput(stores, workspaceId, columnKey);
   for (const t of [row, column]) if (t.type === 'number' || t.type === 'string_list') throw new NotFoundError(`tag "${t.tag.key}" is a ${t.type}; a cross matrix takes text, boolean or date tags`);
-  const compiled = tree ? await compileFor(stores, workspaceId, tree) : { sql: '', params: { ws: workspaceId } };
-  const filter = tree ? `AND person_id IN (${compiled.sql})` : '';
+  const scope = peopleScopeSql(viewer);
+  const compiled = tree ? await compileFor(stores, workspaceId, { ...tree, viewer }) : { sql: '', params: { ws: workspaceId } };
+  const filter = tree ? `AND person_id IN (${compiled.sql})` : `AND ${scope.sql}`;
   const side = (run: string, type: ValueType) => `SELECT person_id, ${bitmapValue(type)} AS value FROM tag_values WHERE workspace_id = {ws:String} AND run_id = {${run}:String} ${filter}`;
   const cells = await stores.facts.query<{ r: string; c: string; people: string }>(
     `SELECT a.value AS r, b.value AS c, count() AS people FROM (${side('row_run', row.type)}) AS a INNER JOIN (${side('col_run', column.type)}) AS b ON a.person_id = b.person_id
      GROUP BY r, c ORDER BY r, c`,
-    { ...compiled.params, row_run: row.run.runId, col_run: column.run.runId },
+    { ...compiled.params, ...scope.params, row_run: row.run.runId, col_run: column.run.runId },
   );
   const totals = (pick: (c: (typeof cells)[number]) => string) => {
     const t = new Map<string, number>();

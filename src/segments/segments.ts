@@ -3,7 +3,8 @@
  * the compiled tree, as an exact count, a quick estimate, or a sample of people.
  */
 import type { Stores } from '../stores/stores.ts';
-import { ConflictError, NotFoundError, WorkspaceService, type Role } from '../workspaces/workspaces.ts';
+import { ConflictError, NotFoundError, WorkspaceService, type AuthenticatedKey, type Role } from '../workspaces/workspaces.ts';
+import { peopleScopeSql, scopeOf, scopeSources } from '../access/scope.ts';
 import { dateInZone } from '../tags/engine.ts';
 import { listTags, valueRun } from '../tags/store.ts';
 import { valueTypeOf } from '../tags/definition.ts';
@@ -99,10 +100,19 @@ async function hasRows(stores: Stores, sql: string, params: Record<string, unkno
  * A tree to evaluate; `today` (YYYY-MM-DD) moves relative windows (default: today in the workspace's
  * zone) and `now` (Unix seconds) the moment a sequence's time to act is judged at (default: now).
  */
-export type SegmentTree = Pick<Segment, 'match' | 'conditions'> & { key?: string; today?: string; now?: number };
+export type SegmentTree = Pick<Segment, 'match' | 'conditions'> & { key?: string; today?: string; now?: number; viewer?: Viewer };
+/** Who reads the members: a caller with a team or staff scope sees only the members in it. */
+export type Viewer = Pick<AuthenticatedKey, 'scope'>;
+
+/** The members the viewer may see (no bitmap shortcut then: the scope is a scan). */
+function withinScope(compiled: CompiledSegment, viewer: Viewer | undefined): CompiledSegment {
+  if (!viewer || !scopeOf(viewer)) return compiled;
+  const scope = peopleScopeSql(viewer);
+  return { sql: `SELECT person_id FROM (${compiled.sql}) WHERE ${scope.sql}`, params: { ...compiled.params, ...scope.params } };
+}
 
 export async function compileFor(stores: Stores, workspaceId: string, segment: SegmentTree, slice?: number): Promise<CompiledSegment> {
-  return compileSegment(segment, await context(stores, workspaceId, segment, slice, segment.today, segment.now));
+  return withinScope(compileSegment(segment, await context(stores, workspaceId, segment, slice, segment.today, segment.now)), segment.viewer);
 }
 
 /** The exact number of people in a segment. */
@@ -121,7 +131,8 @@ export async function countSegment(stores: Stores, workspaceId: string, segment:
 export async function estimateSegment(stores: Stores, workspaceId: string, segment: SegmentTree, slice = 16) {
   const started = performance.now();
   const ctx = await context(stores, workspaceId, segment, undefined, segment.today, segment.now);
-  if (slice > 1) {
+  const scoped = segment.viewer !== undefined && scopeOf(segment.viewer) !== undefined;
+  if (slice > 1 && !scoped) {
     // Bitmap algebra reads only the sets the leaves select: exact, and faster than a sample that scans everyone.
     const whole = compileSegment(segment, ctx);
     if (whole.bitmap) {
@@ -130,7 +141,7 @@ export async function estimateSegment(stores: Stores, workspaceId: string, segme
       return { estimate: n, low: n, high: n, slice: 1, seconds: (performance.now() - started) / 1000 };
     }
   }
-  const { sql, params } = compileSegment(segment, { ...ctx, slice });
+  const { sql, params } = withinScope(compileSegment(segment, { ...ctx, slice }), segment.viewer);
   const [row] = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM (${sql})`, params);
   const sampled = Number(row.n);
   // Binomial sampling of members at rate 1/slice.
@@ -143,12 +154,14 @@ export async function estimateSegment(stores: Stores, workspaceId: string, segme
 export async function sampleSegment(stores: Stores, workspaceId: string, segment: SegmentTree, options: { limit?: number; role?: Role } = {}) {
   const { sql, params } = await compileFor(stores, workspaceId, segment);
   const limit = Math.min(Math.max(options.limit ?? 20, 1), 1000);
+  // A team sees the identifiers its own sources brought.
+  const sources = segment.viewer ? scopeSources(segment.viewer) : undefined;
   const rows = await stores.facts.query<{ person_id: string; identifiers: Array<[string, string]> }>(
     `SELECT m.person_id AS person_id, groupArray((pi.type, pi.value)) AS identifiers
      FROM (SELECT person_id FROM (${sql}) ORDER BY cityHash64(person_id) LIMIT {limit:UInt32}) AS m
-     LEFT JOIN (SELECT person_id, type, value FROM person_identities FINAL WHERE workspace_id = {ws:String}) AS pi ON m.person_id = pi.person_id
+     LEFT JOIN (SELECT person_id, type, value FROM person_identities FINAL WHERE workspace_id = {ws:String}${sources ? ' AND hasAny(sources, {scope_sources:Array(String)})' : ''}) AS pi ON m.person_id = pi.person_id
      GROUP BY m.person_id ORDER BY cityHash64(m.person_id)`,
-    { ...params, limit },
+    { ...params, limit, ...(sources ? { scope_sources: sources } : {}) },
   );
   const clear = options.role === undefined || seesPersonalData(options.role);
   return rows.map((r) => ({

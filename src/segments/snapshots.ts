@@ -8,7 +8,8 @@ import crypto from 'node:crypto';
 import type { Stores } from '../stores/stores.ts';
 import { NotFoundError } from '../workspaces/workspaces.ts';
 import { onTagRunsFinished } from '../tags/engine.ts';
-import { compileFor, getSegment, listSegments } from './segments.ts';
+import { compileFor, getSegment, listSegments, type Viewer } from './segments.ts';
+import { peopleScopeSql } from '../access/scope.ts';
 
 export interface SnapshotInfo {
   id: string;
@@ -64,17 +65,19 @@ export async function listSnapshots(stores: Stores, workspaceId: string, key: st
 }
 
 /** Who joined and who left between two snapshots of a segment (by default the last two). */
-export async function diffSnapshots(stores: Stores, workspaceId: string, key: string, options: { from?: string; to?: string; sample?: number } = {}) {
+export async function diffSnapshots(stores: Stores, workspaceId: string, key: string, options: { from?: string; to?: string; sample?: number; viewer?: Viewer } = {}) {
   const snapshots = await listSnapshots(stores, workspaceId, key);
   const to = options.to ?? snapshots[0]?.id;
   const from = options.from ?? snapshots[1]?.id;
   if (!to || !from) throw new NotFoundError(`segment "${key}" needs two snapshots to compare (it has ${snapshots.length})`);
   for (const id of [from, to]) if (!snapshots.some((s) => s.id === id)) throw new NotFoundError(`no snapshot "${id}" of segment "${key}"`);
-  const params = { ws: workspaceId, segment: key, from, to, sample: options.sample ?? 20 };
+  // Snapshots keep every member; a scoped viewer counts and sees only the members in scope.
+  const scope = peopleScopeSql(options.viewer ?? {});
+  const params = { ws: workspaceId, segment: key, from, to, sample: options.sample ?? 20, ...scope.params };
   const members = (snapshot: string) => `SELECT person_id FROM segment_members WHERE workspace_id = {ws:String} AND segment = {segment:String} AND snapshot_id = {${snapshot}:String}`;
   const side = async (inside: string, outside: string) => {
     const rows = await stores.facts.query<{ n: string; sample: string[] }>(
-      `SELECT count() AS n, arraySlice(groupArray(person_id), 1, {sample:UInt32}) AS sample FROM (${members(inside)}) WHERE person_id NOT IN (${members(outside)})`,
+      `SELECT count() AS n, arraySlice(groupArray(person_id), 1, {sample:UInt32}) AS sample FROM (${members(inside)}) WHERE person_id NOT IN (${members(outside)}) AND ${scope.sql}`,
       params,
     );
     return { people: Number(rows[0].n), sample: rows[0].sample.map(Number) };

@@ -20,6 +20,7 @@ import { planRoutes } from '../plans/http.ts';
 import { policyRoutes } from '../policy/http.ts';
 import { journeyRoutes } from '../journeys/http.ts';
 import { accessRoutes } from '../access/http.ts';
+import { peopleRoutes } from '../people/http.ts';
 import { authenticateSession } from '../access/users.ts';
 import { recordAudit } from '../access/audit.ts';
 import os from 'node:os';
@@ -28,11 +29,17 @@ import { installAuth } from './auth.ts';
 import { installErrorHandling } from './errors.ts';
 
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-/** The built console (console/dist) once the console exists; the placeholder page until then. */
-export function consoleRoot(): string {
+/** The built console (`npm run build:console`, run by `npm install`), or undefined when it is not built. */
+export function consoleRoot(): string | undefined {
   const built = path.join(PACKAGE_ROOT, 'console', 'dist');
-  return fs.existsSync(path.join(built, 'index.html')) ? built : path.join(PACKAGE_ROOT, 'console', 'public');
+  return fs.existsSync(path.join(built, 'index.html')) ? built : undefined;
 }
+
+const CONSOLE_NOT_BUILT = `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>Siyu 私域</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:640px;margin:15vh auto">
+<h1>Siyu 私域</h1><p>控制台尚未构建：运行 <code>npm run build:console</code>（<code>npm install</code> 会自动构建）。</p>
+<p>The console is not built yet: run <code>npm run build:console</code> (<code>npm install</code> builds it).</p>
+<p>API: <a href="/api/openapi.json">/api/openapi.json</a> · <a href="/healthz">/healthz</a></p></body></html>`;
 
 export interface ServerOptions {
   config: Pick<SiyuConfig, 'logLevel'>;
@@ -85,12 +92,15 @@ export async function buildServer({ config, stores, logger = true, tracking, upl
   policyRoutes(app, stores);
   journeyRoutes(app, stores);
   accessRoutes(app, stores);
+  peopleRoutes(app, stores);
   // Events waiting in the buffer are written before the stores close.
   app.addHook('onClose', async () => events.close());
 
   app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(fastifyStatic, { root: consoleRoot(), prefix: '/', index: ['index.html'], wildcard: false });
+  const consoleDir = consoleRoot();
+  if (consoleDir) await app.register(fastifyStatic, { root: consoleDir, prefix: '/', index: ['index.html'], wildcard: false });
+  else app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(CONSOLE_NOT_BUILT));
   // The browser SDK, for <script type="module"> on the brand's own pages.
   await app.register(fastifyStatic, { root: path.join(PACKAGE_ROOT, 'sdk'), prefix: '/sdk/', decorateReply: false });
   return app;

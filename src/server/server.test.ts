@@ -56,7 +56,7 @@ test('healthz answers without credentials and reports both stores', async () => 
   assert.equal(json.state.engine, process.env.DATABASE_URL ? 'postgres' : 'pglite');
 });
 
-test('the console placeholder is served at /', async () => {
+test('the console (or, before it is built, a page that says how to build it) is served at /', async () => {
   const { status, text, headers } = await call('GET', '/');
   assert.equal(status, 200);
   assert.match(headers.get('content-type') ?? '', /text\/html/);

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../server/auth.ts';
+import { assertPersonInScope } from '../access/scope.ts';
 import type { Stores } from '../stores/stores.ts';
 import { tagDefinitionSchema, valueTypeOf } from './definition.ts';
 import { runTags, setManualTag } from './engine.ts';
@@ -164,7 +165,9 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
       },
     },
     async (request, reply) => {
-      const workspaceId = callerOf(request).workspaceId;
+      const caller = callerOf(request);
+      const workspaceId = caller.workspaceId;
+      await assertPersonInScope(stores, caller, request.params.id);
       const tag = await getTag(stores, workspaceId, request.params.key);
       if (tag.kind !== 'model') return reply.code(400).send({ error: { code: 'validation_failed', message: `params.key: "${tag.key}" is a ${tag.kind} tag; explain is for model tags` } });
       return explainModelTag(stores, workspaceId, tag, request.params.id, request.query.asOf);
@@ -197,7 +200,11 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
         querystring: z.object({ asOf: date.optional() }),
       },
     },
-    async (request) => ({ personId: request.params.id, tags: await personTagsWithAuthors(stores, callerOf(request).workspaceId, request.params.id, request.query.asOf) }),
+    async (request) => {
+      const caller = callerOf(request);
+      await assertPersonInScope(stores, caller, request.params.id);
+      return { personId: request.params.id, tags: await personTagsWithAuthors(stores, caller.workspaceId, request.params.id, request.query.asOf) };
+    },
   );
 
   api.put(
@@ -214,6 +221,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
     },
     async (request) => {
       const caller = callerOf(request);
+      await assertPersonInScope(stores, caller, request.params.id);
       const value = await setManualTag(stores, caller.workspaceId, request.params.key, request.params.id, request.body.value, `api:${caller.keyId}`);
       return { personId: request.params.id, key: request.params.key, value };
     },
@@ -227,6 +235,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
     },
     async (request) => {
       const caller = callerOf(request);
+      await assertPersonInScope(stores, caller, request.params.id);
       await setManualTag(stores, caller.workspaceId, request.params.key, request.params.id, undefined, `api:${caller.keyId}`);
       return { personId: request.params.id, key: request.params.key, removed: true };
     },

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../server/auth.ts';
-import { ApiKeyService, apiKeySchema, ROLES, WorkspaceService, workspaceSchema } from './workspaces.ts';
+import { ApiKeyService, apiKeySchema, ROLES, WorkspaceService, workspaceChange, workspaceSchema } from './workspaces.ts';
 
 /** /api/v1/workspace and /api/v1/api-keys: the caller's workspace and its machine keys. */
 export function workspaceRoutes(app: FastifyInstance, services: { workspaces: WorkspaceService; apiKeys: ApiKeyService; audit: (workspaceId: string, actor: string, action: string, target: string, details?: Record<string, unknown>) => Promise<void> }) {
@@ -19,6 +19,21 @@ export function workspaceRoutes(app: FastifyInstance, services: { workspaces: Wo
       },
     },
     async (request) => services.workspaces.get(callerOf(request).workspaceId),
+  );
+
+  api.patch(
+    '/api/v1/workspace',
+    {
+      config: { roles: ['admin'] },
+      schema: { tags: ['workspace'], summary: 'Rename the workspace or change its time zone', security: [{ bearer: [] }], body: workspaceChange, response: { 200: workspaceSchema } },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const before = await services.workspaces.get(caller.workspaceId);
+      const after = await services.workspaces.update(caller.workspaceId, request.body);
+      await services.audit(caller.workspaceId, caller.keyId, 'workspace.update', caller.workspaceId, { from: { name: before.name, timeZone: before.timeZone }, to: { name: after.name, timeZone: after.timeZone } });
+      return after;
+    },
   );
 
   api.get(

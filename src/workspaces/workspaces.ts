@@ -1,3 +1,4 @@
+import type { DataScope } from '../access/scope.ts';
 import crypto from 'node:crypto';
 import { z } from 'zod';
 import type { StateStore } from '../stores/state/state-store.ts';
@@ -41,6 +42,16 @@ export const createWorkspaceInput = z.object({
     .refine((tz) => isValidTimeZone(tz), 'must be an IANA time zone such as Asia/Shanghai'),
 });
 export type CreateWorkspaceInput = z.input<typeof createWorkspaceInput>;
+export const workspaceChange = z
+  .object({
+    name: z.string().min(1).max(200).optional(),
+    timeZone: z
+      .string()
+      .refine((tz) => isValidTimeZone(tz), 'must be an IANA time zone such as Asia/Shanghai')
+      .optional(),
+  })
+  .strict();
+export type WorkspaceChange = z.input<typeof workspaceChange>;
 
 export class NotFoundError extends Error {
   override name = 'NotFoundError';
@@ -90,6 +101,20 @@ export class WorkspaceService {
     return toWorkspace(row);
   }
 
+  /** Renames the workspace or moves it to another time zone (relative dates, quiet hours and schedules follow). */
+  async update(id: string, change: WorkspaceChange): Promise<Workspace> {
+    const data = workspaceChange.parse(change);
+    await this.get(id);
+    if (data.name !== undefined || data.timeZone !== undefined) {
+      await this.state.db
+        .updateTable('workspaces')
+        .set({ ...(data.name !== undefined ? { name: data.name } : {}), ...(data.timeZone !== undefined ? { time_zone: data.timeZone } : {}) })
+        .where('id', '=', id)
+        .execute();
+    }
+    return this.get(id);
+  }
+
   /** Finds a workspace by slug or id; with none given, the only workspace (or an error naming the choices). */
   async resolve(slugOrId?: string): Promise<Workspace> {
     const all = await this.list();
@@ -118,6 +143,8 @@ export interface AuthenticatedKey {
   keyId: string;
   workspaceId: string;
   role: Role;
+  /** A user's team or staff scope (see access/scope.ts); API keys see the whole workspace. */
+  scope?: DataScope;
 }
 
 /** How long a checked key is trusted without asking the state store again. */

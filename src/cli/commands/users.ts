@@ -2,12 +2,22 @@ import type { Command } from 'commander';
 import type { SiyuConfig } from '../../config/config.ts';
 import { createUser, listUsers, updateUser, USER_ROLES } from '../../access/users.ts';
 import { listAudit, recordAudit } from '../../access/audit.ts';
-import type { Role } from '../../workspaces/workspaces.ts';
+import { NotFoundError, type Role } from '../../workspaces/workspaces.ts';
+import type { Stores } from '../../stores/stores.ts';
+import { createTeam, deleteTeam, listTeams, updateTeam } from '../../access/teams.ts';
 import { printTable } from '../output.ts';
 import { withWorkspace, cliActor } from '../workspace.ts';
 import { parseInteger } from '../args.ts';
 
 const ws = ['-w, --workspace <slug>', 'workspace slug or id'] as const;
+
+const splitList = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
+
+async function teamNamed(stores: Stores, workspaceId: string, name: string) {
+  const team = (await listTeams(stores, workspaceId)).find((t) => t.name === name || t.id === name);
+  if (!team) throw new NotFoundError(`no team "${name}" (see \`siyu teams list\`)`);
+  return team;
+}
 
 async function readStdin(): Promise<string> {
   let text = '';
@@ -23,13 +33,16 @@ export function registerUserCommands(program: Command, config: () => SiyuConfig)
     .requiredOption('--email <email>')
     .requiredOption('--name <name>')
     .requiredOption('--role <role>', USER_ROLES.join(', '))
+    .option('--team <name>', "the team whose data scope the user works in (see `siyu teams`)")
+    .option('--staff-userid <userid>', "staff: their WeCom userid (they see the customers whose contact they own)")
     .option(...ws)
-    .action(async (options: { email: string; name: string; role: string; workspace?: string }) => {
+    .action(async (options: { email: string; name: string; role: string; team?: string; staffUserid?: string; workspace?: string }) => {
       const password = process.env.SIYU_NEW_PASSWORD || (await readStdin());
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
-        const user = await createUser(stores, workspaceId, { email: options.email, name: options.name, role: options.role, password });
-        await recordAudit(stores, workspaceId, cliActor(), 'user.create', user.id, { email: user.email, role: user.role });
-        console.log(`user ${user.email} (${user.name}): ${user.role}, id ${user.id}`);
+        const teamId = options.team ? (await teamNamed(stores, workspaceId, options.team)).id : undefined;
+        const user = await createUser(stores, workspaceId, { email: options.email, name: options.name, role: options.role, password, teamId, staffUserId: options.staffUserid });
+        await recordAudit(stores, workspaceId, cliActor(), 'user.create', user.id, { email: user.email, role: user.role, teamId: user.teamId, staffUserId: user.staffUserId });
+        console.log(`user ${user.email} (${user.name}): ${user.role}${options.team ? `, team ${options.team}` : ''}, id ${user.id}`);
       });
     });
   users
@@ -37,21 +50,90 @@ export function registerUserCommands(program: Command, config: () => SiyuConfig)
     .option(...ws)
     .action(async (options: { workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) =>
-        printTable((await listUsers(stores, workspaceId)).map((u) => ({ id: u.id, email: u.email, name: u.name, role: u.role, disabled: u.disabled ? 'yes' : '' }))),
+        {
+          const teams = new Map((await listTeams(stores, workspaceId)).map((t) => [t.id, t.name]));
+          printTable(
+            (await listUsers(stores, workspaceId)).map((u) => ({
+              id: u.id,
+              email: u.email,
+              name: u.name,
+              role: u.role,
+              team: u.teamId ? (teams.get(u.teamId) ?? u.teamId) : '',
+              staff_userid: u.staffUserId ?? '',
+              disabled: u.disabled ? 'yes' : '',
+            })),
+          );
+        },
       );
     });
   users
     .command('set <email>')
-    .description("change a user's role or disable/enable them (their sessions end)")
+    .description("change a user's role, team or WeCom userid, or disable/enable them (their sessions end)")
     .option('--role <role>', USER_ROLES.join(', '))
+    .option('--team <name>', 'move the user to this team ("none": the whole workspace)')
+    .option('--staff-userid <userid>', 'staff: their WeCom userid ("none" to clear)')
     .option('--disable', 'disable the user')
     .option('--enable', 'enable the user again')
     .option(...ws)
-    .action(async (email: string, options: { role?: string; disable?: boolean; enable?: boolean; workspace?: string }) => {
+    .action(async (email: string, options: { role?: string; team?: string; staffUserid?: string; disable?: boolean; enable?: boolean; workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
-        const user = await updateUser(stores, workspaceId, email, { role: options.role as Role | undefined, disabled: options.disable ? true : options.enable ? false : undefined });
-        await recordAudit(stores, workspaceId, cliActor(), 'user.update', user.id, { role: user.role, disabled: user.disabled });
+        const teamId = options.team === undefined ? undefined : options.team === 'none' ? null : (await teamNamed(stores, workspaceId, options.team)).id;
+        const staffUserId = options.staffUserid === undefined ? undefined : options.staffUserid === 'none' ? null : options.staffUserid;
+        const user = await updateUser(stores, workspaceId, email, {
+          role: options.role as Role | undefined,
+          disabled: options.disable ? true : options.enable ? false : undefined,
+          teamId,
+          staffUserId,
+        });
+        await recordAudit(stores, workspaceId, cliActor(), 'user.update', user.id, { role: user.role, disabled: user.disabled, teamId: user.teamId, staffUserId: user.staffUserId });
         console.log(`user ${user.email}: ${user.role}${user.disabled ? ', disabled' : ''}`);
+      });
+    });
+  const teams = program.command('teams').description('teams and the sources whose data their members see (tmall, jd, wecom, …)');
+  teams
+    .command('list')
+    .option(...ws)
+    .action(async (options: { workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) =>
+        printTable((await listTeams(stores, workspaceId)).map((t) => ({ id: t.id, name: t.name, sources: t.sources.join(','), members: t.members }))),
+      );
+    });
+  teams
+    .command('create <name>')
+    .description('create a team bound to sources')
+    .requiredOption('--sources <list>', 'comma-separated source names, e.g. tmall,tmall_global')
+    .option(...ws)
+    .action(async (name: string, options: { sources: string; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const team = await createTeam(stores, workspaceId, { name, sources: splitList(options.sources) });
+        await recordAudit(stores, workspaceId, cliActor(), 'team.create', team.id, { name: team.name, sources: team.sources });
+        console.log(`team ${team.name} (${team.id}): sees ${team.sources.join(', ')}`);
+      });
+    });
+  teams
+    .command('set <name>')
+    .description("change a team's sources (its members' scope changes at once)")
+    .requiredOption('--sources <list>', 'comma-separated source names')
+    .option('--rename <new>', 'a new name')
+    .option(...ws)
+    .action(async (name: string, options: { sources: string; rename?: string; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const before = await teamNamed(stores, workspaceId, name);
+        const team = await updateTeam(stores, workspaceId, before.id, { name: options.rename ?? before.name, sources: splitList(options.sources) });
+        await recordAudit(stores, workspaceId, cliActor(), 'team.update', team.id, { from: { name: before.name, sources: before.sources }, to: { name: team.name, sources: team.sources } });
+        console.log(`team ${team.name}: sees ${team.sources.join(', ')}`);
+      });
+    });
+  teams
+    .command('delete <name>')
+    .description('delete a team without members')
+    .option(...ws)
+    .action(async (name: string, options: { workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const team = await teamNamed(stores, workspaceId, name);
+        await deleteTeam(stores, workspaceId, team.id);
+        await recordAudit(stores, workspaceId, cliActor(), 'team.delete', team.id, { name: team.name });
+        console.log(`team ${team.name} deleted`);
       });
     });
   program

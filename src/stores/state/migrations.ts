@@ -422,6 +422,24 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('audit_log_workspace_at').on('audit_log').columns(['workspace_id', 'at']).execute();
     },
   },
+  '0016_teams': {
+    async up(db: Kysely<unknown>) {
+      // A team sees the people who have a record from one of its sources, and those sources' orders.
+      await db.schema
+        .createTable('teams')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('sources', sql`text[]`, (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addUniqueConstraint('teams_name', ['workspace_id', 'name'])
+        .execute();
+      // No cascade: a team with members cannot go (its members would suddenly see everything).
+      await db.schema.alterTable('users').addColumn('team_id', 'text', (c) => c.references('teams.id')).execute();
+      // A shopping guide's WeCom userid: staff see the customers whose contact they own.
+      await db.schema.alterTable('users').addColumn('staff_userid', 'text').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

@@ -66,7 +66,10 @@ export interface StateDatabase {
     disabled_at: NullableTimestamp;
     created_at: ColumnType<Date, Date | undefined, never>;
     password_changed_at: Timestamp;
+    team_id: ColumnType<string | null, string | null | undefined, string | null>;
+    staff_userid: ColumnType<string | null, string | null | undefined, string | null>;
   };
+  teams: { id: string; workspace_id: string; name: string; sources: string[]; created_at: ColumnType<Date, Date | undefined, never> };
   sessions: { token_hash: string; user_id: string; created_at: ColumnType<Date, Date | undefined, never>; expires_at: Timestamp };
   audit_log: {
     id: Generated<number>;

@@ -1,0 +1,70 @@
+/**
+ * Team data scopes. A caller with a scope sees only:
+ * - people who have a record from one of their team's sources (the Tmall team: people with a Tmall
+ *   record), and of those people only the orders, records and identities of those sources;
+ * - for staff (导购): the people whose WeCom contact they own.
+ * The scope is a condition in the queries themselves (person_id IN (…) on the facts store; source
+ * filters on both stores), not a filter over rows already read.
+ */
+import type { Stores } from '../stores/stores.ts';
+import { NotFoundError, type AuthenticatedKey } from '../workspaces/workspaces.ts';
+
+export interface DataScope {
+  team: { id: string; name: string; sources: string[] } | null;
+  /** Staff only: their WeCom userid (no userid: they see nobody). */
+  staffUserId: string | null;
+  staff: boolean;
+}
+
+/** The caller's scope, or undefined when they see the whole workspace. */
+export function scopeOf(caller: Pick<AuthenticatedKey, 'scope'>): DataScope | undefined {
+  const scope = caller.scope;
+  return scope && (scope.team || scope.staff) ? scope : undefined;
+}
+
+/** The sources a scoped caller may read records and orders of; undefined: all. */
+export function scopeSources(caller: Pick<AuthenticatedKey, 'scope'>): string[] | undefined {
+  return scopeOf(caller)?.team?.sources;
+}
+
+/**
+ * A condition on a person id column for the facts store, with its parameters (named scope_*; the
+ * workspace is {ws:String}). 1 when the caller sees everyone.
+ */
+export function peopleScopeSql(caller: Pick<AuthenticatedKey, 'scope'>, column = 'person_id'): { sql: string; params: Record<string, unknown> } {
+  const scope = scopeOf(caller);
+  if (!scope) return { sql: '1', params: {} };
+  const parts: string[] = [];
+  const params: Record<string, unknown> = {};
+  if (scope.team) {
+    parts.push(
+      `${column} IN (SELECT person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND source IN {scope_sources:Array(String)} AND person_id > 0)`,
+    );
+    params.scope_sources = scope.team.sources;
+  }
+  if (scope.staff) {
+    parts.push(`${column} IN (SELECT person_id FROM contacts FINAL WHERE workspace_id = {ws:String} AND staff_userid = {scope_staff:String} AND staff_userid != '' AND person_id > 0)`);
+    // Staff without a WeCom userid match no contact.
+    params.scope_staff = scope.staffUserId ?? '';
+  }
+  return { sql: parts.join(' AND '), params };
+}
+
+/** A source condition for the facts store (orders, records, identities' sources). */
+export function sourceScopeSql(caller: Pick<AuthenticatedKey, 'scope'>, column = 'source'): { sql: string; params: Record<string, unknown> } {
+  const sources = scopeSources(caller);
+  return sources ? { sql: `${column} IN {scope_sources:Array(String)}`, params: { scope_sources: sources } } : { sql: '1', params: {} };
+}
+
+/** Whether the person is one the caller may see. */
+export async function personInScope(stores: Stores, caller: AuthenticatedKey, personId: number): Promise<boolean> {
+  if (!scopeOf(caller)) return true;
+  const scope = peopleScopeSql(caller, 'toUInt64({person:UInt64})');
+  const [row] = await stores.facts.query<{ ok: number }>(`SELECT ${scope.sql} AS ok`, { ws: caller.workspaceId, person: personId, ...scope.params });
+  return Number(row?.ok) === 1;
+}
+
+/** A person outside the caller's scope is as good as absent: the same 404, nothing to probe. */
+export async function assertPersonInScope(stores: Stores, caller: AuthenticatedKey, personId: number): Promise<void> {
+  if (!(await personInScope(stores, caller, personId))) throw new NotFoundError(`no person ${personId} in this workspace`);
+}

@@ -1,0 +1,58 @@
+/** People search, the person view and the overview over HTTP; all within the caller's data scope. */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { callerOf } from '../server/auth.ts';
+import type { Stores } from '../stores/stores.ts';
+import { personView, searchPeople } from './people.ts';
+import { overview } from './overview.ts';
+
+export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const security = [{ bearer: [] }];
+  const tags = ['people'];
+  // People are for those who work with them; a tracker key only sends events.
+  const readers = { roles: ['admin', 'operator', 'analyst', 'staff'] as const };
+
+  api.get(
+    '/api/v1/people',
+    {
+      config: readers,
+      schema: {
+        tags,
+        summary: 'Find people by any identifier (normalised as its type says), a part of a name, or a person id',
+        security,
+        querystring: z.object({ q: z.string().trim().min(1, 'type something to search for').max(200), limit: z.coerce.number().int().min(1).max(100).default(20) }),
+      },
+    },
+    async (request) => ({ people: await searchPeople(stores, callerOf(request), request.query.q, request.query.limit) }),
+  );
+
+  api.get(
+    '/api/v1/people/:id',
+    {
+      config: readers,
+      schema: {
+        tags,
+        summary: "A person's 360 view: identities and their sources, profile, tags, orders with lines and shipments, events, messages, tasks, consents",
+        security,
+        params: z.object({ id: z.coerce.number().int().positive() }),
+      },
+    },
+    async (request) => personView(stores, callerOf(request), request.params.id),
+  );
+
+  api.get(
+    '/api/v1/overview',
+    {
+      config: { roles: ['admin', 'operator', 'analyst'] as const },
+      schema: {
+        tags,
+        summary: 'People, buyers, orders, GMV and repurchase rate over the last N days; lifecycle distribution, RFM matrix, daily trend',
+        security,
+        querystring: z.object({ days: z.coerce.number().int().min(1).max(3660).default(90) }),
+      },
+    },
+    async (request) => overview(stores, callerOf(request), request.query.days),
+  );
+}

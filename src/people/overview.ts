@@ -1,0 +1,85 @@
+/**
+ * The console's overview: people, buyers, orders, GMV and repurchase rate over a window, the
+ * lifecycle distribution, the RFM matrix (recency × frequency score) and a daily trend, all within
+ * the caller's data scope.
+ */
+import type { Stores } from '../stores/stores.ts';
+import { WorkspaceService, type AuthenticatedKey } from '../workspaces/workspaces.ts';
+import { EVERYONE } from '../tags/compute.ts';
+import { dateInZone, bitmapValue } from '../tags/engine.ts';
+import { listTags, valueRun } from '../tags/store.ts';
+import { valueTypeOf } from '../tags/definition.ts';
+import { crossMatrix } from '../segments/insights.ts';
+import { peopleScopeSql, sourceScopeSql } from '../access/scope.ts';
+
+export async function overview(stores: Stores, caller: AuthenticatedKey, days = 90) {
+  const ws = caller.workspaceId;
+  const workspace = await new WorkspaceService(stores.state).get(ws);
+  const to = dateInZone(workspace.timeZone);
+  const from = dateInZone(workspace.timeZone, days - 1);
+  const people = peopleScopeSql(caller);
+  const sources = sourceScopeSql(caller);
+  const params = { ws, tz: workspace.timeZone, from, to, ...people.params, ...sources.params };
+  // Purchases as tags count them: paid orders, less refunds; a package order is one purchase.
+  const purchases = `SELECT person_id, toDate(ordered_at, {tz:String}) AS day, toFloat64(amount - refunded) AS amount FROM orders FINAL
+    WHERE workspace_id = {ws:String} AND person_id > 0 AND status NOT IN ('cancelled', 'pending') AND NOT (status = 'refunded' AND refunded >= amount)
+      AND toDate(ordered_at, {tz:String}) BETWEEN {from:Date} AND {to:Date} AND ${people.sql} AND ${sources.sql}`;
+  const [[base], [totals], trend] = await Promise.all([
+    stores.facts.query<{ people: string }>(`SELECT count() AS people FROM ${EVERYONE} AS everyone WHERE ${people.sql}`, params),
+    stores.facts.query<{ buyers: string; repeaters: string; orders: string; gmv: number }>(
+      `SELECT count() AS buyers, countIf(n >= 2) AS repeaters, sum(n) AS orders, sum(spent) AS gmv
+       FROM (SELECT person_id, count() AS n, sum(amount) AS spent FROM (${purchases}) GROUP BY person_id)`,
+      params,
+    ),
+    stores.facts.query<{ day: string; orders: string; gmv: number; buyers: string }>(
+      `SELECT toString(d) AS day, orders, gmv, buyers FROM (
+         SELECT day AS d, count() AS orders, sum(amount) AS gmv, uniqExact(person_id) AS buyers FROM (${purchases})
+         GROUP BY d ORDER BY d WITH FILL FROM {from:Date} TO addDays({to:Date}, 1)
+       )`,
+      params,
+    ),
+  ]);
+  const buyers = Number(totals.buyers);
+  const tags = await listTags(stores, ws);
+  const lifecycleTag = tags.find((t) => t.kind === 'lifecycle');
+  const rfmTag = (output: string) => tags.find((t) => t.kind === 'rfm' && 'output' in t && t.output === output);
+  const recency = rfmTag('r_score');
+  const frequency = rfmTag('f_score');
+
+  let lifecycle: Array<{ value: string; people: number }> = [];
+  const lifecycleRun = lifecycleTag ? await valueRun(stores, ws, lifecycleTag.key) : undefined;
+  if (lifecycleTag && lifecycleRun) {
+    const rows = await stores.facts.query<{ value: string; people: string }>(
+      `SELECT ${bitmapValue(valueTypeOf(lifecycleTag))} AS value, count() AS people FROM tag_values
+       WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String} AND ${people.sql}
+       GROUP BY value ORDER BY people DESC`,
+      { ...params, tag: lifecycleTag.key, run: lifecycleRun.runId },
+    );
+    lifecycle = rows.map((r) => ({ value: r.value, people: Number(r.people) }));
+  }
+
+  let rfm: { r: string[]; f: string[]; cells: number[][] } | null = null;
+  if (recency && frequency && (await valueRun(stores, ws, recency.key)) && (await valueRun(stores, ws, frequency.key))) {
+    const matrix = await crossMatrix(stores, ws, undefined, recency.key, frequency.key, 12, caller);
+    // Scores read best last: 1 … 5.
+    const order = (values: string[]) => [...values].sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
+    const r = order(matrix.rows.map((row) => row.value));
+    const f = order(matrix.columns);
+    const cell = new Map(matrix.rows.flatMap((row) => matrix.columns.map((c, i) => [`${row.value}\u0000${c}`, row.cells[i]] as const)));
+    rfm = { r, f, cells: r.map((rv) => f.map((fv) => cell.get(`${rv}\u0000${fv}`) ?? 0)) };
+  }
+
+  return {
+    asOf: to,
+    from,
+    days,
+    people: Number(base.people),
+    buyers,
+    orders: Number(totals.orders),
+    gmv: Math.round(Number(totals.gmv) * 100) / 100,
+    repurchaseRate: buyers ? Number(totals.repeaters) / buyers : 0,
+    lifecycle,
+    rfm,
+    trend: trend.map((t) => ({ day: t.day, orders: Number(t.orders), gmv: Math.round(Number(t.gmv) * 100) / 100, buyers: Number(t.buyers) })),
+  };
+}

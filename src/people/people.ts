@@ -1,0 +1,220 @@
+/**
+ * People as operators look them up: search by any identifier, a name or a person id, and the 360
+ * view (identities and where each came from, profile, tags, orders with lines and shipments, events,
+ * messages received, tasks, consents). Everything is read within the caller's data scope and masked
+ * as their role requires.
+ */
+import type { Stores } from '../stores/stores.ts';
+import { NotFoundError, type AuthenticatedKey } from '../workspaces/workspaces.ts';
+import { loadIdentifierTypes } from '../identity/identifier-store.ts';
+import { normalise } from '../identity/identifier-types.ts';
+import { maskIdentifier, maskName, seesPersonalData } from '../identity/masking.ts';
+import { assertPersonInScope, peopleScopeSql, scopeSources } from '../access/scope.ts';
+import { personTagsWithAuthors } from '../tags/store.ts';
+import { consentsOf } from '../policy/policy.ts';
+
+type Caller = AuthenticatedKey;
+
+/** Identifiers the caller may see, masked unless their role sees personal data. */
+function shown(caller: Caller) {
+  const clear = seesPersonalData(caller.role);
+  return {
+    identifier: (type: string, value: string) => (clear ? value : maskIdentifier(type, value)),
+    name: (name: string) => (clear ? name : maskName(name)),
+    address: (address: string) => (clear || !address ? address : `${[...address].slice(0, 6).join('')}****`),
+  };
+}
+
+/** The condition and parameters that keep a team to its sources' identifiers (person_identities.sources). */
+function identitySourceFilter(caller: Caller): { sql: string; params: Record<string, unknown> } {
+  const sources = scopeSources(caller);
+  return sources ? { sql: 'hasAny(sources, {scope_sources:Array(String)})', params: { scope_sources: sources } } : { sql: '1', params: {} };
+}
+
+export interface PersonHit {
+  personId: number;
+  name: string;
+  identifiers: Array<{ type: string; value: string }>;
+  sources: string[];
+}
+
+/**
+ * People whose identifier equals the text (as typed, or normalised by any identifier type: a phone
+ * typed with spaces finds +86…), whose name contains it, or whose id it is.
+ */
+export async function searchPeople(stores: Stores, caller: Caller, text: string, limit = 20): Promise<PersonHit[]> {
+  const q = text.trim();
+  if (!q) return [];
+  const values = new Set([q]);
+  for (const type of (await loadIdentifierTypes(stores.state, caller.workspaceId)).values()) {
+    try {
+      values.add(normalise(type, q));
+    } catch {
+      // Not a value of this type.
+    }
+  }
+  const scope = peopleScopeSql(caller);
+  const id = /^\d{1,15}$/.test(q) ? Number(q) : 0;
+  const rows = await stores.facts.query<{ person_id: string }>(
+    `SELECT person_id FROM (
+       SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND value IN {values:Array(String)} AND person_id > 0
+       UNION DISTINCT
+       SELECT person_id FROM source_records FINAL
+       WHERE workspace_id = {ws:String} AND person_id > 0 AND name != '' AND positionCaseInsensitiveUTF8(name, {q:String}) > 0
+       UNION DISTINCT
+       SELECT person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND {id:UInt64} > 0 AND person_id = {id:UInt64}
+     ) WHERE ${scope.sql} ORDER BY person_id LIMIT {limit:UInt32}`,
+    { ws: caller.workspaceId, values: [...values], q, id, limit, ...scope.params },
+  );
+  return describePeople(stores, caller, rows.map((r) => Number(r.person_id)));
+}
+
+/** Name, identifiers and sources of a few people, as the caller may see them. */
+async function describePeople(stores: Stores, caller: Caller, ids: number[]): Promise<PersonHit[]> {
+  if (ids.length === 0) return [];
+  const sources = scopeSources(caller);
+  const filter = identitySourceFilter(caller);
+  const show = shown(caller);
+  const [identities, names] = await Promise.all([
+    stores.facts.query<{ person_id: string; type: string; value: string }>(
+      `SELECT person_id, type, value FROM person_identities FINAL
+       WHERE workspace_id = {ws:String} AND person_id IN {ids:Array(UInt64)} AND ${filter.sql} ORDER BY person_id, type, value`,
+      { ws: caller.workspaceId, ids, ...filter.params },
+    ),
+    stores.facts.query<{ person_id: string; name: string; sources: string[] }>(
+      `SELECT person_id, argMaxIf(name, seen_at, name != '') AS name, groupUniqArray(source) AS sources FROM source_records FINAL
+       WHERE workspace_id = {ws:String} AND person_id IN {ids:Array(UInt64)} ${sources ? 'AND source IN {scope_sources:Array(String)}' : ''}
+       GROUP BY person_id`,
+      { ws: caller.workspaceId, ids, ...(sources ? { scope_sources: sources } : {}) },
+    ),
+  ]);
+  const byPerson = new Map(names.map((n) => [Number(n.person_id), n]));
+  return ids.map((personId) => ({
+    personId,
+    name: show.name(byPerson.get(personId)?.name ?? ''),
+    identifiers: identities.filter((i) => Number(i.person_id) === personId).map((i) => ({ type: i.type, value: show.identifier(i.type, i.value) })),
+    sources: (byPerson.get(personId)?.sources ?? []).sort(),
+  }));
+}
+
+/** A facts-store time as text ('2026-11-24 09:45:00.000', UTC) in ISO 8601. */
+const iso = (value: string | null) => (value ? new Date(`${value.replace(' ', 'T')}Z`).toISOString() : null);
+
+/** Everything known about one person that the caller may see. A person out of scope is a 404. */
+export async function personView(stores: Stores, caller: Caller, personId: number) {
+  await assertPersonInScope(stores, caller, personId);
+  const ws = caller.workspaceId;
+  const sources = scopeSources(caller);
+  const bySource = sources ? 'AND source IN {scope_sources:Array(String)}' : '';
+  const sourceParams = sources ? { scope_sources: sources } : {};
+  const show = shown(caller);
+  const filter = identitySourceFilter(caller);
+
+  const records = await stores.facts.query<{ source: string; kind: string; record_id: string; name: string; address: string; birthday: string; attributes: Record<string, string>; seen_at: string }>(
+    `SELECT source, kind, record_id, name, address, birthday, attributes, toString(seen_at) AS seen_at FROM source_records FINAL
+     WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} ${bySource} ORDER BY seen_at`,
+    { ws, p: personId, ...sourceParams },
+  );
+  if (records.length === 0) throw new NotFoundError(`no person ${personId} in this workspace`);
+  // The profile: each field's latest non-empty value over the person's records.
+  const profile: Record<string, string> = {};
+  for (const r of records) {
+    for (const [field, value] of Object.entries({ ...r.attributes, name: r.name, address: r.address, birthday: r.birthday })) if (value) profile[field] = value;
+  }
+  if (profile.name) profile.name = show.name(profile.name);
+  if (profile.address) profile.address = show.address(profile.address);
+  if (!seesPersonalData(caller.role)) for (const field of ['phone', 'mobile', 'email']) if (profile[field]) profile[field] = maskIdentifier(field === 'email' ? 'email' : 'phone', profile[field]);
+
+  const [identities, orders, events, tags, deliveries, tasks, consents] = await Promise.all([
+    stores.facts.query<{ type: string; value: string; sources: string[] }>(
+      `SELECT type, value, sources FROM person_identities FINAL WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} AND ${filter.sql} ORDER BY type, value`,
+      { ws, p: personId, ...filter.params },
+    ),
+    personOrders(stores, ws, personId, bySource, sourceParams),
+    stores.facts.query<{ event: string; type: string; timestamp: string; properties: string; source: string }>(
+      `SELECT event, type, toString(timestamp) AS timestamp, properties, source FROM events FINAL
+       WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} ${bySource} ORDER BY timestamp DESC LIMIT 100`,
+      { ws, p: personId, ...sourceParams },
+    ),
+    personTagsWithAuthors(stores, ws, personId),
+    stores.state.db
+      .selectFrom('deliveries')
+      .select(['plan_key', 'channel', 'status', 'reason', 'variant', 'step', 'entered_at', 'sent_at', 'updated_at'])
+      .where('workspace_id', '=', ws)
+      .where('person_id', '=', personId)
+      .orderBy('entered_at', 'desc')
+      .limit(100)
+      .execute(),
+    stores.state.db.selectFrom('staff_tasks').select(['id', 'source', 'title', 'status', 'created_at', 'closed_at']).where('workspace_id', '=', ws).where('person_id', '=', personId).orderBy('created_at', 'desc').execute(),
+    consentsOf(stores, ws, personId),
+  ]);
+  const [hit] = await describePeople(stores, caller, [personId]);
+  return {
+    personId,
+    name: hit?.name ?? '',
+    sources: hit?.sources ?? [],
+    profile,
+    identities: identities.map((i) => ({ type: i.type, value: show.identifier(i.type, i.value), sources: sources ? i.sources.filter((s) => sources.includes(s)) : i.sources })),
+    records: records.map((r) => ({ source: r.source, kind: r.kind, recordId: r.record_id, seenAt: iso(r.seen_at) })),
+    tags: tags.map((t) => ({ key: t.key, name: t.name, type: t.type, value: t.value, computedAt: t.baseDate, ...('setBy' in t ? { setBy: t.setBy, setAt: t.setAt } : {}) })),
+    orders,
+    events: events.map((e) => ({ event: e.event, type: e.type, timestamp: iso(e.timestamp), source: e.source, properties: safeJson(e.properties) })),
+    messages: deliveries.map((d) => ({
+      planKey: d.plan_key,
+      step: d.step,
+      variant: d.variant,
+      channel: d.channel,
+      status: d.status,
+      detail: d.reason,
+      at: new Date(d.sent_at ?? d.updated_at ?? d.entered_at).toISOString(),
+    })),
+    tasks: tasks.map((t) => ({ id: Number(t.id), source: t.source, title: t.title, status: t.status, createdAt: new Date(t.created_at).toISOString(), closedAt: t.closed_at ? new Date(t.closed_at).toISOString() : null })),
+    consents: consents.map((c) => ({ channel: c.channel, status: c.status, source: c.source, at: new Date(c.updated_at).toISOString() })),
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The person's latest orders (a package order once, with its shipments), with their lines. */
+async function personOrders(stores: Stores, ws: string, personId: number, bySource: string, sourceParams: Record<string, unknown>) {
+  const params = { ws, p: personId, ...sourceParams };
+  const orders = await stores.facts.query<{ source: string; order_id: string; status: string; ordered_at: string; amount: string; refunded: string; is_package: number; package_periods: number; store_id: string }>(
+    `SELECT source, order_id, status, toString(ordered_at) AS ordered_at, toString(amount) AS amount, toString(refunded) AS refunded, is_package, package_periods, store_id
+     FROM orders FINAL WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} ${bySource} ORDER BY ordered_at DESC LIMIT 100`,
+    params,
+  );
+  if (orders.length === 0) return [];
+  const ids = orders.map((o) => o.order_id);
+  const [lines, shipments] = await Promise.all([
+    stores.facts.query<{ source: string; order_id: string; sku: string; product_name: string; category: string; quantity: number; amount: string }>(
+      `SELECT source, order_id, sku, product_name, category, quantity, toString(amount) AS amount FROM order_lines FINAL
+       WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} AND order_id IN {ids:Array(String)} ${bySource} ORDER BY order_id, line_no`,
+      { ...params, ids },
+    ),
+    stores.facts.query<{ source: string; order_id: string; period: number; planned_at: string | null; shipped_at: string | null; status: string }>(
+      `SELECT source, order_id, period, toString(planned_at) AS planned_at, toString(shipped_at) AS shipped_at, status FROM shipments FINAL
+       WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} AND order_id IN {ids:Array(String)} ${bySource} ORDER BY order_id, period`,
+      { ...params, ids },
+    ),
+  ]);
+  const key = (r: { source: string; order_id: string }) => `${r.source}\u0000${r.order_id}`;
+  return orders.map((o) => ({
+    source: o.source,
+    orderId: o.order_id,
+    status: o.status,
+    orderedAt: iso(o.ordered_at),
+    amount: Number(o.amount),
+    refunded: Number(o.refunded),
+    isPackage: o.is_package === 1,
+    packagePeriods: o.package_periods,
+    storeId: o.store_id,
+    lines: lines.filter((l) => key(l) === key(o)).map((l) => ({ sku: l.sku, productName: l.product_name, category: l.category, quantity: Number(l.quantity), amount: Number(l.amount) })),
+    shipments: shipments.filter((s) => key(s) === key(o)).map((s) => ({ period: s.period, plannedAt: iso(s.planned_at), shippedAt: iso(s.shipped_at), status: s.status })),
+  }));
+}

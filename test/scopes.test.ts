@@ -1,0 +1,236 @@
+/**
+ * Team data scopes: a team bound to sources sees the people who have a record from them and only
+ * those sources' orders, records and identifiers; staff see the customers whose WeCom contact they
+ * own. Checked through every registered GET route with a scoped user's session, and route by route
+ * for people, segments, exports, imports and the overview.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { callApi, openTestStores, startTestServer, tempDir, uniqueSlug } from './helpers.ts';
+import type { Stores } from '../src/stores/stores.ts';
+import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+import { runImport } from '../src/ingest/importer.ts';
+import { createUser } from '../src/access/users.ts';
+
+let stores: Stores;
+let app: FastifyInstance;
+let base: string;
+let ws: Workspace;
+let admin: string;
+const people: Record<'a' | 'b' | 'c', number> = { a: 0, b: 0, c: 0 };
+
+const today = new Date().toISOString().slice(0, 10);
+
+before(async () => {
+  ({ stores } = await openTestStores());
+  ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('scopes'), name: 'scopes' });
+  admin = (await new ApiKeyService(stores.state).create(ws.id, 'root', 'admin')).token;
+  ({ app, base } = await startTestServer(stores));
+  const dir = tempDir();
+  const header = 'order_id,ordered_at,amount,status,phone,unionid,name,address,sku,product_name,category,quantity,line_amount';
+  const write = (name: string, rows: string[]) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, [header, ...rows, ''].join('\n'));
+    return file;
+  };
+  // A: 王静 buys on Tmall and JD. B: 李娜 on Tmall, a WeCom contact of guide001. C: 张伟 on JD only, guide002's contact.
+  const tmall = write('tmall.csv', [
+    `T1,${today} 10:00:00,100.00,completed,13800000001,,王静,上海市徐汇区漕溪北路1号,S1,燕窝,滋补,1,100.00`,
+    `T2,${today} 11:00:00,200.00,completed,13900000002,oU-b,李娜,杭州市西湖区1号,S2,花胶,滋补,1,200.00`,
+  ]);
+  const jd = write('jd.csv', [
+    `J1,${today} 12:00:00,300.00,completed,13800000001,,王静,上海市徐汇区漕溪北路1号,S1,燕窝,滋补,3,300.00`,
+    `J2,${today} 13:00:00,400.00,completed,13700000003,oU-c,张伟,北京市朝阳区秘密路9号,S3,阿胶,滋补,4,400.00`,
+  ]);
+  const contacts = path.join(dir, 'contacts.csv');
+  fs.writeFileSync(contacts, ['external_userid,staff_userid,unionid,name', 'wm-b,guide001,oU-b,李娜', 'wm-c,guide002,oU-c,张伟', ''].join('\n'));
+  await runImport(stores, { workspace: ws, kind: 'orders', files: [tmall], source: 'tmall' });
+  await runImport(stores, { workspace: ws, kind: 'orders', files: [jd], source: 'jd' });
+  await runImport(stores, { workspace: ws, kind: 'contacts', files: [contacts], source: 'wecom' });
+  const personOf = async (orderId: string) =>
+    Number((await stores.facts.query<{ p: string }>(`SELECT person_id AS p FROM orders FINAL WHERE workspace_id = {ws:String} AND order_id = {o:String}`, { ws: ws.id, o: orderId }))[0].p);
+  people.a = await personOf('T1');
+  people.b = await personOf('T2');
+  people.c = await personOf('J2');
+  assert.equal(await personOf('J1'), people.a, 'the same phone on Tmall and JD is one person');
+  assert.equal(new Set(Object.values(people)).size, 3);
+});
+after(async () => {
+  await app.close();
+  await stores.close();
+});
+
+/** A browser session: logs in and keeps the cookie. */
+async function session(email: string, password: string) {
+  const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  assert.equal(login.status, 200, await login.clone().text());
+  const cookie = login.headers.get('set-cookie')!.split(';')[0];
+  return async (method: string, route: string, body?: unknown) => {
+    const response = await fetch(`${base}${route}`, {
+      method,
+      headers: { cookie, ...(body === undefined ? {} : { 'content-type': typeof body === 'string' ? 'text/csv' : 'application/json', origin: base }) },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, text, json: text.startsWith('{') ? JSON.parse(text) : undefined };
+  };
+}
+
+async function userIn(team: string | null, role: 'operator' | 'analyst' | 'staff', name: string, staffUserId?: string) {
+  const email = `${name}-${ws.slug}@brand.example`;
+  await createUser(stores, ws.id, { email, name, role, password: 'scoped password 1', teamId: team, staffUserId });
+  return session(email, 'scoped password 1');
+}
+
+async function team(name: string, sources: string[]): Promise<string> {
+  const created = await callApi(base, 'POST', '/api/v1/teams', admin, { name, sources });
+  assert.equal(created.status, 201, created.text);
+  return created.json.team.id;
+}
+
+// What only the JD-only person C and JD's orders carry: none of it may reach the Tmall team.
+const OUTSIDE_TMALL = ['13700000003', '张伟', '秘密路', 'J2', 'J1', 'oU-c'];
+
+test('a team sees only its sources: people, orders, search, exports, segments and the overview are scoped in the queries', async () => {
+  const tmallTeam = await team('天猫团队', ['tmall']);
+  assert.equal((await callApi(base, 'POST', '/api/v1/teams', admin, { name: '天猫团队', sources: ['tmall'] })).status, 409);
+  const bad = await callApi(base, 'POST', '/api/v1/teams', admin, { name: 'x', sources: ['Tmall Store'] });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.error.message, /^body\.sources\[0\]: a source name/);
+  const tm = await userIn(tmallTeam, 'operator', 'tm-op');
+
+  const me = await tm('GET', '/api/v1/auth/me');
+  assert.deepEqual(me.json.scope.team.sources, ['tmall']);
+  assert.equal(me.json.permissions.personalData, true);
+
+  // People: A and B are in (Tmall records), C is not, whatever the route.
+  assert.equal((await tm('GET', `/api/v1/people/${people.c}`)).status, 404);
+  assert.equal((await tm('GET', `/api/v1/people/${people.c}/explain`)).status, 404);
+  assert.equal((await tm('GET', `/api/v1/people/${people.c}/tags`)).status, 404);
+  assert.equal((await tm('GET', `/api/v1/people/${people.c}/consents`)).status, 404);
+  assert.equal((await tm('PUT', `/api/v1/people/${people.c}/consents/sms`, { status: 'revoked' })).status, 404);
+  const a = await tm('GET', `/api/v1/people/${people.a}`);
+  assert.equal(a.status, 200, a.text);
+  assert.deepEqual(a.json.orders.map((o: { orderId: string }) => o.orderId), ['T1'], 'A’s JD order is not the Tmall team’s');
+  assert.deepEqual([...new Set(a.json.records.map((r: { source: string }) => r.source))], ['tmall']);
+  assert.deepEqual(a.json.sources, ['tmall']);
+  assert.equal(a.json.orders[0].lines[0].sku, 'S1');
+  const adminView = await callApi(base, 'GET', `/api/v1/people/${people.a}`, admin);
+  assert.deepEqual(adminView.json.orders.map((o: { orderId: string }) => o.orderId).sort(), ['J1', 'T1']);
+  assert.deepEqual(adminView.json.sources, ['jd', 'tmall']);
+
+  // Search: by C's phone (typed with spaces) the Tmall team finds nobody; the admin finds C.
+  assert.deepEqual((await tm('GET', '/api/v1/people?q=137%200000%200003')).json.people, []);
+  const found = await callApi(base, 'GET', '/api/v1/people?q=137%200000%200003', admin);
+  assert.deepEqual(found.json.people.map((p: { personId: number }) => p.personId), [people.c]);
+  assert.deepEqual((await tm('GET', '/api/v1/people?q=%E6%9D%8E')).json.people.map((p: { personId: number }) => p.personId), [people.b], 'a part of a name');
+
+  // Exports: only the team's people and records.
+  const records = await tm('GET', '/api/v1/records/export');
+  assert.equal(records.status, 200);
+  assert.deepEqual(records.text.trim().split('\n').slice(1).map((l) => l.split(',')[0]).sort(), ['tmall', 'tmall']);
+  const identities = await tm('GET', '/api/v1/identities/export');
+  assert.ok(identities.text.includes('+8613800000001') && !identities.text.includes('+8613700000003'), identities.text);
+
+  // Segments: the same tree, counted, sampled and exported within the scope.
+  const tree = { match: 'all', conditions: [{ type: 'orders', window: { days: 30 } }] };
+  const everyone = await callApi(base, 'POST', '/api/v1/segments/count', admin, tree);
+  assert.equal(everyone.status, 200, everyone.text);
+  assert.equal(everyone.json.exact.people, 3);
+  const scoped = await tm('POST', '/api/v1/segments/count', tree);
+  assert.equal(scoped.json.exact.people, 2);
+  assert.ok(scoped.json.estimate.low <= 2 && scoped.json.estimate.high >= 2, JSON.stringify(scoped.json.estimate));
+  assert.equal((await callApi(base, 'POST', '/api/v1/segments', admin, { key: 'buyers', name: { zh: '购买者', en: 'Buyers' }, ...tree })).status, 201);
+  const sample = await tm('GET', '/api/v1/segments/buyers/sample?limit=10');
+  assert.deepEqual(sample.json.people.map((p: { personId: number }) => p.personId).sort(), [people.a, people.b].sort());
+  const exported = await tm('GET', '/api/v1/segments/buyers/export?type=phone');
+  assert.equal(exported.status, 200);
+  assert.deepEqual(exported.text.trim().split('\n').slice(1).sort(), [`${people.a},+8613800000001`, `${people.b},+8613900000002`].sort());
+
+  // Overview: the Tmall team's orders and GMV.
+  const overview = await tm('GET', '/api/v1/overview?days=7');
+  assert.equal(overview.status, 200, overview.text);
+  assert.deepEqual([overview.json.people, overview.json.buyers, overview.json.orders, overview.json.gmv], [2, 2, 2, 300]);
+  const whole = await callApi(base, 'GET', '/api/v1/overview?days=7', admin);
+  assert.deepEqual([whole.json.people, whole.json.buyers, whole.json.orders, whole.json.gmv, whole.json.repurchaseRate], [3, 3, 4, 1000, 1 / 3]);
+  assert.equal(whole.json.trend.find((d: { day: string }) => d.day === today).orders, 4);
+
+  // Imports: into the team's own sources only; runs of other sources are not listed.
+  const refused = await tm('POST', '/api/v1/imports?kind=orders&source=jd&filename=jd.csv', 'order_id,ordered_at,amount\nJ9,2026-01-01 10:00:00,1.00\n');
+  assert.equal(refused.status, 403);
+  assert.match(refused.json.error.message, /your team imports into its sources only: pass source= one of tmall/);
+  const runs = await tm('GET', '/api/v1/imports');
+  assert.deepEqual([...new Set(runs.json.runs.map((r: { source: string }) => r.source))], ['tmall']);
+  const jdRun = (await callApi(base, 'GET', '/api/v1/imports', admin)).json.runs.find((r: { source: string }) => r.source === 'jd');
+  assert.equal((await tm('GET', `/api/v1/imports/${jdRun.id}`)).status, 404);
+  assert.equal((await tm('GET', `/api/v1/imports/${jdRun.id}/quarantine`)).status, 404);
+
+  // Audit: the team and the exports are recorded.
+  const audit = await callApi(base, 'GET', '/api/v1/audit?limit=50', admin);
+  const actions = audit.json.entries.map((e: { action: string }) => e.action);
+  for (const action of ['team.create', 'export.records', 'export.identities', 'export.segment']) assert.ok(actions.includes(action), action);
+});
+
+test('every GET route, walked with a Tmall-team session and the other team’s ids, returns nothing of the other team', async () => {
+  const teams = (await callApi(base, 'GET', '/api/v1/teams', admin)).json.teams;
+  const tmallTeam = teams.find((t: { name: string }) => t.name === '天猫团队')?.id ?? (await team('天猫团队', ['tmall']));
+  const tm = await userIn(tmallTeam, 'operator', 'tm-walker');
+  const checked: string[] = [];
+  for (const route of app.routeTable) {
+    if (route.method !== 'GET' || !route.url.startsWith('/api/v1/') || route.public) continue;
+    const url = route.url
+      .replace(/:(id|personId)\b/g, String(people.c))
+      .replace(':key', 'buyers')
+      .replace(':name', 'retail');
+    const query = url.endsWith('/people') ? '?q=13700000003' : url.endsWith('/export') ? '?type=phone' : url.endsWith('/cross') ? '?rows=x&columns=y' : url.endsWith('/insights') ? '?tags=x' : '';
+    const response = await tm('GET', url + query);
+    for (const secret of OUTSIDE_TMALL) assert.ok(!response.text.includes(secret), `${route.url} gave the Tmall team "${secret}": ${response.text.slice(0, 300)}`);
+    checked.push(route.url);
+  }
+  assert.ok(checked.length > 40, `walked ${checked.length} routes`);
+});
+
+test('staff see the customers whose WeCom contact they own; analysts in a team see personal data masked', async () => {
+  const guide = await userIn(null, 'staff', 'guide-one', 'guide001');
+  assert.equal((await guide('GET', `/api/v1/people/${people.b}`)).status, 200);
+  assert.equal((await guide('GET', `/api/v1/people/${people.a}`)).status, 404);
+  assert.equal((await guide('GET', `/api/v1/people/${people.c}`)).status, 404);
+  assert.deepEqual((await guide('GET', '/api/v1/people?q=%E5%BC%A0%E4%BC%9F')).json.people, [], 'C is guide002’s');
+  const noUserId = await userIn(null, 'staff', 'guide-none');
+  assert.equal((await noUserId('GET', `/api/v1/people/${people.b}`)).status, 404, 'staff without a WeCom userid see nobody');
+
+  const teams = (await callApi(base, 'GET', '/api/v1/teams', admin)).json.teams;
+  const jdTeam = teams.find((t: { name: string }) => t.name === '京东团队')?.id ?? (await team('京东团队', ['jd']));
+  const analyst = await userIn(jdTeam, 'analyst', 'jd-ana');
+  const c = await analyst('GET', `/api/v1/people/${people.c}`);
+  assert.equal(c.status, 200, c.text);
+  assert.equal(c.json.name, '张*');
+  assert.deepEqual(c.json.identities.find((i: { type: string }) => i.type === 'phone').value, '+86137****0003');
+  assert.ok(!c.text.includes('秘密路'), 'the address is masked');
+  assert.equal((await analyst('GET', `/api/v1/people/${people.b}`)).status, 404, 'B has no JD record');
+
+  // A refused value is shown masked to a role without personal data.
+  const file = path.join(tempDir(), 'bad.csv');
+  fs.writeFileSync(file, ['record_id,source,phone,name', 'q1,crm,13800000abc,赵六', ''].join('\n'));
+  const run = await runImport(stores, { workspace: ws, kind: 'records', files: [file] });
+  const everyoneAnalyst = await userIn(null, 'analyst', 'all-ana');
+  const quarantined = await everyoneAnalyst('GET', `/api/v1/imports/${run.runId}/quarantine`);
+  assert.equal(quarantined.status, 200, quarantined.text);
+  assert.deepEqual(quarantined.json.rows.map((r: { field: string; value: string }) => [r.field, r.value]), [['phone', '138****0abc']]);
+  const clear = await callApi(base, 'GET', `/api/v1/imports/${run.runId}/quarantine`, admin);
+  assert.equal(clear.json.rows[0].value, '13800000abc');
+
+  // A team with members cannot be deleted (they would see everything); admins are in no team.
+  const removed = await callApi(base, 'DELETE', `/api/v1/teams/${jdTeam}`, admin);
+  assert.equal(removed.status, 409);
+  const users = (await callApi(base, 'GET', '/api/v1/users', admin)).json.users;
+  const boss = users.find((u: { role: string }) => u.role === 'admin');
+  if (boss) assert.equal((await callApi(base, 'PATCH', `/api/v1/users/${boss.id}`, admin, { teamId: jdTeam })).status, 400);
+  const jdUser = users.find((u: { email: string }) => u.email.startsWith('jd-ana'));
+  const moved = await callApi(base, 'PATCH', `/api/v1/users/${jdUser.id}`, admin, { role: 'admin', teamId: jdTeam });
+  assert.equal(moved.status, 400);
+  assert.match(moved.json.error.message, /admin sees the whole workspace/);
+});
