@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { callApi, openTestStores, startTestServer, tempDir, uniqueSlug } from './helpers.ts';
+import { callApi, openTestStores, runCli, startTestServer, tempDir, uniqueSlug } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
 import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
 import { runImport } from '../src/ingest/importer.ts';
@@ -233,4 +233,22 @@ test('staff see the customers whose WeCom contact they own; analysts in a team s
   const moved = await callApi(base, 'PATCH', `/api/v1/users/${jdUser.id}`, admin, { role: 'admin', teamId: jdTeam });
   assert.equal(moved.status, 400);
   assert.match(moved.json.error.message, /admin sees the whole workspace/);
+});
+
+test('siyu people search / people view / overview on the CLI', async () => {
+  const env = { SIYU_DATA_DIR: tempDir(), SIYU_DEMO_PEOPLE: '0' };
+  const slug = uniqueSlug('people-cli');
+  assert.equal((await runCli(['workspace', 'create', '--slug', slug, '--name', 'p'], env)).code, 0);
+  const file = path.join(tempDir(), 'orders.csv');
+  fs.writeFileSync(file, ['order_id,ordered_at,amount,phone,name,sku,quantity,line_amount', `P1,${today} 10:00:00,88.00,13800000001,王静,S1,1,88.00`, `P2,${today} 11:00:00,12.00,13800000001,王静,S2,1,12.00`, ''].join('\n'));
+  assert.equal((await runCli(['import', 'orders', file, '--source', 'tmall', '-w', slug], env)).code, 0);
+  const found = await runCli(['people', 'search', '138-0000-0001', '-w', slug], env);
+  assert.equal(found.code, 0, found.stderr);
+  assert.match(found.stdout, /^1 person/);
+  const id = /\n\s*(\d+)\s+王静\s+tmall\s+phone:\+8613800000001/.exec(found.stdout)?.[1];
+  assert.ok(id, found.stdout);
+  const view = JSON.parse((await runCli(['people', 'view', id!, '-w', slug], env)).stdout);
+  assert.deepEqual(view.orders.map((o: { orderId: string; amount: number }) => [o.orderId, o.amount]), [['P2', 12], ['P1', 88]]);
+  const figures = JSON.parse((await runCli(['overview', '--days', '30', '-w', slug], env)).stdout);
+  assert.deepEqual([figures.people, figures.buyers, figures.orders, figures.gmv, figures.repurchaseRate], [1, 1, 2, 100, 1]);
 });

@@ -9,7 +9,9 @@ import { importTagFile } from '../../tags/imported-tags.ts';
 import { installPack, PACKS } from '../../tags/packs/packs.ts';
 import { formatInZone, getSchedule, removeSchedule, setSchedule } from '../../tags/schedule.ts';
 import { printTable } from '../output.ts';
-import { withWorkspace } from '../workspace.ts';
+import { cliActor, withWorkspace } from '../workspace.ts';
+import { personView, searchPeople } from '../../people/people.ts';
+import { overview } from '../../people/overview.ts';
 import { eachDefinition, parseInteger } from '../args.ts';
 
 export function registerTagCommands(program: Command, config: () => SiyuConfig): void {
@@ -184,6 +186,39 @@ export function registerTagCommands(program: Command, config: () => SiyuConfig):
             'set by': 'setBy' in t ? `${t.setBy} ${t.setAt.slice(0, 16).replace('T', ' ')}` : '',
           })),
         );
+      });
+    });
+  // The CLI acts as the workspace's owner: everyone, unmasked.
+  const owner = (workspaceId: string) => ({ keyId: cliActor(), workspaceId, role: 'admin' as const });
+  people
+    .command('search <text>')
+    .description('find people by any identifier (normalised as its type says), a part of a name, or an id')
+    .option('--limit <n>', 'people', parseInteger, 20)
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (text: string, options: { limit: number; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const hits = await searchPeople(stores, owner(workspaceId), text, options.limit);
+        console.log(`${hits.length} ${hits.length === 1 ? 'person' : 'people'}`);
+        printTable(hits.map((h) => ({ person: h.personId, name: h.name, sources: h.sources.join(','), identifiers: h.identifiers.map((i) => `${i.type}:${i.value}`).join(' ') })));
+      });
+    });
+  people
+    .command('view <person_id>')
+    .description('the 360 view as JSON: identities and sources, profile, tags, orders with lines and shipments, events, messages, tasks, consents')
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (personId: string, options: { workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        console.log(JSON.stringify(await personView(stores, owner(workspaceId), parseInteger(personId)), null, 2));
+      });
+    });
+  program
+    .command('overview')
+    .description('people, buyers, orders, GMV and repurchase rate over the last N days; lifecycle, RFM matrix, daily trend (JSON)')
+    .option('--days <n>', 'window in days, ending today in the workspace zone', parseInteger, 90)
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (options: { days: number; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        console.log(JSON.stringify(await overview(stores, owner(workspaceId), options.days), null, 2));
       });
     });
 }
