@@ -9,6 +9,7 @@ import { WorkspaceService, type Workspace } from '../src/workspaces/workspaces.t
 import { runImport } from '../src/ingest/importer.ts';
 import { resolveIdentities } from '../src/identity/resolve.ts';
 import { decideReview, listReviews } from '../src/identity/reviews.ts';
+import { getOneIdSettings, saveOneIdSettings } from '../src/identity/settings.ts';
 
 let stores: Stores;
 before(async () => {
@@ -71,6 +72,17 @@ test('a masked-phone record joins the full-phone record of the same person by na
   await resolveIdentities(stores, { workspaceId: ws.id, full: true, fuzzy: false });
   const apart = await persons(ws);
   assert.equal(new Set(apart.values()).size, 600);
+
+  // The workspace's settings decide when a run does not say: off, then on with a review band only.
+  assert.deepEqual(await getOneIdSettings(stores, ws.id), { fuzzy: true, autoMerge: true, mergeAt: 0.99, reviewAt: 0.8, maxBlock: 40 });
+  await saveOneIdSettings(stores, ws.id, { fuzzy: false });
+  const off = await resolveIdentities(stores, { workspaceId: ws.id, full: true });
+  assert.deepEqual([off.fuzzyLinks, off.reviews], [0, 0]);
+  await saveOneIdSettings(stores, ws.id, { fuzzy: true, autoMerge: false, reviewAt: 0.5 });
+  const review = await resolveIdentities(stores, { workspaceId: ws.id, full: true });
+  assert.equal(review.fuzzyLinks, 0);
+  assert.ok(review.reviews >= 280, `${review.reviews} queued for review`);
+  await assert.rejects(saveOneIdSettings(stores, ws.id, { reviewAt: 0.995, mergeAt: 0.99 }), /must be at most mergeAt/);
 });
 
 test('borderline pairs wait in the review queue; accept links them, reject keeps them apart for good', async () => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type SiyuConfig } from '../src/config/config.ts';
 import type { AddressInfo } from 'node:net';
@@ -80,4 +80,23 @@ export async function workspaceWithKeys(stores: Stores, prefix: string): Promise
   const ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug(prefix), name: prefix });
   const keys = new ApiKeyService(stores.state);
   return { ws, operator: (await keys.create(ws.id, 'ops', 'operator')).token, analyst: (await keys.create(ws.id, 'bi', 'analyst')).token };
+}
+
+/**
+ * The Chromium the browser tests drive (Debian's package; playwright-core never downloads one).
+ * On a fresh machine where we are root, Debian's package is installed here, so `npm test` needs
+ * nothing done by hand; elsewhere the error says what to install.
+ */
+export function ensureChromium(): string {
+  const candidates = [process.env.SIYU_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((c): c is string => Boolean(c));
+  const found = () => candidates.find((c) => fs.existsSync(c));
+  if (found()) return found()!;
+  if (process.getuid?.() === 0 && fs.existsSync('/usr/bin/apt-get')) {
+    process.stderr.write('# the browser tests need Chromium: installing Debian\'s package (apt-get install chromium)\n');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    execFileSync('apt-get', ['update', '-qq'], { env, stdio: 'ignore' });
+    execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], { env, stdio: 'ignore' });
+    if (found()) return found()!;
+  }
+  throw new Error('the browser tests need Chromium: install Debian\'s package (apt-get install chromium) or set SIYU_CHROMIUM to a Chromium binary');
 }

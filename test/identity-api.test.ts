@@ -102,3 +102,19 @@ test('identifier types, reviews and exports over HTTP', async () => {
   assert.ok(identities.text.includes(',unionid,oU-a'));
   assert.equal((await call('GET', '/api/v1/identities/export', analyst)).status, 403, 'raw identifiers are not for analysts');
 });
+
+test('OneID settings: read by analysts, changed by admins, checked, audited', async () => {
+  const read = await call('GET', '/api/v1/identities/settings', analyst);
+  assert.equal(read.status, 200);
+  assert.deepEqual(read.json.settings, { fuzzy: true, autoMerge: true, mergeAt: 0.99, reviewAt: 0.8, maxBlock: 40 });
+  assert.equal((await call('PUT', '/api/v1/identities/settings', operator, { fuzzy: false })).status, 403);
+  const bad = await call('PUT', '/api/v1/identities/settings', admin, { reviewAt: 0.999 });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.error.message, /reviewAt: must be at most mergeAt/);
+  const changed = await call('PUT', '/api/v1/identities/settings', admin, { autoMerge: false, reviewAt: 0.6 });
+  assert.equal(changed.status, 200);
+  assert.deepEqual(changed.json.settings, { fuzzy: true, autoMerge: false, mergeAt: 0.99, reviewAt: 0.6, maxBlock: 40 });
+  assert.deepEqual((await call('GET', '/api/v1/identities/settings', analyst)).json.settings, changed.json.settings);
+  const audit = await call('GET', '/api/v1/audit?action=oneid.settings', admin);
+  assert.equal(audit.json.entries.length, 1);
+});

@@ -21,6 +21,7 @@ import { explainPerson } from './explain.ts';
 import { unbindIdentifier, unmergePerson } from './overrides.ts';
 import { decideReview, listReviews } from './reviews.ts';
 import { exportIdentities, exportRecords } from './exports.ts';
+import { getOneIdSettings, oneIdSettingsSchema, saveOneIdSettings } from './settings.ts';
 import { maskIdentifier, maskName, seesPersonalData } from './masking.ts';
 import { assertPersonInScope, scopeOf, scopeSources } from '../access/scope.ts';
 
@@ -63,6 +64,25 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
       schema: { tags: ['oneid'], summary: 'Declare (or redefine) an identifier type', security, body: identifierTypeSchema, response: { 200: z.object({ type: identifierTypeSchema }) } },
     },
     async (request) => ({ type: await declareIdentifierType(stores.state, callerOf(request).workspaceId, request.body) }),
+  );
+
+  api.get(
+    '/api/v1/identities/settings',
+    { config: { roles: ['admin', 'operator', 'analyst'] }, schema: { tags: ['oneid'], summary: 'OneID settings: probabilistic matching on or off, merge and review thresholds', security, response: { 200: z.object({ settings: oneIdSettingsSchema }) } } },
+    async (request) => ({ settings: await getOneIdSettings(stores, callerOf(request).workspaceId) }),
+  );
+  api.put(
+    '/api/v1/identities/settings',
+    {
+      config: { roles: ['admin'] },
+      schema: { tags: ['oneid'], summary: 'Change OneID settings; the next resolution run uses them', security, body: z.object({ fuzzy: z.boolean().optional(), autoMerge: z.boolean().optional(), mergeAt: z.number().optional(), reviewAt: z.number().optional(), maxBlock: z.number().int().optional() }).strict(), response: { 200: z.object({ settings: oneIdSettingsSchema }) } },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const settings = await saveOneIdSettings(stores, caller.workspaceId, request.body);
+      await recordAudit(stores, caller.workspaceId, caller.keyId, 'oneid.settings', caller.workspaceId, settings);
+      return { settings };
+    },
   );
 
   api.post(

@@ -14,7 +14,8 @@ import { readUint32Rows } from '../stores/facts/facts-store.ts';
 import type { IdentifierType } from './identifier-types.ts';
 import { loadIdentifierTypes } from './identifier-store.ts';
 import { nextVersion } from '../ingest/writer.ts';
-import { DEFAULT_FUZZY, fuzzyCandidates, type Candidate, type FuzzyOptions } from './fuzzy.ts';
+import { fuzzyCandidates, type Candidate, type FuzzyOptions } from './fuzzy.ts';
+import { fuzzyOptionsFor } from './settings.ts';
 
 export interface ResolveOptions {
   workspaceId: string;
@@ -22,7 +23,7 @@ export interface ResolveOptions {
   full?: boolean;
   /** Recompute these people's records (after an unbind or unmerge). */
   people?: number[];
-  /** Probabilistic matching after the deterministic links (default: on, conservative thresholds). */
+  /** Probabilistic matching after the deterministic links (default: the workspace's OneID settings). */
   fuzzy?: Partial<FuzzyOptions> | false;
 }
 
@@ -424,7 +425,7 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
     labels.set(idx, labelIds.get(label)!);
   }
 
-  const fuzzyOptions = options.fuzzy === false ? undefined : { ...DEFAULT_FUZZY, ...options.fuzzy };
+  const fuzzyOptions = await fuzzyOptionsFor(stores, options.workspaceId, options.fuzzy);
   let fuzzyLinks = 0;
   const reviews: Array<Candidate & { keyA: string; keyB: string }> = [];
   const evidence: EvidenceRow[] = [];

@@ -6,6 +6,7 @@ import { exportIdentities, exportRecords } from '../../identity/exports.ts';
 import { explainPerson } from '../../identity/explain.ts';
 import { unbindIdentifier, unmergePerson } from '../../identity/overrides.ts';
 import { decideReview, listReviews } from '../../identity/reviews.ts';
+import { getOneIdSettings, saveOneIdSettings } from '../../identity/settings.ts';
 import { declareIdentifierType, loadIdentifierTypes } from '../../identity/identifier-store.ts';
 import { printTable } from '../output.ts';
 import { withWorkspace, cliActor } from '../workspace.ts';
@@ -140,6 +141,30 @@ export function registerIdentityCommands(program: Command, config: () => SiyuCon
         if (!['pending', 'accepted', 'rejected'].includes(options.status)) throw new Error('--status must be pending, accepted or rejected');
         const rows = await listReviews(stores, workspaceId, options.status as 'pending');
         printTable(rows.map((r) => ({ id: Number(r.id), probability: Number(r.probability), a: r.record_a, b: r.record_b, 'pattern (name phone address birthday id)': JSON.stringify(r.pattern) })));
+      });
+    });
+  identities
+    .command('settings')
+    .description('OneID settings: probabilistic matching on or off and its thresholds (shown; or changed with the options)')
+    .option('--fuzzy <on|off>', 'probabilistic matching after the deterministic links')
+    .option('--auto-merge <on|off>', 'off: every match waits in the review queue')
+    .option('--merge-at <p>', 'merge two records at or above this match probability', parseFloat)
+    .option('--review-at <p>', 'queue a pair for review at or above this (and below --merge-at)', parseFloat)
+    .option('--max-block <n>', 'skip blocks larger than this', parseInteger)
+    .option('-w, --workspace <slug>', 'workspace slug or id')
+    .action(async (options: { fuzzy?: string; autoMerge?: string; mergeAt?: number; reviewAt?: number; maxBlock?: number; workspace?: string }) => {
+      for (const [flag, value] of [['--fuzzy', options.fuzzy], ['--auto-merge', options.autoMerge]]) if (value !== undefined && !['on', 'off'].includes(value)) throw new Error(`${flag} must be on or off`);
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const change = {
+          ...(options.fuzzy !== undefined ? { fuzzy: options.fuzzy === 'on' } : {}),
+          ...(options.autoMerge !== undefined ? { autoMerge: options.autoMerge === 'on' } : {}),
+          ...(options.mergeAt !== undefined ? { mergeAt: options.mergeAt } : {}),
+          ...(options.reviewAt !== undefined ? { reviewAt: options.reviewAt } : {}),
+          ...(options.maxBlock !== undefined ? { maxBlock: options.maxBlock } : {}),
+        };
+        const settings = Object.keys(change).length > 0 ? await saveOneIdSettings(stores, workspaceId, change) : await getOneIdSettings(stores, workspaceId);
+        if (Object.keys(change).length > 0) await recordAudit(stores, workspaceId, cliActor(), 'oneid.settings', workspaceId, settings);
+        console.log(`probabilistic matching ${settings.fuzzy ? 'on' : 'off'}: ${settings.autoMerge ? `merge at ≥ ${settings.mergeAt}` : 'no automatic merges'}, review at ≥ ${settings.reviewAt}, blocks up to ${settings.maxBlock} records`);
       });
     });
 

@@ -440,6 +440,21 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.alterTable('users').addColumn('staff_userid', 'text').execute();
     },
   },
+  '0017_oneid_settings': {
+    async up(db: Kysely<unknown>) {
+      // Probabilistic matching per workspace: on or off, and its thresholds (defaults when no row).
+      await db.schema
+        .createTable('oneid_settings')
+        .addColumn('workspace_id', 'text', (c) => c.primaryKey().references('workspaces.id').onDelete('cascade'))
+        .addColumn('fuzzy', 'boolean', (c) => c.notNull())
+        .addColumn('auto_merge', 'boolean', (c) => c.notNull())
+        .addColumn('merge_at', 'double precision', (c) => c.notNull())
+        .addColumn('review_at', 'double precision', (c) => c.notNull())
+        .addColumn('max_block', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {
