@@ -199,6 +199,19 @@ test('staff see the customers whose WeCom contact they own; analysts in a team s
   assert.equal((await guide('GET', `/api/v1/people/${people.a}`)).status, 404);
   assert.equal((await guide('GET', `/api/v1/people/${people.c}`)).status, 404);
   assert.deepEqual((await guide('GET', '/api/v1/people?q=%E5%BC%A0%E4%BC%9F')).json.people, [], 'C is guide002’s');
+  // Tasks: a guide lists and closes their own customers' tasks only.
+  const [taskB, taskC] = await Promise.all(
+    [people.b, people.c].map(async (person) =>
+      Number((await stores.state.db.insertInto('staff_tasks').values({ workspace_id: ws.id, person_id: person, source: 'journey:care:call', title: `回访 ${person}` }).returning('id').executeTakeFirstOrThrow()).id),
+    ),
+  );
+  const listed = await guide('GET', '/api/v1/tasks?status=open');
+  assert.deepEqual(listed.json.tasks.map((t: { id: number }) => t.id), [taskB]);
+  assert.equal((await guide('POST', `/api/v1/tasks/${taskC}`, { status: 'done' })).status, 404);
+  const done = await guide('POST', `/api/v1/tasks/${taskB}`, { status: 'done' });
+  assert.equal(done.json.task.status, 'done');
+  assert.deepEqual((await guide('GET', '/api/v1/tasks?status=open')).json.tasks, []);
+  assert.equal((await callApi(base, 'GET', '/api/v1/tasks?status=open', admin)).json.tasks.length, 1, 'the admin sees C’s task');
   const noUserId = await userIn(null, 'staff', 'guide-none');
   assert.equal((await noUserId('GET', `/api/v1/people/${people.b}`)).status, 404, 'staff without a WeCom userid see nobody');
 

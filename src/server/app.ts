@@ -21,6 +21,7 @@ import { policyRoutes } from '../policy/http.ts';
 import { journeyRoutes } from '../journeys/http.ts';
 import { accessRoutes } from '../access/http.ts';
 import { peopleRoutes } from '../people/http.ts';
+import { taskRoutes } from '../tasks/http.ts';
 import { authenticateSession } from '../access/users.ts';
 import { recordAudit } from '../access/audit.ts';
 import os from 'node:os';
@@ -93,6 +94,7 @@ export async function buildServer({ config, stores, logger = true, tracking, upl
   journeyRoutes(app, stores);
   accessRoutes(app, stores);
   peopleRoutes(app, stores);
+  taskRoutes(app, stores);
   // Events waiting in the buffer are written before the stores close.
   app.addHook('onClose', async () => events.close());
 

@@ -5,6 +5,7 @@ import { listAudit, recordAudit } from '../../access/audit.ts';
 import { NotFoundError, type Role } from '../../workspaces/workspaces.ts';
 import type { Stores } from '../../stores/stores.ts';
 import { createTeam, deleteTeam, listTeams, updateTeam } from '../../access/teams.ts';
+import { listTasks, setTaskStatus } from '../../tasks/tasks.ts';
 import { printTable } from '../output.ts';
 import { withWorkspace, cliActor } from '../workspace.ts';
 import { parseInteger } from '../args.ts';
@@ -134,6 +135,37 @@ export function registerUserCommands(program: Command, config: () => SiyuConfig)
         await deleteTeam(stores, workspaceId, team.id);
         await recordAudit(stores, workspaceId, cliActor(), 'team.delete', team.id, { name: team.name });
         console.log(`team ${team.name} deleted`);
+      });
+    });
+  const tasks = program.command('tasks').description('staff tasks made by journeys');
+  tasks
+    .command('list')
+    .option('--status <status>', 'open or done')
+    .option('--limit <n>', 'tasks', parseInteger, 100)
+    .option(...ws)
+    .action(async (options: { status?: string; limit: number; workspace?: string }) => {
+      if (options.status && !['open', 'done'].includes(options.status)) throw new Error('--status must be open or done');
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) =>
+        printTable(
+          (await listTasks(stores, { keyId: cliActor(), workspaceId, role: 'admin' }, { status: options.status as 'open' | undefined, limit: options.limit })).map((t) => ({
+            id: t.id,
+            person: t.personId,
+            title: t.title,
+            status: t.status,
+            from: t.source,
+            created: t.createdAt.slice(0, 16).replace('T', ' '),
+          })),
+        ),
+      );
+    });
+  tasks
+    .command('done <id>')
+    .description('mark a task done')
+    .option(...ws)
+    .action(async (id: string, options: { workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const task = await setTaskStatus(stores, { keyId: cliActor(), workspaceId, role: 'admin' }, parseInteger(id), 'done');
+        console.log(`task ${task.id} (${task.title}): done`);
       });
     });
   program

@@ -1,0 +1,24 @@
+/** Staff tasks over HTTP: the caller's list and marking one done. */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { callerOf } from '../server/auth.ts';
+import type { Stores } from '../stores/stores.ts';
+import { listTasks, setTaskStatus } from './tasks.ts';
+
+export function taskRoutes(app: FastifyInstance, stores: Stores): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const security = [{ bearer: [] }];
+  const tags = ['tasks'];
+  const people = { roles: ['admin', 'operator', 'analyst', 'staff'] as const };
+  api.get(
+    '/api/v1/tasks',
+    { config: people, schema: { tags, summary: 'Tasks for the people the caller sees (staff: their own customers), newest first', security, querystring: z.object({ status: z.enum(['open', 'done']).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }) } },
+    async (request) => ({ tasks: await listTasks(stores, callerOf(request), request.query) }),
+  );
+  api.post(
+    '/api/v1/tasks/:id',
+    { config: { roles: ['admin', 'operator', 'staff'] as const }, schema: { tags, summary: 'Mark a task done, or open again', security, params: z.object({ id: z.coerce.number().int().positive() }), body: z.object({ status: z.enum(['open', 'done']) }).strict() } },
+    async (request) => ({ task: await setTaskStatus(stores, callerOf(request), request.params.id, request.body.status) }),
+  );
+}

@@ -1,0 +1,67 @@
+/**
+ * Staff tasks (made by journeys' task steps): listed for the people the caller may see, and closed
+ * when done. A staff member's list is their own customers' tasks; a team's is its people's.
+ */
+import type { Stores } from '../stores/stores.ts';
+import { NotFoundError, type AuthenticatedKey } from '../workspaces/workspaces.ts';
+import { peopleScopeSql, scopeOf } from '../access/scope.ts';
+
+export interface Task {
+  id: number;
+  personId: number;
+  source: string;
+  title: string;
+  status: 'open' | 'done';
+  createdAt: string;
+  closedAt: string | null;
+}
+
+type Row = { id: number | string; person_id: number | string; source: string; title: string; status: 'open' | 'done'; created_at: Date; closed_at: Date | null };
+const toTask = (r: Row): Task => ({
+  id: Number(r.id),
+  personId: Number(r.person_id),
+  source: r.source,
+  title: r.title,
+  status: r.status,
+  createdAt: new Date(r.created_at).toISOString(),
+  closedAt: r.closed_at ? new Date(r.closed_at).toISOString() : null,
+});
+
+/** Of these people, those in the caller's scope (asked of the facts store, where the scope lives). */
+async function inScope(stores: Stores, caller: AuthenticatedKey, people: number[]): Promise<Set<number>> {
+  if (!scopeOf(caller) || people.length === 0) return new Set(people);
+  const scope = peopleScopeSql(caller);
+  const rows = await stores.facts.query<{ person_id: string }>(
+    `SELECT person_id FROM (SELECT arrayJoin({people:Array(UInt64)}) AS person_id) WHERE ${scope.sql}`,
+    { ws: caller.workspaceId, people, ...scope.params },
+  );
+  return new Set(rows.map((r) => Number(r.person_id)));
+}
+
+export async function listTasks(stores: Stores, caller: AuthenticatedKey, options: { status?: 'open' | 'done'; limit?: number } = {}): Promise<Task[]> {
+  const limit = options.limit ?? 100;
+  const tasks: Task[] = [];
+  // Pages of the state store's tasks, kept when their person is in scope, until the page is full.
+  for (let offset = 0; tasks.length < limit; offset += 1000) {
+    let query = stores.state.db.selectFrom('staff_tasks').selectAll().where('workspace_id', '=', caller.workspaceId);
+    if (options.status) query = query.where('status', '=', options.status);
+    const rows = (await query.orderBy('created_at', 'desc').orderBy('id', 'desc').offset(offset).limit(1000).execute()).map(toTask);
+    const visible = await inScope(stores, caller, [...new Set(rows.map((t) => t.personId))]);
+    tasks.push(...rows.filter((t) => visible.has(t.personId)));
+    if (rows.length < 1000) break;
+  }
+  return tasks.slice(0, limit);
+}
+
+/** Marks a task done (or open again); a task of someone out of scope is not found. */
+export async function setTaskStatus(stores: Stores, caller: AuthenticatedKey, id: number, status: 'open' | 'done'): Promise<Task> {
+  const row = await stores.state.db.selectFrom('staff_tasks').selectAll().where('workspace_id', '=', caller.workspaceId).where('id', '=', id).executeTakeFirst();
+  if (!row || !(await inScope(stores, caller, [Number(row.person_id)])).has(Number(row.person_id))) throw new NotFoundError(`no task ${id} in this workspace`);
+  const updated = await stores.state.db
+    .updateTable('staff_tasks')
+    .set({ status, closed_at: status === 'done' ? new Date() : null })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toTask(updated);
+}
