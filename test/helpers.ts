@@ -92,10 +92,11 @@ export function ensureChromium(): string {
   const found = () => candidates.find((c) => fs.existsSync(c));
   if (found()) return found()!;
   if (process.getuid?.() === 0 && fs.existsSync('/usr/bin/apt-get')) {
-    process.stderr.write('# the browser tests need Chromium: installing Debian\'s package (apt-get install chromium)\n');
+    process.stderr.write('# the browser tests need Chromium: installing Debian\'s packages (apt-get install chromium fonts-noto-cjk)\n');
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     execFileSync('apt-get', ['update', '-qq'], { env, stdio: 'ignore' });
-    execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], { env, stdio: 'ignore' });
+    // With CJK fonts the screenshots show Chinese (without them, boxes).
+    execFileSync('apt-get', ['install', '-y', '-qq', 'chromium', 'fonts-noto-cjk'], { env, stdio: 'ignore' });
     if (found()) return found()!;
   }
   throw new Error('the browser tests need Chromium: install Debian\'s package (apt-get install chromium) or set SIYU_CHROMIUM to a Chromium binary');

@@ -9,7 +9,6 @@ import { EVERYONE } from '../tags/compute.ts';
 import { dateInZone, bitmapValue } from '../tags/engine.ts';
 import { listTags, valueRun } from '../tags/store.ts';
 import { valueTypeOf } from '../tags/definition.ts';
-import { crossMatrix } from '../segments/insights.ts';
 import { peopleScopeSql, sourceScopeSql } from '../access/scope.ts';
 
 export async function overview(stores: Stores, caller: AuthenticatedKey, days = 90) {
@@ -59,14 +58,21 @@ export async function overview(stores: Stores, caller: AuthenticatedKey, days = 
   }
 
   let rfm: { r: string[]; f: string[]; cells: number[][] } | null = null;
-  if (recency && frequency && (await valueRun(stores, ws, recency.key)) && (await valueRun(stores, ws, frequency.key))) {
-    const matrix = await crossMatrix(stores, ws, undefined, recency.key, frequency.key, 12, caller);
-    // Scores read best last: 1 … 5.
-    const order = (values: string[]) => [...values].sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
-    const r = order(matrix.rows.map((row) => row.value));
-    const f = order(matrix.columns);
-    const cell = new Map(matrix.rows.flatMap((row) => matrix.columns.map((c, i) => [`${row.value}\u0000${c}`, row.cells[i]] as const)));
-    rfm = { r, f, cells: r.map((rv) => f.map((fv) => cell.get(`${rv}\u0000${fv}`) ?? 0)) };
+  const [rRun, fRun] = recency && frequency ? await Promise.all([valueRun(stores, ws, recency.key), valueRun(stores, ws, frequency.key)]) : [];
+  if (rRun && fRun) {
+    // Scores are numbers (1 … 5): people per (R, F) pair.
+    const cells = await stores.facts.query<{ r: string; f: string; people: string }>(
+      `SELECT toString(r.v_number) AS r, toString(f.v_number) AS f, count() AS people
+       FROM (SELECT person_id, v_number FROM tag_values WHERE workspace_id = {ws:String} AND run_id = {r_run:String} AND ${people.sql}) AS r
+       INNER JOIN (SELECT person_id, v_number FROM tag_values WHERE workspace_id = {ws:String} AND run_id = {f_run:String}) AS f ON r.person_id = f.person_id
+       GROUP BY r, f`,
+      { ...params, r_run: rRun.runId, f_run: fRun.runId },
+    );
+    const axis = (pick: (c: (typeof cells)[number]) => string) => [...new Set(cells.map(pick))].sort((a, b) => Number(a) - Number(b));
+    const r = axis((c) => c.r);
+    const f = axis((c) => c.f);
+    const count = new Map(cells.map((c) => [`${c.r}\u0000${c.f}`, Number(c.people)]));
+    rfm = { r, f, cells: r.map((rv) => f.map((fv) => count.get(`${rv}\u0000${fv}`) ?? 0)) };
   }
 
   return {

@@ -1,0 +1,413 @@
+/**
+ * The console in a real browser (Debian's Chromium driven by playwright-core) against a real server
+ * on embedded stores: log in, import a file through the upload form, install and run tags, read the
+ * overview, find a person and open their 360 view, build a segment whose live size matches the API,
+ * create, preview and start a plan to a webhook and read its report, switch languages. Every page
+ * visited is saved as a full-page screenshot under test-results/console/.
+ */
+import { test, before, after, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ROOT, ensureChromium, openTestStores, startTestServer, tempDir, uniqueSlug } from './helpers.ts';
+import type { Stores } from '../src/stores/stores.ts';
+import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+import { createUser } from '../src/access/users.ts';
+import { runDuePlans } from '../src/plans/run.ts';
+import { runImport } from '../src/ingest/importer.ts';
+import { Dispatcher } from '../src/delivery/dispatcher.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
+
+const SHOTS = path.join(ROOT, 'test-results', 'console');
+const WAIT = 30_000;
+const SECRET_ENV = 'CONSOLE_TEST_WEBHOOK_SECRET';
+const EMAIL = 'admin@console.example';
+const PASSWORD = 'console horse 42';
+
+let stores: Stores;
+let app: FastifyInstance;
+let base: string;
+let ws: Workspace;
+let adminKey: string;
+let receiver: WebhookReceiver;
+let browser: Browser;
+let page: Page;
+
+/** Builds console/dist when it is missing or older than any source of the console. */
+function buildConsole(): void {
+  const dist = path.join(ROOT, 'console', 'dist', 'index.html');
+  const newest = (dir: string): number =>
+    fs.readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
+      const full = path.join(dir, entry.name);
+      return Math.max(latest, entry.isDirectory() ? newest(full) : fs.statSync(full).mtimeMs);
+    }, 0);
+  const sources = Math.max(newest(path.join(ROOT, 'console', 'src')), fs.statSync(path.join(ROOT, 'console', 'index.html')).mtimeMs, fs.statSync(path.join(ROOT, 'console', 'vite.config.ts')).mtimeMs);
+  if (fs.existsSync(dist) && fs.statSync(dist).mtimeMs >= sources) return;
+  const vite = path.join(ROOT, 'node_modules', '.bin', 'vite');
+  const built = spawnSync(vite, ['build', '--config', 'console/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH}` } });
+  assert.equal(built.status, 0, `vite build failed:\n${built.stdout}\n${built.stderr}`);
+}
+
+/** Canonical order lines over the last weeks (times in the workspace zone), and one row with a bad date. */
+const CUSTOMERS = [
+  { phone: '13800000001', name: '王小明', orders: 3 },
+  { phone: '13800000002', name: '李小红', orders: 2 },
+  { phone: '13800000003', name: '张三', orders: 1 },
+  { phone: '13800000004', name: '赵四', orders: 1 },
+  { phone: '13800000005', name: '钱五', orders: 2 },
+  { phone: '13800000006', name: '孙六', orders: 1 },
+];
+const PRODUCTS = [
+  ['YY-JS-70', '燕语即食燕窝', '即食燕窝', 399],
+  ['YY-HJ-10', '燕语花胶', '花胶', 258],
+  ['YY-GZ-05', '燕语干燕盏', '干燕盏', 899],
+] as const;
+
+function ordersCsv(): { csv: string; lines: number; orders: number } {
+  const rows = ['order_id,ordered_at,amount,status,phone,name,line_no,sku,product_name,category,quantity,line_amount'];
+  let n = 0;
+  CUSTOMERS.forEach((c, ci) => {
+    for (let k = 0; k < c.orders; k++) {
+      n++;
+      const day = new Date(Date.now() - (5 + ci * 3 + k * 17) * 86_400_000).toISOString().slice(0, 10);
+      const [sku, product, category, price] = PRODUCTS[(ci + k) % PRODUCTS.length];
+      const [sku2, product2, category2, price2] = PRODUCTS[(ci + k + 1) % PRODUCTS.length];
+      const amount = (price + price2).toFixed(2);
+      rows.push(`E${1000 + n},${day} 1${k}:15:00,${amount},completed,${c.phone},${c.name},1,${sku},${product},${category},1,${price.toFixed(2)}`);
+      rows.push(`E${1000 + n},${day} 1${k}:15:00,${amount},completed,${c.phone},${c.name},2,${sku2},${product2},${category2},1,${price2.toFixed(2)}`);
+    }
+  });
+  rows.push('E9999,not a date,10.00,completed,13800000009,周七,1,YY-JS-70,燕语即食燕窝,即食燕窝,1,10.00');
+  return { csv: rows.join('\n') + '\n', lines: rows.length - 1, orders: n };
+}
+
+async function api<T>(method: string, route: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${base}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `${method} ${route}: ${response.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+async function shot(name: string): Promise<void> {
+  // Charts and fonts settle before the picture; from the top, where the sticky header belongs.
+  await page.waitForLoadState('networkidle', { timeout: WAIT }).catch(() => undefined);
+  await page.mouse.wheel(0, -100_000);
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** A step of the walk; on failure the page as it was is saved next to the screenshots. */
+function step(t: TestContext, name: string, fn: () => Promise<void>) {
+  return t.test(name, async () => {
+    try {
+      await fn();
+    } catch (error) {
+      await page.screenshot({ path: path.join(SHOTS, `failed-${name.replace(/[^\w]+/g, '-').slice(0, 60)}.png`), fullPage: true }).catch(() => undefined);
+      throw error;
+    }
+  });
+}
+
+/** Opens a page from the left navigation. */
+async function nav(label: string | RegExp): Promise<void> {
+  await page.getByRole('navigation').getByRole('link', { name: label }).click();
+}
+
+before(async () => {
+  buildConsole();
+  fs.mkdirSync(SHOTS, { recursive: true });
+  process.env[SECRET_ENV] = 'whsec_console_test';
+  ({ stores } = await openTestStores());
+  ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('console'), name: '燕语旗舰店' });
+  adminKey = (await new ApiKeyService(stores.state).create(ws.id, 'test', 'admin')).token;
+  await createUser(stores, ws.id, { email: EMAIL, name: '周运营', role: 'admin', password: PASSWORD });
+  ({ app, base } = await startTestServer(stores));
+  receiver = await startWebhookReceiver(process.env[SECRET_ENV]!);
+  await api('POST', '/api/v1/channels', { key: 'hook', name: 'CRM Webhook', kind: 'webhook', config: { url: receiver.url, secretEnv: SECRET_ENV } });
+  browser = await chromium.launch({
+    executablePath: ensureChromium(),
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  context.setDefaultTimeout(WAIT);
+  page = await context.newPage();
+  page.on('pageerror', (error) => process.stderr.write(`# page error: ${error.message}\n`));
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.close();
+  await receiver?.close();
+  await stores?.close();
+});
+
+test('the console: log in, import, tags, overview, people, a segment, a plan, two languages', async (t) => {
+  const { csv, lines, orders } = ordersCsv();
+
+  await step(t, 'log in', async () => {
+    await page.goto(`${base}/#/people`);
+    // Not logged in: the login page, in Chinese, with the language switch.
+    await page.getByRole('heading', { name: '登录控制台' }).waitFor();
+    await page.getByRole('button', { name: 'English' }).waitFor();
+    await page.getByLabel('邮箱').fill(EMAIL);
+    await page.getByLabel('密码').fill('wrong password!');
+    await page.getByLabel('密码').press('Enter');
+    await page.getByRole('alert').getByText('the email or the password is wrong').waitFor();
+    await shot('login');
+    await page.getByLabel('密码').fill(PASSWORD);
+    await page.getByRole('button', { name: '登录' }).click();
+    // Back where we were going, with the workspace and the user in the header.
+    await page.getByRole('heading', { name: '用户', level: 1 }).waitFor();
+    await page.getByText('燕语旗舰店').waitFor();
+    await page.getByText('周运营 · 管理员').waitFor();
+  });
+
+  await step(t, 'overview before any data says to import orders', async () => {
+    await nav('概览');
+    await page.getByText('还没有数据').waitFor();
+    await page.getByRole('link', { name: '去导入订单' }).click();
+    await page.getByRole('heading', { name: '导入文件' }).waitFor();
+  });
+
+  await step(t, 'import an orders file through the upload form and read the summary', async () => {
+    const file = path.join(tempDir(), 'orders.csv');
+    fs.writeFileSync(file, csv);
+    await page.getByLabel('数据类型').selectOption('orders');
+    await page.getByLabel('文件格式').selectOption('');
+    await page.getByLabel('数据来源名').fill('shop');
+    await page.getByLabel('文件', { exact: true }).setInputFiles(file);
+    await page.getByRole('button', { name: '开始导入' }).click();
+    const summary = page.getByTestId('import-summary');
+    await summary.waitFor({ timeout: WAIT });
+    const pairs = Object.fromEntries(
+      await summary.locator('.pair').evaluateAll((els) => els.map((el) => [el.querySelector('dt')!.textContent, el.querySelector('dd')!.textContent])),
+    );
+    assert.equal(pairs['读取行数'], String(lines));
+    assert.equal(pairs['隔离'], '1', 'the row with a bad date is quarantined');
+    assert.equal(pairs['新增'], String(lines - 1), 'every good line landed');
+    await page.getByRole('row', { name: /shop/ }).first().waitFor();
+    await shot('data-import');
+    // The quarantined row, with its reason.
+    await page.getByRole('button', { name: '查看 1 条隔离数据' }).click();
+    await page.getByRole('cell', { name: 'ordered_at' }).waitFor();
+    await page.getByRole('cell', { name: 'not a date' }).waitFor();
+    await shot('data-quarantine');
+  });
+
+  await step(t, 'install the retail tag pack and run every tag from the tags page', async () => {
+    await nav('标签');
+    await page.getByText('还没有标签').waitFor();
+    await page.getByRole('button', { name: '安装零售标签包' }).click();
+    await page.getByRole('link', { name: '生命周期阶段' }).waitFor();
+    await page.getByRole('button', { name: '全部运行' }).click();
+    await page.getByRole('status').getByText(/已运行 \d+ 个标签|部分标签运行失败/).waitFor({ timeout: 120_000 });
+    // The tags the overview reads have values.
+    for (const key of ['lifecycle_stage', 'rfm_r', 'rfm_f']) {
+      const { tag, runs } = await api<{ tag: { key: string }; runs: Array<{ status: string; people: number }> }>('GET', `/api/v1/tags/${key}`);
+      assert.equal(runs[0]?.status, 'completed', `${tag.key} ran`);
+    }
+    await shot('tags');
+  });
+
+  await step(t, 'the overview shows KPIs, lifecycle, RFM and the trend', async () => {
+    await nav('概览');
+    const kpi = (label: string) => page.locator('.kpi', { has: page.locator('.kpi-label', { hasText: new RegExp(`^${label}$`) }) }).locator('.kpi-value');
+    await kpi('订单数').waitFor();
+    assert.equal(await kpi('订单数').textContent(), String(orders));
+    assert.equal(await kpi('客户数').textContent(), String(CUSTOMERS.length));
+    assert.equal(await kpi('复购率').textContent(), `${((3 / CUSTOMERS.length) * 100).toFixed(1)}%`);
+    await page.getByRole('img', { name: '生命周期分布' }).waitFor();
+    await page.getByRole('img', { name: 'RFM 矩阵（R × F）' }).waitFor();
+    await page.getByRole('img', { name: /每日订单与 GMV/ }).locator('canvas').waitFor();
+    await shot('overview');
+  });
+
+  let personId = 0;
+  await step(t, 'find a person by phone and open the 360 view', async () => {
+    await nav('用户');
+    await page.getByLabel('搜索客户').fill('138 0000 0001');
+    await page.getByLabel('搜索客户').press('Enter');
+    const result = page.getByRole('row', { name: /王小明/ });
+    await result.waitFor();
+    await shot('people-search');
+    await result.getByRole('link').click();
+    await page.getByRole('heading', { name: '王小明', level: 1 }).waitFor();
+    personId = Number(/#\/people\/(\d+)/.exec(page.url())![1]);
+    assert.ok(personId > 0);
+    await page.getByRole('heading', { name: '订单（3）' }).waitFor();
+    await page.getByRole('cell', { name: '+8613800000001' }).waitFor();
+    await page.getByRole('cell', { name: 'shop', exact: true }).first().waitFor();
+    // An order opens on its lines.
+    await page.locator('details.order summary').first().click();
+    await page.getByRole('cell', { name: /燕语/ }).first().waitFor();
+    await page.getByRole('button', { name: '为什么是同一个人？' }).click();
+    await page.getByRole('heading', { name: '合并解释' }).waitFor();
+    await page.locator('#merge-explanation').getByRole('cell', { name: '+8613800000001', exact: true }).waitFor();
+    await shot('person');
+  });
+
+  const tree = { match: 'all', conditions: [{ type: 'orders', count: { min: 2 }, window: { days: 90 } }] };
+  await step(t, 'build a segment: the live size is what the API counts for the same tree', async () => {
+    await nav('人群');
+    await page.getByText('还没有人群').waitFor();
+    await page.getByRole('link', { name: '新建人群' }).first().click();
+    await page.getByLabel('Key').fill('repeat_buyers');
+    await page.getByLabel('中文名').fill('复购客户');
+    await page.getByLabel('英文名').fill('Repeat buyers');
+    await page.getByText('添加至少一个条件后显示人数。').waitFor();
+    await page.getByRole('button', { name: '+ 购买' }).click();
+    await page.getByLabel('最少次数').fill('2');
+    await page.getByLabel('最近天数').fill('90');
+    const expected = (await api<{ exact: { people: number } }>('POST', '/api/v1/segments/count', tree)).exact.people;
+    assert.equal(expected, 3, 'three customers bought twice or more');
+    await page.locator(`[data-testid="segment-exact"][data-people="${expected}"]`).waitFor();
+    assert.equal(await page.getByTestId('segment-exact').textContent(), String(expected));
+    await shot('segment-builder');
+    await page.getByRole('button', { name: '创建人群' }).click();
+    await page.waitForURL(/#\/segments\/repeat_buyers$/);
+    await page.getByRole('heading', { name: '复购客户', level: 1 }).waitFor();
+    // A saved segment: its size, and a sample of its members.
+    await page.locator(`[data-testid="segment-exact"][data-people="${expected}"]`).waitFor();
+    await page.getByRole('row', { name: /#\d+/ }).nth(expected - 1).waitFor();
+    const saved = await api<{ segment: { conditions: unknown[] } }>('GET', '/api/v1/segments/repeat_buyers');
+    assert.deepEqual(saved.segment.conditions, tree.conditions);
+    await page.getByRole('tab', { name: '快照' }).click();
+    await page.getByRole('button', { name: '拍快照' }).click();
+    await page.getByRole('cell', { name: '手动' }).waitFor();
+    await shot('segment');
+  });
+
+  await step(t, 'create a plan to the webhook, preview it, start it and read its report', async () => {
+    await nav('计划');
+    await page.getByText('还没有计划').waitFor();
+    await page.getByRole('link', { name: '新建计划' }).first().click();
+    await page.getByLabel('Key').fill('welcome_back');
+    await page.getByLabel('名称').fill('老客回购礼');
+    await page.getByLabel('目标人群').selectOption('repeat_buyers');
+    await page.getByLabel('渠道').selectOption('hook');
+    await page.getByLabel('变体 A 的 text').fill('{{ person.name }}，老客专享回购礼 {{ unsubscribe_url }}');
+    await page.getByLabel('对照组比例（%）').fill('0');
+    await shot('plan-new');
+    await page.getByRole('button', { name: '创建计划' }).click();
+    await page.waitForURL(/#\/plans\/welcome_back$/);
+    await page.getByRole('heading', { name: '老客回购礼' }).waitFor();
+    await page.getByText('还没有发送').waitFor();
+    // The message for one person.
+    await page.getByLabel('用户 ID').fill(String(personId));
+    await page.getByLabel('用户 ID').press('Enter');
+    await page.getByText(/^王小明，老客专享回购礼/).waitFor();
+    await page.getByRole('button', { name: '启动' }).click();
+    await page.getByTestId('plan-status').filter({ hasText: 'scheduled' }).waitFor({ state: 'attached' });
+    // The server's scheduler and dispatcher (siyu start) are not part of a test server: run them here.
+    await runDuePlans(stores, { publicUrl: base });
+    const dispatcher = new Dispatcher(stores, { backoffMs: 5 });
+    await dispatcher.drain();
+    await dispatcher.stop();
+    assert.equal(receiver.received.size, 3);
+    // The page follows the plan until it completes, then shows the report.
+    await page.getByTestId('plan-status').filter({ hasText: 'completed' }).waitFor({ state: 'attached' });
+    await page.locator('[data-testid="report-sent-A"]', { hasText: '3' }).waitFor();
+    await page.locator('#plan-report canvas').waitFor();
+    await shot('plan');
+  });
+
+  await step(t, 'switch to English and back', async () => {
+    await page.getByRole('button', { name: 'English' }).click();
+    await page.getByRole('navigation').getByRole('link', { name: 'Overview' }).waitFor();
+    await page.getByRole('heading', { name: 'Results' }).waitFor();
+    await shot('plan-en');
+    await nav('Segments');
+    await page.getByRole('link', { name: 'Repeat buyers' }).waitFor();
+    await shot('segments-en');
+    await page.getByRole('button', { name: '中文' }).click();
+    await page.getByRole('navigation').getByRole('link', { name: '概览' }).waitFor();
+    await page.getByRole('link', { name: '复购客户' }).waitFor();
+    // The choice is kept across a reload.
+    await page.reload();
+    await page.getByRole('navigation').getByRole('link', { name: '人群' }).waitFor();
+  });
+
+  await step(t, 'settings: workspace, channels with secrets as variable names, users, teams, audit', async () => {
+    await nav('设置');
+    await page.getByLabel('名称').fill('燕语旗舰店（华东）');
+    await page.getByRole('button', { name: '保存' }).click();
+    await page.getByText('已保存。').waitFor();
+    await page.getByText('燕语旗舰店（华东）').first().waitFor();
+    await shot('settings-workspace');
+    await page.getByRole('tab', { name: '渠道' }).click();
+    await page.getByRole('cell', { name: `secretEnv: $${SECRET_ENV}` }).waitFor();
+    assert.equal(await page.getByText(process.env[SECRET_ENV]!).count(), 0, 'a secret value is never shown');
+    await shot('settings-channels');
+    await page.getByRole('tab', { name: '团队' }).click();
+    await page.getByLabel('团队名称').fill('天猫团队');
+    await page.getByLabel('数据来源').fill('tmall');
+    await page.getByRole('button', { name: '创建团队' }).click();
+    await page.getByRole('cell', { name: '天猫团队' }).waitFor();
+    await page.getByRole('tab', { name: '用户' }).click();
+    await page.getByRole('cell', { name: EMAIL }).waitFor();
+    await shot('settings-users');
+    await page.getByRole('tab', { name: '审计日志' }).click();
+    await page.getByRole('cell', { name: 'workspace.update' }).waitFor();
+    await shot('settings-audit');
+  });
+});
+
+test('a scoped user through the console: the shop team sees shop customers only', async (t) => {
+  // A JD-only customer the shop team must not see, next to the shop orders imported above.
+  const dir = tempDir();
+  const jd = path.join(dir, 'jd.csv');
+  const today = new Date().toISOString().slice(0, 10);
+  fs.writeFileSync(jd, ['order_id,ordered_at,amount,phone,name,sku,quantity,line_amount', `J1,${today} 10:00:00,520.00,13900000009,京东客,YY-GZ-05,1,520.00`, ''].join('\n'));
+  await runImport(stores, { workspace: ws, kind: 'orders', files: [jd], source: 'jd' });
+  const [jdPerson] = (await api<{ people: Array<{ personId: number }> }>('GET', '/api/v1/people?q=13900000009')).people;
+  assert.ok(jdPerson, 'the admin finds the JD customer');
+  const { team } = await api<{ team: { id: string } }>('POST', '/api/v1/teams', { name: '门店团队', sources: ['shop'] });
+  await createUser(stores, ws.id, { email: 'shop-ops@console.example', name: '门店运营', role: 'operator', password: PASSWORD, teamId: team.id });
+  const shopOrders = CUSTOMERS.reduce((sum, c) => sum + c.orders, 0);
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  context.setDefaultTimeout(WAIT);
+  const scoped = await context.newPage();
+  const previous = page;
+  page = scoped;
+  try {
+    await step(t, 'the scoped user logs in and sees their scope in the header', async () => {
+      await page.goto(`${base}/#/`);
+      await page.getByLabel('邮箱').fill('shop-ops@console.example');
+      await page.getByLabel('密码').fill(PASSWORD);
+      await page.getByLabel('密码').press('Enter');
+      await page.getByText('数据范围: 门店团队').waitFor();
+      // The overview counts the shop's orders, not the JD one.
+      const kpi = page.locator('.kpi', { has: page.locator('.kpi-label', { hasText: /^订单数$/ }) }).locator('.kpi-value');
+      await kpi.waitFor();
+      assert.equal(await kpi.textContent(), String(shopOrders));
+      await shot('scoped-overview');
+    });
+    await step(t, 'another team’s customer is neither found nor opened', async () => {
+      await nav('用户');
+      await page.getByLabel('搜索客户').fill('13900000009');
+      await page.getByLabel('搜索客户').press('Enter');
+      await page.getByText('没有找到匹配的客户').waitFor();
+      await shot('scoped-search');
+      await page.goto(`${base}/#/people/${jdPerson.personId}`);
+      await page.getByText('找不到此用户，或不在你的数据范围内').waitFor();
+      assert.equal(await page.getByText('京东客').count(), 0);
+      await shot('scoped-person-refused');
+      // A shop customer opens as usual.
+      await page.getByRole('link', { name: /用户|返回/ }).first().click();
+      await page.getByLabel('搜索客户').fill('13800000001');
+      await page.getByLabel('搜索客户').press('Enter');
+      await page.getByRole('row', { name: /王小明/ }).getByRole('link').click();
+      await page.getByRole('heading', { name: '王小明', level: 1 }).waitFor();
+    });
+  } finally {
+    page = previous;
+    await context.close();
+  }
+});
