@@ -212,6 +212,14 @@ test('staff see the customers whose WeCom contact they own; analysts in a team s
   assert.equal(done.json.task.status, 'done');
   assert.deepEqual((await guide('GET', '/api/v1/tasks?status=open')).json.tasks, []);
   assert.equal((await callApi(base, 'GET', '/api/v1/tasks?status=open', admin)).json.tasks.length, 1, 'the admin sees C’s task');
+  // Notes: written on the guide's own customers only, with the author's name.
+  const note = await guide('POST', `/api/v1/people/${people.b}/notes`, { text: '喜欢花胶，周末方便联系' });
+  assert.equal(note.status, 201, note.text);
+  assert.equal((await guide('POST', `/api/v1/people/${people.c}/notes`, { text: 'x' })).status, 404);
+  assert.equal((await guide('POST', `/api/v1/people/${people.b}/notes`, { text: '  ' })).status, 400);
+  const seen = await callApi(base, 'GET', `/api/v1/people/${people.b}`, admin);
+  assert.deepEqual(seen.json.notes.map((n: { text: string; authorName: string }) => [n.text, n.authorName]), [['喜欢花胶，周末方便联系', 'guide-one']]);
+  assert.equal((await guide('GET', `/api/v1/people/${people.b}/notes`)).json.notes.length, 1);
   const noUserId = await userIn(null, 'staff', 'guide-none');
   assert.equal((await noUserId('GET', `/api/v1/people/${people.b}`)).status, 404, 'staff without a WeCom userid see nobody');
 

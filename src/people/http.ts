@@ -6,6 +6,8 @@ import { callerOf } from '../server/auth.ts';
 import type { Stores } from '../stores/stores.ts';
 import { personView, searchPeople } from './people.ts';
 import { overview } from './overview.ts';
+import { addNote, listNotes, noteSchema } from './notes.ts';
+import { assertPersonInScope } from '../access/scope.ts';
 
 export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -40,6 +42,18 @@ export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
       },
     },
     async (request) => personView(stores, callerOf(request), request.params.id),
+  );
+
+  const person = z.object({ id: z.coerce.number().int().positive() });
+  api.get('/api/v1/people/:id/notes', { config: readers, schema: { tags, summary: 'Notes on a person, newest first', security, params: person } }, async (request) => {
+    const caller = callerOf(request);
+    await assertPersonInScope(stores, caller, request.params.id);
+    return { notes: await listNotes(stores, caller.workspaceId, request.params.id) };
+  });
+  api.post(
+    '/api/v1/people/:id/notes',
+    { config: { roles: ['admin', 'operator', 'staff'] as const }, schema: { tags, summary: 'Add a note on a person', security, params: person, body: noteSchema } },
+    async (request, reply) => reply.code(201).send({ note: await addNote(stores, callerOf(request), request.params.id, request.body) }),
   );
 
   api.get(

@@ -12,6 +12,7 @@ import { maskIdentifier, maskName, seesPersonalData } from '../identity/masking.
 import { assertPersonInScope, peopleScopeSql, scopeSources } from '../access/scope.ts';
 import { personTagsWithAuthors } from '../tags/store.ts';
 import { consentsOf } from '../policy/policy.ts';
+import { listNotes } from './notes.ts';
 
 type Caller = AuthenticatedKey;
 
@@ -125,7 +126,7 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
   if (profile.address) profile.address = show.address(profile.address);
   if (!seesPersonalData(caller.role)) for (const field of ['phone', 'mobile', 'email']) if (profile[field]) profile[field] = maskIdentifier(field === 'email' ? 'email' : 'phone', profile[field]);
 
-  const [identities, orders, events, tags, deliveries, tasks, consents] = await Promise.all([
+  const [identities, orders, events, tags, deliveries, tasks, consents, notes] = await Promise.all([
     stores.facts.query<{ type: string; value: string; sources: string[] }>(
       `SELECT type, value, sources FROM person_identities FINAL WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} AND ${filter.sql} ORDER BY type, value`,
       { ws, p: personId, ...filter.params },
@@ -147,6 +148,7 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
       .execute(),
     stores.state.db.selectFrom('staff_tasks').select(['id', 'source', 'title', 'status', 'created_at', 'closed_at']).where('workspace_id', '=', ws).where('person_id', '=', personId).orderBy('created_at', 'desc').execute(),
     consentsOf(stores, ws, personId),
+    listNotes(stores, ws, personId),
   ]);
   const [hit] = await describePeople(stores, caller, [personId]);
   return {
@@ -170,6 +172,7 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
     })),
     tasks: tasks.map((t) => ({ id: Number(t.id), source: t.source, title: t.title, status: t.status, createdAt: new Date(t.created_at).toISOString(), closedAt: t.closed_at ? new Date(t.closed_at).toISOString() : null })),
     consents: consents.map((c) => ({ channel: c.channel, status: c.status, source: c.source, at: new Date(c.updated_at).toISOString() })),
+    notes,
   };
 }
 

@@ -455,6 +455,22 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0018_person_notes': {
+    async up(db: Kysely<unknown>) {
+      // What staff and operators write about a customer (备注), shown in the person view.
+      await db.schema
+        .createTable('person_notes')
+        .addColumn('id', 'bigserial', (c) => c.primaryKey())
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('person_id', 'bigint', (c) => c.notNull())
+        .addColumn('author', 'text', (c) => c.notNull())
+        .addColumn('author_name', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      await db.schema.createIndex('person_notes_person').on('person_notes').columns(['workspace_id', 'person_id', 'created_at']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

@@ -1,0 +1,47 @@
+/** Notes on a person (备注): who wrote what and when; read and written within the caller's scope. */
+import { z } from 'zod';
+import type { Stores } from '../stores/stores.ts';
+import type { AuthenticatedKey } from '../workspaces/workspaces.ts';
+import { assertPersonInScope } from '../access/scope.ts';
+
+export const noteSchema = z.object({ text: z.string().trim().min(1, 'write something').max(2000) }).strict();
+
+export interface Note {
+  id: number;
+  text: string;
+  author: string;
+  authorName: string;
+  createdAt: string;
+}
+
+export async function listNotes(stores: Stores, workspaceId: string, personId: number): Promise<Note[]> {
+  const rows = await stores.state.db
+    .selectFrom('person_notes')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('person_id', '=', personId)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(200)
+    .execute();
+  return rows.map((r) => ({ id: Number(r.id), text: r.text, author: r.author, authorName: r.author_name, createdAt: new Date(r.created_at).toISOString() }));
+}
+
+/** The name shown with a note: the user's name, or the API key's. */
+async function authorName(stores: Stores, caller: AuthenticatedKey): Promise<string> {
+  const user = await stores.state.db.selectFrom('users').select('name').where('id', '=', caller.keyId).executeTakeFirst();
+  if (user) return user.name;
+  const key = await stores.state.db.selectFrom('api_keys').select('name').where('id', '=', caller.keyId).executeTakeFirst();
+  return key?.name ?? caller.keyId;
+}
+
+export async function addNote(stores: Stores, caller: AuthenticatedKey, personId: number, input: unknown): Promise<Note> {
+  const { text } = noteSchema.parse(input);
+  await assertPersonInScope(stores, caller, personId);
+  const row = await stores.state.db
+    .insertInto('person_notes')
+    .values({ workspace_id: caller.workspaceId, person_id: personId, author: caller.keyId, author_name: await authorName(stores, caller), text })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return { id: Number(row.id), text: row.text, author: row.author, authorName: row.author_name, createdAt: new Date(row.created_at).toISOString() };
+}
