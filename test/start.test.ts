@@ -54,6 +54,16 @@ test('first start creates a workspace, prints an admin key once, writes the demo
     assert.match(await page.text(), /Siyu 私域/);
     const me = await fetch(`${first.url}/api/v1/workspace`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(((await me.json()) as { slug: string }).slug, 'demo');
+    // The console's first admin logs in with the printed password and finds the demo brand tagged.
+    const login = /Console login: (\S+) \/ (\S+)/.exec(first.output());
+    assert.ok(login, first.output());
+    const session = await fetch(`${first.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: login[1], password: login[2] }) });
+    assert.equal(session.status, 200);
+    const cookie = session.headers.get('set-cookie')!.split(';')[0];
+    assert.match(first.output(), /Installed the retail tag pack \(\d+ tags\) and computed \d+ of them/);
+    const overview = (await (await fetch(`${first.url}/api/v1/overview?days=365`, { headers: { cookie } })).json()) as { people: number; orders: number; lifecycle: unknown[]; rfm: unknown };
+    assert.ok(overview.people > 0 && overview.orders > 0, JSON.stringify(overview).slice(0, 200));
+    assert.ok(overview.lifecycle.length > 0 && overview.rfm !== null, 'lifecycle and RFM computed on the first start');
   } finally {
     assert.equal(await first.stop(), 0, 'SIGTERM stops cleanly');
   }
@@ -63,6 +73,7 @@ test('first start creates a workspace, prints an admin key once, writes the demo
   try {
     assert.doesNotMatch(second.output(), /siyu_[a-z0-9]{12}_/, 'the key is never printed again');
     assert.doesNotMatch(second.output(), /First start/);
+    assert.doesNotMatch(second.output(), /Console login/);
   } finally {
     await second.stop();
   }

@@ -1,18 +1,29 @@
+import crypto from 'node:crypto';
 import type { Stores } from '../stores/stores.ts';
 import { ApiKeyService, WorkspaceService, type Workspace } from './workspaces.ts';
+import { createUser } from '../access/users.ts';
 
 export interface BootstrapResult {
   workspace: Workspace;
   /** Present only when this call created the workspace: the admin token, shown once. */
   adminToken?: string;
+  /** Likewise: the console's first admin login (the password is shown once unless it came from the environment). */
+  adminLogin?: { email: string; password: string; fromEnvironment: boolean };
 }
 
-/** On the first start with empty stores: a workspace and an admin API key, printed once by the caller. */
-export async function ensureFirstWorkspace(stores: Stores): Promise<BootstrapResult> {
+/**
+ * On the first start with empty stores: a workspace, an admin API key and an admin who logs in to
+ * the console (SIYU_ADMIN_EMAIL, SIYU_ADMIN_PASSWORD; a generated password otherwise), printed once
+ * by the caller.
+ */
+export async function ensureFirstWorkspace(stores: Stores, env: NodeJS.ProcessEnv = process.env): Promise<BootstrapResult> {
   const workspaces = new WorkspaceService(stores.state);
   const existing = await workspaces.list();
   if (existing.length > 0) return { workspace: existing[0] };
   const workspace = await workspaces.create({ slug: 'demo', name: 'Demo brand 燕语燕窝', timeZone: 'Asia/Shanghai' });
   const { token } = await new ApiKeyService(stores.state).create(workspace.id, 'admin (first start)', 'admin');
-  return { workspace, adminToken: token };
+  const email = env.SIYU_ADMIN_EMAIL || 'admin@siyu.local';
+  const password = env.SIYU_ADMIN_PASSWORD || crypto.randomBytes(12).toString('base64url');
+  await createUser(stores, workspace.id, { email, name: 'Admin 管理员', role: 'admin', password });
+  return { workspace, adminToken: token, adminLogin: { email, password, fromEnvironment: Boolean(env.SIYU_ADMIN_PASSWORD) } };
 }

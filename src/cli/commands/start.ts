@@ -9,6 +9,8 @@ import { openStores } from '../../stores/stores.ts';
 import { startScheduler, type Scheduler } from '../../tags/schedule.ts';
 import { PlanWorker } from '../../plans/worker.ts';
 import { ensureFirstWorkspace } from '../../workspaces/bootstrap.ts';
+import { installPack } from '../../tags/packs/packs.ts';
+import { runTags } from '../../tags/engine.ts';
 import { parseInteger } from '../args.ts';
 
 /** Yesterday in the workspace's time zone: the demo brand's history ends there. */
@@ -49,6 +51,10 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
         if (boot.adminToken) {
           console.log(`First start: created workspace "${boot.workspace.slug}" (${boot.workspace.timeZone}).`);
           console.log(`Admin API key (shown once, store it now):\n  ${boot.adminToken}`);
+          if (boot.adminLogin) {
+            const { email, password, fromEnvironment } = boot.adminLogin;
+            console.log(`Console login: ${email} / ${fromEnvironment ? '(the password in SIYU_ADMIN_PASSWORD)' : `${password}   (shown once; change it in the console)`}`);
+          }
           if (cfg.demoPeople > 0) {
             const manifest = await generateDemoBrand({
               people: cfg.demoPeople,
@@ -67,6 +73,10 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
               `Imported ${read.toLocaleString('en-US')} rows (${landed.toLocaleString('en-US')} landed) through the importers; ` +
                 `OneID resolved ${loaded.resolution.records.toLocaleString('en-US')} records into ${loaded.resolution.people.toLocaleString('en-US')} people.`,
             );
+            // The ready tag pack, computed, so the console's overview and segments have something to show.
+            const pack = await installPack(stores, boot.workspace.id, 'retail');
+            const runs = await runTags(stores, { workspaceId: boot.workspace.id });
+            console.log(`Installed the retail tag pack (${pack.installed.length} tags) and computed ${runs.filter((r) => r.status === 'completed').length} of them.`);
           }
         }
         const uploadsDir = path.join(cfg.dataDir, 'uploads');
