@@ -1,9 +1,11 @@
 /**
  * The console in a real browser (Debian's Chromium driven by playwright-core) against a real server
- * on embedded stores: log in, import a file through the upload form, install and run tags, read the
- * overview, find a person and open their 360 view, build a segment whose live size matches the API,
- * create, preview and start a plan to a webhook and read its report, switch languages. Every page
- * visited is saved as a full-page screenshot under test-results/console/.
+ * on embedded stores: log in, import a file through the upload form, install and run tags and set
+ * their schedule, read the overview, find a person and open their 360 view (a note, a manual tag set
+ * and removed), build a segment whose live size matches the API, create, preview and start a plan to
+ * a webhook and read its report, switch languages, start a journey and follow it, settings (API keys:
+ * a token shown once that works until revoked), and last a new password. Every page visited is saved
+ * as a full-page screenshot under test-results/console/.
  */
 import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +19,7 @@ import type { Stores } from '../src/stores/stores.ts';
 import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
 import { createUser } from '../src/access/users.ts';
 import { runDuePlans } from '../src/plans/run.ts';
+import { advanceJourneys } from '../src/journeys/journeys.ts';
 import { runImport } from '../src/ingest/importer.ts';
 import { Dispatcher } from '../src/delivery/dispatcher.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
@@ -26,6 +29,7 @@ const WAIT = 30_000;
 const SECRET_ENV = 'CONSOLE_TEST_WEBHOOK_SECRET';
 const EMAIL = 'admin@console.example';
 const PASSWORD = 'console horse 42';
+const NEW_PASSWORD = 'a brand new horse 43';
 
 let stores: Stores;
 let app: FastifyInstance;
@@ -112,6 +116,11 @@ function step(t: TestContext, name: string, fn: () => Promise<void>) {
       throw error;
     }
   });
+}
+
+/** Accepts the next confirm() the page shows (Playwright dismisses dialogs otherwise). */
+function acceptNextDialog(): void {
+  page.once('dialog', (dialog) => void dialog.accept());
 }
 
 /** Opens a page from the left navigation. */
@@ -215,6 +224,27 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     await shot('tags');
   });
 
+  await step(t, 'tags: run them on a schedule, see the next run, remove it', async () => {
+    const card = page.locator('#tag-schedule');
+    await card.getByText('未设置定时：标签只在手动运行和导入数据后运行。').waitFor();
+    await page.getByLabel('计划（cron）').fill('abc');
+    await page.getByRole('button', { name: '保存定时' }).click();
+    await card.getByRole('alert').getByText(/expected 5 fields/).waitFor();
+    await page.getByLabel('计划（cron）').fill('30 2 * * *');
+    await page.getByRole('button', { name: '保存定时' }).click();
+    await card.getByRole('status').getByText(/^已保存：下次运行 \d{4}-\d{2}-\d{2} 02:30（Asia\/Shanghai）。$/).waitFor();
+    assert.equal(await page.getByTestId('tag-schedule-cron').textContent(), '30 2 * * *');
+    const { schedule } = await api<{ schedule: { cron: string; nextAtLocal: string } | null }>('GET', '/api/v1/tags/schedule');
+    assert.equal(schedule?.cron, '30 2 * * *');
+    assert.equal(await page.getByTestId('tag-schedule-next').textContent(), `${schedule.nextAtLocal}（Asia/Shanghai）`);
+    await shot('tags-schedule');
+    acceptNextDialog();
+    await page.getByRole('button', { name: '取消定时' }).click();
+    await card.getByText('已取消定时运行。').waitFor();
+    await card.getByText('未设置定时：标签只在手动运行和导入数据后运行。').waitFor();
+    assert.equal((await api<{ schedule: unknown }>('GET', '/api/v1/tags/schedule')).schedule, null);
+  });
+
   await step(t, 'the overview shows KPIs, lifecycle, RFM and the trend', async () => {
     await nav('概览');
     const kpi = (label: string) => page.locator('.kpi', { has: page.locator('.kpi-label', { hasText: new RegExp(`^${label}$`) }) }).locator('.kpi-value');
@@ -250,6 +280,46 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     await page.getByRole('heading', { name: '合并解释' }).waitFor();
     await page.locator('#merge-explanation').getByRole('cell', { name: '+8613800000001', exact: true }).waitFor();
     await shot('person');
+  });
+
+  await step(t, 'on the 360 view: add a note, set a manual tag (who set it shows) and remove it', async () => {
+    await api('POST', '/api/v1/tags', { key: 'service_level', name: { zh: '服务等级', en: 'Service level' }, kind: 'manual', valueType: 'string', options: ['金牌', '银牌', '普通'] });
+    // The page reads the tag catalog when it opens.
+    await page.reload();
+    await page.getByRole('heading', { name: '王小明', level: 1 }).waitFor();
+    const notes = page.locator('#person-notes');
+    await notes.getByText('还没有备注').waitFor();
+    assert.ok(await notes.getByRole('button', { name: '添加备注' }).isDisabled(), 'an empty note cannot be added');
+    await page.getByLabel('新备注').fill('客户偏好即食燕窝，周末下午方便联系。');
+    await notes.getByRole('button', { name: '添加备注' }).click();
+    const note = notes.getByRole('listitem').filter({ hasText: '客户偏好即食燕窝，周末下午方便联系。' });
+    await note.waitFor();
+    await note.getByText(/^周运营 · \d{4}\/\d{2}\/\d{2} \d{2}:\d{2}$/).waitFor();
+    assert.equal(await page.getByLabel('新备注').inputValue(), '', 'the text area is emptied');
+    const listed = await api<{ notes: Array<{ text: string; authorName: string }> }>('GET', `/api/v1/people/${personId}/notes`);
+    assert.deepEqual(listed.notes.map((n) => [n.text, n.authorName]), [['客户偏好即食燕窝，周末下午方便联系。', '周运营']]);
+
+    await page.getByLabel('手动标签', { exact: true }).selectOption({ label: '服务等级' });
+    await page.getByLabel('取值', { exact: true }).selectOption('金牌');
+    await page.getByRole('button', { name: '设置', exact: true }).click();
+    await page.getByRole('status').getByText('已设置「服务等级」= 金牌。').waitFor();
+    const item = page.locator('.tag-item[data-tag="service_level"]');
+    await item.locator('dt', { hasText: '服务等级' }).waitFor();
+    await item.locator('.tag-value', { hasText: '金牌' }).waitFor();
+    await item.getByText(/^周运营 设置于 \d{4}\/\d{2}\/\d{2} \d{2}:\d{2}$/).waitFor();
+    const { tags } = await api<{ tags: Array<{ key: string; value: unknown; setBy?: string }> }>('GET', `/api/v1/people/${personId}/tags`);
+    const set = tags.find((tag) => tag.key === 'service_level');
+    assert.equal(set?.value, '金牌');
+    assert.match(set?.setBy ?? '', /^api:usr_/);
+    await page.getByText('当前值：金牌').waitFor();
+    await shot('person-notes');
+
+    acceptNextDialog();
+    await page.getByRole('button', { name: '移除', exact: true }).click();
+    await page.getByRole('status').getByText('已移除「服务等级」。').waitFor();
+    await item.waitFor({ state: 'detached' });
+    const after = await api<{ tags: Array<{ key: string }> }>('GET', `/api/v1/people/${personId}/tags`);
+    assert.ok(!after.tags.some((tag) => tag.key === 'service_level'), 'the value is gone');
   });
 
   const tree = { match: 'all', conditions: [{ type: 'orders', count: { min: 2 }, window: { days: 90 } }] };
@@ -333,6 +403,49 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     await page.getByRole('navigation').getByRole('link', { name: '人群' }).waitFor();
   });
 
+  await step(t, 'a journey from the plans page: start it, people per step, the report, pause', async () => {
+    await api('POST', '/api/v1/journeys', {
+      key: 'repeat_care',
+      name: '复购关怀流程',
+      entry: { segment: 'repeat_buyers' },
+      first: 'call',
+      steps: {
+        call: { type: 'task', title: '致电复购客户', next: 'wait_week' },
+        wait_week: { type: 'wait', days: 7, next: 'done' },
+        done: { type: 'exit' },
+      },
+    });
+    await nav('计划');
+    await page.getByRole('link', { name: '复购关怀流程' }).click();
+    await page.waitForURL(/#\/journeys\/repeat_care$/);
+    await page.getByRole('heading', { name: '复购关怀流程', level: 1 }).waitFor();
+    await page.getByTestId('journey-status').filter({ hasText: 'draft' }).waitFor({ state: 'attached' });
+    // The steps in the order people meet them, with what each does.
+    const steps = page.locator('#journey-steps tbody tr');
+    await steps.first().waitFor();
+    assert.deepEqual(await steps.locator('td:first-child code').allTextContents(), ['call', 'wait_week', 'done']);
+    await page.locator('#journey-steps').getByRole('cell', { name: '致电复购客户' }).waitFor();
+    await page.locator('#journey-steps').getByRole('cell', { name: '7 天' }).waitFor();
+    await page.getByText('还没有人进入').waitFor();
+    await page.getByRole('button', { name: '启动' }).click();
+    await page.getByTestId('journey-status').filter({ hasText: 'running' }).waitFor({ state: 'attached' });
+    // The server's journey ticker (siyu start) is not part of a test server: one tick here.
+    const tick = await advanceJourneys(stores, { publicUrl: base });
+    assert.equal(tick.entered, 3, 'the three repeat buyers entered');
+    await page.getByRole('button', { name: '刷新' }).click();
+    await page.locator('[data-testid="journey-here-wait_week"]', { hasText: /^3$/ }).waitFor();
+    await page.locator('[data-testid="journey-reached-call"]', { hasText: /^3$/ }).waitFor();
+    assert.equal(await page.getByTestId('journey-here-call').textContent(), '0');
+    assert.equal(await page.getByTestId('journey-active').textContent(), '3');
+    const shown = await api<{ positions: Array<{ step: string; status: string; people: number }> }>('GET', '/api/v1/journeys/repeat_care');
+    assert.deepEqual(shown.positions, [{ step: 'wait_week', status: 'active', people: 3 }]);
+    await page.locator('#journey-report').getByRole('row', { name: /call/ }).waitFor();
+    await shot('journey');
+    await page.getByRole('button', { name: '暂停' }).click();
+    await page.getByTestId('journey-status').filter({ hasText: 'paused' }).waitFor({ state: 'attached' });
+    await page.getByRole('button', { name: '继续' }).waitFor();
+  });
+
   await step(t, 'settings: workspace, channels with secrets as variable names, users, teams, audit', async () => {
     await nav('设置');
     await page.getByLabel('名称').fill('燕语旗舰店（华东）');
@@ -355,6 +468,151 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     await page.getByRole('tab', { name: '审计日志' }).click();
     await page.getByRole('cell', { name: 'workspace.update' }).waitFor();
     await shot('settings-audit');
+  });
+
+  await step(t, 'settings › API keys: a new key’s token is shown once, works, and stops working when revoked', async () => {
+    const workspace = (token: string) => fetch(`${base}/api/v1/workspace`, { headers: { authorization: `Bearer ${token}` } });
+    await page.getByRole('tab', { name: 'API 密钥' }).click();
+    // The key this test calls the API with is listed, without its secret.
+    await page.getByRole('row', { name: /test/ }).getByText('有效').waitFor();
+    assert.equal(await page.getByText(adminKey).count(), 0);
+    await page.getByLabel('名称').fill('BI 只读');
+    await page.getByLabel('角色').selectOption('analyst');
+    await page.getByRole('button', { name: '创建密钥' }).click();
+    const box = page.getByTestId('new-api-key-token');
+    await box.waitFor();
+    await page.getByText('请立即复制并妥善保存：关闭后不会再显示这个密钥。').waitFor();
+    const token = await box.inputValue();
+    const row = page.getByRole('row', { name: /BI 只读/ });
+    await row.getByText('有效').waitFor();
+    await row.getByRole('cell', { name: '分析师' }).waitFor();
+    const prefix = (await row.locator('code').textContent())!;
+    assert.ok(token.startsWith(`siyu_${prefix}_`), `the token ${token.slice(0, 20)}… has the listed prefix ${prefix}`);
+    // The token works as a Bearer key.
+    const ok = await workspace(token);
+    assert.equal(ok.status, 200);
+    assert.equal(((await ok.json()) as { name: string }).name, '燕语旗舰店（华东）');
+    await shot('settings-keys');
+    // Shown once: closed, and not there again after a reload.
+    await page.getByRole('button', { name: '我已保存，关闭' }).click();
+    await box.waitFor({ state: 'detached' });
+    await page.reload();
+    await row.waitFor();
+    assert.equal(await page.getByTestId('new-api-key-token').count(), 0);
+    assert.equal(await page.getByText(token).count(), 0);
+    // Revoked after a confirm: the list says so and the token no longer works.
+    acceptNextDialog();
+    await page.getByRole('button', { name: '吊销 BI 只读' }).click();
+    await page.getByRole('status').getByText('已吊销「BI 只读」。').waitFor();
+    await row.getByText('已吊销').waitFor();
+    assert.equal(await page.getByRole('button', { name: '吊销 BI 只读' }).count(), 0);
+    assert.equal((await workspace(token)).status, 401);
+    assert.equal((await workspace(adminKey)).status, 200, 'the other keys still work');
+  });
+
+  await step(t, 'OneID corrections on the 360 view: undo the latest merge, unbind an identifier', async () => {
+    // Two people a later record merged (it had both their phones), and two records joined by one email.
+    const dir = tempDir();
+    const first = path.join(dir, 'records-1.csv');
+    const second = path.join(dir, 'records-2.csv');
+    fs.writeFileSync(first, 'record_id,source,phone,jd_pin,email,name\nm1,crm,13300000001,,,陈一\nm2,crm,13300000002,,,陈二\nu1,crm,,jd_a,fam@example.com,林家\nu2,crm,,jd_b,fam@example.com,林家\n');
+    fs.writeFileSync(second, 'record_id,source,phone\nm3,jd,13300000001;13300000002\n');
+    await runImport(stores, { workspace: ws, kind: 'records', files: [first] });
+    await runImport(stores, { workspace: ws, kind: 'records', files: [second] });
+    const find = async (q: string) => (await api<{ people: Array<{ personId: number }> }>('GET', `/api/v1/people?q=${encodeURIComponent(q)}`)).people.map((p) => p.personId);
+    const [merged] = await find('13300000001');
+    assert.deepEqual(await find('13300000002'), [merged], 'one person holds both phones');
+    const recordsOf = async (id: number) => (await api<{ records: Array<{ record_id: string }> }>('GET', `/api/v1/people/${id}/explain`)).records.map((r) => r.record_id).sort();
+    assert.deepEqual(await recordsOf(merged), ['m1', 'm2', 'm3']);
+
+    await page.goto(`${base}/#/people/${merged}`);
+    await page.getByRole('heading', { name: /陈/, level: 1 }).waitFor();
+    await page.getByRole('button', { name: '为什么是同一个人？' }).click();
+    const explanation = page.locator('#merge-explanation');
+    await explanation.getByRole('cell', { name: '合并' }).first().waitFor();
+    acceptNextDialog();
+    await explanation.getByRole('button', { name: '撤销最近一次合并' }).click();
+    await page.getByRole('status').getByText(/^已撤销最近一次合并：拆成 2 组，新增 \d+ 个用户。$/).waitFor();
+    // The records the merge joined are apart again (the record with both phones stays with one of them).
+    const kept = await recordsOf(merged);
+    assert.ok(kept.length < 3 && !(kept.includes('m1') && kept.includes('m2')), `the merge is undone: ${kept.join(', ')}`);
+    await page.getByText(new RegExp(`^用户 #${merged} · \\d+ 个标识 · ${kept.length} 条来源记录$`)).waitFor();
+    await explanation.getByRole('cell', { name: '撤销合并' }).waitFor();
+    assert.equal(await explanation.getByRole('button', { name: '撤销最近一次合并' }).count(), 0, 'nothing more to undo');
+
+    const [family] = await find('fam@example.com');
+    await page.goto(`${base}/#/people/${family}`);
+    await page.getByRole('heading', { name: '林家', level: 1 }).waitFor();
+    // The identities table's row (the explanation, closed for another person, would list it too).
+    const email = page.getByRole('row', { name: /^email fam@example\.com/ }).filter({ has: page.getByRole('button', { name: '解绑' }) });
+    assert.equal(await page.locator('#merge-explanation').count(), 0);
+    assert.equal(await page.getByText(/已撤销最近一次合并/).count(), 0, 'the last person’s notice is gone');
+    await email.waitFor();
+    // Analysts and staff have no such button; admins and operators confirm first.
+    page.once('dialog', (dialog) => void dialog.dismiss());
+    await email.getByRole('button', { name: '解绑' }).click();
+    await email.waitFor();
+    acceptNextDialog();
+    await email.getByRole('button', { name: '解绑' }).click();
+    await page.getByRole('status').getByText(/^已解绑 email「fam@example\.com」：重新识别了 \d+ 条记录，新拆出 \d+ 个用户。$/).waitFor();
+    await email.waitFor({ state: 'detached' });
+    assert.deepEqual(await find('fam@example.com'), [], 'the email links nobody now');
+    await shot('person-unbind');
+  });
+
+  // Last: the admin's password changes.
+  await step(t, 'change my password from the header; other sessions end; log in again with the new one', async () => {
+    // A second session of the same user (another browser, say), which the change ends.
+    const other = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: EMAIL, password: PASSWORD }) });
+    assert.equal(other.status, 200);
+    const cookie = other.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const me = (c: string) => fetch(`${base}/api/v1/auth/me`, { headers: { cookie: c } });
+    assert.equal((await me(cookie)).status, 200);
+
+    await page.getByRole('link', { name: '周运营 · 管理员' }).click();
+    await page.waitForURL(/#\/account$/);
+    await page.getByRole('heading', { name: '我的账号', level: 1 }).waitFor();
+    await page.getByText(EMAIL).waitFor();
+    const submit = page.getByRole('button', { name: '修改密码' });
+    assert.ok(await submit.isDisabled(), 'nothing to submit yet');
+    // The checks before asking the server: length, and the same password twice.
+    await page.getByLabel('当前密码').fill(PASSWORD);
+    await page.getByLabel('新密码', { exact: true }).fill('short');
+    await page.getByLabel('确认新密码').fill('short');
+    await submit.click();
+    await page.getByRole('alert').getByText('新密码至少需要 10 个字符。').waitFor();
+    await page.getByLabel('新密码', { exact: true }).fill(NEW_PASSWORD);
+    await page.getByLabel('确认新密码').fill(`${NEW_PASSWORD}!`);
+    await submit.click();
+    await page.getByRole('alert').getByText('两次输入的新密码不一致。').waitFor();
+    // A wrong current password: the server's 403, in its words.
+    await page.getByLabel('确认新密码').fill(NEW_PASSWORD);
+    await page.getByLabel('当前密码').fill('not my password');
+    await submit.click();
+    const refused = page.getByRole('alert').filter({ hasText: '当前密码不正确' });
+    await refused.getByText('the current password is wrong').waitFor();
+    assert.equal(await page.getByText('你的角色没有权限执行此操作。').count(), 0, 'a wrong password is not shown as a missing permission');
+    assert.equal((await me(cookie)).status, 200, 'nothing changed yet');
+    await page.getByLabel('当前密码').fill(PASSWORD);
+    await submit.click();
+    await page.getByRole('status').getByText('密码已修改。其他设备和浏览器上的登录已全部退出，下次请用新密码登录。').waitFor();
+    assert.equal(await page.getByLabel('当前密码').inputValue(), '', 'the fields are emptied');
+    await shot('account');
+    // The other session ended; this one goes on.
+    assert.equal((await me(cookie)).status, 401);
+    await nav('用户');
+    await page.getByRole('heading', { name: '用户', level: 1 }).waitFor();
+    // Out, and in again: the old password is refused, the new one works.
+    await page.getByRole('button', { name: '退出登录' }).click();
+    await page.getByRole('heading', { name: '登录控制台' }).waitFor();
+    await page.getByLabel('邮箱').fill(EMAIL);
+    await page.getByLabel('密码').fill(PASSWORD);
+    await page.getByLabel('密码').press('Enter');
+    await page.getByRole('alert').getByText('the email or the password is wrong').waitFor();
+    await page.getByLabel('密码').fill(NEW_PASSWORD);
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByText('周运营 · 管理员').waitFor();
+    await page.getByRole('navigation').getByRole('link', { name: '概览' }).waitFor();
   });
 });
 
@@ -405,6 +663,19 @@ test('a scoped user through the console: the shop team sees shop customers only'
       await page.getByLabel('搜索客户').press('Enter');
       await page.getByRole('row', { name: /王小明/ }).getByRole('link').click();
       await page.getByRole('heading', { name: '王小明', level: 1 }).waitFor();
+      // Notes are theirs to write; OneID corrections change the whole workspace and are not offered.
+      await page.locator('#person-notes').getByText('客户偏好即食燕窝，周末下午方便联系。').waitFor();
+      await page.getByRole('button', { name: '添加备注' }).waitFor();
+      assert.equal(await page.getByRole('button', { name: '解绑' }).count(), 0);
+    });
+    await step(t, 'workspace-wide changes are not offered to a scoped user', async () => {
+      // Segments are counted within the scope, but defining them changes what every team shares.
+      await nav('人群');
+      await page.getByRole('link', { name: '复购客户' }).click();
+      await page.getByRole('heading', { name: '复购客户', level: 1 }).waitFor();
+      await page.locator('[data-testid="segment-exact"]').waitFor();
+      assert.equal(await page.getByRole('link', { name: '新建人群' }).count(), 0);
+      await shot('scoped-segment');
     });
   } finally {
     page = previous;

@@ -13,8 +13,13 @@ import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspac
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+const tempDirs: string[] = [];
+/** A fresh directory, removed when the test process exits (a suite's stores are closed by then). */
 export function tempDir(prefix = 'siyu-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  if (tempDirs.length === 0) process.on('exit', () => tempDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  tempDirs.push(dir);
+  return dir;
 }
 
 /**

@@ -14,6 +14,7 @@ import type { Stores } from '../src/stores/stores.ts';
 import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
 import { runImport } from '../src/ingest/importer.ts';
 import { createUser } from '../src/access/users.ts';
+import { maskField, maskIdentifier, maskProperties, maskRecordKey } from '../src/identity/masking.ts';
 
 let stores: Stores;
 let app: FastifyInstance;
@@ -30,7 +31,7 @@ before(async () => {
   admin = (await new ApiKeyService(stores.state).create(ws.id, 'root', 'admin')).token;
   ({ app, base } = await startTestServer(stores));
   const dir = tempDir();
-  const header = 'order_id,ordered_at,amount,status,phone,unionid,name,address,sku,product_name,category,quantity,line_amount';
+  const header = 'order_id,ordered_at,amount,status,phone,unionid,jd_pin,name,address,sku,product_name,category,quantity,line_amount';
   const write = (name: string, rows: string[]) => {
     const file = path.join(dir, name);
     fs.writeFileSync(file, [header, ...rows, ''].join('\n'));
@@ -38,12 +39,12 @@ before(async () => {
   };
   // A: 王静 buys on Tmall and JD. B: 李娜 on Tmall, a WeCom contact of guide001. C: 张伟 on JD only, guide002's contact.
   const tmall = write('tmall.csv', [
-    `T1,${today} 10:00:00,100.00,completed,13800000001,,王静,上海市徐汇区漕溪北路1号,S1,燕窝,滋补,1,100.00`,
-    `T2,${today} 11:00:00,200.00,completed,13900000002,oU-b,李娜,杭州市西湖区1号,S2,花胶,滋补,1,200.00`,
+    `T1,${today} 10:00:00,100.00,completed,13800000001,,,王静,上海市徐汇区漕溪北路1号,S1,燕窝,滋补,1,100.00`,
+    `T2,${today} 11:00:00,200.00,completed,13900000002,oU-b,,李娜,杭州市西湖区1号,S2,花胶,滋补,1,200.00`,
   ]);
   const jd = write('jd.csv', [
-    `J1,${today} 12:00:00,300.00,completed,13800000001,,王静,上海市徐汇区漕溪北路1号,S1,燕窝,滋补,3,300.00`,
-    `J2,${today} 13:00:00,400.00,completed,13700000003,oU-c,张伟,北京市朝阳区秘密路9号,S3,阿胶,滋补,4,400.00`,
+    `J1,${today} 12:00:00,300.00,completed,13800000001,,jd-wangjing,王静京东号,上海市徐汇区漕溪北路1号,S1,燕窝,滋补,3,300.00`,
+    `J2,${today} 13:00:00,400.00,completed,13700000003,oU-c,jd-zhangwei,张伟,北京市朝阳区秘密路9号,S3,阿胶,滋补,4,400.00`,
   ]);
   const contacts = path.join(dir, 'contacts.csv');
   fs.writeFileSync(contacts, ['external_userid,staff_userid,unionid,name', 'wm-b,guide001,oU-b,李娜', 'wm-c,guide002,oU-c,张伟', ''].join('\n'));
@@ -91,8 +92,8 @@ async function team(name: string, sources: string[]): Promise<string> {
   return created.json.team.id;
 }
 
-// What only the JD-only person C and JD's orders carry: none of it may reach the Tmall team.
-const OUTSIDE_TMALL = ['13700000003', '张伟', '秘密路', 'J2', 'J1', 'oU-c'];
+// What only the JD-only person C, JD's orders and A's JD record carry: none of it may reach the Tmall team.
+const OUTSIDE_TMALL = ['13700000003', '张伟', '秘密路', 'J2', 'J1', 'oU-c', 'jd-wangjing', '王静京东号'];
 
 test('a team sees only its sources: people, orders, search, exports, segments and the overview are scoped in the queries', async () => {
   const tmallTeam = await team('天猫团队', ['tmall']);
@@ -104,7 +105,7 @@ test('a team sees only its sources: people, orders, search, exports, segments an
 
   const me = await tm('GET', '/api/v1/auth/me');
   assert.deepEqual(me.json.scope.team.sources, ['tmall']);
-  assert.equal(me.json.permissions.personalData, true);
+  assert.deepEqual(me.json.permissions, { personalData: true, workspaceChanges: false });
 
   // People: A and B are in (Tmall records), C is not, whatever the route.
   assert.equal((await tm('GET', `/api/v1/people/${people.c}`)).status, 404);
@@ -127,6 +128,11 @@ test('a team sees only its sources: people, orders, search, exports, segments an
   const found = await callApi(base, 'GET', '/api/v1/people?q=137%200000%200003', admin);
   assert.deepEqual(found.json.people.map((p: { personId: number }) => p.personId), [people.c]);
   assert.deepEqual((await tm('GET', '/api/v1/people?q=%E6%9D%8E')).json.people.map((p: { personId: number }) => p.personId), [people.b], 'a part of a name');
+  // A's JD-only identifier and JD name find A for the admin, not for the Tmall team (it would confirm a link it may not see).
+  for (const q of ['jd-wangjing', encodeURIComponent('京东号')]) {
+    assert.deepEqual((await callApi(base, 'GET', `/api/v1/people?q=${q}`, admin)).json.people.map((p: { personId: number }) => p.personId), [people.a]);
+    assert.deepEqual((await tm('GET', `/api/v1/people?q=${q}`)).json.people, []);
+  }
 
   // Exports: only the team's people and records.
   const records = await tm('GET', '/api/v1/records/export');
@@ -162,6 +168,10 @@ test('a team sees only its sources: people, orders, search, exports, segments an
   const refused = await tm('POST', '/api/v1/imports?kind=orders&source=jd&filename=jd.csv', 'order_id,ordered_at,amount\nJ9,2026-01-01 10:00:00,1.00\n');
   assert.equal(refused.status, 403);
   assert.match(refused.json.error.message, /your team imports into its sources only: pass source= one of tmall/);
+  // Records name their source per row, events are the SDK's: not for a team.
+  const recordsImport = await tm('POST', '/api/v1/imports?kind=records&source=tmall&filename=r.csv', 'record_id,source,phone\nr9,jd,13600000000\n');
+  assert.equal(recordsImport.status, 403);
+  assert.match(recordsImport.json.error.message, /a team imports orders, refunds, members, contacts only/);
   const runs = await tm('GET', '/api/v1/imports');
   assert.deepEqual([...new Set(runs.json.runs.map((r: { source: string }) => r.source))], ['tmall']);
   const jdRun = (await callApi(base, 'GET', '/api/v1/imports', admin)).json.runs.find((r: { source: string }) => r.source === 'jd');
@@ -174,23 +184,89 @@ test('a team sees only its sources: people, orders, search, exports, segments an
   for (const action of ['team.create', 'export.records', 'export.identities', 'export.segment']) assert.ok(actions.includes(action), action);
 });
 
-test('every GET route, walked with a Tmall-team session and the other team’s ids, returns nothing of the other team', async () => {
+/** A GET route made callable: ids of the person given, the known segment and pack, the query a route needs. */
+function callable(url: string, person: number): string {
+  const path = url.replace(/:(id|personId)\b/g, String(person)).replace(':key', 'buyers').replace(':name', 'retail');
+  const query = path.endsWith('/people') ? '?q=13800000001' : path.endsWith('/export') ? '?type=phone' : path.endsWith('/cross') ? '?rows=x&columns=y' : path.endsWith('/insights') ? '?tags=x' : path.endsWith('/preview') ? `?person=${person}` : '';
+  return path + query;
+}
+
+test('every route, walked with a Tmall-team session, an analyst and a tracker key, gives nothing it should not', async () => {
   const teams = (await callApi(base, 'GET', '/api/v1/teams', admin)).json.teams;
   const tmallTeam = teams.find((t: { name: string }) => t.name === '天猫团队')?.id ?? (await team('天猫团队', ['tmall']));
   const tm = await userIn(tmallTeam, 'operator', 'tm-walker');
-  const checked: string[] = [];
-  for (const route of app.routeTable) {
-    if (route.method !== 'GET' || !route.url.startsWith('/api/v1/') || route.public) continue;
-    const url = route.url
-      .replace(/:(id|personId)\b/g, String(people.c))
-      .replace(':key', 'buyers')
-      .replace(':name', 'retail');
-    const query = url.endsWith('/people') ? '?q=13700000003' : url.endsWith('/export') ? '?type=phone' : url.endsWith('/cross') ? '?rows=x&columns=y' : url.endsWith('/insights') ? '?tags=x' : '';
-    const response = await tm('GET', url + query);
-    for (const secret of OUTSIDE_TMALL) assert.ok(!response.text.includes(secret), `${route.url} gave the Tmall team "${secret}": ${response.text.slice(0, 300)}`);
-    checked.push(route.url);
+  const analyst = await userIn(null, 'analyst', 'walking-analyst');
+  const tracker = (await new ApiKeyService(stores.state).create(ws.id, 'site', 'tracker')).token;
+  const gets = app.routeTable.filter((r) => r.method === 'GET' && r.url.startsWith('/api/v1/') && !r.public);
+  assert.ok(gets.length > 40, `${gets.length} GET routes`);
+  let answered = 0;
+  for (const route of gets) {
+    for (const person of [people.a, people.c]) {
+      // The Tmall team: nothing of C, of JD's orders or of A's JD record, whatever the route.
+      const response = await tm('GET', callable(route.url, person));
+      assert.notEqual(response.status, 500, `${route.url}: ${response.text.slice(0, 200)}`);
+      for (const secret of OUTSIDE_TMALL) assert.ok(!response.text.includes(secret), `${route.url} gave the Tmall team "${secret}": ${response.text.slice(0, 300)}`);
+      if (response.status === 200) answered++;
+      // An analyst sees everyone, masked: no phone, address or full name in the clear.
+      const read = await analyst('GET', callable(route.url, person));
+      for (const secret of ['13800000001', '13700000003', '漕溪北路', '秘密路', '王静', '张伟', 'jd-wangjing']) {
+        assert.ok(!read.text.includes(secret), `${route.url} showed an analyst "${secret}": ${read.text.slice(0, 300)}`);
+      }
+    }
+    // A tracker key (it sits in web pages) reads nothing.
+    const byTracker = await callApi(base, 'GET', callable(route.url, people.a), tracker);
+    assert.equal(byTracker.status, 403, `${route.url} answered a tracker key`);
   }
-  assert.ok(checked.length > 40, `walked ${checked.length} routes`);
+  assert.ok(answered >= 30, `${answered} scoped reads answered 200`);
+
+  // Changing routes: a scoped user may call only those that keep to the scope; the rest are refused before anything runs.
+  const writes = app.routeTable.filter((r) => r.method !== 'GET' && r.url.startsWith('/api/v1/') && !r.public);
+  for (const route of writes) {
+    const response = await tm(route.method, callable(route.url, people.a).split('?')[0], {});
+    if (route.scoped) assert.notEqual(response.status, 500, `${route.method} ${route.url}: ${response.text.slice(0, 200)}`);
+    else assert.equal(response.status, 403, `${route.method} ${route.url} let a scoped user change a workspace-wide thing: ${response.status} ${response.text.slice(0, 200)}`);
+  }
+  const scopedWrites = writes.filter((r) => r.scoped).map((r) => `${r.method} ${r.url}`).sort();
+  assert.deepEqual(scopedWrites, [
+    'DELETE /api/v1/people/:id/tags/:key',
+    'POST /api/v1/auth/password',
+    'POST /api/v1/identities/reviews/:id',
+    'POST /api/v1/imports',
+    'POST /api/v1/people/:id/notes',
+    'POST /api/v1/segments/count',
+    'POST /api/v1/tasks/:id',
+    'PUT /api/v1/people/:id/tags/:key',
+    'PUT /api/v1/people/:personId/consents/:channel',
+  ]);
+});
+
+test('a team’s sources change its members’ scope at once; moving a user to another team ends their sessions', async () => {
+  const jdAndTmall = await team('全渠道团队', ['tmall']);
+  const member = await userIn(jdAndTmall, 'analyst', 'moving-analyst');
+  assert.equal((await member('GET', `/api/v1/people/${people.c}`)).status, 404);
+  assert.equal((await callApi(base, 'PUT', `/api/v1/teams/${jdAndTmall}`, admin, { name: '全渠道团队', sources: ['tmall', 'jd'] })).status, 200);
+  assert.equal((await member('GET', `/api/v1/people/${people.c}`)).status, 200, 'JD added: C is in');
+  const users = (await callApi(base, 'GET', '/api/v1/users', admin)).json.users;
+  const id = users.find((u: { email: string }) => u.email.startsWith('moving-analyst')).id;
+  assert.equal((await callApi(base, 'PATCH', `/api/v1/users/${id}`, admin, { teamId: null })).status, 200);
+  assert.equal((await member('GET', '/api/v1/auth/me')).status, 401, 'a team change ends the sessions');
+});
+
+test('masking: event traits, personal properties, birthdays, member numbers and short phones', () => {
+  assert.deepEqual(maskProperties({ revenue: 399, sku: 'S1', phone: '13800000001', shipping: { receiver_name: '王静', city: '上海' } }), {
+    revenue: 399,
+    sku: 'S1',
+    phone: '138****0001',
+    shipping: { receiver_name: '王*', city: '上海' },
+  });
+  assert.deepEqual(maskProperties({ plan: 'gold', email: 'wang@example.com' }, true), { plan: '***', email: 'w***@example.com' }, 'identify traits: every text value');
+  assert.equal(maskField('birthday', '1990-03-04'), '1990-**-**');
+  assert.equal(maskField('identities.phone', '13800000001'), '138****0001');
+  assert.equal(maskField('amount', '399.00'), '399.00');
+  assert.equal(maskField('member_no', 'M0001234'), 'M0***34');
+  assert.equal(maskIdentifier('phone', '1380000'), '***');
+  assert.equal(maskRecordKey('crm:member:M0001234'), 'crm:member:M0***34');
+  assert.equal(maskRecordKey('tmall:order:T1'), 'tmall:order:T1');
 });
 
 test('staff see the customers whose WeCom contact they own; analysts in a team see personal data masked', async () => {
@@ -247,9 +323,11 @@ test('staff see the customers whose WeCom contact they own; analysts in a team s
   // A team with members cannot be deleted (they would see everything); admins are in no team.
   const removed = await callApi(base, 'DELETE', `/api/v1/teams/${jdTeam}`, admin);
   assert.equal(removed.status, 409);
+  const boss = await createUser(stores, ws.id, { email: `boss-${ws.slug}@brand.example`, name: 'boss', role: 'admin', password: 'scoped password 1' });
+  const inTeam = await callApi(base, 'PATCH', `/api/v1/users/${boss.id}`, admin, { teamId: jdTeam });
+  assert.equal(inTeam.status, 400);
+  assert.match(inTeam.json.error.message, /admin sees the whole workspace/);
   const users = (await callApi(base, 'GET', '/api/v1/users', admin)).json.users;
-  const boss = users.find((u: { role: string }) => u.role === 'admin');
-  if (boss) assert.equal((await callApi(base, 'PATCH', `/api/v1/users/${boss.id}`, admin, { teamId: jdTeam })).status, 400);
   const jdUser = users.find((u: { email: string }) => u.email.startsWith('jd-ana'));
   const moved = await callApi(base, 'PATCH', `/api/v1/users/${jdUser.id}`, admin, { role: 'admin', teamId: jdTeam });
   assert.equal(moved.status, 400);

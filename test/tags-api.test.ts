@@ -121,24 +121,26 @@ test('siyu tags define / run / show and siyu people show', async () => {
   assert.match(refused.stderr, /key: lower-case letters.*; field: avg needs a numeric field/);
 });
 
-test('manual tags: staff set and remove them on a person, with who and when; values are checked', async () => {
+test('manual tags: set and removed on a person, with who and when; values are checked', async () => {
   const staff = (await new ApiKeyService(stores.state).create(ws.id, 'guide', 'staff')).token;
   const defined = await call('POST', '/api/v1/tags', operator, { key: 'gift_pref', name: { zh: '礼盒偏好', en: 'Gift preference' }, kind: 'manual', options: ['自用', '送礼'] });
   assert.equal(defined.status, 201);
   const [q1] = await stores.facts.query<{ p: string }>(`SELECT person_id AS p FROM person_identities FINAL WHERE workspace_id = {ws:String} AND value = 'Q1'`, { ws: ws.id });
-  const set = await call('PUT', `/api/v1/people/${q1.p}/tags/gift_pref`, staff, { value: '送礼' });
+  // A staff key belongs to no guide and sees nobody; staff users set tags on their own customers (test/scopes.test.ts).
+  assert.equal((await call('PUT', `/api/v1/people/${q1.p}/tags/gift_pref`, staff, { value: '送礼' })).status, 404);
+  const set = await call('PUT', `/api/v1/people/${q1.p}/tags/gift_pref`, operator, { value: '送礼' });
   assert.equal(set.status, 200);
   const tags = (await call('GET', `/api/v1/people/${q1.p}/tags`, analyst)).json.tags as Array<{ key: string; value: unknown; setBy?: string; setAt?: string }>;
   const gift = tags.find((t) => t.key === 'gift_pref')!;
   assert.equal(gift.value, '送礼');
   assert.match(gift.setBy!, /^api:/);
   assert.ok(Date.now() - Date.parse(gift.setAt!) < 60_000);
-  const refused = await call('PUT', `/api/v1/people/${q1.p}/tags/gift_pref`, staff, { value: '自己吃' });
+  const refused = await call('PUT', `/api/v1/people/${q1.p}/tags/gift_pref`, operator, { value: '自己吃' });
   assert.equal(refused.status, 400);
   assert.match(refused.json.error.message, /value: tag "gift_pref" takes one of 自用, 送礼; got 自己吃/);
-  assert.equal((await call('PUT', `/api/v1/people/${q1.p}/tags/spend_total`, staff, { value: '1' })).status, 409, 'computed tags are not set by hand');
+  assert.equal((await call('PUT', `/api/v1/people/${q1.p}/tags/spend_total`, operator, { value: '1' })).status, 409, 'computed tags are not set by hand');
   assert.equal((await call('PUT', `/api/v1/people/${q1.p}/tags/gift_pref`, analyst, { value: '送礼' })).status, 403);
-  assert.equal((await call('DELETE', `/api/v1/people/${q1.p}/tags/gift_pref`, staff)).status, 200);
+  assert.equal((await call('DELETE', `/api/v1/people/${q1.p}/tags/gift_pref`, operator)).status, 200);
   const after = (await call('GET', `/api/v1/people/${q1.p}/tags`, analyst)).json.tags as Array<{ key: string }>;
   assert.ok(!after.some((t) => t.key === 'gift_pref'), 'removed: the published tag has no value for them');
 });

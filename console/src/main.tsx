@@ -19,6 +19,8 @@ import { PlanEdit } from './pages/PlanEdit.tsx';
 import { PlanDetail } from './pages/PlanDetail.tsx';
 import { Settings } from './pages/Settings.tsx';
 import { Tasks } from './pages/Tasks.tsx';
+import { Account } from './pages/Account.tsx';
+import { JourneyDetail } from './pages/JourneyDetail.tsx';
 import { NotFound } from './pages/NotFound.tsx';
 import './styles.css';
 
@@ -48,7 +50,9 @@ const router = createHashRouter([
       { path: 'plans/new', element: <Allowed needs="build"><PlanEdit /></Allowed> },
       { path: 'plans/:key', element: <Allowed needs="plans.read"><PlanDetail /></Allowed> },
       { path: 'plans/:key/edit', element: <Allowed needs="build"><PlanEdit /></Allowed> },
+      { path: 'journeys/:key', element: <Allowed needs="plans.read"><JourneyDetail /></Allowed> },
       { path: 'settings', element: <Allowed needs="policy.read"><Settings /></Allowed> },
+      { path: 'account', element: <Account /> },
       { path: '*', element: <NotFound /> },
     ],
   },

@@ -21,6 +21,8 @@ export type Capability =
   | 'policy.write'
   | 'channels.read'
   | 'tasks.close'
+  | 'people.annotate'
+  | 'identity.fix'
   | 'admin';
 
 const CAPABILITIES: Record<Capability, readonly Role[]> = {
@@ -37,11 +39,21 @@ const CAPABILITIES: Record<Capability, readonly Role[]> = {
   'policy.write': ['admin', 'operator'],
   'channels.read': ['admin', 'operator', 'analyst'],
   'tasks.close': ['admin', 'operator', 'staff'],
+  // Notes and manual tags on a person; unbind and unmerge (OneID corrections).
+  'people.annotate': ['admin', 'operator', 'staff'],
+  'identity.fix': ['admin', 'operator'],
   admin: ['admin'],
 };
 
 export function roleCan(role: Role | undefined, capability: Capability): boolean {
   return role !== undefined && CAPABILITIES[capability].includes(role);
+}
+
+/** Changes to the whole workspace's data: refused to a caller scoped to a team's sources or a guide's customers. */
+const WORKSPACE_WIDE: ReadonlySet<Capability> = new Set<Capability>(['identity.fix', 'build', 'policy.write']);
+
+function scoped(me: Me | null | undefined): boolean {
+  return me?.permissions?.workspaceChanges === false || Boolean(me?.scope?.team || me?.scope?.staffUserId);
 }
 
 interface Session {
@@ -86,7 +98,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     setMe(null);
   }, []);
 
-  const value = useMemo<Session>(() => ({ me, error, can: (c) => roleCan(me?.role, c), refresh, logout }), [me, error, refresh, logout]);
+  const value = useMemo<Session>(() => ({ me, error, can: (c) => roleCan(me?.role, c) && !(WORKSPACE_WIDE.has(c) && scoped(me)), refresh, logout }), [me, error, refresh, logout]);
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 

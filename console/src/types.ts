@@ -34,7 +34,7 @@ export interface Me {
   apiKey: string | null;
   workspace: Workspace;
   scope?: { team: Team | null; staffUserId: string | null };
-  permissions?: { personalData: boolean };
+  permissions?: { personalData: boolean; workspaceChanges?: boolean };
 }
 
 export interface Named {
@@ -163,6 +163,28 @@ export interface Person {
   messages: Array<{ planKey: string; step?: string; variant?: string; channel: string; status: string; at: string; detail: string | null }>;
   tasks: Task[];
   consents: Array<{ channel: string; status: string; source?: string; at: string }>;
+  /** Newest first (a server without notes leaves it out). */
+  notes?: Note[];
+}
+
+/** A note on a person (备注). */
+export interface Note {
+  id: number;
+  text: string;
+  author: string;
+  authorName: string;
+  createdAt: string;
+}
+
+/** What a OneID correction (unbind, unmerge) did. */
+export interface ResolveSummary {
+  runId: string;
+  records: number;
+  people: number;
+  newPeople: number;
+  merges: number;
+  splits: number;
+  [field: string]: unknown;
 }
 
 export interface Task {
@@ -327,10 +349,61 @@ export interface PlanReport {
   ledger: Record<string, number>;
 }
 
+/** A journey step (src/journeys/definition.ts). */
+export type JourneyStep =
+  | { type: 'send'; channel: string; purpose?: string; template: Record<string, string>; next?: string }
+  | { type: 'wait'; minutes?: number; hours?: number; days?: number; untilTime?: string; untilDate?: { tag?: string; profile?: string; annual?: boolean; offsetDays?: number }; next?: string }
+  | { type: 'branch'; match?: 'all' | 'any'; conditions: unknown[]; yes: string; no: string }
+  | { type: 'split'; branches: Array<{ weight: number; next: string }> }
+  | { type: 'tag'; tag: string; value?: unknown; remove?: boolean; next?: string }
+  | { type: 'task'; title: string; next?: string }
+  | { type: 'exit' };
+
+export interface Journey {
+  key: string;
+  name: string;
+  entry: { segment: string } | { event: string };
+  first: string;
+  steps: Record<string, JourneyStep>;
+  controlPercent?: number;
+  goal?: Goal;
+}
+
 export interface JourneyInfo {
-  journey: { key: string; name: string; entry: unknown; steps: Record<string, unknown> };
+  journey: Journey;
   status: string;
   runId: string | null;
+}
+
+/** GET /api/v1/journeys/:key: the journey and how many people are at each step (active) or ended there (done). */
+export interface JourneyDetail extends JourneyInfo {
+  positions: Array<{ step: string; status: 'active' | 'done' | string; people: number }>;
+}
+
+/** The workspace's tag schedule (GET /api/v1/tags/schedule), times as ISO and as the zone's wall clock. */
+export interface TagSchedule {
+  workspaceId: string;
+  cron: string;
+  timeZone: string;
+  enabled: boolean;
+  nextAt: string;
+  nextAtLocal: string;
+  lastStartedAt: string | null;
+  lastStartedAtLocal: string | null;
+  lastBaseDate: string | null;
+  updatedAt: string | null;
+}
+
+/** A workspace API key as listed (never its secret). */
+export interface ApiKey {
+  id: string;
+  workspaceId: string;
+  name: string;
+  prefix: string;
+  role: Role;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
 }
 
 export interface Policy {

@@ -56,12 +56,13 @@ export function accessRoutes(app: FastifyInstance, stores: Stores): void {
       apiKey: user ? null : caller.keyId,
       workspace: await new WorkspaceService(stores.state).get(caller.workspaceId),
       scope: { team: scope?.team ?? null, staffUserId: scope?.staff ? (scope.staffUserId ?? null) : null },
-      permissions: { personalData: seesPersonalData(caller.role) },
+      // workspaceChanges: definitions, sends and resolution are for callers who see the whole workspace.
+      permissions: { personalData: seesPersonalData(caller.role), workspaceChanges: !scope },
     };
   });
   api.post(
     '/api/v1/auth/password',
-    { schema: { tags, summary: 'Change my password (other sessions end)', security, body: z.object({ currentPassword: z.string().min(1), newPassword: z.string() }).strict() } },
+    { config: { scoped: true }, schema: { tags, summary: 'Change my password (other sessions end)', security, body: z.object({ currentPassword: z.string().min(1), newPassword: z.string() }).strict() } },
     async (request, reply) => {
       const caller = callerOf(request);
       if (!caller.keyId.startsWith('usr_')) throw new ApiError(400, 'invalid_request', 'an API key has no password: log in as a user');

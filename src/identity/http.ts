@@ -22,7 +22,7 @@ import { unbindIdentifier, unmergePerson } from './overrides.ts';
 import { decideReview, listReviews } from './reviews.ts';
 import { exportIdentities, exportRecords } from './exports.ts';
 import { getOneIdSettings, oneIdSettingsSchema, saveOneIdSettings } from './settings.ts';
-import { maskIdentifier, maskName, seesPersonalData } from './masking.ts';
+import { maskIdentifier, maskName, maskRecordId, maskRecordKey, seesPersonalData } from './masking.ts';
 import { assertPersonInScope, scopeOf, scopeSources } from '../access/scope.ts';
 
 const summarySchema = z.object({
@@ -125,11 +125,19 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
       await assertPersonInScope(stores, caller, request.params.id);
       const explanation = await explainPerson(stores, caller.workspaceId, request.params.id, scopeSources(caller));
       if (explanation.records.length === 0) throw new NotFoundError(`no person ${request.params.id} in this workspace`);
-      if (seesPersonalData(caller.role)) return { ...explanation, masked: false };
+      // Merges and splits name people; conflicts, hubs and unbinds name identifier values, which may
+      // be another team's: a scoped caller sees those entries without their details.
+      const history = scopeOf(caller) ? explanation.history.map((h) => ({ kind: h.kind, at: h.at, details: h.kind === 'merge' || h.kind === 'split' ? h.details : null })) : explanation.history;
+      if (seesPersonalData(caller.role)) return { ...explanation, history, masked: false };
       return {
         ...explanation,
-        records: explanation.records.map((r) => ({ ...r, name: maskName(r.name), identifiers: r.identifiers.map((id) => ({ type: id.type, value: maskIdentifier(id.type, id.value) })) })),
-        links: explanation.links.map((l) => ({ ...l, value: maskIdentifier(l.type, l.value) })),
+        records: explanation.records.map((r) => ({
+          ...r,
+          record_id: maskRecordId(r.kind, r.record_id),
+          name: maskName(r.name),
+          identifiers: r.identifiers.map((id) => ({ type: id.type, value: maskIdentifier(id.type, id.value) })),
+        })),
+        links: explanation.links.map((l) => ({ ...l, value: maskIdentifier(l.type, l.value), records: l.records.map(maskRecordKey) })),
         history: explanation.history.map((h) => ({ kind: h.kind, at: h.at, details: h.kind === 'merge' || h.kind === 'split' ? h.details : null })),
         masked: true,
       };
@@ -195,11 +203,12 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
     async (request) => {
       const caller = callerOf(request);
       const rows = await listReviews(stores, caller.workspaceId, request.query.status, request.query.limit, scopeSources(caller));
+      const key = seesPersonalData(caller.role) ? (k: string) => k : maskRecordKey;
       return {
         reviews: rows.map((r) => ({
           id: Number(r.id),
-          recordA: r.record_a,
-          recordB: r.record_b,
+          recordA: key(r.record_a),
+          recordB: key(r.record_b),
           probability: Number(r.probability),
           pattern: typeof r.pattern === 'string' ? JSON.parse(r.pattern) : r.pattern,
           status: r.status,
@@ -213,7 +222,7 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
   api.post(
     '/api/v1/identities/reviews/:id',
     {
-      config: { roles: ['admin', 'operator'] },
+      config: { roles: ['admin', 'operator'], scoped: true },
       schema: {
         tags: ['oneid'],
         summary: 'Accept (link the two records for good) or reject (keep them apart for good) a match',

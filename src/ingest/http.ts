@@ -22,9 +22,11 @@ import { IMPORT_KINDS, type ImportKind } from './layouts.ts';
 import { listQuarantine } from './runs.ts';
 import { processIsAlive } from '../stores/lock.ts';
 import { runTagsAfterImport } from '../tags/engine.ts';
-import { scopeSources } from '../access/scope.ts';
-import { maskIdentifier, maskName, seesPersonalData } from '../identity/masking.ts';
-import { IDENTIFIER_FIELDS } from './layouts.ts';
+import { scopeOf, scopeSources } from '../access/scope.ts';
+
+/** What a team may import (into its own sources): rows whose source is the one it names. */
+const TEAM_IMPORT_KINDS: readonly string[] = ['orders', 'refunds', 'members', 'contacts'];
+import { maskField, seesPersonalData } from '../identity/masking.ts';
 import type { AuthenticatedKey } from '../workspaces/workspaces.ts';
 
 const runSchema = z.object({
@@ -43,16 +45,6 @@ const runSchema = z.object({
   startedAt: z.string(),
   finishedAt: z.string().nullable(),
 });
-
-/** A refused value as a role without personal data sees it: names, addresses and identifiers masked. */
-function maskField(field: string, value: string): string {
-  const column = field.toLowerCase();
-  if (column.includes('name') && !column.includes('product')) return maskName(value);
-  if (column.includes('address')) return value ? `${[...value].slice(0, 6).join('')}****` : value;
-  if (column.includes('phone') || column.includes('mobile')) return maskIdentifier('phone', value);
-  if ((IDENTIFIER_FIELDS as readonly string[]).includes(column)) return maskIdentifier(column, value);
-  return value;
-}
 
 export async function importRoutes(app: FastifyInstance, stores: Stores, uploadsDir: string): Promise<void> {
   /** Import runs as the caller may see them: a team sees the runs of its sources (the filter is in the query). */
@@ -98,7 +90,7 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
     api.post(
       '/api/v1/imports',
       {
-        config: { roles: ['admin', 'operator'] },
+        config: { roles: ['admin', 'operator'], scoped: true },
         bodyLimit: Number.MAX_SAFE_INTEGER,
         schema: {
           tags: ['import'],
@@ -119,6 +111,10 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
         // A team imports into its own sources only, named up front (a preset's default source could be another team's).
         if (sources && (!request.query.source || !sources.includes(request.query.source))) {
           throw new ApiError(403, 'forbidden', `your team imports into its sources only: pass source= one of ${sources.join(', ')}`);
+        }
+        // Records carry their own source per row, events are the SDK's and products the whole catalogue's.
+        if (scopeOf(caller) && !TEAM_IMPORT_KINDS.includes(request.query.kind)) {
+          throw new ApiError(403, 'forbidden', `a team imports ${TEAM_IMPORT_KINDS.join(', ')} only; ${request.query.kind} are imported by a user who sees the whole workspace`);
         }
         const workspace = await new WorkspaceService(stores.state).get(caller.workspaceId);
         fs.mkdirSync(uploadsDir, { recursive: true });

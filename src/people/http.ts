@@ -52,7 +52,7 @@ export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
   });
   api.post(
     '/api/v1/people/:id/notes',
-    { config: { roles: ['admin', 'operator', 'staff'] as const }, schema: { tags, summary: 'Add a note on a person', security, params: person, body: noteSchema } },
+    { config: { roles: ['admin', 'operator', 'staff'] as const, scoped: true }, schema: { tags, summary: 'Add a note on a person', security, params: person, body: noteSchema } },
     async (request, reply) => reply.code(201).send({ note: await addNote(stores, callerOf(request), request.params.id, request.body) }),
   );
 

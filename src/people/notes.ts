@@ -1,7 +1,7 @@
 /** Notes on a person (备注): who wrote what and when; read and written within the caller's scope. */
 import { z } from 'zod';
 import type { Stores } from '../stores/stores.ts';
-import type { AuthenticatedKey } from '../workspaces/workspaces.ts';
+import { NotFoundError, type AuthenticatedKey } from '../workspaces/workspaces.ts';
 import { assertPersonInScope } from '../access/scope.ts';
 
 export const noteSchema = z.object({ text: z.string().trim().min(1, 'write something').max(2000) }).strict();
@@ -38,6 +38,8 @@ async function authorName(stores: Stores, caller: AuthenticatedKey): Promise<str
 export async function addNote(stores: Stores, caller: AuthenticatedKey, personId: number, input: unknown): Promise<Note> {
   const { text } = noteSchema.parse(input);
   await assertPersonInScope(stores, caller, personId);
+  const known = await stores.facts.query(`SELECT 1 FROM source_records WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} LIMIT 1`, { ws: caller.workspaceId, p: personId });
+  if (known.length === 0) throw new NotFoundError(`no person ${personId} in this workspace`);
   const row = await stores.state.db
     .insertInto('person_notes')
     .values({ workspace_id: caller.workspaceId, person_id: personId, author: caller.keyId, author_name: await authorName(stores, caller), text })

@@ -8,7 +8,7 @@ import type { Stores } from '../stores/stores.ts';
 import { NotFoundError, type AuthenticatedKey } from '../workspaces/workspaces.ts';
 import { loadIdentifierTypes } from '../identity/identifier-store.ts';
 import { normalise } from '../identity/identifier-types.ts';
-import { maskIdentifier, maskName, seesPersonalData } from '../identity/masking.ts';
+import { maskField, maskIdentifier, maskName, maskProperties, maskRecordId, seesPersonalData } from '../identity/masking.ts';
 import { assertPersonInScope, peopleScopeSql, scopeSources } from '../access/scope.ts';
 import { personTagsWithAuthors } from '../tags/store.ts';
 import { consentsOf } from '../policy/policy.ts';
@@ -22,7 +22,9 @@ function shown(caller: Caller) {
   return {
     identifier: (type: string, value: string) => (clear ? value : maskIdentifier(type, value)),
     name: (name: string) => (clear ? name : maskName(name)),
-    address: (address: string) => (clear || !address ? address : `${[...address].slice(0, 6).join('')}****`),
+    recordId: (kind: string, id: string) => (clear ? id : maskRecordId(kind, id)),
+    properties: (type: string, properties: unknown) => (clear ? properties : maskProperties(properties, type === 'identify')),
+    profile: (profile: Record<string, string>) => (clear ? profile : Object.fromEntries(Object.entries(profile).map(([field, value]) => [field, maskField(field, value)]))),
   };
 }
 
@@ -55,17 +57,22 @@ export async function searchPeople(stores: Stores, caller: Caller, text: string,
     }
   }
   const scope = peopleScopeSql(caller);
+  // A team matches on what its own sources brought only (a JD-only phone must not find a shared person).
+  const identityFilter = identitySourceFilter(caller);
+  const sources = scopeSources(caller);
+  const recordFilter = sources ? 'AND source IN {scope_sources:Array(String)}' : '';
   const id = /^\d{1,15}$/.test(q) ? Number(q) : 0;
   const rows = await stores.facts.query<{ person_id: string }>(
     `SELECT person_id FROM (
-       SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND value IN {values:Array(String)} AND person_id > 0
+       SELECT person_id FROM person_identities FINAL
+       WHERE workspace_id = {ws:String} AND value IN {values:Array(String)} AND person_id > 0 AND ${identityFilter.sql}
        UNION DISTINCT
        SELECT person_id FROM source_records FINAL
-       WHERE workspace_id = {ws:String} AND person_id > 0 AND name != '' AND positionCaseInsensitiveUTF8(name, {q:String}) > 0
+       WHERE workspace_id = {ws:String} AND person_id > 0 AND name != '' AND positionCaseInsensitiveUTF8(name, {q:String}) > 0 ${recordFilter}
        UNION DISTINCT
        SELECT person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND {id:UInt64} > 0 AND person_id = {id:UInt64}
      ) WHERE ${scope.sql} ORDER BY person_id LIMIT {limit:UInt32}`,
-    { ws: caller.workspaceId, values: [...values], q, id, limit, ...scope.params },
+    { ws: caller.workspaceId, values: [...values], q, id, limit, ...scope.params, ...identityFilter.params },
   );
   return describePeople(stores, caller, rows.map((r) => Number(r.person_id)));
 }
@@ -122,9 +129,6 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
   for (const r of records) {
     for (const [field, value] of Object.entries({ ...r.attributes, name: r.name, address: r.address, birthday: r.birthday })) if (value) profile[field] = value;
   }
-  if (profile.name) profile.name = show.name(profile.name);
-  if (profile.address) profile.address = show.address(profile.address);
-  if (!seesPersonalData(caller.role)) for (const field of ['phone', 'mobile', 'email']) if (profile[field]) profile[field] = maskIdentifier(field === 'email' ? 'email' : 'phone', profile[field]);
 
   const [identities, orders, events, tags, deliveries, tasks, consents, notes] = await Promise.all([
     stores.facts.query<{ type: string; value: string; sources: string[] }>(
@@ -155,12 +159,12 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
     personId,
     name: hit?.name ?? '',
     sources: hit?.sources ?? [],
-    profile,
+    profile: show.profile(profile),
     identities: identities.map((i) => ({ type: i.type, value: show.identifier(i.type, i.value), sources: sources ? i.sources.filter((s) => sources.includes(s)) : i.sources })),
-    records: records.map((r) => ({ source: r.source, kind: r.kind, recordId: r.record_id, seenAt: iso(r.seen_at) })),
+    records: records.map((r) => ({ source: r.source, kind: r.kind, recordId: show.recordId(r.kind, r.record_id), seenAt: iso(r.seen_at) })),
     tags: tags.map((t) => ({ key: t.key, name: t.name, type: t.type, value: t.value, computedAt: t.baseDate, ...('setBy' in t ? { setBy: t.setBy, setAt: t.setAt } : {}) })),
     orders,
-    events: events.map((e) => ({ event: e.event, type: e.type, timestamp: iso(e.timestamp), source: e.source, properties: safeJson(e.properties) })),
+    events: events.map((e) => ({ event: e.event, type: e.type, timestamp: iso(e.timestamp), source: e.source, properties: show.properties(e.type, safeJson(e.properties)) })),
     messages: deliveries.map((d) => ({
       planKey: d.plan_key,
       step: d.step,

@@ -52,7 +52,7 @@ export function policyRoutes(app: FastifyInstance, stores: Stores): void {
   api.put(
     '/api/v1/people/:personId/consents/:channel',
     {
-      config: admins,
+      config: { ...admins, scoped: true },
       schema: { tags, summary: "Set a person's consent for a channel ('*' for all)", security, params: person.extend({ channel: z.string().min(1) }), body: z.object({ status: z.enum(['granted', 'revoked']), source: z.string().min(1).default('api') }) },
     },
     async (request) => {

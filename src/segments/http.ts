@@ -45,6 +45,8 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
   api.post(
     '/api/v1/segments/count',
     {
+      // A read that takes its tree in the body: counted within the caller's scope.
+      config: { scoped: true },
       schema: {
         tags,
         summary: 'Size of a tree being edited: an estimate (on a 1/16 hash slice, with a 95% interval) and, unless estimateOnly, the exact count',

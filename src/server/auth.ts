@@ -1,12 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.ts';
 import { ApiKeyService, type AuthenticatedKey, type Role } from '../workspaces/workspaces.ts';
+import { scopeOf } from '../access/scope.ts';
 
 export interface RouteEntry {
   method: string;
   url: string;
   public: boolean;
   roles?: readonly Role[];
+  /** A changing route that keeps to the caller's data scope (others refuse scoped callers). */
+  scoped?: boolean;
 }
 
 declare module 'fastify' {
@@ -21,8 +24,14 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** A route that needs no credentials (health, OpenAPI). Everything else under /api is authenticated. */
     public?: boolean;
-    /** Roles allowed to call the route; any authenticated role when absent. */
+    /** Roles allowed to call the route; any authenticated role when absent ('tracker' only where listed). */
     roles?: readonly Role[];
+    /**
+     * A changing route (POST, PUT, PATCH, DELETE) that keeps to the caller's data scope: a user in a
+     * team or a staff member may call it. Changing routes without it change workspace-wide things
+     * (definitions, sends, resolution) and need a caller who sees the whole workspace.
+     */
+    scoped?: boolean;
   }
 }
 
@@ -50,10 +59,10 @@ export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService, sessio
   const table: RouteEntry[] = [];
   app.decorate('routeTable', table);
   app.addHook('onRoute', (route) => {
-    const config = (route.config ?? {}) as { public?: boolean; roles?: readonly Role[] };
+    const config = (route.config ?? {}) as { public?: boolean; roles?: readonly Role[]; scoped?: boolean };
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {
-      if (method !== 'HEAD') table.push({ method, url: route.url, public: !route.url.startsWith('/api/') || config.public === true, roles: config.roles });
+      if (method !== 'HEAD') table.push({ method, url: route.url, public: !route.url.startsWith('/api/') || config.public === true, roles: config.roles, scoped: config.scoped });
     }
     if (!route.url.startsWith('/api/')) return;
     if (config.public) return;
@@ -82,6 +91,11 @@ export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService, sessio
         }
         if (config.roles && !config.roles.includes(caller.role)) {
           throw new ApiError(403, 'forbidden', `this needs one of the roles ${config.roles.join(', ')}; the key has ${caller.role}`);
+        }
+        // A tracker key sits in public web pages: it sends events and reads nothing.
+        if (caller.role === 'tracker' && !config.roles?.includes('tracker')) throw new ApiError(403, 'forbidden', 'a tracker key only sends events');
+        if (request.method !== 'GET' && request.method !== 'HEAD' && !config.scoped && scopeOf(caller)) {
+          throw new ApiError(403, 'forbidden', 'this changes what the whole workspace shares (definitions, sends, resolution): it needs a user without a team or staff scope');
         }
         request.caller = caller;
       },

@@ -210,7 +210,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
   api.put(
     '/api/v1/people/:id/tags/:key',
     {
-      config: { roles: ['admin', 'operator', 'staff'] },
+      config: { roles: ['admin', 'operator', 'staff'], scoped: true },
       schema: {
         tags: ['tags'],
         summary: 'Set a manual tag on a person (recorded with who and when); published at once',
@@ -230,7 +230,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
   api.delete(
     '/api/v1/people/:id/tags/:key',
     {
-      config: { roles: ['admin', 'operator', 'staff'] },
+      config: { roles: ['admin', 'operator', 'staff'], scoped: true },
       schema: { tags: ['tags'], summary: 'Remove a manual tag from a person', security, params: z.object({ id: z.coerce.number().int().positive(), key: z.string() }) },
     },
     async (request) => {

@@ -18,7 +18,7 @@ export function taskRoutes(app: FastifyInstance, stores: Stores): void {
   );
   api.post(
     '/api/v1/tasks/:id',
-    { config: { roles: ['admin', 'operator', 'staff'] as const }, schema: { tags, summary: 'Mark a task done, or open again', security, params: z.object({ id: z.coerce.number().int().positive() }), body: z.object({ status: z.enum(['open', 'done']) }).strict() } },
+    { config: { roles: ['admin', 'operator', 'staff'] as const, scoped: true }, schema: { tags, summary: 'Mark a task done, or open again', security, params: z.object({ id: z.coerce.number().int().positive() }), body: z.object({ status: z.enum(['open', 'done']) }).strict() } },
     async (request) => ({ task: await setTaskStatus(stores, callerOf(request), request.params.id, request.body.status) }),
   );
 }

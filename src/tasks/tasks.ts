@@ -40,14 +40,31 @@ async function inScope(stores: Stores, caller: AuthenticatedKey, people: number[
 
 export async function listTasks(stores: Stores, caller: AuthenticatedKey, options: { status?: 'open' | 'done'; limit?: number } = {}): Promise<Task[]> {
   const limit = options.limit ?? 100;
-  const tasks: Task[] = [];
-  // Pages of the state store's tasks, kept when their person is in scope, until the page is full.
-  for (let offset = 0; tasks.length < limit; offset += 1000) {
+  const scope = scopeOf(caller);
+  const base = () => {
     let query = stores.state.db.selectFrom('staff_tasks').selectAll().where('workspace_id', '=', caller.workspaceId);
     if (options.status) query = query.where('status', '=', options.status);
-    const rows = (await query.orderBy('created_at', 'desc').orderBy('id', 'desc').offset(offset).limit(1000).execute()).map(toTask);
+    return query;
+  };
+  if (scope?.staff) {
+    // A guide's customers are few: their people go into the state store's query.
+    const rows = await stores.facts.query<{ person_id: string }>(
+      `SELECT DISTINCT person_id FROM contacts FINAL WHERE workspace_id = {ws:String} AND staff_userid = {staff:String} AND staff_userid != '' AND person_id > 0`,
+      { ws: caller.workspaceId, staff: scope.staffUserId ?? '' },
+    );
+    const mine = [...(await inScope(stores, caller, rows.map((r) => Number(r.person_id))))];
+    if (mine.length === 0) return [];
+    return (await base().where('person_id', 'in', mine).orderBy('id', 'desc').limit(limit).execute()).map(toTask);
+  }
+  // A team's people can be millions: pages of tasks (newest first, by id), kept when their person is in scope.
+  const tasks: Task[] = [];
+  let before = Number.MAX_SAFE_INTEGER;
+  while (tasks.length < limit) {
+    const rows = (await base().where('id', '<', before).orderBy('id', 'desc').limit(1000).execute()).map(toTask);
+    if (rows.length === 0) break;
     const visible = await inScope(stores, caller, [...new Set(rows.map((t) => t.personId))]);
     tasks.push(...rows.filter((t) => visible.has(t.personId)));
+    before = rows[rows.length - 1].id;
     if (rows.length < 1000) break;
   }
   return tasks.slice(0, limit);

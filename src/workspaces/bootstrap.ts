@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import type { Stores } from '../stores/stores.ts';
 import { ApiKeyService, WorkspaceService, type Workspace } from './workspaces.ts';
-import { createUser } from '../access/users.ts';
+import { createUser, newUserSchema } from '../access/users.ts';
+import { InputError } from '../system/validation.ts';
 
 export interface BootstrapResult {
   workspace: Workspace;
@@ -20,10 +21,17 @@ export async function ensureFirstWorkspace(stores: Stores, env: NodeJS.ProcessEn
   const workspaces = new WorkspaceService(stores.state);
   const existing = await workspaces.list();
   if (existing.length > 0) return { workspace: existing[0] };
-  const workspace = await workspaces.create({ slug: 'demo', name: 'Demo brand 燕语燕窝', timeZone: 'Asia/Shanghai' });
-  const { token } = await new ApiKeyService(stores.state).create(workspace.id, 'admin (first start)', 'admin');
   const email = env.SIYU_ADMIN_EMAIL || 'admin@siyu.local';
   const password = env.SIYU_ADMIN_PASSWORD || crypto.randomBytes(12).toString('base64url');
-  await createUser(stores, workspace.id, { email, name: 'Admin 管理员', role: 'admin', password });
+  const admin = { email, name: 'Admin 管理员', role: 'admin', password };
+  // Checked before anything is made: a refused login must not leave a workspace whose key nobody saw.
+  const checked = newUserSchema.safeParse(admin);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    throw new InputError(`${issue.path[0] === 'password' ? 'SIYU_ADMIN_PASSWORD' : 'SIYU_ADMIN_EMAIL'}: ${issue.message}`);
+  }
+  const workspace = await workspaces.create({ slug: 'demo', name: 'Demo brand 燕语燕窝', timeZone: 'Asia/Shanghai' });
+  const { token } = await new ApiKeyService(stores.state).create(workspace.id, 'admin (first start)', 'admin');
+  await createUser(stores, workspace.id, admin);
   return { workspace, adminToken: token, adminLogin: { email, password, fromEnvironment: Boolean(env.SIYU_ADMIN_PASSWORD) } };
 }

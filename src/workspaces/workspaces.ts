@@ -239,7 +239,9 @@ export class ApiKeyService {
     if (Date.now() - lastUsed > 60_000) {
       await this.state.db.updateTable('api_keys').set({ last_used_at: new Date() }).where('id', '=', row.id).execute();
     }
-    const key = { keyId: row.id, workspaceId: row.workspace_id, role: row.role as Role };
+    const role = row.role as Role;
+    // Staff see their own customers, and a key belongs to no guide: a staff key sees nobody.
+    const key: AuthenticatedKey = { keyId: row.id, workspaceId: row.workspace_id, role, ...(role === 'staff' ? { scope: { team: null, staff: true, staffUserId: null } } : {}) };
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(cacheKey, { key, at: Date.now() });
     return key;

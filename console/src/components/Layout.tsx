@@ -58,9 +58,9 @@ export function Layout() {
           )}
           {me.scope?.staffUserId && <span className="scope-badge">{t('scope.staff', { staff: me.scope.staffUserId })}</span>}
           <LangSwitch />
-          <span className="user" title={me.user?.email ?? me.apiKey ?? ''}>
+          <NavLink to="/account" className={({ isActive }) => (isActive ? 'user user-link active' : 'user user-link')} title={`${t('account.open')}${me.user?.email ? ` · ${me.user.email}` : ''}`}>
             {me.user?.name ?? me.apiKey} · {t(`role.${me.role}` as Key)}
-          </span>
+          </NavLink>
           <button
             type="button"
             className="btn btn-ghost"

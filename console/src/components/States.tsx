@@ -24,12 +24,15 @@ export function Empty({ title, hint, action }: { title: string; hint?: ReactNode
   );
 }
 
-/** What went wrong, in the server's words, with the validation issues by path when there are some. */
-export function ErrorBox({ error, onRetry, title }: { error: Error | undefined | null; onRetry?: () => void; title?: string }) {
+/**
+ * What went wrong, in the server's words, with the validation issues by path when there are some.
+ * A 403 reads as "your role may not" unless `plain` (where a 403 means something else: a wrong password).
+ */
+export function ErrorBox({ error, onRetry, title, plain }: { error: Error | undefined | null; onRetry?: () => void; title?: string; plain?: boolean }) {
   const { t } = useT();
   if (!error) return null;
   const issues = error instanceof ApiError ? error.issues : [];
-  const status = error instanceof ApiError && error.status === 403 ? t('error.forbidden') : undefined;
+  const status = !plain && error instanceof ApiError && error.status === 403 ? t('error.forbidden') : undefined;
   return (
     <div className="error-box" role="alert">
       <strong>{title ?? t('error.title')}</strong>

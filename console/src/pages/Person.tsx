@@ -1,18 +1,22 @@
 /**
  * A person's 360° view (GET /api/v1/people/:id): identities and where each came from, profile, tags
- * (model tags explained), orders with lines and shipments, events, plans received, tasks, consents,
- * and why OneID joined their records. Values are shown as the API returns them (masked per role).
+ * (model tags explained, manual tags set by hand with who and when), notes, orders with lines and
+ * shipments, events, plans received, tasks, consents, and why OneID joined their records. Values are
+ * shown as the API returns them (masked per role). Operators and admins correct OneID here: unbind
+ * an identifier, undo the latest merge.
  */
-import { useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router';
-import { ApiError, useApi } from '../api.ts';
+import { api, ApiError, useAction, useApi } from '../api.ts';
 import { useT, type I18n } from '../i18n.ts';
-import type { Explanation, Person as PersonData, TagListItem } from '../types.ts';
+import type { Explanation, Person as PersonData, ResolveSummary, TagListItem, User } from '../types.ts';
 import { Badge, Card, Chips, PageHeader } from '../components/Page.tsx';
 import { Pairs, Table } from '../components/Table.tsx';
 import { Empty, ErrorBox, Loading } from '../components/States.tsx';
 import { useSession } from '../session.tsx';
 import { TaskTable } from './Tasks.tsx';
+import { NotesCard } from './person/Notes.tsx';
+import { ManualTagForm } from './person/ManualTags.tsx';
 
 /** A tag's value as a person reads it: numbers rounded, yes/no, lists joined. */
 function valueText(value: unknown, { num, t }: I18n): string {
@@ -28,27 +32,76 @@ function show(value: unknown): string {
   return String(value);
 }
 
+/** Who set a manual tag: `api:<user or key id>` as the user's name when it is known. */
+function useActorName(): (setBy: string) => string {
+  const { me, can } = useSession();
+  const users = useApi<{ users: User[] }>(can('admin') ? '/api/v1/users' : null);
+  const names = useMemo(() => new Map((users.data?.users ?? []).map((u) => [u.id, u.name])), [users.data]);
+  return useCallback(
+    (setBy: string) => {
+      const id = setBy.startsWith('api:') ? setBy.slice(4) : setBy;
+      if (me?.user && id === me.user.id) return me.user.name;
+      return names.get(id) ?? id;
+    },
+    [me, names],
+  );
+}
+
 export function Person() {
   const { id = '' } = useParams();
+  // Another person is another page: the explanation closed, no notices from the last one.
+  return <PersonView key={id} id={id} />;
+}
+
+function PersonView({ id }: { id: string }) {
   const i18n = useT();
   const { t } = i18n;
   const { can } = useSession();
   const person = useApi<PersonData>(`/api/v1/people/${encodeURIComponent(id)}`);
   const catalog = useApi<{ tags: TagListItem[] }>('/api/v1/tags');
+  const actorName = useActorName();
   const [explain, setExplain] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [tagNotice, setTagNotice] = useState<string | null>(null);
+  const canFix = can('identity.fix');
+  const canAnnotate = can('people.annotate');
 
+  const unbind = useAction(async (identity: { type: string; value: string }) => {
+    if (!window.confirm(t('person.unbindConfirm', identity))) return;
+    setNotice(null);
+    const { summary } = await api<{ summary: ResolveSummary }>(`/api/v1/people/${encodeURIComponent(id)}/unbind`, { json: { type: identity.type, value: identity.value } });
+    setNotice(t('person.unbound', { ...identity, records: summary.records, newPeople: summary.newPeople }));
+    person.reload();
+  });
+  const afterUnmerge = useCallback(
+    (message: string) => {
+      setNotice(message);
+      person.reload();
+    },
+    [person.reload],
+  );
+
+  const fixNotice = notice && (
+    <div className="notice success" role="status">
+      {notice}
+    </div>
+  );
   if (person.error) {
     const missing = person.error instanceof ApiError && (person.error.status === 404 || person.error.status === 400);
     return (
       <>
         <PageHeader title={t('person.title', { id })} actions={<Link to="/people">{t('person.back')}</Link>} />
+        {fixNotice}
         {missing ? <Empty title={t('person.notFound')} hint={t('person.notFoundHint')} action={<Link className="btn" to="/people">{t('person.searchAgain')}</Link>} /> : <ErrorBox error={person.error} onRetry={person.reload} />}
       </>
     );
   }
   if (!person.data) return <Loading />;
   const p = person.data;
-  const kinds = new Map((catalog.data?.tags ?? []).map((tag) => [tag.key, tag.kind]));
+  const catalogTags = catalog.data?.tags ?? [];
+  const kinds = new Map(catalogTags.map((tag) => [tag.key, tag.kind]));
+  const manualTags = catalogTags.filter((tag) => tag.kind === 'manual');
+  const current = new Map(p.tags.filter((tag) => kinds.get(tag.key) === 'manual').map((tag) => [tag.key, tag.value]));
 
   return (
     <>
@@ -66,7 +119,9 @@ export function Person() {
           </>
         }
       />
-      {explain && <MergeExplanation personId={p.personId} />}
+      {fixNotice}
+      <ErrorBox error={unbind.error} title={t('person.fixFailed')} />
+      {explain && <MergeExplanation personId={p.personId} canFix={canFix} onUnmerged={afterUnmerge} />}
       <div className="grid-2">
         <Card title={t('person.identities')}>
           <Table
@@ -77,6 +132,21 @@ export function Person() {
               { key: 'type', header: t('person.type'), render: (r) => <code>{r.type}</code> },
               { key: 'value', header: t('person.value'), render: (r) => r.value },
               { key: 'sources', header: t('person.from'), render: (r) => <Chips items={r.sources} /> },
+              ...(canFix
+                ? [
+                    {
+                      key: 'actions',
+                      header: <span className="sr-only">{t('person.actions')}</span>,
+                      align: 'right' as const,
+                      render: (r: { type: string; value: string }) => (
+                        // Named "解绑" within its row (type, value); the title spells out which value.
+                        <button type="button" className="btn btn-small btn-danger" title={t('person.unbindOf', { type: r.type, value: r.value })} disabled={unbind.busy} onClick={() => void unbind.run({ type: r.type, value: r.value })}>
+                          {t('person.unbind')}
+                        </button>
+                      ),
+                    },
+                  ]
+                : []),
             ]}
           />
         </Card>
@@ -90,17 +160,41 @@ export function Person() {
         ) : (
           <dl className="tag-grid">
             {p.tags.map((tag) => (
-              <div key={tag.key} className="tag-item" title={`${tag.key} · ${i18n.date(tag.computedAt)}`}>
+              <div key={tag.key} className={tag.setBy ? 'tag-item tag-item-manual' : 'tag-item'} title={`${tag.key} · ${i18n.date(tag.computedAt)}`} data-tag={tag.key}>
                 <dt>{i18n.named(tag.name) || tag.key}</dt>
-                <dd>
+                <dd className="tag-value">
                   {valueText(tag.value, i18n)}
                   {kinds.get(tag.key) === 'model' && <TagExplain tag={tag.key} personId={p.personId} />}
                 </dd>
+                {tag.setBy && <dd className="tag-meta">{t('person.setBy', { who: actorName(tag.setBy), at: i18n.dateTime(tag.setAt) })}</dd>}
               </div>
             ))}
           </dl>
         )}
+        {tagNotice && (
+          <div className="notice success" role="status">
+            {tagNotice}
+          </div>
+        )}
+        {canAnnotate &&
+          catalog.data &&
+          (manualTags.length > 0 ? (
+            <ManualTagForm
+              personId={p.personId}
+              tags={manualTags}
+              current={current}
+              onChanged={(message) => {
+                setTagNotice(message);
+                person.reload();
+              }}
+            />
+          ) : (
+            <p className="muted small">
+              {t('person.manualNone')} {t('person.manualNoneHint')}
+            </p>
+          ))}
       </Card>
+      <NotesCard personId={p.personId} notes={p.notes} canWrite={canAnnotate} onAdded={person.reload} />
       <Card title={t('person.orders', { n: p.orders.length })}>
         {p.orders.length === 0 ? (
           <Empty title={t('person.noOrders')} />
@@ -211,13 +305,34 @@ export function Person() {
   );
 }
 
-/** Why this person's records are one person: the shared identifiers, and the merge history. */
-function MergeExplanation({ personId }: { personId: number }) {
+/** Why this person's records are one person: the shared identifiers, and the merge history (its latest merge undone here). */
+function MergeExplanation({ personId, canFix, onUnmerged }: { personId: number; canFix: boolean; onUnmerged: (message: string) => void }) {
   const i18n = useT();
   const { t } = i18n;
   const explanation = useApi<Explanation>(`/api/v1/people/${personId}/explain`);
+  const unmerge = useAction(async () => {
+    if (!window.confirm(t('explain.unmergeConfirm'))) return;
+    const { groups, summary } = await api<{ groups: number; summary: ResolveSummary }>(`/api/v1/people/${personId}/unmerge`, { method: 'POST' });
+    explanation.reload();
+    onUnmerged(t('explain.unmerged', { groups, newPeople: summary.newPeople }));
+  });
+  // A merge to undo: the latest merge, unless an unmerge came after it (the server would find the same one).
+  const kinds = explanation.data?.history.map((h) => h.kind) ?? [];
+  const merged = kinds.lastIndexOf('merge') > kinds.lastIndexOf('unmerge');
   return (
-    <Card title={t('explain.title')} id="merge-explanation">
+    <Card
+      title={t('explain.title')}
+      id="merge-explanation"
+      actions={
+        canFix &&
+        merged && (
+          <button type="button" className="btn btn-small btn-danger" disabled={unmerge.busy} onClick={() => void unmerge.run()}>
+            {unmerge.busy ? t('common.working') : t('explain.unmerge')}
+          </button>
+        )
+      }
+    >
+      <ErrorBox error={unmerge.error} title={t('person.fixFailed')} />
       {explanation.error ? (
         <ErrorBox error={explanation.error} onRetry={explanation.reload} />
       ) : !explanation.data ? (

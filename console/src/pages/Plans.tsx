@@ -1,4 +1,4 @@
-/** Plans with their status, and the journeys (read-only). */
+/** Plans with their status, and the journeys (read-only; each opens on its steps and report). */
 import { Link } from 'react-router';
 import { useApi } from '../api.ts';
 import { useT } from '../i18n.ts';
@@ -74,7 +74,7 @@ export function Plans() {
             rowKey={(j) => j.journey.key}
             empty={<Empty title={t('journeys.empty')} hint={t('journeys.emptyHint')} />}
             columns={[
-              { key: 'name', header: t('plans.name'), render: (j) => j.journey.name },
+              { key: 'name', header: t('plans.name'), render: (j) => <Link to={`/journeys/${j.journey.key}`}>{j.journey.name}</Link> },
               { key: 'key', header: t('plans.key'), render: (j) => <code>{j.journey.key}</code> },
               { key: 'status', header: t('common.status'), render: (j) => <Badge>{j.status}</Badge> },
               { key: 'steps', header: t('journeys.steps'), align: 'right', render: (j) => Object.keys(j.journey.steps).length },

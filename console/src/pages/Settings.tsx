@@ -1,4 +1,4 @@
-/** Settings: workspace, policy, channels, users, teams and the audit log (what the role may see). */
+/** Settings: workspace, policy, channels, users, teams, API keys and the audit log (what the role may see). */
 import { useSearchParams } from 'react-router';
 import { useT } from '../i18n.ts';
 import { useSession } from '../session.tsx';
@@ -9,8 +9,9 @@ import { ChannelsPanel } from './settings/ChannelsPanel.tsx';
 import { UsersPanel } from './settings/UsersPanel.tsx';
 import { TeamsPanel } from './settings/TeamsPanel.tsx';
 import { AuditPanel } from './settings/AuditPanel.tsx';
+import { ApiKeysPanel } from './settings/ApiKeysPanel.tsx';
 
-type Tab = 'workspace' | 'policy' | 'channels' | 'users' | 'teams' | 'audit';
+type Tab = 'workspace' | 'policy' | 'channels' | 'users' | 'teams' | 'keys' | 'audit';
 
 export function Settings() {
   const { t } = useT();
@@ -24,6 +25,7 @@ export function Settings() {
       ? [
           { key: 'users' as const, label: t('settings.users') },
           { key: 'teams' as const, label: t('settings.teams') },
+          { key: 'keys' as const, label: t('settings.apiKeys') },
           { key: 'audit' as const, label: t('settings.audit') },
         ]
       : []),
@@ -39,6 +41,7 @@ export function Settings() {
       {tab === 'channels' && <ChannelsPanel canAdd={can('admin')} />}
       {tab === 'users' && <UsersPanel />}
       {tab === 'teams' && <TeamsPanel />}
+      {tab === 'keys' && <ApiKeysPanel />}
       {tab === 'audit' && <AuditPanel />}
     </>
   );

@@ -1,4 +1,4 @@
-/** The tag catalog: name, kind, coverage and last run, with run buttons; the ready pack when empty. */
+/** The tag catalog: name, kind, coverage and last run, with run buttons; the ready pack when empty; the schedule. */
 import { useMemo, useState } from 'react';
 import { Link } from 'react-router';
 import { api, useAction, useApi } from '../api.ts';
@@ -9,6 +9,7 @@ import { Field } from '../components/Form.tsx';
 import { Badge, Card, PageHeader } from '../components/Page.tsx';
 import { Table } from '../components/Table.tsx';
 import { Empty, ErrorBox, Loading } from '../components/States.tsx';
+import { ScheduleCard } from './tags/ScheduleCard.tsx';
 
 export function Tags() {
   const i18n = useT();
@@ -44,6 +45,7 @@ export function Tags() {
   const kinds = useMemo(() => [...new Set((tags.data?.tags ?? []).map((tag) => tag.kind))].sort(), [tags.data]);
   const rows = (tags.data?.tags ?? []).filter((tag) => (!kind || tag.kind === kind) && (!filter || `${tag.key} ${tag.name.zh} ${tag.name.en}`.toLowerCase().includes(filter.toLowerCase())));
   const writer = can('build');
+  const hasTags = (tags.data?.tags.length ?? 0) > 0;
 
   return (
     <>
@@ -69,6 +71,8 @@ export function Tags() {
         </div>
       )}
       <ErrorBox error={run.error ?? install.error} />
+      {/* The schedule above a catalog with tags; below the first steps of an empty one. */}
+      {hasTags && <ScheduleCard canEdit={writer} />}
       <Card>
         {tags.error ? (
           <ErrorBox error={tags.error} onRetry={tags.reload} />
@@ -147,6 +151,7 @@ export function Tags() {
           </>
         )}
       </Card>
+      {tags.data && !hasTags && <ScheduleCard canEdit={writer} />}
     </>
   );
 }
