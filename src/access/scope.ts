@@ -58,9 +58,18 @@ export function sourceScopeSql(caller: Pick<AuthenticatedKey, 'scope'>, column =
 
 /** Whether the person is one the caller may see. */
 export async function personInScope(stores: Stores, caller: AuthenticatedKey, personId: number): Promise<boolean> {
-  if (!scopeOf(caller)) return true;
-  const scope = peopleScopeSql(caller, 'toUInt64({person:UInt64})');
-  const [row] = await stores.facts.query<{ ok: number }>(`SELECT ${scope.sql} AS ok`, { ws: caller.workspaceId, person: personId, ...scope.params });
+  const scope = scopeOf(caller);
+  if (!scope) return true;
+  // Point lookups by person (records: their bloom filter; contacts: ordered by person), not the whole scope.
+  const checks: string[] = [];
+  if (scope.team) checks.push(`(SELECT count() FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id = {person:UInt64} AND source IN {scope_sources:Array(String)}) > 0`);
+  if (scope.staff) checks.push(`(SELECT count() FROM contacts FINAL WHERE workspace_id = {ws:String} AND person_id = {person:UInt64} AND staff_userid = {scope_staff:String} AND staff_userid != '') > 0`);
+  const [row] = await stores.facts.query<{ ok: number }>(`SELECT ${checks.join(' AND ')} AS ok`, {
+    ws: caller.workspaceId,
+    person: personId,
+    ...(scope.team ? { scope_sources: scope.team.sources } : {}),
+    ...(scope.staff ? { scope_staff: scope.staffUserId ?? '' } : {}),
+  });
   return Number(row?.ok) === 1;
 }
 

@@ -66,9 +66,14 @@ export async function searchPeople(stores: Stores, caller: Caller, text: string,
     `SELECT person_id FROM (
        SELECT person_id FROM person_identities FINAL
        WHERE workspace_id = {ws:String} AND value IN {values:Array(String)} AND person_id > 0 AND ${identityFilter.sql}
-       UNION DISTINCT
+       ${
+         // Names have letters: digits and signs (a phone, an id) need not read every record's name.
+         /\p{L}/u.test(q)
+           ? `UNION DISTINCT
        SELECT person_id FROM source_records FINAL
-       WHERE workspace_id = {ws:String} AND person_id > 0 AND name != '' AND positionCaseInsensitiveUTF8(name, {q:String}) > 0 ${recordFilter}
+       WHERE workspace_id = {ws:String} AND person_id > 0 AND name != '' AND positionCaseInsensitiveUTF8(name, {q:String}) > 0 ${recordFilter}`
+           : ''
+       }
        UNION DISTINCT
        SELECT person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND {id:UInt64} > 0 AND person_id = {id:UInt64}
      ) WHERE ${scope.sql} ORDER BY person_id LIMIT {limit:UInt32}`,
