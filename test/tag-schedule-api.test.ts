@@ -3,9 +3,12 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { callApi, openTestStores, workspaceWithKeys, startTestServer } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
-import type { Workspace } from '../src/workspaces/workspaces.ts';
+import { ApiKeyService, type Workspace } from '../src/workspaces/workspaces.ts';
 import { saveTag } from '../src/tags/store.ts';
 import { removeSchedule } from '../src/tags/schedule.ts';
+import { saveSegment } from '../src/segments/segments.ts';
+import { saveChannel } from '../src/channels/store.ts';
+import { savePlan, startPlan } from '../src/plans/plans.ts';
 
 let stores: Stores;
 let app: FastifyInstance;
@@ -62,4 +65,28 @@ test('the tag schedule over HTTP: read by any key, set and removed by admin and 
   assert.equal(removed.status, 200);
   assert.deepEqual(removed.json, { removed: true });
   assert.deepEqual((await call('GET', '/api/v1/tags/schedule', operator)).json, { schedule: null });
+});
+
+test('moving the workspace to another time zone moves the tag schedule and recurring plans with it', async () => {
+  const admin = (await new ApiKeyService(stores.state).create(ws.id, 'tz-admin', 'admin')).token;
+  assert.equal((await call('PUT', '/api/v1/tags/schedule', operator, { cron: 'daily' })).status, 200);
+  await saveSegment(stores, ws.id, { key: 'everyone', name: { zh: '全部', en: 'All' }, conditions: [{ type: 'identifier', identifierType: 'phone' }] });
+  await saveChannel(stores, ws.id, { key: 'hook', kind: 'webhook', config: { url: 'http://127.0.0.1:9/', secretEnv: 'TZ_TEST_SECRET' } });
+  await savePlan(stores, ws.id, { key: 'morning', name: 'morning', audience: { segment: 'everyone' }, channel: 'hook', variants: [{ key: 'A', template: { text: 'hi' } }], schedule: { kind: 'recurring', cron: '0 9 * * *' } });
+  await startPlan(stores, ws.id, 'morning', { TZ_TEST_SECRET: 'x' });
+  const nextRun = async () => (await stores.state.db.selectFrom('plans').select('next_run_at').where('workspace_id', '=', ws.id).where('key', '=', 'morning').executeTakeFirstOrThrow()).next_run_at;
+  assert.equal(new Date((await nextRun())!).getUTCHours(), 1, '09:00 in Shanghai is 01:00 UTC');
+  const before = (await call('GET', '/api/v1/tags/schedule', analyst)).json.schedule;
+  assert.equal(new Date(before.nextAt).getUTCHours(), 19, '03:00 in Shanghai is 19:00 UTC');
+  assert.equal((await call('PATCH', '/api/v1/workspace', operator, { timeZone: 'Asia/Tokyo' })).status, 403, 'admins only');
+  const bad = await call('PATCH', '/api/v1/workspace', admin, { timeZone: 'Mars/Base' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.error.message, /timeZone: must be an IANA time zone/);
+  const moved = await call('PATCH', '/api/v1/workspace', admin, { timeZone: 'Asia/Tokyo' });
+  assert.equal(moved.status, 200, moved.text);
+  assert.equal(moved.json.timeZone, 'Asia/Tokyo');
+  const after = (await call('GET', '/api/v1/tags/schedule', analyst)).json.schedule;
+  assert.equal(new Date(after.nextAt).getUTCHours(), 18, '03:00 in Tokyo is 18:00 UTC');
+  assert.equal(after.timeZone, 'Asia/Tokyo');
+  assert.equal(new Date((await nextRun())!).getUTCHours(), 0, '09:00 in Tokyo is 00:00 UTC');
 });

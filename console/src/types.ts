@@ -148,7 +148,7 @@ export interface Person {
   identities: Array<{ type: string; value: string; sources: string[] }>;
   records: Array<{ source: string; kind: string; recordId: string; seenAt: string }>;
   sources?: string[];
-  tags: Array<{ key: string; name: Named | string; type?: string; value: unknown; computedAt: string; setBy?: string; setAt?: string }>;
+  tags: Array<{ key: string; name: Named | string; type?: string; value: unknown; computedAt: string; setBy?: string; setByName?: string; setAt?: string }>;
   orders: Array<{
     source: string;
     orderId: string;

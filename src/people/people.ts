@@ -160,6 +160,16 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
     listNotes(stores, ws, personId),
   ]);
   const [hit] = await describePeople(stores, caller, [personId]);
+  // Who set manual tags (recorded as api:<user or key id>), by name.
+  const setters = [...new Set(tags.flatMap((t) => ('setBy' in t ? [t.setBy] : [])))];
+  const ids = setters.map((s) => s.replace(/^api:/, ''));
+  const named = ids.length
+    ? [
+        ...(await stores.state.db.selectFrom('users').select(['id', 'name']).where('workspace_id', '=', ws).where('id', 'in', ids).execute()),
+        ...(await stores.state.db.selectFrom('api_keys').select(['id', 'name']).where('workspace_id', '=', ws).where('id', 'in', ids).execute()),
+      ]
+    : [];
+  const authors = new Map(named.map((n) => [`api:${n.id}`, n.name]));
   return {
     personId,
     name: hit?.name ?? '',
@@ -167,7 +177,14 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
     profile: show.profile(profile),
     identities: identities.map((i) => ({ type: i.type, value: show.identifier(i.type, i.value), sources: sources ? i.sources.filter((s) => sources.includes(s)) : i.sources })),
     records: records.map((r) => ({ source: r.source, kind: r.kind, recordId: show.recordId(r.kind, r.record_id), seenAt: iso(r.seen_at) })),
-    tags: tags.map((t) => ({ key: t.key, name: t.name, type: t.type, value: t.value, computedAt: t.baseDate, ...('setBy' in t ? { setBy: t.setBy, setAt: t.setAt } : {}) })),
+    tags: tags.map((t) => ({
+      key: t.key,
+      name: t.name,
+      type: t.type,
+      value: t.value,
+      computedAt: t.baseDate,
+      ...('setBy' in t ? { setBy: t.setBy, setByName: authors.get(t.setBy) ?? t.setBy, setAt: t.setAt } : {}),
+    })),
     orders,
     events: events.map((e) => ({ event: e.event, type: e.type, timestamp: iso(e.timestamp), source: e.source, properties: show.properties(e.type, safeJson(e.properties)) })),
     messages: deliveries.map((d) => ({

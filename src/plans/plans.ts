@@ -86,6 +86,20 @@ export async function listPlans(stores: Stores, workspaceId: string): Promise<Pl
   return rows.map((r) => info(r as Parameters<typeof info>[0]));
 }
 
+/** After the workspace moves to another time zone: each scheduled recurring plan's next run is its cron's next slot there. */
+export async function reschedulePlans(stores: Stores, workspaceId: string, now = new Date()): Promise<number> {
+  const { timeZone } = await new WorkspaceService(stores.state).get(workspaceId);
+  const rows = await stores.state.db.selectFrom('plans').select(['key', 'definition']).where('workspace_id', '=', workspaceId).where('status', '=', 'scheduled').execute();
+  let moved = 0;
+  for (const row of rows) {
+    const plan = planSchema.parse(row.definition);
+    if (plan.schedule.kind !== 'recurring') continue;
+    await stores.state.db.updateTable('plans').set({ next_run_at: nextSlot(plan.schedule.cron, timeZone, now), updated_at: now }).where('workspace_id', '=', workspaceId).where('key', '=', row.key).execute();
+    moved++;
+  }
+  return moved;
+}
+
 /**
  * Starts a plan (or resumes a paused one): checks it can run, then schedules its next run — now or
  * at its time for a one-off, the next cron slot for a recurring plan. The server's plan scheduler

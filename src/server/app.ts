@@ -24,6 +24,8 @@ import { peopleRoutes } from '../people/http.ts';
 import { taskRoutes } from '../tasks/http.ts';
 import { authenticateSession } from '../access/users.ts';
 import { recordAudit } from '../access/audit.ts';
+import { rescheduleTags } from '../tags/schedule.ts';
+import { reschedulePlans } from '../plans/plans.ts';
 import os from 'node:os';
 import { EventBuffer, type EventBufferOptions } from '../tracking/event-buffer.ts';
 import { installAuth } from './auth.ts';
@@ -82,7 +84,15 @@ export async function buildServer({ config, stores, logger = true, tracking, upl
   });
 
   systemRoutes(app, stores);
-  workspaceRoutes(app, { workspaces, apiKeys, audit: (ws, actor, action, target, details) => recordAudit(stores, ws, actor, action, target, details) });
+  workspaceRoutes(app, {
+    workspaces,
+    apiKeys,
+    audit: (ws, actor, action, target, details) => recordAudit(stores, ws, actor, action, target, details),
+    timeZoneChanged: async (ws) => {
+      await rescheduleTags(stores, ws);
+      await reschedulePlans(stores, ws);
+    },
+  });
   const events = new EventBuffer(stores, tracking);
   trackingRoutes(app, stores, events);
   await importRoutes(app, stores, uploadsDir ?? path.join(os.tmpdir(), 'siyu-uploads'));

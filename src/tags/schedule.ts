@@ -119,6 +119,12 @@ export async function setSchedule(stores: Stores, workspaceId: string, cron: str
   return (await getSchedule(stores, workspace.id))!;
 }
 
+/** After the workspace moves to another time zone: the next run is the cron's next slot in the new zone. */
+export async function rescheduleTags(stores: Stores, workspaceId: string, now = new Date()): Promise<void> {
+  const schedule = await getSchedule(stores, workspaceId);
+  if (schedule?.enabled) await setSchedule(stores, workspaceId, schedule.cron, now);
+}
+
 /** Removes the workspace's schedule; false when it had none. */
 export async function removeSchedule(stores: Stores, workspaceId: string): Promise<boolean> {
   const result = await stores.state.db.deleteFrom('tag_schedules').where('workspace_id', '=', workspaceId).executeTakeFirst();

@@ -5,7 +5,16 @@ import { callerOf } from '../server/auth.ts';
 import { ApiKeyService, apiKeySchema, ROLES, WorkspaceService, workspaceChange, workspaceSchema } from './workspaces.ts';
 
 /** /api/v1/workspace and /api/v1/api-keys: the caller's workspace and its machine keys. */
-export function workspaceRoutes(app: FastifyInstance, services: { workspaces: WorkspaceService; apiKeys: ApiKeyService; audit: (workspaceId: string, actor: string, action: string, target: string, details?: Record<string, unknown>) => Promise<void> }) {
+export function workspaceRoutes(
+  app: FastifyInstance,
+  services: {
+    workspaces: WorkspaceService;
+    apiKeys: ApiKeyService;
+    audit: (workspaceId: string, actor: string, action: string, target: string, details?: Record<string, unknown>) => Promise<void>;
+    /** Schedules read in the workspace's zone move with it. */
+    timeZoneChanged?: (workspaceId: string) => Promise<void>;
+  },
+) {
   const api = app.withTypeProvider<ZodTypeProvider>();
 
   api.get(
@@ -31,6 +40,7 @@ export function workspaceRoutes(app: FastifyInstance, services: { workspaces: Wo
       const caller = callerOf(request);
       const before = await services.workspaces.get(caller.workspaceId);
       const after = await services.workspaces.update(caller.workspaceId, request.body);
+      if (after.timeZone !== before.timeZone) await services.timeZoneChanged?.(caller.workspaceId);
       await services.audit(caller.workspaceId, caller.keyId, 'workspace.update', caller.workspaceId, { from: { name: before.name, timeZone: before.timeZone }, to: { name: after.name, timeZone: after.timeZone } });
       return after;
     },

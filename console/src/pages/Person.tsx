@@ -5,11 +5,11 @@
  * shown as the API returns them (masked per role). Operators and admins correct OneID here: unbind
  * an identifier, undo the latest merge.
  */
-import { useCallback, useMemo, useState } from 'react';
+import { useCallback, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, ApiError, useAction, useApi } from '../api.ts';
 import { useT, type I18n } from '../i18n.ts';
-import type { Explanation, Person as PersonData, ResolveSummary, TagListItem, User } from '../types.ts';
+import type { Explanation, Person as PersonData, ResolveSummary, TagListItem } from '../types.ts';
 import { Badge, Card, Chips, PageHeader } from '../components/Page.tsx';
 import { Pairs, Table } from '../components/Table.tsx';
 import { Empty, ErrorBox, Loading } from '../components/States.tsx';
@@ -32,21 +32,6 @@ function show(value: unknown): string {
   return String(value);
 }
 
-/** Who set a manual tag: `api:<user or key id>` as the user's name when it is known. */
-function useActorName(): (setBy: string) => string {
-  const { me, can } = useSession();
-  const users = useApi<{ users: User[] }>(can('admin') ? '/api/v1/users' : null);
-  const names = useMemo(() => new Map((users.data?.users ?? []).map((u) => [u.id, u.name])), [users.data]);
-  return useCallback(
-    (setBy: string) => {
-      const id = setBy.startsWith('api:') ? setBy.slice(4) : setBy;
-      if (me?.user && id === me.user.id) return me.user.name;
-      return names.get(id) ?? id;
-    },
-    [me, names],
-  );
-}
-
 export function Person() {
   const { id = '' } = useParams();
   // Another person is another page: the explanation closed, no notices from the last one.
@@ -59,7 +44,6 @@ function PersonView({ id }: { id: string }) {
   const { can } = useSession();
   const person = useApi<PersonData>(`/api/v1/people/${encodeURIComponent(id)}`);
   const catalog = useApi<{ tags: TagListItem[] }>('/api/v1/tags');
-  const actorName = useActorName();
   const [explain, setExplain] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
   const [tagNotice, setTagNotice] = useState<string | null>(null);
@@ -166,7 +150,7 @@ function PersonView({ id }: { id: string }) {
                   {valueText(tag.value, i18n)}
                   {kinds.get(tag.key) === 'model' && <TagExplain tag={tag.key} personId={p.personId} />}
                 </dd>
-                {tag.setBy && <dd className="tag-meta">{t('person.setBy', { who: actorName(tag.setBy), at: i18n.dateTime(tag.setAt) })}</dd>}
+                {tag.setBy && <dd className="tag-meta">{t('person.setBy', { who: tag.setByName ?? tag.setBy, at: i18n.dateTime(tag.setAt) })}</dd>}
               </div>
             ))}
           </dl>
