@@ -56,21 +56,28 @@ export function sourceScopeSql(caller: Pick<AuthenticatedKey, 'scope'>, column =
   return sources ? { sql: `${column} IN {scope_sources:Array(String)}`, params: { scope_sources: sources } } : { sql: '1', params: {} };
 }
 
-/** Whether the person is one the caller may see. */
-export async function personInScope(stores: Stores, caller: AuthenticatedKey, personId: number): Promise<boolean> {
+/**
+ * Of these few people, those the caller may see: point lookups by person (records through their
+ * bloom filter, contacts by their order), not a pass over everyone in the scope.
+ */
+export async function peopleInScope(stores: Stores, caller: AuthenticatedKey, people: number[]): Promise<Set<number>> {
   const scope = scopeOf(caller);
-  if (!scope) return true;
-  // Point lookups by person (records: their bloom filter; contacts: ordered by person), not the whole scope.
+  if (!scope || people.length === 0) return new Set(people);
   const checks: string[] = [];
-  if (scope.team) checks.push(`(SELECT count() FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id = {person:UInt64} AND source IN {scope_sources:Array(String)}) > 0`);
-  if (scope.staff) checks.push(`(SELECT count() FROM contacts FINAL WHERE workspace_id = {ws:String} AND person_id = {person:UInt64} AND staff_userid = {scope_staff:String} AND staff_userid != '') > 0`);
-  const [row] = await stores.facts.query<{ ok: number }>(`SELECT ${checks.join(' AND ')} AS ok`, {
+  if (scope.team) checks.push(`person_id IN (SELECT person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id IN {people:Array(UInt64)} AND source IN {scope_sources:Array(String)})`);
+  if (scope.staff) checks.push(`person_id IN (SELECT person_id FROM contacts FINAL WHERE workspace_id = {ws:String} AND person_id IN {people:Array(UInt64)} AND staff_userid = {scope_staff:String} AND staff_userid != '')`);
+  const rows = await stores.facts.query<{ person_id: string }>(`SELECT arrayJoin({people:Array(UInt64)}) AS person_id WHERE ${checks.join(' AND ')}`, {
     ws: caller.workspaceId,
-    person: personId,
+    people,
     ...(scope.team ? { scope_sources: scope.team.sources } : {}),
     ...(scope.staff ? { scope_staff: scope.staffUserId ?? '' } : {}),
   });
-  return Number(row?.ok) === 1;
+  return new Set(rows.map((r) => Number(r.person_id)));
+}
+
+/** Whether the person is one the caller may see. */
+export async function personInScope(stores: Stores, caller: AuthenticatedKey, personId: number): Promise<boolean> {
+  return (await peopleInScope(stores, caller, [personId])).has(personId);
 }
 
 /** A person outside the caller's scope is as good as absent: the same 404, nothing to probe. */

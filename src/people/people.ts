@@ -9,7 +9,7 @@ import { NotFoundError, type AuthenticatedKey } from '../workspaces/workspaces.t
 import { loadIdentifierTypes } from '../identity/identifier-store.ts';
 import { normalise } from '../identity/identifier-types.ts';
 import { maskField, maskIdentifier, maskName, maskProperties, maskRecordId, seesPersonalData } from '../identity/masking.ts';
-import { assertPersonInScope, peopleScopeSql, scopeSources } from '../access/scope.ts';
+import { assertPersonInScope, peopleInScope, peopleScopeSql, scopeSources } from '../access/scope.ts';
 import { personTagsWithAuthors } from '../tags/store.ts';
 import { consentsOf } from '../policy/policy.ts';
 import { listNotes } from './notes.ts';
@@ -62,13 +62,15 @@ export async function searchPeople(stores: Stores, caller: Caller, text: string,
   const sources = scopeSources(caller);
   const recordFilter = sources ? 'AND source IN {scope_sources:Array(String)}' : '';
   const id = /^\d{1,15}$/.test(q) ? Number(q) : 0;
+  // Names have letters: digits and signs (a phone, an id) need not read every record's name, and
+  // match a few people at most, whose scope is then checked one by one.
+  const byName = /\p{L}/u.test(q);
   const rows = await stores.facts.query<{ person_id: string }>(
     `SELECT person_id FROM (
        SELECT person_id FROM person_identities FINAL
        WHERE workspace_id = {ws:String} AND value IN {values:Array(String)} AND person_id > 0 AND ${identityFilter.sql}
        ${
-         // Names have letters: digits and signs (a phone, an id) need not read every record's name.
-         /\p{L}/u.test(q)
+         byName
            ? `UNION DISTINCT
        SELECT person_id FROM source_records FINAL
        WHERE workspace_id = {ws:String} AND person_id > 0 AND name != '' AND positionCaseInsensitiveUTF8(name, {q:String}) > 0 ${recordFilter}`
@@ -76,10 +78,12 @@ export async function searchPeople(stores: Stores, caller: Caller, text: string,
        }
        UNION DISTINCT
        SELECT person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND {id:UInt64} > 0 AND person_id = {id:UInt64}
-     ) WHERE ${scope.sql} ORDER BY person_id LIMIT {limit:UInt32}`,
-    { ws: caller.workspaceId, values: [...values], q, id, limit, ...scope.params, ...identityFilter.params },
+     ) WHERE ${byName ? scope.sql : '1'} ORDER BY person_id LIMIT {limit:UInt32}`,
+    { ws: caller.workspaceId, values: [...values], q, id, limit: byName ? limit : 1000, ...scope.params, ...identityFilter.params },
   );
-  return describePeople(stores, caller, rows.map((r) => Number(r.person_id)));
+  const found = rows.map((r) => Number(r.person_id));
+  const visible = byName ? found : [...(await peopleInScope(stores, caller, found))].sort((a, b) => a - b).slice(0, limit);
+  return describePeople(stores, caller, visible);
 }
 
 /** Name, identifiers and sources of a few people, as the caller may see them. */

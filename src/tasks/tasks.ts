@@ -4,7 +4,7 @@
  */
 import type { Stores } from '../stores/stores.ts';
 import { NotFoundError, type AuthenticatedKey } from '../workspaces/workspaces.ts';
-import { peopleScopeSql, scopeOf } from '../access/scope.ts';
+import { peopleInScope, scopeOf } from '../access/scope.ts';
 
 export interface Task {
   id: number;
@@ -27,17 +27,6 @@ const toTask = (r: Row): Task => ({
   closedAt: r.closed_at ? new Date(r.closed_at).toISOString() : null,
 });
 
-/** Of these people, those in the caller's scope (asked of the facts store, where the scope lives). */
-async function inScope(stores: Stores, caller: AuthenticatedKey, people: number[]): Promise<Set<number>> {
-  if (!scopeOf(caller) || people.length === 0) return new Set(people);
-  const scope = peopleScopeSql(caller);
-  const rows = await stores.facts.query<{ person_id: string }>(
-    `SELECT person_id FROM (SELECT arrayJoin({people:Array(UInt64)}) AS person_id) WHERE ${scope.sql}`,
-    { ws: caller.workspaceId, people, ...scope.params },
-  );
-  return new Set(rows.map((r) => Number(r.person_id)));
-}
-
 export async function listTasks(stores: Stores, caller: AuthenticatedKey, options: { status?: 'open' | 'done'; limit?: number } = {}): Promise<Task[]> {
   const limit = options.limit ?? 100;
   const scope = scopeOf(caller);
@@ -52,7 +41,7 @@ export async function listTasks(stores: Stores, caller: AuthenticatedKey, option
       `SELECT DISTINCT person_id FROM contacts FINAL WHERE workspace_id = {ws:String} AND staff_userid = {staff:String} AND staff_userid != '' AND person_id > 0`,
       { ws: caller.workspaceId, staff: scope.staffUserId ?? '' },
     );
-    const mine = [...(await inScope(stores, caller, rows.map((r) => Number(r.person_id))))];
+    const mine = [...(await peopleInScope(stores, caller, rows.map((r) => Number(r.person_id))))];
     if (mine.length === 0) return [];
     return (await base().where('person_id', 'in', mine).orderBy('id', 'desc').limit(limit).execute()).map(toTask);
   }
@@ -62,7 +51,7 @@ export async function listTasks(stores: Stores, caller: AuthenticatedKey, option
   while (tasks.length < limit) {
     const rows = (await base().where('id', '<', before).orderBy('id', 'desc').limit(1000).execute()).map(toTask);
     if (rows.length === 0) break;
-    const visible = await inScope(stores, caller, [...new Set(rows.map((t) => t.personId))]);
+    const visible = await peopleInScope(stores, caller, [...new Set(rows.map((t) => t.personId))]);
     tasks.push(...rows.filter((t) => visible.has(t.personId)));
     before = rows[rows.length - 1].id;
     if (rows.length < 1000) break;
@@ -73,7 +62,7 @@ export async function listTasks(stores: Stores, caller: AuthenticatedKey, option
 /** Marks a task done (or open again); a task of someone out of scope is not found. */
 export async function setTaskStatus(stores: Stores, caller: AuthenticatedKey, id: number, status: 'open' | 'done'): Promise<Task> {
   const row = await stores.state.db.selectFrom('staff_tasks').selectAll().where('workspace_id', '=', caller.workspaceId).where('id', '=', id).executeTakeFirst();
-  if (!row || !(await inScope(stores, caller, [Number(row.person_id)])).has(Number(row.person_id))) throw new NotFoundError(`no task ${id} in this workspace`);
+  if (!row || !(await peopleInScope(stores, caller, [Number(row.person_id)])).has(Number(row.person_id))) throw new NotFoundError(`no task ${id} in this workspace`);
   const updated = await stores.state.db
     .updateTable('staff_tasks')
     .set({ status, closed_at: status === 'done' ? new Date() : null })
