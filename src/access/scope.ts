@@ -75,6 +75,15 @@ export async function peopleInScope(stores: Stores, caller: AuthenticatedKey, pe
   return new Set(rows.map((r) => Number(r.person_id)));
 }
 
+/**
+ * A condition on person_identities (its `sources` column, optionally qualified): a team sees the
+ * identifiers its own sources brought. 1 for everyone else.
+ */
+export function identitySourcesSql(caller: Pick<AuthenticatedKey, 'scope'>, column = 'sources'): { sql: string; params: Record<string, unknown> } {
+  const sources = scopeSources(caller);
+  return sources ? { sql: `hasAny(${column}, {scope_sources:Array(String)})`, params: { scope_sources: sources } } : { sql: '1', params: {} };
+}
+
 /** Whether the person is one the caller may see. */
 export async function personInScope(stores: Stores, caller: AuthenticatedKey, personId: number): Promise<boolean> {
   return (await peopleInScope(stores, caller, [personId])).has(personId);

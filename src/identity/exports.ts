@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Stores } from '../stores/stores.ts';
 import type { AuthenticatedKey } from '../workspaces/workspaces.ts';
-import { peopleScopeSql, sourceScopeSql } from '../access/scope.ts';
+import { identitySourcesSql, peopleScopeSql, sourceScopeSql } from '../access/scope.ts';
 
 function csvCell(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
@@ -32,13 +32,13 @@ type Viewer = Pick<AuthenticatedKey, 'scope'>;
 /** `person_id,type,value`: every identifier of every person (a team: of its people, from its sources). */
 export function exportIdentities(stores: Stores, workspaceId: string, out: string, viewer: Viewer = {}): Promise<number> {
   const people = peopleScopeSql(viewer);
-  const sources = sourceScopeSql(viewer);
+  const sources = identitySourcesSql(viewer);
   return writeCsv(
     stores,
     out,
     ['person_id', 'type', 'value'],
     `SELECT person_id, type, value FROM person_identities FINAL
-     WHERE workspace_id = {ws:String} AND person_id > 0 AND ${people.sql} AND ${sources.sql === '1' ? '1' : 'hasAny(sources, {scope_sources:Array(String)})'}
+     WHERE workspace_id = {ws:String} AND person_id > 0 AND ${people.sql} AND ${sources.sql}
      ORDER BY person_id, type, value`,
     { ws: workspaceId, ...people.params, ...sources.params },
   );

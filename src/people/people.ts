@@ -9,7 +9,7 @@ import { NotFoundError, type AuthenticatedKey } from '../workspaces/workspaces.t
 import { loadIdentifierTypes } from '../identity/identifier-store.ts';
 import { normalise } from '../identity/identifier-types.ts';
 import { maskField, maskIdentifier, maskName, maskProperties, maskRecordId, seesPersonalData } from '../identity/masking.ts';
-import { assertPersonInScope, peopleInScope, peopleScopeSql, scopeSources } from '../access/scope.ts';
+import { assertPersonInScope, identitySourcesSql, peopleInScope, peopleScopeSql, scopeSources } from '../access/scope.ts';
 import { personTagsWithAuthors } from '../tags/store.ts';
 import { consentsOf } from '../policy/policy.ts';
 import { listNotes } from './notes.ts';
@@ -26,12 +26,6 @@ function shown(caller: Caller) {
     properties: (type: string, properties: unknown) => (clear ? properties : maskProperties(properties, type === 'identify')),
     profile: (profile: Record<string, string>) => (clear ? profile : Object.fromEntries(Object.entries(profile).map(([field, value]) => [field, maskField(field, value)]))),
   };
-}
-
-/** The condition and parameters that keep a team to its sources' identifiers (person_identities.sources). */
-function identitySourceFilter(caller: Caller): { sql: string; params: Record<string, unknown> } {
-  const sources = scopeSources(caller);
-  return sources ? { sql: 'hasAny(sources, {scope_sources:Array(String)})', params: { scope_sources: sources } } : { sql: '1', params: {} };
 }
 
 export interface PersonHit {
@@ -58,7 +52,7 @@ export async function searchPeople(stores: Stores, caller: Caller, text: string,
   }
   const scope = peopleScopeSql(caller);
   // A team matches on what its own sources brought only (a JD-only phone must not find a shared person).
-  const identityFilter = identitySourceFilter(caller);
+  const identityFilter = identitySourcesSql(caller);
   const sources = scopeSources(caller);
   const recordFilter = sources ? 'AND source IN {scope_sources:Array(String)}' : '';
   const id = /^\d{1,15}$/.test(q) ? Number(q) : 0;
@@ -90,7 +84,7 @@ export async function searchPeople(stores: Stores, caller: Caller, text: string,
 async function describePeople(stores: Stores, caller: Caller, ids: number[]): Promise<PersonHit[]> {
   if (ids.length === 0) return [];
   const sources = scopeSources(caller);
-  const filter = identitySourceFilter(caller);
+  const filter = identitySourcesSql(caller);
   const show = shown(caller);
   const [identities, names] = await Promise.all([
     stores.facts.query<{ person_id: string; type: string; value: string }>(
@@ -125,7 +119,7 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
   const bySource = sources ? 'AND source IN {scope_sources:Array(String)}' : '';
   const sourceParams = sources ? { scope_sources: sources } : {};
   const show = shown(caller);
-  const filter = identitySourceFilter(caller);
+  const filter = identitySourcesSql(caller);
 
   const records = await stores.facts.query<{ source: string; kind: string; record_id: string; name: string; address: string; birthday: string; attributes: Record<string, string>; seen_at: string }>(
     `SELECT source, kind, record_id, name, address, birthday, attributes, toString(seen_at) AS seen_at FROM source_records FINAL
@@ -163,7 +157,6 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
     consentsOf(stores, ws, personId),
     listNotes(stores, ws, personId),
   ]);
-  const [hit] = await describePeople(stores, caller, [personId]);
   // Who set manual tags (recorded as api:<user or key id>), by name.
   const setters = [...new Set(tags.flatMap((t) => ('setBy' in t ? [t.setBy] : [])))];
   const ids = setters.map((s) => s.replace(/^api:/, ''));
@@ -176,8 +169,9 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
   const authors = new Map(named.map((n) => [`api:${n.id}`, n.name]));
   return {
     personId,
-    name: hit?.name ?? '',
-    sources: hit?.sources ?? [],
+    // The records read above (oldest first, within the scope): the latest name, and where they came from.
+    name: show.name(profile.name ?? ''),
+    sources: [...new Set(records.map((r) => r.source))].sort(),
     profile: show.profile(profile),
     identities: identities.map((i) => ({ type: i.type, value: show.identifier(i.type, i.value), sources: sources ? i.sources.filter((s) => sources.includes(s)) : i.sources })),
     records: records.map((r) => ({ source: r.source, kind: r.kind, recordId: show.recordId(r.kind, r.record_id), seenAt: iso(r.seen_at) })),

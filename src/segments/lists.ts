@@ -11,7 +11,7 @@ import { normalise } from '../identity/identifier-types.ts';
 import { readRows, sniffFile } from '../ingest/file-reader.ts';
 import { ConflictError } from '../workspaces/workspaces.ts';
 import { compileFor, getSegment, saveSegment, type Viewer } from './segments.ts';
-import { scopeSources } from '../access/scope.ts';
+import { identitySourcesSql } from '../access/scope.ts';
 
 export interface ListImportReport {
   segment: string;
@@ -91,8 +91,8 @@ export async function exportSegment(stores: Stores, workspaceId: string, key: st
   const { sql, params } = await compileFor(stores, workspaceId, { ...segment, viewer });
   const snapshot = `export_${crypto.randomBytes(8).toString('hex')}`;
   // A team exports only identifiers its own sources brought.
-  const sources = viewer ? scopeSources(viewer) : undefined;
-  const bound = { ws: workspaceId, segment: key, snapshot, type: identifierType, ...(sources ? { scope_sources: sources } : {}) };
+  const sources = identitySourcesSql(viewer ?? {}, 'pi.sources');
+  const bound = { ws: workspaceId, segment: key, snapshot, type: identifierType, ...sources.params };
   await stores.facts.command(`INSERT INTO segment_members (workspace_id, segment, snapshot_id, person_id) SELECT {ws:String}, {segment:String}, {snapshot:String}, person_id FROM (${sql})`, {
     ...params,
     ...bound,
@@ -108,7 +108,7 @@ export async function exportSegment(stores: Stores, workspaceId: string, key: st
         `SELECT person_id, groupArray(value) AS values FROM (
            SELECT pi.person_id AS person_id, pi.value AS value FROM person_identities AS pi FINAL
            WHERE pi.workspace_id = {ws:String} AND pi.type = {type:String} AND pi.person_id > {after:UInt64}
-             ${sources ? 'AND hasAny(pi.sources, {scope_sources:Array(String)})' : ''}
+             AND ${sources.sql}
              AND pi.person_id IN (SELECT person_id FROM segment_members WHERE workspace_id = {ws:String} AND segment = {segment:String} AND snapshot_id = {snapshot:String})
            ORDER BY person_id, value
          ) GROUP BY person_id ORDER BY person_id LIMIT 20000`,

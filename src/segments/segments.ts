@@ -4,7 +4,7 @@
  */
 import type { Stores } from '../stores/stores.ts';
 import { ConflictError, NotFoundError, WorkspaceService, type AuthenticatedKey, type Role } from '../workspaces/workspaces.ts';
-import { peopleScopeSql, scopeOf, scopeSources } from '../access/scope.ts';
+import { identitySourcesSql, peopleScopeSql, scopeOf } from '../access/scope.ts';
 import { dateInZone } from '../tags/engine.ts';
 import { listTags, valueRun } from '../tags/store.ts';
 import { valueTypeOf } from '../tags/definition.ts';
@@ -155,13 +155,13 @@ export async function sampleSegment(stores: Stores, workspaceId: string, segment
   const { sql, params } = await compileFor(stores, workspaceId, segment);
   const limit = Math.min(Math.max(options.limit ?? 20, 1), 1000);
   // A team sees the identifiers its own sources brought.
-  const sources = segment.viewer ? scopeSources(segment.viewer) : undefined;
+  const sources = identitySourcesSql(segment.viewer ?? {});
   const rows = await stores.facts.query<{ person_id: string; identifiers: Array<[string, string]> }>(
     `SELECT m.person_id AS person_id, groupArray((pi.type, pi.value)) AS identifiers
      FROM (SELECT person_id FROM (${sql}) ORDER BY cityHash64(person_id) LIMIT {limit:UInt32}) AS m
-     LEFT JOIN (SELECT person_id, type, value FROM person_identities FINAL WHERE workspace_id = {ws:String}${sources ? ' AND hasAny(sources, {scope_sources:Array(String)})' : ''}) AS pi ON m.person_id = pi.person_id
+     LEFT JOIN (SELECT person_id, type, value FROM person_identities FINAL WHERE workspace_id = {ws:String} AND ${sources.sql}) AS pi ON m.person_id = pi.person_id
      GROUP BY m.person_id ORDER BY cityHash64(m.person_id)`,
-    { ...params, limit, ...(sources ? { scope_sources: sources } : {}) },
+    { ...params, limit, ...sources.params },
   );
   const clear = options.role === undefined || seesPersonalData(options.role);
   return rows.map((r) => ({
