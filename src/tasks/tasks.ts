@@ -41,7 +41,9 @@ export async function listTasks(stores: Stores, caller: AuthenticatedKey, option
       `SELECT DISTINCT person_id FROM contacts FINAL WHERE workspace_id = {ws:String} AND staff_userid = {staff:String} AND staff_userid != '' AND person_id > 0`,
       { ws: caller.workspaceId, staff: scope.staffUserId ?? '' },
     );
-    const mine = [...(await peopleInScope(stores, caller, rows.map((r) => Number(r.person_id))))];
+    const contacts = rows.map((r) => Number(r.person_id));
+    // Their contacts are their staff scope already; a team as well narrows them to its sources.
+    const mine = scope.team ? [...(await peopleInScope(stores, caller, contacts))] : contacts;
     if (mine.length === 0) return [];
     return (await base().where('person_id', 'in', mine).orderBy('id', 'desc').limit(limit).execute()).map(toTask);
   }
