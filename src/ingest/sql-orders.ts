@@ -12,6 +12,7 @@
  * machine's files) take the row-by-row path. A quarantined row's number is its record's number plus
  * one for the header, which is its line unless a quoted cell above it spans lines.
  */
+import os from 'node:os';
 import type { Stores } from '../stores/stores.ts';
 import type { IdentifierType } from '../identity/identifier-types.ts';
 import type { FileShape } from './file-reader.ts';
@@ -27,8 +28,15 @@ const ORDER_FIELDS = [
   ...IDENTIFIER_FIELDS,
 ] as const;
 type OrderField = (typeof ORDER_FIELDS)[number];
+const LINE_FIELDS = new Set<string>(['line_no', 'sku', 'product_name', 'category', 'quantity', 'unit_price', 'line_discount', 'line_amount', 'package_periods', 'package_text']);
 
 export const SQL_ORDER_STAGE_TABLES = ['import_stage_rows', 'import_stage_orders'];
+
+/**
+ * An INSERT … SELECT writes through one thread unless told otherwise; sorting and compressing the
+ * parts is much of an import's time, so every core writes (one part each).
+ */
+const PARALLEL_INSERT = `max_insert_threads = ${Math.max(1, Math.min(os.availableParallelism(), 16))}`;
 
 /** Whether this file can be imported in SQL (else the row-by-row importer takes it). */
 export function sqlImportable(stores: Stores, shape: FileShape, layout: FileLayout | undefined): boolean {
@@ -62,6 +70,26 @@ export interface SqlOrderImport {
 
 const TRIM = `'^[\\\\s\\\\x{3000}\\\\x{A0}\\\\x{FEFF}]+|[\\\\s\\\\x{3000}\\\\x{A0}\\\\x{FEFF}]+$'`;
 const trimmed = (expr: string) => `replaceRegexpAll(${expr}, ${TRIM}, '')`;
+/** A blank row: its cells together hold nothing but white space (fails at the first other character). */
+const BLANK = `'^[\\\\s\\\\x{3000}\\\\x{A0}\\\\x{FEFF}]*$'`;
+/**
+ * The same trim, run only when the first or last byte could belong to white space (ASCII space or
+ * control, or the lead/last byte of U+00A0, U+3000, U+FEFF in UTF-8); most cells skip the regex.
+ * Only for queries that evaluate if() lazily (the default).
+ */
+const trimmedIfNeeded = (expr: string) =>
+  `if(reinterpretAsUInt8(substring(${expr}, 1, 1)) IN (9, 10, 11, 12, 13, 32, 194, 227, 239)
+      OR reinterpretAsUInt8(substring(${expr}, -1, 1)) IN (9, 10, 11, 12, 13, 32, 160, 128, 191), ${trimmed(expr)}, ${expr})`;
+
+/**
+ * A checked value: its SQL, its problems (an array of tuples), and a cheap condition under which
+ * there are certainly none, so that the arrays are built only for the rows that may have some.
+ */
+interface Checked {
+  value: string;
+  problems: string;
+  clean: string;
+}
 
 /** One problem, as the row-by-row importer reports it. */
 const problem = (condition: string, field: string, value: string, reason: string, action: 'row_rejected' | 'value_dropped') =>
@@ -73,14 +101,12 @@ const DATE_TIME = `'^(\\\\d{4})[-/.年](\\\\d{1,2})[-/.月](\\\\d{1,2})日?(?:[ 
  * A date and time in the workspace's zone (or with its own offset), or an Excel serial date: the
  * value (Nullable DateTime64 in UTC) and its problem, as values.ts parseDateTime.
  */
-function timeOf(field: string, required: boolean): { value: string; problems: string } {
+function timeOf(field: string, required: boolean): Checked {
   const t = `f_${field}`;
-  // The regex's groups are a column of the query below (parsed once per row, not once per use).
-  const g = `g_${field}`;
+  const g = `extractGroups(${t}, ${DATE_TIME})`;
   const n = (i: number) => `toUInt32OrZero(${g}[${i}])`;
   const inRange = `(${n(2)} BETWEEN 1 AND 12 AND ${n(3)} BETWEEN 1 AND 31 AND ${n(4)} <= 23 AND ${n(5)} <= 59 AND ${n(6)} <= 60)`;
-  // Every branch is computed for every row (short-circuiting costs more than it saves here), so the
-  // parts are clamped into range: an invalid row's value is computed, then thrown away.
+  // The parts are clamped into range, so no function of the general path fails on a bad row.
   const year = `least(greatest(${n(1)}, 1900), 2299)`;
   const month = `least(greatest(${n(2)}, 1), 12)`;
   const lastDay = `toDayOfMonth(toLastDayOfMonth(makeDate32(${year}, ${month}, 1)))`;
@@ -93,53 +119,76 @@ function timeOf(field: string, required: boolean): { value: string; problems: st
   const parts = `${year}, ${month}, ${day}, least(${n(4)}, 23), least(${n(5)}, 59), least(${n(6)}, 59), ${millis}, 3`;
   const wallUtc = `makeDateTime64(${parts}, 'UTC')`;
   const local = `toTimeZone(makeDateTime64(${parts}, {tz:String}), 'UTC')`;
-  const parsed = `if(${zone} = 'Z', ${wallUtc}, if(${zone} != '', addSeconds(${wallUtc}, -${zoneSeconds}), ${local}))`;
+  // A leap second (:60) is the next minute's first, as Date.UTC reads it.
+  const leap = `if(${n(6)} = 60, 1, 0)`;
+  const parsed = `addSeconds(if(${zone} = 'Z', ${wallUtc}, if(${zone} != '', addSeconds(${wallUtc}, -${zoneSeconds}), ${local})), ${leap})`;
   // An Excel serial date (days since 1899-12-30) is a wall time in the workspace's zone.
   const serial = `match(${t}, '^\\\\d{5}(\\\\.\\\\d+)?$')`;
   const serialWall = `fromUnixTimestamp64Milli(toInt64(round((least(greatest(toFloat64OrZero(${t}), 25569), 150000) - 25569) * 86400000)), 'UTC')`;
-  const serialValue = `toTimeZone(parseDateTime64BestEffortOrNull(formatDateTime(${serialWall}, '%Y-%m-%d %H:%i:%s', 'UTC'), 3, {tz:String}), 'UTC')`;
+  // Its wall-clock parts (whole seconds, as values.ts) read again in the workspace's zone.
+  const w = serialWall;
+  const serialParts = `toYear(${w}), toMonth(${w}), toDayOfMonth(${w}), toHour(${w}), toMinute(${w}), toSecond(${w}), 0, 3`;
+  const serialValue = `toTimeZone(makeDateTime64(${serialParts}, {tz:String}), 'UTC')`;
   const ok = `(${matched} AND ${inRange} AND ${realDate})`;
-  const value = `if(${t} = '', NULL, if(${ok}, ${parsed}, if(${serial}, ${serialValue}, NULL)))`;
+  // Nearly every export writes "2026-06-18 20:15:00": read by position, and the regex above only
+  // for anything else (if() evaluates a branch for the rows that take it).
+  const at = (from: number, length: number) => `toUInt32OrZero(substring(${t}, ${from}, ${length}))`;
+  const fast = `(match(${t}, '^\\\\d{4}-\\\\d{2}-\\\\d{2} \\\\d{2}:\\\\d{2}:\\\\d{2}$') AND ${at(1, 4)} BETWEEN 1900 AND 2299 AND ${at(6, 2)} BETWEEN 1 AND 12
+                 AND ${at(9, 2)} BETWEEN 1 AND toDayOfMonth(toLastDayOfMonth(makeDate32(least(greatest(${at(1, 4)}, 1900), 2299), least(greatest(${at(6, 2)}, 1), 12), 1)))
+                 AND ${at(12, 2)} <= 23 AND ${at(15, 2)} <= 59 AND ${at(18, 2)} <= 59)`;
+  const fastValue = `toTimeZone(makeDateTime64(${at(1, 4)}, ${at(6, 2)}, ${at(9, 2)}, ${at(12, 2)}, ${at(15, 2)}, ${at(18, 2)}, 0, 3, {tz:String}), 'UTC')`;
+  const value = `if(${t} = '', NULL, if(${fast}, ${fastValue}, if(${ok}, ${parsed}, if(${serial}, ${serialValue}, NULL))))`;
   const action = required ? 'row_rejected' : 'value_dropped';
   const problems = [
-    required ? problem(`${t} = ''`, field, t, `'required, but empty'`, 'row_rejected') : '[]',
-    problem(`${t} != '' AND NOT ${matched} AND NOT ${serial}`, field, t, `'expected a date and time like 2026-06-18 20:15:00'`, action),
-    problem(`${t} != '' AND ${matched} AND NOT ${inRange}`, field, t, `'not a real date or time'`, action),
-    problem(`${t} != '' AND ${matched} AND ${inRange} AND NOT ${realDate}`, field, t, `'not a real date'`, action),
+    problem(`NOT ${matched} AND NOT ${serial}`, field, t, `'expected a date and time like 2026-06-18 20:15:00'`, action),
+    problem(`${matched} AND NOT ${inRange}`, field, t, `'not a real date or time'`, action),
+    problem(`${matched} AND ${inRange} AND NOT ${realDate}`, field, t, `'not a real date'`, action),
   ];
-  return { value: `CAST(${value} AS Nullable(DateTime64(3, 'UTC')))`, problems: `arrayConcat(${problems.join(', ')})` };
+  const empty = required ? `[tuple('${field}', '', 'required, but empty', 'row_rejected')]` : '[]';
+  return {
+    value: `CAST(${value} AS Nullable(DateTime64(3, 'UTC')))`,
+    problems: `if(${t} = '', ${empty}, if(${fast}, [], arrayConcat(${problems.join(', ')})))`,
+    clean: required ? `(${t} != '' AND ${fast})` : `(${t} = '' OR ${fast})`,
+  };
 }
 
 /** Money as values.ts parseMoney: "¥1,299.00" → 1299.00. */
-function moneyOf(field: string, required: boolean): { given: string; value: string; problems: string } {
+function moneyOf(field: string, required: boolean): Checked & { given: string } {
   const t = `f_${field}`;
   const clean = `replaceRegexpAll(${t}, '[¥￥,\\\\s元]', '')`;
   const valid = `match(${clean}, '^-?\\\\d+(\\\\.\\\\d{1,2})?$')`;
-  const problems = [
-    required ? problem(`${t} = ''`, field, t, `'required, but empty'`, 'row_rejected') : '[]',
-    problem(`${t} != '' AND NOT ${valid}`, field, t, `'expected an amount like 1299.00'`, required ? 'row_rejected' : 'value_dropped'),
-  ];
-  return { given: `(${t} != '')`, value: `if(${t} != '' AND ${valid}, toDecimal64OrZero(${clean}, 2), toDecimal64(0, 2))`, problems: `arrayConcat(${problems.join(', ')})` };
+  // Plain digits need no cleaning (the common case: the cleaning runs only for the others).
+  const plain = `match(${t}, '^-?\\\\d+(\\\\.\\\\d{1,2})?$')`;
+  const empty = required ? `[tuple('${field}', '', 'required, but empty', 'row_rejected')]` : '[]';
+  const invalid = problem(`NOT ${valid}`, field, t, `'expected an amount like 1299.00'`, required ? 'row_rejected' : 'value_dropped');
+  return {
+    given: `(${t} != '')`,
+    value: `multiIf(${plain}, toDecimal64OrZero(${t}, 2), ${t} != '' AND ${valid}, toDecimal64OrZero(${clean}, 2), toDecimal64(0, 2))`,
+    problems: `multiIf(${t} = '', ${empty}, ${plain}, [], ${invalid})`,
+    clean: required ? plain : `(${t} = '' OR ${plain})`,
+  };
 }
 
 /** A whole number as values.ts parseCount, with a fallback when empty or invalid. */
-function countOf(field: string, fallback: number): { value: string; problems: string } {
+function countOf(field: string, fallback: number): Checked {
   const t = `f_${field}`;
   const clean = `replaceRegexpAll(${t}, '[,\\\\s]', '')`;
   const digits = `match(${clean}, '^\\\\d+$')`;
   const tooLarge = `(length(${clean}) > 10 OR toUInt64OrZero(${clean}) > 2147483647)`;
+  const plain = `match(${t}, '^\\\\d{1,9}$')`;
   return {
-    value: `if(${t} != '' AND ${digits} AND NOT ${tooLarge}, toInt64OrZero(${clean}), ${fallback})`,
-    problems: `arrayConcat(${problem(`${t} != '' AND NOT ${digits}`, field, t, `'expected a whole number'`, 'value_dropped')}, ${problem(`${t} != '' AND ${digits} AND ${tooLarge}`, field, t, `'too large'`, 'value_dropped')})`,
+    value: `multiIf(${plain}, toInt64OrZero(${t}), ${t} != '' AND ${digits} AND NOT ${tooLarge}, toInt64OrZero(${clean}), ${fallback})`,
+    problems: `if(${t} = '' OR ${plain}, [], arrayConcat(${problem(`NOT ${digits}`, field, t, `'expected a whole number'`, 'value_dropped')}, ${problem(`${digits} AND ${tooLarge}`, field, t, `'too large'`, 'value_dropped')}))`,
+    clean: `(${t} = '' OR ${plain})`,
   };
 }
 
 const BIRTHDAY = `'^(\\\\d{4})[-/.]?(\\\\d{1,2})[-/.]?(\\\\d{1,2})$'`;
 
 /** A date of birth as values.ts parseBirthday, kept as YYYY-MM-DD text. */
-function birthdayOf(): { value: string; problems: string } {
+function birthdayOf(): Checked {
   const t = 'f_birthday';
-  const g = 'g_birthday';
+  const g = `extractGroups(${t}, ${BIRTHDAY})`;
   const n = (i: number) => `toUInt32OrZero(${g}[${i}])`;
   const matched = `(length(${g}) > 0)`;
   const year = `least(greatest(${n(1)}, 1900), 2299)`;
@@ -148,8 +197,9 @@ function birthdayOf(): { value: string; problems: string } {
   const date = `makeDate32(${year}, ${month}, least(greatest(${n(3)}, 1), ${lastDay}))`;
   const real = `(${n(2)} BETWEEN 1 AND 12 AND ${n(3)} >= 1 AND ${lastDay} >= ${n(3)} AND ${n(1)} >= 1900 AND ${n(1)} <= 2299 AND ${date} <= today())`;
   return {
-    value: `if(${t} != '' AND ${matched} AND ${real}, toString(${date}), '')`,
-    problems: `arrayConcat(${problem(`${t} != '' AND NOT ${matched}`, 'birthday', t, `'expected a date like 1990-03-04'`, 'value_dropped')}, ${problem(`${t} != '' AND ${matched} AND NOT ${real}`, 'birthday', t, `'not a real date of birth'`, 'value_dropped')})`,
+    value: `if(${t} = '', '', if(${matched} AND ${real}, toString(${date}), ''))`,
+    problems: `if(${t} = '', [], arrayConcat(${problem(`NOT ${matched}`, 'birthday', t, `'expected a date like 1990-03-04'`, 'value_dropped')}, ${problem(`${matched} AND NOT ${real}`, 'birthday', t, `'not a real date of birth'`, 'value_dropped')}))`,
+    clean: `(${t} = '')`,
   };
 }
 
@@ -165,10 +215,16 @@ const maskedPhoneOf = (expr: string) => {
  * The identifiers of a row (each identifier field the layout maps and the workspace declares, values
  * split on ; ； 、 |), the masked phone, and the values dropped — as RowReader.identifiers().
  */
-function identifiersOf(fields: string[], types: Map<string, IdentifierType>): { value: string; masked: string; problems: string } {
+function identifiersOf(fields: string[], types: Map<string, IdentifierType>): Checked & { masked: string } {
   const parts: string[] = [];
   const problems: string[] = [];
+  const clean: string[] = [];
   let masked = maskedPhoneOf('f_masked_phone');
+  // Only a text with a '*' can hold a masked phone.
+  let maskable = `f_masked_phone != ''`;
+  // A phone cell holding one masked phone as platforms write it ("157****1205"): that is the masked
+  // phone, and the cell holds no identifier and no problem.
+  let maskedOnly = '0';
   for (const field of IDENTIFIER_FIELDS) {
     if (!fields.includes(field)) continue;
     const values = `arrayFilter(v -> v != '', arrayMap(v -> ${trimmed('v')}, splitByRegexp('[;；、|]', f_${field})))`;
@@ -176,20 +232,45 @@ function identifiersOf(fields: string[], types: Map<string, IdentifierType>): { 
     if (field === 'phone') {
       const isMasked = `(match(replaceRegexpAll(v, '[\\\\s-]', ''), ${MASKED_PHONE}) OR position(v, '*') > 0)`;
       // The last masked value wins, as in the row-by-row reader.
-      masked = `if(length(arrayFilter(v -> ${isMasked} AND ${maskedPhoneOf('v')} != '', ${values})) > 0, ${maskedPhoneOf(`arrayFilter(v -> ${isMasked} AND ${maskedPhoneOf('v')} != '', ${values})[-1]`)}, ${masked})`;
+      maskedOnly = `match(f_phone, '^1\\\\d{2}\\\\*{4}\\\\d{4}$')`;
+      masked = `multiIf(${maskedOnly}, f_phone, length(arrayFilter(v -> ${isMasked} AND ${maskedPhoneOf('v')} != '', ${values})) > 0, ${maskedPhoneOf(`arrayFilter(v -> ${isMasked} AND ${maskedPhoneOf('v')} != '', ${values})[-1]`)}, ${masked})`;
+      maskable = `(${maskable} OR position(f_phone, '*') > 0)`;
       candidates = `arrayFilter(v -> NOT ${isMasked}, ${values})`;
     }
     const type = types.get(field);
     if (!type) continue;
     const { normalised, error } = normaliser(type.normaliser);
-    parts.push(`arrayMap(v -> tuple('${field}', ${normalised}), arrayFilter(v -> ${error} = '', ${candidates}))`);
-    problems.push(`arrayMap(v -> tuple('${field}', v, ${error}, 'value_dropped'), arrayFilter(v -> ${error} != '', ${candidates}))`);
+    // Each value normalised and checked once: (as given, normalised, error).
+    const checked = `arrayMap(v -> tuple(v, ${normalised}, ${error}), ${candidates})`;
+    // One clean value (the stage trimmed it) needs no splitting and no cleaning: the common case.
+    const f = `f_${field}`;
+    const fast = fastIdentifier(type.normaliser, f);
+    const none = field === 'phone' ? `(${f} = '' OR ${maskedOnly})` : `${f} = ''`;
+    parts.push(`multiIf(${none}, [], ${fast.ok}, [tuple('${field}', ${fast.value})], arrayMap(c -> tuple('${field}', c.2), arrayFilter(c -> c.3 = '', ${checked})))`);
+    clean.push(`(${none} OR ${fast.ok})`);
+    problems.push(`if(${none} OR ${fast.ok}, [], arrayMap(c -> tuple('${field}', c.1, c.3, 'value_dropped'), arrayFilter(c -> c.3 != '', ${checked})))`);
   }
   return {
     value: parts.length > 0 ? `CAST(arrayConcat(${parts.join(', ')}) AS Array(Tuple(type String, value String)))` : `CAST([] AS Array(Tuple(type String, value String)))`,
-    masked,
+    masked: `if(${maskable}, ${masked}, '')`,
     problems: problems.length > 0 ? `arrayConcat(${problems.join(', ')})` : '[]',
+    clean: clean.length > 0 ? `(${clean.join(' AND ')})` : '1',
   };
+}
+
+/** When one cell's text is a single valid value that normalises without cleaning, and to what. */
+function fastIdentifier(kind: IdentifierType['normaliser'], f: string): { ok: string; value: string } {
+  const single = `NOT match(${f}, '[;；、|]')`;
+  switch (kind) {
+    case 'phone_cn':
+      return { ok: `match(${f}, '^1[3-9]\\\\d{9}$')`, value: `concat('+86', ${f})` };
+    case 'email':
+      return { ok: `(${single} AND match(lowerUTF8(${f}), '^[^\\\\s@]+@[^\\\\s@]+\\\\.[^\\\\s@]+$'))`, value: `lowerUTF8(${f})` };
+    case 'lower':
+      return { ok: single, value: `lowerUTF8(${f})` };
+    default:
+      return { ok: single, value: f };
+  }
 }
 
 /** An identifier type's normaliser over `v`: the normalised value and the error ('' when fine). */
@@ -212,11 +293,23 @@ function normaliser(kind: IdentifierType['normaliser']): { normalised: string; e
   }
 }
 
+/** An address as entities.ts cleanAddress: no postcode "(310000)" at the end, one space between words. */
+function addressOf(): string {
+  // Each step runs only where it may change something. The stage trimmed the cell, so a postcode
+  // can only be at the very end.
+  const noPostcode = `if(endsWith(f_address, ')'), replaceRegexpOne(f_address, '\\\\(\\\\d{6}\\\\)\\\\s*$', ''), f_address)`;
+  const spaced = `if(match(${noPostcode}, '\\\\s\\\\s|[\\\\t\\\\n\\\\f\\\\r]'), replaceRegexpAll(${noPostcode}, '\\\\s+', ' '), ${noPostcode})`;
+  return trimmedIfNeeded(spaced);
+}
+
 /** FNV-1a over the UTF-16 code units of a string, as entities.ts lineNumber. */
 const fnv1a = (expr: string) => {
   const bytes = `convertCharset(${expr}, 'UTF-8', 'UTF-16LE')`;
   const units = `arrayMap(i -> toUInt64(reinterpretAsUInt16(substring(${bytes}, 2 * i + 1, 2))), range(intDiv(length(${bytes}), 2)))`;
-  return `toUInt32(arrayFold((acc, x) -> bitAnd(bitXor(acc, x) * 16777619, 4294967295), ${units}, toUInt64(2166136261)))`;
+  // An ASCII key's code units are its bytes (the usual order id and SKU): no conversion needed.
+  const asciiUnits = `arrayMap(c -> toUInt64(ascii(c)), splitByString('', ${expr}))`;
+  const fold = (xs: string) => `toUInt32(arrayFold((acc, x) -> bitAnd(bitXor(acc, x) * 16777619, 4294967295), ${xs}, toUInt64(2166136261)))`;
+  return `if(match(${expr}, '[^\\\\x00-\\\\x7F]'), ${fold(units)}, ${fold(asciiUnits)})`;
 };
 
 /** A canonical field from the file's raw columns, as importer.ts extract(). */
@@ -247,7 +340,7 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
     source: job.source,
   };
   const convert = job.shape.encoding === 'gb18030';
-  const raw = (i: number) => trimmed(convert ? `convertCharset(c${i}, 'GB18030', 'UTF-8')` : `c${i}`);
+  const raw = (i: number) => trimmedIfNeeded(convert ? `convertCharset(c${i}, 'GB18030', 'UTF-8')` : `c${i}`);
   const structure = Array.from({ length: width }, (_, i) => `c${i} String`).join(', ');
   const delimiter = job.shape.delimiter ?? ',';
   if (![',', ';', '|'].includes(delimiter)) throw new Error(`unexpected delimiter ${JSON.stringify(delimiter)}`);
@@ -264,8 +357,8 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
     `INSERT INTO import_stage_rows (run_id, file_no, row_number, ${stageColumns})
      SELECT {run:String}, {file:UInt16}, _row_number + 1, ${stageValues}
      FROM file({path:String}, 'CSV', '${structure}', '${job.shape.gzip ? 'gzip' : 'none'}')
-     WHERE _row_number >= 1 AND NOT arrayAll(v -> ${trimmed('v')} = '', [${Array.from({ length: width }, (_, i) => `c${i}`).join(', ')}])
-     SETTINGS format_csv_delimiter = '${delimiter}', input_format_csv_allow_variable_number_of_columns = 1,
+     WHERE _row_number >= 1 AND NOT match(concat(${Array.from({ length: width }, (_, i) => `c${i}`).join(', ')}), ${BLANK})
+     SETTINGS ${PARALLEL_INSERT}, format_csv_delimiter = '${delimiter}', input_format_csv_allow_variable_number_of_columns = 1,
               input_format_csv_skip_trailing_empty_lines = 1, format_csv_allow_single_quotes = 0`,
     params,
   );
@@ -291,7 +384,7 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
   const periods = countOf('package_periods', 0);
   const isLine = job.layout.shape === 'order_line';
   const packageText = `extractGroups(f_package_text, '周期购\\\\s*(\\\\d+)\\\\s*期|(\\\\d+)\\\\s*期')`;
-  const linePeriods = `if(${periods.value} > 0, ${periods.value}, if(length(${packageText}) > 0, toInt64OrZero(if(${packageText}[1] != '', ${packageText}[1], ${packageText}[2])), 0))`;
+  const linePeriods = `multiIf(${periods.value} > 0, ${periods.value}, f_package_text = '' OR length(${packageText}) = 0, 0, toInt64OrZero(if(${packageText}[1] != '', ${packageText}[1], ${packageText}[2])))`;
   const hasLine = isLine ? `(f_sku != '' OR f_product_name != '' OR f_line_no != '')` : '0';
   const lineAmountValue = `if(${lineAmount.given}, ${lineAmount.value}, greatest(toDecimal64(0, 2), ${unitPrice.value} * toDecimal64(${quantity.value}, 0) - ${lineDiscount.value}))`;
   // Order-level problems count on an order's first row only; line problems on every row.
@@ -299,138 +392,152 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
     problem(`f_order_id = ''`, 'order_id', 'f_order_id', `'required, but empty'`, 'row_rejected'),
     orderedAt.problems, paidAt.problems, postage.problems, refunded.problems, ids.problems,
   ];
+  const orderClean = [`f_order_id != ''`, orderedAt.clean, paidAt.clean, postage.clean, refunded.clean, ids.clean].join(' AND ');
+  const lineClean = [quantity.clean, unitPrice.clean, lineDiscount.clean, lineAmount.clean, periods.clean].join(' AND ');
   const lineProblems = isLine
-    ? `if(${hasLine}, arrayConcat(${quantity.problems}, ${unitPrice.problems}, ${lineDiscount.problems}, ${lineAmount.problems}, ${periods.problems}), [])`
+    ? `if(${hasLine} AND NOT (${lineClean}), arrayConcat(${quantity.problems}, ${unitPrice.problems}, ${lineDiscount.problems}, ${lineAmount.problems}, ${periods.problems}), [])`
     : '[]';
   // A row without an order id is an order of its own (and refused for it).
   const groupKey = `if(f_order_id = '', concat(char(0), toString(row_number)), f_order_id)`;
   const problemType = 'Array(Tuple(field String, value String, reason String, action String))';
 
-  const lineTuple = 'Tuple(Int64, UInt8, String, String, String, String, Int32, Decimal(18, 2), Decimal(18, 2), Decimal(18, 2), UInt16, ' + problemType + ')';
-  const rowLines = isLine
-    ? `arraySort(x -> x.1, groupArray(tuple(toInt64(row_number), toUInt8(${hasLine}), f_line_no, f_sku, f_product_name, f_category, toInt32(${quantity.value}),
-                                             ${unitPrice.value}, ${lineDiscount.value}, ${lineAmountValue}, toUInt16(least(${linePeriods}, 65535)),
-                                             CAST(${lineProblems} AS ${problemType}))))`
-    : `CAST([] AS Array(${lineTuple}))`;
+  // A line's number comes from its own key (never the fallback: a row without line_no, SKU or name has no line).
+  const lineNo = fnv1a(`concat(f_order_id, '#', multiIf(f_line_no != '', f_line_no, f_sku != '', f_sku, f_product_name))`);
+  // Every row with its line's values, read flat: lines never travel through an aggregate as arrays
+  // (generic aggregate states of tuples cost more than everything else here together).
+  const rowsWithLines = `SELECT row_number, ${groupKey} AS group_key, toUInt8(${hasLine}) AS has_line,
+         ${isLine ? lineNo : 'toUInt32(0)'} AS line_no, f_sku AS sku, f_product_name AS product_name, f_category AS category,
+         toInt32(${quantity.value}) AS quantity, ${unitPrice.value} AS unit_price, ${lineDiscount.value} AS line_discount,
+         ${lineAmountValue} AS line_amount, toUInt16(least(${linePeriods}, 65535)) AS line_periods,
+         CAST(${lineProblems} AS ${problemType}) AS line_problems
+       FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}`;
+  const lineHash = `cityHash64(line_no, sku, product_name, category, quantity, unit_price, line_discount, line_amount, line_periods)`;
 
   await facts.command(
     `INSERT INTO import_stage_orders
-     WITH stage AS (
-       SELECT *, ${groupKey} AS group_key,
-              extractGroups(f_ordered_at, ${DATE_TIME}) AS g_ordered_at, extractGroups(f_paid_at, ${DATE_TIME}) AS g_paid_at,
-              extractGroups(f_birthday, ${BIRTHDAY}) AS g_birthday
-       FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}
-     ),
-     -- The row that speaks for each order (its first line; for one-row orders the last repeat) and its lines.
+     WITH rows AS (${rowsWithLines}),
+     -- Each order: the row that speaks for it (its first line; for one-row orders the last repeat) and
+     -- what its lines add up to. Line problems are rare: only rows that have some are collected.
      picked AS (
-       SELECT group_key, ${isLine ? 'min' : 'max'}(row_number) AS first_row, toUInt32(count()) AS row_count, ${rowLines} AS row_lines
-       FROM stage GROUP BY group_key
+       SELECT group_key, ${isLine ? 'min' : 'max'}(row_number) AS first_row, toUInt32(count()) AS row_count,
+              toUInt32(countIf(has_line)) AS line_count, sumIf(line_amount, has_line) AS line_total,
+              sumIf(toInt64(quantity), has_line) AS item_count, sumIf(line_discount, has_line) AS line_discounts,
+              maxIf(line_periods, has_line) AS package_periods, sumIf(${lineHash}, has_line) AS lines_hash,
+              arraySort(x -> x.1, groupArrayIf(tuple(row_number, line_problems), notEmpty(line_problems))) AS line_problems
+       FROM rows GROUP BY group_key
      ),
      -- Order-level values, computed for those rows only.
      heads AS (
        SELECT row_number, f_order_id AS order_id,
-              CAST(arrayConcat(${orderProblems.join(', ')}) AS ${problemType}) AS order_problems,
+              ${orderClean} AS order_clean,
+              if(order_clean, CAST([] AS ${problemType}), CAST(arrayConcat(${orderProblems.join(', ')}) AS ${problemType})) AS order_problems,
               ${orderedAt.value} AS ordered_at, ${paidAt.value} AS paid_at,
               ${postage.value} AS postage, ${refunded.value} AS refunded,
-              ${amount.given} AS amount_given, ${amount.value} AS amount_value, ${amount.problems} AS amount_problems,
-              ${discount.given} AS discount_given, ${discount.value} AS discount_value, ${discount.problems} AS discount_problems,
+              ${amount.given} AS amount_given, ${amount.value} AS amount_value, ${amount.problems} AS amount_problems, ${amount.clean} AS amount_clean,
+              ${discount.given} AS discount_given, ${discount.value} AS discount_value, ${discount.problems} AS discount_problems, ${discount.clean} AS discount_clean,
               lowerUTF8(f_status) AS status_text, f_store_id AS store_id, f_store_name AS store_name,
               ${ids.value} AS identifiers, ${ids.masked} AS masked_phone, f_name AS name,
-              ${trimmed(`replaceRegexpAll(replaceRegexpOne(f_address, '\\\\(\\\\d{6}\\\\)\\\\s*$', ''), '\\\\s+', ' ')`)} AS address,
-              ${birthday.value} AS birthday, ${birthday.problems} AS birthday_problems
-       FROM stage WHERE row_number IN (SELECT first_row FROM picked)
+              ${addressOf()} AS address,
+              ${birthday.value} AS birthday, ${birthday.problems} AS birthday_problems, ${birthday.clean} AS birthday_clean
+       FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16} AND row_number IN (SELECT first_row FROM picked)
      ),
      orders AS (
-       SELECT h.*, p.first_row AS first_row, p.row_count AS row_count, p.row_lines AS row_lines,
-              arrayMap((r, i) -> tuple(${fnv1a(`concat(h.order_id, '#', multiIf(r.3 != '', r.3, r.4 != '', r.4, r.5 != '', r.5, toString(i - 1)))`)},
-                                       r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11),
-                       arrayFilter(r -> r.2, p.row_lines), arrayFilter((i, r) -> r.2, arrayEnumerate(p.row_lines), p.row_lines)) AS lines,
-              arraySum(arrayMap(l -> l.8, lines)) AS line_total,
-              arraySum(arrayMap(l -> toInt64(l.5), lines)) AS item_count,
-              if(h.amount_given, h.amount_value, line_total + h.postage) AS amount,
-              arrayConcat(h.order_problems,
+       SELECT h.*, p.first_row AS first_row, p.row_count AS row_count, p.item_count AS item_count, p.package_periods AS package_periods,
+              p.line_discounts AS line_discounts, p.lines_hash AS lines_hash,
+              if(h.amount_given, h.amount_value, p.line_total + h.postage) AS amount,
+              -- Most orders have no problem at all: their arrays are not built.
+              h.order_clean AND h.discount_clean AND h.birthday_clean AND empty(p.line_problems)
+                AND if(h.amount_given, h.amount_clean AND h.amount_value >= 0, p.line_count > 0) AS clean,
+              if(clean, CAST([] AS ${problemType}), arrayConcat(h.order_problems,
                            if(h.amount_given, arrayConcat(h.amount_problems, if(h.amount_value < 0, [tuple('amount', toString(h.amount_value), 'must not be negative', 'row_rejected')], [])),
-                              if(length(lines) = 0, [tuple('amount', '', 'required, but empty', 'row_rejected')], [])),
+                              if(p.line_count = 0, [tuple('amount', '', 'required, but empty', 'row_rejected')], [])),
                            h.discount_problems,
-                           arrayFlatten(arrayMap(r -> r.12, p.row_lines))) AS checked,
+                           arrayFlatten(arrayMap(x -> x.2, p.line_problems)))) AS checked,
               -- The birthday is read once the order is accepted: a refused order reports no birthday problem.
-              arrayConcat(checked, if(arrayExists(x -> x.4 = 'row_rejected', checked), [], h.birthday_problems)) AS problems,
+              if(clean, CAST([] AS ${problemType}), arrayConcat(checked, if(arrayExists(x -> x.4 = 'row_rejected', checked), [], h.birthday_problems))) AS problems,
               if(h.status_text IN ('pending', 'paid', 'shipped', 'completed', 'cancelled', 'refunded'), h.status_text,
                  if(h.status_text != '', h.status_text, if(h.paid_at IS NOT NULL, 'paid', 'completed'))) AS status_0
-       FROM picked AS p INNER JOIN heads AS h ON h.row_number = p.first_row
+       -- The narrow side is the one built into the join's hash table.
+       FROM heads AS h INNER JOIN picked AS p ON h.row_number = p.first_row
      )
      SELECT {run:String} AS run_id, {file:UInt16} AS file_no, order_id, first_row, row_count,
-            toUInt8(arrayExists(x -> x.4 = 'row_rejected', problems)) AS rejected, problems, '' AS row_json,
+            toUInt8(notEmpty(problems) AND arrayExists(x -> x.4 = 'row_rejected', problems)) AS rejected, problems, '' AS row_json,
             if(status_0 = 'cancelled' AND refunded > 0 AND refunded >= amount, 'refunded', status_0) AS status,
             ordered_at, paid_at, amount,
-            if(discount_given, discount_value, arraySum(arrayMap(l -> l.7, lines))) AS discount,
+            if(discount_given, discount_value, line_discounts) AS discount,
             postage, refunded, toUInt32(item_count) AS item_count, store_id, store_name,
-            toUInt8(arrayMax(arrayConcat([toUInt16(0)], arrayMap(l -> l.9, lines))) > 0) AS is_package,
-            arrayMax(arrayConcat([toUInt16(0)], arrayMap(l -> l.9, lines))) AS package_periods,
+            toUInt8(package_periods > 0) AS is_package, package_periods,
             identifiers, masked_phone, name, address, birthday,
-            CAST(lines AS Array(Tuple(line_no UInt32, sku String, product_name String, category String, quantity Int32,
-                                      unit_price Decimal(18, 2), discount Decimal(18, 2), amount Decimal(18, 2), package_periods UInt16))) AS lines,
-            -- A hash of NULL is NULL: the optional times are hashed with a marker for "none".
-            sipHash64(status, ifNull(toString(ordered_at), '-'), ifNull(toString(paid_at), '-'), amount, discount, postage, refunded, item_count, store_id, store_name,
-                      package_periods, identifiers, masked_phone, name, address, birthday, lines) AS row_hash
+            -- A hash of NULL is NULL: the optional times are hashed with -1 for "none". The lines count
+            -- as the sum of their own hashes.
+            cityHash64(status, ifNull(toUnixTimestamp64Milli(ordered_at), -1), ifNull(toUnixTimestamp64Milli(paid_at), -1), amount, discount, postage, refunded,
+                       item_count, store_id, store_name, package_periods, identifiers.type, identifiers.value, masked_phone, name, address, birthday, lines_hash) AS row_hash,
+            -- What is stored under the order, looked up once for the counts and every write below.
+            toUInt8(s.stored_id != '') AS is_stored, toUInt8(is_stored AND s.stored_hash = row_hash) AS unchanged,
+            s.stored_person_id AS stored_person, s.stored_run_id AS stored_run
      FROM orders
-     SETTINGS short_circuit_function_evaluation = 'disable'`,
+     LEFT JOIN (SELECT record_id AS stored_id, row_hash AS stored_hash, person_id AS stored_person_id, import_run_id AS stored_run_id FROM source_records FINAL
+                WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = 'order'
+                  AND record_id IN (SELECT f_order_id FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16})) AS s
+       ON orders.order_id = s.stored_id
+     -- Every if() evaluates only the branch each row takes: the costly checks and problem arrays run
+     -- for the few rows that need them.
+     SETTINGS ${PARALLEL_INSERT}, short_circuit_function_evaluation = 'force_enable'`,
     params,
   );
 
-  // 3. What is stored under each order, and the counts. For one-row orders a repeated id keeps its
-  // last row and counts the others as unchanged, as the row-by-row importer does.
-  const stored = `(SELECT record_id, toString(row_hash) AS stored_hash, person_id AS stored_person, import_run_id AS stored_run FROM source_records FINAL
-      WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = 'order'
-        AND record_id IN (SELECT order_id FROM import_stage_orders WHERE run_id = {run:String} AND file_no = {file:UInt16}))`;
+  // 3. The counts. For one-row orders a repeated id keeps its last row and counts the others as
+  // unchanged, as the row-by-row importer does.
   const staged = `(SELECT * FROM import_stage_orders WHERE run_id = {run:String} AND file_no = {file:UInt16}) AS o`;
-  const joined = `${staged} LEFT JOIN ${stored} AS s ON o.order_id = s.record_id`;
-  const isStored = `(s.record_id != '')`;
-  const same = `(${isStored} AND s.stored_hash = toString(o.row_hash))`;
+  const isStored = `o.is_stored`;
+  const same = `o.unchanged`;
   const write = `(NOT o.rejected AND NOT ${same})`;
   const rowsOf = isLine ? 'o.row_count' : '1';
   const duplicates = isLine ? '0' : 'o.row_count - 1';
   const [counts] = await facts.query<Record<string, string>>(
     `SELECT
        (SELECT count() FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}) AS rowsRead,
-       sumIf(${rowsOf}, NOT o.rejected AND (NOT ${isStored} OR (${same} AND s.stored_run = {run:String}))) AS landed,
+       sumIf(${rowsOf}, NOT o.rejected AND (NOT ${isStored} OR (${same} AND o.stored_run = {run:String}))) AS landed,
        sumIf(${rowsOf}, NOT o.rejected AND ${isStored} AND NOT ${same}) AS updated,
-       sumIf(${rowsOf}, NOT o.rejected AND ${same} AND s.stored_run != {run:String}) + sumIf(${duplicates}, NOT o.rejected) AS unchanged,
+       sumIf(${rowsOf}, NOT o.rejected AND ${same} AND o.stored_run != {run:String}) + sumIf(${duplicates}, NOT o.rejected) AS unchanged,
        sumIf(o.row_count, o.rejected) AS quarantined,
        sumIf(length(o.problems), NOT o.rejected) AS valuesDropped
-     FROM ${joined}`,
+     FROM ${staged}`,
     params,
   );
 
   // 4. Facts first, then the records that say they were written (a crash in between re-writes the
   // same rows on the next attempt), then quarantine.
   const version = nextVersion();
-  const person = `if(${isStored}, s.stored_person, 0)`;
-  const insert = async (sql: string) => facts.command(sql, { ...params, v: version });
+  const person = `o.stored_person`;
+  const insert = async (sql: string) => facts.command(sql.includes('SETTINGS') ? sql : `${sql} SETTINGS ${PARALLEL_INSERT}`, { ...params, v: version });
   await insert(
     `INSERT INTO orders (workspace_id, person_id, source, order_id, status, ordered_at, paid_at, amount, discount, postage, refunded,
                          item_count, store_id, store_name, is_package, package_periods, import_run_id, version)
      SELECT {ws:String}, ${person}, {source:String}, o.order_id, o.status, assumeNotNull(o.ordered_at), o.paid_at, o.amount, o.discount, o.postage, o.refunded,
             o.item_count, o.store_id, o.store_name, o.is_package, o.package_periods, {run:String}, {v:UInt64}
-     FROM ${joined} WHERE ${write}`,
+     FROM ${staged} WHERE ${write}`,
   );
   if (isLine) {
     await insert(
       `INSERT INTO order_lines (workspace_id, person_id, source, order_id, line_no, sku, product_name, category, quantity, unit_price, discount, amount, package_periods, version)
-       SELECT {ws:String}, ${person}, {source:String}, o.order_id, l.line_no, l.sku, l.product_name, l.category, l.quantity, l.unit_price, l.discount, l.amount, l.package_periods, {v:UInt64}
-       FROM ${joined} ARRAY JOIN o.lines AS l WHERE ${write}`,
+       SELECT {ws:String}, ${person}, {source:String}, o.order_id, l.line_no, l.sku, l.product_name, l.category, l.quantity, l.unit_price, l.line_discount, l.line_amount, l.line_periods, {v:UInt64}
+       -- The orders to write are the join's hash table; the lines stream past it.
+       FROM (SELECT * FROM (${rowsWithLines}) WHERE has_line) AS l
+       INNER JOIN (SELECT order_id, stored_person FROM import_stage_orders AS o
+                   WHERE run_id = {run:String} AND file_no = {file:UInt16} AND ${write}) AS o ON l.group_key = o.order_id`,
     );
   }
   await insert(
     `INSERT INTO source_records (workspace_id, source, kind, record_id, person_id, identifiers, name, masked_phone, address, birthday, seen_at, row_hash, import_run_id, version)
      SELECT {ws:String}, {source:String}, 'order', o.order_id, ${person}, o.identifiers, o.name, o.masked_phone, o.address, o.birthday,
             assumeNotNull(o.ordered_at), o.row_hash, {run:String}, {v:UInt64}
-     FROM ${joined} WHERE ${write}`,
+     FROM ${staged} WHERE ${write}`,
   );
   // A changed record may carry other identifiers: its person is resolved again by the next run.
   await insert(
     `INSERT INTO resolution_pending (workspace_id, person_id, version)
-     SELECT DISTINCT {ws:String}, s.stored_person, {v:UInt64} FROM ${joined} WHERE ${write} AND ${isStored} AND s.stored_person > 0`,
+     SELECT DISTINCT {ws:String}, o.stored_person, {v:UInt64} FROM ${staged} WHERE ${write} AND ${isStored} AND o.stored_person > 0`,
   );
   await insert(
     `INSERT INTO import_quarantine (workspace_id, run_id, file, row_number, field, value, reason, action, row, at)

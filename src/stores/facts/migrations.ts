@@ -486,6 +486,21 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
       `ALTER TABLE person_identities MATERIALIZE INDEX person_bloom`,
     ],
   },
+  {
+    id: 16,
+    name: 'import stage: lines read from the stage rows; what is stored under each order looked up once',
+    statements: [
+      `ALTER TABLE import_stage_orders DROP COLUMN IF EXISTS lines`,
+      `ALTER TABLE import_stage_orders ADD COLUMN IF NOT EXISTS is_stored UInt8 DEFAULT 0`,
+      `ALTER TABLE import_stage_orders ADD COLUMN IF NOT EXISTS unchanged UInt8 DEFAULT 0`,
+      `ALTER TABLE import_stage_orders ADD COLUMN IF NOT EXISTS stored_person UInt64 DEFAULT 0`,
+      `ALTER TABLE import_stage_orders ADD COLUMN IF NOT EXISTS stored_run String DEFAULT ''`,
+      // A run's stage is written once, read a few times and dropped: merging its parts only takes
+      // cores from the import itself.
+      `ALTER TABLE import_stage_rows MODIFY SETTING max_bytes_to_merge_at_max_space_in_pool = 1, max_bytes_to_merge_at_min_space_in_pool = 1`,
+      `ALTER TABLE import_stage_orders MODIFY SETTING max_bytes_to_merge_at_max_space_in_pool = 1, max_bytes_to_merge_at_min_space_in_pool = 1`,
+    ],
+  },
 ];
 
 export interface MigrationReport {
