@@ -130,13 +130,11 @@ function timeOf(field: string, required: boolean): Checked {
   const serialParts = `toYear(${w}), toMonth(${w}), toDayOfMonth(${w}), toHour(${w}), toMinute(${w}), toSecond(${w}), 0, 3`;
   const serialValue = `toTimeZone(makeDateTime64(${serialParts}, {tz:String}), 'UTC')`;
   const ok = `(${matched} AND ${inRange} AND ${realDate})`;
-  // Nearly every export writes "2026-06-18 20:15:00": read by position, and the regex above only
-  // for anything else (if() evaluates a branch for the rows that take it).
-  const at = (from: number, length: number) => `toUInt32OrZero(substring(${t}, ${from}, ${length}))`;
-  const fast = `(match(${t}, '^\\\\d{4}-\\\\d{2}-\\\\d{2} \\\\d{2}:\\\\d{2}:\\\\d{2}$') AND ${at(1, 4)} BETWEEN 1900 AND 2299 AND ${at(6, 2)} BETWEEN 1 AND 12
-                 AND ${at(9, 2)} BETWEEN 1 AND toDayOfMonth(toLastDayOfMonth(makeDate32(least(greatest(${at(1, 4)}, 1900), 2299), least(greatest(${at(6, 2)}, 1), 12), 1)))
-                 AND ${at(12, 2)} <= 23 AND ${at(15, 2)} <= 59 AND ${at(18, 2)} <= 59)`;
-  const fastValue = `toTimeZone(makeDateTime64(${at(1, 4)}, ${at(6, 2)}, ${at(9, 2)}, ${at(12, 2)}, ${at(15, 2)}, ${at(18, 2)}, 0, 3, {tz:String}), 'UTC')`;
+  // Nearly every export writes "2026-06-18 20:15:00": a strict parse of that shape (it refuses
+  // 2026-02-30, 24:00 or a year outside 1970–2106), and the regex above only for anything else.
+  const strict = `parseDateTimeOrNull(${t}, '%Y-%m-%d %H:%i:%s', {tz:String})`;
+  const fast = `isNotNull(${strict})`;
+  const fastValue = `toTimeZone(toDateTime64(assumeNotNull(${strict}), 3), 'UTC')`;
   const value = `if(${t} = '', NULL, if(${fast}, ${fastValue}, if(${ok}, ${parsed}, if(${serial}, ${serialValue}, NULL))))`;
   const action = required ? 'row_rejected' : 'value_dropped';
   const problems = [
