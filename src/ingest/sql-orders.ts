@@ -411,6 +411,17 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
        FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}`;
   const lineHash = `cityHash64(line_no, sku, product_name, category, quantity, unit_price, line_discount, line_amount, line_periods)`;
 
+  // The orders stored under this source (none on a source's first import: nothing to look up).
+  const [anyStored] = await facts.query<{ n: string }>(
+    `SELECT count() AS n FROM (SELECT 1 FROM source_records WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = 'order' LIMIT 1)`,
+    params,
+  );
+  const storedOrders = Number(anyStored.n) === 0
+    ? `(SELECT '' AS stored_id, toUInt64(0) AS stored_hash, toUInt64(0) AS stored_person_id, '' AS stored_run_id LIMIT 0)`
+    : `(SELECT record_id AS stored_id, row_hash AS stored_hash, person_id AS stored_person_id, import_run_id AS stored_run_id FROM source_records FINAL
+        WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = 'order'
+          AND record_id IN (SELECT f_order_id FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}))`;
+
   await facts.command(
     `INSERT INTO import_stage_orders
      WITH rows AS (${rowsWithLines}),
@@ -459,7 +470,7 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
        FROM heads AS h INNER JOIN picked AS p ON h.row_number = p.first_row
      )
      SELECT {run:String} AS run_id, {file:UInt16} AS file_no, order_id, first_row, row_count,
-            toUInt8(notEmpty(problems) AND arrayExists(x -> x.4 = 'row_rejected', problems)) AS rejected, problems, '' AS row_json,
+            toUInt8(notEmpty(problems) AND arrayExists(x -> x.4 = 'row_rejected', problems)) AS rejected, problems,
             if(status_0 = 'cancelled' AND refunded > 0 AND refunded >= amount, 'refunded', status_0) AS status,
             ordered_at, paid_at, amount,
             if(discount_given, discount_value, line_discounts) AS discount,
@@ -474,10 +485,7 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
             toUInt8(s.stored_id != '') AS is_stored, toUInt8(is_stored AND s.stored_hash = row_hash) AS unchanged,
             s.stored_person_id AS stored_person, s.stored_run_id AS stored_run
      FROM orders
-     LEFT JOIN (SELECT record_id AS stored_id, row_hash AS stored_hash, person_id AS stored_person_id, import_run_id AS stored_run_id FROM source_records FINAL
-                WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = 'order'
-                  AND record_id IN (SELECT f_order_id FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16})) AS s
-       ON orders.order_id = s.stored_id
+     LEFT JOIN ${storedOrders} AS s ON orders.order_id = s.stored_id
      -- Every if() evaluates only the branch each row takes: the costly checks and problem arrays run
      -- for the few rows that need them.
      SETTINGS ${PARALLEL_INSERT}, short_circuit_function_evaluation = 'force_enable'`,

@@ -490,15 +490,48 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
     id: 16,
     name: 'import stage: lines read from the stage rows; what is stored under each order looked up once',
     statements: [
-      `ALTER TABLE import_stage_orders DROP COLUMN IF EXISTS lines`,
-      `ALTER TABLE import_stage_orders ADD COLUMN IF NOT EXISTS is_stored UInt8 DEFAULT 0`,
-      `ALTER TABLE import_stage_orders ADD COLUMN IF NOT EXISTS unchanged UInt8 DEFAULT 0`,
-      `ALTER TABLE import_stage_orders ADD COLUMN IF NOT EXISTS stored_person UInt64 DEFAULT 0`,
-      `ALTER TABLE import_stage_orders ADD COLUMN IF NOT EXISTS stored_run String DEFAULT ''`,
+      // The stage of orders is transient (a resumed run stages again), so it is made anew: no lines
+      // array, what is stored under each order, and no sort by order id (nothing reads it in order).
+      `DROP TABLE IF EXISTS import_stage_orders`,
+      `CREATE TABLE import_stage_orders (
+        run_id String,
+        file_no UInt16,
+        order_id String,
+        first_row UInt64,
+        row_count UInt32,
+        rejected UInt8,
+        problems Array(Tuple(field String, value String, reason String, action String)),
+        status String,
+        ordered_at Nullable(DateTime64(3, 'UTC')),
+        paid_at Nullable(DateTime64(3, 'UTC')),
+        amount Decimal(18, 2),
+        discount Decimal(18, 2),
+        postage Decimal(18, 2),
+        refunded Decimal(18, 2),
+        item_count UInt32,
+        store_id String,
+        store_name String,
+        is_package UInt8,
+        package_periods UInt16,
+        identifiers Array(Tuple(type String, value String)),
+        masked_phone String,
+        name String,
+        address String,
+        birthday String,
+        row_hash UInt64,
+        is_stored UInt8,
+        unchanged UInt8,
+        stored_person UInt64,
+        stored_run String
+      ) ENGINE = MergeTree PARTITION BY run_id ORDER BY (run_id, file_no)
+      SETTINGS max_bytes_to_merge_at_max_space_in_pool = 1, max_bytes_to_merge_at_min_space_in_pool = 1`,
+      // A LowCardinality inside an array of tuples doubled the cost of writing records (measured:
+      // 600k order records in 0.9 s vs 0.45 s); the few type names compress as well as plain text.
+      `ALTER TABLE source_records MODIFY COLUMN identifiers Array(Tuple(type String, value String))`,
+      `ALTER TABLE resolution_records MODIFY COLUMN identifiers Array(Tuple(type String, value String))`,
       // A run's stage is written once, read a few times and dropped: merging its parts only takes
       // cores from the import itself.
       `ALTER TABLE import_stage_rows MODIFY SETTING max_bytes_to_merge_at_max_space_in_pool = 1, max_bytes_to_merge_at_min_space_in_pool = 1`,
-      `ALTER TABLE import_stage_orders MODIFY SETTING max_bytes_to_merge_at_max_space_in_pool = 1, max_bytes_to_merge_at_min_space_in_pool = 1`,
     ],
   },
 ];
