@@ -491,7 +491,9 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
     name: 'import stage: lines read from the stage rows; what is stored under each order looked up once',
     statements: [
       // The stage of orders is transient (a resumed run stages again), so it is made anew: no lines
-      // array, what is stored under each order, and no sort by order id (nothing reads it in order).
+      // array, and what is stored under each order. It stays sorted by order id: the orders and
+      // records written from it then arrive nearly in their own tables' order (measured: 750k
+      // records written in 0.5 s instead of 1.1 s, for 0.35 s more to sort the stage once).
       `DROP TABLE IF EXISTS import_stage_orders`,
       `CREATE TABLE import_stage_orders (
         run_id String,
@@ -523,7 +525,7 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
         unchanged UInt8,
         stored_person UInt64,
         stored_run String
-      ) ENGINE = MergeTree PARTITION BY run_id ORDER BY (run_id, file_no)
+      ) ENGINE = MergeTree PARTITION BY run_id ORDER BY (run_id, file_no, order_id)
       SETTINGS max_bytes_to_merge_at_max_space_in_pool = 1, max_bytes_to_merge_at_min_space_in_pool = 1`,
       // A LowCardinality inside an array of tuples doubled the cost of writing records (measured:
       // 600k order records in 0.9 s vs 0.45 s); the few type names compress as well as plain text.
