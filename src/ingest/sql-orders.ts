@@ -355,7 +355,8 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
     `INSERT INTO import_stage_rows (run_id, file_no, row_number, ${stageColumns})
      SELECT {run:String}, {file:UInt16}, _row_number + 1, ${stageValues}
      FROM file({path:String}, 'CSV', '${structure}', '${job.shape.gzip ? 'gzip' : 'none'}')
-     WHERE _row_number >= 1 AND NOT match(concat(${Array.from({ length: width }, (_, i) => `c${i}`).join(', ')}), ${BLANK})
+     -- A row whose first cell holds text is not blank; only the others are looked at whole.
+     WHERE _row_number >= 1 AND (NOT match(c0, ${BLANK}) OR NOT match(concat(${Array.from({ length: width }, (_, i) => `c${i}`).join(', ')}), ${BLANK}))
      SETTINGS ${PARALLEL_INSERT}, format_csv_delimiter = '${delimiter}', input_format_csv_allow_variable_number_of_columns = 1,
               input_format_csv_skip_trailing_empty_lines = 1, format_csv_allow_single_quotes = 0`,
     params,
