@@ -102,3 +102,19 @@ test('GB18030 CSV in gzip imports in SQL; re-importing changes nothing; a change
   const [order] = await stores.facts.query<{ amount: number }>(`SELECT amount FROM orders FINAL WHERE workspace_id = {ws:String} AND order_id = 'T1'`, { ws: workspaces[1].id });
   assert.equal(order.amount, 99);
 });
+
+test('a one-row-per-order report with a repeated order id keeps its last row in SQL as row by row', async () => {
+  const header = ['订单编号', '买家会员名', '买家实际支付金额', '订单创建时间', '订单状态', '收货人姓名', '联系手机', '收货地址'].join(',');
+  const rows = [
+    ['R1', '小王', '10.00', '2026-05-01 09:00:00', '交易成功', '王', '13700000011', '北京市(100000)'],
+    ['R2', '小李', 'abc', '2026-05-02 09:00:00', '交易成功', '李', '13700000012', ''],
+    ['R1', '小王', '12.00', '2026/5/1 9:00', '交易关闭', '王', '137****0011', '北京市  朝阳区'],
+  ];
+  const file = path.join(dir, 'tmall-repeated.csv');
+  fs.writeFileSync(file, iconv.encode([header, ...rows.map((r) => r.join(','))].join('\r\n'), 'gb18030'));
+  const { a, b, rowByRow, inSql } = await bothWays({ kind: 'orders', preset: 'tmall', files: [file] });
+  assert.deepEqual(counts(b), counts(a));
+  assert.deepEqual(inSql, rowByRow);
+  assert.equal(inSql.orders.length, 1, 'R2 is refused for its amount; R1 is kept once');
+  assert.match(String(inSql.orders[0]), /"amount":12/);
+});

@@ -416,6 +416,17 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
   // The line's key stands for its number here (the number is computed only for the lines written).
   const lineHash = `cityHash64(line_key, sku, product_name, category, quantity, unit_price, line_discount, line_amount, line_periods)`;
 
+  // A file of one row per order whose ids are all different (the usual platform report) needs no
+  // grouping: every row speaks for its order, and an order of one row has no lines to add up.
+  const [distinct] = isLine ? [{ unique: '0' }] : await facts.query<{ unique: string }>(
+    `SELECT count() = uniqExact(${groupKey}) AS unique FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}`,
+    params,
+  );
+  const flat = Number(distinct.unique) === 1;
+  const oneRowOrder = `(SELECT toUInt32(1) AS row_count, toUInt32(0) AS line_count, toDecimal128(0, 2) AS line_total, toInt64(0) AS item_count,
+      toDecimal128(0, 2) AS line_discounts, toUInt16(0) AS package_periods, toUInt64(0) AS lines_hash,
+      CAST([] AS Array(Tuple(UInt64, ${problemType}))) AS line_problems) AS p`;
+
   // The orders stored under this source (none on a source's first import: nothing to look up).
   const [anyStored] = await facts.query<{ n: string }>(
     `SELECT count() AS n FROM (SELECT 1 FROM source_records WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = 'order' LIMIT 1)`,
@@ -453,10 +464,10 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
               ${ids.value} AS identifiers, ${ids.masked} AS masked_phone, f_name AS name,
               ${addressOf()} AS address,
               ${birthday.value} AS birthday, ${birthday.problems} AS birthday_problems, ${birthday.clean} AS birthday_clean
-       FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16} AND row_number IN (SELECT first_row FROM picked)
+       FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}${flat ? '' : ' AND row_number IN (SELECT first_row FROM picked)'}
      ),
      orders AS (
-       SELECT h.*, p.first_row AS first_row, p.row_count AS row_count, p.item_count AS item_count, p.package_periods AS package_periods,
+       SELECT h.*, ${flat ? 'h.row_number' : 'p.first_row'} AS first_row, p.row_count AS row_count, p.item_count AS item_count, p.package_periods AS package_periods,
               p.line_discounts AS line_discounts, p.lines_hash AS lines_hash,
               if(h.amount_given, h.amount_value, p.line_total + h.postage) AS amount,
               -- Most orders have no problem at all: their arrays are not built.
@@ -472,7 +483,7 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
               if(h.status_text IN ('pending', 'paid', 'shipped', 'completed', 'cancelled', 'refunded'), h.status_text,
                  if(h.status_text != '', h.status_text, if(h.paid_at IS NOT NULL, 'paid', 'completed'))) AS status_0
        -- The narrow side is the one built into the join's hash table.
-       FROM heads AS h INNER JOIN picked AS p ON h.row_number = p.first_row
+       FROM heads AS h ${flat ? `CROSS JOIN ${oneRowOrder}` : 'INNER JOIN picked AS p ON h.row_number = p.first_row'}
      )
      SELECT {run:String} AS run_id, {file:UInt16} AS file_no, order_id, first_row, row_count,
             toUInt8(notEmpty(problems) AND arrayExists(x -> x.4 = 'row_rejected', problems)) AS rejected, problems,
