@@ -10,6 +10,7 @@ import { runImport } from '../src/ingest/importer.ts';
 import { saveSegment } from '../src/segments/segments.ts';
 import { runDuePlans } from '../src/plans/run.ts';
 import { Dispatcher } from '../src/delivery/dispatcher.ts';
+import { savePolicy } from '../src/policy/policy.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
 
 const SECRET = 'whsec_plans_api';
@@ -27,6 +28,9 @@ before(async () => {
   ({ stores } = await openTestStores());
   ({ ws, operator, analyst } = await workspaceWithKeys(stores, 'plans-api'));
   admin = (await new ApiKeyService(stores.state).create(ws.id, 'root', 'admin')).token;
+  // The default quiet hours (21:00–09:00 in the workspace's zone) would hold a send made at night;
+  // quiet hours are tested on their own below.
+  await savePolicy(stores, ws.id, { quietHours: null });
   ({ app, base } = await startTestServer(stores));
   receiver = await startWebhookReceiver(SECRET);
   const file = path.join(tempDir(), 'members.csv');
