@@ -432,11 +432,16 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
     `SELECT count() AS n FROM (SELECT 1 FROM source_records WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = 'order' LIMIT 1)`,
     params,
   );
-  const storedOrders = Number(anyStored.n) === 0
-    ? `(SELECT '' AS stored_id, toUInt64(0) AS stored_hash, toUInt64(0) AS stored_person_id, '' AS stored_run_id LIMIT 0)`
-    : `(SELECT record_id AS stored_id, row_hash AS stored_hash, person_id AS stored_person_id, import_run_id AS stored_run_id FROM source_records FINAL
-        WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = 'order'
-          AND record_id IN (SELECT f_order_id FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}))`;
+  const stored = Number(anyStored.n) === 0
+    ? { columns: `toUInt8(0) AS is_stored, toUInt8(0) AS unchanged, toUInt64(0) AS stored_person, '' AS stored_run`, join: '' }
+    : {
+        columns: `toUInt8(s.stored_id != '') AS is_stored, toUInt8(is_stored AND s.stored_hash = row_hash) AS unchanged,
+                  s.stored_person_id AS stored_person, s.stored_run_id AS stored_run`,
+        join: `LEFT JOIN (SELECT record_id AS stored_id, row_hash AS stored_hash, person_id AS stored_person_id, import_run_id AS stored_run_id FROM source_records FINAL
+                 WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = 'order'
+                   AND record_id IN (SELECT f_order_id FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16})) AS s
+               ON orders.order_id = s.stored_id`,
+      };
 
   await facts.command(
     `INSERT INTO import_stage_orders
@@ -498,10 +503,9 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
             cityHash64(status, ifNull(toUnixTimestamp64Milli(ordered_at), -1), ifNull(toUnixTimestamp64Milli(paid_at), -1), amount, discount, postage, refunded,
                        item_count, store_id, store_name, package_periods, identifiers.type, identifiers.value, masked_phone, name, address, birthday, lines_hash) AS row_hash,
             -- What is stored under the order, looked up once for the counts and every write below.
-            toUInt8(s.stored_id != '') AS is_stored, toUInt8(is_stored AND s.stored_hash = row_hash) AS unchanged,
-            s.stored_person_id AS stored_person, s.stored_run_id AS stored_run
+            ${stored.columns}
      FROM orders
-     LEFT JOIN ${storedOrders} AS s ON orders.order_id = s.stored_id
+     ${stored.join}
      -- Every if() evaluates only the branch each row takes: the costly checks and problem arrays run
      -- for the few rows that need them.
      SETTINGS ${PARALLEL_INSERT}, short_circuit_function_evaluation = 'force_enable'`,
