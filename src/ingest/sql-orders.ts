@@ -297,7 +297,9 @@ function normaliser(kind: IdentifierType['normaliser']): { normalised: string; e
 function addressOf(): string {
   // Each step runs only where it may change something. The stage trimmed the cell, so a postcode
   // can only be at the very end.
-  const noPostcode = `if(endsWith(f_address, ')'), replaceRegexpOne(f_address, '\\\\(\\\\d{6}\\\\)\\\\s*$', ''), f_address)`;
+  // "…1006室(610000)": the postcode cut by position when it is exactly there, by the regex otherwise.
+  const atEnd = `(endsWith(f_address, ')') AND substring(f_address, -8, 1) = '(' AND match(substring(f_address, -7, 6), '^\\\\d{6}$'))`;
+  const noPostcode = `multiIf(${atEnd}, substring(f_address, 1, length(f_address) - 8), endsWith(f_address, ')'), replaceRegexpOne(f_address, '\\\\(\\\\d{6}\\\\)\\\\s*$', ''), f_address)`;
   const spaced = `if(match(${noPostcode}, '\\\\s\\\\s|[\\\\t\\\\n\\\\f\\\\r]'), replaceRegexpAll(${noPostcode}, '\\\\s+', ' '), ${noPostcode})`;
   return trimmedIfNeeded(spaced);
 }
