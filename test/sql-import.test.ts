@@ -20,7 +20,7 @@ after(async () => {
   await stores.close();
 });
 
-const workspace = (name: string) => new WorkspaceService(stores.state).create({ slug: uniqueSlug(name), name });
+const workspace = (name: string, timeZone?: string) => new WorkspaceService(stores.state).create({ slug: uniqueSlug(name), name, ...(timeZone ? { timeZone } : {}) });
 
 /** Everything an order import writes, in a comparable form. */
 async function written(ws: Workspace) {
@@ -34,8 +34,8 @@ async function written(ws: Workspace) {
 }
 
 /** Imports the same files row by row and in SQL, into two workspaces; returns both summaries. */
-async function bothWays(request: Omit<ImportRequest, 'workspace'>) {
-  const [rowByRow, inSql] = [await workspace('rows'), await workspace('sql')];
+async function bothWays(request: Omit<ImportRequest, 'workspace'>, timeZone?: string) {
+  const [rowByRow, inSql] = [await workspace('rows', timeZone), await workspace('sql', timeZone)];
   const a = await runImport(stores, { ...request, workspace: rowByRow, sql: false, resolve: false });
   const b = await runImport(stores, { ...request, workspace: inSql, resolve: false });
   return { a, b, rowByRow: await written(rowByRow), inSql: await written(inSql), workspaces: [rowByRow, inSql] as const };
@@ -117,4 +117,15 @@ test('a one-row-per-order report with a repeated order id keeps its last row in 
   assert.deepEqual(inSql, rowByRow);
   assert.equal(inSql.orders.length, 1, 'R2 is refused for its amount; R1 is kept once');
   assert.match(String(inSql.orders[0]), /"amount":12/);
+});
+
+test('in a zone with daylight saving, wall times in the spring gap and the autumn overlap read the same in SQL as row by row', async () => {
+  const header = 'order_id,ordered_at,paid_at,amount';
+  const rows = ['G1,2026-03-08 02:30:00,2026-03-08 02:30,10', 'G2,2026-11-01 01:30:00,2026-11-01 01:30,10', 'G3,2026-07-01 12:00:00,2026-07-01T12:00:00Z,10'];
+  const file = path.join(dir, 'dst-orders.csv');
+  fs.writeFileSync(file, [header, ...rows].join('\n'));
+  const { a, b, rowByRow, inSql } = await bothWays({ kind: 'orders', source: 'erp', files: [file] }, 'America/New_York');
+  assert.deepEqual(counts(b), counts(a));
+  assert.equal(inSql.orders.length, 3);
+  assert.deepEqual(inSql, rowByRow);
 });
