@@ -134,13 +134,13 @@ function timeOf(field: string, required: boolean): Checked {
   const ok = `(${matched} AND ${inRange} AND ${realDate})`;
   // Nearly every export writes "2026-06-18 20:15:00": a strict parse of that shape (it refuses
   // 2026-02-30, 24:00 or a year outside 1970–2106), and the regex above only for anything else.
-  // The value itself is made from the parts like the general path's: in a zone with daylight saving
-  // the parse moves a wall time in the spring gap by an hour, where makeDateTime64 (and values.ts)
-  // do not.
+  // In a zone with daylight saving the parse moves a wall time in the spring gap by an hour, where
+  // makeDateTime64 (and values.ts) do not: such a time (its hour changed) is made from its parts.
   const strict = `parseDateTimeOrNull(${t}, '%Y-%m-%d %H:%i:%s', {tz:String})`;
   const fast = `isNotNull(${strict})`;
   const at = (from: number, length: number) => `toUInt16OrZero(substring(${t}, ${from}, ${length}))`;
-  const fastValue = `toTimeZone(makeDateTime64(${at(1, 4)}, ${at(6, 2)}, ${at(9, 2)}, ${at(12, 2)}, ${at(15, 2)}, ${at(18, 2)}, 0, 3, {tz:String}), 'UTC')`;
+  const fromParts = `toTimeZone(makeDateTime64(${at(1, 4)}, ${at(6, 2)}, ${at(9, 2)}, ${at(12, 2)}, ${at(15, 2)}, ${at(18, 2)}, 0, 3, {tz:String}), 'UTC')`;
+  const fastValue = `if(toHour(assumeNotNull(${strict})) = ${at(12, 2)}, toTimeZone(toDateTime64(assumeNotNull(${strict}), 3), 'UTC'), ${fromParts})`;
   const value = `if(${t} = '', NULL, if(${fast}, ${fastValue}, if(${ok}, ${parsed}, if(${serial}, ${serialValue}, NULL))))`;
   const action = required ? 'row_rejected' : 'value_dropped';
   const problems = [
