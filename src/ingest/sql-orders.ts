@@ -28,7 +28,6 @@ const ORDER_FIELDS = [
   ...IDENTIFIER_FIELDS,
 ] as const;
 type OrderField = (typeof ORDER_FIELDS)[number];
-const LINE_FIELDS = new Set<string>(['line_no', 'sku', 'product_name', 'category', 'quantity', 'unit_price', 'line_discount', 'line_amount', 'package_periods', 'package_text']);
 
 export const SQL_ORDER_STAGE_TABLES = ['import_stage_rows', 'import_stage_orders'];
 
@@ -160,9 +159,10 @@ function timeOf(field: string, required: boolean): Checked {
 function moneyOf(field: string, required: boolean): Checked & { given: string } {
   const t = `f_${field}`;
   const clean = `replaceRegexpAll(${t}, '[¥￥,\\\\s元]', '')`;
-  const valid = `match(${clean}, '^-?\\\\d+(\\\\.\\\\d{1,2})?$')`;
+  const amount = `'^-?\\\\d+(\\\\.\\\\d{1,2})?$'`;
+  const valid = `match(${clean}, ${amount})`;
   // Plain digits need no cleaning (the common case: the cleaning runs only for the others).
-  const plain = `match(${t}, '^-?\\\\d+(\\\\.\\\\d{1,2})?$')`;
+  const plain = `match(${t}, ${amount})`;
   const empty = required ? `[tuple('${field}', '', 'required, but empty', 'row_rejected')]` : '[]';
   const invalid = problem(`NOT ${valid}`, field, t, `'expected an amount like 1299.00'`, required ? 'row_rejected' : 'value_dropped');
   return {
@@ -462,7 +462,7 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
               arraySort(x -> x.1, groupArrayIf(tuple(row_number, line_problems), notEmpty(line_problems))) AS line_problems
        FROM rows GROUP BY group_key
      ),
-     -- Order-level values, computed for those rows only.
+     -- Order-level values, computed for those rows only (every row of a flat report).
      heads AS (
        SELECT row_number, f_order_id AS order_id,
               ${orderClean} AS order_clean,
@@ -484,11 +484,11 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
               -- Most orders have no problem at all: their arrays are not built.
               h.order_clean AND h.discount_clean AND h.birthday_clean AND empty(p.line_problems)
                 AND if(h.amount_given, h.amount_clean AND h.amount_value >= 0, p.line_count > 0) AS clean,
-              if(clean, CAST([] AS ${problemType}), arrayConcat(h.order_problems,
+              arrayConcat(h.order_problems,
                            if(h.amount_given, arrayConcat(h.amount_problems, if(h.amount_value < 0, [tuple('amount', toString(h.amount_value), 'must not be negative', 'row_rejected')], [])),
                               if(p.line_count = 0, [tuple('amount', '', 'required, but empty', 'row_rejected')], [])),
                            h.discount_problems,
-                           arrayFlatten(arrayMap(x -> x.2, p.line_problems)))) AS checked,
+                           arrayFlatten(arrayMap(x -> x.2, p.line_problems))) AS checked,
               -- The birthday is read once the order is accepted: a refused order reports no birthday problem.
               if(clean, CAST([] AS ${problemType}), arrayConcat(checked, if(arrayExists(x -> x.4 = 'row_rejected', checked), [], h.birthday_problems))) AS problems,
               if(h.status_text IN ('pending', 'paid', 'shipped', 'completed', 'cancelled', 'refunded'), h.status_text,
