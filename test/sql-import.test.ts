@@ -85,6 +85,29 @@ test('bad values are refused or dropped in SQL exactly as row by row, with the s
   assert.deepEqual(inSql.records, rowByRow.records);
 });
 
+test('one-row-per-order reports, read straight from the file, refuse and drop bad values as row by row; a repeated id in the next file is grouped', async () => {
+  const header = '订单编号,买家会员名,买家实际支付金额,买家应付邮费,订单状态,收货人姓名,收货地址,联系手机,订单创建时间,订单付款时间,店铺名称,退款金额';
+  const first = [
+    'r1,小王,"¥1,299.00",10,交易成功,王静,浙江省杭州市西湖区(310000),138 1234 5678,2026-06-18 20:15:00,2026-06-18 20:16:00,旗舰店,0',
+    'r2,小李,100,,买家已付款,李娜,,138****5678,not a date,,,',
+    ',小赵,50,,,,,,2026-06-19 10:00,,,',
+    'r3,,-5,,,赵,,12345,2026-06-19 10:00:00+08:00,,,',
+    ',,,,,,,,,,,',
+    'r4,小钱,20,abc,weird status,"A ""quoted"", name",,0086 13800000002,45000.5,,,',
+    'r5,小孙,,8,,,,,2026-06-20 10:00,,,',
+    'r6,小周,10,,,,路1号 (100000),12345678901,2026-02-29 10:00:00,2026-06-18 24:00:00,,x',
+  ];
+  const second = ['s1,小吴,10,,,,,13800000009,2026-06-18 20:15:00,,,', 's2,小郑,abc,,,,,,2026-06-18 20:15:00,,,', 's1,小吴,12,,,,,13800000009,2026-06-18 21:15:00,,,'];
+  const files = [path.join(dir, 'report-1.csv'), path.join(dir, 'report-2.csv')];
+  fs.writeFileSync(files[0], `${header}\n${first.join('\n')}\n`);
+  fs.writeFileSync(files[1], `${header}\n${second.join('\n')}\n`);
+  const { a, b, rowByRow, inSql } = await bothWays({ kind: 'orders', preset: 'tmall', files });
+  assert.deepEqual(b.files.map(counts), a.files.map(counts));
+  assert.ok(a.files[0].quarantined > 0 && a.files[0].valuesDropped > 0 && a.files[1].unchanged === 1, JSON.stringify(a.files.map(counts)));
+  assert.deepEqual(inSql.quarantine, rowByRow.quarantine);
+  assert.deepEqual(inSql, rowByRow);
+});
+
 test('GB18030 CSV in gzip imports in SQL; re-importing changes nothing; a changed row updates', async () => {
   const header = ['订单编号', '买家会员名', '买家实际支付金额', '订单创建时间', '订单状态', '收货人姓名', '联系手机', '收货地址'].join(',');
   const v1 = [header, ['T1', '淘宝小王', '88.00', '2026-05-01 09:00:00', '交易成功', '王小明', '13700000001', '"北京市,朝阳区"'].join(','), ['T2', '淘宝小李', '66.00', '2026-05-02 09:00:00', '交易关闭', '李', '137****0002', ''].join(',')].join('\r\n');

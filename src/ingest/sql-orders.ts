@@ -29,7 +29,7 @@ const ORDER_FIELDS = [
 ] as const;
 type OrderField = (typeof ORDER_FIELDS)[number];
 
-export const SQL_ORDER_STAGE_TABLES = ['import_stage_rows', 'import_stage_orders'];
+export const SQL_ORDER_STAGE_TABLES = ['import_stage_rows', 'import_stage_orders'] as const;
 
 /**
  * An INSERT … SELECT writes through one thread unless told otherwise; sorting and compressing the
@@ -351,29 +351,32 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
   const delimiter = job.shape.delimiter ?? ',';
   if (![',', ';', '|'].includes(delimiter)) throw new Error(`unexpected delimiter ${JSON.stringify(delimiter)}`);
   const stageColumns = ORDER_FIELDS.map((f) => `f_${f}`).join(', ');
-  const stageValues = ORDER_FIELDS.map((f, i) => (fields.includes(f) ? fieldFrom(job.layout.fields[f], job.columnIndex, raw, params, `m${i}`) : `''`)).join(',\n');
+  const stageValues = ORDER_FIELDS.map((f, i) => (fields.includes(f) ? fieldFrom(job.layout.fields[f], job.columnIndex, raw, params, `m${i}`) : `''`));
   params.row_keys = Object.keys(job.layout.fields);
   const rowJson = `toJSONString(CAST(({row_keys:Array(String)}, [${Object.keys(job.layout.fields)
     .map((f) => ((ORDER_FIELDS as readonly string[]).includes(f) ? `f_${f}` : `''`))
     .join(', ')}]) AS Map(String, String)))`;
 
-  // 1. The file into the stage: one row per non-empty data row, canonical fields as text. The
-  // structure and settings are built from this module's constants and the sniffed shape.
-  await facts.command(
-    `INSERT INTO import_stage_rows (run_id, file_no, row_number, ${stageColumns})
-     SELECT {run:String}, {file:UInt16}, _row_number + 1, ${stageValues}
+  // The file's rows: one per non-empty data row, canonical fields as text. The structure and
+  // settings are built from this module's constants and the sniffed shape.
+  const fileRows = `SELECT _row_number + 1 AS row_number, ${ORDER_FIELDS.map((f, i) => `${stageValues[i]} AS f_${f}`).join(',\n')}
      FROM file({path:String}, 'CSV', '${structure}', '${job.shape.gzip ? 'gzip' : 'none'}')
      -- A row whose first cell holds text is not blank; only the others are looked at whole.
-     WHERE _row_number >= 1 AND (NOT match(c0, ${BLANK}) OR NOT match(concat(${Array.from({ length: width }, (_, i) => `c${i}`).join(', ')}), ${BLANK}))
-     SETTINGS ${PARALLEL_INSERT}, format_csv_delimiter = '${delimiter}', input_format_csv_allow_variable_number_of_columns = 1,
-              input_format_csv_skip_trailing_empty_lines = 1, format_csv_allow_single_quotes = 0`,
-    params,
-  );
-
-  if (job.onStaged) {
-    const [staged] = await facts.query<{ n: string }>(`SELECT count() AS n FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}`, params);
-    job.onStaged(Number(staged.n));
-  }
+     WHERE _row_number >= 1 AND (NOT match(c0, ${BLANK}) OR NOT match(concat(${Array.from({ length: width }, (_, i) => `c${i}`).join(', ')}), ${BLANK}))`;
+  const fileSettings = `format_csv_delimiter = '${delimiter}', input_format_csv_allow_variable_number_of_columns = 1,
+              input_format_csv_skip_trailing_empty_lines = 1, format_csv_allow_single_quotes = 0`;
+  const stage = async () => {
+    await facts.command(
+      `INSERT INTO import_stage_rows (run_id, file_no, row_number, ${stageColumns})
+       SELECT {run:String}, {file:UInt16}, row_number, ${stageColumns} FROM (${fileRows})
+       SETTINGS ${PARALLEL_INSERT}, ${fileSettings}`,
+      params,
+    );
+    if (job.onStaged) {
+      const [staged] = await facts.query<{ n: string }>(`SELECT count() AS n FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}`, params);
+      job.onStaged(Number(staged.n));
+    }
+  };
 
   // 2. Every row parsed and checked; then one row per order with its lines, problems and hash.
   const orderedAt = timeOf('ordered_at', true);
@@ -422,13 +425,6 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
   // The line's key stands for its number here (the number is computed only for the lines written).
   const lineHash = `cityHash64(line_key, sku, product_name, category, quantity, unit_price, line_discount, line_amount, line_periods)`;
 
-  // A file of one row per order whose ids are all different (the usual platform report) needs no
-  // grouping: every row speaks for its order, and an order of one row has no lines to add up.
-  const [distinct] = isLine ? [{ unique: '0' }] : await facts.query<{ unique: string }>(
-    `SELECT count() = uniqExact(${groupKey}) AS unique FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}`,
-    params,
-  );
-  const flat = Number(distinct.unique) === 1;
   const oneRowOrder = `(SELECT toUInt32(1) AS row_count, toUInt32(0) AS line_count, toDecimal128(0, 2) AS line_total, toInt64(0) AS item_count,
       toDecimal128(0, 2) AS line_discounts, toUInt16(0) AS package_periods, toUInt64(0) AS lines_hash,
       CAST([] AS Array(Tuple(UInt64, ${problemType}))) AS line_problems) AS p`;
@@ -438,7 +434,8 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
     `SELECT count() AS n FROM (SELECT 1 FROM source_records WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = 'order' LIMIT 1)`,
     params,
   );
-  const stored = Number(anyStored.n) === 0
+  const firstImport = Number(anyStored.n) === 0;
+  const stored = firstImport
     ? { columns: `toUInt8(0) AS is_stored, toUInt8(0) AS unchanged, toUInt64(0) AS stored_person, '' AS stored_run`, join: '' }
     : {
         columns: `toUInt8(s.stored_id != '') AS is_stored, toUInt8(is_stored AND s.stored_hash = row_hash) AS unchanged,
@@ -448,8 +445,13 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
                    AND record_id IN (SELECT f_order_id FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16})) AS s
                ON orders.order_id = s.stored_id`,
       };
+  const stagedOrders = `(SELECT * FROM import_stage_orders WHERE run_id = {run:String} AND file_no = {file:UInt16}) AS o`;
 
-  await facts.command(
+  /**
+   * One row per order with its checked values, problems and hash, from the stage or (flat) straight
+   * from the file. `flat`: every row is its own order, so nothing is grouped or joined.
+   */
+  const stageOrders = (from: string, flat: boolean, straight: boolean) => facts.command(
     `INSERT INTO import_stage_orders
      WITH rows AS (${rowsWithLines}),
      -- Each order: the row that speaks for it (its first line; for one-row orders the last repeat) and
@@ -474,8 +476,11 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
               lowerUTF8(f_status) AS status_text, f_store_id AS store_id, f_store_name AS store_name,
               ${ids.value} AS identifiers, ${ids.masked} AS masked_phone, f_name AS name,
               ${addressOf()} AS address,
-              ${birthday.value} AS birthday, ${birthday.problems} AS birthday_problems, ${birthday.clean} AS birthday_clean
-       FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}${flat ? '' : ' AND row_number IN (SELECT first_row FROM picked)'}
+              ${birthday.value} AS birthday, ${birthday.problems} AS birthday_problems, ${birthday.clean} AS birthday_clean,
+              -- Read straight from the file, an order that may have problems keeps its row as read (for
+              -- quarantine): the condition is the order's clean one below, for an order of one row.
+              ${straight ? `if(order_clean AND discount_clean AND birthday_clean AND amount_given AND amount_clean AND amount_value >= 0, '', ${rowJson})` : `''`} AS row_json
+       FROM ${from}${flat ? '' : ' AND row_number IN (SELECT first_row FROM picked)'}
      ),
      orders AS (
        SELECT h.*, ${flat ? 'h.row_number' : 'p.first_row'} AS first_row, p.row_count AS row_count, p.item_count AS item_count, p.package_periods AS package_periods,
@@ -509,18 +514,45 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
             cityHash64(status, ifNull(toUnixTimestamp64Milli(ordered_at), -1), ifNull(toUnixTimestamp64Milli(paid_at), -1), amount, discount, postage, refunded,
                        item_count, store_id, store_name, package_periods, identifiers.type, identifiers.value, masked_phone, name, address, birthday, lines_hash) AS row_hash,
             -- What is stored under the order, looked up once for the counts and every write below.
-            ${stored.columns}
+            ${stored.columns}, row_json
      FROM orders
      ${stored.join}
      -- Every if() evaluates only the branch each row takes: the costly checks and problem arrays run
      -- for the few rows that need them.
-     SETTINGS ${PARALLEL_INSERT}, short_circuit_function_evaluation = 'force_enable'`,
+     SETTINGS ${PARALLEL_INSERT}, short_circuit_function_evaluation = 'force_enable', output_format_json_escape_forward_slashes = 0${straight ? `, ${fileSettings}` : ''}`,
     params,
   );
+  const fromStage = `import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}`;
+
+  // A file of one row per order whose ids are all different (the usual platform report) needs no
+  // stage of rows: on a source's first import (no stored order to look up by the staged ids) its
+  // orders are read straight from the file, and their ids checked after. A repeated id is rare: the
+  // orders are then staged again, grouped.
+  let straight = false;
+  if (!isLine && firstImport) {
+    await stageOrders(`(${fileRows})`, true, true);
+    const [check] = await facts.query<{ rows: string; unique: string }>(
+      `SELECT count() AS rows, countIf(order_id != '') = uniqExactIf(order_id, order_id != '') AS unique
+       FROM import_stage_orders WHERE run_id = {run:String} AND file_no = {file:UInt16}`,
+      params,
+    );
+    straight = Number(check.unique) === 1;
+    if (straight) job.onStaged?.(Number(check.rows));
+    // The run's earlier files are written already: only this file's orders are in the partition that matters.
+    else await dropStagePartition(stores, 'import_stage_orders', job.runId);
+  }
+  if (!straight) {
+    await stage();
+    // One-row orders whose ids are all different need no grouping (known repeated when the try above failed).
+    const [distinct] = isLine || !firstImport ? [{ unique: '0' }] : await facts.query<{ unique: string }>(
+      `SELECT count() = uniqExact(${groupKey}) AS unique FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}`,
+      params,
+    );
+    await stageOrders(fromStage, Number(distinct.unique) === 1, false);
+  }
 
   // 3. The counts. For one-row orders a repeated id keeps its last row and counts the others as
   // unchanged, as the row-by-row importer does.
-  const staged = `(SELECT * FROM import_stage_orders WHERE run_id = {run:String} AND file_no = {file:UInt16}) AS o`;
   const isStored = `o.is_stored`;
   const same = `o.unchanged`;
   const write = `(NOT o.rejected AND NOT ${same})`;
@@ -528,13 +560,14 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
   const duplicates = isLine ? '0' : 'o.row_count - 1';
   const [counts] = await facts.query<Record<string, string>>(
     `SELECT
-       (SELECT count() FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}) AS rowsRead,
+       -- Every row read belongs to one order.
+       sum(o.row_count) AS rowsRead,
        sumIf(${rowsOf}, NOT o.rejected AND (NOT ${isStored} OR (${same} AND o.stored_run = {run:String}))) AS landed,
        sumIf(${rowsOf}, NOT o.rejected AND ${isStored} AND NOT ${same}) AS updated,
        sumIf(${rowsOf}, NOT o.rejected AND ${same} AND o.stored_run != {run:String}) + sumIf(${duplicates}, NOT o.rejected) AS unchanged,
        sumIf(o.row_count, o.rejected) AS quarantined,
        sumIf(length(o.problems), NOT o.rejected) AS valuesDropped
-     FROM ${staged}`,
+     FROM ${stagedOrders}`,
     params,
   );
 
@@ -548,7 +581,7 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
                          item_count, store_id, store_name, is_package, package_periods, import_run_id, version)
      SELECT {ws:String}, ${person}, {source:String}, o.order_id, o.status, assumeNotNull(o.ordered_at), o.paid_at, o.amount, o.discount, o.postage, o.refunded,
             o.item_count, o.store_id, o.store_name, o.is_package, o.package_periods, {run:String}, {v:UInt64}
-     FROM ${staged} WHERE ${write}`,
+     FROM ${stagedOrders} WHERE ${write}`,
   );
   if (isLine) {
     await insert(
@@ -564,22 +597,22 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
     `INSERT INTO source_records (workspace_id, source, kind, record_id, person_id, identifiers, name, masked_phone, address, birthday, seen_at, row_hash, import_run_id, version)
      SELECT {ws:String}, {source:String}, 'order', o.order_id, ${person}, o.identifiers, o.name, o.masked_phone, o.address, o.birthday,
             assumeNotNull(o.ordered_at), o.row_hash, {run:String}, {v:UInt64}
-     FROM ${staged} WHERE ${write}`,
+     FROM ${stagedOrders} WHERE ${write}`,
   );
   // A changed record may carry other identifiers: its person is resolved again by the next run.
   await insert(
     `INSERT INTO resolution_pending (workspace_id, person_id, version)
-     SELECT DISTINCT {ws:String}, o.stored_person, {v:UInt64} FROM ${staged} WHERE ${write} AND ${isStored} AND o.stored_person > 0`,
+     SELECT DISTINCT {ws:String}, o.stored_person, {v:UInt64} FROM ${stagedOrders} WHERE ${write} AND ${isStored} AND o.stored_person > 0`,
   );
   await insert(
     `INSERT INTO import_quarantine (workspace_id, run_id, file, row_number, field, value, reason, action, row, at)
-     SELECT {ws:String}, {run:String}, {file_name:String}, o.first_row, p.1, p.2, p.3, p.4, r.row_json, now64(3)
-     FROM ${staged} ARRAY JOIN o.problems AS p
-     -- The row as read, for the few orders with problems only.
-     INNER JOIN (SELECT row_number, ${rowJson} AS row_json FROM import_stage_rows
+     SELECT {ws:String}, {run:String}, {file_name:String}, o.first_row, p.1, p.2, p.3, p.4, ${straight ? 'o.row_json' : 'r.row_json'}, now64(3)
+     FROM ${stagedOrders} ARRAY JOIN o.problems AS p
+     -- The row as read, for the few orders with problems only (kept with the order when read straight from the file).
+     ${straight ? '' : `INNER JOIN (SELECT row_number, ${rowJson} AS row_json FROM import_stage_rows
                  WHERE run_id = {run:String} AND file_no = {file:UInt16}
                    AND row_number IN (SELECT first_row FROM import_stage_orders WHERE run_id = {run:String} AND file_no = {file:UInt16} AND notEmpty(problems))) AS r
-       ON r.row_number = o.first_row
+       ON r.row_number = o.first_row`}
      SETTINGS output_format_json_escape_forward_slashes = 0`,
   );
   return {
@@ -592,8 +625,13 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
   };
 }
 
-/** Drops a run's stage partitions (run ids are generated by the importer, never user input). */
+/** Drops a run's stage partitions. */
 export async function dropImportStage(stores: Stores, runId: string): Promise<void> {
+  for (const table of SQL_ORDER_STAGE_TABLES) await dropStagePartition(stores, table, runId).catch(() => undefined);
+}
+
+/** A stage table's partition of one run (run ids are generated by the importer, never user input). */
+async function dropStagePartition(stores: Stores, table: (typeof SQL_ORDER_STAGE_TABLES)[number], runId: string): Promise<void> {
   if (!/^imp_[0-9a-f]+$/.test(runId)) throw new Error(`invalid import run id ${runId}`);
-  for (const table of SQL_ORDER_STAGE_TABLES) await stores.facts.command(`ALTER TABLE ${table} DROP PARTITION '${runId}'`).catch(() => undefined);
+  await stores.facts.command(`ALTER TABLE ${table} DROP PARTITION '${runId}'`);
 }

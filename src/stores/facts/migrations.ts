@@ -536,6 +536,15 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
       `ALTER TABLE import_stage_rows MODIFY SETTING max_bytes_to_merge_at_max_space_in_pool = 1, max_bytes_to_merge_at_min_space_in_pool = 1`,
     ],
   },
+  {
+    id: 17,
+    name: 'import stage: an order with problems keeps its row as read',
+    statements: [
+      // A one-row-per-order report is read straight from the file into the stage of orders (no stage
+      // of rows), so the row quarantine shows travels with its order. Empty for orders without problems.
+      `ALTER TABLE import_stage_orders ADD COLUMN IF NOT EXISTS row_json String DEFAULT ''`,
+    ],
+  },
 ];
 
 export interface MigrationReport {
