@@ -425,9 +425,11 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
   // The line's key stands for its number here (the number is computed only for the lines written).
   const lineHash = `cityHash64(line_key, sku, product_name, category, quantity, unit_price, line_discount, line_amount, line_periods)`;
 
-  const oneRowOrder = `(SELECT toUInt32(1) AS row_count, toUInt32(0) AS line_count, toDecimal128(0, 2) AS line_total, toInt64(0) AS item_count,
+  // What an order's lines add up to (picked below); an order of one row in a flat report has none.
+  const ORDER_TOTALS = ['row_count', 'line_count', 'line_total', 'item_count', 'line_discounts', 'package_periods', 'lines_hash', 'line_problems'];
+  const oneRowOrder = `toUInt32(1) AS row_count, toUInt32(0) AS line_count, toDecimal128(0, 2) AS line_total, toInt64(0) AS item_count,
       toDecimal128(0, 2) AS line_discounts, toUInt16(0) AS package_periods, toUInt64(0) AS lines_hash,
-      CAST([] AS Array(Tuple(UInt64, ${problemType}))) AS line_problems) AS p`;
+      CAST([] AS Array(Tuple(UInt64, ${problemType}))) AS line_problems`;
 
   // The orders stored under this source (none on a source's first import: nothing to look up).
   const [anyStored] = await facts.query<{ n: string }>(
@@ -466,7 +468,7 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
      ),
      -- Order-level values, computed for those rows only (every row of a flat report).
      heads AS (
-       SELECT row_number, f_order_id AS order_id,
+       SELECT row_number, f_order_id AS order_id, ${flat ? oneRowOrder : ORDER_TOTALS.map((c) => `p.${c} AS ${c}`).join(', ')},
               ${orderClean} AS order_clean,
               if(order_clean, CAST([] AS ${problemType}), CAST(arrayConcat(${orderProblems.join(', ')}) AS ${problemType})) AS order_problems,
               ${orderedAt.value} AS ordered_at, ${paidAt.value} AS paid_at,
@@ -480,26 +482,25 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
               -- Read straight from the file, an order that may have problems keeps its row as read (for
               -- quarantine): the condition is the order's clean one below, for an order of one row.
               ${straight ? `if(order_clean AND discount_clean AND birthday_clean AND amount_given AND amount_clean AND amount_value >= 0, '', ${rowJson})` : `''`} AS row_json
-       FROM ${from}${flat ? '' : ' AND row_number IN (SELECT first_row FROM picked)'}
+       -- The join first: an order's values are computed on its first row only.
+       FROM ${flat ? from : `(SELECT * FROM ${from}) AS r INNER JOIN picked AS p ON r.row_number = p.first_row`}
      ),
      orders AS (
-       SELECT h.*, ${flat ? 'h.row_number' : 'p.first_row'} AS first_row, p.row_count AS row_count, p.item_count AS item_count, p.package_periods AS package_periods,
-              p.line_discounts AS line_discounts, p.lines_hash AS lines_hash,
-              if(h.amount_given, h.amount_value, p.line_total + h.postage) AS amount,
+       SELECT h.*, h.row_number AS first_row,
+              if(h.amount_given, h.amount_value, h.line_total + h.postage) AS amount,
               -- Most orders have no problem at all: their arrays are not built.
-              h.order_clean AND h.discount_clean AND h.birthday_clean AND empty(p.line_problems)
-                AND if(h.amount_given, h.amount_clean AND h.amount_value >= 0, p.line_count > 0) AS clean,
+              h.order_clean AND h.discount_clean AND h.birthday_clean AND empty(h.line_problems)
+                AND if(h.amount_given, h.amount_clean AND h.amount_value >= 0, h.line_count > 0) AS clean,
               arrayConcat(h.order_problems,
                            if(h.amount_given, arrayConcat(h.amount_problems, if(h.amount_value < 0, [tuple('amount', toString(h.amount_value), 'must not be negative', 'row_rejected')], [])),
-                              if(p.line_count = 0, [tuple('amount', '', 'required, but empty', 'row_rejected')], [])),
+                              if(h.line_count = 0, [tuple('amount', '', 'required, but empty', 'row_rejected')], [])),
                            h.discount_problems,
-                           arrayFlatten(arrayMap(x -> x.2, p.line_problems))) AS checked,
+                           arrayFlatten(arrayMap(x -> x.2, h.line_problems))) AS checked,
               -- The birthday is read once the order is accepted: a refused order reports no birthday problem.
               if(clean, CAST([] AS ${problemType}), arrayConcat(checked, if(arrayExists(x -> x.4 = 'row_rejected', checked), [], h.birthday_problems))) AS problems,
               if(h.status_text IN ('pending', 'paid', 'shipped', 'completed', 'cancelled', 'refunded'), h.status_text,
                  if(h.status_text != '', h.status_text, if(h.paid_at IS NOT NULL, 'paid', 'completed'))) AS status_0
-       -- The narrow side is the one built into the join's hash table.
-       FROM heads AS h ${flat ? `CROSS JOIN ${oneRowOrder}` : 'INNER JOIN picked AS p ON h.row_number = p.first_row'}
+       FROM heads AS h
      )
      SELECT {run:String} AS run_id, {file:UInt16} AS file_no, order_id, first_row, row_count,
             toUInt8(notEmpty(problems) AND arrayExists(x -> x.4 = 'row_rejected', problems)) AS rejected, problems,
