@@ -108,6 +108,40 @@ test('one-row-per-order reports, read straight from the file, refuse and drop ba
   assert.deepEqual(inSql, rowByRow);
 });
 
+test('an order that lost a line on re-import keeps only the lines it has now, in SQL as row by row; an order report leaves item lines alone', async () => {
+  const header = 'order_id,ordered_at,amount,phone,sku,product_name,quantity,unit_price';
+  const v1 = ['L1,2026-06-18 20:15:00,,13800000011,S1,燕窝,1,100', 'L1,2026-06-18 20:15:00,,13800000011,S2,冰糖,2,10', 'L1,2026-06-18 20:15:00,,13800000011,S3,礼盒,1,50', 'L2,2026-06-18 21:00:00,,13800000012,S1,燕窝,1,100'];
+  // L1 loses S2 and changes S3's quantity; L2 is unchanged.
+  const v2 = [v1[0], v1[2].replace(',1,50', ',3,50'), v1[3]];
+  const file = path.join(dir, 'lines.csv');
+  fs.writeFileSync(file, `${header}\n${v1.join('\n')}\n`);
+  const { workspaces } = await bothWays({ kind: 'orders', source: 'erp', files: [file] });
+  fs.writeFileSync(file, `${header}\n${v2.join('\n')}\n`);
+  const [rowByRow, inSql] = workspaces;
+  const a = await runImport(stores, { kind: 'orders', source: 'erp', files: [file], workspace: rowByRow, sql: false, resolve: false });
+  const b = await runImport(stores, { kind: 'orders', source: 'erp', files: [file], workspace: inSql, resolve: false });
+  assert.deepEqual(counts(b), counts(a));
+  assert.deepEqual([a.updated, a.unchanged], [2, 1]);
+  const [x, y] = [await written(rowByRow), await written(inSql)];
+  assert.deepEqual(y, x);
+  assert.deepEqual(x.lines.map((l) => { const r = JSON.parse(l); return `${r.order_id} ${r.sku} ${r.quantity}`; }).sort(), ['L1 S1 1', 'L1 S3 3', 'L2 S1 1']);
+  assert.equal(Number(x.orders.map((o) => JSON.parse(o)).find((o) => o.order_id === 'L1').amount), 250);
+
+  // A Tmall order report carries no lines: its items report's lines stay when an order changes.
+  const report = path.join(dir, 'tmall-orders.csv');
+  const items = path.join(dir, 'tmall-items.csv');
+  const reportOf = (amount: string) => `订单编号,买家会员名,买家实际支付金额,订单创建时间,订单状态\nT9,小王,${amount},2026-05-01 09:00:00,交易成功\n`;
+  fs.writeFileSync(report, reportOf('88.00'));
+  fs.writeFileSync(items, '订单编号,标题,价格,购买数量,商家编码\nT9,燕窝,80.00,1,S1\nT9,冰糖,8.00,1,S2\n');
+  const tmall = await bothWays({ kind: 'orders', preset: 'tmall', files: [report, items] });
+  fs.writeFileSync(report, reportOf('99.00'));
+  for (const [ws, sql] of [[tmall.workspaces[0], false], [tmall.workspaces[1], true]] as const) {
+    const again = await runImport(stores, { kind: 'orders', preset: 'tmall', files: [report], workspace: ws, sql, resolve: false });
+    assert.equal(again.updated, 1);
+    assert.equal((await written(ws)).lines.length, 2, `sql: ${sql}`);
+  }
+});
+
 test('GB18030 CSV in gzip imports in SQL; re-importing changes nothing; a changed row updates', async () => {
   const header = ['订单编号', '买家会员名', '买家实际支付金额', '订单创建时间', '订单状态', '收货人姓名', '联系手机', '收货地址'].join(',');
   const v1 = [header, ['T1', '淘宝小王', '88.00', '2026-05-01 09:00:00', '交易成功', '王小明', '13700000001', '"北京市,朝阳区"'].join(','), ['T2', '淘宝小李', '66.00', '2026-05-02 09:00:00', '交易关闭', '李', '137****0002', ''].join(',')].join('\r\n');

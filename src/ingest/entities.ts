@@ -52,6 +52,8 @@ export interface Entity {
   rows?: number;
   /** Written alongside and deduplicated like any entity, but not counted as a row (an event's identity record). */
   companions?: Entity[];
+  /** An order read with its lines: when it changes, these lines replace all its stored ones (a line no longer there is deleted). */
+  ownsLines?: boolean;
 }
 
 export class RowRejected extends Error {
@@ -274,7 +276,7 @@ export function orderEntity(rows: Array<Record<string, string>>, shape: 'order' 
   for (const line of lines) {
     facts.push({ table: 'order_lines', key: `${orderId}#${line.line_no}`, owner, row: { source: ctx.source, order_id: orderId, ...line } });
   }
-  return { record, facts, hash: stableHash([record, order, lines]), dropped: first.problems, rows: rows.length };
+  return { record, facts, hash: stableHash([record, order, lines]), dropped: first.problems, rows: rows.length, ownsLines: shape === 'order_line' };
 }
 
 /** A line from an items report (Tmall 宝贝报表): its order comes from another file. */

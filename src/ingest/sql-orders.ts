@@ -17,7 +17,7 @@ import type { Stores } from '../stores/stores.ts';
 import type { IdentifierType } from '../identity/identifier-types.ts';
 import type { FileShape } from './file-reader.ts';
 import { IDENTIFIER_FIELDS, type ColumnSource, type FileLayout } from './layouts.ts';
-import { nextVersion } from './writer.ts';
+import { deleteOrderLines, nextVersion } from './writer.ts';
 import type { ImportCounts } from './importer.ts';
 
 /** The canonical fields an order row may carry (the stage table has one column for each). */
@@ -585,6 +585,11 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
      FROM ${stagedOrders} WHERE ${write}`,
   );
   if (isLine) {
+    // A changed order's stored lines give way to the lines it has now (a line no longer there is deleted).
+    if (Number(counts.updated) > 0) {
+      const changed = `(SELECT o.stored_person, o.order_id FROM import_stage_orders AS o WHERE run_id = {run:String} AND file_no = {file:UInt16} AND ${isStored} AND ${write})`;
+      await deleteOrderLines(facts, changed, { ...params, ws: job.workspaceId, source: job.source, v: version - 1 });
+    }
     await insert(
       `INSERT INTO order_lines (workspace_id, person_id, source, order_id, line_no, sku, product_name, category, quantity, unit_price, discount, amount, package_periods, version)
        SELECT {ws:String}, ${person}, {source:String}, o.order_id, l.line_no, l.sku, l.product_name, l.category, l.quantity, l.unit_price, l.line_discount, l.line_amount, l.line_periods, {v:UInt64}

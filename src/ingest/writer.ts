@@ -111,6 +111,7 @@ export class IngestWriter {
     const keyRows: Array<Record<string, unknown>> = [];
     const factRows = new Map<FactTable, Array<Record<string, unknown>>>();
     const changedEvents: string[] = [];
+    const changedOrdersBySource = new Map<string, Array<[number, string]>>();
     const pendingPeople = new Set<number>();
 
     for (const entity of entities) {
@@ -136,6 +137,11 @@ export class IngestWriter {
       // A changed record may carry other identifiers: its person is resolved again by the next run.
       if (stored && entity.record && personId > 0) pendingPeople.add(personId);
       if (stored && !entity.record && entity.facts[0].table === 'events') changedEvents.push(entity.facts[0].key);
+      if (stored && entity.ownsLines && entity.record) {
+        const orders = changedOrdersBySource.get(entity.record.source) ?? [];
+        orders.push([personId, entity.record.record_id]);
+        changedOrdersBySource.set(entity.record.source, orders);
+      }
 
       if (entity.record) {
         const r = entity.record;
@@ -181,6 +187,12 @@ export class IngestWriter {
         { ws: this.workspaceId, ids: changedEvents, v: version - 1 },
       );
     }
+    // A changed order's stored lines are deleted the same way: the lines it has now are written over
+    // them, and a line it no longer has stays deleted.
+    for (const [source, orders] of changedOrdersBySource) {
+      const pairs = '(SELECT t.1, t.2 FROM (SELECT arrayJoin(arrayZip({persons:Array(UInt64)}, {ids:Array(String)})) AS t))';
+      await deleteOrderLines(this.facts, pairs, { ws: this.workspaceId, source, persons: orders.map(([p]) => p), ids: orders.map(([, id]) => id), v: version - 1 });
+    }
     // Facts first, then the records and keys that say they were written: a crash in between
     // re-writes the same rows on the next attempt instead of losing them.
     await Promise.all([...factRows].map(([table, rows]) => this.facts.insertRows(table, rows)));
@@ -191,4 +203,17 @@ export class IngestWriter {
     ]);
     return counts;
   }
+}
+
+/**
+ * Deletes the stored lines of some orders, one version below the lines written in their place.
+ * `orders` is SQL from constants that yields (person_id, order_id) pairs, an array parameter or a
+ * subquery: a line is stored under its order's person, so the table's key finds them.
+ */
+export async function deleteOrderLines(facts: FactsStore, orders: string, params: { ws: string; source: string; v: number } & Record<string, unknown>): Promise<void> {
+  await facts.command(
+    `INSERT INTO order_lines SELECT * REPLACE (1 AS is_deleted, {v:UInt64} AS version) FROM order_lines FINAL
+     WHERE workspace_id = {ws:String} AND source = {source:String} AND (person_id, order_id) IN ${orders}`,
+    params,
+  );
 }
