@@ -73,6 +73,9 @@ test('bad values are refused or dropped in SQL exactly as row by row, with the s
     'o10,2026-02-29 10:00:00,2026-06-18 24:00:00,10,,,,,12345678901,,,M 2,,,路1号 (100000),,,,,,,,,',
     'o11,2024-02-29 23:59:59,2026-06-18 23:59:60,10.5,,,,,13800000005,B@X.CN;c@y.cn,,,,,路2号	3室,,S1,,1,000,-2,,,,',
     'o9,2026-06-20 10:00,,30,,,30,cancelled,13800000003|13800000004,,,,,,  多  空格  ,2999-01-01,,,,,,,,',
+    // Refused orders that have lines: no line of theirs is written.
+    ',2026-06-19 11:00,,,,,,,,,,,,,,,S7,无单号,1,5,,,,',
+    'o12,yesterday,,,,,,,,,,,,,,,S8,坏日期,1,5,,,,',
   ];
   const file = path.join(dir, 'bad-orders.csv');
   fs.writeFileSync(file, `\uFEFF${header}\n${rows.join('\n')}\n`);

@@ -590,13 +590,21 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
       const changed = `(SELECT o.stored_person, o.order_id FROM import_stage_orders AS o WHERE run_id = {run:String} AND file_no = {file:UInt16} AND ${isStored} AND ${write})`;
       await deleteOrderLines(facts, changed, { ...params, ws: job.workspaceId, source: job.source, v: version - 1 });
     }
+    const columns = `l.line_no, l.sku, l.product_name, l.category, l.quantity, l.unit_price, l.line_discount, l.line_amount, l.line_periods, {v:UInt64}`;
     await insert(
       `INSERT INTO order_lines (workspace_id, person_id, source, order_id, line_no, sku, product_name, category, quantity, unit_price, discount, amount, package_periods, version)
-       SELECT {ws:String}, ${person}, {source:String}, o.order_id, l.line_no, l.sku, l.product_name, l.category, l.quantity, l.unit_price, l.line_discount, l.line_amount, l.line_periods, {v:UInt64}
-       -- The orders to write are the join's hash table; the lines stream past it.
-       FROM (SELECT * FROM (${rowsWithLines}) WHERE has_line) AS l
-       INNER JOIN (SELECT order_id, stored_person FROM import_stage_orders AS o
-                   WHERE run_id = {run:String} AND file_no = {file:UInt16} AND ${write}) AS o ON l.group_key = o.order_id`,
+       ${firstImport
+         // Nothing stored, so every order is written but the refused ones (few, often none) and no one
+         // is known yet: the lines need no join, only the refused orders' keys.
+         ? `SELECT {ws:String}, 0, {source:String}, l.group_key, ${columns}
+            FROM (SELECT * FROM (${rowsWithLines}) WHERE has_line) AS l
+            WHERE l.group_key NOT IN (SELECT if(order_id = '', concat(char(0), toString(first_row)), order_id) FROM import_stage_orders
+                                      WHERE run_id = {run:String} AND file_no = {file:UInt16} AND rejected)`
+         // The orders to write are the join's hash table; the lines stream past it.
+         : `SELECT {ws:String}, ${person}, {source:String}, o.order_id, ${columns}
+            FROM (SELECT * FROM (${rowsWithLines}) WHERE has_line) AS l
+            INNER JOIN (SELECT order_id, stored_person FROM import_stage_orders AS o
+                        WHERE run_id = {run:String} AND file_no = {file:UInt16} AND ${write}) AS o ON l.group_key = o.order_id`}`,
     );
   }
   await insert(
