@@ -13,7 +13,7 @@ import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspac
 import { runImport } from '../src/ingest/importer.ts';
 import { saveChannel } from '../src/channels/store.ts';
 import { savePolicy } from '../src/policy/policy.ts';
-import { savePlan, startPlan, getPlan } from '../src/plans/plans.ts';
+import { savePlan, startPlan, pausePlan, getPlan } from '../src/plans/plans.ts';
 import { runTriggeredPlans } from '../src/plans/triggers.ts';
 import { Dispatcher } from '../src/delivery/dispatcher.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
@@ -149,4 +149,33 @@ test('a journey entered by an event: who does it after the start enters once, an
   const sent = await stores.state.db.selectFrom('deliveries').select(['person_id', 'step']).where('workspace_id', '=', ws.id).where('plan_key', '=', 'signup_flow').execute();
   assert.deepEqual(sent.map((s) => [String(s.person_id), s.step]), [[await personOf('13500000001'), 'hello']]);
   assert.equal((await advanceJourneys(stores, { now: () => new Date(Date.now() + 2000) })).entered, 0, 'nobody enters twice');
+});
+
+test('a pass just after midnight (a new day, a new run) adds nothing the pass before midnight wrote', async () => {
+  const { evaluateTriggers } = await import('../src/plans/triggers.ts');
+  const { plan } = await savePlan(stores, ws.id, {
+    key: 'checkout_reminder',
+    name: '结账提醒',
+    channel: 'hook',
+    audience: {},
+    variants: [{ key: 'A', template: { text: '还差一步' } }],
+    schedule: { kind: 'triggered', event: 'Checkout Started', delay: { hours: 1 } },
+  });
+  await startPlan(stores, ws.id, plan.key);
+  // Yesterday's midnight in the workspace zone (Asia/Shanghai, no daylight saving): a checkout 70
+  // minutes before it falls due 10 minutes before it.
+  const midnight = Date.parse(`${new Date(Date.now() + 8 * 3_600_000 - 86_400_000).toISOString().slice(0, 10)}T00:00:00+08:00`);
+  await callApi(base, 'POST', '/api/v1/batch', token, { batch: [track('13500000004', 'Checkout Started', new Date(midnight - 70 * 60_000).toISOString(), 'k4')] });
+  const landed = async () => (await stores.facts.query(`SELECT 1 FROM events FINAL WHERE workspace_id = {ws:String} AND event = 'Checkout Started' AND person_id > 0`, { ws: ws.id })).length === 1;
+  for (let i = 0; i < 100 && !(await landed()); i++) await new Promise((r) => setTimeout(r, 100));
+  const at = (ms: number) => ({ now: () => new Date(ms) });
+  const before = await evaluateTriggers(stores, ws.id, plan, new Date(midnight - 30 * 60_000), at(midnight - 5 * 60_000));
+  assert.equal(before.occurrences, 1);
+  // Three minutes after midnight: the grace period reaches back over the same occurrence.
+  const after = await evaluateTriggers(stores, ws.id, plan, new Date(midnight - 5 * 60_000), at(midnight + 3 * 60_000));
+  assert.notEqual(after.runId, before.runId, 'another day, another run');
+  assert.equal(after.occurrences, 0);
+  const rows = await stores.state.db.selectFrom('deliveries').select('step').where('workspace_id', '=', ws.id).where('plan_key', '=', plan.key).execute();
+  assert.deepEqual(rows.map((r) => r.step), ['send:k4']);
+  await pausePlan(stores, ws.id, plan.key);
 });

@@ -227,6 +227,8 @@ export interface EnqueueContext {
   enteredSince?: Date;
   /** …in another run than this one (recurring plans), or in any run (triggered plans). */
   enteredElsewhere?: boolean;
+  /** A step names one occurrence across the plan's runs (triggered plans: `send:<event>`), not within one run. */
+  stepsSpanRuns?: boolean;
 }
 
 export async function enqueueContext(stores: Stores, workspaceId: string, plan: Plan, runId: string, options: RunOptions): Promise<EnqueueContext> {
@@ -265,10 +267,9 @@ export async function enqueueCandidates(ctx: EnqueueContext, rows: Candidate[]):
   if (rows.length === 0) return 0;
   // What the ledger has already (a pass that overlaps the last, a chunk written before a crash) is
   // left as it is: deciding it again would count its own row against it (caps, re-entry).
-  const known = await stores.state.db
-    .selectFrom('deliveries')
-    .select(['person_id', 'step'])
-    .where('run_id', '=', runId)
+  const known = await (ctx.stepsSpanRuns
+    ? stores.state.db.selectFrom('deliveries').select(['person_id', 'step']).where('workspace_id', '=', workspaceId).where('plan_key', '=', plan.key)
+    : stores.state.db.selectFrom('deliveries').select(['person_id', 'step']).where('run_id', '=', runId))
     .where('person_id', '=', sql<number>`ANY(${[...new Set(rows.map((r) => r.personId))]}::bigint[])`)
     .execute();
   const written = new Set(known.map((k) => `${Number(k.person_id)}\u0000${k.step}`));

@@ -57,6 +57,8 @@ export async function evaluateTriggers(stores: Stores, workspaceId: string, plan
   }
   const ctx = await enqueueContext(stores, workspaceId, plan, '', { ...options, now: () => now });
   ctx.runId = await dailyRun(stores, workspaceId, plan.key, dateInZone(ctx.timeZone, 0, now.getTime()));
+  // A pass overlaps the last by the grace period, which may fall in the day before (another run).
+  ctx.stepsSpanRuns = true;
   if (trigger.reenterAfterDays > 0) ctx.enteredSince = new Date(now.getTime() - trigger.reenterAfterDays * 86_400_000);
 
   const filters: string[] = [];
