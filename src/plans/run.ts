@@ -267,9 +267,8 @@ export async function enqueueCandidates(ctx: EnqueueContext, rows: Candidate[]):
   if (rows.length === 0) return 0;
   // What the ledger has already (a pass that overlaps the last, a chunk written before a crash) is
   // left as it is: deciding it again would count its own row against it (caps, re-entry).
-  const known = await (ctx.stepsSpanRuns
-    ? stores.state.db.selectFrom('deliveries').select(['person_id', 'step']).where('workspace_id', '=', workspaceId).where('plan_key', '=', plan.key)
-    : stores.state.db.selectFrom('deliveries').select(['person_id', 'step']).where('run_id', '=', runId))
+  const steps = stores.state.db.selectFrom('deliveries').select(['person_id', 'step']);
+  const known = await (ctx.stepsSpanRuns ? steps.where('workspace_id', '=', workspaceId).where('plan_key', '=', plan.key) : steps.where('run_id', '=', runId))
     .where('person_id', '=', sql<number>`ANY(${[...new Set(rows.map((r) => r.personId))]}::bigint[])`)
     .execute();
   const written = new Set(known.map((k) => `${Number(k.person_id)}\u0000${k.step}`));
