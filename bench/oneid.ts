@@ -1,7 +1,9 @@
 /**
- * bench/oneid: OneID resolution over N identifier edges (N/2 people, two records each), then an
- * incremental attach of new records.
- *   npm run bench -- oneid [--edges 10000000] [--incremental 100000]
+ * bench/oneid: OneID resolution over N identifier edges, then an incremental attach of new records.
+ * Each person has two records: with --per-person 2 (the default: 10M edges, 5M people) a mini-program
+ * and a JD record that share a phone; with --per-person 4 (N/4 people) each record also has its own
+ * unionid or JD pin.
+ *   npm run bench -- oneid [--edges 10000000] [--per-person 2|4] [--incremental 100000]
  * Records are written straight into the facts store with SQL so the benchmark times resolution only.
  */
 import fs from 'node:fs';
@@ -16,19 +18,21 @@ import { machine, option, peakRssMiB, printTable, timed } from './common.ts';
 export async function run(args: string[]): Promise<void> {
   const edges = Number(option(args, 'edges', '10000000').replace(/_/g, ''));
   const incremental = Number(option(args, 'incremental', '100000').replace(/_/g, ''));
-  const people = Math.floor(edges / 4);
+  const perPerson = Number(option(args, 'per-person', '2'));
+  if (perPerson !== 2 && perPerson !== 4) throw new Error('--per-person is 2 or 4');
+  const people = Math.floor(edges / perPerson);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'siyu-bench-oneid-'));
   const stores = await openStores(loadConfig({ dataDir }));
-  console.log(`bench/oneid on ${machine()}: ${edges.toLocaleString('en-US')} edges`);
+  console.log(`bench/oneid on ${machine()}: ${edges.toLocaleString('en-US')} edges, ${people.toLocaleString('en-US')} people`);
   try {
     const ws = await new WorkspaceService(stores.state).create({ slug: 'bench', name: 'bench' });
-    // Each person: a mini-program record (unionid, phone) and a JD record (jd_pin, phone) = 4 edges.
-    // Every 50th phone is shared by two households' people (the cap keeps them apart or together).
+    // Each person: a mini-program record and a JD record sharing a phone (2 edges), each with its own
+    // unionid or JD pin too (4 edges).
+    const phone = `('phone', concat('+86', toString(13000000000 + p)))`;
     await stores.facts.command(
       `INSERT INTO source_records (workspace_id, source, kind, record_id, person_id, identifiers, seen_at, row_hash, version)
        SELECT {ws:String}, if(r = 0, 'miniprogram', 'jd'), 'order', concat(if(r = 0, 'm', 'j'), toString(p)), 0,
-              if(r = 0, [('unionid', concat('oU', toString(p))), ('phone', concat('+86', toString(13000000000 + p)))],
-                        [('jd_pin', concat('jd_', toString(p))), ('phone', concat('+86', toString(13000000000 + p)))]),
+              ${perPerson === 2 ? `[${phone}]` : `if(r = 0, [('unionid', concat('oU', toString(p))), ${phone}], [('jd_pin', concat('jd_', toString(p))), ${phone}])`},
               now64(3), p * 2 + r, 1
        FROM (SELECT number AS p FROM numbers({people:UInt64})) ARRAY JOIN [0, 1] AS r`,
       { ws: ws.id, people },
