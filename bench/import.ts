@@ -38,7 +38,7 @@ export async function run(args: string[]): Promise<void> {
   for (const c of cases) {
     const files = c.files.map((f) => path.join(demo, f));
     const perRun: number[] = [];
-    let last: { rows: number; seconds: number; reimport: number; reimportWrote: number } | undefined;
+    let last: { rows: number; reimport: number; reimportWrote: number } | undefined;
     const rssBefore = peakRssMiB();
     for (let run = 0; run < runs; run++) {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'siyu-bench-import-'));
@@ -49,7 +49,7 @@ export async function run(args: string[]): Promise<void> {
         perRun.push(Math.round(first.rowsRead / first.seconds));
         if (run === runs - 1) {
           const again = await runImport(stores, { workspace, kind: 'orders', preset: c.preset, files, resolve: false });
-          last = { rows: first.rowsRead, seconds: first.seconds, reimport: Math.round(again.rowsRead / again.seconds), reimportWrote: again.landed + again.updated };
+          last = { rows: first.rowsRead, reimport: Math.round(again.rowsRead / again.seconds), reimportWrote: again.landed + again.updated };
         }
       } finally {
         await stores.close();

@@ -99,6 +99,16 @@ const problem = (condition: string, field: string, value: string, reason: string
 const DATE_TIME = `'^(\\\\d{4})[-/.年](\\\\d{1,2})[-/.月](\\\\d{1,2})日?(?:[ T](\\\\d{1,2}):(\\\\d{2})(?::(\\\\d{2})(?:\\\\.(\\\\d{1,6}))?)?)?\\\\s*(Z|[+-]\\\\d{2}:?\\\\d{2})?$'`;
 
 /**
+ * The year and month of parsed date parts `n(1)`, `n(2)`, clamped into range (so no date function
+ * fails on a bad row), and that month's last day.
+ */
+function clampedMonth(n: (i: number) => string) {
+  const year = `least(greatest(${n(1)}, 1900), 2299)`;
+  const month = `least(greatest(${n(2)}, 1), 12)`;
+  return { year, month, lastDay: `toDayOfMonth(toLastDayOfMonth(makeDate32(${year}, ${month}, 1)))` };
+}
+
+/**
  * A date and time in the workspace's zone (or with its own offset), or an Excel serial date: the
  * value (Nullable DateTime64 in UTC) and its problem, as values.ts parseDateTime.
  */
@@ -107,10 +117,7 @@ function timeOf(field: string, required: boolean): Checked {
   const g = `extractGroups(${t}, ${DATE_TIME})`;
   const n = (i: number) => `toUInt32OrZero(${g}[${i}])`;
   const inRange = `(${n(2)} BETWEEN 1 AND 12 AND ${n(3)} BETWEEN 1 AND 31 AND ${n(4)} <= 23 AND ${n(5)} <= 59 AND ${n(6)} <= 60)`;
-  // The parts are clamped into range, so no function of the general path fails on a bad row.
-  const year = `least(greatest(${n(1)}, 1900), 2299)`;
-  const month = `least(greatest(${n(2)}, 1), 12)`;
-  const lastDay = `toDayOfMonth(toLastDayOfMonth(makeDate32(${year}, ${month}, 1)))`;
+  const { year, month, lastDay } = clampedMonth(n);
   const realDate = `(${lastDay} >= ${n(3)})`;
   const day = `least(greatest(${n(3)}, 1), ${lastDay})`;
   const matched = `(length(${g}) > 0)`;
@@ -195,9 +202,7 @@ function birthdayOf(): Checked {
   const g = `extractGroups(${t}, ${BIRTHDAY})`;
   const n = (i: number) => `toUInt32OrZero(${g}[${i}])`;
   const matched = `(length(${g}) > 0)`;
-  const year = `least(greatest(${n(1)}, 1900), 2299)`;
-  const month = `least(greatest(${n(2)}, 1), 12)`;
-  const lastDay = `toDayOfMonth(toLastDayOfMonth(makeDate32(${year}, ${month}, 1)))`;
+  const { year, month, lastDay } = clampedMonth(n);
   const date = `makeDate32(${year}, ${month}, least(greatest(${n(3)}, 1), ${lastDay}))`;
   const real = `(${n(2)} BETWEEN 1 AND 12 AND ${n(3)} >= 1 AND ${lastDay} >= ${n(3)} AND ${n(1)} >= 1900 AND ${n(1)} <= 2299 AND ${date} <= today())`;
   return {
@@ -207,6 +212,9 @@ function birthdayOf(): Checked {
   };
 }
 
+/** A mainland mobile number's 11 digits, and an email address (as identifier-types.ts checks them). */
+const MOBILE = `'^1[3-9]\\\\d{9}$'`;
+const EMAIL = `'^[^\\\\s@]+@[^\\\\s@]+\\\\.[^\\\\s@]+$'`;
 const MASKED_PHONE = `'^(?:\\\\+?86)?1\\\\d{2}\\\\*{3,5}\\\\d{4}$'`;
 /** normaliseMaskedPhone: "138****5678", or '' when the text is not a masked phone. */
 const maskedPhoneOf = (expr: string) => {
@@ -267,9 +275,9 @@ function fastIdentifier(kind: IdentifierType['normaliser'], f: string): { ok: st
   const single = `NOT match(${f}, '[;；、|]')`;
   switch (kind) {
     case 'phone_cn':
-      return { ok: `match(${f}, '^1[3-9]\\\\d{9}$')`, value: `concat('+86', ${f})` };
+      return { ok: `match(${f}, ${MOBILE})`, value: `concat('+86', ${f})` };
     case 'email':
-      return { ok: `(${single} AND match(lowerUTF8(${f}), '^[^\\\\s@]+@[^\\\\s@]+\\\\.[^\\\\s@]+$'))`, value: `lowerUTF8(${f})` };
+      return { ok: `(${single} AND match(lowerUTF8(${f}), ${EMAIL}))`, value: `lowerUTF8(${f})` };
     case 'lower':
       return { ok: single, value: `lowerUTF8(${f})` };
     default:
@@ -285,11 +293,11 @@ function normaliser(kind: IdentifierType['normaliser']): { normalised: string; e
       const digits = `multiIf(startsWith(${compact}, '+86'), substring(${compact}, 4), startsWith(${compact}, '0086'), substring(${compact}, 5), startsWith(${compact}, '86') AND length(${compact}) = 13, substring(${compact}, 3), ${compact})`;
       return {
         normalised: `concat('+86', ${digits})`,
-        error: `multiIf(match(${compact}, ${MASKED_PHONE}) OR position(${compact}, '*') > 0, 'a masked phone is not an identifier', NOT match(${digits}, '^1[3-9]\\\\d{9}$'), 'expected a mainland mobile number: 11 digits starting with 13–19', '')`,
+        error: `multiIf(match(${compact}, ${MASKED_PHONE}) OR position(${compact}, '*') > 0, 'a masked phone is not an identifier', NOT match(${digits}, ${MOBILE}), 'expected a mainland mobile number: 11 digits starting with 13–19', '')`,
       };
     }
     case 'email':
-      return { normalised: `lowerUTF8(${trimmed('v')})`, error: `if(match(lowerUTF8(${trimmed('v')}), '^[^\\\\s@]+@[^\\\\s@]+\\\\.[^\\\\s@]+$'), '', 'expected an email address like name@example.com')` };
+      return { normalised: `lowerUTF8(${trimmed('v')})`, error: `if(match(lowerUTF8(${trimmed('v')}), ${EMAIL}), '', 'expected an email address like name@example.com')` };
     case 'lower':
       return { normalised: `lowerUTF8(${trimmed('v')})`, error: `''` };
     default:
@@ -345,6 +353,8 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
     tz: job.timeZone,
     source: job.source,
   };
+  // This file's part of a stage table (a run stages its files one after another).
+  const thisFile = 'run_id = {run:String} AND file_no = {file:UInt16}';
   const convert = job.shape.encoding === 'gb18030';
   const raw = (i: number) => trimmedIfNeeded(convert ? `convertCharset(c${i}, 'GB18030', 'UTF-8')` : `c${i}`);
   const structure = Array.from({ length: width }, (_, i) => `c${i} String`).join(', ');
@@ -373,7 +383,7 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
       params,
     );
     if (job.onStaged) {
-      const [staged] = await facts.query<{ n: string }>(`SELECT count() AS n FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}`, params);
+      const [staged] = await facts.query<{ n: string }>(`SELECT count() AS n FROM import_stage_rows WHERE ${thisFile}`, params);
       job.onStaged(Number(staged.n));
     }
   };
@@ -408,7 +418,8 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
     ? `if(${hasLine} AND NOT (${lineClean}), arrayConcat(${quantity.problems}, ${unitPrice.problems}, ${lineDiscount.problems}, ${lineAmount.problems}, ${periods.problems}), [])`
     : '[]';
   // A row without an order id is an order of its own (and refused for it).
-  const groupKey = `if(f_order_id = '', concat(char(0), toString(row_number)), f_order_id)`;
+  const groupKeyOf = (orderId: string, row: string) => `if(${orderId} = '', concat(char(0), toString(${row})), ${orderId})`;
+  const groupKey = groupKeyOf('f_order_id', 'row_number');
   const problemType = 'Array(Tuple(field String, value String, reason String, action String))';
 
   // A line's number comes from its own key (never the fallback: a row without line_no, SKU or name has no line).
@@ -421,7 +432,7 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
          toInt32(${quantity.value}) AS quantity, ${unitPrice.value} AS unit_price, ${lineDiscount.value} AS line_discount,
          ${lineAmountValue} AS line_amount, toUInt16(least(${linePeriods}, 65535)) AS line_periods,
          CAST(${lineProblems} AS ${problemType}) AS line_problems
-       FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}`;
+       FROM import_stage_rows WHERE ${thisFile}`;
   // The line's key stands for its number here (the number is computed only for the lines written).
   const lineHash = `cityHash64(line_key, sku, product_name, category, quantity, unit_price, line_discount, line_amount, line_periods)`;
 
@@ -444,10 +455,10 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
                   s.stored_person_id AS stored_person, s.stored_run_id AS stored_run`,
         join: `LEFT JOIN (SELECT record_id AS stored_id, row_hash AS stored_hash, person_id AS stored_person_id, import_run_id AS stored_run_id FROM source_records FINAL
                  WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = 'order'
-                   AND record_id IN (SELECT f_order_id FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16})) AS s
+                   AND record_id IN (SELECT f_order_id FROM import_stage_rows WHERE ${thisFile})) AS s
                ON orders.order_id = s.stored_id`,
       };
-  const stagedOrders = `(SELECT * FROM import_stage_orders WHERE run_id = {run:String} AND file_no = {file:UInt16}) AS o`;
+  const stagedOrders = `(SELECT * FROM import_stage_orders WHERE ${thisFile}) AS o`;
 
   /**
    * One row per order with its checked values, problems and hash, read `from` the stage of rows or
@@ -524,7 +535,7 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
      SETTINGS ${PARALLEL_INSERT}, short_circuit_function_evaluation = 'force_enable', output_format_json_escape_forward_slashes = 0${straight ? `, ${fileSettings}` : ''}`,
     params,
   );
-  const fromStage = `import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}`;
+  const fromStage = `import_stage_rows WHERE ${thisFile}`;
 
   // A file of one row per order whose ids are all different (the usual platform report) needs no
   // stage of rows: on a source's first import (no stored order to look up by the staged ids) its
@@ -536,7 +547,7 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
     await stageOrders(`(${fileRows})`, true, true);
     const [check] = await facts.query<{ rows: string; unique: string }>(
       `SELECT count() AS rows, countIf(order_id != '') = uniqExactIf(order_id, order_id != '') AS unique
-       FROM import_stage_orders WHERE run_id = {run:String} AND file_no = {file:UInt16}`,
+       FROM import_stage_orders WHERE ${thisFile}`,
       params,
     );
     straight = Number(check.unique) === 1;
@@ -548,7 +559,7 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
     await stage();
     // One-row orders whose ids are all different need no grouping (known repeated when the try above failed).
     const [distinct] = isLine || tryStraight ? [{ unique: '0' }] : await facts.query<{ unique: string }>(
-      `SELECT count() = uniqExact(${groupKey}) AS unique FROM import_stage_rows WHERE run_id = {run:String} AND file_no = {file:UInt16}`,
+      `SELECT count() = uniqExact(${groupKey}) AS unique FROM import_stage_rows WHERE ${thisFile}`,
       params,
     );
     await stageOrders(fromStage, Number(distinct.unique) === 1, false);
@@ -593,7 +604,7 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
   if (isLine) {
     // A changed order's stored lines give way to the lines it has now (a line no longer there is deleted).
     if (Number(counts.updated) > 0) {
-      const changed = `(SELECT o.stored_person, o.order_id FROM import_stage_orders AS o WHERE run_id = {run:String} AND file_no = {file:UInt16} AND ${isStored} AND ${write})`;
+      const changed = `(SELECT o.stored_person, o.order_id FROM import_stage_orders AS o WHERE ${thisFile} AND ${isStored} AND ${write})`;
       await deleteOrderLines(facts, changed, { ...params, ws: job.workspaceId, source: job.source, v: version - 1 });
     }
     const columns = `l.line_no, l.sku, l.product_name, l.category, l.quantity, l.unit_price, l.line_discount, l.line_amount, l.line_periods, {v:UInt64}`;
@@ -604,13 +615,13 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
          // is known yet: the lines need no join, only the refused orders' keys.
          ? `SELECT {ws:String}, 0, {source:String}, l.group_key, ${columns}
             FROM (SELECT * FROM (${rowsWithLines}) WHERE has_line) AS l
-            WHERE l.group_key NOT IN (SELECT if(order_id = '', concat(char(0), toString(first_row)), order_id) FROM import_stage_orders
-                                      WHERE run_id = {run:String} AND file_no = {file:UInt16} AND rejected)`
+            WHERE l.group_key NOT IN (SELECT ${groupKeyOf('order_id', 'first_row')} FROM import_stage_orders
+                                      WHERE ${thisFile} AND rejected)`
          // The orders to write are the join's hash table; the lines stream past it.
          : `SELECT {ws:String}, ${person}, {source:String}, o.order_id, ${columns}
             FROM (SELECT * FROM (${rowsWithLines}) WHERE has_line) AS l
             INNER JOIN (SELECT order_id, stored_person FROM import_stage_orders AS o
-                        WHERE run_id = {run:String} AND file_no = {file:UInt16} AND ${write}) AS o ON l.group_key = o.order_id`}`,
+                        WHERE ${thisFile} AND ${write}) AS o ON l.group_key = o.order_id`}`,
     );
   }
   await insert(
@@ -630,8 +641,8 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
      FROM ${stagedOrders} ARRAY JOIN o.problems AS p
      -- The row as read, for the few orders with problems only (kept with the order when read straight from the file).
      ${straight ? '' : `INNER JOIN (SELECT row_number, ${rowJson} AS row_json FROM import_stage_rows
-                 WHERE run_id = {run:String} AND file_no = {file:UInt16}
-                   AND row_number IN (SELECT first_row FROM import_stage_orders WHERE run_id = {run:String} AND file_no = {file:UInt16} AND notEmpty(problems))) AS r
+                 WHERE ${thisFile}
+                   AND row_number IN (SELECT first_row FROM import_stage_orders WHERE ${thisFile} AND notEmpty(problems))) AS r
        ON r.row_number = o.first_row`}
      SETTINGS output_format_json_escape_forward_slashes = 0`,
   );
