@@ -6,6 +6,7 @@
 import { EVERYONE, PROFILE, PURCHASE_LINES, PURCHASES, VALUE_COLUMN } from '../tags/compute.ts';
 import { PROFILE_FIELDS, type ValueType } from '../tags/definition.ts';
 import { durationSeconds, type Condition, type EventSpec, type PropertyFilter, type Segment, type Window } from './definition.ts';
+import { LEVELS } from './behaviour.ts';
 
 export interface CompileContext {
   /** The day relative windows end on (YYYY-MM-DD, the workspace's today). */
@@ -25,6 +26,11 @@ export interface CompileContext {
   segments: Map<string, Segment>;
   /** Estimates: only people whose hash falls in 1/`slice` of the space (the count is then scaled up). */
   slice?: number;
+  /**
+   * The behaviour index's last build: behaviour conditions read it for everyone but the people whose
+   * events changed since its watermark, and the events themselves for those.
+   */
+  behaviour?: { watermark: string; changed: boolean };
 }
 
 export interface CompiledSegment {
@@ -46,6 +52,10 @@ type Sets =
   | { predicate: string }
   | { always: boolean };
 
+/** The people whose events changed since the behaviour index was built. */
+const CHANGED = `(SELECT groupBitmapState(person_id) FROM event_changes WHERE workspace_id = {ws:String} AND logged_at >= {watermark:DateTime64(3, 'UTC')})`;
+const EMPTY_BITMAP = 'bitmapBuild(emptyArrayUInt64())';
+
 export const tagRunKey = (tag: string, asOf: string | undefined) => `${tag}@${asOf ?? ''}`;
 
 class Compiler {
@@ -57,6 +67,7 @@ class Compiler {
     this.ctx = ctx;
     if (self) this.stack.push(self);
     this.params = { ws: ctx.workspaceId, tz: ctx.timeZone, today: ctx.today, base: ctx.today, now: ctx.now ?? Math.floor(Date.now() / 1000) };
+    if (ctx.behaviour) this.params.watermark = ctx.behaviour.watermark;
   }
 
   bind(value: unknown, type: string): string {
@@ -71,6 +82,7 @@ class Compiler {
     return `${column} BETWEEN ${this.bind(window.from, 'Date')} AND ${this.bind(window.to, 'Date')}`;
   }
 
+  /** The first and last day of a window (SQL Date expressions). */
   /** A comparison of `column` (of `type`) with a condition's value. */
   compare(column: string, type: ValueType, op: string, value: unknown): string {
     const sqlType = type === 'number' ? 'Float64' : type === 'boolean' ? 'UInt8' : 'String';
@@ -123,8 +135,61 @@ class Compiler {
     return [`event = ${this.bind(spec.event, 'String')}`, ...spec.where.map((f) => this.property(f))].join(' AND ');
   }
 
+  /** Events as they stand; with the behaviour index, only those of the people changed since it was built. */
   events(where: string): string {
-    return `SELECT person_id, timestamp, toDate(timestamp, {tz:String}) AS day, event, properties FROM events FINAL WHERE workspace_id = {ws:String} AND person_id > 0${this.slice()} AND (${where})`;
+    const changed = this.ctx.behaviour ? ` AND person_id IN (SELECT arrayJoin(bitmapToArray(${CHANGED})))` : '';
+    return `SELECT person_id, timestamp, toDate(timestamp, {tz:String}) AS day, event, properties FROM events FINAL WHERE workspace_id = {ws:String} AND person_id > 0${this.slice()}${changed} AND (${where})`;
+  }
+
+  /**
+   * A behaviour condition's people: from the index (less the people changed since it was built) and,
+   * for those, from the events themselves. Without an index, from the events alone.
+   */
+  behaviour(indexed: () => string, raw: string): Sets {
+    if (!this.ctx.behaviour) return { in: raw };
+    if (!this.ctx.behaviour.changed) return { bitmap: indexed() };
+    return { any: [{ bitmap: `bitmapAndnot(${indexed()}, ${CHANGED})` }, { in: raw }] };
+  }
+
+  /** The index's rows of one event in a window, as (person_id, ts) in person and time order. */
+  indexRows(spec: EventSpec, window: Window, extra = ''): string {
+    return `SELECT person_id, toUnixTimestamp(timestamp) AS ts FROM behaviour_rows WHERE workspace_id = {ws:String} AND ${this.eventMatch(spec)} AND ${this.window(window)}${extra}`;
+  }
+
+  /**
+   * People who did an event at least n times in a window, from the index: without property filters
+   * and for n up to LEVELS, bitmap algebra over the days (the people with a running total of at least
+   * j after each day, for j = 1…n); otherwise a count per person over the index's rows.
+   */
+  atLeast(c: Extract<Condition, { type: 'event' }>, n: number): string {
+    const days = `FROM behaviour_days WHERE workspace_id = {ws:String} AND event = ${this.bind(c.event, 'String')} AND ${this.window(c.window)}`;
+    if (c.where.length > 0 || n > LEVELS) {
+      return `(SELECT groupBitmapState(person_id) FROM (SELECT person_id FROM behaviour_rows WHERE workspace_id = {ws:String} AND ${this.eventMatch(c)} AND ${this.window(c.window)} GROUP BY person_id HAVING count() >= ${this.bind(n, 'UInt64')}))`;
+    }
+    if (n === 1) return `(SELECT groupBitmapMergeState(people) ${days} AND level = 1)`;
+    const ks = Array.from({ length: n }, (_, i) => i + 1);
+    // S_j after a day = S_j ∪ L_j ∪ ⋃_{k<j} (S_{j−k} ∩ L_k), where L_k: at least k times that day.
+    const next = ks.map((j) =>
+      [`acc.${j}`, `l${j}`, ...ks.filter((k) => k < j).map((k) => `bitmapAnd(acc.${j - k}, l${k})`)].reduce((a, b) => `bitmapOr(${a}, ${b})`),
+    );
+    const empty = ks.map(() => EMPTY_BITMAP).join(', ');
+    return `(SELECT tupleElement(arrayFold((acc, ${ks.map((k) => `l${k}`).join(', ')}) -> (${next.join(', ')}), ${ks.map((k) => `d.${k}`).join(', ')}, (${empty})), ${n})
+      FROM (SELECT (${ks.map((k) => `groupArray(l${k})`).join(', ')}) AS d FROM (SELECT day, ${ks.map((k) => `groupBitmapMergeStateIf(people, level = ${k}) AS l${k}`).join(', ')} ${days} AND level <= ${n} GROUP BY day)))`;
+  }
+
+  /**
+   * "A, then B within W" from the index: each A matched with the first B at or after it, a merge of
+   * two streams already in person and time order (no hash table of people). `absent`: A with no B
+   * within W, once W has passed.
+   */
+  indexedSequence(c: Extract<Condition, { type: 'sequence' }>, within: string): string {
+    const join = () => {
+      const a = this.indexRows(c.first, c.window, c.absent ? ` AND ts + ${within} <= {now:UInt32}` : '');
+      const b = this.indexRows(c.then, c.window);
+      return `(SELECT groupBitmapState(a.person_id) FROM (${a}) AS a ASOF ${c.absent ? 'LEFT' : 'INNER'} JOIN (${b}) AS b ON a.person_id = b.person_id AND b.ts >= a.ts
+        WHERE ${c.absent ? `b.ts = 0 OR b.ts > a.ts + ${within}` : `b.ts <= a.ts + ${within}`} SETTINGS join_algorithm = 'full_sorting_merge')`;
+    };
+    return join();
   }
 
   /**
@@ -161,9 +226,10 @@ class Compiler {
       case 'event': {
         // At least min (default 1) and at most max times. "At most" includes people who never did it.
         const matching = this.events(`${this.eventMatch(c)} AND ${this.window(c.window, `toDate(timestamp, {tz:String})`)}`);
+        const atLeast = (n: number) => this.behaviour(() => this.atLeast(c, n), `SELECT person_id FROM (${matching}) GROUP BY person_id HAVING count() >= ${this.bind(n, 'UInt64')}`);
         const parts: Sets[] = [];
-        if ((c.count.min ?? 0) > 0) parts.push({ in: `SELECT person_id FROM (${matching}) GROUP BY person_id HAVING count() >= ${this.bind(c.count.min, 'UInt64')}` });
-        if (c.count.max !== undefined) parts.push({ notIn: `SELECT person_id FROM (${matching}) GROUP BY person_id HAVING count() > ${this.bind(c.count.max, 'UInt64')}` });
+        if ((c.count.min ?? 0) > 0) parts.push(atLeast(c.count.min!));
+        if (c.count.max !== undefined) parts.push({ not: atLeast(c.count.max + 1) });
         return parts.length ? { all: parts } : { always: true };
       }
       case 'sequence': {
@@ -171,16 +237,12 @@ class Compiler {
         const first = this.eventMatch(c.first);
         const then = this.eventMatch(c.then);
         const rows = this.events(`((${first}) OR (${then})) AND ${this.window(c.window, `toDate(timestamp, {tz:String})`)}`);
-        if (!c.absent) {
-          // A, then B no later than `within` after it.
-          return { in: `SELECT person_id FROM (${rows}) GROUP BY person_id HAVING windowFunnel(${within})(toDateTime(timestamp), ${first}, ${then}) = 2` };
-        }
-        // A, and no B within `within` after it — once that time has passed (so a pending one is not counted).
-        return {
-          in: `SELECT person_id FROM (
-            SELECT person_id, groupArrayIf(toUnixTimestamp(timestamp), ${first}) AS a, groupArrayIf(toUnixTimestamp(timestamp), ${then}) AS b FROM (${rows}) GROUP BY person_id
-          ) WHERE arrayExists(t -> t + ${within} <= {now:UInt32} AND NOT arrayExists(u -> u >= t AND u <= t + ${within}, b), a)`,
-        };
+        const perPerson = `SELECT person_id, groupArrayIf(toUnixTimestamp(timestamp), ${first}) AS a, groupArrayIf(toUnixTimestamp(timestamp), ${then}) AS b FROM (${rows}) GROUP BY person_id`;
+        const followed = `arrayExists(u -> u >= t AND u <= t + ${within}, b)`;
+        // A, then B at or after it and no later than `within` after it; or (absent) A and no such B —
+        // once that time has passed (so a pending one is not counted).
+        const holds = c.absent ? `arrayExists(t -> t + ${within} <= {now:UInt32} AND NOT ${followed}, a)` : `arrayExists(t -> ${followed}, a)`;
+        return this.behaviour(() => this.indexedSequence(c, within), `SELECT person_id FROM (${perPerson}) WHERE ${holds}`);
       }
       case 'orders': {
         const lines = Boolean(c.skus || c.categories);
@@ -256,7 +318,8 @@ class Compiler {
     if ('all' in s) return `(${s.all.map((x) => this.scan(x)).join(' AND ')})`;
     if ('any' in s) return `(${s.any.map((x) => this.scan(x)).join(' OR ')})`;
     if ('not' in s) return `(NOT ${this.scan(s.not)})`;
-    if ('bitmap' in s) return `bitmapContains(${s.bitmap}, person_id)`;
+    // A scalar subquery: the bitmap is made once, not once per block of rows.
+    if ('bitmap' in s) return `bitmapContains((SELECT ${s.bitmap}), person_id)`;
     if ('predicate' in s) return s.predicate;
     return s.always ? '1' : '0';
   }

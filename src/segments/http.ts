@@ -11,6 +11,7 @@ import { countSegment, deleteSegment, estimateSegment, getSegment, listSegments,
 import { diffSnapshots, listSnapshots, takeSnapshot } from './snapshots.ts';
 import { crossMatrix, segmentInsights } from './insights.ts';
 import { exportSegment, importSegmentList } from './lists.ts';
+import { behaviourIndexStatus, refreshBehaviourIndex } from './behaviour.ts';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date like 2026-06-30');
 const writers = { roles: ['admin', 'operator'] as const };
@@ -39,6 +40,16 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
   api.delete('/api/v1/segments/:key', { config: writers, schema: { tags, summary: 'Delete a segment (not while another reads it)', security, params: key } }, async (request, reply) => {
     await deleteSegment(stores, callerOf(request).workspaceId, request.params.key);
     return reply.code(204).send();
+  });
+
+  api.get('/api/v1/segments/behaviour-index', { schema: { tags, summary: 'The behaviour index: its last build and how many people changed since (read from the events until the next build)', security } }, async (request) =>
+    behaviourIndexStatus(stores, callerOf(request).workspaceId),
+  );
+
+  api.post('/api/v1/segments/behaviour-index', { config: writers, schema: { tags, summary: 'Bring the behaviour index up to date now (the months with changed events)', security } }, async (request) => {
+    const caller = callerOf(request);
+    const build = await refreshBehaviourIndex(stores, caller.workspaceId);
+    return { build };
   });
 
   // A tree being edited: the estimate at once, the exact count when asked.

@@ -232,6 +232,8 @@ test('the generated SQL of representative trees matches the golden files (UPDATE
   fs.mkdirSync(dir, { recursive: true });
   const cases = [...Object.entries(trees).map(([name, conditions]) => [name, conditions, ctx] as const), ['tags-only-4-bitmaps', [{ type: 'not', condition: { type: 'group', match: 'all', conditions: trees['tags-only-5'].filter((c) => (c as { tag: string }).tag !== 'clv_1y') } }], bitmapCtx] as const,
     ['mixed-tags-behaviour-bitmaps', trees['mixed-tags-behaviour'], bitmapCtx] as const,
+    // With the behaviour index: its rows and day bitmaps, and the events of the people changed since it was built.
+    ['behaviour-index', [{ type: 'event', event: 'Product Viewed', count: { min: 2, max: 5 }, window: { days: 14 } }, trees['cart-abandoned'][0]], { ...bitmapCtx, behaviour: { watermark: '2026-06-30 15:00:00.000', changed: true } }] as const,
   ];
   for (const [name, conditions, context] of cases) {
     const compiled = compileSegment({ match: 'all', conditions: parse([...conditions]) }, context);

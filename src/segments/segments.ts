@@ -10,6 +10,7 @@ import { listTags, valueRun } from '../tags/store.ts';
 import { valueTypeOf } from '../tags/definition.ts';
 import { maskIdentifier, seesPersonalData } from '../identity/masking.ts';
 import { nodes, segmentReferences, segmentSchema, type Condition, type Segment } from './definition.ts';
+import { changedSince, lastBuild } from './behaviour.ts';
 import { compileSegment, tagRunKey, type CompileContext, type CompiledSegment } from './compile.ts';
 
 function parse(raw: unknown): Segment {
@@ -75,18 +76,26 @@ async function context(stores: Stores, workspaceId: string, segment: Pick<Segmen
   }
   const tags = new Map((await listTags(stores, workspaceId)).map((t) => [t.key, t]));
   const tagRuns = new Map<string, { runId?: string; type: ReturnType<typeof valueTypeOf>; bitmaps?: boolean }>();
+  const tagNodes = new Map<string, Extract<Condition, { type: 'tag' }>>();
   for (const node of all) {
     if (node.type !== 'tag') continue;
-    const tag = tags.get(node.tag);
-    if (!tag) throw new NotFoundError(`the tree reads tag "${node.tag}", which does not exist`);
-    const key = tagRunKey(node.tag, node.asOf);
-    if (tagRuns.has(key)) continue;
-    const runId = (await valueRun(stores, workspaceId, node.tag, node.asOf))?.runId;
-    const bitmaps = runId ? await hasRows(stores, `SELECT 1 FROM tag_bitmaps WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String} LIMIT 1`, { ws: workspaceId, tag: node.tag, run: runId }) : false;
-    tagRuns.set(key, { runId, type: valueTypeOf(tag), bitmaps });
+    if (!tags.has(node.tag)) throw new NotFoundError(`the tree reads tag "${node.tag}", which does not exist`);
+    tagNodes.set(tagRunKey(node.tag, node.asOf), node);
   }
+  // Each tag's run, then which of them are kept as bitmaps: one query for all.
+  const runs = await Promise.all([...tagNodes.values()].map(async (node) => (await valueRun(stores, workspaceId, node.tag, node.asOf))?.runId));
+  const runIds = runs.filter((id): id is string => id !== undefined);
+  const kept = new Set(
+    runIds.length === 0
+      ? []
+      : (await stores.facts.query<{ run_id: string }>(`SELECT DISTINCT run_id FROM tag_bitmaps WHERE workspace_id = {ws:String} AND run_id IN {runs:Array(String)}`, { ws: workspaceId, runs: runIds })).map((r) => r.run_id),
+  );
+  [...tagNodes].forEach(([key, node], i) => tagRuns.set(key, { runId: runs[i], type: valueTypeOf(tags.get(node.tag)!), bitmaps: runs[i] !== undefined && kept.has(runs[i]!) }));
   const everyoneBitmap = await hasRows(stores, `SELECT 1 FROM people_bitmaps WHERE workspace_id = {ws:String} LIMIT 1`, { ws: workspaceId });
-  const ctx: CompileContext = { now, today: today ?? dateInZone(workspace.timeZone), timeZone: workspace.timeZone, workspaceId, tagRuns, segments, slice, everyoneBitmap };
+  // Behaviour reads the index when there is one, built with the workspace's present zone (its days).
+  const build = all.some((node) => node.type === 'event' || node.type === 'sequence') ? await lastBuild(stores, workspaceId) : undefined;
+  const behaviour = build && build.timeZone === workspace.timeZone ? { watermark: build.watermark, changed: (await changedSince(stores, workspaceId, build)) > 0 } : undefined;
+  const ctx: CompileContext = { now, today: today ?? dateInZone(workspace.timeZone), timeZone: workspace.timeZone, workspaceId, tagRuns, segments, slice, everyoneBitmap, behaviour };
   // Compiling checks for cycles through segment references.
   compileSegment({ match: 'all', conditions: segment.conditions, key: segment.key }, ctx);
   return ctx;

@@ -7,6 +7,7 @@ import { diffSnapshots, listSnapshots, takeSnapshot } from '../../segments/snaps
 import { crossMatrix, segmentInsights } from '../../segments/insights.ts';
 import { exportSegment, exportToFile, importSegmentList } from '../../segments/lists.ts';
 import { printTable } from '../output.ts';
+import { behaviourIndexStatus, refreshBehaviourIndex } from '../../segments/behaviour.ts';
 import { withWorkspace, cliActor } from '../workspace.ts';
 import { eachDefinition, parseInteger, readJson } from '../args.ts';
 
@@ -29,6 +30,23 @@ export function registerSegmentCommands(program: Command, config: () => SiyuConf
           console.log(`segment ${segment.key} (${segment.name.zh} / ${segment.name.en}): ${people.toLocaleString('en-US')} people`);
         }),
       );
+    });
+
+  segments
+    .command('index')
+    .description('bring the behaviour index up to date now (events by event and person, people per event and day), or show it with --status')
+    .option('--status', 'show the last build and how many people changed since, without building')
+    .option(...ws)
+    .action(async (options: { status?: boolean; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        if (!options.status) {
+          const build = await refreshBehaviourIndex(stores, workspaceId);
+          console.log(`behaviour index: ${build.months.length} month${build.months.length === 1 ? '' : 's'} rebuilt in ${build.seconds.toFixed(1)} s (${build.months.join(', ') || 'no changes'})`);
+        }
+        const status = await behaviourIndexStatus(stores, workspaceId);
+        if (!status.build) console.log('behaviour index: not built yet (behaviour conditions read the events)');
+        else console.log(`built ${status.build.builtAt} UTC (zone ${status.build.timeZone}); people changed since: ${status.changedPeople} (read from the events until the next build)`);
+      });
     });
 
   segments

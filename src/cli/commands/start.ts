@@ -7,6 +7,7 @@ import { resumeInterruptedUploads } from '../../ingest/http.ts';
 import { buildServer } from '../../server/app.ts';
 import { openStores } from '../../stores/stores.ts';
 import { startScheduler, type Scheduler } from '../../tags/schedule.ts';
+import { refreshBehaviourIndex, startBehaviourIndexer } from '../../segments/behaviour.ts';
 import { PlanWorker } from '../../plans/worker.ts';
 import { ensureFirstWorkspace } from '../../workspaces/bootstrap.ts';
 import { installPack } from '../../tags/packs/packs.ts';
@@ -34,13 +35,14 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
       let app: Awaited<ReturnType<typeof buildServer>> | undefined;
       let scheduler: Scheduler | undefined;
       let plans: PlanWorker | undefined;
+      let indexer: { stop(): Promise<void> } | undefined;
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
         stopping = true;
         process.stderr.write(`\n${signal}: stopping…\n`);
         // A scheduled tag run in progress finishes its workspace; the stores close after both.
-        await Promise.all([app?.close().catch(() => undefined), scheduler?.stop(), plans?.stop()]);
+        await Promise.all([app?.close().catch(() => undefined), scheduler?.stop(), plans?.stop(), indexer?.stop()]);
         await stores.close();
         process.exit(0);
       };
@@ -76,6 +78,7 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
             // The ready tag pack, computed, so the console's overview and segments have something to show.
             const pack = await installPack(stores, boot.workspace.id, 'retail');
             const runs = await runTags(stores, { workspaceId: boot.workspace.id });
+            await refreshBehaviourIndex(stores, boot.workspace.id);
             console.log(`Installed the retail tag pack (${pack.installed.length} tags) and computed ${runs.filter((r) => r.status === 'completed').length} of them.`);
           }
         }
@@ -83,6 +86,7 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
         app = await buildServer({ config: cfg, stores, uploadsDir });
         const address = await app.listen({ port: cfg.port, host: cfg.host });
         scheduler = startScheduler(stores, { log: (message) => console.log(message) });
+        indexer = startBehaviourIndexer(stores, { log: (message) => console.log(message) });
         const url = cfg.publicUrl ?? address.replace('[::1]', 'localhost');
         // Plan runs and message dispatch: links in messages point at the public URL.
         plans = new PlanWorker(stores, { publicUrl: url, log: (message) => console.log(message), dispatcher: { leaseSeconds: cfg.dispatchLeaseSeconds } });
@@ -94,7 +98,7 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
         console.log(`  health   ${url}/healthz`);
         console.log('Press Ctrl+C to stop.');
       } catch (error) {
-        await Promise.all([app?.close().catch(() => undefined), scheduler?.stop(), plans?.stop()]);
+        await Promise.all([app?.close().catch(() => undefined), scheduler?.stop(), plans?.stop(), indexer?.stop()]);
         await stores.close();
         throw error;
       }

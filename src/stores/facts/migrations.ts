@@ -545,6 +545,50 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
       `ALTER TABLE import_stage_orders ADD COLUMN IF NOT EXISTS row_json String DEFAULT ''`,
     ],
   },
+  {
+    id: 18,
+    name: 'segments: the behaviour index (events by event and person, people per event and day) and the log of changed events',
+    statements: [
+      // Events ordered by event, then person and time, without duplicates or deleted rows (so read
+      // without FINAL): one part per workspace and month, rebuilt whole and swapped in.
+      `CREATE TABLE IF NOT EXISTS behaviour_rows (
+        workspace_id LowCardinality(String),
+        event LowCardinality(String),
+        person_id UInt64,
+        timestamp DateTime64(3, 'UTC'),
+        day Date,
+        properties String
+      ) ENGINE = MergeTree PARTITION BY (workspace_id, toYYYYMM(day)) ORDER BY (workspace_id, event, person_id, timestamp)`,
+      `CREATE TABLE IF NOT EXISTS behaviour_rows_stage AS behaviour_rows`,
+      // Per event and day (in the workspace's zone): the people who did it at least `level` times.
+      `CREATE TABLE IF NOT EXISTS behaviour_days (
+        workspace_id LowCardinality(String),
+        event LowCardinality(String),
+        day Date,
+        level UInt8,
+        people AggregateFunction(groupBitmap, UInt64)
+      ) ENGINE = MergeTree PARTITION BY (workspace_id, toYYYYMM(day)) ORDER BY (workspace_id, event, day, level)`,
+      `CREATE TABLE IF NOT EXISTS behaviour_days_stage AS behaviour_days`,
+      // Every row written to events, whoever writes it: whose behaviour changed since the index was built.
+      `CREATE TABLE IF NOT EXISTS event_changes (
+        workspace_id LowCardinality(String),
+        logged_at DateTime64(3, 'UTC'),
+        person_id UInt64,
+        timestamp DateTime64(3, 'UTC')
+      ) ENGINE = MergeTree ORDER BY (workspace_id, logged_at) TTL toDateTime(logged_at) + INTERVAL 30 DAY`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS event_changes_mv TO event_changes AS
+        SELECT workspace_id, now64(3) AS logged_at, person_id, timestamp FROM events`,
+      // The index's last build per workspace: changes logged from the watermark on are not in it.
+      `CREATE TABLE IF NOT EXISTS behaviour_builds (
+        workspace_id LowCardinality(String),
+        watermark DateTime64(3, 'UTC'),
+        built_at DateTime64(3, 'UTC'),
+        time_zone String,
+        months Array(UInt32),
+        seconds Float64
+      ) ENGINE = ReplacingMergeTree(built_at) ORDER BY workspace_id`,
+    ],
+  },
 ];
 
 export interface MigrationReport {

@@ -1,0 +1,133 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { openTestStores, tempDir, uniqueSlug } from '../../test/helpers.ts';
+import type { Stores } from '../stores/stores.ts';
+import { WorkspaceService, type Workspace } from '../workspaces/workspaces.ts';
+import { runImport } from '../ingest/importer.ts';
+import type { Condition } from './definition.ts';
+import { countSegment } from './segments.ts';
+import { behaviourIndexStatus, LEVELS, refreshBehaviourIndex } from './behaviour.ts';
+
+// Two workspaces get the same events: `indexed` builds the behaviour index, `plain` never does, so
+// every count of `indexed` is checked against the events read directly.
+let stores: Stores;
+let indexed: Workspace;
+let plain: Workspace;
+const TODAY = '2026-06-30';
+const NOW = Date.UTC(2026, 5, 30, 12) / 1000;
+const EVENTS = ['Product Viewed', 'Added to Cart', 'Order Completed'];
+
+function eventsFile(lines: string[]): string {
+  const f = path.join(tempDir(), `events-${lines.length}.jsonl`);
+  fs.writeFileSync(f, lines.join('\n') + '\n');
+  return f;
+}
+
+const event = (id: string, member: string, name: string, at: number, properties: Record<string, unknown>) =>
+  JSON.stringify({ type: 'track', event: name, messageId: id, timestamp: new Date(at * 1000).toISOString(), properties, identities: { member_no: member } });
+
+/** 80 people, 0–5 events each (every tenth 30) over the 20 days before NOW (a few far more often), from a fixed seed. */
+function generated(seed: number, prefix: string): string[] {
+  let x = seed;
+  const next = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const lines: string[] = [];
+  for (let p = 1; p <= 80; p++) {
+    const n = p % 10 === 0 ? 30 : Math.floor(next() * 6);
+    for (let i = 0; i < n; i++) {
+      const at = NOW - Math.floor(next() * 20 * 86400);
+      lines.push(event(`${prefix}${p}-${i}`, `M${p}`, EVENTS[Math.floor(next() * 3)], at, { sku: next() < 0.5 ? 'S1' : 'S2' }));
+    }
+  }
+  return lines;
+}
+
+const TREES: Record<string, Condition[]> = {
+  'viewed in 7 days': [{ type: 'event', event: 'Product Viewed', where: [], count: { min: 1 }, window: { days: 7 } }],
+  'viewed ≥ 2 in 14 days': [{ type: 'event', event: 'Product Viewed', where: [], count: { min: 2 }, window: { days: 14 } }],
+  'carted 2–3 times in 20 days': [{ type: 'event', event: 'Added to Cart', where: [], count: { min: 2, max: 3 }, window: { days: 20 } }],
+  'viewed at most once in 20 days': [{ type: 'event', event: 'Product Viewed', where: [], count: { max: 1 }, window: { days: 20 } }],
+  [`viewed more than ${LEVELS} times (past the day levels)`]: [{ type: 'event', event: 'Product Viewed', where: [], count: { min: LEVELS + 1 }, window: { days: 20 } }],
+  'any of three events at least 3 times': [
+    { type: 'group', match: 'any', conditions: EVENTS.map((e) => ({ type: 'event', event: e, where: [], count: { min: 3 }, window: { days: 20 } }) as Condition) },
+  ],
+  'viewed S1 twice (property filter)': [{ type: 'event', event: 'Product Viewed', where: [{ property: 'sku', op: 'eq', value: 'S1' }], count: { min: 2 }, window: { days: 20 } }],
+  'carted, not paid within 24 h (7 days)': [
+    { type: 'sequence', first: { event: 'Added to Cart', where: [] }, then: { event: 'Order Completed', where: [] }, within: { hours: 24 }, absent: true, window: { days: 7 } },
+  ],
+  'carted S2, then paid within 3 days (dates)': [
+    { type: 'sequence', first: { event: 'Added to Cart', where: [{ property: 'sku', op: 'eq', value: 'S2' }] }, then: { event: 'Order Completed', where: [] }, within: { days: 3 }, absent: false, window: { from: '2026-06-12', to: '2026-06-30' } },
+  ],
+  'viewed, then carted within 12 h, and not viewed 10 times': [
+    { type: 'sequence', first: { event: 'Product Viewed', where: [] }, then: { event: 'Added to Cart', where: [] }, within: { hours: 12 }, absent: false, window: { days: 20 } },
+    { type: 'not', condition: { type: 'event', event: 'Product Viewed', where: [], count: { min: 10 }, window: { days: 20 } } },
+  ],
+};
+
+async function counts(workspace: Workspace): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const [name, conditions] of Object.entries(TREES)) out[name] = (await countSegment(stores, workspace.id, { match: 'all', conditions, today: TODAY, now: NOW })).people;
+  return out;
+}
+
+async function importEvents(lines: string[]): Promise<void> {
+  for (const workspace of [indexed, plain]) await runImport(stores, { workspace, kind: 'events', files: [eventsFile(lines)] });
+}
+
+before(async () => {
+  ({ stores } = await openTestStores());
+  const workspaces = new WorkspaceService(stores.state);
+  indexed = await workspaces.create({ slug: uniqueSlug('behaviour-indexed'), name: 'indexed' });
+  plain = await workspaces.create({ slug: uniqueSlug('behaviour-plain'), name: 'plain' });
+  await importEvents(generated(7, 'e'));
+});
+after(async () => {
+  await stores.close();
+});
+
+test('behaviour conditions count the same with the index as from the events, before and after changes', async () => {
+  const expected = await counts(plain);
+  // The trees select some people, not none or all (else the comparison proves little).
+  for (const [name, n] of Object.entries(expected)) assert.ok(n > 0 && n < 80, `${name}: ${n} people`);
+  assert.equal((await behaviourIndexStatus(stores, indexed.id)).build, null);
+
+  const first = await refreshBehaviourIndex(stores, indexed.id, { marginSeconds: 0 });
+  assert.deepEqual(first.months, [202606]);
+  assert.equal((await behaviourIndexStatus(stores, indexed.id)).changedPeople, 0);
+  assert.deepEqual(await counts(indexed), expected);
+
+  // After the build: new events, a re-sent event that changed, events of new people, and two people
+  // merged by a shared phone (their events move to one person). Read from the events for them.
+  const resent = JSON.parse(generated(7, 'e')[0]);
+  await importEvents([
+    ...generated(11, 'later').slice(0, 60),
+    JSON.stringify({ ...resent, event: 'Added to Cart' }),
+    event('new-1', 'M900', 'Added to Cart', NOW - 3 * 86400, {}),
+    event('new-2', 'M900', 'Product Viewed', NOW - 3 * 86400 + 60, {}),
+    event('new-3', 'M900', 'Product Viewed', NOW - 2 * 86400, {}),
+  ]);
+  for (const workspace of [indexed, plain]) {
+    const members = path.join(tempDir(), 'members.csv');
+    fs.writeFileSync(members, 'member_no,phone\nM1,13900000001\nM2,13900000001\n');
+    await runImport(stores, { workspace, kind: 'members', source: 'crm', files: [members] });
+  }
+  const changed = await counts(plain);
+  assert.notDeepEqual(changed, expected, 'the changes move some counts');
+  assert.ok(((await behaviourIndexStatus(stores, indexed.id)).changedPeople ?? 0) > 0);
+  assert.deepEqual(await counts(indexed), changed);
+
+  // Rebuilt: nobody is read from the events any more, the counts hold, and a second build writes
+  // no second copy of any event.
+  await refreshBehaviourIndex(stores, indexed.id, { marginSeconds: 0 });
+  const again = await refreshBehaviourIndex(stores, indexed.id, { marginSeconds: 0 });
+  assert.equal((await behaviourIndexStatus(stores, indexed.id)).changedPeople, 0);
+  assert.deepEqual(again.months, []);
+  assert.deepEqual(await counts(indexed), changed);
+  const [rows] = await stores.facts.query<{ index: string; events: string }>(
+    `SELECT (SELECT count() FROM behaviour_rows WHERE workspace_id = {ws:String}) AS index,
+            (SELECT count() FROM events FINAL WHERE workspace_id = {ws:String} AND person_id > 0) AS events`,
+    { ws: indexed.id },
+  );
+  assert.equal(Number(rows.index), Number(rows.events));
+});

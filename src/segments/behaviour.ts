@@ -1,0 +1,186 @@
+/**
+ * The behaviour index: what segments read for "did E at least N times" and "did A, then (not) B"
+ * instead of scanning every event and grouping millions of people.
+ * - `behaviour_rows`: the events without duplicates or deleted rows, ordered by event, person and time
+ *   (a sequence is then a merge of two sorted streams, read without FINAL);
+ * - `behaviour_days`: per event and day in the workspace's zone, a bitmap of the people who did it at
+ *   least `level` times (1…LEVELS), so counts over a window are bitmap algebra.
+ * Both are rebuilt a month at a time from the events and swapped in whole. Every write to events is
+ * also logged (a materialised view) in `event_changes`: the people with changes logged since the
+ * build's watermark are read from the events themselves, so counts stay exact between builds.
+ */
+import type { Stores } from '../stores/stores.ts';
+import { WorkspaceService } from '../workspaces/workspaces.ts';
+
+/** Per day, the people who did an event at least 1…LEVELS times; more than that reads the rows. */
+export const LEVELS = 8;
+/**
+ * Changes logged this long before a build started count as changed after it too: a write is logged
+ * as its block is written, a moment before that block is visible to the build's read.
+ */
+const MARGIN_SECONDS = 5;
+
+export interface BehaviourBuild {
+  workspaceId: string;
+  /** Changes logged at or after this moment (ClickHouse DateTime64 text, UTC) are not in the index. */
+  watermark: string;
+  builtAt: string;
+  timeZone: string;
+  months: number[];
+  seconds: number;
+}
+
+export async function lastBuild(stores: Stores, workspaceId: string): Promise<BehaviourBuild | undefined> {
+  const [row] = await stores.facts.query<{ watermark: string; built_at: string; time_zone: string; months: number[]; seconds: number }>(
+    `SELECT watermark, built_at, time_zone, months, seconds FROM behaviour_builds FINAL WHERE workspace_id = {ws:String}`,
+    { ws: workspaceId },
+  );
+  return row ? { workspaceId, watermark: row.watermark, builtAt: row.built_at, timeZone: row.time_zone, months: row.months.map(Number), seconds: Number(row.seconds) } : undefined;
+}
+
+/** How many people changed since the last build (their behaviour is read from the events). */
+export async function changedSince(stores: Stores, workspaceId: string, build: BehaviourBuild): Promise<number> {
+  const [row] = await stores.facts.query<{ n: string }>(
+    `SELECT uniqExact(person_id) AS n FROM event_changes WHERE workspace_id = {ws:String} AND logged_at >= {watermark:DateTime64(3, 'UTC')}`,
+    { ws: workspaceId, watermark: build.watermark },
+  );
+  return Number(row.n);
+}
+
+/** A partition of the index tables: the workspace id and month are checked, never user text. */
+function partition(workspaceId: string, month: number): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(workspaceId) || !Number.isInteger(month)) throw new Error(`invalid partition ${workspaceId} ${month}`);
+  return `('${workspaceId}', ${month})`;
+}
+
+const building = new Map<string, Promise<BehaviourBuild>>();
+
+/**
+ * Brings the index up to date: the months with changed events since the last build (all months on
+ * the first build, or when the workspace's zone changed) are rebuilt and swapped in. One build per
+ * workspace at a time; a call while one runs waits for it and starts another. `marginSeconds` 0 is
+ * for callers that know nothing writes events meanwhile (tests, benchmarks).
+ */
+export async function refreshBehaviourIndex(stores: Stores, workspaceId: string, options: { marginSeconds?: number } = {}): Promise<BehaviourBuild> {
+  const running = building.get(workspaceId);
+  if (running) await running.catch(() => undefined);
+  const build = buildIndex(stores, workspaceId, options.marginSeconds ?? MARGIN_SECONDS).finally(() => building.delete(workspaceId));
+  building.set(workspaceId, build);
+  return build;
+}
+
+async function buildIndex(stores: Stores, workspaceId: string, marginSeconds: number): Promise<BehaviourBuild> {
+  const started = performance.now();
+  const { facts } = stores;
+  const workspace = await new WorkspaceService(stores.state).get(workspaceId);
+  const tz = workspace.timeZone;
+  const params = { ws: workspaceId, tz };
+  const [{ now }] = await facts.query<{ now: string }>(`SELECT toString(now64(3) - toIntervalMillisecond({margin:UInt32})) AS now`, { margin: Math.round(marginSeconds * 1000) });
+  const previous = await lastBuild(stores, workspaceId);
+  const months = (
+    previous && previous.timeZone === tz
+      ? await facts.query<{ m: number }>(
+          `SELECT DISTINCT toYYYYMM(toDate(timestamp, {tz:String})) AS m FROM event_changes WHERE workspace_id = {ws:String} AND logged_at >= {watermark:DateTime64(3, 'UTC')}`,
+          { ...params, watermark: previous.watermark },
+        )
+      : await facts.query<{ m: number }>(
+          `SELECT DISTINCT toYYYYMM(toDate(timestamp, {tz:String})) AS m FROM events WHERE workspace_id = {ws:String}
+           UNION DISTINCT SELECT DISTINCT toYYYYMM(day) AS m FROM behaviour_rows WHERE workspace_id = {ws:String}`,
+          params,
+        )
+  )
+    .map((r) => Number(r.m))
+    .sort((a, b) => a - b);
+  for (const month of months) {
+    const part = partition(workspaceId, month);
+    const bounds = { ...params, month };
+    for (const table of ['behaviour_rows_stage', 'behaviour_days_stage']) await facts.command(`ALTER TABLE ${table} DROP PARTITION ${part}`);
+    // The month's events as they stand (FINAL: the last version of each, deleted ones left out).
+    await facts.command(
+      `INSERT INTO behaviour_rows_stage (workspace_id, event, person_id, timestamp, day, properties)
+       SELECT workspace_id, event, person_id, timestamp, toDate(timestamp, {tz:String}) AS day, properties FROM events FINAL
+       WHERE workspace_id = {ws:String} AND person_id > 0
+         AND timestamp >= toDateTime64(toDateTime(makeDate(intDiv({month:UInt32}, 100), {month:UInt32} % 100, 1), {tz:String}), 3)
+         AND timestamp < toDateTime64(toDateTime(addMonths(makeDate(intDiv({month:UInt32}, 100), {month:UInt32} % 100, 1), 1), {tz:String}), 3)`,
+      bounds,
+    );
+    // One part per month: a sequence merges one sorted stream per month, not one per insert block.
+    await facts.command(`OPTIMIZE TABLE behaviour_rows_stage PARTITION ${part} FINAL`);
+    await facts.command(
+      `INSERT INTO behaviour_days_stage (workspace_id, event, day, level, people)
+       SELECT workspace_id, event, day, level, groupBitmapState(person_id) FROM (
+         SELECT workspace_id, event, day, person_id, count() AS n FROM behaviour_rows_stage
+         WHERE workspace_id = {ws:String} AND toYYYYMM(day) = {month:UInt32} GROUP BY workspace_id, event, day, person_id
+       ) ARRAY JOIN range(1, toUInt8(least(n, ${LEVELS})) + 1) AS level
+       GROUP BY workspace_id, event, day, level`,
+      bounds,
+    );
+    await facts.command(`OPTIMIZE TABLE behaviour_days_stage PARTITION ${part} FINAL`);
+    // Swapped in whole: a count never sees half a month.
+    for (const table of ['behaviour_rows', 'behaviour_days']) await facts.command(`ALTER TABLE ${table} REPLACE PARTITION ${part} FROM ${table}_stage`);
+    for (const table of ['behaviour_rows_stage', 'behaviour_days_stage']) await facts.command(`ALTER TABLE ${table} DROP PARTITION ${part}`);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const build: BehaviourBuild = { workspaceId, watermark: now, builtAt: '', timeZone: tz, months, seconds };
+  await facts.command(
+    `INSERT INTO behaviour_builds (workspace_id, watermark, built_at, time_zone, months, seconds)
+     VALUES ({ws:String}, {watermark:DateTime64(3, 'UTC')}, now64(3), {tz:String}, {months:Array(UInt32)}, {seconds:Float64})`,
+    { ...params, watermark: now, months, seconds },
+  );
+  return (await lastBuild(stores, workspaceId)) ?? build;
+}
+
+/** Workspaces with events logged since their last build (or never built), for the scheduler. */
+export async function staleWorkspaces(stores: Stores): Promise<string[]> {
+  const rows = await stores.facts.query<{ ws: string }>(
+    `SELECT DISTINCT c.workspace_id AS ws FROM event_changes AS c
+     LEFT JOIN (SELECT workspace_id, watermark FROM behaviour_builds FINAL) AS b ON c.workspace_id = b.workspace_id
+     WHERE b.workspace_id = '' OR c.logged_at >= b.watermark`,
+  );
+  return rows.map((r) => r.ws);
+}
+
+/** The last build and how many people changed since it (null before the first build). */
+export async function behaviourIndexStatus(stores: Stores, workspaceId: string): Promise<{ build: BehaviourBuild | null; changedPeople: number | null }> {
+  const build = await lastBuild(stores, workspaceId);
+  return { build: build ?? null, changedPeople: build ? await changedSince(stores, workspaceId, build) : null };
+}
+
+/** Rebuilding a month is not free: a workspace with changes is brought up to date at most this often. */
+const REFRESH_EVERY_MS = 10 * 60_000;
+
+/**
+ * Keeps every workspace's index close to its events in the background: each minute, the workspaces
+ * with changes logged since their build (or never built) whose build is older than REFRESH_EVERY_MS.
+ * Counts are exact either way; this keeps the people read from the events few.
+ */
+export function startBehaviourIndexer(stores: Stores, options: { intervalMs?: number; log?: (message: string) => void } = {}): { stop(): Promise<void> } {
+  const log = options.log ?? (() => undefined);
+  let tick: Promise<void> | undefined;
+  let stopped = false;
+  const run = async () => {
+    for (const workspaceId of await staleWorkspaces(stores)) {
+      if (stopped) return;
+      const build = await lastBuild(stores, workspaceId);
+      if (build && Date.now() - Date.parse(`${build.builtAt.replace(' ', 'T')}Z`) < REFRESH_EVERY_MS) continue;
+      const done = await refreshBehaviourIndex(stores, workspaceId);
+      log(`behaviour index of workspace ${workspaceId}: ${done.months.length} month${done.months.length === 1 ? '' : 's'} rebuilt in ${done.seconds.toFixed(1)} s`);
+    }
+  };
+  const timer = setInterval(() => {
+    if (tick || stopped) return;
+    tick = run()
+      .catch((error: Error) => log(`behaviour index: ${error.message}`))
+      .finally(() => {
+        tick = undefined;
+      });
+  }, options.intervalMs ?? 60_000);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await tick;
+    },
+  };
+}
