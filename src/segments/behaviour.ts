@@ -30,6 +30,14 @@ export interface BehaviourBuild {
   seconds: number;
 }
 
+/** The change log keeps 30 days (TTL): a build older than this is not trusted, nor built upon. */
+const TRUSTED_DAYS = 25;
+
+/** Whether a build can be read (and updated from the change log): its zone is the workspace's and it is recent. */
+export function usable(build: BehaviourBuild | undefined, timeZone: string): build is BehaviourBuild {
+  return build !== undefined && build.timeZone === timeZone && Date.now() - Date.parse(`${build.watermark.replace(' ', 'T')}Z`) < TRUSTED_DAYS * 86_400_000;
+}
+
 export async function lastBuild(stores: Stores, workspaceId: string): Promise<BehaviourBuild | undefined> {
   const [row] = await stores.facts.query<{ watermark: string; built_at: string; time_zone: string; months: number[]; seconds: number }>(
     `SELECT watermark, built_at, time_zone, months, seconds FROM behaviour_builds FINAL WHERE workspace_id = {ws:String}`,
@@ -78,10 +86,10 @@ async function buildIndex(stores: Stores, workspaceId: string, marginSeconds: nu
   const [{ now }] = await facts.query<{ now: string }>(`SELECT toString(now64(3) - toIntervalMillisecond({margin:UInt32})) AS now`, { margin: Math.round(marginSeconds * 1000) });
   const previous = await lastBuild(stores, workspaceId);
   const months = (
-    previous && previous.timeZone === tz
+    usable(previous, tz)
       ? await facts.query<{ m: number }>(
           `SELECT DISTINCT toYYYYMM(toDate(timestamp, {tz:String})) AS m FROM event_changes WHERE workspace_id = {ws:String} AND logged_at >= {watermark:DateTime64(3, 'UTC')}`,
-          { ...params, watermark: previous.watermark },
+          { ...params, watermark: previous!.watermark },
         )
       : await facts.query<{ m: number }>(
           `SELECT DISTINCT toYYYYMM(toDate(timestamp, {tz:String})) AS m FROM events WHERE workspace_id = {ws:String}
