@@ -33,9 +33,12 @@ export interface BehaviourBuild {
 /** The change log keeps 30 days (TTL): a build older than this is not trusted, nor built upon. */
 const TRUSTED_DAYS = 25;
 
+/** How long ago a ClickHouse DateTime64 text (UTC) was, in milliseconds. */
+const ageMs = (moment: string) => Date.now() - Date.parse(`${moment.replace(' ', 'T')}Z`);
+
 /** Whether a build can be read (and updated from the change log): its zone is the workspace's and it is recent. */
 export function usable(build: BehaviourBuild | undefined, timeZone: string): build is BehaviourBuild {
-  return build !== undefined && build.timeZone === timeZone && Date.now() - Date.parse(`${build.watermark.replace(' ', 'T')}Z`) < TRUSTED_DAYS * 86_400_000;
+  return build !== undefined && build.timeZone === timeZone && ageMs(build.watermark) < TRUSTED_DAYS * 86_400_000;
 }
 
 export async function lastBuild(stores: Stores, workspaceId: string): Promise<BehaviourBuild | undefined> {
@@ -44,6 +47,18 @@ export async function lastBuild(stores: Stores, workspaceId: string): Promise<Be
     { ws: workspaceId },
   );
   return row ? { workspaceId, watermark: row.watermark, builtAt: row.built_at, timeZone: row.time_zone, months: row.months.map(Number), seconds: Number(row.seconds) } : undefined;
+}
+
+/**
+ * Whether anyone changed since the build: what every count asks, so it reads one row of the log,
+ * not all the changes since.
+ */
+export async function hasChangesSince(stores: Stores, workspaceId: string, build: BehaviourBuild): Promise<boolean> {
+  const rows = await stores.facts.query(`SELECT 1 FROM event_changes WHERE workspace_id = {ws:String} AND logged_at >= {watermark:DateTime64(3, 'UTC')} LIMIT 1`, {
+    ws: workspaceId,
+    watermark: build.watermark,
+  });
+  return rows.length > 0;
 }
 
 /** How many people changed since the last build (their behaviour is read from the events). */
@@ -61,19 +76,23 @@ function partition(workspaceId: string, month: number): string {
   return `('${workspaceId}', ${month})`;
 }
 
+/** Per workspace, the last build asked for: each waits for the one before (they share stage partitions). */
 const building = new Map<string, Promise<BehaviourBuild>>();
 
 /**
  * Brings the index up to date: the months with changed events since the last build (all months on
  * the first build, or when the workspace's zone changed) are rebuilt and swapped in. One build per
- * workspace at a time; a call while one runs waits for it and starts another. `marginSeconds` 0 is
+ * workspace at a time: a call while others run starts after them. `marginSeconds` 0 is
  * for callers that know nothing writes events meanwhile (tests, benchmarks).
  */
 export async function refreshBehaviourIndex(stores: Stores, workspaceId: string, options: { marginSeconds?: number } = {}): Promise<BehaviourBuild> {
-  const running = building.get(workspaceId);
-  if (running) await running.catch(() => undefined);
-  const build = buildIndex(stores, workspaceId, options.marginSeconds ?? MARGIN_SECONDS).finally(() => building.delete(workspaceId));
+  const before = building.get(workspaceId)?.catch(() => undefined) ?? Promise.resolve();
+  const build = before.then(() => buildIndex(stores, workspaceId, options.marginSeconds ?? MARGIN_SECONDS));
   building.set(workspaceId, build);
+  const forget = () => {
+    if (building.get(workspaceId) === build) building.delete(workspaceId);
+  };
+  build.then(forget, forget);
   return build;
 }
 
@@ -89,7 +108,7 @@ async function buildIndex(stores: Stores, workspaceId: string, marginSeconds: nu
     usable(previous, tz)
       ? await facts.query<{ m: number }>(
           `SELECT DISTINCT toYYYYMM(toDate(timestamp, {tz:String})) AS m FROM event_changes WHERE workspace_id = {ws:String} AND logged_at >= {watermark:DateTime64(3, 'UTC')}`,
-          { ...params, watermark: previous!.watermark },
+          { ...params, watermark: previous.watermark },
         )
       : await facts.query<{ m: number }>(
           `SELECT DISTINCT toYYYYMM(toDate(timestamp, {tz:String})) AS m FROM events WHERE workspace_id = {ws:String}
@@ -99,6 +118,9 @@ async function buildIndex(stores: Stores, workspaceId: string, marginSeconds: nu
   )
     .map((r) => Number(r.m))
     .sort((a, b) => a - b);
+  // The month's first day, and the UTC moments its local days begin and end at.
+  const first = 'makeDate(intDiv({month:UInt32}, 100), {month:UInt32} % 100, 1)';
+  const start = (day: string) => `toDateTime64(toDateTime(${day}, {tz:String}), 3)`;
   for (const month of months) {
     const part = partition(workspaceId, month);
     const bounds = { ...params, month };
@@ -108,8 +130,7 @@ async function buildIndex(stores: Stores, workspaceId: string, marginSeconds: nu
       `INSERT INTO behaviour_rows_stage (workspace_id, event, person_id, timestamp, day, properties)
        SELECT workspace_id, event, person_id, timestamp, toDate(timestamp, {tz:String}) AS day, properties FROM events FINAL
        WHERE workspace_id = {ws:String} AND person_id > 0
-         AND timestamp >= toDateTime64(toDateTime(makeDate(intDiv({month:UInt32}, 100), {month:UInt32} % 100, 1), {tz:String}), 3)
-         AND timestamp < toDateTime64(toDateTime(addMonths(makeDate(intDiv({month:UInt32}, 100), {month:UInt32} % 100, 1), 1), {tz:String}), 3)`,
+         AND timestamp >= ${start(first)} AND timestamp < ${start(`addMonths(${first}, 1)`)}`,
       bounds,
     );
     // One part per month: a sequence merges one sorted stream per month, not one per insert block.
@@ -129,23 +150,13 @@ async function buildIndex(stores: Stores, workspaceId: string, marginSeconds: nu
     for (const table of ['behaviour_rows_stage', 'behaviour_days_stage']) await facts.command(`ALTER TABLE ${table} DROP PARTITION ${part}`);
   }
   const seconds = (performance.now() - started) / 1000;
-  const build: BehaviourBuild = { workspaceId, watermark: now, builtAt: '', timeZone: tz, months, seconds };
   await facts.command(
     `INSERT INTO behaviour_builds (workspace_id, watermark, built_at, time_zone, months, seconds)
      VALUES ({ws:String}, {watermark:DateTime64(3, 'UTC')}, now64(3), {tz:String}, {months:Array(UInt32)}, {seconds:Float64})`,
     { ...params, watermark: now, months, seconds },
   );
-  return (await lastBuild(stores, workspaceId)) ?? build;
-}
-
-/** Workspaces with events logged since their last build (or never built), for the scheduler. */
-export async function staleWorkspaces(stores: Stores): Promise<string[]> {
-  const rows = await stores.facts.query<{ ws: string }>(
-    `SELECT DISTINCT c.workspace_id AS ws FROM event_changes AS c
-     LEFT JOIN (SELECT workspace_id, watermark FROM behaviour_builds FINAL) AS b ON c.workspace_id = b.workspace_id
-     WHERE b.workspace_id = '' OR c.logged_at >= b.watermark`,
-  );
-  return rows.map((r) => r.ws);
+  // Read back: built_at is the facts store's clock, like the watermark.
+  return (await lastBuild(stores, workspaceId))!;
 }
 
 /** The last build and how many people changed since it (null before the first build). */
@@ -158,21 +169,22 @@ export async function behaviourIndexStatus(stores: Stores, workspaceId: string):
 const REFRESH_EVERY_MS = 10 * 60_000;
 
 /**
- * Keeps every workspace's index close to its events in the background: each minute, the workspaces
- * with changes logged since their build (or never built) whose build is older than REFRESH_EVERY_MS.
- * Counts are exact either way; this keeps the people read from the events few.
+ * Keeps every workspace's index close to its events in the background: each minute, a workspace is
+ * built when it never was (or its build can no longer be read), and rebuilt when its build is older
+ * than REFRESH_EVERY_MS and changes were logged since. Counts are exact either way; this keeps the
+ * people read from the events few.
  */
 export function startBehaviourIndexer(stores: Stores, options: { intervalMs?: number; log?: (message: string) => void } = {}): { stop(): Promise<void> } {
   const log = options.log ?? (() => undefined);
   let tick: Promise<void> | undefined;
   let stopped = false;
   const run = async () => {
-    for (const workspaceId of await staleWorkspaces(stores)) {
+    for (const workspace of await new WorkspaceService(stores.state).list()) {
       if (stopped) return;
-      const build = await lastBuild(stores, workspaceId);
-      if (build && Date.now() - Date.parse(`${build.builtAt.replace(' ', 'T')}Z`) < REFRESH_EVERY_MS) continue;
-      const done = await refreshBehaviourIndex(stores, workspaceId);
-      log(`behaviour index of workspace ${workspaceId}: ${done.months.length} month${done.months.length === 1 ? '' : 's'} rebuilt in ${done.seconds.toFixed(1)} s`);
+      const build = await lastBuild(stores, workspace.id);
+      if (usable(build, workspace.timeZone) && (ageMs(build.builtAt) < REFRESH_EVERY_MS || !(await hasChangesSince(stores, workspace.id, build)))) continue;
+      const done = await refreshBehaviourIndex(stores, workspace.id);
+      if (done.months.length > 0) log(`behaviour index of workspace ${workspace.slug}: ${done.months.length} month${done.months.length === 1 ? '' : 's'} rebuilt in ${done.seconds.toFixed(1)} s`);
     }
   };
   const timer = setInterval(() => {

@@ -82,7 +82,6 @@ class Compiler {
     return `${column} BETWEEN ${this.bind(window.from, 'Date')} AND ${this.bind(window.to, 'Date')}`;
   }
 
-  /** The first and last day of a window (SQL Date expressions). */
   /** A comparison of `column` (of `type`) with a condition's value. */
   compare(column: string, type: ValueType, op: string, value: unknown): string {
     const sqlType = type === 'number' ? 'Float64' : type === 'boolean' ? 'UInt8' : 'String';
@@ -164,7 +163,7 @@ class Compiler {
   atLeast(c: Extract<Condition, { type: 'event' }>, n: number): string {
     const days = `FROM behaviour_days WHERE workspace_id = {ws:String} AND event = ${this.bind(c.event, 'String')} AND ${this.window(c.window)}`;
     if (c.where.length > 0 || n > LEVELS) {
-      return `(SELECT groupBitmapState(person_id) FROM (SELECT person_id FROM behaviour_rows WHERE workspace_id = {ws:String} AND ${this.eventMatch(c)} AND ${this.window(c.window)} GROUP BY person_id HAVING count() >= ${this.bind(n, 'UInt64')}))`;
+      return `(SELECT groupBitmapState(person_id) FROM (SELECT person_id FROM (${this.indexRows(c, c.window)}) GROUP BY person_id HAVING count() >= ${this.bind(n, 'UInt64')}))`;
     }
     if (n === 1) return `(SELECT groupBitmapMergeState(people) ${days} AND level = 1)`;
     const ks = Array.from({ length: n }, (_, i) => i + 1);
@@ -183,13 +182,10 @@ class Compiler {
    * within W, once W has passed.
    */
   indexedSequence(c: Extract<Condition, { type: 'sequence' }>, within: string): string {
-    const join = () => {
-      const a = this.indexRows(c.first, c.window, c.absent ? ` AND ts + ${within} <= {now:UInt32}` : '');
-      const b = this.indexRows(c.then, c.window);
-      return `(SELECT groupBitmapState(a.person_id) FROM (${a}) AS a ASOF ${c.absent ? 'LEFT' : 'INNER'} JOIN (${b}) AS b ON a.person_id = b.person_id AND b.ts >= a.ts
-        WHERE ${c.absent ? `b.ts = 0 OR b.ts > a.ts + ${within}` : `b.ts <= a.ts + ${within}`} SETTINGS join_algorithm = 'full_sorting_merge')`;
-    };
-    return join();
+    const a = this.indexRows(c.first, c.window, c.absent ? ` AND ts + ${within} <= {now:UInt32}` : '');
+    const b = this.indexRows(c.then, c.window);
+    return `(SELECT groupBitmapState(a.person_id) FROM (${a}) AS a ASOF ${c.absent ? 'LEFT' : 'INNER'} JOIN (${b}) AS b ON a.person_id = b.person_id AND b.ts >= a.ts
+      WHERE ${c.absent ? `b.ts = 0 OR b.ts > a.ts + ${within}` : `b.ts <= a.ts + ${within}`} SETTINGS join_algorithm = 'full_sorting_merge')`;
   }
 
   /**

@@ -10,7 +10,7 @@ import { listTags, valueRun } from '../tags/store.ts';
 import { valueTypeOf } from '../tags/definition.ts';
 import { maskIdentifier, seesPersonalData } from '../identity/masking.ts';
 import { nodes, segmentReferences, segmentSchema, type Condition, type Segment } from './definition.ts';
-import { changedSince, lastBuild, usable } from './behaviour.ts';
+import { hasChangesSince, lastBuild, usable } from './behaviour.ts';
 import { compileSegment, tagRunKey, type CompileContext, type CompiledSegment } from './compile.ts';
 
 function parse(raw: unknown): Segment {
@@ -94,7 +94,7 @@ async function context(stores: Stores, workspaceId: string, segment: Pick<Segmen
   const everyoneBitmap = await hasRows(stores, `SELECT 1 FROM people_bitmaps WHERE workspace_id = {ws:String} LIMIT 1`, { ws: workspaceId });
   // Behaviour reads the index when there is one, built with the workspace's present zone (its days).
   const build = all.some((node) => node.type === 'event' || node.type === 'sequence') ? await lastBuild(stores, workspaceId) : undefined;
-  const behaviour = usable(build, workspace.timeZone) ? { watermark: build.watermark, changed: (await changedSince(stores, workspaceId, build)) > 0 } : undefined;
+  const behaviour = usable(build, workspace.timeZone) ? { watermark: build.watermark, changed: await hasChangesSince(stores, workspaceId, build) } : undefined;
   const ctx: CompileContext = { now, today: today ?? dateInZone(workspace.timeZone), timeZone: workspace.timeZone, workspaceId, tagRuns, segments, slice, everyoneBitmap, behaviour };
   // Compiling checks for cycles through segment references.
   compileSegment({ match: 'all', conditions: segment.conditions, key: segment.key }, ctx);
