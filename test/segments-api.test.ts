@@ -28,6 +28,10 @@ before(async () => {
   await saveTag(stores, ws.id, { key: 'spend_band', name: { zh: '消费档', en: 'Band' }, kind: 'statistic', of: 'purchases', measure: 'sum', field: 'amount', buckets: [{ label: 'low', to: 100 }, { label: 'high', from: 100 }] });
   await saveTag(stores, ws.id, { key: 'orders_total', name: { zh: '订单数', en: 'Orders' }, kind: 'statistic', of: 'purchases', measure: 'count', buckets: [{ label: 'one', to: 2 }, { label: 'repeat', from: 2 }] });
   await runTags(stores, { workspaceId: ws.id, baseDate: '2026-06-30' });
+  const events = path.join(tempDir(), 'events.jsonl');
+  const tracked = (id: string, at: string) => JSON.stringify({ type: 'track', event: 'Added to Cart', messageId: id, timestamp: at, identities: { member_no: 'Q1' } });
+  fs.writeFileSync(events, [tracked('c1', '2026-06-24T02:00:00Z'), tracked('c2', '2026-06-29T02:00:00Z')].join('\n') + '\n');
+  await runImport(stores, { workspace: ws, kind: 'events', files: [events] });
 });
 after(async () => {
   await app.close();
@@ -93,6 +97,22 @@ test('segments over HTTP: checks name the node, sizes while editing, samples mas
   assert.deepEqual((await call('GET', '/api/v1/segments', analyst)).json.segments.map((s: { key: string }) => s.key), ['big_spenders']);
 });
 
+test('the behaviour index over HTTP: status, a build by a writer, the weeks it rebuilt', async () => {
+  const carted = { conditions: [{ type: 'event', event: 'Added to Cart', count: { min: 2 }, window: { from: '2026-06-01', to: '2026-06-30' } }] };
+  assert.equal((await call('POST', '/api/v1/segments/count', analyst, carted)).json.exact.people, 1);
+  assert.deepEqual((await call('GET', '/api/v1/segments/behaviour-index', analyst)).json, { build: null, changedPeople: null });
+  assert.equal((await call('POST', '/api/v1/segments/behaviour-index', analyst)).status, 403);
+  const built = await call('POST', '/api/v1/segments/behaviour-index', operator);
+  assert.equal(built.status, 200);
+  // The events' weeks (Mondays, Shanghai): June 24 and June 29.
+  assert.deepEqual(built.json.build.weeks, ['2026-06-22', '2026-06-29']);
+  const status = await call('GET', '/api/v1/segments/behaviour-index', analyst);
+  assert.equal(status.json.build.timeZone, 'Asia/Shanghai');
+  // Changes logged in the 5 s before a build count as after it too (writes in flight): these events were.
+  assert.equal(typeof status.json.changedPeople, 'number');
+  assert.equal((await call('POST', '/api/v1/segments/count', analyst, carted)).json.exact.people, 1, 'the same count from the index');
+});
+
 test('segments from the command line: create from JSON, count, sample, snapshot, export', async () => {
   const dataDir = tempDir();
   const slug = uniqueSlug('segments-cli');
@@ -117,4 +137,9 @@ test('segments from the command line: create from JSON, count, sample, snapshot,
   const exported = await runCli(['segments', 'export', 'has_phone', '--type', 'phone', '--out', out, '-w', slug], env);
   assert.equal(exported.code, 0, exported.stderr);
   assert.match(fs.readFileSync(out, 'utf8'), /^person_id,phone\n\d+,\+8613900000001\n$/);
+
+  assert.match((await runCli(['segments', 'index', '--status', '-w', slug], env)).stdout, /not built yet/);
+  const indexed = await runCli(['segments', 'index', '-w', slug], env);
+  assert.equal(indexed.code, 0, indexed.stderr);
+  assert.match(indexed.stdout, /behaviour index: 0 weeks rebuilt in [\d.]+ s \(no changes\)\nbuilt .* UTC \(zone Asia\/Shanghai\); people changed since: 0/);
 });

@@ -93,7 +93,9 @@ test('behaviour conditions count the same with the index as from the events, bef
   assert.equal((await behaviourIndexStatus(stores, indexed.id)).build, null);
 
   const first = await refreshBehaviourIndex(stores, indexed.id, { marginSeconds: 0 });
-  assert.deepEqual(first.months, [202606]);
+  // The weeks (Mondays, Shanghai) of June 10–30.
+  const weeks = ['2026-06-08', '2026-06-15', '2026-06-22', '2026-06-29'];
+  assert.deepEqual(first.weeks, weeks);
   assert.equal((await behaviourIndexStatus(stores, indexed.id)).changedPeople, 0);
   assert.deepEqual(await counts(indexed), expected);
 
@@ -119,12 +121,20 @@ test('behaviour conditions count the same with the index as from the events, bef
 
   // Rebuilt: nobody is read from the events any more, the counts hold, and a second build writes
   // no second copy of any event.
-  // Builds asked for at once: the first rebuilds the changed month, the ones after it find nothing left.
+  // Builds asked for at once: the first rebuilds the changed weeks (the changes touch all four), the
+  // ones after it find nothing left.
   const [rebuilt, , again] = await Promise.all([1, 2, 3].map(() => refreshBehaviourIndex(stores, indexed.id, { marginSeconds: 0 })));
-  assert.deepEqual(rebuilt.months, [202606]);
+  assert.deepEqual(rebuilt.weeks, weeks);
   assert.equal((await behaviourIndexStatus(stores, indexed.id)).changedPeople, 0);
-  assert.deepEqual(again.months, []);
+  assert.deepEqual(again.weeks, []);
   assert.deepEqual(await counts(indexed), changed);
+
+  // One event on Monday June 29: only that week is rebuilt, and the counts still match.
+  await importEvents([event('late-1', 'M3', 'Order Completed', NOW - 3600, {})]);
+  const late = await counts(plain);
+  assert.deepEqual(await counts(indexed), late);
+  assert.deepEqual((await refreshBehaviourIndex(stores, indexed.id, { marginSeconds: 0 })).weeks, ['2026-06-29']);
+  assert.deepEqual(await counts(indexed), late);
   const [rows] = await stores.facts.query<{ index: string; events: string }>(
     `SELECT (SELECT count() FROM behaviour_rows WHERE workspace_id = {ws:String}) AS index,
             (SELECT count() FROM events FINAL WHERE workspace_id = {ws:String} AND person_id > 0) AS events`,

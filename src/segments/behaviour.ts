@@ -5,7 +5,7 @@
  *   (a sequence is then a merge of two sorted streams, read without FINAL);
  * - `behaviour_days`: per event and day in the workspace's zone, a bitmap of the people who did it at
  *   least `level` times (1…LEVELS), so counts over a window are bitmap algebra.
- * Both are rebuilt a month at a time from the events and swapped in whole. Every write to events is
+ * Both are rebuilt a week at a time from the events and swapped in whole. Every write to events is
  * also logged (a materialised view) in `event_changes`: the people with changes logged since the
  * build's watermark are read from the events themselves, so counts stay exact between builds.
  */
@@ -26,7 +26,8 @@ export interface BehaviourBuild {
   watermark: string;
   builtAt: string;
   timeZone: string;
-  months: number[];
+  /** The weeks (their Mondays, YYYY-MM-DD) the build rebuilt. */
+  weeks: string[];
   seconds: number;
 }
 
@@ -41,12 +42,32 @@ export function usable(build: BehaviourBuild | undefined, timeZone: string): bui
   return build !== undefined && build.timeZone === timeZone && ageMs(build.watermark) < TRUSTED_DAYS * 86_400_000;
 }
 
+/**
+ * The last build as of at most BUILD_CACHE_MS ago, for counts. An older build than the latest is
+ * still read right: its watermark is earlier, so more people are read from the events, never fewer.
+ */
+const BUILD_CACHE_MS = 30_000;
+const knownBuilds = new WeakMap<Stores, Map<string, { build: BehaviourBuild | undefined; at: number }>>();
+
+export async function recentBuild(stores: Stores, workspaceId: string): Promise<BehaviourBuild | undefined> {
+  const known = knownBuilds.get(stores)?.get(workspaceId);
+  if (known && Date.now() - known.at < BUILD_CACHE_MS) return known.build;
+  const build = await lastBuild(stores, workspaceId);
+  remember(stores, workspaceId, build);
+  return build;
+}
+
+function remember(stores: Stores, workspaceId: string, build: BehaviourBuild | undefined): void {
+  if (!knownBuilds.has(stores)) knownBuilds.set(stores, new Map());
+  knownBuilds.get(stores)!.set(workspaceId, { build, at: Date.now() });
+}
+
 export async function lastBuild(stores: Stores, workspaceId: string): Promise<BehaviourBuild | undefined> {
-  const [row] = await stores.facts.query<{ watermark: string; built_at: string; time_zone: string; months: number[]; seconds: number }>(
-    `SELECT watermark, built_at, time_zone, months, seconds FROM behaviour_builds FINAL WHERE workspace_id = {ws:String}`,
+  const [row] = await stores.facts.query<{ watermark: string; built_at: string; time_zone: string; weeks: string[]; seconds: number }>(
+    `SELECT watermark, built_at, time_zone, arrayMap(w -> toString(w), weeks) AS weeks, seconds FROM behaviour_builds FINAL WHERE workspace_id = {ws:String}`,
     { ws: workspaceId },
   );
-  return row ? { workspaceId, watermark: row.watermark, builtAt: row.built_at, timeZone: row.time_zone, months: row.months.map(Number), seconds: Number(row.seconds) } : undefined;
+  return row ? { workspaceId, watermark: row.watermark, builtAt: row.built_at, timeZone: row.time_zone, weeks: row.weeks, seconds: Number(row.seconds) } : undefined;
 }
 
 /**
@@ -70,17 +91,17 @@ export async function changedSince(stores: Stores, workspaceId: string, build: B
   return Number(row.n);
 }
 
-/** A partition of the index tables: the workspace id and month are checked, never user text. */
-function partition(workspaceId: string, month: number): string {
-  if (!/^[A-Za-z0-9_-]+$/.test(workspaceId) || !Number.isInteger(month)) throw new Error(`invalid partition ${workspaceId} ${month}`);
-  return `('${workspaceId}', ${month})`;
+/** A partition of the index tables (workspace, the week's Monday): both are checked, never user text. */
+function partition(workspaceId: string, week: string): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(workspaceId) || !/^\d{4}-\d{2}-\d{2}$/.test(week)) throw new Error(`invalid partition ${workspaceId} ${week}`);
+  return `('${workspaceId}', '${week}')`;
 }
 
 /** Per workspace, the last build asked for: each waits for the one before (they share stage partitions). */
 const building = new Map<string, Promise<BehaviourBuild>>();
 
 /**
- * Brings the index up to date: the months with changed events since the last build (all months on
+ * Brings the index up to date: the weeks with changed events since the last build (all weeks on
  * the first build, or when the workspace's zone changed) are rebuilt and swapped in. One build per
  * workspace at a time: a call while others run starts after them. `marginSeconds` 0 is
  * for callers that know nothing writes events meanwhile (tests, benchmarks).
@@ -104,59 +125,63 @@ async function buildIndex(stores: Stores, workspaceId: string, marginSeconds: nu
   const params = { ws: workspaceId, tz };
   const [{ now }] = await facts.query<{ now: string }>(`SELECT toString(now64(3) - toIntervalMillisecond({margin:UInt32})) AS now`, { margin: Math.round(marginSeconds * 1000) });
   const previous = await lastBuild(stores, workspaceId);
-  const months = (
+  // The weeks (their Mondays, in the workspace's zone) to rebuild: those with changes logged since the
+  // last build; every week with events (or in the index) on the first build or a new zone.
+  const weeks = (
     usable(previous, tz)
-      ? await facts.query<{ m: number }>(
-          `SELECT DISTINCT toYYYYMM(toDate(timestamp, {tz:String})) AS m FROM event_changes WHERE workspace_id = {ws:String} AND logged_at >= {watermark:DateTime64(3, 'UTC')}`,
+      ? await facts.query<{ w: string }>(
+          `SELECT DISTINCT toString(toMonday(toDate(timestamp, {tz:String}))) AS w FROM event_changes WHERE workspace_id = {ws:String} AND logged_at >= {watermark:DateTime64(3, 'UTC')}`,
           { ...params, watermark: previous.watermark },
         )
-      : await facts.query<{ m: number }>(
-          `SELECT DISTINCT toYYYYMM(toDate(timestamp, {tz:String})) AS m FROM events WHERE workspace_id = {ws:String}
-           UNION DISTINCT SELECT DISTINCT toYYYYMM(day) AS m FROM behaviour_rows WHERE workspace_id = {ws:String}`,
+      : await facts.query<{ w: string }>(
+          `SELECT DISTINCT toString(toMonday(toDate(timestamp, {tz:String}))) AS w FROM events WHERE workspace_id = {ws:String}
+           UNION DISTINCT SELECT DISTINCT toString(toMonday(day)) AS w FROM behaviour_rows WHERE workspace_id = {ws:String}`,
           params,
         )
   )
-    .map((r) => Number(r.m))
-    .sort((a, b) => a - b);
-  // The month's first day, and the UTC moments its local days begin and end at.
-  const first = 'makeDate(intDiv({month:UInt32}, 100), {month:UInt32} % 100, 1)';
+    .map((r) => r.w)
+    .sort();
+  // The UTC moment a local day begins at.
   const start = (day: string) => `toDateTime64(toDateTime(${day}, {tz:String}), 3)`;
-  for (const month of months) {
-    const part = partition(workspaceId, month);
-    const bounds = { ...params, month };
+  for (const week of weeks) {
+    const part = partition(workspaceId, week);
+    const bounds = { ...params, week };
     for (const table of ['behaviour_rows_stage', 'behaviour_days_stage']) await facts.command(`ALTER TABLE ${table} DROP PARTITION ${part}`);
-    // The month's events as they stand (FINAL: the last version of each, deleted ones left out).
+    // The week's events as they stand (FINAL: the last version of each, deleted ones left out).
+    // Person ids are dense and 32-bit, as in OneID.
     await facts.command(
-      `INSERT INTO behaviour_rows_stage (workspace_id, event, person_id, timestamp, day, properties)
-       SELECT workspace_id, event, person_id, timestamp, toDate(timestamp, {tz:String}) AS day, properties FROM events FINAL
+      `INSERT INTO behaviour_rows_stage (workspace_id, event, person_id, ts, day, properties)
+       SELECT workspace_id, event, toUInt32(person_id), toUnixTimestamp(timestamp), toDate(timestamp, {tz:String}) AS day, properties FROM events FINAL
        WHERE workspace_id = {ws:String} AND person_id > 0
-         AND timestamp >= ${start(first)} AND timestamp < ${start(`addMonths(${first}, 1)`)}`,
+         AND timestamp >= ${start('{week:Date}')} AND timestamp < ${start('addDays({week:Date}, 7)')}`,
       bounds,
     );
-    // One part per month: a sequence merges one sorted stream per month, not one per insert block.
+    // One part per week: a sequence merges one sorted stream per week, not one per insert block.
     await facts.command(`OPTIMIZE TABLE behaviour_rows_stage PARTITION ${part} FINAL`);
     await facts.command(
       `INSERT INTO behaviour_days_stage (workspace_id, event, day, level, people)
-       SELECT workspace_id, event, day, level, groupBitmapState(person_id) FROM (
+       SELECT workspace_id, event, day, level, groupBitmapState(toUInt64(person_id)) FROM (
          SELECT workspace_id, event, day, person_id, count() AS n FROM behaviour_rows_stage
-         WHERE workspace_id = {ws:String} AND toYYYYMM(day) = {month:UInt32} GROUP BY workspace_id, event, day, person_id
+         WHERE workspace_id = {ws:String} AND toMonday(day) = {week:Date} GROUP BY workspace_id, event, day, person_id
        ) ARRAY JOIN range(1, toUInt8(least(n, ${LEVELS})) + 1) AS level
        GROUP BY workspace_id, event, day, level`,
       bounds,
     );
     await facts.command(`OPTIMIZE TABLE behaviour_days_stage PARTITION ${part} FINAL`);
-    // Swapped in whole: a count never sees half a month.
+    // Swapped in whole: a count never sees half a week.
     for (const table of ['behaviour_rows', 'behaviour_days']) await facts.command(`ALTER TABLE ${table} REPLACE PARTITION ${part} FROM ${table}_stage`);
     for (const table of ['behaviour_rows_stage', 'behaviour_days_stage']) await facts.command(`ALTER TABLE ${table} DROP PARTITION ${part}`);
   }
   const seconds = (performance.now() - started) / 1000;
   await facts.command(
-    `INSERT INTO behaviour_builds (workspace_id, watermark, built_at, time_zone, months, seconds)
-     VALUES ({ws:String}, {watermark:DateTime64(3, 'UTC')}, now64(3), {tz:String}, {months:Array(UInt32)}, {seconds:Float64})`,
-    { ...params, watermark: now, months, seconds },
+    `INSERT INTO behaviour_builds (workspace_id, watermark, built_at, time_zone, weeks, seconds)
+     VALUES ({ws:String}, {watermark:DateTime64(3, 'UTC')}, now64(3), {tz:String}, {weeks:Array(Date)}, {seconds:Float64})`,
+    { ...params, watermark: now, weeks, seconds },
   );
   // Read back: built_at is the facts store's clock, like the watermark.
-  return (await lastBuild(stores, workspaceId))!;
+  const build = (await lastBuild(stores, workspaceId))!;
+  remember(stores, workspaceId, build);
+  return build;
 }
 
 /** The last build and how many people changed since it (null before the first build). */
@@ -165,7 +190,7 @@ export async function behaviourIndexStatus(stores: Stores, workspaceId: string):
   return { build: build ?? null, changedPeople: build ? await changedSince(stores, workspaceId, build) : null };
 }
 
-/** Rebuilding a month is not free: a workspace with changes is brought up to date at most this often. */
+/** Rebuilding a week is not free: a workspace with changes is brought up to date at most this often. */
 const REFRESH_EVERY_MS = 10 * 60_000;
 
 /**
@@ -184,7 +209,7 @@ export function startBehaviourIndexer(stores: Stores, options: { intervalMs?: nu
       const build = await lastBuild(stores, workspace.id);
       if (usable(build, workspace.timeZone) && (ageMs(build.builtAt) < REFRESH_EVERY_MS || !(await hasChangesSince(stores, workspace.id, build)))) continue;
       const done = await refreshBehaviourIndex(stores, workspace.id);
-      if (done.months.length > 0) log(`behaviour index of workspace ${workspace.slug}: ${done.months.length} month${done.months.length === 1 ? '' : 's'} rebuilt in ${done.seconds.toFixed(1)} s`);
+      if (done.weeks.length > 0) log(`behaviour index of workspace ${workspace.slug}: ${done.weeks.length} week${done.weeks.length === 1 ? '' : 's'} rebuilt in ${done.seconds.toFixed(1)} s`);
     }
   };
   const timer = setInterval(() => {

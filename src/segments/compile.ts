@@ -150,9 +150,12 @@ class Compiler {
     return { any: [{ bitmap: `bitmapAndnot(${indexed()}, ${CHANGED})` }, { in: raw }] };
   }
 
-  /** The index's rows of one event in a window, as (person_id, ts) in person and time order. */
+  /**
+   * The index's rows of one event in a window, as (person_id, ts) in person and time order; person
+   * ids are 32-bit there (cast to 64 for the bitmaps every other set is).
+   */
   indexRows(spec: EventSpec, window: Window, extra = ''): string {
-    return `SELECT person_id, toUnixTimestamp(timestamp) AS ts FROM behaviour_rows WHERE workspace_id = {ws:String} AND ${this.eventMatch(spec)} AND ${this.window(window)}${extra}`;
+    return `SELECT person_id, ts FROM behaviour_rows WHERE workspace_id = {ws:String} AND ${this.eventMatch(spec)} AND ${this.window(window)}${extra}`;
   }
 
   /**
@@ -163,7 +166,7 @@ class Compiler {
   atLeast(c: Extract<Condition, { type: 'event' }>, n: number): string {
     const days = `FROM behaviour_days WHERE workspace_id = {ws:String} AND event = ${this.bind(c.event, 'String')} AND ${this.window(c.window)}`;
     if (c.where.length > 0 || n > LEVELS) {
-      return `(SELECT groupBitmapState(person_id) FROM (SELECT person_id FROM (${this.indexRows(c, c.window)}) GROUP BY person_id HAVING count() >= ${this.bind(n, 'UInt64')}))`;
+      return `(SELECT groupBitmapState(toUInt64(person_id)) FROM (SELECT person_id FROM (${this.indexRows(c, c.window)}) GROUP BY person_id HAVING count() >= ${this.bind(n, 'UInt64')}))`;
     }
     if (n === 1) return `(SELECT groupBitmapMergeState(people) ${days} AND level = 1)`;
     const ks = Array.from({ length: n }, (_, i) => i + 1);
@@ -184,7 +187,7 @@ class Compiler {
   indexedSequence(c: Extract<Condition, { type: 'sequence' }>, within: string): string {
     const a = this.indexRows(c.first, c.window, c.absent ? ` AND ts + ${within} <= {now:UInt32}` : '');
     const b = this.indexRows(c.then, c.window);
-    return `(SELECT groupBitmapState(a.person_id) FROM (${a}) AS a ASOF ${c.absent ? 'LEFT' : 'INNER'} JOIN (${b}) AS b ON a.person_id = b.person_id AND b.ts >= a.ts
+    return `(SELECT groupBitmapState(toUInt64(a.person_id)) FROM (${a}) AS a ASOF ${c.absent ? 'LEFT' : 'INNER'} JOIN (${b}) AS b ON a.person_id = b.person_id AND b.ts >= a.ts
       WHERE ${c.absent ? `b.ts = 0 OR b.ts > a.ts + ${within}` : `b.ts <= a.ts + ${within}`} SETTINGS join_algorithm = 'full_sorting_merge')`;
   }
 

@@ -46,7 +46,7 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
     behaviourIndexStatus(stores, callerOf(request).workspaceId),
   );
 
-  api.post('/api/v1/segments/behaviour-index', { config: writers, schema: { tags, summary: 'Bring the behaviour index up to date now (the months with changed events)', security } }, async (request) => {
+  api.post('/api/v1/segments/behaviour-index', { config: writers, schema: { tags, summary: 'Bring the behaviour index up to date now (the weeks with changed events)', security } }, async (request) => {
     const caller = callerOf(request);
     const build = await refreshBehaviourIndex(stores, caller.workspaceId);
     return { build };

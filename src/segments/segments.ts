@@ -6,11 +6,11 @@ import type { Stores } from '../stores/stores.ts';
 import { ConflictError, NotFoundError, WorkspaceService, type AuthenticatedKey, type Role } from '../workspaces/workspaces.ts';
 import { identitySourcesSql, peopleScopeSql, scopeOf } from '../access/scope.ts';
 import { dateInZone } from '../tags/engine.ts';
-import { listTags, valueRun } from '../tags/store.ts';
+import { currentValueRuns, listTags, valueRun } from '../tags/store.ts';
 import { valueTypeOf } from '../tags/definition.ts';
 import { maskIdentifier, seesPersonalData } from '../identity/masking.ts';
 import { nodes, segmentReferences, segmentSchema, type Condition, type Segment } from './definition.ts';
-import { hasChangesSince, lastBuild, usable } from './behaviour.ts';
+import { hasChangesSince, recentBuild, usable } from './behaviour.ts';
 import { compileSegment, tagRunKey, type CompileContext, type CompiledSegment } from './compile.ts';
 
 function parse(raw: unknown): Segment {
@@ -59,7 +59,6 @@ export async function deleteSegment(stores: Stores, workspaceId: string, key: st
  * current one, or as of its date), and the segments it reads, transitively (a cycle is an error).
  */
 async function context(stores: Stores, workspaceId: string, segment: Pick<Segment, 'conditions'> & { key?: string }, slice?: number, today?: string, now?: number): Promise<CompileContext> {
-  const workspace = await new WorkspaceService(stores.state).get(workspaceId);
   const segments = new Map<string, Segment>();
   const pending = [...segmentReferences(segment.conditions)];
   const all: Condition[] = [...nodes(segment.conditions)];
@@ -74,35 +73,60 @@ async function context(stores: Stores, workspaceId: string, segment: Pick<Segmen
     all.push(...nodes(other.conditions));
     pending.push(...segmentReferences(other.conditions));
   }
-  const tags = new Map((await listTags(stores, workspaceId)).map((t) => [t.key, t]));
-  const tagRuns = new Map<string, { runId?: string; type: ReturnType<typeof valueTypeOf>; bitmaps?: boolean }>();
   const tagNodes = new Map<string, Extract<Condition, { type: 'tag' }>>();
-  for (const node of all) {
-    if (node.type !== 'tag') continue;
-    if (!tags.has(node.tag)) throw new NotFoundError(`the tree reads tag "${node.tag}", which does not exist`);
-    tagNodes.set(tagRunKey(node.tag, node.asOf), node);
-  }
-  // Each tag's run, then which of them are kept as bitmaps: one query for all.
-  const runs = await Promise.all([...tagNodes.values()].map(async (node) => (await valueRun(stores, workspaceId, node.tag, node.asOf))?.runId));
-  const runIds = runs.filter((id): id is string => id !== undefined);
-  const kept = new Set(
-    runIds.length === 0
-      ? []
-      : (await stores.facts.query<{ run_id: string }>(`SELECT DISTINCT run_id FROM tag_bitmaps WHERE workspace_id = {ws:String} AND run_id IN {runs:Array(String)}`, { ws: workspaceId, runs: runIds })).map((r) => r.run_id),
-  );
-  [...tagNodes].forEach(([key, node], i) => tagRuns.set(key, { runId: runs[i], type: valueTypeOf(tags.get(node.tag)!), bitmaps: runs[i] !== undefined && kept.has(runs[i]!) }));
-  const everyoneBitmap = await hasRows(stores, `SELECT 1 FROM people_bitmaps WHERE workspace_id = {ws:String} LIMIT 1`, { ws: workspaceId });
-  // Behaviour reads the index when there is one, built with the workspace's present zone (its days).
-  const build = all.some((node) => node.type === 'event' || node.type === 'sequence') ? await lastBuild(stores, workspaceId) : undefined;
-  const behaviour = usable(build, workspace.timeZone) ? { watermark: build.watermark, changed: await hasChangesSince(stores, workspaceId, build) } : undefined;
-  const ctx: CompileContext = { now, today: today ?? dateInZone(workspace.timeZone), timeZone: workspace.timeZone, workspaceId, tagRuns, segments, slice, everyoneBitmap, behaviour };
+  for (const node of all) if (node.type === 'tag') tagNodes.set(tagRunKey(node.tag, node.asOf), node);
+  const behaviourNodes = all.some((node) => node.type === 'event' || node.type === 'sequence');
+  // Every count starts here, so the lookups run side by side: the state store's (workspace, tags and
+  // their runs) and the facts store's (what is kept as bitmaps, the behaviour index's build).
+  const workspace = new WorkspaceService(stores.state).get(workspaceId);
+  const [{ timeZone }, tags, runs, everyoneBitmap, behaviour] = await Promise.all([
+    workspace,
+    tagNodes.size > 0 ? listTags(stores, workspaceId) : [],
+    tagRunIds(stores, workspaceId, [...tagNodes.values()]).then((ids) => Promise.all(ids.map(async (runId) => ({ runId, bitmaps: runId !== undefined && (await kept(stores, workspaceId, { run: runId })) })))),
+    kept(stores, workspaceId, 'everyone'),
+    behaviourNodes ? behaviourContext(stores, workspaceId, workspace.then((w) => w.timeZone)) : undefined,
+  ]);
+  const tagsByKey = new Map(tags.map((t) => [t.key, t]));
+  for (const node of tagNodes.values()) if (!tagsByKey.has(node.tag)) throw new NotFoundError(`the tree reads tag "${node.tag}", which does not exist`);
+  const tagRuns = new Map<string, { runId?: string; type: ReturnType<typeof valueTypeOf>; bitmaps?: boolean }>();
+  [...tagNodes].forEach(([key, node], i) => tagRuns.set(key, { ...runs[i], type: valueTypeOf(tagsByKey.get(node.tag)!) }));
+  const ctx: CompileContext = { now, today: today ?? dateInZone(timeZone), timeZone, workspaceId, tagRuns, segments, slice, everyoneBitmap, behaviour };
   // Compiling checks for cycles through segment references.
   compileSegment({ match: 'all', conditions: segment.conditions, key: segment.key }, ctx);
   return ctx;
 }
 
-async function hasRows(stores: Stores, sql: string, params: Record<string, unknown>): Promise<boolean> {
-  return (await stores.facts.query(sql, params)).length > 0;
+/** The run each tag node reads: the current ones in one query, those as of a date one by one. */
+async function tagRunIds(stores: Stores, workspaceId: string, nodes: Array<Extract<Condition, { type: 'tag' }>>): Promise<Array<string | undefined>> {
+  const current = await currentValueRuns(stores, workspaceId, [...new Set(nodes.filter((n) => !n.asOf).map((n) => n.tag))]);
+  return Promise.all(nodes.map(async (node) => (node.asOf ? (await valueRun(stores, workspaceId, node.tag, node.asOf))?.runId : current.get(node.tag)?.runId)));
+}
+
+/**
+ * What is kept in the facts store: whether everyone is kept as a bitmap, which tag runs are, and (for
+ * trees with behaviour) the behaviour index's build and whether anyone changed since it. Every count
+ * asks, so what cannot be undone is remembered (everyone's bitmap, a run's bitmaps: both are only
+ * ever added) and the build is read at most every 30 s; only "changed since" is asked each time.
+ */
+const keptInFacts = new WeakMap<Stores, Set<string>>();
+
+async function kept(stores: Stores, workspaceId: string, what: 'everyone' | { run: string }): Promise<boolean> {
+  const key = what === 'everyone' ? `${workspaceId}\u0001` : `${workspaceId}\u0001${what.run}`;
+  const known = keptInFacts.get(stores) ?? new Set<string>();
+  keptInFacts.set(stores, known);
+  if (known.has(key)) return true;
+  const rows =
+    what === 'everyone'
+      ? await stores.facts.query(`SELECT 1 FROM people_bitmaps WHERE workspace_id = {ws:String} LIMIT 1`, { ws: workspaceId })
+      : await stores.facts.query(`SELECT 1 FROM tag_bitmaps WHERE workspace_id = {ws:String} AND run_id = {run:String} LIMIT 1`, { ws: workspaceId, run: what.run });
+  if (rows.length > 0) known.add(key);
+  return rows.length > 0;
+}
+
+async function behaviourContext(stores: Stores, workspaceId: string, timeZone: Promise<string>): Promise<CompileContext['behaviour']> {
+  const build = await recentBuild(stores, workspaceId);
+  if (!usable(build, await timeZone)) return undefined;
+  return { watermark: build.watermark, changed: await hasChangesSince(stores, workspaceId, build) };
 }
 
 /**

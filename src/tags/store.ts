@@ -85,6 +85,23 @@ export async function valueRun(stores: Stores, workspaceId: string, key: string,
   return row ? { runId: row.id, baseDate: dateText(row.base_date) } : undefined;
 }
 
+/** The current run of each tag (as valueRun without a date), in one query: what every segment count asks. */
+export async function currentValueRuns(stores: Stores, workspaceId: string, keys: string[]): Promise<Map<string, { runId: string; baseDate: string }>> {
+  if (keys.length === 0) return new Map();
+  const rows = await stores.state.db
+    .selectFrom('tag_runs')
+    .distinctOn('tag_key')
+    .select(['tag_key', 'id', 'base_date'])
+    .where('workspace_id', '=', workspaceId)
+    .where('tag_key', 'in', keys)
+    .where('status', '=', 'completed')
+    .orderBy('tag_key')
+    .orderBy('base_date', 'desc')
+    .orderBy('started_at', 'desc')
+    .execute();
+  return new Map(rows.map((r) => [r.tag_key, { runId: r.id, baseDate: dateText(r.base_date) }]));
+}
+
 function valueExpression(type: ValueType): string {
   // Column names come from this module's fixed map.
   return type === 'date' ? `toString(${VALUE_COLUMN.date})` : VALUE_COLUMN[type];

@@ -41,7 +41,7 @@ export function registerSegmentCommands(program: Command, config: () => SiyuConf
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
         if (!options.status) {
           const build = await refreshBehaviourIndex(stores, workspaceId);
-          console.log(`behaviour index: ${build.months.length} month${build.months.length === 1 ? '' : 's'} rebuilt in ${build.seconds.toFixed(1)} s (${build.months.join(', ') || 'no changes'})`);
+          console.log(`behaviour index: ${build.weeks.length} week${build.weeks.length === 1 ? '' : 's'} rebuilt in ${build.seconds.toFixed(1)} s (${build.weeks.join(', ') || 'no changes'})`);
         }
         const status = await behaviourIndexStatus(stores, workspaceId);
         if (!status.build) console.log('behaviour index: not built yet (behaviour conditions read the events)');

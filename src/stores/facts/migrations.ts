@@ -589,6 +589,39 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
       ) ENGINE = ReplacingMergeTree(built_at) ORDER BY workspace_id`,
     ],
   },
+  {
+    id: 19,
+    name: 'segments: the behaviour index a week at a time, with 32-bit people and seconds',
+    statements: [
+      // The index is derived: dropped and rebuilt (no build is trusted until then; behaviour reads the events).
+      // A week's partition: a window of days reads that week or two, not whole months. Person ids
+      // are 32-bit (dense, like OneID's) and times whole seconds: a sequence merges half the bytes.
+      `DROP TABLE IF EXISTS behaviour_rows`,
+      `DROP TABLE IF EXISTS behaviour_rows_stage`,
+      `DROP TABLE IF EXISTS behaviour_days`,
+      `DROP TABLE IF EXISTS behaviour_days_stage`,
+      `CREATE TABLE behaviour_rows (
+        workspace_id LowCardinality(String),
+        event LowCardinality(String),
+        person_id UInt32,
+        ts UInt32,
+        day Date,
+        properties String
+      ) ENGINE = MergeTree PARTITION BY (workspace_id, toMonday(day)) ORDER BY (workspace_id, event, person_id, ts)`,
+      `CREATE TABLE behaviour_rows_stage AS behaviour_rows`,
+      `CREATE TABLE behaviour_days (
+        workspace_id LowCardinality(String),
+        event LowCardinality(String),
+        day Date,
+        level UInt8,
+        people AggregateFunction(groupBitmap, UInt64)
+      ) ENGINE = MergeTree PARTITION BY (workspace_id, toMonday(day)) ORDER BY (workspace_id, event, day, level)`,
+      `CREATE TABLE behaviour_days_stage AS behaviour_days`,
+      `TRUNCATE TABLE behaviour_builds`,
+      `ALTER TABLE behaviour_builds DROP COLUMN IF EXISTS months`,
+      `ALTER TABLE behaviour_builds ADD COLUMN IF NOT EXISTS weeks Array(Date) AFTER time_zone`,
+    ],
+  },
 ];
 
 export interface MigrationReport {
