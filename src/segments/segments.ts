@@ -82,8 +82,11 @@ async function context(stores: Stores, workspaceId: string, segment: Pick<Segmen
   const [{ timeZone }, tags, runs, everyoneBitmap, behaviour] = await Promise.all([
     workspace,
     tagNodes.size > 0 ? listTags(stores, workspaceId) : [],
-    tagRunIds(stores, workspaceId, [...tagNodes.values()]).then((ids) => Promise.all(ids.map(async (runId) => ({ runId, bitmaps: runId !== undefined && (await kept(stores, workspaceId, { run: runId })) })))),
-    kept(stores, workspaceId, 'everyone'),
+    tagRunIds(stores, workspaceId, [...tagNodes.values()]).then(async (ids) => {
+      const withBitmaps = await runsKept(stores, workspaceId, ids.filter((id): id is string => id !== undefined));
+      return ids.map((runId) => ({ runId, bitmaps: runId !== undefined && withBitmaps.has(runId) }));
+    }),
+    everyoneKept(stores, workspaceId),
     behaviourNodes ? behaviourContext(stores, workspaceId, workspace.then((w) => w.timeZone)) : undefined,
   ]);
   const tagsByKey = new Map(tags.map((t) => [t.key, t]));
@@ -108,19 +111,31 @@ async function tagRunIds(stores: Stores, workspaceId: string, nodes: Array<Extra
  * asks, so what cannot be undone is remembered (everyone's bitmap, a run's bitmaps: both are only
  * ever added) and the build is read at most every 30 s; only "changed since" is asked each time.
  */
-const keptInFacts = new WeakMap<Stores, Set<string>>();
+const knownKept = new WeakMap<Stores, Map<string, { everyone: boolean; runs: Set<string> }>>();
 
-async function kept(stores: Stores, workspaceId: string, what: 'everyone' | { run: string }): Promise<boolean> {
-  const key = what === 'everyone' ? `${workspaceId}\u0001` : `${workspaceId}\u0001${what.run}`;
-  const known = keptInFacts.get(stores) ?? new Set<string>();
-  keptInFacts.set(stores, known);
-  if (known.has(key)) return true;
-  const rows =
-    what === 'everyone'
-      ? await stores.facts.query(`SELECT 1 FROM people_bitmaps WHERE workspace_id = {ws:String} LIMIT 1`, { ws: workspaceId })
-      : await stores.facts.query(`SELECT 1 FROM tag_bitmaps WHERE workspace_id = {ws:String} AND run_id = {run:String} LIMIT 1`, { ws: workspaceId, run: what.run });
-  if (rows.length > 0) known.add(key);
-  return rows.length > 0;
+function keptIn(stores: Stores, workspaceId: string): { everyone: boolean; runs: Set<string> } {
+  const byWorkspace = knownKept.get(stores) ?? new Map<string, { everyone: boolean; runs: Set<string> }>();
+  knownKept.set(stores, byWorkspace);
+  const known = byWorkspace.get(workspaceId) ?? { everyone: false, runs: new Set<string>() };
+  byWorkspace.set(workspaceId, known);
+  return known;
+}
+
+async function everyoneKept(stores: Stores, workspaceId: string): Promise<boolean> {
+  const known = keptIn(stores, workspaceId);
+  if (!known.everyone) known.everyone = (await stores.facts.query(`SELECT 1 FROM people_bitmaps WHERE workspace_id = {ws:String} LIMIT 1`, { ws: workspaceId })).length > 0;
+  return known.everyone;
+}
+
+/** The runs known to be kept as bitmaps per value, after looking up (in one query) those of `runIds` not known yet. */
+async function runsKept(stores: Stores, workspaceId: string, runIds: string[]): Promise<Set<string>> {
+  const known = keptIn(stores, workspaceId);
+  const unknown = runIds.filter((id) => !known.runs.has(id));
+  if (unknown.length > 0) {
+    const rows = await stores.facts.query<{ run_id: string }>(`SELECT DISTINCT run_id FROM tag_bitmaps WHERE workspace_id = {ws:String} AND run_id IN {runs:Array(String)}`, { ws: workspaceId, runs: unknown });
+    for (const row of rows) known.runs.add(row.run_id);
+  }
+  return known.runs;
 }
 
 async function behaviourContext(stores: Stores, workspaceId: string, timeZone: Promise<string>): Promise<CompileContext['behaviour']> {
