@@ -6,7 +6,7 @@ import type { Stores } from '../stores/stores.ts';
 import { ConflictError, NotFoundError, WorkspaceService, type AuthenticatedKey, type Role } from '../workspaces/workspaces.ts';
 import { identitySourcesSql, peopleScopeSql, scopeOf } from '../access/scope.ts';
 import { dateInZone } from '../tags/engine.ts';
-import { currentValueRuns, listTags, valueRun } from '../tags/store.ts';
+import { listTags, valueRun, valueRuns } from '../tags/store.ts';
 import { valueTypeOf } from '../tags/definition.ts';
 import { maskIdentifier, seesPersonalData } from '../identity/masking.ts';
 import { nodes, segmentReferences, segmentSchema, type Condition, type Segment } from './definition.ts';
@@ -101,7 +101,7 @@ async function context(stores: Stores, workspaceId: string, segment: Pick<Segmen
 
 /** The run each tag node reads: the current ones in one query, those as of a date one by one. */
 async function tagRunIds(stores: Stores, workspaceId: string, nodes: Array<Extract<Condition, { type: 'tag' }>>): Promise<Array<string | undefined>> {
-  const current = await currentValueRuns(stores, workspaceId, [...new Set(nodes.filter((n) => !n.asOf).map((n) => n.tag))]);
+  const current = await valueRuns(stores, workspaceId, [...new Set(nodes.filter((n) => !n.asOf).map((n) => n.tag))]);
   return Promise.all(nodes.map(async (node) => (node.asOf ? (await valueRun(stores, workspaceId, node.tag, node.asOf))?.runId : current.get(node.tag)?.runId)));
 }
 

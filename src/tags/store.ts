@@ -74,31 +74,24 @@ export async function tagRuns(stores: Stores, workspaceId: string, key: string, 
 
 /** The run whose values hold on a date: the current one, or the last completed run up to `asOf`. */
 export async function valueRun(stores: Stores, workspaceId: string, key: string, asOf?: string): Promise<{ runId: string; baseDate: string } | undefined> {
-  let query = stores.state.db
-    .selectFrom('tag_runs')
-    .select(['id', 'base_date'])
-    .where('workspace_id', '=', workspaceId)
-    .where('tag_key', '=', key)
-    .where('status', '=', 'completed');
-  if (asOf) query = query.where('base_date', '<=', asOf);
-  const row = await query.orderBy('base_date', 'desc').orderBy('started_at', 'desc').limit(1).executeTakeFirst();
-  return row ? { runId: row.id, baseDate: dateText(row.base_date) } : undefined;
+  return (await valueRuns(stores, workspaceId, [key], asOf)).get(key);
 }
 
-/** The current run of each tag (as valueRun without a date), in one query: what every segment count asks. */
-export async function currentValueRuns(stores: Stores, workspaceId: string, keys: string[]): Promise<Map<string, { runId: string; baseDate: string }>> {
+/**
+ * The run each tag's values are read from, in one query: its last completed run (by base date, then
+ * start), or the last one on or before `asOf`.
+ */
+export async function valueRuns(stores: Stores, workspaceId: string, keys: string[], asOf?: string): Promise<Map<string, { runId: string; baseDate: string }>> {
   if (keys.length === 0) return new Map();
-  const rows = await stores.state.db
+  let query = stores.state.db
     .selectFrom('tag_runs')
     .distinctOn('tag_key')
     .select(['tag_key', 'id', 'base_date'])
     .where('workspace_id', '=', workspaceId)
     .where('tag_key', 'in', keys)
-    .where('status', '=', 'completed')
-    .orderBy('tag_key')
-    .orderBy('base_date', 'desc')
-    .orderBy('started_at', 'desc')
-    .execute();
+    .where('status', '=', 'completed');
+  if (asOf) query = query.where('base_date', '<=', asOf);
+  const rows = await query.orderBy('tag_key').orderBy('base_date', 'desc').orderBy('started_at', 'desc').execute();
   return new Map(rows.map((r) => [r.tag_key, { runId: r.id, baseDate: dateText(r.base_date) }]));
 }
 
