@@ -17,6 +17,7 @@ import { addressesOf, enqueueCandidates, enqueueContext, exclusionConditions, pr
 export const TRIGGER_GRACE_MS = 10 * 60_000;
 
 export interface TriggerPass {
+  workspaceId: string;
   plan: string;
   /** The day's run (null when the pass found nothing). */
   runId: string | null;
@@ -53,7 +54,7 @@ export async function evaluateTriggers(stores: Stores, workspaceId: string, plan
   );
   if (any.length === 0) {
     await moveOn();
-    return { plan: plan.key, runId: null, occurrences: 0 };
+    return { workspaceId, plan: plan.key, runId: null, occurrences: 0 };
   }
   const ctx = await enqueueContext(stores, workspaceId, plan, '', { ...options, now: () => now });
   ctx.runId = await dailyRun(stores, workspaceId, plan.key, dateInZone(ctx.timeZone, 0, now.getTime()));
@@ -92,7 +93,7 @@ export async function evaluateTriggers(stores: Stores, workspaceId: string, plan
   const fresh = await enqueueCandidates(ctx, rows.map((r) => ({ personId: Number(r.person_id), excluded: r.excluded, address: addresses.get(Number(r.person_id)) ?? '', step: `send:${r.message_id}` })));
   await moveOn();
   if (fresh > 0) options.log?.(`plan ${plan.key}: ${fresh} triggered`);
-  return { plan: plan.key, runId: ctx.runId, occurrences: fresh };
+  return { workspaceId, plan: plan.key, runId: ctx.runId, occurrences: fresh };
 }
 
 /** Every running triggered plan, one pass each. */
