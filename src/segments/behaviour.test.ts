@@ -59,6 +59,23 @@ const TREES: Record<string, Condition[]> = {
   'carted S2, then paid within 3 days (dates)': [
     { type: 'sequence', first: { event: 'Added to Cart', where: [{ property: 'sku', op: 'eq', value: 'S2' }] }, then: { event: 'Order Completed', where: [] }, within: { days: 3 }, absent: false, window: { from: '2026-06-12', to: '2026-06-30' } },
   ],
+  // From what each row has near it (W up to a day), with W the horizon or shorter:
+  'carted, then paid within 24 h (7 days)': [
+    { type: 'sequence', first: { event: 'Added to Cart', where: [] }, then: { event: 'Order Completed', where: [] }, within: { hours: 24 }, absent: false, window: { days: 7 } },
+  ],
+  'carted, not paid within 30 min (20 days)': [
+    { type: 'sequence', first: { event: 'Added to Cart', where: [] }, then: { event: 'Order Completed', where: [] }, within: { minutes: 30 }, absent: true, window: { days: 20 } },
+  ],
+  'carted, then paid within an hour (20 days)': [
+    { type: 'sequence', first: { event: 'Added to Cart', where: [] }, then: { event: 'Order Completed', where: [] }, within: { hours: 1 }, absent: false, window: { days: 20 } },
+  ],
+  // A window that ends before today: a B after its last day is not counted.
+  'carted, then paid within 24 h (June 12–20)': [
+    { type: 'sequence', first: { event: 'Added to Cart', where: [] }, then: { event: 'Order Completed', where: [] }, within: { hours: 24 }, absent: false, window: { from: '2026-06-12', to: '2026-06-20' } },
+  ],
+  'carted, not paid within 24 h (June 12–20)': [
+    { type: 'sequence', first: { event: 'Added to Cart', where: [] }, then: { event: 'Order Completed', where: [] }, within: { hours: 24 }, absent: true, window: { from: '2026-06-12', to: '2026-06-20' } },
+  ],
   'viewed, then carted within 12 h, and not viewed 10 times': [
     { type: 'sequence', first: { event: 'Product Viewed', where: [] }, then: { event: 'Added to Cart', where: [] }, within: { hours: 12 }, absent: false, window: { days: 20 } },
     { type: 'not', condition: { type: 'event', event: 'Product Viewed', where: [], count: { min: 10 }, window: { days: 20 } } },
@@ -80,8 +97,22 @@ before(async () => {
   const workspaces = new WorkspaceService(stores.state);
   indexed = await workspaces.create({ slug: uniqueSlug('behaviour-indexed'), name: 'indexed' });
   plain = await workspaces.create({ slug: uniqueSlug('behaviour-plain'), name: 'plain' });
-  await importEvents(generated(7, 'e'));
+  await importEvents([...generated(7, 'e'), ...closePairs()]);
 });
+
+/** Carts with a payment close after them: minutes later, past the hour, and across the end of June 20 (Shanghai). */
+function closePairs(): string[] {
+  const june20End = Date.UTC(2026, 5, 20, 16) / 1000;
+  const pairs: Array<[string, number, number]> = [
+    ['M3', NOW - 2 * 86400, 20 * 60],
+    ['M4', NOW - 5 * 86400, 50 * 60],
+    ['M5', NOW - 9 * 86400, 3 * 3600],
+    ['M6', june20End - 1800, 2400],
+    ['M7', NOW - 3600, 600],
+    ['M8', NOW - 86400 + 600, 1200],
+  ];
+  return pairs.flatMap(([member, at, after], i) => [event(`pair-${i}-a`, member, 'Added to Cart', at, {}), event(`pair-${i}-b`, member, 'Order Completed', at + after, {})]);
+}
 after(async () => {
   await stores.close();
 });

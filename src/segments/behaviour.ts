@@ -4,8 +4,14 @@
  * - `behaviour_rows`: the events without duplicates or deleted rows, ordered by event, person and time
  *   (a sequence is then a merge of two sorted streams, read without FINAL);
  * - `behaviour_days`: per event and day in the workspace's zone, a bitmap of the people who did it at
- *   least `level` times (1…LEVELS), so counts over a window are bitmap algebra.
- * Both are rebuilt a week at a time from the events and swapped in whole. Every write to events is
+ *   least `level` times (1…LEVELS), so counts over a window are bitmap algebra;
+ * - what each row has near it: `near_hour` / `near_day`, a bit per event type (`behaviour_event_bits`)
+ *   the same person did within the hour / the day from the row's moment, and `behaviour_near`, per
+ *   event, day, horizon and mask, a bitmap of the people with such a row — so "A, then (not) B
+ *   within W" for W up to a day is mostly bitmap algebra, and only A rows with a B near them are
+ *   matched row by row.
+ * All are rebuilt a week at a time from the events and swapped in whole (a week's masks look a day
+ * into the next week, so a change on a Monday rebuilds the week before too). Every write to events is
  * also logged (a materialised view) in `event_changes`: the people with changes logged since the
  * build's watermark are read from the events themselves, so counts stay exact between builds.
  */
@@ -20,6 +26,11 @@ export const LEVELS = 8;
  */
 const MARGIN_SECONDS = 5;
 
+/** How far ahead a row's masks look (seconds), and the column of each. */
+export const HORIZONS = { 3600: 'near_hour', 86400: 'near_day' } as const;
+/** The bit of every event type past the first 63: set, it says "one of those", so it settles nothing. */
+export const SHARED_BIT = 63;
+
 export interface BehaviourBuild {
   workspaceId: string;
   /** Changes logged at or after this moment (ClickHouse DateTime64 text, UTC) are not in the index. */
@@ -29,6 +40,8 @@ export interface BehaviourBuild {
   /** The weeks (their Mondays, YYYY-MM-DD) the build rebuilt. */
   weeks: string[];
   seconds: number;
+  /** Each event type's bit in the masks (SHARED_BIT for the types past the first 63). */
+  bits: Record<string, number>;
 }
 
 /** The change log keeps 30 days (TTL): a build older than this is not trusted, nor built upon. */
@@ -63,11 +76,31 @@ function remember(stores: Stores, workspaceId: string, build: BehaviourBuild | u
 }
 
 export async function lastBuild(stores: Stores, workspaceId: string): Promise<BehaviourBuild | undefined> {
-  const [row] = await stores.facts.query<{ watermark: string; built_at: string; time_zone: string; weeks: string[]; seconds: number }>(
-    `SELECT watermark, built_at, time_zone, arrayMap(w -> toString(w), weeks) AS weeks, seconds FROM behaviour_builds FINAL WHERE workspace_id = {ws:String}`,
-    { ws: workspaceId },
-  );
-  return row ? { workspaceId, watermark: row.watermark, builtAt: row.built_at, timeZone: row.time_zone, weeks: row.weeks, seconds: Number(row.seconds) } : undefined;
+  const [[row], bits] = await Promise.all([
+    stores.facts.query<{ watermark: string; built_at: string; time_zone: string; weeks: string[]; seconds: number }>(
+      `SELECT watermark, built_at, time_zone, arrayMap(w -> toString(w), weeks) AS weeks, seconds FROM behaviour_builds FINAL WHERE workspace_id = {ws:String}`,
+      { ws: workspaceId },
+    ),
+    eventBits(stores, workspaceId),
+  ]);
+  return row ? { workspaceId, watermark: row.watermark, builtAt: row.built_at, timeZone: row.time_zone, weeks: row.weeks, seconds: Number(row.seconds), bits } : undefined;
+}
+
+/** The bits given so far (never changed once given: masks already built rely on them). */
+async function eventBits(stores: Stores, workspaceId: string): Promise<Record<string, number>> {
+  const rows = await stores.facts.query<{ event: string; bit: number }>(`SELECT event, bit FROM behaviour_event_bits FINAL WHERE workspace_id = {ws:String}`, { ws: workspaceId });
+  return Object.fromEntries(rows.map((r) => [r.event, Number(r.bit)]));
+}
+
+/** Gives the workspace's event types without a bit the next ones free (in name order), up to SHARED_BIT. */
+async function assignEventBits(stores: Stores, workspaceId: string): Promise<Record<string, number>> {
+  const bits = await eventBits(stores, workspaceId);
+  const events = await stores.facts.query<{ event: string }>(`SELECT DISTINCT event FROM events WHERE workspace_id = {ws:String} ORDER BY event`, { ws: workspaceId });
+  let next = Math.max(-1, ...Object.values(bits)) + 1;
+  const added = events.filter((e) => !(e.event in bits) && next < SHARED_BIT).map((e) => ({ workspace_id: workspaceId, event: e.event, bit: next++ }));
+  if (added.length > 0) await stores.facts.insertRows('behaviour_event_bits', added);
+  for (const a of added) bits[a.event] = a.bit;
+  return bits;
 }
 
 /**
@@ -130,7 +163,9 @@ async function buildIndex(stores: Stores, workspaceId: string, marginSeconds: nu
   const weeks = (
     usable(previous, tz)
       ? await facts.query<{ w: string }>(
-          `SELECT DISTINCT toString(toMonday(toDate(timestamp, {tz:String}))) AS w FROM event_changes WHERE workspace_id = {ws:String} AND logged_at >= {watermark:DateTime64(3, 'UTC')}`,
+          // A change also moves the masks of the rows in the day before it.
+          `SELECT DISTINCT toString(arrayJoin([toMonday(toDate(timestamp, {tz:String})), toMonday(toDate(timestamp - toIntervalDay(1), {tz:String}))])) AS w
+           FROM event_changes WHERE workspace_id = {ws:String} AND logged_at >= {watermark:DateTime64(3, 'UTC')}`,
           { ...params, watermark: previous.watermark },
         )
       : await facts.query<{ w: string }>(
@@ -141,19 +176,31 @@ async function buildIndex(stores: Stores, workspaceId: string, marginSeconds: nu
   )
     .map((r) => r.w)
     .sort();
+  const bits = weeks.length > 0 ? await assignEventBits(stores, workspaceId) : {};
+  const tables = ['behaviour_rows', 'behaviour_days', 'behaviour_near'];
   // The UTC moment a local day begins at.
   const start = (day: string) => `toDateTime64(toDateTime(${day}, {tz:String}), 3)`;
+  // A row's masks: the bits of what the person did from its moment to a horizon later (itself included).
+  const near = (horizon: number) => `groupBitOr(bit) OVER (PARTITION BY person_id ORDER BY ts RANGE BETWEEN CURRENT ROW AND ${horizon} FOLLOWING)`;
+  const masks = Object.values(HORIZONS).join(', ');
+  const longest = Math.max(...Object.keys(HORIZONS).map(Number));
   for (const week of weeks) {
     const part = partition(workspaceId, week);
-    const bounds = { ...params, week };
-    for (const table of ['behaviour_rows_stage', 'behaviour_days_stage']) await facts.command(`ALTER TABLE ${table} DROP PARTITION ${part}`);
-    // The week's events as they stand (FINAL: the last version of each, deleted ones left out).
-    // Person ids are dense and 32-bit, as in OneID.
+    const bounds = { ...params, week, events: Object.keys(bits), bits: Object.values(bits) };
+    for (const table of tables) await facts.command(`ALTER TABLE ${table}_stage DROP PARTITION ${part}`);
+    // The week's events as they stand (FINAL: the last version of each, deleted ones left out), and
+    // what each has near it, looking into the next week's first day. Person ids are dense and
+    // 32-bit, as in OneID.
     await facts.command(
-      `INSERT INTO behaviour_rows_stage (workspace_id, event, person_id, ts, day, properties)
-       SELECT workspace_id, event, toUInt32(person_id), toUnixTimestamp(timestamp), toDate(timestamp, {tz:String}) AS day, properties FROM events FINAL
-       WHERE workspace_id = {ws:String} AND person_id > 0
-         AND timestamp >= ${start('{week:Date}')} AND timestamp < ${start('addDays({week:Date}, 7)')}`,
+      `INSERT INTO behaviour_rows_stage (workspace_id, event, person_id, ts, day, properties, ${masks})
+       SELECT workspace_id, event, person_id, ts, day, properties, ${masks} FROM (
+         SELECT workspace_id, event, toUInt32(person_id) AS person_id, toUnixTimestamp(timestamp) AS ts, toDate(timestamp, {tz:String}) AS day, properties,
+                bitShiftLeft(toUInt64(1), transform(event, {events:Array(String)}, {bits:Array(UInt8)}, toUInt8(${SHARED_BIT}))) AS bit,
+                ${Object.entries(HORIZONS).map(([horizon, column]) => `${near(Number(horizon))} AS ${column}`).join(', ')}
+         FROM events FINAL
+         WHERE workspace_id = {ws:String} AND person_id > 0
+           AND timestamp >= ${start('{week:Date}')} AND timestamp < ${start('addDays({week:Date}, 7)')} + toIntervalSecond(${longest + 1})
+       ) WHERE ts < toUnixTimestamp(toDateTime(addDays({week:Date}, 7), {tz:String}))`,
       bounds,
     );
     // One part per week: a sequence merges one sorted stream per week, not one per insert block.
@@ -167,10 +214,18 @@ async function buildIndex(stores: Stores, workspaceId: string, marginSeconds: nu
        GROUP BY workspace_id, event, day, level`,
       bounds,
     );
-    await facts.command(`OPTIMIZE TABLE behaviour_days_stage PARTITION ${part} FINAL`);
+    await facts.command(
+      `INSERT INTO behaviour_near_stage (workspace_id, event, day, horizon, mask, people)
+       SELECT workspace_id, event, day, horizon, mask, groupBitmapState(toUInt64(person_id)) FROM behaviour_rows_stage
+       ARRAY JOIN [${Object.keys(HORIZONS).join(', ')}] AS horizon, [${masks}] AS mask
+       WHERE workspace_id = {ws:String} AND toMonday(day) = {week:Date}
+       GROUP BY workspace_id, event, day, horizon, mask`,
+      bounds,
+    );
+    for (const table of ['behaviour_days', 'behaviour_near']) await facts.command(`OPTIMIZE TABLE ${table}_stage PARTITION ${part} FINAL`);
     // Swapped in whole: a count never sees half a week.
-    for (const table of ['behaviour_rows', 'behaviour_days']) await facts.command(`ALTER TABLE ${table} REPLACE PARTITION ${part} FROM ${table}_stage`);
-    for (const table of ['behaviour_rows_stage', 'behaviour_days_stage']) await facts.command(`ALTER TABLE ${table} DROP PARTITION ${part}`);
+    for (const table of tables) await facts.command(`ALTER TABLE ${table} REPLACE PARTITION ${part} FROM ${table}_stage`);
+    for (const table of tables) await facts.command(`ALTER TABLE ${table}_stage DROP PARTITION ${part}`);
   }
   const seconds = (performance.now() - started) / 1000;
   await facts.command(

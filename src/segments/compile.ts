@@ -6,7 +6,8 @@
 import { EVERYONE, PROFILE, PURCHASE_LINES, PURCHASES, VALUE_COLUMN } from '../tags/compute.ts';
 import { PROFILE_FIELDS, type ValueType } from '../tags/definition.ts';
 import { durationSeconds, type Condition, type EventSpec, type PropertyFilter, type Segment, type Window } from './definition.ts';
-import { LEVELS } from './behaviour.ts';
+import { HORIZONS, LEVELS, SHARED_BIT } from './behaviour.ts';
+import { dateInZone } from '../tags/engine.ts';
 
 export interface CompileContext {
   /** The day relative windows end on (YYYY-MM-DD, the workspace's today). */
@@ -30,7 +31,12 @@ export interface CompileContext {
    * The behaviour index's last build: behaviour conditions read it for everyone but the people whose
    * events changed since its watermark, and the events themselves for those.
    */
-  behaviour?: { watermark: string; changed: boolean };
+  behaviour?: {
+    watermark: string;
+    changed: boolean;
+    /** Each event type's bit in the index's masks (see behaviour.ts); none: sequences match every row. */
+    bits?: Record<string, number>;
+  };
 }
 
 export interface CompiledSegment {
@@ -184,11 +190,63 @@ class Compiler {
    * two streams already in person and time order (no hash table of people). `absent`: A with no B
    * within W, once W has passed.
    */
-  indexedSequence(c: Extract<Condition, { type: 'sequence' }>, within: string): string {
-    const a = this.indexRows(c.first, c.window, c.absent ? ` AND ts + ${within} <= {now:UInt32}` : '');
-    const b = this.indexRows(c.then, c.window);
-    return `(SELECT groupBitmapState(toUInt64(a.person_id)) FROM (${a}) AS a ASOF ${c.absent ? 'LEFT' : 'INNER'} JOIN (${b}) AS b ON a.person_id = b.person_id AND b.ts >= a.ts
-      WHERE ${c.absent ? `b.ts = 0 OR b.ts > a.ts + ${within}` : `b.ts <= a.ts + ${within}`} SETTINGS join_algorithm = 'full_sorting_merge')`;
+  indexedSequence(c: Extract<Condition, { type: 'sequence' }>, within: string, seconds: number): string {
+    return this.nearSequence(c, within, seconds) ?? `(${this.matchRows(c, within)})`;
+  }
+
+  /** The people of the A rows matched with the first B at or after each; `rows` narrows both sides. */
+  private matchRows(c: Extract<Condition, { type: 'sequence' }>, within: string, rows: { a: string; b: string } = { a: '', b: '' }): string {
+    const a = this.indexRows(c.first, c.window, `${c.absent ? ` AND ts + ${within} <= {now:UInt32}` : ''}${rows.a}`);
+    const b = this.indexRows(c.then, c.window, rows.b);
+    return `SELECT groupBitmapState(toUInt64(a.person_id)) AS people FROM (${a}) AS a ASOF ${c.absent ? 'LEFT' : 'INNER'} JOIN (${b}) AS b ON a.person_id = b.person_id AND b.ts >= a.ts
+      WHERE ${c.absent ? `b.ts = 0 OR b.ts > a.ts + ${within}` : `b.ts <= a.ts + ${within}`} SETTINGS join_algorithm = 'full_sorting_merge'`;
+  }
+
+  /**
+   * The same from what each A row has near it (H: the shortest horizon of at least W), when W is at
+   * most a day, neither side filters properties and B has a bit of its own:
+   * - an A row with no B within H has none within W: "not B" holds for it, "then B" does not;
+   * - for W = H, an A row with a B within H has one within W — in the window too, when W from the
+   *   A ends in it: the other way round.
+   * On the settled days (W has passed by now, and ended inside the window, for every A of the day)
+   * that is a union of kept per-day bitmaps; on the others, of the A rows themselves. Only the rows
+   * the masks leave open are matched with B rows: those with a B near when W < H, or when W = H
+   * and W from them ends past the window (none, for "not B" in a window ending today).
+   */
+  private nearSequence(c: Extract<Condition, { type: 'sequence' }>, within: string, seconds: number): string | undefined {
+    const bit = this.ctx.behaviour?.bits?.[c.then.event];
+    const horizon = (Object.keys(HORIZONS).map(Number) as Array<keyof typeof HORIZONS>).find((h) => seconds <= h);
+    if (bit === undefined || bit === SHARED_BIT || horizon === undefined || c.first.where.length > 0 || c.then.where.length > 0) return undefined;
+    const b = this.bind(bit, 'UInt8');
+    const near = `bitTest(${HORIZONS[horizon]}, ${b})`;
+    const relative = 'days' in c.window;
+    const end = relative ? '{today:Date}' : this.bind((c.window as { to: string }).to, 'Date');
+    const lastSettled = `toDate(toDateTime({now:UInt32} - ${within}), {tz:String})`;
+    const settled = `day < ${lastSettled} AND day < ${end}`;
+    // Written out (not NOT settled) so the weeks before are not read.
+    const unsettled = `(day >= ${lastSettled} OR day >= ${end})`;
+    const endsInside = `toDate(toDateTime(ts + ${within}), {tz:String}) <= ${end}`;
+    const exact = seconds === horizon;
+    const parts: string[] = [];
+    if (exact) {
+      parts.push(
+        `SELECT people FROM behaviour_near WHERE workspace_id = {ws:String} AND event = ${this.bind(c.first.event, 'String')} AND horizon = ${this.bind(horizon, 'UInt32')} AND ${this.window(c.window)} AND ${settled} AND ${c.absent ? 'NOT ' : ''}bitTest(mask, ${b})`,
+      );
+    }
+    const rows = (where: string) => `SELECT groupBitmapState(toUInt64(person_id)) AS people FROM (${this.indexRows(c.first, c.window, where)})`;
+    if (c.absent) parts.push(rows(`${exact ? ` AND ${unsettled}` : ''} AND ts + ${within} <= {now:UInt32} AND NOT ${near}`));
+    else if (exact) parts.push(rows(` AND ${unsettled} AND ${near} AND ${endsInside}`));
+    // "Not B" with ts + W ≤ now ends by today: in a window ending today, no row is left open.
+    const open = exact ? ` AND ${unsettled} AND NOT ${endsInside}` : '';
+    if (!(exact && c.absent && relative && this.nowDate() <= this.ctx.today)) {
+      parts.push(this.matchRows(c, within, { a: ` AND ${near}${open}`, b: exact ? ` AND ${unsettled}` : '' }));
+    }
+    return `(SELECT groupBitmapMergeState(people) FROM (${parts.map((p) => `SELECT people FROM (${p})`).join(' UNION ALL ')}))`;
+  }
+
+  /** The day (YYYY-MM-DD, the workspace's zone) of the moment "has W passed" is judged at. */
+  private nowDate(): string {
+    return dateInZone(this.ctx.timeZone, 0, (this.params.now as number) * 1000);
   }
 
   /**
@@ -241,7 +299,7 @@ class Compiler {
         // A, then B at or after it and no later than `within` after it; or (absent) A and no such B —
         // once that time has passed (so a pending one is not counted).
         const holds = c.absent ? `arrayExists(t -> t + ${within} <= {now:UInt32} AND NOT ${followed}, a)` : `arrayExists(t -> ${followed}, a)`;
-        return this.behaviour(() => this.indexedSequence(c, within), `SELECT person_id FROM (${perPerson}) WHERE ${holds}`);
+        return this.behaviour(() => this.indexedSequence(c, within, durationSeconds(c.within)), `SELECT person_id FROM (${perPerson}) WHERE ${holds}`);
       }
       case 'orders': {
         const lines = Boolean(c.skus || c.categories);

@@ -234,6 +234,12 @@ test('the generated SQL of representative trees matches the golden files (UPDATE
     ['mixed-tags-behaviour-bitmaps', trees['mixed-tags-behaviour'], bitmapCtx] as const,
     // With the behaviour index: its rows and day bitmaps, and the events of the people changed since it was built.
     ['behaviour-index', [{ type: 'event', event: 'Product Viewed', count: { min: 2, max: 5 }, window: { days: 14 } }, trees['cart-abandoned'][0]], { ...bitmapCtx, behaviour: { watermark: '2026-06-30 15:00:00.000', changed: true } }] as const,
+    // With the masks of what each row has near it: per-day bitmaps, and rows only where a B is near (W = H), or all near ones (W < H).
+    [
+      'behaviour-index-near',
+      [trees['cart-abandoned'][0], { type: 'sequence', first: { event: 'Product Viewed' }, then: { event: 'Added to Cart' }, within: { minutes: 30 }, absent: false, window: { days: 14 } }],
+      { ...bitmapCtx, behaviour: { watermark: '2026-06-30 15:00:00.000', changed: false, bits: { 'Added to Cart': 0, 'Order Completed': 1, 'Product Viewed': 2 } } },
+    ] as const,
   ];
   for (const [name, conditions, context] of cases) {
     const compiled = compileSegment({ match: 'all', conditions: parse([...conditions]) }, context);

@@ -141,7 +141,7 @@ async function runsKept(stores: Stores, workspaceId: string, runIds: string[]): 
 async function behaviourContext(stores: Stores, workspaceId: string, timeZone: Promise<string>): Promise<CompileContext['behaviour']> {
   const build = await recentBuild(stores, workspaceId);
   if (!usable(build, await timeZone)) return undefined;
-  return { watermark: build.watermark, changed: await hasChangesSince(stores, workspaceId, build) };
+  return { watermark: build.watermark, changed: await hasChangesSince(stores, workspaceId, build), bits: build.bits };
 }
 
 /**
