@@ -5,7 +5,7 @@
  *   (a sequence is then a merge of two sorted streams, read without FINAL);
  * - `behaviour_days`: per event and day in the workspace's zone, a bitmap of the people who did it at
  *   least `level` times (1…LEVELS), so counts over a window are bitmap algebra;
- * - what each row has near it: `near_hour` / `near_day`, a bit per event type (`behaviour_event_bits`)
+ * - what each row has near it: `near_hour` / `near_day`, a bit per event type (`behaviour_event_bits`, in the state store)
  *   the same person did within the hour / the day from the row's moment, and `behaviour_near`, per
  *   event, day, horizon and mask, a bitmap of the people with such a row — so "A, then (not) B
  *   within W" for W up to a day is mostly bitmap algebra, and only A rows with a B near them are
@@ -88,19 +88,26 @@ export async function lastBuild(stores: Stores, workspaceId: string): Promise<Be
 
 /** The bits given so far (never changed once given: masks already built rely on them). */
 async function eventBits(stores: Stores, workspaceId: string): Promise<Record<string, number>> {
-  const rows = await stores.facts.query<{ event: string; bit: number }>(`SELECT event, bit FROM behaviour_event_bits FINAL WHERE workspace_id = {ws:String}`, { ws: workspaceId });
+  const rows = await stores.state.db.selectFrom('behaviour_event_bits').select(['event', 'bit']).where('workspace_id', '=', workspaceId).execute();
   return Object.fromEntries(rows.map((r) => [r.event, Number(r.bit)]));
 }
 
-/** Gives the workspace's event types without a bit the next ones free (in name order), up to SHARED_BIT. */
+/**
+ * Gives the workspace's event types without a bit the next ones free (in name order), up to
+ * SHARED_BIT. In one transaction holding the workspace's row, so two builds (two processes on one
+ * ClickHouse server) never give one bit twice or one event two bits.
+ */
 async function assignEventBits(stores: Stores, workspaceId: string): Promise<Record<string, number>> {
-  const bits = await eventBits(stores, workspaceId);
   const events = await stores.facts.query<{ event: string }>(`SELECT DISTINCT event FROM events WHERE workspace_id = {ws:String} ORDER BY event`, { ws: workspaceId });
-  let next = Math.max(-1, ...Object.values(bits)) + 1;
-  const added = events.filter((e) => !(e.event in bits) && next < SHARED_BIT).map((e) => ({ workspace_id: workspaceId, event: e.event, bit: next++ }));
-  if (added.length > 0) await stores.facts.insertRows('behaviour_event_bits', added);
-  for (const a of added) bits[a.event] = a.bit;
-  return bits;
+  await stores.state.db.transaction().execute(async (tx) => {
+    await tx.selectFrom('workspaces').select('id').where('id', '=', workspaceId).forUpdate().execute();
+    const given = await tx.selectFrom('behaviour_event_bits').select(['event', 'bit']).where('workspace_id', '=', workspaceId).execute();
+    const known = new Set(given.map((g) => g.event));
+    let next = Math.max(-1, ...given.map((g) => Number(g.bit))) + 1;
+    const added = events.filter((e) => !known.has(e.event) && next < SHARED_BIT).map((e) => ({ workspace_id: workspaceId, event: e.event, bit: next++ }));
+    if (added.length > 0) await tx.insertInto('behaviour_event_bits').values(added).execute();
+  });
+  return eventBits(stores, workspaceId);
 }
 
 /**

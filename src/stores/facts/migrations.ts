@@ -627,7 +627,8 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
     name: 'segments: what each indexed event has near it, so most of a sequence is bitmap algebra',
     statements: [
       // The index is derived: dropped and rebuilt (until then behaviour reads the events).
-      // near_hour / near_day: a bit per event type (behaviour_event_bits) the same person did in
+      // near_hour / near_day: a bit per event type (the state store's behaviour_event_bits; 63 for
+      // every type past the first 63) the same person did in
       // [ts, ts + 1 hour] / [ts, ts + 1 day], this row's own included.
       `DROP TABLE IF EXISTS behaviour_rows`,
       `DROP TABLE IF EXISTS behaviour_rows_stage`,
@@ -652,13 +653,6 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
         people AggregateFunction(groupBitmap, UInt64)
       ) ENGINE = MergeTree PARTITION BY (workspace_id, toMonday(day)) ORDER BY (workspace_id, event, day, horizon, mask)`,
       `CREATE TABLE IF NOT EXISTS behaviour_near_stage AS behaviour_near`,
-      // Each event type's bit, given once and kept (masks already built rely on it); 63 is every
-      // type past the first 63, so it tells those apart from nothing.
-      `CREATE TABLE IF NOT EXISTS behaviour_event_bits (
-        workspace_id LowCardinality(String),
-        event String,
-        bit UInt8
-      ) ENGINE = ReplacingMergeTree ORDER BY (workspace_id, event)`,
       `TRUNCATE TABLE behaviour_days`,
       `TRUNCATE TABLE behaviour_days_stage`,
       `TRUNCATE TABLE behaviour_builds`,

@@ -471,6 +471,20 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('person_notes_person').on('person_notes').columns(['workspace_id', 'person_id', 'created_at']).execute();
     },
   },
+  '0019_behaviour_event_bits': {
+    async up(db: Kysely<unknown>) {
+      // Each event type's bit in the behaviour index's masks: given once, never changed (masks
+      // already built rely on it), one event per bit.
+      await db.schema
+        .createTable('behaviour_event_bits')
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('event', 'text', (c) => c.notNull())
+        .addColumn('bit', 'smallint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('behaviour_event_bits_pk', ['workspace_id', 'event'])
+        .addUniqueConstraint('behaviour_event_bits_bit', ['workspace_id', 'bit'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {
