@@ -173,3 +173,27 @@ test('behaviour conditions count the same with the index as from the events, bef
   );
   assert.equal(Number(rows.index), Number(rows.events));
 });
+
+test('past 63 event types the rest share one bit, and a sequence ending in one of them is matched row by row, with the same count', async () => {
+  const workspaces = new WorkspaceService(stores.state);
+  const [many, manyPlain] = [await workspaces.create({ slug: uniqueSlug('behaviour-many'), name: 'many' }), await workspaces.create({ slug: uniqueSlug('behaviour-many-plain'), name: 'many plain' })];
+  const names = Array.from({ length: 66 }, (_, i) => `E${String(i).padStart(2, '0')}`);
+  // Everyone does E00; the even ones E65 half an hour later, the odd ones E64 (which shares a bit with E65).
+  const lines = Array.from({ length: 20 }, (_, p) => [
+    event(`m${p}-a`, `M${p}`, 'E00', NOW - 2 * 86400 + p * 60, {}),
+    event(`m${p}-b`, `M${p}`, p % 2 === 0 ? 'E65' : 'E64', NOW - 2 * 86400 + p * 60 + 1800, {}),
+  ]).flat();
+  lines.push(...names.map((name, i) => event(`n${i}`, 'M99', name, NOW - 5 * 86400 + i, {})));
+  for (const workspace of [many, manyPlain]) await runImport(stores, { workspace, kind: 'events', files: [eventsFile(lines)] });
+  const build = await refreshBehaviourIndex(stores, many.id, { marginSeconds: 0 });
+  assert.deepEqual(Object.keys(build.bits).sort(), names.slice(0, 63));
+  assert.deepEqual(Object.values(build.bits).sort((a, b) => a - b), Array.from({ length: 63 }, (_, i) => i));
+  for (const then of ['E65', 'E01']) {
+    const conditions: Condition[] = [{ type: 'sequence', first: { event: 'E00', where: [] }, then: { event: then, where: [] }, within: { hours: 1 }, absent: true, window: { days: 7 } }];
+    const count = async (w: Workspace) => (await countSegment(stores, w.id, { match: 'all', conditions, today: TODAY, now: NOW })).people;
+    const expected = await count(manyPlain);
+    // E65: the ten odd ones (M99's E65 follows its E00 within the hour); E01: all twenty (M99's follows too).
+    assert.equal(expected, then === 'E65' ? 10 : 20);
+    assert.equal(await count(many), expected);
+  }
+});

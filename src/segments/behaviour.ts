@@ -103,8 +103,11 @@ async function assignEventBits(stores: Stores, workspaceId: string): Promise<Rec
     await tx.selectFrom('workspaces').select('id').where('id', '=', workspaceId).forUpdate().execute();
     const given = await tx.selectFrom('behaviour_event_bits').select(['event', 'bit']).where('workspace_id', '=', workspaceId).execute();
     const known = new Set(given.map((g) => g.event));
-    let next = Math.max(-1, ...given.map((g) => Number(g.bit))) + 1;
-    const added = events.filter((e) => !known.has(e.event) && next < SHARED_BIT).map((e) => ({ workspace_id: workspaceId, event: e.event, bit: next++ }));
+    const free = Math.max(-1, ...given.map((g) => Number(g.bit))) + 1;
+    const added = events
+      .filter((e) => !known.has(e.event))
+      .slice(0, Math.max(0, SHARED_BIT - free))
+      .map((e, i) => ({ workspace_id: workspaceId, event: e.event, bit: free + i }));
     if (added.length > 0) await tx.insertInto('behaviour_event_bits').values(added).execute();
   });
   return eventBits(stores, workspaceId);
