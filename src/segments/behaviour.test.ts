@@ -197,3 +197,24 @@ test('past 63 event types the rest share one bit, and a sequence ending in one o
     assert.equal(await count(many), expected);
   }
 });
+
+test('at a clock change a day is 23 hours: a B 23 h 40 min after an A may fall two days on, past the window, and counts as it does from the events', async () => {
+  const workspaces = new WorkspaceService(stores.state);
+  const create = (slug: string) => workspaces.create({ slug: uniqueSlug(slug), name: slug, timeZone: 'America/New_York' });
+  const [dst, dstPlain] = [await create('behaviour-dst'), await create('behaviour-dst-plain')];
+  // New York springs forward on Sunday March 8, 2026: an A on Saturday March 7 at 23:30 EST, its B on
+  // Monday March 9 at 00:10 EDT, 23 h 40 min later.
+  const aAt = Date.UTC(2026, 2, 8, 4, 30) / 1000;
+  const bAt = aAt + 23 * 3600 + 40 * 60;
+  const lines = [event('d-a', 'D1', 'Added to Cart', aAt, {}), event('d-b', 'D1', 'Order Completed', bAt, {}), event('d-c', 'D2', 'Added to Cart', aAt, {})];
+  for (const workspace of [dst, dstPlain]) await runImport(stores, { workspace, kind: 'events', files: [eventsFile(lines)] });
+  await refreshBehaviourIndex(stores, dst.id, { marginSeconds: 0 });
+  const now = Date.UTC(2026, 2, 20) / 1000;
+  for (const absent of [true, false]) {
+    // The window ends on Sunday March 8: B (Monday) is past it.
+    const conditions: Condition[] = [{ type: 'sequence', first: { event: 'Added to Cart', where: [] }, then: { event: 'Order Completed', where: [] }, within: { hours: 24 }, absent, window: { from: '2026-03-01', to: '2026-03-08' } }];
+    const count = async (w: Workspace) => (await countSegment(stores, w.id, { match: 'all', conditions, today: '2026-03-20', now })).people;
+    assert.equal(await count(dstPlain), absent ? 2 : 0);
+    assert.equal(await count(dst), await count(dstPlain));
+  }
+});

@@ -208,7 +208,7 @@ class Compiler {
    * - an A row with no B within H has none within W: "not B" holds for it, "then B" does not;
    * - for W = H, an A row with a B within H has one within W — in the window too, when W from the
    *   A ends in it: the other way round.
-   * On the settled days (W has passed by now, and ended inside the window, for every A of the day)
+   * On the settled days (W has passed by now, and surely ended inside the window, for every A of the day)
    * that is a union of kept per-day bitmaps; on the others, of the A rows themselves. Only the rows
    * the masks leave open are matched with B rows: those with a B near when W < H, or when W = H
    * and W from them ends past the window (none, for "not B" in a window ending today).
@@ -223,9 +223,10 @@ class Compiler {
     const end = relative ? '{today:Date}' : this.bind((c.window as { to: string }).to, 'Date');
     // The day W before now (worked out here: as a bound date it costs ClickHouse no time-zone work per query).
     const lastSettled = this.bind(this.dateAt((this.params.now as number) - seconds), 'Date');
-    const settled = `day < ${lastSettled} AND day < ${end}`;
+    // W from an A of day d ends by the end of day d + 2 (d + 1 may be 23 hours long, at a clock change).
+    const settled = `day < ${lastSettled} AND day < subtractDays(${end}, 1)`;
     // Written out (not NOT settled) so the weeks before are not read.
-    const unsettled = `(day >= ${lastSettled} OR day >= ${end})`;
+    const unsettled = `(day >= ${lastSettled} OR day >= subtractDays(${end}, 1))`;
     const endsInside = `toDate(toDateTime(ts + ${within}), {tz:String}) <= ${end}`;
     const exact = seconds === horizon;
     const parts: string[] = [];
