@@ -69,6 +69,16 @@ const TREES: Record<string, Condition[]> = {
   'carted, then paid within an hour (20 days)': [
     { type: 'sequence', first: { event: 'Added to Cart', where: [] }, then: { event: 'Order Completed', where: [] }, within: { hours: 1 }, absent: false, window: { days: 20 } },
   ],
+  // With property filters: the A rows themselves (filtered A), and B rows for every A with a B near (filtered B).
+  'carted S2, not paid within 24 h (7 days)': [
+    { type: 'sequence', first: { event: 'Added to Cart', where: [{ property: 'sku', op: 'eq', value: 'S2' }] }, then: { event: 'Order Completed', where: [] }, within: { hours: 24 }, absent: true, window: { days: 7 } },
+  ],
+  'carted, then paid for S1 within 24 h (20 days)': [
+    { type: 'sequence', first: { event: 'Added to Cart', where: [] }, then: { event: 'Order Completed', where: [{ property: 'sku', op: 'eq', value: 'S1' }] }, within: { hours: 24 }, absent: false, window: { days: 20 } },
+  ],
+  'carted, not paid for S1 within 24 h (20 days)': [
+    { type: 'sequence', first: { event: 'Added to Cart', where: [] }, then: { event: 'Order Completed', where: [{ property: 'sku', op: 'eq', value: 'S1' }] }, within: { hours: 24 }, absent: true, window: { days: 20 } },
+  ],
   // A window that ends before today: a B after its last day is not counted.
   'carted, then paid within 24 h (June 12–20)': [
     { type: 'sequence', first: { event: 'Added to Cart', where: [] }, then: { event: 'Order Completed', where: [] }, within: { hours: 24 }, absent: false, window: { from: '2026-06-12', to: '2026-06-20' } },
@@ -111,7 +121,10 @@ function closePairs(): string[] {
     ['M7', NOW - 3600, 600],
     ['M8', NOW - 86400 + 600, 1200],
   ];
-  return pairs.flatMap(([member, at, after], i) => [event(`pair-${i}-a`, member, 'Added to Cart', at, {}), event(`pair-${i}-b`, member, 'Order Completed', at + after, {})]);
+  return pairs.flatMap(([member, at, after], i) => [
+    event(`pair-${i}-a`, member, 'Added to Cart', at, { sku: 'S2' }),
+    event(`pair-${i}-b`, member, 'Order Completed', at + after, { sku: i % 2 === 0 ? 'S1' : 'S2' }),
+  ]);
 }
 after(async () => {
   await stores.close();

@@ -204,19 +204,20 @@ class Compiler {
 
   /**
    * The same from what each A row has near it (H: the shortest horizon of at least W), when W is at
-   * most a day, neither side filters properties and B has a bit of its own:
+   * most a day and B has a bit of its own:
    * - an A row with no B within H has none within W: "not B" holds for it, "then B" does not;
-   * - for W = H, an A row with a B within H has one within W — in the window too, when W from the
-   *   A ends in it: the other way round.
-   * On the settled days (W has passed by now, and surely ended inside the window, for every A of the day)
-   * that is a union of kept per-day bitmaps; on the others, of the A rows themselves. Only the rows
-   * the masks leave open are matched with B rows: those with a B near when W < H, or when W = H
-   * and W from them ends past the window (none, for "not B" in a window ending today).
+   * - for W = H and no filter on B, an A row with a B within H has one within W — in the window too,
+   *   when W from the A ends in it: the other way round.
+   * Without filters, on the settled days (W has passed by now, and surely ended inside the window,
+   * for every A of the day) that is a union of kept per-day bitmaps; otherwise, of the A rows
+   * themselves. Only the rows the masks leave open are matched with B rows: those with a B near
+   * when W < H or B is filtered, or when W from them ends past the window (none, for "not B" in a
+   * window ending today).
    */
   private nearSequence(c: Extract<Condition, { type: 'sequence' }>, within: string, seconds: number): string | undefined {
     const bit = this.ctx.behaviour?.bits?.[c.then.event];
     const horizon = (Object.keys(HORIZONS).map(Number) as Array<keyof typeof HORIZONS>).find((h) => seconds <= h);
-    if (bit === undefined || bit === SHARED_BIT || horizon === undefined || c.first.where.length > 0 || c.then.where.length > 0) return undefined;
+    if (bit === undefined || bit === SHARED_BIT || horizon === undefined) return undefined;
     const b = this.bind(bit, 'UInt8');
     const near = `bitTest(${HORIZONS[horizon]}, ${b})`;
     const relative = 'days' in c.window;
@@ -225,23 +226,24 @@ class Compiler {
     const lastSettled = this.bind(this.dateAt((this.params.now as number) - seconds), 'Date');
     // W from an A of day d ends by the end of day d + 2 (d + 1 may be 23 hours long, at a clock change).
     const settled = `day < ${lastSettled} AND day < subtractDays(${end}, 1)`;
-    // Written out (not NOT settled) so the weeks before are not read.
-    const unsettled = `(day >= ${lastSettled} OR day >= subtractDays(${end}, 1))`;
     const endsInside = `toDate(toDateTime(ts + ${within}), {tz:String}) <= ${end}`;
-    const exact = seconds === horizon;
+    // A B near settles an A row only when any B will do and W is the horizon.
+    const decides = seconds === horizon && c.then.where.length === 0;
+    const bitmaps = decides && c.first.where.length === 0;
+    // The A rows read (all in the window without the bitmaps); written out, not NOT settled, so the weeks before are not read.
+    const read = bitmaps ? ` AND (day >= ${lastSettled} OR day >= subtractDays(${end}, 1))` : '';
     const parts: string[] = [];
-    if (exact) {
+    if (bitmaps) {
       parts.push(
         `SELECT people FROM behaviour_near WHERE workspace_id = {ws:String} AND event = ${this.bind(c.first.event, 'String')} AND horizon = ${this.bind(horizon, 'UInt32')} AND ${this.window(c.window)} AND ${settled} AND ${c.absent ? 'NOT ' : ''}bitTest(mask, ${b})`,
       );
     }
     const rows = (where: string) => `SELECT groupBitmapState(toUInt64(person_id)) AS people FROM (${this.indexRows(c.first, c.window, where)})`;
-    if (c.absent) parts.push(rows(`${exact ? ` AND ${unsettled}` : ''} AND ts + ${within} <= {now:UInt32} AND NOT ${near}`));
-    else if (exact) parts.push(rows(` AND ${unsettled} AND ${near} AND ${endsInside}`));
+    if (c.absent) parts.push(rows(`${read} AND ts + ${within} <= {now:UInt32} AND NOT ${near}`));
+    else if (decides) parts.push(rows(`${read} AND ${near} AND ${endsInside}`));
     // "Not B" with ts + W ≤ now ends by today: in a window ending today, no row is left open.
-    const open = exact ? ` AND ${unsettled} AND NOT ${endsInside}` : '';
-    if (!(exact && c.absent && relative && this.dateAt(this.params.now as number) <= this.ctx.today)) {
-      parts.push(this.matchRows(c, within, { a: ` AND ${near}${open}`, b: exact ? ` AND ${unsettled}` : '' }));
+    if (!(decides && c.absent && relative && this.dateAt(this.params.now as number) <= this.ctx.today)) {
+      parts.push(this.matchRows(c, within, { a: ` AND ${near}${decides ? `${read} AND NOT ${endsInside}` : ''}`, b: decides ? read : '' }));
     }
     return `(SELECT groupBitmapMergeState(people) FROM (${parts.map((p) => `SELECT people FROM (${p})`).join(' UNION ALL ')}))`;
   }
