@@ -108,7 +108,7 @@ test('WeCom: one mass send per staff member for their customers, settled when th
 
   // 张三 confirms in WeCom; 李四 has not yet.
   wecom.confirm(tasks.find((t) => t.sender === 'zhangsan')!.msgid);
-  const polled = await pollWeComConfirmations(stores, { env });
+  const polled = await pollWeComConfirmations(stores, { env, workspaceId: ws.id });
   assert.deepEqual([polled.tasks, polled.delivered, polled.failed], [2, 3, 0]);
   const after = await stores.state.db.selectFrom('deliveries').select(['address', 'status']).where('workspace_id', '=', ws.id).where('plan_key', '=', 'wecom_push').orderBy('address').execute();
   assert.deepEqual(after.map((l) => l.status), ['delivered', 'delivered', 'delivered', 'sent']);

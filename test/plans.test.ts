@@ -94,9 +94,9 @@ test('a one-off plan reaches every eligible person exactly once, holds out a con
   await assert.rejects(startPlan(stores, ws.id, 'welcome_gold', { ...process.env, PLANS_TEST_SECRET: '' }), /PLANS_TEST_SECRET \(its secret\) is not set/);
   await startPlan(stores, ws.id, 'welcome_gold', env);
   receiver.failNext(25, 503);
-  const [summary] = await runDuePlans(stores, { publicUrl: 'https://siyu.example.com' });
+  const [summary] = await runDuePlans(stores, { publicUrl: 'https://siyu.example.com', workspaceId: ws.id });
   assert.equal(summary.audience, 300);
-  assert.equal((await runDuePlans(stores)).length, 0, 'a slot runs once');
+  assert.equal((await runDuePlans(stores, { workspaceId: ws.id })).length, 0, 'a slot runs once');
 
   const dispatcher = new Dispatcher(stores, { env, backoffMs: 5 });
   await dispatchAll(dispatcher);
@@ -172,7 +172,7 @@ test('a one-off plan reaches every eligible person exactly once, holds out a con
   // A second plan to the same people the same day: the cap (1 a day) stops everyone who got the first.
   await savePlan(stores, ws.id, { ...plan, key: 'second_touch', controlPercent: 0, variants: [plan.variants[0]] });
   await startPlan(stores, ws.id, 'second_touch', env);
-  await runDuePlans(stores);
+  await runDuePlans(stores, { workspaceId: ws.id });
   await dispatchAll(dispatcher);
   const second = await stores.state.db.selectFrom('deliveries').selectAll().where('workspace_id', '=', ws.id).where('plan_key', '=', 'second_touch').execute();
   const capped = second.filter((l) => l.reason === 'cap: 1 per 24 h on *');
@@ -196,7 +196,7 @@ test('a recurring plan runs each cron slot once, in the workspace time zone; "en
   assert.equal(started.status, 'scheduled');
   const slot = new Date(started.nextRunAt!);
   assert.equal(shanghai(slot).slice(11), '10:00:00', 'the cron is read in Asia/Shanghai');
-  const at = (ms: number) => ({ now: () => new Date(slot.getTime() + ms) });
+  const at = (ms: number) => ({ now: () => new Date(slot.getTime() + ms), workspaceId: ws.id });
   assert.equal((await runDuePlans(stores, at(-60_000))).length, 0, 'not due a minute early');
   const [first] = await runDuePlans(stores, at(60_000));
   assert.equal(first.audience, 300);
@@ -222,10 +222,10 @@ test('a one-off plan at a time waits for it, then runs once', async () => {
   await savePlan(stores, ws.id, { ...plan, key: 'at_three', controlPercent: 0, variants: [plan.variants[0]], schedule: { kind: 'once', at: at.toISOString() } });
   const started = await startPlan(stores, ws.id, 'at_three', env);
   assert.deepEqual([started.status, started.nextRunAt], ['scheduled', at.toISOString()]);
-  assert.equal((await runDuePlans(stores, { now: () => new Date(at.getTime() - 1000) })).length, 0);
-  const [run] = await runDuePlans(stores, { now: () => new Date(at.getTime() + 1000) });
+  assert.equal((await runDuePlans(stores, { now: () => new Date(at.getTime() - 1000), workspaceId: ws.id })).length, 0);
+  const [run] = await runDuePlans(stores, { now: () => new Date(at.getTime() + 1000), workspaceId: ws.id });
   assert.equal(run.plan, 'at_three');
   assert.equal((await getPlan(stores, ws.id, 'at_three')).status, 'running');
-  assert.equal((await runDuePlans(stores, { now: () => new Date(at.getTime() + 60_000) })).length, 0);
+  assert.equal((await runDuePlans(stores, { now: () => new Date(at.getTime() + 60_000), workspaceId: ws.id })).length, 0);
   await stores.state.db.updateTable('deliveries').set({ status: 'stopped', reason: 'test cleanup' }).where('plan_key', '=', 'at_three').where('workspace_id', '=', ws.id).where('status', '=', 'queued').execute();
 });

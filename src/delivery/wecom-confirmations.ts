@@ -17,8 +17,14 @@ const clients = new Map<string, WeComCustomerContactClient>();
 /** Tasks older than this are not asked about again (WeCom keeps results for a limited time). */
 const LOOK_BACK_DAYS = 30;
 
-export async function pollWeComConfirmations(stores: Stores, options: { env?: NodeJS.ProcessEnv; log?: (m: string) => void } = {}): Promise<{ tasks: number; delivered: number; failed: number }> {
-  const channels = await stores.state.db.selectFrom('channels').select(['workspace_id', 'key', 'definition']).where('kind', '=', 'wecom').execute();
+export async function pollWeComConfirmations(
+  stores: Stores,
+  options: { env?: NodeJS.ProcessEnv; log?: (m: string) => void; workspaceId?: string } = {},
+): Promise<{ tasks: number; delivered: number; failed: number }> {
+  let channelsQuery = stores.state.db.selectFrom('channels').select(['workspace_id', 'key', 'definition']).where('kind', '=', 'wecom');
+  // One workspace's channels only, when asked (every workspace's otherwise).
+  if (options.workspaceId) channelsQuery = channelsQuery.where('workspace_id', '=', options.workspaceId);
+  const channels = await channelsQuery.execute();
   let tasks = 0;
   let delivered = 0;
   let failed = 0;

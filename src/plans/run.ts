@@ -36,6 +36,8 @@ export interface RunOptions {
   publicUrl?: string;
   now?: () => Date;
   log?: (message: string) => void;
+  /** Only this workspace's plans (every workspace's otherwise). */
+  workspaceId?: string;
 }
 
 export interface RunSummary {
@@ -460,12 +462,9 @@ async function alreadyEntered(stores: Stores, workspaceId: string, planKey: stri
 export async function runDuePlans(stores: Stores, options: RunOptions = {}): Promise<RunSummary[]> {
   const now = (options.now ?? (() => new Date()))();
   const summaries: RunSummary[] = [];
-  const due = await stores.state.db
-    .selectFrom('plans')
-    .select(['workspace_id', 'key', 'definition', 'next_run_at'])
-    .where('status', '=', 'scheduled')
-    .where('next_run_at', '<=', now)
-    .execute();
+  let dueQuery = stores.state.db.selectFrom('plans').select(['workspace_id', 'key', 'definition', 'next_run_at']).where('status', '=', 'scheduled').where('next_run_at', '<=', now);
+  if (options.workspaceId) dueQuery = dueQuery.where('workspace_id', '=', options.workspaceId);
+  const due = await dueQuery.execute();
   for (const row of due) {
     const plan = row.definition as Plan;
     const slotAt = new Date(row.next_run_at!);

@@ -18,10 +18,13 @@ import { eachDefinition, parseInteger, readJson } from '../args.ts';
 const ws = ['-w, --workspace <slug>', 'workspace slug or id'] as const;
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '' : `${(100 * x).toFixed(2)}%`);
 
-/** Runs due plan runs and sends until nothing is due (or the time is up), printing progress. */
-async function runAndDispatch(stores: Stores, config: SiyuConfig, timeoutSeconds: number): Promise<void> {
+/**
+ * Runs the workspace's due plan runs and sends until none of its messages is due (or the time is
+ * up), printing progress. Another workspace's waiting messages (on a shared state store) do not hold it.
+ */
+async function runAndDispatch(stores: Stores, config: SiyuConfig, workspaceId: string, timeoutSeconds: number): Promise<void> {
   const publicUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
-  await runDuePlans(stores, { publicUrl, log: (m) => console.log(m) });
+  await runDuePlans(stores, { publicUrl, log: (m) => console.log(m), workspaceId });
   const dispatcher = new Dispatcher(stores, { log: (m) => process.stderr.write(`${m}\n`) });
   const until = Date.now() + timeoutSeconds * 1000;
   let total = 0;
@@ -30,7 +33,7 @@ async function runAndDispatch(stores: Stores, config: SiyuConfig, timeoutSeconds
     const sent = await dispatcher.drain();
     total += sent;
     if (sent > 0) process.stderr.write(`\rsent ${total.toLocaleString('en-US')} messages`);
-    const waiting = await stores.state.db.selectFrom('deliveries').select(({ fn }) => fn.min('next_attempt_at').as('next')).where('status', '=', 'queued').executeTakeFirst();
+    const waiting = await stores.state.db.selectFrom('deliveries').select(({ fn }) => fn.min('next_attempt_at').as('next')).where('status', '=', 'queued').where('workspace_id', '=', workspaceId).executeTakeFirst();
     if (!waiting?.next) break;
     if (Date.now() > until || new Date(waiting.next).getTime() > until) {
       console.log(`messages still waiting (next try ${new Date(waiting.next).toISOString()}): \`siyu start\` sends them`);
@@ -161,8 +164,8 @@ export function registerPlanCommands(program: Command, config: () => SiyuConfig)
           console.log(`plan ${key}: triggered by ${started.plan.schedule.event} from now on; \`siyu start\` watches for it and sends`);
           return;
         }
-        if (options.wait && started.nextRunAt && new Date(started.nextRunAt).getTime() <= Date.now()) await runAndDispatch(stores, cfg, options.timeout);
-        else if (options.wait && started.status === 'running') await runAndDispatch(stores, cfg, options.timeout);
+        if (options.wait && started.nextRunAt && new Date(started.nextRunAt).getTime() <= Date.now()) await runAndDispatch(stores, cfg, workspaceId, options.timeout);
+        else if (options.wait && started.status === 'running') await runAndDispatch(stores, cfg, workspaceId, options.timeout);
         const report = await planReport(stores, workspaceId, key);
         console.log(`plan ${key}: ${(await getPlan(stores, workspaceId, key)).status}; ledger ${JSON.stringify(report.ledger)}`);
       });
@@ -175,7 +178,7 @@ export function registerPlanCommands(program: Command, config: () => SiyuConfig)
       const cfg = config();
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
         const sent = await testPlan(stores, workspaceId, key, { publicUrl: cfg.publicUrl ?? `http://${cfg.host}:${cfg.port}`, log: (m) => console.log(m) });
-        await runAndDispatch(stores, cfg, 60);
+        await runAndDispatch(stores, cfg, workspaceId, 60);
         const rows = await stores.state.db.selectFrom('deliveries').select(['person_id', 'step', 'status', 'reason']).where('run_id', '=', sent.runId).orderBy('person_id').execute();
         printTable(rows.map((r) => ({ person: Number(r.person_id), variant: r.step.replace(/^test:/, ''), status: r.status, reason: r.reason ?? '' })));
       });
