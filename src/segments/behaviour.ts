@@ -28,6 +28,7 @@ const MARGIN_SECONDS = 5;
 
 /** How far ahead a row's masks look (seconds), and the column of each. */
 export const HORIZONS = { 3600: 'near_hour', 86400: 'near_day' } as const;
+const LONGEST_HORIZON = Math.max(...Object.keys(HORIZONS).map(Number));
 /** The bit of every event type past the first 63: set, it says "one of those", so it settles nothing. */
 export const SHARED_BIT = 63;
 
@@ -173,8 +174,8 @@ async function buildIndex(stores: Stores, workspaceId: string, marginSeconds: nu
   const weeks = (
     usable(previous, tz)
       ? await facts.query<{ w: string }>(
-          // A change also moves the masks of the rows in the day before it.
-          `SELECT DISTINCT toString(arrayJoin([toMonday(toDate(timestamp, {tz:String})), toMonday(toDate(timestamp - toIntervalDay(1), {tz:String}))])) AS w
+          // A change also moves the masks of the rows up to the longest horizon before it.
+          `SELECT DISTINCT toString(arrayJoin([toMonday(toDate(timestamp, {tz:String})), toMonday(toDate(timestamp - toIntervalSecond(${LONGEST_HORIZON}), {tz:String}))])) AS w
            FROM event_changes WHERE workspace_id = {ws:String} AND logged_at >= {watermark:DateTime64(3, 'UTC')}`,
           { ...params, watermark: previous.watermark },
         )
@@ -193,7 +194,6 @@ async function buildIndex(stores: Stores, workspaceId: string, marginSeconds: nu
   // A row's masks: the bits of what the person did from its moment to a horizon later (itself included).
   const near = (horizon: number) => `groupBitOr(bit) OVER (PARTITION BY person_id ORDER BY ts RANGE BETWEEN CURRENT ROW AND ${horizon} FOLLOWING)`;
   const masks = Object.values(HORIZONS).join(', ');
-  const longest = Math.max(...Object.keys(HORIZONS).map(Number));
   for (const week of weeks) {
     const part = partition(workspaceId, week);
     const bounds = { ...params, week, events: Object.keys(bits), bits: Object.values(bits) };
@@ -209,7 +209,7 @@ async function buildIndex(stores: Stores, workspaceId: string, marginSeconds: nu
                 ${Object.entries(HORIZONS).map(([horizon, column]) => `${near(Number(horizon))} AS ${column}`).join(', ')}
          FROM events FINAL
          WHERE workspace_id = {ws:String} AND person_id > 0
-           AND timestamp >= ${start('{week:Date}')} AND timestamp < ${start('addDays({week:Date}, 7)')} + toIntervalSecond(${longest + 1})
+           AND timestamp >= ${start('{week:Date}')} AND timestamp < ${start('addDays({week:Date}, 7)')} + toIntervalSecond(${LONGEST_HORIZON + 1})
        ) WHERE ts < toUnixTimestamp(toDateTime(addDays({week:Date}, 7), {tz:String}))`,
       bounds,
     );
