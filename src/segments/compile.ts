@@ -221,9 +221,10 @@ class Compiler {
     const b = this.bind(bit, 'UInt8');
     const near = `bitTest(${HORIZONS[horizon]}, ${b})`;
     const relative = 'days' in c.window;
-    const end = relative ? '{today:Date}' : this.bind((c.window as { to: string }).to, 'Date');
+    const end = 'days' in c.window ? '{today:Date}' : this.bind(c.window.to, 'Date');
+    const now = this.params.now as number;
     // The day W before now (worked out here: as a bound date it costs ClickHouse no time-zone work per query).
-    const lastSettled = this.bind(this.dateAt((this.params.now as number) - seconds), 'Date');
+    const lastSettled = this.bind(this.dateAt(now - seconds), 'Date');
     // W from an A of day d ends by the end of day d + 2 (d + 1 may be 23 hours long, at a clock change).
     const settled = `day < ${lastSettled} AND day < subtractDays(${end}, 1)`;
     const endsInside = `toDate(toDateTime(ts + ${within}), {tz:String}) <= ${end}`;
@@ -242,7 +243,7 @@ class Compiler {
     if (c.absent) parts.push(rows(`${read} AND ts + ${within} <= {now:UInt32} AND NOT ${near}`));
     else if (decides) parts.push(rows(`${read} AND ${near} AND ${endsInside}`));
     // "Not B" with ts + W ≤ now ends by today: in a window ending today, no row is left open.
-    if (!(decides && c.absent && relative && this.dateAt(this.params.now as number) <= this.ctx.today)) {
+    if (!(decides && c.absent && relative && this.dateAt(now) <= this.ctx.today)) {
       parts.push(this.matchRows(c, within, { a: ` AND ${near}${decides ? `${read} AND NOT ${endsInside}` : ''}`, b: decides ? read : '' }));
     }
     return `(SELECT groupBitmapMergeState(people) FROM (${parts.map((p) => `SELECT people FROM (${p})`).join(' UNION ALL ')}))`;
