@@ -485,6 +485,41 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0020_secrets': {
+    async up(db: Kysely<unknown>) {
+      // Channel credentials per workspace, encrypted (AES-256-GCM; workspace and name are the AAD).
+      // key_id names the master key that sealed the value, so rotation can find what is left to re-seal.
+      await db.schema
+        .createTable('secrets')
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('iv', 'text', (c) => c.notNull())
+        .addColumn('ciphertext', 'text', (c) => c.notNull())
+        .addColumn('hint', 'text', (c) => c.notNull())
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('secrets_pk', ['workspace_id', 'name'])
+        .execute();
+    },
+  },
+  '0021_tracker_keys_signed_identities': {
+    async up(db: Kysely<unknown>) {
+      // A tracker key may be held to the brand's own pages (null: any origin).
+      await db.schema.alterTable('api_keys').addColumn('allowed_origins', 'text').execute();
+      // Keys the brand's server signs customers' identities with; the secret is sealed in `secrets`.
+      await db.schema
+        .createTable('identity_sign_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('revoked_at', 'timestamptz')
+        .execute();
+      await db.schema.createIndex('identity_sign_keys_workspace').on('identity_sign_keys').column('workspace_id').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

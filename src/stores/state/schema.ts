@@ -21,6 +21,8 @@ export interface StateDatabase {
   plans: PlansTable;
   plan_runs: PlanRunsTable;
   deliveries: DeliveriesTable;
+  secrets: SecretsTable;
+  identity_sign_keys: IdentitySignKeysTable;
   link_keys: { workspace_id: string; secret: string };
   journeys: {
     workspace_id: string;
@@ -334,4 +336,29 @@ export interface ApiKeysTable {
   last_used_at: Date | null;
   revoked_at: Date | null;
   seq: Generated<number>;
+  /** A tracker key's allowed page origins (JSON array); null: any origin. */
+  allowed_origins: string | null;
+}
+
+/** A workspace's secret, sealed with AES-256-GCM under the master key `key_id` (base64 iv and ciphertext+tag). */
+export interface SecretsTable {
+  workspace_id: string;
+  name: string;
+  key_id: string;
+  iv: string;
+  ciphertext: string;
+  /** What listings show instead of the value: `••••` and at most its last 4 characters. */
+  hint: string;
+  updated_by: string;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** Keys the brand's server signs identities with (HS256); the secret itself is in `secrets` as signkey.<id>. */
+export interface IdentitySignKeysTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  created_by: string;
+  created_at: CreatedAt;
+  revoked_at: Date | null;
 }
