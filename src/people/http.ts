@@ -4,7 +4,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../server/auth.ts';
 import type { Stores } from '../stores/stores.ts';
-import { personView, searchPeople } from './people.ts';
+import { LookupLimitError, LookupRefusedError, personView, searchPeople } from './people.ts';
+import { ApiError } from '../server/errors.ts';
 import { overview } from './overview.ts';
 import { addNote, listNotes, noteSchema } from './notes.ts';
 import { assertPersonInScope } from '../access/scope.ts';
@@ -22,12 +23,25 @@ export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
       config: readers,
       schema: {
         tags,
-        summary: 'Find people by any identifier (normalised as its type says), a part of a name, or a person id',
+        summary:
+          'Find people by any identifier (normalised as its type says), a part of a name, or a person id. Roles that see personal data masked search by a part of a name, the person id or the last 4 digits of a phone; a full identifier only with a reason (audited, limited per hour)',
         security,
-        querystring: z.object({ q: z.string().trim().min(1, 'type something to search for').max(200), limit: z.coerce.number().int().min(1).max(100).default(20) }),
+        querystring: z.object({
+          q: z.string().trim().min(1, 'type something to search for').max(200),
+          limit: z.coerce.number().int().min(1).max(100).default(20),
+          reason: z.string().trim().min(5, 'say in a few words why you look this person up').max(500).optional(),
+        }),
       },
     },
-    async (request) => ({ people: await searchPeople(stores, callerOf(request), request.query.q, request.query.limit) }),
+    async (request) => {
+      try {
+        return { people: await searchPeople(stores, callerOf(request), request.query.q, { limit: request.query.limit, reason: request.query.reason }) };
+      } catch (error) {
+        if (error instanceof LookupRefusedError) throw new ApiError(403, 'forbidden', error.message);
+        if (error instanceof LookupLimitError) throw new ApiError(429, 'rate_limited', error.message);
+        throw error;
+      }
+    },
   );
 
   api.get(

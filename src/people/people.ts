@@ -7,7 +7,9 @@
 import type { Stores } from '../stores/stores.ts';
 import { NotFoundError, type AuthenticatedKey } from '../workspaces/workspaces.ts';
 import { loadIdentifierTypes } from '../identity/identifier-store.ts';
-import { normalise } from '../identity/identifier-types.ts';
+import { normalise, normaliseEmail, normalisePhone } from '../identity/identifier-types.ts';
+import { InputError } from '../system/validation.ts';
+import { recordAudit } from '../access/audit.ts';
 import { maskField, maskIdentifier, maskName, maskProperties, maskRecordId, seesPersonalData } from '../identity/masking.ts';
 import { assertPersonInScope, identitySourcesSql, peopleInScope, peopleScopeSql, scopeSources } from '../access/scope.ts';
 import { personTagsWithAuthors } from '../tags/store.ts';
@@ -35,11 +37,38 @@ export interface PersonHit {
   sources: string[];
 }
 
+/** A masked role's exact identifier lookups (each with a reason) per user per hour. */
+export const MASKED_LOOKUPS_PER_HOUR = 10;
+
+/** A masked role asked for a full identifier without a reason: refused before anything is read. */
+export class LookupRefusedError extends InputError {
+  override name = 'LookupRefusedError';
+}
+
+/** A masked role used up its identifier lookups for the hour. */
+export class LookupLimitError extends Error {
+  override name = 'LookupLimitError';
+}
+
+export interface SearchOptions {
+  limit?: number;
+  /** Why a role that sees personal data masked looks someone up by a full identifier (recorded). */
+  reason?: string;
+}
+
 /**
  * People whose identifier equals the text (as typed, or normalised by any identifier type: a phone
  * typed with spaces finds +86…), whose name contains it, or whose id it is.
+ *
+ * A role that sees phones masked would otherwise learn from a hit that 138****5678 is the number it
+ * typed (the exact match is an oracle). Such a role finds people by a part of a name, the person id or
+ * the last 4 digits of a phone, which tell it nothing the masked view does not show. Only with a
+ * reason does it match full identifiers, each lookup audited and at most MASKED_LOOKUPS_PER_HOUR an
+ * hour; without one, text that reads as a phone or an email is refused outright (decided by the text
+ * alone, so the refusal says nothing about who exists).
  */
-export async function searchPeople(stores: Stores, caller: Caller, text: string, limit = 20): Promise<PersonHit[]> {
+export async function searchPeople(stores: Stores, caller: Caller, text: string, options: SearchOptions | number = {}): Promise<PersonHit[]> {
+  const { limit = 20, reason } = typeof options === 'number' ? { limit: options } : options;
   const q = text.trim();
   if (!q) return [];
   const values = new Set([q]);
@@ -50,6 +79,16 @@ export async function searchPeople(stores: Stores, caller: Caller, text: string,
       // Not a value of this type.
     }
   }
+  const masked = !seesPersonalData(caller.role);
+  const givenReason = reason?.trim() ?? '';
+  const matchIdentifiers = !masked || givenReason.length > 0;
+  if (masked && !givenReason && readsAsPhoneOrEmail(q)) {
+    throw new LookupRefusedError(
+      `q: your role sees phones and emails masked, so it cannot look people up by a full one: search by a part of a name, the person id or the last 4 digits of a phone, or give a reason (reason=…; recorded in the audit log, at most ${MASKED_LOOKUPS_PER_HOUR} an hour)`,
+    );
+  }
+  if (masked && givenReason) await recordMaskedLookup(stores, caller, q, givenReason);
+  const lastFour = masked && !givenReason && /^\d{4}$/.test(q);
   const scope = peopleScopeSql(caller);
   // A team matches on what its own sources brought only (a JD-only phone must not find a shared person).
   const identityFilter = identitySourcesSql(caller);
@@ -59,26 +98,73 @@ export async function searchPeople(stores: Stores, caller: Caller, text: string,
   // Names have letters: digits and signs (a phone, an id) need not read every record's name, and
   // match a few people at most, whose scope is then checked one by one.
   const byName = /\p{L}/u.test(q);
+  const identifierMatch = matchIdentifiers
+    ? `SELECT person_id FROM person_identities FINAL
+       WHERE workspace_id = {ws:String} AND value IN {values:Array(String)} AND person_id > 0 AND ${identityFilter.sql}
+       UNION DISTINCT`
+    : lastFour
+      ? `SELECT person_id FROM person_identities FINAL
+       WHERE workspace_id = {ws:String} AND type = 'phone' AND endsWith(value, {q:String}) AND person_id > 0 AND ${identityFilter.sql}
+       UNION DISTINCT`
+      : '';
+  // Many people share four last digits: those are read within the scope in the query, like names.
+  const inQuery = byName || lastFour;
   const rows = await stores.facts.query<{ person_id: string }>(
     `SELECT person_id FROM (
-       SELECT person_id FROM person_identities FINAL
-       WHERE workspace_id = {ws:String} AND value IN {values:Array(String)} AND person_id > 0 AND ${identityFilter.sql}
+       ${identifierMatch}
        ${
          byName
-           ? `UNION DISTINCT
-       SELECT person_id FROM source_records FINAL
-       WHERE workspace_id = {ws:String} AND person_id > 0 AND name != '' AND positionCaseInsensitiveUTF8(name, {q:String}) > 0 ${recordFilter}`
+           ? `SELECT person_id FROM source_records FINAL
+       WHERE workspace_id = {ws:String} AND person_id > 0 AND name != '' AND positionCaseInsensitiveUTF8(name, {q:String}) > 0 ${recordFilter}
+       UNION DISTINCT`
            : ''
        }
-       UNION DISTINCT
        SELECT person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND {id:UInt64} > 0 AND person_id = {id:UInt64}
-     ) WHERE ${byName ? scope.sql : '1'} ORDER BY person_id LIMIT {limit:UInt32}`,
-    { ws: caller.workspaceId, values: [...values], q, id, limit: byName ? limit : 1000, ...scope.params, ...identityFilter.params },
+     ) WHERE ${inQuery ? scope.sql : '1'} ORDER BY person_id LIMIT {limit:UInt32}`,
+    { ws: caller.workspaceId, values: [...values], q, id, limit: inQuery ? limit : 1000, ...scope.params, ...identityFilter.params },
   );
   const found = rows.map((r) => Number(r.person_id));
-  const visible = byName ? found : [...(await peopleInScope(stores, caller, found))].sort((a, b) => a - b).slice(0, limit);
+  const visible = inQuery ? found : [...(await peopleInScope(stores, caller, found))].sort((a, b) => a - b).slice(0, limit);
   return describePeople(stores, caller, visible);
 }
+
+/** Text a person would type as a phone or an email (the identifiers a masked view shows in part). */
+function readsAsPhoneOrEmail(q: string): boolean {
+  for (const check of [normalisePhone, normaliseEmail]) {
+    try {
+      check(q);
+      return true;
+    } catch {
+      // Not this kind.
+    }
+  }
+  // Eleven digits or more are a phone typed another way (a landline, another country): ids are shorter.
+  return /^[+\d\s\-().]+$/.test(q) && q.replace(/\D/g, '').length >= 11;
+}
+
+/**
+ * A masked role's full-identifier lookup: refused past the hour's limit, otherwise recorded (the
+ * text masked, so the audit log does not keep what the role may not see).
+ */
+async function recordMaskedLookup(stores: Stores, caller: Caller, q: string, reason: string): Promise<void> {
+  const since = new Date(Date.now() - 3600_000);
+  const row = await stores.state.db
+    .selectFrom('audit_log')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('workspace_id', '=', caller.workspaceId)
+    .where('actor', '=', caller.keyId)
+    .where('action', '=', 'people.lookup')
+    .where('at', '>=', since)
+    .executeTakeFirst();
+  if (Number(row?.n ?? 0) >= MASKED_LOOKUPS_PER_HOUR) {
+    await recordAudit(stores, caller.workspaceId, caller.keyId, 'people.lookup_refused', caller.workspaceId, { query: maskField(queryField(q), q), reason: reason.slice(0, 500) });
+    throw new LookupLimitError(`your role may look people up by a full identifier ${MASKED_LOOKUPS_PER_HOUR} times an hour; try again later or ask an admin`);
+  }
+  await recordAudit(stores, caller.workspaceId, caller.keyId, 'people.lookup', caller.workspaceId, { query: maskField(queryField(q), q), reason: reason.slice(0, 500) });
+}
+
+/** The field name the masking rules read a typed query as. */
+const queryField = (q: string) => (/@/.test(q) ? 'email' : /^[+\d\s\-()]+$/.test(q) ? 'phone' : 'identifier');
 
 /** Name, identifiers and sources of a few people, as the caller may see them. */
 async function describePeople(stores: Stores, caller: Caller, ids: number[]): Promise<PersonHit[]> {
