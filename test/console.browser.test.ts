@@ -25,6 +25,10 @@ import { runImport } from '../src/ingest/importer.ts';
 import { Dispatcher } from '../src/delivery/dispatcher.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
 
+// The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
+// operator allows private egress: this test process (and the servers it spawns) allows it.
+process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+
 const SHOTS = path.join(ROOT, 'test-results', 'console');
 const WAIT = 30_000;
 const SECRET_ENV = 'CONSOLE_TEST_WEBHOOK_SECRET';

@@ -18,6 +18,10 @@ import { runDuePlans } from '../src/plans/run.ts';
 import { Dispatcher } from '../src/delivery/dispatcher.ts';
 import { startWebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
 
+// The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
+// operator allows private egress: this test process (and the servers it spawns) allows it.
+process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+
 test('a slow channel with short leases: every message once', { timeout: 120_000 }, async () => {
   const { stores } = await openTestStores();
   const receiver = await startWebhookReceiver('lease-secret');

@@ -18,6 +18,10 @@ import { advanceJourneys, journeyPositions } from '../src/journeys/journeys.ts';
 import { Dispatcher } from '../src/delivery/dispatcher.ts';
 import { startWebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
 
+// The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
+// operator allows private egress: this test process (and the servers it spawns) allows it.
+process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+
 process.env.JOURNEY_SECRET = 'journey-secret';
 const PEOPLE = 200;
 

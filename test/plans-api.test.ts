@@ -13,6 +13,10 @@ import { Dispatcher } from '../src/delivery/dispatcher.ts';
 import { savePolicy } from '../src/policy/policy.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
 
+// The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
+// operator allows private egress: this test process (and the servers it spawns) allows it.
+process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+
 const SECRET = 'whsec_plans_api';
 let stores: Stores;
 let app: FastifyInstance;

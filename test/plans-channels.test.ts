@@ -22,6 +22,10 @@ import { startSmtpServer, type SmtpTestServer } from '../src/channels/testing/sm
 import { startWeComServer, type WeComServer } from '../src/channels/testing/wecom-server.ts';
 import { pollWeComConfirmations } from '../src/delivery/wecom-confirmations.ts';
 
+// The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
+// operator allows private egress: this test process (and the servers it spawns) allows it.
+process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+
 let stores: Stores;
 let ws: Workspace;
 let wechat: WeChatServer;

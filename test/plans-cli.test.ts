@@ -5,6 +5,10 @@ import path from 'node:path';
 import { runCli, tempDir, uniqueSlug } from './helpers.ts';
 import { startWebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
 
+// The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
+// operator allows private egress: this test process (and the servers it spawns) allows it.
+process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+
 test('siyu channels / policy / plans: create, preview, start (sends in the CLI process), report', { timeout: 180_000 }, async () => {
   const dir = tempDir();
   const receiver = await startWebhookReceiver('cli-secret');

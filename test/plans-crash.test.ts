@@ -15,6 +15,10 @@ import { saveSegment } from '../src/segments/segments.ts';
 import { savePolicy } from '../src/policy/policy.ts';
 import { startWebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
 
+// The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
+// operator allows private egress: this test process (and the servers it spawns) allows it.
+process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+
 const PEOPLE = 10_000;
 const SECRET = 'whsec_crash_test';
 

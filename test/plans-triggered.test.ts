@@ -18,6 +18,10 @@ import { runTriggeredPlans } from '../src/plans/triggers.ts';
 import { Dispatcher } from '../src/delivery/dispatcher.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
 
+// The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
+// operator allows private egress: this test process (and the servers it spawns) allows it.
+process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+
 let stores: Stores;
 let app: FastifyInstance;
 let base: string;

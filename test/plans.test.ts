@@ -15,6 +15,10 @@ import { planReport } from '../src/plans/report.ts';
 import { Dispatcher } from '../src/delivery/dispatcher.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
 
+// The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
+// operator allows private egress: this test process (and the servers it spawns) allows it.
+process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+
 const SECRET = 'whsec_test_plans';
 const env = { ...process.env, PLANS_TEST_SECRET: SECRET };
 let stores: Stores;

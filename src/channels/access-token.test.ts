@@ -4,6 +4,10 @@ import { AccessTokenCache, AccessTokenError, postWithAccessToken, weChatTokenFet
 import { startWeChatServer } from './testing/wechat-server.ts';
 import { startWeComServer } from './testing/wecom-server.ts';
 
+// The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
+// operator allows private egress: this test process (and the servers it spawns) allows it.
+process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+
 function countingFetcher(lifetimeSeconds = 7200): { fetchToken: () => Promise<AccessToken>; calls: () => number } {
   let calls = 0;
   return {

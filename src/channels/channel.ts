@@ -3,6 +3,7 @@
  * (or SMTP) contract; the dispatcher hands it one message at a time and maps the result onto the
  * delivery ledger. Clients never retry on their own: they say what happened, the ledger decides.
  */
+import { safeExcerpt } from '../kernel/excerpt.ts';
 
 export interface OutboundMessage {
   /** The ledger's key for this send: the same on every retry, so a platform (or receiver) can dedupe. */
@@ -34,10 +35,23 @@ export interface ChannelClient {
   close?(): Promise<void>;
 }
 
+/**
+ * What the ledger keeps of a failure: its code (the text before the first colon: `HTTP 400`,
+ * `network`, `SMTP 550`, `egress refused`) and a short excerpt with anything secret-looking redacted.
+ * The remote side wrote most of it, and operators (and anyone a channel URL points at) read it.
+ */
+export function ledgerReason(reason: string): string {
+  const colon = reason.indexOf(':');
+  const code = colon > 0 && colon <= 40 ? reason.slice(0, colon) : '';
+  const detail = safeExcerpt(code ? reason.slice(colon + 1) : reason, 200);
+  return code ? `${safeExcerpt(code, 40)}: ${detail}` : detail;
+}
+
 /** Maps an HTTP status onto retry/failed the same way for every HTTP channel. */
 export function outcomeOfHttpStatus(status: number, body: string, retryAfterHeader?: string | null): SendResult | undefined {
   if (status >= 200 && status < 300) return undefined;
-  const reason = `HTTP ${status}${body ? `: ${body.slice(0, 200)}` : ''}`;
+  const excerpt = safeExcerpt(body);
+  const reason = `HTTP ${status}${excerpt ? `: ${excerpt}` : ''}`;
   if (status === 429 || status === 408 || status >= 500) {
     const seconds = retryAfterHeader ? Number(retryAfterHeader) : NaN;
     return { outcome: 'retry', reason, retryAfterMs: Number.isFinite(seconds) ? seconds * 1000 : undefined };

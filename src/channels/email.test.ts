@@ -5,6 +5,10 @@ import type { OutboundMessage } from './channel.ts';
 import { EmailClient, messageIdFor, type EmailConfig } from './email.ts';
 import { startSmtpServer, type SmtpTestServer } from './testing/smtp-server.ts';
 
+// The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
+// operator allows private egress: this test process (and the servers it spawns) allows it.
+process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+
 async function setup(t: TestContext, overrides: Partial<EmailConfig> = {}, users?: Record<string, string>): Promise<{ server: SmtpTestServer; client: EmailClient }> {
   const server = await startSmtpServer({ users });
   const client = new EmailClient({

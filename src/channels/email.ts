@@ -10,7 +10,10 @@
  * Address: the recipient's email address. Content: `subject`, `text`, optional `html` and `from`.
  */
 import { createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { createTransport } from 'nodemailer';
+import { connectGuarded, egressPolicy } from '../kernel/egress.ts';
+import { safeExcerpt } from '../kernel/excerpt.ts';
 import type { ChannelClient, OutboundMessage, SendResult } from './channel.ts';
 import { textField } from './content.ts';
 
@@ -61,6 +64,15 @@ export class EmailClient implements ChannelClient {
       connectionTimeout: config.timeoutMs,
       greetingTimeout: config.timeoutMs,
       socketTimeout: config.timeoutMs,
+      // Every connection is opened here, through the egress checks (the SMTP host resolved once, each
+      // address checked, the socket pinned to it); nodemailer speaks SMTP (and TLS, with the host
+      // name as SNI) over it.
+      getSocket: (_options: unknown, callback: (error: Error | null, socket?: { connection: Socket }) => void) => {
+        connectGuarded(egressPolicy(), config.host, config.port, config.timeoutMs).then(
+          (connection) => callback(null, { connection }),
+          (error: Error) => callback(error),
+        );
+      },
     };
     this.#transport = config.pool ? createTransport({ ...options, pool: true }) : createTransport(options);
   }
@@ -102,7 +114,9 @@ export function messageIdFor(deliveryId: string, domain: string): string {
 }
 
 export function outcomeOfSmtpError(error: SmtpError): SendResult {
-  const reply = (error.response ?? error.message ?? '').slice(0, 200);
+  // A host the server may not reach stays unreachable: no point retrying.
+  if (error.code === 'EGRESS_REFUSED') return { outcome: 'failed', reason: error.message ?? 'egress refused' };
+  const reply = safeExcerpt(error.response ?? error.message ?? '');
   if (error.code === 'EAUTH' || error.code === 'ENOAUTH') return { outcome: 'retry', reason: `SMTP authentication: ${reply}` };
   if (typeof error.responseCode === 'number') {
     const permanent = error.responseCode >= 500 && error.responseCode < 600 && error.responseCode !== 503;

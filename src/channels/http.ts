@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { checkEgressUrl, egressPolicy, EgressRefusedError, guardedLookup, portOf } from '../kernel/egress.ts';
 import { outcomeOfHttpStatus, outcomeOfNetworkError, type SendResult } from './channel.ts';
 
 export interface HttpReply {
@@ -33,6 +34,8 @@ export async function exchange(url: string, request: HttpRequest, timeoutMs: num
   try {
     reply = await send(url, request, timeoutMs);
   } catch (error) {
+    // A destination the server may not reach will not become reachable by trying again.
+    if (error instanceof EgressRefusedError) return { ok: false, result: { outcome: 'failed', reason: error.message } };
     const result = outcomeOfNetworkError(error);
     return { ok: false, result: result.outcome === 'sent' ? { outcome: 'retry', reason: 'network: unknown error' } : result };
   }
@@ -48,9 +51,23 @@ const agents = {
   'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
 };
 
-/** One request, its whole body read before the deadline. Never follows redirects (a redirected POST would lose its body). */
+/** Most of a reply read: platforms answer in a few hundred bytes; a bigger body is cut here and the connection dropped. */
+export const MAX_REPLY_BYTES = 64 * 1024;
+
+/**
+ * One request, its body read (up to MAX_REPLY_BYTES) before the deadline. Never follows redirects (a
+ * redirected POST would lose its body, and a redirect could point anywhere). The destination is
+ * checked against the egress policy: an address in the URL here, a name when the socket resolves it
+ * (the lookup checks every address and connects only to those, so a second DNS answer is never used).
+ */
 function send(url: string, request: HttpRequest, timeoutMs: number): Promise<HttpReply & { retryAfter: string | null }> {
-  const target = new URL(url);
+  const policy = egressPolicy();
+  let target: URL;
+  try {
+    target = checkEgressUrl(url, policy);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const protocol = target.protocol === 'https:' ? 'https:' : 'http:';
   const body = request.body === undefined ? undefined : Buffer.from(request.body);
   return new Promise((resolve, reject) => {
@@ -59,17 +76,27 @@ function send(url: string, request: HttpRequest, timeoutMs: number): Promise<Htt
       {
         method: request.method,
         agent: agents[protocol],
+        lookup: guardedLookup(policy, portOf(target)),
         headers: { ...request.headers, ...(body ? { 'content-length': String(body.length) } : {}) },
         signal: AbortSignal.timeout(timeoutMs),
       },
       (incoming) => {
         const chunks: Buffer[] = [];
-        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-        incoming.on('error', reject);
-        incoming.on('end', () => {
-          const retryAfter = incoming.headers['retry-after'];
-          resolve({ status: incoming.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), retryAfter: typeof retryAfter === 'string' ? retryAfter : null });
+        let size = 0;
+        const retryAfter = incoming.headers['retry-after'];
+        const finish = () => resolve({ status: incoming.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), retryAfter: typeof retryAfter === 'string' ? retryAfter : null });
+        incoming.on('data', (chunk: Buffer) => {
+          if (size >= MAX_REPLY_BYTES) return;
+          chunks.push(chunk.subarray(0, MAX_REPLY_BYTES - size));
+          size += chunk.length;
+          if (size >= MAX_REPLY_BYTES) {
+            // Enough read: the rest is neither waited for nor kept (the socket is not reused).
+            incoming.destroy();
+            finish();
+          }
         });
+        incoming.on('error', (error) => (size >= MAX_REPLY_BYTES ? undefined : reject(error)));
+        incoming.on('end', finish);
       },
     );
     outgoing.on('error', reject);

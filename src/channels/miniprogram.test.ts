@@ -4,6 +4,10 @@ import type { OutboundMessage } from './channel.ts';
 import { MiniProgramSubscribeClient } from './miniprogram.ts';
 import { startWeChatServer, type WeChatServer } from './testing/wechat-server.ts';
 
+// The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
+// operator allows private egress: this test process (and the servers it spawns) allows it.
+process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+
 async function setup(t: TestContext, timeoutMs = 2000): Promise<{ server: WeChatServer; client: MiniProgramSubscribeClient }> {
   const server = await startWeChatServer({ appId: 'wxmini', appSecret: 'mini-secret' });
   t.after(() => server.close());

@@ -4,6 +4,10 @@ import type { OutboundMessage } from './channel.ts';
 import { clientMsgId, OfficialAccountTemplateClient } from './official-account.ts';
 import { startWeChatServer, type WeChatServer } from './testing/wechat-server.ts';
 
+// The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
+// operator allows private egress: this test process (and the servers it spawns) allows it.
+process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+
 async function setup(t: TestContext, timeoutMs = 2000): Promise<{ server: WeChatServer; client: OfficialAccountTemplateClient }> {
   const server = await startWeChatServer({ appId: 'wxoa', appSecret: 'oa-secret' });
   t.after(() => server.close());

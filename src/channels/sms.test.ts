@@ -5,6 +5,10 @@ import { AliyunSmsClient, HttpSmsClient, percentEncode, signRpcRequest, type Ali
 import { aliyunSignature, startAliyunSmsServer, type AliyunSmsServer } from './testing/aliyun-sms-server.ts';
 import { startSmsHttpServer, type SmsHttpServer } from './testing/sms-http-server.ts';
 
+// The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
+// operator allows private egress: this test process (and the servers it spawns) allows it.
+process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+
 function message(content: Record<string, unknown>, overrides: Partial<OutboundMessage> = {}): OutboundMessage {
   return {
     deliveryId: 'spring:r1:42:sms',

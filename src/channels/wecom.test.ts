@@ -5,6 +5,10 @@ import { CallRateLimiter } from './rate-limiter.ts';
 import { startWeComServer, type WeComServer } from './testing/wecom-server.ts';
 import { sharedRateLimiter, weComMassMessageAllowance, WeComCustomerContactClient, type WeComConfig } from './wecom.ts';
 
+// The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
+// operator allows private egress: this test process (and the servers it spawns) allows it.
+process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+
 async function setup(t: TestContext, overrides: Partial<WeComConfig> = {}): Promise<{ server: WeComServer; client: WeComCustomerContactClient }> {
   const server = await startWeComServer({ corpId: 'ww-corp', corpSecret: 'contact-secret' });
   t.after(() => server.close());

@@ -10,7 +10,7 @@
 import { clickhouseTime } from '../ingest/values.ts';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
-import type { ChannelClient, OutboundMessage, SendResult } from '../channels/channel.ts';
+import { ledgerReason, type ChannelClient, type OutboundMessage, type SendResult } from '../channels/channel.ts';
 import { ChannelConfigError, clientFor, getChannel } from '../channels/store.ts';
 import { ZodError } from 'zod';
 import { NotFoundError } from '../workspaces/workspaces.ts';
@@ -360,7 +360,9 @@ export class Dispatcher {
     return fresh;
   }
 
-  private async settlementOf(row: Claimed, result: SendResult): Promise<Settlement> {
+  private async settlementOf(row: Claimed, sent: SendResult): Promise<Settlement> {
+    // What a remote server answered is kept only as a code and a short redacted excerpt.
+    const result = sent.outcome === 'sent' ? sent : { ...sent, reason: ledgerReason(sent.reason) };
     switch (result.outcome) {
       case 'sent':
         return { id: row.id, status: result.delivered ? 'delivered' : 'sent', reason: null, providerId: result.providerId ?? null, nextAttemptAt: null };
