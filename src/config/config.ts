@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { egressPolicy } from '../kernel/egress.ts';
 
 /** Everything Siyu reads from the environment, resolved once. Secrets never have defaults. */
 export interface SiyuConfig {
@@ -35,6 +36,8 @@ export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ name: string; meaning: strin
   { name: 'SIYU_LOG_LEVEL', meaning: 'server log level (fatal, error, warn, info, debug)', default: 'warn' },
   { name: 'SIYU_DEMO_PEOPLE', meaning: 'people in the demo brand generated on first start (0: none)', default: '2000' },
   { name: 'SIYU_DISPATCH_LEASE_SECONDS', meaning: 'how long a worker holds a message it is sending before another worker (on PostgreSQL) may retry it', default: '120' },
+  { name: 'SIYU_ALLOW_PRIVATE_EGRESS', meaning: 'let channels, token endpoints and SMTP reach loopback, link-local and private addresses (tests, on-premise); refused by default', default: '0' },
+  { name: 'SIYU_EGRESS_ALLOW', meaning: 'private destinations allowed by name: hosts, addresses or CIDRs with optional ports, comma-separated (127.0.0.1:4010,10.0.0.0/8,mail.internal)', default: '(none)' },
 ];
 
 export interface ConfigOverrides {
@@ -61,6 +64,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const dataDir = path.resolve(overrides.dataDir ?? env.SIYU_DATA_DIR ?? './data');
   const port = overrides.port ?? intFromEnv('SIYU_PORT', 8080, env);
   if (port > 65535) throw new ConfigError(`SIYU_PORT must be at most 65535, got ${port}`);
+  try {
+    egressPolicy(env); // a malformed egress setting stops the start, not the first send
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
   return {
     dataDir,
     databaseUrl: env.DATABASE_URL || undefined,
