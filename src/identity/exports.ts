@@ -2,25 +2,17 @@ import fs from 'node:fs';
 import type { Stores } from '../stores/stores.ts';
 import type { AuthenticatedKey } from '../workspaces/workspaces.ts';
 import { identitySourcesSql, peopleScopeSql, sourceScopeSql } from '../access/scope.ts';
-
-function csvCell(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
+import { csvRows } from '../kernel/csv.ts';
 
 async function writeCsv(stores: Stores, out: string, header: string[], sql: string, params: Record<string, unknown>): Promise<number> {
   const rows = await stores.facts.query<Record<string, string>>(sql, params);
   const fd = fs.openSync(out, 'w');
   try {
-    fs.writeSync(fd, header.join(',') + '\n');
-    let chunk = '';
-    for (const row of rows) {
-      chunk += header.map((h) => csvCell(String(row[h] ?? ''))).join(',') + '\n';
-      if (chunk.length > 1 << 20) {
-        fs.writeSync(fd, chunk);
-        chunk = '';
-      }
+    fs.writeSync(fd, csvRows([header]));
+    // Written 10,000 rows at a time (a few MB), not as one string.
+    for (let start = 0; start < rows.length; start += 10_000) {
+      fs.writeSync(fd, csvRows(rows.slice(start, start + 10_000).map((row) => header.map((h) => row[h]))));
     }
-    fs.writeSync(fd, chunk);
   } finally {
     fs.closeSync(fd);
   }

@@ -12,6 +12,7 @@ import { readRows, sniffFile } from '../ingest/file-reader.ts';
 import { ConflictError } from '../workspaces/workspaces.ts';
 import { compileFor, getSegment, saveSegment, type Viewer } from './segments.ts';
 import { identitySourcesSql } from '../access/scope.ts';
+import { csvRows } from '../kernel/csv.ts';
 
 export interface ListImportReport {
   segment: string;
@@ -98,7 +99,7 @@ export async function exportSegment(stores: Stores, workspaceId: string, key: st
     ...bound,
   });
   try {
-    out.write(`person_id,${identifierType}\n`);
+    out.write(csvRows([['person_id', identifierType]]));
     let rows = 0;
     let people = 0;
     let after = 0;
@@ -115,11 +116,8 @@ export async function exportSegment(stores: Stores, workspaceId: string, key: st
         { ...bound, after },
       );
       if (page.length === 0) break;
-      let text = '';
-      for (const r of page) {
-        for (const value of r.values) text += `${r.person_id},${/[",\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value}\n`;
-        rows += r.values.length;
-      }
+      const text = csvRows(page.flatMap((r) => r.values.map((value) => [r.person_id, value])));
+      for (const r of page) rows += r.values.length;
       people += page.length;
       after = Number(page[page.length - 1].person_id);
       if (!out.write(text)) await new Promise((resolve) => out.once('drain', resolve));
