@@ -39,14 +39,32 @@ export class CallRateLimiter {
     return turn;
   }
 
+  /**
+   * Counts one call now if it fits in every window and returns 0; otherwise counts nothing and
+   * returns the milliseconds until it would fit (an HTTP Retry-After). For callers that refuse
+   * rather than wait; do not mix with `acquire()` on one limiter.
+   */
+  tryAcquire(): number {
+    const wait = this.#wait(this.#now());
+    if (wait > 0) return wait;
+    this.#record(this.#now());
+    return 0;
+  }
+
+  #wait(now: number): number {
+    return Math.max(...this.#windows.map((w) => (w.count < w.times.length ? 0 : w.times[w.head] + w.windowMs - now)));
+  }
+
   async #take(): Promise<void> {
     for (;;) {
-      const now = this.#now();
-      const wait = Math.max(...this.#windows.map((w) => (w.count < w.times.length ? 0 : w.times[w.head] + w.windowMs - now)));
+      const wait = this.#wait(this.#now());
       if (wait <= 0) break;
       await this.#sleep(wait);
     }
-    const now = this.#now();
+    this.#record(this.#now());
+  }
+
+  #record(now: number): void {
     for (const w of this.#windows) {
       if (w.count < w.times.length) {
         w.times[(w.head + w.count) % w.times.length] = now;

@@ -11,19 +11,34 @@ import { RowRejected as EventRejected, stableHash, type Entity, type FieldProble
 
 const jsonObject = z.record(z.string(), z.unknown());
 
+/** Bounds on one event, so one client's payload cannot cost the server (or a shared insert) more than its share. */
+export const EVENT_LIMITS = {
+  /** Identifiers on one event (Sensors sends a handful). */
+  identities: 20,
+  /** Characters in one identifier value, id or event name. */
+  idLength: 200,
+  /** Bytes of properties, traits and context together, as JSON (Segment's limit is 32 KB). */
+  jsonBytes: 32 * 1024,
+  /** Levels of nesting in properties, traits and context. */
+  depth: 10,
+} as const;
+
 const common = {
-  messageId: z.string().min(1).max(200).optional(),
-  anonymousId: z.string().min(1).max(200).optional(),
-  userId: z.string().min(1).max(200).optional(),
+  messageId: z.string().min(1).max(EVENT_LIMITS.idLength).optional(),
+  anonymousId: z.string().min(1).max(EVENT_LIMITS.idLength).optional(),
+  userId: z.string().min(1).max(EVENT_LIMITS.idLength).optional(),
   timestamp: z.string().datetime({ offset: true }).optional(),
   context: jsonObject.optional(),
-  identities: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+  identities: z
+    .record(z.string().max(40), z.union([z.string().max(EVENT_LIMITS.idLength), z.number()]))
+    .refine((ids) => Object.keys(ids).length <= EVENT_LIMITS.identities, `at most ${EVENT_LIMITS.identities} identifiers per event`)
+    .optional(),
 };
 
-export const trackEventSchema = z.object({ type: z.literal('track'), event: z.string().min(1).max(200), properties: jsonObject.optional(), ...common });
-export const pageEventSchema = z.object({ type: z.literal('page'), name: z.string().max(200).optional(), properties: jsonObject.optional(), ...common });
+export const trackEventSchema = z.object({ type: z.literal('track'), event: z.string().min(1).max(EVENT_LIMITS.idLength), properties: jsonObject.optional(), ...common });
+export const pageEventSchema = z.object({ type: z.literal('page'), name: z.string().max(EVENT_LIMITS.idLength).optional(), properties: jsonObject.optional(), ...common });
 export const identifyEventSchema = z.object({ type: z.literal('identify'), traits: jsonObject.optional(), ...common });
-export const aliasEventSchema = z.object({ type: z.literal('alias'), previousId: z.string().min(1).max(200), ...common });
+export const aliasEventSchema = z.object({ type: z.literal('alias'), previousId: z.string().min(1).max(EVENT_LIMITS.idLength), ...common });
 
 export const eventSchema = z.discriminatedUnion('type', [trackEventSchema, pageEventSchema, identifyEventSchema, aliasEventSchema]);
 export type TrackedEvent = z.infer<typeof eventSchema>;
@@ -35,8 +50,62 @@ function issuePath(path: ReadonlyArray<PropertyKey>): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
 }
 
+/**
+ * How far an event's sender is believed. A server key or session (`server`) says who a customer is.
+ * A tracker key sits in public web pages, so what its events say about identity is a claim: only
+ * device ids link records, and the rest is kept on the event (context.siyuClaims) and nowhere else,
+ * unless a signed identity from the brand's server vouches for it (`verified`).
+ */
+export interface EventTrust {
+  level: 'server' | 'claims';
+  /** Identifiers a verified signed identity vouches for (type → raw value). */
+  verified?: Record<string, string>;
+  /** Why a signed identity on the event was not believed (kept with the claims). */
+  signatureProblem?: string;
+}
+
+/** Identifier types a tracker key may link by: they name a device, never a person. */
+export const DEVICE_IDENTIFIER_TYPES: ReadonlySet<string> = new Set(['device_id']);
+
+export interface EventEntityOptions {
+  trust?: EventTrust;
+  /** Timestamps accepted, relative to arrival (tracking; imports of history leave it out). */
+  window?: { maxPastMs: number; maxFutureMs: number };
+}
+
+/** The deepest nesting in a JSON value, counted without recursion (a deep payload must not overflow the stack). */
+export function jsonDepth(value: unknown, stopAt: number): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth + 1 > deepest) deepest = depth + 1;
+    if (deepest > stopAt) return deepest;
+    for (const child of Object.values(item)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+function rejected(field: string, value: string, reason: string): EventRejected {
+  return new EventRejected([{ field, value: value.slice(0, 200), reason, action: 'row_rejected' }]);
+}
+
 /** Validates an event and turns it into a source record plus an events row. */
-export function eventEntity(input: unknown, identifierTypes: Map<string, IdentifierType>, receivedAt = Date.now(), receivedAtText = clickhouseTime(receivedAt)): Entity {
+export function eventEntity(
+  input: unknown,
+  identifierTypes: Map<string, IdentifierType>,
+  receivedAt = Date.now(),
+  receivedAtText = clickhouseTime(receivedAt),
+  options: EventEntityOptions = {},
+): Entity {
+  // Depth first: everything after (validation, hashing) walks the payload.
+  if (input !== null && typeof input === 'object') {
+    for (const field of ['properties', 'traits', 'context'] as const) {
+      const part = (input as Record<string, unknown>)[field];
+      if (jsonDepth(part, EVENT_LIMITS.depth) > EVENT_LIMITS.depth) throw rejected(field, '', `nested more than ${EVENT_LIMITS.depth} levels deep`);
+    }
+  }
   const parsed = eventSchema.safeParse(input);
   if (!parsed.success) {
     throw new EventRejected(
@@ -49,48 +118,100 @@ export function eventEntity(input: unknown, identifierTypes: Map<string, Identif
     );
   }
   const event = parsed.data;
+  const trust = options.trust ?? { level: 'server' };
   if (!event.anonymousId && !event.userId && !event.identities) {
-    throw new EventRejected([{ field: 'userId', value: '', reason: 'an event needs userId, anonymousId or identities', action: 'row_rejected' }]);
+    throw rejected('userId', '', 'an event needs userId, anonymousId or identities');
   }
-  const identifiers: Array<[string, string]> = [];
+  const properties = event.type === 'track' || event.type === 'page' ? event.properties ?? {} : event.type === 'identify' ? event.traits ?? {} : {};
+  const payloadBytes = Buffer.byteLength(JSON.stringify(properties)) + Buffer.byteLength(JSON.stringify(event.context ?? {}));
+  if (payloadBytes > EVENT_LIMITS.jsonBytes) {
+    throw rejected(event.type === 'identify' ? 'traits' : 'properties', '', `properties, traits and context together are ${payloadBytes} bytes as JSON; at most ${EVENT_LIMITS.jsonBytes}`);
+  }
+  const timestamp = event.timestamp ? Date.parse(event.timestamp) : receivedAt;
+  if (options.window && event.timestamp) {
+    // One insert holds every concurrent request's events: a far-off time would open a partition per month.
+    const { maxPastMs, maxFutureMs } = options.window;
+    if (timestamp < receivedAt - maxPastMs) throw rejected('timestamp', event.timestamp, `more than ${Math.round(maxPastMs / 86_400_000)} days ago`);
+    if (timestamp > receivedAt + maxFutureMs) throw rejected('timestamp', event.timestamp, `more than ${Math.round(maxFutureMs / 3_600_000)} hours ahead`);
+  }
+
+  const given: Array<[string, string, string]> = []; // [type, value, field]
   const problems: FieldProblem[] = [];
-  for (const [typeName, raw] of Object.entries(event.identities ?? {})) {
+  const addIdentifier = (typeName: string, raw: string, field: string) => {
     const type = identifierTypes.get(typeName);
     if (!type) {
       problems.push({
-        field: `identities.${typeName}`,
-        value: String(raw),
+        field,
+        value: raw.slice(0, 200),
         reason: `identifier type "${typeName}" is not declared in this workspace (declared: ${[...identifierTypes.keys()].join(', ')})`,
         action: 'row_rejected',
       });
-      continue;
+      return;
     }
     try {
-      identifiers.push([typeName, normalise(type, String(raw))]);
+      given.push([typeName, normalise(type, raw), field]);
     } catch (error) {
-      problems.push({ field: `identities.${typeName}`, value: String(raw), reason: (error as Error).message, action: 'row_rejected' });
+      problems.push({ field, value: raw.slice(0, 200), reason: (error as Error).message, action: 'row_rejected' });
+    }
+  };
+  for (const [typeName, raw] of Object.entries(event.identities ?? {})) addIdentifier(typeName, String(raw), `identities.${typeName}`);
+  if (problems.length > 0) throw new EventRejected(problems);
+  if (event.userId && identifierTypes.has('user_id')) given.push(['user_id', event.userId, 'userId']);
+  if (event.anonymousId && identifierTypes.has('device_id')) given.push(['device_id', event.anonymousId, 'anonymousId']);
+  if (event.type === 'alias' && identifierTypes.has('user_id')) given.push(['user_id', event.previousId, 'previousId']);
+
+  // What a signed identity vouches for, normalised like the event's own identifiers.
+  const verified = new Set<string>();
+  for (const [typeName, raw] of Object.entries(trust.verified ?? {})) {
+    const type = identifierTypes.get(typeName);
+    if (!type) continue; // a type the workspace does not declare links nothing
+    try {
+      const value = normalise(type, raw);
+      verified.add(`${typeName}\u0000${value}`);
+      if (!given.some(([t, v]) => t === typeName && v === value)) given.push([typeName, value, `signedIdentity.ids.${typeName}`]);
+    } catch {
+      // an unusable value in a signed token links nothing either
     }
   }
-  if (problems.length > 0) throw new EventRejected(problems);
-  if (event.userId && identifierTypes.has('user_id')) identifiers.push(['user_id', event.userId]);
-  if (event.anonymousId && identifierTypes.has('device_id')) identifiers.push(['device_id', event.anonymousId]);
-  if (event.type === 'alias' && identifierTypes.has('user_id')) identifiers.push(['user_id', event.previousId]);
+  const believed = (typeName: string, value: string) =>
+    trust.level === 'server' || DEVICE_IDENTIFIER_TYPES.has(typeName) || verified.has(`${typeName}\u0000${value}`);
+  const identifiers: Array<[string, string]> = [];
+  const claimed: Record<string, string> = {};
+  for (const [typeName, value, field] of given) {
+    if (believed(typeName, value)) identifiers.push([typeName, value]);
+    else claimed[field] = value;
+  }
+  if (trust.level === 'claims' && !identifiers.some(([t]) => DEVICE_IDENTIFIER_TYPES.has(t)) && verified.size === 0) {
+    throw rejected('anonymousId', '', 'an event sent with a tracker key needs anonymousId (its other identifiers are claims until a signed identity vouches for them)');
+  }
 
-  const timestamp = event.timestamp ? Date.parse(event.timestamp) : receivedAt;
-  // Without a messageId, a hash of the content keeps a retried send from landing twice.
+  // Events are facts of an identity record: one per distinct set of identifiers (and profile traits),
+  // not one per event, so a visitor's thousand events are one record for OneID to resolve.
   const messageId = event.messageId ?? `h-${crypto.hash('sha1', JSON.stringify(event)).slice(0, 24)}`;
   const name = event.type === 'track' ? event.event : event.type === 'page' ? event.name ?? 'page' : event.type;
-  const properties = event.type === 'track' || event.type === 'page' ? event.properties ?? {} : event.type === 'identify' ? event.traits ?? {} : {};
   const traits = event.type === 'identify' ? event.traits ?? {} : {};
-  const profile = {
+  const traitProfile = {
     name: typeof traits.name === 'string' ? traits.name : '',
     address: typeof traits.address === 'string' ? traits.address : '',
     birthday: typeof traits.birthday === 'string' ? traits.birthday : '',
   };
-  // Events are facts of an identity record: one per distinct set of identifiers (and profile traits),
-  // not one per event, so a visitor's thousand events are one record for OneID to resolve.
+  // Profile traits from a tracker key are claims too, unless a signed identity says who this is.
+  const profileBelieved = trust.level === 'server' || verified.size > 0;
+  const profile = profileBelieved ? traitProfile : { name: '', address: '', birthday: '' };
+  const claimedProfile = profileBelieved ? {} : Object.fromEntries(Object.entries(traitProfile).filter(([, v]) => v));
+  const hasClaims = Object.keys(claimed).length > 0 || Object.keys(claimedProfile).length > 0 || trust.signatureProblem !== undefined;
+  // The sender's own context never carries claims or a token into storage: only what was decided here.
+  const { siyuClaims: _sentClaims, signedIdentity: _token, ...context } = event.context ?? {};
+  if (hasClaims) {
+    context.siyuClaims = {
+      ...(Object.keys(claimed).length > 0 ? { identifiers: claimed } : {}),
+      ...(Object.keys(claimedProfile).length > 0 ? { profile: claimedProfile } : {}),
+      ...(trust.signatureProblem ? { signedIdentityRefused: trust.signatureProblem } : {}),
+    };
+  }
+
   identifiers.sort((a, b) => (a[0] === b[0] ? (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) : a[0] < b[0] ? -1 : 1));
-  const identityHash = stableHash([identifiers, event.anonymousId ?? '', event.userId ?? '', profile]);
+  const identityHash = stableHash([identifiers, event.anonymousId ?? '', trust.level === 'server' ? event.userId ?? '' : '', profile]);
   const identityKey = `i${identityHash}`;
   const owner = { source: 'sdk', kind: 'identity' as const, record_id: identityKey };
   const row = {
@@ -103,7 +224,7 @@ export function eventEntity(input: unknown, identifierTypes: Map<string, Identif
     timestamp: event.timestamp ? clickhouseTime(timestamp) : receivedAtText,
     received_at: receivedAtText,
     properties: JSON.stringify(properties),
-    context: JSON.stringify(event.context ?? {}),
+    context: JSON.stringify(context),
     source: 'sdk',
   };
   const identity: Entity = {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../server/auth.ts';
-import { ApiKeyService, apiKeySchema, ROLES, WorkspaceService, workspaceChange, workspaceSchema } from './workspaces.ts';
+import { ApiKeyService, apiKeySchema, MAX_ALLOWED_ORIGINS, ROLES, WorkspaceService, workspaceChange, workspaceSchema } from './workspaces.ts';
 
 /** /api/v1/workspace and /api/v1/api-keys: the caller's workspace and its machine keys. */
 export function workspaceRoutes(
@@ -68,15 +68,40 @@ export function workspaceRoutes(
         tags: ['workspace'],
         summary: 'Create an API key; the token is returned once',
         security: [{ bearer: [] }],
-        body: z.object({ name: z.string().min(1).max(200), role: z.enum(ROLES).default('operator') }),
+        body: z.object({
+          name: z.string().min(1).max(200),
+          role: z.enum(ROLES).default('operator'),
+          allowedOrigins: z.array(z.string().max(300)).max(MAX_ALLOWED_ORIGINS).nullable().optional().describe('a tracker key only: the page origins it may send from'),
+        }),
         response: { 201: z.object({ key: apiKeySchema, token: z.string().describe('shown once; store it now') }) },
       },
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      const created = await services.apiKeys.create(caller.workspaceId, request.body.name, request.body.role);
-      await services.audit(caller.workspaceId, caller.keyId, 'apikey.create', created.key.id, { name: created.key.name, role: created.key.role });
+      const created = await services.apiKeys.create(caller.workspaceId, request.body.name, request.body.role, request.body.allowedOrigins);
+      await services.audit(caller.workspaceId, caller.keyId, 'apikey.create', created.key.id, { name: created.key.name, role: created.key.role, allowedOrigins: created.key.allowedOrigins });
       return reply.code(201).send(created);
+    },
+  );
+
+  api.patch(
+    '/api/v1/api-keys/:key',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['workspace'],
+        summary: "Hold a tracker key to page origins (null or []: any origin)",
+        security: [{ bearer: [] }],
+        params: z.object({ key: z.string().min(1) }),
+        body: z.object({ allowedOrigins: z.array(z.string().max(300)).max(MAX_ALLOWED_ORIGINS).nullable() }).strict(),
+        response: { 200: z.object({ key: apiKeySchema }) },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const key = await services.apiKeys.setAllowedOrigins(caller.workspaceId, request.params.key, request.body.allowedOrigins);
+      await services.audit(caller.workspaceId, caller.keyId, 'apikey.origins', key.id, { name: key.name, allowedOrigins: key.allowedOrigins });
+      return { key };
     },
   );
 

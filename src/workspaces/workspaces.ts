@@ -2,6 +2,7 @@ import type { DataScope } from '../access/scope.ts';
 import crypto from 'node:crypto';
 import { z } from 'zod';
 import type { StateStore } from '../stores/state/state-store.ts';
+import { InputError } from '../system/validation.ts';
 
 /**
  * People's roles (admin, operator, analyst, staff) and one for machines: `tracker` may only send
@@ -28,6 +29,7 @@ export const apiKeySchema = z.object({
   createdAt: z.string(),
   lastUsedAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
+  allowedOrigins: z.array(z.string()).nullable().describe("a tracker key's allowed page origins; null: any"),
 });
 export type ApiKey = z.infer<typeof apiKeySchema>;
 
@@ -52,6 +54,59 @@ export const workspaceChange = z
   })
   .strict();
 export type WorkspaceChange = z.input<typeof workspaceChange>;
+
+/** At most this many origins per key: a list, not a registry. */
+export const MAX_ALLOWED_ORIGINS = 50;
+
+/**
+ * A page origin as a tracker key's allow-list holds it: `https://shop.example.com`, a port when it is
+ * not the scheme's, or `https://*.example.com` for every subdomain. Paths and other schemes are refused.
+ */
+export function normaliseOrigin(text: string): string {
+  const trimmed = text.trim().replace(/\/$/, '');
+  const wildcard = /^(https?:\/\/)\*\./i.exec(trimmed);
+  let url: URL;
+  try {
+    url = new URL(wildcard ? `${wildcard[1]}${trimmed.slice(wildcard[0].length)}` : trimmed);
+  } catch {
+    throw new InputError(`"${text.slice(0, 100)}" is not an origin like https://shop.example.com`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InputError(`"${text.slice(0, 100)}": an origin is http:// or https://`);
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+    throw new InputError(`"${text.slice(0, 100)}": an origin has no path, query or credentials (like https://shop.example.com)`);
+  }
+  return `${url.protocol}//${wildcard ? '*.' : ''}${url.host}`;
+}
+
+/** Whether a request's origin (`https://m.shop.example.com`) is one the list allows. */
+export function originAllowed(allowed: readonly string[], origin: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  const host = url.host.toLowerCase();
+  return allowed.some((entry) => {
+    const [scheme, rest] = entry.split('//');
+    if (scheme !== url.protocol) return false;
+    return rest.startsWith('*.') ? host.endsWith(rest.slice(1)) && host.length > rest.length - 1 : host === rest;
+  });
+}
+
+function checkedOrigins(origins: readonly string[] | null | undefined): string[] | null {
+  if (origins === null || origins === undefined) return null;
+  if (origins.length > MAX_ALLOWED_ORIGINS) throw new InputError(`allowedOrigins: at most ${MAX_ALLOWED_ORIGINS} origins`);
+  const out: string[] = [];
+  origins.forEach((origin, i) => {
+    try {
+      out.push(normaliseOrigin(origin));
+    } catch (error) {
+      throw new InputError(`allowedOrigins[${i}]: ${(error as Error).message}`);
+    }
+  });
+  return [...new Set(out)];
+}
 
 export class NotFoundError extends Error {
   override name = 'NotFoundError';
@@ -163,7 +218,9 @@ export class ApiKeyService {
   }
 
   /** Creates a key and returns its token. The token is shown once: only its hash is kept. */
-  async create(workspaceId: string, name: string, role: Role = 'admin'): Promise<{ key: ApiKey; token: string }> {
+  async create(workspaceId: string, name: string, role: Role = 'admin', allowedOrigins?: readonly string[] | null): Promise<{ key: ApiKey; token: string }> {
+    const origins = checkedOrigins(allowedOrigins);
+    if (origins && role !== 'tracker') throw new InputError('allowedOrigins: only a tracker key is held to page origins');
     const prefix = crypto.randomBytes(9).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 12);
     const secret = crypto.randomBytes(32).toString('base64url');
     const row = await this.state.db
@@ -177,6 +234,7 @@ export class ApiKeyService {
         role,
         last_used_at: null,
         revoked_at: null,
+        allowed_origins: origins ? JSON.stringify(origins) : null,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -213,6 +271,32 @@ export class ApiKeyService {
       .executeTakeFirst();
     if (!already) throw new NotFoundError(`no API key "${idOrPrefix}" in this workspace`);
     return toApiKey(already);
+  }
+
+  /** Holds a tracker key to these page origins (null or empty: any origin). */
+  async setAllowedOrigins(workspaceId: string, idOrPrefix: string, allowedOrigins: readonly string[] | null): Promise<ApiKey> {
+    const origins = checkedOrigins(allowedOrigins);
+    const row = await this.state.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where((eb) => eb.or([eb('id', '=', idOrPrefix), eb('prefix', '=', idOrPrefix)]))
+      .executeTakeFirst();
+    if (!row) throw new NotFoundError(`no API key "${idOrPrefix}" in this workspace`);
+    if (row.role !== 'tracker') throw new InputError(`allowedOrigins: only a tracker key is held to page origins; this key has the role ${row.role}`);
+    const updated = await this.state.db
+      .updateTable('api_keys')
+      .set({ allowed_origins: origins && origins.length > 0 ? JSON.stringify(origins) : null })
+      .where('id', '=', row.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toApiKey(updated);
+  }
+
+  /** A tracker key's allowed origins by key id (null: any), as the tracking routes check them. */
+  async allowedOrigins(keyId: string): Promise<string[] | null> {
+    const row = await this.state.db.selectFrom('api_keys').select('allowed_origins').where('id', '=', keyId).executeTakeFirst();
+    return row?.allowed_origins ? (JSON.parse(row.allowed_origins) as string[]) : null;
   }
 
   /** Checks a bearer token; undefined when it is malformed, unknown or revoked. */
@@ -257,6 +341,7 @@ function toApiKey(row: {
   created_at: Date | string;
   last_used_at: Date | string | null;
   revoked_at: Date | string | null;
+  allowed_origins: string | null;
 }): ApiKey {
   return {
     id: row.id,
@@ -267,5 +352,6 @@ function toApiKey(row: {
     createdAt: iso(row.created_at)!,
     lastUsedAt: iso(row.last_used_at),
     revokedAt: iso(row.revoked_at),
+    allowedOrigins: row.allowed_origins ? (JSON.parse(row.allowed_origins) as string[]) : null,
   };
 }

@@ -10,6 +10,7 @@ import { getOneIdSettings, saveOneIdSettings } from '../../identity/settings.ts'
 import { declareIdentifierType, loadIdentifierTypes } from '../../identity/identifier-store.ts';
 import { printTable } from '../output.ts';
 import { withWorkspace, cliActor } from '../workspace.ts';
+import { registerSignKeyCommands } from './sign-keys.ts';
 import { parseInteger } from '../args.ts';
 
 export function registerIdentityCommands(program: Command, config: () => SiyuConfig): void {
@@ -32,6 +33,7 @@ export function registerIdentityCommands(program: Command, config: () => SiyuCon
     });
 
   const identities = program.command('identities').description('OneID: people and their identifiers');
+  registerSignKeyCommands(identities, config);
   identities
     .command('export')
     .description('write person_id,type,value for every identifier of every person')
