@@ -173,7 +173,8 @@ export function trackingRoutes(app: FastifyInstance, stores: Stores, buffer: Eve
       if (!from) throw new ApiError(403, 'origin_not_allowed', 'this tracker key only takes requests from its allowed origins, and the request names none (no Origin or Referer)');
       if (!originAllowed(allowed, from)) throw new ApiError(403, 'origin_not_allowed', `this tracker key does not take requests from ${from.slice(0, 200)} (allowed: ${allowed.join(', ')})`);
     }
-    const wait = Math.max(perKey.take(caller.keyId), perIp.take(`${caller.keyId} ${request.ip}`));
+    // The address first: a client refused for its own rate does not use up the key's allowance for everyone.
+    const wait = perIp.take(`${caller.keyId} ${request.ip}`) || perKey.take(caller.keyId);
     if (wait > 0) {
       reply.header('retry-after', String(Math.max(1, Math.ceil(wait / 1000))));
       throw new ApiError(429, 'rate_limited', `too many requests with this tracker key (at most ${settings.ratePerKey}/s per key and ${settings.ratePerIp}/s per client address); retry after the Retry-After seconds`);
