@@ -1,7 +1,8 @@
 /**
  * Collects tracked events from concurrent requests and writes them to the facts store in batches.
  * A request is acknowledged only after the batch holding its events is written (durable). New
- * records are attached to people shortly after, in the background.
+ * records are attached to people shortly after, in the background. When a shared write fails, each
+ * request's events are written again on their own, so one client's bad events fail only its request.
  */
 import type { Stores } from '../stores/stores.ts';
 import type { Entity } from '../ingest/entities.ts';
@@ -81,13 +82,27 @@ export class EventBuffer {
       events += next.entities.length;
     }
     queue.count -= events;
+    const writeOf = (pending: Pending[]) => new IngestWriter(this.stores.facts, workspaceId, 'track').write(pending.flatMap((p) => p.entities));
     queue.writing = (async () => {
       try {
-        await new IngestWriter(this.stores.facts, workspaceId, 'track').write(taken.flatMap((p) => p.entities));
+        await writeOf(taken);
         for (const p of taken) p.resolve();
-        this.scheduleResolve(workspaceId);
       } catch (error) {
-        for (const p of taken) p.reject(error as Error);
+        if (taken.length === 1) {
+          taken[0].reject(error as Error);
+          return;
+        }
+        // One request's events may be what the store refused: each is written alone, so only it fails.
+        for (const p of taken) {
+          try {
+            await writeOf([p]);
+            p.resolve();
+          } catch (alone) {
+            p.reject(alone as Error);
+          }
+        }
+      } finally {
+        this.scheduleResolve(workspaceId);
       }
     })();
     queue.writing.then(() => {
