@@ -75,6 +75,19 @@ export async function saveTrackedLinks(stores: Stores, links: ReadonlyArray<Trac
     .execute();
 }
 
+/**
+ * Where a tracked link may send a browser: an absolute http(s) URL with no user or password in it
+ * (`https://brand.example@evil.example/` shows one host and opens another). Anything else — javascript:,
+ * data:, a relative path — is not followed, whatever the template rendered.
+ */
+export function redirectTarget(url: string): string | undefined {
+  if (!URL.canParse(url)) return undefined;
+  const target = new URL(url);
+  if ((target.protocol !== 'http:' && target.protocol !== 'https:') || target.username || target.password) return undefined;
+  return target.href;
+}
+
+/** The link a click token names, if its MAC holds and its URL is one a browser may be sent to. */
 export async function readClickToken(stores: Stores, token: string): Promise<(TrackedLink & { personId: number }) | undefined> {
   const parts = token.split('.');
   if (parts.length !== 3) return undefined;
@@ -82,5 +95,7 @@ export async function readClickToken(stores: Stores, token: string): Promise<(Tr
   const link = await stores.state.db.selectFrom('tracked_links').selectAll().where('id', '=', id).executeTakeFirst();
   if (!link) return undefined;
   if (!same(mac(await linkKey(stores, link.workspace_id), `${id}.${person}`), given)) return undefined;
-  return { workspaceId: link.workspace_id, plan: link.plan_key, runId: link.run_id, variant: link.variant, channel: link.channel, url: link.url, personId: parseInt(person, 36) };
+  const url = redirectTarget(link.url);
+  if (!url) return undefined;
+  return { workspaceId: link.workspace_id, plan: link.plan_key, runId: link.run_id, variant: link.variant, channel: link.channel, url, personId: parseInt(person, 36) };
 }

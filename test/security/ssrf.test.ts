@@ -28,6 +28,7 @@ import { runDuePlans } from '../../src/plans/run.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
 import { startSmtpServer, type SmtpTestServer } from '../../src/channels/testing/smtp-server.ts';
 import { useResolver } from '../../src/kernel/egress.ts';
+import { clickToken, linkKey, saveTrackedLinks, trackedLinkId } from '../../src/policy/links.ts';
 
 const SECRET = 'whsec_ssrf_test';
 process.env.SSRF_HOOK_SECRET = SECRET;
@@ -262,6 +263,40 @@ test("a failed send's reply reaches the ledger and the person view only as a cod
   } finally {
     await server?.close();
     await receiver.close();
+    await stores.close();
+  }
+});
+
+test('tracked links redirect only to the http(s) URLs signed into the message', async () => {
+  const { stores } = await openTestStores();
+  let server: FastifyInstance | undefined;
+  try {
+    const { ws } = await workspaceWithKeys(stores, 'ssrf-links');
+    const urls = {
+      good: 'https://shop.example.com/a?x=1',
+      script: 'javascript:alert(document.cookie)',
+      data: 'data:text/html,<script>alert(1)</script>',
+      credentials: 'https://shop.example.com@evil.example/login',
+      relative: '//evil.example/',
+    };
+    const links = Object.values(urls).map((url) => ({ workspaceId: ws.id, plan: 'p', runId: 'run1', variant: 'A', channel: 'sms', url }));
+    await saveTrackedLinks(stores, links);
+    const key = await linkKey(stores, ws.id);
+    const token = (url: string, person = 7) => clickToken(key, trackedLinkId({ runId: 'run1', variant: 'A', url }), person);
+    ({ app: server } = await startTestServer(stores));
+    const base = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
+    const click = (t: string) => fetch(`${base}/r/${t}`, { redirect: 'manual' });
+
+    const good = await click(token(urls.good));
+    assert.equal(good.status, 302);
+    assert.equal(good.headers.get('location'), urls.good);
+    for (const url of [urls.script, urls.data, urls.credentials, urls.relative]) assert.equal((await click(token(url))).status, 404, url);
+    // A token is good for its own link and person only: another MAC, or another person under the same MAC, is refused.
+    const [id, person, mac] = token(urls.good).split('.');
+    assert.equal((await click(`${id}.${person}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`)).status, 404);
+    assert.equal((await click(`${id}.${(8).toString(36)}.${mac}`)).status, 404);
+  } finally {
+    await server?.close();
     await stores.close();
   }
 });
