@@ -162,12 +162,11 @@ test('imported tags over HTTP: the body is the file; bad rows come back with row
   assert.equal(notImported.status, 409);
 });
 
-test('SQL tags over HTTP: a query outside the sandbox fails its run with the reason', async () => {
+test('SQL tags over HTTP: a query outside the sandbox is refused when saved, naming the query and the reason', async () => {
   const tag = { key: 'sql_peek', name: { zh: '越权', en: 'Peek' }, kind: 'sql', query: 'SELECT person_id, 1 AS value FROM person_identities' };
-  assert.equal((await call('POST', '/api/v1/tags', operator, tag)).status, 201);
-  const run = await call('POST', '/api/v1/tags/run', operator, { keys: ['sql_peek'], baseDate: '2026-06-30' });
-  assert.equal(run.json.runs[0].status, 'failed');
-  assert.match(run.json.runs[0].error, /person_identities is not readable from a SQL tag/);
+  const refused = await call('POST', '/api/v1/tags', operator, tag);
+  assert.equal(refused.status, 400);
+  assert.match(refused.json.error.message, /^query: table person_identities is not readable from a SQL tag/);
 });
 
 test('ready packs over HTTP: listed for anyone, installed by operators; installing again keeps the workspace’s own versions', async () => {

@@ -9,7 +9,7 @@ import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../workspaces/workspaces.ts';
 import { runOrder, valueTypeOf, type TagDefinition, type ValueType } from './definition.ts';
 import { cycleMeasures, EVERYONE, PURCHASE_LINES, PURCHASES, readFromRunTables, tagQuery, VALUE_COLUMN, type RuleInput, type TagQuery } from './compute.ts';
-import { sandboxedQuery } from './sql-tags.ts';
+import { sandboxedQuery, sqlTagLimits, sqlTagRunError } from './sql-tags.ts';
 import { importedQuery } from './imported-tags.ts';
 import { listTags, manualValues, setManualValue, valueRun } from './store.ts';
 import { buyerSummaries, fitBuyers, modelValue, needsSpend, type BuyerSummaries, type ModelFit } from './model-tags.ts';
@@ -319,7 +319,8 @@ async function runTag(
         if (!definition) throw new Error(`reads tag "${key}", which does not exist`);
         inputs.set(key, { runId: (await valueRun(stores, workspaceId, key, baseDate))?.runId, type: valueTypeOf(definition) });
       }
-      let query: TagQuery;
+      // The value column is chosen from the tag's type (a fixed map), never from input.
+      const column = VALUE_COLUMN[valueTypeOf(tag)];
       if (tag.kind === 'sql') {
         const runs: string[] = [];
         for (const key of definitions.keys()) {
@@ -327,18 +328,25 @@ async function runTag(
           if (run) runs.push(run.runId);
         }
         const bound = { ...params, sql_tag_runs: runs };
-        query = { sql: await sandboxedQuery(stores.facts, tag, bound), params: bound };
-      } else if (tag.kind === 'imported') query = importedQuery(tag);
-      else query = tagQuery(tag, inputs);
-      query = { ...query, sql: await tables.rewrite(tag, query.sql) };
-      // The value column is chosen from the tag's type (a fixed map), never from input.
-      const column = VALUE_COLUMN[valueTypeOf(tag)];
-      await stores.facts.command(
-        `INSERT INTO tag_values (workspace_id, tag, run_id, base_date, person_id, ${column})
-         SELECT {ws:String}, {tag:String}, {run:String}, {base:Date}, person_id, value FROM (${query.sql})
-         SETTINGS max_execution_time = ${tag.kind === 'sql' ? 600 : 3600}`,
-        { ...query.params, ...params },
-      );
+        // Not rewritten to read the run's tables: text replacement has no place near an operator's SQL.
+        const sandboxed = await sandboxedQuery(stores.facts, tag, bound);
+        await stores.facts.insertFromSandbox(
+          'tag_values',
+          ['workspace_id', 'tag', 'run_id', 'base_date', 'person_id', column],
+          `SELECT {ws:String} AS workspace_id, {tag:String} AS tag, {run:String} AS run_id, {base:Date} AS base_date, person_id, value AS ${column} FROM (${sandboxed})`,
+          bound,
+          { workspaceId, limits: sqlTagLimits() },
+        );
+      } else {
+        let query: TagQuery = tag.kind === 'imported' ? importedQuery(tag) : tagQuery(tag, inputs);
+        query = { ...query, sql: await tables.rewrite(tag, query.sql) };
+        await stores.facts.command(
+          `INSERT INTO tag_values (workspace_id, tag, run_id, base_date, person_id, ${column})
+           SELECT {ws:String}, {tag:String}, {run:String}, {base:Date}, person_id, value FROM (${query.sql})
+           SETTINGS max_execution_time = 3600`,
+          { ...query.params, ...params },
+        );
+      }
     }
     if (details) await db.updateTable('tag_runs').set({ details: JSON.stringify(details) }).where('id', '=', runId).execute();
     await writeBitmaps(stores, tag, params);
@@ -352,7 +360,8 @@ async function runTag(
     await db.updateTable('tag_runs').set({ status, people, finished_at: new Date() }).where('id', '=', runId).execute();
     return { key: tag.key, runId, status, people, seconds: (Date.now() - started) / 1000 };
   } catch (error) {
-    const message = (error as Error).message;
+    // A SQL tag's failure is told in our words: ClickHouse's text would show the sandbox's own SQL.
+    const message = tag.kind === 'sql' ? sqlTagRunError(error, sqlTagLimits()) : (error as Error).message;
     await db.updateTable('tag_runs').set({ status: 'failed', error: message, finished_at: new Date() }).where('id', '=', runId).execute();
     return { key: tag.key, runId, status: 'failed', people: 0, seconds: (Date.now() - started) / 1000, error: message };
   }

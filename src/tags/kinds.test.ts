@@ -10,6 +10,7 @@ import { openTestStores, tempDir, uniqueSlug } from '../../test/helpers.ts';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService, type Workspace } from '../workspaces/workspaces.ts';
 import { runImport } from '../ingest/importer.ts';
+import { ZodError } from 'zod';
 import { tagDefinitionSchema } from './definition.ts';
 import { runTags } from './engine.ts';
 import { importTagFile } from './imported-tags.ts';
@@ -162,7 +163,7 @@ test('SQL tags: a query over this workspace only, parameterised by the base date
   assert.equal((await tagCoverage(stores, ws.id, 'sql_everyone')).people, 4);
 });
 
-test('SQL tags: anything but a read of the workspace tables fails the run with a clear error', async () => {
+test('SQL tags: anything but a read of the workspace tables is refused when saved, and fails the run if stored anyway', async () => {
   const attempts: Array<[string, RegExp]> = [
     ['SELECT person_id, 1 AS value FROM default.orders', /without a database/],
     ['SELECT person_id, 1 AS value FROM import_keys', /not readable/],
@@ -177,7 +178,10 @@ test('SQL tags: anything but a read of the workspace tables fails the run with a
     ['SELECT person_id, 1 AS value FROM orders WHERE', /does not parse/],
   ];
   for (const [i, [query, error]] of attempts.entries()) {
-    await saveTag(stores, ws.id, { key: `sql_bad_${i}`, name: { zh: 'x', en: 'x' }, kind: 'sql', query });
+    const tag = { key: `sql_bad_${i}`, name: { zh: 'x', en: 'x' }, kind: 'sql' as const, valueType: 'string' as const, query, dependsOn: [], onEmpty: 'keep' as const };
+    await assert.rejects(saveTag(stores, ws.id, tag), (e: Error) => e instanceof ZodError && e.issues[0].path[0] === 'query' && error.test(e.issues[0].message), query);
+    // A definition stored before these checks existed is checked again when it runs.
+    await stores.state.db.insertInto('tag_definitions').values({ workspace_id: ws.id, key: tag.key, definition: JSON.stringify(tag) }).execute();
     const [result] = await runTags(stores, { workspaceId: ws.id, keys: [`sql_bad_${i}`], baseDate: BASE });
     assert.equal(result.status, 'failed', query);
     assert.match(result.error ?? '', error, query);

@@ -1,12 +1,24 @@
 /**
- * SQL tags: an operator's own ClickHouse query returning `person_id, value`. It is sandboxed: a
- * single SELECT (checked on ClickHouse's own parse tree), reading only the tables below, each of
- * which is replaced by this workspace's rows; no table functions, no other databases, no settings,
- * no dictionary or file functions, and no parameters but the run's base date and time zone.
+ * SQL tags: an operator's own ClickHouse query returning `person_id, value`. It is sandboxed:
+ *
+ * 1. ClickHouse parses the operator's text once, as a bound parameter (`formatQuerySingleLine`), which
+ *    refuses more than one statement and drops comments. Only that canonical text is used afterwards;
+ *    the raw text never reaches ClickHouse any other way.
+ * 2. The canonical text's parse tree (`EXPLAIN AST`) must be one SELECT built from the syntax below,
+ *    calling only allow-listed functions (sql-functions.ts), reading only the tables in SQL_TABLES (each
+ *    replaced by this workspace's rows), with no settings, FORMAT, INTO OUTFILE or table functions, and
+ *    no parameters but {base:Date} and {tz:String}.
+ * 3. The whole query as it will run is resolved by ClickHouse (`EXPLAIN QUERY TREE`), and every table it
+ *    reads must be one the sandbox itself reads (so a name can reach no other table, whatever it resolves to).
+ * 4. It runs read-only, with limits on memory, time and rows read (and, on a ClickHouse server, as the
+ *    SQL-tag user when one is configured: see the README).
  */
-import type { FactsStore } from '../stores/facts/facts-store.ts';
+import type { FactsStore, SandboxLimits } from '../stores/facts/facts-store.ts';
 import { PURCHASES } from './compute.ts';
 import type { SqlTag } from './definition.ts';
+import { isAllowedFunction } from './sql-functions.ts';
+import { ZodError } from 'zod';
+import { InputError } from '../system/validation.ts';
 
 /** What a SQL tag can read, each limited to the workspace (and current rows: FINAL). */
 export const SQL_TABLES: Record<string, (db: string) => string> = {
@@ -24,25 +36,232 @@ export const SQL_TABLES: Record<string, (db: string) => string> = {
     `SELECT person_id, tag, v_string, v_number, v_bool, v_date, v_list FROM ${db}.tag_values WHERE workspace_id = {ws:String} AND run_id IN {sql_tag_runs:Array(String)}`,
 };
 
-/** Functions that reach outside the query's tables (files, dictionaries, other tables, the server's settings). */
-const FORBIDDEN_FUNCTION = /^(file|url|dict\w*|joinGet\w*|hasColumnInTable|getSetting|getServerSetting|getMacro|input|s3|hdfs|remote\w*|cluster\w*|mysql|postgresql|executable|loop|merge|numbers_mt)$/i;
+/** The facts tables the sandbox's own SQL reads (SQL_TABLES' sources, and source_records for the people). */
+const SANDBOX_SOURCES = ['orders', 'order_lines', 'shipments', 'refunds', 'events', 'products', 'contacts', 'tag_values', 'source_records'];
 
-export class SqlTagError extends Error {}
+/** The parameters a SQL tag may use, with their types. */
+const PARAMETERS: Record<string, string> = { base: 'Date', tz: 'String' };
 
-/** Strips strings, quoted names and comments, so a `;` that remains ends a statement. */
-function outsideLiterals(query: string): string {
-  return query.replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.)*"|`(?:[^`\\]|\\.)*`|--[^\n]*|\/\*[\s\S]*?\*\//g, ' ');
+/** The parse-tree nodes a SELECT may be built from; anything else (SETTINGS, SAMPLE, APPLY …) is refused. */
+const NODES = new Set([
+  'SelectWithUnionQuery',
+  'SelectIntersectExceptQuery',
+  'SelectQuery',
+  'ExpressionList',
+  'TablesInSelectQuery',
+  'TablesInSelectQueryElement',
+  'TableExpression',
+  'TableIdentifier',
+  'TableJoin',
+  'ArrayJoin',
+  'Subquery',
+  'WithElement',
+  'Function',
+  'Identifier',
+  'Literal',
+  'Asterisk',
+  'QualifiedAsterisk',
+  'ColumnsRegexpMatcher',
+  'ColumnsListMatcher',
+  'QualifiedColumnsRegexpMatcher',
+  'QualifiedColumnsListMatcher',
+  'ColumnsTransformerList',
+  'ColumnsExceptTransformer',
+  'ColumnsReplaceTransformer',
+  'ColumnsReplaceTransformer::Replacement',
+  'OrderByElement',
+  'WindowDefinition',
+  'WindowListElement',
+  'InterpolateElement',
+]);
+
+/** What a node means to an operator, for the errors. */
+const NODE_NAMES: Record<string, string> = {
+  Set: 'a SETTINGS clause',
+  SampleRatio: 'SAMPLE',
+  ColumnsApplyTransformer: 'APPLY',
+  InsertQuery: 'INSERT',
+};
+
+/** Limits for one run of a SQL tag; SIYU_SQL_TAG_* in the environment change them (see the README). */
+export function sqlTagLimits(env: NodeJS.ProcessEnv = process.env): SandboxLimits {
+  const read = (name: string, fallback: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+    return value;
+  };
+  return {
+    maxMemoryBytes: read('SIYU_SQL_TAG_MAX_MEMORY_BYTES', 4 * 1024 ** 3),
+    maxSeconds: read('SIYU_SQL_TAG_MAX_SECONDS', 600),
+    maxRowsToRead: read('SIYU_SQL_TAG_MAX_ROWS_TO_READ', 2_000_000_000),
+    maxResultRows: read('SIYU_SQL_TAG_MAX_RESULT_ROWS', 100_000_000),
+  };
 }
 
-/** The AST lines ClickHouse gives for the query, or a SqlTagError saying what is wrong. */
-async function parseTree(facts: FactsStore, query: string, params: Record<string, unknown>): Promise<string[]> {
-  try {
-    const rows = await facts.query<{ explain: string }>(`EXPLAIN AST ${query}`, params);
-    return rows.map((r) => r.explain);
-  } catch (error) {
-    const message = (error as Error).message.replace(/^.*?DB::Exception: /s, '').split('\n')[0];
-    throw new SqlTagError(`the query does not parse: ${message}`);
+/** An operator's query refused, or a run failed: the message is ours and says what to change. */
+export class SqlTagError extends InputError {
+  override name = 'SqlTagError';
+}
+
+interface AstNode {
+  kind: string;
+  /** The node's name: a function's or identifier's name, a literal's value. */
+  name: string;
+  children: AstNode[];
+}
+
+/** EXPLAIN AST prints one node a line, indented one space per level: back into a tree. */
+function treeOf(lines: string[]): AstNode {
+  const root: AstNode = { kind: 'root', name: '', children: [] };
+  const path: AstNode[] = [root];
+  for (const line of lines) {
+    const depth = line.length - line.trimStart().length;
+    const text = line.trim().replace(/ \((?:children \d+|alias [^)]*)\)/g, '');
+    const space = text.indexOf(' ');
+    const node: AstNode = { kind: space < 0 ? text : text.slice(0, space), name: space < 0 ? '' : text.slice(space + 1), children: [] };
+    const parent = path[Math.min(depth, path.length - 1)];
+    parent.children.push(node);
+    path.length = Math.min(depth, path.length - 1) + 1;
+    path.push(node);
   }
+  return root;
+}
+
+/** ClickHouse's error, as our own message (its text names its internals and our wrapper). */
+function parseError(error: unknown, query: string): SqlTagError {
+  const message = (error as Error).message;
+  if (/Multi-statements are not allowed/.test(message)) return new SqlTagError('one SELECT only: the query has more than one statement');
+  const unknown = /Substitution `([^`]*)` is not set/.exec(message);
+  if (unknown) return new SqlTagError(`parameter {${unknown[1]}}: only {base:Date} and {tz:String} are bound`);
+  if (/Max query size exceeded|Maximum parse depth exceeded|TOO_DEEP_RECURSION/i.test(message)) return new SqlTagError('the query is too large or too deeply nested');
+  const position = /failed at position (\d+)/.exec(message);
+  if (position) {
+    const at = Number(position[1]) - 1;
+    const near = [...query.slice(at, at + 40)].map((c) => (c < ' ' ? ' ' : c)).join('');
+    return new SqlTagError(`the query does not parse at character ${at + 1}${near ? `, near «${near}»` : ' (it ends too soon)'}`);
+  }
+  return new SqlTagError('the query does not parse');
+}
+
+/** The operator's text as ClickHouse formats it, parsed once as a bound parameter; comments are gone. */
+async function canonicalText(facts: FactsStore, query: string): Promise<string> {
+  let formatted: string;
+  try {
+    [{ formatted }] = await facts.query<{ formatted: string }>('SELECT formatQuerySingleLine({query:String}) AS formatted', { query });
+  } catch (error) {
+    throw parseError(error, query);
+  }
+  // Formatting its own output must give it back: then what is checked below is what runs.
+  const [{ again }] = await facts.query<{ again: string }>('SELECT formatQuerySingleLineOrNull({query:String}) AS again', { query: formatted });
+  if (again !== formatted) throw new SqlTagError('the query does not parse the same way twice; write it more simply');
+  return formatted;
+}
+
+const tableList = () => Object.keys(SQL_TABLES).join(', ');
+
+/** Refuses every node of the parse tree that a SQL tag may not use, with what is allowed instead. */
+function checkTree(node: AstNode, tables: Set<string>, databases: Set<string>, parent?: AstNode): void {
+  if (node.kind !== 'root' && !NODES.has(node.kind)) {
+    throw new SqlTagError(`${NODE_NAMES[node.kind] ?? node.kind} is not allowed in a SQL tag: it is one SELECT, reading ${tableList()}`);
+  }
+  if (node.kind === 'SelectWithUnionQuery' && node.children.length > 1) throw new SqlTagError('FORMAT and INTO OUTFILE are not allowed in a SQL tag');
+  if (node.kind === 'Function') {
+    if (parent?.kind === 'TableExpression') throw new SqlTagError(`table function ${node.name}() is not allowed: read ${tableList()}`);
+    if (!isAllowedFunction(node.name)) {
+      throw new SqlTagError(`function ${node.name}() is not allowed in a SQL tag (it may use arithmetic, comparison, logical, conditional, string, date, conversion, array and aggregate functions)`);
+    }
+  }
+  if (node.kind === 'TableIdentifier') {
+    if (node.name.includes('.')) throw new SqlTagError(`table ${node.name}: name tables without a database; a SQL tag reads ${tableList()}`);
+    if (!(node.name in SQL_TABLES) && tables.has(node.name)) throw new SqlTagError(`table ${node.name} is not readable from a SQL tag; it reads ${tableList()}`);
+  }
+  if (node.kind === 'Identifier') {
+    if (tables.has(node.name) || node.name in SQL_TABLES) throw new SqlTagError(`${node.name} names a table: use (SELECT … FROM ${node.name}) instead`);
+    const qualifier = node.name.split('.')[0].toLowerCase();
+    if (node.name.includes('.') && databases.has(qualifier)) throw new SqlTagError(`${node.name}: other databases are not readable from a SQL tag`);
+  }
+  for (const child of node.children) checkTree(child, tables, databases, node);
+}
+
+/** The sandbox around the checked query: the tables as CTEs of this workspace's rows, the value cast to the tag's type. */
+function wrap(db: string, canonical: string, valueType: SqlTag['valueType']): string {
+  const ctes = Object.entries(SQL_TABLES).map(([name, body]) => `${name} AS (${body(db)})`);
+  const value =
+    valueType === 'string_list' ? 'CAST(value AS Array(String))' : valueType === 'date' ? 'toDate32(value)' : valueType === 'boolean' ? 'toUInt8(value)' : valueType === 'number' ? 'toFloat64(value)' : 'toString(value)';
+  return `WITH ${ctes.join(',\n')}
+    SELECT toUInt64(person_id) AS person_id, ${value} AS value FROM (
+${canonical}
+    ) WHERE person_id > 0 AND person_id IN (SELECT person_id FROM ${db}.source_records FINAL WHERE workspace_id = {ws:String})
+    LIMIT 1 BY person_id`;
+}
+
+/**
+ * Checks an operator's query (without running it) and returns its canonical text: a SqlTagError says
+ * what is wrong. Used when a SQL tag is saved, and again before every run.
+ */
+export async function checkSqlTag(facts: FactsStore, query: string): Promise<string> {
+  const text = query.trim();
+  if (text.length === 0) throw new SqlTagError('the query is empty');
+  const canonical = await canonicalText(facts, text);
+  for (const [, name, type] of canonical.matchAll(/\{\s*([^:}\s]*)\s*:\s*([^}]*)\}/g)) {
+    if (PARAMETERS[name] === undefined) throw new SqlTagError(`parameter {${name}}: only {base:Date} and {tz:String} are bound`);
+    if (PARAMETERS[name] !== type.trim()) throw new SqlTagError(`parameter {${name}:${type.trim()}}: write {${name}:${PARAMETERS[name]}}`);
+  }
+  let lines: string[];
+  try {
+    // Only the canonical text, which ClickHouse has just formatted from one statement, is parsed here.
+    lines = (await facts.query<{ explain: string }>(`EXPLAIN AST ${canonical}`, { base: '2000-01-01', tz: 'UTC' })).map((r) => r.explain);
+  } catch (error) {
+    throw parseError(error, canonical);
+  }
+  const tree = treeOf(lines);
+  const top = tree.children[0];
+  if (tree.children.length !== 1 || top.kind !== 'SelectWithUnionQuery') throw new SqlTagError(`a SELECT only: this is ${NODE_NAMES[top?.kind ?? ''] ?? top?.kind ?? 'an empty query'}`);
+  const tables = new Set((await facts.query<{ name: string }>('SELECT name FROM system.tables WHERE database = currentDatabase()')).map((t) => t.name));
+  const databases = new Set((await facts.query<{ name: string }>('SELECT name FROM system.databases')).map((d) => d.name.toLowerCase()));
+  for (const name of ['system', 'information_schema', 'default']) databases.add(name);
+  checkTree(tree, tables, databases);
+  return canonical;
+}
+
+/**
+ * Checks a SQL tag as saved (syntax, functions, and the tables and columns it resolves to, as a run of
+ * today would), a refusal given as a validation error on the definition's `query` field (the API's 400).
+ */
+export async function validateSqlTag(facts: FactsStore, tag: SqlTag, workspaceId: string): Promise<void> {
+  try {
+    await sandboxedQuery(facts, tag, { ws: workspaceId, base: new Date().toISOString().slice(0, 10), tz: 'UTC', sql_tag_runs: [] });
+  } catch (error) {
+    if (error instanceof SqlTagError) throw new ZodError([{ code: 'custom', path: ['query'], message: error.message, input: tag.query }]);
+    throw error;
+  }
+}
+
+/** The tables (database.name) and table functions a query reads, as ClickHouse resolves it. */
+async function tablesRead(facts: FactsStore, sql: string, params: Record<string, unknown>): Promise<string[]> {
+  let lines: string[];
+  try {
+    lines = (await facts.query<{ explain: string }>(`EXPLAIN QUERY TREE ${sql}`, params)).map((r) => r.explain);
+  } catch (error) {
+    const message = (error as Error).message;
+    const missing = /Unknown (?:table expression )?identifier '([^']*)'|Unknown table expression identifier `?([^`' ]*)/.exec(message);
+    if (missing) throw new SqlTagError(`${missing[1] ?? missing[2]} is not a table or column a SQL tag can read; it reads ${tableList()}`);
+    const column = /Unknown expression (?:or function )?identifier `?([^`' ]*)/.exec(message);
+    if (column) throw new SqlTagError(`${column[1]}: no such column (the tables are ${tableList()})`);
+    const fn = /Function with name `?([^`' ]*)`? does not exist/.exec(message);
+    if (fn) throw new SqlTagError(`function ${fn[1]}() does not exist`);
+    throw new SqlTagError('the query does not fit the tables a SQL tag reads (check the column names and types)');
+  }
+  const read: string[] = [];
+  for (const line of lines) {
+    const table = /^\s*TABLE id: \d+.*?, table_name: ([^,\s]+)/.exec(line);
+    if (table) read.push(table[1]);
+    const fn = /^\s*TABLE_FUNCTION id: \d+.*?, table_function_name: ([^,\s]+)/.exec(line);
+    if (fn) read.push(`${fn[1]}()`);
+  }
+  return read;
 }
 
 /**
@@ -50,39 +269,26 @@ async function parseTree(facts: FactsStore, query: string, params: Record<string
  * `params` binds base and tz, and sql_tag_runs: the current runs of the workspace's tags (for tag_values).
  */
 export async function sandboxedQuery(facts: FactsStore, tag: SqlTag, params: Record<string, unknown>): Promise<string> {
-  const query = tag.query.trim().replace(/;\s*$/, '');
-  if (outsideLiterals(query).includes(';')) throw new SqlTagError('one SELECT only: the query has more than one statement');
-  for (const [, name] of outsideLiterals(query).matchAll(/\{\s*(\w+)\s*:/g)) {
-    if (name !== 'base' && name !== 'tz') throw new SqlTagError(`parameter {${name}}: only {base:Date} and {tz:String} are bound`);
-  }
+  const canonical = await checkSqlTag(facts, tag.query);
   const [{ db }] = await facts.query<{ db: string }>('SELECT currentDatabase() AS db');
-  const tables = new Set((await facts.query<{ name: string }>('SELECT name FROM system.tables WHERE database = currentDatabase()')).map((t) => t.name));
-  const databases = new Set((await facts.query<{ name: string }>('SELECT name FROM system.databases')).map((d) => d.name));
-  const lines = await parseTree(facts, query, { base: params.base, tz: params.tz });
-  if (!lines[0]?.trim().startsWith('SelectWithUnionQuery')) throw new SqlTagError(`a SELECT only: this is a ${lines[0]?.trim().split(' ')[0] ?? 'empty query'}`);
-  lines.forEach((line, i) => {
-    const [node, name = ''] = line.trim().split(/\s+/);
-    const previous = lines[i - 1]?.trim() ?? '';
-    if (node === 'Set') throw new SqlTagError('SETTINGS are not allowed in a SQL tag');
-    if (node === 'Function' && previous.startsWith('TableExpression')) throw new SqlTagError(`table function ${name}() is not allowed: read ${Object.keys(SQL_TABLES).join(', ')}`);
-    if (node === 'Function' && FORBIDDEN_FUNCTION.test(name)) throw new SqlTagError(`function ${name}() is not allowed in a SQL tag`);
-    if (node === 'TableIdentifier') {
-      if (name.includes('.')) throw new SqlTagError(`table ${name}: name tables without a database; a SQL tag reads ${Object.keys(SQL_TABLES).join(', ')}`);
-      if (tables.has(name) && !(name in SQL_TABLES)) throw new SqlTagError(`table ${name} is not readable from a SQL tag; it reads ${Object.keys(SQL_TABLES).join(', ')}`);
-    }
-    if (node === 'Identifier') {
-      if (tables.has(name) || name in SQL_TABLES) throw new SqlTagError(`${name} names a table: use (SELECT … FROM ${name}) instead`);
-      const qualifier = name.split('.')[0];
-      if (name.includes('.') && databases.has(qualifier)) throw new SqlTagError(`${name}: other databases are not readable from a SQL tag`);
-    }
-  });
-  // Every table the query may read is a CTE over this workspace's rows, shadowing the real one.
-  const ctes = Object.entries(SQL_TABLES).map(([name, body]) => `${name} AS (${body(db)})`);
-  const type = tag.valueType;
-  const value = type === 'string_list' ? 'CAST(value AS Array(String))' : type === 'date' ? 'toDate32(value)' : type === 'boolean' ? 'toUInt8(value)' : type === 'number' ? 'toFloat64(value)' : 'toString(value)';
-  return `WITH ${ctes.join(',\n')}
-    SELECT toUInt64(person_id) AS person_id, ${value} AS value FROM (
-${query}
-    ) WHERE person_id > 0 AND person_id IN (SELECT person_id FROM ${db}.source_records FINAL WHERE workspace_id = {ws:String})
-    LIMIT 1 BY person_id`;
+  const sql = wrap(db, canonical, tag.valueType);
+  const allowed = new Set([...SANDBOX_SOURCES.map((t) => `${db}.${t}`), 'system.one']);
+  for (const table of await tablesRead(facts, sql, params)) {
+    if (!allowed.has(table)) throw new SqlTagError(`the query reads ${table}, which a SQL tag cannot read; it reads ${tableList()}`);
+  }
+  return sql;
+}
+
+/** A run's failure as an operator should read it: our own message, never ClickHouse's text. */
+export function sqlTagRunError(error: unknown, limits: SandboxLimits): string {
+  if (error instanceof SqlTagError) return error.message;
+  const message = (error as Error).message ?? '';
+  if (/MEMORY_LIMIT_EXCEEDED|memory limit exceeded/i.test(message)) return `the query needs more than ${Math.round(limits.maxMemoryBytes / 1024 ** 2)} MiB of memory (SIYU_SQL_TAG_MAX_MEMORY_BYTES)`;
+  if (/TIMEOUT_EXCEEDED|Timeout exceeded/i.test(message)) return `the query ran longer than ${limits.maxSeconds} s (SIYU_SQL_TAG_MAX_SECONDS)`;
+  if (/TOO_MANY_ROWS|Limit for rows/i.test(message)) return `the query reads or returns too many rows (SIYU_SQL_TAG_MAX_ROWS_TO_READ, SIYU_SQL_TAG_MAX_RESULT_ROWS)`;
+  if (/TOO_MANY_BYTES|Limit for result/i.test(message)) return 'the query returns too much';
+  if (/CANNOT_PARSE|Cannot parse|CANNOT_CONVERT|Cannot convert|TYPE_MISMATCH|ILLEGAL_TYPE_OF_ARGUMENT|NO_COMMON_TYPE|Illegal type/i.test(message)) return "the query's values do not fit the tag's type, or a function got a value of the wrong type";
+  if (/ILLEGAL_DIVISION|Division by zero/i.test(message)) return 'the query divides by zero';
+  if (/TOO_LARGE_ARRAY_SIZE|ARGUMENT_OUT_OF_BOUND|too large|out of bound/i.test(message)) return 'a function in the query got a value out of its range (an array too large, an index out of bounds)';
+  return 'the query failed while running (check it on a small example first)';
 }

@@ -8,6 +8,7 @@ import type { Stores } from '../stores/stores.ts';
 import { ConflictError, NotFoundError } from '../workspaces/workspaces.ts';
 import { tagDefinitionSchema, valueTypeOf, type ManualTag, type TagDefinition, type ValueType } from './definition.ts';
 import { VALUE_COLUMN } from './compute.ts';
+import { validateSqlTag } from './sql-tags.ts';
 
 function parseDefinition(raw: unknown): TagDefinition {
   return tagDefinitionSchema.parse(typeof raw === 'string' ? JSON.parse(raw) : raw);
@@ -15,6 +16,8 @@ function parseDefinition(raw: unknown): TagDefinition {
 
 export async function saveTag(stores: Stores, workspaceId: string, input: unknown, options: { replace?: boolean } = {}): Promise<TagDefinition> {
   const tag = tagDefinitionSchema.parse(input);
+  // A SQL tag's query is checked when saved (and again at every run).
+  if (tag.kind === 'sql') await validateSqlTag(stores.facts, tag, workspaceId);
   const existing = await stores.state.db.selectFrom('tag_definitions').select('key').where('workspace_id', '=', workspaceId).where('key', '=', tag.key).executeTakeFirst();
   if (existing && !options.replace) throw new ConflictError(`tag "${tag.key}" exists already (replace it to change it)`);
   await stores.state.db

@@ -1,5 +1,5 @@
 import { Session, version as chdbVersion } from 'chdb';
-import { assertTableName, toJsonLines, type FactsParams, type FactsStore } from './facts-store.ts';
+import { assertTableName, sandboxedInsertSql, toJsonLines, type FactsParams, type FactsStore, type SandboxLimits } from './facts-store.ts';
 import { lockDirectory, type DirectoryLock } from '../lock.ts';
 
 function parseJsonEachRow<Row>(text: string): Row[] {
@@ -126,6 +126,11 @@ export class ChdbFactsStore implements FactsStore {
 
   async command(sql: string, params?: FactsParams): Promise<void> {
     await this.run(() => (params && Object.keys(params).length > 0 ? this.session.queryBindAsync(sql, params) : this.session.queryAsync(sql)));
+  }
+
+  async insertFromSandbox(table: string, columns: ReadonlyArray<string>, select: string, params: FactsParams, options: { workspaceId: string; limits: SandboxLimits }): Promise<void> {
+    // chDB has no users: the SELECT is read-only and limited, and holds only checked canonical text.
+    await this.command(sandboxedInsertSql(table, columns, select, options.limits), params);
   }
 
   async insertRows(table: string, rows: ReadonlyArray<Record<string, unknown>>): Promise<number> {

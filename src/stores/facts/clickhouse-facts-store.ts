@@ -1,23 +1,35 @@
 import { Readable } from 'node:stream';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { assertTableName, type FactsParams, type FactsStore } from './facts-store.ts';
+import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import { assertTableName, sandboxedInsertSql, sandboxSettings, type FactsParams, type FactsStore, type SandboxLimits } from './facts-store.ts';
 
 export interface ClickHouseServerOptions {
   url: string;
   username?: string;
   password?: string;
   database: string;
+  /**
+   * A read-only ClickHouse user (readonly = 2) for SQL tags, whose row policies keep each query to the
+   * workspace in the custom setting SQL_siyu_workspace (README: "SQL tags on a ClickHouse server").
+   */
+  sqlTagUser?: string;
+  sqlTagPassword?: string;
 }
+
+/** A SQL tag may run up to its time limit; the HTTP request waits that long and a little more. */
+const SANDBOX_REQUEST_TIMEOUT_MS = 3_600_000;
 
 /** A ClickHouse server over HTTP: the same SQL and `{name:Type}` parameters as chDB. */
 export class ClickHouseFactsStore implements FactsStore {
   readonly engine = 'clickhouse' as const;
   readonly location: string;
   private readonly client: ClickHouseClient;
+  /** The SQL-tag user's client, when one is configured. */
+  private readonly sandbox?: ClickHouseClient;
 
-  private constructor(client: ClickHouseClient, location: string) {
+  private constructor(client: ClickHouseClient, location: string, sandbox?: ClickHouseClient) {
     this.client = client;
     this.location = location;
+    this.sandbox = sandbox;
   }
 
   static async connect(options: ClickHouseServerOptions): Promise<ClickHouseFactsStore> {
@@ -35,7 +47,13 @@ export class ClickHouseFactsStore implements FactsStore {
       password: options.password,
       database: options.database,
     });
-    return new ClickHouseFactsStore(client, location);
+    // Read here (not in config.ts) so every way of opening the store honours it.
+    const sqlTagUser = options.sqlTagUser ?? (process.env.SIYU_CLICKHOUSE_SQL_TAG_USER || undefined);
+    const sqlTagPassword = options.sqlTagPassword ?? process.env.SIYU_CLICKHOUSE_SQL_TAG_PASSWORD;
+    const sandbox = sqlTagUser
+      ? createClient({ url: options.url, username: sqlTagUser, password: sqlTagPassword, database: options.database, request_timeout: SANDBOX_REQUEST_TIMEOUT_MS })
+      : undefined;
+    return new ClickHouseFactsStore(client, location, sandbox);
   }
 
   async query<Row = Record<string, unknown>>(sql: string, params?: FactsParams): Promise<Row[]> {
@@ -60,6 +78,30 @@ export class ClickHouseFactsStore implements FactsStore {
       format: 'TabSeparated',
       columns: columns.map(assertTableName) as [string, ...string[]],
     });
+  }
+
+  async insertFromSandbox(table: string, columns: ReadonlyArray<string>, select: string, params: FactsParams, options: { workspaceId: string; limits: SandboxLimits }): Promise<void> {
+    if (!this.sandbox) {
+      await this.client.command({ query: sandboxedInsertSql(table, columns, select, options.limits), query_params: params });
+      return;
+    }
+    // The SQL-tag user can only read, and its row policies see only this workspace: its rows go to our insert.
+    const result = await this.sandbox.query({
+      query: select,
+      query_params: params,
+      format: 'JSONEachRow',
+      clickhouse_settings: {
+        ...sandboxSettings(options.limits),
+        max_result_rows: String(options.limits.maxResultRows),
+        result_overflow_mode: 'throw',
+        SQL_siyu_workspace: options.workspaceId,
+        // A custom setting (prefix SQL_) is not in the client's list of known ones.
+      } as ClickHouseSettings,
+    });
+    async function* rows() {
+      for await (const batch of result.stream()) for (const row of batch as Array<{ json<T>(): T }>) yield row.json<Record<string, unknown>>();
+    }
+    await this.client.insert({ table: assertTableName(table), values: Readable.from(rows()), format: 'JSONEachRow', columns: columns.map(assertTableName) as [string, ...string[]] });
   }
 
   async command(sql: string, params?: FactsParams): Promise<void> {
@@ -102,6 +144,7 @@ export class ClickHouseFactsStore implements FactsStore {
   }
 
   async close(): Promise<void> {
+    await this.sandbox?.close();
     await this.client.close();
   }
 }

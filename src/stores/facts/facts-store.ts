@@ -7,6 +7,38 @@ export type FactsParams = Record<string, unknown>;
 
 export type FactsEngine = 'chdb' | 'clickhouse';
 
+/** Limits for a query an operator wrote (a SQL tag): memory, time, rows read and rows returned. */
+export interface SandboxLimits {
+  maxMemoryBytes: number;
+  maxSeconds: number;
+  maxRowsToRead: number;
+  maxResultRows: number;
+}
+
+/** The limits as ClickHouse settings (each a checked integer from our configuration, never user text). */
+export function sandboxSettings(limits: SandboxLimits): Record<string, number | string> {
+  for (const [name, value] of Object.entries(limits)) if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`sandbox limit ${name} must be a positive integer`);
+  return {
+    max_memory_usage: limits.maxMemoryBytes,
+    max_execution_time: limits.maxSeconds,
+    timeout_overflow_mode: 'throw',
+    max_rows_to_read: limits.maxRowsToRead,
+    read_overflow_mode: 'throw',
+  };
+}
+
+/**
+ * `INSERT INTO table (columns) SELECT …` where the SELECT holds an operator's checked query: the SELECT
+ * runs with readonly = 1 (the insert around it is ours) and the whole statement within the limits.
+ */
+export function sandboxedInsertSql(table: string, columns: ReadonlyArray<string>, select: string, limits: SandboxLimits): string {
+  const settings = Object.entries(sandboxSettings(limits)).map(([name, value]) => `${name} = ${typeof value === 'number' ? value : `'${value}'`}`);
+  return `INSERT INTO ${assertTableName(table)} (${columns.map(assertTableName).join(', ')})
+    SELECT * FROM (${select}
+    SETTINGS readonly = 1)
+    SETTINGS ${settings.join(', ')}`;
+}
+
 export interface FactsStore {
   readonly engine: FactsEngine;
   /** Where the data lives: a directory for chDB, a URL (without credentials) for a server. */
@@ -20,6 +52,13 @@ export interface FactsStore {
    * anywhere): for millions of numbers, which JSON would make slow and large. See `readUint32Rows`.
    */
   queryRowBinary(sql: string, params?: FactsParams): AsyncIterable<Uint8Array>;
+  /**
+   * Inserts into `table` the rows of `select`, a SELECT holding an operator's checked query (a SQL
+   * tag): read-only and within `limits`; on a ClickHouse server with a SQL-tag user, the SELECT runs as
+   * that user with `workspaceId` for its row policies, and its rows are streamed into the insert.
+   * The SELECT names its columns as `columns`.
+   */
+  insertFromSandbox(table: string, columns: ReadonlyArray<string>, select: string, params: FactsParams, options: { workspaceId: string; limits: SandboxLimits }): Promise<void>;
   /** Runs a statement that returns nothing (DDL, INSERT … SELECT, mutations). */
   command(sql: string, params?: FactsParams): Promise<void>;
   /** Inserts rows given as objects keyed by column name. Returns rows written. */
