@@ -13,6 +13,7 @@ import type { Stores } from '../stores/stores.ts';
 import { readUint32Rows } from '../stores/facts/facts-store.ts';
 import type { IdentifierType } from './identifier-types.ts';
 import { loadIdentifierTypes } from './identifier-store.ts';
+import { suppressionSql } from './suppression.ts';
 import { nextVersion } from '../ingest/writer.ts';
 import { fuzzyCandidates, type Candidate, type FuzzyOptions } from './fuzzy.ts';
 import { fuzzyOptionsFor } from './settings.ts';
@@ -359,13 +360,15 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
         SELECT DISTINCT tupleElement(id, 1), tupleElement(id, 2) FROM source_records FINAL ARRAY JOIN identifiers AS id
         WHERE workspace_id = {ws:String} AND (person_id = 0 OR person_id IN {pending:Array(UInt64)}))))`;
   }
+  // Identifiers of people erased on request (PIPL) link no one again, whatever brought them.
+  const suppression = await suppressionSql(stores, ws);
   // The snapshot, numbered in key order so that a re-run sees the records in the same order.
   await facts.command(
     `INSERT INTO resolution_records (workspace_id, run_id, idx, source, kind, record_id, person_id, identifiers, name, masked_phone, address, birthday)
-     SELECT {ws:String}, {run:String}, toUInt32(rowNumberInAllBlocks()), source, kind, record_id, person_id, identifiers, name, masked_phone, address, birthday
-     FROM (SELECT source, kind, record_id, person_id, identifiers, name, masked_phone, address, birthday FROM source_records FINAL
+     SELECT {ws:String}, {run:String}, toUInt32(rowNumberInAllBlocks()), source, kind, record_id, person_id, kept_identifiers, name, masked_phone, address, birthday
+     FROM (SELECT source, kind, record_id, person_id, ${suppression.kept('identifiers')} AS kept_identifiers, name, masked_phone, address, birthday FROM source_records FINAL
            WHERE workspace_id = {ws:String} AND ${scope} ORDER BY source, kind, record_id)`,
-    { ...run, ...scopeParams },
+    { ...run, ...scopeParams, ...suppression.params },
   );
   step('snapshot');
   const [counts] = await facts.query<{ n: string; maxPerson: string }>(

@@ -30,6 +30,7 @@ import { clickhouseTime } from './values.ts';
 import { processIsAlive } from '../stores/lock.ts';
 import type { ResolveSummary } from '../identity/resolve.ts';
 import { resolveSerially } from '../identity/resolve-queue.ts';
+import { withholdErasedIdentities } from '../identity/suppression.ts';
 import { dropImportStage, importOrdersWithSql, sqlImportable } from './sql-orders.ts';
 
 export { ImportPlanError };
@@ -410,6 +411,8 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
     }
     const total: ImportCounts = { rowsRead: 0, landed: 0, updated: 0, unchanged: 0, quarantined: 0, valuesDropped: 0 };
     for (const s of summaries) for (const key of Object.keys(total) as Array<keyof ImportCounts>) total[key] += s[key];
+    // Identifiers of people erased on request are withheld before anything links them (listed in the quarantine).
+    total.valuesDropped += (await withholdErasedIdentities(stores, request.workspace.id, runId)).identifiers;
     // New records join people before the run counts as complete, so a crash here re-runs it.
     const resolution = request.resolve === false ? undefined : await resolveSerially(stores, { workspaceId: request.workspace.id });
     await db

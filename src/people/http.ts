@@ -7,6 +7,8 @@ import type { Stores } from '../stores/stores.ts';
 import { LookupLimitError, LookupRefusedError, personView, searchPeople } from './people.ts';
 import { ApiError } from '../server/errors.ts';
 import { overview } from './overview.ts';
+import { erasePerson } from './erase.ts';
+import { exportPerson } from './export.ts';
 import { addNote, listNotes, noteSchema } from './notes.ts';
 import { assertPersonInScope } from '../access/scope.ts';
 
@@ -59,6 +61,32 @@ export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
   );
 
   const person = z.object({ id: z.coerce.number().int().positive() });
+  // Personal-data rights (PIPL art. 45, 47): an admin exports or erases one person, each recorded.
+  api.get(
+    '/api/v1/people/:id/export',
+    {
+      config: { roles: ['admin'] as const },
+      schema: { tags, summary: "One person's data as JSON (identifiers, records, orders, refunds, events, tags, consents, contacts, deliveries, notes, tasks); audited", security, params: person },
+    },
+    async (request, reply) => {
+      const data = await exportPerson(stores, callerOf(request), request.params.id);
+      return reply.header('content-disposition', `attachment; filename="person-${request.params.id}.json"`).send(data);
+    },
+  );
+  api.delete(
+    '/api/v1/people/:id',
+    {
+      config: { roles: ['admin'] as const },
+      schema: {
+        tags,
+        summary: "Erase a person's personal data from both stores (orders and event counts kept de-identified); their identifiers are never linked again; audited",
+        security,
+        params: person,
+        body: z.object({ reason: z.string().trim().min(5, 'say why this person is erased (at least 5 characters)').max(500) }).strict(),
+      },
+    },
+    async (request) => ({ erased: await erasePerson(stores, callerOf(request), request.params.id, request.body.reason) }),
+  );
   api.get('/api/v1/people/:id/notes', { config: readers, schema: { tags, summary: 'Notes on a person, newest first', security, params: person } }, async (request) => {
     const caller = callerOf(request);
     await assertPersonInScope(stores, caller, request.params.id);

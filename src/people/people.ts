@@ -294,12 +294,12 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** The person's latest orders (a package order once, with its shipments), with their lines. */
-async function personOrders(stores: Stores, ws: string, personId: number, bySource: string, sourceParams: Record<string, unknown>) {
-  const params = { ws, p: personId, ...sourceParams };
+/** The person's latest orders (a package order once, with its shipments), with their lines; 100 unless said. */
+export async function personOrders(stores: Stores, ws: string, personId: number, bySource: string, sourceParams: Record<string, unknown>, limit = 100) {
+  const params = { ws, p: personId, limit, ...sourceParams };
   const orders = await stores.facts.query<{ source: string; order_id: string; status: string; ordered_at: string; amount: string; refunded: string; is_package: number; package_periods: number; store_id: string }>(
     `SELECT source, order_id, status, toString(ordered_at) AS ordered_at, toString(amount) AS amount, toString(refunded) AS refunded, is_package, package_periods, store_id
-     FROM orders FINAL WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} ${bySource} ORDER BY ordered_at DESC LIMIT 100`,
+     FROM orders FINAL WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} ${bySource} ORDER BY ordered_at DESC LIMIT {limit:UInt32}`,
     params,
   );
   if (orders.length === 0) return [];

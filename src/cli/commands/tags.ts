@@ -12,6 +12,7 @@ import { printTable } from '../output.ts';
 import { cliActor, withWorkspace } from '../workspace.ts';
 import { personView, searchPeople } from '../../people/people.ts';
 import { overview } from '../../people/overview.ts';
+import { registerPeopleRightsCommands } from './people.ts';
 import { eachDefinition, parseInteger } from '../args.ts';
 
 export function registerTagCommands(program: Command, config: () => SiyuConfig): void {
@@ -188,6 +189,7 @@ export function registerTagCommands(program: Command, config: () => SiyuConfig):
         );
       });
     });
+  registerPeopleRightsCommands(people, config);
   // The CLI acts as the workspace's owner: everyone, unmasked.
   const owner = (workspaceId: string) => ({ keyId: cliActor(), workspaceId, role: 'admin' as const });
   people

@@ -520,6 +520,32 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('identity_sign_keys_workspace').on('identity_sign_keys').column('workspace_id').execute();
     },
   },
+  '0023_erasure': {
+    async up(db: Kysely<unknown>) {
+      // PIPL erasure: identifiers of erased people are never linked again. Only salted hashes of
+      // `type:value` are kept (the salt is the workspace's own), never the values themselves.
+      await db.schema
+        .createTable('erasure_salts')
+        .addColumn('workspace_id', 'text', (c) => c.primaryKey().references('workspaces.id').onDelete('cascade'))
+        .addColumn('salt', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('erased_identifiers')
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addColumn('erased_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('erased_identifiers_pk', ['workspace_id', 'hash'])
+        .execute();
+      // The de-identified person ids whose aggregate facts were kept: a re-imported record of theirs lands blank.
+      await db.schema
+        .createTable('erased_people')
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+        .addColumn('person_id', 'bigint', (c) => c.notNull())
+        .addColumn('erased_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('erased_people_pk', ['workspace_id', 'person_id'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

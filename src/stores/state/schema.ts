@@ -22,6 +22,10 @@ export interface StateDatabase {
   plan_runs: PlanRunsTable;
   deliveries: DeliveriesTable;
   secrets: SecretsTable;
+  /** PIPL erasure: the workspace's salt, the salted hashes of erased identifiers, the erased person ids. */
+  erasure_salts: { workspace_id: string; salt: string };
+  erased_identifiers: { workspace_id: string; hash: string; erased_at: ColumnType<Date, Date | undefined, never> };
+  erased_people: { workspace_id: string; person_id: ColumnType<number, number, number>; erased_at: ColumnType<Date, Date | undefined, never> };
   identity_sign_keys: IdentitySignKeysTable;
   link_keys: { workspace_id: string; secret: string };
   journeys: {
