@@ -30,6 +30,7 @@ import os from 'node:os';
 import { EventBuffer, type EventBufferOptions } from '../tracking/event-buffer.ts';
 import { installAuth } from './auth.ts';
 import { installErrorHandling } from './errors.ts';
+import { installSecurityHeaders } from './security-headers.ts';
 
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The built console (`npm run build:console`, run by `npm install`), or undefined when it is not built. */
@@ -62,6 +63,7 @@ export async function buildServer({ config, stores, logger = true, tracking, upl
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
+  await installSecurityHeaders(app);
 
   const workspaces = new WorkspaceService(stores.state);
   const apiKeys = new ApiKeyService(stores.state);
