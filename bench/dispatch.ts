@@ -33,6 +33,8 @@ export async function run(args: string[]): Promise<void> {
   const lines = createInterface({ input: child.stdout! });
   const next = () => new Promise<string>((resolve) => lines.once('line', resolve));
   const { url } = JSON.parse(await next()) as { url: string };
+  // The receiver is on loopback: allow exactly it, as an operator would name an on-premise endpoint.
+  process.env.SIYU_EGRESS_ALLOW = new URL(url).host;
   const stores = await openStores(loadConfig({ dataDir }));
   try {
     const ws = await new WorkspaceService(stores.state).create({ slug: `bench-${Date.now()}`, name: 'bench' });
