@@ -38,6 +38,10 @@ export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ name: string; meaning: strin
   { name: 'SIYU_DISPATCH_LEASE_SECONDS', meaning: 'how long a worker holds a message it is sending before another worker (on PostgreSQL) may retry it', default: '120' },
   { name: 'SIYU_ALLOW_PRIVATE_EGRESS', meaning: 'let channels, token endpoints and SMTP reach loopback, link-local and private addresses (tests, on-premise); refused by default', default: '0' },
   { name: 'SIYU_EGRESS_ALLOW', meaning: 'private destinations allowed by name: hosts, addresses or CIDRs with optional ports, comma-separated (127.0.0.1:4010,10.0.0.0/8,mail.internal)', default: '(none)' },
+  { name: 'SIYU_UPLOAD_MAX_MB', meaning: 'largest upload (import, tag or list file) in CSV, TSV or JSON lines, gzip or not; larger is refused with 413', default: '2048' },
+  { name: 'SIYU_UPLOAD_XLSX_MAX_MB', meaning: 'largest XLSX upload', default: '200' },
+  { name: 'SIYU_UNPACKED_MAX_MB', meaning: 'most a file may unpack to when read (gzip output, all parts of an XLSX together); past it the read stops with an error', default: '20 × SIYU_UPLOAD_MAX_MB' },
+  { name: 'SIYU_XLSX_SHARED_STRINGS_MAX_MB', meaning: "most an XLSX file's shared-strings part may unpack to (it is held in memory while the sheet is read)", default: '100' },
 ];
 
 export interface ConfigOverrides {
@@ -82,6 +86,32 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     logLevel: env.SIYU_LOG_LEVEL || 'warn',
     demoPeople: intFromEnv('SIYU_DEMO_PEOPLE', 2000, env),
     dispatchLeaseSeconds: Math.max(1, intFromEnv('SIYU_DISPATCH_LEASE_SECONDS', 120, env)),
+  };
+}
+
+/** Bounds on files taken in (uploads) and on what reading them may unpack to, in bytes. */
+export interface FileLimits {
+  uploadBytes: number;
+  xlsxUploadBytes: number;
+  unpackedBytes: number;
+  sharedStringsBytes: number;
+}
+
+const MB = 1024 * 1024;
+
+/** Read when a file is taken in or read (not once per process), so a test or an operator can change them without a restart. */
+export function fileLimits(env: NodeJS.ProcessEnv = process.env): FileLimits {
+  const positive = (name: string, fallback: number) => {
+    const value = intFromEnv(name, fallback, env);
+    if (value === 0) throw new ConfigError(`${name} must be at least 1 (megabytes), got 0`);
+    return value;
+  };
+  const uploadMb = positive('SIYU_UPLOAD_MAX_MB', 2048);
+  return {
+    uploadBytes: uploadMb * MB,
+    xlsxUploadBytes: positive('SIYU_UPLOAD_XLSX_MAX_MB', 200) * MB,
+    unpackedBytes: positive('SIYU_UNPACKED_MAX_MB', 20 * uploadMb) * MB,
+    sharedStringsBytes: positive('SIYU_XLSX_SHARED_STRINGS_MAX_MB', 100) * MB,
   };
 }
 

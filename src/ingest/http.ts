@@ -7,12 +7,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../server/auth.ts';
+import { privateDirectory, receiveUpload, UploadTooLargeError } from '../server/uploads.ts';
 import { ApiError } from '../server/errors.ts';
 import type { Stores } from '../stores/stores.ts';
 import { NotFoundError, WorkspaceService } from '../workspaces/workspaces.ts';
@@ -74,7 +74,7 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
   }
 
   await app.register(async (scope) => {
-    // Any body is the file itself, streamed to disk as it arrives (no size limit in memory).
+    // Any body is the file itself, streamed to disk as it arrives (bounded by kind in receiveUpload, not held in memory).
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     // A server that stops interrupts its imports between batches and keeps their uploads: the next
     // start resumes them.
@@ -117,9 +117,14 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
           throw new ApiError(403, 'forbidden', `a team imports ${TEAM_IMPORT_KINDS.join(', ')} only; ${request.query.kind} are imported by a user who sees the whole workspace`);
         }
         const workspace = await new WorkspaceService(stores.state).get(caller.workspaceId);
-        fs.mkdirSync(uploadsDir, { recursive: true });
-        const file = path.join(uploadsDir, `${crypto.randomBytes(6).toString('hex')}-${request.query.filename}`);
-        await pipeline(request.body as Readable, fs.createWriteStream(file));
+        const file = path.join(privateDirectory(uploadsDir), `${crypto.randomBytes(6).toString('hex')}-${request.query.filename}`);
+        try {
+          await receiveUpload(request.body as Readable, file);
+        } catch (error) {
+          // The client may still be sending a file too large: the connection ends with the answer.
+          if (error instanceof UploadTooLargeError) reply.header('connection', 'close');
+          throw error;
+        }
         const controller = new AbortController();
         const started = new Promise<{ run: string; resumed: boolean }>((resolve, reject) => {
           const done = runImport(stores, {

@@ -197,6 +197,7 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
         const { key: name } = request.params;
         return withUploadedFile(request.body, (file) =>
           importSegmentList(stores, callerOf(request).workspaceId, { key: name, name: { zh: request.query.zh ?? name, en: request.query.en ?? name }, identifierType: request.query.type, file }),
+          stores.dataDir,
         );
       },
     );

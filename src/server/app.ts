@@ -22,11 +22,14 @@ import { journeyRoutes } from '../journeys/http.ts';
 import { accessRoutes } from '../access/http.ts';
 import { peopleRoutes } from '../people/http.ts';
 import { taskRoutes } from '../tasks/http.ts';
+import { secretRoutes } from '../secrets/http.ts';
+import { channelRoutes } from '../channels/routes.ts';
+import { channelUsingSecret } from '../channels/store.ts';
 import { authenticateSession } from '../access/users.ts';
 import { recordAudit } from '../access/audit.ts';
 import { rescheduleTags } from '../tags/schedule.ts';
 import { reschedulePlans } from '../plans/plans.ts';
-import os from 'node:os';
+import { uploadsDirOf } from './uploads.ts';
 import { EventBuffer, type EventBufferOptions } from '../tracking/event-buffer.ts';
 import { installAuth } from './auth.ts';
 import { installErrorHandling } from './errors.ts';
@@ -51,7 +54,7 @@ export interface ServerOptions {
   /** Log requests (off in tests). */
   logger?: boolean;
   tracking?: EventBufferOptions;
-  /** Where uploaded import files wait while they are imported (default: the system temp directory). */
+  /** Where uploaded import files wait while they are imported (default: `uploads` in the data directory, 0700). */
   uploadsDir?: string;
 }
 
@@ -97,7 +100,7 @@ export async function buildServer({ config, stores, logger = true, tracking, upl
   });
   const events = new EventBuffer(stores, tracking);
   trackingRoutes(app, stores, events);
-  await importRoutes(app, stores, uploadsDir ?? path.join(os.tmpdir(), 'siyu-uploads'));
+  await importRoutes(app, stores, uploadsDir ?? uploadsDirOf(stores.dataDir));
   identityRoutes(app, stores);
   tagRoutes(app, stores);
   segmentRoutes(app, stores);
@@ -107,6 +110,9 @@ export async function buildServer({ config, stores, logger = true, tracking, upl
   accessRoutes(app, stores);
   peopleRoutes(app, stores);
   taskRoutes(app, stores);
+  // Secrets are write-only; a secret a channel names cannot be deleted from under it.
+  secretRoutes(app, stores, { usedBy: (ws, name) => channelUsingSecret(stores, ws, name) });
+  channelRoutes(app, stores);
   // Events waiting in the buffer are written before the stores close.
   app.addHook('onClose', async () => events.close());
 

@@ -10,6 +10,8 @@ import type { Kysely } from 'kysely';
 export interface Stores {
   facts: FactsStore;
   state: StateStore;
+  /** The data directory the stores were opened with: uploads and temporary files go under it, never to /tmp. */
+  dataDir?: string;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function openStores(config: SiyuConfig, options: OpenStoresOptions 
   const stores: Stores = {
     facts,
     state,
+    dataDir: config.dataDir,
     async close() {
       await Promise.allSettled([facts.close(), state.close()]);
     },

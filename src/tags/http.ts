@@ -36,7 +36,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
       },
       async (request) => {
         const workspaceId = callerOf(request).workspaceId;
-        const report = await withUploadedFile(request.body, (file) => importTagFile(stores, workspaceId, request.params.key, file));
+        const report = await withUploadedFile(request.body, (file) => importTagFile(stores, workspaceId, request.params.key, file), stores.dataDir);
         const [run] = await runTags(stores, { workspaceId, keys: [request.params.key], trigger: 'import' });
         return { import: report, run };
       },
