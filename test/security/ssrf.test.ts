@@ -38,18 +38,20 @@ process.env.SIYU_CHANNEL_SECRET_ENV_ALLOW = [process.env.SIYU_CHANNEL_SECRET_ENV
 interface Listener {
   port: number;
   hits: string[];
+  connections: number;
   answer: (res: http.ServerResponse) => void;
   close(): Promise<void>;
 }
 
 /** A plain HTTP listener standing in for an internal service: it records every request that reaches it. */
 async function listen(host: string, port = 0): Promise<Listener> {
-  const listener: Listener = { port: 0, hits: [], answer: (res) => res.end('{"ok":true}'), close: async () => {} };
+  const listener: Listener = { port: 0, hits: [], connections: 0, answer: (res) => res.end('{"ok":true}'), close: async () => {} };
   const server = http.createServer((req, res) => {
     listener.hits.push(`${req.method} ${req.url}`);
     req.resume();
     req.on('end', () => listener.answer(res));
   });
+  server.on('connection', () => listener.connections++);
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, resolve));
   listener.port = (server.address() as AddressInfo).port;
   listener.close = () =>
@@ -153,6 +155,26 @@ test('with the server setting on, local contract servers work; the named allow-l
   assert.equal(other.outcome, 'failed', 'another port of the same address is not allowed');
   assert.deepEqual(internal.hits, ['POST /ok', 'POST /ok']);
   internal.hits.length = 0;
+});
+
+test('kept-alive connections are still reused: a name is resolved and checked once per connection, not per request', async () => {
+  const service = await listen('127.0.0.1');
+  process.env.SIYU_EGRESS_ALLOW = `keepalive.example:${service.port}`;
+  let lookups = 0;
+  const restore = useResolver(async () => {
+    lookups++;
+    return [{ address: '127.0.0.1', family: 4 }];
+  });
+  try {
+    const client = new WebhookClient({ url: `http://keepalive.example:${service.port}/hook`, secret: SECRET });
+    for (let i = 0; i < 20; i++) assert.equal((await client.send(message(`d${i}`))).outcome, 'sent');
+    assert.equal(service.hits.length, 20);
+    assert.equal(service.connections, 1, 'one connection for 20 sequential sends');
+    assert.equal(lookups, 1);
+  } finally {
+    restore();
+    await service.close();
+  }
 });
 
 test('SMTP: the mail server host is checked the same way', async () => {
