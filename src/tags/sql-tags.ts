@@ -13,7 +13,7 @@
  * 4. It runs read-only, with limits on memory, time and rows read (and, on a ClickHouse server, as the
  *    SQL-tag user when one is configured: see the README).
  */
-import type { FactsStore, SandboxLimits } from '../stores/facts/facts-store.ts';
+import { sandboxSettingsSql, type FactsStore, type SandboxLimits } from '../stores/facts/facts-store.ts';
 import { PURCHASES } from './compute.ts';
 import type { SqlTag } from './definition.ts';
 import { isAllowedFunction } from './sql-functions.ts';
@@ -243,9 +243,11 @@ export async function validateSqlTag(facts: FactsStore, tag: SqlTag, workspaceId
 async function tablesRead(facts: FactsStore, sql: string, params: Record<string, unknown>): Promise<string[]> {
   let lines: string[];
   try {
-    lines = (await facts.query<{ explain: string }>(`EXPLAIN QUERY TREE ${sql}`, params)).map((r) => r.explain);
+    // Resolving runs scalar subqueries, so it is held to the same limits as a run.
+    lines = (await facts.query<{ explain: string }>(`EXPLAIN QUERY TREE ${sql}\nSETTINGS readonly = 1, ${sandboxSettingsSql(sqlTagLimits())}`, params)).map((r) => r.explain);
   } catch (error) {
     const message = (error as Error).message;
+    if (/MEMORY_LIMIT_EXCEEDED|TIMEOUT_EXCEEDED|TOO_MANY_ROWS|memory limit exceeded|Timeout exceeded|Limit for rows/i.test(message)) throw new SqlTagError(sqlTagRunError(error, sqlTagLimits()));
     const missing = /Unknown (?:table expression )?identifier '([^']*)'|Unknown table expression identifier `?([^`' ]*)/.exec(message);
     if (missing) throw new SqlTagError(`${missing[1] ?? missing[2]} is not a table or column a SQL tag can read; it reads ${tableList()}`);
     const column = /Unknown expression (?:or function )?identifier `?([^`' ]*)/.exec(message);

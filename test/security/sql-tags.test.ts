@@ -242,9 +242,18 @@ test('a memory or time bomb fails its own run with a clear error, and the server
   process.env.SIYU_SQL_TAG_MAX_MEMORY_BYTES = String(100 * 1024 * 1024);
   process.env.SIYU_SQL_TAG_MAX_SECONDS = '5';
   try {
-    const bomb = await attempt('SELECT person_id, toString(arraySum(arrayMap(x -> x * 2, range(50000000)))) AS value FROM orders');
+    // Over the rows: fails when it runs.
+    const bomb = await attempt('SELECT person_id, toString(arraySum(arrayMap(x -> x * 2, range(toUInt64(amount) * 500000)))) AS value FROM orders');
     assert.equal(bomb.run?.status, 'failed');
     assert.match(bomb.run?.error ?? '', /more than 100 MiB of memory/);
+    // Constants and scalar subqueries are computed while ClickHouse resolves the query (when it is checked): limited too.
+    for (const query of [
+      'SELECT person_id, toString(arraySum(arrayMap(x -> x * 2, range(50000000)))) AS value FROM orders',
+      'SELECT person_id, (SELECT toString(arraySum(arrayMap(x -> x * 2, range(50000000))))) AS value FROM orders',
+    ]) {
+      const constant = await attempt(query);
+      assert.match(constant.refused ?? constant.run?.error ?? '', /more than 100 MiB of memory/, query);
+    }
   } finally {
     for (const [name, value] of [['SIYU_SQL_TAG_MAX_MEMORY_BYTES', saved.memory], ['SIYU_SQL_TAG_MAX_SECONDS', saved.seconds]] as const) {
       if (value === undefined) delete process.env[name];

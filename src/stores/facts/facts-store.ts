@@ -32,11 +32,17 @@ export function sandboxSettings(limits: SandboxLimits): Record<string, number | 
  * runs with readonly = 1 (the insert around it is ours) and the whole statement within the limits.
  */
 export function sandboxedInsertSql(table: string, columns: ReadonlyArray<string>, select: string, limits: SandboxLimits): string {
-  const settings = Object.entries(sandboxSettings(limits)).map(([name, value]) => `${name} = ${typeof value === 'number' ? value : `'${value}'`}`);
   return `INSERT INTO ${assertTableName(table)} (${columns.map(assertTableName).join(', ')})
     SELECT * FROM (${select}
     SETTINGS readonly = 1)
-    SETTINGS ${settings.join(', ')}`;
+    SETTINGS ${sandboxSettingsSql(limits)}`;
+}
+
+/** The limits as the text of a SETTINGS clause. */
+export function sandboxSettingsSql(limits: SandboxLimits): string {
+  return Object.entries(sandboxSettings(limits))
+    .map(([name, value]) => `${name} = ${typeof value === 'number' ? value : `'${value}'`}`)
+    .join(', ');
 }
 
 export interface FactsStore {
