@@ -21,6 +21,8 @@ import { startWebhookReceiver } from '../src/channels/testing/webhook-receiver.t
 // The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
 // operator allows private egress: this test process (and the servers it spawns) allows it.
 process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+// These suites keep the older environment-variable secrets, which the server operator must allow-list.
+process.env.SIYU_CHANNEL_SECRET_ENV_ALLOW = 'LEASE_SECRET';
 
 test('a slow channel with short leases: every message once', { timeout: 120_000 }, async () => {
   const { stores } = await openTestStores();

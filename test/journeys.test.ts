@@ -21,6 +21,8 @@ import { startWebhookReceiver } from '../src/channels/testing/webhook-receiver.t
 // The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
 // operator allows private egress: this test process (and the servers it spawns) allows it.
 process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+// These suites keep the older environment-variable secrets, which the server operator must allow-list.
+process.env.SIYU_CHANNEL_SECRET_ENV_ALLOW = 'JOURNEY_SECRET';
 
 process.env.JOURNEY_SECRET = 'journey-secret';
 const PEOPLE = 200;

@@ -25,6 +25,8 @@ import { pollWeComConfirmations } from '../src/delivery/wecom-confirmations.ts';
 // The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
 // operator allows private egress: this test process (and the servers it spawns) allows it.
 process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+// These suites keep the older environment-variable secrets, which the server operator must allow-list.
+process.env.SIYU_CHANNEL_SECRET_ENV_ALLOW = 'MP_SECRET,WECOM_SECRET';
 
 let stores: Stores;
 let ws: Workspace;

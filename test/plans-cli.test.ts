@@ -8,11 +8,13 @@ import { startWebhookReceiver } from '../src/channels/testing/webhook-receiver.t
 // The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
 // operator allows private egress: this test process (and the servers it spawns) allows it.
 process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+// These suites keep the older environment-variable secrets, which the server operator must allow-list.
+process.env.SIYU_CHANNEL_SECRET_ENV_ALLOW = 'CLI_HOOK_SECRET';
 
 test('siyu channels / policy / plans: create, preview, start (sends in the CLI process), report', { timeout: 180_000 }, async () => {
   const dir = tempDir();
   const receiver = await startWebhookReceiver('cli-secret');
-  const env = { SIYU_DATA_DIR: dir, SIYU_DEMO_PEOPLE: '0', CLI_HOOK_SECRET: 'cli-secret' };
+  const env = { SIYU_DATA_DIR: dir, SIYU_DEMO_PEOPLE: '0', CLI_HOOK_SECRET: 'cli-secret', SIYU_CHANNEL_SECRET_ENV_ALLOW: 'CLI_HOOK_SECRET' };
   const slug = uniqueSlug('plans-cli');
   const cli = async (...args: string[]) => {
     const result = await runCli([...args, ...(args[0] === 'workspace' ? [] : ['-w', slug])], env);

@@ -18,6 +18,8 @@ import { startWebhookReceiver } from '../src/channels/testing/webhook-receiver.t
 // The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
 // operator allows private egress: this test process (and the servers it spawns) allows it.
 process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
+// These suites keep the older environment-variable secrets, which the server operator must allow-list.
+process.env.SIYU_CHANNEL_SECRET_ENV_ALLOW = 'CRASH_TEST_SECRET';
 
 const PEOPLE = 10_000;
 const SECRET = 'whsec_crash_test';
@@ -56,7 +58,7 @@ async function until(what: string, check: () => Promise<boolean> | boolean, seco
 test('a plan to 10k people survives SIGKILL of the server mid-dispatch: everyone gets exactly one message', { timeout: 300_000 }, async () => {
   const dataDir = tempDir();
   const receiver = await startWebhookReceiver(SECRET);
-  const env = { CRASH_TEST_SECRET: SECRET, SIYU_DISPATCH_LEASE_SECONDS: '2' };
+  const env = { CRASH_TEST_SECRET: SECRET, SIYU_CHANNEL_SECRET_ENV_ALLOW: 'CRASH_TEST_SECRET', SIYU_DISPATCH_LEASE_SECONDS: '2' };
   let token: string;
   {
     const { stores } = await openTestStores(dataDir);

@@ -13,6 +13,7 @@ import { savePlan, startPlan, getPlan } from '../src/plans/plans.ts';
 import { runDuePlans, assignGroup } from '../src/plans/run.ts';
 import { planReport } from '../src/plans/report.ts';
 import { Dispatcher } from '../src/delivery/dispatcher.ts';
+import { deleteSecret, writeSecret } from '../src/secrets/secrets.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
 
 // The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
@@ -20,7 +21,7 @@ import { startWebhookReceiver, type WebhookReceiver } from '../src/channels/test
 process.env.SIYU_ALLOW_PRIVATE_EGRESS = '1';
 
 const SECRET = 'whsec_test_plans';
-const env = { ...process.env, PLANS_TEST_SECRET: SECRET };
+const env = process.env;
 let stores: Stores;
 let ws: Workspace;
 let receiver: WebhookReceiver;
@@ -43,7 +44,9 @@ before(async () => {
   await runImport(stores, { workspace: ws, kind: 'members', source: 'crm', files: [members] });
   await saveSegment(stores, ws.id, { key: 'gold', name: { zh: '金卡', en: 'Gold' }, conditions: [{ type: 'identifier', identifierType: 'member_no' }] });
   await saveSegment(stores, ws.id, { key: 'vip_staff', name: { zh: '员工', en: 'Staff' }, conditions: [{ type: 'profile', field: 'level', op: 'eq', value: '员工' }] });
-  await saveChannel(stores, ws.id, { key: 'sms_relay', kind: 'webhook', address: 'phone', costPerMessage: 0.05, config: { url: receiver.url, secretEnv: 'PLANS_TEST_SECRET' } });
+  // The webhook's signing secret lives in the workspace's secret store, named by the channel.
+  await writeSecret(stores, ws.id, 'plans_test_secret', SECRET);
+  await saveChannel(stores, ws.id, { key: 'sms_relay', kind: 'webhook', address: 'phone', costPerMessage: 0.05, config: { url: receiver.url, secret: 'plans_test_secret' } });
   await savePolicy(stores, ws.id, { caps: [{ channels: ['*'], windowHours: 24, max: 1 }], quietHours: null });
 });
 after(async () => {
@@ -95,7 +98,10 @@ test('a one-off plan reaches every eligible person exactly once, holds out a con
   const unsubscribed = await Promise.all(['M10', 'M11', 'M12'].map(personOf));
   for (const p of unsubscribed) await setConsent(stores, ws.id, p, 'sms_relay', 'revoked', 'test');
   await savePlan(stores, ws.id, plan);
-  await assert.rejects(startPlan(stores, ws.id, 'welcome_gold', { ...process.env, PLANS_TEST_SECRET: '' }), /PLANS_TEST_SECRET \(its secret\) is not set/);
+  // A channel whose secret is gone cannot start a plan.
+  await deleteSecret(stores, ws.id, 'plans_test_secret');
+  await assert.rejects(startPlan(stores, ws.id, 'welcome_gold'), /the secret "plans_test_secret" \(config\.secret\) is not set in this workspace/);
+  await writeSecret(stores, ws.id, 'plans_test_secret', SECRET);
   await startPlan(stores, ws.id, 'welcome_gold', env);
   receiver.failNext(25, 503);
   const [summary] = await runDuePlans(stores, { publicUrl: 'https://siyu.example.com', workspaceId: ws.id });

@@ -8,6 +8,7 @@ import { saveTag } from '../src/tags/store.ts';
 import { removeSchedule } from '../src/tags/schedule.ts';
 import { saveSegment } from '../src/segments/segments.ts';
 import { saveChannel } from '../src/channels/store.ts';
+import { writeSecret } from '../src/secrets/secrets.ts';
 import { savePlan, startPlan } from '../src/plans/plans.ts';
 
 let stores: Stores;
@@ -71,9 +72,10 @@ test('moving the workspace to another time zone moves the tag schedule and recur
   const admin = (await new ApiKeyService(stores.state).create(ws.id, 'tz-admin', 'admin')).token;
   assert.equal((await call('PUT', '/api/v1/tags/schedule', operator, { cron: 'daily' })).status, 200);
   await saveSegment(stores, ws.id, { key: 'everyone', name: { zh: '全部', en: 'All' }, conditions: [{ type: 'identifier', identifierType: 'phone' }] });
-  await saveChannel(stores, ws.id, { key: 'hook', kind: 'webhook', config: { url: 'http://127.0.0.1:9/', secretEnv: 'TZ_TEST_SECRET' } });
+  await writeSecret(stores, ws.id, 'tz_test_secret', 'x'.repeat(16));
+  await saveChannel(stores, ws.id, { key: 'hook', kind: 'webhook', config: { url: 'http://127.0.0.1:9/', secret: 'tz_test_secret' } });
   await savePlan(stores, ws.id, { key: 'morning', name: 'morning', audience: { segment: 'everyone' }, channel: 'hook', variants: [{ key: 'A', template: { text: 'hi' } }], schedule: { kind: 'recurring', cron: '0 9 * * *' } });
-  await startPlan(stores, ws.id, 'morning', { TZ_TEST_SECRET: 'x' });
+  await startPlan(stores, ws.id, 'morning');
   const nextRun = async () => (await stores.state.db.selectFrom('plans').select('next_run_at').where('workspace_id', '=', ws.id).where('key', '=', 'morning').executeTakeFirstOrThrow()).next_run_at;
   assert.equal(new Date((await nextRun())!).getUTCHours(), 1, '09:00 in Shanghai is 01:00 UTC');
   const before = (await call('GET', '/api/v1/tags/schedule', analyst)).json.schedule;

@@ -1,7 +1,9 @@
 /**
  * A channel as a workspace configures it: its kind, the identifier it reaches people by, consent
- * rule, cost and pace. Secrets are never stored: the definition names the environment variable
- * that holds each one.
+ * rule, cost and pace. Secrets are never stored in the definition: it names a secret of the
+ * workspace's secret store (`siyu secrets set`, the console's channel form) for each credential.
+ * Naming a server environment variable instead (the older `…Env` fields) works only for names the
+ * server operator allow-lists in SIYU_CHANNEL_SECRET_ENV_ALLOW.
  */
 import { z } from 'zod';
 
@@ -19,13 +21,17 @@ export const DEFAULT_ADDRESS: Record<ChannelKind, string | null> = {
 };
 
 const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'the name of an environment variable, e.g. SIYU_WEBHOOK_SECRET');
+/** The same rule as the secret store's names (src/secrets/secrets.ts). */
+const secretName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'the name of a secret of this workspace (lowercase letters, digits, "_", "." or "-"; set it with "siyu secrets set <name>" or in the console), not the secret itself');
 
 const timeoutMs = z.number().int().min(100).max(120_000).default(10_000);
 const httpsUrl = (fallback: string) => z.url({ protocol: /^https?$/ }).default(fallback);
 
-/** What each kind needs to send. Secrets are the names of environment variables (…Env). */
+/** What each kind needs to send. Each credential is a secret's name (or, allow-listed only, an environment variable's: …Env). */
 export const CHANNEL_CONFIGS = {
-  webhook: z.object({ url: z.url({ protocol: /^https?$/ }), secretEnv: envName, timeoutMs }).strict(),
+  webhook: z.object({ url: z.url({ protocol: /^https?$/ }), secret: secretName.optional(), secretEnv: envName.optional(), timeoutMs }).strict(),
   email: z
     .object({
       host: z.string().min(1),
@@ -33,6 +39,7 @@ export const CHANNEL_CONFIGS = {
       secure: z.boolean().default(false),
       requireTLS: z.boolean().default(false),
       user: z.string().min(1).optional(),
+      passwordSecret: secretName.optional(),
       passwordEnv: envName.optional(),
       from: z.string().min(3),
       messageIdDomain: z.string().min(1),
@@ -40,12 +47,13 @@ export const CHANNEL_CONFIGS = {
     })
     .strict(),
   sms: z.discriminatedUnion('provider', [
-    z.object({ provider: z.literal('http'), url: z.url({ protocol: /^https?$/ }), tokenEnv: envName, timeoutMs }).strict(),
+    z.object({ provider: z.literal('http'), url: z.url({ protocol: /^https?$/ }), tokenSecret: secretName.optional(), tokenEnv: envName.optional(), timeoutMs }).strict(),
     z
       .object({
         provider: z.literal('aliyun'),
         accessKeyId: z.string().min(1),
-        accessKeySecretEnv: envName,
+        accessKeySecret: secretName.optional(),
+        accessKeySecretEnv: envName.optional(),
         signName: z.string().min(1),
         baseUrl: httpsUrl('https://dysmsapi.aliyuncs.com'),
         regionId: z.string().default('cn-hangzhou'),
@@ -56,18 +64,22 @@ export const CHANNEL_CONFIGS = {
   miniprogram: z
     .object({
       appId: z.string().min(1),
-      appSecretEnv: envName,
+      appSecret: secretName.optional(),
+      appSecretEnv: envName.optional(),
       baseUrl: httpsUrl('https://api.weixin.qq.com'),
       miniprogramState: z.enum(['developer', 'trial', 'formal']).default('formal'),
       lang: z.enum(['zh_CN', 'en_US', 'zh_HK', 'zh_TW']).default('zh_CN'),
       timeoutMs,
     })
     .strict(),
-  official_account: z.object({ appId: z.string().min(1), appSecretEnv: envName, baseUrl: httpsUrl('https://api.weixin.qq.com'), timeoutMs }).strict(),
+  official_account: z
+    .object({ appId: z.string().min(1), appSecret: secretName.optional(), appSecretEnv: envName.optional(), baseUrl: httpsUrl('https://api.weixin.qq.com'), timeoutMs })
+    .strict(),
   wecom: z
     .object({
       corpId: z.string().min(1),
-      corpSecretEnv: envName,
+      corpSecret: secretName.optional(),
+      corpSecretEnv: envName.optional(),
       baseUrl: httpsUrl('https://qyapi.weixin.qq.com'),
       callsPerMinute: z.number().int().min(1).max(10_000).default(10_000),
       /** The corp's rule for mass messages per customer (群发规则): as many a month as it has days, 7 a week, or 1 a day. */
@@ -76,6 +88,56 @@ export const CHANNEL_CONFIGS = {
     })
     .strict(),
 } satisfies Record<ChannelKind, z.ZodType>;
+
+/** One credential a channel needs: the field naming a stored secret, and its older environment-variable twin. */
+export interface SecretSlot {
+  field: string;
+  envField: string;
+  /** An email server may take no login; every other credential is needed to send. */
+  required: boolean;
+}
+
+/** The credentials a channel of this kind (and SMS provider) needs. */
+export function secretSlotsOf(kind: ChannelKind, config: Record<string, unknown>): SecretSlot[] {
+  switch (kind) {
+    case 'webhook':
+      return [{ field: 'secret', envField: 'secretEnv', required: true }];
+    case 'email':
+      return [{ field: 'passwordSecret', envField: 'passwordEnv', required: false }];
+    case 'sms':
+      return config.provider === 'aliyun'
+        ? [{ field: 'accessKeySecret', envField: 'accessKeySecretEnv', required: true }]
+        : [{ field: 'tokenSecret', envField: 'tokenEnv', required: true }];
+    case 'miniprogram':
+    case 'official_account':
+      return [{ field: 'appSecret', envField: 'appSecretEnv', required: true }];
+    case 'wecom':
+      return [{ field: 'corpSecret', envField: 'corpSecretEnv', required: true }];
+  }
+}
+
+/**
+ * Where a channel's credential comes from: a secret of the workspace, or (allow-listed) an
+ * environment variable. `slot` is the secret field (corpSecret) whichever field named it (corpSecret or corpSecretEnv).
+ */
+export interface SecretRef {
+  slot: string;
+  field: string;
+  source: 'secret' | 'env';
+  name: string;
+}
+
+/** The credentials a (valid) channel names, in slot order; a slot left empty is absent. */
+export function secretRefsOf(channel: { kind: ChannelKind; config: Record<string, unknown> }): SecretRef[] {
+  const refs: SecretRef[] = [];
+  for (const slot of secretSlotsOf(channel.kind, channel.config)) {
+    const stored = channel.config[slot.field];
+    const env = channel.config[slot.envField];
+    if (typeof stored === 'string') refs.push({ slot: slot.field, field: slot.field, source: 'secret', name: stored });
+    else if (typeof env === 'string') refs.push({ slot: slot.field, field: slot.envField, source: 'env', name: env });
+  }
+  return refs;
+}
 
 export type ChannelConfig<K extends ChannelKind> = z.infer<(typeof CHANNEL_CONFIGS)[K]>;
 
@@ -97,7 +159,17 @@ export const channelSchema = z
   .strict()
   .superRefine((channel, ctx) => {
     const parsed = CHANNEL_CONFIGS[channel.kind].safeParse(channel.config);
-    if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: ['config', ...issue.path] } as never);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: ['config', ...issue.path] } as never);
+      return;
+    }
+    // Each credential comes from exactly one place.
+    for (const slot of secretSlotsOf(channel.kind, channel.config)) {
+      const both = channel.config[slot.field] !== undefined && channel.config[slot.envField] !== undefined;
+      const neither = channel.config[slot.field] === undefined && channel.config[slot.envField] === undefined;
+      if (both) ctx.addIssue({ code: 'custom', path: ['config', slot.envField], message: `name the credential once: ${slot.field} (a secret) or ${slot.envField}, not both` });
+      else if (neither && slot.required) ctx.addIssue({ code: 'custom', path: ['config', slot.field], message: `required: the name of the secret that holds this credential` });
+    }
   });
 
 export type Channel = z.infer<typeof channelSchema>;

@@ -20,6 +20,7 @@ import { registerTagCommands } from './commands/tags.ts';
 import { registerSegmentCommands } from './commands/segments.ts';
 import { registerPlanCommands } from './commands/plans.ts';
 import { registerUserCommands } from './commands/users.ts';
+import { registerSecretCommands } from './commands/secrets.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerSegmentCommands(program, config);
   registerPlanCommands(program, config);
   registerUserCommands(program, config);
+  registerSecretCommands(program, config);
   return program;
 }
 

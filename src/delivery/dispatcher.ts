@@ -11,7 +11,7 @@ import { clickhouseTime } from '../ingest/values.ts';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
 import { ledgerReason, type ChannelClient, type OutboundMessage, type SendResult } from '../channels/channel.ts';
-import { ChannelConfigError, clientFor, getChannel } from '../channels/store.ts';
+import { ChannelConfigError, channelSecretsVersion, clientFor, getChannel } from '../channels/store.ts';
 import { ZodError } from 'zod';
 import { NotFoundError } from '../workspaces/workspaces.ts';
 import type { Channel } from '../channels/definition.ts';
@@ -86,6 +86,8 @@ class Pace {
 
 interface ChannelRuntime {
   channel: Channel;
+  /** When the channel's secrets last changed: a replaced secret gets a new client. */
+  secretsVersion: string;
   client: ChannelClient;
   pace: Pace;
   loadedAt: number;
@@ -341,12 +343,13 @@ export class Dispatcher {
     // Re-read channel settings now and then, so a changed URL or pace takes effect without a restart.
     if (cached && Date.now() - cached.loadedAt < 30_000) return cached;
     const channel = await getChannel(this.stores, workspaceId, channelKey);
+    const secretsVersion = await channelSecretsVersion(this.stores, workspaceId, channel);
     // An unchanged channel keeps its client (and with it its access token and open connections).
-    if (cached && JSON.stringify(cached.channel) === JSON.stringify(channel)) {
+    if (cached && JSON.stringify(cached.channel) === JSON.stringify(channel) && cached.secretsVersion === secretsVersion) {
       cached.loadedAt = Date.now();
       return cached;
     }
-    const runtime = { channel, client: clientFor(channel, this.options.env), pace: cached && cached.channel.ratePerMinute === channel.ratePerMinute ? cached.pace : new Pace(channel.ratePerMinute), loadedAt: Date.now() };
+    const runtime = { channel, secretsVersion, client: await clientFor(this.stores, workspaceId, channel, this.options.env), pace: cached && cached.channel.ratePerMinute === channel.ratePerMinute ? cached.pace : new Pace(channel.ratePerMinute), loadedAt: Date.now() };
     await cached?.client.close?.();
     this.channels.set(key, runtime);
     return runtime;

@@ -7,7 +7,7 @@
 import { clickhouseTime } from '../ingest/values.ts';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
-import { clientFor } from '../channels/store.ts';
+import { channelSecretsVersion, clientFor } from '../channels/store.ts';
 import { channelSchema } from '../channels/definition.ts';
 import type { WeComCustomerContactClient } from '../channels/wecom.ts';
 
@@ -37,8 +37,10 @@ export async function pollWeComConfirmations(
     let client: WeComCustomerContactClient;
     try {
       // One client per channel as configured, kept between polls (with its access token).
-      const cacheKey = `${row.workspace_id}\u0000${row.key}\u0000${JSON.stringify(row.definition)}`;
-      client = clients.get(cacheKey) ?? (clientFor(channelSchema.parse(row.definition), options.env) as WeComCustomerContactClient);
+      const channel = channelSchema.parse(row.definition);
+      // A replaced secret makes a new key, so the client is rebuilt with it.
+      const cacheKey = `${row.workspace_id}\u0000${row.key}\u0000${JSON.stringify(row.definition)}\u0000${await channelSecretsVersion(stores, row.workspace_id, channel)}`;
+      client = clients.get(cacheKey) ?? ((await clientFor(stores, row.workspace_id, channel, options.env)) as WeComCustomerContactClient);
       clients.set(cacheKey, client);
     } catch (error) {
       options.log?.(`wecom confirmations: ${(error as Error).message}`);

@@ -93,7 +93,7 @@ export async function listJourneys(stores: Stores, workspaceId: string): Promise
 export async function startJourney(stores: Stores, workspaceId: string, key: string, env: NodeJS.ProcessEnv = process.env): Promise<JourneyInfo> {
   const { journey, runId } = await getJourney(stores, workspaceId, key);
   if ('segment' in journey.entry) await getSegment(stores, workspaceId, journey.entry.segment);
-  for (const step of Object.values(journey.steps)) if (step.type === 'send') checkChannelReady(await getChannel(stores, workspaceId, step.channel), env);
+  for (const step of Object.values(journey.steps)) if (step.type === 'send') await checkChannelReady(stores, workspaceId, await getChannel(stores, workspaceId, step.channel), env);
   await checkJourney(stores, workspaceId, journey);
   let run = runId;
   if (!run) {

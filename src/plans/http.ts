@@ -22,7 +22,7 @@ export function planRoutes(app: FastifyInstance, stores: Stores): void {
   const security = [{ bearer: [] }];
   const key = z.object({ key: z.string() });
 
-  api.get('/api/v1/channels', { config: readers, schema: { tags: ['channels'], summary: 'The workspace channels (secrets are named environment variables, never values)', security } }, async (request) => ({
+  api.get('/api/v1/channels', { config: readers, schema: { tags: ['channels'], summary: 'The workspace channels (credentials are named secrets of the workspace, never values)', security } }, async (request) => ({
     channels: await listChannels(stores, callerOf(request).workspaceId),
   }));
   api.post('/api/v1/channels', { config: { roles: ['admin'] as const }, schema: { tags: ['channels'], summary: 'Add a channel', security, body: channelSchema } }, async (request, reply) =>

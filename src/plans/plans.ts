@@ -110,7 +110,7 @@ export async function startPlan(stores: Stores, workspaceId: string, key: string
   if (status === 'completed') throw new ConflictError(`plan "${key}" has completed (a one-off plan runs once; copy it to run again)`);
   if (plan.audience.segment) await getSegment(stores, workspaceId, plan.audience.segment);
   for (const other of plan.audience.exclude) await getSegment(stores, workspaceId, other);
-  checkChannelReady(await getChannel(stores, workspaceId, plan.channel), env);
+  await checkChannelReady(stores, workspaceId, await getChannel(stores, workspaceId, plan.channel), env);
   await checkTemplates(stores, workspaceId, plan);
   if (status === 'paused') {
     // Runs already made go on; a plan that had no run yet is scheduled as below.

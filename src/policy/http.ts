@@ -13,7 +13,7 @@ import { consentsOf, getPolicy, policySchema, savePolicy, setConsent } from './p
 import { readClickToken, readUnsubscribeToken } from './links.ts';
 import crypto from 'node:crypto';
 import { CHANNEL_CONFIGS } from '../channels/definition.ts';
-import { getChannel } from '../channels/store.ts';
+import { channelCredential, getChannel } from '../channels/store.ts';
 import { normalisePhone } from '../identity/identifier-types.ts';
 import { WorkspaceService } from '../workspaces/workspaces.ts';
 import { ApiError } from '../server/errors.ts';
@@ -91,7 +91,8 @@ export function policyRoutes(app: FastifyInstance, stores: Stores): void {
       const workspace = await new WorkspaceService(stores.state).resolve(request.params.workspace).catch(() => undefined);
       const channel = workspace ? await getChannel(stores, workspace.id, request.params.channel).catch(() => undefined) : undefined;
       const config = channel?.kind === 'sms' ? CHANNEL_CONFIGS.sms.parse(channel.config) : undefined;
-      const expected = config?.provider === 'http' ? process.env[config.tokenEnv] : undefined;
+      // The gateway's token is the channel's own credential (a workspace secret, or an allow-listed variable).
+      const expected = channel && config?.provider === 'http' ? await channelCredential(stores, workspace!.id, channel, 'tokenSecret').catch(() => undefined) : undefined;
       const given = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
       // Compared as digests: equal lengths whatever was sent, in constant time.
       const digest = (text: string) => crypto.createHash('sha256').update(text).digest();

@@ -34,6 +34,7 @@ const keyrings = new WeakMap<object, Keyring>();
 
 /** The data directory the embedded stores of `stores` live in (the key file sits beside them). */
 function dataDirOf(stores: Stores): string {
+  if ('dataDir' in stores && typeof stores.dataDir === 'string') return stores.dataDir;
   if (stores.state.engine === 'pglite') return path.dirname(stores.state.location);
   if (stores.facts.engine === 'chdb') return path.dirname(stores.facts.location);
   return loadConfig().dataDir;

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { SiyuConfig } from '../../config/config.ts';
-import { saveChannel, listChannels } from '../../channels/store.ts';
+import { deleteChannel, saveChannel, listChannels } from '../../channels/store.ts';
+import { sendTestMessage, testSendSchema } from '../../channels/test-send.ts';
+import { recordAudit } from '../../access/audit.ts';
 import { addressTypeOf } from '../../channels/definition.ts';
 import { getPolicy, savePolicy, setConsent } from '../../policy/policy.ts';
 import { deletePlan, getPlan, listPlans, pausePlan, savePlan, startPlan } from '../../plans/plans.ts';
@@ -12,7 +14,7 @@ import { getJourney, journeyPositions, listJourneys, pauseJourney, saveJourney, 
 import { reportOf } from '../../plans/report.ts';
 import type { Stores } from '../../stores/stores.ts';
 import { printTable } from '../output.ts';
-import { withWorkspace } from '../workspace.ts';
+import { cliActor, withWorkspace } from '../workspace.ts';
 import { eachDefinition, parseInteger, readJson } from '../args.ts';
 
 const ws = ['-w, --workspace <slug>', 'workspace slug or id'] as const;
@@ -78,7 +80,7 @@ export function registerPlanCommands(program: Command, config: () => SiyuConfig)
   const channels = program.command('channels').description('channels: the ways plans reach people (webhook, email, sms, wecom, miniprogram, official_account)');
   channels
     .command('add <file.json>')
-    .description('add channels from a JSON file (one or a list); secrets are named environment variables; --replace changes existing ones')
+    .description('add channels from a JSON file (one or a list); credentials name secrets set with "siyu secrets set"; --replace changes existing ones')
     .option('--replace', 'replace channels that exist')
     .option(...ws)
     .action(async (file: string, options: { replace?: boolean; workspace?: string }) => {
@@ -99,6 +101,34 @@ export function registerPlanCommands(program: Command, config: () => SiyuConfig)
           (await listChannels(stores, workspaceId)).map((c) => ({ key: c.key, kind: c.kind, address: addressTypeOf(c) ?? '', consent: c.consent, per_min: c.ratePerMinute, cost: c.costPerMessage })),
         ),
       );
+    });
+
+  channels
+    .command('delete <key>')
+    .description('delete a channel no plan uses')
+    .option(...ws)
+    .action(async (key: string, options: { workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        await deleteChannel(stores, workspaceId, key);
+        await recordAudit(stores, workspaceId, cliActor(), 'channel.delete', key);
+        console.log(`channel ${key} deleted`);
+      });
+    });
+  channels
+    .command('test <key>')
+    .description('send one test message through a channel to an address or a person, and say what happened')
+    .option('--to <address>', 'the address (email, phone, openid, external_userid …)')
+    .option('--person <id>', 'a person id: the channel\'s address type is looked up')
+    .option('--text <text>', 'the message text', '这是一条来自 Siyu 的测试消息。This is a test message from Siyu.')
+    .option(...ws)
+    .action(async (key: string, options: { to?: string; person?: string; text: string; workspace?: string }) => {
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const request = testSendSchema.parse({ address: options.to, personId: options.person === undefined ? undefined : Number(options.person), content: { text: options.text } });
+        const result = await sendTestMessage(stores, workspaceId, key, request);
+        await recordAudit(stores, workspaceId, cliActor(), 'channel.test', key, { outcome: result.outcome, personId: request.personId ?? null });
+        console.log(`channel ${key} → ${result.address ?? '(no address)'}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}`);
+        if (result.outcome !== 'sent') process.exitCode = 1;
+      });
     });
 
   const policy = program.command('policy').description('policy over every plan: frequency caps, quiet hours (勿扰), consent, test whitelist');

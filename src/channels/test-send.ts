@@ -1,0 +1,82 @@
+/**
+ * "Send a test to …": one message through a channel as configured, to an address typed by the
+ * operator or to a person's address, outside plans and the ledger. The answer says what happened
+ * (reasons are the client's, with the channel's own secrets blanked out).
+ */
+import crypto from 'node:crypto';
+import { z } from 'zod';
+import type { Stores } from '../stores/stores.ts';
+import { InputError } from '../system/validation.ts';
+import { addressTypeOf } from './definition.ts';
+import { clientFor, getChannel } from './store.ts';
+import type { SendResult } from './channel.ts';
+
+export const testSendSchema = z
+  .object({
+    /** The address to send to (an email, a phone, an openid, an external_userid, …). */
+    address: z.string().trim().min(1).max(320).optional(),
+    /** Or a person: the channel's address type is looked up for them. */
+    personId: z.number().int().positive().optional(),
+    /** The message fields the channel kind reads (text, subject, template_id, templateCode, sender, data.*, …); plain text values. */
+    content: z.record(z.string().max(100), z.union([z.string().max(10_000), z.number(), z.record(z.string(), z.string().max(10_000))])).default({}),
+  })
+  .strict();
+
+export type TestSendRequest = z.infer<typeof testSendSchema>;
+
+export interface TestSendResult {
+  channel: string;
+  address: string | null;
+  outcome: SendResult['outcome'];
+  reason?: string;
+  providerId?: string;
+}
+
+const DEFAULT_CONTENT: Record<string, string> = {
+  subject: 'Siyu 测试消息 / test message',
+  text: '这是一条来自 Siyu 的测试消息。This is a test message from Siyu.',
+};
+
+async function addressOfPerson(stores: Stores, workspaceId: string, type: string, personId: number): Promise<string | undefined> {
+  const rows = await stores.facts.query<{ address: string }>(
+    `SELECT argMax(value, records) AS address FROM person_identities FINAL
+     WHERE workspace_id = {ws:String} AND type = {type:String} AND person_id = {person:UInt64} GROUP BY person_id`,
+    { ws: workspaceId, type, person: personId },
+  );
+  return rows[0]?.address;
+}
+
+export async function sendTestMessage(stores: Stores, workspaceId: string, key: string, request: TestSendRequest, env: NodeJS.ProcessEnv = process.env): Promise<TestSendResult> {
+  const channel = await getChannel(stores, workspaceId, key);
+  const addressType = addressTypeOf(channel);
+  let address: string | null = request.address ?? null;
+  if (request.address && request.personId) throw new InputError('address, personId: give one of them, not both');
+  if (request.personId !== undefined) {
+    if (!addressType) throw new InputError(`personId: channel "${key}" addresses nobody (it is a ${channel.kind}); leave both out`);
+    address = (await addressOfPerson(stores, workspaceId, addressType, request.personId)) ?? null;
+    if (!address) throw new InputError(`personId: person ${request.personId} has no ${addressType}, which channel "${key}" sends to`);
+  } else if (addressType && !address) {
+    throw new InputError(`address: channel "${key}" sends to a ${addressType}; type one or pick a person`);
+  }
+  const client = await clientFor(stores, workspaceId, channel, env);
+  try {
+    const message = {
+      deliveryId: `test_${crypto.randomBytes(8).toString('hex')}`,
+      workspaceId,
+      personId: String(request.personId ?? 0),
+      address,
+      content: { ...DEFAULT_CONTENT, ...request.content },
+      plan: { key: 'channel-test', runId: 'test', variant: 'test', step: 'test' },
+    };
+    const [result] = client.sendBatch ? await client.sendBatch([message]) : [await client.send(message)];
+    return {
+      channel: key,
+      address,
+      outcome: result.outcome,
+      ...('reason' in result ? { reason: result.reason } : {}),
+      ...('providerId' in result && result.providerId ? { providerId: result.providerId } : {}),
+    };
+  } finally {
+    await client.close?.();
+  }
+}
