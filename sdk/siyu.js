@@ -6,7 +6,11 @@
  *   const siyu = createSiyu({ endpoint: 'https://siyu.example.com', writeKey: 'siyu_…' });
  *   siyu.track('Product Viewed', { sku: 'YY-JS-70X6' }, { identities: { unionid: 'oU…' } });
  *
- * Use an API key with the `tracker` role: it can only send events, so it may sit in a web page.
+ * Use an API key with the `tracker` role: it can only send events, so it may sit in a web page. What
+ * its events say about who the visitor is (phone, email, userId…) is kept as a claim and links
+ * nobody, unless your server signs it: pass the token your back end mints (see README, "Signed
+ * identities") as `signedIdentity` or through `setSignedIdentity(token)`, and it rides on every event.
+ * On `pagehide` what is still queued goes by `navigator.sendBeacon` where the browser has it.
  */
 
 const STORAGE_ANON = 'siyu.anonymousId';
@@ -36,6 +40,7 @@ export function createSiyu(options) {
   const maxRetries = options.maxRetries ?? 8;
   const baseBackoff = options.backoffMs ?? 500;
   const maxQueue = options.maxQueue || 1000;
+  let signedIdentity = options.signedIdentity || null;
 
   let anonymousId = storage.getItem(STORAGE_ANON);
   if (!anonymousId) {
@@ -67,7 +72,9 @@ export function createSiyu(options) {
 
   function enqueue(event) {
     // Every event gets its id and time now, so a retried batch is recognised and dropped by the server.
-    queue.push({ messageId: randomId(), timestamp: new Date().toISOString(), anonymousId, ...(userId ? { userId } : {}), ...event });
+    const stamped = { messageId: randomId(), timestamp: new Date().toISOString(), anonymousId, ...(userId ? { userId } : {}), ...event };
+    if (signedIdentity) stamped.context = { ...(event.context || {}), signedIdentity };
+    queue.push(stamped);
     if (queue.length > maxQueue) queue.splice(0, queue.length - maxQueue);
     persist();
     if (queue.length >= batchSize) flush();
@@ -126,8 +133,33 @@ export function createSiyu(options) {
     });
   }
 
+  /**
+   * Sends what is queued as beacons, which outlive the page (a fetch may be cut off as it unloads).
+   * A beacon cannot set headers: the tracker key goes in the URL and the body as text/plain (no
+   * preflight). Batches stay under the 64 KB browsers allow a beacon; what is left waits in storage.
+   */
+  function beacon() {
+    const nav = typeof navigator !== 'undefined' ? navigator : null;
+    if (sending || !nav || typeof nav.sendBeacon !== 'function' || typeof Blob === 'undefined') return false;
+    const url = `${endpoint}/api/v1/batch?writeKey=${encodeURIComponent(options.writeKey)}`;
+    while (queue.length > 0) {
+      let n = Math.min(queue.length, 100);
+      let body = JSON.stringify({ batch: queue.slice(0, n) });
+      while (body.length > 60_000 && n > 1) {
+        n = Math.ceil(n / 2);
+        body = JSON.stringify({ batch: queue.slice(0, n) });
+      }
+      if (!nav.sendBeacon(url, new Blob([body], { type: 'text/plain' }))) break;
+      queue.splice(0, n);
+    }
+    persist();
+    return queue.length === 0;
+  }
+
   if (typeof addEventListener === 'function') {
-    addEventListener('pagehide', () => flush());
+    addEventListener('pagehide', () => {
+      if (!beacon()) flush();
+    });
   }
 
   return {
@@ -153,7 +185,14 @@ export function createSiyu(options) {
       enqueue({ type: 'alias', userId: id, previousId, ...extra });
     },
     flush,
+    /** Sends the queue by sendBeacon now (what `pagehide` does); true when nothing is left. */
+    beacon,
+    /** The brand server's signed identity for this visitor (a JWT), or null to stop sending one. */
+    setSignedIdentity(token) {
+      signedIdentity = token || null;
+    },
     reset() {
+      signedIdentity = null;
       userId = null;
       anonymousId = randomId();
       storage.setItem(STORAGE_ANON, anonymousId);

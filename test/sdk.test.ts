@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { openTestStores, startTestServer, uniqueSlug } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
 import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+import { createSignKey, signIdentity } from '../src/tracking/signed-identity.ts';
 // @ts-expect-error: the SDK is plain JavaScript for browsers
 import { createSiyu } from '../sdk/siyu.js';
 
@@ -85,4 +86,54 @@ test('events the server refuses are dropped, not retried forever', async () => {
   siyu.stop();
   assert.equal(siyu.queued, 0);
   assert.equal(errors[0]?.status, 400);
+});
+
+test('on pagehide the queue goes by sendBeacon (tracker key in the URL, text/plain) and lands', async () => {
+  const beacons: Array<Promise<Response>> = [];
+  const urls: string[] = [];
+  const nav = globalThis.navigator as Navigator & { sendBeacon?: (url: string, data: Blob) => boolean };
+  const original = nav.sendBeacon;
+  // What a browser does with a beacon: a POST it does not wait for, with the Blob's type as content type.
+  nav.sendBeacon = (url: string, data: Blob) => {
+    urls.push(url);
+    beacons.push(fetch(url, { method: 'POST', body: data }));
+    return true;
+  };
+  try {
+    const siyu = createSiyu({ endpoint: siyuUrl, writeKey: token, batchSize: 100, flushIntervalMs: 60_000 });
+    for (let i = 0; i < 3; i++) siyu.track('Left Page', { i });
+    assert.equal(siyu.beacon(), true);
+    siyu.stop();
+    assert.equal(siyu.queued, 0);
+    const responses = await Promise.all(beacons);
+    assert.deepEqual(responses.map((r) => r.status), [200]);
+    assert.match(urls[0], /\/api\/v1\/batch\?writeKey=siyu_/);
+    const [row] = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM events FINAL WHERE workspace_id = {ws:String} AND event = 'Left Page'`, { ws: ws.id });
+    assert.equal(Number(row.n), 3);
+  } finally {
+    nav.sendBeacon = original;
+  }
+});
+
+test("a signed identity given to the SDK rides on every event and links what it names; without it the phone is a claim", async () => {
+  const { secret, key } = await createSignKey(stores, ws.id, 'sdk test', 'test');
+  const phone = '13700137000';
+  const jwt = signIdentity(secret, { iss: key.id, ws: ws.slug, ids: { phone }, exp: Math.floor(Date.now() / 1000) + 600 });
+  const identifiersOf = async (event: string) => {
+    const [row] = await stores.facts.query<{ identifiers: Array<{ type: string; value: string }> }>(
+      `SELECT identifiers FROM source_records FINAL WHERE workspace_id = {ws:String} AND record_id IN (SELECT identity_key FROM events FINAL WHERE workspace_id = {ws:String} AND event = {e:String})`,
+      { ws: ws.id, e: event },
+    );
+    return row.identifiers.map((i) => i.type).sort();
+  };
+  const signed = createSiyu({ endpoint: siyuUrl, writeKey: token, batchSize: 1, signedIdentity: jwt });
+  signed.track('Signed In', {}, { identities: { phone } });
+  await signed.flush();
+  signed.stop();
+  assert.deepEqual(await identifiersOf('Signed In'), ['device_id', 'phone']);
+  const unsigned = createSiyu({ endpoint: siyuUrl, writeKey: token, batchSize: 1 });
+  unsigned.track('Claimed', {}, { identities: { phone } });
+  await unsigned.flush();
+  unsigned.stop();
+  assert.deepEqual(await identifiersOf('Claimed'), ['device_id']);
 });
