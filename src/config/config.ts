@@ -42,6 +42,9 @@ export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ name: string; meaning: strin
   { name: 'SIYU_UPLOAD_XLSX_MAX_MB', meaning: 'largest XLSX upload', default: '200' },
   { name: 'SIYU_UNPACKED_MAX_MB', meaning: 'most a file may unpack to when read (gzip output, all parts of an XLSX together); past it the read stops with an error', default: '20 × SIYU_UPLOAD_MAX_MB' },
   { name: 'SIYU_XLSX_SHARED_STRINGS_MAX_MB', meaning: "most an XLSX file's shared-strings part may unpack to (it is held in memory while the sheet is read)", default: '100' },
+  { name: 'SIYU_SECRET_KEY', meaning: 'master key that encrypts channel secrets (32 bytes as base64 or hex, e.g. openssl rand -base64 32); unset: generated into DATA_DIR/secret.key (0600) on first start', default: '(generated key file)' },
+  { name: 'SIYU_SECRET_KEY_PREVIOUS', meaning: 'older master keys, comma-separated, still accepted for reading after a rotation (siyu secrets rotate-key re-encrypts under SIYU_SECRET_KEY)', default: '(none)' },
+  { name: 'SIYU_CHANNEL_SECRET_ENV_ALLOW', meaning: 'environment variables a channel may still name for a credential (…Env fields), comma-separated; every other name is refused', default: '(none)' },
 ];
 
 export interface ConfigOverrides {

@@ -3,6 +3,7 @@
  * admins, read only by the code that sends. Nothing here returns a value to a caller who is a person:
  * listings carry a hint (`••••1234`) and the time it was set.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { loadConfig } from '../config/config.ts';
@@ -55,6 +56,18 @@ export function secretKeyring(stores: Stores, options: { create?: boolean; reloa
   const loaded = loadKeyring({ dataDir: dataDirOf(stores), create: options.create });
   if (loaded) keyrings.set(stores.state, loaded);
   return loaded ?? cached;
+}
+
+/**
+ * At start: the master key is there (SIYU_SECRET_KEY, or the key file, generated now on the first
+ * start), so a bad SIYU_SECRET_KEY stops the server at once rather than at the first send.
+ */
+export function ensureSecretKey(stores: Stores): { created: boolean; source: string; keyId: string } {
+  const file = path.join(dataDirOf(stores), 'secret.key');
+  const existed = fs.existsSync(file);
+  const keyring = secretKeyring(stores, { create: true, reload: true });
+  if (!keyring) throw new SecretKeyError('no master key: set SIYU_SECRET_KEY');
+  return { created: !existed && keyring.file !== undefined, source: keyring.source, keyId: keyring.current.id };
 }
 
 /** What a listing shows: never more than the last 4 characters, and none of a short value. */

@@ -10,6 +10,7 @@ import { startScheduler, type Scheduler } from '../../tags/schedule.ts';
 import { refreshBehaviourIndex, startBehaviourIndexer } from '../../segments/behaviour.ts';
 import { PlanWorker } from '../../plans/worker.ts';
 import { ensureFirstWorkspace } from '../../workspaces/bootstrap.ts';
+import { ensureSecretKey } from '../../secrets/secrets.ts';
 import { installPack } from '../../tags/packs/packs.ts';
 import { runTags } from '../../tags/engine.ts';
 import { parseInteger } from '../args.ts';
@@ -50,12 +51,14 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
       process.on('SIGTERM', () => void stop('SIGTERM'));
       try {
         const boot = await ensureFirstWorkspace(stores);
+        const secretKey = ensureSecretKey(stores);
+        if (secretKey.created) console.log(`Generated the master key for channel secrets in ${secretKey.source} (mode 0600): back it up, or set SIYU_SECRET_KEY instead.`);
         if (boot.adminToken) {
           console.log(`First start: created workspace "${boot.workspace.slug}" (${boot.workspace.timeZone}).`);
           console.log(`Admin API key (shown once, store it now):\n  ${boot.adminToken}`);
           if (boot.adminLogin) {
             const { email, password, fromEnvironment } = boot.adminLogin;
-            console.log(`Console login: ${email} / ${fromEnvironment ? '(the password in SIYU_ADMIN_PASSWORD)' : `${password}   (shown once; change it in the console)`}`);
+            console.log(`Console login: ${email} / ${fromEnvironment ? '(the password in SIYU_ADMIN_PASSWORD)' : `${password}   (shown once; the console asks for a new password at the first login)`}`);
           }
           if (cfg.demoPeople > 0) {
             const manifest = await generateDemoBrand({
