@@ -404,6 +404,17 @@ export interface ApiKey {
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
+  /** A tracker key's allowed page origins; null: any. */
+  allowedOrigins: string[] | null;
+}
+
+/** A key the brand's server signs customers' identities with (never its secret). */
+export interface SignKey {
+  id: string;
+  name: string;
+  createdBy: string;
+  createdAt: string;
+  revokedAt: string | null;
 }
 
 export interface Policy {

@@ -1,6 +1,7 @@
 /**
  * API keys (admins): the list (GET /api/v1/api-keys, never a secret), a new key whose token is shown
- * once (POST), and revoking one by id (DELETE /api/v1/api-keys/:id), after a confirm.
+ * once (POST), revoking one by id (DELETE /api/v1/api-keys/:id) after a confirm, and a tracker key's
+ * allowed page origins (PATCH). Below them, the identity sign keys (SignKeysPanel).
  */
 import { useRef, useState, type FormEvent } from 'react';
 import { api, useAction, useApi } from '../../api.ts';
@@ -11,6 +12,7 @@ import { Field, SubmitButton } from '../../components/Form.tsx';
 import { Badge, Card } from '../../components/Page.tsx';
 import { Table } from '../../components/Table.tsx';
 import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
+import { SignKeysPanel } from './SignKeysPanel.tsx';
 
 const ROLES: Role[] = ['admin', 'operator', 'analyst', 'staff', 'tracker'];
 
@@ -21,6 +23,7 @@ export function ApiKeysPanel() {
   const [created, setCreated] = useState<{ key: ApiKey; token: string } | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [busyId, setBusyId] = useState<string | null>(null);
+  const [editing, setEditing] = useState<ApiKey | null>(null);
   const revoke = useAction(async (key: ApiKey) => {
     if (!window.confirm(t('apiKeys.confirmRevoke', { name: key.name, prefix: key.prefix }))) return;
     setBusyId(key.id);
@@ -61,6 +64,16 @@ export function ApiKeysPanel() {
               { key: 'prefix', header: t('apiKeys.prefix'), render: (k) => <code>{k.prefix}</code> },
               { key: 'role', header: t('apiKeys.role'), render: (k) => t(`role.${k.role}` as Key) },
               { key: 'created', header: t('apiKeys.created'), render: (k) => dateTime(k.createdAt) },
+              {
+                key: 'origins',
+                header: t('apiKeys.origins'),
+                render: (k) =>
+                  k.role !== 'tracker' ? null : k.allowedOrigins && k.allowedOrigins.length > 0 ? (
+                    <span className="small">{k.allowedOrigins.join(', ')}</span>
+                  ) : (
+                    <span className="muted small">{t('apiKeys.originsAny')}</span>
+                  ),
+              },
               { key: 'used', header: t('apiKeys.lastUsed'), render: (k) => (k.lastUsedAt ? dateTime(k.lastUsedAt) : <span className="muted">{t('apiKeys.neverUsed')}</span>) },
               {
                 key: 'status',
@@ -80,15 +93,34 @@ export function ApiKeysPanel() {
                 align: 'right',
                 render: (k) =>
                   !k.revokedAt && (
-                    <button type="button" className="btn btn-small btn-danger" aria-label={t('apiKeys.revokeOf', { name: k.name })} disabled={busyId !== null} onClick={() => void revoke.run(k)}>
-                      {busyId === k.id ? t('common.working') : t('apiKeys.revoke')}
-                    </button>
+                    <span className="row-actions">
+                      {k.role === 'tracker' && (
+                        <button type="button" className="btn btn-small" aria-label={t('apiKeys.editOriginsOf', { name: k.name })} onClick={() => setEditing(k)}>
+                          {t('apiKeys.editOrigins')}
+                        </button>
+                      )}{' '}
+                      <button type="button" className="btn btn-small btn-danger" aria-label={t('apiKeys.revokeOf', { name: k.name })} disabled={busyId !== null} onClick={() => void revoke.run(k)}>
+                        {busyId === k.id ? t('common.working') : t('apiKeys.revoke')}
+                      </button>
+                    </span>
                   ),
               },
             ]}
           />
         )}
       </Card>
+      {editing && (
+        <EditOrigins
+          apiKey={editing}
+          onDone={(saved) => {
+            setEditing(null);
+            if (saved) {
+              setNotice(t('apiKeys.originsSaved', { name: saved.name }));
+              keys.reload();
+            }
+          }}
+        />
+      )}
       <CreateKey
         onCreated={(answer) => {
           setNotice(null);
@@ -96,6 +128,7 @@ export function ApiKeysPanel() {
           keys.reload();
         }}
       />
+      <SignKeysPanel />
     </div>
   );
 }
@@ -145,13 +178,50 @@ function NewToken({ created, onClose }: { created: { key: ApiKey; token: string 
   );
 }
 
+/** Origins as typed, one a line (commas and spaces also separate them). */
+const originLines = (text: string) => text.split(/[\s,]+/).map((o) => o.trim()).filter(Boolean);
+
+/** A tracker key's allowed origins: a box with one origin a line, checked by the server. */
+function EditOrigins({ apiKey, onDone }: { apiKey: ApiKey; onDone: (saved: ApiKey | null) => void }) {
+  const { t } = useT();
+  const [text, setText] = useState((apiKey.allowedOrigins ?? []).join('\n'));
+  const save = useAction(async () => {
+    const origins = originLines(text);
+    const answer = await api<{ key: ApiKey }>(`/api/v1/api-keys/${encodeURIComponent(apiKey.id)}`, { method: 'PATCH', json: { allowedOrigins: origins.length > 0 ? origins : null } });
+    onDone(answer.key);
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void save.run();
+  };
+  return (
+    <Card title={t('apiKeys.editOriginsOf', { name: apiKey.name })}>
+      <form className="form-grid" onSubmit={submit}>
+        <Field label={t('apiKeys.origins')} hint={t('apiKeys.originsHint')} className="span-all">
+          <textarea rows={4} className="code" value={text} onChange={(e) => setText(e.target.value)} placeholder="https://shop.example.com" />
+        </Field>
+        <div className="form-actions span-all">
+          <SubmitButton busy={save.busy}>{t('apiKeys.saveOrigins')}</SubmitButton>
+          <button type="button" className="btn" onClick={() => onDone(null)}>
+            {t('apiKeys.cancel')}
+          </button>
+        </div>
+      </form>
+      <ErrorBox error={save.error} />
+    </Card>
+  );
+}
+
 function CreateKey({ onCreated }: { onCreated: (created: { key: ApiKey; token: string }) => void }) {
   const { t } = useT();
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('operator');
+  const [origins, setOrigins] = useState('');
   const create = useAction(async () => {
-    const answer = await api<{ key: ApiKey; token: string }>('/api/v1/api-keys', { json: { name: name.trim(), role } });
+    const allowedOrigins = role === 'tracker' && originLines(origins).length > 0 ? originLines(origins) : undefined;
+    const answer = await api<{ key: ApiKey; token: string }>('/api/v1/api-keys', { json: { name: name.trim(), role, ...(allowedOrigins ? { allowedOrigins } : {}) } });
     setName('');
+    setOrigins('');
     onCreated(answer);
   });
   const submit = (e: FormEvent) => {
@@ -173,6 +243,11 @@ function CreateKey({ onCreated }: { onCreated: (created: { key: ApiKey; token: s
             ))}
           </select>
         </Field>
+        {role === 'tracker' && (
+          <Field label={t('apiKeys.origins')} hint={t('apiKeys.originsHint')} className="span-all">
+            <textarea rows={3} className="code" value={origins} onChange={(e) => setOrigins(e.target.value)} placeholder="https://shop.example.com" />
+          </Field>
+        )}
         <div className="form-actions span-all">
           <SubmitButton busy={create.busy} disabled={!name.trim()}>
             {t('apiKeys.createSubmit')}
