@@ -40,7 +40,10 @@ export const SQL_TABLES: Record<string, (db: string) => string> = {
 const SANDBOX_SOURCES = ['orders', 'order_lines', 'shipments', 'refunds', 'events', 'products', 'contacts', 'tag_values', 'source_records'];
 
 /** The parameters a SQL tag may use, with their types. */
-const PARAMETERS: Record<string, string> = { base: 'Date', tz: 'String' };
+const PARAMETERS = new Map([
+  ['base', 'Date'],
+  ['tz', 'String'],
+]);
 
 /** The parse-tree nodes a SELECT may be built from; anything else (SETTINGS, SAMPLE, APPLY …) is refused. */
 const NODES = new Set([
@@ -76,12 +79,12 @@ const NODES = new Set([
 ]);
 
 /** What a node means to an operator, for the errors. */
-const NODE_NAMES: Record<string, string> = {
-  Set: 'a SETTINGS clause',
-  SampleRatio: 'SAMPLE',
-  ColumnsApplyTransformer: 'APPLY',
-  InsertQuery: 'INSERT',
-};
+const NODE_NAMES = new Map([
+  ['Set', 'a SETTINGS clause'],
+  ['SampleRatio', 'SAMPLE'],
+  ['ColumnsApplyTransformer', 'APPLY'],
+  ['InsertQuery', 'INSERT'],
+]);
 
 /** Limits for one run of a SQL tag; SIYU_SQL_TAG_* in the environment change them (see the README). */
 export function sqlTagLimits(env: NodeJS.ProcessEnv = process.env): SandboxLimits {
@@ -164,7 +167,7 @@ const tableList = () => Object.keys(SQL_TABLES).join(', ');
 /** Refuses every node of the parse tree that a SQL tag may not use, with what is allowed instead. */
 function checkTree(node: AstNode, tables: Set<string>, databases: Set<string>, parent?: AstNode): void {
   if (node.kind !== 'root' && !NODES.has(node.kind)) {
-    throw new SqlTagError(`${NODE_NAMES[node.kind] ?? node.kind} is not allowed in a SQL tag: it is one SELECT, reading ${tableList()}`);
+    throw new SqlTagError(`${NODE_NAMES.get(node.kind) ?? node.kind} is not allowed in a SQL tag: it is one SELECT, reading ${tableList()}`);
   }
   if (node.kind === 'SelectWithUnionQuery' && node.children.length > 1) throw new SqlTagError('FORMAT and INTO OUTFILE are not allowed in a SQL tag');
   if (node.kind === 'Function') {
@@ -175,10 +178,10 @@ function checkTree(node: AstNode, tables: Set<string>, databases: Set<string>, p
   }
   if (node.kind === 'TableIdentifier') {
     if (node.name.includes('.')) throw new SqlTagError(`table ${node.name}: name tables without a database; a SQL tag reads ${tableList()}`);
-    if (!(node.name in SQL_TABLES) && tables.has(node.name)) throw new SqlTagError(`table ${node.name} is not readable from a SQL tag; it reads ${tableList()}`);
+    if (!Object.hasOwn(SQL_TABLES, node.name) && tables.has(node.name)) throw new SqlTagError(`table ${node.name} is not readable from a SQL tag; it reads ${tableList()}`);
   }
   if (node.kind === 'Identifier') {
-    if (tables.has(node.name) || node.name in SQL_TABLES) throw new SqlTagError(`${node.name} names a table: use (SELECT … FROM ${node.name}) instead`);
+    if (tables.has(node.name) || Object.hasOwn(SQL_TABLES, node.name)) throw new SqlTagError(`${node.name} names a table: use (SELECT … FROM ${node.name}) instead`);
     const qualifier = node.name.split('.')[0].toLowerCase();
     if (node.name.includes('.') && databases.has(qualifier)) throw new SqlTagError(`${node.name}: other databases are not readable from a SQL tag`);
   }
@@ -206,8 +209,9 @@ export async function checkSqlTag(facts: FactsStore, query: string): Promise<str
   if (text.length === 0) throw new SqlTagError('the query is empty');
   const canonical = await canonicalText(facts, text);
   for (const [, name, type] of canonical.matchAll(/\{\s*([^:}\s]*)\s*:\s*([^}]*)\}/g)) {
-    if (PARAMETERS[name] === undefined) throw new SqlTagError(`parameter {${name}}: only {base:Date} and {tz:String} are bound`);
-    if (PARAMETERS[name] !== type.trim()) throw new SqlTagError(`parameter {${name}:${type.trim()}}: write {${name}:${PARAMETERS[name]}}`);
+    const expected = PARAMETERS.get(name);
+    if (expected === undefined) throw new SqlTagError(`parameter {${name}}: only {base:Date} and {tz:String} are bound`);
+    if (expected !== type.trim()) throw new SqlTagError(`parameter {${name}:${type.trim()}}: write {${name}:${expected}}`);
   }
   let lines: string[];
   try {
@@ -218,7 +222,7 @@ export async function checkSqlTag(facts: FactsStore, query: string): Promise<str
   }
   const tree = treeOf(lines);
   const top = tree.children[0];
-  if (tree.children.length !== 1 || top.kind !== 'SelectWithUnionQuery') throw new SqlTagError(`a SELECT only: this is ${NODE_NAMES[top?.kind ?? ''] ?? top?.kind ?? 'an empty query'}`);
+  if (tree.children.length !== 1 || top.kind !== 'SelectWithUnionQuery') throw new SqlTagError(`a SELECT only: this is ${NODE_NAMES.get(top?.kind ?? '') ?? top?.kind ?? 'an empty query'}`);
   const tables = new Set((await facts.query<{ name: string }>('SELECT name FROM system.tables WHERE database = currentDatabase()')).map((t) => t.name));
   const databases = new Set((await facts.query<{ name: string }>('SELECT name FROM system.databases')).map((d) => d.name.toLowerCase()));
   for (const name of ['system', 'information_schema', 'default']) databases.add(name);
