@@ -13,6 +13,7 @@ import { openStores } from '../src/stores/stores.ts';
 import { WorkspaceService } from '../src/workspaces/workspaces.ts';
 import { saveSegment } from '../src/segments/segments.ts';
 import { saveChannel } from '../src/channels/store.ts';
+import { writeSecret } from '../src/secrets/secrets.ts';
 import { savePlan } from '../src/plans/plans.ts';
 import { planReport } from '../src/plans/report.ts';
 import { machine, median, option, peakRssMiB, percentile, printTable, timed } from './common.ts';
@@ -25,7 +26,8 @@ export async function run(args: string[]): Promise<void> {
   try {
     const ws = await new WorkspaceService(stores.state).create({ slug: `bench-${Date.now()}`, name: 'bench' });
     await saveSegment(stores, ws.id, { key: 'everyone', name: { zh: '全部', en: 'All' }, conditions: [{ type: 'identifier', identifierType: 'phone' }] });
-    await saveChannel(stores, ws.id, { key: 'sms', kind: 'webhook', address: 'phone', costPerMessage: 0.045, config: { url: 'http://127.0.0.1:9/', secretEnv: 'UNUSED_SECRET' } });
+    await writeSecret(stores, ws.id, 'unused_secret', 'bench-unused-secret');
+    await saveChannel(stores, ws.id, { key: 'sms', kind: 'webhook', address: 'phone', costPerMessage: 0.045, config: { url: 'http://127.0.0.1:9/', secret: 'unused_secret' } });
     await savePlan(stores, ws.id, {
       key: 'bench_plan',
       name: 'bench',

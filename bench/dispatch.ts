@@ -16,6 +16,7 @@ import { openStores } from '../src/stores/stores.ts';
 import { WorkspaceService } from '../src/workspaces/workspaces.ts';
 import { saveSegment } from '../src/segments/segments.ts';
 import { saveChannel } from '../src/channels/store.ts';
+import { writeSecret } from '../src/secrets/secrets.ts';
 import { savePolicy } from '../src/policy/policy.ts';
 import { savePlan, startPlan } from '../src/plans/plans.ts';
 import { runDuePlans } from '../src/plans/run.ts';
@@ -52,10 +53,10 @@ export async function run(args: string[]): Promise<void> {
       params,
     );
     await saveSegment(stores, ws.id, { key: 'reachable', name: { zh: '有手机号', en: 'Has phone' }, conditions: [{ type: 'identifier', identifierType: 'phone' }] });
-    await saveChannel(stores, ws.id, { key: 'hook', kind: 'webhook', address: 'phone', ratePerMinute: 1_000_000, concurrency, costPerMessage: 0.04, config: { url, secretEnv: 'BENCH_DISPATCH_SECRET' } });
+    await writeSecret(stores, ws.id, 'bench_dispatch_secret', SECRET);
+    await saveChannel(stores, ws.id, { key: 'hook', kind: 'webhook', address: 'phone', ratePerMinute: 1_000_000, concurrency, costPerMessage: 0.04, config: { url, secret: 'bench_dispatch_secret' } });
     // The default caps (2 a day, 5 a week) are checked for everyone; quiet hours off so the bench runs at any hour.
     await savePolicy(stores, ws.id, { quietHours: null });
-    process.env.BENCH_DISPATCH_SECRET = SECRET;
     await savePlan(stores, ws.id, {
       key: 'bench_plan',
       name: 'bench',
