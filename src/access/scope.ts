@@ -93,3 +93,25 @@ export async function personInScope(stores: Stores, caller: AuthenticatedKey, pe
 export async function assertPersonInScope(stores: Stores, caller: AuthenticatedKey, personId: number): Promise<void> {
   if (!(await personInScope(stores, caller, personId))) throw new NotFoundError(`no person ${personId} in this workspace`);
 }
+
+/**
+ * Whether a team sees only part of this person: they also have records from sources outside the
+ * team's (another team's customer whom the team's own record linked to). What was derived from all
+ * their data or written by others — tags, other teams' notes, tasks, messages — is then not the
+ * team's to read; their own sources' facts are.
+ */
+export async function seesPartOf(stores: Stores, caller: AuthenticatedKey, personId: number): Promise<boolean> {
+  return (await peopleSeenInPart(stores, caller, [personId])).has(personId);
+}
+
+/** Of these people, those the caller's team sees only part of (see seesPartOf); none for everyone else. */
+export async function peopleSeenInPart(stores: Stores, caller: AuthenticatedKey, people: number[]): Promise<Set<number>> {
+  const sources = scopeSources(caller);
+  if (!sources || people.length === 0) return new Set();
+  const rows = await stores.facts.query<{ person_id: string }>(
+    `SELECT DISTINCT person_id FROM source_records FINAL
+     WHERE workspace_id = {ws:String} AND person_id IN {people:Array(UInt64)} AND source NOT IN {scope_sources:Array(String)}`,
+    { ws: caller.workspaceId, people, scope_sources: sources },
+  );
+  return new Set(rows.map((r) => Number(r.person_id)));
+}

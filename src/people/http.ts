@@ -10,7 +10,7 @@ import { overview } from './overview.ts';
 import { erasePerson } from './erase.ts';
 import { exportPerson } from './export.ts';
 import { addNote, listNotes, noteSchema } from './notes.ts';
-import { assertPersonInScope } from '../access/scope.ts';
+import { assertPersonInScope, scopeOf, seesPartOf } from '../access/scope.ts';
 
 export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -90,7 +90,9 @@ export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
   api.get('/api/v1/people/:id/notes', { config: readers, schema: { tags, summary: 'Notes on a person, newest first', security, params: person } }, async (request) => {
     const caller = callerOf(request);
     await assertPersonInScope(stores, caller, request.params.id);
-    return { notes: await listNotes(stores, caller.workspaceId, request.params.id) };
+    // Another team's customer too: only the notes this team wrote.
+    const partial = await seesPartOf(stores, caller, request.params.id);
+    return { notes: await listNotes(stores, caller.workspaceId, request.params.id, partial ? { teamId: scopeOf(caller)?.team?.id ?? '' } : {}) };
   });
   api.post(
     '/api/v1/people/:id/notes',

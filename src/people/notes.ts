@@ -14,12 +14,11 @@ export interface Note {
   createdAt: string;
 }
 
-export async function listNotes(stores: Stores, workspaceId: string, personId: number): Promise<Note[]> {
-  const rows = await stores.state.db
-    .selectFrom('person_notes')
-    .selectAll()
-    .where('workspace_id', '=', workspaceId)
-    .where('person_id', '=', personId)
+/** With `teamId`, only the notes the team's own members wrote (a person shared with other teams). */
+export async function listNotes(stores: Stores, workspaceId: string, personId: number, options: { teamId?: string } = {}): Promise<Note[]> {
+  let query = stores.state.db.selectFrom('person_notes').selectAll().where('workspace_id', '=', workspaceId).where('person_id', '=', personId);
+  if (options.teamId) query = query.where('author', 'in', (eb) => eb.selectFrom('users').select('users.id').where('users.workspace_id', '=', workspaceId).where('users.team_id', '=', options.teamId!));
+  const rows = await query
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
     .limit(200)

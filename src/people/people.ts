@@ -11,7 +11,7 @@ import { normalise, normaliseEmail, normalisePhone } from '../identity/identifie
 import { InputError } from '../system/validation.ts';
 import { recordAudit } from '../access/audit.ts';
 import { maskField, maskIdentifier, maskName, maskProperties, maskRecordId, seesPersonalData } from '../identity/masking.ts';
-import { assertPersonInScope, identitySourcesSql, peopleInScope, peopleScopeSql, scopeSources } from '../access/scope.ts';
+import { assertPersonInScope, identitySourcesSql, peopleInScope, peopleScopeSql, scopeOf, scopeSources, seesPartOf } from '../access/scope.ts';
 import { personTagsWithAuthors } from '../tags/store.ts';
 import { consentsOf } from '../policy/policy.ts';
 import { listNotes } from './notes.ts';
@@ -219,7 +219,10 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
     for (const [field, value] of Object.entries({ ...r.attributes, name: r.name, address: r.address, birthday: r.birthday })) if (value) profile[field] = value;
   }
 
-  const [identities, orders, events, tags, deliveries, tasks, consents, notes] = await Promise.all([
+  // A person shared with other teams: the team reads its own sources' facts, not what was derived from
+  // or written about all of them (a record importing another team's customer's phone pulls in no more).
+  const partial = await seesPartOf(stores, caller, personId);
+  const [identities, orders, events, allTags, allDeliveries, allTasks, consents, notes] = await Promise.all([
     stores.facts.query<{ type: string; value: string; sources: string[] }>(
       `SELECT type, value, sources FROM person_identities FINAL WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} AND ${filter.sql} ORDER BY type, value`,
       { ws, p: personId, ...filter.params },
@@ -241,8 +244,9 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
       .execute(),
     stores.state.db.selectFrom('staff_tasks').select(['id', 'source', 'title', 'status', 'created_at', 'closed_at']).where('workspace_id', '=', ws).where('person_id', '=', personId).orderBy('created_at', 'desc').execute(),
     consentsOf(stores, ws, personId),
-    listNotes(stores, ws, personId),
+    listNotes(stores, ws, personId, partial ? { teamId: scopeOf(caller)?.team?.id ?? '' } : {}),
   ]);
+  const [tags, deliveries, tasks] = partial ? [[], [], []] : [allTags, allDeliveries, allTasks];
   // Who set manual tags (recorded as api:<user or key id>), by name.
   const setters = [...new Set(tags.flatMap((t) => ('setBy' in t ? [t.setBy] : [])))];
   const ids = setters.map((s) => s.replace(/^api:/, ''));

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../server/auth.ts';
-import { assertPersonInScope } from '../access/scope.ts';
+import { assertPersonInScope, seesPartOf } from '../access/scope.ts';
 import type { Stores } from '../stores/stores.ts';
 import { tagDefinitionSchema, valueTypeOf } from './definition.ts';
 import { runTags, setManualTag } from './engine.ts';
@@ -203,6 +203,8 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
     async (request) => {
       const caller = callerOf(request);
       await assertPersonInScope(stores, caller, request.params.id);
+      // Tags are derived from all of a person's data: not a team's to read for another team's customer too.
+      if (await seesPartOf(stores, caller, request.params.id)) return { personId: request.params.id, tags: [] };
       return { personId: request.params.id, tags: await personTagsWithAuthors(stores, caller.workspaceId, request.params.id, request.query.asOf) };
     },
   );

@@ -4,7 +4,7 @@
  */
 import type { Stores } from '../stores/stores.ts';
 import { NotFoundError, type AuthenticatedKey } from '../workspaces/workspaces.ts';
-import { peopleInScope, scopeOf } from '../access/scope.ts';
+import { peopleInScope, peopleSeenInPart, scopeOf } from '../access/scope.ts';
 
 export interface Task {
   id: number;
@@ -53,8 +53,11 @@ export async function listTasks(stores: Stores, caller: AuthenticatedKey, option
   while (tasks.length < limit) {
     const rows = (await base().where('id', '<', before).orderBy('id', 'desc').limit(1000).execute()).map(toTask);
     if (rows.length === 0) break;
-    const visible = await peopleInScope(stores, caller, [...new Set(rows.map((t) => t.personId))]);
-    tasks.push(...rows.filter((t) => visible.has(t.personId)));
+    const people = [...new Set(rows.map((t) => t.personId))];
+    const visible = await peopleInScope(stores, caller, people);
+    // Another team's customer too (linked by the team's own record): their tasks are not the team's.
+    const shared = await peopleSeenInPart(stores, caller, people);
+    tasks.push(...rows.filter((t) => visible.has(t.personId) && !shared.has(t.personId)));
     before = rows[rows.length - 1].id;
     if (rows.length < 1000) break;
   }
@@ -64,7 +67,8 @@ export async function listTasks(stores: Stores, caller: AuthenticatedKey, option
 /** Marks a task done (or open again); a task of someone out of scope is not found. */
 export async function setTaskStatus(stores: Stores, caller: AuthenticatedKey, id: number, status: 'open' | 'done'): Promise<Task> {
   const row = await stores.state.db.selectFrom('staff_tasks').selectAll().where('workspace_id', '=', caller.workspaceId).where('id', '=', id).executeTakeFirst();
-  if (!row || !(await peopleInScope(stores, caller, [Number(row.person_id)])).has(Number(row.person_id))) throw new NotFoundError(`no task ${id} in this workspace`);
+  const person = Number(row?.person_id ?? 0);
+  if (!row || !(await peopleInScope(stores, caller, [person])).has(person) || (await peopleSeenInPart(stores, caller, [person])).has(person)) throw new NotFoundError(`no task ${id} in this workspace`);
   const updated = await stores.state.db
     .updateTable('staff_tasks')
     .set({ status, closed_at: status === 'done' ? new Date() : null })
