@@ -24,6 +24,7 @@ import { advanceJourneys } from '../src/journeys/journeys.ts';
 import { runImport } from '../src/ingest/importer.ts';
 import { Dispatcher } from '../src/delivery/dispatcher.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
+import { startSmsHttpServer, type SmsHttpServer } from '../src/channels/testing/sms-http-server.ts';
 
 // The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
 // operator allows private egress: this test process (and the servers it spawns) allows it.
@@ -42,6 +43,9 @@ let base: string;
 let ws: Workspace;
 let adminKey: string;
 let receiver: WebhookReceiver;
+let gateway: SmsHttpServer;
+/** Typed into the console's channel form only; it must never show again. */
+const SMS_TOKEN = 'sms-gateway-token-typed-in-the-console-8642';
 let browser: Browser;
 let page: Page;
 
@@ -146,7 +150,10 @@ before(async () => {
   await savePolicy(stores, ws.id, { quietHours: null });
   ({ app, base } = await startTestServer(stores));
   receiver = await startWebhookReceiver(process.env[SECRET_ENV]!);
-  await api('POST', '/api/v1/channels', { key: 'hook', name: 'CRM Webhook', kind: 'webhook', config: { url: receiver.url, secretEnv: SECRET_ENV } });
+  // The webhook's signing secret is a secret of the workspace, named by the channel.
+  await api('PUT', '/api/v1/secrets/hook_secret', { value: process.env[SECRET_ENV]! });
+  await api('POST', '/api/v1/channels', { key: 'hook', name: 'CRM Webhook', kind: 'webhook', config: { url: receiver.url, secret: 'hook_secret' } });
+  gateway = await startSmsHttpServer({ token: SMS_TOKEN });
   browser = await chromium.launch({
     executablePath: ensureChromium(),
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -161,6 +168,7 @@ after(async () => {
   await browser?.close();
   await app?.close();
   await receiver?.close();
+  await gateway?.close();
   await stores?.close();
 });
 
@@ -454,7 +462,7 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     await page.getByRole('button', { name: '继续' }).waitFor();
   });
 
-  await step(t, 'settings: workspace, channels with secrets as variable names, users, teams, audit', async () => {
+  await step(t, 'settings: workspace, channels with their secrets (create, test, edit, delete), users, teams, audit', async () => {
     await nav('设置');
     await page.getByLabel('名称').fill('燕语旗舰店（华东）');
     await page.getByRole('button', { name: '保存' }).click();
@@ -462,9 +470,47 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     await page.getByText('燕语旗舰店（华东）').first().waitFor();
     await shot('settings-workspace');
     await page.getByRole('tab', { name: '渠道' }).click();
-    await page.getByRole('cell', { name: `secretEnv: $${SECRET_ENV}` }).waitFor();
+    // The webhook's secret shows as its name and hint, never its value.
+    await page.getByRole('cell', { name: 'hook_secret ••••test' }).waitFor();
     assert.equal(await page.getByText(process.env[SECRET_ENV]!).count(), 0, 'a secret value is never shown');
+    // A new SMS channel from the form: its token is a password field, stored as a secret.
+    const form = page.getByRole('form', { name: '添加渠道' });
+    await form.getByLabel('Key').fill('sms_form');
+    await form.getByLabel('名称').fill('短信网关');
+    await form.getByLabel('类型').selectOption('sms');
+    await form.getByLabel('服务商').selectOption('http');
+    await form.getByLabel('地址（URL）').fill(gateway.sendUrl);
+    const token = form.getByLabel('访问令牌');
+    assert.equal(await token.getAttribute('type'), 'password');
+    await token.fill(SMS_TOKEN);
+    await form.getByRole('button', { name: '添加渠道' }).click();
+    await page.getByText('渠道 sms_form 已保存。').waitFor();
+    await page.getByRole('cell', { name: 'sms_form_token_secret ••••8642' }).waitFor();
+    assert.equal(await page.getByText(SMS_TOKEN).count(), 0, 'the typed token is not shown once saved');
+    assert.equal((await page.content()).includes(SMS_TOKEN), false, 'nor anywhere in the page');
     await shot('settings-channels');
+    // Send a test to an address typed in.
+    await page.getByRole('row', { name: /sms_form/ }).getByRole('button', { name: '测试' }).click();
+    const test = page.getByRole('form', { name: '发送测试到… （渠道 sms_form）' });
+    await test.getByLabel('地址（手机号、邮箱、OpenID…）').fill('13800138000');
+    await test.getByRole('button', { name: '发送测试' }).click();
+    await page.getByText('已发送到 13800138000。').waitFor();
+    assert.equal(gateway.delivered.at(-1)?.to, '13800138000');
+    assert.equal(gateway.received.at(-1)?.authorization, `Bearer ${SMS_TOKEN}`);
+    await shot('settings-channel-test');
+    // Edit: the stored token shows as its hint with "replace"; a new value replaces the secret.
+    await page.getByRole('row', { name: /sms_form/ }).getByRole('button', { name: '编辑' }).click();
+    const edit = page.getByRole('form', { name: '编辑渠道 sms_form' });
+    await edit.getByText('••••8642').waitFor();
+    await edit.getByRole('button', { name: '更换' }).click();
+    await edit.getByLabel('访问令牌').fill('a-replaced-gateway-token-1357');
+    await edit.getByRole('button', { name: '保存渠道' }).click();
+    await page.getByRole('cell', { name: 'sms_form_token_secret ••••1357' }).waitFor();
+    // Delete, after the confirm.
+    acceptNextDialog();
+    await page.getByRole('row', { name: /sms_form/ }).getByRole('button', { name: '删除' }).click();
+    await page.getByText('渠道 sms_form 已删除。').waitFor();
+    await page.getByRole('cell', { name: 'sms_form', exact: true }).waitFor({ state: 'detached' });
     await page.getByRole('tab', { name: '团队' }).click();
     await page.getByLabel('团队名称').fill('天猫团队');
     await page.getByLabel('数据来源').fill('tmall');

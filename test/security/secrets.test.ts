@@ -5,7 +5,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openTestStores, startTestServer, callApi, uniqueSlug } from '../helpers.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { openTestStores, startTestServer, callApi, tempDir, uniqueSlug } from '../helpers.ts';
+import { runImport } from '../../src/ingest/importer.ts';
+import type { Workspace } from '../../src/workspaces/workspaces.ts';
 import type { Stores } from '../../src/stores/stores.ts';
 import { ApiKeyService, WorkspaceService } from '../../src/workspaces/workspaces.ts';
 import { startSmsHttpServer, type SmsHttpServer } from '../../src/channels/testing/sms-http-server.ts';
@@ -24,6 +28,7 @@ let operator: string;
 let otherAdmin: string;
 let gateway: SmsHttpServer;
 let echo: LocalServer;
+let ws: Workspace;
 
 const GATEWAY_TOKEN = 'gateway-token-from-the-secret-store-4242';
 
@@ -34,7 +39,7 @@ before(async () => {
   close = () => server.app.close();
   const workspaces = new WorkspaceService(stores.state);
   const keys = new ApiKeyService(stores.state);
-  const ws = await workspaces.create({ slug: uniqueSlug('secrets'), name: 'secrets' });
+  ws = await workspaces.create({ slug: uniqueSlug('secrets'), name: 'secrets' });
   const other = await workspaces.create({ slug: uniqueSlug('secrets-other'), name: 'other' });
   admin = (await keys.create(ws.id, 'admin', 'admin')).token;
   operator = (await keys.create(ws.id, 'ops', 'operator')).token;
@@ -150,4 +155,26 @@ test('a provider that echoes the credential does not put it in the answer', asyn
   const audit = await callApi(base, 'GET', '/api/v1/audit', admin);
   const actions = audit.json.entries?.map((e: { action: string }) => e.action) ?? audit.text;
   for (const action of ['secret.set', 'secret.delete', 'channel.delete', 'channel.test']) assert.ok(String(actions).includes(action), action);
+});
+
+test('"send a test to" a person: the channel\'s address type is looked up for them', async () => {
+  const dir = tempDir();
+  const members = path.join(dir, 'members.csv');
+  fs.writeFileSync(members, 'member_no,phone,name\nT1,13900000001,测试一\nT2,,测试二\n');
+  await runImport(stores, { workspace: ws, kind: 'members', source: 'crm', files: [members] });
+  const found = await callApi(base, 'GET', '/api/v1/people?q=13900000001', admin);
+  const person = found.json.people[0];
+  const phone = person.identifiers.find((i: { type: string }) => i.type === 'phone').value;
+  const sent = await callApi(base, 'POST', '/api/v1/channels/sms/test', admin, { personId: person.personId, content: { text: 'to a person' } });
+  assert.equal(sent.status, 200, sent.text);
+  assert.equal(sent.json.outcome, 'sent');
+  assert.equal(sent.json.address, phone);
+  assert.equal(gateway.delivered.at(-1)!.to, phone);
+  const other = (await callApi(base, 'GET', `/api/v1/people?q=${encodeURIComponent('测试二')}`, admin)).json.people[0];
+  const none = await callApi(base, 'POST', '/api/v1/channels/sms/test', admin, { personId: other.personId });
+  assert.equal(none.status, 400);
+  assert.match(none.json.error.message, /personId: person \d+ has no phone/);
+  const neither = await callApi(base, 'POST', '/api/v1/channels/sms/test', admin, {});
+  assert.equal(neither.status, 400);
+  assert.match(neither.json.error.message, /^address: /);
 });
