@@ -6,10 +6,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { Readable } from 'node:stream';
+import { createRequire } from 'node:module';
+import { pipeline, Transform, type Duplex, type Readable } from 'node:stream';
 import iconv from 'iconv-lite';
 import { parse } from 'csv-parse';
 import ExcelJS from 'exceljs';
+import { fileLimits, type FileLimits } from '../config/config.ts';
 
 export type FileFormat = 'csv' | 'xlsx' | 'jsonl';
 export type TextEncoding = 'utf-8' | 'utf-8-bom' | 'gb18030' | 'utf-16le';
@@ -39,21 +41,56 @@ export class FileFormatError extends Error {
 
 const SAMPLE_BYTES = 256 * 1024;
 
+/** Output a sniff may unpack from a gzip head: a bomb's first kilobytes stop here, not in memory. */
+const SNIFF_UNPACK_BYTES = 16 * 1024 * 1024;
+
 function readHead(file: string, gzip: boolean): Buffer {
   const fd = fs.openSync(file, 'r');
   try {
     const raw = Buffer.alloc(gzip ? 64 * 1024 : SAMPLE_BYTES);
     const read = fs.readSync(fd, raw, 0, raw.length, 0);
     if (!gzip) return raw.subarray(0, read);
-    // Decompress as much of the head as we have; a truncated stream is fine for sniffing.
-    try {
-      return zlib.gunzipSync(raw.subarray(0, read), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, SAMPLE_BYTES);
-    } catch {
-      return zlib.gunzipSync(fs.readFileSync(file)).subarray(0, SAMPLE_BYTES);
+    // Decompress growing prefixes of the head (a truncated stream is fine for sniffing) until the
+    // sample is full: deflate unpacks at most ~1000:1, so 8 KB in cannot pass the bound.
+    let out = Buffer.alloc(0);
+    for (const size of [1024, 8 * 1024, 64 * 1024]) {
+      try {
+        out = zlib.gunzipSync(raw.subarray(0, Math.min(size, read)), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: SNIFF_UNPACK_BYTES });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') break;
+        throw new FileFormatError(`${path.basename(file)}: not a readable gzip file (${(error as Error).message})`);
+      }
+      if (out.length >= SAMPLE_BYTES || size >= read) break;
     }
+    return out.subarray(0, SAMPLE_BYTES);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+const MB = 1024 * 1024;
+const megabytes = (bytes: number) => `${Math.round(bytes / MB)} MB`;
+
+/** Passes bytes through; past `limit` the stream fails with the error `tooMuch` makes. */
+function byteLimit(limit: number, tooMuch: () => Error): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > limit) done(tooMuch());
+      else done(null, chunk);
+    },
+  });
+}
+
+/** Streams joined so that an error in any of them fails the last (the one the reader iterates), never an unheard one. */
+function chain(first: Readable, ...rest: Duplex[]): Readable {
+  if (rest.length === 0) return first;
+  return pipeline([first, ...rest], () => undefined) as unknown as Readable;
+}
+
+function unpackedTooLarge(shape: FileShape, limits: FileLimits): FileFormatError {
+  return new FileFormatError(`${path.basename(shape.path)}: unpacks to more than ${megabytes(limits.unpackedBytes)} (SIYU_UNPACKED_MAX_MB); refused as a possible gzip bomb`);
 }
 
 /** Valid UTF-8 in the sample (ignoring a multi-byte character cut at its end) means UTF-8. */
@@ -141,20 +178,32 @@ export function sniffFile(file: string): FileShape {
   return { path: file, format: 'csv', gzip, encoding, delimiter: name.endsWith('.tsv') ? '\t' : detectDelimiter(firstLine) };
 }
 
-function byteStream(shape: FileShape): Readable {
+function byteStream(shape: FileShape, limits: FileLimits = fileLimits()): Readable {
   const raw = fs.createReadStream(shape.path, { highWaterMark: 1 << 20 });
-  return shape.gzip ? raw.pipe(zlib.createGunzip()) : raw;
+  if (!shape.gzip) return raw;
+  return chain(raw, zlib.createGunzip(), byteLimit(limits.unpackedBytes, () => unpackedTooLarge(shape, limits)));
 }
 
-function textStream(shape: FileShape): NodeJS.ReadableStream {
+/**
+ * Reads a gzip file to its end without keeping it, and throws if it unpacks past the bound: for
+ * readers that take the file whole (ClickHouse's file()) and cannot be stopped midway.
+ */
+export async function checkUnpackedSize(shape: FileShape): Promise<void> {
+  if (!shape.gzip) return;
+  for await (const _chunk of byteStream(shape)) {
+    // counted by byteStream's limit
+  }
+}
+
+function textStream(shape: FileShape): Readable {
   const bytes = byteStream(shape);
   switch (shape.encoding) {
     case 'gb18030':
-      return bytes.pipe(iconv.decodeStream('gb18030'));
+      return chain(bytes, iconv.decodeStream('gb18030') as unknown as Duplex);
     case 'utf-16le':
-      return bytes.pipe(iconv.decodeStream('utf-16le'));
+      return chain(bytes, iconv.decodeStream('utf-16le') as unknown as Duplex);
     default:
-      return bytes.pipe(iconv.decodeStream('utf-8')); // strips a BOM
+      return chain(bytes, iconv.decodeStream('utf-8') as unknown as Duplex); // strips a BOM
   }
 }
 
@@ -174,22 +223,11 @@ function cellText(value: ExcelJS.CellValue): string {
 export async function* readRows(shape: FileShape): AsyncGenerator<SourceRow> {
   if (shape.format === 'jsonl') throw new FileFormatError(`${shape.path}: JSON lines are not a table`);
   if (shape.format === 'xlsx') {
-    const input = shape.gzip ? byteStream(shape) : fs.createReadStream(shape.path);
-    const workbook = new ExcelJS.stream.xlsx.WorkbookReader(input, { sharedStrings: 'cache', worksheets: 'emit', styles: 'ignore', hyperlinks: 'ignore' });
-    for await (const worksheet of workbook) {
-      let width = 0;
-      for await (const row of worksheet as AsyncIterable<ExcelJS.Row>) {
-        const cells = (row.values as ExcelJS.CellValue[]).slice(1);
-        if (row.number === 1) width = cells.length;
-        const values: string[] = [];
-        for (let i = 0; i < Math.max(width, cells.length); i++) values.push(cellText(cells[i]).trim());
-        yield { rowNumber: row.number, values };
-      }
-      break; // the first worksheet only
-    }
+    yield* readXlsxRows(shape);
     return;
   }
-  const parser = textStream(shape).pipe(
+  const parser = chain(
+    textStream(shape),
     parse({ delimiter: shape.delimiter ?? ',', relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true, trim: false }),
   );
   for await (const record of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
@@ -215,4 +253,126 @@ export async function* readJsonLines(shape: FileShape): AsyncGenerator<JsonLine>
     rest = text.slice(start);
   }
   if (rest.trim()) yield { rowNumber: line + 1, text: rest.trim() };
+}
+
+interface ZipDirectory {
+  files: Array<{ path: string; uncompressedSize: number; stream(): Readable }>;
+}
+// unzipper (exceljs's own unzip library) ships no types: the one call used here is typed above.
+const unzipper = createRequire(import.meta.url)('unzipper') as { Open: { file(file: string): Promise<ZipDirectory> } };
+const openZip = (file: string) => unzipper.Open.file(file);
+
+/** exceljs's reader as it is built inside: the two steps that unpack a part, wrapped below with bounds. */
+interface WorkbookReaderInternals {
+  sharedStrings?: unknown[];
+  _parseRels(entry: Readable): Promise<void>;
+  _parseWorkbook(entry: Readable): Promise<void>;
+  _parseSharedStrings(entry: Readable): AsyncGenerator<unknown>;
+  _parseWorksheet(iterator: AsyncIterable<Buffer>, sheetNo: string): Generator<unknown>;
+}
+const exceljsReader = ExcelJS.stream.xlsx.WorkbookReader.prototype as unknown as WorkbookReaderInternals;
+const MAX_ZIP_ENTRIES = 10_000;
+
+/**
+ * exceljs's streaming reader, bounded: the shared strings (held in memory while the sheet is read)
+ * may unpack to SIYU_XLSX_SHARED_STRINGS_MAX_MB, everything read to SIYU_UNPACKED_MAX_MB, counted on
+ * the bytes actually unpacked (a zip may lie about its sizes). On a file (not a gzip stream) the zip's
+ * directory is checked first, and the shared strings are read from it before the sheet, so the sheet
+ * streams straight through instead of through a temp file.
+ */
+class BoundedWorkbookReader extends ExcelJS.stream.xlsx.WorkbookReader {
+  private unpacked = 0;
+  private stringsPreloaded = false;
+  private readonly fileName: string;
+  private readonly limits: FileLimits;
+
+  constructor(input: Readable, fileName: string, limits: FileLimits) {
+    super(input, { sharedStrings: 'cache', worksheets: 'emit', styles: 'ignore', hyperlinks: 'ignore' });
+    this.fileName = fileName;
+    this.limits = limits;
+  }
+
+  async preload(file: string): Promise<void> {
+    let directory: ZipDirectory;
+    try {
+      directory = await openZip(file);
+    } catch (error) {
+      throw new FileFormatError(`${this.fileName}: not a readable XLSX file (${(error as Error).message})`);
+    }
+    if (directory.files.length > MAX_ZIP_ENTRIES) throw new FileFormatError(`${this.fileName}: ${directory.files.length} parts in the zip; an XLSX file has at most ${MAX_ZIP_ENTRIES}`);
+    const declared = directory.files.reduce((sum, f) => sum + f.uncompressedSize, 0);
+    if (declared > this.limits.unpackedBytes) throw this.tooLarge('its parts', declared, this.limits.unpackedBytes, 'SIYU_UNPACKED_MAX_MB');
+    const part = (name: string) => directory.files.find((f) => f.path === name);
+    const self = this as unknown as WorkbookReaderInternals;
+    // The sheets' names and relations, read first so the sheet is read as it streams by.
+    const small = (entry: { stream(): Readable }) => chain(entry.stream(), byteLimit(this.limits.sharedStringsBytes, () => this.tooLarge('its workbook part', undefined, this.limits.sharedStringsBytes, 'SIYU_XLSX_SHARED_STRINGS_MAX_MB')));
+    const rels = part('xl/_rels/workbook.xml.rels');
+    const book = part('xl/workbook.xml');
+    if (!rels || !book) throw new FileFormatError(`${this.fileName}: not an XLSX workbook (no xl/workbook.xml)`);
+    await exceljsReader._parseRels.call(this, small(rels));
+    await exceljsReader._parseWorkbook.call(this, small(book));
+    const strings = part('xl/sharedStrings.xml');
+    if (strings) {
+      if (strings.uncompressedSize > this.limits.sharedStringsBytes) throw this.tooLarge('its shared strings', strings.uncompressedSize, this.limits.sharedStringsBytes, 'SIYU_XLSX_SHARED_STRINGS_MAX_MB');
+      for await (const _ of self._parseSharedStrings(strings.stream())) {
+        // cached by exceljs into this.sharedStrings
+      }
+    } else self.sharedStrings = [];
+    this.stringsPreloaded = true;
+  }
+
+  _parseRels(entry: Readable): Promise<void> {
+    return this.stringsPreloaded ? Promise.resolve() : exceljsReader._parseRels.call(this, entry);
+  }
+
+  _parseWorkbook(entry: Readable): Promise<void> {
+    return this.stringsPreloaded ? Promise.resolve() : exceljsReader._parseWorkbook.call(this, entry);
+  }
+
+  _parseSharedStrings(entry: Readable): AsyncGenerator<unknown> {
+    // Already read from the directory: the stream's copy is drained by exceljs unread.
+    if (this.stringsPreloaded) return (async function* () {})();
+    const limit = this.limits.sharedStringsBytes;
+    const bounded = chain(entry, byteLimit(limit, () => this.tooLarge('its shared strings', undefined, limit, 'SIYU_XLSX_SHARED_STRINGS_MAX_MB')));
+    return exceljsReader._parseSharedStrings.call(this, bounded);
+  }
+
+  _parseWorksheet(iterator: AsyncIterable<Buffer>, sheetNo: string): Generator<unknown> {
+    return exceljsReader._parseWorksheet.call(this, this.counted(iterator), sheetNo);
+  }
+
+  private async *counted(iterator: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of iterator) {
+      this.unpacked += chunk.length;
+      if (this.unpacked > this.limits.unpackedBytes) throw this.tooLarge('its sheet', undefined, this.limits.unpackedBytes, 'SIYU_UNPACKED_MAX_MB');
+      yield chunk;
+    }
+  }
+
+  private tooLarge(what: string, bytes: number | undefined, limit: number, setting: string): FileFormatError {
+    const size = bytes === undefined ? `more than ${megabytes(limit)}` : `${megabytes(bytes)}, more than the ${megabytes(limit)} allowed`;
+    return new FileFormatError(`${this.fileName}: ${what} unpack to ${size} (${setting}); refused as a possible zip bomb`);
+  }
+}
+
+async function* readXlsxRows(shape: FileShape): AsyncGenerator<SourceRow> {
+  const limits = fileLimits();
+  const input = shape.gzip ? byteStream(shape, limits) : fs.createReadStream(shape.path);
+  const workbook = new BoundedWorkbookReader(input, path.basename(shape.path), limits);
+  try {
+    if (!shape.gzip) await workbook.preload(shape.path);
+    for await (const worksheet of workbook) {
+      let width = 0;
+      for await (const row of worksheet as AsyncIterable<ExcelJS.Row>) {
+        const cells = (row.values as ExcelJS.CellValue[]).slice(1);
+        if (row.number === 1) width = cells.length;
+        const values: string[] = [];
+        for (let i = 0; i < Math.max(width, cells.length); i++) values.push(cellText(cells[i]).trim());
+        yield { rowNumber: row.number, values };
+      }
+      break; // the first worksheet only
+    }
+  } finally {
+    input.destroy();
+  }
 }
