@@ -13,24 +13,47 @@ export const PLAN_FIELDS = ['key', 'name', 'variant', 'run'] as const;
 /** Links the sender fills per message (an unsubscribe link, a tracked link to the landing page). */
 export const LINK_FIELDS = ['unsubscribe_url'] as const;
 
-const engine = new Liquid({
-  ownPropertyOnly: true,
-  strictFilters: true,
-  // Unknown variables are caught before start; at render time a missing value (a person without a
-  // city) renders as empty, which `default` can replace.
-  strictVariables: false,
-  relativeReference: false,
-  root: [],
-  partials: [],
-  layouts: [],
-  cache: 1024,
-});
+/** Bounds on one template: its length, the time one render may take, and what it may allocate (ranges, joins, pads). */
+export const TEMPLATE_LIMITS = {
+  /** Characters of Liquid parsed per template (a rich HTML email is well under this). */
+  parseLimit: 1_000_000,
+  /** Milliseconds one field of one message may take to render. */
+  renderLimit: 200,
+  /** Items and characters one render may allocate (`(1..n)` ranges, `join`, `pad` …). */
+  memoryLimit: 10_000_000,
+} as const;
 
-/** `{{ url | track }}`: the URL, rewritten by the renderer into a tracked redirect when tracking is on. */
-engine.registerFilter('track', function (this: { context: { environments: Record<string, unknown> } }, url: unknown) {
-  const tracker = this.context.environments.__track as ((url: string) => string) | undefined;
-  return tracker ? tracker(String(url)) : String(url);
-});
+function makeEngine(outputEscape: 'escape' | undefined): Liquid {
+  const engine = new Liquid({
+    ownPropertyOnly: true,
+    strictFilters: true,
+    // Unknown variables are caught before start; at render time a missing value (a person without a
+    // city) renders as empty, which `default` can replace.
+    strictVariables: false,
+    relativeReference: false,
+    root: [],
+    partials: [],
+    layouts: [],
+    cache: 1024,
+    ...TEMPLATE_LIMITS,
+    outputEscape,
+  });
+  /** `{{ url | track }}`: the URL, rewritten by the renderer into a tracked redirect when tracking is on. */
+  engine.registerFilter('track', function (this: { context: { environments: Record<string, unknown> } }, url: unknown) {
+    const tracker = this.context.environments.__track as ((url: string) => string) | undefined;
+    return tracker ? tracker(String(url)) : String(url);
+  });
+  return engine;
+}
+
+// Text fields (SMS, WeCom, subjects) are sent as written. HTML fields escape every `{{ … }}` output,
+// because traits are written by customers (a name of `<script>…` must arrive as text, not markup);
+// `| raw` is the template author's explicit way out.
+const engine = makeEngine(undefined);
+const htmlEngine = makeEngine('escape');
+/** Content fields that are HTML (an email's `html` body); every other field is text. */
+export const HTML_FIELDS: readonly string[] = ['html'];
+const engineFor = (field: string) => (HTML_FIELDS.includes(field.split('.').at(-1) ?? field) ? htmlEngine : engine);
 
 export class TemplateError extends InputError {
   override name = 'TemplateError';
@@ -58,10 +81,21 @@ export function checkTemplate(fields: TemplateFields, knownTags: ReadonlySet<str
   for (const [name, text] of Object.entries(fields)) {
     const at = `${path}.${name}`;
     let segments: Array<Array<string | number | unknown>>;
+    let template: ReturnType<typeof engine.parse>;
     try {
-      segments = engine.globalVariableSegmentsSync(engine.parse(text)) as Array<Array<string | number | unknown>>;
+      template = engineFor(name).parse(text);
+      segments = engine.globalVariableSegmentsSync(template) as Array<Array<string | number | unknown>>;
     } catch (error) {
-      throw new TemplateError(at, `not valid Liquid: ${(error as Error).message.split('\n')[0]}`);
+      const limit = limitText(error);
+      throw new TemplateError(at, limit ?? `not valid Liquid: ${(error as Error).message.split('\n')[0]}`);
+    }
+    // A trial render with no data: a loop that cannot finish in time or allocates too much is
+    // refused when the template is saved, not when it is sent.
+    try {
+      engineFor(name).renderSync(template, { person: {}, tags: {}, plan: {} });
+    } catch (error) {
+      const limit = limitText(error);
+      if (limit) throw new TemplateError(at, limit);
     }
     for (const segment of segments) {
       const [root, field] = segment;
@@ -95,22 +129,43 @@ export interface RenderScope {
   track?: (url: string) => string;
 }
 
-// A run renders the same few templates for every person: parse each text once.
+/** A liquidjs limit error, told in words (or undefined for any other error). */
+function limitText(error: unknown): string | undefined {
+  const message = String((error as Error)?.message ?? '');
+  if (message.includes('parse length limit exceeded')) return `the template is longer than ${TEMPLATE_LIMITS.parseLimit.toLocaleString('en-US')} characters`;
+  if (message.includes('template render limit exceeded')) return `the template takes longer than ${TEMPLATE_LIMITS.renderLimit} ms to render (a loop too long?)`;
+  if (message.includes('memory alloc limit exceeded')) return `the template allocates more than ${TEMPLATE_LIMITS.memoryLimit.toLocaleString('en-US')} items or characters (a range or loop too large?)`;
+  return undefined;
+}
+
+// A run renders the same few templates for every person: parse each text once (per engine: HTML
+// fields are parsed with their escaping).
 const parsed = new Map<string, ReturnType<typeof engine.parse>>();
-function parsedTemplate(text: string) {
-  let template = parsed.get(text);
+function parsedTemplate(field: string, text: string) {
+  const which = engineFor(field);
+  const key = `${which === htmlEngine ? 'html' : 'text'}\u0000${text}`;
+  let template = parsed.get(key);
   if (!template) {
     if (parsed.size > 1000) parsed.clear();
-    template = engine.parse(text);
-    parsed.set(text, template);
+    template = which.parse(text);
+    parsed.set(key, template);
   }
   return template;
 }
 
+/** Renders every field; a field past a limit throws a TemplateError naming it. */
 export function renderTemplate(fields: TemplateFields, scope: RenderScope): Record<string, string> {
   const out: Record<string, string> = {};
   const { track, ...variables } = scope;
   const context = { ...variables, __track: track };
-  for (const [name, text] of Object.entries(fields)) out[name] = engine.renderSync(parsedTemplate(text), context) as string;
+  for (const [name, text] of Object.entries(fields)) {
+    try {
+      out[name] = engineFor(name).renderSync(parsedTemplate(name, text), context) as string;
+    } catch (error) {
+      const limit = limitText(error);
+      if (limit) throw new TemplateError(`template.${name}`, limit);
+      throw error;
+    }
+  }
   return out;
 }
