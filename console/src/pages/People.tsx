@@ -8,18 +8,25 @@ import { Field } from '../components/Form.tsx';
 import { Card, Chips, PageHeader } from '../components/Page.tsx';
 import { Table } from '../components/Table.tsx';
 import { Empty, ErrorBox, Loading } from '../components/States.tsx';
+import { useSession } from '../session.tsx';
 
 export function People() {
   const { t } = useT();
   const navigate = useNavigate();
   const [params, setParams] = useSearchParams();
   const q = params.get('q') ?? '';
+  const reason = params.get('reason') ?? '';
   const [text, setText] = useState(q);
-  const results = useApi<{ people: PersonHit[] }>(q ? `/api/v1/people${query({ q, limit: 20 })}` : null);
+  const [why, setWhy] = useState(reason);
+  // A role that sees phones masked looks up a full phone or email only with a reason (recorded, limited per hour).
+  const { me } = useSession();
+  const masked = me?.permissions?.personalData === false;
+  const results = useApi<{ people: PersonHit[] }>(q ? `/api/v1/people${query({ q, limit: 20, ...(reason ? { reason } : {}) })}` : null);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const value = text.trim();
-    setParams(value ? { q: value } : {});
+    const given = why.trim();
+    setParams(value ? { q: value, ...(masked && given ? { reason: given } : {}) } : {});
   };
   return (
     <>
@@ -29,6 +36,11 @@ export function People() {
           <Field label={t('people.search')} hint={t('people.searchHint')}>
             <input type="search" value={text} autoFocus placeholder={t('people.placeholder')} onChange={(e) => setText(e.target.value)} />
           </Field>
+          {masked && (
+            <Field label={t('people.reason')} hint={t('people.reasonHint')}>
+              <input type="text" value={why} maxLength={500} placeholder={t('people.reasonPlaceholder')} onChange={(e) => setWhy(e.target.value)} />
+            </Field>
+          )}
           <button type="submit" className="btn btn-primary">
             {t('people.searchButton')}
           </button>

@@ -16,6 +16,7 @@ import { Empty, ErrorBox, Loading } from '../components/States.tsx';
 import { useSession } from '../session.tsx';
 import { TaskTable } from './Tasks.tsx';
 import { NotesCard } from './person/Notes.tsx';
+import { RightsCard } from './person/Rights.tsx';
 import { ManualTagForm } from './person/ManualTags.tsx';
 
 /** A tag's value as a person reads it: numbers rounded, yes/no, lists joined. */
@@ -179,6 +180,7 @@ function PersonView({ id }: { id: string }) {
           ))}
       </Card>
       <NotesCard personId={p.personId} notes={p.notes} canWrite={canAnnotate} onAdded={person.reload} />
+      {can('admin') && <RightsCard personId={p.personId} />}
       <Card title={t('person.orders', { n: p.orders.length })}>
         {p.orders.length === 0 ? (
           <Empty title={t('person.noOrders')} />
