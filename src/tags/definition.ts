@@ -67,7 +67,8 @@ function checkStatistic(tag: InlineStatistic, ctx: z.RefinementCtx, at: string[]
   const fields: Record<string, string> = tag.of === 'purchases' ? PURCHASE_FIELDS : EVENT_FIELDS;
   if (tag.measure === 'count') {
     if (tag.field) ctx.addIssue({ code: 'custom', path: [...at, 'field'], message: 'count takes no field' });
-  } else if (!tag.field || !(tag.field in fields)) {
+  } else if (!tag.field || !Object.hasOwn(fields, tag.field)) {
+    // Own keys only: `in` would also accept constructor, toString, __proto__ … from Object's prototype.
     ctx.addIssue({ code: 'custom', path: [...at, 'field'], message: `${tag.measure} needs a field of ${tag.of}: ${Object.keys(fields).join(', ')}` });
   } else if ((tag.measure === 'sum' || tag.measure === 'avg' || tag.measure === 'share') && fields[tag.field] !== 'number') {
     ctx.addIssue({ code: 'custom', path: [...at, 'field'], message: `${tag.measure} needs a numeric field (${tag.field} is a ${fields[tag.field]})` });
@@ -398,7 +399,7 @@ export function statisticValueType(tag: InlineStatistic & { buckets?: unknown })
   if (tag.buckets) return 'string';
   if (tag.measure === 'count' || tag.measure === 'share') return 'number';
   const fields: Record<string, string> = tag.of === 'purchases' ? PURCHASE_FIELDS : EVENT_FIELDS;
-  return (fields[tag.field ?? ''] ?? 'number') as ValueType;
+  return (tag.field && Object.hasOwn(fields, tag.field) ? fields[tag.field] : 'number') as ValueType;
 }
 
 /** The type of a tag's values. */
