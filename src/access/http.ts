@@ -28,14 +28,25 @@ export function accessRoutes(app: FastifyInstance, stores: Stores): void {
 
   api.post(
     '/api/v1/auth/login',
-    { config: { public: true }, schema: { tags, summary: 'Log in with email and password: sets the session cookie', body: z.object({ email: z.string().min(3), password: z.string().min(1) }).strict() } },
+    {
+      config: { public: true },
+      schema: {
+        tags,
+        summary: 'Log in with email and password: sets the session cookie. Failed tries slow that account from that address (429 with Retry-After), never the account everywhere',
+        body: z.object({ email: z.string().min(3).max(320), password: z.string().min(1).max(1000) }).strict(),
+      },
+    },
     async (request, reply) => {
       try {
-        const { token, user, expiresAt } = await login(stores, request.body.email, request.body.password);
+        const { token, user, expiresAt } = await login(stores, request.body.email, request.body.password, { ip: request.ip });
         reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: secure(request), path: '/', maxAge: SESSION_DAYS * 86_400 });
         return { user, expiresAt: expiresAt.toISOString(), workspace: await new WorkspaceService(stores.state).get(user.workspaceId) };
       } catch (error) {
-        if (error instanceof LoginError) throw new ApiError(error.locked ? 429 : 401, error.locked ? 'locked' : 'unauthorized', error.message);
+        if (error instanceof LoginError && error.retryAfterSeconds) {
+          reply.header('retry-after', String(error.retryAfterSeconds));
+          throw new ApiError(429, 'throttled', error.message, { retryAfterSeconds: error.retryAfterSeconds });
+        }
+        if (error instanceof LoginError) throw new ApiError(401, 'unauthorized', error.message);
         throw error;
       }
     },
@@ -46,7 +57,7 @@ export function accessRoutes(app: FastifyInstance, stores: Stores): void {
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.code(204).send();
   });
-  api.get('/api/v1/auth/me', { schema: { tags, summary: 'Who is calling: the user (or API key), role and workspace', security } }, async (request) => {
+  api.get('/api/v1/auth/me', { config: { beforePasswordChange: true }, schema: { tags, summary: 'Who is calling: the user (or API key), role and workspace', security } }, async (request) => {
     const caller = callerOf(request);
     const user = caller.keyId.startsWith('usr_') ? await getUser(stores, caller.workspaceId, caller.keyId) : null;
     const scope = scopeOf(caller);
@@ -62,7 +73,7 @@ export function accessRoutes(app: FastifyInstance, stores: Stores): void {
   });
   api.post(
     '/api/v1/auth/password',
-    { config: { scoped: true }, schema: { tags, summary: 'Change my password (other sessions end)', security, body: z.object({ currentPassword: z.string().min(1), newPassword: z.string() }).strict() } },
+    { config: { scoped: true, beforePasswordChange: true }, schema: { tags, summary: 'Change my password (other sessions end); the one thing a session with a generated first password may do', security, body: z.object({ currentPassword: z.string().min(1), newPassword: z.string() }).strict() } },
     async (request, reply) => {
       const caller = callerOf(request);
       if (!caller.keyId.startsWith('usr_')) throw new ApiError(400, 'invalid_request', 'an API key has no password: log in as a user');

@@ -34,6 +34,7 @@ import { EventBuffer, type EventBufferOptions } from '../tracking/event-buffer.t
 import { installAuth } from './auth.ts';
 import { installErrorHandling } from './errors.ts';
 import { installSecurityHeaders } from './security-headers.ts';
+import { trustProxySetting } from './client-address.ts';
 
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The built console (`npm run build:console`, run by `npm install`), or undefined when it is not built. */
@@ -56,11 +57,15 @@ export interface ServerOptions {
   tracking?: EventBufferOptions;
   /** Where uploaded import files wait while they are imported (default: `uploads` in the data directory, 0700). */
   uploadsDir?: string;
+  /** Proxies whose X-Forwarded-For names the client (default: SIYU_TRUST_PROXY; none when unset). */
+  trustProxy?: boolean | number | string;
 }
 
-export async function buildServer({ config, stores, logger = true, tracking, uploadsDir }: ServerOptions): Promise<FastifyInstance> {
+export async function buildServer({ config, stores, logger = true, tracking, uploadsDir, trustProxy }: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: logger ? { level: config.logLevel } : false,
+    // A union does not pick one of Fastify's overloads: named as the string form proxy-addr takes.
+    trustProxy: (trustProxy ?? trustProxySetting()) as string,
     bodyLimit: 10 * 1024 * 1024,
   });
   app.setValidatorCompiler(validatorCompiler);

@@ -32,6 +32,8 @@ declare module 'fastify' {
      * (definitions, sends, resolution) and need a caller who sees the whole workspace.
      */
     scoped?: boolean;
+    /** Open to a session whose generated first password is not changed yet (who am I, change it). */
+    beforePasswordChange?: boolean;
   }
 }
 
@@ -55,11 +57,11 @@ function originHost(origin: string): string | undefined {
   }
 }
 
-export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService, sessions: (token: string) => Promise<AuthenticatedKey | undefined>): void {
+export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService, sessions: (token: string) => Promise<(AuthenticatedKey & { mustChangePassword?: boolean }) | undefined>): void {
   const table: RouteEntry[] = [];
   app.decorate('routeTable', table);
   app.addHook('onRoute', (route) => {
-    const config = (route.config ?? {}) as { public?: boolean; roles?: readonly Role[]; scoped?: boolean };
+    const config = (route.config ?? {}) as { public?: boolean; roles?: readonly Role[]; scoped?: boolean; beforePasswordChange?: boolean };
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {
       if (method !== 'HEAD') table.push({ method, url: route.url, public: !route.url.startsWith('/api/') || config.public === true, roles: config.roles, scoped: config.scoped });
@@ -72,7 +74,7 @@ export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService, sessio
       async (request: FastifyRequest) => {
         const header = request.headers.authorization;
         const session = (request.cookies as Record<string, string | undefined> | undefined)?.[SESSION_COOKIE];
-        let caller: AuthenticatedKey | undefined;
+        let caller: (AuthenticatedKey & { mustChangePassword?: boolean }) | undefined;
         if (header) {
           const match = /^Bearer\s+(\S+)$/i.exec(header);
           if (!match) throw new ApiError(401, 'unauthorized', 'the Authorization header must be "Bearer <API key>"');
@@ -81,6 +83,10 @@ export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService, sessio
         } else if (session) {
           caller = await sessions(session);
           if (!caller) throw new ApiError(401, 'unauthorized', 'the session has ended; log in again');
+          // A generated first password (printed in a log) opens nothing but the page that replaces it.
+          if (caller.mustChangePassword && !config.beforePasswordChange) {
+            throw new ApiError(403, 'password_change_required', 'choose your own password first (POST /api/v1/auth/password)');
+          }
           // The cookie is SameSite=Lax; a changing request from a page of another origin is refused too.
           const origin = request.headers.origin;
           if (request.method !== 'GET' && request.method !== 'HEAD' && origin && originHost(origin) !== request.headers.host) {
@@ -97,7 +103,8 @@ export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService, sessio
         if (request.method !== 'GET' && request.method !== 'HEAD' && !config.scoped && scopeOf(caller)) {
           throw new ApiError(403, 'forbidden', 'this changes what the whole workspace shares (definitions, sends, resolution): it needs a user without a team or staff scope');
         }
-        request.caller = caller;
+        const { mustChangePassword: _, ...authenticated } = caller;
+        request.caller = authenticated;
       },
       ...existing,
     ];

@@ -14,8 +14,8 @@ export interface BootstrapResult {
 
 /**
  * On the first start with empty stores: a workspace, an admin API key and an admin who logs in to
- * the console (SIYU_ADMIN_EMAIL, SIYU_ADMIN_PASSWORD; a generated password otherwise), printed once
- * by the caller.
+ * the console (SIYU_ADMIN_EMAIL, SIYU_ADMIN_PASSWORD; a generated password otherwise, good only for
+ * choosing a new one at the first login), printed once by the caller.
  */
 export async function ensureFirstWorkspace(stores: Stores, env: NodeJS.ProcessEnv = process.env): Promise<BootstrapResult> {
   const workspaces = new WorkspaceService(stores.state);
@@ -32,6 +32,9 @@ export async function ensureFirstWorkspace(stores: Stores, env: NodeJS.ProcessEn
   }
   const workspace = await workspaces.create({ slug: 'demo', name: 'Demo brand 燕语燕窝', timeZone: 'Asia/Shanghai' });
   const { token } = await new ApiKeyService(stores.state).create(workspace.id, 'admin (first start)', 'admin');
-  await createUser(stores, workspace.id, admin);
-  return { workspace, adminToken: token, adminLogin: { email, password, fromEnvironment: Boolean(env.SIYU_ADMIN_PASSWORD) } };
+  // A generated password is printed (and so sits in a terminal's scrollback or a log): it only lets the
+  // admin choose their own. One from the environment was chosen by the operator and stands.
+  const generated = !env.SIYU_ADMIN_PASSWORD;
+  await createUser(stores, workspace.id, admin, { mustChangePassword: generated });
+  return { workspace, adminToken: token, adminLogin: { email, password, fromEnvironment: !generated } };
 }

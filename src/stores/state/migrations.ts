@@ -546,6 +546,22 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0022_login_throttle': {
+    async up(db: Kysely<unknown>) {
+      // Failed logins counted per (account, client), per client and per account, keyed by a hash (no
+      // email or address kept); a block only ever holds the key that earned it.
+      await db.schema
+        .createTable('login_throttle')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('last_failure_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('blocked_until', 'timestamptz')
+        .execute();
+      await db.schema.createIndex('login_throttle_last_failure').on('login_throttle').column('last_failure_at').execute();
+      // A generated first password is only good for choosing one's own.
+      await db.schema.alterTable('users').addColumn('must_change_password', 'boolean', (c) => c.notNull().defaultTo(false)).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

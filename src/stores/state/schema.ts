@@ -74,7 +74,10 @@ export interface StateDatabase {
     password_changed_at: Timestamp;
     team_id: ColumnType<string | null, string | null | undefined, string | null>;
     staff_userid: ColumnType<string | null, string | null | undefined, string | null>;
+    /** Set for a generated first password: the session may do nothing but change it. */
+    must_change_password: ColumnType<boolean, boolean | undefined, boolean>;
   };
+  login_throttle: { key: string; failures: number; last_failure_at: Timestamp; blocked_until: NullableTimestamp };
   behaviour_event_bits: { workspace_id: string; event: string; bit: number };
   person_notes: { id: Generated<number>; workspace_id: string; person_id: ColumnType<number, number, number>; author: string; author_name: string; text: string; created_at: ColumnType<Date, Date | undefined, never> };
   oneid_settings: { workspace_id: string; fuzzy: boolean; auto_merge: boolean; merge_at: number; review_at: number; max_block: number; updated_at: Timestamp };
