@@ -91,6 +91,7 @@ test('the queries operators write are accepted and compute their values', async 
     ['sql_union', 'SELECT person_id, toFloat64(count()) AS value FROM (SELECT person_id FROM orders UNION ALL SELECT person_id FROM orders WHERE amount > 200) GROUP BY person_id', 'number', { S1: 3, S2: 1 }],
     ['sql_in', 'SELECT person_id, 1 AS value FROM orders WHERE person_id IN (SELECT person_id FROM purchases WHERE amount < 50) GROUP BY person_id', 'number', { S1: undefined, S2: 1 }],
     ['sql_lambda', 'SELECT person_id, arraySum(arrayMap(x -> x * 2, groupArray(amount))) AS value FROM orders GROUP BY person_id', 'number', { S1: 800, S2: 80 }],
+    ['sql_json', `SELECT person_id, JSONExtractString('{"tier":"gold"}', 'tier') AS value FROM orders GROUP BY person_id`, 'string', { S1: 'gold', S2: 'gold' }],
     ['sql_reads_tag', "SELECT person_id, concat(v_string, '!') AS value FROM tag_values WHERE tag = 'sql_cte'", 'string', { S1: 'big!', S2: 'small!' }],
   ];
   for (const [key, query, type, expected] of cases) {

@@ -208,7 +208,10 @@ export async function checkSqlTag(facts: FactsStore, query: string): Promise<str
   const text = query.trim();
   if (text.length === 0) throw new SqlTagError('the query is empty');
   const canonical = await canonicalText(facts, text);
-  for (const [, name, type] of canonical.matchAll(/\{\s*([^:}\s]*)\s*:\s*([^}]*)\}/g)) {
+  // Parameter types (their names are checked by ClickHouse below). The canonical text has no comments,
+  // so outside its quoted strings and names a { starts a parameter.
+  const outsideQuotes = canonical.replace(/'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g, "''");
+  for (const [, name, type] of outsideQuotes.matchAll(/\{\s*([^:}\s]*)\s*:\s*([^}]*)\}/g)) {
     const expected = PARAMETERS.get(name);
     if (expected === undefined) throw new SqlTagError(`parameter {${name}}: only {base:Date} and {tz:String} are bound`);
     if (expected !== type.trim()) throw new SqlTagError(`parameter {${name}:${type.trim()}}: write {${name}:${expected}}`);
