@@ -8,6 +8,7 @@ import { PROFILE_FIELDS, type ValueType } from '../tags/definition.ts';
 import { durationSeconds, type Condition, type EventSpec, type PropertyFilter, type Segment, type Window } from './definition.ts';
 import { HORIZONS, LEVELS, SHARED_BIT } from './behaviour.ts';
 import { dateInZone } from '../tags/engine.ts';
+import { InputError } from '../system/validation.ts';
 
 export interface CompileContext {
   /** The day relative windows end on (YYYY-MM-DD, the workspace's today). */
@@ -64,6 +65,13 @@ const EMPTY_BITMAP = 'bitmapBuild(emptyArrayUInt64())';
 
 export const tagRunKey = (tag: string, asOf: string | undefined) => `${tag}@${asOf ?? ''}`;
 
+/** A value compared with numbers: a finite number that a parameter holds exactly, or refused by name. */
+function number(value: unknown): number {
+  const n = typeof value === 'string' && value.trim() === '' ? NaN : Number(value);
+  if (!Number.isFinite(n) || Math.abs(n) > Number.MAX_SAFE_INTEGER) throw new InputError(`value: ${JSON.stringify(value).slice(0, 60)} is compared with numbers, and is not a number`);
+  return n;
+}
+
 class Compiler {
   readonly params: Record<string, unknown>;
   private next = 0;
@@ -88,10 +96,10 @@ class Compiler {
     return `${column} BETWEEN ${this.bind(window.from, 'Date')} AND ${this.bind(window.to, 'Date')}`;
   }
 
-  /** A comparison of `column` (of `type`) with a condition's value. */
+  /** A comparison of `column` (of `type`) with a condition's value (a number column takes numbers, or text that reads as one). */
   compare(column: string, type: ValueType, op: string, value: unknown): string {
     const sqlType = type === 'number' ? 'Float64' : type === 'boolean' ? 'UInt8' : 'String';
-    const cast = (v: unknown) => (type === 'number' ? Number(v) : type === 'boolean' ? (v === true || v === 'true' || v === 1 ? 1 : 0) : String(v));
+    const cast = (v: unknown) => (type === 'number' ? number(v) : type === 'boolean' ? (v === true || v === 'true' || v === 1 ? 1 : 0) : String(v));
     const col = type === 'date' ? `toString(${column})` : column;
     if (type === 'string_list') {
       const values = (Array.isArray(value) ? value : [value]).map(String);

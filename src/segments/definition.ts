@@ -10,12 +10,20 @@ import { PROFILE_FIELDS, TAG_KEY, type ProfileField } from '../tags/definition.t
 export const SEGMENT_KEY = /^[a-z][a-z0-9_]{1,62}$/;
 const segmentKey = z.string().regex(SEGMENT_KEY, 'lower-case letters, digits and _, starting with a letter (2–63 characters)');
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date like 2026-06-30').refine((d) => !Number.isNaN(Date.parse(d)), 'not a real date');
-const positiveInteger = z.number({ error: 'must be a positive integer' }).int('must be a positive integer').positive('must be a positive integer');
-const count = z.number({ error: 'must be a whole number, 0 or more' }).int('must be a whole number, 0 or more').min(0, 'must be a whole number, 0 or more');
+// Numbers are bound as parameters, which hold whole numbers only up to 2^53: larger ones are refused here, by name, not by the engine.
+const SAFE = Number.MAX_SAFE_INTEGER;
+const bounded = z
+  .number({ error: 'must be a number' })
+  .min(-SAFE, `must be between -${SAFE} and ${SAFE}`)
+  .max(SAFE, `must be between -${SAFE} and ${SAFE}`);
+const positiveInteger = z.number({ error: 'must be a positive integer' }).int('must be a positive integer').positive('must be a positive integer').max(SAFE, `at most ${SAFE}`);
+const count = z.number({ error: 'must be a whole number, 0 or more' }).int('must be a whole number, 0 or more').min(0, 'must be a whole number, 0 or more').max(SAFE, `at most ${SAFE}`);
+/** A window or a wait longer than this says nothing more (and would overflow the engine's date arithmetic). */
+const MAX_DAYS = 36_500;
 
 /** The last N days up to the evaluation day, or the days from … to (inclusive), in the workspace's zone. */
 export const windowSchema = z.union([
-  z.object({ days: positiveInteger }).strict(),
+  z.object({ days: positiveInteger.max(MAX_DAYS, `at most ${MAX_DAYS} days`) }).strict(),
   z
     .object({ from: date, to: date })
     .strict()
@@ -23,7 +31,7 @@ export const windowSchema = z.union([
 ]);
 export type Window = z.infer<typeof windowSchema>;
 
-const scalar = z.union([z.string(), z.number(), z.boolean()]);
+const scalar = z.union([z.string().max(2000), bounded, z.boolean()]);
 const VALUE_OPS = ['eq', 'ne', 'in', 'between', 'gt', 'gte', 'lt', 'lte', 'exists', 'missing'] as const;
 
 /** Checks an operator against its value: in takes a list, between a [low, high] pair, exists/missing nothing. */
@@ -62,7 +70,11 @@ const eventSpec = z.object({ event: z.string().min(1).max(200), where: z.array(p
 export type EventSpec = z.infer<typeof eventSpec>;
 
 const duration = z
-  .object({ minutes: positiveInteger.optional(), hours: positiveInteger.optional(), days: positiveInteger.optional() })
+  .object({
+    minutes: positiveInteger.max(MAX_DAYS * 1440, `at most ${MAX_DAYS * 1440} minutes`).optional(),
+    hours: positiveInteger.max(MAX_DAYS * 24, `at most ${MAX_DAYS * 24} hours`).optional(),
+    days: positiveInteger.max(MAX_DAYS, `at most ${MAX_DAYS} days`).optional(),
+  })
   .strict()
   .refine((d) => d.minutes !== undefined || d.hours !== undefined || d.days !== undefined, 'give minutes, hours or days');
 
@@ -72,7 +84,7 @@ export function durationSeconds(d: z.infer<typeof duration>): number {
 
 const range = (what: string) =>
   z
-    .object({ min: z.number().min(0).optional(), max: z.number().min(0).optional() })
+    .object({ min: bounded.min(0).optional(), max: bounded.min(0).optional() })
     .strict()
     .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, { message: `${what}: min must not exceed max`, path: ['max'] });
 
@@ -105,7 +117,13 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
     z
       .object({ type: z.literal('profile'), field: z.enum(Object.keys(PROFILE_FIELDS) as [ProfileField, ...ProfileField[]]), ...valueComparison })
       .strict()
-      .superRefine(checkValue),
+      .superRefine(checkValue)
+      .superRefine((node, ctx) => {
+        if (PROFILE_FIELDS[node.field] !== 'number' || node.value === undefined) return;
+        const values = Array.isArray(node.value) ? node.value : [node.value];
+        const wrong = values.find((v) => typeof v === 'boolean' || (typeof v === 'string' && (v.trim() === '' || !Number.isFinite(Number(v)))));
+        if (wrong !== undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: `${node.field} is a number: ${JSON.stringify(wrong).slice(0, 60)} is not one` });
+      }),
     z.object({ type: z.literal('identifier'), identifierType: z.string().regex(/^[a-z][a-z0-9_]{1,40}$/, 'an identifier type like phone or unionid') }).strict(),
     z
       .object({ type: z.literal('event'), ...eventSpec.shape, count: countRange.default({ min: 1 }), window: windowSchema })
@@ -131,13 +149,36 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
   ]),
 ) as z.ZodType<Condition>;
 
+/** Deeper or bigger trees are no one's segment and only make the SQL (and the engine's parser) work: refused. */
+export const MAX_TREE_DEPTH = 32;
+export const MAX_TREE_NODES = 500;
+
+/** The root's conditions, with the tree's depth and size checked (counted without recursion). */
+const conditionList = z
+  .array(conditionSchema)
+  .min(1, 'a segment needs at least one condition')
+  .superRefine((conditions, ctx) => {
+    let size = 0;
+    let depth = 0;
+    const stack: Array<[Condition, number]> = conditions.map((c) => [c, 1]);
+    while (stack.length > 0) {
+      const [c, level] = stack.pop()!;
+      size++;
+      depth = Math.max(depth, level);
+      if (c.type === 'group') for (const child of c.conditions) stack.push([child, level + 1]);
+      if (c.type === 'not') stack.push([c.condition, level + 1]);
+    }
+    if (depth > MAX_TREE_DEPTH) ctx.addIssue({ code: 'custom', message: `nested ${depth} levels deep; at most ${MAX_TREE_DEPTH}` });
+    if (size > MAX_TREE_NODES) ctx.addIssue({ code: 'custom', message: `${size} conditions in all; at most ${MAX_TREE_NODES}` });
+  });
+
 export const segmentSchema = z
   .object({
     key: segmentKey,
     name: z.object({ zh: z.string().min(1), en: z.string().min(1) }),
     description: z.string().max(2000).optional(),
     match: z.enum(['all', 'any']).default('all'),
-    conditions: z.array(conditionSchema).min(1, 'a segment needs at least one condition'),
+    conditions: conditionList,
     /** Snapshots: taken after every tag run (so daily with a daily tag schedule) when asked; the last `keep` are kept. */
     snapshots: z.object({ afterTagRuns: z.boolean().default(false), keep: z.number().int().min(1).max(100).default(10) }).strict().default({ afterTagRuns: false, keep: 10 }),
   })
@@ -148,7 +189,7 @@ export type Segment = z.infer<typeof segmentSchema>;
 export const treeSchema = z
   .object({
     match: z.enum(['all', 'any']).default('all'),
-    conditions: z.array(conditionSchema).min(1, 'a segment needs at least one condition'),
+    conditions: conditionList,
     today: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date like 2026-06-30').optional(),
   })
   .strict();
