@@ -123,7 +123,9 @@ export function eventEntity(
     throw rejected('userId', '', 'an event needs userId, anonymousId or identities');
   }
   const properties = event.type === 'track' || event.type === 'page' ? event.properties ?? {} : event.type === 'identify' ? event.traits ?? {} : {};
-  const payloadBytes = Buffer.byteLength(JSON.stringify(properties)) + Buffer.byteLength(JSON.stringify(event.context ?? {}));
+  const propertiesJson = JSON.stringify(properties);
+  const sentContextJson = JSON.stringify(event.context ?? {});
+  const payloadBytes = Buffer.byteLength(propertiesJson) + Buffer.byteLength(sentContextJson);
   if (payloadBytes > EVENT_LIMITS.jsonBytes) {
     throw rejected(event.type === 'identify' ? 'traits' : 'properties', '', `properties, traits and context together are ${payloadBytes} bytes as JSON; at most ${EVENT_LIMITS.jsonBytes}`);
   }
@@ -201,7 +203,7 @@ export function eventEntity(
   const claimedProfile = profileBelieved ? {} : Object.fromEntries(Object.entries(traitProfile).filter(([, v]) => v));
   const hasClaims = Object.keys(claimed).length > 0 || Object.keys(claimedProfile).length > 0 || trust.signatureProblem !== undefined;
   // The sender's own context never carries claims or a token into storage: only what was decided here.
-  const { siyuClaims: _sentClaims, signedIdentity: _token, ...context } = event.context ?? {};
+  const { siyuClaims: sentClaims, signedIdentity: token, ...context } = event.context ?? {};
   if (hasClaims) {
     context.siyuClaims = {
       ...(Object.keys(claimed).length > 0 ? { identifiers: claimed } : {}),
@@ -223,8 +225,8 @@ export function eventEntity(
     user_id: event.userId ?? '',
     timestamp: event.timestamp ? clickhouseTime(timestamp) : receivedAtText,
     received_at: receivedAtText,
-    properties: JSON.stringify(properties),
-    context: JSON.stringify(context),
+    properties: propertiesJson,
+    context: hasClaims || sentClaims !== undefined || token !== undefined ? JSON.stringify(context) : sentContextJson,
     source: 'sdk',
   };
   const identity: Entity = {

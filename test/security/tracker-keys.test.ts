@@ -106,7 +106,7 @@ test('allowed origins are set by admins, checked, and only on tracker keys', asy
 
 test('a tracker key is rate-limited per client address: 429 with Retry-After, other keys and server keys unaffected', async () => {
   const key = await trackerKey();
-  const results = [];
+  const results: Array<Awaited<ReturnType<typeof track>>> = [];
   for (let i = 0; i < RATE_PER_IP + 2; i++) results.push(await track(key));
   assert.deepEqual(results.map((r) => r.status), [...Array(RATE_PER_IP).fill(200), 429, 429]);
   assert.ok(Number(results[RATE_PER_IP].headers['retry-after']) >= 1);
