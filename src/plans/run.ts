@@ -168,7 +168,7 @@ export async function personContext(stores: Stores, workspaceId: string, people:
     const columns = fields.map((f) => {
       if (f === 'name') return `argMaxIf(name, seen_at, name != '') AS f_name`;
       const raw = f === 'birthday' ? 'birthday' : `attributes['${f}']`; // f is a key of PROFILE_FIELDS (checked)
-      if (!(f in PROFILE_FIELDS)) throw new Error(`unknown profile field ${f}`);
+      if (!Object.hasOwn(PROFILE_FIELDS, f)) throw new Error(`unknown profile field ${f}`);
       return `argMaxIf(${raw}, seen_at, ${raw} != '') AS f_${f}`;
     });
     const rows = await stores.facts.query<Record<string, string>>(

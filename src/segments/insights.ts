@@ -35,19 +35,21 @@ export async function segmentInsights(stores: Stores, workspaceId: string, tree:
   for (const key of tagKeys) {
     const { tag, type, run } = await tagInput(stores, workspaceId, key);
     const bound = { ...params, ins_tag: key, ins_run: run.runId, ins_top: top };
-    const values = `SELECT person_id, %VALUE% AS value, person_id IN (${sql}) AS inside FROM tag_values WHERE workspace_id = {ws:String} AND tag = {ins_tag:String} AND run_id = {ins_run:String} AND ${scope.sql}`;
+    // The value column is ours (by the tag's type); the tree's SQL carries bound parameters only.
+    const values = (column: string) =>
+      `SELECT person_id, ${column} AS value, person_id IN (${sql}) AS inside FROM tag_values WHERE workspace_id = {ws:String} AND tag = {ins_tag:String} AND run_id = {ins_run:String} AND ${scope.sql}`;
     if (type === 'number') {
       const [row] = await stores.facts.query<Record<string, number | string>>(
         `SELECT countIf(inside) AS people_inside, count() AS people_base, avgIf(value, inside) AS avg_inside, avg(value) AS avg_base,
                 quantileExactIf(0.5)(value, inside) AS median_inside, quantileExact(0.5)(value) AS median_base
-         FROM (${values.replace('%VALUE%', VALUE_COLUMN.number)})`,
+         FROM (${values(VALUE_COLUMN.number)})`,
         bound,
       );
       tags.push({ key, name: tag.name, type, baseDate: run.baseDate, summary: Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)])) });
       continue;
     }
     const rows = await stores.facts.query<{ value: string; inside: string; base: string }>(
-      `SELECT value, countIf(inside) AS inside, count() AS base FROM (${values.replace('%VALUE%', bitmapValue(type))})
+      `SELECT value, countIf(inside) AS inside, count() AS base FROM (${values(bitmapValue(type))})
        GROUP BY value ORDER BY inside DESC, base DESC, value LIMIT {ins_top:UInt32}`,
       bound,
     );
