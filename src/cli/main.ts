@@ -80,6 +80,8 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // Everything siyu writes (data, uploads, demo files, exports) is this user's only.
+  process.umask(0o077);
   const code = await main(process.argv);
   // Long-running commands (start) never resolve here; the others exit with their code.
   process.exitCode = code;

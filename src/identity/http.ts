@@ -4,7 +4,7 @@
  * that may not see it.
  */
 import fs from 'node:fs';
-import os from 'node:os';
+import { temporaryDirOf } from '../server/uploads.ts';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
@@ -244,7 +244,7 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
     ['/api/v1/records/export', 'source,record_id,person_id for every imported source record (CSV)', exportRecords],
   ] as const) {
     api.get(url, { config: { roles: ['admin', 'operator'] }, schema: { tags: ['oneid'], summary, security } }, async (request, reply) => {
-      const file = path.join(os.tmpdir(), `siyu-export-${crypto.randomBytes(8).toString('hex')}.csv`);
+      const file = path.join(temporaryDirOf(stores.dataDir), `siyu-export-${crypto.randomBytes(8).toString('hex')}.csv`);
       const caller = callerOf(request);
       const { workspaceId, keyId } = caller;
       await recordAudit(stores, workspaceId, keyId, url === '/api/v1/identities/export' ? 'export.identities' : 'export.records', workspaceId, { scope: scopeOf(caller)?.team?.name ?? null });

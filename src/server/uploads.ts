@@ -40,6 +40,11 @@ export function uploadsDirOf(dataDir: string | undefined): string {
   return privateDirectory(fallbackDir);
 }
 
+/** Where temporary files (exports on their way out) are written: `<data>/tmp`, 0700, never the shared /tmp. */
+export function temporaryDirOf(dataDir: string | undefined): string {
+  return dataDir ? privateDirectory(path.join(dataDir, 'tmp')) : uploadsDirOf(undefined);
+}
+
 const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
 
 /** The size an upload may have, chosen by its first bytes (an XLSX is a zip), not by its claimed name. */

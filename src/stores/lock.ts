@@ -50,12 +50,12 @@ export interface DirectoryLock {
  * A lock left by a dead process (kill -9, power cut) is taken over; a live holder is named in the error.
  */
 export function lockDirectory(directory: string): DirectoryLock {
-  fs.mkdirSync(directory, { recursive: true });
+  fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
   const file = path.join(directory, LOCK_FILE_NAME);
   const content: LockContent = { pid: process.pid, since: new Date().toISOString(), command: process.argv.slice(2).join(' ') };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      fs.writeFileSync(file, JSON.stringify(content), { flag: 'wx' });
+      fs.writeFileSync(file, JSON.stringify(content), { flag: 'wx', mode: 0o600 });
       let released = false;
       const release = () => {
         if (released) return;

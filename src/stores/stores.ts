@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { factsDir, stateDir, type SiyuConfig } from '../config/config.ts';
 import { ChdbFactsStore } from './facts/chdb-facts-store.ts';
 import { ClickHouseFactsStore } from './facts/clickhouse-facts-store.ts';
@@ -47,8 +50,29 @@ export async function migrateStores(stores: { facts: FactsStore; state: StateSto
   return { facts: facts.applied, state: state.applied };
 }
 
+/** Takes group and other bits off a tree (0700 directories, 0600 files), leaving links alone. */
+function tightenTree(entry: string): void {
+  const stat = fs.lstatSync(entry);
+  if (stat.isSymbolicLink()) return;
+  if ((stat.mode & 0o077) !== 0) fs.chmodSync(entry, stat.mode & 0o700);
+  if (stat.isDirectory()) for (const name of fs.readdirSync(entry)) tightenTree(path.join(entry, name));
+}
+
+/**
+ * The data directory holds personal data: only this user may read it. The process's umask takes
+ * group and other bits off every file created from now on (chDB's parts, PGlite's files, which it
+ * would make 0666, uploads, exports), and what an earlier version left open is tightened.
+ */
+export function keepDataPrivate(dataDir: string): void {
+  // A worker thread may not change the umask; the main thread's applies to the whole process.
+  if (isMainThread) process.umask(0o077);
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  tightenTree(dataDir);
+}
+
 /** Opens both stores (state first: it is the one that holds workspaces) and migrates them. */
 export async function openStores(config: SiyuConfig, options: OpenStoresOptions = {}): Promise<Stores> {
+  keepDataPrivate(config.dataDir);
   const state = await openStateStore(config);
   let facts: FactsStore;
   try {
@@ -57,6 +81,8 @@ export async function openStores(config: SiyuConfig, options: OpenStoresOptions 
     await state.close();
     throw error;
   }
+  // PGlite's first start unpacks its initial database with the archive's modes (0666): tightened once open.
+  keepDataPrivate(config.dataDir);
   const stores: Stores = {
     facts,
     state,
