@@ -128,6 +128,8 @@ async function workspace(prefix: string, people: number) {
   }));
   const sent = await call('POST', '/api/v1/batch', { batch });
   assert.equal(sent.status, 200, sent.text);
+  // The events' people: their member numbers are resolved to the people of the orders.
+  assert.equal((await call('POST', '/api/v1/identities/resolve', {})).status, 200);
   for (const body of [
     { key: 'fz_level', name: { zh: '等级', en: 'Level' }, kind: 'manual', valueType: 'string' },
     { key: 'fz_spend', name: { zh: '消费', en: 'Spend' }, kind: 'statistic', of: 'purchases', measure: 'sum', field: 'amount' },
