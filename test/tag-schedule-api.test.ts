@@ -73,7 +73,7 @@ test('moving the workspace to another time zone moves the tag schedule and recur
   assert.equal((await call('PUT', '/api/v1/tags/schedule', operator, { cron: 'daily' })).status, 200);
   await saveSegment(stores, ws.id, { key: 'everyone', name: { zh: '全部', en: 'All' }, conditions: [{ type: 'identifier', identifierType: 'phone' }] });
   await writeSecret(stores, ws.id, 'tz_test_secret', 'x'.repeat(16));
-  await saveChannel(stores, ws.id, { key: 'hook', kind: 'webhook', config: { url: 'http://127.0.0.1:9/', secret: 'tz_test_secret' } });
+  await saveChannel(stores, ws.id, { key: 'hook', kind: 'webhook', config: { url: 'https://hooks.example/', secret: 'tz_test_secret' } });
   await savePlan(stores, ws.id, { key: 'morning', name: 'morning', audience: { segment: 'everyone' }, channel: 'hook', variants: [{ key: 'A', template: { text: 'hi' } }], schedule: { kind: 'recurring', cron: '0 9 * * *' } });
   await startPlan(stores, ws.id, 'morning');
   const nextRun = async () => (await stores.state.db.selectFrom('plans').select('next_run_at').where('workspace_id', '=', ws.id).where('key', '=', 'morning').executeTakeFirstOrThrow()).next_run_at;

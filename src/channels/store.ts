@@ -13,6 +13,8 @@ import { AliyunSmsClient, HttpSmsClient } from './sms.ts';
 import { MiniProgramSubscribeClient } from './miniprogram.ts';
 import { OfficialAccountTemplateClient } from './official-account.ts';
 import { WeComCustomerContactClient } from './wecom.ts';
+import { assertEgressAllowed, checkEgressUrl, egressPolicy } from '../kernel/egress.ts';
+import { isIP } from 'node:net';
 
 export interface SaveChannelOptions {
   replace?: boolean;
@@ -23,6 +25,7 @@ export interface SaveChannelOptions {
 export async function saveChannel(stores: Stores, workspaceId: string, input: unknown, options: SaveChannelOptions = {}): Promise<Channel> {
   const channel = channelSchema.parse(input);
   await checkChannelSecrets(stores, workspaceId, channel, options.env ?? process.env);
+  checkChannelEgress(channel, options.env ?? process.env);
   const values = { workspace_id: workspaceId, key: channel.key, kind: channel.kind, definition: JSON.stringify(channel) };
   if (options.replace) {
     await stores.state.db
@@ -57,6 +60,28 @@ export async function getChannel(stores: Stores, workspaceId: string, key: strin
 
 export class ChannelConfigError extends InputError {
   override name = 'ChannelConfigError';
+}
+
+/**
+ * An endpoint written as an address the server may not reach (loopback, metadata, private) is refused
+ * when the channel is saved, naming the field; host names are checked at each send, when they resolve.
+ */
+function checkChannelEgress(channel: Channel, env: NodeJS.ProcessEnv): void {
+  const policy = egressPolicy(env);
+  const config = channel.config as Record<string, unknown>;
+  const refuse = (field: string, check: () => unknown) => {
+    try {
+      check();
+    } catch (error) {
+      throw new ChannelConfigError(`config.${field}: ${(error as Error).message}`);
+    }
+  };
+  for (const field of ['url', 'baseUrl']) {
+    const url = config[field];
+    if (typeof url === 'string') refuse(field, () => checkEgressUrl(url, policy));
+  }
+  const host = typeof config.host === 'string' ? config.host.replace(/^\[|\]$/g, '') : '';
+  if (channel.kind === 'email' && isIP(host)) refuse('host', () => assertEgressAllowed(policy, host, host, typeof config.port === 'number' ? config.port : 587));
 }
 
 /** The environment variables the server operator lets channels read (SIYU_CHANNEL_SECRET_ENV_ALLOW, comma-separated). */

@@ -196,13 +196,24 @@ test('SMTP: the mail server host is checked the same way', async () => {
   }
 });
 
-test('file:, gopher: and other schemes are refused when the channel is saved', async () => {
+test('file:, gopher: and other schemes, and private addresses written as such, are refused when the channel is saved', async () => {
   const { stores } = await openTestStores();
   try {
     const { ws } = await workspaceWithKeys(stores, 'ssrf-schemes');
     for (const url of ['file:///etc/passwd', 'gopher://127.0.0.1:6379/_INFO', 'dict://127.0.0.1:11211/stat', 'ftp://example.com/x']) {
       await assert.rejects(saveChannel(stores, ws.id, { key: 'hook', kind: 'webhook', config: { url, secretEnv: 'SSRF_HOOK_SECRET' } }), /config\.url|url/i, url);
     }
+    // An endpoint written as a private address is refused when saved too, naming the field; allowed, it is kept.
+    await assert.rejects(
+      saveChannel(stores, ws.id, { key: 'meta', kind: 'webhook', config: { url: 'http://169.254.169.254/latest/meta-data', secretEnv: 'SSRF_HOOK_SECRET' } }),
+      /config\.url: egress refused: a linkLocal address/,
+    );
+    await assert.rejects(
+      saveChannel(stores, ws.id, { key: 'mail', kind: 'email', config: { host: '127.0.0.1', port: 2525, from: 'a@brand.example', messageIdDomain: 'brand.example' } }),
+      /config\.host: egress refused: a loopback address/,
+    );
+    const allowed = { ...process.env, SIYU_EGRESS_ALLOW: '127.0.0.1:2525' };
+    await saveChannel(stores, ws.id, { key: 'mail', kind: 'email', config: { host: '127.0.0.1', port: 2525, from: 'a@brand.example', messageIdDomain: 'brand.example' } }, { env: allowed });
   } finally {
     await stores.close();
   }
