@@ -24,50 +24,106 @@ export class StateQueryError extends Error {
   }
 }
 
-/** The main thread's side of the PGlite worker: one connection, requests answered in order. */
+interface Pending {
+  resolve: (r: WorkerResponse) => void;
+  reject: (e: Error) => void;
+}
+
+/** The longest wait between restarts of a worker that keeps dying (doubling from 100 ms). */
+const MAX_RESTART_DELAY_MS = 30_000;
+
+/**
+ * The main thread's side of the PGlite worker: one connection, requests answered in order. When the
+ * worker thread dies (a crash in PGlite, out of memory) the queries in flight fail and a new worker
+ * opens the same data directory (PostgreSQL's own recovery replays its log), so the server answers
+ * again instead of failing every request until someone restarts it.
+ */
 export class PgliteWorkerClient {
-  private readonly worker: Worker;
+  private readonly dataDir: string;
+  private current!: Worker;
   private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void }>();
-  private readonly ready: Promise<void>;
-  private failure?: Error;
+  private waiting = new Map<number, Pending>();
+  private ready!: Promise<void>;
+  private closing = false;
+  private restartDelayMs = 0;
+  /** Counts worker deaths: a transaction begun under one worker cannot go on under the next. */
+  generation = 1;
+  /** Told when a worker died and another is being started (the caller logs it). */
+  onRestart?: (reason: Error) => void;
 
   constructor(dataDir: string) {
-    this.worker = new Worker(new URL('./pglite-worker.ts', import.meta.url), { workerData: { dataDir } });
+    this.dataDir = dataDir;
+    this.start();
+  }
+
+  private start(): void {
+    const worker = new Worker(new URL('./pglite-worker.ts', import.meta.url), { workerData: { dataDir: this.dataDir } });
+    const waiting = new Map<number, Pending>();
+    this.current = worker;
+    this.waiting = waiting;
     this.ready = new Promise<void>((resolve, reject) => {
-      this.waiting.set(0, { resolve: () => resolve(), reject });
+      waiting.set(0, { resolve: () => resolve(), reject });
     });
-    this.worker.on('message', (response: WorkerResponse) => {
-      const entry = this.waiting.get(response.id);
+    this.ready.then(
+      () => (this.restartDelayMs = 0),
+      () => undefined, // seen by whoever awaits it; the restart below handles the worker
+    );
+    worker.on('message', (response: WorkerResponse) => {
+      const entry = waiting.get(response.id);
       if (!entry) return;
-      this.waiting.delete(response.id);
+      waiting.delete(response.id);
       if (response.error) entry.reject(new StateQueryError(response.error));
       else entry.resolve(response);
     });
-    const failAll = (error: Error) => {
-      this.failure = error;
-      for (const entry of this.waiting.values()) entry.reject(error);
-      this.waiting.clear();
+    let dead = false;
+    const died = (error: Error) => {
+      if (dead) return;
+      dead = true;
+      for (const entry of waiting.values()) entry.reject(error);
+      waiting.clear();
+      if (this.closing || this.current !== worker) return;
+      this.generation++;
+      this.onRestart?.(error);
+      const delay = this.restartDelayMs;
+      this.restartDelayMs = Math.min(MAX_RESTART_DELAY_MS, Math.max(100, delay * 2));
+      // Requests made meanwhile wait for the new worker (or fail with why it could not start).
+      let started!: () => void;
+      this.ready = new Promise<void>((resolve) => (started = resolve)).then(() => this.ready);
+      setTimeout(() => {
+        if (this.closing) return;
+        this.start();
+        started();
+      }, delay).unref();
     };
-    this.worker.on('error', (error) => failAll(error));
-    this.worker.on('exit', (code) => failAll(new Error(`PGlite worker exited (code ${code})`)));
+    worker.on('error', died);
+    worker.on('exit', (code) => died(new Error(`PGlite worker exited (code ${code})`)));
   }
 
   whenReady(): Promise<void> {
     return this.ready;
   }
 
-  private send(request: Omit<WorkerRequest, 'id'>): Promise<WorkerResponse> {
-    if (this.failure) return Promise.reject(this.failure);
+  /** The worker thread now serving (tests end it to prove a restart). */
+  get worker(): Worker {
+    return this.current;
+  }
+
+  /** `generation`: the request belongs to a transaction begun then, and fails if that worker has died since. */
+  private async send(request: Omit<WorkerRequest, 'id'>, generation?: number): Promise<WorkerResponse> {
+    if (this.closing) throw new Error('the state store is closed');
+    await this.ready;
+    if (generation !== undefined && generation !== this.generation) throw new Error('the state store restarted during this transaction: it was rolled back');
     const id = this.nextId++;
+    const waiting = this.waiting;
+    const worker = this.current;
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ ...request, id } satisfies WorkerRequest);
+      waiting.set(id, { resolve, reject });
+      worker.postMessage({ ...request, id } satisfies WorkerRequest);
     });
   }
 
-  async query(sql: string, params: readonly unknown[] = []): Promise<{ rows: unknown[]; affectedRows?: number }> {
-    const response = await this.send({ kind: 'query', sql, params: [...params] });
+  async query(sql: string, params: readonly unknown[] = [], generation?: number): Promise<{ rows: unknown[]; affectedRows?: number }> {
+    const response = await this.send({ kind: 'query', sql, params: [...params] }, generation);
     return { rows: response.rows ?? [], affectedRows: response.affectedRows };
   }
 
@@ -77,9 +133,16 @@ export class PgliteWorkerClient {
   }
 
   async close(): Promise<void> {
-    if (this.failure) return;
-    await this.send({ kind: 'close' }).catch(() => undefined);
-    await this.worker.terminate();
+    if (this.closing) return;
+    const ready = await this.ready.then(
+      () => true,
+      () => false,
+    );
+    const worker = this.current;
+    const closed = ready ? this.send({ kind: 'close' }).catch(() => undefined) : Promise.resolve();
+    this.closing = true;
+    await closed;
+    await worker.terminate();
   }
 }
 
@@ -123,13 +186,27 @@ class PgliteWorkerDriver implements Driver {
   }
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const isolation = settings.isolationLevel ? ` ISOLATION LEVEL ${settings.isolationLevel.toUpperCase()}` : '';
-    await connection.executeQuery(CompiledQuery.raw(`BEGIN${isolation}`));
+    // Tagged before BEGIN: if the worker dies in between, BEGIN itself fails rather than open on the next one.
+    this.connection.transactionGeneration = this.connection.generation;
+    try {
+      await connection.executeQuery(CompiledQuery.raw(`BEGIN${isolation}`));
+    } catch (error) {
+      this.connection.transactionGeneration = undefined;
+      throw error;
+    }
   }
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('COMMIT'));
+    try {
+      await connection.executeQuery(CompiledQuery.raw('COMMIT'));
+    } finally {
+      this.connection.transactionGeneration = undefined;
+    }
   }
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('ROLLBACK'));
+    // A transaction of a dead worker died with it: there is nothing to roll back on the new one.
+    const stale = this.connection.transactionGeneration !== this.connection.generation;
+    this.connection.transactionGeneration = undefined;
+    if (!stale) await connection.executeQuery(CompiledQuery.raw('ROLLBACK'));
   }
   async releaseConnection(): Promise<void> {
     const release = this.releaseCurrent;
@@ -141,11 +218,17 @@ class PgliteWorkerDriver implements Driver {
 
 class PgliteWorkerConnection implements DatabaseConnection {
   private readonly client: PgliteWorkerClient;
+  /** The worker a transaction began on; undefined outside a transaction. */
+  transactionGeneration?: number;
   constructor(client: PgliteWorkerClient) {
     this.client = client;
   }
+  get generation(): number {
+    return this.client.generation;
+  }
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.client.query(compiledQuery.sql, compiledQuery.parameters);
+    // The rest of a transaction whose worker died must not run on the new one, one statement at a time.
+    const result = await this.client.query(compiledQuery.sql, compiledQuery.parameters, this.transactionGeneration);
     return {
       rows: result.rows as R[],
       numAffectedRows: result.affectedRows === undefined ? undefined : BigInt(result.affectedRows),

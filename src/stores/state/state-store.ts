@@ -92,6 +92,7 @@ function redactUrl(url: string): string {
 export async function openPgliteStateStore(directory: string): Promise<StateStore> {
   const lock = lockDirectory(directory);
   const client = new PgliteWorkerClient(directory);
+  client.onRestart = (reason) => console.error(`state store: the PGlite worker stopped (${reason.message}); starting a new one on ${directory}`);
   try {
     await client.whenReady();
   } catch (error) {
