@@ -13,10 +13,26 @@ export interface ClickHouseServerOptions {
    */
   sqlTagUser?: string;
   sqlTagPassword?: string;
+  /** Longest wait for one request (default: SIYU_CLICKHOUSE_TIMEOUT_MS, or an hour). */
+  requestTimeoutMs?: number;
 }
 
 /** A SQL tag may run up to its time limit; the HTTP request waits that long and a little more. */
 const SANDBOX_REQUEST_TIMEOUT_MS = 3_600_000;
+
+/**
+ * How long one request to the server may take. The client's own default (30 s) is shorter than the
+ * queries Siyu runs: a large import's INSERT … SELECT, a full OneID resolve, a tag run (its queries
+ * are allowed an hour, max_execution_time = 3600): at 30 s the client gave up while the server went
+ * on. So an hour by default, SIYU_CLICKHOUSE_TIMEOUT_MS to change it.
+ */
+export function clickhouseRequestTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.SIYU_CLICKHOUSE_TIMEOUT_MS;
+  if (raw === undefined || raw === '') return 3_600_000;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1000) throw new Error(`SIYU_CLICKHOUSE_TIMEOUT_MS: expected whole milliseconds, at least 1000, got "${raw}"`);
+  return value;
+}
 
 /** A ClickHouse server over HTTP: the same SQL and `{name:Type}` parameters as chDB. */
 export class ClickHouseFactsStore implements FactsStore {
@@ -46,6 +62,7 @@ export class ClickHouseFactsStore implements FactsStore {
       username: options.username,
       password: options.password,
       database: options.database,
+      request_timeout: options.requestTimeoutMs ?? clickhouseRequestTimeoutMs(),
     });
     // Read here (not in config.ts) so every way of opening the store honours it.
     const sqlTagUser = options.sqlTagUser ?? (process.env.SIYU_CLICKHOUSE_SQL_TAG_USER || undefined);
