@@ -165,6 +165,11 @@ export async function planImport(request: ImportRequest): Promise<FilePlan[]> {
   return plans;
 }
 
+/** A cell's value through a mapping's value map: own keys only (a cell reading "constructor" is not Object's). */
+function mappedValue(map: Record<string, string>, raw: string): string {
+  return Object.hasOwn(map, raw) ? map[raw] : raw;
+}
+
 function extract(layout: FileLayout, columnIndex: Map<string, number>, values: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [field, source] of Object.entries(layout.fields)) {
@@ -172,10 +177,10 @@ function extract(layout: FileLayout, columnIndex: Map<string, number>, values: s
     if (typeof source === 'string') value = values[columnIndex.get(source) ?? -1] ?? '';
     else if ('header' in source) {
       const raw = values[columnIndex.get(source.header) ?? -1] ?? '';
-      value = source.map[raw] ?? raw;
+      value = mappedValue(source.map, raw);
     } else {
       value = source.columns.map((c) => values[columnIndex.get(c) ?? -1] ?? '').filter((v) => v).join(' ');
-      if (source.map) value = source.map[value] ?? value;
+      if (source.map) value = mappedValue(source.map, value);
     }
     out[field] = value;
   }
