@@ -61,7 +61,7 @@ export async function updateTeam(stores: Stores, workspaceId: string, id: string
   await getTeam(stores, workspaceId, id);
   const clash = await stores.state.db.selectFrom('teams').select('id').where('workspace_id', '=', workspaceId).where('name', '=', data.name).where('id', '!=', id).executeTakeFirst();
   if (clash) throw new ConflictError(`a team named "${data.name}" exists already`);
-  await stores.state.db.updateTable('teams').set({ name: data.name, sources: data.sources }).where('id', '=', id).execute();
+  await stores.state.db.updateTable('teams').set({ name: data.name, sources: data.sources }).where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
   return getTeam(stores, workspaceId, id);
 }
 
@@ -69,5 +69,5 @@ export async function updateTeam(stores: Stores, workspaceId: string, id: string
 export async function deleteTeam(stores: Stores, workspaceId: string, id: string): Promise<void> {
   const team = await getTeam(stores, workspaceId, id);
   if (team.members > 0) throw new ConflictError(`team "${team.name}" has ${team.members} member(s): move them to another team (or none) first`);
-  await stores.state.db.deleteFrom('teams').where('id', '=', id).execute();
+  await stores.state.db.deleteFrom('teams').where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
 }

@@ -58,7 +58,7 @@ export async function decideReview(stores: Stores, workspaceId: string, id: numb
         .execute();
     }
   }
-  await stores.state.db.updateTable('identity_reviews').set({ status: decision, decided_by: actor, decided_at: new Date() }).where('id', '=', id).execute();
+  await stores.state.db.updateTable('identity_reviews').set({ status: decision, decided_by: actor, decided_at: new Date() }).where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
   const people = [...new Set([await personOf(stores, workspaceId, review.record_a), await personOf(stores, workspaceId, review.record_b)])];
   const summary = await resolveSerially(stores, { workspaceId, people, fuzzy: false });
   await stores.state.db

@@ -72,6 +72,7 @@ export async function setTaskStatus(stores: Stores, caller: AuthenticatedKey, id
   const updated = await stores.state.db
     .updateTable('staff_tasks')
     .set({ status, closed_at: status === 'done' ? new Date() : null })
+    .where('workspace_id', '=', caller.workspaceId)
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();

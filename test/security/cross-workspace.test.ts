@@ -156,7 +156,7 @@ before(async () => {
     (
       await stores.state.db
         .insertInto('identity_reviews')
-        .values({ workspace_id: a.ws.id, run_id: aIds.run, record_a: records[0].k, record_b: records[1].k, probability: 0.9, pattern: JSON.stringify({ name: '甲方王静' }) })
+        .values({ workspace_id: a.ws.id, run_id: aIds.run, record_a: records[0].k, record_b: records[1].k, probability: 0.9, pattern: JSON.stringify({ name: '甲方王静' }), status: 'pending' })
         .returning('id')
         .executeTakeFirstOrThrow()
     ).id,
