@@ -37,14 +37,6 @@ export async function suppressIdentifiers(stores: Stores, workspaceId: string, i
   return added.length;
 }
 
-/** Whether this identifier was erased (for callers holding one value, such as the tracking API). */
-export async function isSuppressed(stores: Stores, workspaceId: string, type: string, value: string): Promise<boolean> {
-  const list = await stores.state.db.selectFrom('erasure_salts').select('salt').where('workspace_id', '=', workspaceId).executeTakeFirst();
-  if (!list) return false;
-  const row = await stores.state.db.selectFrom('erased_identifiers').select('hash').where('workspace_id', '=', workspaceId).where('hash', '=', identifierHash(list.salt, type, value)).executeTakeFirst();
-  return row !== undefined;
-}
-
 export interface SuppressionSql {
   /** An Array(Tuple(type, value)) expression: the column without erased identifiers. */
   kept: (column: string) => string;

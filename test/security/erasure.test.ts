@@ -91,7 +91,7 @@ before(async () => {
     assert.equal((await callApi(base, 'PUT', `/api/v1/people/${person}/consents/sms`, admin, { status: 'granted' })).status, 200);
     await stores.state.db
       .insertInto('deliveries')
-      .values({ workspace_id: ws.id, plan_key: 'welcome', run_id: 'r1', person_id: person, step: 'sms', variant: 'a', channel: 'sms', purpose: 'marketing', status: 'sent', address: person === zhao ? '+8613811112222' : '+8613933334444', content: JSON.stringify({ text: `${name}，您好` }), entered_at: new Date(), updated_at: new Date() })
+      .values({ workspace_id: ws.id, plan_key: 'welcome', run_id: `r-${ws.id}`, person_id: person, step: 'sms', variant: 'a', channel: 'sms', purpose: 'marketing', status: 'sent', address: person === zhao ? '+8613811112222' : '+8613933334444', content: JSON.stringify({ text: `${name}，您好` }), entered_at: new Date(), updated_at: new Date() })
       .execute();
   }
 });

@@ -51,7 +51,7 @@ before(async () => {
   await stores.state.db.insertInto('staff_tasks').values({ workspace_id: ws.id, person_id: zhang, source: 'journey:vip:call', title: '回访京东大客户' }).execute();
   await stores.state.db
     .insertInto('deliveries')
-    .values({ workspace_id: ws.id, plan_key: 'jd_vip', run_id: 'r1', person_id: zhang, step: 'sms', variant: 'a', channel: 'sms', purpose: 'marketing', status: 'sent', reason: '+8613700000009-jd-sms', address: '+8613700000009-jd-sms', entered_at: new Date(), updated_at: new Date() })
+    .values({ workspace_id: ws.id, plan_key: 'jd_vip', run_id: `r-${ws.id}`, person_id: zhang, step: 'sms', variant: 'a', channel: 'sms', purpose: 'marketing', status: 'sent', reason: '+8613700000009-jd-sms', address: '+8613700000009-jd-sms', entered_at: new Date(), updated_at: new Date() })
     .execute();
 });
 after(async () => {
