@@ -17,7 +17,8 @@ const writers = { roles: ['admin', 'operator'] as const };
 /** Reading plans and channels is for the people who run them (not tracker keys, which sit in web pages). */
 const readers = { roles: ['admin', 'operator', 'analyst'] as const };
 
-export function planRoutes(app: FastifyInstance, stores: Stores): void {
+/** `publicUrl`: the base of links in test sends and previews (the server's public URL). */
+export function planRoutes(app: FastifyInstance, stores: Stores, options: { publicUrl: () => string }): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const security = [{ bearer: [] }];
   const key = z.object({ key: z.string() });
@@ -59,7 +60,7 @@ export function planRoutes(app: FastifyInstance, stores: Stores): void {
   api.post(
     '/api/v1/plans/:key/test',
     { config: writers, schema: { tags, summary: "Send every variant now to the policy's test whitelist (no caps, no quiet hours; left out of the report)", security, params: key } },
-    async (request) => testPlan(stores, callerOf(request).workspaceId, request.params.key, { publicUrl: process.env.SIYU_PUBLIC_URL }),
+    async (request) => testPlan(stores, callerOf(request).workspaceId, request.params.key, { publicUrl: options.publicUrl() }),
   );
   api.get(
     '/api/v1/plans/:key/report',
@@ -73,7 +74,7 @@ export function planRoutes(app: FastifyInstance, stores: Stores): void {
     async (request) => {
       const caller = callerOf(request);
       await assertPersonInScope(stores, caller, request.query.person);
-      return previewPlan(stores, caller.workspaceId, request.params.key, request.query.person);
+      return previewPlan(stores, caller.workspaceId, request.params.key, request.query.person, options.publicUrl());
     },
   );
 }

@@ -50,7 +50,7 @@ const CONSOLE_NOT_BUILT = `<!doctype html><html lang="zh-CN"><head><meta charset
 <p>API: <a href="/api/openapi.json">/api/openapi.json</a> · <a href="/healthz">/healthz</a></p></body></html>`;
 
 export interface ServerOptions {
-  config: Pick<SiyuConfig, 'logLevel'>;
+  config: Pick<SiyuConfig, 'logLevel'> & Partial<Pick<SiyuConfig, 'publicUrl'>>;
   stores: Stores;
   /** Log requests (off in tests). */
   logger?: boolean;
@@ -59,6 +59,15 @@ export interface ServerOptions {
   uploadsDir?: string;
   /** Proxies whose X-Forwarded-For names the client (default: SIYU_TRUST_PROXY; none when unset). */
   trustProxy?: boolean | number | string;
+}
+
+/** Where links in messages (tracked links, unsubscribe) point: SIYU_PUBLIC_URL, else the address the server listens on. */
+function publicUrlOf(app: FastifyInstance, configured: string | undefined): string {
+  if (configured) return configured.replace(/\/$/, '');
+  const address = app.server.address();
+  if (!address || typeof address === 'string') return 'http://127.0.0.1:8080';
+  const host = address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }
 
 export async function buildServer({ config, stores, logger = true, tracking, uploadsDir, trustProxy }: ServerOptions): Promise<FastifyInstance> {
@@ -109,7 +118,7 @@ export async function buildServer({ config, stores, logger = true, tracking, upl
   identityRoutes(app, stores);
   tagRoutes(app, stores);
   segmentRoutes(app, stores);
-  planRoutes(app, stores);
+  planRoutes(app, stores, { publicUrl: () => publicUrlOf(app, config.publicUrl ?? process.env.SIYU_PUBLIC_URL) });
   policyRoutes(app, stores);
   journeyRoutes(app, stores);
   accessRoutes(app, stores);
