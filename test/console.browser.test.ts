@@ -564,6 +564,41 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     assert.equal((await workspace(adminKey)).status, 200, 'the other keys still work');
   });
 
+  await step(t, "settings › API keys: a tracker key held to its site's origins; an identity sign key shown once and revoked", async () => {
+    await page.getByLabel('名称').fill('官网埋点');
+    await page.getByLabel('角色').selectOption('tracker');
+    await page.getByLabel('允许的来源').fill('https://shop.example.com\nhttps://*.brand.cn');
+    await page.getByRole('button', { name: '创建密钥' }).click();
+    await page.getByTestId('new-api-key-token').waitFor();
+    await page.getByRole('button', { name: '我已保存，关闭' }).click();
+    const row = page.getByRole('row', { name: /官网埋点/ });
+    await row.getByText('https://shop.example.com, https://*.brand.cn').waitFor();
+    await page.getByRole('button', { name: '修改「官网埋点」的允许来源' }).click();
+    const edit = page.getByRole('region', { name: '修改「官网埋点」的允许来源' });
+    await edit.getByLabel('允许的来源').fill('https://m.shop.example.com');
+    await edit.getByRole('button', { name: '保存来源' }).click();
+    await page.getByRole('status').getByText('已更新「官网埋点」的允许来源。').waitFor();
+    await row.getByText('https://m.shop.example.com').waitFor();
+    const keys = await api<{ keys: Array<{ name: string; allowedOrigins: string[] | null }> }>('GET', '/api/v1/api-keys');
+    assert.deepEqual(keys.keys.find((k) => k.name === '官网埋点')?.allowedOrigins, ['https://m.shop.example.com']);
+
+    const signKeys = page.getByRole('region', { name: '身份签名密钥' });
+    await signKeys.getByLabel('创建签名密钥').fill('小程序后端');
+    await signKeys.getByRole('button', { name: '创建签名密钥' }).click();
+    const secret = await signKeys.getByTestId('new-sign-key-secret').inputValue();
+    assert.match(secret, /^[A-Za-z0-9_-]{43}$/);
+    await signKeys.getByRole('row', { name: /小程序后端/ }).getByText('有效').waitFor();
+    await shot('settings-sign-keys');
+    await signKeys.getByRole('button', { name: '我已保存，关闭' }).click();
+    await page.reload();
+    await page.getByRole('row', { name: /小程序后端/ }).waitFor();
+    assert.equal(await page.getByText(secret).count(), 0, 'the secret is shown once');
+    acceptNextDialog();
+    await page.getByRole('button', { name: '吊销签名密钥 小程序后端' }).click();
+    await page.getByRole('status').getByText('已吊销签名密钥「小程序后端」。').waitFor();
+    await page.getByRole('region', { name: '身份签名密钥' }).getByRole('row', { name: /小程序后端/ }).getByText('已吊销').waitFor();
+  });
+
   await step(t, 'OneID corrections on the 360 view: undo the latest merge, unbind an identifier', async () => {
     // Two people a later record merged (it had both their phones), and two records joined by one email.
     const dir = tempDir();

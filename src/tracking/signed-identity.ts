@@ -152,7 +152,14 @@ export async function verifySignedIdentity(stores: Stores, workspace: { id: stri
     const issue = claims.error.issues[0];
     return { problem: `malformed: ${issue.path.join('.') || 'payload'}: ${issue.message}` };
   }
-  const secret = (await liveSignKeys(stores, workspace.id)).get(claims.data.iss);
+  let keys: Map<string, string>;
+  try {
+    keys = await liveSignKeys(stores, workspace.id);
+  } catch {
+    // A server that cannot open its secrets (a missing master key) still takes the events, as claims.
+    return { problem: 'this server cannot read its sign keys (is its master key, SIYU_SECRET_KEY, in place?)' };
+  }
+  const secret = keys.get(claims.data.iss);
   if (!secret) return { problem: `unknown or revoked sign key "${claims.data.iss.slice(0, 40)}"` };
   const expected = crypto.createHmac('sha256', secret).update(`${parts[0]}.${parts[1]}`).digest();
   const given = Buffer.from(parts[2], 'base64url');

@@ -200,6 +200,21 @@ test('a token that is expired, tampered, signed with another or a revoked key, f
   for (const [label] of cases) assert.notEqual(await personOfDevice(`bad-token-${label.replace(/\W/g, '-')}`), victim, `${label}: nothing linked`);
 });
 
+test('a server that cannot open its sign keys (a sealed value it cannot open) takes the events as claims, not a 500', async () => {
+  const key = await newSignKey('sealed away');
+  const token = signIdentity(key.secret, { iss: key.id, ws: ws.slug, ids: { phone: VICTIM_PHONE }, exp: inAnHour() });
+  // What a lost or wrong master key looks like to the reader: a sealed value that does not open.
+  await stores.state.db.updateTable('secrets').set({ ciphertext: Buffer.alloc(48, 7).toString('base64') }).where('workspace_id', '=', ws.id).where('name', '=', `signkey.${key.id}`).execute();
+  try {
+    const sent = await track('identify', { messageId: 'no-master-key', anonymousId: 'no-master-key', context: { signedIdentity: token } });
+    assert.equal(sent.status, 200, sent.text);
+    assert.equal(sent.json.unverified, 1);
+    assert.match((await contextOf('no-master-key')).siyuClaims.signedIdentityRefused, /cannot read its sign keys/);
+  } finally {
+    assert.equal((await callApi(base, 'DELETE', `/api/v1/identity/sign-keys/${key.id}`, admin)).status, 200);
+  }
+});
+
 test('sign keys: admins only, the secret shown once, listed without it, the CLI the same', async () => {
   const operator = (await new ApiKeyService(stores.state).create(ws.id, 'ops', 'operator')).token;
   assert.equal((await callApi(base, 'POST', '/api/v1/identity/sign-keys', operator, { name: 'x' })).status, 403);

@@ -195,7 +195,7 @@ function EditOrigins({ apiKey, onDone }: { apiKey: ApiKey; onDone: (saved: ApiKe
     void save.run();
   };
   return (
-    <Card title={t('apiKeys.editOriginsOf', { name: apiKey.name })}>
+    <Card title={t('apiKeys.editOriginsOf', { name: apiKey.name })} id="edit-origins">
       <form className="form-grid" onSubmit={submit}>
         <Field label={t('apiKeys.origins')} hint={t('apiKeys.originsHint')} className="span-all">
           <textarea rows={4} className="code" value={text} onChange={(e) => setText(e.target.value)} placeholder="https://shop.example.com" />

@@ -38,7 +38,7 @@ export function SignKeysPanel() {
     void create.run();
   };
   return (
-    <Card title={t('signKeys.title')}>
+    <Card title={t('signKeys.title')} id="sign-keys">
       <p className="muted small">{t('signKeys.note')}</p>
       {created && (
         <div className="stack" id="new-sign-key">
