@@ -95,6 +95,10 @@ test('a Tmall-team import carrying a JD customer’s phone shows the team its ow
   assert.deepEqual(view.json.orders.map((o: { orderId: string }) => o.orderId), ['T9']);
   assert.deepEqual(view.json.sources, ['tmall']);
   assert.deepEqual(view.json.identities.map((i: { type: string; value: string; sources: string[] }) => [i.type, i.value, i.sources]), [['phone', '+8613700000003', ['tmall']]]);
+  // His tags are computed from all his orders (his spend is 4322 with JD's): not the team's to read.
+  assert.deepEqual(view.json.tags, []);
+  assert.deepEqual((await tm('GET', `/api/v1/people/${zhang}/tags`)).json.tags, []);
+  assert.equal((await callApi(base, 'GET', `/api/v1/people/${zhang}/tags`, admin)).json.tags[0].value, 4322);
   // Every route, for him: nothing the JD team's data or others' work says about him.
   const gets = app.routeTable.filter((r) => r.method === 'GET' && r.url.startsWith('/api/v1/') && !r.public);
   for (const route of gets) {
