@@ -59,7 +59,10 @@ const aIds = {
   journey: 'a_flow',
   userEmail: '',
   snapshots: [] as string[],
+  signKey: '',
 };
+/** A's credentials (API key tokens, a sign key's secret): never shown to B either. */
+const aCredentials: string[] = [];
 
 async function side(prefix: string, name: string): Promise<Side> {
   const ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug(prefix), name });
@@ -164,7 +167,15 @@ before(async () => {
   aIds.team = (await ok(call('POST', '/api/v1/teams', { name: '甲方团队', sources: ['tmall'] }), 201)).team.id;
   aIds.userEmail = `a-user-${a.ws.slug}@a-only.example`;
   aIds.user = (await createUser(stores, a.ws.id, { email: aIds.userEmail, name: '甲方用户', role: 'operator', password: 'a long password 1', teamId: aIds.team })).id;
-  aIds.apiKey = (await ok(call('POST', '/api/v1/api-keys', { name: '甲方密钥', role: 'analyst' }), 201)).key.id;
+  const analystKey = await ok(call('POST', '/api/v1/api-keys', { name: '甲方密钥', role: 'analyst' }), 201);
+  aIds.apiKey = analystKey.key.id;
+  aCredentials.push(a.admin, a.tracker, analystKey.token);
+  // A sign key for signed identities, where the server has them.
+  if ((await operations()).some((o) => o.method === 'POST' && o.path === '/api/v1/identity/sign-keys')) {
+    const signKey = await ok(call('POST', '/api/v1/identity/sign-keys', { name: '甲方签名' }), 201);
+    aIds.signKey = signKey.key.id;
+    aCredentials.push(signKey.secret);
+  }
 });
 
 after(async () => {
@@ -209,6 +220,8 @@ const aKeys = (prefix: string): string[] => {
       return [aIds.run, aIds.quarantineRun];
     case 'identities':
       return [String(aIds.review)];
+    case 'identity':
+      return [aIds.signKey || 'a_unknown'];
     case 'tasks':
       return [String(aIds.task)];
     case 'users':
@@ -240,6 +253,9 @@ function bodyFor(op: Operation, filled: string): unknown {
   const person = Number(filled.split('/')[4]);
   const bodies: Record<string, unknown> = {
     'PATCH /api/v1/workspace': { name: 'B renamed' },
+    'PATCH /api/v1/api-keys/{key}': { allowedOrigins: ['https://b.example'] },
+    'POST /api/v1/identity/sign-keys': { name: 'b sign' },
+    'POST /api/v1/page': { name: 'home', anonymousId: 'a-anon', messageId: 'b-p1' },
     'POST /api/v1/api-keys': { name: 'b key', role: 'analyst' },
     'POST /api/v1/track': { event: 'b_event', messageId: 'b-m1', anonymousId: 'a-anon', identities: { unionid: 'oU-b' } },
     'POST /api/v1/identify': { userId: 'b-u', anonymousId: 'a-anon', traits: { name: 'b' } },
@@ -334,7 +350,7 @@ test('every route, called with B’s admin key on A’s ids, keys and people, gi
       }
       calls++;
       if (response.status >= 500) failures.push(`${op.method} ${route}: ${response.status} ${response.text.slice(0, 200)}`);
-      const secret = leaked(response.text, A_ONLY);
+      const secret = leaked(response.text, [...A_ONLY, ...aCredentials]);
       if (secret) failures.push(`${op.method} ${route} gave B "${secret}": ${response.text.slice(0, 300)}`);
     }
   }
@@ -364,6 +380,10 @@ test('a key that exists in both workspaces is two objects: B’s tag, segment, p
   assert.equal((await ok(callApi(base, 'GET', `/api/v1/segments/${aIds.segment}/count`, b.admin))).exact.people, 1);
   assert.equal((await ok(callApi(base, 'GET', `/api/v1/segments/${aIds.segment}/count`, a.admin))).exact.people, 4);
   assert.equal((await ok(callApi(base, 'GET', `/api/v1/segments/${aIds.segment}`, a.admin))).segment.name.zh, '甲方人群');
+  // A channel of B naming A's secret is refused: secrets are looked up in the caller's workspace only.
+  const borrowed = await callApi(base, 'POST', '/api/v1/channels', b.admin, { key: 'b_hook', name: 'B', kind: 'webhook', config: { url: 'https://b.example/hook', secret: 'a_hook_secret' } });
+  assert.equal(borrowed.status, 400, borrowed.text);
+  assert.match(borrowed.json.error.message, /a_hook_secret/);
   // A team of the same name in B is B's; a B user cannot be put into A's team.
   assert.equal((await callApi(base, 'POST', '/api/v1/teams', b.admin, { name: '甲方团队', sources: ['jd'] })).status, 201);
   const intoA = await callApi(base, 'POST', '/api/v1/users', b.admin, { email: `b-x-${b.ws.slug}@b.example`, name: 'B', role: 'operator', password: 'b long password 1', teamId: aIds.team });
