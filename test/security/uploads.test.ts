@@ -132,3 +132,30 @@ test('tag files and segment lists are bounded the same way', async () => {
   assert.equal(answer.status, 413);
   await until(() => filesIn(uploadsDir).length === 0, 'nothing is left in the uploads directory');
 });
+
+test('a gzip bomb posted as an order file fails its run with the bound named (ClickHouse never unpacks it whole), and its upload is removed', async () => {
+  const zlib = await import('node:zlib');
+  const bomb = zlib.gzipSync('order_id,ordered_at,amount\n' + 'a1,2026-06-18 10:00,99.00\n'.repeat(200_000)); // ~5 MB unpacked, ~20 KB packed
+  const previous = process.env.SIYU_UNPACKED_MAX_MB;
+  process.env.SIYU_UNPACKED_MAX_MB = '1';
+  try {
+    const posted = await fetch(`${base}/api/v1/imports?kind=orders&source=erp&filename=orders.csv.gz`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/gzip' },
+      body: bomb,
+    });
+    assert.equal(posted.status, 202);
+    const { run } = (await posted.json()) as { run: string };
+    let state: { status: string; error: string | null } = { status: 'running', error: null };
+    for (let i = 0; i < 200 && state.status === 'running'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      state = (await (await fetch(`${base}/api/v1/imports/${run}`, { headers: { authorization: `Bearer ${operator}` } })).json()) as typeof state;
+    }
+    assert.equal(state.status, 'failed');
+    assert.match(state.error ?? '', /orders\.csv\.gz: unpacks to more than 1 MB \(SIYU_UNPACKED_MAX_MB\)/);
+  } finally {
+    if (previous === undefined) delete process.env.SIYU_UNPACKED_MAX_MB;
+    else process.env.SIYU_UNPACKED_MAX_MB = previous;
+  }
+  await until(() => filesIn(uploadsDir).length === 0, 'the upload is removed after the run');
+});
