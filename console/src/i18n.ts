@@ -832,6 +832,8 @@ const zh = {
   "account.failed": "密码未修改",
   "account.changed": "密码已修改。其他设备和浏览器上的登录已全部退出，下次请用新密码登录。",
   "account.apiKey": "你正在使用 API 密钥访问：密钥没有密码。请用账号登录后修改密码。",
+  "account.firstTitle": "设置你自己的密码",
+  "account.firstNote": "这是首次登录：启动时打印的初始密码只能用来设置新密码，设置之后即可使用控制台。",
 
   "settings.apiKeys": "API 密钥",
   "apiKeys.note": "API 密钥供系统对接（ERP、BI、埋点 SDK 等）使用，按角色授权。密钥只在创建时显示一次；吊销后立即失效。",
@@ -1846,6 +1848,8 @@ const en: typeof zh = {
   "account.failed": "The password was not changed",
   "account.changed": "Password changed. Every other session (other devices and browsers) was ended; log in with the new password next time.",
   "account.apiKey": "You are using an API key, which has no password. Log in as a user to change a password.",
+  "account.firstTitle": "Choose your own password",
+  "account.firstNote": "This is your first login: the password printed at start can only be used to choose your own. The console opens once you have.",
 
   "settings.apiKeys": "API keys",
   "apiKeys.note": "API keys connect other systems (ERP, BI, the tracking SDK) with a role. A key is shown once, when created; a revoked key stops working at once.",

@@ -19,6 +19,8 @@ export interface User {
   createdAt: string;
   teamId?: string | null;
   staffUserId?: string | null;
+  /** A generated first password: the console shows nothing but the page that replaces it. */
+  mustChangePassword?: boolean;
 }
 
 export interface Team {

@@ -10,10 +10,11 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
-import { openTestStores, tempDir, workspaceWithKeys } from '../helpers.ts';
+import { chromium } from 'playwright-core';
+import { ensureChromium, openTestStores, tempDir, workspaceWithKeys } from '../helpers.ts';
 import type { Stores } from '../../src/stores/stores.ts';
 import type { Workspace } from '../../src/workspaces/workspaces.ts';
-import { buildServer } from '../../src/server/app.ts';
+import { buildServer, consoleRoot } from '../../src/server/app.ts';
 import { createUser, dummyChecks, login, LoginError, LOGIN_THROTTLE, updateUser } from '../../src/access/users.ts';
 import { ensureFirstWorkspace } from '../../src/workspaces/bootstrap.ts';
 import { openPgliteStateStore } from '../../src/stores/state/state-store.ts';
@@ -226,6 +227,35 @@ test('the first start: a generated admin password opens only the change-password
       await server.app.close();
       await state.close();
     }
+  }
+});
+
+test('the console: a generated first password shows only the page that replaces it, then the console opens', { skip: consoleRoot() ? false : 'the console is not built' }, async () => {
+  const state = await openPgliteStateStore(tempDir());
+  await migrateState(state.db as unknown as Kysely<unknown>);
+  const fresh: Stores = { facts: stores.facts, state, close: async () => undefined };
+  const server = await serve(fresh);
+  const browser = await chromium.launch({ executablePath: ensureChromium(), args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+  try {
+    const { email, password } = (await ensureFirstWorkspace(fresh, {})).adminLogin!;
+    const page = await browser.newPage({ locale: 'zh-CN' });
+    page.setDefaultTimeout(30_000);
+    await page.goto(server.base);
+    await page.getByLabel('邮箱').fill(email);
+    await page.getByLabel('密码').fill(password);
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByText('设置你自己的密码').waitFor();
+    assert.equal(await page.getByRole('navigation').count(), 0, 'no navigation before the password is changed');
+    await page.getByLabel('当前密码').fill(password);
+    await page.getByLabel('新密码', { exact: true }).fill('the admin chose this one');
+    await page.getByLabel('确认新密码').fill('the admin chose this one');
+    await page.getByRole('button', { name: '修改密码' }).click();
+    await page.getByRole('navigation').waitFor();
+    await page.getByRole('heading', { name: '概览' }).waitFor();
+  } finally {
+    await browser.close();
+    await server.app.close();
+    await state.close();
   }
 });
 

@@ -5,6 +5,7 @@ import { useT, type Key } from '../i18n.ts';
 import { useSession, type Capability } from '../session.tsx';
 import { LangSwitch } from './LangSwitch.tsx';
 import { Loading, ErrorBox } from './States.tsx';
+import { PasswordForm } from '../pages/Account.tsx';
 
 interface NavItem {
   to: string;
@@ -27,7 +28,7 @@ export const NAV: NavItem[] = [
 ];
 
 export function Layout() {
-  const { me, error, can, logout } = useSession();
+  const { me, error, can, logout, refresh } = useSession();
   const { t } = useT();
   const location = useLocation();
   const navigate = useNavigate();
@@ -36,6 +37,26 @@ export function Layout() {
     if (error) return <ErrorBox error={error} onRetry={() => window.location.reload()} />;
     const next = location.pathname + location.search;
     return <Navigate to={`/login${next !== '/' ? `?next=${encodeURIComponent(next)}` : ''}`} replace />;
+  }
+  // A generated first password opens nothing else (the server refuses every other call anyway).
+  if (me.user?.mustChangePassword) {
+    return (
+      <main className="login-page">
+        <div className="login-card">
+          <PasswordForm first onChanged={() => void refresh()} />
+          <button
+            type="button"
+            className="btn btn-ghost"
+            onClick={async () => {
+              await logout();
+              navigate('/login');
+            }}
+          >
+            {t('auth.logout')}
+          </button>
+        </div>
+      </main>
+    );
   }
   const team = me.scope?.team;
   return (

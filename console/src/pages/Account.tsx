@@ -42,7 +42,8 @@ export function Account() {
   );
 }
 
-function PasswordForm() {
+/** The password form; `first`: the forced change at a first login (no other page opens before it). */
+export function PasswordForm({ first = false, onChanged }: { first?: boolean; onChanged?: () => void }) {
   const { t } = useT();
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
@@ -55,6 +56,7 @@ function PasswordForm() {
     setNext('');
     setConfirm('');
     setDone(true);
+    onChanged?.();
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -66,9 +68,9 @@ function PasswordForm() {
   };
   const wrongCurrent = change.error instanceof ApiError && change.error.status === 403;
   return (
-    <Card title={t('account.password')}>
+    <Card title={t(first ? 'account.firstTitle' : 'account.password')}>
       <form className="stack" onSubmit={submit} noValidate>
-        <p className="muted small">{t('account.passwordNote')}</p>
+        <p className="muted small">{t(first ? 'account.firstNote' : 'account.passwordNote')}</p>
         <Field label={t('account.current')}>
           <input type="password" required autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} />
         </Field>
