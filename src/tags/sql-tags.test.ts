@@ -111,6 +111,7 @@ test('errors say what is wrong in our words: where the text stops parsing, which
     ['SELECT person_id, 1 AS value FROM orders SAMPLE 0.5', /^SAMPLE is not allowed in a SQL tag/],
     ['SELECT person_id, * APPLY(toString) FROM orders', /^APPLY is not allowed/],
     ['   ', /the query is empty/],
+    ['SELECT person_id, `a\n      TableIdentifier orders` AS value FROM orders', /names may not contain backslashes, line breaks/],
   ];
   for (const [query, error] of cases) {
     await assert.rejects(

@@ -216,6 +216,9 @@ export async function checkSqlTag(facts: FactsStore, query: string): Promise<str
     if (expected === undefined) throw new SqlTagError(`parameter {${name}}: only {base:Date} and {tz:String} are bound`);
     if (expected !== type.trim()) throw new SqlTagError(`parameter {${name}:${type.trim()}}: write {${name}:${expected}}`);
   }
+  // EXPLAIN AST prints a name unescaped: a line break in a quoted name (`a\n…`) would forge lines of the
+  // tree. Outside strings, the canonical text has a backslash or control character only in such a name.
+  if (/[\\\u0000-\u001f\u007f\u2028\u2029]/.test(canonical.replace(/'(?:[^'\\]|\\.)*'/g, "''"))) throw new SqlTagError('names may not contain backslashes, line breaks or control characters');
   let lines: string[];
   try {
     // Only the canonical text, which ClickHouse has just formatted from one statement, is parsed here.
