@@ -508,9 +508,17 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     await page.getByRole('cell', { name: 'sms_form_token_secret ••••1357' }).waitFor();
     // Delete, after the confirm.
     acceptNextDialog();
-    await page.getByRole('row', { name: /sms_form/ }).getByRole('button', { name: '删除' }).click();
+    await page.getByRole('row', { name: /sms_form/ }).getByRole('button', { name: '删除', exact: true }).click();
     await page.getByText('渠道 sms_form 已删除。').waitFor();
     await page.getByRole('cell', { name: 'sms_form', exact: true }).waitFor({ state: 'detached' });
+    // Its secret stays (listed by name and hint) until deleted; one a channel uses cannot be.
+    await page.getByRole('cell', { name: 'sms_form_token_secret', exact: true }).waitFor();
+    acceptNextDialog();
+    await page.getByRole('button', { name: '删除密钥 sms_form_token_secret' }).click();
+    await page.getByRole('cell', { name: 'sms_form_token_secret', exact: true }).waitFor({ state: 'detached' });
+    acceptNextDialog();
+    await page.getByRole('button', { name: '删除密钥 hook_secret' }).click();
+    await page.getByText('secret "hook_secret" is used by channel "hook"').waitFor();
     await page.getByRole('tab', { name: '团队' }).click();
     await page.getByLabel('团队名称').fill('天猫团队');
     await page.getByLabel('数据来源').fill('tmall');

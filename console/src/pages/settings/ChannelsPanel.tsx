@@ -181,6 +181,7 @@ export function ChannelsPanel({ canAdd }: { canAdd: boolean }) {
           />
         )}
       </Card>
+      {canAdd && secrets.data && <SecretsCard secrets={secrets.data.secrets} onChanged={reload} />}
       {canAdd && testing && <TestSend key={`test-${testing.key}`} channel={testing} onClose={() => setTesting(null)} />}
       {canAdd && (
         <ChannelForm
@@ -476,6 +477,42 @@ function TestSend({ channel, onClose }: { channel: Channel; onClose: () => void 
           </button>
         </div>
       </form>
+    </Card>
+  );
+}
+
+/** The workspace's secrets (admins): names, hints and when each was set; one no channel uses can be deleted. */
+function SecretsCard({ secrets, onChanged }: { secrets: SecretListing[]; onChanged: () => void }) {
+  const { t, dateTime } = useT();
+  const remove = useAction(async (name: string) => {
+    if (!window.confirm(t('secrets.confirmDelete', { name }))) return;
+    await api(`/api/v1/secrets/${encodeURIComponent(name)}`, { method: 'DELETE' });
+    onChanged();
+  });
+  return (
+    <Card title={t('secrets.title')}>
+      <p className="muted small">{t('secrets.note')}</p>
+      <ErrorBox error={remove.error} />
+      <Table
+        rows={secrets}
+        rowKey={(s) => s.name}
+        caption={t('secrets.title')}
+        empty={<Empty title={t('secrets.empty')} />}
+        columns={[
+          { key: 'name', header: t('secrets.name'), render: (s) => <code>{s.name}</code> },
+          { key: 'hint', header: t('secrets.value'), render: (s) => <code>{s.hint}</code> },
+          { key: 'updated', header: t('secrets.updated'), render: (s) => dateTime(s.updatedAt) },
+          {
+            key: 'actions',
+            header: t('channels.actions'),
+            render: (s) => (
+              <button type="button" className="btn btn-small btn-danger" aria-label={t('secrets.deleteOf', { name: s.name })} disabled={remove.busy} onClick={() => void remove.run(s.name)}>
+                {t('channels.delete')}
+              </button>
+            ),
+          },
+        ]}
+      />
     </Card>
   );
 }
