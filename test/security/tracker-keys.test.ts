@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { callApi, openTestStores, startTestServer, uniqueSlug } from '../helpers.ts';
+import { callApi, openTestStores, runCli, startTestServer, tempDir, uniqueSlug } from '../helpers.ts';
 import type { Stores } from '../../src/stores/stores.ts';
 import { ApiKeyService, WorkspaceService, type Workspace } from '../../src/workspaces/workspaces.ts';
 
@@ -158,4 +158,23 @@ test('a beacon (text/plain, the tracker key in the URL) lands; a server key in a
   const poisoned = await send({ path: `/api/v1/batch?writeKey=${encodeURIComponent(key)}`, headers: { 'content-type': 'text/plain' }, body: '{"batch":[{"type":"track","event":"x","anonymousId":"d","__proto__":{"polluted":1}}]}' });
   assert.equal(poisoned.status, 400);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
+
+test('siyu apikey create --origins and siyu apikey origins hold a tracker key to pages; a bad origin is named', async () => {
+  const env = { SIYU_DATA_DIR: tempDir(), SIYU_DEMO_PEOPLE: '0' };
+  const slug = uniqueSlug('cli-origins');
+  assert.equal((await runCli(['workspace', 'create', '--slug', slug, '--name', 'cli'], env)).code, 0);
+  const created = await runCli(['apikey', 'create', '--name', 'web', '--role', 'tracker', '--origins', 'https://shop.example.com,https://*.brand.cn', '-w', slug], env);
+  assert.equal(created.code, 0, created.stderr);
+  const prefix = /API key ([a-z0-9]{12})/.exec(created.stdout)![1];
+  const changed = await runCli(['apikey', 'origins', prefix, 'https://m.shop.example.com', '-w', slug], env);
+  assert.equal(changed.code, 0, changed.stderr);
+  assert.match(changed.stdout, /takes requests from https:\/\/m\.shop\.example\.com$/m);
+  const listed = await runCli(['apikey', 'list', '-w', slug], env);
+  assert.match(listed.stdout, /web\s+tracker.*https:\/\/m\.shop\.example\.com/);
+  const bad = await runCli(['apikey', 'origins', prefix, 'shop.example.com', '-w', slug], env);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /allowedOrigins\[0\]: "shop\.example\.com" is not an origin/);
+  const any = await runCli(['apikey', 'origins', prefix, '-w', slug], env);
+  assert.match(any.stdout, /takes requests from any origin/);
 });

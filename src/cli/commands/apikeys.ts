@@ -6,6 +6,9 @@ import { openStores, type Stores } from '../../stores/stores.ts';
 import { ApiKeyService, ROLES, WorkspaceService, type Role } from '../../workspaces/workspaces.ts';
 import { printTable } from '../output.ts';
 
+/** "a, b,c" → ["a", "b", "c"] */
+const originList = (text: string) => text.split(/[\s,]+/).filter(Boolean);
+
 export function registerApiKeyCommands(program: Command, config: () => SiyuConfig): void {
   const workspaceOption = ['-w, --workspace <slug>', 'workspace slug or id (default: the only one)'] as const;
 
@@ -46,13 +49,14 @@ export function registerApiKeyCommands(program: Command, config: () => SiyuConfi
     .description('create an API key; the token is printed once')
     .requiredOption('--name <name>', 'what the key is for, e.g. "ERP sync"')
     .option('--role <role>', `one of ${ROLES.join(', ')}`, 'operator')
+    .option('--origins <list>', 'a tracker key only: the page origins it may send from, comma-separated (https://shop.example.com,https://*.example.com)')
     .option(...workspaceOption)
-    .action(async (options: { name: string; role: string; workspace?: string }) => {
+    .action(async (options: { name: string; role: string; origins?: string; workspace?: string }) => {
       if (!ROLES.includes(options.role as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}, got "${options.role}"`);
       await withServices(async ({ workspaces, apiKeys, stores }) => {
         const ws = await workspaces.resolve(options.workspace);
-        const { key, token } = await apiKeys.create(ws.id, options.name, options.role as Role);
-        await recordAudit(stores, ws.id, cliActor(), 'apikey.create', key.id, { name: key.name, role: key.role });
+        const { key, token } = await apiKeys.create(ws.id, options.name, options.role as Role, options.origins === undefined ? undefined : originList(options.origins));
+        await recordAudit(stores, ws.id, cliActor(), 'apikey.create', key.id, { name: key.name, role: key.role, allowedOrigins: key.allowedOrigins });
         console.log(`API key ${key.prefix} (${key.role}) created for workspace ${ws.slug}`);
         console.log(`token (shown once, store it now): ${token}`);
       });
@@ -66,8 +70,21 @@ export function registerApiKeyCommands(program: Command, config: () => SiyuConfi
         const ws = await workspaces.resolve(options.workspace);
         const keys = await apiKeys.list(ws.id);
         printTable(
-          keys.map((k) => ({ id: k.id, prefix: k.prefix, name: k.name, role: k.role, created: k.createdAt, last_used: k.lastUsedAt ?? '', revoked: k.revokedAt ?? '' })),
+          keys.map((k) => ({ id: k.id, prefix: k.prefix, name: k.name, role: k.role, created: k.createdAt, last_used: k.lastUsedAt ?? '', revoked: k.revokedAt ?? '', origins: k.allowedOrigins?.join(',') ?? '' })),
         );
+      });
+    });
+  apikey
+    .command('origins <key> [origins...]')
+    .description('hold a tracker key (id or prefix) to page origins; none given: any origin')
+    .option(...workspaceOption)
+    .action(async (idOrPrefix: string, origins: string[], options: { workspace?: string }) => {
+      await withServices(async ({ workspaces, apiKeys, stores }) => {
+        const ws = await workspaces.resolve(options.workspace);
+        const list = origins.flatMap(originList);
+        const key = await apiKeys.setAllowedOrigins(ws.id, idOrPrefix, list.length > 0 ? list : null);
+        await recordAudit(stores, ws.id, cliActor(), 'apikey.origins', key.id, { name: key.name, allowedOrigins: key.allowedOrigins });
+        console.log(`API key ${key.prefix} (${key.name}) takes requests from ${key.allowedOrigins?.join(', ') ?? 'any origin'}`);
       });
     });
   apikey
