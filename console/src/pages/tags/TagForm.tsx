@@ -6,7 +6,7 @@ import { Field, numberOrUndefined, splitList } from '../../components/Form.tsx';
 import { PROFILE_FIELDS, listOf, scalarOf, textOf } from '../../values.ts';
 import { ValueInput } from '../../components/ValueInput.tsx';
 
-export const FORM_KINDS = ['manual', 'rule', 'tier', 'statistic'] as const;
+export const FORM_KINDS = ['manual', 'rule', 'tier', 'statistic', 'sql'] as const;
 const VALUE_TYPES = ['string', 'number', 'boolean', 'date', 'string_list'] as const;
 const MEASURES = ['count', 'sum', 'avg', 'min', 'max', 'first', 'last', 'share'] as const;
 const FIELDS: Record<string, string[]> = { purchases: ['amount', 'item_count', 'discount', 'ordered_at', 'source', 'store_id'], events: ['timestamp', 'event'] };
@@ -51,6 +51,8 @@ function defaultsOf(kind: string): Partial<TagDefinition> {
       return { of: '', method: 'quantiles', tiers: [{ label: '高', share: 0.2 }, { label: '中', share: 0.3 }, { label: '低' }] };
     case 'rule':
       return { valueType: 'string', cases: [{ when: { tag: '', op: 'eq', value: '' }, value: '' }] };
+    case 'sql':
+      return { valueType: 'number', query: 'SELECT person_id, count() AS value\nFROM purchases\nWHERE day > subtractDays({base:Date}, 90)\nGROUP BY person_id' };
     default:
       return { valueType: 'string' };
   }
@@ -92,6 +94,7 @@ export function TagForm({ def, onChange, tags, isNew }: { def: TagDefinition; on
       {def.kind === 'statistic' && <StatisticFields def={def} set={set} />}
       {def.kind === 'tier' && <TierFields def={def} set={set} tags={tags.filter((tag) => tag.valueType === 'number' && tag.key !== def.key)} named={named} />}
       {def.kind === 'rule' && <RuleFields def={def} set={set} tags={tags.filter((tag) => tag.key !== def.key)} named={named} />}
+      {def.kind === 'sql' && <SqlFields def={def} set={set} />}
     </div>
   );
 }
@@ -121,6 +124,27 @@ function ManualFields({ def, set }: { def: TagDefinition; set: Setter }) {
         </Field>
         <Field label={t('tags.options')} hint={t('tags.optionsHint')}>
           <input value={((def.options as string[] | undefined) ?? []).join(', ')} onChange={(e) => set({ options: splitList(e.target.value).length ? splitList(e.target.value) : undefined })} />
+        </Field>
+      </div>
+    </Fieldset>
+  );
+}
+
+/** A SQL tag: the query as the operator writes it (the server checks it on save and names what to change). */
+function SqlFields({ def, set }: { def: TagDefinition; set: Setter }) {
+  const { t } = useT();
+  return (
+    <Fieldset legend={t('tagKind.sql')}>
+      <div className="form-grid">
+        <Field label={t('tags.valueType')}>
+          <select value={String(def.valueType ?? 'string')} onChange={(e) => set({ valueType: e.target.value })}>
+            {VALUE_TYPES.map((v) => (
+              <option key={v}>{v}</option>
+            ))}
+          </select>
+        </Field>
+        <Field label={t('tags.query')} hint={t('tags.queryHint')} className="span-all">
+          <textarea rows={8} spellCheck={false} className="mono" value={String(def.query ?? '')} required minLength={10} maxLength={20000} onChange={(e) => set({ query: e.target.value })} />
         </Field>
       </div>
     </Fieldset>
