@@ -67,8 +67,7 @@ export interface SearchOptions {
  * hour; without one, text that reads as a phone or an email is refused outright (decided by the text
  * alone, so the refusal says nothing about who exists).
  */
-export async function searchPeople(stores: Stores, caller: Caller, text: string, options: SearchOptions | number = {}): Promise<PersonHit[]> {
-  const { limit = 20, reason } = typeof options === 'number' ? { limit: options } : options;
+export async function searchPeople(stores: Stores, caller: Caller, text: string, { limit = 20, reason }: SearchOptions = {}): Promise<PersonHit[]> {
   const q = text.trim();
   if (!q) return [];
   const values = new Set([q]);

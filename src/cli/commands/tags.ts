@@ -199,7 +199,7 @@ export function registerTagCommands(program: Command, config: () => SiyuConfig):
     .option('-w, --workspace <slug>', 'workspace slug or id')
     .action(async (text: string, options: { limit: number; workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
-        const hits = await searchPeople(stores, owner(workspaceId), text, options.limit);
+        const hits = await searchPeople(stores, owner(workspaceId), text, { limit: options.limit });
         console.log(`${hits.length} ${hits.length === 1 ? 'person' : 'people'}`);
         printTable(hits.map((h) => ({ person: h.personId, name: h.name, sources: h.sources.join(','), identifiers: h.identifiers.map((i) => `${i.type}:${i.value}`).join(' ') })));
       });
