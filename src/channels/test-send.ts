@@ -9,7 +9,7 @@ import type { Stores } from '../stores/stores.ts';
 import { InputError } from '../system/validation.ts';
 import { addressTypeOf } from './definition.ts';
 import { clientFor, getChannel } from './store.ts';
-import type { SendResult } from './channel.ts';
+import { ledgerReason, type SendResult } from './channel.ts';
 
 export const testSendSchema = z
   .object({
@@ -73,7 +73,8 @@ export async function sendTestMessage(stores: Stores, workspaceId: string, key: 
       channel: key,
       address,
       outcome: result.outcome,
-      ...('reason' in result ? { reason: result.reason } : {}),
+      // As the ledger keeps it: the code and a short redacted excerpt of what the platform answered.
+      ...('reason' in result ? { reason: ledgerReason(result.reason) } : {}),
       ...('providerId' in result && result.providerId ? { providerId: result.providerId } : {}),
     };
   } finally {
