@@ -261,6 +261,23 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     assert.equal((await api<{ schedule: unknown }>('GET', '/api/v1/tags/schedule')).schedule, null);
   });
 
+  await step(t, 'a SQL tag through its form: a query outside the sandbox is refused with the reason, a good one is created', async () => {
+    await nav('标签');
+    await page.getByRole('link', { name: '新建标签' }).first().click();
+    await page.getByLabel('Key').fill('sql_buyers');
+    await page.getByLabel('类型', { exact: true }).selectOption('sql');
+    await page.getByLabel('中文名').fill('购买次数（SQL）');
+    await page.getByLabel('英文名').fill('Purchases (SQL)');
+    await page.getByLabel('SQL 查询').fill("SELECT person_id, 1 AS value FROM orders # '\n; DROP TABLE orders");
+    await page.getByRole('button', { name: '创建标签' }).click();
+    await page.getByRole('alert').getByText(/query: one SELECT only/).waitFor();
+    await page.getByLabel('SQL 查询').fill('SELECT person_id, count() AS value FROM purchases GROUP BY person_id');
+    await page.getByRole('button', { name: '创建标签' }).click();
+    await page.getByRole('heading', { name: '购买次数（SQL）' }).waitFor();
+    const { tag } = await api<{ tag: { kind: string; valueType: string; query: string } }>('GET', '/api/v1/tags/sql_buyers');
+    assert.deepEqual([tag.kind, tag.valueType, tag.query], ['sql', 'number', 'SELECT person_id, count() AS value FROM purchases GROUP BY person_id']);
+  });
+
   await step(t, 'the overview shows KPIs, lifecycle, RFM and the trend', async () => {
     await nav('概览');
     const kpi = (label: string) => page.locator('.kpi', { has: page.locator('.kpi-label', { hasText: new RegExp(`^${label}$`) }) }).locator('.kpi-value');
