@@ -40,6 +40,20 @@ function gzipFile(name: string, content: string | Buffer): string {
   return file;
 }
 
+/** The zip with one part's uncompressed size, as its central directory states it, changed (a lying zip). */
+function withDeclaredSize(zip: Buffer, part: string, size: number): Buffer {
+  const out = Buffer.from(zip);
+  for (let at = 0; at < out.length - 46; at++) {
+    if (out.readUInt32LE(at) !== 0x02014b50) continue;
+    const nameLength = out.readUInt16LE(at + 28);
+    if (out.toString('utf8', at + 46, at + 46 + nameLength) === part) {
+      out.writeUInt32LE(size, at + 24);
+      return out;
+    }
+  }
+  throw new Error(`no ${part} in the zip's directory`);
+}
+
 async function xlsxFile(name: string, rows: unknown[][]): Promise<string> {
   const file = path.join(dir, name);
   const workbook = new ExcelJS.Workbook();
@@ -108,10 +122,16 @@ test("an XLSX whose shared strings unpack past SIYU_XLSX_SHARED_STRINGS_MAX_MB i
   await withEnv({ SIYU_XLSX_SHARED_STRINGS_MAX_MB: '1' }, () =>
     assert.rejects(drain(readRows(sniffFile(file))), (error: Error) => error instanceof FileFormatError && /strings\.xlsx: its shared strings unpack to \d+ MB, more than the 1 MB allowed \(SIYU_XLSX_SHARED_STRINGS_MAX_MB\)/.test(error.message)),
   );
-  // Counted on the bytes actually unpacked too: a gzip-wrapped XLSX has no directory to check first.
+  // Counted on the bytes actually unpacked too: a zip whose directory claims 100 bytes is stopped all the same.
+  const lying = path.join(dir, 'lying.xlsx');
+  fs.writeFileSync(lying, withDeclaredSize(fs.readFileSync(file), 'xl/sharedStrings.xml', 100));
+  await withEnv({ SIYU_XLSX_SHARED_STRINGS_MAX_MB: '1' }, () => assert.rejects(drain(readRows(sniffFile(lying))), /lying\.xlsx: its shared strings unpack to more than 1 MB/));
+  // A gzip-wrapped XLSX is unpacked beside it and read the same way (and the unpacked copy removed).
   const wrapped = path.join(dir, 'strings.xlsx.gz');
   fs.writeFileSync(wrapped, zlib.gzipSync(fs.readFileSync(file)));
-  await withEnv({ SIYU_XLSX_SHARED_STRINGS_MAX_MB: '1' }, () => assert.rejects(drain(readRows(sniffFile(wrapped))), /its shared strings unpack to more than 1 MB/));
+  await withEnv({ SIYU_XLSX_SHARED_STRINGS_MAX_MB: '1' }, () => assert.rejects(drain(readRows(sniffFile(wrapped))), /strings\.xlsx\.gz: its shared strings unpack to \d+ MB/));
+  assert.equal((await drain(readRows(sniffFile(wrapped)))).length, 30_001);
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('.')), [], 'no unpacked copy left');
   assert.equal((await drain(readRows(sniffFile(file)))).length, 30_001);
 });
 
@@ -122,7 +142,11 @@ test('an XLSX whose parts unpack past SIYU_UNPACKED_MAX_MB (a zip bomb) is refus
   await withEnv({ SIYU_UNPACKED_MAX_MB: '1' }, () => assert.rejects(drain(readRows(sniffFile(file))), /numbers\.xlsx: its parts unpack to \d+ MB, more than the 1 MB allowed \(SIYU_UNPACKED_MAX_MB\)/));
   const wrapped = path.join(dir, 'numbers.xlsx.gz');
   fs.writeFileSync(wrapped, zlib.gzipSync(fs.readFileSync(file)));
-  await withEnv({ SIYU_UNPACKED_MAX_MB: '1' }, () => assert.rejects(drain(readRows(sniffFile(wrapped))), /unpack(s)? to more than 1 MB/));
+  await withEnv({ SIYU_UNPACKED_MAX_MB: '1' }, () => assert.rejects(drain(readRows(sniffFile(wrapped))), /numbers\.xlsx\.gz: its parts unpack to \d+ MB, more than the 1 MB allowed/));
+  // The sheet is counted as it is read, whatever the directory says.
+  const lying = path.join(dir, 'lying-numbers.xlsx');
+  fs.writeFileSync(lying, withDeclaredSize(fs.readFileSync(file), 'xl/worksheets/sheet1.xml', 100));
+  await withEnv({ SIYU_UNPACKED_MAX_MB: '1' }, () => assert.rejects(drain(readRows(sniffFile(lying))), /lying-numbers\.xlsx: its sheet unpacks to more than 1 MB/));
 });
 
 test('a file that is not a zip but starts like one fails with a clear error', async () => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 import { pipeline, Transform, type Duplex, type Readable } from 'node:stream';
+import { pipeline as pipelineAsync } from 'node:stream/promises';
 import iconv from 'iconv-lite';
 import { parse } from 'csv-parse';
 import ExcelJS from 'exceljs';
@@ -276,8 +277,8 @@ const MAX_ZIP_ENTRIES = 10_000;
 /**
  * exceljs's streaming reader, bounded: the shared strings (held in memory while the sheet is read)
  * may unpack to SIYU_XLSX_SHARED_STRINGS_MAX_MB, everything read to SIYU_UNPACKED_MAX_MB, counted on
- * the bytes actually unpacked (a zip may lie about its sizes). On a file (not a gzip stream) the zip's
- * directory is checked first, and the shared strings are read from it before the sheet, so the sheet
+ * the bytes actually unpacked (a zip may lie about its sizes). The zip's directory is checked first,
+ * and the workbook's relations and shared strings are read from it before the sheet, so the sheet
  * streams straight through instead of through a temp file.
  */
 class BoundedWorkbookReader extends ExcelJS.stream.xlsx.WorkbookReader {
@@ -301,11 +302,11 @@ class BoundedWorkbookReader extends ExcelJS.stream.xlsx.WorkbookReader {
     }
     if (directory.files.length > MAX_ZIP_ENTRIES) throw new FileFormatError(`${this.fileName}: ${directory.files.length} parts in the zip; an XLSX file has at most ${MAX_ZIP_ENTRIES}`);
     const declared = directory.files.reduce((sum, f) => sum + f.uncompressedSize, 0);
-    if (declared > this.limits.unpackedBytes) throw this.tooLarge('its parts', declared, this.limits.unpackedBytes, 'SIYU_UNPACKED_MAX_MB');
+    if (declared > this.limits.unpackedBytes) throw this.tooLarge('its parts unpack', declared, this.limits.unpackedBytes, 'SIYU_UNPACKED_MAX_MB');
     const part = (name: string) => directory.files.find((f) => f.path === name);
     const self = this as unknown as WorkbookReaderInternals;
     // The sheets' names and relations, read first so the sheet is read as it streams by.
-    const small = (entry: { stream(): Readable }) => chain(entry.stream(), byteLimit(this.limits.sharedStringsBytes, () => this.tooLarge('its workbook part', undefined, this.limits.sharedStringsBytes, 'SIYU_XLSX_SHARED_STRINGS_MAX_MB')));
+    const small = (entry: { stream(): Readable }) => chain(entry.stream(), byteLimit(this.limits.sharedStringsBytes, () => this.tooLarge('its workbook part unpacks', undefined, this.limits.sharedStringsBytes, 'SIYU_XLSX_SHARED_STRINGS_MAX_MB')));
     const rels = part('xl/_rels/workbook.xml.rels');
     const book = part('xl/workbook.xml');
     if (!rels || !book) throw new FileFormatError(`${this.fileName}: not an XLSX workbook (no xl/workbook.xml)`);
@@ -313,7 +314,7 @@ class BoundedWorkbookReader extends ExcelJS.stream.xlsx.WorkbookReader {
     await exceljsReader._parseWorkbook.call(this, small(book));
     const strings = part('xl/sharedStrings.xml');
     if (strings) {
-      if (strings.uncompressedSize > this.limits.sharedStringsBytes) throw this.tooLarge('its shared strings', strings.uncompressedSize, this.limits.sharedStringsBytes, 'SIYU_XLSX_SHARED_STRINGS_MAX_MB');
+      if (strings.uncompressedSize > this.limits.sharedStringsBytes) throw this.tooLarge('its shared strings unpack', strings.uncompressedSize, this.limits.sharedStringsBytes, 'SIYU_XLSX_SHARED_STRINGS_MAX_MB');
       for await (const _ of self._parseSharedStrings(strings.stream())) {
         // cached by exceljs into this.sharedStrings
       }
@@ -333,7 +334,7 @@ class BoundedWorkbookReader extends ExcelJS.stream.xlsx.WorkbookReader {
     // Already read from the directory: the stream's copy is drained by exceljs unread.
     if (this.stringsPreloaded) return (async function* () {})();
     const limit = this.limits.sharedStringsBytes;
-    const bounded = chain(entry, byteLimit(limit, () => this.tooLarge('its shared strings', undefined, limit, 'SIYU_XLSX_SHARED_STRINGS_MAX_MB')));
+    const bounded = chain(entry, byteLimit(limit, () => this.tooLarge('its shared strings unpack', undefined, limit, 'SIYU_XLSX_SHARED_STRINGS_MAX_MB')));
     return exceljsReader._parseSharedStrings.call(this, bounded);
   }
 
@@ -344,23 +345,42 @@ class BoundedWorkbookReader extends ExcelJS.stream.xlsx.WorkbookReader {
   private async *counted(iterator: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     for await (const chunk of iterator) {
       this.unpacked += chunk.length;
-      if (this.unpacked > this.limits.unpackedBytes) throw this.tooLarge('its sheet', undefined, this.limits.unpackedBytes, 'SIYU_UNPACKED_MAX_MB');
+      if (this.unpacked > this.limits.unpackedBytes) throw this.tooLarge('its sheet unpacks', undefined, this.limits.unpackedBytes, 'SIYU_UNPACKED_MAX_MB');
       yield chunk;
     }
   }
 
-  private tooLarge(what: string, bytes: number | undefined, limit: number, setting: string): FileFormatError {
+  /** `unpacking` says what and its verb ("its sheet unpacks"). */
+  private tooLarge(unpacking: string, bytes: number | undefined, limit: number, setting: string): FileFormatError {
     const size = bytes === undefined ? `more than ${megabytes(limit)}` : `${megabytes(bytes)}, more than the ${megabytes(limit)} allowed`;
-    return new FileFormatError(`${this.fileName}: ${what} unpack to ${size} (${setting}); refused as a possible zip bomb`);
+    return new FileFormatError(`${this.fileName}: ${unpacking} to ${size} (${setting}); refused as a possible zip bomb`);
   }
+}
+
+/**
+ * A gzip-wrapped XLSX is unpacked (within SIYU_UNPACKED_MAX_MB) beside it, private, so it is read
+ * like any XLSX, its directory checked first (exceljs, reading a zip stream, would park a sheet it
+ * meets before the shared strings in an unbounded temp file).
+ */
+async function unpackedXlsx(shape: FileShape, limits: FileLimits): Promise<string> {
+  const file = path.join(path.dirname(shape.path), `.${path.basename(shape.path)}.${process.pid}-${Date.now()}.xlsx`);
+  try {
+    await pipelineAsync(byteStream(shape, limits), fs.createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+  } catch (error) {
+    fs.rmSync(file, { force: true });
+    if (error instanceof FileFormatError) throw error;
+    throw new FileFormatError(`${path.basename(shape.path)}: a gzip-compressed XLSX could not be unpacked beside it (${(error as Error).message}); gunzip it and import the .xlsx`);
+  }
+  return file;
 }
 
 async function* readXlsxRows(shape: FileShape): AsyncGenerator<SourceRow> {
   const limits = fileLimits();
-  const input = shape.gzip ? byteStream(shape, limits) : fs.createReadStream(shape.path);
+  const file = shape.gzip ? await unpackedXlsx(shape, limits) : shape.path;
+  const input = fs.createReadStream(file);
   const workbook = new BoundedWorkbookReader(input, path.basename(shape.path), limits);
   try {
-    if (!shape.gzip) await workbook.preload(shape.path);
+    await workbook.preload(file);
     for await (const worksheet of workbook) {
       let width = 0;
       for await (const row of worksheet as AsyncIterable<ExcelJS.Row>) {
@@ -374,5 +394,6 @@ async function* readXlsxRows(shape: FileShape): AsyncGenerator<SourceRow> {
     }
   } finally {
     input.destroy();
+    if (file !== shape.path) fs.rmSync(file, { force: true });
   }
 }
