@@ -78,6 +78,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
+  // Read again whenever a file is taken in; checked here so a bad value stops the start, not an upload.
+  fileLimits(env);
   return {
     dataDir,
     databaseUrl: env.DATABASE_URL || undefined,

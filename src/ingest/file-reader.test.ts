@@ -154,3 +154,10 @@ test('a file that is not a zip but starts like one fails with a clear error', as
   fs.writeFileSync(file, Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(1000, 7)]));
   await assert.rejects(drain(readRows(sniffFile(file))), /fake\.xlsx: not a readable XLSX file/);
 });
+
+test('a malformed bound stops the start, naming the variable', async () => {
+  const { loadConfig } = await import('../config/config.ts');
+  assert.throws(() => loadConfig({}, { SIYU_UPLOAD_MAX_MB: 'lots' }), /SIYU_UPLOAD_MAX_MB must be a non-negative integer, got "lots"/);
+  assert.throws(() => loadConfig({}, { SIYU_XLSX_SHARED_STRINGS_MAX_MB: '0' }), /SIYU_XLSX_SHARED_STRINGS_MAX_MB must be at least 1/);
+  assert.doesNotThrow(() => loadConfig({}, { SIYU_UNPACKED_MAX_MB: '64' }));
+});
