@@ -188,7 +188,7 @@ test('compiled, a fuzzed tree carries no user text in its SQL: every value, name
     }),
     { numRuns: 300, seed: 19_2026, endOnFailure: true },
   );
-  assert.ok(compiled > 100, `${compiled} trees compiled`);
+  assert.ok(compiled >= 80, `${compiled} trees compiled`);
 });
 
 test('counted over HTTP in B, a fuzzed tree never fails with a 500, never shows ClickHouse’s error, and never counts beyond B', { timeout: 180_000 }, async () => {
