@@ -361,7 +361,7 @@ async function runTag(
     return { key: tag.key, runId, status, people, seconds: (Date.now() - started) / 1000 };
   } catch (error) {
     // A SQL tag's failure is told in our words: ClickHouse's text would show the sandbox's own SQL.
-    const message = tag.kind === 'sql' ? sqlTagRunError(error, sqlTagLimits()) : (error as Error).message;
+    const message = tag.kind === 'sql' ? sqlTagRunError(error) : (error as Error).message;
     await db.updateTable('tag_runs').set({ status: 'failed', error: message, finished_at: new Date() }).where('id', '=', runId).execute();
     return { key: tag.key, runId, status: 'failed', people: 0, seconds: (Date.now() - started) / 1000, error: message };
   }

@@ -139,6 +139,11 @@ test("a run is held to the limits: rows read and time (the environment's SIYU_SQ
     );
     assert.equal(slow.status, 'failed');
     assert.match(slow.error ?? '', /ran longer than 1 s \(SIYU_SQL_TAG_MAX_SECONDS\)/);
+    // A malformed limit fails the run naming the variable (it does not throw out of the run).
+    process.env.SIYU_SQL_TAG_MAX_SECONDS = 'soon';
+    const [misconfigured] = await runTags(stores, { workspaceId: ws.id, keys: ['sql_rows'], baseDate: BASE });
+    assert.equal(misconfigured.status, 'failed');
+    assert.match(misconfigured.error ?? '', /SIYU_SQL_TAG_MAX_SECONDS must be a positive integer, got "soon"/);
   } finally {
     for (const [name, value] of [['SIYU_SQL_TAG_MAX_ROWS_TO_READ', saved.rows], ['SIYU_SQL_TAG_MAX_SECONDS', saved.seconds]] as const) {
       if (value === undefined) delete process.env[name];

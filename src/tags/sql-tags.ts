@@ -19,6 +19,7 @@ import type { SqlTag } from './definition.ts';
 import { isAllowedFunction } from './sql-functions.ts';
 import { ZodError } from 'zod';
 import { InputError } from '../system/validation.ts';
+import { ConfigError } from '../config/config.ts';
 
 /** What a SQL tag can read, each limited to the workspace (and current rows: FINAL). */
 export const SQL_TABLES: Record<string, (db: string) => string> = {
@@ -83,7 +84,6 @@ const NODE_NAMES = new Map([
   ['Set', 'a SETTINGS clause'],
   ['SampleRatio', 'SAMPLE'],
   ['ColumnsApplyTransformer', 'APPLY'],
-  ['InsertQuery', 'INSERT'],
 ]);
 
 /** Limits for one run of a SQL tag; SIYU_SQL_TAG_* in the environment change them (see the README). */
@@ -92,7 +92,7 @@ export function sqlTagLimits(env: NodeJS.ProcessEnv = process.env): SandboxLimit
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
     const value = Number(raw);
-    if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+    if (!Number.isSafeInteger(value) || value <= 0) throw new ConfigError(`${name} must be a positive integer, got "${raw}"`);
     return value;
   };
   return {
@@ -251,13 +251,14 @@ export async function validateSqlTag(facts: FactsStore, tag: SqlTag, workspaceId
 
 /** The tables (database.name) and table functions a query reads, as ClickHouse resolves it. */
 async function tablesRead(facts: FactsStore, sql: string, params: Record<string, unknown>): Promise<string[]> {
+  // Resolving runs scalar subqueries, so it is held to the same limits as a run.
+  const settings = sandboxSettingsSql(sqlTagLimits());
   let lines: string[];
   try {
-    // Resolving runs scalar subqueries, so it is held to the same limits as a run.
-    lines = (await facts.query<{ explain: string }>(`EXPLAIN QUERY TREE ${sql}\nSETTINGS readonly = 1, ${sandboxSettingsSql(sqlTagLimits())}`, params)).map((r) => r.explain);
+    lines = (await facts.query<{ explain: string }>(`EXPLAIN QUERY TREE ${sql}\nSETTINGS readonly = 1, ${settings}`, params)).map((r) => r.explain);
   } catch (error) {
     const message = (error as Error).message;
-    if (/MEMORY_LIMIT_EXCEEDED|TIMEOUT_EXCEEDED|TOO_MANY_ROWS|memory limit exceeded|Timeout exceeded|Limit for rows/i.test(message)) throw new SqlTagError(sqlTagRunError(error, sqlTagLimits()));
+    if (/MEMORY_LIMIT_EXCEEDED|TIMEOUT_EXCEEDED|TOO_MANY_ROWS|memory limit exceeded|Timeout exceeded|Limit for rows/i.test(message)) throw new SqlTagError(sqlTagRunError(error));
     const missing = /Unknown (?:table expression )?identifier '([^']*)'|Unknown table expression identifier `?([^`' ]*)/.exec(message);
     if (missing) throw new SqlTagError(`${missing[1] ?? missing[2]} is not a table or column a SQL tag can read; it reads ${tableList()}`);
     const column = /Unknown expression (?:or function )?identifier `?([^`' ]*)/.exec(message);
@@ -292,8 +293,14 @@ export async function sandboxedQuery(facts: FactsStore, tag: SqlTag, params: Rec
 }
 
 /** A run's failure as an operator should read it: our own message, never ClickHouse's text. */
-export function sqlTagRunError(error: unknown, limits: SandboxLimits): string {
-  if (error instanceof SqlTagError) return error.message;
+export function sqlTagRunError(error: unknown, env: NodeJS.ProcessEnv = process.env): string {
+  if (error instanceof SqlTagError || error instanceof ConfigError) return error.message;
+  let limits: SandboxLimits;
+  try {
+    limits = sqlTagLimits(env);
+  } catch (config) {
+    return (config as Error).message;
+  }
   const message = (error as Error).message ?? '';
   if (/MEMORY_LIMIT_EXCEEDED|memory limit exceeded/i.test(message)) return `the query needs more than ${Math.round(limits.maxMemoryBytes / 1024 ** 2)} MiB of memory (SIYU_SQL_TAG_MAX_MEMORY_BYTES)`;
   if (/TIMEOUT_EXCEEDED|Timeout exceeded/i.test(message)) return `the query ran longer than ${limits.maxSeconds} s (SIYU_SQL_TAG_MAX_SECONDS)`;
