@@ -5,6 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
@@ -192,6 +193,17 @@ export const dummyChecks = { count: 0 };
 
 const throttleKey = (...parts: string[]) => crypto.createHash('sha256').update(parts.join('\0')).digest('hex');
 
+/**
+ * The client a throttle counts: an IPv4 address, or an IPv6 /64 (one subscriber's network; anyone
+ * holding one has 2^64 addresses to rotate through).
+ */
+export function throttleClient(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  const address = ipaddr.process(ip);
+  if (address.kind() === 'ipv4') return address.toString();
+  return `${(address as ipaddr.IPv6).parts.slice(0, 4).map((part) => part.toString(16)).join(':')}::/64`;
+}
+
 interface ThrottleKeys {
   pair: string;
   address: string;
@@ -244,7 +256,8 @@ export interface LoginContext {
 export async function login(stores: Stores, email: string, password: string, context: LoginContext): Promise<{ token: string; user: User; expiresAt: Date }> {
   const now = context.now ?? new Date();
   const account = email.trim().toLowerCase();
-  const keys: ThrottleKeys = { pair: throttleKey('pair', account, context.ip), address: throttleKey('address', context.ip), account: throttleKey('account', account) };
+  const client = throttleClient(context.ip);
+  const keys: ThrottleKeys = { pair: throttleKey('pair', account, client), address: throttleKey('address', client), account: throttleKey('account', account) };
   const wait = await blockedFor(stores, keys, now);
   if (wait > 0) throw new LoginError(`too many failed logins from this address: try again in ${wait} s`, wait);
 

@@ -7,6 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
@@ -15,7 +16,7 @@ import { ensureChromium, openTestStores, tempDir, workspaceWithKeys } from '../h
 import type { Stores } from '../../src/stores/stores.ts';
 import type { Workspace } from '../../src/workspaces/workspaces.ts';
 import { buildServer, consoleRoot } from '../../src/server/app.ts';
-import { createUser, dummyChecks, login, LoginError, LOGIN_THROTTLE, updateUser } from '../../src/access/users.ts';
+import { createUser, dummyChecks, login, LoginError, LOGIN_THROTTLE, throttleClient, updateUser } from '../../src/access/users.ts';
 import { ensureFirstWorkspace } from '../../src/workspaces/bootstrap.ts';
 import { openPgliteStateStore } from '../../src/stores/state/state-store.ts';
 import { migrateState } from '../../src/stores/state/migrations.ts';
@@ -33,8 +34,9 @@ async function account(): Promise<string> {
   return email;
 }
 let ipSeq = 0;
-/** A fresh documentation-range address per use. */
-const address = () => `198.18.${Math.floor(++ipSeq / 250)}.${1 + (ipSeq % 250)}`;
+/** A fresh documentation-range address per use, and per run (a shared PostgreSQL keeps counts 15 minutes). */
+const RUN = crypto.randomBytes(2).toString('hex');
+const address = () => `2001:db8:${RUN.slice(0, 4)}:${(++ipSeq).toString(16)}::1`;
 
 async function serve(s: Stores): Promise<{ app: FastifyInstance; base: string }> {
   // Behind a trusted proxy, as in production: X-Forwarded-For names the client.
@@ -257,6 +259,16 @@ test('the console: a generated first password shows only the page that replaces 
     await server.app.close();
     await state.close();
   }
+});
+
+test('an IPv6 client is counted by its /64 (rotating addresses inside it does not reset the count); IPv4 inside IPv6 as IPv4', async () => {
+  assert.equal(throttleClient('2001:db8:1:2:aaaa::1'), throttleClient('2001:db8:1:2:bbbb::9'));
+  assert.notEqual(throttleClient('2001:db8:1:2::1'), throttleClient('2001:db8:1:3::1'));
+  assert.equal(throttleClient('::ffff:203.0.113.7'), '203.0.113.7');
+  const email = await account();
+  const now = new Date('2026-03-05T00:00:00Z');
+  for (let i = 0; i < LOGIN_THROTTLE.pairFailures; i++) assert.equal(await attempt(email, 'wrong password', `2001:db8:${RUN}:ffff::${i + 1}`, now), 'wrong');
+  assert.equal(await attempt(email, 'wrong password', `2001:db8:${RUN}:ffff::99`, now), 1);
 });
 
 test('the throttle keeps hashes, not emails or addresses', async () => {
