@@ -479,7 +479,10 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
       }
     }
   });
-  const assigned = assignPeople(previous, sets, Number(counts.maxPerson ?? 0) + 1);
+  // A person erased on request (PIPL) may have no record left, but their id is not given to anyone
+  // else: their de-identified events still carry it, and imports blank what lands on it.
+  const erasedMax = await state.db.selectFrom('erased_people').select((eb) => eb.fn.max('person_id').as('p')).where('workspace_id', '=', ws).executeTakeFirst();
+  const assigned = assignPeople(previous, sets, Math.max(Number(counts.maxPerson ?? 0), Number(erasedMax?.p ?? 0)) + 1);
   step('link');
 
   let reassigned = 0;
