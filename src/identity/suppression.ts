@@ -2,8 +2,9 @@
  * The suppression list of erased identifiers (PIPL art. 47): once a person is erased, their
  * identifiers are never linked to anyone again. The list keeps salted SHA-256 hashes of
  * `type:value` (the salt is the workspace's own, so a list alone cannot be checked against a phone
- * book of another brand), never the values. Resolution leaves such identifiers out, and an import
- * withholds them from the records it lands and says so in its quarantine.
+ * book of another brand), never the values. Resolution leaves such identifiers out, an import
+ * withholds them from the records it lands and says so in its quarantine, and the tracking API
+ * keeps them out of the events it lands (checked in memory: ErasedIdentifierCache).
  */
 import crypto from 'node:crypto';
 import type { Stores } from '../stores/stores.ts';
@@ -34,7 +35,60 @@ export async function suppressIdentifiers(stores: Stores, workspaceId: string, i
     .onConflict((c) => c.columns(['workspace_id', 'hash']).doNothing())
     .returning('hash')
     .execute();
+  // This process's in-memory lists see the new hashes at their next use, not after their TTL.
+  changed.set(workspaceId, (changed.get(workspaceId) ?? 0) + 1);
   return added.length;
+}
+
+/** Bumped per workspace when this process adds to its list (see ErasedIdentifierCache). */
+const changed = new Map<string, number>();
+
+/** Whether an identifier (type, normalised value) is on a workspace's suppression list. */
+export type ErasedCheck = (type: string, value: string) => boolean;
+
+/**
+ * The suppression lists of workspaces in memory, for the tracking path: per workspace its salt and
+ * the set of hashes, so an event is checked without a query. A list is checked again after `ttlMs`
+ * with one small query (how many, the latest), and read again only when that changed; an erasure
+ * made by this process is seen at once. `undefined` when the workspace has erased nothing.
+ */
+export class ErasedIdentifierCache {
+  private readonly stores: Stores;
+  private readonly ttlMs: number;
+  private readonly lists = new Map<string, { at: number; generation: number; value: Promise<{ stamp: string; check?: ErasedCheck }> }>();
+
+  constructor(stores: Stores, ttlMs = 5_000) {
+    this.stores = stores;
+    this.ttlMs = ttlMs;
+  }
+
+  async of(workspaceId: string): Promise<ErasedCheck | undefined> {
+    const generation = changed.get(workspaceId) ?? 0;
+    const hit = this.lists.get(workspaceId);
+    if (hit && hit.generation === generation && Date.now() - hit.at < this.ttlMs) return (await hit.value).check;
+    if (this.lists.size > 10_000) this.lists.clear();
+    const value = this.load(workspaceId, hit?.value);
+    this.lists.set(workspaceId, { at: Date.now(), generation, value });
+    value.catch(() => this.lists.delete(workspaceId));
+    return (await value).check;
+  }
+
+  private async load(workspaceId: string, previous?: Promise<{ stamp: string; check?: ErasedCheck }>): Promise<{ stamp: string; check?: ErasedCheck }> {
+    const db = this.stores.state.db;
+    const [seen] = await db
+      .selectFrom('erased_identifiers')
+      .select((eb) => [eb.fn.countAll<string>().as('n'), eb.fn.max('erased_at').as('latest')])
+      .where('workspace_id', '=', workspaceId)
+      .execute();
+    const stamp = `${seen.n}/${seen.latest ? new Date(seen.latest as Date).getTime() : ''}`;
+    const before = await previous?.catch(() => undefined);
+    if (before && before.stamp === stamp) return before;
+    if (Number(seen.n) === 0) return { stamp };
+    const salt = (await db.selectFrom('erasure_salts').select('salt').where('workspace_id', '=', workspaceId).executeTakeFirst())?.salt;
+    if (!salt) return { stamp };
+    const hashes = new Set((await db.selectFrom('erased_identifiers').select('hash').where('workspace_id', '=', workspaceId).execute()).map((r) => r.hash));
+    return { stamp, check: (type, value) => hashes.has(identifierHash(salt, type, value)) };
+  }
 }
 
 export interface SuppressionSql {

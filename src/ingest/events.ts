@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import { z } from 'zod';
 import { normalise, type IdentifierType } from '../identity/identifier-types.ts';
+import type { ErasedCheck } from '../identity/suppression.ts';
 import { clickhouseTime } from './values.ts';
 import { RowRejected as EventRejected, stableHash, type Entity, type FieldProblem } from './entities.ts';
 
@@ -71,6 +72,31 @@ export interface EventEntityOptions {
   trust?: EventTrust;
   /** Timestamps accepted, relative to arrival (tracking; imports of history leave it out). */
   window?: { maxPastMs: number; maxFutureMs: number };
+  /**
+   * The workspace's suppression list (PIPL erasure; absent when it is empty): an erased identifier
+   * is kept nowhere — not in the identity record, the claims, the event's ids or its top-level
+   * properties and traits named after an identifier type — and the event lands on what is left.
+   */
+  erased?: ErasedCheck;
+}
+
+/** A copy of a properties-like object without the top-level identifiers (keys named after a type) that are erased; undefined when none is. */
+function withoutErased(object: Record<string, unknown>, identifierTypes: Map<string, IdentifierType>, erased: ErasedCheck): Record<string, unknown> | undefined {
+  let kept: Record<string, unknown> | undefined;
+  for (const [key, raw] of Object.entries(object)) {
+    const type = identifierTypes.get(key);
+    if (!type || (typeof raw !== 'string' && typeof raw !== 'number')) continue;
+    let value: string;
+    try {
+      value = normalise(type, String(raw));
+    } catch {
+      continue;
+    }
+    if (!erased(key, value)) continue;
+    kept ??= { ...object };
+    delete kept[key];
+  }
+  return kept;
 }
 
 /** The deepest nesting in a JSON value, counted without recursion (a deep payload must not overflow the stack). */
@@ -123,7 +149,7 @@ export function eventEntity(
     throw rejected('userId', '', 'an event needs userId, anonymousId or identities');
   }
   const properties = event.type === 'track' || event.type === 'page' ? event.properties ?? {} : event.type === 'identify' ? event.traits ?? {} : {};
-  const propertiesJson = JSON.stringify(properties);
+  let propertiesJson = JSON.stringify(properties);
   const sentContextJson = JSON.stringify(event.context ?? {});
   const payloadBytes = Buffer.byteLength(propertiesJson) + Buffer.byteLength(sentContextJson);
   if (payloadBytes > EVENT_LIMITS.jsonBytes) {
@@ -177,14 +203,26 @@ export function eventEntity(
   }
   const believed = (typeName: string, value: string) =>
     trust.level === 'server' || DEVICE_IDENTIFIER_TYPES.has(typeName) || verified.has(`${typeName}\u0000${value}`);
+  // Whether a tracker event names its device is asked of what was sent, before erased ids are withheld.
+  if (trust.level === 'claims' && !given.some(([t]) => DEVICE_IDENTIFIER_TYPES.has(t)) && verified.size === 0) {
+    throw rejected('anonymousId', '', 'an event sent with a tracker key needs anonymousId (its other identifiers are claims until a signed identity vouches for them)');
+  }
+  const erased = options.erased;
+  let withheld = 0;
   const identifiers: Array<[string, string]> = [];
   const claimed: Record<string, string> = {};
   for (const [typeName, value, field] of given) {
-    if (believed(typeName, value)) identifiers.push([typeName, value]);
+    if (erased?.(typeName, value)) withheld++; // never stored, not even as a claim (and the sender is not told)
+    else if (believed(typeName, value)) identifiers.push([typeName, value]);
     else claimed[field] = value;
   }
-  if (trust.level === 'claims' && !identifiers.some(([t]) => DEVICE_IDENTIFIER_TYPES.has(t)) && verified.size === 0) {
-    throw rejected('anonymousId', '', 'an event sent with a tracker key needs anonymousId (its other identifiers are claims until a signed identity vouches for them)');
+  // The event's own columns do not keep an erased device or user id either.
+  const anonymousId = event.anonymousId && erased?.('device_id', event.anonymousId) ? '' : event.anonymousId ?? '';
+  const userId = event.userId && erased?.('user_id', event.userId) ? '' : event.userId ?? '';
+  let contextChanged = false;
+  if (erased) {
+    const kept = withoutErased(properties, identifierTypes, erased);
+    if (kept) propertiesJson = JSON.stringify(kept);
   }
 
   // Events are facts of an identity record: one per distinct set of identifiers (and profile traits),
@@ -204,6 +242,13 @@ export function eventEntity(
   const hasClaims = Object.keys(claimed).length > 0 || Object.keys(claimedProfile).length > 0 || trust.signatureProblem !== undefined;
   // The sender's own context never carries claims or a token into storage: only what was decided here.
   const { siyuClaims: sentClaims, signedIdentity: token, ...context } = event.context ?? {};
+  if (erased && context.traits !== null && typeof context.traits === 'object' && !Array.isArray(context.traits)) {
+    const kept = withoutErased(context.traits as Record<string, unknown>, identifierTypes, erased);
+    if (kept) {
+      context.traits = kept;
+      contextChanged = true;
+    }
+  }
   if (hasClaims) {
     context.siyuClaims = {
       ...(Object.keys(claimed).length > 0 ? { identifiers: claimed } : {}),
@@ -213,7 +258,10 @@ export function eventEntity(
   }
 
   identifiers.sort((a, b) => (a[0] === b[0] ? (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) : a[0] < b[0] ? -1 : 1));
-  const identityHash = stableHash([identifiers, event.anonymousId ?? '', trust.level === 'server' ? event.userId ?? '' : '', profile]);
+  const identityParts: unknown[] = [identifiers, anonymousId, trust.level === 'server' ? userId : '', profile];
+  // Left with nothing that identifies it once erased ids are withheld: a record of its own, not one shared by every such event.
+  if (withheld > 0 && identifiers.length === 0) identityParts.push(messageId);
+  const identityHash = stableHash(identityParts);
   const identityKey = `i${identityHash}`;
   const owner = { source: 'sdk', kind: 'identity' as const, record_id: identityKey };
   const row = {
@@ -221,12 +269,12 @@ export function eventEntity(
     identity_key: identityKey,
     type: event.type,
     event: name,
-    anonymous_id: event.anonymousId ?? '',
-    user_id: event.userId ?? '',
+    anonymous_id: anonymousId,
+    user_id: userId,
     timestamp: event.timestamp ? clickhouseTime(timestamp) : receivedAtText,
     received_at: receivedAtText,
     properties: propertiesJson,
-    context: hasClaims || sentClaims !== undefined || token !== undefined ? JSON.stringify(context) : sentContextJson,
+    context: hasClaims || contextChanged || sentClaims !== undefined || token !== undefined ? JSON.stringify(context) : sentContextJson,
     source: 'sdk',
   };
   const identity: Entity = {

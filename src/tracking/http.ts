@@ -16,6 +16,7 @@ import { ApiError } from '../server/errors.ts';
 import type { Stores } from '../stores/stores.ts';
 import { loadIdentifierTypes } from '../identity/identifier-store.ts';
 import type { IdentifierType } from '../identity/identifier-types.ts';
+import { ErasedIdentifierCache } from '../identity/suppression.ts';
 import { eventEntity, EventRejected, type EventEntityOptions, type EventTrust } from '../ingest/events.ts';
 import type { Entity } from '../ingest/entities.ts';
 import { EventBuffer } from './event-buffer.ts';
@@ -139,6 +140,8 @@ const isTrackingPath = (url: string) => {
 
 export function trackingRoutes(app: FastifyInstance, stores: Stores, buffer: EventBuffer, settings: TrackingSettings = trackingSettings()): void {
   const typesOf = cached<Map<string, IdentifierType>>(TYPES_TTL_MS, (workspaceId) => loadIdentifierTypes(stores.state, workspaceId));
+  // PIPL erasure: identifiers on the workspace's suppression list are checked in memory, not per event.
+  const erasedOf = new ErasedIdentifierCache(stores, SETTINGS_TTL_MS);
   const apiKeys = new ApiKeyService(stores.state);
   const workspaces = new WorkspaceService(stores.state);
   const originsOf = cached(SETTINGS_TTL_MS, (keyId) => apiKeys.allowedOrigins(keyId));
@@ -195,7 +198,7 @@ export function trackingRoutes(app: FastifyInstance, stores: Stores, buffer: Eve
 
   async function accept(request: FastifyRequest, events: Array<Record<string, unknown>>, prefix: (i: number) => string) {
     const workspaceId = callerOf(request).workspaceId;
-    const types = await typesOf(workspaceId);
+    const [types, erased] = await Promise.all([typesOf(workspaceId), erasedOf.of(workspaceId)]);
     const receivedAt = Date.now();
     const receivedAtText = clickhouseTime(receivedAt);
     const entities: Entity[] = [];
@@ -204,7 +207,7 @@ export function trackingRoutes(app: FastifyInstance, stores: Stores, buffer: Eve
     for (const [i, event] of events.entries()) {
       const trust = await trustOf(request, event);
       if (trust.signatureProblem) unverified++;
-      const options: EventEntityOptions = { trust, window };
+      const options: EventEntityOptions = { trust, window, erased };
       try {
         entities.push(eventEntity(event, types, receivedAt, receivedAtText, options));
       } catch (error) {
