@@ -124,7 +124,7 @@ test('errors say what is wrong in our words: where the text stops parsing, which
 });
 
 test("a run is held to the limits: rows read and time (the environment's SIYU_SQL_TAG_*), told in our words", async () => {
-  const saved = { rows: process.env.SIYU_SQL_TAG_MAX_ROWS_TO_READ, seconds: process.env.SIYU_SQL_TAG_MAX_SECONDS };
+  const saved = { rows: process.env.SIYU_SQL_TAG_MAX_ROWS_TO_READ, seconds: process.env.SIYU_SQL_TAG_MAX_SECONDS, memory: process.env.SIYU_SQL_TAG_MAX_MEMORY_BYTES };
   try {
     process.env.SIYU_SQL_TAG_MAX_ROWS_TO_READ = '1';
     const rows = await runSql('sql_rows', 'SELECT person_id, count() AS value FROM orders GROUP BY person_id');
@@ -139,13 +139,21 @@ test("a run is held to the limits: rows read and time (the environment's SIYU_SQ
     );
     assert.equal(slow.status, 'failed');
     assert.match(slow.error ?? '', /ran longer than 1 s \(SIYU_SQL_TAG_MAX_SECONDS\)/);
+    // Saving resolves the query, scalar subqueries included, within 1 GiB, whatever a run may use.
+    process.env.SIYU_SQL_TAG_MAX_SECONDS = '60';
+    process.env.SIYU_SQL_TAG_MAX_MEMORY_BYTES = String(8 * 1024 ** 3);
+    await assert.rejects(
+      saveTag(stores, ws.id, { key: 'sql_heavy_constant', name: { zh: 'x', en: 'x' }, kind: 'sql', query: 'SELECT person_id, (SELECT toString(arraySum(arrayMap(x -> x * 2, range(150000000))))) AS value FROM orders' }),
+      (e: Error & { issues?: Array<{ message: string }> }) => /more than 1024 MiB of memory/.test(e.issues?.[0].message ?? ''),
+    );
+    delete process.env.SIYU_SQL_TAG_MAX_MEMORY_BYTES;
     // A malformed limit fails the run naming the variable (it does not throw out of the run).
     process.env.SIYU_SQL_TAG_MAX_SECONDS = 'soon';
     const [misconfigured] = await runTags(stores, { workspaceId: ws.id, keys: ['sql_rows'], baseDate: BASE });
     assert.equal(misconfigured.status, 'failed');
     assert.match(misconfigured.error ?? '', /SIYU_SQL_TAG_MAX_SECONDS must be a positive integer, got "soon"/);
   } finally {
-    for (const [name, value] of [['SIYU_SQL_TAG_MAX_ROWS_TO_READ', saved.rows], ['SIYU_SQL_TAG_MAX_SECONDS', saved.seconds]] as const) {
+    for (const [name, value] of [['SIYU_SQL_TAG_MAX_ROWS_TO_READ', saved.rows], ['SIYU_SQL_TAG_MAX_SECONDS', saved.seconds], ['SIYU_SQL_TAG_MAX_MEMORY_BYTES', saved.memory]] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }

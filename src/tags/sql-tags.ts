@@ -103,6 +103,10 @@ export function sqlTagLimits(env: NodeJS.ProcessEnv = process.env): SandboxLimit
   };
 }
 
+/** Saving a SQL tag resolves its query once: at most this long and this much memory. */
+const SAVE_CHECK_SECONDS = 30;
+const SAVE_CHECK_MEMORY_BYTES = 1024 ** 3;
+
 /** An operator's query refused, or a run failed: the message is ours and says what to change. */
 export class SqlTagError extends InputError {
   override name = 'SqlTagError';
@@ -242,7 +246,10 @@ export async function checkSqlTag(facts: FactsStore, query: string): Promise<str
  */
 export async function validateSqlTag(facts: FactsStore, tag: SqlTag, workspaceId: string): Promise<void> {
   try {
-    await sandboxedQuery(facts, tag, { ws: workspaceId, base: new Date().toISOString().slice(0, 10), tz: 'UTC', sql_tag_runs: [] });
+    // A save answers an HTTP request: what resolving may compute is held tighter than a run.
+    const limits = sqlTagLimits();
+    const saving = { ...limits, maxSeconds: Math.min(limits.maxSeconds, SAVE_CHECK_SECONDS), maxMemoryBytes: Math.min(limits.maxMemoryBytes, SAVE_CHECK_MEMORY_BYTES) };
+    await sandboxedQuery(facts, tag, { ws: workspaceId, base: new Date().toISOString().slice(0, 10), tz: 'UTC', sql_tag_runs: [] }, saving);
   } catch (error) {
     if (error instanceof SqlTagError) throw new ZodError([{ code: 'custom', path: ['query'], message: error.message, input: tag.query }]);
     throw error;
@@ -250,15 +257,15 @@ export async function validateSqlTag(facts: FactsStore, tag: SqlTag, workspaceId
 }
 
 /** The tables (database.name) and table functions a query reads, as ClickHouse resolves it. */
-async function tablesRead(facts: FactsStore, sql: string, params: Record<string, unknown>): Promise<string[]> {
+async function tablesRead(facts: FactsStore, sql: string, params: Record<string, unknown>, limits: SandboxLimits): Promise<string[]> {
   // Resolving runs scalar subqueries, so it is held to the same limits as a run.
-  const settings = sandboxSettingsSql(sqlTagLimits());
+  const settings = sandboxSettingsSql(limits);
   let lines: string[];
   try {
     lines = (await facts.query<{ explain: string }>(`EXPLAIN QUERY TREE ${sql}\nSETTINGS readonly = 1, ${settings}`, params)).map((r) => r.explain);
   } catch (error) {
     const message = (error as Error).message;
-    if (/MEMORY_LIMIT_EXCEEDED|TIMEOUT_EXCEEDED|TOO_MANY_ROWS|memory limit exceeded|Timeout exceeded|Limit for rows/i.test(message)) throw new SqlTagError(sqlTagRunError(error));
+    if (/MEMORY_LIMIT_EXCEEDED|TIMEOUT_EXCEEDED|TOO_MANY_ROWS|memory limit exceeded|Timeout exceeded|Limit for rows/i.test(message)) throw new SqlTagError(sqlTagRunError(error, limits));
     const missing = /Unknown (?:table expression )?identifier '([^']*)'|Unknown table expression identifier `?([^`' ]*)/.exec(message);
     if (missing) throw new SqlTagError(`${missing[1] ?? missing[2]} is not a table or column a SQL tag can read; it reads ${tableList()}`);
     const column = /Unknown expression (?:or function )?identifier `?([^`' ]*)/.exec(message);
@@ -281,23 +288,23 @@ async function tablesRead(facts: FactsStore, sql: string, params: Record<string,
  * Checks an operator's query and returns the sandboxed SELECT (person_id, value) to insert from.
  * `params` binds base and tz, and sql_tag_runs: the current runs of the workspace's tags (for tag_values).
  */
-export async function sandboxedQuery(facts: FactsStore, tag: SqlTag, params: Record<string, unknown>): Promise<string> {
+export async function sandboxedQuery(facts: FactsStore, tag: SqlTag, params: Record<string, unknown>, limits = sqlTagLimits()): Promise<string> {
   const canonical = await checkSqlTag(facts, tag.query);
   const [{ db }] = await facts.query<{ db: string }>('SELECT currentDatabase() AS db');
   const sql = wrap(db, canonical, tag.valueType);
   const allowed = new Set([...SANDBOX_SOURCES.map((t) => `${db}.${t}`), 'system.one']);
-  for (const table of await tablesRead(facts, sql, params)) {
+  for (const table of await tablesRead(facts, sql, params, limits)) {
     if (!allowed.has(table)) throw new SqlTagError(`the query reads ${table}, which a SQL tag cannot read; it reads ${tableList()}`);
   }
   return sql;
 }
 
 /** A run's failure as an operator should read it: our own message, never ClickHouse's text. */
-export function sqlTagRunError(error: unknown, env: NodeJS.ProcessEnv = process.env): string {
+export function sqlTagRunError(error: unknown, held?: SandboxLimits): string {
   if (error instanceof SqlTagError || error instanceof ConfigError) return error.message;
   let limits: SandboxLimits;
   try {
-    limits = sqlTagLimits(env);
+    limits = held ?? sqlTagLimits();
   } catch (config) {
     return (config as Error).message;
   }

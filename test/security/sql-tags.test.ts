@@ -246,7 +246,7 @@ test('a memory or time bomb fails its own run with a clear error, and the server
     const bomb = await attempt('SELECT person_id, toString(arraySum(arrayMap(x -> x * 2, range(toUInt64(amount) * 500000)))) AS value FROM orders');
     assert.equal(bomb.run?.status, 'failed');
     assert.match(bomb.run?.error ?? '', /more than 100 MiB of memory/);
-    // Constants and scalar subqueries are computed while ClickHouse resolves the query (when it is checked): limited too.
+    // A scalar subquery is computed while ClickHouse resolves the query (on save), a constant when it runs: limited either way.
     for (const query of [
       'SELECT person_id, toString(arraySum(arrayMap(x -> x * 2, range(50000000)))) AS value FROM orders',
       'SELECT person_id, (SELECT toString(arraySum(arrayMap(x -> x * 2, range(50000000))))) AS value FROM orders',
