@@ -17,6 +17,7 @@ import { runImport } from '../../src/ingest/importer.ts';
 import { exportIdentities } from '../../src/identity/exports.ts';
 import { addressesOf } from '../../src/plans/run.ts';
 import { signIdentity } from '../../src/tracking/signed-identity.ts';
+import { SignJWT, jwtVerify } from 'jose';
 
 let stores: Stores;
 let app: FastifyInstance;
@@ -246,4 +247,28 @@ test('siyu identities sign-key create, list and revoke', async () => {
   const revoked = await runCli(['identities', 'sign-key', 'revoke', id, '-w', slug], env);
   assert.equal(revoked.code, 0, revoked.stderr);
   assert.match(revoked.stdout, /revoked/);
+});
+
+test('signed identities are plain HS256 JWTs: a token minted by jose (a JWT library from npm, as a brand’s back end would use) links, and ours verifies in jose', async () => {
+  const key = await newSignKey('jose back end');
+  const secret = new TextEncoder().encode(key.secret);
+  const minted = await new SignJWT({ ws: ws.slug, ids: { phone: VICTIM_PHONE } })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuer(key.id)
+    .setIssuedAt()
+    .setExpirationTime('2h')
+    .sign(secret);
+  const sent = await track('identify', { messageId: 'jose-1', anonymousId: 'jose-device', context: { signedIdentity: minted } });
+  assert.equal(sent.status, 200, sent.text);
+  assert.equal(sent.json.unverified, undefined, 'the jose token verified');
+  await resolveSerially(stores, { workspaceId: ws.id });
+  assert.equal(await personOfDevice('jose-device'), victim);
+  const ours = signIdentity(key.secret, { iss: key.id, ws: ws.slug, ids: { phone: VICTIM_PHONE }, exp: inAnHour() });
+  const { payload, protectedHeader } = await jwtVerify(ours, secret, { issuer: key.id, algorithms: ['HS256'] });
+  assert.equal(protectedHeader.alg, 'HS256');
+  assert.deepEqual(payload.ids, { phone: VICTIM_PHONE });
+  // The same library with the wrong secret: refused by both sides.
+  const forged = await new SignJWT({ ws: ws.slug, ids: { phone: VICTIM_PHONE } }).setProtectedHeader({ alg: 'HS256' }).setIssuer(key.id).setExpirationTime('2h').sign(new TextEncoder().encode('guessed'));
+  const refused = await track('identify', { messageId: 'jose-2', anonymousId: 'jose-forged', context: { signedIdentity: forged } });
+  assert.equal(refused.json.unverified, 1);
 });
