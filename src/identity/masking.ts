@@ -62,24 +62,81 @@ const IMPERSONAL_FIELDS = new Set(
 export function maskField(field: string, value: string): string {
   const column = field.toLowerCase().replace(/^(identities|properties|traits|context)\./, '');
   if (IMPERSONAL_FIELDS.has(column) || !value) return value;
-  if (column.includes('phone') || column.includes('mobile')) return maskIdentifier('phone', value);
-  if (column.includes('address')) return maskAddress(value);
-  if (column.includes('birth')) return maskBirthday(value);
-  if (column.includes('name') && !column.includes('product')) return maskName(value);
+  if (/phone|mobile|手机|电话/.test(column)) return maskIdentifier('phone', value);
+  if (/address|地址/.test(column)) return maskAddress(value);
+  if (/birth|生日|出生/.test(column)) return maskBirthday(value);
+  if ((column.includes('name') && !column.includes('product')) || /姓名|名字|收货人|收件人|联系人|昵称/.test(column)) return maskName(value);
   return maskIdentifier(column, value);
 }
 
-const PERSONAL_KEY = /phone|mobile|tel|name|address|email|birth|id_?card|unionid|openid|userid|user_id|nick|pin|member/i;
+/**
+ * Keys whose values describe who someone is, in English and Chinese (手机号, 收货人, 身份证 …) and
+ * their usual variants. Values under other keys are still masked by what they look like (maskText).
+ */
+export const PERSONAL_KEY =
+  /phone|mobile|tel|name|address|addr|email|e_?mail|birth|id_?card|id_?no|passport|unionid|openid|userid|user_id|nick|pin|member|wechat|weixin|wx_?id|qq|contact|receiver|recipient|consignee|手机|电话|联系|姓名|名字|收货人|收件人|地址|身份证|证件|邮箱|微信|昵称|生日|出生|会员号|账号/i;
+
+/** Whether a property, column or tag key names personal data. */
+export const personalKey = (key: string) => PERSONAL_KEY.test(key);
+
+const EMAIL_TEXT = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu;
+/** An 18-character resident ID (17 digits and a digit or X). */
+const ID_CARD_TEXT = /(?<![\dA-Za-z])\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![\dA-Za-z])/g;
+/** A mainland mobile, with +86 / 0086 / 86 in front and spaces or dashes anywhere between digits. */
+const MOBILE_TEXT = /(?<!\d)(?:(?:\+|00)\s*86[\s-]*|86[\s-]+)?1[3-9](?:[\s-]?\d){9}(?![\d])/g;
+/** Seven digits or more (spaces and dashes between them allowed): an account, a landline, an order … */
+const DIGIT_RUN_TEXT = /(?<!\d)\d(?:[\s-]?\d){6,}(?!\d)/g;
+
+/** Digits of a match kept at its ends, the rest starred (separators dropped). */
+function starDigits(match: string, head: number, tail: number): string {
+  const digits = match.replace(/\D/g, '');
+  return `${digits.slice(0, head)}${'*'.repeat(Math.max(1, digits.length - head - tail))}${digits.slice(digits.length - tail)}`;
+}
+
+/**
+ * Free text as a role without personal data sees it: whatever in it looks like a mainland mobile,
+ * an email, a resident ID number or a long run of digits is masked where it stands (the words
+ * around it are kept). Names in free text cannot be told by their shape: they are masked by key.
+ */
+export function maskText(text: string): string {
+  return text
+    .replace(EMAIL_TEXT, (m) => maskIdentifier('email', m))
+    .replace(ID_CARD_TEXT, (m) => `${m.slice(0, 3)}${'*'.repeat(m.length - 5)}${m.slice(-2)}`)
+    .replace(MOBILE_TEXT, (m) => {
+      const plus = /^\s*(?:\+|00)/.test(m) || /^86[\s-]/.test(m) ? '+86' : '';
+      const digits = m.replace(/\D/g, '').slice(-11);
+      return `${plus}${digits.slice(0, 3)}****${digits.slice(-4)}`;
+    })
+    .replace(DIGIT_RUN_TEXT, (m) => starDigits(m, 2, 2));
+}
+
+/** Whether text holds something maskText would hide (a mobile, an email, an ID number, a long digit run). */
+export function looksPersonal(value: unknown): boolean {
+  if (typeof value === 'number') return looksPersonal(String(Math.trunc(Math.abs(value))));
+  return typeof value === 'string' && maskText(value) !== value;
+}
+
+/** A tag value as a role without personal data sees it: by the tag's key, and by what the value looks like. */
+export function maskTagValue(key: string, value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((v) => maskTagValue(key, v));
+  if (typeof value !== 'string' || !value) return value;
+  return personalKey(key) ? maskField(key, value) : maskText(value);
+}
 
 /**
  * Event properties as a role without personal data sees them: values under personal-looking keys
- * masked, and every text value of an identify call (its traits describe the person).
+ * masked, every text value of an identify call (its traits describe the person), and anything else
+ * that looks like personal data masked within its text (maskText).
  */
 export function maskProperties(value: unknown, everything = false, key = ''): unknown {
   if (Array.isArray(value)) return value.map((v) => maskProperties(v, everything, key));
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, maskProperties(v, everything || PERSONAL_KEY.test(k), k)]));
   }
-  if (!everything || value === null || value === undefined || typeof value === 'boolean') return value;
-  return maskField(key, String(value));
+  if (value === null || value === undefined || typeof value === 'boolean') return value;
+  if (everything) return maskField(key, String(value));
+  // Under any other key, by what the value looks like (free text holding a phone, a long number).
+  if (typeof value === 'string') return maskText(value);
+  if (typeof value === 'number' && looksPersonal(value)) return maskText(String(value));
+  return value;
 }

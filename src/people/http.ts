@@ -11,6 +11,7 @@ import { erasePerson } from './erase.ts';
 import { exportPerson } from './export.ts';
 import { addNote, listNotes, noteSchema } from './notes.ts';
 import { assertPersonInScope, scopeOf, seesPartOf } from '../access/scope.ts';
+import { maskText, seesPersonalData } from '../identity/masking.ts';
 
 export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -92,7 +93,9 @@ export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
     await assertPersonInScope(stores, caller, request.params.id);
     // Another team's customer too: only the notes this team wrote.
     const partial = await seesPartOf(stores, caller, request.params.id);
-    return { notes: await listNotes(stores, caller.workspaceId, request.params.id, partial ? { teamId: scopeOf(caller)?.team?.id ?? '' } : {}) };
+    const notes = await listNotes(stores, caller.workspaceId, request.params.id, partial ? { teamId: scopeOf(caller)?.team?.id ?? '' } : {});
+    // Free text: what in it looks like a phone, an email or an ID number is masked for a masked role.
+    return { notes: seesPersonalData(caller.role) ? notes : notes.map((n) => ({ ...n, text: maskText(n.text) })) };
   });
   api.post(
     '/api/v1/people/:id/notes',

@@ -10,7 +10,7 @@ import { loadIdentifierTypes } from '../identity/identifier-store.ts';
 import { normalise, normaliseEmail, normalisePhone } from '../identity/identifier-types.ts';
 import { InputError } from '../system/validation.ts';
 import { recordAudit } from '../access/audit.ts';
-import { maskField, maskIdentifier, maskName, maskProperties, maskRecordId, seesPersonalData } from '../identity/masking.ts';
+import { maskField, maskIdentifier, maskName, maskProperties, maskRecordId, maskTagValue, maskText, seesPersonalData } from '../identity/masking.ts';
 import { assertPersonInScope, identitySourcesSql, peopleInScope, peopleScopeSql, scopeOf, scopeSources, seesPartOf } from '../access/scope.ts';
 import { personTagsWithAuthors } from '../tags/store.ts';
 import { consentsOf } from '../policy/policy.ts';
@@ -27,6 +27,8 @@ function shown(caller: Caller) {
     recordId: (kind: string, id: string) => (clear ? id : maskRecordId(kind, id)),
     properties: (type: string, properties: unknown) => (clear ? properties : maskProperties(properties, type === 'identify')),
     profile: (profile: Record<string, string>) => (clear ? profile : Object.fromEntries(Object.entries(profile).map(([field, value]) => [field, maskField(field, value)]))),
+    tagValue: (key: string, value: unknown) => (clear ? value : maskTagValue(key, value)),
+    text: (text: string) => (clear ? text : maskText(text)),
   };
 }
 
@@ -268,7 +270,7 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
       key: t.key,
       name: t.name,
       type: t.type,
-      value: t.value,
+      value: show.tagValue(t.key, t.value),
       computedAt: t.baseDate,
       ...('setBy' in t ? { setBy: t.setBy, setByName: authors.get(t.setBy) ?? t.setBy, setAt: t.setAt } : {}),
     })),
@@ -285,7 +287,8 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
     })),
     tasks: tasks.map((t) => ({ id: Number(t.id), source: t.source, title: t.title, status: t.status, createdAt: new Date(t.created_at).toISOString(), closedAt: t.closed_at ? new Date(t.closed_at).toISOString() : null })),
     consents: consents.map((c) => ({ channel: c.channel, status: c.status, source: c.source, at: new Date(c.updated_at).toISOString() })),
-    notes,
+    // Free text: what in it looks like a phone, an email or an ID number is masked for a masked role.
+    notes: notes.map((n) => ({ ...n, text: show.text(n.text) })),
   };
 }
 

@@ -6,12 +6,15 @@ import { callerOf } from '../server/auth.ts';
 import { recordAudit } from '../access/audit.ts';
 import { withUploadedFile } from '../server/uploads.ts';
 import type { Stores } from '../stores/stores.ts';
-import { segmentSchema, treeSchema } from './definition.ts';
+import { segmentSchema, treeSchema, type Condition } from './definition.ts';
 import { countSegment, deleteSegment, estimateSegment, getSegment, listSegments, sampleSegment, saveSegment, type SegmentTree } from './segments.ts';
 import { diffSnapshots, listSnapshots, takeSnapshot } from './snapshots.ts';
 import { crossMatrix, segmentInsights } from './insights.ts';
 import { exportSegment, importSegmentList } from './lists.ts';
 import { behaviourIndexStatus, refreshBehaviourIndex } from './behaviour.ts';
+import { maskedConditionProblem } from './masked.ts';
+import { maskTagValue, seesPersonalData } from '../identity/masking.ts';
+import { ApiError } from '../server/errors.ts';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date like 2026-06-30');
 const writers = { roles: ['admin', 'operator'] as const };
@@ -68,6 +71,9 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
     async (request) => {
       const caller = callerOf(request);
       const { estimateOnly, ...body } = request.body;
+      // A count compared with guesses unmasks what a masked role sees masked: such a role compares on what it sees.
+      const problem = seesPersonalData(caller.role) ? undefined : maskedConditionProblem(body.conditions as Condition[]);
+      if (problem) throw new ApiError(403, 'forbidden', problem);
       const tree = { ...(body as SegmentTree), viewer: caller };
       const estimate = await estimateSegment(stores, caller.workspaceId, tree);
       return { estimate, exact: estimateOnly ? null : await countSegment(stores, caller.workspaceId, tree) };
@@ -87,7 +93,14 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
     async (request) => {
       const caller = callerOf(request);
       const { rows, columns, segment, top } = request.query;
-      return crossMatrix(stores, caller.workspaceId, segment ? await getSegment(stores, caller.workspaceId, segment) : undefined, rows, columns, top, caller);
+      const matrix = await crossMatrix(stores, caller.workspaceId, segment ? await getSegment(stores, caller.workspaceId, segment) : undefined, rows, columns, top, caller);
+      if (seesPersonalData(caller.role)) return matrix;
+      // Tag values as a masked role sees them (a text tag may hold phones or names).
+      return {
+        ...matrix,
+        columns: matrix.columns.map((v) => maskTagValue(columns, v)),
+        rows: matrix.rows.map((r) => ({ ...r, value: maskTagValue(rows, r.value) })),
+      };
     },
   );
 
@@ -140,7 +153,10 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
       const caller = callerOf(request);
       const workspaceId = caller.workspaceId;
       const segment = { ...(await getSegment(stores, workspaceId, request.params.key)), viewer: caller };
-      return segmentInsights(stores, workspaceId, segment, request.query.tags.split(',').map((t) => t.trim()).filter(Boolean), request.query.top);
+      const insights = await segmentInsights(stores, workspaceId, segment, request.query.tags.split(',').map((t) => t.trim()).filter(Boolean), request.query.top);
+      if (seesPersonalData(caller.role)) return insights;
+      // Tag values as a masked role sees them (a text tag may hold phones or names).
+      return { ...insights, tags: insights.tags.map((t) => ('values' in t && t.values ? { ...t, values: t.values.map((v) => ({ ...v, value: maskTagValue(t.key, v.value) })) } : t)) };
     },
   );
 

@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../server/auth.ts';
 import { assertPersonInScope, seesPartOf } from '../access/scope.ts';
+import { maskTagValue, seesPersonalData } from '../identity/masking.ts';
 import type { Stores } from '../stores/stores.ts';
 import { tagDefinitionSchema, valueTypeOf } from './definition.ts';
 import { runTags, setManualTag } from './engine.ts';
@@ -142,12 +143,19 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
       },
     },
     async (request) => {
-      const workspaceId = callerOf(request).workspaceId;
+      const caller = callerOf(request);
+      const workspaceId = caller.workspaceId;
       const tag = await getTag(stores, workspaceId, request.params.key);
-      const coverage = await tagCoverage(stores, workspaceId, tag.key, { asOf: request.query.asOf, top: request.query.top });
+      // Counted within the caller's scope; values masked for a role that sees personal data masked.
+      const coverage = await tagCoverage(stores, workspaceId, tag.key, { asOf: request.query.asOf, top: request.query.top, viewer: caller });
+      const clear = seesPersonalData(caller.role);
       return {
         tag: { ...tag, valueType: valueTypeOf(tag) },
-        coverage: { baseDate: coverage.run?.baseDate ?? null, people: coverage.people, values: coverage.values },
+        coverage: {
+          baseDate: coverage.run?.baseDate ?? null,
+          people: coverage.people,
+          values: clear ? coverage.values : coverage.values.map((v) => ({ ...v, value: String(maskTagValue(tag.key, v.value)) })),
+        },
         runs: await tagRuns(stores, workspaceId, tag.key),
       };
     },
@@ -205,7 +213,8 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
       await assertPersonInScope(stores, caller, request.params.id);
       // Tags are derived from all of a person's data: not a team's to read for another team's customer too.
       if (await seesPartOf(stores, caller, request.params.id)) return { personId: request.params.id, tags: [] };
-      return { personId: request.params.id, tags: await personTagsWithAuthors(stores, caller.workspaceId, request.params.id, request.query.asOf) };
+      const tags = await personTagsWithAuthors(stores, caller.workspaceId, request.params.id, request.query.asOf);
+      return { personId: request.params.id, tags: seesPersonalData(caller.role) ? tags : tags.map((t) => ({ ...t, value: maskTagValue(t.key, t.value) })) };
     },
   );
 

@@ -5,7 +5,8 @@
  */
 import { ZodError } from 'zod';
 import type { Stores } from '../stores/stores.ts';
-import { ConflictError, NotFoundError } from '../workspaces/workspaces.ts';
+import { ConflictError, NotFoundError, type AuthenticatedKey } from '../workspaces/workspaces.ts';
+import { peopleScopeSql } from '../access/scope.ts';
 import { tagDefinitionSchema, valueTypeOf, type ManualTag, type TagDefinition, type ValueType } from './definition.ts';
 import { VALUE_COLUMN } from './compute.ts';
 import { validateSqlTag } from './sql-tags.ts';
@@ -104,17 +105,22 @@ function valueExpression(type: ValueType): string {
 }
 
 /** How many people hold each value (the most common first), and how many have a value at all. */
-export async function tagCoverage(stores: Stores, workspaceId: string, key: string, options: { asOf?: string; top?: number } = {}) {
+export async function tagCoverage(stores: Stores, workspaceId: string, key: string, options: { asOf?: string; top?: number; viewer?: Pick<AuthenticatedKey, 'scope'> } = {}) {
   const tag = await getTag(stores, workspaceId, key);
   const run = await valueRun(stores, workspaceId, key, options.asOf);
   if (!run) return { tag, run: undefined, people: 0, values: [] as Array<{ value: string; people: number }> };
   const type = valueTypeOf(tag);
-  const params = { ws: workspaceId, tag: key, run: run.runId, top: options.top ?? 20 };
-  const [total] = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String}`, params);
+  // A team or staff member counts (and reads the values of) the people in their scope only.
+  const scope = peopleScopeSql(options.viewer ?? {});
+  const params = { ws: workspaceId, tag: key, run: run.runId, top: options.top ?? 20, ...scope.params };
+  const [total] = await stores.facts.query<{ n: string }>(
+    `SELECT count() AS n FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String} AND ${scope.sql}`,
+    params,
+  );
   const value = type === 'number' ? `toString(round(${VALUE_COLUMN.number}, 2))` : type === 'string_list' ? `arrayJoin(${VALUE_COLUMN.string_list})` : `toString(${valueExpression(type)})`;
   const values = await stores.facts.query<{ value: string; people: string }>(
     `SELECT ${value} AS value, count() AS people FROM tag_values
-     WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String}
+     WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String} AND ${scope.sql}
      GROUP BY value ORDER BY people DESC, value LIMIT {top:UInt32}`,
     params,
   );
