@@ -43,6 +43,8 @@ export const ENVIRONMENT_VARIABLES: ReadonlyArray<{ name: string; meaning: strin
   { name: 'SIYU_UPLOAD_MAX_MB', meaning: 'largest upload (import, tag or list file) in CSV, TSV or JSON lines, gzip or not; larger is refused with 413', default: '2048' },
   { name: 'SIYU_UPLOAD_XLSX_MAX_MB', meaning: 'largest XLSX upload', default: '200' },
   { name: 'SIYU_UNPACKED_MAX_MB', meaning: 'most a file may unpack to when read (gzip output, all parts of an XLSX together); past it the read stops with an error', default: '20 × SIYU_UPLOAD_MAX_MB' },
+  { name: 'SIYU_IMPORT_MAX_RECORD_KB', meaning: 'longest record an import reads (a JSON line, a CSV/TSV record, an XLSX row); a longer JSON line or XLSX row is quarantined, a longer CSV record stops the file at that row', default: '1024' },
+  { name: 'SIYU_IMPORT_MAX_ATTEMPTS', meaning: 'times an uploaded import may be interrupted (the server stopped or was killed while it ran) before the next start marks it failed instead of resuming it', default: '3' },
   { name: 'SIYU_XLSX_SHARED_STRINGS_MAX_MB', meaning: "most an XLSX file's shared-strings part may unpack to (it is held in memory while the sheet is read)", default: '100' },
   { name: 'SIYU_SECRET_KEY', meaning: 'master key that encrypts channel secrets (32 bytes as base64 or hex, e.g. openssl rand -base64 32); unset: generated into DATA_DIR/secret.key (0600) on first start', default: '(generated key file)' },
   { name: 'SIYU_SECRET_KEY_PREVIOUS', meaning: 'older master keys, comma-separated, still accepted for reading after a rotation (siyu secrets rotate-key re-encrypts under SIYU_SECRET_KEY)', default: '(none)' },
@@ -102,6 +104,8 @@ export interface FileLimits {
   xlsxUploadBytes: number;
   unpackedBytes: number;
   sharedStringsBytes: number;
+  /** Longest record (JSON line, CSV record, XLSX row) an import reads. */
+  recordBytes: number;
 }
 
 const MB = 1024 * 1024;
@@ -119,7 +123,19 @@ export function fileLimits(env: NodeJS.ProcessEnv = process.env): FileLimits {
     xlsxUploadBytes: positive('SIYU_UPLOAD_XLSX_MAX_MB', 200) * MB,
     unpackedBytes: positive('SIYU_UNPACKED_MAX_MB', 20 * uploadMb) * MB,
     sharedStringsBytes: positive('SIYU_XLSX_SHARED_STRINGS_MAX_MB', 100) * MB,
+    recordBytes: recordKb(env) * 1024,
   };
+}
+
+function recordKb(env: NodeJS.ProcessEnv): number {
+  const value = intFromEnv('SIYU_IMPORT_MAX_RECORD_KB', 1024, env);
+  if (value === 0) throw new ConfigError('SIYU_IMPORT_MAX_RECORD_KB must be at least 1 (kilobytes), got 0');
+  return value;
+}
+
+/** Times an uploaded import may be interrupted before the next start marks it failed instead of resuming it. */
+export function importMaxAttempts(env: NodeJS.ProcessEnv = process.env): number {
+  return Math.max(1, intFromEnv('SIYU_IMPORT_MAX_ATTEMPTS', 3, env));
 }
 
 export function factsDir(config: SiyuConfig): string {

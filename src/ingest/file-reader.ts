@@ -29,11 +29,20 @@ export interface SourceRow {
   /** 1-based line of the row in the file, counting the header as row 1 (as a spreadsheet shows it). */
   rowNumber: number;
   values: string[];
+  /** Set on a row longer than SIYU_IMPORT_MAX_RECORD_KB (its length in characters); its values are not kept. */
+  tooLong?: number;
 }
 
 export interface JsonLine {
   rowNumber: number;
   text: string;
+  /** Set on a line longer than SIYU_IMPORT_MAX_RECORD_KB (its length in characters); its text is not kept. */
+  tooLong?: number;
+}
+
+/** What a quarantined over-long record says. */
+export function recordTooLongReason(length: number, limits: FileLimits = fileLimits()): string {
+  return `${length.toLocaleString('en-US')} characters, longer than the ${Math.round(limits.recordBytes / 1024)} KB a record may be (SIYU_IMPORT_MAX_RECORD_KB)`;
 }
 
 export class FileFormatError extends Error {
@@ -196,8 +205,8 @@ export async function checkUnpackedSize(shape: FileShape): Promise<void> {
   }
 }
 
-function textStream(shape: FileShape): Readable {
-  const bytes = byteStream(shape);
+function textStream(shape: FileShape, limits: FileLimits = fileLimits()): Readable {
+  const bytes = byteStream(shape, limits);
   switch (shape.encoding) {
     case 'gb18030':
       return chain(bytes, iconv.decodeStream('gb18030') as unknown as Duplex);
@@ -227,33 +236,64 @@ export async function* readRows(shape: FileShape): AsyncGenerator<SourceRow> {
     yield* readXlsxRows(shape);
     return;
   }
+  const limits = fileLimits();
   const parser = chain(
-    textStream(shape),
-    parse({ delimiter: shape.delimiter ?? ',', relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true, trim: false }),
+    textStream(shape, limits),
+    // A record past the bound stops the parser (it cannot find the record's end without reading it).
+    parse({ delimiter: shape.delimiter ?? ',', relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true, trim: false, max_record_size: limits.recordBytes }),
   );
-  for await (const record of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-    const values = record.record.map((v) => v.trim());
-    // Space-separated columns: a run of spaces is one separator, so empty cells are not columns.
-    yield { rowNumber: record.info.lines, values: shape.delimiter === ' ' ? values.filter((v) => v !== '') : values };
+  try {
+    for await (const record of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      const values = record.record.map((v) => v.trim());
+      // Space-separated columns: a run of spaces is one separator, so empty cells are not columns.
+      yield { rowNumber: record.info.lines, values: shape.delimiter === ' ' ? values.filter((v) => v !== '') : values };
+    }
+  } catch (error) {
+    if ((error as { code?: string }).code === 'CSV_MAX_RECORD_SIZE') {
+      const line = (error as { lines?: number }).lines;
+      throw new FileFormatError(
+        `${path.basename(shape.path)}: row ${line ?? '?'}: a record longer than the ${Math.round(limits.recordBytes / 1024)} KB a record may be (SIYU_IMPORT_MAX_RECORD_KB; an unclosed quote makes one too); the file is read no further`,
+      );
+    }
+    throw error;
   }
 }
 
 /** Every non-empty line of a JSON-lines file. */
 export async function* readJsonLines(shape: FileShape): AsyncGenerator<JsonLine> {
-  let rest = '';
+  const limits = fileLimits();
+  const max = limits.recordBytes;
+  // The unfinished line: its pieces (each chunk is searched once, never the whole line again) and
+  // its length; past the bound the pieces are let go and only the length is counted.
+  let pieces: string[] = [];
+  let length = 0;
   let line = 0;
-  for await (const chunk of textStream(shape)) {
-    const text = rest + (chunk as string);
+  const finish = (tail: string, tailLength = tail.length): JsonLine | undefined => {
+    const total = length + tailLength;
+    const rowNumber = line;
+    const text = total > max ? '' : (pieces.join('') + tail).trim();
+    pieces = [];
+    length = 0;
+    if (total > max) return { rowNumber, text: '', tooLong: total };
+    return text ? { rowNumber, text } : undefined;
+  };
+  for await (const chunk of textStream(shape, limits)) {
+    const text = chunk as string;
     let start = 0;
     for (let end = text.indexOf('\n', start); end !== -1; end = text.indexOf('\n', start)) {
       line++;
-      const content = text.slice(start, end).trim();
-      if (content) yield { rowNumber: line, text: content };
+      const done = length + end - start > max ? finish('', end - start) : finish(text.slice(start, end));
+      if (done) yield done;
       start = end + 1;
     }
-    rest = text.slice(start);
+    const tail = text.length - start;
+    if (length + tail <= max) pieces.push(text.slice(start));
+    else pieces = [];
+    length += tail;
   }
-  if (rest.trim()) yield { rowNumber: line + 1, text: rest.trim() };
+  line++;
+  const last = finish('');
+  if (last) yield last;
 }
 
 interface ZipDirectory {
@@ -387,8 +427,13 @@ async function* readXlsxRows(shape: FileShape): AsyncGenerator<SourceRow> {
         const cells = (row.values as ExcelJS.CellValue[]).slice(1);
         if (row.number === 1) width = cells.length;
         const values: string[] = [];
-        for (let i = 0; i < Math.max(width, cells.length); i++) values.push(cellText(cells[i]).trim());
-        yield { rowNumber: row.number, values };
+        let length = 0;
+        for (let i = 0; i < Math.max(width, cells.length); i++) {
+          const text = cellText(cells[i]).trim();
+          length += text.length;
+          values.push(text);
+        }
+        yield length > limits.recordBytes ? { rowNumber: row.number, values: [], tooLong: length } : { rowNumber: row.number, values };
       }
       break; // the first worksheet only
     }

@@ -22,6 +22,7 @@ import { IMPORT_KINDS, type ImportKind } from './layouts.ts';
 import { listQuarantine } from './runs.ts';
 import { processIsAlive } from '../stores/lock.ts';
 import { runTagsAfterImport } from '../tags/engine.ts';
+import { importMaxAttempts } from '../config/config.ts';
 import { scopeOf, scopeSources } from '../access/scope.ts';
 
 /** What a team may import (into its own sources): rows whose source is the one it names. */
@@ -153,7 +154,7 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
           return reply.code(202).send(await started);
         } catch (error) {
           if (error instanceof ImportPlanError || error instanceof FileFormatError) {
-            throw new ApiError(400, 'import_refused', error.message.replace(file, request.query.filename));
+            throw new ApiError(400, 'import_refused', error.message.replace(file, request.query.filename).replace(path.basename(file), request.query.filename));
           }
           throw error;
         }
@@ -220,19 +221,29 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
 /**
  * Imports posted over HTTP that a server stop interrupted: their uploads are still in `uploadsDir`,
  * so each is run again with what it was asked, which resumes its run (nothing lost, nothing doubled).
- * An interrupted upload whose file is gone is marked failed. Returns the runs taken up again.
+ * An interrupted upload whose file is gone is marked failed, and so is one
+ * once it has been interrupted SIYU_IMPORT_MAX_ATTEMPTS times (a file that stops every server that reads it is not read forever).
+ * Uploads no run will read any more (finished, failed, or no run at all) are deleted. Returns the
+ * runs taken up again.
  */
 export async function resumeInterruptedUploads(stores: Stores, uploadsDir: string, log: (message: string) => void): Promise<string[]> {
   const db = stores.state.db;
+  // Files written since this process started are its own (an upload may arrive while this runs).
+  const startedAt = Date.now() - process.uptime() * 1000;
+  const maxAttempts = importMaxAttempts();
+  const keep = new Set<string>();
   // Running (the server was killed) or failed while the server stopped (its upload was kept).
   const runs = await db.selectFrom('import_runs').selectAll().where('status', 'in', ['running', 'failed']).execute();
   const resumed: string[] = [];
   const root = path.resolve(uploadsDir) + path.sep;
   for (const run of runs) {
     // This process has started no import yet: a run under its pid is from an earlier life of it.
-    if (run.pid && run.pid !== process.pid && processIsAlive(run.pid)) continue;
     const files = (typeof run.files === 'string' ? JSON.parse(run.files) : run.files) as Array<{ path: string }>;
     const paths = files.map((f) => f.path);
+    if (run.pid && run.pid !== process.pid && processIsAlive(run.pid)) {
+      for (const p of paths) keep.add(path.resolve(p));
+      continue;
+    }
     // Imports from the command line are resumed by running the same command again.
     if (!paths.every((p) => path.resolve(p).startsWith(root))) continue;
     if (!paths.every((p) => fs.existsSync(p))) {
@@ -241,6 +252,14 @@ export async function resumeInterruptedUploads(stores: Stores, uploadsDir: strin
       }
       continue;
     }
+    // attempts counts the first run and every resume of it.
+    if (Number(run.attempts) >= maxAttempts) {
+      const error = `interrupted ${Number(run.attempts)} times (the server stopped while it ran); not resumed again (SIYU_IMPORT_MAX_ATTEMPTS=${maxAttempts}): check the file and post it again`;
+      await db.updateTable('import_runs').set({ status: 'failed', error, finished_at: new Date() }).where('id', '=', run.id).execute();
+      log(`import ${run.id} ${error}`);
+      continue;
+    }
+    for (const p of paths) keep.add(path.resolve(p));
     const asked = ((typeof run.request === 'string' ? JSON.parse(run.request) : run.request) ?? {}) as { preset?: string | null; source?: string | null; mapping?: unknown };
     const workspace = await new WorkspaceService(stores.state).get(run.workspace_id);
     await db.updateTable('import_runs').set({ pid: null, status: 'running', error: null, finished_at: null }).where('id', '=', run.id).execute();
@@ -260,5 +279,33 @@ export async function resumeInterruptedUploads(stores: Stores, uploadsDir: strin
         for (const p of paths) fs.rmSync(p, { force: true });
       });
   }
+  removeOrphanedUploads(uploadsDir, keep, startedAt, log);
   return resumed;
+}
+
+/**
+ * Files in the uploads directory that nothing will read: every upload older than this process that
+ * is not an import being resumed (a killed server leaves its imports' and its other uploads' files).
+ */
+function removeOrphanedUploads(uploadsDir: string, keep: Set<string>, before: number, log: (message: string) => void): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(uploadsDir);
+  } catch {
+    return;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const file = path.resolve(uploadsDir, name);
+    if (keep.has(file)) continue;
+    try {
+      const stat = fs.lstatSync(file);
+      if (!stat.isFile() || stat.mtimeMs >= before) continue;
+      fs.rmSync(file, { force: true });
+      removed++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  if (removed > 0) log(`removed ${removed} upload${removed === 1 ? '' : 's'} no import will read any more`);
 }

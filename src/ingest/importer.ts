@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
 import type { Workspace } from '../workspaces/workspaces.ts';
 import { loadIdentifierTypes } from '../identity/identifier-store.ts';
-import { checkUnpackedSize, describeShape, readJsonLines, readRows, sniffFile, type FileShape } from './file-reader.ts';
+import { checkUnpackedSize, describeShape, readJsonLines, readRows, recordTooLongReason, sniffFile, type FileShape } from './file-reader.ts';
 import {
   canonicalLayouts,
   findPreset,
@@ -365,9 +365,23 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
         }
       };
 
+      // Rows are read and checked on the event loop: every so many it is let go, so the API answers during an import.
+      let sinceYield = 0;
+      const letOthersRun = async () => {
+        if (++sinceYield < 200) return;
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      };
+
       if (request.kind === 'events') {
         for await (const line of readJsonLines(plan.shape)) {
           summary.rowsRead++;
+          await letOthersRun();
+          if (line.tooLong !== undefined) {
+            summary.quarantined++;
+            quarantine.push({ file: fileName, rowNumber: line.rowNumber, problems: [{ field: 'line', value: '', reason: recordTooLongReason(line.tooLong), action: 'row_rejected' }], row: {} });
+            continue;
+          }
           let parsed: unknown;
           try {
             parsed = JSON.parse(line.text);
@@ -395,8 +409,14 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
             header = false;
             continue;
           }
-          if (row.values.every((v) => v === '')) continue;
+          if (row.tooLong === undefined && row.values.every((v) => v === '')) continue;
           summary.rowsRead++;
+          await letOthersRun();
+          if (row.tooLong !== undefined) {
+            summary.quarantined++;
+            quarantine.push({ file: fileName, rowNumber: row.rowNumber, problems: [{ field: 'row', value: '', reason: recordTooLongReason(row.tooLong), action: 'row_rejected' }], row: {} });
+            continue;
+          }
           const values = extract(layout, plan.columnIndex, row.values);
           if (layout.shape === 'order' || layout.shape === 'order_line') {
             // Lines of one order are adjacent in every export we know; a new order id closes the group,
