@@ -193,6 +193,55 @@ test('a SQL tag from random fragments is refused in our words, or runs giving on
   assert.equal((await call('GET', '/api/v1/tags')).status, 200);
 });
 
+/** Names and aliases as an attacker would quote them: brackets, spaces, quotes, dots, line breaks, the tree's own words. */
+const NAME_PIECES = [')', '(', ' ', '`', '"', "'", '\n', '\r', '.', ',', 'é', '中', '\u200b', '\u2028', '\\', 't', 'x', 'value', 'source_records', '(alias y)', ' (children 1)', ' x)', 'TableIdentifier orders'];
+const weirdName = fc.array(fc.constantFrom(...NAME_PIECES), { minLength: 1, maxLength: 5 }).map((pieces) => pieces.join(''));
+/** A name quoted as ClickHouse reads it: in backticks or double quotes, the quote and backslash escaped. */
+const quoted = fc.tuple(weirdName, fc.constantFrom('`', '"')).map(([name, q]) => q + name.replaceAll('\\', '\\\\').replaceAll(q, `\\${q}`) + q);
+const LEAK_TABLES = ['source_records', 'person_identities', 'orders', 'purchases', 'events', '(SELECT * FROM source_records)'];
+const namedSql = fc.oneof(
+  // The red team's shape: one person of A, and everything of a table aliased with a forged name.
+  fc
+    .tuple(fc.constantFrom(...LEAK_TABLES), quoted)
+    .map(([table, alias]) => `SELECT p.person_id AS person_id, s.v AS value FROM (SELECT person_id FROM orders LIMIT 1) AS p CROSS JOIN (SELECT toString(groupUniqArray(tuple(*))) AS v FROM ${table} AS ${alias}) AS s`),
+  // A forged column alias carried through a subquery.
+  fc.tuple(fc.constantFrom(...LEAK_TABLES), quoted).map(([table, alias]) => `SELECT person_id, toString(${alias}) AS value FROM (SELECT person_id, tuple(*) AS ${alias} FROM ${table})`),
+  // A forged table or CTE name.
+  fc.tuple(quoted, fc.constantFrom(...LEAK_TABLES)).map(([name, table]) => `WITH ${name} AS (SELECT * FROM ${table}) SELECT person_id, toString(tuple(*)) AS value FROM ${name}`),
+  fc.tuple(quoted, quoted).map(([table, column]) => `SELECT person_id, toString(${column}) AS value FROM ${table}`),
+);
+
+test('a SQL tag whose names and aliases hold brackets, spaces, quotes, dots, line breaks or unicode never returns another workspace’s data', async () => {
+  const [{ n: victimOrders }] = await stores.facts.query<{ n: string }>('SELECT count() AS n FROM orders FINAL WHERE workspace_id = {ws:String}', { ws: b.id });
+  await fc.assert(
+    fc.asyncProperty(namedSql, async (query) => {
+      const key = `fuzz_name_${++serial}`;
+      const saved = await call('POST', '/api/v1/tags', { key, name: { zh: key, en: key }, kind: 'sql', valueType: 'string', query });
+      assert.ok(saved.status === 201 || saved.status === 400, `${saved.status}: ${saved.text}`);
+      assert.doesNotMatch(saved.text, CLICKHOUSE_TEXT);
+      if (saved.status === 400) {
+        assert.match(saved.json.error.message, /^query: /);
+        return;
+      }
+      const ran = await call('POST', '/api/v1/tags/run', { keys: [key], baseDate: '2026-06-30' });
+      assert.equal(ran.status, 200, ran.text);
+      assert.doesNotMatch(ran.text, CLICKHOUSE_TEXT);
+      const values = await stores.facts.query<{ text: string }>('SELECT toString(tuple(v_string, v_number, v_list)) AS text FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String}', { ws: a.id, tag: key });
+      for (const v of values) assert.doesNotMatch(v.text, new RegExp(`${VICTIM}|987654|${b.id}`), `no B data in A's values: ${query}`);
+    }),
+    {
+      seed,
+      numRuns: runs(80),
+      examples: [
+        ['SELECT p.person_id AS person_id, s.v AS value FROM (SELECT person_id FROM orders LIMIT 1) AS p CROSS JOIN (SELECT toString(groupUniqArray((workspace_id, name, identifiers))) AS v FROM source_records AS `t) x`) AS s'],
+        ['SELECT p.person_id AS person_id, s.v AS value FROM (SELECT person_id FROM orders LIMIT 1) AS p CROSS JOIN (SELECT toString(groupUniqArray(tuple(*))) AS v FROM source_records AS "t (alias y)") AS s'],
+      ],
+    },
+  );
+  const [{ n: after }] = await stores.facts.query<{ n: string }>('SELECT count() AS n FROM orders FINAL WHERE workspace_id = {ws:String}', { ws: b.id });
+  assert.equal(after, victimOrders, "B's orders are untouched");
+});
+
 test('the schema never throws anything but a ZodError', () => {
   fc.assert(
     fc.property(definition, (body) => {

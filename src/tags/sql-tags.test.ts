@@ -15,7 +15,7 @@ import { runImport } from '../ingest/importer.ts';
 import { runTags } from './engine.ts';
 import { personTags, saveTag } from './store.ts';
 import { ALLOWED_FUNCTIONS, isAllowedFunction } from './sql-functions.ts';
-import { checkSqlTag, SqlTagError, sqlTagLimits } from './sql-tags.ts';
+import { checkSqlTag, sandboxedCanonical, SqlTagError, sqlTagLimits, treeOf } from './sql-tags.ts';
 
 let stores: Stores;
 let ws: Workspace;
@@ -162,4 +162,47 @@ test("a run is held to the limits: rows read and time (the environment's SIYU_SQ
   // The operator's SELECT runs read-only inside our insert, the limits on the whole statement.
   const sql = sandboxedInsertSql('tag_values', ['person_id'], 'SELECT 1 AS person_id', sqlTagLimits({}));
   assert.match(sql, /SELECT 1 AS person_id\s+SETTINGS readonly = 1\)\s+SETTINGS max_memory_usage = \d+, max_execution_time = 600/);
+});
+
+test('the default memory limit of a run is 1 GiB (one process shares a small server)', () => {
+  assert.equal(sqlTagLimits({}).maxMemoryBytes, 1024 ** 3);
+});
+
+test('the parse tree is read back exactly or refused: a line that does not parse, a forged alias or name, a wrong child count', () => {
+  const ok = ['SelectWithUnionQuery (children 1)', ' ExpressionList (children 1)', '  Literal UInt64_1 (alias value)'];
+  assert.equal(treeOf(ok).children[0].children[0].children[0].name, 'UInt64_1');
+  for (const lines of [
+    // The red team's alias `t) x` printed unquoted: not a table named "source_records x)".
+    ['TablesInSelectQuery (children 1)', ' TableIdentifier source_records (alias t) x)'],
+    ['TableIdentifier source records'],
+    ['Identifier a(b'],
+    ['Function to String (children 1)', ' ExpressionList'],
+    ['SelectQuery (children 2)', ' ExpressionList'],
+    ['SelectQuery', ' ExpressionList'],
+    ['SelectQuery (children 1)', '   ExpressionList'],
+    ['Literal UInt64_1 (alias a b)'],
+    ['Subquery orders (children 1)', ' SelectWithUnionQuery'],
+    ['(children 1)'],
+  ]) {
+    assert.throws(() => treeOf(lines), SqlTagError, JSON.stringify(lines));
+  }
+});
+
+test('the second check on its own: a table read outside the sandbox’s own CTEs is refused, even one the sandbox reads itself', async () => {
+  const params = { ws: ws.id, base: BASE, tz: 'UTC', sql_tag_runs: [] };
+  // As if the first check had let these through: source_records is read by the sandbox (for its people), but not for the operator.
+  for (const canonical of [
+    'SELECT person_id, toString(groupArray(name)) AS value FROM source_records GROUP BY person_id',
+    'SELECT p.person_id AS person_id, s.v AS value FROM (SELECT person_id FROM orders LIMIT 1) AS p CROSS JOIN (SELECT toString(groupUniqArray(name)) AS v FROM source_records AS `t) x`) AS s',
+    'SELECT person_id, toString(amount) AS value FROM default.orders',
+    'SELECT person_id, (SELECT toString(count()) FROM source_records) AS value FROM orders',
+    'SELECT person_id, 1 AS value FROM orders WHERE person_id IN (SELECT person_id FROM person_identities)',
+    'WITH orders AS (SELECT * FROM default.orders) SELECT person_id, 1 AS value FROM orders',
+    "SELECT number AS person_id, 'x' AS value FROM numbers(3)",
+  ]) {
+    await assert.rejects(sandboxedCanonical(stores.facts, canonical, 'string', params), (e: Error) => e instanceof SqlTagError && /cannot read|cannot do|not a table/.test(e.message), canonical);
+  }
+  // The sandbox's own tables pass, however nested.
+  const sql = await sandboxedCanonical(stores.facts, 'SELECT person_id, toString(count()) AS value FROM (SELECT * FROM orders) WHERE person_id IN (SELECT person_id FROM purchases) GROUP BY person_id', 'string', params);
+  assert.match(sql, /source_records FINAL WHERE workspace_id = \{ws:String\}/);
 });

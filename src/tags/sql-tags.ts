@@ -8,11 +8,16 @@
  *    calling only allow-listed functions (sql-functions.ts), reading only the tables in SQL_TABLES (each
  *    replaced by this workspace's rows), with no settings, FORMAT, INTO OUTFILE or table functions, and
  *    no parameters but {base:Date} and {tz:String}.
- * 3. The whole query as it will run is resolved by ClickHouse (`EXPLAIN QUERY TREE`), and every table it
- *    reads must be one the sandbox itself reads (so a name can reach no other table, whatever it resolves to).
+ *    Every name and alias is a plain word (letters, digits, _ or CJK letters), and the tree's text must
+ *    parse back exactly (names are printed unquoted there: a `)` or a space in one could forge structure).
+ * 3. The operator's part alone (the query inside the sandbox's table CTEs, without the person filter the
+ *    sandbox adds) is resolved by ClickHouse (`EXPLAIN QUERY TREE`), and every table it reads must be read
+ *    inside one of the sandbox's own CTE bodies (named with a random word per check, which the operator's
+ *    text cannot name), so a name can reach no other table, nor these without the workspace filter.
  * 4. It runs read-only, with limits on memory, time and rows read (and, on a ClickHouse server, as the
  *    SQL-tag user when one is configured: see the README).
  */
+import crypto from 'node:crypto';
 import { sandboxSettingsSql, type FactsStore, type SandboxLimits } from '../stores/facts/facts-store.ts';
 import { PURCHASES } from './compute.ts';
 import type { SqlTag } from './definition.ts';
@@ -37,8 +42,21 @@ export const SQL_TABLES: Record<string, (db: string) => string> = {
     `SELECT person_id, tag, v_string, v_number, v_bool, v_date, v_list FROM ${db}.tag_values WHERE workspace_id = {ws:String} AND run_id IN {sql_tag_runs:Array(String)}`,
 };
 
-/** The facts tables the sandbox's own SQL reads (SQL_TABLES' sources, and source_records for the people). */
-const SANDBOX_SOURCES = ['orders', 'order_lines', 'shipments', 'refunds', 'events', 'products', 'contacts', 'tag_values', 'source_records'];
+/** The facts table each of SQL_TABLES reads (and nothing else). */
+const SQL_TABLE_SOURCES: Record<string, string> = {
+  orders: 'orders',
+  order_lines: 'order_lines',
+  shipments: 'shipments',
+  refunds: 'refunds',
+  events: 'events',
+  products: 'products',
+  contacts: 'contacts',
+  purchases: 'orders',
+  tag_values: 'tag_values',
+};
+
+/** A name or alias a SQL tag may use: one word of ASCII letters, digits and _, or CJK letters (no dots, spaces, brackets, quotes). */
+const SAFE_NAME = /^[A-Za-z_\p{Script=Han}][A-Za-z0-9_\p{Script=Han}]*$/u;
 
 /** The parameters a SQL tag may use, with their types. */
 const PARAMETERS = new Map([
@@ -96,7 +114,8 @@ export function sqlTagLimits(env: NodeJS.ProcessEnv = process.env): SandboxLimit
     return value;
   };
   return {
-    maxMemoryBytes: read('SIYU_SQL_TAG_MAX_MEMORY_BYTES', 4 * 1024 ** 3),
+    // 1 GiB: the server runs everything in one process, on as little as 2 cores and 24 GiB.
+    maxMemoryBytes: read('SIYU_SQL_TAG_MAX_MEMORY_BYTES', 1024 ** 3),
     maxSeconds: read('SIYU_SQL_TAG_MAX_SECONDS', 600),
     maxRowsToRead: read('SIYU_SQL_TAG_MAX_ROWS_TO_READ', 2_000_000_000),
     maxResultRows: read('SIYU_SQL_TAG_MAX_RESULT_ROWS', 100_000_000),
@@ -119,20 +138,43 @@ interface AstNode {
   children: AstNode[];
 }
 
-/** EXPLAIN AST prints one node a line, indented one space per level: back into a tree. */
-function treeOf(lines: string[]): AstNode {
+/** One line of EXPLAIN AST: indent, kind, name, then ` (alias a)` and ` (children n)` when there are. */
+const AST_LINE = /^( *)([A-Za-z][A-Za-z0-9_]*(?:::[A-Za-z][A-Za-z0-9_]*)?)(?: (.+?))??(?: \(alias ([^()\s]+)\))?(?: \(children (\d+)\))?$/u;
+
+/** What a node's name may be, by kind (kinds outside NODES are refused by checkTree whatever their name). */
+function nameFits(kind: string, name: string): boolean {
+  if (kind === 'Identifier' || kind === 'TableIdentifier') return name.split('.').every((part) => SAFE_NAME.test(part));
+  if (kind === 'Function') return SAFE_NAME.test(name);
+  // A literal prints its strings quoted and escaped: outside them, nothing may look like an alias or a child count.
+  if (kind === 'Literal') return name !== '' && !/\((?:alias|children)\b/.test(name.replace(/'(?:[^'\\]|\\.)*'/g, "''"));
+  return !NODES.has(kind) || name === '';
+}
+
+/** The tree's text cannot be read back exactly: fail closed. */
+const unreadable = () => new SqlTagError('the query uses a name or syntax a SQL tag cannot check: names and aliases are plain words (letters, digits, _), write it more simply');
+
+/**
+ * EXPLAIN AST prints one node a line, indented one space per level: back into a tree. Every line must
+ * parse exactly, every alias be a plain word, every node have the children it says: anything else is refused.
+ */
+export function treeOf(lines: string[]): AstNode {
   const root: AstNode = { kind: 'root', name: '', children: [] };
   const path: AstNode[] = [root];
+  const declared = new Map<AstNode, number>();
   for (const line of lines) {
-    const depth = line.length - line.trimStart().length;
-    const text = line.trim().replace(/ \((?:children \d+|alias [^)]*)\)/g, '');
-    const space = text.indexOf(' ');
-    const node: AstNode = { kind: space < 0 ? text : text.slice(0, space), name: space < 0 ? '' : text.slice(space + 1), children: [] };
-    const parent = path[Math.min(depth, path.length - 1)];
-    parent.children.push(node);
-    path.length = Math.min(depth, path.length - 1) + 1;
+    const match = AST_LINE.exec(line);
+    if (!match) throw unreadable();
+    const [, indent, kind, name = '', alias, children] = match;
+    const depth = indent.length;
+    if (depth > path.length - 1) throw unreadable();
+    if ((alias !== undefined && !SAFE_NAME.test(alias)) || !nameFits(kind, name)) throw unreadable();
+    const node: AstNode = { kind, name, children: [] };
+    declared.set(node, children === undefined ? 0 : Number(children));
+    path[depth].children.push(node);
+    path.length = depth + 1;
     path.push(node);
   }
+  for (const [node, count] of declared) if (node.children.length !== count) throw unreadable();
   return root;
 }
 
@@ -192,14 +234,27 @@ function checkTree(node: AstNode, tables: Set<string>, databases: Set<string>, p
   for (const child of node.children) checkTree(child, tables, databases, node);
 }
 
-/** The sandbox around the checked query: the tables as CTEs of this workspace's rows, the value cast to the tag's type. */
-function wrap(db: string, canonical: string, valueType: SqlTag['valueType']): string {
-  const ctes = Object.entries(SQL_TABLES).map(([name, body]) => `${name} AS (${body(db)})`);
+/**
+ * The operator's part of the sandbox: the checked query over the tables as CTEs of this workspace's rows,
+ * the value cast to the tag's type. Each table reads its rows in a CTE named `<nonce>_<table>` (a random
+ * word per check, which the operator's text cannot contain), so that the tables read there, and only
+ * there, are known to be the sandbox's own reads.
+ */
+function operatorPart(db: string, canonical: string, valueType: SqlTag['valueType'], nonce: string): string {
+  const sources = Object.entries(SQL_TABLES).map(([name, body]) => `${nonce}_${name} AS (${body(db)})`);
+  const tables = Object.keys(SQL_TABLES).map((name) => `${name} AS (SELECT * FROM ${nonce}_${name})`);
   const value =
     valueType === 'string_list' ? 'CAST(value AS Array(String))' : valueType === 'date' ? 'toDate32(value)' : valueType === 'boolean' ? 'toUInt8(value)' : valueType === 'number' ? 'toFloat64(value)' : 'toString(value)';
-  return `WITH ${ctes.join(',\n')}
+  return `WITH ${[...sources, ...tables].join(',\n')}
     SELECT toUInt64(person_id) AS person_id, ${value} AS value FROM (
 ${canonical}
+    )`;
+}
+
+/** The whole sandbox: the operator's part, kept to the workspace's people (a read of the sandbox's own, outside that part). */
+function wrap(db: string, operator: string): string {
+  return `SELECT person_id, value FROM (
+${operator}
     ) WHERE person_id > 0 AND person_id IN (SELECT person_id FROM ${db}.source_records FINAL WHERE workspace_id = {ws:String})
     LIMIT 1 BY person_id`;
 }
@@ -222,7 +277,13 @@ export async function checkSqlTag(facts: FactsStore, query: string): Promise<str
   }
   // EXPLAIN AST prints a name unescaped: a line break in a quoted name (`a\n…`) would forge lines of the
   // tree. Outside strings, the canonical text has a backslash or control character only in such a name.
-  if (/[\\\u0000-\u001f\u007f\u2028\u2029]/.test(canonical.replace(/'(?:[^'\\]|\\.)*'/g, "''"))) throw new SqlTagError('names may not contain backslashes, line breaks or control characters');
+  const outsideStrings = canonical.replace(/'(?:[^'\\]|\\.)*'/g, "''");
+  if (/[\\\u0000-\u001f\u007f\u2028\u2029]/.test(outsideStrings)) throw new SqlTagError('names may not contain backslashes, line breaks or control characters');
+  // A quoted name is printed unquoted in the tree: only plain words may be quoted (a CJK alias is quoted to parse).
+  for (const [, backquoted, doubleQuoted] of outsideStrings.matchAll(/`([^`]*)`|"([^"]*)"/g)) {
+    const quoted = backquoted ?? doubleQuoted ?? '';
+    if (!SAFE_NAME.test(quoted)) throw new SqlTagError(`name \`${quoted.slice(0, 40)}\`: names and aliases are plain words (letters, digits, _ or CJK letters), without spaces, dots, brackets or quotes`);
+  }
   let lines: string[];
   try {
     // Only the canonical text, which ClickHouse has just formatted from one statement, is parsed here.
@@ -256,8 +317,8 @@ export async function validateSqlTag(facts: FactsStore, tag: SqlTag, workspaceId
   }
 }
 
-/** The tables (database.name) and table functions a query reads, as ClickHouse resolves it. */
-async function tablesRead(facts: FactsStore, sql: string, params: Record<string, unknown>, limits: SandboxLimits): Promise<string[]> {
+/** How ClickHouse resolved a query: EXPLAIN QUERY TREE's lines. */
+async function queryTree(facts: FactsStore, sql: string, params: Record<string, unknown>, limits: SandboxLimits): Promise<string[]> {
   // Resolving runs scalar subqueries, so it is held to the same limits as a run.
   const settings = sandboxSettingsSql(limits);
   let lines: string[];
@@ -274,14 +335,34 @@ async function tablesRead(facts: FactsStore, sql: string, params: Record<string,
     if (fn) throw new SqlTagError(`function ${fn[1]}() does not exist`);
     throw new SqlTagError('the query does not fit the tables a SQL tag reads (check the column names and types)');
   }
-  const read: string[] = [];
+  return lines;
+}
+
+/**
+ * Every table the operator's part reads (as ClickHouse resolved it) must be read in the body of one of the
+ * sandbox's CTEs (`<nonce>_<name>`), and be the table that CTE reads; system.one (a SELECT without FROM)
+ * holds nothing. A table read anywhere else, a table function, or a line that cannot be read is refused.
+ */
+function checkReads(lines: string[], db: string, nonce: string): void {
+  const ancestors: Array<{ depth: number; text: string }> = [];
   for (const line of lines) {
-    const table = /^\s*TABLE id: \d+.*?, table_name: ([^,\s]+)/.exec(line);
-    if (table) read.push(table[1]);
-    const fn = /^\s*TABLE_FUNCTION id: \d+.*?, table_function_name: ([^,\s]+)/.exec(line);
-    if (fn) read.push(`${fn[1]}()`);
+    const text = line.trimStart();
+    const depth = line.length - text.length;
+    while (ancestors.length > 0 && ancestors[ancestors.length - 1].depth >= depth) ancestors.pop();
+    if (/^TABLE_FUNCTION\b/.test(text)) throw new SqlTagError(`the query reads a table function, which a SQL tag cannot read; it reads ${tableList()}`);
+    if (/^TABLE\b/.test(text)) {
+      const table = /^TABLE id: \d+, (?:alias: [^,\s]+, )?table_name: ([^,\s]+\.[^,\s]+)(?:, final: 1)?$/.exec(text)?.[1];
+      if (table === undefined) throw new SqlTagError(`the query reads a table a SQL tag cannot read; it reads ${tableList()}`);
+      if (table !== 'system.one') {
+        const query = [...ancestors].reverse().find((a) => /^QUERY id: /.test(a.text));
+        const cte = query && new RegExp(`, is_cte: 1, cte_name: ${nonce}_([a-z_]+)$`).exec(query.text)?.[1];
+        if (cte === undefined || !Object.hasOwn(SQL_TABLE_SOURCES, cte) || table !== `${db}.${SQL_TABLE_SOURCES[cte]}`) {
+          throw new SqlTagError(`the query reads ${table.startsWith(`${db}.`) ? table.slice(db.length + 1) : table} outside the sandbox's tables, which a SQL tag cannot do; it reads ${tableList()}`);
+        }
+      }
+    }
+    ancestors.push({ depth, text });
   }
-  return read;
 }
 
 /**
@@ -290,13 +371,19 @@ async function tablesRead(facts: FactsStore, sql: string, params: Record<string,
  */
 export async function sandboxedQuery(facts: FactsStore, tag: SqlTag, params: Record<string, unknown>, limits = sqlTagLimits()): Promise<string> {
   const canonical = await checkSqlTag(facts, tag.query);
+  return sandboxedCanonical(facts, canonical, tag.valueType, params, limits);
+}
+
+/**
+ * The second check on its own (exported for its tests): the operator's part of an already checked
+ * canonical text, resolved by ClickHouse and held to the sandbox's tables, then wrapped.
+ */
+export async function sandboxedCanonical(facts: FactsStore, canonical: string, valueType: SqlTag['valueType'], params: Record<string, unknown>, limits = sqlTagLimits()): Promise<string> {
   const [{ db }] = await facts.query<{ db: string }>('SELECT currentDatabase() AS db');
-  const sql = wrap(db, canonical, tag.valueType);
-  const allowed = new Set([...SANDBOX_SOURCES.map((t) => `${db}.${t}`), 'system.one']);
-  for (const table of await tablesRead(facts, sql, params, limits)) {
-    if (!allowed.has(table)) throw new SqlTagError(`the query reads ${table}, which a SQL tag cannot read; it reads ${tableList()}`);
-  }
-  return sql;
+  const nonce = `sandbox_${crypto.randomBytes(12).toString('hex')}`;
+  const operator = operatorPart(db, canonical, valueType, nonce);
+  checkReads(await queryTree(facts, operator, params, limits), db, nonce);
+  return wrap(db, operator);
 }
 
 /** A run's failure as an operator should read it: our own message, never ClickHouse's text. */

@@ -265,3 +265,33 @@ test('a memory or time bomb fails its own run with a clear error, and the server
   const after = await attempt('SELECT person_id, toString(sum(amount)) AS value FROM orders GROUP BY person_id');
   assert.equal(after.run?.status, 'completed');
 });
+
+test('a name or alias that forges the parse tree (`t) x`, quotes, spaces, brackets) cannot read another workspace', async () => {
+  const leak = (from: string) =>
+    `SELECT p.person_id AS person_id, s.v AS value FROM (SELECT person_id FROM orders LIMIT 1) AS p CROSS JOIN (SELECT toString(groupUniqArray((workspace_id, name, identifiers))) AS v FROM ${from}) AS s`;
+  const queries = [
+    // The red team's: the alias `t) x` made the tree read "TableIdentifier source_records x)".
+    leak('source_records AS `t) x`'),
+    leak('source_records AS `t (alias y)`'),
+    leak('source_records AS "t) x"'),
+    leak('person_identities AS `a) (children 1`'),
+    leak('(SELECT * FROM source_records AS `u) v`) AS `w) z`'),
+    "SELECT person_id, toString(count()) AS `v) x` FROM orders GROUP BY person_id",
+    'SELECT person_id, `a(b` AS value FROM (SELECT person_id, 1 AS `a(b` FROM orders)',
+    'SELECT person_id, `a b` AS value FROM (SELECT person_id, 1 AS `a b` FROM orders)',
+    'SELECT person_id, `a.b` AS value FROM (SELECT person_id, 1 AS `a.b` FROM orders)',
+  ];
+  const members = ['B1', 'B2', '13800138001', '13800138002'];
+  for (const query of queries) {
+    const result = await attempt(query);
+    assert.ok(result.refused, `refused: ${query} (${JSON.stringify(result.run)})`);
+    assert.match(result.refused ?? '', /name/, query);
+    const values = await stores.facts.query<{ v: string }>('SELECT toString(tuple(v_string, v_number, v_list)) AS v FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String}', { ws: a.id, tag: result.key });
+    for (const v of values) for (const m of members) assert.ok(!v.v.includes(m), `B's ${m} in A's values: ${query}`);
+  }
+  // Plain names and CJK aliases still work.
+  const plain = await attempt('SELECT o.person_id AS person_id, toString(`金额`) AS value FROM (SELECT person_id, sum(amount) AS `金额` FROM orders GROUP BY person_id) AS o');
+  assert.equal(plain.run?.status, 'completed', JSON.stringify(plain));
+  assert.equal(plain.run?.people, 2);
+  assert.equal(await victimDataInAttackerValues(), 0);
+});
