@@ -50,12 +50,20 @@ export async function migrateStores(stores: { facts: FactsStore; state: StateSto
   return { facts: facts.applied, state: state.applied };
 }
 
-/** Takes group and other bits off a tree (0700 directories, 0600 files), leaving links alone. */
+/**
+ * Takes group and other bits off a tree (0700 directories, 0600 files), leaving links alone. The
+ * engines may be running (chDB merges parts in the background), so an entry that vanishes while the
+ * tree is walked is simply gone: nothing left to tighten.
+ */
 function tightenTree(entry: string): void {
-  const stat = fs.lstatSync(entry);
-  if (stat.isSymbolicLink()) return;
-  if ((stat.mode & 0o077) !== 0) fs.chmodSync(entry, stat.mode & 0o700);
-  if (stat.isDirectory()) for (const name of fs.readdirSync(entry)) tightenTree(path.join(entry, name));
+  try {
+    const stat = fs.lstatSync(entry);
+    if (stat.isSymbolicLink()) return;
+    if ((stat.mode & 0o077) !== 0) fs.chmodSync(entry, stat.mode & 0o700);
+    if (stat.isDirectory()) for (const name of fs.readdirSync(entry)) tightenTree(path.join(entry, name));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }
 
 /**
