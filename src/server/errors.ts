@@ -95,7 +95,13 @@ export function installErrorHandling(app: FastifyInstance): void {
       request.log.error({ err: error }, 'request failed');
       return reply.code(status).send({ error: { code: 'internal', message: 'internal error; see the server log' } });
     }
-    // Fastify's own 4xx (bad JSON, body too large, unsupported media type …).
+    // The JSON parser refuses prototype keys as well as broken JSON; the answer says both.
+    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+      return reply.code(400).send({
+        error: { code: 'invalid_json', message: 'the body is not valid JSON, or it has a "__proto__" or "constructor.prototype" key, which is refused' },
+      } satisfies ErrorBody);
+    }
+    // Fastify's own 4xx (body too large, unsupported media type …).
     return reply.code(status).send({
       error: { code: (error.code ?? 'bad_request').toLowerCase().replace(/^fst_err_/, ''), message: error.message },
     } satisfies ErrorBody);

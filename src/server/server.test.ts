@@ -142,6 +142,20 @@ test('malformed JSON and unknown routes get the same error shape', async () => {
   assert.equal(missing.json.error.code, 'not_found');
 });
 
+test('a body with a prototype key is refused as JSON, saying so (fuzzing found the message only spoke of broken JSON)', async () => {
+  for (const body of ['{"name":', '[{"__proto__":""}]', '{"constructor":{"prototype":{"x":1}}}']) {
+    const response = await fetch(base + '/api/v1/api-keys', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body,
+    });
+    assert.equal(response.status, 400, body);
+    const answer = (await response.json()) as { error: { code: string; message: string } };
+    assert.equal(answer.error.code, 'invalid_json', body);
+    assert.match(answer.error.message, /__proto__/);
+  }
+});
+
 test('revoking an unknown key is a 404 with the standard error', async () => {
   const { status, json } = await call('DELETE', '/api/v1/api-keys/doesnotexist', adminToken);
   assert.equal(status, 404);
