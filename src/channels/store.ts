@@ -3,7 +3,7 @@ import type { Stores } from '../stores/stores.ts';
 import { ConflictError, NotFoundError } from '../workspaces/workspaces.ts';
 import type { ChannelClient, OutboundMessage, SendResult } from './channel.ts';
 import { sql } from 'kysely';
-import { readSecret, redactSecretValues, secretExists } from '../secrets/secrets.ts';
+import { isReservedSecretName, readSecret, RESERVED_SECRET_RULE, redactSecretValues, secretExists } from '../secrets/secrets.ts';
 import { SecretIntegrityError, SecretKeyError } from '../secrets/crypto.ts';
 import { InputError } from '../system/validation.ts';
 import { CHANNEL_CONFIGS, channelSchema, secretRefsOf, type Channel, type SecretRef } from './definition.ts';
@@ -96,10 +96,16 @@ function refusedEnv(channel: Channel, ref: SecretRef): ChannelConfigError {
   );
 }
 
-/** Refuses, naming the field, a channel whose credentials name a missing secret or an environment variable not allow-listed. */
+/** A channel may not name one of Siyu's own secrets (a sign key would go to the channel's URL). */
+function refusedReserved(channel: Channel, ref: SecretRef): ChannelConfigError {
+  return new ChannelConfigError(`channel "${channel.key}": config.${ref.field} names "${ref.name}": ${RESERVED_SECRET_RULE}; name a secret set with "siyu secrets set <name>" instead`);
+}
+
+/** Refuses, naming the field, a channel whose credentials name a missing or reserved secret, or an environment variable not allow-listed. */
 export async function checkChannelSecrets(stores: Stores, workspaceId: string, channel: Channel, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const allowed = allowedSecretEnv(env);
   for (const ref of secretRefsOf(channel)) {
+    if (ref.source === 'secret' && isReservedSecretName(ref.name)) throw refusedReserved(channel, ref);
     if (ref.source === 'env') {
       if (!allowed.has(ref.name)) throw refusedEnv(channel, ref);
     } else if (!(await secretExists(stores, workspaceId, ref.name))) {
@@ -119,6 +125,8 @@ async function readChannelSecrets(stores: Stores, workspaceId: string, channel: 
       value = env[ref.name];
       if (!value) throw new ChannelConfigError(`channel "${channel.key}": environment variable ${ref.name} (its secret) is not set`);
     } else {
+      // A channel stored before the rule is refused here, before the value is read.
+      if (isReservedSecretName(ref.name)) throw refusedReserved(channel, ref);
       try {
         value = await readSecret(stores, workspaceId, ref.name);
       } catch (error) {

@@ -43,6 +43,12 @@ test('siyu secrets: set from stdin, list shows only a hint, rotate-key re-encryp
   const bad = await siyu(dir, ['secrets', 'set', 'Not A Name'], 'x');
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /name: a secret name is/);
+  // Siyu's own secrets (a sign key's signkey.<id>) are not the CLI's to set or delete.
+  for (const args of [['secrets', 'set', 'signkey.sik_0123456789abcdef'], ['secrets', 'delete', 'signkey.sik_0123456789abcdef']]) {
+    const reserved = await siyu(dir, args, 'attacker-value');
+    assert.equal(reserved.code, 1, reserved.stdout);
+    assert.match(reserved.stderr, /name: names starting "signkey\.", "system\.", "internal\." are reserved/);
+  }
   const del = await siyu(dir, ['secrets', 'delete', 'wecom_corp_secret']);
   assert.equal(del.code, 0, del.stderr);
   assert.doesNotMatch((await siyu(dir, ['secrets', 'list'])).stdout, /wecom_corp_secret/);

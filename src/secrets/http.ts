@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { callerOf } from '../server/auth.ts';
 import { ApiError } from '../server/errors.ts';
 import type { Stores } from '../stores/stores.ts';
-import { listSecrets, removeSecret, secretNameSchema, secretValueSchema, setSecret } from './secrets.ts';
+import { adminSecretNameSchema, listSecrets, removeSecret, secretValueSchema, setSecret } from './secrets.ts';
 
 const admins = { roles: ['admin'] as const };
 
@@ -24,7 +24,8 @@ export function secretRoutes(app: FastifyInstance, stores: Stores, options: Secr
   const api = app.withTypeProvider<ZodTypeProvider>();
   const security = [{ bearer: [] }];
   const tags = ['secrets'];
-  const params = z.object({ name: secretNameSchema });
+  // Siyu's own secrets (signkey.…, system.…, internal.…) are not the admins' to set or delete.
+  const params = z.object({ name: adminSecretNameSchema });
 
   api.get(
     '/api/v1/secrets',

@@ -17,6 +17,17 @@ export const SECRET_NAME_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
 export const secretNameSchema = z
   .string()
   .regex(SECRET_NAME_PATTERN, 'a secret name is 1–64 characters: lowercase letters, digits, "_", "." or "-", starting with a letter');
+/**
+ * Names Siyu keeps for its own secrets (an identity sign key's is `signkey.<id>`): admins cannot set,
+ * delete or list them (API, CLI, console), and no channel may name one (refused at save and at send).
+ */
+export const RESERVED_SECRET_PREFIXES = ['signkey.', 'system.', 'internal.'] as const;
+export function isReservedSecretName(name: string): boolean {
+  return RESERVED_SECRET_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
+export const RESERVED_SECRET_RULE = `names starting ${RESERVED_SECRET_PREFIXES.map((p) => `"${p}"`).join(', ')} are reserved for Siyu's own secrets (identity sign keys are managed under /api/v1/identity/sign-keys)`;
+/** A name an admin may set or delete: any secret name but the reserved ones. */
+export const adminSecretNameSchema = secretNameSchema.refine((name) => !isReservedSecretName(name), RESERVED_SECRET_RULE);
 /** Long enough for a PEM private key (some payment and SMS providers sign with one). */
 export const MAX_SECRET_BYTES = 16 * 1024;
 export const secretValueSchema = z
@@ -76,8 +87,8 @@ export function secretHint(value: string): string {
   return chars.length >= 12 ? `••••${chars.slice(-4).join('')}` : '••••';
 }
 
-function checkName(name: string): string {
-  const parsed = secretNameSchema.safeParse(name);
+function checkName(name: string, schema: z.ZodType<string> = secretNameSchema): string {
+  const parsed = schema.safeParse(name);
   if (!parsed.success) throw new InputError(`name: ${parsed.error.issues[0].message}, got "${name.slice(0, 80)}"`);
   return parsed.data;
 }
@@ -131,9 +142,10 @@ export async function deleteSecret(stores: Stores, workspaceId: string, name: st
   return Number(result.numDeletedRows) > 0;
 }
 
+/** The workspace's secrets as admins see them: names and hints, never values, and not Siyu's own (reserved names). */
 export async function listSecrets(stores: Stores, workspaceId: string): Promise<SecretListing[]> {
   const rows = await stores.state.db.selectFrom('secrets').select(['name', 'hint', 'updated_at']).where('workspace_id', '=', workspaceId).orderBy('name').execute();
-  return rows.map((r) => ({ name: r.name, hint: r.hint, updatedAt: new Date(r.updated_at).toISOString() }));
+  return rows.filter((r) => !isReservedSecretName(r.name)).map((r) => ({ name: r.name, hint: r.hint, updatedAt: new Date(r.updated_at).toISOString() }));
 }
 
 export async function secretExists(stores: Stores, workspaceId: string, name: string): Promise<boolean> {
@@ -144,14 +156,14 @@ export async function secretExists(stores: Stores, workspaceId: string, name: st
 // --- what admins do (API, CLI, console): each change is audited, values never leave ---
 
 export async function setSecret(stores: Stores, workspaceId: string, actor: string, name: string, value: string): Promise<SecretListing> {
-  const existed = await secretExists(stores, workspaceId, checkName(name));
+  const existed = await secretExists(stores, workspaceId, checkName(name, adminSecretNameSchema));
   const { hint } = await writeSecret(stores, workspaceId, name, value, actor);
   await recordAudit(stores, workspaceId, actor, existed ? 'secret.replace' : 'secret.set', name, { hint });
   return (await listSecrets(stores, workspaceId)).find((s) => s.name === name) ?? { name, hint, updatedAt: new Date().toISOString() };
 }
 
 export async function removeSecret(stores: Stores, workspaceId: string, actor: string, name: string): Promise<boolean> {
-  const removed = await deleteSecret(stores, workspaceId, checkName(name));
+  const removed = await deleteSecret(stores, workspaceId, checkName(name, adminSecretNameSchema));
   if (removed) await recordAudit(stores, workspaceId, actor, 'secret.delete', name);
   return removed;
 }

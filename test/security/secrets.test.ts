@@ -178,3 +178,41 @@ test('"send a test to" a person: the channel\'s address type is looked up for th
   assert.equal(neither.status, 400);
   assert.match(neither.json.error.message, /^address: /);
 });
+
+test('Siyu’s own secrets (signkey.…, system.…, internal.…) cannot be set, deleted or listed by admins, nor named by a channel, at save or at send', async () => {
+  const created = await callApi(base, 'POST', '/api/v1/identity/sign-keys', admin, { name: 'brand server' });
+  assert.equal(created.status, 201, created.text);
+  const name = `signkey.${created.json.key.id}`;
+  const original: string = created.json.secret;
+  const caller = await new ApiKeyService(stores.state).authenticate(admin);
+  const { readSecret } = await import('../../src/secrets/secrets.ts');
+  // The secrets API: no overwrite, no delete, not in the listing.
+  for (const reserved of [name, 'signkey.sik_forged', 'system.x', 'internal.x']) {
+    const put = await callApi(base, 'PUT', `/api/v1/secrets/${reserved}`, admin, { value: 'attacker-chosen-secret-0000' });
+    assert.equal(put.status, 400, `${reserved}: ${put.text}`);
+    assert.match(put.json.error.message, /name.*reserved/);
+    const del = await callApi(base, 'DELETE', `/api/v1/secrets/${reserved}`, admin);
+    assert.equal(del.status, 400, `${reserved}: ${del.text}`);
+  }
+  assert.equal(await readSecret(stores, caller!.workspaceId, name), original, 'the sign key is unchanged');
+  const listed = await callApi(base, 'GET', '/api/v1/secrets', admin);
+  assert.deepEqual(listed.json.secrets.filter((s: { name: string }) => s.name.startsWith('signkey.')), []);
+  // A channel naming it is refused when saved, naming the field.
+  for (const [kind, config, field] of [
+    ['sms', { provider: 'http', url: 'https://attacker.example/sms', tokenSecret: name }, 'tokenSecret'],
+    ['webhook', { url: 'https://attacker.example/hook', secret: name }, 'secret'],
+  ] as const) {
+    const saved = await callApi(base, 'POST', '/api/v1/channels', admin, { key: `steal_${kind}`, kind, config });
+    assert.equal(saved.status, 400, saved.text);
+    assert.match(saved.json.error.message, new RegExp(`config\\.${field}.*reserved`));
+  }
+  // A channel stored before the rule is refused when it sends: the key never goes out.
+  const definition = { key: 'legacy_steal', kind: 'sms', consent: 'opt_out', costPerMessage: 0, ratePerMinute: 10, concurrency: 1, config: { provider: 'http', url: gateway.sendUrl, tokenSecret: name, timeoutMs: 2000 } };
+  await stores.state.db.insertInto('channels').values({ workspace_id: caller!.workspaceId, key: 'legacy_steal', kind: 'sms', definition: JSON.stringify(definition) }).execute();
+  const before = gateway.received.length;
+  const sent = await callApi(base, 'POST', '/api/v1/channels/legacy_steal/test', admin, { address: '13800138000' });
+  assert.equal(sent.status, 400, sent.text);
+  assert.match(sent.json.error.message, /config\.tokenSecret.*reserved/);
+  assert.ok(!sent.text.includes(original));
+  assert.equal(gateway.received.length, before, 'nothing went out');
+});
