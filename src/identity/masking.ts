@@ -84,12 +84,16 @@ const EMAIL_TEXT = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L
 const ID_CARD_TEXT = /(?<![\dA-Za-z])\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![\dA-Za-z])/g;
 /** A mainland mobile, with +86 / 0086 / 86 in front and spaces or dashes anywhere between digits. */
 const MOBILE_TEXT = /(?<!\d)(?:(?:\+|00)\s*86[\s-]*|86[\s-]+)?1[3-9](?:[\s-]?\d){9}(?![\d])/g;
-/** Seven digits or more (spaces and dashes between them allowed): an account, a landline, an order … */
-const DIGIT_RUN_TEXT = /(?<!\d)\d(?:[\s-]?\d){6,}(?!\d)/g;
+/**
+ * Seven digits or more: in one run, or in groups of 3 or more joined by a space or a dash (a card
+ * number, a landline), but not a date or a time (2026-06-18 has groups of 2).
+ */
+const DIGIT_RUN_TEXT = /(?<!\d)(?:\d{7,}|\d{3,}(?:[ -]\d{3,})+)(?!\d)/g;
 
 /** Digits of a match kept at its ends, the rest starred (separators dropped). */
 function starDigits(match: string, head: number, tail: number): string {
   const digits = match.replace(/\D/g, '');
+  if (digits.length < 7) return match;
   return `${digits.slice(0, head)}${'*'.repeat(Math.max(1, digits.length - head - tail))}${digits.slice(digits.length - tail)}`;
 }
 

@@ -102,6 +102,9 @@ test('(a) value masking covers +86/0086/dashes/spaces, emails, ID numbers and lo
   assert.equal(maskText('ID 11010519790604002X'), 'ID 110*************2X');
   assert.equal(maskText('card 6222 0212 3456 7890'), 'card 62************90');
   assert.equal(maskText('order 12345, 2 items'), 'order 12345, 2 items');
+  assert.equal(maskText('landline 0571-8888 1234'), 'landline 05********34');
+  // Dates, times and amounts are not personal data.
+  assert.equal(maskText('paid 2026-06-18 20:15:00, 399.00 yuan'), 'paid 2026-06-18 20:15:00, 399.00 yuan');
 });
 
 const count = (token: string, conditions: unknown[]) => callApi(base, 'POST', '/api/v1/segments/count', token, { conditions });
