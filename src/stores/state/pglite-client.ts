@@ -89,11 +89,13 @@ export class PgliteWorkerClient {
       // Requests made meanwhile wait for the new worker (or fail with why it could not start).
       let started!: () => void;
       this.ready = new Promise<void>((resolve) => (started = resolve)).then(() => this.ready);
+      // Not unref'd: requests wait on this restart, and a process with nothing else to do (a CLI
+      // command, a test) would otherwise exit with them pending.
       setTimeout(() => {
         if (this.closing) return;
         this.start();
         started();
-      }, delay).unref();
+      }, delay);
     };
     worker.on('error', died);
     worker.on('exit', (code) => died(new Error(`PGlite worker exited (code ${code})`)));
