@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
+import '../../test/fuzz-seed.ts';
 import iconv from 'iconv-lite';
 import { stringify } from 'csv-stringify/sync';
 import { openTestStores, tempDir, uniqueSlug } from '../../test/helpers.ts';

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import '../../test/fuzz-seed.ts';
 import { parse } from 'csv-parse/sync';
 import { csvRows, neutraliseCell } from './csv.ts';
 

@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import '../fuzz-seed.ts';
 import type { FastifyInstance } from 'fastify';
 import { openTestStores, startTestServer, uniqueSlug } from '../helpers.ts';
 import type { Stores } from '../../src/stores/stores.ts';
