@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
+import { fuzzSeed } from '../../test/fuzz-seed.ts';
 import { ZodError } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import { callApi, openTestStores, startTestServer, tempDir, workspaceWithKeys } from '../../test/helpers.ts';
@@ -25,7 +26,7 @@ let base: string;
 let a: Workspace;
 let b: Workspace;
 let operator: string;
-const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined;
+const seed = fuzzSeed;
 const runs = (n: number) => (process.env.FC_RUNS ? Number(process.env.FC_RUNS) : n);
 
 /** B's data is marked, so that any of it in A's values is seen. */
@@ -107,7 +108,8 @@ test('POST /api/v1/tags with arbitrary and near-valid definitions: 201, 400 or 4
       assert.ok([201, 400, 409].includes(response.status), `${response.status}: ${response.text}`);
       assert.doesNotMatch(response.text, CLICKHOUSE_TEXT);
       assert.ok(Date.now() - started < 5000, 'answered within 5 s');
-      if (response.status === 400) assert.equal(response.json.error.code, 'validation_failed');
+      // A body with a __proto__ key never reaches validation: the JSON parser refuses it (invalid_json).
+      if (response.status === 400) assert.ok(['validation_failed', 'invalid_json'].includes(response.json.error.code), response.text);
     }),
     { seed, numRuns: runs(60) },
   );
