@@ -5,11 +5,12 @@
  * node has a `type`, so a validation error names its node by path (`conditions[2].window.days`).
  */
 import { z } from 'zod';
+import { calendarDate } from '../kernel/dates.ts';
 import { PROFILE_FIELDS, TAG_KEY, type ProfileField } from '../tags/definition.ts';
 
 export const SEGMENT_KEY = /^[a-z][a-z0-9_]{1,62}$/;
 const segmentKey = z.string().regex(SEGMENT_KEY, 'lower-case letters, digits and _, starting with a letter (2–63 characters)');
-const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date like 2026-06-30').refine((d) => !Number.isNaN(Date.parse(d)), 'not a real date');
+const date = calendarDate;
 // Numbers are bound as parameters, which hold whole numbers only up to 2^53: larger ones are refused here, by name, not by the engine.
 const SAFE = Number.MAX_SAFE_INTEGER;
 const bounded = z
@@ -190,7 +191,7 @@ export const treeSchema = z
   .object({
     match: z.enum(['all', 'any']).default('all'),
     conditions: conditionList,
-    today: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date like 2026-06-30').optional(),
+    today: date.optional(),
   })
   .strict();
 export type SegmentInput = z.input<typeof segmentSchema>;

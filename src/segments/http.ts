@@ -15,8 +15,9 @@ import { behaviourIndexStatus, refreshBehaviourIndex } from './behaviour.ts';
 import { maskedConditionProblem } from './masked.ts';
 import { maskTagValue, seesPersonalData } from '../identity/masking.ts';
 import { ApiError } from '../server/errors.ts';
+import { calendarDate } from '../kernel/dates.ts';
 
-const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date like 2026-06-30');
+const date = calendarDate;
 const writers = { roles: ['admin', 'operator'] as const };
 
 export function segmentRoutes(app: FastifyInstance, stores: Stores): void {

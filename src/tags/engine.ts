@@ -5,6 +5,7 @@
  * were and records its error.
  */
 import crypto from 'node:crypto';
+import { isCalendarDate } from '../kernel/dates.ts';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../workspaces/workspaces.ts';
 import { runOrder, valueTypeOf, type TagDefinition, type ValueType } from './definition.ts';
@@ -44,7 +45,7 @@ export function dateInZone(timeZone: string, daysAgo = 0, now = Date.now()): str
 export async function runTags(stores: Stores, options: RunTagsOptions): Promise<TagRunResult[]> {
   const workspace = await new WorkspaceService(stores.state).get(options.workspaceId);
   const baseDate = options.baseDate ?? dateInZone(workspace.timeZone);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(baseDate) || Number.isNaN(Date.parse(baseDate))) throw new Error(`base date: expected YYYY-MM-DD, got "${baseDate}"`);
+  if (!isCalendarDate(baseDate)) throw new Error(`base date: expected a real date YYYY-MM-DD (years 1900–2200), got "${baseDate}"`);
   const all = await listTags(stores, workspace.id);
   let chosen: TagDefinition[] = all;
   if (options.keys && options.keys.length > 0) {

@@ -13,9 +13,10 @@ import { explainModelTag } from './model-tags.ts';
 import { importTagFile } from './imported-tags.ts';
 import { installPack, PACKS } from './packs/packs.ts';
 import { withUploadedFile } from '../server/uploads.ts';
+import { calendarDate } from '../kernel/dates.ts';
 import { CronError, formatInZone, getSchedule, parseCron, removeSchedule, setSchedule, type TagSchedule } from './schedule.ts';
 
-const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date like 2026-06-30');
+const date = calendarDate;
 export function tagRoutes(app: FastifyInstance, stores: Stores): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const security = [{ bearer: [] }];
