@@ -26,7 +26,8 @@ function shown(caller: Caller) {
     name: (name: string) => (clear ? name : maskName(name)),
     recordId: (kind: string, id: string) => (clear ? id : maskRecordId(kind, id)),
     properties: (type: string, properties: unknown) => (clear ? properties : maskProperties(properties, type === 'identify')),
-    profile: (profile: Record<string, string>) => (clear ? profile : Object.fromEntries(Object.entries(profile).map(([field, value]) => [field, maskField(field, value)]))),
+    // Under an impersonal key too, what looks like a phone or an email is masked.
+    profile: (profile: Record<string, string>) => (clear ? profile : Object.fromEntries(Object.entries(profile).map(([field, value]) => [field, maskText(maskField(field, value))]))),
     tagValue: (key: string, value: unknown) => (clear ? value : maskTagValue(key, value)),
     text: (text: string) => (clear ? text : maskText(text)),
   };
@@ -282,10 +283,10 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
       variant: d.variant,
       channel: d.channel,
       status: d.status,
-      detail: d.reason,
+      detail: d.reason ? show.text(d.reason) : d.reason,
       at: new Date(d.sent_at ?? d.updated_at ?? d.entered_at).toISOString(),
     })),
-    tasks: tasks.map((t) => ({ id: Number(t.id), source: t.source, title: t.title, status: t.status, createdAt: new Date(t.created_at).toISOString(), closedAt: t.closed_at ? new Date(t.closed_at).toISOString() : null })),
+    tasks: tasks.map((t) => ({ id: Number(t.id), source: t.source, title: show.text(t.title), status: t.status, createdAt: new Date(t.created_at).toISOString(), closedAt: t.closed_at ? new Date(t.closed_at).toISOString() : null })),
     consents: consents.map((c) => ({ channel: c.channel, status: c.status, source: c.source, at: new Date(c.updated_at).toISOString() })),
     // Free text: what in it looks like a phone, an email or an ID number is masked for a masked role.
     notes: notes.map((n) => ({ ...n, text: show.text(n.text) })),

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { callerOf } from '../server/auth.ts';
 import type { Stores } from '../stores/stores.ts';
 import { listTasks, setTaskStatus } from './tasks.ts';
+import { maskText, seesPersonalData } from '../identity/masking.ts';
 
 export function taskRoutes(app: FastifyInstance, stores: Stores): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -14,7 +15,12 @@ export function taskRoutes(app: FastifyInstance, stores: Stores): void {
   api.get(
     '/api/v1/tasks',
     { config: people, schema: { tags, summary: 'Tasks for the people the caller sees (staff: their own customers), newest first', security, querystring: z.object({ status: z.enum(['open', 'done']).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }) } },
-    async (request) => ({ tasks: await listTasks(stores, callerOf(request), request.query) }),
+    async (request) => {
+      const caller = callerOf(request);
+      const tasks = await listTasks(stores, caller, request.query);
+      // A title is free text (a journey may write a name or a phone into it): masked by what it looks like for a masked role.
+      return { tasks: seesPersonalData(caller.role) ? tasks : tasks.map((t) => ({ ...t, title: maskText(t.title) })) };
+    },
   );
   api.post(
     '/api/v1/tasks/:id',

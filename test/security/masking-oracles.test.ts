@@ -92,6 +92,13 @@ test('(a) an analyst’s 360 view masks event properties under Chinese keys and 
   const notes = await callApi(base, 'GET', `/api/v1/people/${wang}/notes`, analyst);
   assert.equal(notes.json.notes[0].text, '回电 139****0000 王先生');
   assert.equal((await callApi(base, 'GET', `/api/v1/people/${wang}`, analyst)).json.notes[0].text, '回电 139****0000 王先生');
+  // A task's title is free text too (a journey may write a phone into it).
+  await stores.state.db.insertInto('staff_tasks').values({ workspace_id: ws.id, person_id: wang, source: 'journey:vip:call', title: `回访 ${PHONE}` }).execute();
+  const tasks = await callApi(base, 'GET', '/api/v1/tasks', analyst);
+  assert.equal(tasks.status, 200, tasks.text);
+  assert.deepEqual(tasks.json.tasks.map((t: { title: string }) => t.title), ['回访 139****0000']);
+  assert.equal((await callApi(base, 'GET', `/api/v1/people/${wang}`, analyst)).json.tasks[0].title, '回访 139****0000');
+  assert.equal((await callApi(base, 'GET', '/api/v1/tasks', admin)).json.tasks[0].title, `回访 ${PHONE}`);
 });
 
 test('(a) value masking covers +86/0086/dashes/spaces, emails, ID numbers and long digit runs', () => {
