@@ -17,6 +17,7 @@ import { channelCredential, getChannel } from '../channels/store.ts';
 import { normalisePhone } from '../identity/identifier-types.ts';
 import { WorkspaceService } from '../workspaces/workspaces.ts';
 import { ApiError } from '../server/errors.ts';
+import { NotFoundError } from '../workspaces/workspaces.ts';
 import { clickhouseTime } from '../ingest/values.ts';
 
 /** Replies that mean "stop sending me these" (退订 conventions of Chinese SMS, and the usual English ones). */
@@ -29,6 +30,16 @@ function page(reply: FastifyReply, status: number, title: string, body: string) 
     .code(status)
     .type('text/html; charset=utf-8')
     .send(`<!doctype html><html lang="zh-CN"><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${title}</title><body style="font-family:sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem">${body}</body></html>`);
+}
+
+/** A person with a record or an identifier in the workspace, else 404 naming the person. */
+async function assertPersonExists(stores: Stores, workspaceId: string, personId: number): Promise<void> {
+  const [known] = await stores.facts.query<{ n: string }>(
+    `SELECT (SELECT count() FROM (SELECT 1 FROM source_records WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} LIMIT 1))
+          + (SELECT count() FROM (SELECT 1 FROM person_identities FINAL WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} AND is_deleted = 0 LIMIT 1)) AS n`,
+    { ws: workspaceId, p: personId },
+  );
+  if (Number(known?.n ?? 0) === 0) throw new NotFoundError(`no person ${personId} in this workspace`);
 }
 
 export function policyRoutes(app: FastifyInstance, stores: Stores): void {
@@ -59,6 +70,9 @@ export function policyRoutes(app: FastifyInstance, stores: Stores): void {
       const caller = callerOf(request);
       const { workspaceId } = caller;
       await assertPersonInScope(stores, caller, request.params.personId);
+      // Consent is kept for someone who exists, on a channel that exists ('*': every channel).
+      await assertPersonExists(stores, workspaceId, request.params.personId);
+      if (request.params.channel !== '*') await getChannel(stores, workspaceId, request.params.channel);
       await setConsent(stores, workspaceId, request.params.personId, request.params.channel, request.body.status, request.body.source);
       return { consents: await consentsOf(stores, workspaceId, request.params.personId) };
     },

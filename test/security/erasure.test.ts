@@ -16,6 +16,8 @@ import { callApi, openTestStores, runCli, startTestServer, tempDir, uniqueSlug }
 import type { Stores } from '../../src/stores/stores.ts';
 import { ApiKeyService, WorkspaceService, type Workspace } from '../../src/workspaces/workspaces.ts';
 import { runImport } from '../../src/ingest/importer.ts';
+import { saveChannel } from '../../src/channels/store.ts';
+import { writeSecret } from '../../src/secrets/secrets.ts';
 import { resolveSerially } from '../../src/identity/resolve-queue.ts';
 import { resolveIdentities } from '../../src/identity/resolve.ts';
 
@@ -83,7 +85,9 @@ before(async () => {
   const view = await callApi(base, 'GET', `/api/v1/people/${zhao}`, admin);
   assert.deepEqual(view.json.sources, ['crm', 'sdk', 'tmall', 'wecom'], view.text.slice(0, 500));
   assert.equal(view.json.events.length, 2);
-  // What staff and plans left on both people.
+  // What staff and plans left on both people (consent is kept on a channel that exists).
+  await writeSecret(stores, ws.id, 'sms_secret', 'whsec-sms-secret-value');
+  await saveChannel(stores, ws.id, { key: 'sms', name: 'SMS', kind: 'webhook', address: 'phone', config: { url: 'https://sms.example/hook', secret: 'sms_secret' } });
   for (const person of [zhao, qian]) {
     const name = person === zhao ? '赵敏' : '钱多多';
     assert.equal((await callApi(base, 'POST', `/api/v1/people/${person}/notes`, admin, { text: `${name} 喜欢燕窝` })).status, 201);
