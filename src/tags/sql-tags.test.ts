@@ -196,6 +196,10 @@ test('the second check on its own: a table read outside the sandbox’s own CTEs
     'SELECT p.person_id AS person_id, s.v AS value FROM (SELECT person_id FROM orders LIMIT 1) AS p CROSS JOIN (SELECT toString(groupUniqArray(name)) AS v FROM source_records AS `t) x`) AS s',
     'SELECT person_id, toString(amount) AS value FROM default.orders',
     'SELECT person_id, (SELECT toString(count()) FROM source_records) AS value FROM orders',
+    // A scalar subquery folded into a constant was printed as __getScalar('<hash>'), its table gone from the tree.
+    'SELECT person_id, toString((SELECT groupArray(name) FROM source_records)[1]) AS value FROM orders',
+    "SELECT person_id, if(1, 'x', (SELECT any(name) FROM source_records)) AS value FROM orders",
+    'WITH (SELECT groupArray(name) FROM source_records) AS s SELECT person_id, toString(s) AS value FROM orders',
     'SELECT person_id, 1 AS value FROM orders WHERE person_id IN (SELECT person_id FROM person_identities)',
     'WITH orders AS (SELECT * FROM default.orders) SELECT person_id, 1 AS value FROM orders',
     "SELECT number AS person_id, 'x' AS value FROM numbers(3)",

@@ -319,11 +319,13 @@ export async function validateSqlTag(facts: FactsStore, tag: SqlTag, workspaceId
 
 /** How ClickHouse resolved a query: EXPLAIN QUERY TREE's lines. */
 async function queryTree(facts: FactsStore, sql: string, params: Record<string, unknown>, limits: SandboxLimits): Promise<string[]> {
-  // Resolving runs scalar subqueries, so it is held to the same limits as a run.
+  // Resolving runs scalar subqueries, so it is held to the same limits as a run. Without
+  // enable_scalar_subquery_optimization = 0 a scalar subquery folded into a constant (`(SELECT …)[1]`)
+  // is printed as __getScalar('<hash>'), and the tables it reads vanish from the tree.
   const settings = sandboxSettingsSql(limits);
   let lines: string[];
   try {
-    lines = (await facts.query<{ explain: string }>(`EXPLAIN QUERY TREE ${sql}\nSETTINGS readonly = 1, ${settings}`, params)).map((r) => r.explain);
+    lines = (await facts.query<{ explain: string }>(`EXPLAIN QUERY TREE ${sql}\nSETTINGS readonly = 1, enable_scalar_subquery_optimization = 0, ${settings}`, params)).map((r) => r.explain);
   } catch (error) {
     const message = (error as Error).message;
     if (/MEMORY_LIMIT_EXCEEDED|TIMEOUT_EXCEEDED|TOO_MANY_ROWS|memory limit exceeded|Timeout exceeded|Limit for rows/i.test(message)) throw new SqlTagError(sqlTagRunError(error, limits));
