@@ -40,19 +40,28 @@ export class CallRateLimiter {
   }
 
   /**
-   * Counts one call now if it fits in every window and returns 0; otherwise counts nothing and
-   * returns the milliseconds until it would fit (an HTTP Retry-After). For callers that refuse
-   * rather than wait; do not mix with `acquire()` on one limiter.
+   * Counts `cost` calls (e.g. the events of a batch) now if they fit in every window and returns 0;
+   * otherwise counts nothing and returns the milliseconds until they would fit (an HTTP Retry-After).
+   * A cost above a window's limit costs the whole window (it fits only into an empty one). For
+   * callers that refuse rather than wait; do not mix with `acquire()` on one limiter.
    */
-  tryAcquire(): number {
-    const wait = this.#wait(this.#now());
+  tryAcquire(cost = 1): number {
+    const wait = this.#wait(this.#now(), cost);
     if (wait > 0) return wait;
-    this.#record(this.#now());
+    const now = this.#now();
+    for (let i = 0; i < Math.min(cost, Math.max(...this.#windows.map((w) => w.times.length))); i++) this.#record(now);
     return 0;
   }
 
-  #wait(now: number): number {
-    return Math.max(...this.#windows.map((w) => (w.count < w.times.length ? 0 : w.times[w.head] + w.windowMs - now)));
+  /** Milliseconds until `cost` more calls fit in every window (0: now). */
+  #wait(now: number, cost = 1): number {
+    return Math.max(
+      ...this.#windows.map((w) => {
+        const need = Math.min(cost, w.times.length);
+        const over = w.count + need - w.times.length; // the oldest calls that must leave first
+        return over <= 0 ? 0 : w.times[(w.head + over - 1) % w.times.length] + w.windowMs - now;
+      }),
+    );
   }
 
   async #take(): Promise<void> {

@@ -101,6 +101,11 @@ export function installErrorHandling(app: FastifyInstance): void {
         error: { code: 'invalid_json', message: 'the body is not valid JSON, or it has a "__proto__" or "constructor.prototype" key, which is refused' },
       } satisfies ErrorBody);
     }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const limit = request.routeOptions.bodyLimit;
+      const size = limit === undefined ? 'the size' : limit >= 1024 * 1024 ? `${Math.round(limit / (1024 * 1024))} MB` : `${Math.round(limit / 1024)} KB`;
+      return reply.code(413).send({ error: { code: 'body_too_large', message: `body: larger than the ${size} this route takes` } } satisfies ErrorBody);
+    }
     // Fastify's own 4xx (body too large, unsupported media type …).
     return reply.code(status).send({
       error: { code: (error.code ?? 'bad_request').toLowerCase().replace(/^fst_err_/, ''), message: error.message },

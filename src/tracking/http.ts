@@ -5,7 +5,8 @@
  * failing event's path, and nothing of it lands.
  *
  * A tracker key is public (it sits in web pages), so its requests are held to the key's allowed
- * origins, rate-limited per key and per client address, and what its events say about identity is a
+ * origins, rate-limited per key and per client address in events (a batch of 500 costs 500), its
+ * bodies bounded as Segment's (32 KB an event, 500 KB a batch), and what its events say about identity is a
  * claim unless a signed identity (context.signedIdentity) vouches for it: see ingest/events.ts.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -27,6 +28,9 @@ import { verifySignedIdentity } from './signed-identity.ts';
 import { signKeyRoutes } from './sign-keys-http.ts';
 
 const MAX_BATCH = 1000;
+/** Segment's bounds on a request: 32 KB for one event, 500 KB for a batch. */
+const EVENT_BODY_BYTES = 32 * 1024;
+const BATCH_BODY_BYTES = 500 * 1024;
 const TYPES_TTL_MS = 30_000;
 /** How long a tracker key's origins and a workspace's slug are trusted without asking again. */
 const SETTINGS_TTL_MS = 5_000;
@@ -38,9 +42,9 @@ export const TRACKING_ROUTES = ['track', 'identify', 'page', 'alias', 'batch'] a
 export interface TrackingSettings {
   maxPastDays: number;
   maxFutureHours: number;
-  /** Requests per second one tracker key may make, over all its visitors. */
+  /** Events per second one tracker key may send, over all its visitors (a batch costs its events). */
   ratePerKey: number;
-  /** Requests per second one client address may make with a tracker key. */
+  /** Events per second one client address may send with a tracker key. */
   ratePerIp: number;
 }
 
@@ -56,27 +60,27 @@ export function trackingSettings(env: NodeJS.ProcessEnv = process.env): Tracking
   return {
     maxPastDays: positiveInteger(env, 'SIYU_TRACK_MAX_PAST_DAYS', 730),
     maxFutureHours: positiveInteger(env, 'SIYU_TRACK_MAX_FUTURE_HOURS', 24),
-    ratePerKey: positiveInteger(env, 'SIYU_TRACK_RATE_PER_KEY', 1000),
-    ratePerIp: positiveInteger(env, 'SIYU_TRACK_RATE_PER_IP', 50),
+    ratePerKey: positiveInteger(env, 'SIYU_TRACK_RATE_PER_KEY', 5000),
+    ratePerIp: positiveInteger(env, 'SIYU_TRACK_RATE_PER_IP', 500),
   };
 }
 
-/** One sliding-window limiter per key (a key or a client address), each `perSecond` calls a second. */
+/** One sliding-window limiter per key (a key or a client address), each `perSecond` events a second. */
 class LimiterPerKey {
   private readonly limiters = new Map<string, CallRateLimiter>();
   private readonly perSecond: number;
   constructor(perSecond: number) {
     this.perSecond = perSecond;
   }
-  /** 0 when the call may go now; otherwise milliseconds to wait. */
-  take(key: string): number {
+  /** 0 when `cost` events may go now (and they are counted); otherwise milliseconds to wait. */
+  take(key: string, cost = 1): number {
     let limiter = this.limiters.get(key);
     if (!limiter) {
       if (this.limiters.size >= MAX_TRACKED_ADDRESSES) this.limiters.delete(this.limiters.keys().next().value!);
       limiter = new CallRateLimiter({ windows: [{ limit: this.perSecond, windowMs: 1000 }] });
       this.limiters.set(key, limiter);
     }
-    return limiter.tryAcquire();
+    return limiter.tryAcquire(cost);
   }
 }
 
@@ -176,11 +180,24 @@ export function trackingRoutes(app: FastifyInstance, stores: Stores, buffer: Eve
       if (!from) throw new ApiError(403, 'origin_not_allowed', 'this tracker key only takes requests from its allowed origins, and the request names none (no Origin or Referer)');
       if (!originAllowed(allowed, from)) throw new ApiError(403, 'origin_not_allowed', `this tracker key does not take requests from ${from.slice(0, 200)} (allowed: ${allowed.join(', ')})`);
     }
+    // One event's worth before the body is read (a client out of budget costs no parsing); the rest
+    // of a batch is counted once it is read (charge below).
+    charge(request, reply, 1);
+  };
+
+  /** Counts `events` against the tracker key's rates; past them, 429 with Retry-After. */
+  const charge = (request: FastifyRequest, reply: FastifyReply, events: number) => {
+    const caller = callerOf(request);
+    if (caller.role !== 'tracker' || events <= 0) return;
     // The address first: a client refused for its own rate does not use up the key's allowance for everyone.
-    const wait = perIp.take(`${caller.keyId} ${request.ip}`) || perKey.take(caller.keyId);
+    const wait = perIp.take(`${caller.keyId} ${request.ip}`, events) || perKey.take(caller.keyId, events);
     if (wait > 0) {
       reply.header('retry-after', String(Math.max(1, Math.ceil(wait / 1000))));
-      throw new ApiError(429, 'rate_limited', `too many requests with this tracker key (at most ${settings.ratePerKey}/s per key and ${settings.ratePerIp}/s per client address); retry after the Retry-After seconds`);
+      throw new ApiError(
+        429,
+        'rate_limited',
+        `too many events with this tracker key (at most ${settings.ratePerKey}/s per key and ${settings.ratePerIp}/s per client address; a batch counts each of its events); retry after the Retry-After seconds`,
+      );
     }
   };
 
@@ -196,7 +213,9 @@ export function trackingRoutes(app: FastifyInstance, stores: Stores, buffer: Eve
     return 'ids' in result ? { level: 'claims', verified: result.ids } : { level: 'claims', signatureProblem: result.problem };
   }
 
-  async function accept(request: FastifyRequest, events: Array<Record<string, unknown>>, prefix: (i: number) => string) {
+  async function accept(request: FastifyRequest, reply: FastifyReply, events: Array<Record<string, unknown>>, prefix: (i: number) => string) {
+    // The first event was counted before the body was read.
+    charge(request, reply, events.length - 1);
     const workspaceId = callerOf(request).workspaceId;
     const [types, erased] = await Promise.all([typesOf(workspaceId), erasedOf.of(workspaceId)]);
     const receivedAt = Date.now();
@@ -247,16 +266,17 @@ export function trackingRoutes(app: FastifyInstance, stores: Stores, buffer: Eve
         `/api/v1/${type}`,
         {
           config: { roles: ['admin', 'operator', 'tracker'] },
+          bodyLimit: EVENT_BODY_BYTES,
           schema: {
             tags: ['tracking'],
-            summary: `Record one ${type} event (answered when durable)`,
+            summary: `Record one ${type} event (answered when durable; at most 32 KB)`,
             security: [{ bearer: [] }],
             querystring,
             body: looseEvent,
             response: { 200: accepted },
           },
         },
-        async (request) => accept(request, [{ ...request.body, type }], () => 'body.'),
+        async (request, reply) => accept(request, reply, [{ ...request.body, type }], () => 'body.'),
       );
     }
 
@@ -264,19 +284,20 @@ export function trackingRoutes(app: FastifyInstance, stores: Stores, buffer: Eve
       '/api/v1/batch',
       {
         config: { roles: ['admin', 'operator', 'tracker'] },
+        bodyLimit: BATCH_BODY_BYTES,
         schema: {
           tags: ['tracking'],
-          summary: `Record up to ${MAX_BATCH} events of any type (answered when durable)`,
+          summary: `Record up to ${MAX_BATCH} events of any type (answered when durable; at most 500 KB)`,
           security: [{ bearer: [] }],
           querystring,
           body: z.object({ batch: z.array(looseEvent).min(1).max(MAX_BATCH), context: z.record(z.string(), z.unknown()).optional() }),
           response: { 200: accepted },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const shared = request.body.context;
         const events = request.body.batch.map((e) => (shared && !e.context ? { ...e, context: shared } : e));
-        return accept(request, events, (i) => `body.batch[${i}].`);
+        return accept(request, reply, events, (i) => `body.batch[${i}].`);
       },
     );
   });

@@ -48,7 +48,7 @@ test('claims: a tracker event links by its device only; a signed identity vouche
 });
 
 test('tracking settings come from the environment, and a bad value names its variable', () => {
-  assert.deepEqual(trackingSettings({}), { maxPastDays: 730, maxFutureHours: 24, ratePerKey: 1000, ratePerIp: 50 });
+  assert.deepEqual(trackingSettings({}), { maxPastDays: 730, maxFutureHours: 24, ratePerKey: 5000, ratePerIp: 500 });
   assert.equal(trackingSettings({ SIYU_TRACK_MAX_PAST_DAYS: '3650' }).maxPastDays, 3650);
   assert.throws(() => trackingSettings({ SIYU_TRACK_RATE_PER_IP: '0' }), /^Error: SIYU_TRACK_RATE_PER_IP must be a positive whole number, got "0"/);
   assert.throws(() => trackingSettings({ SIYU_TRACK_MAX_FUTURE_HOURS: 'lots' }), /SIYU_TRACK_MAX_FUTURE_HOURS/);
@@ -64,4 +64,20 @@ test('CallRateLimiter.tryAcquire refuses past the rate without counting the refu
   now += 900;
   assert.equal(limiter.tryAcquire(), 0, 'the first call has left the window');
   assert.equal(limiter.tryAcquire(), 100);
+});
+
+test('CallRateLimiter.tryAcquire(cost) counts a batch as its events: it fits when that many slots are free', () => {
+  let now = 1_000;
+  const limiter = new CallRateLimiter({ windows: [{ limit: 5, windowMs: 1000 }], now: () => now });
+  assert.equal(limiter.tryAcquire(3), 0);
+  now += 100;
+  assert.equal(limiter.tryAcquire(3), 900, 'two slots free, three needed: wait for the first three to leave');
+  assert.equal(limiter.tryAcquire(2), 0);
+  assert.equal(limiter.tryAcquire(1), 900);
+  now += 900;
+  assert.equal(limiter.tryAcquire(3), 0, 'the first three left the window');
+  assert.equal(limiter.tryAcquire(9), 1000, 'more than the limit costs the whole window: it waits for an empty one');
+  now += 1000;
+  assert.equal(limiter.tryAcquire(9), 0);
+  assert.equal(limiter.tryAcquire(1), 1000);
 });

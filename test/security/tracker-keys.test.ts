@@ -126,6 +126,47 @@ test('a tracker key is rate-limited over all its clients', async () => {
   assert.equal(statuses.filter((s) => s === 429).length, 9 - RATE_PER_KEY);
 });
 
+const batch = (key: string, events: number, from?: string) =>
+  send({
+    path: '/api/v1/batch',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ batch: Array.from({ length: events }, () => ({ type: 'track', event: 'Viewed', anonymousId: 'dev-2', messageId: `b-${++seq}` })) }),
+    from,
+  });
+
+test('a batch costs its events, not one request: budgets are counted in events', async () => {
+  const key = await trackerKey();
+  // One address: a batch of RATE_PER_IP - 1 events and one more event fill its second; the next is refused.
+  assert.equal((await batch(key, RATE_PER_IP - 1, '127.0.0.6')).status, 200);
+  assert.equal((await track(key, {}, '127.0.0.6')).status, 200);
+  const refused = await batch(key, 2, '127.0.0.6');
+  assert.equal(refused.status, 429, refused.text);
+  assert.match(JSON.parse(refused.text).error.message, /a batch counts each of its events/);
+  assert.ok(Number(refused.headers['retry-after']) >= 1);
+  // A batch larger than the address's budget waits for a whole empty second, never passes on one request's price.
+  const key2 = await trackerKey();
+  assert.equal((await track(key2, {}, '127.0.0.7')).status, 200);
+  assert.equal((await batch(key2, 50, '127.0.0.7')).status, 429, 'a batch above the budget');
+  // The key's budget over its addresses counts events too.
+  const key3 = await trackerKey();
+  assert.equal((await batch(key3, RATE_PER_IP, '127.0.0.8')).status, 200);
+  assert.equal((await batch(key3, RATE_PER_KEY - RATE_PER_IP, '127.0.0.9')).status, 200);
+  assert.equal((await batch(key3, 1, '127.0.0.10')).status, 429, 'the key spent its events over all addresses');
+});
+
+test("tracking bodies are bounded as Segment's: 32 KB for one event, 500 KB for a batch (413 naming the limit)", async () => {
+  const big = (bytes: number) => JSON.stringify({ type: 'track', event: 'Viewed', anonymousId: 'dev-3', properties: { pad: 'x'.repeat(bytes) } });
+  const one = await send({ path: '/api/v1/track', headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' }, body: big(40 * 1024) });
+  assert.equal(one.status, 413, one.text);
+  assert.match(JSON.parse(one.text).error.message, /^body: larger than the 32 KB this route takes/);
+  const many = JSON.stringify({ batch: Array.from({ length: 40 }, () => JSON.parse(big(15 * 1024))) });
+  const batched = await send({ path: '/api/v1/batch', headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' }, body: many });
+  assert.equal(batched.status, 413, batched.text);
+  assert.match(JSON.parse(batched.text).error.message, /^body: larger than the 500 KB this route takes/);
+  const fits = JSON.stringify({ batch: Array.from({ length: 20 }, (_, i) => ({ ...JSON.parse(big(15 * 1024)), messageId: `fit-${seq}-${i}` })) });
+  assert.equal((await send({ path: '/api/v1/batch', headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' }, body: fits })).status, 200);
+});
+
 test('the tracking routes answer a CORS preflight; other routes do not', async () => {
   for (const route of ['track', 'identify', 'page', 'alias', 'batch']) {
     const preflight = await send({
