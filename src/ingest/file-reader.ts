@@ -205,6 +205,33 @@ export async function checkUnpackedSize(shape: FileShape): Promise<void> {
   }
 }
 
+/**
+ * Reads a file to its end without keeping it (within SIYU_UNPACKED_MAX_MB when gzip) and throws if
+ * a line is longer than SIYU_IMPORT_MAX_RECORD_KB (a record holds its lines, so no record is longer
+ * either): for readers that take the file whole (ClickHouse's file()). Linear: each chunk is searched once.
+ */
+export async function checkRecordLengths(shape: FileShape): Promise<void> {
+  const limits = fileLimits();
+  let line = 1;
+  let length = 0;
+  for await (const chunk of byteStream(shape, limits)) {
+    const bytes = chunk as Buffer;
+    let start = 0;
+    for (let end = bytes.indexOf(10, start); end !== -1; end = bytes.indexOf(10, start)) {
+      if (length + end - start > limits.recordBytes) break;
+      line++;
+      length = 0;
+      start = end + 1;
+    }
+    length += bytes.length - start;
+    if (length > limits.recordBytes) {
+      throw new FileFormatError(
+        `${path.basename(shape.path)}: line ${line}: longer than the ${Math.round(limits.recordBytes / 1024)} KB a record may be (SIYU_IMPORT_MAX_RECORD_KB); the file is refused`,
+      );
+    }
+  }
+}
+
 function textStream(shape: FileShape, limits: FileLimits = fileLimits()): Readable {
   const bytes = byteStream(shape, limits);
   switch (shape.encoding) {

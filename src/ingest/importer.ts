@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
 import type { Workspace } from '../workspaces/workspaces.ts';
 import { loadIdentifierTypes } from '../identity/identifier-store.ts';
-import { checkUnpackedSize, describeShape, readJsonLines, readRows, recordTooLongReason, sniffFile, type FileShape } from './file-reader.ts';
+import { checkRecordLengths, describeShape, readJsonLines, readRows, recordTooLongReason, sniffFile, type FileShape } from './file-reader.ts';
 import {
   canonicalLayouts,
   findPreset,
@@ -265,8 +265,8 @@ export async function runImport(stores: Stores, request: ImportRequest): Promise
       const fileName = path.basename(plan.path);
       if (request.sql !== false && sqlImportable(stores, plan.shape, plan.layout)) {
         // Order files run inside the engine: parsed, checked, grouped and written with SQL. ClickHouse
-        // unpacks a gzip file whole, so its unpacked size is checked (and bounded) first.
-        await checkUnpackedSize(plan.shape);
+        // reads the file whole, so its unpacked size and its records' length are checked (and bounded) first.
+        await checkRecordLengths(plan.shape);
         const counts = await importOrdersWithSql(stores, {
           onStaged: (rows: number) => request.onProgress?.({ file: plan.path, rows }),
           workspaceId: request.workspace.id,

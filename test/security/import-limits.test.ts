@@ -100,6 +100,20 @@ test('a TSV record with a huge field stops the file at that row, naming the row 
   }
 });
 
+test('an order CSV read inside the engine (ClickHouse) with a huge field deep in the file is refused naming the line (past the rows read to plan it)', async () => {
+  process.env.SIYU_IMPORT_MAX_RECORD_KB = '64';
+  try {
+    const rows = Array.from({ length: 60_000 }, (_, i) => `c${i},2026-06-18 10:00,9.00,139${String(i).padStart(8, '0')}`);
+    const csv = `order_id,ordered_at,amount,phone\n${rows.join('\n')}\ncx,2026-06-18 10:00,${'9'.repeat(200_000)},13900099999\ncy,2026-06-18 10:00,9.00,13900099998\n`;
+    const response = await upload('kind=orders&source=erp&filename=deep.csv', csv);
+    const body = (await response.json()) as { run?: string; error?: { message: string } };
+    const message = body.run ? (await finish(body.run, 15_000)).run.error : body.error?.message;
+    assert.match(String(message), /deep\.csv: line 60002: longer than the 64 KB a record may be \(SIYU_IMPORT_MAX_RECORD_KB\)/);
+  } finally {
+    delete process.env.SIYU_IMPORT_MAX_RECORD_KB;
+  }
+});
+
 async function insertRun(id: string, status: string, attempts: number, files: string[]) {
   await stores.state.db
     .insertInto('import_runs')
