@@ -44,6 +44,9 @@ test('tags over HTTP: define, run, coverage, a person’s tags; checks name the 
   const mismatch = await call('PUT', '/api/v1/tags/spend_total', operator, { ...spend, key: 'spend_other' });
   assert.equal(mismatch.status, 400);
 
+  const missing = await call('POST', '/api/v1/tags/run', operator, { baseDate: '2026-06-30', keys: ['no_such_tag'] });
+  assert.equal(missing.status, 404, missing.text);
+  assert.match(missing.json.error.message, /no tag "no_such_tag"/);
   const run = await call('POST', '/api/v1/tags/run', operator, { baseDate: '2026-06-30' });
   assert.equal(run.status, 200);
   assert.deepEqual(run.json.runs.map((r: { key: string; status: string; people: number }) => [r.key, r.status, r.people]), [['spend_total', 'completed', 2]]);

@@ -7,7 +7,8 @@
 import crypto from 'node:crypto';
 import { isCalendarDate } from '../kernel/dates.ts';
 import type { Stores } from '../stores/stores.ts';
-import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { NotFoundError, WorkspaceService } from '../workspaces/workspaces.ts';
+import { InputError } from '../system/validation.ts';
 import { runOrder, valueTypeOf, type TagDefinition, type ValueType } from './definition.ts';
 import { cycleMeasures, EVERYONE, PURCHASE_LINES, PURCHASES, readFromRunTables, tagQuery, VALUE_COLUMN, type RuleInput, type TagQuery } from './compute.ts';
 import { sandboxedQuery, sqlTagLimits, sqlTagRunError } from './sql-tags.ts';
@@ -45,12 +46,12 @@ export function dateInZone(timeZone: string, daysAgo = 0, now = Date.now()): str
 export async function runTags(stores: Stores, options: RunTagsOptions): Promise<TagRunResult[]> {
   const workspace = await new WorkspaceService(stores.state).get(options.workspaceId);
   const baseDate = options.baseDate ?? dateInZone(workspace.timeZone);
-  if (!isCalendarDate(baseDate)) throw new Error(`base date: expected a real date YYYY-MM-DD (years 1900–2200), got "${baseDate}"`);
+  if (!isCalendarDate(baseDate)) throw new InputError(`base date: expected a real date YYYY-MM-DD (years 1900–2200), got "${baseDate}"`);
   const all = await listTags(stores, workspace.id);
   let chosen: TagDefinition[] = all;
   if (options.keys && options.keys.length > 0) {
     const unknown = options.keys.filter((k) => !all.some((t) => t.key === k));
-    if (unknown.length > 0) throw new Error(`no tag ${unknown.map((k) => `"${k}"`).join(', ')} in this workspace`);
+    if (unknown.length > 0) throw new NotFoundError(`no tag ${unknown.map((k) => `"${k}"`).join(', ')} in this workspace`);
     // Dependencies not listed come along when they have no values yet (a rule over a new tag).
     const wanted = new Set(options.keys);
     const byKey = new Map(all.map((t) => [t.key, t]));
