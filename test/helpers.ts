@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type SiyuConfig } from '../src/config/config.ts';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { openStores, type Stores } from '../src/stores/stores.ts';
 import { buildServer } from '../src/server/app.ts';
 import type { EventBufferOptions } from '../src/tracking/event-buffer.ts';
@@ -105,4 +106,27 @@ export function ensureChromium(): string {
     if (found()) return found()!;
   }
   throw new Error('the browser tests need Chromium: install Debian\'s package (apt-get install chromium) or set SIYU_CHROMIUM to a Chromium binary');
+}
+
+/** Every row of every table of both stores (all versions, no FINAL) that holds one of the texts: where erased data would hide. */
+export async function findInStores(stores: Stores, texts: string[]): Promise<string[]> {
+  const found: string[] = [];
+  const tables = await stores.facts.query<{ name: string }>(
+    `SELECT name FROM system.tables WHERE database = currentDatabase() AND engine LIKE '%MergeTree' AND NOT is_temporary ORDER BY name`,
+  );
+  for (const { name } of tables) {
+    const [row] = await stores.facts.query<{ n: string; sample: string }>(
+      `SELECT count() AS n, any(formatRow('TabSeparated', *)) AS sample FROM ${name} WHERE multiSearchAny(formatRow('TabSeparated', *), {texts:Array(String)})`,
+      { texts },
+    );
+    if (Number(row.n) > 0) found.push(`facts.${name}: ${row.sample.slice(0, 300)}`);
+  }
+  const stateTables = await sql<{ table_name: string }>`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`.execute(stores.state.db);
+  for (const { table_name } of stateTables.rows) {
+    for (const text of texts) {
+      const rows = await sql<{ row: string }>`SELECT t::text AS row FROM ${sql.table(table_name)} AS t WHERE strpos(t::text, ${text}) > 0 LIMIT 1`.execute(stores.state.db);
+      if (rows.rows.length > 0) found.push(`state.${table_name}: ${rows.rows[0].row.slice(0, 300)}`);
+    }
+  }
+  return found;
 }

@@ -9,9 +9,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
-import { callApi, openTestStores, startTestServer, tempDir, uniqueSlug } from '../helpers.ts';
+import { callApi, findInStores, openTestStores, startTestServer, tempDir, uniqueSlug } from '../helpers.ts';
 import type { Stores } from '../../src/stores/stores.ts';
 import { ApiKeyService, WorkspaceService, type Workspace } from '../../src/workspaces/workspaces.ts';
 import { runImport } from '../../src/ingest/importer.ts';
@@ -67,28 +66,7 @@ async function personOfEvent(messageId: string): Promise<number> {
   return Number(row?.p ?? -1);
 }
 
-/** Every row of every table of both stores (all versions, no FINAL) that holds one of the texts (as in erasure.test.ts). */
-async function findAnywhere(texts: string[]): Promise<string[]> {
-  const found: string[] = [];
-  const tables = await stores.facts.query<{ name: string }>(
-    `SELECT name FROM system.tables WHERE database = currentDatabase() AND engine LIKE '%MergeTree' AND NOT is_temporary ORDER BY name`,
-  );
-  for (const { name } of tables) {
-    const [row] = await stores.facts.query<{ n: string; sample: string }>(
-      `SELECT count() AS n, any(formatRow('TabSeparated', *)) AS sample FROM ${name} WHERE multiSearchAny(formatRow('TabSeparated', *), {texts:Array(String)})`,
-      { texts },
-    );
-    if (Number(row.n) > 0) found.push(`facts.${name}: ${row.sample.slice(0, 300)}`);
-  }
-  const stateTables = await sql<{ table_name: string }>`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`.execute(stores.state.db);
-  for (const { table_name } of stateTables.rows) {
-    for (const text of texts) {
-      const rows = await sql<{ row: string }>`SELECT t::text AS row FROM ${sql.table(table_name)} AS t WHERE strpos(t::text, ${text}) > 0 LIMIT 1`.execute(stores.state.db);
-      if (rows.rows.length > 0) found.push(`state.${table_name}: ${rows.rows[0].row.slice(0, 300)}`);
-    }
-  }
-  return found;
-}
+const findAnywhere = (texts: string[]) => findInStores(stores, texts);
 
 test('a tracked event with an erased phone lands, stores the phone nowhere and links to no one', async () => {
   assert.deepEqual(await findAnywhere([PHONE, DEVICE]), [], 'the erasure itself left nothing');

@@ -10,9 +10,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
-import { callApi, openTestStores, runCli, startTestServer, tempDir, uniqueSlug } from '../helpers.ts';
+import { callApi, findInStores, openTestStores, runCli, startTestServer, tempDir, uniqueSlug } from '../helpers.ts';
 import type { Stores } from '../../src/stores/stores.ts';
 import { ApiKeyService, WorkspaceService, type Workspace } from '../../src/workspaces/workspaces.ts';
 import { runImport } from '../../src/ingest/importer.ts';
@@ -104,28 +103,7 @@ after(async () => {
   await stores.close();
 });
 
-/** Every row of every table of both stores (all versions, no FINAL) that holds one of the texts. */
-async function findAnywhere(texts: string[]): Promise<string[]> {
-  const found: string[] = [];
-  const tables = await stores.facts.query<{ name: string }>(
-    `SELECT name FROM system.tables WHERE database = currentDatabase() AND engine LIKE '%MergeTree' AND NOT is_temporary ORDER BY name`,
-  );
-  for (const { name } of tables) {
-    const [row] = await stores.facts.query<{ n: string; sample: string }>(
-      `SELECT count() AS n, any(formatRow('TabSeparated', *)) AS sample FROM ${name} WHERE multiSearchAny(formatRow('TabSeparated', *), {texts:Array(String)})`,
-      { texts },
-    );
-    if (Number(row.n) > 0) found.push(`facts.${name}: ${row.sample.slice(0, 300)}`);
-  }
-  const stateTables = await sql<{ table_name: string }>`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`.execute(stores.state.db);
-  for (const { table_name } of stateTables.rows) {
-    for (const text of texts) {
-      const rows = await sql<{ row: string }>`SELECT t::text AS row FROM ${sql.table(table_name)} AS t WHERE strpos(t::text, ${text}) > 0 LIMIT 1`.execute(stores.state.db);
-      if (rows.rows.length > 0) found.push(`state.${table_name}: ${rows.rows[0].row.slice(0, 300)}`);
-    }
-  }
-  return found;
-}
+const findAnywhere = (texts: string[]) => findInStores(stores, texts);
 
 test('an erased person leaves no personal data in either store; their orders still count, de-identified', async () => {
   assert.ok((await findAnywhere(ZHAO)).length > 5, 'the search finds Zhao before');
