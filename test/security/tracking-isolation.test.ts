@@ -85,7 +85,6 @@ test('events are capped: identifiers, sizes, nesting and names, each refusal nam
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
     ['nesting', { properties: deep }, /^body\.properties: nested more than 10 levels deep/],
     ['nested context', { context: deep }, /^body\.context: nested more than 10 levels deep/],
-    ['size', { properties: { blob: 'x'.repeat(40_000) } }, /^body\.properties: .*at most 32768/],
     ['identities', { identities: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`t${i}`, 'v'])) }, /^body\.identities: at most 20 identifiers/],
     ['identifier length', { identities: { unionid: 'u'.repeat(201) } }, /^body\.identities\.unionid:/],
     ['event name', { event: 'e'.repeat(201) }, /^body\.event:/],
@@ -96,9 +95,18 @@ test('events are capped: identifiers, sizes, nesting and names, each refusal nam
     assert.equal(sent.status, 400, `${label}: ${sent.text.slice(0, 200)}`);
     assert.match(sent.json.error.message, reason, label);
   }
+  // Past 32 KB a single-event route refuses the body before reading it (Segment's limit per event);
+  // inside a batch (500 KB a batch) the event itself is refused, naming it.
+  const big = { event: 'Capped', anonymousId: 'cap', properties: { blob: 'x'.repeat(40_000) } };
+  const single = await callApi(strict.base, 'POST', '/api/v1/track', token, big);
+  assert.equal(single.status, 413, single.text.slice(0, 200));
+  assert.match(single.json.error.message, /32 KB/);
+  const batched = await callApi(strict.base, 'POST', '/api/v1/batch', token, { batch: [{ ...big, type: 'track' }] });
+  assert.equal(batched.status, 400, batched.text.slice(0, 200));
+  assert.match(batched.json.error.message, /^body\.batch\[0\]\.properties: .*at most 32768/);
   // Deeper than any stack: refused, not a crash (the payload is text; JSON.stringify here would overflow).
-  const veryDeep = `{"event":"Capped","anonymousId":"cap","properties":{"x":${'['.repeat(100_000)}1${']'.repeat(100_000)}}}`;
-  const response = await fetch(`${strict.base}/api/v1/track`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: veryDeep });
+  const veryDeep = `{"batch":[{"type":"track","event":"Capped","anonymousId":"cap","properties":{"x":${'['.repeat(100_000)}1${']'.repeat(100_000)}}}]}`;
+  const response = await fetch(`${strict.base}/api/v1/batch`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: veryDeep });
   assert.equal(response.status, 400);
-  assert.match(((await response.json()) as { error: { message: string } }).error.message, /^body\.properties: nested more than 10 levels deep/);
+  assert.match(((await response.json()) as { error: { message: string } }).error.message, /^body\.batch\[0\]\.properties: nested more than 10 levels deep/);
 });
