@@ -28,10 +28,9 @@ export const NAV: NavItem[] = [
 ];
 
 export function Layout() {
-  const { me, error, can, logout, refresh } = useSession();
+  const { me, error, can, refresh } = useSession();
   const { t } = useT();
   const location = useLocation();
-  const navigate = useNavigate();
   if (me === undefined) return <Loading />;
   if (me === null) {
     if (error) return <ErrorBox error={error} onRetry={() => window.location.reload()} />;
@@ -44,16 +43,7 @@ export function Layout() {
       <main className="login-page">
         <div className="login-card">
           <PasswordForm first onChanged={() => void refresh()} />
-          <button
-            type="button"
-            className="btn btn-ghost"
-            onClick={async () => {
-              await logout();
-              navigate('/login');
-            }}
-          >
-            {t('auth.logout')}
-          </button>
+          <LogoutButton />
         </div>
       </main>
     );
@@ -82,16 +72,7 @@ export function Layout() {
           <NavLink to="/account" className={({ isActive }) => (isActive ? 'user user-link active' : 'user user-link')} title={`${t('account.open')}${me.user?.email ? ` · ${me.user.email}` : ''}`}>
             {me.user?.name ?? me.apiKey} · {t(`role.${me.role}` as Key)}
           </NavLink>
-          <button
-            type="button"
-            className="btn btn-ghost"
-            onClick={async () => {
-              await logout();
-              navigate('/login');
-            }}
-          >
-            {t('auth.logout')}
-          </button>
+          <LogoutButton />
         </div>
       </header>
       <nav className="sidebar" aria-label={t('nav.label')}>
@@ -116,6 +97,25 @@ export function Layout() {
 }
 
 /** A page for some roles only: others are told, not shown an error. */
+/** Signs out and goes to the login page (the top bar, and the first-login password page). */
+function LogoutButton() {
+  const { logout } = useSession();
+  const navigate = useNavigate();
+  const { t } = useT();
+  return (
+    <button
+      type="button"
+      className="btn btn-ghost"
+      onClick={async () => {
+        await logout();
+        navigate('/login');
+      }}
+    >
+      {t('auth.logout')}
+    </button>
+  );
+}
+
 export function Allowed({ needs, children }: { needs: Capability; children: ReactNode }) {
   const { can } = useSession();
   const { t } = useT();

@@ -110,18 +110,26 @@ function Fieldset({ legend, children }: { legend: string; children: ReactNode })
   );
 }
 
+/** The type of value a manual or SQL tag holds. */
+function ValueTypeField({ def, set }: { def: TagDefinition; set: Setter }) {
+  const { t } = useT();
+  return (
+    <Field label={t('tags.valueType')}>
+      <select value={String(def.valueType ?? 'string')} onChange={(e) => set({ valueType: e.target.value })}>
+        {VALUE_TYPES.map((v) => (
+          <option key={v}>{v}</option>
+        ))}
+      </select>
+    </Field>
+  );
+}
+
 function ManualFields({ def, set }: { def: TagDefinition; set: Setter }) {
   const { t } = useT();
   return (
     <Fieldset legend={t('tagKind.manual')}>
       <div className="form-grid">
-        <Field label={t('tags.valueType')}>
-          <select value={String(def.valueType ?? 'string')} onChange={(e) => set({ valueType: e.target.value })}>
-            {VALUE_TYPES.map((v) => (
-              <option key={v}>{v}</option>
-            ))}
-          </select>
-        </Field>
+        <ValueTypeField def={def} set={set} />
         <Field label={t('tags.options')} hint={t('tags.optionsHint')}>
           <input value={((def.options as string[] | undefined) ?? []).join(', ')} onChange={(e) => set({ options: splitList(e.target.value).length ? splitList(e.target.value) : undefined })} />
         </Field>
@@ -136,13 +144,7 @@ function SqlFields({ def, set }: { def: TagDefinition; set: Setter }) {
   return (
     <Fieldset legend={t('tagKind.sql')}>
       <div className="form-grid">
-        <Field label={t('tags.valueType')}>
-          <select value={String(def.valueType ?? 'string')} onChange={(e) => set({ valueType: e.target.value })}>
-            {VALUE_TYPES.map((v) => (
-              <option key={v}>{v}</option>
-            ))}
-          </select>
-        </Field>
+        <ValueTypeField def={def} set={set} />
         <Field label={t('tags.query')} hint={t('tags.queryHint')} className="span-all">
           <textarea rows={8} spellCheck={false} className="mono" value={String(def.query ?? '')} required minLength={10} maxLength={20000} onChange={(e) => set({ query: e.target.value })} />
         </Field>
