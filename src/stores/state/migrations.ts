@@ -562,6 +562,13 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.alterTable('users').addColumn('must_change_password', 'boolean', (c) => c.notNull().defaultTo(false)).execute();
     },
   },
+  '0024_drop_login_lock': {
+    async up(db: Kysely<unknown>) {
+      // The per-account lock that 0022's throttle replaced: nothing reads or writes these columns.
+      await db.schema.alterTable('users').dropColumn('failed_logins').execute();
+      await db.schema.alterTable('users').dropColumn('locked_until').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

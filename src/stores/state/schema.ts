@@ -67,8 +67,6 @@ export interface StateDatabase {
     name: string;
     role: string;
     password_hash: string;
-    failed_logins: ColumnType<number, number | undefined, number>;
-    locked_until: NullableTimestamp;
     disabled_at: NullableTimestamp;
     created_at: ColumnType<Date, Date | undefined, never>;
     password_changed_at: Timestamp;
