@@ -1,0 +1,14 @@
+/**
+ * The API's contract: request and response schemas shared by the server (validation, response
+ * serialisation, OpenAPI) and the console (its types). Node-free: this floor imports only zod.
+ */
+import { z } from 'zod';
+
+/** Every error leaves the API as `{ error: { code, message, details } }`. */
+export const errorBodySchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+/** Times leave the API as ISO-8601 UTC strings. */
+export const isoTimeSchema = z.string();
