@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifyStatic from '@fastify/static';
 import fastifyCookie from '@fastify/cookie';
@@ -59,6 +59,8 @@ export interface ServerOptions {
   uploadsDir?: string;
   /** Proxies whose X-Forwarded-For names the client (default: SIYU_TRUST_PROXY; none when unset). */
   trustProxy?: boolean | number | string;
+  /** Sees every route as it is registered (the contract test lists routes without a response schema). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 /** Where links in messages (tracked links, unsubscribe) point: SIYU_PUBLIC_URL, else the address the server listens on. */
@@ -70,13 +72,14 @@ function publicUrlOf(app: FastifyInstance, configured: string | undefined): stri
   return `http://${host}:${address.port}`;
 }
 
-export async function buildServer({ config, stores, logger = true, tracking, uploadsDir, trustProxy }: ServerOptions): Promise<FastifyInstance> {
+export async function buildServer({ config, stores, logger = true, tracking, uploadsDir, trustProxy, onRoute }: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: logger ? { level: config.logLevel } : false,
     // A union does not pick one of Fastify's overloads: named as the string form proxy-addr takes.
     trustProxy: (trustProxy ?? trustProxySetting()) as string,
     bodyLimit: 10 * 1024 * 1024,
   });
+  if (onRoute) app.addHook('onRoute', onRoute);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
