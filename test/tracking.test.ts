@@ -1,14 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { openTestStores, startTestServer, uniqueSlug } from './helpers.ts';
+import { openTestStores, startTestServer, uniqueSlug, tempDir } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
 import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
 import { resolveSerially } from '../src/identity/resolve-queue.ts';
 import { runImport } from '../src/ingest/importer.ts';
 import fs from 'node:fs';
 import path from 'node:path';
-import { tempDir } from './helpers.ts';
 
 let stores: Stores;
 let app: FastifyInstance;

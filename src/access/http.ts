@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf, SESSION_COOKIE } from '../server/auth.ts';
-import { ApiError } from '../server/errors.ts';
+import { ApiError } from '../kernel/errors.ts';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../workspaces/workspaces.ts';
 import { listAudit, recordAudit } from './audit.ts';

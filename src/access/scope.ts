@@ -7,7 +7,8 @@
  * filters on both stores), not a filter over rows already read.
  */
 import type { Stores } from '../stores/stores.ts';
-import { NotFoundError, type AuthenticatedKey } from '../workspaces/workspaces.ts';
+import { type AuthenticatedKey } from '../workspaces/workspaces.ts';
+import { NotFoundError } from '../kernel/errors.ts';
 
 export interface DataScope {
   team: { id: string; name: string; sources: string[] } | null;

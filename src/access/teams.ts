@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 import { z } from 'zod';
 import type { Stores } from '../stores/stores.ts';
-import { ConflictError, NotFoundError } from '../workspaces/workspaces.ts';
+import { ConflictError, NotFoundError } from '../kernel/errors.ts';
 
 export const teamSchema = z
   .object({

@@ -9,8 +9,8 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
-import { ConflictError, NotFoundError, ROLES, type AuthenticatedKey, type Role } from '../workspaces/workspaces.ts';
-import { InputError } from '../system/validation.ts';
+import { ROLES, type AuthenticatedKey, type Role } from '../workspaces/workspaces.ts';
+import { ConflictError, NotFoundError, InputError } from '../kernel/errors.ts';
 import type { DataScope } from './scope.ts';
 
 const scrypt = promisify(crypto.scrypt) as (password: string, salt: Buffer, keylen: number, options: crypto.ScryptOptions) => Promise<Buffer>;

@@ -1,11 +1,10 @@
 /** Channels of a workspace in the state store, and the client each one sends through. */
 import type { Stores } from '../stores/stores.ts';
-import { ConflictError, NotFoundError } from '../workspaces/workspaces.ts';
+import { ConflictError, NotFoundError, InputError } from '../kernel/errors.ts';
 import type { ChannelClient, OutboundMessage, SendResult } from './channel.ts';
 import { sql } from 'kysely';
 import { isReservedSecretName, readSecret, RESERVED_SECRET_RULE, redactSecretValues, secretExists } from '../secrets/secrets.ts';
 import { SecretIntegrityError, SecretKeyError } from '../secrets/crypto.ts';
-import { InputError } from '../system/validation.ts';
 import { CHANNEL_CONFIGS, channelSchema, secretRefsOf, type Channel, type SecretRef } from './definition.ts';
 import { WebhookClient } from './webhook.ts';
 import { EmailClient } from './email.ts';

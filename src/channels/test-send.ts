@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import { z } from 'zod';
 import type { Stores } from '../stores/stores.ts';
-import { InputError } from '../system/validation.ts';
+import { InputError } from '../kernel/errors.ts';
 import { addressTypeOf } from './definition.ts';
 import { clientFor, getChannel } from './store.ts';
 import { ledgerReason, type SendResult } from './channel.ts';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { ZodError } from 'zod';
-import { describeZodError } from '../system/validation.ts';
+import { describeZodError } from '../kernel/errors.ts';
 
 /** Whole numbers on the command line; `1_000_000` is accepted for readability. */
 export function parseInteger(value: string): number {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ZodError } from 'zod';
-import { describeZodError } from '../system/validation.ts';
+import { describeZodError } from '../kernel/errors.ts';
 import { loadConfig, type SiyuConfig } from '../config/config.ts';
 import { registerStartCommand } from './commands/start.ts';
 import { registerStoreCommands } from './commands/stores.ts';

@@ -13,7 +13,7 @@ import type { Stores } from '../stores/stores.ts';
 import { ledgerReason, type ChannelClient, type OutboundMessage, type SendResult } from '../channels/channel.ts';
 import { ChannelConfigError, channelSecretsVersion, clientFor, getChannel } from '../channels/store.ts';
 import { ZodError } from 'zod';
-import { NotFoundError } from '../workspaces/workspaces.ts';
+import { NotFoundError } from '../kernel/errors.ts';
 import type { Channel } from '../channels/definition.ts';
 import { getPolicy, quietHoursAt, type Policy } from '../policy/policy.ts';
 import { WorkspaceService } from '../workspaces/workspaces.ts';

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { callerOf } from '../server/auth.ts';
 import { recordAudit } from '../access/audit.ts';
 import type { Stores } from '../stores/stores.ts';
-import { NotFoundError } from '../workspaces/workspaces.ts';
+import { NotFoundError } from '../kernel/errors.ts';
 import { identifierTypeSchema } from './identifier-types.ts';
 import { declareIdentifierType, loadIdentifierTypes } from './identifier-store.ts';
 import { resolveSerially } from './resolve-queue.ts';

@@ -4,7 +4,7 @@
  */
 import crypto from 'node:crypto';
 import type { Stores } from '../stores/stores.ts';
-import { NotFoundError } from '../workspaces/workspaces.ts';
+import { NotFoundError } from '../kernel/errors.ts';
 import { normalise } from './identifier-types.ts';
 import { loadIdentifierTypes } from './identifier-store.ts';
 import { resolveSerially } from './resolve-queue.ts';

@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
-import { ConflictError, NotFoundError } from '../workspaces/workspaces.ts';
+import { ConflictError, NotFoundError } from '../kernel/errors.ts';
 import { resolveSerially } from './resolve-queue.ts';
 
 /** Reviews, best match first; with `sources`, only pairs of records that both come from them (a team's scope). */

@@ -13,9 +13,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../server/auth.ts';
 import { privateDirectory, receiveUpload, UploadTooLargeError } from '../server/uploads.ts';
-import { ApiError } from '../server/errors.ts';
+import { ApiError, NotFoundError } from '../kernel/errors.ts';
 import type { Stores } from '../stores/stores.ts';
-import { NotFoundError, WorkspaceService } from '../workspaces/workspaces.ts';
+import { WorkspaceService, type AuthenticatedKey } from '../workspaces/workspaces.ts';
 import { ImportPlanError, runImport } from './importer.ts';
 import { FileFormatError } from './file-reader.ts';
 import { IMPORT_KINDS, type ImportKind } from './layouts.ts';
@@ -28,7 +28,6 @@ import { scopeOf, scopeSources } from '../access/scope.ts';
 /** What a team may import (into its own sources): rows whose source is the one it names. */
 const TEAM_IMPORT_KINDS: readonly string[] = ['orders', 'refunds', 'members', 'contacts'];
 import { maskField, seesPersonalData } from '../identity/masking.ts';
-import type { AuthenticatedKey } from '../workspaces/workspaces.ts';
 
 const runSchema = z.object({
   id: z.string(),

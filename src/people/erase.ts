@@ -18,8 +18,8 @@
  */
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
-import { NotFoundError, type AuthenticatedKey } from '../workspaces/workspaces.ts';
-import { InputError } from '../system/validation.ts';
+import type { AuthenticatedKey } from '../workspaces/workspaces.ts';
+import { NotFoundError, InputError } from '../kernel/errors.ts';
 import { recordAudit } from '../access/audit.ts';
 import { suppressIdentifiers } from '../identity/suppression.ts';
 

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { callerOf } from '../server/auth.ts';
 import type { Stores } from '../stores/stores.ts';
 import { LookupLimitError, LookupRefusedError, personView, searchPeople } from './people.ts';
-import { ApiError } from '../server/errors.ts';
+import { ApiError } from '../kernel/errors.ts';
 import { overview } from './overview.ts';
 import { erasePerson } from './erase.ts';
 import { exportPerson } from './export.ts';

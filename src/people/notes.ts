@@ -1,7 +1,8 @@
 /** Notes on a person (备注): who wrote what and when; read and written within the caller's scope. */
 import { z } from 'zod';
 import type { Stores } from '../stores/stores.ts';
-import { NotFoundError, type AuthenticatedKey } from '../workspaces/workspaces.ts';
+import { type AuthenticatedKey } from '../workspaces/workspaces.ts';
+import { NotFoundError } from '../kernel/errors.ts';
 import { assertPersonInScope } from '../access/scope.ts';
 
 export const noteSchema = z.object({ text: z.string().trim().min(1, 'write something').max(2000) }).strict();

@@ -5,10 +5,10 @@
  * as their role requires.
  */
 import type { Stores } from '../stores/stores.ts';
-import { NotFoundError, type AuthenticatedKey } from '../workspaces/workspaces.ts';
+import type { AuthenticatedKey } from '../workspaces/workspaces.ts';
+import { NotFoundError, InputError } from '../kernel/errors.ts';
 import { loadIdentifierTypes } from '../identity/identifier-store.ts';
 import { normalise, normaliseEmail, normalisePhone } from '../identity/identifier-types.ts';
-import { InputError } from '../system/validation.ts';
 import { recordAudit } from '../access/audit.ts';
 import { maskField, maskIdentifier, maskName, maskProperties, maskRecordId, maskTagValue, maskText, seesPersonalData } from '../identity/masking.ts';
 import { assertPersonInScope, identitySourcesSql, peopleInScope, peopleScopeSql, scopeOf, scopeSources, seesPartOf } from '../access/scope.ts';

@@ -5,7 +5,8 @@
  */
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
-import { ConflictError, NotFoundError, WorkspaceService } from '../workspaces/workspaces.ts';
+import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { ConflictError, NotFoundError } from '../kernel/errors.ts';
 import { getSegment } from '../segments/segments.ts';
 import { checkChannelReady, getChannel } from '../channels/store.ts';
 import { listTags } from '../tags/store.ts';

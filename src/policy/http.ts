@@ -16,8 +16,7 @@ import { CHANNEL_CONFIGS } from '../channels/definition.ts';
 import { channelCredential, getChannel } from '../channels/store.ts';
 import { normalisePhone } from '../identity/identifier-types.ts';
 import { WorkspaceService } from '../workspaces/workspaces.ts';
-import { ApiError } from '../server/errors.ts';
-import { NotFoundError } from '../workspaces/workspaces.ts';
+import { ApiError, NotFoundError } from '../kernel/errors.ts';
 import { clickhouseTime } from '../ingest/values.ts';
 
 /** Replies that mean "stop sending me these" (退订 conventions of Chinese SMS, and the usual English ones). */

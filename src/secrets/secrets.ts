@@ -8,7 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { loadConfig } from '../config/config.ts';
 import type { Stores } from '../stores/stores.ts';
-import { InputError } from '../system/validation.ts';
+import { InputError } from '../kernel/errors.ts';
 import { recordAudit } from '../access/audit.ts';
 import { generateMasterKey, open, seal, SecretKeyError, type MasterKey } from './crypto.ts';
 import { loadKeyring, writeKeyFile, type Keyring } from './keyring.ts';

@@ -8,7 +8,7 @@ import { PROFILE_FIELDS, type ValueType } from '../tags/definition.ts';
 import { durationSeconds, type Condition, type EventSpec, type PropertyFilter, type Segment, type Window } from './definition.ts';
 import { HORIZONS, LEVELS, SHARED_BIT } from './behaviour.ts';
 import { dateInZone } from '../tags/engine.ts';
-import { InputError } from '../system/validation.ts';
+import { InputError } from '../kernel/errors.ts';
 
 export interface CompileContext {
   /** The day relative windows end on (YYYY-MM-DD, the workspace's today). */

@@ -14,7 +14,7 @@ import { exportSegment, importSegmentList } from './lists.ts';
 import { behaviourIndexStatus, refreshBehaviourIndex } from './behaviour.ts';
 import { maskedConditionProblem } from './masked.ts';
 import { maskTagValue, seesPersonalData } from '../identity/masking.ts';
-import { ApiError } from '../server/errors.ts';
+import { ApiError } from '../kernel/errors.ts';
 import { calendarDate } from '../kernel/dates.ts';
 
 const date = calendarDate;

@@ -3,7 +3,7 @@
  * (everyone OneID knows), and a cross matrix of two tags.
  */
 import type { Stores } from '../stores/stores.ts';
-import { NotFoundError } from '../workspaces/workspaces.ts';
+import { NotFoundError } from '../kernel/errors.ts';
 import { EVERYONE, VALUE_COLUMN } from '../tags/compute.ts';
 import { getTag, valueRun } from '../tags/store.ts';
 import { bitmapValue } from '../tags/engine.ts';

@@ -9,7 +9,7 @@ import type { Stores } from '../stores/stores.ts';
 import { loadIdentifierTypes } from '../identity/identifier-store.ts';
 import { normalise } from '../identity/identifier-types.ts';
 import { readRows, sniffFile } from '../ingest/file-reader.ts';
-import { ConflictError } from '../workspaces/workspaces.ts';
+import { ConflictError } from '../kernel/errors.ts';
 import { compileFor, getSegment, saveSegment, type Viewer } from './segments.ts';
 import { identitySourcesSql } from '../access/scope.ts';
 import { csvRows } from '../kernel/csv.ts';

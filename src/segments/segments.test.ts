@@ -10,7 +10,7 @@ import { runImport } from '../ingest/importer.ts';
 import { saveTag } from '../tags/store.ts';
 import { runTags } from '../tags/engine.ts';
 import { segmentSchema, type Condition } from './definition.ts';
-import { describeZodError } from '../system/validation.ts';
+import { describeZodError } from '../kernel/errors.ts';
 import { compileSegment, tagRunKey } from './compile.ts';
 import { countSegment, estimateSegment, sampleSegment, saveSegment } from './segments.ts';
 

@@ -3,7 +3,8 @@
  * the compiled tree, as an exact count, a quick estimate, or a sample of people.
  */
 import type { Stores } from '../stores/stores.ts';
-import { ConflictError, NotFoundError, WorkspaceService, type AuthenticatedKey, type Role } from '../workspaces/workspaces.ts';
+import { WorkspaceService, type AuthenticatedKey, type Role } from '../workspaces/workspaces.ts';
+import { ConflictError, NotFoundError } from '../kernel/errors.ts';
 import { identitySourcesSql, peopleScopeSql, scopeOf } from '../access/scope.ts';
 import { dateInZone } from '../tags/engine.ts';
 import { listTags, valueRun, valueRuns } from '../tags/store.ts';

@@ -6,7 +6,7 @@
  */
 import crypto from 'node:crypto';
 import type { Stores } from '../stores/stores.ts';
-import { NotFoundError } from '../workspaces/workspaces.ts';
+import { NotFoundError } from '../kernel/errors.ts';
 import { onTagRunsFinished } from '../tags/engine.ts';
 import { compileFor, getSegment, listSegments, type Viewer } from './segments.ts';
 import { peopleScopeSql } from '../access/scope.ts';

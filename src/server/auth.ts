@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError } from './errors.ts';
+import { ApiError } from '../kernel/errors.ts';
 import { ApiKeyService, type AuthenticatedKey, type Role } from '../workspaces/workspaces.ts';
 import { scopeOf } from '../access/scope.ts';
 

@@ -3,7 +3,7 @@
  * per-address limits (login throttling, tracker rates) would hold every client together: the
  * operator names the proxies whose X-Forwarded-For is believed (SIYU_TRUST_PROXY), nobody else's.
  */
-import { InputError } from '../system/validation.ts';
+import { InputError } from '../kernel/errors.ts';
 
 /** Fastify's `trustProxy`: unset → false; `true`; a hop count (`1`); or addresses and CIDRs, comma-separated. */
 export function trustProxySetting(env: NodeJS.ProcessEnv = process.env): boolean | number | string {

@@ -1,26 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifySchemaCompiler } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { ZodError } from 'zod';
-import { ConflictError, NotFoundError } from '../workspaces/workspaces.ts';
-import { InputError, issuePath } from '../system/validation.ts';
-
-/** Every error leaves the API as `{ error: { code, message, details } }`. */
-export interface ErrorBody {
-  error: { code: string; message: string; details?: unknown };
-}
-
-export class ApiError extends Error {
-  override name = 'ApiError';
-  readonly statusCode: number;
-  readonly code: string;
-  readonly details?: unknown;
-  constructor(statusCode: number, code: string, message: string, details?: unknown) {
-    super(message);
-    this.statusCode = statusCode;
-    this.code = code;
-    this.details = details;
-  }
-}
+import { ApiError, ConflictError, InputError, issuePath, NotFoundError, type ErrorBody } from '../kernel/errors.ts';
 
 /**
  * The zod validator, but a body nested so deep that checking it would overflow the stack (a tree of

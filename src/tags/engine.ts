@@ -7,8 +7,8 @@
 import crypto from 'node:crypto';
 import { isCalendarDate } from '../kernel/dates.ts';
 import type { Stores } from '../stores/stores.ts';
-import { NotFoundError, WorkspaceService } from '../workspaces/workspaces.ts';
-import { InputError } from '../system/validation.ts';
+import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { NotFoundError, InputError } from '../kernel/errors.ts';
 import { runOrder, valueTypeOf, type TagDefinition, type ValueType } from './definition.ts';
 import { cycleMeasures, EVERYONE, PURCHASE_LINES, PURCHASES, readFromRunTables, tagQuery, VALUE_COLUMN, type RuleInput, type TagQuery } from './compute.ts';
 import { sandboxedQuery, sqlTagLimits, sqlTagRunError } from './sql-tags.ts';

@@ -8,7 +8,7 @@ import type { Stores } from '../stores/stores.ts';
 import { loadIdentifierTypes } from '../identity/identifier-store.ts';
 import { normalise } from '../identity/identifier-types.ts';
 import { readRows, sniffFile } from '../ingest/file-reader.ts';
-import { ConflictError } from '../workspaces/workspaces.ts';
+import { ConflictError } from '../kernel/errors.ts';
 import type { ImportedTag } from './definition.ts';
 import { getTag, manualValue } from './store.ts';
 import type { TagQuery } from './compute.ts';

@@ -5,10 +5,10 @@
  * restarts, never run the same slot twice; a server that was down runs a missed slot once on return.
  */
 import { Cron } from 'croner';
-import { InputError } from '../system/validation.ts';
+import { InputError, NotFoundError } from '../kernel/errors.ts';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
-import { NotFoundError, WorkspaceService } from '../workspaces/workspaces.ts';
+import { WorkspaceService } from '../workspaces/workspaces.ts';
 import { dateInZone, runTags, type TagRunResult } from './engine.ts';
 
 /** What `daily` means: 03:00 in the workspace's time zone. */

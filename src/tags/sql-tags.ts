@@ -23,7 +23,7 @@ import { PURCHASES } from './compute.ts';
 import type { SqlTag } from './definition.ts';
 import { isAllowedFunction } from './sql-functions.ts';
 import { ZodError } from 'zod';
-import { InputError } from '../system/validation.ts';
+import { InputError } from '../kernel/errors.ts';
 import { ConfigError } from '../config/config.ts';
 
 /** What a SQL tag can read, each limited to the workspace (and current rows: FINAL). */

@@ -5,7 +5,8 @@
  */
 import { ZodError } from 'zod';
 import type { Stores } from '../stores/stores.ts';
-import { ConflictError, NotFoundError, type AuthenticatedKey } from '../workspaces/workspaces.ts';
+import { type AuthenticatedKey } from '../workspaces/workspaces.ts';
+import { ConflictError, NotFoundError } from '../kernel/errors.ts';
 import { peopleScopeSql } from '../access/scope.ts';
 import { tagDefinitionSchema, valueTypeOf, type ManualTag, type TagDefinition, type ValueType } from './definition.ts';
 import { VALUE_COLUMN } from './compute.ts';

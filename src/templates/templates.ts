@@ -6,7 +6,7 @@
  */
 import { Liquid } from 'liquidjs';
 import { PROFILE_FIELDS } from '../tags/definition.ts';
-import { InputError } from '../system/validation.ts';
+import { InputError } from '../kernel/errors.ts';
 
 export const PERSON_FIELDS = ['id', 'name', ...Object.keys(PROFILE_FIELDS)] as const;
 export const PLAN_FIELDS = ['key', 'name', 'variant', 'run'] as const;

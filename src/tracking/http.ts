@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../server/auth.ts';
-import { ApiError } from '../server/errors.ts';
+import { ApiError } from '../kernel/errors.ts';
 import type { Stores } from '../stores/stores.ts';
 import { loadIdentifierTypes } from '../identity/identifier-store.ts';
 import type { IdentifierType } from '../identity/identifier-types.ts';

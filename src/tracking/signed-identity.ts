@@ -13,8 +13,7 @@ import { z } from 'zod';
 import type { Stores } from '../stores/stores.ts';
 import { deleteSecret, readSecret, writeSecret } from '../secrets/secrets.ts';
 import { recordAudit } from '../access/audit.ts';
-import { InputError } from '../system/validation.ts';
-import { NotFoundError } from '../workspaces/workspaces.ts';
+import { InputError, NotFoundError } from '../kernel/errors.ts';
 import { EVENT_LIMITS } from '../ingest/events.ts';
 
 /** The longest a token may live: a stolen token is a claim for at most this long. */

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Stores } from '../stores/stores.ts';
 import { ApiKeyService, WorkspaceService, type Workspace } from './workspaces.ts';
 import { createUser, newUserSchema } from '../access/users.ts';
-import { InputError } from '../system/validation.ts';
+import { InputError } from '../kernel/errors.ts';
 
 export interface BootstrapResult {
   workspace: Workspace;

@@ -1,8 +1,8 @@
+import { ConflictError, NotFoundError, InputError } from '../kernel/errors.ts';
 import type { DataScope } from '../access/scope.ts';
 import crypto from 'node:crypto';
 import { z } from 'zod';
 import type { StateStore } from '../stores/state/state-store.ts';
-import { InputError } from '../system/validation.ts';
 
 /**
  * People's roles (admin, operator, analyst, staff) and one for machines: `tracker` may only send
@@ -108,12 +108,6 @@ function checkedOrigins(origins: readonly string[] | null | undefined): string[]
   return [...new Set(out)];
 }
 
-export class NotFoundError extends Error {
-  override name = 'NotFoundError';
-}
-export class ConflictError extends Error {
-  override name = 'ConflictError';
-}
 
 export function isValidTimeZone(timeZone: string): boolean {
   try {

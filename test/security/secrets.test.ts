@@ -9,9 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openTestStores, startTestServer, callApi, tempDir, uniqueSlug } from '../helpers.ts';
 import { runImport } from '../../src/ingest/importer.ts';
-import type { Workspace } from '../../src/workspaces/workspaces.ts';
+import { type Workspace, ApiKeyService, WorkspaceService } from '../../src/workspaces/workspaces.ts';
 import type { Stores } from '../../src/stores/stores.ts';
-import { ApiKeyService, WorkspaceService } from '../../src/workspaces/workspaces.ts';
 import { startSmsHttpServer, type SmsHttpServer } from '../../src/channels/testing/sms-http-server.ts';
 import { startLocalServer, type LocalServer } from '../../src/channels/testing/local-server.ts';
 

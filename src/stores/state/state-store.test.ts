@@ -2,8 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { openTestStores } from '../../../test/helpers.ts';
-import type { Stores } from '../stores.ts';
-import { migrateStores } from '../stores.ts';
+import { type Stores, migrateStores } from '../stores.ts';
 
 let stores: Stores;
 

@@ -1,6 +1,6 @@
 /** Ready tag packs: installed in one command, computed in one run. */
 import type { Stores } from '../../stores/stores.ts';
-import { NotFoundError } from '../../workspaces/workspaces.ts';
+import { NotFoundError } from '../../kernel/errors.ts';
 import type { TagDefinitionInput } from '../definition.ts';
 import { listTags, saveTag } from '../store.ts';
 import { RETAIL_PACK } from './retail.ts';
