@@ -10,7 +10,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config/config.ts';
 import { openStores } from '../src/stores/stores.ts';
-import { WorkspaceService } from '../src/workspaces/workspaces.ts';
+import { WorkspaceService } from '../src/access/workspaces.ts';
 import { saveSegment } from '../src/segments/segments.ts';
 import { saveChannel } from '../src/channels/store.ts';
 import { writeSecret } from '../src/secrets/secrets.ts';

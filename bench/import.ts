@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config/config.ts';
 import { openStores } from '../src/stores/stores.ts';
-import { WorkspaceService } from '../src/workspaces/workspaces.ts';
+import { WorkspaceService } from '../src/access/workspaces.ts';
 import { runImport } from '../src/ingest/importer.ts';
 import { generateDemoBrand, MANIFEST_NAME } from '../src/demo/demo-brand.ts';
 import { machine, median, option, peakRssMiB, printTable } from './common.ts';

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config/config.ts';
 import { openStores, type Stores } from '../src/stores/stores.ts';
-import { WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+import { WorkspaceService, type Workspace } from '../src/access/workspaces.ts';
 import { runImport } from '../src/ingest/importer.ts';
 import { declareIdentifierType } from '../src/identity/identifier-store.ts';
 import { resolveIdentities } from '../src/identity/resolve.ts';

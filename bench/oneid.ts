@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config/config.ts';
 import { openStores } from '../src/stores/stores.ts';
-import { WorkspaceService } from '../src/workspaces/workspaces.ts';
+import { WorkspaceService } from '../src/access/workspaces.ts';
 import { resolveIdentities } from '../src/identity/resolve.ts';
 import { machine, option, peakRssMiB, printTable, timed } from './common.ts';
 

@@ -14,12 +14,12 @@ import path from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../src/config/config.ts';
 import { openStores, type Stores } from '../src/stores/stores.ts';
-import { WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+import { WorkspaceService, type Workspace } from '../src/access/workspaces.ts';
 import { saveTag } from '../src/tags/store.ts';
 import { dateInZone, writeBitmaps, writePeopleBitmap } from '../src/tags/engine.ts';
 import { countSegment, estimateSegment } from '../src/segments/segments.ts';
 import { refreshBehaviourIndex } from '../src/segments/behaviour.ts';
-import type { Condition } from '../src/segments/definition.ts';
+import type { Condition } from '../src/contract/segments.ts';
 import { machine, median, option, peakRssMiB, percentile, printTable, timed } from './common.ts';
 
 const TAGS: Record<string, string[]> = {

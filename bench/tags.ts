@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config/config.ts';
 import { openStores, type Stores } from '../src/stores/stores.ts';
-import { WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+import { WorkspaceService, type Workspace } from '../src/access/workspaces.ts';
 import { loadDemoBrand } from '../src/demo/load.ts';
 import { runTags, type TagRunResult } from '../src/tags/engine.ts';
 import { installPack } from '../src/tags/packs/packs.ts';

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { callApi, openTestStores, startTestServer, uniqueSlug, runCli, tempDir } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
-import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+import { WorkspaceService, type Workspace } from '../src/access/workspaces.ts';
+import { ApiKeyService } from '../src/access/keys.ts';
 
 let stores: Stores;
 let app: FastifyInstance;

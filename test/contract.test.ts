@@ -10,7 +10,7 @@ import path from 'node:path';
 import ts from 'typescript';
 import type { RouteOptions } from 'fastify';
 import { openTestStores, ROOT } from './helpers.ts';
-import { buildServer } from '../src/server/app.ts';
+import { buildServer } from '../src/app/server.ts';
 
 /** Routes that answer with a file or a stream rather than one JSON body, each with why. */
 const WITHOUT_RESPONSE_SCHEMA: Record<string, string> = {

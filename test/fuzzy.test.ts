@@ -5,7 +5,7 @@ import path from 'node:path';
 import { jaroWinkler } from '../src/identity/fuzzy.ts';
 import { openTestStores, tempDir, uniqueSlug } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
-import { WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+import { WorkspaceService, type Workspace } from '../src/access/workspaces.ts';
 import { runImport } from '../src/ingest/importer.ts';
 import { resolveIdentities } from '../src/identity/resolve.ts';
 import { decideReview, listReviews } from '../src/identity/reviews.ts';

@@ -8,9 +8,10 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { openStores, type Stores } from '../src/stores/stores.ts';
-import { buildServer } from '../src/server/app.ts';
+import { buildServer } from '../src/app/server.ts';
 import type { EventBufferOptions } from '../src/tracking/event-buffer.ts';
-import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+import { WorkspaceService, type Workspace } from '../src/access/workspaces.ts';
+import { ApiKeyService } from '../src/access/keys.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

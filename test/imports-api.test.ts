@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { openTestStores, startTestServer, uniqueSlug } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
-import { ApiKeyService, WorkspaceService } from '../src/workspaces/workspaces.ts';
+import { WorkspaceService } from '../src/access/workspaces.ts';
+import { ApiKeyService } from '../src/access/keys.ts';
 
 let stores: Stores;
 let app: FastifyInstance;

@@ -7,7 +7,7 @@ import iconv from 'iconv-lite';
 import ExcelJS from 'exceljs';
 import { openTestStores, runCli, tempDir, uniqueSlug } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
-import { WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+import { WorkspaceService, type Workspace } from '../src/access/workspaces.ts';
 import { runImport, ImportPlanError } from '../src/ingest/importer.ts';
 import { resolveIdentities } from '../src/identity/resolve.ts';
 import { exportIdentities, exportRecords } from '../src/identity/exports.ts';

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { openTestStores, uniqueSlug } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
-import { WorkspaceService } from '../src/workspaces/workspaces.ts';
+import { WorkspaceService } from '../src/access/workspaces.ts';
 import { resolveIdentities } from '../src/identity/resolve.ts';
 
 let stores: Stores;

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openTestStores, tempDir, uniqueSlug } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
-import { WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+import { WorkspaceService, type Workspace } from '../src/access/workspaces.ts';
 import { runImport } from '../src/ingest/importer.ts';
 import { saveSegment } from '../src/segments/segments.ts';
 import { saveChannel } from '../src/channels/store.ts';

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { openTestStores, startTestServer, uniqueSlug } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
-import { ApiKeyService, WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+import { WorkspaceService, type Workspace } from '../src/access/workspaces.ts';
+import { ApiKeyService } from '../src/access/keys.ts';
 import { createSignKey, signIdentity } from '../src/tracking/signed-identity.ts';
 // @ts-expect-error: the SDK is plain JavaScript for browsers
 import { createSiyu } from '../sdk/siyu.js';

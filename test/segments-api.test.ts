@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { callApi, openTestStores, workspaceWithKeys, runCli, startTestServer, tempDir, uniqueSlug } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
-import type { Workspace } from '../src/workspaces/workspaces.ts';
+import type { Workspace } from '../src/access/workspaces.ts';
 import { runImport } from '../src/ingest/importer.ts';
 import { saveTag } from '../src/tags/store.ts';
 import { runTags } from '../src/tags/engine.ts';

@@ -6,7 +6,7 @@ import zlib from 'node:zlib';
 import iconv from 'iconv-lite';
 import { openTestStores, tempDir, uniqueSlug } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
-import { WorkspaceService, type Workspace } from '../src/workspaces/workspaces.ts';
+import { WorkspaceService, type Workspace } from '../src/access/workspaces.ts';
 import { runImport, type ImportRequest } from '../src/ingest/importer.ts';
 import { generateDemoBrand } from '../src/demo/demo-brand.ts';
 import { DEMO_IMPORTS } from '../src/demo/load.ts';

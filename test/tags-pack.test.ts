@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { openTestStores, runCli, tempDir, uniqueSlug } from './helpers.ts';
-import { WorkspaceService } from '../src/workspaces/workspaces.ts';
+import { WorkspaceService } from '../src/access/workspaces.ts';
 import { generateDemoBrand } from '../src/demo/demo-brand.ts';
 import { loadDemoBrand } from '../src/demo/load.ts';
 import { RETAIL_PACK } from '../src/tags/packs/retail.ts';

@@ -7,7 +7,7 @@
  * filters on both stores), not a filter over rows already read.
  */
 import type { Stores } from '../stores/stores.ts';
-import { type AuthenticatedKey } from '../workspaces/workspaces.ts';
+import { type AuthenticatedKey } from './keys.ts';
 import { NotFoundError } from '../kernel/errors.ts';
 
 export interface DataScope {

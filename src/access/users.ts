@@ -9,7 +9,7 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
-import { ROLES, type AuthenticatedKey, type Role } from '../workspaces/workspaces.ts';
+import { ROLES, type AuthenticatedKey, type Role } from './keys.ts';
 import { ConflictError, NotFoundError, InputError } from '../kernel/errors.ts';
 import type { DataScope } from './scope.ts';
 

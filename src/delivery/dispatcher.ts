@@ -14,9 +14,9 @@ import { ledgerReason, type ChannelClient, type OutboundMessage, type SendResult
 import { ChannelConfigError, channelSecretsVersion, clientFor, getChannel } from '../channels/store.ts';
 import { ZodError } from 'zod';
 import { NotFoundError } from '../kernel/errors.ts';
-import type { Channel } from '../channels/definition.ts';
+import type { Channel } from '../contract/channels.ts';
 import { getPolicy, quietHoursAt, type Policy } from '../policy/policy.ts';
-import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { WorkspaceService } from '../access/workspaces.ts';
 import { settleRuns } from '../plans/run.ts';
 
 export interface DispatcherOptions {

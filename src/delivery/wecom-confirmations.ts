@@ -8,7 +8,7 @@ import { clickhouseTime } from '../ingest/values.ts';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
 import { channelSecretsVersion, clientFor } from '../channels/store.ts';
-import { channelSchema } from '../channels/definition.ts';
+import { channelSchema } from '../contract/channels.ts';
 import type { WeComCustomerContactClient } from '../channels/wecom.ts';
 
 

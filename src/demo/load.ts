@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Stores } from '../stores/stores.ts';
-import type { Workspace } from '../workspaces/workspaces.ts';
+import type { Workspace } from '../access/workspaces.ts';
 import { runImport, type ImportSummary } from '../ingest/importer.ts';
 import type { ResolveSummary } from '../identity/resolve.ts';
 import { resolveSerially } from '../identity/resolve-queue.ts';

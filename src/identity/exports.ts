@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Stores } from '../stores/stores.ts';
-import type { AuthenticatedKey } from '../workspaces/workspaces.ts';
+import type { AuthenticatedKey } from '../access/keys.ts';
 import { identitySourcesSql, peopleScopeSql, sourceScopeSql } from '../access/scope.ts';
 import { csvRows } from '../kernel/csv.ts';
 

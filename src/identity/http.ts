@@ -4,13 +4,13 @@
  * that may not see it.
  */
 import fs from 'node:fs';
-import { temporaryDirOf } from '../server/uploads.ts';
+import { temporaryDirOf } from '../kernel/uploads.ts';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { callerOf } from '../server/auth.ts';
+import { callerOf } from '../access/auth.ts';
 import { recordAudit } from '../access/audit.ts';
 import type { Stores } from '../stores/stores.ts';
 import { NotFoundError } from '../kernel/errors.ts';

@@ -14,7 +14,7 @@ import { readUint32Rows } from '../stores/facts/facts-store.ts';
 import type { IdentifierType } from './identifier-types.ts';
 import { loadIdentifierTypes } from './identifier-store.ts';
 import { suppressionSql } from './suppression.ts';
-import { nextVersion } from '../ingest/writer.ts';
+import { nextVersion } from '../facts/version-clock.ts';
 import { fuzzyCandidates, type Candidate, type FuzzyOptions } from './fuzzy.ts';
 import { fuzzyOptionsFor } from './settings.ts';
 

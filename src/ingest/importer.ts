@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
-import type { Workspace } from '../workspaces/workspaces.ts';
+import type { Workspace } from '../access/workspaces.ts';
 import { loadIdentifierTypes } from '../identity/identifier-store.ts';
 import { checkRecordLengths, describeShape, readJsonLines, readRows, recordTooLongReason, sniffFile, type FileShape } from './file-reader.ts';
 import {

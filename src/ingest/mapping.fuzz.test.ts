@@ -15,7 +15,7 @@ import iconv from 'iconv-lite';
 import { stringify } from 'csv-stringify/sync';
 import { openTestStores, tempDir, uniqueSlug } from '../../test/helpers.ts';
 import type { Stores } from '../stores/stores.ts';
-import { WorkspaceService, type Workspace } from '../workspaces/workspaces.ts';
+import { WorkspaceService, type Workspace } from '../access/workspaces.ts';
 import { ImportPlanError, runImport, type ImportSummary } from './importer.ts';
 import { mappingFileSchema, type ImportKind } from './layouts.ts';
 import { FileFormatError } from './file-reader.ts';

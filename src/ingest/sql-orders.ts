@@ -17,7 +17,8 @@ import type { Stores } from '../stores/stores.ts';
 import type { IdentifierType } from '../identity/identifier-types.ts';
 import type { FileShape } from './file-reader.ts';
 import { IDENTIFIER_FIELDS, type ColumnSource, type FileLayout } from './layouts.ts';
-import { deleteOrderLines, nextVersion } from './writer.ts';
+import { deleteOrderLines } from './writer.ts';
+import { nextVersion } from '../facts/version-clock.ts';
 import type { ImportCounts } from './importer.ts';
 
 /** The canonical fields an order row may carry (the stage table has one column for each). */

@@ -2,10 +2,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { callerOf } from '../server/auth.ts';
+import { callerOf } from '../access/auth.ts';
 import type { Stores } from '../stores/stores.ts';
 import { reportOf } from '../plans/report.ts';
-import { journeySchema } from './definition.ts';
+import { journeySchema } from '../contract/journeys.ts';
 import { getJourney, journeyPositions, listJourneys, pauseJourney, saveJourney, startJourney } from './journeys.ts';
 
 const writers = { roles: ['admin', 'operator'] as const };

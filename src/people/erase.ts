@@ -18,7 +18,7 @@
  */
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
-import type { AuthenticatedKey } from '../workspaces/workspaces.ts';
+import type { AuthenticatedKey } from '../access/keys.ts';
 import { NotFoundError, InputError } from '../kernel/errors.ts';
 import { recordAudit } from '../access/audit.ts';
 import { suppressIdentifiers } from '../identity/suppression.ts';

@@ -5,7 +5,7 @@
  * and tasks. Admins only; every export is recorded in the audit log.
  */
 import type { Stores } from '../stores/stores.ts';
-import type { AuthenticatedKey } from '../workspaces/workspaces.ts';
+import type { AuthenticatedKey } from '../access/keys.ts';
 import { recordAudit } from '../access/audit.ts';
 import { personView, personOrders } from './people.ts';
 

@@ -1,7 +1,7 @@
 /** Notes on a person (备注): who wrote what and when; read and written within the caller's scope. */
 import { z } from 'zod';
 import type { Stores } from '../stores/stores.ts';
-import { type AuthenticatedKey } from '../workspaces/workspaces.ts';
+import { type AuthenticatedKey } from '../access/keys.ts';
 import { NotFoundError } from '../kernel/errors.ts';
 import { assertPersonInScope } from '../access/scope.ts';
 

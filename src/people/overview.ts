@@ -4,8 +4,9 @@
  * the caller's data scope.
  */
 import type { Stores } from '../stores/stores.ts';
-import { WorkspaceService, type AuthenticatedKey } from '../workspaces/workspaces.ts';
-import { EVERYONE } from '../tags/compute.ts';
+import { WorkspaceService } from '../access/workspaces.ts';
+import { type AuthenticatedKey } from '../access/keys.ts';
+import { EVERYONE } from '../facts/views.ts';
 import { dateInZone, bitmapValue } from '../tags/engine.ts';
 import { listTags, valueRun } from '../tags/store.ts';
 import { valueTypeOf } from '../tags/definition.ts';

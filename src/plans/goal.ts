@@ -3,8 +3,8 @@
  * of some SKUs or categories, or a tracked event. The report and the "converted lately" exclusion
  * read the same query.
  */
-import { PURCHASE_LINES, PURCHASES } from '../tags/compute.ts';
-import type { Goal } from './definition.ts';
+import { PURCHASE_LINES, PURCHASES } from '../facts/views.ts';
+import type { Goal } from '../contract/plans.ts';
 
 /** Far enough ahead that PURCHASES' base-date bound keeps every order. */
 const NO_END = '2299-12-31';

@@ -10,7 +10,7 @@ import type { Stores } from '../stores/stores.ts';
 import { compileFor, getSegment } from '../segments/segments.ts';
 import { addressTypeOf } from '../channels/definition.ts';
 import { dateInZone } from '../tags/engine.ts';
-import { seconds, type Plan } from './definition.ts';
+import { seconds, type Plan } from '../contract/plans.ts';
 import { addressesOf, enqueueCandidates, enqueueContext, exclusionConditions, prefixed, type RunOptions } from './run.ts';
 
 /** Events may land (or be given a person) this long after they happened and still trigger. */

@@ -6,16 +6,16 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { callerOf } from '../server/auth.ts';
+import { callerOf } from '../access/auth.ts';
 import { assertPersonInScope } from '../access/scope.ts';
 import type { Stores } from '../stores/stores.ts';
 import { consentsOf, getPolicy, policySchema, savePolicy, setConsent } from './policy.ts';
 import { readClickToken, readUnsubscribeToken } from './links.ts';
 import crypto from 'node:crypto';
-import { CHANNEL_CONFIGS } from '../channels/definition.ts';
+import { CHANNEL_CONFIGS } from '../contract/channels.ts';
 import { channelCredential, getChannel } from '../channels/store.ts';
 import { normalisePhone } from '../identity/identifier-types.ts';
-import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { WorkspaceService } from '../access/workspaces.ts';
 import { ApiError, NotFoundError } from '../kernel/errors.ts';
 import { clickhouseTime } from '../ingest/values.ts';
 

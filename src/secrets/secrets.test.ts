@@ -5,7 +5,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { openTestStores, tempDir, uniqueSlug } from '../../test/helpers.ts';
 import type { Stores } from '../stores/stores.ts';
-import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { WorkspaceService } from '../access/workspaces.ts';
 import { listAudit } from '../access/audit.ts';
 import { generateMasterKey, open, parseMasterKey, seal, SecretIntegrityError } from './crypto.ts';
 import { keyFilePath, loadKeyring } from './keyring.ts';

@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openTestStores, tempDir, uniqueSlug } from '../../test/helpers.ts';
 import type { Stores } from '../stores/stores.ts';
-import { WorkspaceService, type Workspace } from '../workspaces/workspaces.ts';
+import { WorkspaceService, type Workspace } from '../access/workspaces.ts';
 import { runImport } from '../ingest/importer.ts';
-import type { Condition } from './definition.ts';
+import type { Condition } from '../contract/segments.ts';
 import { countSegment } from './segments.ts';
 import { behaviourIndexStatus, LEVELS, refreshBehaviourIndex } from './behaviour.ts';
 

@@ -16,7 +16,7 @@
  * build's watermark are read from the events themselves, so counts stay exact between builds.
  */
 import type { Stores } from '../stores/stores.ts';
-import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { WorkspaceService } from '../access/workspaces.ts';
 
 /** Per day, the people who did an event at least 1…LEVELS times; more than that reads the rows. */
 export const LEVELS = 8;

@@ -3,9 +3,10 @@
  * for whom the conditions hold. Each leaf is a set of people (`person_id IN (…)`), so groups are
  * AND/OR/NOT of sets. Every value is a bound parameter; column and table names come from fixed maps.
  */
-import { EVERYONE, PROFILE, PURCHASE_LINES, PURCHASES, VALUE_COLUMN } from '../tags/compute.ts';
-import { PROFILE_FIELDS, type ValueType } from '../tags/definition.ts';
-import { durationSeconds, type Condition, type EventSpec, type PropertyFilter, type Segment, type Window } from './definition.ts';
+import { EVERYONE, PURCHASE_LINES, PURCHASES } from '../facts/views.ts';
+import { PROFILE, PROFILE_FIELDS } from '../facts/member-profile.ts';
+import { VALUE_COLUMN, type ValueType } from '../facts/tag-values.ts';
+import { durationSeconds, type Condition, type EventSpec, type PropertyFilter, type Segment, type Window } from '../contract/segments.ts';
 import { HORIZONS, LEVELS, SHARED_BIT } from './behaviour.ts';
 import { dateInZone } from '../tags/engine.ts';
 import { InputError } from '../kernel/errors.ts';

@@ -2,11 +2,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { callerOf } from '../server/auth.ts';
+import { callerOf } from '../access/auth.ts';
 import { recordAudit } from '../access/audit.ts';
-import { withUploadedFile } from '../server/uploads.ts';
+import { withUploadedFile } from '../kernel/uploads.ts';
 import type { Stores } from '../stores/stores.ts';
-import { segmentSchema, treeSchema, type Condition } from './definition.ts';
+import { segmentSchema, treeSchema, type Condition } from '../contract/segments.ts';
 import { countSegment, deleteSegment, estimateSegment, getSegment, listSegments, sampleSegment, saveSegment, type SegmentTree } from './segments.ts';
 import { diffSnapshots, listSnapshots, takeSnapshot } from './snapshots.ts';
 import { crossMatrix, segmentInsights } from './insights.ts';
@@ -15,7 +15,7 @@ import { behaviourIndexStatus, refreshBehaviourIndex } from './behaviour.ts';
 import { maskedConditionProblem } from './masked.ts';
 import { maskTagValue, seesPersonalData } from '../identity/masking.ts';
 import { ApiError } from '../kernel/errors.ts';
-import { calendarDate } from '../kernel/dates.ts';
+import { calendarDate } from '../contract/dates.ts';
 
 const date = calendarDate;
 const writers = { roles: ['admin', 'operator'] as const };

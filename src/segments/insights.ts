@@ -4,10 +4,11 @@
  */
 import type { Stores } from '../stores/stores.ts';
 import { NotFoundError } from '../kernel/errors.ts';
-import { EVERYONE, VALUE_COLUMN } from '../tags/compute.ts';
+import { EVERYONE } from '../facts/views.ts';
+import { VALUE_COLUMN, type ValueType } from '../facts/tag-values.ts';
 import { getTag, valueRun } from '../tags/store.ts';
 import { bitmapValue } from '../tags/engine.ts';
-import { valueTypeOf, type ValueType } from '../tags/definition.ts';
+import { valueTypeOf } from '../tags/definition.ts';
 import { compileFor, type SegmentTree, type Viewer } from './segments.ts';
 import { peopleScopeSql } from '../access/scope.ts';
 

@@ -17,7 +17,7 @@
  * count them and refer to them.
  */
 import { looksPersonal, personalKey } from '../identity/masking.ts';
-import type { Condition, PropertyFilter } from './definition.ts';
+import type { Condition, PropertyFilter } from '../contract/segments.ts';
 
 const YEAR_START = /^\d{4}-01-01$/;
 const YEAR_END = /^\d{4}-12-31$/;

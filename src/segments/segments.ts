@@ -3,14 +3,16 @@
  * the compiled tree, as an exact count, a quick estimate, or a sample of people.
  */
 import type { Stores } from '../stores/stores.ts';
-import { WorkspaceService, type AuthenticatedKey, type Role } from '../workspaces/workspaces.ts';
+import { WorkspaceService } from '../access/workspaces.ts';
+import { type AuthenticatedKey, type Role } from '../access/keys.ts';
 import { ConflictError, NotFoundError } from '../kernel/errors.ts';
 import { identitySourcesSql, peopleScopeSql, scopeOf } from '../access/scope.ts';
 import { dateInZone } from '../tags/engine.ts';
 import { listTags, valueRun, valueRuns } from '../tags/store.ts';
 import { valueTypeOf } from '../tags/definition.ts';
 import { maskIdentifier, seesPersonalData } from '../identity/masking.ts';
-import { nodes, segmentReferences, segmentSchema, type Condition, type Segment } from './definition.ts';
+import { segmentSchema, type Condition, type Segment } from '../contract/segments.ts';
+import { nodes, segmentReferences } from './definition.ts';
 import { hasChangesSince, recentBuild, usable } from './behaviour.ts';
 import { compileSegment, tagRunKey, type CompileContext, type CompiledSegment } from './compile.ts';
 

@@ -16,7 +16,7 @@ import { ZodError } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import { callApi, openTestStores, startTestServer, tempDir, workspaceWithKeys } from '../../test/helpers.ts';
 import type { Stores } from '../stores/stores.ts';
-import type { Workspace } from '../workspaces/workspaces.ts';
+import type { Workspace } from '../access/workspaces.ts';
 import { runImport } from '../ingest/importer.ts';
 import { EVENT_FIELDS, PURCHASE_FIELDS, tagDefinitionSchema } from './definition.ts';
 

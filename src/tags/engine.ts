@@ -5,12 +5,14 @@
  * were and records its error.
  */
 import crypto from 'node:crypto';
-import { isCalendarDate } from '../kernel/dates.ts';
+import { isCalendarDate } from '../contract/dates.ts';
 import type { Stores } from '../stores/stores.ts';
-import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { WorkspaceService } from '../access/workspaces.ts';
 import { NotFoundError, InputError } from '../kernel/errors.ts';
-import { runOrder, valueTypeOf, type TagDefinition, type ValueType } from './definition.ts';
-import { cycleMeasures, EVERYONE, PURCHASE_LINES, PURCHASES, readFromRunTables, tagQuery, VALUE_COLUMN, type RuleInput, type TagQuery } from './compute.ts';
+import { runOrder, valueTypeOf, type TagDefinition } from './definition.ts';
+import { cycleMeasures, readFromRunTables, tagQuery, type RuleInput, type TagQuery } from './compute.ts';
+import { EVERYONE, PURCHASE_LINES, PURCHASES } from '../facts/views.ts';
+import { VALUE_COLUMN, type ValueType } from '../facts/tag-values.ts';
 import { sandboxedQuery, sqlTagLimits, sqlTagRunError } from './sql-tags.ts';
 import { importedQuery } from './imported-tags.ts';
 import { listTags, manualValues, setManualValue, valueRun } from './store.ts';

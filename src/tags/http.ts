@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { callerOf } from '../server/auth.ts';
+import { callerOf } from '../access/auth.ts';
 import { assertPersonInScope, seesPartOf } from '../access/scope.ts';
 import { maskTagValue, seesPersonalData } from '../identity/masking.ts';
 import type { Stores } from '../stores/stores.ts';
@@ -12,8 +12,8 @@ import { getTag, listTags, personTagsWithAuthors, saveTag, tagCoverage, tagRuns 
 import { explainModelTag } from './model-tags.ts';
 import { importTagFile } from './imported-tags.ts';
 import { installPack, PACKS } from './packs/packs.ts';
-import { withUploadedFile } from '../server/uploads.ts';
-import { calendarDate } from '../kernel/dates.ts';
+import { withUploadedFile } from '../kernel/uploads.ts';
+import { calendarDate } from '../contract/dates.ts';
 import { CronError, formatInZone, getSchedule, parseCron, removeSchedule, setSchedule, type TagSchedule } from './schedule.ts';
 
 const date = calendarDate;

@@ -7,9 +7,9 @@ import type { Stores } from '../stores/stores.ts';
 import { readUint32Rows } from '../stores/facts/facts-store.ts';
 import { bgnbdConditionalPurchases, bgnbdProbabilityAlive, fitModel, gammaGammaExpectedSpend } from '../models/clv.ts';
 import type { ModelTag } from './definition.ts';
-import { PURCHASES } from './compute.ts';
+import { PURCHASES } from '../facts/views.ts';
 import { valueRun } from './store.ts';
-import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { WorkspaceService } from '../access/workspaces.ts';
 
 export interface BuyerSummaries {
   person: Uint32Array;

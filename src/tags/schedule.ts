@@ -8,7 +8,7 @@ import { Cron } from 'croner';
 import { InputError, NotFoundError } from '../kernel/errors.ts';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
-import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { WorkspaceService } from '../access/workspaces.ts';
 import { dateInZone, runTags, type TagRunResult } from './engine.ts';
 
 /** What `daily` means: 03:00 in the workspace's time zone. */

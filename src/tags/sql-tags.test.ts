@@ -10,7 +10,7 @@ import path from 'node:path';
 import { openTestStores, tempDir, uniqueSlug } from '../../test/helpers.ts';
 import type { Stores } from '../stores/stores.ts';
 import { sandboxedInsertSql } from '../stores/facts/facts-store.ts';
-import { WorkspaceService, type Workspace } from '../workspaces/workspaces.ts';
+import { WorkspaceService, type Workspace } from '../access/workspaces.ts';
 import { runImport } from '../ingest/importer.ts';
 import { runTags } from './engine.ts';
 import { personTags, saveTag } from './store.ts';

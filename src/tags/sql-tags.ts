@@ -19,7 +19,7 @@
  */
 import crypto from 'node:crypto';
 import { sandboxSettingsSql, type FactsStore, type SandboxLimits } from '../stores/facts/facts-store.ts';
-import { PURCHASES } from './compute.ts';
+import { PURCHASES } from '../facts/views.ts';
 import type { SqlTag } from './definition.ts';
 import { isAllowedFunction } from './sql-functions.ts';
 import { ZodError } from 'zod';

@@ -5,11 +5,11 @@
  */
 import { ZodError } from 'zod';
 import type { Stores } from '../stores/stores.ts';
-import { type AuthenticatedKey } from '../workspaces/workspaces.ts';
+import { type AuthenticatedKey } from '../access/keys.ts';
 import { ConflictError, NotFoundError } from '../kernel/errors.ts';
 import { peopleScopeSql } from '../access/scope.ts';
-import { tagDefinitionSchema, valueTypeOf, type ManualTag, type TagDefinition, type ValueType } from './definition.ts';
-import { VALUE_COLUMN } from './compute.ts';
+import { tagDefinitionSchema, valueTypeOf, type ManualTag, type TagDefinition } from './definition.ts';
+import { VALUE_COLUMN, type ValueType } from '../facts/tag-values.ts';
 import { validateSqlTag } from './sql-tags.ts';
 
 function parseDefinition(raw: unknown): TagDefinition {

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openTestStores, tempDir, uniqueSlug } from '../../test/helpers.ts';
 import type { Stores } from '../stores/stores.ts';
-import { WorkspaceService, type Workspace } from '../workspaces/workspaces.ts';
+import { WorkspaceService, type Workspace } from '../access/workspaces.ts';
 import { runImport } from '../ingest/importer.ts';
 import { runOrder, tagDefinitionSchema } from './definition.ts';
 import { dateInZone, runTags } from './engine.ts';

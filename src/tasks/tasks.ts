@@ -3,7 +3,7 @@
  * when done. A staff member's list is their own customers' tasks; a team's is its people's.
  */
 import type { Stores } from '../stores/stores.ts';
-import { type AuthenticatedKey } from '../workspaces/workspaces.ts';
+import { type AuthenticatedKey } from '../access/keys.ts';
 import { NotFoundError } from '../kernel/errors.ts';
 import { peopleInScope, peopleSeenInPart, scopeOf } from '../access/scope.ts';
 

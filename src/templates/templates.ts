@@ -5,7 +5,7 @@
  * the file system and never reads inherited properties.
  */
 import { Liquid } from 'liquidjs';
-import { PROFILE_FIELDS } from '../tags/definition.ts';
+import { PROFILE_FIELDS } from '../facts/member-profile.ts';
 import { InputError } from '../kernel/errors.ts';
 
 export const PERSON_FIELDS = ['id', 'name', ...Object.keys(PROFILE_FIELDS)] as const;

@@ -12,7 +12,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { callerOf } from '../server/auth.ts';
+import { callerOf } from '../access/auth.ts';
 import { ApiError } from '../kernel/errors.ts';
 import type { Stores } from '../stores/stores.ts';
 import { loadIdentifierTypes } from '../identity/identifier-store.ts';
@@ -22,7 +22,8 @@ import { eventEntity, EventRejected, type EventEntityOptions, type EventTrust } 
 import type { Entity } from '../ingest/entities.ts';
 import { EventBuffer } from './event-buffer.ts';
 import { clickhouseTime } from '../ingest/values.ts';
-import { ApiKeyService, originAllowed, WorkspaceService } from '../workspaces/workspaces.ts';
+import { WorkspaceService } from '../access/workspaces.ts';
+import { ApiKeyService, originAllowed } from '../access/keys.ts';
 import { CallRateLimiter } from '../channels/rate-limiter.ts';
 import { verifySignedIdentity } from './signed-identity.ts';
 import { signKeyRoutes } from './sign-keys-http.ts';

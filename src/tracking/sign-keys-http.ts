@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { callerOf } from '../server/auth.ts';
+import { callerOf } from '../access/auth.ts';
 import type { Stores } from '../stores/stores.ts';
 import { createSignKey, listSignKeys, revokeSignKey, signKeyInput, signKeySchema } from './signed-identity.ts';
 

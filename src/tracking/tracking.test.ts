@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normaliseOrigin, originAllowed } from '../workspaces/workspaces.ts';
+import { normaliseOrigin, originAllowed } from '../access/keys.ts';
 import { eventEntity, jsonDepth } from '../ingest/events.ts';
 import { DEFAULT_IDENTIFIER_TYPES } from '../identity/identifier-types.ts';
 import { trackingSettings } from './http.ts';

@@ -12,7 +12,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance } from 'fastify';
 import { openTestStores, runCli, startTestServer, tempDir, uniqueSlug, workspaceWithKeys } from '../helpers.ts';
 import type { Stores } from '../../src/stores/stores.ts';
-import type { Workspace } from '../../src/workspaces/workspaces.ts';
+import type { Workspace } from '../../src/access/workspaces.ts';
 import { runImport } from '../../src/ingest/importer.ts';
 import { resolveIdentities } from '../../src/identity/resolve.ts';
 

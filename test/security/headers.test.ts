@@ -13,7 +13,7 @@ import { ensureChromium, openTestStores, startTestServer, tempDir, testConfig, w
 import { openStateStore, type Stores } from '../../src/stores/stores.ts';
 import { createUser } from '../../src/access/users.ts';
 import { runImport } from '../../src/ingest/importer.ts';
-import { consoleRoot } from '../../src/server/app.ts';
+import { consoleRoot } from '../../src/app/server.ts';
 
 let stores: Stores;
 let app: FastifyInstance;

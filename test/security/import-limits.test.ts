@@ -13,7 +13,8 @@ import zlib from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { openTestStores, startTestServer, uniqueSlug } from '../helpers.ts';
 import type { Stores } from '../../src/stores/stores.ts';
-import { ApiKeyService, WorkspaceService } from '../../src/workspaces/workspaces.ts';
+import { WorkspaceService } from '../../src/access/workspaces.ts';
+import { ApiKeyService } from '../../src/access/keys.ts';
 import { resumeInterruptedUploads } from '../../src/ingest/http.ts';
 
 let stores: Stores;

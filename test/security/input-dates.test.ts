@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { callApi, openTestStores, startTestServer, uniqueSlug } from '../helpers.ts';
 import type { Stores } from '../../src/stores/stores.ts';
-import { ApiKeyService, WorkspaceService } from '../../src/workspaces/workspaces.ts';
-import { isCalendarDate } from '../../src/kernel/dates.ts';
+import { WorkspaceService } from '../../src/access/workspaces.ts';
+import { ApiKeyService } from '../../src/access/keys.ts';
+import { isCalendarDate } from '../../src/contract/dates.ts';
 
 let stores: Stores;
 let app: FastifyInstance;

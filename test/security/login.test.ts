@@ -14,10 +14,10 @@ import { sql, type Kysely } from 'kysely';
 import { chromium } from 'playwright-core';
 import { ensureChromium, openTestStores, tempDir, workspaceWithKeys } from '../helpers.ts';
 import type { Stores } from '../../src/stores/stores.ts';
-import type { Workspace } from '../../src/workspaces/workspaces.ts';
-import { buildServer, consoleRoot } from '../../src/server/app.ts';
+import type { Workspace } from '../../src/access/workspaces.ts';
+import { buildServer, consoleRoot } from '../../src/app/server.ts';
 import { createUser, dummyChecks, login, LoginError, LOGIN_THROTTLE, throttleClient, updateUser } from '../../src/access/users.ts';
-import { ensureFirstWorkspace } from '../../src/workspaces/bootstrap.ts';
+import { ensureFirstWorkspace } from '../../src/app/bootstrap.ts';
 import { openPgliteStateStore } from '../../src/stores/state/state-store.ts';
 import { migrateState } from '../../src/stores/state/migrations.ts';
 

@@ -11,7 +11,8 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { callApi, openTestStores, startTestServer, tempDir, uniqueSlug } from '../helpers.ts';
 import type { Stores } from '../../src/stores/stores.ts';
-import { ApiKeyService, WorkspaceService, type Workspace } from '../../src/workspaces/workspaces.ts';
+import { WorkspaceService, type Workspace } from '../../src/access/workspaces.ts';
+import { ApiKeyService } from '../../src/access/keys.ts';
 import { runImport } from '../../src/ingest/importer.ts';
 import { MASKED_LOOKUPS_PER_HOUR } from '../../src/people/people.ts';
 

@@ -13,11 +13,12 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { callApi, openTestStores, startTestServer, tempDir, uniqueSlug } from '../helpers.ts';
 import type { Stores } from '../../src/stores/stores.ts';
-import { ApiKeyService, WorkspaceService, type Workspace } from '../../src/workspaces/workspaces.ts';
+import { WorkspaceService, type Workspace } from '../../src/access/workspaces.ts';
+import { ApiKeyService } from '../../src/access/keys.ts';
 import { NotFoundError, InputError } from '../../src/kernel/errors.ts';
 import { runImport } from '../../src/ingest/importer.ts';
-import { treeSchema, type Condition } from '../../src/segments/definition.ts';
-import { PROFILE_FIELDS } from '../../src/tags/definition.ts';
+import { treeSchema, type Condition } from '../../src/contract/segments.ts';
+import { PROFILE_FIELDS } from '../../src/facts/member-profile.ts';
 import { compileFor } from '../../src/segments/segments.ts';
 import { prefixed } from '../../src/plans/run.ts';
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { callApi, openTestStores, startTestServer, tempDir, workspaceWithKeys } from '../helpers.ts';
 import type { Stores } from '../../src/stores/stores.ts';
-import type { Workspace } from '../../src/workspaces/workspaces.ts';
+import type { Workspace } from '../../src/access/workspaces.ts';
 import { runImport } from '../../src/ingest/importer.ts';
 
 let stores: Stores;

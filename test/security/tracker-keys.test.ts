@@ -9,7 +9,8 @@ import http from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { callApi, openTestStores, runCli, startTestServer, tempDir, uniqueSlug } from '../helpers.ts';
 import type { Stores } from '../../src/stores/stores.ts';
-import { ApiKeyService, WorkspaceService, type Workspace } from '../../src/workspaces/workspaces.ts';
+import { WorkspaceService, type Workspace } from '../../src/access/workspaces.ts';
+import { ApiKeyService } from '../../src/access/keys.ts';
 
 let stores: Stores;
 let app: FastifyInstance;

@@ -12,7 +12,8 @@ import '../fuzz-seed.ts';
 import type { FastifyInstance } from 'fastify';
 import { openTestStores, startTestServer, uniqueSlug } from '../helpers.ts';
 import type { Stores } from '../../src/stores/stores.ts';
-import { ApiKeyService, WorkspaceService, type Workspace } from '../../src/workspaces/workspaces.ts';
+import { WorkspaceService, type Workspace } from '../../src/access/workspaces.ts';
+import { ApiKeyService } from '../../src/access/keys.ts';
 
 let stores: Stores;
 let app: FastifyInstance;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { recordAudit } from '../../access/audit.ts';
 import type { SiyuConfig } from '../../config/config.ts';
 import { countSegment, deleteSegment, estimateSegment, getSegment, listSegments, sampleSegment, saveSegment } from '../../segments/segments.ts';
-import { treeSchema } from '../../segments/definition.ts';
+import { treeSchema } from '../../contract/segments.ts';
 import { diffSnapshots, listSnapshots, takeSnapshot } from '../../segments/snapshots.ts';
 import { crossMatrix, segmentInsights } from '../../segments/insights.ts';
 import { exportSegment, exportToFile, importSegmentList } from '../../segments/lists.ts';

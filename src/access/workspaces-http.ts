@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { callerOf } from '../server/auth.ts';
-import { ApiKeyService, apiKeySchema, MAX_ALLOWED_ORIGINS, ROLES, WorkspaceService, workspaceChange, workspaceSchema } from './workspaces.ts';
+import { callerOf } from './auth.ts';
+import { WorkspaceService, workspaceChange, workspaceSchema } from './workspaces.ts';
+import { ApiKeyService, apiKeySchema, MAX_ALLOWED_ORIGINS, ROLES } from './keys.ts';
 
 /** /api/v1/workspace and /api/v1/api-keys: the caller's workspace and its machine keys. */
 export function workspaceRoutes(

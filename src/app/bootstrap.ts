@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Stores } from '../stores/stores.ts';
-import { ApiKeyService, WorkspaceService, type Workspace } from './workspaces.ts';
+import { WorkspaceService, type Workspace } from '../access/workspaces.ts';
+import { ApiKeyService } from '../access/keys.ts';
 import { createUser, newUserSchema } from '../access/users.ts';
 import { InputError } from '../kernel/errors.ts';
 

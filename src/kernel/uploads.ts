@@ -9,7 +9,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { fileLimits, type FileLimits } from '../config/config.ts';
-import { ApiError } from '../kernel/errors.ts';
+import { ApiError } from './errors.ts';
 
 export class UploadTooLargeError extends ApiError {
   override name = 'UploadTooLargeError';

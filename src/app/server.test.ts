@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { openTestStores, startTestServer, uniqueSlug } from '../../test/helpers.ts';
 import type { Stores } from '../stores/stores.ts';
-import { ApiKeyService, WorkspaceService } from '../workspaces/workspaces.ts';
+import { WorkspaceService } from '../access/workspaces.ts';
+import { ApiKeyService } from '../access/keys.ts';
 
 let stores: Stores;
 let app: FastifyInstance;

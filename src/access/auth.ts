@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../kernel/errors.ts';
-import { ApiKeyService, type AuthenticatedKey, type Role } from '../workspaces/workspaces.ts';
-import { scopeOf } from '../access/scope.ts';
+import { ApiKeyService, type AuthenticatedKey, type Role } from './keys.ts';
+import { scopeOf } from './scope.ts';
 
 export interface RouteEntry {
   method: string;

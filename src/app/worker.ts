@@ -5,8 +5,8 @@
  */
 import type { Stores } from '../stores/stores.ts';
 import { Dispatcher, type DispatcherOptions } from '../delivery/dispatcher.ts';
-import { runDuePlans, type RunOptions } from './run.ts';
-import { runTriggeredPlans } from './triggers.ts';
+import { runDuePlans, type RunOptions } from '../plans/run.ts';
+import { runTriggeredPlans } from '../plans/triggers.ts';
 import { advanceJourneys } from '../journeys/journeys.ts';
 import { pollWeComConfirmations } from '../delivery/wecom-confirmations.ts';
 

@@ -1,24 +1,21 @@
-import { ConflictError, NotFoundError, InputError } from '../kernel/errors.ts';
-import type { DataScope } from '../access/scope.ts';
+/**
+ * API keys and roles: who may call the API, as what. A key's token is shown once; only its hash is
+ * kept. Tracker keys may be held to page origins, so a key in a web page cannot be used from another site.
+ */
 import crypto from 'node:crypto';
 import { z } from 'zod';
+import { InputError, NotFoundError } from '../kernel/errors.ts';
 import type { StateStore } from '../stores/state/state-store.ts';
+import type { DataScope } from './scope.ts';
 
+const iso = (value: Date | string | null): string | null =>
+  value === null ? null : value instanceof Date ? value.toISOString() : new Date(value).toISOString();
 /**
  * People's roles (admin, operator, analyst, staff) and one for machines: `tracker` may only send
  * events, so its key can sit in a web page.
  */
 export const ROLES = ['admin', 'operator', 'analyst', 'staff', 'tracker'] as const;
 export type Role = (typeof ROLES)[number];
-
-export const workspaceSchema = z.object({
-  id: z.string(),
-  slug: z.string(),
-  name: z.string(),
-  timeZone: z.string(),
-  createdAt: z.string(),
-});
-export type Workspace = z.infer<typeof workspaceSchema>;
 
 export const apiKeySchema = z.object({
   id: z.string(),
@@ -32,28 +29,6 @@ export const apiKeySchema = z.object({
   allowedOrigins: z.array(z.string()).nullable().describe("a tracker key's allowed page origins; null: any"),
 });
 export type ApiKey = z.infer<typeof apiKeySchema>;
-
-export const createWorkspaceInput = z.object({
-  slug: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2–63 lower-case letters, digits or dashes, starting with a letter or digit'),
-  name: z.string().min(1).max(200),
-  timeZone: z
-    .string()
-    .default('Asia/Shanghai')
-    .refine((tz) => isValidTimeZone(tz), 'must be an IANA time zone such as Asia/Shanghai'),
-});
-export type CreateWorkspaceInput = z.input<typeof createWorkspaceInput>;
-export const workspaceChange = z
-  .object({
-    name: z.string().min(1).max(200).optional(),
-    timeZone: z
-      .string()
-      .refine((tz) => isValidTimeZone(tz), 'must be an IANA time zone such as Asia/Shanghai')
-      .optional(),
-  })
-  .strict();
-export type WorkspaceChange = z.input<typeof workspaceChange>;
 
 /** At most this many origins per key: a list, not a registry. */
 export const MAX_ALLOWED_ORIGINS = 50;
@@ -106,80 +81,6 @@ function checkedOrigins(origins: readonly string[] | null | undefined): string[]
     }
   });
   return [...new Set(out)];
-}
-
-
-export function isValidTimeZone(timeZone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const iso = (value: Date | string | null): string | null =>
-  value === null ? null : value instanceof Date ? value.toISOString() : new Date(value).toISOString();
-
-export class WorkspaceService {
-  private readonly state: StateStore;
-  constructor(state: StateStore) {
-    this.state = state;
-  }
-
-  async create(input: CreateWorkspaceInput): Promise<Workspace> {
-    const data = createWorkspaceInput.parse(input);
-    const existing = await this.state.db.selectFrom('workspaces').select('id').where('slug', '=', data.slug).executeTakeFirst();
-    if (existing) throw new ConflictError(`workspace "${data.slug}" exists already`);
-    const row = await this.state.db
-      .insertInto('workspaces')
-      .values({ id: `ws_${crypto.randomBytes(8).toString('hex')}`, slug: data.slug, name: data.name, time_zone: data.timeZone })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return toWorkspace(row);
-  }
-
-  async list(): Promise<Workspace[]> {
-    const rows = await this.state.db.selectFrom('workspaces').selectAll().orderBy('created_at').execute();
-    return rows.map(toWorkspace);
-  }
-
-  async get(id: string): Promise<Workspace> {
-    const row = await this.state.db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) throw new NotFoundError(`workspace ${id} not found`);
-    return toWorkspace(row);
-  }
-
-  /** Renames the workspace or moves it to another time zone (relative dates, quiet hours and schedules follow). */
-  async update(id: string, change: WorkspaceChange): Promise<Workspace> {
-    const data = workspaceChange.parse(change);
-    await this.get(id);
-    if (data.name !== undefined || data.timeZone !== undefined) {
-      await this.state.db
-        .updateTable('workspaces')
-        .set({ ...(data.name !== undefined ? { name: data.name } : {}), ...(data.timeZone !== undefined ? { time_zone: data.timeZone } : {}) })
-        .where('id', '=', id)
-        .execute();
-    }
-    return this.get(id);
-  }
-
-  /** Finds a workspace by slug or id; with none given, the only workspace (or an error naming the choices). */
-  async resolve(slugOrId?: string): Promise<Workspace> {
-    const all = await this.list();
-    if (slugOrId) {
-      const found = all.find((w) => w.slug === slugOrId || w.id === slugOrId);
-      if (!found) throw new NotFoundError(`no workspace "${slugOrId}" (have: ${all.map((w) => w.slug).join(', ') || 'none'})`);
-      return found;
-    }
-    if (all.length === 1) return all[0];
-    if (all.length === 0) throw new NotFoundError('no workspace yet: run `siyu start` once or `siyu workspace create`');
-    throw new NotFoundError(`several workspaces exist; choose one with --workspace (${all.map((w) => w.slug).join(', ')})`);
-  }
-}
-
-function toWorkspace(row: { id: string; slug: string; name: string; time_zone: string; created_at: Date | string }): Workspace {
-  return { id: row.id, slug: row.slug, name: row.name, timeZone: row.time_zone, createdAt: iso(row.created_at)! };
 }
 
 const KEY_PATTERN = /^siyu_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
