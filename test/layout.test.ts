@@ -41,7 +41,10 @@ function filesUnder(dir: string): string[] {
 }
 
 const relative = (file: string) => path.relative(ROOT, file).split(path.sep).join('/');
-const testFiles = (dir: string) => filesUnder(path.join(ROOT, dir)).filter((f) => /\.test\.tsx?$/.test(f)).map(relative);
+const testFiles = (dir: string) =>
+  filesUnder(path.join(ROOT, dir))
+    .filter((f) => /\.test\.tsx?$/.test(f))
+    .map(relative);
 
 /** The modules a file imports, as written. */
 function importsOf(file: string): string[] {
@@ -92,10 +95,19 @@ test('test files live beside the code in src/<folder>/, in test/, or in test/sec
 });
 
 test('test/ holds only security/, golden/ and fixtures/ as subfolders, and golden files and fixtures are data', () => {
-  const subfolders = fs.readdirSync(path.join(ROOT, 'test'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
-  assert.deepEqual(subfolders.filter((name) => !TEST_SUBFOLDERS.has(name)), [], 'unexpected subfolders of test/');
+  const subfolders = fs
+    .readdirSync(path.join(ROOT, 'test'), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
+  assert.deepEqual(
+    subfolders.filter((name) => !TEST_SUBFOLDERS.has(name)),
+    [],
+    'unexpected subfolders of test/',
+  );
   for (const dir of ['test/golden', 'test/fixtures']) {
-    const code = filesUnder(path.join(ROOT, dir)).map(relative).filter((f) => /\.(ts|tsx|js|mjs)$/.test(f));
+    const code = filesUnder(path.join(ROOT, dir))
+      .map(relative)
+      .filter((f) => /\.(ts|tsx|js|mjs)$/.test(f));
     assert.deepEqual(code, [], `${dir} holds data, not code`);
   }
 });
