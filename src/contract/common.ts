@@ -12,3 +12,6 @@ export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 /** Times leave the API as ISO-8601 UTC strings. */
 export const isoTimeSchema = z.string();
+
+/** A 204 answers with no body (Fastify sends none; the schema documents it). */
+export const noContentSchema = z.undefined().describe('no content');
