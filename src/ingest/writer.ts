@@ -4,6 +4,7 @@
  */
 import type { FactsStore } from '../stores/facts/facts-store.ts';
 import { stableHash, type Entity, type FactTable } from './entities.ts';
+import { nextVersion } from '../facts/version-clock.ts';
 
 export interface WriteCounts {
   landed: number;
@@ -15,14 +16,6 @@ interface Stored {
   hash: string;
   personId: number;
   runId: string;
-}
-
-let lastVersion = 0;
-/** Versions only grow, even for two writes in the same millisecond. */
-export function nextVersion(): number {
-  const candidate = Date.now() * 1000;
-  lastVersion = candidate > lastVersion ? candidate : lastVersion + 1;
-  return lastVersion;
 }
 
 const TABLES_WITH_RUN_ID = new Set<FactTable>(['orders', 'refunds', 'contacts']);

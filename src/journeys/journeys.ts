@@ -10,7 +10,7 @@ import { clickhouseTime, zonedTimeToUtc } from '../ingest/values.ts';
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
-import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { WorkspaceService } from '../access/workspaces.ts';
 import { ConflictError, NotFoundError, InputError } from '../kernel/errors.ts';
 import { compileFor, getSegment } from '../segments/segments.ts';
 import { checkChannelReady, getChannel } from '../channels/store.ts';
@@ -19,10 +19,11 @@ import { listTags, manualValue, setManualValue, valueRun } from '../tags/store.t
 import { runTags } from '../tags/engine.ts';
 import { checkTemplate } from '../templates/templates.ts';
 import { localMinutes } from '../policy/policy.ts';
-import type { Plan } from '../plans/definition.ts';
+import type { Plan } from '../contract/plans.ts';
 import { addressesOf, hashUnit, enqueueCandidates, enqueueContext, prefixed, type EnqueueContext, type RunOptions } from '../plans/run.ts';
 import { TRIGGER_GRACE_MS } from '../plans/triggers.ts';
-import { journeySchema, nextSteps, type Journey, type Step } from './definition.ts';
+import { journeySchema, nextSteps, type Journey, type Step } from '../contract/journeys.ts';
+import { memberProfile } from '../facts/member-profile.ts';
 
 /** How often a segment entry looks for new members. */
 export const SEGMENT_ENTRY_EVERY_MS = 60_000;
@@ -169,12 +170,9 @@ async function dateDues(stores: Stores, j: Running, step: Extract<Step, { type: 
       for (const r of rows) dates.set(Number(r.person_id), r.d);
     }
   } else {
-    const raw = spec.profile === 'birthday' ? 'birthday' : `attributes['registered_at']`;
-    const rows = await stores.facts.query<{ person_id: string; d: string }>(
-      `SELECT person_id, toString(toDateOrNull(substring(argMaxIf(${raw}, seen_at, ${raw} != ''), 1, 10))) AS d FROM source_records FINAL
-       WHERE workspace_id = {ws:String} AND kind = 'member' AND person_id IN {people:Array(UInt64)} GROUP BY person_id HAVING d IS NOT NULL`,
-      { ws: j.workspaceId, people },
-    );
+    const field = spec.profile === 'birthday' ? 'birthday' : 'registered_at';
+    const profile = memberProfile({ fields: [field], peopleParam: 'people' });
+    const rows = await stores.facts.query<{ person_id: string; d: string }>(`SELECT person_id, pf_${field} AS d FROM ${profile} WHERE d IS NOT NULL`, { ws: j.workspaceId, people });
     for (const r of rows) dates.set(Number(r.person_id), r.d);
   }
   const clock = step.untilTime ?? '00:00';

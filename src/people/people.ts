@@ -5,16 +5,17 @@
  * as their role requires.
  */
 import type { Stores } from '../stores/stores.ts';
-import type { AuthenticatedKey } from '../workspaces/workspaces.ts';
+import type { AuthenticatedKey } from '../access/keys.ts';
 import { NotFoundError, InputError } from '../kernel/errors.ts';
 import { loadIdentifierTypes } from '../identity/identifier-store.ts';
 import { normalise, normaliseEmail, normalisePhone } from '../identity/identifier-types.ts';
 import { recordAudit } from '../access/audit.ts';
-import { maskField, maskIdentifier, maskName, maskProperties, maskRecordId, maskTagValue, maskText, seesPersonalData } from '../identity/masking.ts';
+import { maskField, maskIdentifier, maskName, maskProperties, maskRecordId, maskTagValue, maskText, seesPersonalData } from '../access/masking.ts';
 import { assertPersonInScope, identitySourcesSql, peopleInScope, peopleScopeSql, scopeOf, scopeSources, seesPartOf } from '../access/scope.ts';
 import { personTagsWithAuthors } from '../tags/store.ts';
 import { consentsOf } from '../policy/policy.ts';
 import { listNotes } from './notes.ts';
+import { isProfileField, memberProfile, PROFILE_FIELDS } from '../facts/member-profile.ts';
 
 type Caller = AuthenticatedKey;
 
@@ -215,11 +216,17 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
     { ws, p: personId, ...sourceParams },
   );
   if (records.length === 0) throw new NotFoundError(`no person ${personId} in this workspace`);
-  // The profile: each field's latest non-empty value over the person's records.
+  // The profile: the member profile's fields as segments and templates see them (member records only),
+  // and each other field's latest non-empty value over the person's records (a name, an address).
   const profile: Record<string, string> = {};
   for (const r of records) {
-    for (const [field, value] of Object.entries({ ...r.attributes, name: r.name, address: r.address, birthday: r.birthday })) if (value) profile[field] = value;
+    for (const [field, value] of Object.entries({ ...r.attributes, name: r.name, address: r.address, birthday: r.birthday })) if (value && !isProfileField(field)) profile[field] = value;
   }
+  const [member] = await stores.facts.query<Record<string, string>>(
+    `SELECT * FROM ${memberProfile({ values: 'text', peopleParam: 'people', sourcesParam: sources ? 'scope_sources' : undefined })}`,
+    { ws, people: [personId], ...sourceParams },
+  );
+  for (const field of Object.keys(PROFILE_FIELDS)) if (member?.[`pf_${field}`]) profile[field] = member[`pf_${field}`];
 
   // A person shared with other teams: the team reads its own sources' facts, not what was derived from
   // or written about all of them (a record importing another team's customer's phone pulls in no more).

@@ -9,18 +9,20 @@ import { clickhouseTime } from '../ingest/values.ts';
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
-import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { WorkspaceService } from '../access/workspaces.ts';
 import { compileFor, getSegment } from '../segments/segments.ts';
-import { addressTypeOf, CHANNEL_CONFIGS, type Channel } from '../channels/definition.ts';
+import { addressTypeOf } from '../channels/definition.ts';
+import { CHANNEL_CONFIGS, type Channel } from '../contract/channels.ts';
 import { weComMassMessageAllowance } from '../channels/wecom.ts';
 import { getChannel } from '../channels/store.ts';
 import { capsReached, getPolicy, quietHoursAt, withoutConsent, type Policy } from '../policy/policy.ts';
 import { clickToken, linkKey, saveTrackedLinks, trackedLinkId, unsubscribeToken, type TrackedLink } from '../policy/links.ts';
 import { renderTemplate, type TemplateNeeds } from '../templates/templates.ts';
 import { valueRun, getTag } from '../tags/store.ts';
-import { valueTypeOf, PROFILE_FIELDS } from '../tags/definition.ts';
-import { VALUE_COLUMN } from '../tags/compute.ts';
-import type { Plan } from './definition.ts';
+import { valueTypeOf } from '../tags/definition.ts';
+import { memberProfile } from '../facts/member-profile.ts';
+import { VALUE_COLUMN } from '../facts/tag-values.ts';
+import type { Plan, RunSummary } from '../contract/plans.ts';
 import { InputError } from '../kernel/errors.ts';
 import { checkTemplates, getPlan } from './plans.ts';
 import { conversionsSql } from './goal.ts';
@@ -38,14 +40,6 @@ export interface RunOptions {
   workspaceId?: string;
 }
 
-export interface RunSummary {
-  runId: string;
-  plan: string;
-  audience: number;
-  queued: number;
-  control: number;
-  stopped: number;
-}
 
 /** A text's place in [0, 1): the first 32 bits of its SHA-1 (splits that are the same on every run). */
 export function hashUnit(text: string): number {
@@ -163,21 +157,27 @@ export async function personContext(stores: Stores, workspaceId: string, people:
   }
   const fields = [...needs.personFields].filter((f) => f !== 'id');
   if (fields.length > 0 && people.length > 0) {
-    const columns = fields.map((f) => {
-      if (f === 'name') return `argMaxIf(name, seen_at, name != '') AS f_name`;
-      const raw = f === 'birthday' ? 'birthday' : `attributes['${f}']`; // f is a key of PROFILE_FIELDS (checked)
-      if (!Object.hasOwn(PROFILE_FIELDS, f)) throw new Error(`unknown profile field ${f}`);
-      return `argMaxIf(${raw}, seen_at, ${raw} != '') AS f_${f}`;
-    });
-    const rows = await stores.facts.query<Record<string, string>>(
-      `SELECT person_id, ${columns.join(', ')} FROM source_records FINAL
-       WHERE workspace_id = {ws:String} AND person_id IN {people:Array(UInt64)} GROUP BY person_id`,
-      { ws: workspaceId, people },
-    );
+    // The name is what any of the person's records calls them (a buyer's too); the other fields are
+    // the member profile, as recorded (a template prints them as the member file has them).
+    const profileFields = fields.filter((f) => f !== 'name');
+    const rows: Array<Record<string, string>> = [];
+    if (fields.includes('name')) {
+      rows.push(
+        ...(await stores.facts.query<Record<string, string>>(
+          `SELECT person_id, argMaxIf(name, seen_at, name != '') AS pf_name FROM source_records FINAL
+           WHERE workspace_id = {ws:String} AND person_id IN {people:Array(UInt64)} GROUP BY person_id`,
+          { ws: workspaceId, people },
+        )),
+      );
+    }
+    if (profileFields.length > 0) {
+      const profile = memberProfile({ fields: profileFields, values: 'text', peopleParam: 'people' });
+      rows.push(...(await stores.facts.query<Record<string, string>>(`SELECT * FROM ${profile}`, { ws: workspaceId, people })));
+    }
     for (const row of rows) {
       const target = person.get(Number(row.person_id));
       if (!target) continue;
-      for (const f of fields) if (row[`f_${f}`] !== '') target[f] = row[`f_${f}`];
+      for (const f of fields) if (row[`pf_${f}`] !== undefined && row[`pf_${f}`] !== '') target[f] = row[`pf_${f}`];
     }
   }
   for (const key of needs.tags) {

@@ -2,43 +2,10 @@
  * What each kind of tag computes, as one ClickHouse query per tag returning (person_id, value). All
  * values are bound parameters; the workspace, its time zone and the base date bound every query.
  */
-import { PROFILE_FIELDS, RFM_GROUPS, statisticValueType, type Condition, type InlineStatistic, type SubscriptionTag, type TierTag, type WecomTag, type RuleTag, type CycleTag, type LifecycleTag, type PreferenceTag, type RfmTag, type StatisticTag, type TagDefinition, type ValueType } from './definition.ts';
-
-/** The value column of tag_values for each type. */
-export const VALUE_COLUMN: Record<ValueType, string> = {
-  string: 'v_string',
-  number: 'v_number',
-  boolean: 'v_bool',
-  date: 'v_date',
-  string_list: 'v_list',
-};
-
-/**
- * Purchases up to the end of the base date, with their day in the workspace's zone: an order counts
- * once (a package's weekly shipments are not purchases); cancelled, unpaid and fully refunded orders
- * do not count, and refunds reduce the amount.
- */
-export const PURCHASES = `(
-  SELECT person_id, source, order_id, ordered_at, toDate(ordered_at, {tz:String}) AS day, store_id,
-         toFloat64(amount - refunded) AS amount, toFloat64(item_count) AS item_count, toFloat64(discount) AS discount,
-         package_periods
-  FROM orders FINAL
-  WHERE workspace_id = {ws:String} AND person_id > 0 AND status NOT IN ('cancelled', 'pending')
-    AND NOT (status = 'refunded' AND refunded >= amount) AND toDate(ordered_at, {tz:String}) <= {base:Date}
-)`;
-
-/**
- * The lines of those purchases, each with its buyer, time and day; a line without a category or
- * name takes its SKU's from the product catalogue.
- */
-export const PURCHASE_LINES = `(
-  SELECT p.person_id AS person_id, l.sku AS sku, if(l.category != '', l.category, c.category) AS category,
-         if(l.product_name != '', l.product_name, c.product_name) AS product_name, toFloat64(l.amount) AS amount, p.ordered_at AS at, p.day AS day,
-         p.source AS source, p.order_id AS order_id
-  FROM (SELECT source, order_id, sku, category, product_name, amount FROM order_lines FINAL WHERE workspace_id = {ws:String}) AS l
-  INNER JOIN ${PURCHASES} AS p ON l.source = p.source AND l.order_id = p.order_id
-  LEFT JOIN (SELECT sku, category, product_name FROM products FINAL WHERE workspace_id = {ws:String}) AS c ON l.sku = c.sku
-)`;
+import { RFM_GROUPS, statisticValueType, type Condition, type InlineStatistic, type SubscriptionTag, type TierTag, type WecomTag, type RuleTag, type CycleTag, type LifecycleTag, type PreferenceTag, type RfmTag, type StatisticTag, type TagDefinition } from './definition.ts';
+import { EVERYONE, PURCHASE_LINES, PURCHASES } from '../facts/views.ts';
+import { PROFILE, PROFILE_FIELDS } from '../facts/member-profile.ts';
+import type { ValueType } from '../facts/tag-values.ts';
 
 /**
  * A run computes many tags from the same purchases: it materialises PURCHASES and PURCHASE_LINES
@@ -62,9 +29,6 @@ export interface TagQuery {
   sql: string;
   params: Record<string, unknown>;
 }
-
-/** Everyone OneID knows in the workspace (a person with any record). */
-export const EVERYONE = `(SELECT DISTINCT person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id > 0)`;
 
 /**
  * A statistic per person: `SELECT person_id, <value> AS v … GROUP BY person_id`. Its parameters are
@@ -278,18 +242,6 @@ export interface RuleInput {
   runId?: string;
   type: ValueType;
 }
-
-/** Profile fields per person from member records: the latest non-empty value of each. */
-export const PROFILE = `(
-  SELECT person_id, ${Object.entries(PROFILE_FIELDS)
-    .map(([field, type]) => {
-      const raw = field === 'birthday' ? 'birthday' : `attributes['${field}']`;
-      const latest = `argMaxIf(${raw}, seen_at, ${raw} != '')`;
-      return `${type === 'number' ? `toFloat64OrNull(${latest})` : type === 'date' ? `toString(toDateOrNull(substring(${latest}, 1, 10)))` : latest} AS pf_${field}`;
-    })
-    .join(',\n    ')}
-  FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id > 0 AND kind = 'member' GROUP BY person_id
-)`;
 
 /**
  * A rule over everyone OneID knows: the tags it reads pivoted into columns, the profile fields and

@@ -3,6 +3,8 @@
  * one of the kinds below. Definitions live in the state store; each run's values in the facts store.
  */
 import { z } from 'zod';
+import { VALUE_TYPES, type ValueType } from '../facts/tag-values.ts';
+import { PROFILE_FIELDS, type ProfileField } from '../facts/member-profile.ts';
 
 export const TAG_KEY = /^[a-z][a-z0-9_]{1,62}$/;
 /** Words the tag routes use for themselves (/api/v1/tags/run, /schedule, /packs). */
@@ -11,9 +13,6 @@ const tagKey = z
   .string()
   .regex(TAG_KEY, 'lower-case letters, digits and _, starting with a letter (2–63 characters)')
   .refine((key) => !RESERVED_KEYS.includes(key), { message: `${RESERVED_KEYS.join(' and ')} are reserved words` });
-
-export const VALUE_TYPES = ['string', 'number', 'boolean', 'date', 'string_list'] as const;
-export type ValueType = (typeof VALUE_TYPES)[number];
 
 /** A bucket of a numeric statistic: from ≤ value < to (either end open). */
 const bucket = z.object({ label: z.string().min(1), from: z.number().optional(), to: z.number().optional() });
@@ -188,18 +187,6 @@ export const modelSchema = z.object({
   unit: z.enum(['day', 'week']).default('week'),
 });
 export type ModelTag = z.infer<typeof modelSchema>;
-
-/** Profile fields from member records (the latest non-empty value per person), with their types. */
-export const PROFILE_FIELDS = {
-  gender: 'string',
-  level: 'string',
-  city: 'string',
-  channel: 'string',
-  points: 'number',
-  registered_at: 'date',
-  birthday: 'date',
-} as const;
-export type ProfileField = keyof typeof PROFILE_FIELDS;
 
 export const CONDITION_OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists', 'missing'] as const;
 type Op = (typeof CONDITION_OPS)[number];

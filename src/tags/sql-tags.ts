@@ -23,8 +23,7 @@ import { PURCHASES } from '../facts/views.ts';
 import type { SqlTag } from './definition.ts';
 import { isAllowedFunction } from './sql-functions.ts';
 import { ZodError } from 'zod';
-import { InputError } from '../kernel/errors.ts';
-import { ConfigError } from '../config/config.ts';
+import { InputError, ConfigError } from '../kernel/errors.ts';
 
 /** What a SQL tag can read, each limited to the workspace (and current rows: FINAL). */
 export const SQL_TABLES: Record<string, (db: string) => string> = {
