@@ -2,12 +2,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { callerOf } from '../server/auth.ts';
+import { callerOf } from '../access/auth.ts';
 import type { Stores } from '../stores/stores.ts';
 import { recordAudit } from '../access/audit.ts';
 import { assertPersonInScope } from '../access/scope.ts';
 import { deleteChannel } from './store.ts';
-import { sendTestMessage, testSendSchema } from './test-send.ts';
+import { sendTestMessage } from './test-send.ts';
+import { testSendResultSchema, testSendSchema } from '../contract/channels.ts';
+import { noContentSchema } from '../contract/common.ts';
 
 const admins = { roles: ['admin'] as const };
 
@@ -17,7 +19,7 @@ export function channelRoutes(app: FastifyInstance, stores: Stores): void {
   const tags = ['channels'];
   const params = z.object({ key: z.string() });
 
-  api.delete('/api/v1/channels/:key', { config: admins, schema: { tags, summary: 'Delete a channel no plan uses (its secrets stay, for another channel)', security, params } }, async (request, reply) => {
+  api.delete('/api/v1/channels/:key', { config: admins, schema: { tags, summary: 'Delete a channel no plan uses (its secrets stay, for another channel)', security, params, response: { 204: noContentSchema } } }, async (request, reply) => {
     const caller = callerOf(request);
     await deleteChannel(stores, caller.workspaceId, request.params.key);
     await recordAudit(stores, caller.workspaceId, caller.keyId, 'channel.delete', request.params.key);
@@ -33,9 +35,7 @@ export function channelRoutes(app: FastifyInstance, stores: Stores): void {
         security,
         params,
         body: testSendSchema,
-        response: {
-          200: z.object({ channel: z.string(), address: z.string().nullable(), outcome: z.enum(['sent', 'retry', 'failed', 'parked']), reason: z.string().optional(), providerId: z.string().optional() }),
-        },
+        response: { 200: testSendResultSchema },
       },
     },
     async (request) => {

@@ -4,33 +4,12 @@
  * (reasons are the client's, with the channel's own secrets blanked out).
  */
 import crypto from 'node:crypto';
-import { z } from 'zod';
 import type { Stores } from '../stores/stores.ts';
 import { InputError } from '../kernel/errors.ts';
 import { addressTypeOf } from './definition.ts';
 import { clientFor, getChannel } from './store.ts';
 import { ledgerReason, type SendResult } from './channel.ts';
-
-export const testSendSchema = z
-  .object({
-    /** The address to send to (an email, a phone, an openid, an external_userid, …). */
-    address: z.string().trim().min(1).max(320).optional(),
-    /** Or a person: the channel's address type is looked up for them. */
-    personId: z.number().int().positive().optional(),
-    /** The message fields the channel kind reads (text, subject, template_id, templateCode, sender, data.*, …); plain text values. */
-    content: z.record(z.string().max(100), z.union([z.string().max(10_000), z.number(), z.record(z.string(), z.string().max(10_000))])).default({}),
-  })
-  .strict();
-
-export type TestSendRequest = z.infer<typeof testSendSchema>;
-
-export interface TestSendResult {
-  channel: string;
-  address: string | null;
-  outcome: SendResult['outcome'];
-  reason?: string;
-  providerId?: string;
-}
+import type { TestSendRequest, TestSendResult } from '../contract/channels.ts';
 
 const DEFAULT_CONTENT: Record<string, string> = {
   subject: 'Siyu 测试消息 / test message',

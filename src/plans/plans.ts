@@ -5,21 +5,14 @@
  */
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
-import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { WorkspaceService } from '../access/workspaces.ts';
 import { ConflictError, NotFoundError } from '../kernel/errors.ts';
 import { getSegment } from '../segments/segments.ts';
 import { checkChannelReady, getChannel } from '../channels/store.ts';
 import { listTags } from '../tags/store.ts';
 import { checkTemplate, type TemplateNeeds } from '../templates/templates.ts';
 import { nextSlot, parseCron } from '../tags/schedule.ts';
-import { planSchema, type Plan, type PlanStatus } from './definition.ts';
-
-export interface PlanInfo {
-  plan: Plan;
-  status: PlanStatus;
-  nextRunAt: string | null;
-  updatedAt: string;
-}
+import { planSchema, type Plan, type PlanInfo, type PlanStatus } from '../contract/plans.ts';
 
 function info(row: { definition: unknown; status: PlanStatus; next_run_at: Date | null; updated_at: Date }): PlanInfo {
   return {

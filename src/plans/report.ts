@@ -7,46 +7,10 @@
  */
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
-import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { WorkspaceService } from '../access/workspaces.ts';
 import { getPlan } from './plans.ts';
 import { conversionsSql } from './goal.ts';
-import type { Goal } from './definition.ts';
-
-export interface Interval {
-  low: number;
-  high: number;
-}
-
-export interface GroupReport {
-  group: string;
-  audience: number;
-  stopped: number;
-  /** Audience minus stopped: the base conversion rates are measured on. */
-  eligible: number;
-  sent: number;
-  delivered: number;
-  failed: number;
-  clicked: number;
-  converted: number;
-  revenue: number;
-  conversionRate: number | null;
-  /** Conversion-rate difference from control (percentage points as a fraction) and its 95% interval. */
-  lift: { absolute: number; absoluteCi: Interval; relative: number | null; relativeCi: Interval | null } | null;
-  cost: number;
-  costPerConversion: number | null;
-  /** Cost over conversions above what control's rate predicts. */
-  costPerIncrementalConversion: number | null;
-}
-
-export interface PlanReport {
-  plan: string;
-  status: string;
-  goal: string | null;
-  runs: Array<{ id: string; slot: string; status: string; audience: number | null; startedAt: string; finishedAt: string | null; error: string | null }>;
-  groups: GroupReport[];
-  stoppedBy: Array<{ reason: string; people: number }>;
-  ledger: Record<string, number>;
-}
+import type { Goal, GroupReport, Interval, PlanReport } from '../contract/plans.ts';
 
 const Z95 = 1.959963984540054;
 

@@ -13,7 +13,7 @@ import { crossMatrix, segmentInsights } from './insights.ts';
 import { exportSegment, importSegmentList } from './lists.ts';
 import { behaviourIndexStatus, refreshBehaviourIndex } from './behaviour.ts';
 import { maskedConditionProblem } from './masked.ts';
-import { maskTagValue, seesPersonalData } from '../identity/masking.ts';
+import { maskTagValue, seesPersonalData } from '../access/masking.ts';
 import { ApiError } from '../kernel/errors.ts';
 import { calendarDate } from '../contract/dates.ts';
 

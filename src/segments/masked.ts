@@ -16,7 +16,7 @@
  * Saved segments are written by admins and operators (who see personal data); a masked role may
  * count them and refer to them.
  */
-import { looksPersonal, personalKey } from '../identity/masking.ts';
+import { looksPersonal, personalKey } from '../access/masking.ts';
 import type { Condition, PropertyFilter } from '../contract/segments.ts';
 
 const YEAR_START = /^\d{4}-01-01$/;

@@ -10,7 +10,7 @@ import { identitySourcesSql, peopleScopeSql, scopeOf } from '../access/scope.ts'
 import { dateInZone } from '../tags/engine.ts';
 import { listTags, valueRun, valueRuns } from '../tags/store.ts';
 import { valueTypeOf } from '../tags/definition.ts';
-import { maskIdentifier, seesPersonalData } from '../identity/masking.ts';
+import { maskIdentifier, seesPersonalData } from '../access/masking.ts';
 import { segmentSchema, type Condition, type Segment } from '../contract/segments.ts';
 import { nodes, segmentReferences } from './definition.ts';
 import { hasChangesSince, recentBuild, usable } from './behaviour.ts';

@@ -3,7 +3,8 @@
  * channel, what (a template per variant), the control group, and the goal its report measures.
  */
 import { z } from 'zod';
-import { SEGMENT_KEY } from '../segments/definition.ts';
+import { isoTimeSchema } from './common.ts';
+import { SEGMENT_KEY } from './segments.ts';
 
 const key = z.string().regex(SEGMENT_KEY, 'lowercase letters, digits and _, starting with a letter (2–63 characters)');
 
@@ -108,4 +109,66 @@ export const planSchema = z
 
 export type Plan = z.infer<typeof planSchema>;
 export type Goal = z.infer<typeof goalSchema>;
-export type PlanStatus = 'draft' | 'scheduled' | 'running' | 'paused' | 'completed';
+
+export const planStatusSchema = z.enum(['draft', 'scheduled', 'running', 'paused', 'completed']);
+export type PlanStatus = z.infer<typeof planStatusSchema>;
+
+/** A plan as the API answers it: its definition, where it stands and when it runs next. */
+export const planInfoSchema = z.object({
+  plan: planSchema,
+  status: planStatusSchema,
+  nextRunAt: isoTimeSchema.nullable(),
+  updatedAt: isoTimeSchema,
+});
+export type PlanInfo = z.infer<typeof planInfoSchema>;
+export const planListSchema = z.object({ plans: z.array(planInfoSchema) });
+
+export const intervalSchema = z.object({ low: z.number(), high: z.number() });
+export type Interval = z.infer<typeof intervalSchema>;
+
+/** One variant's (or the control group's) figures in a plan or journey report. */
+export const groupReportSchema = z.object({
+  group: z.string(),
+  audience: z.number(),
+  stopped: z.number(),
+  /** Audience minus stopped: the base conversion rates are measured on. */
+  eligible: z.number(),
+  sent: z.number(),
+  delivered: z.number(),
+  failed: z.number(),
+  clicked: z.number(),
+  converted: z.number(),
+  revenue: z.number(),
+  conversionRate: z.number().nullable(),
+  /** Conversion-rate difference from control (percentage points as a fraction) and its 95% interval. */
+  lift: z.object({ absolute: z.number(), absoluteCi: intervalSchema, relative: z.number().nullable(), relativeCi: intervalSchema.nullable() }).nullable(),
+  cost: z.number(),
+  costPerConversion: z.number().nullable(),
+  /** Cost over conversions above what control's rate predicts. */
+  costPerIncrementalConversion: z.number().nullable(),
+});
+export type GroupReport = z.infer<typeof groupReportSchema>;
+
+export const planReportSchema = z.object({
+  plan: z.string(),
+  status: z.string(),
+  goal: z.string().nullable(),
+  runs: z.array(
+    z.object({ id: z.string(), slot: z.string(), status: z.string(), audience: z.number().nullable(), startedAt: isoTimeSchema, finishedAt: isoTimeSchema.nullable(), error: z.string().nullable() }),
+  ),
+  groups: z.array(groupReportSchema),
+  stoppedBy: z.array(z.object({ reason: z.string(), people: z.number() })),
+  ledger: z.record(z.string(), z.number()),
+});
+export type PlanReport = z.infer<typeof planReportSchema>;
+
+/** What a run (or a test send) did: who was in the audience, queued, held out, stopped. */
+export const runSummarySchema = z.object({ runId: z.string(), plan: z.string(), audience: z.number(), queued: z.number(), control: z.number(), stopped: z.number() });
+export type RunSummary = z.infer<typeof runSummarySchema>;
+
+export const planPreviewSchema = z.object({
+  plan: z.string(),
+  person: z.number(),
+  variants: z.array(z.object({ variant: z.string(), content: z.record(z.string(), z.unknown()).describe('the rendered fields, nested by their dots (data.thing1 → { data: { thing1 } })') })),
+});
+export type PlanPreview = z.infer<typeof planPreviewSchema>;

@@ -1,0 +1,210 @@
+/**
+ * Segments (人群圈选): who matches a tree of conditions. The root says whether `all` or `any` of its
+ * conditions must hold; a condition is a nested group, a negation, or a leaf over tags, profile
+ * fields, identifiers, events, event sequences, orders, another segment or a random share. Each
+ * node has a `type`, so a validation error names its node by path (`conditions[2].window.days`).
+ */
+import { z } from 'zod';
+import { calendarDate } from './dates.ts';
+
+/** The member profile's fields as the API names them, with their types (src/facts/member-profile.ts reads them; a test keeps the two equal). */
+export const PROFILE_FIELD_TYPES = {
+  gender: 'string',
+  level: 'string',
+  city: 'string',
+  channel: 'string',
+  points: 'number',
+  registered_at: 'date',
+  birthday: 'date',
+} as const;
+export type ProfileField = keyof typeof PROFILE_FIELD_TYPES;
+/** A tag key: the rule tag definitions follow. */
+const TAG_KEY = /^[a-z][a-z0-9_]{1,62}$/;
+
+export const SEGMENT_KEY = /^[a-z][a-z0-9_]{1,62}$/;
+const segmentKey = z.string().regex(SEGMENT_KEY, 'lower-case letters, digits and _, starting with a letter (2–63 characters)');
+const date = calendarDate;
+// Numbers are bound as parameters, which hold whole numbers only up to 2^53: larger ones are refused here, by name, not by the engine.
+const SAFE = Number.MAX_SAFE_INTEGER;
+const bounded = z
+  .number({ error: 'must be a number' })
+  .min(-SAFE, `must be between -${SAFE} and ${SAFE}`)
+  .max(SAFE, `must be between -${SAFE} and ${SAFE}`);
+const positiveInteger = z.number({ error: 'must be a positive integer' }).int('must be a positive integer').positive('must be a positive integer').max(SAFE, `at most ${SAFE}`);
+const count = z.number({ error: 'must be a whole number, 0 or more' }).int('must be a whole number, 0 or more').min(0, 'must be a whole number, 0 or more').max(SAFE, `at most ${SAFE}`);
+/** A window or a wait longer than this says nothing more (and would overflow the engine's date arithmetic). */
+const MAX_DAYS = 36_500;
+
+/** The last N days up to the evaluation day, or the days from … to (inclusive), in the workspace's zone. */
+export const windowSchema = z.union([
+  z.object({ days: positiveInteger.max(MAX_DAYS, `at most ${MAX_DAYS} days`) }).strict(),
+  z
+    .object({ from: date, to: date })
+    .strict()
+    .refine((w) => w.from <= w.to, { message: 'from must be on or before to', path: ['to'] }),
+]);
+export type Window = z.infer<typeof windowSchema>;
+
+const scalar = z.union([z.string().max(2000), bounded, z.boolean()]);
+const VALUE_OPS = ['eq', 'ne', 'in', 'between', 'gt', 'gte', 'lt', 'lte', 'exists', 'missing'] as const;
+
+/** Checks an operator against its value: in takes a list, between a [low, high] pair, exists/missing nothing. */
+function checkValue(node: { op: (typeof VALUE_OPS)[number]; value?: unknown }, ctx: z.RefinementCtx) {
+  const issue = (message: string) => ctx.addIssue({ code: 'custom', path: ['value'], message });
+  if (node.op === 'exists' || node.op === 'missing') {
+    if (node.value !== undefined) issue(`${node.op} takes no value`);
+  } else if (node.op === 'in') {
+    if (!Array.isArray(node.value) || node.value.length === 0) issue('in needs a non-empty list of values');
+  } else if (node.op === 'between') {
+    if (!Array.isArray(node.value) || node.value.length !== 2) issue('between needs [low, high]');
+  } else if (node.value === undefined || Array.isArray(node.value)) issue(`${node.op} needs one value`);
+}
+const valueComparison = {
+  op: z.enum(VALUE_OPS),
+  value: z.union([scalar, z.array(scalar)]).optional(),
+};
+
+/** A filter on an event property (properties JSON): text compares as text, numbers as numbers. */
+const propertyFilter = z
+  .object({
+    property: z.string().min(1).max(200),
+    op: z.enum(['eq', 'ne', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists']),
+    value: z.union([scalar, z.array(scalar)]).optional(),
+  })
+  .strict()
+  .superRefine((f, ctx) => {
+    if (f.op === 'exists') return;
+    if (f.value === undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: `${f.op} needs a value` });
+    if (f.op === 'in' && !Array.isArray(f.value)) ctx.addIssue({ code: 'custom', path: ['value'], message: 'in needs a list of values' });
+    if (['gt', 'gte', 'lt', 'lte'].includes(f.op) && typeof f.value !== 'number') ctx.addIssue({ code: 'custom', path: ['value'], message: `${f.op} needs a number` });
+  });
+export type PropertyFilter = z.infer<typeof propertyFilter>;
+
+const eventSpec = z.object({ event: z.string().min(1).max(200), where: z.array(propertyFilter).default([]) }).strict();
+export type EventSpec = z.infer<typeof eventSpec>;
+
+const duration = z
+  .object({
+    minutes: positiveInteger.max(MAX_DAYS * 1440, `at most ${MAX_DAYS * 1440} minutes`).optional(),
+    hours: positiveInteger.max(MAX_DAYS * 24, `at most ${MAX_DAYS * 24} hours`).optional(),
+    days: positiveInteger.max(MAX_DAYS, `at most ${MAX_DAYS} days`).optional(),
+  })
+  .strict()
+  .refine((d) => d.minutes !== undefined || d.hours !== undefined || d.days !== undefined, 'give minutes, hours or days');
+
+export function durationSeconds(d: z.infer<typeof duration>): number {
+  return (d.minutes ?? 0) * 60 + (d.hours ?? 0) * 3600 + (d.days ?? 0) * 86400;
+}
+
+const range = (what: string) =>
+  z
+    .object({ min: bounded.min(0).optional(), max: bounded.min(0).optional() })
+    .strict()
+    .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, { message: `${what}: min must not exceed max`, path: ['max'] });
+
+const countRange = z
+  .object({ min: count.optional(), max: count.optional() })
+  .strict()
+  .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, { message: 'min must not exceed max', path: ['max'] });
+
+export type Condition =
+  | { type: 'group'; match: 'all' | 'any'; conditions: Condition[] }
+  | { type: 'not'; condition: Condition }
+  | { type: 'tag'; tag: string; op: (typeof VALUE_OPS)[number]; value?: unknown; asOf?: string }
+  | { type: 'profile'; field: ProfileField; op: (typeof VALUE_OPS)[number]; value?: unknown }
+  | { type: 'identifier'; identifierType: string }
+  | { type: 'event'; event: string; where: PropertyFilter[]; count: { min?: number; max?: number }; window: Window }
+  | { type: 'sequence'; first: EventSpec; then: EventSpec; within: { minutes?: number; hours?: number; days?: number }; absent: boolean; window: Window }
+  | { type: 'orders'; skus?: string[]; categories?: string[]; sources?: string[]; count: { min?: number; max?: number }; amount?: { min?: number; max?: number }; window?: Window }
+  | { type: 'segment'; segment: string }
+  | { type: 'sample'; percent: number; salt: string }
+  | { type: 'list'; list: string };
+
+export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
+  z.discriminatedUnion('type', [
+    z.object({ type: z.literal('group'), match: z.enum(['all', 'any']), conditions: z.array(conditionSchema).min(1, 'a group needs at least one condition') }).strict(),
+    z.object({ type: z.literal('not'), condition: conditionSchema }).strict(),
+    z
+      .object({ type: z.literal('tag'), tag: z.string().regex(TAG_KEY, 'a tag key'), ...valueComparison, asOf: date.optional() })
+      .strict()
+      .superRefine(checkValue),
+    z
+      .object({ type: z.literal('profile'), field: z.enum(Object.keys(PROFILE_FIELD_TYPES) as [ProfileField, ...ProfileField[]]), ...valueComparison })
+      .strict()
+      .superRefine(checkValue)
+      .superRefine((node, ctx) => {
+        if (PROFILE_FIELD_TYPES[node.field] !== 'number' || node.value === undefined) return;
+        const values = Array.isArray(node.value) ? node.value : [node.value];
+        const wrong = values.find((v) => typeof v === 'boolean' || (typeof v === 'string' && (v.trim() === '' || !Number.isFinite(Number(v)))));
+        if (wrong !== undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: `${node.field} is a number: ${JSON.stringify(wrong).slice(0, 60)} is not one` });
+      }),
+    z.object({ type: z.literal('identifier'), identifierType: z.string().regex(/^[a-z][a-z0-9_]{1,40}$/, 'an identifier type like phone or unionid') }).strict(),
+    z
+      .object({ type: z.literal('event'), ...eventSpec.shape, count: countRange.default({ min: 1 }), window: windowSchema })
+      .strict(),
+    z
+      .object({ type: z.literal('sequence'), first: eventSpec, then: eventSpec, within: duration, absent: z.boolean().default(false), window: windowSchema })
+      .strict(),
+    z
+      .object({
+        type: z.literal('orders'),
+        skus: z.array(z.string().min(1)).min(1).optional(),
+        categories: z.array(z.string().min(1)).min(1).optional(),
+        sources: z.array(z.string().min(1)).min(1).optional(),
+        count: countRange.default({ min: 1 }),
+        amount: range('amount').optional(),
+        window: windowSchema.optional(),
+      })
+      .strict(),
+    z.object({ type: z.literal('segment'), segment: segmentKey }).strict(),
+    z.object({ type: z.literal('sample'), percent: z.number().gt(0).max(100), salt: z.string().max(100).default('') }).strict(),
+    // The people of an imported file of identifiers (`siyu segments import`), matched through OneID when counted.
+    z.object({ type: z.literal('list'), list: segmentKey }).strict(),
+  ]),
+) as z.ZodType<Condition>;
+
+/** Deeper or bigger trees are no one's segment and only make the SQL (and the engine's parser) work: refused. */
+export const MAX_TREE_DEPTH = 32;
+export const MAX_TREE_NODES = 500;
+
+/** The root's conditions, with the tree's depth and size checked (counted without recursion). */
+const conditionList = z
+  .array(conditionSchema)
+  .min(1, 'a segment needs at least one condition')
+  .superRefine((conditions, ctx) => {
+    let size = 0;
+    let depth = 0;
+    const stack: Array<[Condition, number]> = conditions.map((c) => [c, 1]);
+    while (stack.length > 0) {
+      const [c, level] = stack.pop()!;
+      size++;
+      depth = Math.max(depth, level);
+      if (c.type === 'group') for (const child of c.conditions) stack.push([child, level + 1]);
+      if (c.type === 'not') stack.push([c.condition, level + 1]);
+    }
+    if (depth > MAX_TREE_DEPTH) ctx.addIssue({ code: 'custom', message: `nested ${depth} levels deep; at most ${MAX_TREE_DEPTH}` });
+    if (size > MAX_TREE_NODES) ctx.addIssue({ code: 'custom', message: `${size} conditions in all; at most ${MAX_TREE_NODES}` });
+  });
+
+export const segmentSchema = z
+  .object({
+    key: segmentKey,
+    name: z.object({ zh: z.string().min(1), en: z.string().min(1) }),
+    description: z.string().max(2000).optional(),
+    match: z.enum(['all', 'any']).default('all'),
+    conditions: conditionList,
+    /** Snapshots: taken after every tag run (so daily with a daily tag schedule) when asked; the last `keep` are kept. */
+    snapshots: z.object({ afterTagRuns: z.boolean().default(false), keep: z.number().int().min(1).max(100).default(10) }).strict().default({ afterTagRuns: false, keep: 10 }),
+  })
+  .strict();
+export type Segment = z.infer<typeof segmentSchema>;
+
+/** A tree on its own (being edited, or counted from a file): what to match, and as of which day. */
+export const treeSchema = z
+  .object({
+    match: z.enum(['all', 'any']).default('all'),
+    conditions: conditionList,
+    today: date.optional(),
+  })
+  .strict();
+export type SegmentInput = z.input<typeof segmentSchema>;
