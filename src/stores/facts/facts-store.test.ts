@@ -1,19 +1,33 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChdbFactsStore } from './chdb-facts-store.ts';
+import { ClickHouseFactsStore } from './clickhouse-facts-store.ts';
 import { migrateFacts, factsTableCounts, FACTS_MIGRATIONS } from './migrations.ts';
-import { readUint32Rows } from './facts-store.ts';
-import { tempDir } from '../../../test/helpers.ts';
+import { readUint32Rows, type FactsStore } from './facts-store.ts';
+import { tempDir, testConfig, uniqueSlug } from '../../../test/helpers.ts';
 
-let store: ChdbFactsStore;
-const dir = tempDir('siyu-facts-');
+/**
+ * The contract every facts adapter keeps: chDB by default, the ClickHouse server named by
+ * SIYU_CLICKHOUSE_URL when it is set (one suite per adapter). On a server the suite gets a database of
+ * its own, dropped at the end, so its counts are exact.
+ */
+const config = testConfig(tempDir('siyu-facts-'));
+const serverDatabase = config.clickhouseUrl ? uniqueSlug('siyu_facts_test').replaceAll('-', '_') : undefined;
+let store: FactsStore;
 
 before(async () => {
-  store = new ChdbFactsStore(dir);
+  store = serverDatabase
+    ? await ClickHouseFactsStore.connect({ url: config.clickhouseUrl!, username: config.clickhouseUser, password: config.clickhousePassword, database: serverDatabase })
+    : new ChdbFactsStore(config.dataDir);
   await migrateFacts(store);
 });
 after(async () => {
+  if (serverDatabase) await store.command(`DROP DATABASE IF EXISTS ${serverDatabase}`);
   await store.close();
+});
+
+test(`facts store runs on ${process.env.SIYU_CLICKHOUSE_URL ? 'a ClickHouse server (SIYU_CLICKHOUSE_URL)' : 'chDB'}`, () => {
+  assert.equal(store.engine, config.clickhouseUrl ? 'clickhouse' : 'chdb');
 });
 
 function order(orderId: string, amount: number, version: number, personId = 1) {
