@@ -1,5 +1,8 @@
 import path from 'node:path';
 import { egressPolicy } from '../kernel/egress.ts';
+import { ConfigError } from '../kernel/errors.ts';
+import { intFromEnv } from '../kernel/env.ts';
+import { fileLimits } from '../kernel/file-limits.ts';
 
 /** Everything Siyu reads from the environment, resolved once. Secrets never have defaults. */
 export interface SiyuConfig {
@@ -57,19 +60,7 @@ export interface ConfigOverrides {
   host?: string;
 }
 
-function intFromEnv(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) {
-    throw new ConfigError(`${name} must be a non-negative integer, got "${raw}"`);
-  }
-  return value;
-}
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
 
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): SiyuConfig {
   const dataDir = path.resolve(overrides.dataDir ?? env.SIYU_DATA_DIR ?? './data');
@@ -98,40 +89,6 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   };
 }
 
-/** Bounds on files taken in (uploads) and on what reading them may unpack to, in bytes. */
-export interface FileLimits {
-  uploadBytes: number;
-  xlsxUploadBytes: number;
-  unpackedBytes: number;
-  sharedStringsBytes: number;
-  /** Longest record (JSON line, CSV record, XLSX row) an import reads. */
-  recordBytes: number;
-}
-
-const MB = 1024 * 1024;
-
-/** Read when a file is taken in or read (not once per process), so a test or an operator can change them without a restart. */
-export function fileLimits(env: NodeJS.ProcessEnv = process.env): FileLimits {
-  const positive = (name: string, fallback: number) => {
-    const value = intFromEnv(name, fallback, env);
-    if (value === 0) throw new ConfigError(`${name} must be at least 1 (megabytes), got 0`);
-    return value;
-  };
-  const uploadMb = positive('SIYU_UPLOAD_MAX_MB', 2048);
-  return {
-    uploadBytes: uploadMb * MB,
-    xlsxUploadBytes: positive('SIYU_UPLOAD_XLSX_MAX_MB', 200) * MB,
-    unpackedBytes: positive('SIYU_UNPACKED_MAX_MB', 20 * uploadMb) * MB,
-    sharedStringsBytes: positive('SIYU_XLSX_SHARED_STRINGS_MAX_MB', 100) * MB,
-    recordBytes: recordKb(env) * 1024,
-  };
-}
-
-function recordKb(env: NodeJS.ProcessEnv): number {
-  const value = intFromEnv('SIYU_IMPORT_MAX_RECORD_KB', 1024, env);
-  if (value === 0) throw new ConfigError('SIYU_IMPORT_MAX_RECORD_KB must be at least 1 (kilobytes), got 0');
-  return value;
-}
 
 /** Times an uploaded import may be interrupted before the next start marks it failed instead of resuming it. */
 export function importMaxAttempts(env: NodeJS.ProcessEnv = process.env): number {
@@ -146,4 +103,8 @@ export function stateDir(config: SiyuConfig): string {
 }
 export function demoDir(config: SiyuConfig): string {
   return path.join(config.dataDir, 'demo');
+}
+/** Where the server writes a backup (ClickHouse's BACKUP may write only under this directory). */
+export function backupsDir(config: Pick<SiyuConfig, 'dataDir'>): string {
+  return path.join(config.dataDir, 'backups');
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
-import { factsDir, stateDir, type SiyuConfig } from '../config/config.ts';
+import { backupsDir, factsDir, stateDir, type SiyuConfig } from '../config/config.ts';
 import { ChdbFactsStore } from './facts/chdb-facts-store.ts';
 import { ClickHouseFactsStore } from './facts/clickhouse-facts-store.ts';
 import type { FactsStore } from './facts/facts-store.ts';
@@ -27,7 +27,7 @@ export async function openFactsStore(config: SiyuConfig): Promise<FactsStore> {
       database: config.clickhouseDatabase,
     });
   }
-  return new ChdbFactsStore(factsDir(config));
+  return new ChdbFactsStore(factsDir(config), { backupsDir: backupsDir(config) });
 }
 
 export async function openStateStore(config: SiyuConfig): Promise<StateStore> {

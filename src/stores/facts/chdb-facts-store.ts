@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Session, version as chdbVersion } from 'chdb';
 import { assertTableName, sandboxedInsertSql, toJsonLines, type FactsParams, type FactsStore, type SandboxLimits } from './facts-store.ts';
 import { lockDirectory, type DirectoryLock } from '../lock.ts';
@@ -23,10 +24,12 @@ export class ChdbFactsStore implements FactsStore {
   private pending = new Set<Promise<unknown>>();
   private closed = false;
 
-  constructor(directory: string) {
+  /** `backupsDir`: the one directory ClickHouse's BACKUP and RESTORE may use (its `backups.allowed_path`). */
+  constructor(directory: string, options: { backupsDir?: string } = {}) {
     this.lock = lockDirectory(directory);
     try {
-      this.session = new Session(directory);
+      const connectionArgs = options.backupsDir ? [`--backups.allowed_path=${path.resolve(options.backupsDir)}`] : [];
+      this.session = connectionArgs.length > 0 ? new Session(directory, { connectionArgs }) : new Session(directory);
     } catch (error) {
       this.lock.release();
       throw error;

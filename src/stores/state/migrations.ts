@@ -577,6 +577,18 @@ const provider: MigrationProvider = {
   },
 };
 
+/** The names of the state migrations this version knows, in order. */
+export const STATE_MIGRATION_NAMES: ReadonlyArray<string> = Object.keys(MIGRATIONS).sort();
+
+/** Applies migrations up to and including `name` only (a restore loads a backup's rows at the schema they were taken with). */
+export async function migrateStateTo(db: Kysely<unknown>, name: string): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider }).migrateTo(name);
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`state migration ${failed?.migrationName ?? name} failed: ${(error as Error).message ?? error}`);
+  }
+}
+
 export async function migrateState(db: Kysely<unknown>): Promise<{ applied: string[] }> {
   const migrator = new Migrator({ db, provider });
   const { error, results } = await migrator.migrateToLatest();
