@@ -111,3 +111,16 @@ export const journeySchema = z
   });
 
 export type Journey = z.infer<typeof journeySchema>;
+
+export const journeyStatusSchema = z.enum(['draft', 'running', 'paused']);
+
+/** A journey as the API answers it: its definition, where it stands and its current run. */
+export const journeyInfoSchema = z.object({ journey: journeySchema, status: journeyStatusSchema, runId: z.string().nullable() });
+export type JourneyInfo = z.infer<typeof journeyInfoSchema>;
+export const journeyListSchema = z.object({ journeys: z.array(journeyInfoSchema) });
+
+/** GET /api/v1/journeys/:key: the journey and how many people are at each step (active) or ended there (done). */
+export const journeyDetailSchema = journeyInfoSchema.extend({
+  positions: z.array(z.object({ step: z.string(), status: z.string().describe('active, or done'), people: z.number() })),
+});
+export type JourneyDetail = z.infer<typeof journeyDetailSchema>;
