@@ -1,0 +1,2 @@
+-- tags/expected_order_value
+

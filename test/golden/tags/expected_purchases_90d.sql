@@ -1,0 +1,2 @@
+-- tags/expected_purchases_90d
+

@@ -1,0 +1,2 @@
+-- tags/repurchase_30d
+

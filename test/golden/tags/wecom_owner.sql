@@ -1,0 +1,36 @@
+-- tags/wecom_owner
+
+-- command
+INSERT INTO tag_values (workspace_id, tag, run_id, base_date, person_id, v_string)
+           SELECT 'ws_golden', 'wecom_owner', 'tag_<1>', '2026-06-30'::Date, person_id, value FROM (SELECT person_id, first_owner AS value FROM (SELECT person_id, count() AS owners, min(added) AS first_added, argMin(owner, added) AS first_owner FROM (
+      SELECT person_id, staff_userid, if(staff_name != '', staff_name, staff_userid) AS owner, ifNull(toDate(added_at, 'Asia/Shanghai'), toDate('1970-01-01')) AS added
+      FROM contacts FINAL WHERE workspace_id = 'ws_golden' AND person_id > 0 AND (added_at IS NULL OR toDate(assumeNotNull(added_at), 'Asia/Shanghai') <= '2026-06-30'::Date)
+    ) GROUP BY person_id))
+           SETTINGS max_execution_time = 3600;
+-- params:
+--   Date '2026-06-30'
+--   String 'Asia/Shanghai'
+--   String 'tag_<1>'
+--   String 'wecom_owner'
+--   String 'ws_golden'
+
+-- query
+SELECT uniqExact(value) AS n FROM (SELECT person_id, toString(v_string) AS value FROM tag_values WHERE workspace_id = 'ws_golden' AND tag = 'wecom_owner' AND run_id = 'tag_<1>');
+-- params:
+--   String 'tag_<1>'
+--   String 'wecom_owner'
+--   String 'ws_golden'
+
+-- command
+INSERT INTO tag_bitmaps (workspace_id, tag, run_id, value, people) SELECT 'ws_golden', 'wecom_owner', 'tag_<1>', value, groupBitmapState(person_id) FROM (SELECT person_id, toString(v_string) AS value FROM tag_values WHERE workspace_id = 'ws_golden' AND tag = 'wecom_owner' AND run_id = 'tag_<1>') GROUP BY value;
+-- params:
+--   String 'tag_<1>'
+--   String 'wecom_owner'
+--   String 'ws_golden'
+
+-- query
+SELECT count() AS n FROM tag_values WHERE workspace_id = 'ws_golden' AND tag = 'wecom_owner' AND run_id = 'tag_<1>';
+-- params:
+--   String 'tag_<1>'
+--   String 'wecom_owner'
+--   String 'ws_golden'
