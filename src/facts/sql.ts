@@ -105,16 +105,37 @@ function checkType(type: ClickHouseType): ClickHouseType {
 
 type Interpolated = SqlFragment | Param | string | number | bigint | boolean | Date | ReadonlyArray<unknown>;
 
-function template(strings: TemplateStringsArray, ...values: Interpolated[]): SqlFragment {
+/** A text's `{name:Type}` placeholders as parameters bound to `params` (one per name and type, shared through `bound`). */
+function bindNamed(text: string, params: Record<string, unknown>, bound: Map<string, Param>, by: string): Part[] {
   const parts: Part[] = [];
-  strings.forEach((text, i) => {
-    if (text) parts.push(text);
+  let last = 0;
+  for (const match of text.matchAll(PLACEHOLDER)) {
+    const [whole, name, type] = match;
+    if (!Object.hasOwn(params, name)) throw new Error(`${by}: {${name}:${type}} has no value`);
+    const key = `${name}:${type}`;
+    let param = bound.get(key);
+    if (!param) bound.set(key, (param = new Param(params[name], checkType(type.trim()))));
+    parts.push(text.slice(last, match.index), param);
+    last = match.index + whole.length;
+  }
+  parts.push(text.slice(last));
+  return parts.filter((p) => p !== '');
+}
+
+function interpolate(strings: TemplateStringsArray, values: Interpolated[], text: (piece: string) => Part[]): SqlFragment {
+  const parts: Part[] = [];
+  strings.forEach((piece, i) => {
+    parts.push(...text(piece));
     if (i < values.length) {
       const value = values[i];
       parts.push(value instanceof SqlFragment || value instanceof Param ? value : new Param(value, inferType(value)));
     }
   });
   return SqlFragment.of(parts);
+}
+
+function template(strings: TemplateStringsArray, ...values: Interpolated[]): SqlFragment {
+  return interpolate(strings, values, (piece) => (piece ? [piece] : []));
 }
 
 /**
@@ -124,20 +145,16 @@ function template(strings: TemplateStringsArray, ...values: Interpolated[]): Sql
  * Never for text a user wrote.
  */
 function raw(text: string, params: Record<string, unknown> = {}): SqlFragment {
+  return SqlFragment.of(bindNamed(text, params, new Map(), 'sql.raw'));
+}
+
+/**
+ * The `sql` template whose own text may also name placeholders bound to `params` (`{ws:String}`),
+ * for a query written around a few shared names: `sql.with({ ws })\`… workspace_id = {ws:String} AND ${scope}\``.
+ */
+function withParams(params: Record<string, unknown>) {
   const bound = new Map<string, Param>();
-  const parts: Part[] = [];
-  let last = 0;
-  for (const match of text.matchAll(PLACEHOLDER)) {
-    const [whole, name, type] = match;
-    if (!Object.hasOwn(params, name)) throw new Error(`sql.raw: {${name}:${type}} has no value`);
-    const key = `${name}:${type}`;
-    let param = bound.get(key);
-    if (!param) bound.set(key, (param = new Param(params[name], checkType(type.trim()))));
-    parts.push(text.slice(last, match.index), param);
-    last = match.index + whole.length;
-  }
-  parts.push(text.slice(last));
-  return SqlFragment.of(parts.filter((p) => p !== ''));
+  return (strings: TemplateStringsArray, ...values: Interpolated[]): SqlFragment => interpolate(strings, values, (piece) => bindNamed(piece, params, bound, 'sql.with'));
 }
 
 export const sql = Object.assign(template, {
@@ -155,6 +172,7 @@ export const sql = Object.assign(template, {
     return SqlFragment.of(fragments.flatMap((f, i) => (i === 0 ? [f] : [separator, f])));
   },
   raw,
+  with: withParams,
   /** No text. */
   empty: SqlFragment.of([]),
 });
