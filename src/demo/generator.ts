@@ -12,7 +12,6 @@ import {
   GIVEN_FEMALE,
   GIVEN_MALE,
   HOMOPHONES,
-  JD_SHOP,
   MEMBER_LEVELS,
   MOBILE_PREFIXES,
   PACKAGE_PRODUCTS,
@@ -133,7 +132,7 @@ function maskPhone(phone: string): string {
   return phone.slice(0, 3) + '****' + phone.slice(7);
 }
 
-function typoName(rng: Rng, name: string): string {
+function typoName(name: string): string {
   const chars = [...name];
   for (let i = chars.length - 1; i >= 1; i--) {
     const swap = HOMOPHONES[chars[i]];
@@ -390,7 +389,7 @@ export class DemoBrandGenerator {
     const memberNo = isMember ? `M${pad(scramble(seed, index, 17) % 1_000_000_000, 9)}${index % 10}` : '';
     const isContact = rng() < (platforms.includes('miniprogram') || platforms.includes('store') ? 0.55 : 0.2);
     const homeStore: Store = STORES.find((s) => s.city === who.place.city) ?? pick(rng, STORES);
-    const typo = (value: string) => (rng() < 0.04 ? typoName(rng, value) : value);
+    const typo = (value: string) => (rng() < 0.04 ? typoName(value) : value);
     const typoAddr = (value: string) => (rng() < 0.05 ? typoAddress(rng, value) : value);
     const fullAddress = `${who.place.province} ${who.place.city} ${who.district} ${who.address}`;
 

@@ -64,7 +64,7 @@ export function stableId(seed: number, index: number, stream: number, length: nu
 
 /** Gamma(shape, 1) by Marsaglia–Tsang; used for purchase intervals that vary per person. */
 export function gamma(rng: Rng, shape: number): number {
-  if (shape < 1) return gamma(rng, shape + 1) * Math.pow(rng(), 1 / shape);
+  if (shape < 1) return gamma(rng, shape + 1) * rng() ** (1 / shape);
   const d = shape - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);
   for (;;) {

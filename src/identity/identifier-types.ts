@@ -78,7 +78,7 @@ export function normalise(type: Pick<IdentifierType, 'normaliser'>, raw: string)
 
 /** "138****5678" → "138****5678" in a canonical form (digits and four stars), for fuzzy evidence. */
 export function normaliseMaskedPhone(raw: string): string | undefined {
-  const compact = raw.replace(/[\s\-]/g, '').replace(/^\+?86/, '');
+  const compact = raw.replace(/[\s-]/g, '').replace(/^\+?86/, '');
   const match = /^(1\d{2})\*{3,5}(\d{4})$/.exec(compact);
   return match ? `${match[1]}****${match[2]}` : undefined;
 }

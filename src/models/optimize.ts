@@ -29,7 +29,7 @@ export function nelderMead(f: (x: number[]) => number, start: number[], options:
   let iterations = 0;
   const combine = (a: number[], b: number[], t: number) => a.map((ai, i) => ai + t * (b[i] - ai));
   for (; iterations < maxIterations; iterations++) {
-    const order = values.map((v, i) => i).sort((i, j) => values[i] - values[j]);
+    const order = values.map((_, i) => i).sort((i, j) => values[i] - values[j]);
     simplex = order.map((i) => simplex[i]);
     values = order.map((i) => values[i]);
     const spread = Math.abs(values[n] - values[0]);

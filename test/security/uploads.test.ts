@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { openTestStores, startTestServer, workspaceWithKeys } from '../helpers.ts';
 import type { Stores } from '../../src/stores/stores.ts';
+import type { SiyuConfig } from '../../src/config/config.ts';
 
 const MB = 1024 * 1024;
 let stores: Stores;
@@ -23,7 +24,7 @@ const saved = { table: process.env.SIYU_UPLOAD_MAX_MB, xlsx: process.env.SIYU_UP
 before(async () => {
   process.env.SIYU_UPLOAD_MAX_MB = '2';
   process.env.SIYU_UPLOAD_XLSX_MAX_MB = '1';
-  let config;
+  let config: SiyuConfig;
   ({ stores, config } = await openTestStores());
   uploadsDir = path.join(config.dataDir, 'uploads');
   ({ operator } = await workspaceWithKeys(stores, 'uploads'));

@@ -1,6 +1,6 @@
 import { Argument, type Command, Option } from 'commander';
 import type { SiyuConfig } from '../../config/config.ts';
-import { fitModel, type ModelName } from '../../models/clv.ts';
+import { fitModel, type ModelName, type Summary } from '../../models/clv.ts';
 import { parseColumns, readSummary, summariseTransactions, SummaryError } from '../../models/summary.ts';
 
 export function registerModelCommands(program: Command, _config: () => SiyuConfig): void {
@@ -18,7 +18,7 @@ export function registerModelCommands(program: Command, _config: () => SiyuConfi
     .addOption(new Option('--unit <unit>', 'with --transactions: time unit of t_x and T').choices(['day', 'week']).default('week'))
     .option('--calibration-end <date>', 'with --transactions: the last day of the calibration period')
     .action(async (model: ModelName, options: { summary?: string; columns?: string; transactions?: string; customer?: string; date?: string; amount?: string; unit: 'day' | 'week'; calibrationEnd?: string }) => {
-      let data;
+      let data: Summary;
       if (options.summary && options.transactions) throw new SummaryError('give either --summary or --transactions, not both');
       if (options.summary) {
         if (!options.columns) throw new SummaryError('--summary needs --columns x=COL,t_x=COL,T=COL[,m=COL]');

@@ -236,7 +236,7 @@ class PgliteWorkerConnection implements DatabaseConnection {
       numAffectedRows: result.affectedRows === undefined ? undefined : BigInt(result.affectedRows),
     };
   }
-  // eslint-disable-next-line require-yield
+  // biome-ignore lint/correctness/useYield: Kysely asks every driver for a stream; PGlite's has none and says so.
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('streaming queries are not supported on PGlite; page with LIMIT/OFFSET or keyset instead');
   }
