@@ -15,7 +15,7 @@ import { WorkspaceService, type Workspace } from '../src/access/workspaces.ts';
 import { ApiKeyService } from '../src/access/keys.ts';
 import { runImport } from '../src/ingest/importer.ts';
 import { createUser } from '../src/access/users.ts';
-import { maskField, maskIdentifier, maskProperties, maskRecordKey } from '../src/identity/masking.ts';
+import { maskField, maskIdentifier, maskProperties, maskRecordKey } from '../src/access/masking.ts';
 
 let stores: Stores;
 let app: FastifyInstance;

@@ -108,6 +108,7 @@ async function interruptAndResume(end: 'kill' | 'stop') {
     else assert.equal(await first.stop(), 0, 'SIGTERM stops cleanly, mid-import');
   }
 
+  const resumedAt = Date.now();
   const second = await startServer(dataDir, '0');
   try {
     assert.match(second.output(), new RegExp(`resuming import ${run!}`));
@@ -125,6 +126,15 @@ async function interruptAndResume(end: 'kill' | 'stop') {
     assert.equal(exported.length - 1, ROWS, 'every order once');
     assert.equal(new Set(exported.slice(1).map((l) => l.split(',')[1])).size, ROWS);
     assert.deepEqual(fs.readdirSync(path.join(dataDir, 'uploads')), [], 'the upload is removed once the import completes');
+    // A resumed import is followed by the tags that read its data, as a first run is.
+    type Tags = { tags: Array<{ key: string; lastRun: { startedAt: string } | null }> };
+    let retagged = false;
+    for (let i = 0; i < 300 && !retagged; i++) {
+      const tags = (await (await fetch(`${second.url}/api/v1/tags`, { headers: auth })).json()) as Tags;
+      retagged = tags.tags.some((tag) => tag.key === 'spend_total' && tag.lastRun !== null && Date.parse(tag.lastRun.startedAt) >= resumedAt);
+      if (!retagged) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(retagged, 'spend_total was computed again after the resumed import');
   } finally {
     await second.stop();
   }

@@ -3,32 +3,14 @@
  * kept. Tracker keys may be held to page origins, so a key in a web page cannot be used from another site.
  */
 import crypto from 'node:crypto';
-import { z } from 'zod';
 import { InputError, NotFoundError } from '../kernel/errors.ts';
 import type { StateStore } from '../stores/state/state-store.ts';
 import type { DataScope } from './scope.ts';
+import type { ApiKey, Role } from '../contract/access.ts';
+import { isoTime, isoTimeOrNull } from '../kernel/time.ts';
 
-const iso = (value: Date | string | null): string | null =>
-  value === null ? null : value instanceof Date ? value.toISOString() : new Date(value).toISOString();
-/**
- * People's roles (admin, operator, analyst, staff) and one for machines: `tracker` may only send
- * events, so its key can sit in a web page.
- */
-export const ROLES = ['admin', 'operator', 'analyst', 'staff', 'tracker'] as const;
-export type Role = (typeof ROLES)[number];
-
-export const apiKeySchema = z.object({
-  id: z.string(),
-  workspaceId: z.string(),
-  name: z.string(),
-  prefix: z.string().describe('public part of the key, shown instead of the secret'),
-  role: z.enum(ROLES),
-  createdAt: z.string(),
-  lastUsedAt: z.string().nullable(),
-  revokedAt: z.string().nullable(),
-  allowedOrigins: z.array(z.string()).nullable().describe("a tracker key's allowed page origins; null: any"),
-});
-export type ApiKey = z.infer<typeof apiKeySchema>;
+// Roles and a key's public shape are the API's contract; re-exported for the server-side callers.
+export { ROLES, type Role } from '../contract/access.ts';
 
 /** At most this many origins per key: a list, not a registry. */
 export const MAX_ALLOWED_ORIGINS = 50;
@@ -244,9 +226,9 @@ function toApiKey(row: {
     name: row.name,
     prefix: row.prefix,
     role: row.role as Role,
-    createdAt: iso(row.created_at)!,
-    lastUsedAt: iso(row.last_used_at),
-    revokedAt: iso(row.revoked_at),
+    createdAt: isoTime(row.created_at),
+    lastUsedAt: isoTimeOrNull(row.last_used_at),
+    revokedAt: isoTimeOrNull(row.revoked_at),
     allowedOrigins: row.allowed_origins ? (JSON.parse(row.allowed_origins) as string[]) : null,
   };
 }

@@ -3,14 +3,9 @@ import crypto from 'node:crypto';
 import { z } from 'zod';
 import type { StateStore } from '../stores/state/state-store.ts';
 
-export const workspaceSchema = z.object({
-  id: z.string(),
-  slug: z.string(),
-  name: z.string(),
-  timeZone: z.string(),
-  createdAt: z.string(),
-});
-export type Workspace = z.infer<typeof workspaceSchema>;
+import type { Workspace } from '../contract/workspaces.ts';
+import { isValidTimeZone, isoTime } from '../kernel/time.ts';
+export type { Workspace };
 
 export const createWorkspaceInput = z.object({
   slug: z
@@ -35,17 +30,7 @@ export const workspaceChange = z
 export type WorkspaceChange = z.input<typeof workspaceChange>;
 
 
-export function isValidTimeZone(timeZone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-const iso = (value: Date | string | null): string | null =>
-  value === null ? null : value instanceof Date ? value.toISOString() : new Date(value).toISOString();
 
 export class WorkspaceService {
   private readonly state: StateStore;
@@ -105,5 +90,5 @@ export class WorkspaceService {
 }
 
 function toWorkspace(row: { id: string; slug: string; name: string; time_zone: string; created_at: Date | string }): Workspace {
-  return { id: row.id, slug: row.slug, name: row.name, timeZone: row.time_zone, createdAt: iso(row.created_at)! };
+  return { id: row.id, slug: row.slug, name: row.name, timeZone: row.time_zone, createdAt: isoTime(row.created_at) };
 }

@@ -6,6 +6,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifyStatic from '@fastify/static';
 import fastifyCookie from '@fastify/cookie';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { openApiDocumentSchema } from '../contract/system.ts';
 import type { SiyuConfig } from '../config/config.ts';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../access/workspaces.ts';
@@ -14,11 +15,13 @@ import { workspaceRoutes } from '../access/workspaces-http.ts';
 import { systemRoutes } from '../system/http.ts';
 import { trackingRoutes } from '../tracking/http.ts';
 import { importRoutes } from '../ingest/http.ts';
+import { tagsAfterImport } from './flows.ts';
 import { identityRoutes } from '../identity/http.ts';
 import { tagRoutes } from '../tags/http.ts';
 import { segmentRoutes } from '../segments/http.ts';
 import { planRoutes } from '../plans/http.ts';
 import { policyRoutes } from '../policy/http.ts';
+import { deliveryRoutes } from '../delivery/http.ts';
 import { journeyRoutes } from '../journeys/http.ts';
 import { accessRoutes } from '../access/http.ts';
 import { peopleRoutes } from '../people/http.ts';
@@ -36,6 +39,7 @@ import { installAuth } from '../access/auth.ts';
 import { installErrorHandling } from './errors.ts';
 import { installSecurityHeaders } from './security-headers.ts';
 import { trustProxySetting } from './client-address.ts';
+import { backupRoutes } from '../backup/http.ts';
 
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The built console (`npm run build:console`, run by `npm install`), or undefined when it is not built. */
@@ -118,12 +122,13 @@ export async function buildServer({ config, stores, logger = true, tracking, upl
   });
   const events = new EventBuffer(stores, tracking);
   trackingRoutes(app, stores, events);
-  await importRoutes(app, stores, uploadsDir ?? uploadsDirOf(stores.dataDir));
+  await importRoutes(app, stores, uploadsDir ?? uploadsDirOf(stores.dataDir), tagsAfterImport(stores));
   identityRoutes(app, stores);
   tagRoutes(app, stores);
   segmentRoutes(app, stores);
   planRoutes(app, stores, { publicUrl: () => publicUrlOf(app, config.publicUrl ?? process.env.SIYU_PUBLIC_URL) });
   policyRoutes(app, stores);
+  deliveryRoutes(app, stores);
   journeyRoutes(app, stores);
   accessRoutes(app, stores);
   peopleRoutes(app, stores);
@@ -131,10 +136,11 @@ export async function buildServer({ config, stores, logger = true, tracking, upl
   // Secrets are write-only; a secret a channel names cannot be deleted from under it.
   secretRoutes(app, stores, { usedBy: (ws, name) => channelUsingSecret(stores, ws, name) });
   channelRoutes(app, stores);
+  backupRoutes(app, stores);
   // Events waiting in the buffer are written before the stores close.
   app.addHook('onClose', async () => events.close());
 
-  app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true, response: { 200: openApiDocumentSchema } } }, async () => app.swagger());
 
   const consoleDir = consoleRoot();
   if (consoleDir) await app.register(fastifyStatic, { root: consoleDir, prefix: '/', index: ['index.html'], wildcard: false });

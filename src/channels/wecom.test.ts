@@ -1,7 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { OutboundMessage } from './channel.ts';
-import { CallRateLimiter } from './rate-limiter.ts';
+import { CallRateLimiter } from '../kernel/rate-limiter.ts';
 import { startWeComServer, type WeComServer } from './testing/wecom-server.ts';
 import { sharedRateLimiter, weComMassMessageAllowance, WeComCustomerContactClient, type WeComConfig } from './wecom.ts';
 

@@ -20,7 +20,7 @@ import type { ChannelClient, OutboundMessage, SendResult } from './channel.ts';
 import { AccessTokenCache, describe, postWithAccessToken, weComTokenFetcher, type PlatformReply } from './access-token.ts';
 import { textField } from './content.ts';
 import type { NotSent } from './http.ts';
-import { CallRateLimiter } from './rate-limiter.ts';
+import { CallRateLimiter } from '../kernel/rate-limiter.ts';
 
 /**
  * How many mass messages one customer may receive from the enterprise (企业群发 and staff-created

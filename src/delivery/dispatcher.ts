@@ -7,7 +7,7 @@
  * PostgreSQL rewrites it in place). A row whose worker died is claimed again when its lease runs
  * out and sent with the same delivery id, which receivers use to drop a repeat.
  */
-import { clickhouseTime } from '../ingest/values.ts';
+import { recordMessageEvents, type MessageEvent } from './ledger.ts';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
 import { ledgerReason, type ChannelClient, type OutboundMessage, type SendResult } from '../channels/channel.ts';
@@ -15,9 +15,10 @@ import { ChannelConfigError, channelSecretsVersion, clientFor, getChannel } from
 import { ZodError } from 'zod';
 import { NotFoundError } from '../kernel/errors.ts';
 import type { Channel } from '../contract/channels.ts';
-import { getPolicy, quietHoursAt, type Policy } from '../policy/policy.ts';
+import { getPolicy, quietHoursAt } from '../policy/policy.ts';
+import { type Policy } from '../contract/policy.ts';
 import { WorkspaceService } from '../access/workspaces.ts';
-import { settleRuns } from '../plans/run.ts';
+import { CallRateLimiter } from '../kernel/rate-limiter.ts';
 
 export interface DispatcherOptions {
   /** Rows claimed per batch. */
@@ -32,6 +33,11 @@ export interface DispatcherOptions {
   idleMs?: number;
   env?: NodeJS.ProcessEnv;
   log?: (message: string) => void;
+  /**
+   * Called whenever nothing is due (and at the end of drain()): the app settles the runs whose
+   * messages are all settled. Handed down by the app so delivery never imports plans.
+   */
+  onQueueEmpty?: () => Promise<unknown>;
 }
 
 interface Claimed {
@@ -59,29 +65,13 @@ interface Settlement {
   nextAttemptAt: Date | null;
 }
 
-/** A token bucket per channel: at most `perMinute` sends, spread over the minute. */
-class Pace {
-  private tokens: number;
-  private last = Date.now();
-  private readonly perMs: number;
-  private readonly capacity: number;
-  constructor(perMinute: number) {
-    this.perMs = perMinute / 60_000;
-    this.capacity = Math.max(1, Math.ceil(perMinute / 60));
-    this.tokens = this.capacity;
-  }
-  async take(): Promise<void> {
-    for (;;) {
-      const now = Date.now();
-      this.tokens = Math.min(this.capacity, this.tokens + (now - this.last) * this.perMs);
-      this.last = now;
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
-        return;
-      }
-      await new Promise((r) => setTimeout(r, Math.ceil((1 - this.tokens) / this.perMs)));
-    }
-  }
+/**
+ * A channel's pace: at most `perMinute` sends, spread over the minute — a burst of at most a
+ * second's worth, then one window of that many per its share of the minute (30/min: 1 per 2 s).
+ */
+function paceOf(perMinute: number): CallRateLimiter {
+  const burst = Math.max(1, Math.ceil(perMinute / 60));
+  return new CallRateLimiter({ windows: [{ limit: burst, windowMs: (burst * 60_000) / perMinute }] });
 }
 
 interface ChannelRuntime {
@@ -89,7 +79,7 @@ interface ChannelRuntime {
   /** When the channel's secrets last changed: a replaced secret gets a new client. */
   secretsVersion: string;
   client: ChannelClient;
-  pace: Pace;
+  pace: CallRateLimiter;
   loadedAt: number;
 }
 
@@ -99,7 +89,7 @@ const FLUSH_MS = 100;
 
 export class Dispatcher {
   private readonly stores: Stores;
-  private readonly options: Required<Omit<DispatcherOptions, 'log' | 'env'>> & Pick<DispatcherOptions, 'log' | 'env'>;
+  private readonly options: Required<Omit<DispatcherOptions, 'log' | 'env' | 'onQueueEmpty'>> & Pick<DispatcherOptions, 'log' | 'env' | 'onQueueEmpty'>;
   private readonly channels = new Map<string, ChannelRuntime>();
   private readonly workspaces = new Map<string, { timeZone: string; policy: Policy; loadedAt: number }>();
   private running = false;
@@ -140,7 +130,7 @@ export class Dispatcher {
             upcoming.catch(() => undefined);
             await this.send(claimed);
           } else {
-            await settleRuns(this.stores);
+            await this.options.onQueueEmpty?.();
           }
           sent = claimed.length;
         } catch (error) {
@@ -207,7 +197,7 @@ export class Dispatcher {
       if (sent === 0) break;
       total += sent;
     }
-    await settleRuns(this.stores);
+    await this.options.onQueueEmpty?.();
     return total;
   }
 
@@ -284,7 +274,7 @@ export class Dispatcher {
           }
           if (runtime.client.sendBatch) {
             // The platform takes a list (one call per sender and message): pace the calls, not the people.
-            await runtime.pace.take();
+            await runtime.pace.acquire();
             const results = await runtime.client.sendBatch(rows.map((row) => this.message(row))).catch((error: Error): SendResult[] => rows.map(() => ({ outcome: 'retry', reason: `client: ${error.message}` })));
             for (const [i, row] of rows.entries()) pending.push(await this.settlementOf(row, results[i]));
             return;
@@ -294,7 +284,7 @@ export class Dispatcher {
             while (next < rows.length) {
               const row = rows[next++];
               if (lost.has(row.id)) continue; // another worker holds it now
-              await runtime.pace.take();
+              await runtime.pace.acquire();
               const result = await runtime.client.send(this.message(row)).catch((error: Error): SendResult => ({ outcome: 'retry', reason: `client: ${error.message}` }));
               pending.push(await this.settlementOf(row, result));
             }
@@ -349,7 +339,7 @@ export class Dispatcher {
       cached.loadedAt = Date.now();
       return cached;
     }
-    const runtime = { channel, secretsVersion, client: await clientFor(this.stores, workspaceId, channel, this.options.env), pace: cached && cached.channel.ratePerMinute === channel.ratePerMinute ? cached.pace : new Pace(channel.ratePerMinute), loadedAt: Date.now() };
+    const runtime = { channel, secretsVersion, client: await clientFor(this.stores, workspaceId, channel, this.options.env), pace: cached && cached.channel.ratePerMinute === channel.ratePerMinute ? cached.pace : paceOf(channel.ratePerMinute), loadedAt: Date.now() };
     await cached?.client.close?.();
     this.channels.set(key, runtime);
     return runtime;
@@ -390,19 +380,19 @@ export class Dispatcher {
   private async settle(claimed: Claimed[], settlements: Settlement[]): Promise<void> {
     const rows = new Map(claimed.map((c) => [c.id, c]));
     const now = new Date();
-    const events: Array<Record<string, unknown>> = [];
+    const events: MessageEvent[] = [];
     const costs = new Map<string, number>();
     for (const s of settlements) {
       if (s.status === 'queued') continue;
       const row = rows.get(s.id)!;
-      const base = { workspace_id: row.workspace_id, plan: row.plan_key, run_id: row.run_id, person_id: row.person_id, step: row.step, variant: row.variant, channel: row.channel, at: clickhouseTime(now.getTime()) };
+      const base = { workspaceId: row.workspace_id, plan: row.plan_key, runId: row.run_id, personId: row.person_id, step: row.step, variant: row.variant, channel: row.channel, at: now };
       const costKey = `${row.workspace_id}\u0000${row.channel}`;
       if (!costs.has(costKey)) costs.set(costKey, this.channels.get(costKey)?.channel.costPerMessage ?? 0);
       if (s.status === 'sent' || s.status === 'delivered') events.push({ ...base, event: 'sent', cost: costs.get(costKey) });
       if (s.status === 'delivered') events.push({ ...base, event: 'delivered' });
       if (s.status === 'failed' || s.status === 'parked') events.push({ ...base, event: s.status, reason: s.reason ?? '' });
     }
-    if (events.length > 0) await this.stores.facts.insertRows('message_events', events);
+    await recordMessageEvents(this.stores, events);
     await sql`
       UPDATE deliveries AS d
       SET status = v.status, reason = v.reason, provider_id = v.provider_id, next_attempt_at = v.next_attempt_at,

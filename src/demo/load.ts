@@ -4,7 +4,7 @@ import type { Workspace } from '../access/workspaces.ts';
 import { runImport, type ImportSummary } from '../ingest/importer.ts';
 import type { ResolveSummary } from '../identity/resolve.ts';
 import { resolveSerially } from '../identity/resolve-queue.ts';
-import type { ImportKind } from '../ingest/layouts.ts';
+import type { ImportKind } from '../contract/imports.ts';
 import { DEMO_FILES } from './formats.ts';
 
 /** Each platform's files with the preset that reads them: how an operator would import the demo brand. */

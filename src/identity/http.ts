@@ -22,7 +22,7 @@ import { unbindIdentifier, unmergePerson } from './overrides.ts';
 import { decideReview, listReviews } from './reviews.ts';
 import { exportIdentities, exportRecords } from './exports.ts';
 import { getOneIdSettings, oneIdSettingsSchema, saveOneIdSettings } from './settings.ts';
-import { maskIdentifier, maskName, maskRecordId, maskRecordKey, seesPersonalData } from './masking.ts';
+import { maskIdentifier, maskName, maskRecordId, maskRecordKey, seesPersonalData } from '../access/masking.ts';
 import { assertPersonInScope, scopeOf, scopeSources } from '../access/scope.ts';
 
 const summarySchema = z.object({

@@ -6,7 +6,8 @@
 import crypto from 'node:crypto';
 import { MASKED_PHONE, normalise, normaliseMaskedPhone, type IdentifierType } from '../identity/identifier-types.ts';
 import { IDENTIFIER_FIELDS, type RowShape } from './layouts.ts';
-import { clickhouseTime, parseBirthday, parseCount, parseDateTime, parseMoney, ValueError } from './values.ts';
+import { parseBirthday, parseCount, parseDateTime, parseMoney, ValueError } from './values.ts';
+import { clickhouseTime } from '../kernel/time.ts';
 
 export interface FieldProblem {
   field: string;

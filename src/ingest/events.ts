@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import { z } from 'zod';
 import { normalise, type IdentifierType } from '../identity/identifier-types.ts';
 import type { ErasedCheck } from '../identity/suppression.ts';
-import { clickhouseTime } from './values.ts';
+import { clickhouseTime } from '../kernel/time.ts';
 import { RowRejected as EventRejected, stableHash, type Entity, type FieldProblem } from './entities.ts';
 
 const jsonObject = z.record(z.string(), z.unknown());

@@ -12,7 +12,7 @@ import { pipeline as pipelineAsync } from 'node:stream/promises';
 import iconv from 'iconv-lite';
 import { parse } from 'csv-parse';
 import ExcelJS from 'exceljs';
-import { fileLimits, type FileLimits } from '../config/config.ts';
+import { fileLimits, type FileLimits } from '../kernel/file-limits.ts';
 
 export type FileFormat = 'csv' | 'xlsx' | 'jsonl';
 export type TextEncoding = 'utf-8' | 'utf-8-bom' | 'gb18030' | 'utf-16le';

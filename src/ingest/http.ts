@@ -19,43 +19,32 @@ import { WorkspaceService } from '../access/workspaces.ts';
 import { type AuthenticatedKey } from '../access/keys.ts';
 import { ImportPlanError, runImport } from './importer.ts';
 import { FileFormatError } from './file-reader.ts';
-import { IMPORT_KINDS, type ImportKind } from './layouts.ts';
+import { importQuerySchema, importRunListSchema, importRunSchema, importStartedSchema, quarantineListSchema, type ImportKind, type ImportRun } from '../contract/imports.ts';
 import { listQuarantine } from './runs.ts';
 import { processIsAlive } from '../stores/lock.ts';
-import { runTagsAfterImport } from '../tags/engine.ts';
 import { importMaxAttempts } from '../config/config.ts';
 import { scopeOf, scopeSources } from '../access/scope.ts';
 
 /** What a team may import (into its own sources): rows whose source is the one it names. */
 const TEAM_IMPORT_KINDS: readonly string[] = ['orders', 'refunds', 'members', 'contacts'];
-import { maskField, seesPersonalData } from '../identity/masking.ts';
+import { maskField, seesPersonalData } from '../access/masking.ts';
+import { isoTime, isoTimeOrNull } from '../kernel/time.ts';
 
-const runSchema = z.object({
-  id: z.string(),
-  kind: z.string(),
-  source: z.string(),
-  preset: z.string().nullable(),
-  status: z.enum(['running', 'completed', 'failed']),
-  rowsRead: z.number(),
-  landed: z.number(),
-  updated: z.number(),
-  unchanged: z.number(),
-  quarantined: z.number(),
-  valuesDropped: z.number(),
-  error: z.string().nullable(),
-  startedAt: z.string(),
-  finishedAt: z.string().nullable(),
-});
 
-export async function importRoutes(app: FastifyInstance, stores: Stores, uploadsDir: string): Promise<void> {
+/**
+ * What the app runs once an import has landed (tags follow the data); handed down so that ingest
+ * does not import the domains that read its data.
+ */
+export type AfterImport = (workspaceId: string) => Promise<unknown>;
+
+export async function importRoutes(app: FastifyInstance, stores: Stores, uploadsDir: string, afterImport: AfterImport): Promise<void> {
   /** Import runs as the caller may see them: a team sees the runs of its sources (the filter is in the query). */
-  async function importRuns(caller: AuthenticatedKey, options: { id?: string; limit?: number }): Promise<z.infer<typeof runSchema>[]> {
+  async function importRuns(caller: AuthenticatedKey, options: { id?: string; limit?: number }): Promise<ImportRun[]> {
     let query = stores.state.db.selectFrom('import_runs').selectAll().where('workspace_id', '=', caller.workspaceId);
     if (options.id) query = query.where('id', '=', options.id);
     const sources = scopeSources(caller);
     if (sources) query = query.where('source', 'in', sources);
     const rows = await query.orderBy('started_at', 'desc').limit(options.limit ?? 1).execute();
-    const iso = (d: unknown) => (d ? new Date(d as string).toISOString() : null);
     return rows.map((run) => ({
       id: run.id,
       kind: run.kind,
@@ -69,8 +58,8 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
       quarantined: Number(run.quarantined),
       valuesDropped: Number(run.values_dropped),
       error: run.error,
-      startedAt: iso(run.started_at)!,
-      finishedAt: iso(run.finished_at),
+      startedAt: isoTime(run.started_at),
+      finishedAt: isoTimeOrNull(run.finished_at),
     }));
   }
 
@@ -97,13 +86,8 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
           tags: ['import'],
           summary: 'Import one file (the request body): CSV, TSV, XLSX, JSON lines, optionally gzip',
           security: [{ bearer: [] }],
-          querystring: z.object({
-            kind: z.enum(IMPORT_KINDS),
-            preset: z.string().optional(),
-            source: z.string().optional(),
-            filename: z.string().regex(/^[^/\\]{1,200}$/, 'a file name without a path').default('upload.csv'),
-          }),
-          response: { 202: z.object({ run: z.string(), resumed: z.boolean() }) },
+          querystring: importQuerySchema,
+          response: { 202: importStartedSchema },
         },
       },
       async (request, reply) => {
@@ -140,8 +124,7 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
           const entry = {
             controller,
             done: done
-              // Tags follow the data: computed again once the import is in.
-              .then(() => (stopping ? undefined : runTagsAfterImport(stores, workspace.id)))
+              .then(() => (stopping ? undefined : afterImport(workspace.id)))
               .catch(reject)
               .finally(() => {
                 running.delete(entry);
@@ -165,7 +148,7 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
       '/api/v1/imports/:id',
       {
         config: { roles: ['admin', 'operator', 'analyst'] },
-        schema: { tags: ['import'], summary: 'An import run: status and counts', security: [{ bearer: [] }], params: z.object({ id: z.string() }), response: { 200: runSchema } },
+        schema: { tags: ['import'], summary: 'An import run: status and counts', security: [{ bearer: [] }], params: z.object({ id: z.string() }), response: { 200: importRunSchema } },
       },
       async (request) => {
         const [run] = await importRuns(callerOf(request), { id: request.params.id });
@@ -183,7 +166,7 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
           summary: 'Recent import runs, newest first',
           security: [{ bearer: [] }],
           querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
-          response: { 200: z.object({ runs: z.array(runSchema) }) },
+          response: { 200: importRunListSchema },
         },
       },
       async (request) => ({ runs: await importRuns(callerOf(request), { limit: request.query.limit }) }),
@@ -199,11 +182,7 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
           security: [{ bearer: [] }],
           params: z.object({ id: z.string() }),
           querystring: z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) }),
-          response: {
-            200: z.object({
-              rows: z.array(z.object({ file: z.string(), row: z.number(), field: z.string(), value: z.string(), reason: z.string(), action: z.string() })),
-            }),
-          },
+          response: { 200: quarantineListSchema },
         },
       },
       async (request) => {
@@ -226,7 +205,7 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
  * Uploads no run will read any more (finished, failed, or no run at all) are deleted. Returns the
  * runs taken up again.
  */
-export async function resumeInterruptedUploads(stores: Stores, uploadsDir: string, log: (message: string) => void): Promise<string[]> {
+export async function resumeInterruptedUploads(stores: Stores, uploadsDir: string, log: (message: string) => void, afterImport: AfterImport): Promise<string[]> {
   const db = stores.state.db;
   // Files written since this process started are its own (an upload may arrive while this runs).
   const startedAt = Date.now() - process.uptime() * 1000;
@@ -273,7 +252,11 @@ export async function resumeInterruptedUploads(stores: Stores, uploadsDir: strin
       source: asked.source ?? undefined,
       mapping: (asked.mapping ?? undefined) as never,
     })
-      .then((summary) => log(`import ${summary.runId} resumed and completed: ${summary.rowsRead.toLocaleString('en-US')} rows read, ${summary.landed.toLocaleString('en-US')} landed`))
+      .then(async (summary) => {
+        log(`import ${summary.runId} resumed and completed: ${summary.rowsRead.toLocaleString('en-US')} rows read, ${summary.landed.toLocaleString('en-US')} landed`);
+        // As after a first run: the tags that read the data are computed again (this was forgotten once).
+        await afterImport(run.workspace_id);
+      })
       .catch((error: Error) => log(`import ${run.id} failed again: ${error.message}`))
       .finally(() => {
         for (const p of paths) fs.rmSync(p, { force: true });

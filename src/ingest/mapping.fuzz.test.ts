@@ -17,7 +17,8 @@ import { openTestStores, tempDir, uniqueSlug } from '../../test/helpers.ts';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService, type Workspace } from '../access/workspaces.ts';
 import { ImportPlanError, runImport, type ImportSummary } from './importer.ts';
-import { mappingFileSchema, type ImportKind } from './layouts.ts';
+import { mappingFileSchema } from './layouts.ts';
+import { type ImportKind } from '../contract/imports.ts';
 import { FileFormatError } from './file-reader.ts';
 
 let stores: Stores;

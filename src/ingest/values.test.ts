@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clickhouseTime, parseBirthday, parseCount, parseDateTime, parseMoney } from './values.ts';
+import { parseBirthday, parseCount, parseDateTime, parseMoney } from './values.ts';
+import { clickhouseTime } from '../kernel/time.ts';
 
 test('wall-clock times are read in the workspace time zone', () => {
   assert.equal(clickhouseTime(parseDateTime('2026-06-18 20:15:00', 'Asia/Shanghai')), '2026-06-18 12:15:00.000');

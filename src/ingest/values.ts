@@ -1,52 +1,10 @@
 /** Parsing the values of import files: dates in the workspace's time zone, money, counts. */
+import { zonedTimeToUtc } from '../kernel/time.ts';
 
 export class ValueError extends Error {
   override name = 'ValueError';
 }
 
-const offsetCache = new Map<string, number>();
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timeZone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    formatters.set(timeZone, formatter);
-  }
-  return formatter;
-}
-
-/** The zone's offset from UTC (ms) at an instant; cached per zone and hour. */
-function zoneOffset(timeZone: string, utcMs: number): number {
-  const key = `${timeZone}|${Math.floor(utcMs / 3_600_000)}`;
-  const cached = offsetCache.get(key);
-  if (cached !== undefined) return cached;
-  const parts = formatterFor(timeZone).formatToParts(new Date(utcMs));
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-  const local = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  const offset = local - Math.floor(utcMs / 1000) * 1000;
-  if (offsetCache.size > 100_000) offsetCache.clear();
-  offsetCache.set(key, offset);
-  return offset;
-}
-
-/** A wall-clock time in a zone → UTC epoch ms. */
-export function zonedTimeToUtc(parts: [number, number, number, number, number, number, number], timeZone: string): number {
-  const [y, mo, d, h, mi, s, ms] = parts;
-  const wall = Date.UTC(y, mo - 1, d, h, mi, s, ms);
-  const first = wall - zoneOffset(timeZone, wall);
-  const second = wall - zoneOffset(timeZone, first);
-  return second;
-}
 
 const DATE_TIME = /^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/;
 
@@ -86,11 +44,6 @@ export function parseDateTime(raw: string, timeZone: string): number {
   return zonedTimeToUtc(parts, timeZone);
 }
 
-/** UTC epoch ms → the text ClickHouse's DateTime64(3, 'UTC') takes. */
-export function clickhouseTime(ms: number): string {
-  const iso = new Date(ms).toISOString(); // 2026-01-02T03:04:05.678Z
-  return iso.length === 24 ? `${iso.slice(0, 10)} ${iso.slice(11, 23)}` : iso.replace('T', ' ').replace('Z', '');
-}
 
 /** "¥1,299.00" → 1299; at most two decimals. */
 export function parseMoney(raw: string): number {

@@ -6,13 +6,14 @@
  * templates and ledger as plans (the ledger key is the journey's run, the person and the step, so a
  * repeated tick never sends twice). A killed process leaves leases that expire; nothing is lost.
  */
-import { clickhouseTime, zonedTimeToUtc } from '../ingest/values.ts';
+import { zonedTimeToUtc, zonedInstant } from '../kernel/time.ts';
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../access/workspaces.ts';
 import { ConflictError, NotFoundError, InputError } from '../kernel/errors.ts';
-import { compileFor, getSegment } from '../segments/segments.ts';
+import { compileFor, getSegment, membersSql } from '../segments/segments.ts';
+import { sql as factsSql } from '../facts/sql.ts';
 import { checkChannelReady, getChannel } from '../channels/store.ts';
 import { addressTypeOf } from '../channels/definition.ts';
 import { listTags, manualValue, setManualValue, valueRun } from '../tags/store.ts';
@@ -20,20 +21,16 @@ import { runTags } from '../tags/engine.ts';
 import { checkTemplate } from '../templates/templates.ts';
 import { localMinutes } from '../policy/policy.ts';
 import type { Plan } from '../contract/plans.ts';
-import { addressesOf, hashUnit, enqueueCandidates, enqueueContext, prefixed, type EnqueueContext, type RunOptions } from '../plans/run.ts';
+import { addressesOf, hashUnit, enqueueCandidates, enqueueContext, type EnqueueContext, type RunOptions } from '../plans/run.ts';
 import { TRIGGER_GRACE_MS } from '../plans/triggers.ts';
-import { journeySchema, nextSteps, type Journey, type Step } from '../contract/journeys.ts';
+import { enqueueDeliveries, recordMessageEvents, type LedgerEntry } from '../delivery/ledger.ts';
+import { journeySchema, nextSteps, type Journey, type JourneyInfo, type Step } from '../contract/journeys.ts';
 import { memberProfile } from '../facts/member-profile.ts';
 
 /** How often a segment entry looks for new members. */
 export const SEGMENT_ENTRY_EVERY_MS = 60_000;
 const BATCH = 1000;
 
-export interface JourneyInfo {
-  journey: Journey;
-  status: 'draft' | 'running' | 'paused';
-  runId: string | null;
-}
 
 export async function saveJourney(stores: Stores, workspaceId: string, input: unknown, options: { replace?: boolean } = {}): Promise<JourneyInfo> {
   const journey = journeySchema.parse(input);
@@ -145,12 +142,6 @@ export function dueAt(step: Step, now: Date, timeZone: string): Date {
 }
 
 
-/** The instant a wall-clock date and time happen in a time zone. */
-export function zonedInstant(date: string, clock: string, timeZone: string): Date {
-  const [y, mo, d] = date.split('-').map(Number);
-  const [h, mi] = clock.split(':').map(Number);
-  return new Date(zonedTimeToUtc([y, mo, d, h, mi, 0, 0], timeZone));
-}
 
 /**
  * When people arriving now at a wait on a date of theirs are due: that date (or its next
@@ -215,9 +206,9 @@ interface Running {
 /** Writes 'step' events (who reached which step, when) for the report's funnel. */
 async function stepEvents(stores: Stores, j: Running, arrivals: Array<{ personId: number; step: string }>, now: Date): Promise<void> {
   if (arrivals.length === 0) return;
-  await stores.facts.insertRows(
-    'message_events',
-    arrivals.map((a) => ({ workspace_id: j.workspaceId, plan: j.journey.key, run_id: j.runId, person_id: a.personId, step: a.step, variant: a.step, channel: '', event: 'step', at: clickhouseTime(now.getTime()) })),
+  await recordMessageEvents(
+    stores,
+    arrivals.map((a) => ({ workspaceId: j.workspaceId, plan: j.journey.key, runId: j.runId, personId: a.personId, step: a.step, variant: a.step, channel: '', event: 'step', at: now })),
   );
 }
 
@@ -257,15 +248,23 @@ async function enter(stores: Stores, j: Running, now: Date): Promise<number> {
     const held = rows.filter((r) => r.step === 'control');
     // The control group is measured like everyone: a ledger row and a 'control' event at entry.
     if (held.length > 0) {
-      await stores.facts.insertRows(
-        'message_events',
-        held.map((h) => ({ workspace_id: j.workspaceId, plan: journey.key, run_id: j.runId, person_id: h.personId, step: 'entry', variant: 'control', channel: '', event: 'control', at: clickhouseTime(now.getTime()) })),
-      );
-      await sql`
-        INSERT INTO deliveries (workspace_id, plan_key, run_id, person_id, step, variant, channel, purpose, status, entered_at)
-        SELECT ${j.workspaceId}, ${journey.key}, ${j.runId}, p, 'entry', 'control', '', 'marketing', 'control', ${now.toISOString()}::timestamptz
-        FROM unnest(${held.map((h) => h.personId)}::bigint[]) AS p
-        ON CONFLICT (run_id, person_id, step) DO NOTHING`.execute(stores.state.db);
+      const entries = held.map((h): LedgerEntry => ({
+        workspaceId: j.workspaceId,
+        planKey: journey.key,
+        runId: j.runId,
+        personId: h.personId,
+        step: 'entry',
+        variant: 'control',
+        channel: '',
+        purpose: 'marketing',
+        status: 'control',
+        reason: null,
+        address: null,
+        content: null,
+        enteredAt: now,
+        nextAttemptAt: null,
+      }));
+      await enqueueDeliveries(stores, entries);
     }
     await stepEvents(stores, j, rows.filter((r) => r.step !== 'control'), now);
   }
@@ -314,8 +313,9 @@ async function handle(stores: Stores, j: Running, stepName: string, people: numb
     case 'wait':
       return people.map((p) => go(p, step.next));
     case 'branch': {
-      const tree = prefixed(await compileFor(stores, j.workspaceId, { match: step.match, conditions: step.conditions }), 'b_');
-      const rows = await stores.facts.query<{ person_id: string }>(`SELECT person_id FROM (${tree.sql}) WHERE person_id IN {branch_people:Array(UInt64)}`, { ...tree.params, branch_people: people });
+      const tree = await membersSql(stores, j.workspaceId, { match: step.match, conditions: step.conditions });
+      const branch = factsSql`SELECT person_id FROM (${tree}) WHERE person_id IN ${factsSql.param(people, 'Array(UInt64)')}`.toQuery();
+      const rows = await stores.facts.query<{ person_id: string }>(branch.query, branch.params);
       const yes = new Set(rows.map((r) => Number(r.person_id)));
       return people.map((p) => go(p, yes.has(p) ? step.yes : step.no));
     }

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { fileLimits, type FileLimits } from '../config/config.ts';
+import { fileLimits, type FileLimits } from './file-limits.ts';
 import { ApiError } from './errors.ts';
 
 export class UploadTooLargeError extends ApiError {

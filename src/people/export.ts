@@ -8,8 +8,8 @@ import type { Stores } from '../stores/stores.ts';
 import type { AuthenticatedKey } from '../access/keys.ts';
 import { recordAudit } from '../access/audit.ts';
 import { personView, personOrders } from './people.ts';
+import { isoTimeOrNull } from '../kernel/time.ts';
 
-const iso = (value: string | null) => (value ? new Date(`${value.replace(' ', 'T')}Z`).toISOString() : null);
 
 function parsed(text: string): unknown {
   try {
@@ -69,15 +69,15 @@ export async function exportPerson(stores: Stores, caller: AuthenticatedKey, per
       address: r.address,
       birthday: r.birthday,
       attributes: r.attributes,
-      seenAt: iso(r.seen_at),
+      seenAt: isoTimeOrNull(r.seen_at),
     })),
     profile: view.profile,
     orders,
-    refunds: refunds.map((r) => ({ source: r.source, refundId: r.refund_id, orderId: r.order_id, amount: Number(r.amount), status: r.status, reason: r.reason, requestedAt: iso(r.requested_at), completedAt: iso(r.completed_at) })),
-    events: events.map((e) => ({ messageId: e.message_id, event: e.event, type: e.type, timestamp: iso(e.timestamp), source: e.source, anonymousId: e.anonymous_id, userId: e.user_id, properties: parsed(e.properties), context: parsed(e.context) })),
+    refunds: refunds.map((r) => ({ source: r.source, refundId: r.refund_id, orderId: r.order_id, amount: Number(r.amount), status: r.status, reason: r.reason, requestedAt: isoTimeOrNull(r.requested_at), completedAt: isoTimeOrNull(r.completed_at) })),
+    events: events.map((e) => ({ messageId: e.message_id, event: e.event, type: e.type, timestamp: isoTimeOrNull(e.timestamp), source: e.source, anonymousId: e.anonymous_id, userId: e.user_id, properties: parsed(e.properties), context: parsed(e.context) })),
     tags: view.tags,
     consents: view.consents,
-    contacts: contacts.map((c) => ({ externalUserId: c.external_userid, staffUserId: c.staff_userid, staffName: c.staff_name, name: c.name, remark: c.remark, remarkMobiles: c.remark_mobiles, tags: c.tags, channel: c.channel, description: c.description, addedAt: iso(c.added_at) })),
+    contacts: contacts.map((c) => ({ externalUserId: c.external_userid, staffUserId: c.staff_userid, staffName: c.staff_name, name: c.name, remark: c.remark, remarkMobiles: c.remark_mobiles, tags: c.tags, channel: c.channel, description: c.description, addedAt: isoTimeOrNull(c.added_at) })),
     deliveries: deliveries.map((d) => ({ planKey: d.plan_key, step: d.step, variant: d.variant, channel: d.channel, purpose: d.purpose, status: d.status, address: d.address, enteredAt: new Date(d.entered_at).toISOString(), sentAt: d.sent_at ? new Date(d.sent_at).toISOString() : null })),
     notes: view.notes,
     tasks: view.tasks,

@@ -11,7 +11,7 @@ import { erasePerson } from './erase.ts';
 import { exportPerson } from './export.ts';
 import { addNote, listNotes, noteSchema } from './notes.ts';
 import { assertPersonInScope, scopeOf, seesPartOf } from '../access/scope.ts';
-import { maskText, seesPersonalData } from '../identity/masking.ts';
+import { maskText, seesPersonalData } from '../access/masking.ts';
 
 export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
   const api = app.withTypeProvider<ZodTypeProvider>();

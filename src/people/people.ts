@@ -16,6 +16,7 @@ import { personTagsWithAuthors } from '../tags/store.ts';
 import { consentsOf } from '../policy/policy.ts';
 import { listNotes } from './notes.ts';
 import { isProfileField, memberProfile, PROFILE_FIELDS } from '../facts/member-profile.ts';
+import { isoTimeOrNull } from '../kernel/time.ts';
 
 type Caller = AuthenticatedKey;
 
@@ -198,7 +199,6 @@ async function describePeople(stores: Stores, caller: Caller, ids: number[]): Pr
 }
 
 /** A facts-store time as text ('2026-11-24 09:45:00.000', UTC) in ISO 8601. */
-const iso = (value: string | null) => (value ? new Date(`${value.replace(' ', 'T')}Z`).toISOString() : null);
 
 /** Everything known about one person that the caller may see. A person out of scope is a 404. */
 export async function personView(stores: Stores, caller: Caller, personId: number) {
@@ -273,7 +273,7 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
     sources: [...new Set(records.map((r) => r.source))].sort(),
     profile: show.profile(profile),
     identities: identities.map((i) => ({ type: i.type, value: show.identifier(i.type, i.value), sources: sources ? i.sources.filter((s) => sources.includes(s)) : i.sources })),
-    records: records.map((r) => ({ source: r.source, kind: r.kind, recordId: show.recordId(r.kind, r.record_id), seenAt: iso(r.seen_at) })),
+    records: records.map((r) => ({ source: r.source, kind: r.kind, recordId: show.recordId(r.kind, r.record_id), seenAt: isoTimeOrNull(r.seen_at) })),
     tags: tags.map((t) => ({
       key: t.key,
       name: t.name,
@@ -283,7 +283,7 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
       ...('setBy' in t ? { setBy: t.setBy, setByName: authors.get(t.setBy) ?? t.setBy, setAt: t.setAt } : {}),
     })),
     orders,
-    events: events.map((e) => ({ event: e.event, type: e.type, timestamp: iso(e.timestamp), source: e.source, properties: show.properties(e.type, safeJson(e.properties)) })),
+    events: events.map((e) => ({ event: e.event, type: e.type, timestamp: isoTimeOrNull(e.timestamp), source: e.source, properties: show.properties(e.type, safeJson(e.properties)) })),
     messages: deliveries.map((d) => ({
       planKey: d.plan_key,
       step: d.step,
@@ -335,13 +335,13 @@ export async function personOrders(stores: Stores, ws: string, personId: number,
     source: o.source,
     orderId: o.order_id,
     status: o.status,
-    orderedAt: iso(o.ordered_at),
+    orderedAt: isoTimeOrNull(o.ordered_at),
     amount: Number(o.amount),
     refunded: Number(o.refunded),
     isPackage: o.is_package === 1,
     packagePeriods: o.package_periods,
     storeId: o.store_id,
     lines: lines.filter((l) => key(l) === key(o)).map((l) => ({ sku: l.sku, productName: l.product_name, category: l.category, quantity: Number(l.quantity), amount: Number(l.amount) })),
-    shipments: shipments.filter((s) => key(s) === key(o)).map((s) => ({ period: s.period, plannedAt: iso(s.planned_at), shippedAt: iso(s.shipped_at), status: s.status })),
+    shipments: shipments.filter((s) => key(s) === key(o)).map((s) => ({ period: s.period, plannedAt: isoTimeOrNull(s.planned_at), shippedAt: isoTimeOrNull(s.shipped_at), status: s.status })),
   }));
 }

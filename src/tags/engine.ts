@@ -17,6 +17,7 @@ import { sandboxedQuery, sqlTagLimits, sqlTagRunError } from './sql-tags.ts';
 import { importedQuery } from './imported-tags.ts';
 import { listTags, manualValues, setManualValue, valueRun } from './store.ts';
 import { buyerSummaries, fitBuyers, modelValue, needsSpend, type BuyerSummaries, type ModelFit } from './model-tags.ts';
+import { dateInZone } from '../kernel/time.ts';
 
 export interface TagRunResult {
   key: string;
@@ -37,13 +38,6 @@ export interface RunTagsOptions {
   onTag?: (result: TagRunResult) => void;
 }
 
-/** Today (or `daysAgo` before it) as YYYY-MM-DD in a time zone. */
-export function dateInZone(timeZone: string, daysAgo = 0, now = Date.now()): string {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(now));
-  const day = new Date(`${parts}T00:00:00Z`);
-  day.setUTCDate(day.getUTCDate() - daysAgo);
-  return day.toISOString().slice(0, 10);
-}
 
 export async function runTags(stores: Stores, options: RunTagsOptions): Promise<TagRunResult[]> {
   const workspace = await new WorkspaceService(stores.state).get(options.workspaceId);

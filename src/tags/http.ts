@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../access/auth.ts';
 import { assertPersonInScope, seesPartOf } from '../access/scope.ts';
-import { maskTagValue, seesPersonalData } from '../identity/masking.ts';
+import { maskTagValue, seesPersonalData } from '../access/masking.ts';
 import type { Stores } from '../stores/stores.ts';
 import { tagDefinitionSchema, valueTypeOf } from './definition.ts';
 import { runTags, setManualTag } from './engine.ts';
@@ -14,7 +14,8 @@ import { importTagFile } from './imported-tags.ts';
 import { installPack, PACKS } from './packs/packs.ts';
 import { withUploadedFile } from '../kernel/uploads.ts';
 import { calendarDate } from '../contract/dates.ts';
-import { CronError, formatInZone, getSchedule, parseCron, removeSchedule, setSchedule, type TagSchedule } from './schedule.ts';
+import { CronError, getSchedule, parseCron, removeSchedule, setSchedule, type TagSchedule } from './schedule.ts';
+import { formatInZone } from '../kernel/time.ts';
 
 const date = calendarDate;
 export function tagRoutes(app: FastifyInstance, stores: Stores): void {

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { openTestStores, uniqueSlug } from '../../test/helpers.ts';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService, type Workspace } from '../access/workspaces.ts';
-import { dateInZone } from './engine.ts';
+import { dateInZone } from '../kernel/time.ts';
 import { saveTag } from './store.ts';
 import { getSchedule, removeSchedule, runDueSchedules, setSchedule, startScheduler } from './schedule.ts';
 

@@ -9,7 +9,8 @@ import { InputError, NotFoundError } from '../kernel/errors.ts';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../access/workspaces.ts';
-import { dateInZone, runTags, type TagRunResult } from './engine.ts';
+import { runTags, type TagRunResult } from './engine.ts';
+import { dateInZone, isoTime, isoTimeOrNull } from '../kernel/time.ts';
 
 /** What `daily` means: 03:00 in the workspace's time zone. */
 export const DAILY_CRON = '0 3 * * *';
@@ -74,14 +75,7 @@ export function nextSlot(cron: string, timeZone: string, after: Date): Date {
   return next;
 }
 
-/** "2026-07-01 03:00" as the wall clock shows it in a time zone. */
-export function formatInZone(at: Date | string, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(at));
-  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${part('year')}-${part('month')}-${part('day')} ${part('hour')}:${part('minute')}`;
-}
 
-const iso = (value: Date | string | null): string | null => (value === null ? null : new Date(value).toISOString());
 
 /** The workspace's schedule, or undefined when its tags run only manually and after imports. */
 export async function getSchedule(stores: Stores, workspaceId: string): Promise<TagSchedule | undefined> {
@@ -99,10 +93,10 @@ export async function getSchedule(stores: Stores, workspaceId: string): Promise<
     cron: row.cron,
     timeZone: row.time_zone,
     enabled: row.enabled,
-    nextAt: iso(row.next_at)!,
-    lastStartedAt: iso(row.last_started_at),
+    nextAt: isoTime(row.next_at),
+    lastStartedAt: isoTimeOrNull(row.last_started_at),
     lastBaseDate: row.last_base_date,
-    updatedAt: iso(row.updated_at),
+    updatedAt: isoTimeOrNull(row.updated_at),
   };
 }
 

@@ -7,7 +7,8 @@ import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService, type Workspace } from '../access/workspaces.ts';
 import { runImport } from '../ingest/importer.ts';
 import { runOrder, tagDefinitionSchema } from './definition.ts';
-import { dateInZone, runTags } from './engine.ts';
+import { runTags } from './engine.ts';
+import { dateInZone } from '../kernel/time.ts';
 import { personTags, saveTag, tagCoverage, tagRuns } from './store.ts';
 
 let stores: Stores;

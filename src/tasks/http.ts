@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { callerOf } from '../access/auth.ts';
 import type { Stores } from '../stores/stores.ts';
 import { listTasks, setTaskStatus } from './tasks.ts';
-import { maskText, seesPersonalData } from '../identity/masking.ts';
+import { maskText, seesPersonalData } from '../access/masking.ts';
 
 export function taskRoutes(app: FastifyInstance, stores: Stores): void {
   const api = app.withTypeProvider<ZodTypeProvider>();

@@ -15,6 +15,8 @@ import { deleteSecret, readSecret, writeSecret } from '../secrets/secrets.ts';
 import { recordAudit } from '../access/audit.ts';
 import { InputError, NotFoundError } from '../kernel/errors.ts';
 import { EVENT_LIMITS } from '../ingest/events.ts';
+import { type SignKey, signKeyInputSchema as signKeyInput } from '../contract/identity.ts';
+import { isoTime, isoTimeOrNull } from '../kernel/time.ts';
 
 /** The longest a token may live: a stolen token is a claim for at most this long. */
 export const MAX_TOKEN_LIFETIME_S = 7 * 24 * 3600;
@@ -22,24 +24,13 @@ export const MAX_TOKEN_LIFETIME_S = 7 * 24 * 3600;
 export const CLOCK_SKEW_S = 60;
 const MAX_TOKEN_LENGTH = 4096;
 
-export const signKeySchema = z.object({
-  id: z.string().describe('the key id: the token\'s "iss"'),
-  name: z.string(),
-  createdBy: z.string(),
-  createdAt: z.string(),
-  revokedAt: z.string().nullable(),
-});
-export type SignKey = z.infer<typeof signKeySchema>;
-
-export const signKeyInput = z.object({ name: z.string().trim().min(1).max(200) });
 
 /** The secret's name in the workspace's secret store. */
 const secretName = (keyId: string) => `signkey.${keyId}`;
 
-const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
 
 function toSignKey(row: { id: string; name: string; created_by: string; created_at: Date | string; revoked_at: Date | string | null }): SignKey {
-  return { id: row.id, name: row.name, createdBy: row.created_by, createdAt: iso(row.created_at)!, revokedAt: iso(row.revoked_at) };
+  return { id: row.id, name: row.name, createdBy: row.created_by, createdAt: isoTime(row.created_at), revokedAt: isoTimeOrNull(row.revoked_at) };
 }
 
 /** Creates a sign key; its secret is returned once and stored sealed. */

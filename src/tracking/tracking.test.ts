@@ -4,7 +4,7 @@ import { normaliseOrigin, originAllowed } from '../access/keys.ts';
 import { eventEntity, jsonDepth } from '../ingest/events.ts';
 import { DEFAULT_IDENTIFIER_TYPES } from '../identity/identifier-types.ts';
 import { trackingSettings } from './http.ts';
-import { CallRateLimiter } from '../channels/rate-limiter.ts';
+import { CallRateLimiter } from '../kernel/rate-limiter.ts';
 
 const types = new Map(DEFAULT_IDENTIFIER_TYPES.map((t) => [t.name, t]));
 

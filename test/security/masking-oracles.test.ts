@@ -17,7 +17,7 @@ import { ApiKeyService } from '../../src/access/keys.ts';
 import { runImport } from '../../src/ingest/importer.ts';
 import { resolveSerially } from '../../src/identity/resolve-queue.ts';
 import { createUser } from '../../src/access/users.ts';
-import { maskText } from '../../src/identity/masking.ts';
+import { maskText } from '../../src/access/masking.ts';
 
 let stores: Stores;
 let app: FastifyInstance;

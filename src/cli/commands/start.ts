@@ -1,19 +1,22 @@
 import path from 'node:path';
+import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
 import { demoDir, loadConfig, type SiyuConfig } from '../../config/config.ts';
 import { generateDemoBrand } from '../../demo/demo-brand.ts';
 import { loadDemoBrand } from '../../demo/load.ts';
 import { resumeInterruptedUploads } from '../../ingest/http.ts';
-import { buildServer } from '../../server/app.ts';
+import { tagsAfterImport } from '../../app/flows.ts';
+import { buildServer } from '../../app/server.ts';
 import { openStores } from '../../stores/stores.ts';
 import { startScheduler, type Scheduler } from '../../tags/schedule.ts';
 import { refreshBehaviourIndex, startBehaviourIndexer } from '../../segments/behaviour.ts';
-import { PlanWorker } from '../../plans/worker.ts';
-import { ensureFirstWorkspace } from '../../workspaces/bootstrap.ts';
+import { PlanWorker } from '../../app/worker.ts';
+import { ensureFirstWorkspace } from '../../app/bootstrap.ts';
 import { ensureSecretKey } from '../../secrets/secrets.ts';
 import { installPack } from '../../tags/packs/packs.ts';
 import { runTags } from '../../tags/engine.ts';
 import { parseInteger } from '../args.ts';
+import { installLocalCli, localUrlOf, writeLocalCredential } from '../host.ts';
 
 /** Yesterday in the workspace's time zone: the demo brand's history ends there. */
 function yesterdayIn(timeZone: string): string {
@@ -38,10 +41,13 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
       let plans: PlanWorker | undefined;
       let indexer: { stop(): Promise<void> } | undefined;
       let stopping = false;
+      let credential: { remove(): void } | undefined;
       const stop = async (signal: string) => {
         if (stopping) return;
         stopping = true;
         process.stderr.write(`\n${signal}: stopping…\n`);
+        // New CLI commands run directly from now on (they wait for the lock while the stores close).
+        credential?.remove();
         // A scheduled tag run in progress finishes its workspace; the stores close after both.
         await Promise.all([app?.close().catch(() => undefined), scheduler?.stop(), plans?.stop(), indexer?.stop()]);
         await stores.close();
@@ -87,6 +93,8 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
         }
         const uploadsDir = path.join(cfg.dataDir, 'uploads');
         app = await buildServer({ config: cfg, stores, uploadsDir });
+        // `siyu` commands in other terminals run inside this server (client mode, src/cli/client.ts).
+        const localCli = installLocalCli(app, { config: cfg, stores });
         const address = await app.listen({ port: cfg.port, host: cfg.host });
         scheduler = startScheduler(stores, { log: (message) => console.log(message) });
         indexer = startBehaviourIndexer(stores, { log: (message) => console.log(message) });
@@ -94,7 +102,8 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
         // Plan runs and message dispatch: links in messages point at the public URL.
         plans = new PlanWorker(stores, { publicUrl: url, log: (message) => console.log(message), dispatcher: { leaseSeconds: cfg.dispatchLeaseSeconds } });
         plans.start();
-        await resumeInterruptedUploads(stores, uploadsDir, (message) => console.log(message));
+        await resumeInterruptedUploads(stores, uploadsDir, (message) => console.log(message), tagsAfterImport(stores));
+        credential = writeLocalCredential(cfg.dataDir, localUrlOf(app.server.address() as AddressInfo), localCli.token);
         console.log(`Siyu is running (facts: ${stores.facts.engine}, state: ${stores.state.engine}; ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
         console.log(`  console  ${url}/`);
         console.log(`  API      ${url}/api/v1  (OpenAPI: ${url}/api/openapi.json)`);

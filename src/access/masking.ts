@@ -3,7 +3,7 @@
  * everyone else sees them masked (a phone keeps its first three and last four digits, as platforms
  * print them).
  */
-import type { Role } from '../access/keys.ts';
+import type { Role } from './keys.ts';
 
 export function seesPersonalData(role: Role): boolean {
   return role === 'admin' || role === 'operator';
