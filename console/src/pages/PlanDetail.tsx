@@ -109,7 +109,7 @@ export function PlanDetail() {
         <Card title={t('plans.definition')}>
           <Pairs
             items={[
-              [t('plans.audience'), plan.audience.segment ? <Link to={`/segments/${plan.audience.segment}`}>{plan.audience.segment}</Link> : '—'],
+              [t('plans.audience'), plan.audience.segment ? <Link key="segment" to={`/segments/${plan.audience.segment}`}>{plan.audience.segment}</Link> : '—'],
               [t('plans.exclude'), plan.audience.exclude?.length ? plan.audience.exclude.join(', ') : '—'],
               [t('plans.channel'), plan.channel],
               [t('plans.schedule'), scheduleText(plan.schedule, i18n)],

@@ -121,7 +121,7 @@ export function PlanEdit() {
   const existing = useApi<PlanInfo>(key ? `/api/v1/plans/${encodeURIComponent(key)}` : null);
   const channels = useApi<{ channels: Channel[] }>('/api/v1/channels');
   const segments = useApi<{ segments: Segment[] }>('/api/v1/segments');
-  if (existing.error || channels.error || segments.error) return <ErrorBox error={existing.error ?? channels.error ?? segments.error} onRetry={() => (existing.reload(), channels.reload(), segments.reload())} />;
+  if (existing.error || channels.error || segments.error) return <ErrorBox error={existing.error ?? channels.error ?? segments.error} onRetry={() => [existing, channels, segments].forEach((resource) => resource.reload())} />;
   if ((key && !existing.data) || !channels.data || !segments.data) return <Loading />;
   return <PlanEditor key={key ?? 'new'} existing={existing.data?.plan} channels={channels.data.channels} segments={segments.data.segments} />;
 }

@@ -2,7 +2,7 @@
  * Setting a manual tag on a person by hand (PUT /api/v1/people/:id/tags/:key {value}) or removing it
  * (DELETE): the input follows the tag's value type and its options (src/tags/definition.ts manual).
  */
-import { useState, type FormEvent } from 'react';
+import { useState, type FormEvent, type ReactNode } from 'react';
 import { api, useAction } from '../../api.ts';
 import { useT, type I18n } from '../../i18n.ts';
 import type { TagListItem } from '../../types.ts';
@@ -85,7 +85,7 @@ export function ManualTagForm({ personId, tags, current, onChanged }: { personId
     void set.run();
   };
 
-  let input;
+  let input: ReactNode;
   if (options && type === 'string_list') {
     input = <CheckList legend={t('person.manualValue')} options={options.map((o) => ({ value: o, label: o }))} value={Array.isArray(draft) ? draft : []} onChange={setDraft} />;
   } else {

@@ -234,7 +234,7 @@ function Snapshots({ segmentKey, initial }: { segmentKey: string; initial: Snaps
             {(['joined', 'left'] as const).map((side) => (
               <div key={side} className="diff-side">
                 <h3>{t(side === 'joined' ? 'tools.joined' : 'tools.left', { n: i18n.num(diff.data![side].people) })}</h3>
-                <Chips items={diff.data![side].sample.map((id) => <Link to={`/people/${id}`}>#{id}</Link>)} />
+                <Chips items={diff.data![side].sample.map((id) => <Link key={id} to={`/people/${id}`}>#{id}</Link>)} />
               </div>
             ))}
           </div>
