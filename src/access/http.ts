@@ -5,14 +5,16 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { callerOf, SESSION_COOKIE } from '../server/auth.ts';
+import { callerOf, SESSION_COOKIE } from './auth.ts';
 import { ApiError } from '../kernel/errors.ts';
 import type { Stores } from '../stores/stores.ts';
-import { WorkspaceService } from '../workspaces/workspaces.ts';
+import { WorkspaceService } from './workspaces.ts';
 import { listAudit, recordAudit } from './audit.ts';
 import { createTeam, deleteTeam, getTeam, listTeams, teamSchema, updateTeam } from './teams.ts';
 import { scopeOf } from './scope.ts';
-import { seesPersonalData } from '../identity/masking.ts';
+import { seesPersonalData } from './masking.ts';
+import { noContentSchema } from '../contract/common.ts';
+import { auditResponseSchema, loginResponseSchema, meSchema, teamResponseSchema, teamsResponseSchema, userResponseSchema, usersResponseSchema } from '../contract/access.ts';
 import { changePassword, type UserChange, createUser, getUser, listUsers, login, LoginError, logout, newUserSchema, SESSION_DAYS, updateUser, USER_ROLES } from './users.ts';
 
 const admins = { roles: ['admin'] as const };
@@ -34,6 +36,7 @@ export function accessRoutes(app: FastifyInstance, stores: Stores): void {
         tags,
         summary: 'Log in with email and password: sets the session cookie. Failed tries slow that account from that address (429 with Retry-After), never the account everywhere',
         body: z.object({ email: z.string().min(3).max(320), password: z.string().min(1).max(1000) }).strict(),
+        response: { 200: loginResponseSchema },
       },
     },
     async (request, reply) => {
@@ -51,13 +54,13 @@ export function accessRoutes(app: FastifyInstance, stores: Stores): void {
       }
     },
   );
-  api.post('/api/v1/auth/logout', { config: { public: true }, schema: { tags, summary: 'End the session' } }, async (request, reply) => {
+  api.post('/api/v1/auth/logout', { config: { public: true }, schema: { tags, summary: 'End the session', response: { 204: noContentSchema } } }, async (request, reply) => {
     const token = request.cookies[SESSION_COOKIE];
     if (token) await logout(stores, token);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.code(204).send();
   });
-  api.get('/api/v1/auth/me', { config: { beforePasswordChange: true }, schema: { tags, summary: 'Who is calling: the user (or API key), role and workspace', security } }, async (request) => {
+  api.get('/api/v1/auth/me', { config: { beforePasswordChange: true }, schema: { tags, summary: 'Who is calling: the user (or API key), role and workspace', security, response: { 200: meSchema } } }, async (request) => {
     const caller = callerOf(request);
     const user = caller.keyId.startsWith('usr_') ? await getUser(stores, caller.workspaceId, caller.keyId) : null;
     const scope = scopeOf(caller);
@@ -73,7 +76,7 @@ export function accessRoutes(app: FastifyInstance, stores: Stores): void {
   });
   api.post(
     '/api/v1/auth/password',
-    { config: { scoped: true, beforePasswordChange: true }, schema: { tags, summary: 'Change my password (other sessions end); the one thing a session with a generated first password may do', security, body: z.object({ currentPassword: z.string().min(1), newPassword: z.string() }).strict() } },
+    { config: { scoped: true, beforePasswordChange: true }, schema: { tags, summary: 'Change my password (other sessions end); the one thing a session with a generated first password may do', security, body: z.object({ currentPassword: z.string().min(1), newPassword: z.string() }).strict(), response: { 204: noContentSchema } } },
     async (request, reply) => {
       const caller = callerOf(request);
       if (!caller.keyId.startsWith('usr_')) throw new ApiError(400, 'invalid_request', 'an API key has no password: log in as a user');
@@ -88,8 +91,8 @@ export function accessRoutes(app: FastifyInstance, stores: Stores): void {
     },
   );
 
-  api.get('/api/v1/users', { config: admins, schema: { tags, summary: 'The workspace users', security } }, async (request) => ({ users: await listUsers(stores, callerOf(request).workspaceId) }));
-  api.post('/api/v1/users', { config: admins, schema: { tags, summary: 'Create a user with a first password', security, body: newUserSchema } }, async (request, reply) => {
+  api.get('/api/v1/users', { config: admins, schema: { tags, summary: 'The workspace users', security, response: { 200: usersResponseSchema } } }, async (request) => ({ users: await listUsers(stores, callerOf(request).workspaceId) }));
+  api.post('/api/v1/users', { config: admins, schema: { tags, summary: 'Create a user with a first password', security, body: newUserSchema, response: { 201: userResponseSchema } } }, async (request, reply) => {
     const caller = callerOf(request);
     const user = await createUser(stores, caller.workspaceId, request.body);
     await recordAudit(stores, caller.workspaceId, caller.keyId, 'user.create', user.id, { email: user.email, role: user.role, teamId: user.teamId, staffUserId: user.staffUserId });
@@ -107,6 +110,7 @@ export function accessRoutes(app: FastifyInstance, stores: Stores): void {
             staffUserId: z.string().min(1).max(64).nullable().optional(),
           })
           .strict(),
+        response: { 200: userResponseSchema },
       },
     },
     async (request) => {
@@ -120,21 +124,21 @@ export function accessRoutes(app: FastifyInstance, stores: Stores): void {
   );
 
   const teamParams = z.object({ id: z.string() });
-  api.get('/api/v1/teams', { config: admins, schema: { tags, summary: 'Teams and the sources whose data each sees', security } }, async (request) => ({ teams: await listTeams(stores, callerOf(request).workspaceId) }));
-  api.post('/api/v1/teams', { config: admins, schema: { tags, summary: 'Create a team bound to sources', security, body: teamSchema } }, async (request, reply) => {
+  api.get('/api/v1/teams', { config: admins, schema: { tags, summary: 'Teams and the sources whose data each sees', security, response: { 200: teamsResponseSchema } } }, async (request) => ({ teams: await listTeams(stores, callerOf(request).workspaceId) }));
+  api.post('/api/v1/teams', { config: admins, schema: { tags, summary: 'Create a team bound to sources', security, body: teamSchema, response: { 201: teamResponseSchema } } }, async (request, reply) => {
     const caller = callerOf(request);
     const team = await createTeam(stores, caller.workspaceId, request.body);
     await recordAudit(stores, caller.workspaceId, caller.keyId, 'team.create', team.id, { name: team.name, sources: team.sources });
     return reply.code(201).send({ team });
   });
-  api.put('/api/v1/teams/:id', { config: admins, schema: { tags, summary: "Rename a team or change its sources (its members' scope changes at once)", security, params: teamParams, body: teamSchema } }, async (request) => {
+  api.put('/api/v1/teams/:id', { config: admins, schema: { tags, summary: "Rename a team or change its sources (its members' scope changes at once)", security, params: teamParams, body: teamSchema, response: { 200: teamResponseSchema } } }, async (request) => {
     const caller = callerOf(request);
     const before = await getTeam(stores, caller.workspaceId, request.params.id);
     const team = await updateTeam(stores, caller.workspaceId, request.params.id, request.body);
     await recordAudit(stores, caller.workspaceId, caller.keyId, 'team.update', team.id, { from: { name: before.name, sources: before.sources }, to: { name: team.name, sources: team.sources } });
     return { team };
   });
-  api.delete('/api/v1/teams/:id', { config: admins, schema: { tags, summary: 'Delete a team without members', security, params: teamParams } }, async (request, reply) => {
+  api.delete('/api/v1/teams/:id', { config: admins, schema: { tags, summary: 'Delete a team without members', security, params: teamParams, response: { 204: noContentSchema } } }, async (request, reply) => {
     const caller = callerOf(request);
     await deleteTeam(stores, caller.workspaceId, request.params.id);
     await recordAudit(stores, caller.workspaceId, caller.keyId, 'team.delete', request.params.id);
@@ -142,7 +146,7 @@ export function accessRoutes(app: FastifyInstance, stores: Stores): void {
   });
   api.get(
     '/api/v1/audit',
-    { config: admins, schema: { tags, summary: 'The audit log: exports, keys, users and role changes, newest first', security, querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), action: z.string().optional() }) } },
+    { config: admins, schema: { tags, summary: 'The audit log: exports, keys, users and role changes, newest first', security, querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), action: z.string().optional() }), response: { 200: auditResponseSchema } } },
     async (request) => ({ entries: await listAudit(stores, callerOf(request).workspaceId, request.query) }),
   );
 }

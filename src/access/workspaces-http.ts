@@ -2,8 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from './auth.ts';
-import { WorkspaceService, workspaceChange, workspaceSchema } from './workspaces.ts';
-import { ApiKeyService, apiKeySchema, MAX_ALLOWED_ORIGINS, ROLES } from './keys.ts';
+import { WorkspaceService, workspaceChange } from './workspaces.ts';
+import { ApiKeyService, MAX_ALLOWED_ORIGINS } from './keys.ts';
+import { workspaceSchema } from '../contract/workspaces.ts';
+import { apiKeyResponseSchema, apiKeysResponseSchema, createdApiKeySchema, ROLES } from '../contract/access.ts';
 
 /** /api/v1/workspace and /api/v1/api-keys: the caller's workspace and its machine keys. */
 export function workspaceRoutes(
@@ -55,7 +57,7 @@ export function workspaceRoutes(
         tags: ['workspace'],
         summary: 'List the workspace API keys (never their secrets)',
         security: [{ bearer: [] }],
-        response: { 200: z.object({ keys: z.array(apiKeySchema) }) },
+        response: { 200: apiKeysResponseSchema },
       },
     },
     async (request) => ({ keys: await services.apiKeys.list(callerOf(request).workspaceId) }),
@@ -74,7 +76,7 @@ export function workspaceRoutes(
           role: z.enum(ROLES).default('operator'),
           allowedOrigins: z.array(z.string().max(300)).max(MAX_ALLOWED_ORIGINS).nullable().optional().describe('a tracker key only: the page origins it may send from'),
         }),
-        response: { 201: z.object({ key: apiKeySchema, token: z.string().describe('shown once; store it now') }) },
+        response: { 201: createdApiKeySchema },
       },
     },
     async (request, reply) => {
@@ -95,7 +97,7 @@ export function workspaceRoutes(
         security: [{ bearer: [] }],
         params: z.object({ key: z.string().min(1) }),
         body: z.object({ allowedOrigins: z.array(z.string().max(300)).max(MAX_ALLOWED_ORIGINS).nullable() }).strict(),
-        response: { 200: z.object({ key: apiKeySchema }) },
+        response: { 200: apiKeyResponseSchema },
       },
     },
     async (request) => {
@@ -115,7 +117,7 @@ export function workspaceRoutes(
         summary: 'Revoke an API key by id or prefix',
         security: [{ bearer: [] }],
         params: z.object({ key: z.string().min(1) }),
-        response: { 200: z.object({ key: apiKeySchema }) },
+        response: { 200: apiKeyResponseSchema },
       },
     },
     async (request) => {

@@ -5,15 +5,12 @@ import { z } from 'zod';
 import { callerOf } from '../access/auth.ts';
 import { ApiError } from '../kernel/errors.ts';
 import type { Stores } from '../stores/stores.ts';
+import { noContentSchema } from '../contract/common.ts';
+import { secretResponseSchema, secretsResponseSchema } from '../contract/secrets.ts';
 import { adminSecretNameSchema, listSecrets, removeSecret, secretValueSchema, setSecret } from './secrets.ts';
 
 const admins = { roles: ['admin'] as const };
 
-const listing = z.object({
-  name: z.string(),
-  hint: z.string().meta({ description: 'the value is never shown: "••••" and at most its last 4 characters' }),
-  updatedAt: z.string(),
-});
 
 export interface SecretRouteOptions {
   /** What still uses a secret (e.g. "channel sms"), so it is not deleted from under a channel. Handed down by the server. */
@@ -29,7 +26,7 @@ export function secretRoutes(app: FastifyInstance, stores: Stores, options: Secr
 
   api.get(
     '/api/v1/secrets',
-    { config: admins, schema: { tags, summary: 'The workspace secrets: names, hints (••••1234) and when each was set; never values', security, response: { 200: z.object({ secrets: z.array(listing) }) } } },
+    { config: admins, schema: { tags, summary: 'The workspace secrets: names, hints (••••1234) and when each was set; never values', security, response: { 200: secretsResponseSchema } } },
     async (request) => ({ secrets: await listSecrets(stores, callerOf(request).workspaceId) }),
   );
   api.put(
@@ -42,7 +39,7 @@ export function secretRoutes(app: FastifyInstance, stores: Stores, options: Secr
         security,
         params,
         body: z.object({ value: secretValueSchema.meta({ description: 'the credential; it is stored encrypted and never returned' }) }).strict(),
-        response: { 200: z.object({ secret: listing }) },
+        response: { 200: secretResponseSchema },
       },
     },
     async (request) => {
@@ -50,7 +47,7 @@ export function secretRoutes(app: FastifyInstance, stores: Stores, options: Secr
       return { secret: await setSecret(stores, caller.workspaceId, caller.keyId, request.params.name, request.body.value) };
     },
   );
-  api.delete('/api/v1/secrets/:name', { config: admins, schema: { tags, summary: 'Delete a secret no channel uses', security, params } }, async (request, reply) => {
+  api.delete('/api/v1/secrets/:name', { config: admins, schema: { tags, summary: 'Delete a secret no channel uses', security, params, response: { 204: noContentSchema } } }, async (request, reply) => {
     const caller = callerOf(request);
     const user = await options.usedBy?.(caller.workspaceId, request.params.name);
     if (user) throw new ApiError(409, 'conflict', `secret "${request.params.name}" is used by ${user}; change it first`);

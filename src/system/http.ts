@@ -1,16 +1,9 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { sql } from 'kysely';
-import { z } from 'zod';
+import { healthSchema } from '../contract/system.ts';
 import type { Stores } from '../stores/stores.ts';
 
-/** One word per store: what went wrong stays in the server log (a store error names hosts, paths and users). */
-const storeHealth = z.object({ engine: z.string(), ok: z.boolean(), status: z.enum(['ok', 'unavailable']) });
-const healthSchema = z.object({
-  status: z.enum(['ok', 'degraded']),
-  facts: storeHealth,
-  state: storeHealth,
-});
 
 async function probe(store: string, check: () => Promise<unknown>, log: FastifyBaseLogger): Promise<{ ok: boolean; status: 'ok' | 'unavailable' }> {
   try {

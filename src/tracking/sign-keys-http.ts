@@ -4,7 +4,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../access/auth.ts';
 import type { Stores } from '../stores/stores.ts';
-import { createSignKey, listSignKeys, revokeSignKey, signKeyInput, signKeySchema } from './signed-identity.ts';
+import { createSignKey, listSignKeys, revokeSignKey } from './signed-identity.ts';
+import { createdSignKeySchema, signKeyInputSchema, signKeyResponseSchema, signKeysResponseSchema } from '../contract/identity.ts';
 
 export function signKeyRoutes(app: FastifyInstance, stores: Stores): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -13,7 +14,7 @@ export function signKeyRoutes(app: FastifyInstance, stores: Stores): void {
     '/api/v1/identity/sign-keys',
     {
       config: { roles: ['admin'] },
-      schema: { tags: ['identity'], summary: 'List the identity sign keys (never their secrets)', security: [{ bearer: [] }], response: { 200: z.object({ keys: z.array(signKeySchema) }) } },
+      schema: { tags: ['identity'], summary: 'List the identity sign keys (never their secrets)', security: [{ bearer: [] }], response: { 200: signKeysResponseSchema } },
     },
     async (request) => ({ keys: await listSignKeys(stores, callerOf(request).workspaceId) }),
   );
@@ -26,8 +27,8 @@ export function signKeyRoutes(app: FastifyInstance, stores: Stores): void {
         tags: ['identity'],
         summary: 'Create a sign key for signed identities (HS256); the secret is returned once',
         security: [{ bearer: [] }],
-        body: signKeyInput,
-        response: { 201: z.object({ key: signKeySchema, secret: z.string().describe('shown once: the HS256 secret your server signs with; the key id is the token\'s "iss"') }) },
+        body: signKeyInputSchema,
+        response: { 201: createdSignKeySchema },
       },
     },
     async (request, reply) => {
@@ -45,7 +46,7 @@ export function signKeyRoutes(app: FastifyInstance, stores: Stores): void {
         summary: 'Revoke a sign key: identities it signed are claims from now on',
         security: [{ bearer: [] }],
         params: z.object({ id: z.string().min(1).max(100) }),
-        response: { 200: z.object({ key: signKeySchema }) },
+        response: { 200: signKeyResponseSchema },
       },
     },
     async (request) => {
