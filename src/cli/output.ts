@@ -1,4 +1,5 @@
 /** Small helpers so every command prints the same way: tables to stdout, progress to stderr. */
+import { asWritten, commandEnv, stderrIsTTY } from './hosted.ts';
 
 export function printTable(rows: ReadonlyArray<Record<string, unknown>>, columns?: string[]): void {
   if (rows.length === 0) {
@@ -17,7 +18,8 @@ export function printTable(rows: ReadonlyArray<Record<string, unknown>>, columns
 function formatCell(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'number') return Number.isInteger(value) ? value.toLocaleString('en-US') : String(Number(value.toFixed(Math.abs(value) < 10 ? 4 : 2)));
-  return String(value);
+  // A path the server was given absolute is shown as written, and the column sized for that.
+  return asWritten(String(value));
 }
 
 /** CJK characters take two columns in a terminal. */
@@ -55,18 +57,18 @@ export class Progress {
   }
   update(done: number, unit = 'rows'): void {
     const now = Date.now();
-    const interval = Number(process.env.SIYU_PROGRESS_INTERVAL_MS) || (process.stderr.isTTY ? 200 : 5000);
+    const interval = Number(commandEnv('SIYU_PROGRESS_INTERVAL_MS')) || (stderrIsTTY() ? 200 : 5000);
     if (now - this.lastPrint < interval) return;
     this.lastPrint = now;
     const seconds = (now - this.started) / 1000;
     const rate = seconds > 0 ? Math.round(done / seconds) : 0;
     const share = this.total ? ` (${((done / this.total) * 100).toFixed(0)}%)` : '';
     const text = `${this.label}: ${done.toLocaleString('en-US')}${this.total ? '/' + this.total.toLocaleString('en-US') : ''} ${unit}${share}, ${rate.toLocaleString('en-US')} ${unit}/s`;
-    if (process.stderr.isTTY) process.stderr.write(`\r${text}\x1b[K`);
+    if (stderrIsTTY()) process.stderr.write(`\r${text}\x1b[K`);
     else process.stderr.write(text + '\n');
   }
   done(): void {
-    if (process.stderr.isTTY && this.lastPrint > 0) process.stderr.write('\r\x1b[K');
+    if (stderrIsTTY() && this.lastPrint > 0) process.stderr.write('\r\x1b[K');
   }
   elapsedSeconds(): number {
     return (Date.now() - this.started) / 1000;

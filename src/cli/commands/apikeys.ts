@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { cliActor } from '../workspace.ts';
+import { cliActor, openCliStores } from '../workspace.ts';
 import { recordAudit } from '../../access/audit.ts';
 import type { SiyuConfig } from '../../config/config.ts';
-import { openStores, type Stores } from '../../stores/stores.ts';
-import { ApiKeyService, ROLES, WorkspaceService, type Role } from '../../workspaces/workspaces.ts';
+import type { Stores } from '../../stores/stores.ts';
+import { WorkspaceService } from '../../access/workspaces.ts';
+import { ApiKeyService, ROLES, type Role } from '../../access/keys.ts';
 import { printTable } from '../output.ts';
 
 /** "a, b,c" → ["a", "b", "c"] */
@@ -13,7 +14,7 @@ export function registerApiKeyCommands(program: Command, config: () => SiyuConfi
   const workspaceOption = ['-w, --workspace <slug>', 'workspace slug or id (default: the only one)'] as const;
 
   const withServices = async <T>(fn: (s: { workspaces: WorkspaceService; apiKeys: ApiKeyService; stores: Stores }) => Promise<T>): Promise<T> => {
-    const stores = await openStores(config());
+    const stores = await openCliStores(config);
     try {
       return await fn({ workspaces: new WorkspaceService(stores.state), apiKeys: new ApiKeyService(stores.state), stores });
     } finally {

@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { SiyuConfig } from '../../config/config.ts';
-import { openStores } from '../../stores/stores.ts';
-import { WorkspaceService } from '../../workspaces/workspaces.ts';
+import { openCliStores } from '../workspace.ts';
+import { WorkspaceService } from '../../access/workspaces.ts';
 import { runImport } from '../../ingest/importer.ts';
-import { IMPORT_KINDS, mappingFileSchema, type ImportKind } from '../../ingest/layouts.ts';
+import { mappingFileSchema } from '../../ingest/layouts.ts';
+import { IMPORT_KINDS, type ImportKind } from '../../contract/imports.ts';
 import { listImportRuns, listQuarantine } from '../../ingest/runs.ts';
 import { printTable, Progress } from '../output.ts';
 import { runTagsAfterImport } from '../../tags/engine.ts';
@@ -23,7 +24,7 @@ export function registerImportCommands(program: Command, config: () => SiyuConfi
     .option('--limit <n>', 'with quarantine: rows to show', parseInteger, 50)
     .option('-w, --workspace <slug>', 'workspace slug or id (default: the only one)')
     .action(async (kind: string, files: string[], options: { source?: string; preset?: string; mapping?: string; run?: string; limit: number; workspace?: string }) => {
-      const stores = await openStores(config());
+      const stores = await openCliStores(config);
       try {
         const workspace = await new WorkspaceService(stores.state).resolve(options.workspace);
         if (kind === 'runs') {

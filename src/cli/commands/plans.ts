@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { SiyuConfig } from '../../config/config.ts';
 import { deleteChannel, saveChannel, listChannels } from '../../channels/store.ts';
-import { sendTestMessage, testSendSchema } from '../../channels/test-send.ts';
+import { sendTestMessage } from '../../channels/test-send.ts';
+import { testSendSchema } from '../../contract/channels.ts';
 import { recordAudit } from '../../access/audit.ts';
 import { addressTypeOf } from '../../channels/definition.ts';
 import { getPolicy, savePolicy, setConsent } from '../../policy/policy.ts';
@@ -9,12 +10,13 @@ import { deletePlan, getPlan, listPlans, pausePlan, savePlan, startPlan } from '
 import { runDuePlans, testPlan } from '../../plans/run.ts';
 import { planReport, reportOf } from '../../plans/report.ts';
 import { previewPlan } from '../../plans/preview.ts';
-import { Dispatcher } from '../../delivery/dispatcher.ts';
+import { planDispatcher } from '../../app/worker.ts';
 import { getJourney, journeyPositions, listJourneys, pauseJourney, saveJourney, startJourney } from '../../journeys/journeys.ts';
 import type { Stores } from '../../stores/stores.ts';
 import { printTable } from '../output.ts';
 import { cliActor, withWorkspace } from '../workspace.ts';
 import { eachDefinition, parseInteger, readJson } from '../args.ts';
+import { setExitCode } from '../hosted.ts';
 
 const ws = ['-w, --workspace <slug>', 'workspace slug or id'] as const;
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '' : `${(100 * x).toFixed(2)}%`);
@@ -26,7 +28,7 @@ const pct = (x: number | null | undefined) => (x === null || x === undefined ? '
 async function runAndDispatch(stores: Stores, config: SiyuConfig, workspaceId: string, timeoutSeconds: number): Promise<void> {
   const publicUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
   await runDuePlans(stores, { publicUrl, log: (m) => console.log(m), workspaceId });
-  const dispatcher = new Dispatcher(stores, { log: (m) => process.stderr.write(`${m}\n`) });
+  const dispatcher = planDispatcher(stores, { log: (m) => process.stderr.write(`${m}\n`) });
   const until = Date.now() + timeoutSeconds * 1000;
   let total = 0;
   const started = performance.now();
@@ -126,7 +128,7 @@ export function registerPlanCommands(program: Command, config: () => SiyuConfig)
         const result = await sendTestMessage(stores, workspaceId, key, request);
         await recordAudit(stores, workspaceId, cliActor(), 'channel.test', key, { outcome: result.outcome, personId: request.personId ?? null });
         console.log(`channel ${key} → ${result.address ?? '(no address)'}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}`);
-        if (result.outcome !== 'sent') process.exitCode = 1;
+        if (result.outcome !== 'sent') setExitCode(1);
       });
     });
 

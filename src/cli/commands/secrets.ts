@@ -1,17 +1,15 @@
 import type { Command } from 'commander';
 import type { SiyuConfig } from '../../config/config.ts';
-import { openStores } from '../../stores/stores.ts';
-import { withWorkspace, cliActor } from '../workspace.ts';
+import { withWorkspace, cliActor, openCliStores } from '../workspace.ts';
+import { hostedRun, readStdinText } from '../hosted.ts';
 import { printTable } from '../output.ts';
 import { listSecrets, removeSecret, rotateSecretKey, setSecret } from '../../secrets/secrets.ts';
 import { channelUsingSecret } from '../../channels/store.ts';
 
 /** The value comes on stdin (never as an argument: it would land in shell history and `ps`); one trailing newline is dropped. */
 async function readValue(): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write('type the value, then Enter and Ctrl-D:\n');
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (!hostedRun() && process.stdin.isTTY) process.stderr.write('type the value, then Enter and Ctrl-D:\n');
+  return (await readStdinText()).replace(/\r?\n$/, '');
 }
 
 export function registerSecretCommands(program: Command, config: () => SiyuConfig): void {
@@ -54,7 +52,7 @@ export function registerSecretCommands(program: Command, config: () => SiyuConfi
         'with SIYU_SECRET_KEY, set the new key there and the old one in SIYU_SECRET_KEY_PREVIOUS first',
     )
     .action(async () => {
-      const stores = await openStores(config());
+      const stores = await openCliStores(config);
       try {
         const result = await rotateSecretKey(stores, cliActor());
         const total = Object.values(result.resealed).reduce((a, b) => a + b, 0);

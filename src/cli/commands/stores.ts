@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { SiyuConfig } from '../../config/config.ts';
-import { migrateStores, openStores } from '../../stores/stores.ts';
+import { migrateStores } from '../../stores/stores.ts';
+import { openCliStores } from '../workspace.ts';
 import { systemStatus } from '../../system/status.ts';
 import { formatBytes, printTable } from '../output.ts';
 
@@ -9,7 +10,7 @@ export function registerStoreCommands(program: Command, config: () => SiyuConfig
     .command('migrate')
     .description('apply pending migrations to both stores')
     .action(async () => {
-      const stores = await openStores(config(), { migrate: false });
+      const stores = await openCliStores(config, { migrate: false });
       try {
         const applied = await migrateStores(stores);
         console.log(`facts store (${stores.facts.engine}): ${applied.facts.length ? applied.facts.join('; ') : 'up to date'}`);
@@ -25,7 +26,7 @@ export function registerStoreCommands(program: Command, config: () => SiyuConfig
     .option('--json', 'print one JSON object')
     .action(async (options: { json?: boolean }) => {
       const cfg = config();
-      const stores = await openStores(cfg);
+      const stores = await openCliStores(() => cfg);
       try {
         const status = await systemStatus(cfg, stores);
         if (options.json) {

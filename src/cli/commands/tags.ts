@@ -7,13 +7,15 @@ import { getTag, listTags, personTagsWithAuthors, saveTag, tagCoverage, tagRuns 
 import { explainModelTag } from '../../tags/model-tags.ts';
 import { importTagFile } from '../../tags/imported-tags.ts';
 import { installPack, PACKS } from '../../tags/packs/packs.ts';
-import { formatInZone, getSchedule, removeSchedule, setSchedule } from '../../tags/schedule.ts';
+import { getSchedule, removeSchedule, setSchedule } from '../../tags/schedule.ts';
+import { formatInZone } from '../../kernel/time.ts';
 import { printTable } from '../output.ts';
 import { cliActor, withWorkspace } from '../workspace.ts';
 import { personView, searchPeople } from '../../people/people.ts';
 import { overview } from '../../people/overview.ts';
 import { registerPeopleRightsCommands } from './people.ts';
 import { eachDefinition, parseInteger } from '../args.ts';
+import { setExitCode } from '../hosted.ts';
 
 export function registerTagCommands(program: Command, config: () => SiyuConfig): void {
   const tags = program.command('tags').description('tags: typed values per person, computed by rules, statistics and models');
@@ -54,7 +56,7 @@ export function registerTagCommands(program: Command, config: () => SiyuConfig):
         if (report.rejected > 20) console.log(`  … and ${report.rejected - 20} more`);
         const [run] = await runTags(stores, { workspaceId, keys: [key], trigger: 'import' });
         console.log(`tag ${key}: ${run.status}, ${run.people} people${run.error ? ` (${run.error})` : ''}`);
-        if (run.status === 'failed') process.exitCode = 1;
+        if (run.status === 'failed') setExitCode(1);
       });
     });
   tags

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { SiyuConfig } from '../../config/config.ts';
 import { createUser, listUsers, updateUser, USER_ROLES } from '../../access/users.ts';
 import { listAudit, recordAudit } from '../../access/audit.ts';
-import { type Role } from '../../workspaces/workspaces.ts';
+import { type Role } from '../../access/keys.ts';
 import { NotFoundError } from '../../kernel/errors.ts';
 import type { Stores } from '../../stores/stores.ts';
 import { createTeam, deleteTeam, listTeams, updateTeam } from '../../access/teams.ts';
@@ -10,6 +10,7 @@ import { listTasks, setTaskStatus } from '../../tasks/tasks.ts';
 import { printTable } from '../output.ts';
 import { withWorkspace, cliActor } from '../workspace.ts';
 import { parseInteger } from '../args.ts';
+import { commandEnv, readStdinText } from '../hosted.ts';
 
 const ws = ['-w, --workspace <slug>', 'workspace slug or id'] as const;
 
@@ -22,9 +23,7 @@ async function teamNamed(stores: Stores, workspaceId: string, name: string) {
 }
 
 async function readStdin(): Promise<string> {
-  let text = '';
-  for await (const chunk of process.stdin) text += chunk;
-  return text.replace(/\r?\n$/, '');
+  return (await readStdinText()).replace(/\r?\n$/, '');
 }
 
 export function registerUserCommands(program: Command, config: () => SiyuConfig): void {
@@ -39,7 +38,7 @@ export function registerUserCommands(program: Command, config: () => SiyuConfig)
     .option('--staff-userid <userid>', "staff: their WeCom userid (they see the customers whose contact they own)")
     .option(...ws)
     .action(async (options: { email: string; name: string; role: string; team?: string; staffUserid?: string; workspace?: string }) => {
-      const password = process.env.SIYU_NEW_PASSWORD || (await readStdin());
+      const password = commandEnv('SIYU_NEW_PASSWORD') || (await readStdin());
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
         const teamId = options.team ? (await teamNamed(stores, workspaceId, options.team)).id : undefined;
         const user = await createUser(stores, workspaceId, { email: options.email, name: options.name, role: options.role, password, teamId, staffUserId: options.staffUserid });
