@@ -10,6 +10,8 @@ import { ZodError } from 'zod';
 import { describeZodError } from '../kernel/errors.ts';
 import { loadConfig, type SiyuConfig } from '../config/config.ts';
 import { registerStartCommand } from './commands/start.ts';
+import { hostedRun, prepareHostedAction } from './hosted.ts';
+import { runSiyu } from './client.ts';
 import { registerStoreCommands } from './commands/stores.ts';
 import { registerDemoCommands } from './commands/demo.ts';
 import { registerApiKeyCommands } from './commands/apikeys.ts';
@@ -31,7 +33,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--data <dir>', 'data directory of the embedded stores').env('SIYU_DATA_DIR'))
     .showHelpAfterError('(run siyu --help for usage)')
     .exitOverride();
-  const config = (): SiyuConfig => loadConfig({ dataDir: program.opts<{ data?: string }>().data });
+  // Inside the server (client mode, see client.ts) a command works on the server's configuration.
+  const config = (): SiyuConfig => hostedRun()?.config ?? loadConfig({ dataDir: program.opts<{ data?: string }>().data });
+  program.hook('preAction', prepareHostedAction);
   registerStartCommand(program, config);
   registerStoreCommands(program, config);
   registerDemoCommands(program, config);
@@ -82,7 +86,8 @@ function isEntryPoint(): boolean {
 if (isEntryPoint()) {
   // Everything siyu writes (data, uploads, demo files, exports) is this user's only.
   process.umask(0o077);
-  const code = await main(process.argv);
+  // Beside a running server (or with SIYU_URL) the command runs there; else here on the stores.
+  const code = await runSiyu(process.argv, () => main(process.argv));
   // Long-running commands (start) never resolve here; the others exit with their code.
   process.exitCode = code;
 }
