@@ -23,7 +23,7 @@ import { savePolicy } from '../src/policy/policy.ts';
 import { runDuePlans } from '../src/plans/run.ts';
 import { advanceJourneys } from '../src/journeys/journeys.ts';
 import { runImport } from '../src/ingest/importer.ts';
-import { Dispatcher } from '../src/delivery/dispatcher.ts';
+import { planDispatcher } from '../src/app/worker.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
 import { startSmsHttpServer, type SmsHttpServer } from '../src/channels/testing/sms-http-server.ts';
 
@@ -410,7 +410,7 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     await page.getByTestId('plan-status').filter({ hasText: 'scheduled' }).waitFor({ state: 'attached' });
     // The server's scheduler and dispatcher (siyu start) are not part of a test server: run them here.
     await runDuePlans(stores, { publicUrl: base });
-    const dispatcher = new Dispatcher(stores, { backoffMs: 5 });
+    const dispatcher = planDispatcher(stores, { backoffMs: 5 });
     await dispatcher.drain();
     await dispatcher.stop();
     assert.equal(receiver.received.size, 3);

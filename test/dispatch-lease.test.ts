@@ -15,7 +15,7 @@ import { saveChannel } from '../src/channels/store.ts';
 import { savePolicy } from '../src/policy/policy.ts';
 import { savePlan, startPlan } from '../src/plans/plans.ts';
 import { runDuePlans } from '../src/plans/run.ts';
-import { Dispatcher } from '../src/delivery/dispatcher.ts';
+import { planDispatcher } from '../src/app/worker.ts';
 import { startWebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
 
 // The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
@@ -39,7 +39,7 @@ test('a slow channel with short leases: every message once', { timeout: 120_000 
     await savePlan(stores, ws.id, { key: 'slow_plan', name: 'slow', audience: { segment: 'all' }, channel: 'slow', variants: [{ key: 'A', template: { text: 'hi' } }] });
     await startPlan(stores, ws.id, 'slow_plan', env);
     await runDuePlans(stores);
-    const dispatcher = new Dispatcher(stores, { env, batch: 6, leaseSeconds: 1, idleMs: 50 });
+    const dispatcher = planDispatcher(stores, { env, batch: 6, leaseSeconds: 1, idleMs: 50 });
     dispatcher.start();
     const settled = async () => (await stores.state.db.selectFrom('deliveries').select('id').where('workspace_id', '=', ws.id).where('status', '=', 'queued').execute()).length === 0;
     for (let i = 0; i < 300 && !(await settled()); i++) await new Promise((r) => setTimeout(r, 100));

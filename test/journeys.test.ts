@@ -16,7 +16,7 @@ import { saveChannel } from '../src/channels/store.ts';
 import { savePolicy } from '../src/policy/policy.ts';
 import { saveTag } from '../src/tags/store.ts';
 import { advanceJourneys, journeyPositions } from '../src/journeys/journeys.ts';
-import { Dispatcher } from '../src/delivery/dispatcher.ts';
+import { planDispatcher } from '../src/app/worker.ts';
 import { startWebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
 
 // The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
@@ -104,7 +104,7 @@ test('a journey moves people step by step, keeps their positions across a restar
   const finished = await journeyPositions(stores, ws.id, 'welcome_flow');
   assert.deepEqual(finished.filter((p) => p.status === 'active'), []);
   await stores.state.db.updateTable('deliveries').set({ next_attempt_at: new Date() }).where('workspace_id', '=', ws.id).where('status', '=', 'queued').execute();
-  const dispatcher = new Dispatcher(stores);
+  const dispatcher = planDispatcher(stores);
   await dispatcher.drain();
   await dispatcher.stop();
 

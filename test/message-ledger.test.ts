@@ -18,7 +18,7 @@ import { savePolicy, setConsent } from '../src/policy/policy.ts';
 import { savePlan, startPlan } from '../src/plans/plans.ts';
 import { runDuePlans } from '../src/plans/run.ts';
 import { advanceJourneys, saveJourney, startJourney } from '../src/journeys/journeys.ts';
-import { Dispatcher } from '../src/delivery/dispatcher.ts';
+import { planDispatcher } from '../src/app/worker.ts';
 import { pollWeComConfirmations } from '../src/delivery/wecom-confirmations.ts';
 import { writeSecret } from '../src/secrets/secrets.ts';
 import { startWebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
@@ -62,7 +62,7 @@ test('every writer of the ledger and of message events writes the pinned rows', 
     );
     await setConsent(stores, ws.id, Number(m3.person_id), 'hook', 'revoked', 'test');
 
-    const dispatcher = new Dispatcher(stores, { env, backoffMs: 5, maxAttempts: 1 });
+    const dispatcher = planDispatcher(stores, { env, backoffMs: 5, maxAttempts: 1 });
     const runPlan = async (key: string, channel: string, segment: string, extra: Record<string, unknown> = {}) => {
       await savePlan(stores, ws.id, { key, name: key, audience: { segment }, channel, variants: [{ key: 'A', template: { text: '{{ person.name }}您好 {{ "https://shop.example.com/a" | track }}' } }], ...extra });
       await startPlan(stores, ws.id, key, env);

@@ -10,7 +10,7 @@ import { ApiKeyService } from '../src/access/keys.ts';
 import { runImport } from '../src/ingest/importer.ts';
 import { saveSegment } from '../src/segments/segments.ts';
 import { runDuePlans } from '../src/plans/run.ts';
-import { Dispatcher } from '../src/delivery/dispatcher.ts';
+import { planDispatcher } from '../src/app/worker.ts';
 import { savePolicy } from '../src/policy/policy.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
 
@@ -62,7 +62,7 @@ const plan = (key: string) => ({
 });
 
 async function sendAll() {
-  const dispatcher = new Dispatcher(stores, { backoffMs: 5 });
+  const dispatcher = planDispatcher(stores, { backoffMs: 5 });
   await runDuePlans(stores, { publicUrl: base });
   await dispatcher.drain();
   await dispatcher.stop();

@@ -16,7 +16,7 @@ import { saveChannel } from '../src/channels/store.ts';
 import { savePolicy } from '../src/policy/policy.ts';
 import { savePlan, startPlan } from '../src/plans/plans.ts';
 import { runDuePlans } from '../src/plans/run.ts';
-import { Dispatcher } from '../src/delivery/dispatcher.ts';
+import { planDispatcher } from '../src/app/worker.ts';
 import { startWeChatServer, type WeChatServer } from '../src/channels/testing/wechat-server.ts';
 import { startSmtpServer, type SmtpTestServer } from '../src/channels/testing/smtp-server.ts';
 import { startWeComServer, type WeComServer } from '../src/channels/testing/wecom-server.ts';
@@ -61,7 +61,7 @@ async function runPlan(key: string, channel: string, template: Record<string, st
   await savePlan(stores, ws.id, { key, name: key, audience: { segment }, channel, variants: [{ key: 'A', template }] });
   await startPlan(stores, ws.id, key, env);
   await runDuePlans(stores, { publicUrl: 'https://s.example.com' });
-  const dispatcher = new Dispatcher(stores, { env, backoffMs: 5 });
+  const dispatcher = planDispatcher(stores, { env, backoffMs: 5 });
   await dispatcher.drain();
   await dispatcher.stop();
   return stores.state.db.selectFrom('deliveries').select(['person_id', 'status', 'reason', 'address', 'attempts']).where('workspace_id', '=', ws.id).where('plan_key', '=', key).orderBy('address').execute();

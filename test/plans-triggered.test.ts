@@ -16,7 +16,7 @@ import { saveChannel } from '../src/channels/store.ts';
 import { savePolicy } from '../src/policy/policy.ts';
 import { savePlan, startPlan, pausePlan, getPlan } from '../src/plans/plans.ts';
 import { runTriggeredPlans } from '../src/plans/triggers.ts';
-import { Dispatcher } from '../src/delivery/dispatcher.ts';
+import { planDispatcher } from '../src/app/worker.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
 
 // The contract servers listen on loopback, which outbound HTTP and SMTP refuse unless the server
@@ -106,7 +106,7 @@ test('added to cart and not paid within an hour: one reminder per occurrence, no
   assert.equal((await pass(later)).occurrences, 1, 'T3 falls due');
   // The passes above ran 10 and 40 minutes ahead, so their messages are due then: let that time pass.
   await stores.state.db.updateTable('deliveries').set({ next_attempt_at: new Date() }).where('workspace_id', '=', ws.id).where('status', '=', 'queued').execute();
-  const dispatcher = new Dispatcher(stores, { env });
+  const dispatcher = planDispatcher(stores, { env });
   await dispatcher.drain();
   await dispatcher.stop();
 
@@ -131,7 +131,7 @@ test('added to cart and not paid within an hour: one reminder per occurrence, no
   // A test send (and its run settling) leaves the triggered plan running.
   await savePolicy(stores, ws.id, { caps: [], quietHours: null, testWhitelist: [Number(t1)] });
   assert.equal((await callApi(base, 'POST', '/api/v1/plans/cart_reminder/test', token)).status, 200);
-  const tester = new Dispatcher(stores, { env });
+  const tester = planDispatcher(stores, { env });
   await tester.drain();
   await tester.stop();
   assert.equal((await getPlan(stores, ws.id, 'cart_reminder')).status, 'running');

@@ -12,7 +12,8 @@ import { savePolicy, setConsent } from '../src/policy/policy.ts';
 import { savePlan, startPlan, getPlan } from '../src/plans/plans.ts';
 import { runDuePlans, assignGroup } from '../src/plans/run.ts';
 import { planReport } from '../src/plans/report.ts';
-import { Dispatcher } from '../src/delivery/dispatcher.ts';
+import type { Dispatcher } from '../src/delivery/dispatcher.ts';
+import { planDispatcher } from '../src/app/worker.ts';
 import { deleteSecret, writeSecret } from '../src/secrets/secrets.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../src/channels/testing/webhook-receiver.ts';
 
@@ -108,7 +109,7 @@ test('a one-off plan reaches every eligible person exactly once, holds out a con
   assert.equal(summary.audience, 300);
   assert.equal((await runDuePlans(stores, { workspaceId: ws.id })).length, 0, 'a slot runs once');
 
-  const dispatcher = new Dispatcher(stores, { env, backoffMs: 5 });
+  const dispatcher = planDispatcher(stores, { env, backoffMs: 5 });
   await dispatchAll(dispatcher);
 
   const ledger = await stores.state.db.selectFrom('deliveries').selectAll().where('workspace_id', '=', ws.id).where('plan_key', '=', 'welcome_gold').execute();

@@ -5,10 +5,18 @@
  */
 import type { Stores } from '../stores/stores.ts';
 import { Dispatcher, type DispatcherOptions } from '../delivery/dispatcher.ts';
-import { runDuePlans, type RunOptions } from '../plans/run.ts';
+import { runDuePlans, settleRuns, type RunOptions } from '../plans/run.ts';
 import { runTriggeredPlans } from '../plans/triggers.ts';
 import { advanceJourneys } from '../journeys/journeys.ts';
 import { pollWeComConfirmations } from '../delivery/wecom-confirmations.ts';
+
+/**
+ * The dispatcher as the app runs it: once nothing is due it settles the runs whose messages are all
+ * settled (and completes one-off plans with them).
+ */
+export function planDispatcher(stores: Stores, options: DispatcherOptions = {}): Dispatcher {
+  return new Dispatcher(stores, { onQueueEmpty: () => settleRuns(stores), ...options });
+}
 
 export interface PlanWorkerOptions extends RunOptions {
   tickMs?: number;
@@ -27,7 +35,7 @@ export class PlanWorker {
   constructor(stores: Stores, options: PlanWorkerOptions = {}) {
     this.stores = stores;
     this.options = options;
-    this.dispatcher = new Dispatcher(stores, { log: options.log, ...options.dispatcher });
+    this.dispatcher = planDispatcher(stores, { log: options.log, ...options.dispatcher });
   }
 
   start(): void {

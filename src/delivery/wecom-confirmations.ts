@@ -4,7 +4,7 @@
  * the rows: delivered when the customer got it, failed when they are not the sender's friend any
  * more or were past the allowance; still 'sent' while the staff member has not confirmed.
  */
-import { clickhouseTime } from '../ingest/values.ts';
+import { recordMessageEvents } from './ledger.ts';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
 import { channelSecretsVersion, clientFor } from '../channels/store.ts';
@@ -65,16 +65,17 @@ export async function pollWeComConfirmations(
       } while (cursor);
       if (outcomes.size === 0) continue;
       const addresses = [...outcomes.keys()];
-      const { rows: settled } = await sql<{ plan_key: string; run_id: string; person_id: number; step: string; variant: string; status: string; reason: string | null }>`
+      const { rows: settled } = await sql<{ plan_key: string; run_id: string; person_id: number; step: string; variant: string; status: 'delivered' | 'failed'; reason: string | null }>`
         UPDATE deliveries AS d SET status = v.status, reason = v.reason, updated_at = now()
         FROM (SELECT unnest(${addresses}::text[]) AS address, unnest(${addresses.map((a) => outcomes.get(a)!.status)}::text[]) AS status,
                      unnest(${addresses.map((a) => outcomes.get(a)!.reason)}::text[]) AS reason) AS v
         WHERE d.workspace_id = ${row.workspace_id} AND d.channel = ${row.key} AND d.provider_id = ${task.msgid} AND d.address = v.address AND d.status = 'sent'
         RETURNING d.plan_key, d.run_id, d.person_id, d.step, d.variant, d.status, d.reason`.execute(stores.state.db);
       if (settled.length > 0) {
-        await stores.facts.insertRows(
-          'message_events',
-          settled.map((s) => ({ workspace_id: row.workspace_id, plan: s.plan_key, run_id: s.run_id, person_id: Number(s.person_id), step: s.step, variant: s.variant, channel: row.key, event: s.status, reason: s.reason ?? '', at: clickhouseTime(Date.now()) })),
+        const at = new Date();
+        await recordMessageEvents(
+          stores,
+          settled.map((s) => ({ workspaceId: row.workspace_id, plan: s.plan_key, runId: s.run_id, personId: Number(s.person_id), step: s.step, variant: s.variant, channel: row.key, event: s.status, reason: s.reason ?? '', at })),
         );
       }
       delivered += settled.filter((s) => s.status === 'delivered').length;

@@ -1,7 +1,7 @@
 /**
- * Policy over HTTP (caps, quiet hours, whitelist; consent per person and channel), and the two public
- * links messages carry: /u/:token to unsubscribe (a page, then a POST — mail clients prefetch GETs —
- * which also serves RFC 8058 one-click List-Unsubscribe) and /r/:token, a tracked redirect.
+ * Policy over HTTP (caps, quiet hours, whitelist; consent per person and channel), and the public
+ * unsubscribe link messages carry: /u/:token (a page, then a POST — mail clients prefetch GETs —
+ * which also serves RFC 8058 one-click List-Unsubscribe). The tracked redirect /r/:token is delivery's.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -9,22 +9,23 @@ import { z } from 'zod';
 import { callerOf } from '../access/auth.ts';
 import { assertPersonInScope } from '../access/scope.ts';
 import type { Stores } from '../stores/stores.ts';
-import { consentsOf, getPolicy, policySchema, savePolicy, setConsent } from './policy.ts';
-import { readClickToken, readUnsubscribeToken } from './links.ts';
+import { consentsOf, getPolicy, savePolicy, setConsent } from './policy.ts';
+import { consentChangeSchema, consentListSchema, policyReplySchema, policySchema, smsReplySchema } from '../contract/policy.ts';
+import { readUnsubscribeToken } from './links.ts';
 import crypto from 'node:crypto';
 import { CHANNEL_CONFIGS } from '../contract/channels.ts';
 import { channelCredential, getChannel } from '../channels/store.ts';
 import { normalisePhone } from '../identity/identifier-types.ts';
 import { WorkspaceService } from '../access/workspaces.ts';
 import { ApiError, NotFoundError } from '../kernel/errors.ts';
-import { clickhouseTime } from '../ingest/values.ts';
 
 /** Replies that mean "stop sending me these" (退订 conventions of Chinese SMS, and the usual English ones). */
 export const UNSUBSCRIBE_KEYWORDS = ['TD', 'T', 'N', '退订', '取消', 'STOP', 'UNSUBSCRIBE'];
 
 const admins = { roles: ['admin', 'operator'] as const };
 
-function page(reply: FastifyReply, status: number, title: string, body: string) {
+/** A small HTML page (the public unsubscribe and link pages). */
+export function page(reply: FastifyReply, status: number, title: string, body: string) {
   return reply
     .code(status)
     .type('text/html; charset=utf-8')
@@ -46,15 +47,15 @@ export function policyRoutes(app: FastifyInstance, stores: Stores): void {
   const security = [{ bearer: [] }];
   const tags = ['policy'];
 
-  api.get('/api/v1/policy', { config: { roles: ['admin', 'operator', 'analyst'] as const }, schema: { tags, summary: 'The workspace policy: frequency caps, quiet hours, test whitelist', security } }, async (request) => ({
+  api.get('/api/v1/policy', { config: { roles: ['admin', 'operator', 'analyst'] as const }, schema: { tags, summary: 'The workspace policy: frequency caps, quiet hours, test whitelist', security, response: { 200: policyReplySchema } } }, async (request) => ({
     policy: await getPolicy(stores, callerOf(request).workspaceId),
   }));
-  api.put('/api/v1/policy', { config: admins, schema: { tags, summary: 'Replace the workspace policy', security, body: policySchema } }, async (request) => ({
+  api.put('/api/v1/policy', { config: admins, schema: { tags, summary: 'Replace the workspace policy', security, body: policySchema, response: { 200: policyReplySchema } } }, async (request) => ({
     policy: await savePolicy(stores, callerOf(request).workspaceId, request.body),
   }));
 
   const person = z.object({ personId: z.coerce.number().int().positive() });
-  api.get('/api/v1/people/:personId/consents', { config: { roles: ['admin', 'operator', 'analyst', 'staff'] as const }, schema: { tags, summary: "A person's consent per channel", security, params: person } }, async (request) => {
+  api.get('/api/v1/people/:personId/consents', { config: { roles: ['admin', 'operator', 'analyst', 'staff'] as const }, schema: { tags, summary: "A person's consent per channel", security, params: person, response: { 200: consentListSchema } } }, async (request) => {
     const caller = callerOf(request);
     await assertPersonInScope(stores, caller, request.params.personId);
     return { consents: await consentsOf(stores, caller.workspaceId, request.params.personId) };
@@ -63,7 +64,7 @@ export function policyRoutes(app: FastifyInstance, stores: Stores): void {
     '/api/v1/people/:personId/consents/:channel',
     {
       config: { ...admins, scoped: true },
-      schema: { tags, summary: "Set a person's consent for a channel ('*' for all)", security, params: person.extend({ channel: z.string().min(1) }), body: z.object({ status: z.enum(['granted', 'revoked']), source: z.string().min(1).default('api') }) },
+      schema: { tags, summary: "Set a person's consent for a channel ('*' for all)", security, params: person.extend({ channel: z.string().min(1) }), body: consentChangeSchema, response: { 200: consentListSchema } },
     },
     async (request) => {
       const caller = callerOf(request);
@@ -99,7 +100,7 @@ export function policyRoutes(app: FastifyInstance, stores: Stores): void {
   // channel's bearer token. A reply of TD/退订/… unsubscribes everyone with that number from the channel.
   api.post(
     '/hooks/sms/:workspace/:channel',
-    { schema: { hide: true, params: z.object({ workspace: z.string(), channel: z.string() }), body: z.object({ from: z.string().min(5), text: z.string() }).passthrough() } },
+    { schema: { hide: true, params: z.object({ workspace: z.string(), channel: z.string() }), body: smsReplySchema } },
     async (request) => {
       const workspace = await new WorkspaceService(stores.state).resolve(request.params.workspace).catch(() => undefined);
       const channel = workspace ? await getChannel(stores, workspace.id, request.params.channel).catch(() => undefined) : undefined;
@@ -127,24 +128,4 @@ export function policyRoutes(app: FastifyInstance, stores: Stores): void {
       return { unsubscribed: people.length, keyword };
     },
   );
-
-  api.get('/r/:token', { schema: { hide: true, params: token } }, async (request, reply) => {
-    const link = await readClickToken(stores, request.params.token);
-    if (!link || !/^https?:\/\//i.test(link.url)) return page(reply, 404, '链接无效', '<p>This link is not valid.</p>');
-    await stores.facts.insertRows('message_events', [
-      {
-        workspace_id: link.workspaceId,
-        plan: link.plan,
-        run_id: link.runId,
-        person_id: link.personId,
-        step: 'send',
-        variant: link.variant,
-        channel: link.channel,
-        event: 'clicked',
-        reason: link.url.slice(0, 500),
-        at: clickhouseTime(Date.now()),
-      },
-    ]);
-    return reply.redirect(link.url, 302);
-  });
 }
