@@ -69,11 +69,8 @@ export async function factsCounts(facts: FactsStore, database?: string): Promise
   );
   const counts: TableCount[] = [];
   for (const { name, engine } of tables) {
-    if (engine.endsWith('View')) {
-      // A view holds no rows of its own (a materialized view here writes TO another table).
-      counts.push({ table: name, rows: 0 });
-      continue;
-    }
+    // A view holds no rows of its own (a materialized view here writes TO another table); it is restored with its DDL.
+    if (engine.endsWith('View')) continue;
     // Rows as queries see them: parts of a Replacing/Aggregating table merge on their own schedule
     // (a restore merges what the backup held apart), so a count without FINAL is not stable.
     const final = /^(Replacing|Aggregating|Collapsing|VersionedCollapsing|Summing)MergeTree$/.test(engine) ? ' FINAL' : '';

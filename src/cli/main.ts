@@ -23,6 +23,7 @@ import { registerSegmentCommands } from './commands/segments.ts';
 import { registerPlanCommands } from './commands/plans.ts';
 import { registerUserCommands } from './commands/users.ts';
 import { registerSecretCommands } from './commands/secrets.ts';
+import { registerBackupCommands } from './commands/backup.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerPlanCommands(program, config);
   registerUserCommands(program, config);
   registerSecretCommands(program, config);
+  registerBackupCommands(program, config);
   return program;
 }
 
