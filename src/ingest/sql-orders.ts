@@ -341,8 +341,23 @@ function fieldFrom(source: ColumnSource, columnIndex: Map<string, number>, raw: 
   return mapped(`arrayStringConcat(arrayFilter(v -> v != '', [${source.columns.map(column).join(', ')}]), ' ')`, source.map);
 }
 
-export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): Promise<ImportCounts> {
-  const { facts } = stores;
+/** How one file is read: its rows as canonical text fields, and what every statement of the import binds. */
+interface FileRead {
+  params: Record<string, unknown>;
+  /** This file's part of a stage table (a run stages its files one after another). */
+  thisFile: string;
+  /** The layout's fields that are order fields. */
+  fields: OrderField[];
+  isLine: boolean;
+  /** The file's rows: one per non-empty data row, canonical fields as text. */
+  fileRows: string;
+  /** The settings `file()` reads the CSV with. */
+  fileSettings: string;
+  /** A staged row as read (JSON of the layout's fields), for quarantine. */
+  rowJson: string;
+}
+
+function readFile(job: SqlOrderImport): FileRead {
   const fields = Object.keys(job.layout.fields).filter((f) => (ORDER_FIELDS as readonly string[]).includes(f)) as OrderField[];
   const width = Math.max(...job.columnIndex.values()) + 1;
   const params: Record<string, unknown> = {
@@ -354,56 +369,86 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
     tz: job.timeZone,
     source: job.source,
   };
-  // This file's part of a stage table (a run stages its files one after another).
-  const thisFile = 'run_id = {run:String} AND file_no = {file:UInt16}';
   const convert = job.shape.encoding === 'gb18030';
   const raw = (i: number) => trimmedIfNeeded(convert ? `convertCharset(c${i}, 'GB18030', 'UTF-8')` : `c${i}`);
   const structure = Array.from({ length: width }, (_, i) => `c${i} String`).join(', ');
   const delimiter = job.shape.delimiter ?? ',';
   if (![',', ';', '|'].includes(delimiter)) throw new Error(`unexpected delimiter ${JSON.stringify(delimiter)}`);
-  const stageColumns = ORDER_FIELDS.map((f) => `f_${f}`).join(', ');
   const stageValues = ORDER_FIELDS.map((f, i) => (fields.includes(f) ? fieldFrom(job.layout.fields[f], job.columnIndex, raw, params, `m${i}`) : `''`));
   params.row_keys = Object.keys(job.layout.fields);
   const rowJson = `toJSONString(CAST(({row_keys:Array(String)}, [${Object.keys(job.layout.fields)
     .map((f) => ((ORDER_FIELDS as readonly string[]).includes(f) ? `f_${f}` : `''`))
     .join(', ')}]) AS Map(String, String)))`;
-
-  // The file's rows: one per non-empty data row, canonical fields as text. The structure and
-  // settings are built from this module's constants and the sniffed shape.
+  // The structure and settings are built from this module's constants and the sniffed shape.
   const fileRows = `SELECT _row_number + 1 AS row_number, ${ORDER_FIELDS.map((f, i) => `${stageValues[i]} AS f_${f}`).join(',\n')}
      FROM file({path:String}, 'CSV', '${structure}', '${job.shape.gzip ? 'gzip' : 'none'}')
      -- A row whose first cell holds text is not blank; only the others are looked at whole.
      WHERE _row_number >= 1 AND (NOT match(c0, ${BLANK}) OR NOT match(concat(${Array.from({ length: width }, (_, i) => `c${i}`).join(', ')}), ${BLANK}))`;
   const fileSettings = `format_csv_delimiter = '${delimiter}', input_format_csv_allow_variable_number_of_columns = 1,
               input_format_csv_skip_trailing_empty_lines = 1, format_csv_allow_single_quotes = 0`;
-  const stage = async () => {
-    await facts.command(
-      `INSERT INTO import_stage_rows (run_id, file_no, row_number, ${stageColumns})
-       SELECT {run:String}, {file:UInt16}, row_number, ${stageColumns} FROM (${fileRows})
-       SETTINGS ${PARALLEL_INSERT}, ${fileSettings}`,
-      params,
-    );
-    if (job.onStaged) {
-      const [staged] = await facts.query<{ n: string }>(`SELECT count() AS n FROM import_stage_rows WHERE ${thisFile}`, params);
-      job.onStaged(Number(staged.n));
-    }
-  };
+  return { params, thisFile: 'run_id = {run:String} AND file_no = {file:UInt16}', fields, isLine: job.layout.shape === 'order_line', fileRows, fileSettings, rowJson };
+}
 
-  // 2. Every row parsed and checked; then one row per order with its lines, problems and hash.
+const PROBLEM_TYPE = 'Array(Tuple(field String, value String, reason String, action String))';
+
+/** A row without an order id is an order of its own (and refused for it). */
+const groupKeyOf = (orderId: string, row: string) => `if(${orderId} = '', concat(char(0), toString(${row})), ${orderId})`;
+
+/** The orders stored under this source, looked up by the staged ids (none on a source's first import). */
+interface StoredOrders {
+  firstImport: boolean;
+  columns: string;
+  join: string;
+}
+
+async function storedOrders(stores: Stores, read: FileRead): Promise<StoredOrders> {
+  const [anyStored] = await stores.facts.query<{ n: string }>(
+    `SELECT count() AS n FROM (SELECT 1 FROM source_records WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = 'order' LIMIT 1)`,
+    read.params,
+  );
+  if (Number(anyStored.n) === 0) {
+    return { firstImport: true, columns: `toUInt8(0) AS is_stored, toUInt8(0) AS unchanged, toUInt64(0) AS stored_person, '' AS stored_run`, join: '' };
+  }
+  return {
+    firstImport: false,
+    columns: `toUInt8(s.stored_id != '') AS is_stored, toUInt8(is_stored AND s.stored_hash = row_hash) AS unchanged,
+                  s.stored_person_id AS stored_person, s.stored_run_id AS stored_run`,
+    join: `LEFT JOIN (SELECT record_id AS stored_id, row_hash AS stored_hash, person_id AS stored_person_id, import_run_id AS stored_run_id FROM source_records FINAL
+                 WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = 'order'
+                   AND record_id IN (SELECT f_order_id FROM import_stage_rows WHERE ${read.thisFile})) AS s
+               ON orders.order_id = s.stored_id`,
+  };
+}
+
+/** Every row parsed and checked, with its line's values; and the statement that makes one row per order of them. */
+interface OrderBuild {
+  /** Every row with its line's values, read flat. */
+  rowsWithLines: string;
+  groupKey: string;
+  /**
+   * The INSERT of one row per order with its checked values, problems and hash into
+   * import_stage_orders, read `from` the stage of rows or the file itself. `flat`: every row is its
+   * own order, so nothing is grouped or joined. `straight`: read from the file, so an order that may
+   * have problems keeps its row as read.
+   */
+  stageOrdersSql: (from: string, flat: boolean, straight: boolean) => string;
+}
+
+function buildOrders(job: SqlOrderImport, read: FileRead, stored: StoredOrders): OrderBuild {
+  const { isLine, thisFile, rowJson, fileSettings } = read;
   const orderedAt = timeOf('ordered_at', true);
   const paidAt = timeOf('paid_at', false);
   const postage = moneyOf('postage', false);
   const refunded = moneyOf('refunded', false);
   const amount = moneyOf('amount', true);
   const discount = moneyOf('discount', false);
-  const ids = identifiersOf(fields, job.identifierTypes);
+  const ids = identifiersOf(read.fields, job.identifierTypes);
   const birthday = birthdayOf();
   const quantity = countOf('quantity', 1);
   const unitPrice = moneyOf('unit_price', false);
   const lineDiscount = moneyOf('line_discount', false);
   const lineAmount = moneyOf('line_amount', false);
   const periods = countOf('package_periods', 0);
-  const isLine = job.layout.shape === 'order_line';
   const packageText = `extractGroups(f_package_text, '周期购\\\\s*(\\\\d+)\\\\s*期|(\\\\d+)\\\\s*期')`;
   const linePeriods = `multiIf(${periods.value} > 0, ${periods.value}, f_package_text = '' OR length(${packageText}) = 0, 0, toInt64OrZero(if(${packageText}[1] != '', ${packageText}[1], ${packageText}[2])))`;
   const hasLine = isLine ? `(f_sku != '' OR f_product_name != '' OR f_line_no != '')` : '0';
@@ -418,10 +463,8 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
   const lineProblems = isLine
     ? `if(${hasLine} AND NOT (${lineClean}), arrayConcat(${quantity.problems}, ${unitPrice.problems}, ${lineDiscount.problems}, ${lineAmount.problems}, ${periods.problems}), [])`
     : '[]';
-  // A row without an order id is an order of its own (and refused for it).
-  const groupKeyOf = (orderId: string, row: string) => `if(${orderId} = '', concat(char(0), toString(${row})), ${orderId})`;
   const groupKey = groupKeyOf('f_order_id', 'row_number');
-  const problemType = 'Array(Tuple(field String, value String, reason String, action String))';
+  const problemType = PROBLEM_TYPE;
 
   // A line's number comes from its own key (never the fallback: a row without line_no, SKU or name has no line).
   const lineKey = `multiIf(f_line_no != '', f_line_no, f_sku != '', f_sku, f_product_name)`;
@@ -443,30 +486,7 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
       toDecimal128(0, 2) AS line_discounts, toUInt16(0) AS package_periods, toUInt64(0) AS lines_hash,
       CAST([] AS Array(Tuple(UInt64, ${problemType}))) AS line_problems`;
 
-  // The orders stored under this source (none on a source's first import: nothing to look up).
-  const [anyStored] = await facts.query<{ n: string }>(
-    `SELECT count() AS n FROM (SELECT 1 FROM source_records WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = 'order' LIMIT 1)`,
-    params,
-  );
-  const firstImport = Number(anyStored.n) === 0;
-  const stored = firstImport
-    ? { columns: `toUInt8(0) AS is_stored, toUInt8(0) AS unchanged, toUInt64(0) AS stored_person, '' AS stored_run`, join: '' }
-    : {
-        columns: `toUInt8(s.stored_id != '') AS is_stored, toUInt8(is_stored AND s.stored_hash = row_hash) AS unchanged,
-                  s.stored_person_id AS stored_person, s.stored_run_id AS stored_run`,
-        join: `LEFT JOIN (SELECT record_id AS stored_id, row_hash AS stored_hash, person_id AS stored_person_id, import_run_id AS stored_run_id FROM source_records FINAL
-                 WHERE workspace_id = {ws:String} AND source = {source:String} AND kind = 'order'
-                   AND record_id IN (SELECT f_order_id FROM import_stage_rows WHERE ${thisFile})) AS s
-               ON orders.order_id = s.stored_id`,
-      };
-  const stagedOrders = `(SELECT * FROM import_stage_orders WHERE ${thisFile}) AS o`;
-
-  /**
-   * One row per order with its checked values, problems and hash, read `from` the stage of rows or
-   * the file itself. `flat`: every row is its own order, so nothing is grouped or joined. `straight`:
-   * read from the file, so an order that may have problems keeps its row as read.
-   */
-  const stageOrders = (from: string, flat: boolean, straight: boolean) => facts.command(
+  const stageOrdersSql = (from: string, flat: boolean, straight: boolean) =>
     `INSERT INTO import_stage_orders
      WITH rows AS (${rowsWithLines}),
      -- Each order: the row that speaks for it (its first line; for one-row orders the last repeat) and
@@ -533,19 +553,25 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
      ${stored.join}
      -- Every if() evaluates only the branch each row takes: the costly checks and problem arrays run
      -- for the few rows that need them.
-     SETTINGS ${PARALLEL_INSERT}, short_circuit_function_evaluation = 'force_enable', output_format_json_escape_forward_slashes = 0${straight ? `, ${fileSettings}` : ''}`,
-    params,
-  );
-  const fromStage = `import_stage_rows WHERE ${thisFile}`;
+     SETTINGS ${PARALLEL_INSERT}, short_circuit_function_evaluation = 'force_enable', output_format_json_escape_forward_slashes = 0${straight ? `, ${fileSettings}` : ''}`;
 
-  // A file of one row per order whose ids are all different (the usual platform report) needs no
-  // stage of rows: on a source's first import (no stored order to look up by the staged ids) its
-  // orders are read straight from the file, and their ids checked after. A repeated id is rare: the
-  // orders are then staged again, grouped.
-  const tryStraight = !isLine && firstImport;
+  return { rowsWithLines, groupKey, stageOrdersSql };
+}
+
+/**
+ * Steps 1–2, the file's orders into import_stage_orders. A file of one row per order whose ids are
+ * all different (the usual platform report) needs no stage of rows: on a source's first import (no
+ * stored order to look up by the staged ids) its orders are read straight from the file, and their
+ * ids checked after. A repeated id is rare: the orders are then staged again, grouped. Returns
+ * whether they were read straight from the file.
+ */
+async function stageFile(stores: Stores, job: SqlOrderImport, read: FileRead, build: OrderBuild, stored: StoredOrders): Promise<boolean> {
+  const { facts } = stores;
+  const { params, thisFile, isLine } = read;
+  const tryStraight = !isLine && stored.firstImport;
   let straight = false;
   if (tryStraight) {
-    await stageOrders(`(${fileRows})`, true, true);
+    await facts.command(build.stageOrdersSql(`(${read.fileRows})`, true, true), params);
     const [check] = await facts.query<{ rows: string; unique: string }>(
       `SELECT count() AS rows, countIf(order_id != '') = uniqExactIf(order_id, order_id != '') AS unique
        FROM import_stage_orders WHERE ${thisFile}`,
@@ -557,20 +583,47 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
     else await dropStagePartition(stores, 'import_stage_orders', job.runId);
   }
   if (!straight) {
-    await stage();
+    await stageRows(stores, job, read);
     // One-row orders whose ids are all different need no grouping (known repeated when the try above failed).
     const [distinct] = isLine || tryStraight ? [{ unique: '0' }] : await facts.query<{ unique: string }>(
-      `SELECT count() = uniqExact(${groupKey}) AS unique FROM import_stage_rows WHERE ${thisFile}`,
+      `SELECT count() = uniqExact(${build.groupKey}) AS unique FROM import_stage_rows WHERE ${thisFile}`,
       params,
     );
-    await stageOrders(fromStage, Number(distinct.unique) === 1, false);
+    await facts.command(build.stageOrdersSql(`import_stage_rows WHERE ${thisFile}`, Number(distinct.unique) === 1, false), params);
   }
+  return straight;
+}
 
-  // 3. The counts. For one-row orders a repeated id keeps its last row and counts the others as
-  // unchanged, as the row-by-row importer does.
+/** Step 1: the file's rows into import_stage_rows, canonical fields as text. */
+async function stageRows(stores: Stores, job: SqlOrderImport, read: FileRead): Promise<void> {
+  const stageColumns = ORDER_FIELDS.map((f) => `f_${f}`).join(', ');
+  await stores.facts.command(
+    `INSERT INTO import_stage_rows (run_id, file_no, row_number, ${stageColumns})
+       SELECT {run:String}, {file:UInt16}, row_number, ${stageColumns} FROM (${read.fileRows})
+       SETTINGS ${PARALLEL_INSERT}, ${read.fileSettings}`,
+    read.params,
+  );
+  if (job.onStaged) {
+    const [staged] = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM import_stage_rows WHERE ${read.thisFile}`, read.params);
+    job.onStaged(Number(staged.n));
+  }
+}
+
+/** The staged orders of this file, as `o`. */
+const stagedOrdersOf = (read: FileRead) => `(SELECT * FROM import_stage_orders WHERE ${read.thisFile}) AS o`;
+/** A staged order that is written: not refused, and not the same as the one stored. */
+const WRITE = '(NOT o.rejected AND NOT o.unchanged)';
+
+/**
+ * Step 3, the counts. For one-row orders a repeated id keeps its last row and counts the others as
+ * unchanged, as the row-by-row importer does.
+ */
+async function countOrders(stores: Stores, read: FileRead): Promise<ImportCounts> {
+  const { facts } = stores;
+  const { params, isLine } = read;
+  const stagedOrders = stagedOrdersOf(read);
   const isStored = `o.is_stored`;
   const same = `o.unchanged`;
-  const write = `(NOT o.rejected AND NOT ${same})`;
   const rowsOf = isLine ? 'o.row_count' : '1';
   const duplicates = isLine ? '0' : 'o.row_count - 1';
   const [counts] = await facts.query<Record<string, string>>(
@@ -585,9 +638,28 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
      FROM ${stagedOrders}`,
     params,
   );
+  return {
+    rowsRead: Number(counts.rowsRead),
+    landed: Number(counts.landed),
+    updated: Number(counts.updated),
+    unchanged: Number(counts.unchanged),
+    quarantined: Number(counts.quarantined),
+    valuesDropped: Number(counts.valuesDropped),
+  };
+}
 
-  // 4. Facts first, then the records that say they were written (a crash in between re-writes the
-  // same rows on the next attempt), then quarantine.
+/**
+ * Step 4: facts first, then the records that say they were written (a crash in between re-writes
+ * the same rows on the next attempt), then quarantine.
+ */
+async function writeOrders(stores: Stores, job: SqlOrderImport, read: FileRead, build: OrderBuild, stored: StoredOrders, counts: ImportCounts, straight: boolean): Promise<void> {
+  const { facts } = stores;
+  const { params, thisFile, isLine, rowJson } = read;
+  const { rowsWithLines } = build;
+  const { firstImport } = stored;
+  const stagedOrders = stagedOrdersOf(read);
+  const isStored = `o.is_stored`;
+  const write = WRITE;
   const version = nextVersion();
   const person = `o.stored_person`;
   // One row per key is written (per order, per record; per line but for the same line key twice in
@@ -647,14 +719,16 @@ export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): 
        ON r.row_number = o.first_row`}
      SETTINGS output_format_json_escape_forward_slashes = 0`,
   );
-  return {
-    rowsRead: Number(counts.rowsRead),
-    landed: Number(counts.landed),
-    updated: Number(counts.updated),
-    unchanged: Number(counts.unchanged),
-    quarantined: Number(counts.quarantined),
-    valuesDropped: Number(counts.valuesDropped),
-  };
+}
+
+export async function importOrdersWithSql(stores: Stores, job: SqlOrderImport): Promise<ImportCounts> {
+  const read = readFile(job);
+  const stored = await storedOrders(stores, read);
+  const build = buildOrders(job, read, stored);
+  const straight = await stageFile(stores, job, read, build, stored);
+  const counts = await countOrders(stores, read);
+  await writeOrders(stores, job, read, build, stored, counts, straight);
+  return counts;
 }
 
 /** Drops a run's stage partitions. */
