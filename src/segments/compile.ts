@@ -6,10 +6,10 @@
 import { EVERYONE, PURCHASE_LINES, PURCHASES } from '../facts/views.ts';
 import { PROFILE, PROFILE_FIELDS } from '../facts/member-profile.ts';
 import { VALUE_COLUMN, type ValueType } from '../facts/tag-values.ts';
+import { compareValue } from '../facts/conditions.ts';
 import { durationSeconds, type Condition, type EventSpec, type PropertyFilter, type Segment, type Window } from '../contract/segments.ts';
 import { HORIZONS, LEVELS, SHARED_BIT } from './behaviour.ts';
-import { dateInZone } from '../tags/engine.ts';
-import { InputError } from '../kernel/errors.ts';
+import { dateInZone } from '../kernel/time.ts';
 
 export interface CompileContext {
   /** The day relative windows end on (YYYY-MM-DD, the workspace's today). */
@@ -66,13 +66,6 @@ const EMPTY_BITMAP = 'bitmapBuild(emptyArrayUInt64())';
 
 export const tagRunKey = (tag: string, asOf: string | undefined) => `${tag}@${asOf ?? ''}`;
 
-/** A value compared with numbers: a finite number that a parameter holds exactly, or refused by name. */
-function number(value: unknown): number {
-  const n = typeof value === 'string' && value.trim() === '' ? NaN : Number(value);
-  if (!Number.isFinite(n) || Math.abs(n) > Number.MAX_SAFE_INTEGER) throw new InputError(`value: ${JSON.stringify(value).slice(0, 60)} is compared with numbers, and is not a number`);
-  return n;
-}
-
 class Compiler {
   readonly params: Record<string, unknown>;
   private next = 0;
@@ -99,24 +92,8 @@ class Compiler {
 
   /** A comparison of `column` (of `type`) with a condition's value (a number column takes numbers, or text that reads as one). */
   compare(column: string, type: ValueType, op: string, value: unknown): string {
-    const sqlType = type === 'number' ? 'Float64' : type === 'boolean' ? 'UInt8' : 'String';
-    const cast = (v: unknown) => (type === 'number' ? number(v) : type === 'boolean' ? (v === true || v === 'true' || v === 1 ? 1 : 0) : String(v));
-    const col = type === 'date' ? `toString(${column})` : column;
-    if (type === 'string_list') {
-      const values = (Array.isArray(value) ? value : [value]).map(String);
-      const any = `hasAny(${column}, ${this.bind(values, 'Array(String)')})`;
-      return op === 'ne' ? `NOT ${any}` : any;
-    }
-    switch (op) {
-      case 'in':
-        return `${col} IN ${this.bind((value as unknown[]).map(cast), `Array(${sqlType})`)}`;
-      case 'between': {
-        const [low, high] = value as unknown[];
-        return `${col} BETWEEN ${this.bind(cast(low), sqlType)} AND ${this.bind(cast(high), sqlType)}`;
-      }
-      default:
-        return `${col} ${{ eq: '=', ne: '!=', gt: '>', gte: '>=', lt: '<', lte: '<=' }[op as 'eq']} ${this.bind(cast(value), sqlType)}`;
-    }
+    // Dates are kept as Date columns here; the shared comparison compares them as text.
+    return compareValue(type === 'date' ? `toString(${column})` : column, type, op, value, (v, t) => this.bind(v, t));
   }
 
   /** The estimate's slice, as an extra condition on a person_id column. */

@@ -6,6 +6,7 @@ import { RFM_GROUPS, statisticValueType, type Condition, type InlineStatistic, t
 import { EVERYONE, PURCHASE_LINES, PURCHASES } from '../facts/views.ts';
 import { PROFILE, PROFILE_FIELDS } from '../facts/member-profile.ts';
 import type { ValueType } from '../facts/tag-values.ts';
+import { compareValue } from '../facts/conditions.ts';
 
 /**
  * A run computes many tags from the same purchases: it materialises PURCHASES and PURCHASE_LINES
@@ -265,21 +266,11 @@ export function ruleQuery(tag: RuleTag, inputs: Map<string, RuleInput>): TagQuer
     params[name] = value;
     return `{${name}:${type}}`;
   };
-  const SCALAR = { number: ['Float64'], string: ['String'], boolean: ['UInt8'], date: ['String'], string_list: ['String'] } as const;
-  /** `has` says whether the person has the operand; `column` holds it, of `type`. */
+  /** `has` says whether the person has the operand; `column` holds it, of `type` (dates as text). */
   const compare = (has: string, column: string, type: ValueType, condition: { op: string; value?: unknown }): string => {
     if (condition.op === 'exists') return has;
     if (condition.op === 'missing') return `(NOT ${has})`;
-    const scalar = SCALAR[type][0];
-    const value = (v: unknown) => (type === 'boolean' ? (v === true || v === 'true' || v === 1 ? 1 : 0) : type === 'number' ? Number(v) : String(v));
-    if (type === 'string_list') {
-      const values = Array.isArray(condition.value) ? condition.value.map(String) : [String(condition.value)];
-      const any = `hasAny(${column}, ${bind(values, 'Array(String)')})`;
-      return `(${has} AND ${condition.op === 'ne' ? `NOT ${any}` : any})`;
-    }
-    if (condition.op === 'in') return `(${has} AND ${column} IN ${bind((condition.value as unknown[]).map(value), `Array(${scalar})`)})`;
-    const op = { eq: '=', ne: '!=', gt: '>', gte: '>=', lt: '<', lte: '<=' }[condition.op as 'eq'];
-    return `(${has} AND ${column} ${op} ${bind(value(condition.value), scalar)})`;
+    return `(${has} AND ${compareValue(column, type, condition.op, condition.value, bind)})`;
   };
   const compile = (condition: Condition): string => {
     if ('all' in condition) return `(${condition.all.map(compile).join(' AND ')})`;

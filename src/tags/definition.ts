@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { VALUE_TYPES, type ValueType } from '../facts/tag-values.ts';
 import { PROFILE_FIELDS, type ProfileField } from '../facts/member-profile.ts';
+import { checkComparison, comparisonShape, type ComparisonOp, type ComparisonValue } from '../contract/conditions.ts';
 
 export const TAG_KEY = /^[a-z][a-z0-9_]{1,62}$/;
 /** Words the tag routes use for themselves (/api/v1/tags/run, /schedule, /packs). */
@@ -188,9 +189,6 @@ export const modelSchema = z.object({
 });
 export type ModelTag = z.infer<typeof modelSchema>;
 
-export const CONDITION_OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists', 'missing'] as const;
-type Op = (typeof CONDITION_OPS)[number];
-type Operand = string | number | boolean | Array<string | number>;
 
 /** A statistic computed inline for a rule (the same fields as a statistic tag, without buckets). */
 const inlineStatisticShape = {
@@ -211,32 +209,22 @@ export type Condition =
   | { all: Condition[] }
   | { any: Condition[] }
   | { not: Condition }
-  | { tag: string; op: Op; value?: Operand }
-  | { profile: ProfileField; op: Op; value?: Operand }
-  | { statistic: InlineStatistic; op: Op; value?: Operand };
-
-const comparison = {
-  op: z.enum(CONDITION_OPS),
-  value: z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))]).optional(),
-};
-function checkComparison(c: { op: Op; value?: Operand }, ctx: z.RefinementCtx) {
-  const needs = c.op !== 'exists' && c.op !== 'missing';
-  if (needs && c.value === undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: `${c.op} needs a value` });
-  if (c.op === 'in' && !Array.isArray(c.value)) ctx.addIssue({ code: 'custom', path: ['value'], message: 'in needs a list of values' });
-}
+  | { tag: string; op: ComparisonOp; value?: ComparisonValue }
+  | { profile: ProfileField; op: ComparisonOp; value?: ComparisonValue }
+  | { statistic: InlineStatistic; op: ComparisonOp; value?: ComparisonValue };
 
 export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
   z.union([
     z.object({ all: z.array(conditionSchema).min(1) }).strict(),
     z.object({ any: z.array(conditionSchema).min(1) }).strict(),
     z.object({ not: conditionSchema }).strict(),
-    z.object({ tag: tagKey, ...comparison }).strict().superRefine(checkComparison),
+    z.object({ tag: tagKey, ...comparisonShape }).strict().superRefine(checkComparison),
     z
-      .object({ profile: z.enum(Object.keys(PROFILE_FIELDS) as [ProfileField, ...ProfileField[]]), ...comparison })
+      .object({ profile: z.enum(Object.keys(PROFILE_FIELDS) as [ProfileField, ...ProfileField[]]), ...comparisonShape })
       .strict()
       .superRefine(checkComparison),
     z
-      .object({ statistic: z.object(inlineStatisticShape).strict(), ...comparison })
+      .object({ statistic: z.object(inlineStatisticShape).strict(), ...comparisonShape })
       .strict()
       .superRefine((c, ctx) => {
         checkComparison(c, ctx);

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import { normaliseRuleConditions } from './legacy-rule-conditions.ts';
 
 /**
  * State-store migrations, applied in order at start (Kysely's migrator records them in
@@ -567,6 +568,18 @@ const MIGRATIONS: Record<string, Migration> = {
       // The per-account lock that 0022's throttle replaced: nothing reads or writes these columns.
       await db.schema.alterTable('users').dropColumn('failed_logins').execute();
       await db.schema.alterTable('users').dropColumn('locked_until').execute();
+    },
+  },
+  '0025_rule_conditions': {
+    async up(db: Kysely<unknown>) {
+      // Rule tags compare as segments do now (src/contract/conditions.ts): leaves the old check let through are rewritten to the same meaning.
+      const rows = await sql<{ workspace_id: string; key: string; definition: unknown }>`SELECT workspace_id, key, definition FROM tag_definitions`.execute(db);
+      for (const row of rows.rows) {
+        const stored = typeof row.definition === 'string' ? JSON.parse(row.definition) : row.definition;
+        const normalised = normaliseRuleConditions(stored);
+        if (JSON.stringify(normalised) === JSON.stringify(stored)) continue;
+        await sql`UPDATE tag_definitions SET definition = ${JSON.stringify(normalised)}::jsonb WHERE workspace_id = ${row.workspace_id} AND key = ${row.key}`.execute(db);
+      }
     },
   },
 };
