@@ -12,21 +12,12 @@ import type { Stores } from '../stores/stores.ts';
 import type { Workspace } from '../access/workspaces.ts';
 import { loadIdentifierTypes } from '../identity/identifier-store.ts';
 import { checkRecordLengths, describeShape, readJsonLines, readRows, recordTooLongReason, sniffFile, type FileShape } from './file-reader.ts';
-import {
-  canonicalLayouts,
-  findPreset,
-  ImportPlanError,
-  layoutFromMapping,
-  requiredFields,
-  type ColumnSource,
-  type FileLayout,
-  type ImportKind,
-  type MappingFile,
-} from './layouts.ts';
+import { canonicalLayouts, findPreset, ImportPlanError, layoutFromMapping, requiredFields, type ColumnSource, type FileLayout, type MappingFile } from './layouts.ts';
+import { type ImportKind } from '../contract/imports.ts';
 import { entityForShape, orderEntity, RowRejected, type Entity, type EntityContext, type FieldProblem } from './entities.ts';
 import { eventEntity } from './events.ts';
 import { IngestWriter, type WriteCounts } from './writer.ts';
-import { clickhouseTime } from './values.ts';
+import { clickhouseTime } from '../kernel/time.ts';
 import { processIsAlive } from '../stores/lock.ts';
 import type { ResolveSummary } from '../identity/resolve.ts';
 import { resolveSerially } from '../identity/resolve-queue.ts';

@@ -4,9 +4,7 @@
  * Chinese headers; a mapping file describes anything else.
  */
 import { z } from 'zod';
-
-export const IMPORT_KINDS = ['orders', 'refunds', 'members', 'contacts', 'events', 'records', 'products'] as const;
-export type ImportKind = (typeof IMPORT_KINDS)[number];
+import type { ImportKind } from '../contract/imports.ts';
 
 /** What one row of a file is. An `orders` import may mix several (orders, items, shipments, refunds). */
 export type RowShape = 'order' | 'order_line' | 'item' | 'shipment' | 'refund' | 'member' | 'contact' | 'record' | 'product';

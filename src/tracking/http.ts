@@ -11,7 +11,6 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { callerOf } from '../access/auth.ts';
 import { ApiError } from '../kernel/errors.ts';
 import type { Stores } from '../stores/stores.ts';
@@ -21,14 +20,14 @@ import { ErasedIdentifierCache } from '../identity/suppression.ts';
 import { eventEntity, EventRejected, type EventEntityOptions, type EventTrust } from '../ingest/events.ts';
 import type { Entity } from '../ingest/entities.ts';
 import { EventBuffer } from './event-buffer.ts';
-import { clickhouseTime } from '../ingest/values.ts';
+import { clickhouseTime } from '../kernel/time.ts';
 import { WorkspaceService } from '../access/workspaces.ts';
 import { ApiKeyService, originAllowed } from '../access/keys.ts';
-import { CallRateLimiter } from '../channels/rate-limiter.ts';
+import { CallRateLimiter } from '../kernel/rate-limiter.ts';
 import { verifySignedIdentity } from './signed-identity.ts';
 import { signKeyRoutes } from './sign-keys-http.ts';
+import { batchSchema, MAX_BATCH, trackedEventSchema, trackingAcceptedSchema, trackingQuerySchema } from '../contract/tracking.ts';
 
-const MAX_BATCH = 1000;
 /** Segment's bounds on a request: 32 KB for one event, 500 KB for a batch. */
 const EVENT_BODY_BYTES = 32 * 1024;
 const BATCH_BODY_BYTES = 500 * 1024;
@@ -98,32 +97,6 @@ function cached<T>(ttlMs: number, load: (id: string) => Promise<T>): (id: string
     return value;
   };
 }
-
-const looseEvent = z
-  .object({
-    type: z.enum(['track', 'page', 'identify', 'alias']).optional(),
-    event: z.string().optional(),
-    messageId: z.string().optional(),
-    anonymousId: z.string().optional(),
-    userId: z.string().optional(),
-    timestamp: z.string().optional(),
-    properties: z.record(z.string(), z.unknown()).optional(),
-    traits: z.record(z.string(), z.unknown()).optional(),
-    context: z.record(z.string(), z.unknown()).optional(),
-    identities: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
-    previousId: z.string().optional(),
-    name: z.string().optional(),
-  })
-  .describe(
-    'A Segment-spec event; `identities` maps declared identifier types to values. With a tracker key, identifiers other than anonymousId are ' +
-      'claims unless `context.signedIdentity` carries a JWT signed with one of the workspace\'s sign keys naming them.',
-  );
-
-const accepted = z.object({
-  success: z.literal(true),
-  accepted: z.number().int(),
-  unverified: z.number().int().optional().describe('events whose signed identity was not accepted (their identifiers were kept as claims)'),
-});
 
 /** The page a browser request comes from: its Origin, or the origin of its Referer. */
 function requestOrigin(request: FastifyRequest): string | undefined {
@@ -260,7 +233,7 @@ export function trackingRoutes(app: FastifyInstance, stores: Stores, buffer: Eve
       await guard(request, reply);
     });
     const api = scope.withTypeProvider<ZodTypeProvider>();
-    const querystring = z.object({ writeKey: z.string().max(200).optional().describe('a tracker key, for navigator.sendBeacon (which cannot set headers)') });
+    const querystring = trackingQuerySchema;
 
     for (const type of ['track', 'page', 'identify', 'alias'] as const) {
       api.post(
@@ -273,8 +246,8 @@ export function trackingRoutes(app: FastifyInstance, stores: Stores, buffer: Eve
             summary: `Record one ${type} event (answered when durable; at most 32 KB)`,
             security: [{ bearer: [] }],
             querystring,
-            body: looseEvent,
-            response: { 200: accepted },
+            body: trackedEventSchema,
+            response: { 200: trackingAcceptedSchema },
           },
         },
         async (request, reply) => accept(request, reply, [{ ...request.body, type }], () => 'body.'),
@@ -291,8 +264,8 @@ export function trackingRoutes(app: FastifyInstance, stores: Stores, buffer: Eve
           summary: `Record up to ${MAX_BATCH} events of any type (answered when durable; at most 500 KB)`,
           security: [{ bearer: [] }],
           querystring,
-          body: z.object({ batch: z.array(looseEvent).min(1).max(MAX_BATCH), context: z.record(z.string(), z.unknown()).optional() }),
-          response: { 200: accepted },
+          body: batchSchema,
+          response: { 200: trackingAcceptedSchema },
         },
       },
       async (request, reply) => {
