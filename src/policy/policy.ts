@@ -5,38 +5,8 @@
  * ledger keeps.
  */
 import { sql } from 'kysely';
-import { z } from 'zod';
 import type { Stores } from '../stores/stores.ts';
-
-const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day like 21:00');
-
-export const capSchema = z
-  .object({
-    /** Channel keys the cap counts and applies to; '*' for all. */
-    channels: z.array(z.string().min(1)).min(1).default(['*']),
-    windowHours: z.number().int().min(1).max(24 * 90),
-    max: z.number().int().min(0),
-  })
-  .strict();
-
-export const policySchema = z
-  .object({
-    caps: z.array(capSchema).default([
-      { channels: ['*'], windowHours: 24, max: 2 },
-      { channels: ['*'], windowHours: 24 * 7, max: 5 },
-    ]),
-    quietHours: z
-      .object({ start: clock, end: clock, action: z.enum(['delay', 'drop']).default('delay') })
-      .strict()
-      .nullable()
-      .default({ start: '21:00', end: '09:00', action: 'delay' }),
-    /** People (person ids) a plan's test send goes to. */
-    testWhitelist: z.array(z.number().int().positive()).default([]),
-  })
-  .strict();
-
-export type Policy = z.infer<typeof policySchema>;
-export type Cap = z.infer<typeof capSchema>;
+import { policySchema, type Cap, type Consent, type Policy } from '../contract/policy.ts';
 
 export async function getPolicy(stores: Stores, workspaceId: string): Promise<Policy> {
   const row = await stores.state.db.selectFrom('policies').select('definition').where('workspace_id', '=', workspaceId).executeTakeFirst();
@@ -114,14 +84,16 @@ export async function setConsent(stores: Stores, workspaceId: string, personId: 
     .execute();
 }
 
-export async function consentsOf(stores: Stores, workspaceId: string, personId: number) {
-  return stores.state.db
+/** A person's consents, as the API answers them (times as ISO strings, as JSON wrote the dates). */
+export async function consentsOf(stores: Stores, workspaceId: string, personId: number): Promise<Consent[]> {
+  const rows = await stores.state.db
     .selectFrom('consents')
     .select(['channel', 'status', 'source', 'updated_at'])
     .where('workspace_id', '=', workspaceId)
     .where('person_id', '=', personId)
     .orderBy('channel')
     .execute();
+  return rows.map((r) => ({ channel: r.channel, status: r.status, source: r.source, updated_at: new Date(r.updated_at).toISOString() }));
 }
 
 /**
