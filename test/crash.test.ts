@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { ROOT, runCli, tempDir, testConfig } from './helpers.ts';
+import { ROOT, runCli, tempDir, testConfig, uniqueSlug } from './helpers.ts';
 import { openStores } from '../src/stores/stores.ts';
 
 const ROWS = 200_000;
@@ -20,9 +20,11 @@ async function killAndResume(format: 'csv' | 'tsv', killAtRows: number) {
   const lines = [['order_id', 'ordered_at', 'amount', 'member_no', 'sku', 'quantity', 'unit_price'].join(separator)];
   for (let i = 0; i < ROWS; i++) lines.push([`K${i}`, `2026-05-${String(1 + (i % 28)).padStart(2, '0')} 10:00:00`, `${(i % 500) + 1}.00`, `M${i % 50_000}`, `SKU${i % 7}`, '1', `${(i % 500) + 1}`].join(separator));
   fs.writeFileSync(file, lines.join('\n') + '\n');
-  assert.equal((await runCli(['workspace', 'create', '--slug', 'crash', '--name', 'crash'], env)).code, 0);
+  // A workspace of its own, named on every command: on a PostgreSQL server the state store holds other suites' too.
+  const slug = uniqueSlug('crash');
+  assert.equal((await runCli(['workspace', 'create', '--slug', slug, '--name', 'crash'], env)).code, 0);
 
-  const args = [path.join(ROOT, 'src/cli/main.ts'), 'import', 'orders', file, '--source', 'erp'];
+  const args = [path.join(ROOT, 'src/cli/main.ts'), 'import', 'orders', file, '--source', 'erp', '--workspace', slug];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const killedAt = await new Promise<number>((resolve, reject) => {
     let stderr = '';
@@ -39,14 +41,21 @@ async function killAndResume(format: 'csv' | 'tsv', killAtRows: number) {
   });
   await new Promise((resolve) => (child.exitCode !== null || child.signalCode ? resolve(null) : child.once('exit', resolve)));
   let stores = await openStores(testConfig(dir));
+  const importRuns = () =>
+    stores.state.db
+      .selectFrom('import_runs')
+      .innerJoin('workspaces', 'workspaces.id', 'import_runs.workspace_id')
+      .where('workspaces.slug', '=', slug)
+      .select(['import_runs.status', 'import_runs.attempts'])
+      .execute();
   try {
-    const [run] = await stores.state.db.selectFrom('import_runs').select(['status']).execute();
+    const [run] = await importRuns();
     assert.equal(run.status, 'running', `killed after ${killedAt} rows, before the run completed`);
   } finally {
     await stores.close();
   }
 
-  const again = await runCli(['import', 'orders', file, '--source', 'erp'], env);
+  const again = await runCli(['import', 'orders', file, '--source', 'erp', '--workspace', slug], env);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /\(resumed\)/);
   assert.match(again.stdout, new RegExp(`${ROWS.toLocaleString('en-US')} rows read, ${ROWS.toLocaleString('en-US')} landed, 0 updated, 0 unchanged, 0 quarantined`));
@@ -62,7 +71,7 @@ async function killAndResume(format: 'csv' | 'tsv', killAtRows: number) {
     assert.equal(Number(orders.total), expected);
     const [records] = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM source_records FINAL`);
     assert.equal(Number(records.n), ROWS);
-    const runs = await stores.state.db.selectFrom('import_runs').select(['status', 'attempts']).execute();
+    const runs = await importRuns();
     assert.deepEqual(runs.map((r) => [r.status, r.attempts]), [['completed', 2]], 'one run, completed on its second attempt');
   } finally {
     await stores.close();

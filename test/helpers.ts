@@ -7,6 +7,7 @@ import { loadConfig, type SiyuConfig } from '../src/config/config.ts';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { openStores, type Stores } from '../src/stores/stores.ts';
 import { buildServer } from '../src/app/server.ts';
 import type { EventBufferOptions } from '../src/tracking/event-buffer.ts';
@@ -28,13 +29,47 @@ export function tempDir(prefix = 'siyu-test-'): string {
  * Config for a test: embedded stores in a fresh directory; the state store is the PostgreSQL server
  * named by DATABASE_URL when it is set (CI runs the suite both ways).
  */
-export function testConfig(dataDir = tempDir()): SiyuConfig {
-  return loadConfig({ dataDir }, { ...process.env, SIYU_DATA_DIR: dataDir, SIYU_DEMO_PEOPLE: '0' });
+export function testConfig(dataDir = tempDir(), env: NodeJS.ProcessEnv = {}): SiyuConfig {
+  return loadConfig({ dataDir }, { ...process.env, SIYU_DATA_DIR: dataDir, SIYU_DEMO_PEOPLE: '0', ...env });
 }
 
-export async function openTestStores(dataDir?: string): Promise<{ stores: Stores; config: SiyuConfig }> {
-  const config = testConfig(dataDir);
+export async function openTestStores(dataDir?: string, env: NodeJS.ProcessEnv = {}): Promise<{ stores: Stores; config: SiyuConfig }> {
+  const config = testConfig(dataDir, env);
   return { stores: await openStores(config), config };
+}
+
+/**
+ * A database of the suite's own on the PostgreSQL server named by DATABASE_URL, for tests of what
+ * spans a whole state store (rotating the master key re-seals every secret in it; the CLI's default
+ * workspace is "the only one"), which the other suites sharing DATABASE_URL's database would see.
+ * `env` is what to add to a config's or a child's environment; empty on PGlite, where each data
+ * directory is a store of its own. `drop()` once the suite's stores are closed.
+ */
+export async function ownStateDatabase(): Promise<{ env: NodeJS.ProcessEnv; drop(): Promise<void> }> {
+  const shared = process.env.DATABASE_URL;
+  if (!shared) return { env: {}, drop: async () => {} };
+  const name = uniqueSlug('siyu_suite').replaceAll('-', '_');
+  const admin = new pg.Client({ connectionString: shared });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(shared);
+  url.pathname = `/${name}`;
+  return {
+    env: { DATABASE_URL: url.toString() },
+    drop: async () => {
+      const client = new pg.Client({ connectionString: shared });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
 }
 
 export function uniqueSlug(prefix: string): string {

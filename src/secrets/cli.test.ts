@@ -1,16 +1,26 @@
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { ROOT, tempDir } from '../../test/helpers.ts';
+import { ROOT, ownStateDatabase, tempDir } from '../../test/helpers.ts';
+
+// rotate-key re-seals every secret of the state store and commands default to the only workspace:
+// on a PostgreSQL server, this suite's own database.
+let database: Awaited<ReturnType<typeof ownStateDatabase>>;
+before(async () => {
+  database = await ownStateDatabase();
+});
+after(async () => {
+  await database.drop();
+});
 
 /** Runs the real CLI with `input` on stdin. */
 function siyu(dataDir: string, args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'src/cli/main.ts'), '--data', dataDir, ...args], {
       cwd: ROOT,
-      env: { ...process.env, SIYU_DEMO_PEOPLE: '0', SIYU_SECRET_KEY: '', SIYU_SECRET_KEY_PREVIOUS: '' },
+      env: { ...process.env, ...database.env, SIYU_DEMO_PEOPLE: '0', SIYU_SECRET_KEY: '', SIYU_SECRET_KEY_PREVIOUS: '' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

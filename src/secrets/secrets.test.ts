@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { openTestStores, tempDir, uniqueSlug } from '../../test/helpers.ts';
+import { openTestStores, ownStateDatabase, tempDir, uniqueSlug } from '../../test/helpers.ts';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../access/workspaces.ts';
 import { listAudit } from '../access/audit.ts';
@@ -26,16 +26,20 @@ let stores: Stores;
 let dataDir: string;
 let wsA: string;
 let wsB: string;
+// Rotation re-seals every secret of the state store: on a PostgreSQL server, this suite's own database.
+let database: Awaited<ReturnType<typeof ownStateDatabase>>;
 
 before(async () => {
   dataDir = tempDir();
-  ({ stores } = await openTestStores(dataDir));
+  database = await ownStateDatabase();
+  ({ stores } = await openTestStores(dataDir, database.env));
   const workspaces = new WorkspaceService(stores.state);
   wsA = (await workspaces.create({ slug: uniqueSlug('sec-a'), name: 'A', timeZone: 'Asia/Shanghai' })).id;
   wsB = (await workspaces.create({ slug: uniqueSlug('sec-b'), name: 'B', timeZone: 'Asia/Shanghai' })).id;
 });
 after(async () => {
   await stores.close();
+  await database.drop();
 });
 
 test('crypto: a value sealed for a workspace and name opens to itself; every seal has its own IV', () => {
