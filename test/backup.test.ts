@@ -25,6 +25,9 @@ import { savePlan } from '../src/plans/plans.ts';
 import { factsCounts } from '../src/backup/facts.ts';
 import { stateCounts } from '../src/backup/state.ts';
 import { MANIFEST_FILE, type BackupManifest } from '../src/backup/manifest.ts';
+import { restoreBackup, takeBackup } from '../src/backup/backup.ts';
+import { migrateFacts } from '../src/stores/facts/migrations.ts';
+import { migrateStateTo, STATE_MIGRATION_NAMES } from '../src/stores/state/migrations.ts';
 
 // The backup covers the embedded stores; on a PostgreSQL server the route refuses (tested below).
 const embedded = !process.env.DATABASE_URL && !process.env.SIYU_CLICKHOUSE_URL;
@@ -193,6 +196,36 @@ test('an edited or incomplete backup is refused naming the file, before anything
     assert.ok(!fs.existsSync(target) || fs.readdirSync(target).length === 0, `${what}: nothing written`);
   }
   // The same damage to a restored directory's source was refused; the untouched backup restored in the first test.
+});
+
+test('a backup taken at an older state migration is restored at it, then migrated forward', { skip: !embedded }, async () => {
+  assert.ok(closed, 'the first test closed its stores (one chDB directory per process)');
+  const older = STATE_MIGRATION_NAMES.at(-2)!;
+  const latest = STATE_MIGRATION_NAMES.at(-1)!;
+  const config = testConfig(tempDir());
+  const old = await openStores(config, { migrate: false });
+  let directory: string;
+  try {
+    await migrateFacts(old.facts);
+    await migrateStateTo(old.state.db as unknown as Kysely<unknown>, older);
+    await new WorkspaceService(old.state).create({ slug: 'older', name: 'older' });
+    ({ directory } = await takeBackup(old));
+  } finally {
+    await old.close();
+  }
+  const manifest = JSON.parse(fs.readFileSync(path.join(directory, MANIFEST_FILE), 'utf8')) as BackupManifest;
+  assert.equal(manifest.migrations.state.at(-1), older);
+  const target = testConfig(path.join(tempDir(), 'newer'));
+  const result = await restoreBackup(target, directory);
+  assert.deepEqual(result.migrated, { facts: [], state: [latest] });
+  const restored = await openStores(target, { migrate: false });
+  try {
+    const { rows } = await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name DESC LIMIT 1`.execute(restored.state.db);
+    assert.equal(rows[0]?.name, latest);
+    assert.deepEqual((await new WorkspaceService(restored.state).list()).map((w) => w.slug), ['older']);
+  } finally {
+    await restored.close();
+  }
 });
 
 test('on a PostgreSQL or ClickHouse server the route refuses and points at the README', { skip: embedded }, async () => {

@@ -11,13 +11,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { backupsDir, factsDir, stateDir, type SiyuConfig } from '../config/config.ts';
 import { ChdbFactsStore } from '../stores/facts/chdb-facts-store.ts';
-import { FACTS_MIGRATIONS } from '../stores/facts/migrations.ts';
-import { migrateStateTo, STATE_MIGRATION_NAMES } from '../stores/state/migrations.ts';
+import { FACTS_MIGRATIONS, migrateFacts } from '../stores/facts/migrations.ts';
+import { migrateState, migrateStateTo, STATE_MIGRATION_NAMES } from '../stores/state/migrations.ts';
 import { openPgliteStateStore } from '../stores/state/state-store.ts';
-import { keepDataPrivate, migrateStores, openStores, type Stores } from '../stores/stores.ts';
+import { keepDataPrivate, type Stores } from '../stores/stores.ts';
 import { backupFacts, factsCounts, factsCountsInBackup, factsMigrationIds, restoreFacts, type TableCount } from './facts.ts';
 import { BACKUP_FORMAT, BackupRefusedError, describeFiles, MANIFEST_FILE, readManifest, verifyFiles, type BackupManifest } from './manifest.ts';
 import { dumpState, loadState, stateCounts } from './state.ts';
@@ -135,6 +135,8 @@ export interface RestoreResult {
   manifest: BackupManifest;
   /** Migrations applied after the restore, when the backup was taken by an older Siyu. */
   migrated: { facts: string[]; state: string[] };
+  /** The master keys the restored channel secrets are sealed under: not in the backup (see README, Backups). */
+  sealedUnder: string[];
   seconds: number;
 }
 
@@ -171,10 +173,14 @@ export async function restoreBackup(config: SiyuConfig, from: string): Promise<R
 
   keepDataPrivate(config.dataDir);
   try {
+    // Each store is brought back at the backup's version, checked, then migrated forward to this version.
+    const migrated: RestoreResult['migrated'] = { facts: [], state: [] };
+    let sealedUnder: string[] = [];
     const facts = new ChdbFactsStore(factsDir(config), { backupsDir: source });
     try {
       await restoreFacts(facts, path.join(source, FACTS_PART));
       compareCounts('facts', manifest.tables.facts, await factsCounts(facts));
+      migrated.facts = (await migrateFacts(facts)).applied;
     } finally {
       await facts.close();
     }
@@ -184,17 +190,13 @@ export async function restoreBackup(config: SiyuConfig, from: string): Promise<R
       await migrateStateTo(db, lastState);
       await loadState(db, path.join(source, STATE_PART), manifest.tables.state);
       compareCounts('state', manifest.tables.state, await stateCounts(db));
+      migrated.state = (await migrateState(db)).applied;
+      const { rows: keys } = await sql<{ key_id: string }>`SELECT DISTINCT key_id FROM secrets ORDER BY key_id`.execute(db);
+      sealedUnder = keys.map((row) => row.key_id);
     } finally {
       await state.close();
     }
-    // Forward to this version's schema: the same migrations every start applies.
-    const stores = await openStores(config, { migrate: false });
-    try {
-      const migrated = await migrateStores(stores);
-      return { dataDir: config.dataDir, manifest, migrated, seconds: (performance.now() - started) / 1000 };
-    } finally {
-      await stores.close();
-    }
+    return { dataDir: config.dataDir, manifest, migrated, sealedUnder, seconds: (performance.now() - started) / 1000 };
   } catch (error) {
     // The directory was empty: what is in it now is this restore's, half done.
     for (const entry of fs.readdirSync(config.dataDir)) fs.rmSync(path.join(config.dataDir, entry), { recursive: true, force: true });

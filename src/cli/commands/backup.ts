@@ -43,5 +43,11 @@ export function registerBackupCommands(program: Command, config: () => SiyuConfi
           `${rows(result.manifest.tables.facts).toLocaleString('en-US')} facts rows in ${result.manifest.tables.facts.length} tables, checked, in ${result.seconds.toFixed(1)} s`,
       );
       console.log(migrated.length > 0 ? `migrated forward: ${migrated.join('; ')}` : 'migrations: the backup is at this version');
+      if (result.sealedUnder.length > 0) {
+        console.log(
+          `channel secrets are sealed under master key ${result.sealedUnder.join(', ')}, which backups leave out: ` +
+            `put the old data directory's secret.key into ${result.dataDir} (or set SIYU_SECRET_KEY) before siyu start`,
+        );
+      }
     });
 }
