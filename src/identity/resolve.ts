@@ -324,30 +324,90 @@ export async function resolveIdentities(stores: Stores, options: ResolveOptions)
   }
 }
 
+/** One run's shared ground: where it writes, what it reads with, and the clock of its steps. */
+interface RunContext {
+  stores: Stores;
+  options: ResolveOptions;
+  ws: string;
+  runId: string;
+  /** The bound parameters every run-scoped statement takes. */
+  run: { ws: string; run: string };
+  /** Ends a named step: its seconds go to the summary. */
+  step: (name: string) => void;
+}
+
 async function resolveRun(stores: Stores, options: ResolveOptions, runId: string): Promise<ResolveSummary> {
   const started = Date.now();
-  const { facts, state } = stores;
-  const ws = options.workspaceId;
-  const run = { ws, run: runId };
   const steps: Record<string, number> = {};
   let stepStarted = performance.now();
-  const step = (name: string) => {
-    const now = performance.now();
-    steps[name] = Math.round(now - stepStarted) / 1000;
-    stepStarted = now;
+  const ctx: RunContext = {
+    stores,
+    options,
+    ws: options.workspaceId,
+    runId,
+    run: { ws: options.workspaceId, run: runId },
+    step: (name) => {
+      const now = performance.now();
+      steps[name] = Math.round(now - stepStarted) / 1000;
+      stepStarted = now;
+    },
   };
-  const types = await loadIdentifierTypes(state, ws);
-  // Which records take part: all (full), or the unresolved ones and every record of any person that
-  // shares an identifier value with them (the only people a new record can change).
-  // People whose records changed after they were resolved (read with their versions, so that a
-  // later change is not cleared with them).
-  const pendingRows = (
-    await facts.query<{ person_id: string; version: string }>(
-      `SELECT person_id, version FROM resolution_pending FINAL WHERE workspace_id = {ws:String}`,
-      run,
-    )
-  ).map((row) => ({ person: Number(row.person_id), version: row.version }));
-  const pendingPeople = pendingRows.map((p) => p.person);
+  const types = await loadIdentifierTypes(stores.state, ctx.ws);
+  const pendingRows = await pendingPeopleOf(ctx);
+  const { n, previous, maxPerson } = await takeSnapshot(ctx, pendingRows.map((p) => p.person));
+  const overrides = await readOverrides(ctx);
+  const values = await groupSharedValues(ctx, types, overrides.unbound);
+  const evidence = await readEvidence(ctx, overrides.unbound);
+  const linked = await linkRecords(ctx, n, previous, maxPerson, values, overrides, evidence);
+  const reassigned = await writeChanges(ctx, n, previous, linked.assigned.people);
+  if (reassigned > 0) await moveRecordsAndFacts(ctx, reassigned);
+  await rebuildPersonIdentities(ctx, n, reassigned, overrides.unbound, pendingRows.map((p) => p.person));
+  if (pendingRows.length > 0 && !options.people?.length) {
+    await stores.facts.insertRows('resolution_pending', pendingRows.map((p) => ({ workspace_id: ctx.ws, person_id: p.person, version: p.version, is_deleted: 1 })));
+  }
+  const reviews = await queueReviews(ctx, linked.reviews, linked.sets);
+  await writeDecisionLog(ctx, linked.assigned, linked.decision, overrides.labelIds);
+  ctx.step('log');
+  const people = await countPeople(ctx, n, linked.assigned);
+  ctx.step('count people');
+  return {
+    runId,
+    records: n,
+    people,
+    newPeople: linked.assigned.newPeople,
+    merges: linked.assigned.merges.length,
+    splits: linked.assigned.splits.length,
+    fuzzyLinks: linked.fuzzyLinks,
+    reviews,
+    hubs: linked.decision.hubs.length,
+    conflicts: linked.decision.conflicts.length,
+    reassigned,
+    seconds: (Date.now() - started) / 1000,
+    steps,
+  };
+}
+
+/**
+ * People whose records changed after they were resolved, read with their versions (so that a later
+ * change is not cleared with them).
+ */
+async function pendingPeopleOf(ctx: RunContext): Promise<Array<{ person: number; version: string }>> {
+  const rows = await ctx.stores.facts.query<{ person_id: string; version: string }>(
+    `SELECT person_id, version FROM resolution_pending FINAL WHERE workspace_id = {ws:String}`,
+    ctx.run,
+  );
+  return rows.map((row) => ({ person: Number(row.person_id), version: row.version }));
+}
+
+/**
+ * The records that take part, numbered in key order in the run's snapshot (so that a re-run sees them
+ * in the same order): all (full), the people asked for, or the unresolved records and every record of
+ * any person that shares an identifier value with them (the only people a new record can change).
+ * Returns how many, each one's person before the run, and the highest person id in use.
+ */
+async function takeSnapshot(ctx: RunContext, pendingPeople: number[]): Promise<{ n: number; previous: Uint32Array; maxPerson: number }> {
+  const { facts } = ctx.stores;
+  const { options, ws, run } = ctx;
   let scope: string;
   let scopeParams: Record<string, unknown> = { pending: pendingPeople };
   if (options.people && options.people.length > 0) {
@@ -361,8 +421,7 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
         WHERE workspace_id = {ws:String} AND (person_id = 0 OR person_id IN {pending:Array(UInt64)}))))`;
   }
   // Identifiers of people erased on request (PIPL) link no one again, whatever brought them.
-  const suppression = await suppressionSql(stores, ws);
-  // The snapshot, numbered in key order so that a re-run sees the records in the same order.
+  const suppression = await suppressionSql(ctx.stores, ws);
   await facts.command(
     `INSERT INTO resolution_records (workspace_id, run_id, idx, source, kind, record_id, person_id, identifiers, name, masked_phone, address, birthday)
      SELECT {ws:String}, {run:String}, toUInt32(rowNumberInAllBlocks()), source, kind, record_id, person_id, kept_identifiers, name, masked_phone, address, birthday
@@ -370,7 +429,7 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
            WHERE workspace_id = {ws:String} AND ${scope} ORDER BY source, kind, record_id)`,
     { ...run, ...scopeParams, ...suppression.params },
   );
-  step('snapshot');
+  ctx.step('snapshot');
   const [counts] = await facts.query<{ n: string; maxPerson: string }>(
     `SELECT (SELECT count() FROM resolution_records WHERE workspace_id = {ws:String} AND run_id = {run:String}) AS n,
             (SELECT max(person_id) FROM source_records FINAL WHERE workspace_id = {ws:String}) AS maxPerson`,
@@ -382,12 +441,52 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
     1,
     n,
   );
-  step('previous people');
+  ctx.step('previous people');
+  return { n, previous, maxPerson: Number(counts.maxPerson ?? 0) };
+}
 
-  const overrides = await state.db.selectFrom('identity_overrides').selectAll().where('workspace_id', '=', ws).execute();
-  const unbound = overrides.filter((o) => o.kind === 'unbind').map((o) => `${o.type}\u0001${o.value}`);
-  // Linking order: account ids (cap 1) by priority, then shared values by priority; other
-  // single-valued types come after, for the conflict rule only.
+/** What people decided by hand: values unbound, records kept apart (partitions), pairs accepted from review. */
+interface Overrides {
+  /** `type\u0001value` of each unbound value: it links no one. */
+  unbound: string[];
+  /** Records given a partition label by an unmerge (record key → label). */
+  partitionKeys: ReadonlyArray<readonly [string, string]>;
+  /** Pairs of record keys a reviewer accepted as one person. */
+  accepted: ReadonlyArray<readonly [string, string]>;
+  /** Record keys the overrides name → their number in the snapshot (filled by linkRecords). */
+  idxOf: Map<string, number>;
+  /** Partition label → its number, for the decision log. */
+  labelIds: Map<string, number>;
+}
+
+async function readOverrides(ctx: RunContext): Promise<Overrides> {
+  const overrides = await ctx.stores.state.db.selectFrom('identity_overrides').selectAll().where('workspace_id', '=', ctx.ws).execute();
+  const recordKey = (o: (typeof overrides)[number]) => `${o.record_source}:${o.record_kind}:${o.record_id}`;
+  return {
+    unbound: overrides.filter((o) => o.kind === 'unbind').map((o) => `${o.type}\u0001${o.value}`),
+    partitionKeys: overrides.filter((o) => o.kind === 'partition').map((o) => [recordKey(o), o.label!] as const),
+    accepted: overrides.filter((o) => o.kind === 'link').map((o) => [recordKey(o), o.label!] as const),
+    idxOf: new Map(),
+    labelIds: new Map(),
+  };
+}
+
+/** The shared identifier values of the snapshot, as numbers: (value group, type, record) edges. */
+interface SharedValues {
+  edges: ValueEdges;
+  /** The types in linking order, then the other single-valued ones (for the conflict rule only). */
+  typeList: IdentifierType[];
+  /** How many of typeList are linked (the strong types). */
+  linkable: number;
+}
+
+/**
+ * ClickHouse groups the snapshot's identifier values and sends back numbers only. Linking order:
+ * account ids (cap 1) by priority, then shared values by priority; other single-valued types come
+ * after, for the conflict rule only.
+ */
+async function groupSharedValues(ctx: RunContext, types: Map<string, IdentifierType>, unbound: string[]): Promise<SharedValues> {
+  const { facts } = ctx.stores;
   const strong = [...types.values()].filter((t) => t.strong).sort((a, b) => b.priority - a.priority);
   const order = [...strong.filter((t) => t.maxPeoplePerValue === 1), ...strong.filter((t) => t.maxPeoplePerValue > 1)];
   const typeList = [...order, ...[...types.values()].filter((t) => !t.strong && t.singleValued)];
@@ -404,94 +503,122 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
        GROUP BY t, value
        HAVING length(members) >= 2 OR has({single:Array(UInt32)}, t)
        ORDER BY t, value)`,
-    { ...run, types: typeList.map((t) => t.name), unbound, single: singleTypes },
+    { ...ctx.run, types: typeList.map((t) => t.name), unbound, single: singleTypes },
   );
-  step('group values');
-  const [edgeCount] = await facts.query<{ n: string }>(`SELECT sum(length(members)) AS n FROM resolution_values WHERE run_id = {run:String}`, run);
+  ctx.step('group values');
+  const [edgeCount] = await facts.query<{ n: string }>(`SELECT sum(length(members)) AS n FROM resolution_values WHERE run_id = {run:String}`, ctx.run);
   const [group, type, member] = await readUint32Rows(
-    facts.queryRowBinary(`SELECT g, t, m FROM resolution_values ARRAY JOIN members AS m WHERE run_id = {run:String} ORDER BY g, m`, run),
+    facts.queryRowBinary(`SELECT g, t, m FROM resolution_values ARRAY JOIN members AS m WHERE run_id = {run:String} ORDER BY g, m`, ctx.run),
     3,
     Number(edgeCount?.n ?? 0),
   );
-  step('read values');
+  ctx.step('read values');
+  return { edges: { group, type, member }, typeList, linkable: order.length };
+}
 
-  // Records named by overrides (unmerge partitions, accepted reviews) and every record with profile
-  // evidence for probabilistic matching: few compared with all records, so these come as rows.
-  const partitionKeys = overrides.filter((o) => o.kind === 'partition').map((o) => [`${o.record_source}:${o.record_kind}:${o.record_id}`, o.label!] as const);
-  const accepted = overrides.filter((o) => o.kind === 'link').map((o) => [`${o.record_source}:${o.record_kind}:${o.record_id}`, o.label!] as const);
-  const named = [...new Set([...partitionKeys.map(([k]) => k), ...accepted.flatMap(([a, b]) => [a, b])])];
-  const idxOf = new Map<string, number>();
+/**
+ * Every record with profile evidence (name, masked phone, address, birthday) for probabilistic
+ * matching — few compared with all records, so these come as rows — with the options that matching
+ * runs under; none when the workspace does not match probabilistically.
+ */
+async function readEvidence(ctx: RunContext, unbound: string[]): Promise<{ rows: EvidenceRow[]; options: FuzzyOptions | undefined }> {
+  const options = await fuzzyOptionsFor(ctx.stores, ctx.ws, ctx.options.fuzzy);
+  const rows: EvidenceRow[] = [];
+  if (options) {
+    const unboundSet = new Set(unbound);
+    for await (const chunk of ctx.stores.facts.queryChunks<EvidenceRow>(
+      `SELECT idx, source, kind, record_id, identifiers, name, masked_phone, address, birthday FROM resolution_records
+       WHERE workspace_id = {ws:String} AND run_id = {run:String} AND (name != '' OR masked_phone != '' OR address != '' OR birthday != '')
+       ORDER BY idx`,
+      ctx.run,
+    )) {
+      for (const row of chunk) {
+        row.idx = Number(row.idx);
+        if (unboundSet.size > 0) row.identifiers = row.identifiers.filter((id) => !unboundSet.has(`${id.type}\u0001${id.value}`));
+        rows.push(row);
+      }
+    }
+  }
+  ctx.step('read evidence');
+  return { rows, options };
+}
+
+type Assigned = ReturnType<typeof assignPeople>;
+type Review = Candidate & { keyA: string; keyB: string };
+
+/**
+ * The links: shared values under each type's rules, pairs accepted from review, then probabilistic
+ * matches (at or above the merge threshold they link; borderline pairs wait for review). Then each
+ * component gets a person id: a previous person's id goes on, new ones start past every id in use —
+ * including erased people's, whose de-identified events still carry their id.
+ */
+async function linkRecords(
+  ctx: RunContext,
+  n: number,
+  previous: Uint32Array,
+  maxPerson: number,
+  values: SharedValues,
+  overrides: Overrides,
+  evidence: { rows: EvidenceRow[]; options: FuzzyOptions | undefined },
+): Promise<{ sets: DisjointSets; decision: LinkDecision; assigned: Assigned; fuzzyLinks: number; reviews: Review[] }> {
+  const { idxOf, labelIds } = overrides;
+  const named = [...new Set([...overrides.partitionKeys.map(([k]) => k), ...overrides.accepted.flatMap(([a, b]) => [a, b])])];
   if (named.length > 0) {
-    const rows = await facts.query<{ idx: number; k: string }>(
+    const rows = await ctx.stores.facts.query<{ idx: number; k: string }>(
       `SELECT idx, concat(source, ':', kind, ':', record_id) AS k FROM resolution_records
        WHERE workspace_id = {ws:String} AND run_id = {run:String} AND k IN {keys:Array(String)}`,
-      { ...run, keys: named },
+      { ...ctx.run, keys: named },
     );
     for (const row of rows) idxOf.set(row.k, Number(row.idx));
   }
-  const labelIds = new Map<string, number>();
   const labels = new Map<number, number>();
-  for (const [key, label] of partitionKeys) {
+  for (const [key, label] of overrides.partitionKeys) {
     const idx = idxOf.get(key);
     if (idx === undefined) continue;
     if (!labelIds.has(label)) labelIds.set(label, labelIds.size);
     labels.set(idx, labelIds.get(label)!);
   }
-
-  const fuzzyOptions = await fuzzyOptionsFor(stores, options.workspaceId, options.fuzzy);
   let fuzzyLinks = 0;
-  const reviews: Array<Candidate & { keyA: string; keyB: string }> = [];
-  const evidence: EvidenceRow[] = [];
-  if (fuzzyOptions) {
-    const unboundSet = new Set(unbound);
-    for await (const chunk of facts.queryChunks<EvidenceRow>(
-      `SELECT idx, source, kind, record_id, identifiers, name, masked_phone, address, birthday FROM resolution_records
-       WHERE workspace_id = {ws:String} AND run_id = {run:String} AND (name != '' OR masked_phone != '' OR address != '' OR birthday != '')
-       ORDER BY idx`,
-      run,
-    )) {
-      for (const row of chunk) {
-        row.idx = Number(row.idx);
-        if (unboundSet.size > 0) row.identifiers = row.identifiers.filter((id) => !unboundSet.has(`${id.type}\u0001${id.value}`));
-        evidence.push(row);
-      }
-    }
-  }
-  step('read evidence');
-  const { sets, decision } = linkValues(n, { group, type, member }, typeList, order.length, labels, (linked, tryLink) => {
-    for (const [a, b] of accepted) {
+  const reviews: Review[] = [];
+  const { rows, options: fuzzyOptions } = evidence;
+  const { sets, decision } = linkValues(n, values.edges, values.typeList, values.linkable, labels, (linked, tryLink) => {
+    for (const [a, b] of overrides.accepted) {
       const ia = idxOf.get(a);
       const ib = idxOf.get(b);
       if (ia !== undefined && ib !== undefined) tryLink(ia, ib, 'review:accepted');
     }
-    if (!fuzzyOptions || evidence.length < 2) return;
-    const fuzzyRecords = evidence.map((r) => ({ name: r.name, maskedPhone: r.masked_phone, address: r.address, birthday: r.birthday, identifiers: r.identifiers }));
-    const { candidates } = fuzzyCandidates(fuzzyRecords, (a, b) => linked.find(evidence[a].idx) === linked.find(evidence[b].idx), fuzzyOptions);
+    if (!fuzzyOptions || rows.length < 2) return;
+    const fuzzyRecords = rows.map((r) => ({ name: r.name, maskedPhone: r.masked_phone, address: r.address, birthday: r.birthday, identifiers: r.identifiers }));
+    const { candidates } = fuzzyCandidates(fuzzyRecords, (a, b) => linked.find(rows[a].idx) === linked.find(rows[b].idx), fuzzyOptions);
     for (const c of candidates) {
-      const ia = evidence[c.a].idx;
-      const ib = evidence[c.b].idx;
+      const ia = rows[c.a].idx;
+      const ib = rows[c.b].idx;
       if (linked.find(ia) === linked.find(ib)) continue;
       if (c.probability >= fuzzyOptions.mergeAt) {
         if (tryLink(ia, ib, `fuzzy:${c.probability.toFixed(4)}`)) fuzzyLinks++;
       } else {
         const key = (r: EvidenceRow) => `${r.source}:${r.kind}:${r.record_id}`;
-        reviews.push({ ...c, a: ia, b: ib, keyA: key(evidence[c.a]), keyB: key(evidence[c.b]) });
+        reviews.push({ ...c, a: ia, b: ib, keyA: key(rows[c.a]), keyB: key(rows[c.b]) });
       }
     }
   });
   // A person erased on request (PIPL) may have no record left, but their id is not given to anyone
   // else: their de-identified events still carry it, and imports blank what lands on it.
-  const erasedMax = await state.db.selectFrom('erased_people').select((eb) => eb.fn.max('person_id').as('p')).where('workspace_id', '=', ws).executeTakeFirst();
-  const assigned = assignPeople(previous, sets, Math.max(Number(counts.maxPerson ?? 0), Number(erasedMax?.p ?? 0)) + 1);
-  step('link');
+  const erasedMax = await ctx.stores.state.db.selectFrom('erased_people').select((eb) => eb.fn.max('person_id').as('p')).where('workspace_id', '=', ctx.ws).executeTakeFirst();
+  const assigned = assignPeople(previous, sets, Math.max(maxPerson, Number(erasedMax?.p ?? 0)) + 1);
+  ctx.step('link');
+  return { sets, decision, assigned, fuzzyLinks, reviews };
+}
 
+/** The records whose person changed, into the run's own changes table; returns how many. */
+async function writeChanges(ctx: RunContext, n: number, previous: Uint32Array, people: Float64Array): Promise<number> {
   let reassigned = 0;
   async function* changes(): AsyncIterable<string> {
     let chunk = '';
     for (let i = 0; i < n; i++) {
-      if (assigned.people[i] === previous[i]) continue;
+      if (people[i] === previous[i]) continue;
       reassigned++;
-      chunk += `${i}\t${assigned.people[i]}\t${previous[i]}\n`;
+      chunk += `${i}\t${people[i]}\t${previous[i]}\n`;
       if (chunk.length > 1 << 20) {
         yield chunk;
         chunk = '';
@@ -499,34 +626,41 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
     }
     if (chunk) yield chunk;
   }
-  const changed = changesTable(runId);
-  await facts.command(`CREATE TABLE ${changed} (idx UInt32, person_id UInt64, previous_person_id UInt64) ENGINE = MergeTree ORDER BY idx`);
-  await facts.insertTsv(changed, ['idx', 'person_id', 'previous_person_id'], changes());
-  step('write changes');
+  const changed = changesTable(ctx.runId);
+  await ctx.stores.facts.command(`CREATE TABLE ${changed} (idx UInt32, person_id UInt64, previous_person_id UInt64) ENGINE = MergeTree ORDER BY idx`);
+  await ctx.stores.facts.insertTsv(changed, ['idx', 'person_id', 'previous_person_id'], changes());
+  ctx.step('write changes');
+  return reassigned;
+}
 
-  if (reassigned > 0) {
-    await facts.command(
-      `INSERT INTO identity_assignments (workspace_id, run_id, source, kind, record_id, person_id, previous_person_id)
-       SELECT r.workspace_id, r.run_id, r.source, r.kind, r.record_id, c.person_id, c.previous_person_id
-       FROM resolution_records AS r
-       INNER JOIN ${changed} AS c ON r.idx = c.idx
-       WHERE r.workspace_id = {ws:String} AND r.run_id = {run:String}`,
-      run,
-    );
-    step('assignments');
-    const version = nextVersion();
-    const params = { ...run, v: version };
-    // The records first, then every fact row they own: new key written, old key tombstoned.
-    await facts.command(
-      `INSERT INTO source_records SELECT r.* REPLACE (a.person_id AS person_id, {v:UInt64} AS version)
-       FROM source_records AS r FINAL INNER JOIN (SELECT * FROM identity_assignments WHERE workspace_id = {ws:String} AND run_id = {run:String}) AS a
-       ON r.source = a.source AND r.kind = a.kind AND r.record_id = a.record_id
-       WHERE r.workspace_id = {ws:String}
-       ${NO_INSERT_DEDUP}${joinFor(reassigned, options.sortJoinsFrom)}`,
-      params,
-    );
-    step('move records');
-    for (const owner of FACT_OWNERS) {
+/**
+ * The moves, recorded as identity assignments; then the records, then every fact row they own: the
+ * new key written, the old key tombstoned.
+ */
+async function moveRecordsAndFacts(ctx: RunContext, reassigned: number): Promise<void> {
+  const { facts } = ctx.stores;
+  const { run, ws } = ctx;
+  await facts.command(
+    `INSERT INTO identity_assignments (workspace_id, run_id, source, kind, record_id, person_id, previous_person_id)
+     SELECT r.workspace_id, r.run_id, r.source, r.kind, r.record_id, c.person_id, c.previous_person_id
+     FROM resolution_records AS r
+     INNER JOIN ${changesTable(ctx.runId)} AS c ON r.idx = c.idx
+     WHERE r.workspace_id = {ws:String} AND r.run_id = {run:String}`,
+    run,
+  );
+  ctx.step('assignments');
+  const version = nextVersion();
+  const params = { ...run, v: version };
+  await facts.command(
+    `INSERT INTO source_records SELECT r.* REPLACE (a.person_id AS person_id, {v:UInt64} AS version)
+     FROM source_records AS r FINAL INNER JOIN (SELECT * FROM identity_assignments WHERE workspace_id = {ws:String} AND run_id = {run:String}) AS a
+     ON r.source = a.source AND r.kind = a.kind AND r.record_id = a.record_id
+     WHERE r.workspace_id = {ws:String}
+     ${NO_INSERT_DEDUP}${joinFor(reassigned, ctx.options.sortJoinsFrom)}`,
+    params,
+  );
+  ctx.step('move records');
+  for (const owner of FACT_OWNERS) {
     // Table and column names are this module's constants; values are bound parameters.
     const [any] = await facts.query(`SELECT 1 FROM ${owner.table} WHERE workspace_id = {ws:String} LIMIT 1`, { ws });
     if (!any) continue;
@@ -544,68 +678,75 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
       { ...params, kind: owner.kind },
     );
   }
-  step('move facts');
-  }
+  ctx.step('move facts');
+}
 
-  // Person identities of the people whose records changed (their previous and new ids), and of the
-  // people asked for, rebuilt from the snapshot: it holds every record of each of them.
+/**
+ * Person identities of the people whose records changed (their previous and new ids), and of the
+ * people asked for, rebuilt from the snapshot: it holds every record of each of them.
+ */
+async function rebuildPersonIdentities(ctx: RunContext, n: number, reassigned: number, unbound: string[], pendingPeople: number[]): Promise<void> {
+  const { facts } = ctx.stores;
+  const { run, options } = ctx;
+  const changed = changesTable(ctx.runId);
   const rebuild = [...(options.people ?? []), ...(options.people?.length ? [] : pendingPeople)];
-  if (reassigned > 0 || rebuild.length > 0) {
-    await facts.command(
-      `INSERT INTO resolution_people (workspace_id, run_id, person_id)
-       SELECT {ws:String}, {run:String}, person_id FROM (
-         SELECT person_id FROM ${changed}
-         UNION DISTINCT
-         SELECT previous_person_id AS person_id FROM ${changed} WHERE previous_person_id > 0
-         UNION DISTINCT
-         SELECT arrayJoin({people:Array(UInt64)}) AS person_id)`,
-      { ...run, people: rebuild },
-    );
-    step('touched people');
-    const version = nextVersion();
-    const people = `person_id IN (SELECT person_id FROM resolution_people WHERE workspace_id = {ws:String} AND run_id = {run:String})`;
-    // When every record moved, every person here is touched: no need to look each one up.
-    const touched = reassigned === n ? '1' : people;
-    const bound = unbound.length === 0 ? '' : `AND NOT has({unbound:Array(String)}, concat(tupleElement(id, 1), char(1), tupleElement(id, 2)))`;
-    await facts.command(
-      `INSERT INTO person_identities (workspace_id, type, value, person_id, records, sources, version, is_deleted)
-       SELECT workspace_id, type, value, person_id, 0, [], {v:UInt64}, 1 FROM person_identities FINAL
-       WHERE workspace_id = {ws:String} AND ${people}
-       ${NO_INSERT_DEDUP}`,
-      { ...run, v: version },
-    );
-    step('old identities');
-    await facts.command(
-      `INSERT INTO person_identities (workspace_id, type, value, person_id, records, sources, version, is_deleted)
-       SELECT {ws:String}, tupleElement(id, 1) AS type, tupleElement(id, 2) AS value, person_id, count() AS records,
-              groupUniqArray(source) AS sources, {v:UInt64} + 1, 0
-       FROM (SELECT r.source AS source, r.identifiers AS identifiers, if(c.person_id = 0, r.person_id, c.person_id) AS person_id
-             FROM resolution_records AS r
-             LEFT JOIN ${changed} AS c ON r.idx = c.idx
-             WHERE r.workspace_id = {ws:String} AND r.run_id = {run:String})
-       ARRAY JOIN identifiers AS id
-       WHERE ${touched} ${bound}
-       GROUP BY type, value, person_id
-       ${NO_INSERT_DEDUP}${joinFor(reassigned, options.sortJoinsFrom)}`,
-      { ...run, v: version, unbound },
-    );
-  step('person identities');
-  }
-  if (pendingRows.length > 0 && !options.people?.length) {
-    await facts.insertRows('resolution_pending', pendingRows.map((p) => ({ workspace_id: ws, person_id: p.person, version: p.version, is_deleted: 1 })));
-  }
+  if (reassigned === 0 && rebuild.length === 0) return;
+  await facts.command(
+    `INSERT INTO resolution_people (workspace_id, run_id, person_id)
+     SELECT {ws:String}, {run:String}, person_id FROM (
+       SELECT person_id FROM ${changed}
+       UNION DISTINCT
+       SELECT previous_person_id AS person_id FROM ${changed} WHERE previous_person_id > 0
+       UNION DISTINCT
+       SELECT arrayJoin({people:Array(UInt64)}) AS person_id)`,
+    { ...run, people: rebuild },
+  );
+  ctx.step('touched people');
+  const version = nextVersion();
+  const people = `person_id IN (SELECT person_id FROM resolution_people WHERE workspace_id = {ws:String} AND run_id = {run:String})`;
+  // When every record moved, every person here is touched: no need to look each one up.
+  const touched = reassigned === n ? '1' : people;
+  const bound = unbound.length === 0 ? '' : `AND NOT has({unbound:Array(String)}, concat(tupleElement(id, 1), char(1), tupleElement(id, 2)))`;
+  await facts.command(
+    `INSERT INTO person_identities (workspace_id, type, value, person_id, records, sources, version, is_deleted)
+     SELECT workspace_id, type, value, person_id, 0, [], {v:UInt64}, 1 FROM person_identities FINAL
+     WHERE workspace_id = {ws:String} AND ${people}
+     ${NO_INSERT_DEDUP}`,
+    { ...run, v: version },
+  );
+  ctx.step('old identities');
+  await facts.command(
+    `INSERT INTO person_identities (workspace_id, type, value, person_id, records, sources, version, is_deleted)
+     SELECT {ws:String}, tupleElement(id, 1) AS type, tupleElement(id, 2) AS value, person_id, count() AS records,
+            groupUniqArray(source) AS sources, {v:UInt64} + 1, 0
+     FROM (SELECT r.source AS source, r.identifiers AS identifiers, if(c.person_id = 0, r.person_id, c.person_id) AS person_id
+           FROM resolution_records AS r
+           LEFT JOIN ${changed} AS c ON r.idx = c.idx
+           WHERE r.workspace_id = {ws:String} AND r.run_id = {run:String})
+     ARRAY JOIN identifiers AS id
+     WHERE ${touched} ${bound}
+     GROUP BY type, value, person_id
+     ${NO_INSERT_DEDUP}${joinFor(reassigned, options.sortJoinsFrom)}`,
+    { ...run, v: version, unbound },
+  );
+  ctx.step('person identities');
+}
 
-  // Borderline pairs still apart after everything else wait for a person's decision.
+/** Borderline pairs still apart after everything else wait for a person's decision; returns how many. */
+async function queueReviews(ctx: RunContext, reviews: Review[], sets: DisjointSets): Promise<number> {
   const pending = reviews.filter((c) => sets.find(c.a) !== sets.find(c.b));
   for (let i = 0; i < pending.length; i += 500) {
-    await state.db
+    await ctx.stores.state.db
       .insertInto('identity_reviews')
-      .values(pending.slice(i, i + 500).map((c) => ({ workspace_id: ws, run_id: runId, record_a: c.keyA, record_b: c.keyB, probability: c.probability, pattern: JSON.stringify(c.pattern), status: 'pending' as const, decided_by: null, decided_at: null })))
+      .values(pending.slice(i, i + 500).map((c) => ({ workspace_id: ctx.ws, run_id: ctx.runId, record_a: c.keyA, record_b: c.keyB, probability: c.probability, pattern: JSON.stringify(c.pattern), status: 'pending' as const, decided_by: null, decided_at: null })))
       .onConflict((oc) => oc.columns(['workspace_id', 'record_a', 'record_b']).doNothing())
       .execute();
   }
+  return pending.length;
+}
 
-  // The values the log names, as text.
+/** Merges, splits, hubs and conflicts into the identity log, naming the values they were about as text. */
+async function writeDecisionLog(ctx: RunContext, assigned: Assigned, decision: LinkDecision, labelIds: Map<string, number>): Promise<void> {
   const viaGroup = (via: string) => /#(\d+)$/.exec(via)?.[1];
   const namedGroups = [
     ...new Set([
@@ -616,9 +757,9 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
   ];
   const valueOf = new Map<number, string>();
   for (let i = 0; i < namedGroups.length; i += 10_000) {
-    const rows = await facts.query<{ g: number; value: string }>(
+    const rows = await ctx.stores.facts.query<{ g: number; value: string }>(
       `SELECT g, value FROM resolution_values WHERE run_id = {run:String} AND g IN {groups:Array(UInt32)}`,
-      { ...run, groups: namedGroups.slice(i, i + 10_000) },
+      { ...ctx.run, groups: namedGroups.slice(i, i + 10_000) },
     );
     for (const row of rows) valueOf.set(Number(row.g), row.value);
   }
@@ -639,42 +780,27 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
     })),
   ];
   for (let i = 0; i < log.length; i += 1000) {
-    await state.db
+    await ctx.stores.state.db
       .insertInto('identity_log')
-      .values(log.slice(i, i + 1000).map((l) => ({ workspace_id: ws, run_id: runId, kind: l.kind, person_id: l.person_id, details: JSON.stringify(l.details) })))
+      .values(log.slice(i, i + 1000).map((l) => ({ workspace_id: ctx.ws, run_id: ctx.runId, kind: l.kind, person_id: l.person_id, details: JSON.stringify(l.details) })))
       .execute();
   }
-  step('log');
-  // A full run holds every record, so it counts the people itself; otherwise the store does.
-  let peopleCount: number;
-  if (options.full && !options.people?.length) {
+}
+
+/** A full run holds every record, so it counts the people itself; otherwise the store does. */
+async function countPeople(ctx: RunContext, n: number, assigned: Assigned): Promise<number> {
+  if (ctx.options.full && !ctx.options.people?.length) {
     const seen = new Uint8Array(assigned.nextId + 1);
-    peopleCount = 0;
+    let count = 0;
     for (let i = 0; i < n; i++) {
       const person = assigned.people[i];
       if (!seen[person]) {
         seen[person] = 1;
-        peopleCount++;
+        count++;
       }
     }
-  } else {
-    const [people] = await facts.query<{ n: string }>(`SELECT uniqExact(person_id) AS n FROM source_records FINAL WHERE workspace_id = {ws:String}`, { ws });
-    peopleCount = Number(people?.n ?? 0);
+    return count;
   }
-  step('count people');
-  return {
-    runId,
-    records: n,
-    people: peopleCount,
-    newPeople: assigned.newPeople,
-    merges: assigned.merges.length,
-    splits: assigned.splits.length,
-    fuzzyLinks,
-    reviews: pending.length,
-    hubs: decision.hubs.length,
-    conflicts: decision.conflicts.length,
-    reassigned,
-    seconds: (Date.now() - started) / 1000,
-    steps,
-  };
+  const [people] = await ctx.stores.facts.query<{ n: string }>(`SELECT uniqExact(person_id) AS n FROM source_records FINAL WHERE workspace_id = {ws:String}`, { ws: ctx.ws });
+  return Number(people?.n ?? 0);
 }
