@@ -58,7 +58,8 @@ export function installLocalCli(app: FastifyInstance, options: { config: SiyuCon
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
     const send = (line: Record<string, unknown>) => {
-      if (!reply.raw.destroyed) reply.raw.write(`${JSON.stringify(line)}\n`);
+      // A client gone (Ctrl+C) does not stop the command; its output has nowhere to go.
+      if (!reply.raw.destroyed && !reply.raw.writableEnded) reply.raw.write(`${JSON.stringify(line)}\n`);
     };
     const run: HostedRun = {
       stores: options.stores,
@@ -79,6 +80,7 @@ export function installLocalCli(app: FastifyInstance, options: { config: SiyuCon
       code = 1;
     }
     send({ exit: code || run.exitCode });
+    run.finished = true;
     reply.raw.end();
   });
   return { token };

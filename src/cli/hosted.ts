@@ -26,6 +26,8 @@ export interface HostedRun {
   /** The client's SIYU_NEW_PASSWORD / SIYU_PROGRESS_INTERVAL_MS: the command reads them, not the server's. */
   env: Record<string, string | undefined>;
   exitCode: number;
+  /** Set when the command has answered: work it left running (a timer, a listener) writes to the server's own output. */
+  finished?: boolean;
   /** Paths made absolute for the server (below) and how the user wrote them: output shows them as written. */
   writtenPaths?: Map<string, string>;
 }
@@ -51,7 +53,7 @@ export function runHosted<T>(run: HostedRun, fn: () => Promise<T>): Promise<T> {
       const original = stream.write.bind(stream) as (...args: unknown[]) => boolean;
       stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
         const hosted = current.getStore();
-        if (!hosted) return original(chunk, ...rest);
+        if (!hosted || hosted.finished) return original(chunk, ...rest);
         hosted.write(name, asWritten(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')));
         const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
         if (callback) queueMicrotask(callback);

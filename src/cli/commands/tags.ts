@@ -9,7 +9,7 @@ import { importTagFile } from '../../tags/imported-tags.ts';
 import { installPack, PACKS } from '../../tags/packs/packs.ts';
 import { getSchedule, removeSchedule, setSchedule } from '../../tags/schedule.ts';
 import { formatInZone } from '../../kernel/time.ts';
-import { printTable } from '../output.ts';
+import { printTable, Progress } from '../output.ts';
 import { cliActor, withWorkspace } from '../workspace.ts';
 import { personView, searchPeople } from '../../people/people.ts';
 import { overview } from '../../people/overview.ts';
@@ -80,7 +80,11 @@ export function registerTagCommands(program: Command, config: () => SiyuConfig):
     .option('-w, --workspace <slug>', 'workspace slug or id')
     .action(async (keys: string[], options: { date?: string; workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
-        const results = await runTags(stores, { workspaceId, keys, baseDate: options.date, trigger: 'manual' });
+        // Each tag as it finishes (through the server too, in client mode).
+        const progress = new Progress('computing tags');
+        let finished = 0;
+        const results = await runTags(stores, { workspaceId, keys, baseDate: options.date, trigger: 'manual', onTag: () => progress.update(++finished, 'tags') });
+        progress.done();
         printTable(results.map((r) => ({ tag: r.key, status: r.status, people: r.people, s: Math.round(r.seconds * 100) / 100, error: r.error ?? '' })));
         const failed = results.filter((r) => r.status === 'failed');
         if (failed.length > 0) throw new Error(`${failed.length} tag${failed.length === 1 ? '' : 's'} failed: ${failed.map((f) => f.key).join(', ')}`);
