@@ -7,6 +7,7 @@
  * filters on both stores), not a filter over rows already read.
  */
 import type { Stores } from '../stores/stores.ts';
+import { sql, type SqlFragment } from '../facts/sql.ts';
 import { type AuthenticatedKey } from './keys.ts';
 import { NotFoundError } from '../kernel/errors.ts';
 
@@ -28,33 +29,29 @@ export function scopeSources(caller: Pick<AuthenticatedKey, 'scope'>): string[] 
   return scopeOf(caller)?.team?.sources;
 }
 
-/**
- * A condition on a person id column for the facts store, with its parameters (named scope_*; the
- * workspace is {ws:String}). 1 when the caller sees everyone.
- */
-export function peopleScopeSql(caller: Pick<AuthenticatedKey, 'scope'>, column = 'person_id'): { sql: string; params: Record<string, unknown> } {
+/** A column as `name` or `table.name` (always ours: plain names only). */
+const columnOf = (name: string) => sql.identifier(...name.split('.'));
+
+/** A condition on a person id column for the facts store, with its own parameters. 1 when the caller sees everyone. */
+export function peopleScope(caller: Pick<AuthenticatedKey, 'scope'>, workspaceId: string, column = 'person_id'): SqlFragment {
   const scope = scopeOf(caller);
-  if (!scope) return { sql: '1', params: {} };
-  const parts: string[] = [];
-  const params: Record<string, unknown> = {};
+  if (!scope) return sql`1`;
+  const person = columnOf(column);
+  const parts: SqlFragment[] = [];
   if (scope.team) {
     parts.push(
-      `${column} IN (SELECT person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND source IN {scope_sources:Array(String)} AND person_id > 0)`,
+      sql`${person} IN (SELECT person_id FROM source_records FINAL WHERE workspace_id = ${workspaceId} AND source IN ${sql.param(scope.team.sources, 'Array(String)')} AND person_id > 0)`,
     );
-    params.scope_sources = scope.team.sources;
   }
-  if (scope.staff) {
-    parts.push(`${column} IN (SELECT person_id FROM contacts FINAL WHERE workspace_id = {ws:String} AND staff_userid = {scope_staff:String} AND staff_userid != '' AND person_id > 0)`);
-    // Staff without a WeCom userid match no contact.
-    params.scope_staff = scope.staffUserId ?? '';
-  }
-  return { sql: parts.join(' AND '), params };
+  // Staff without a WeCom userid match no contact.
+  if (scope.staff) parts.push(sql`${person} IN (SELECT person_id FROM contacts FINAL WHERE workspace_id = ${workspaceId} AND staff_userid = ${scope.staffUserId ?? ''} AND staff_userid != '' AND person_id > 0)`);
+  return sql.join(parts, sql` AND `);
 }
 
 /** A source condition for the facts store (orders, records, identities' sources). */
-export function sourceScopeSql(caller: Pick<AuthenticatedKey, 'scope'>, column = 'source'): { sql: string; params: Record<string, unknown> } {
+export function sourceScope(caller: Pick<AuthenticatedKey, 'scope'>, column = 'source'): SqlFragment {
   const sources = scopeSources(caller);
-  return sources ? { sql: `${column} IN {scope_sources:Array(String)}`, params: { scope_sources: sources } } : { sql: '1', params: {} };
+  return sources ? sql`${columnOf(column)} IN ${sql.param(sources, 'Array(String)')}` : sql`1`;
 }
 
 /**
@@ -64,15 +61,13 @@ export function sourceScopeSql(caller: Pick<AuthenticatedKey, 'scope'>, column =
 export async function peopleInScope(stores: Stores, caller: AuthenticatedKey, people: number[]): Promise<Set<number>> {
   const scope = scopeOf(caller);
   if (!scope || people.length === 0) return new Set(people);
-  const checks: string[] = [];
-  if (scope.team) checks.push(`person_id IN (SELECT person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id IN {people:Array(UInt64)} AND source IN {scope_sources:Array(String)})`);
-  if (scope.staff) checks.push(`person_id IN (SELECT person_id FROM contacts FINAL WHERE workspace_id = {ws:String} AND person_id IN {people:Array(UInt64)} AND staff_userid = {scope_staff:String} AND staff_userid != '')`);
-  const rows = await stores.facts.query<{ person_id: string }>(`SELECT arrayJoin({people:Array(UInt64)}) AS person_id WHERE ${checks.join(' AND ')}`, {
-    ws: caller.workspaceId,
-    people,
-    ...(scope.team ? { scope_sources: scope.team.sources } : {}),
-    ...(scope.staff ? { scope_staff: scope.staffUserId ?? '' } : {}),
-  });
+  const ws = caller.workspaceId;
+  const ids = sql.param(people, 'Array(UInt64)');
+  const checks: SqlFragment[] = [];
+  if (scope.team) checks.push(sql`person_id IN (SELECT person_id FROM source_records FINAL WHERE workspace_id = ${ws} AND person_id IN ${ids} AND source IN ${sql.param(scope.team.sources, 'Array(String)')})`);
+  if (scope.staff) checks.push(sql`person_id IN (SELECT person_id FROM contacts FINAL WHERE workspace_id = ${ws} AND person_id IN ${ids} AND staff_userid = ${scope.staffUserId ?? ''} AND staff_userid != '')`);
+  const { query, params } = sql`SELECT arrayJoin(${ids}) AS person_id WHERE ${sql.join(checks, sql` AND `)}`.toQuery();
+  const rows = await stores.facts.query<{ person_id: string }>(query, params);
   return new Set(rows.map((r) => Number(r.person_id)));
 }
 
@@ -80,9 +75,9 @@ export async function peopleInScope(stores: Stores, caller: AuthenticatedKey, pe
  * A condition on person_identities (its `sources` column, optionally qualified): a team sees the
  * identifiers its own sources brought. 1 for everyone else.
  */
-export function identitySourcesSql(caller: Pick<AuthenticatedKey, 'scope'>, column = 'sources'): { sql: string; params: Record<string, unknown> } {
+export function identitySourcesScope(caller: Pick<AuthenticatedKey, 'scope'>, column = 'sources'): SqlFragment {
   const sources = scopeSources(caller);
-  return sources ? { sql: `hasAny(${column}, {scope_sources:Array(String)})`, params: { scope_sources: sources } } : { sql: '1', params: {} };
+  return sources ? sql`hasAny(${columnOf(column)}, ${sql.param(sources, 'Array(String)')})` : sql`1`;
 }
 
 /** Whether the person is one the caller may see. */
@@ -109,10 +104,8 @@ export async function seesPartOf(stores: Stores, caller: AuthenticatedKey, perso
 export async function peopleSeenInPart(stores: Stores, caller: AuthenticatedKey, people: number[]): Promise<Set<number>> {
   const sources = scopeSources(caller);
   if (!sources || people.length === 0) return new Set();
-  const rows = await stores.facts.query<{ person_id: string }>(
-    `SELECT DISTINCT person_id FROM source_records FINAL
-     WHERE workspace_id = {ws:String} AND person_id IN {people:Array(UInt64)} AND source NOT IN {scope_sources:Array(String)}`,
-    { ws: caller.workspaceId, people, scope_sources: sources },
-  );
+  const { query, params } = sql`SELECT DISTINCT person_id FROM source_records FINAL
+     WHERE workspace_id = ${caller.workspaceId} AND person_id IN ${sql.param(people, 'Array(UInt64)')} AND source NOT IN ${sql.param(sources, 'Array(String)')}`.toQuery();
+  const rows = await stores.facts.query<{ person_id: string }>(query, params);
   return new Set(rows.map((r) => Number(r.person_id)));
 }

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import type { Stores } from '../stores/stores.ts';
 import type { AuthenticatedKey } from '../access/keys.ts';
-import { identitySourcesSql, peopleScopeSql, sourceScopeSql } from '../access/scope.ts';
+import { identitySourcesScope, peopleScope, sourceScope } from '../access/scope.ts';
+import { sql } from '../facts/sql.ts';
 import { csvRows } from '../kernel/csv.ts';
 
 async function writeCsv(stores: Stores, out: string, header: string[], sql: string, params: Record<string, unknown>): Promise<number> {
@@ -23,17 +24,10 @@ type Viewer = Pick<AuthenticatedKey, 'scope'>;
 
 /** `person_id,type,value`: every identifier of every person (a team: of its people, from its sources). */
 export function exportIdentities(stores: Stores, workspaceId: string, out: string, viewer: Viewer = {}): Promise<number> {
-  const people = peopleScopeSql(viewer);
-  const sources = identitySourcesSql(viewer);
-  return writeCsv(
-    stores,
-    out,
-    ['person_id', 'type', 'value'],
-    `SELECT person_id, type, value FROM person_identities FINAL
-     WHERE workspace_id = {ws:String} AND person_id > 0 AND ${people.sql} AND ${sources.sql}
-     ORDER BY person_id, type, value`,
-    { ws: workspaceId, ...people.params, ...sources.params },
-  );
+  const { query, params } = sql`SELECT person_id, type, value FROM person_identities FINAL
+     WHERE workspace_id = ${workspaceId} AND person_id > 0 AND ${peopleScope(viewer, workspaceId)} AND ${identitySourcesScope(viewer)}
+     ORDER BY person_id, type, value`.toQuery();
+  return writeCsv(stores, out, ['person_id', 'type', 'value'], query, params);
 }
 
 /**
@@ -41,17 +35,10 @@ export function exportIdentities(stores: Stores, workspaceId: string, out: strin
  * its own here (its message id), with the person of the identity record it belongs to.
  */
 export function exportRecords(stores: Stores, workspaceId: string, out: string, viewer: Viewer = {}): Promise<number> {
-  const people = peopleScopeSql(viewer);
-  const sources = sourceScopeSql(viewer);
-  return writeCsv(
-    stores,
-    out,
-    ['source', 'record_id', 'person_id'],
-    `SELECT source, record_id, person_id FROM (
+  const { query, params } = sql.with({ ws: workspaceId })`SELECT source, record_id, person_id FROM (
        SELECT source, record_id, person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND kind != 'identity'
        UNION ALL
        SELECT source, message_id AS record_id, person_id FROM events FINAL WHERE workspace_id = {ws:String} AND identity_key != ''
-     ) WHERE ${people.sql} AND ${sources.sql} ORDER BY source, record_id`,
-    { ws: workspaceId, ...people.params, ...sources.params },
-  );
+     ) WHERE ${peopleScope(viewer, workspaceId)} AND ${sourceScope(viewer)} ORDER BY source, record_id`.toQuery();
+  return writeCsv(stores, out, ['source', 'record_id', 'person_id'], query, params);
 }

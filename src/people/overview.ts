@@ -11,33 +11,36 @@ import { bitmapValue } from '../tags/engine.ts';
 import { dateInZone } from '../kernel/time.ts';
 import { listTags, valueRun } from '../tags/store.ts';
 import { valueTypeOf } from '../tags/definition.ts';
-import { peopleScopeSql, sourceScopeSql } from '../access/scope.ts';
+import { peopleScope, sourceScope } from '../access/scope.ts';
+import { sql, type SqlFragment } from '../facts/sql.ts';
 
 export async function overview(stores: Stores, caller: AuthenticatedKey, days = 90) {
   const ws = caller.workspaceId;
   const workspace = await new WorkspaceService(stores.state).get(ws);
   const to = dateInZone(workspace.timeZone);
   const from = dateInZone(workspace.timeZone, days - 1);
-  const people = peopleScopeSql(caller);
-  const sources = sourceScopeSql(caller);
-  const params = { ws, tz: workspace.timeZone, from, to, ...people.params, ...sources.params };
+  const people = peopleScope(caller, ws);
+  const sources = sourceScope(caller);
+  const named = sql.with({ ws, tz: workspace.timeZone, from, to });
+  const read = <Row>(fragment: SqlFragment) => {
+    const { query, params } = fragment.toQuery();
+    return stores.facts.query<Row>(query, params);
+  };
   // Purchases as tags count them: paid orders, less refunds; a package order is one purchase.
-  const purchases = `SELECT person_id, toDate(ordered_at, {tz:String}) AS day, toFloat64(amount - refunded) AS amount FROM orders FINAL
+  const purchases = named`SELECT person_id, toDate(ordered_at, {tz:String}) AS day, toFloat64(amount - refunded) AS amount FROM orders FINAL
     WHERE workspace_id = {ws:String} AND person_id > 0 AND status NOT IN ('cancelled', 'pending') AND NOT (status = 'refunded' AND refunded >= amount)
-      AND toDate(ordered_at, {tz:String}) BETWEEN {from:Date} AND {to:Date} AND ${people.sql} AND ${sources.sql}`;
+      AND toDate(ordered_at, {tz:String}) BETWEEN {from:Date} AND {to:Date} AND ${people} AND ${sources}`;
   const [[base], [totals], trend] = await Promise.all([
-    stores.facts.query<{ people: string }>(`SELECT count() AS people FROM ${EVERYONE} AS everyone WHERE ${people.sql}`, params),
-    stores.facts.query<{ buyers: string; repeaters: string; orders: string; gmv: number }>(
-      `SELECT count() AS buyers, countIf(n >= 2) AS repeaters, sum(n) AS orders, sum(spent) AS gmv
+    read<{ people: string }>(named`SELECT count() AS people FROM ${sql.raw(EVERYONE, { ws })} AS everyone WHERE ${people}`),
+    read<{ buyers: string; repeaters: string; orders: string; gmv: number }>(
+      named`SELECT count() AS buyers, countIf(n >= 2) AS repeaters, sum(n) AS orders, sum(spent) AS gmv
        FROM (SELECT person_id, count() AS n, sum(amount) AS spent FROM (${purchases}) GROUP BY person_id)`,
-      params,
     ),
-    stores.facts.query<{ day: string; orders: string; gmv: number; buyers: string }>(
-      `SELECT toString(d) AS day, orders, gmv, buyers FROM (
+    read<{ day: string; orders: string; gmv: number; buyers: string }>(
+      named`SELECT toString(d) AS day, orders, gmv, buyers FROM (
          SELECT day AS d, count() AS orders, sum(amount) AS gmv, uniqExact(person_id) AS buyers FROM (${purchases})
          GROUP BY d ORDER BY d WITH FILL FROM {from:Date} TO addDays({to:Date}, 1)
        )`,
-      params,
     ),
   ]);
   const buyers = Number(totals.buyers);
@@ -50,11 +53,11 @@ export async function overview(stores: Stores, caller: AuthenticatedKey, days = 
   let lifecycle: Array<{ value: string; people: number }> = [];
   const lifecycleRun = lifecycleTag ? await valueRun(stores, ws, lifecycleTag.key) : undefined;
   if (lifecycleTag && lifecycleRun) {
-    const rows = await stores.facts.query<{ value: string; people: string }>(
-      `SELECT ${bitmapValue(valueTypeOf(lifecycleTag))} AS value, count() AS people FROM tag_values
-       WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String} AND ${people.sql}
+    // The value expression is ours, by the tag's type.
+    const rows = await read<{ value: string; people: string }>(
+      sql`SELECT ${sql.raw(bitmapValue(valueTypeOf(lifecycleTag)))} AS value, count() AS people FROM tag_values
+       WHERE workspace_id = ${ws} AND tag = ${lifecycleTag.key} AND run_id = ${lifecycleRun.runId} AND ${people}
        GROUP BY value ORDER BY people DESC`,
-      { ...params, tag: lifecycleTag.key, run: lifecycleRun.runId },
     );
     lifecycle = rows.map((r) => ({ value: r.value, people: Number(r.people) }));
   }
@@ -63,12 +66,11 @@ export async function overview(stores: Stores, caller: AuthenticatedKey, days = 
   const [rRun, fRun] = recency && frequency ? await Promise.all([valueRun(stores, ws, recency.key), valueRun(stores, ws, frequency.key)]) : [];
   if (rRun && fRun) {
     // Scores are numbers (1 … 5): people per (R, F) pair.
-    const cells = await stores.facts.query<{ r: string; f: string; people: string }>(
-      `SELECT toString(r.v_number) AS r, toString(f.v_number) AS f, count() AS people
-       FROM (SELECT person_id, v_number FROM tag_values WHERE workspace_id = {ws:String} AND run_id = {r_run:String} AND ${people.sql}) AS r
-       INNER JOIN (SELECT person_id, v_number FROM tag_values WHERE workspace_id = {ws:String} AND run_id = {f_run:String}) AS f ON r.person_id = f.person_id
+    const cells = await read<{ r: string; f: string; people: string }>(
+      sql`SELECT toString(r.v_number) AS r, toString(f.v_number) AS f, count() AS people
+       FROM (SELECT person_id, v_number FROM tag_values WHERE workspace_id = ${ws} AND run_id = ${rRun.runId} AND ${people}) AS r
+       INNER JOIN (SELECT person_id, v_number FROM tag_values WHERE workspace_id = ${ws} AND run_id = ${fRun.runId}) AS f ON r.person_id = f.person_id
        GROUP BY r, f`,
-      { ...params, r_run: rRun.runId, f_run: fRun.runId },
     );
     const axis = (pick: (c: (typeof cells)[number]) => string) => [...new Set(cells.map(pick))].sort((a, b) => Number(a) - Number(b));
     const r = axis((c) => c.r);

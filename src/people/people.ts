@@ -11,7 +11,8 @@ import { loadIdentifierTypes } from '../identity/identifier-store.ts';
 import { normalise, normaliseEmail, normalisePhone } from '../identity/identifier-types.ts';
 import { recordAudit } from '../access/audit.ts';
 import { maskField, maskIdentifier, maskName, maskProperties, maskRecordId, maskTagValue, maskText, seesPersonalData } from '../access/masking.ts';
-import { assertPersonInScope, identitySourcesSql, peopleInScope, peopleScopeSql, scopeOf, scopeSources, seesPartOf } from '../access/scope.ts';
+import { assertPersonInScope, identitySourcesScope, peopleInScope, peopleScope, scopeOf, scopeSources, seesPartOf, sourceScope } from '../access/scope.ts';
+import { sql } from '../facts/sql.ts';
 import { personTagsWithAuthors } from '../tags/store.ts';
 import { consentsOf } from '../policy/policy.ts';
 import { listNotes } from './notes.ts';
@@ -93,40 +94,38 @@ export async function searchPeople(stores: Stores, caller: Caller, text: string,
   }
   if (masked && givenReason) await recordMaskedLookup(stores, caller, q, givenReason);
   const lastFour = masked && !givenReason && /^\d{4}$/.test(q);
-  const scope = peopleScopeSql(caller);
+  const scope = peopleScope(caller, caller.workspaceId);
   // A team matches on what its own sources brought only (a JD-only phone must not find a shared person).
-  const identityFilter = identitySourcesSql(caller);
-  const sources = scopeSources(caller);
-  const recordFilter = sources ? 'AND source IN {scope_sources:Array(String)}' : '';
+  const identityFilter = identitySourcesScope(caller);
+  const recordFilter = scopeSources(caller) ? sql`AND ${sourceScope(caller)}` : sql.empty;
   const id = /^\d{1,15}$/.test(q) ? Number(q) : 0;
   // Names have letters: digits and signs (a phone, an id) need not read every record's name, and
   // match a few people at most, whose scope is then checked one by one.
   const byName = /\p{L}/u.test(q);
-  const identifierMatch = matchIdentifiers
-    ? `SELECT person_id FROM person_identities FINAL
-       WHERE workspace_id = {ws:String} AND value IN {values:Array(String)} AND person_id > 0 AND ${identityFilter.sql}
-       UNION DISTINCT`
-    : lastFour
-      ? `SELECT person_id FROM person_identities FINAL
-       WHERE workspace_id = {ws:String} AND type = 'phone' AND endsWith(value, {q:String}) AND person_id > 0 AND ${identityFilter.sql}
-       UNION DISTINCT`
-      : '';
   // Many people share four last digits: those are read within the scope in the query, like names.
   const inQuery = byName || lastFour;
-  const rows = await stores.facts.query<{ person_id: string }>(
-    `SELECT person_id FROM (
+  const named = sql.with({ ws: caller.workspaceId, values: [...values], q, id, limit: inQuery ? limit : 1000 });
+  const identifierMatch = matchIdentifiers
+    ? named`SELECT person_id FROM person_identities FINAL
+       WHERE workspace_id = {ws:String} AND value IN {values:Array(String)} AND person_id > 0 AND ${identityFilter}
+       UNION DISTINCT`
+    : lastFour
+      ? named`SELECT person_id FROM person_identities FINAL
+       WHERE workspace_id = {ws:String} AND type = 'phone' AND endsWith(value, {q:String}) AND person_id > 0 AND ${identityFilter}
+       UNION DISTINCT`
+      : sql.empty;
+  const search = named`SELECT person_id FROM (
        ${identifierMatch}
        ${
          byName
-           ? `SELECT person_id FROM source_records FINAL
+           ? named`SELECT person_id FROM source_records FINAL
        WHERE workspace_id = {ws:String} AND person_id > 0 AND name != '' AND positionCaseInsensitiveUTF8(name, {q:String}) > 0 ${recordFilter}
        UNION DISTINCT`
-           : ''
+           : sql.empty
        }
        SELECT person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND {id:UInt64} > 0 AND person_id = {id:UInt64}
-     ) WHERE ${inQuery ? scope.sql : '1'} ORDER BY person_id LIMIT {limit:UInt32}`,
-    { ws: caller.workspaceId, values: [...values], q, id, limit: inQuery ? limit : 1000, ...scope.params, ...identityFilter.params },
-  );
+     ) WHERE ${inQuery ? scope : sql`1`} ORDER BY person_id LIMIT {limit:UInt32}`.toQuery();
+  const rows = await stores.facts.query<{ person_id: string }>(search.query, search.params);
   const found = rows.map((r) => Number(r.person_id));
   const visible = inQuery ? found : [...(await peopleInScope(stores, caller, found))].sort((a, b) => a - b).slice(0, limit);
   return describePeople(stores, caller, visible);
@@ -174,14 +173,11 @@ const queryField = (q: string) => (/@/.test(q) ? 'email' : /^[+\d\s\-()]+$/.test
 async function describePeople(stores: Stores, caller: Caller, ids: number[]): Promise<PersonHit[]> {
   if (ids.length === 0) return [];
   const sources = scopeSources(caller);
-  const filter = identitySourcesSql(caller);
+  const identitiesQuery = sql`SELECT person_id, type, value FROM person_identities FINAL
+       WHERE workspace_id = ${caller.workspaceId} AND person_id IN ${sql.param(ids, 'Array(UInt64)')} AND ${identitySourcesScope(caller)} ORDER BY person_id, type, value`.toQuery();
   const show = shown(caller);
   const [identities, names] = await Promise.all([
-    stores.facts.query<{ person_id: string; type: string; value: string }>(
-      `SELECT person_id, type, value FROM person_identities FINAL
-       WHERE workspace_id = {ws:String} AND person_id IN {ids:Array(UInt64)} AND ${filter.sql} ORDER BY person_id, type, value`,
-      { ws: caller.workspaceId, ids, ...filter.params },
-    ),
+    stores.facts.query<{ person_id: string; type: string; value: string }>(identitiesQuery.query, identitiesQuery.params),
     stores.facts.query<{ person_id: string; name: string; sources: string[] }>(
       `SELECT person_id, argMaxIf(name, seen_at, name != '') AS name, groupUniqArray(source) AS sources FROM source_records FINAL
        WHERE workspace_id = {ws:String} AND person_id IN {ids:Array(UInt64)} ${sources ? 'AND source IN {scope_sources:Array(String)}' : ''}
@@ -208,7 +204,7 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
   const bySource = sources ? 'AND source IN {scope_sources:Array(String)}' : '';
   const sourceParams = sources ? { scope_sources: sources } : {};
   const show = shown(caller);
-  const filter = identitySourcesSql(caller);
+  const identitiesQuery = sql`SELECT type, value, sources FROM person_identities FINAL WHERE workspace_id = ${ws} AND person_id = ${sql.param(personId, 'UInt64')} AND ${identitySourcesScope(caller)} ORDER BY type, value`.toQuery();
 
   const records = await stores.facts.query<{ source: string; kind: string; record_id: string; name: string; address: string; birthday: string; attributes: Record<string, string>; seen_at: string }>(
     `SELECT source, kind, record_id, name, address, birthday, attributes, toString(seen_at) AS seen_at FROM source_records FINAL
@@ -232,10 +228,7 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
   // or written about all of them (a record importing another team's customer's phone pulls in no more).
   const partial = await seesPartOf(stores, caller, personId);
   const [identities, orders, events, allTags, allDeliveries, allTasks, consents, notes] = await Promise.all([
-    stores.facts.query<{ type: string; value: string; sources: string[] }>(
-      `SELECT type, value, sources FROM person_identities FINAL WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} AND ${filter.sql} ORDER BY type, value`,
-      { ws, p: personId, ...filter.params },
-    ),
+    stores.facts.query<{ type: string; value: string; sources: string[] }>(identitiesQuery.query, identitiesQuery.params),
     personOrders(stores, ws, personId, bySource, sourceParams),
     stores.facts.query<{ event: string; type: string; timestamp: string; properties: string; source: string }>(
       `SELECT event, type, toString(timestamp) AS timestamp, properties, source FROM events FINAL

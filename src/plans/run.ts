@@ -10,7 +10,8 @@ import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../access/workspaces.ts';
-import { compileFor, getSegment } from '../segments/segments.ts';
+import { getSegment, membersSql } from '../segments/segments.ts';
+import { sql as factsSql, type SqlFragment } from '../facts/sql.ts';
 import { addressTypeOf } from '../channels/definition.ts';
 import { CHANNEL_CONFIGS, type Channel } from '../contract/channels.ts';
 import { weComMassMessageAllowance } from '../channels/wecom.ts';
@@ -60,25 +61,15 @@ export function assignGroup(plan: Pick<Plan, 'key' | 'controlPercent' | 'variant
   return plan.variants[plan.variants.length - 1].key;
 }
 
-/** A compiled segment's SQL with its parameters renamed (all but ws and tz), so several fit in one query. */
-export function prefixed(compiled: { sql: string; params: Record<string, unknown> }, prefix: string) {
-  const params: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(compiled.params)) params[name === 'ws' || name === 'tz' ? name : `${prefix}${name}`] = value;
-  const text = compiled.sql.replace(/\{([A-Za-z_][A-Za-z0-9_]*):/g, (all, name: string) => (name === 'ws' || name === 'tz' ? all : `{${prefix}${name}:`));
-  return { sql: text, params };
-}
-
 /**
  * For each exclusion segment, `<column> IN (its members), '<reason>'` — the arguments of a multiIf
- * that says why a person is left out — with its parameters added to `params`.
+ * that says why a person is left out — each fragment with its own parameters.
  */
-export async function exclusionConditions(stores: Stores, workspaceId: string, segments: string[], column: string, params: Record<string, unknown>): Promise<string[]> {
-  const conditions: string[] = [];
-  for (const [i, key] of segments.entries()) {
-    const excluded = prefixed(await compileFor(stores, workspaceId, await getSegment(stores, workspaceId, key)), `x${i}_`);
-    Object.assign(params, excluded.params);
-    params[`x${i}_reason`] = `excluded: in segment ${key}`;
-    conditions.push(`${column} IN (${excluded.sql}), {x${i}_reason:String}`);
+export async function exclusionConditions(stores: Stores, workspaceId: string, segments: string[], column: SqlFragment): Promise<SqlFragment[]> {
+  const conditions: SqlFragment[] = [];
+  for (const key of segments) {
+    const excluded = await membersSql(stores, workspaceId, await getSegment(stores, workspaceId, key));
+    conditions.push(factsSql`${column} IN (${excluded}), ${`excluded: in segment ${key}`}`);
   }
   return conditions;
 }
@@ -107,32 +98,30 @@ async function fixAudience(stores: Stores, workspaceId: string, timeZone: string
     run: runId,
   });
   if (!plan.audience.segment) throw new Error(`plan "${plan.key}" has no segment to run over`);
-  const audience = prefixed(await compileFor(stores, workspaceId, await getSegment(stores, workspaceId, plan.audience.segment)), 'a_');
-  const params: Record<string, unknown> = { ...audience.params, ws: workspaceId, tz: timeZone, plan: plan.key, run: runId };
-  const reasons = await exclusionConditions(stores, workspaceId, plan.audience.exclude, 'members.person_id', params);
+  const audience = await membersSql(stores, workspaceId, await getSegment(stores, workspaceId, plan.audience.segment));
+  const reasons = await exclusionConditions(stores, workspaceId, plan.audience.exclude, factsSql.identifier('members', 'person_id'));
   if (plan.audience.excludeConvertedDays && plan.goal) {
     const conversions = conversionsSql(plan.goal);
-    Object.assign(params, conversions.params, { conv_since: Math.floor(now.getTime() / 1000) - plan.audience.excludeConvertedDays * 86_400 });
-    params.conv_reason = `excluded: reached the goal in the last ${plan.audience.excludeConvertedDays} days`;
-    reasons.push(`members.person_id IN (SELECT person_id FROM (${conversions.sql}) WHERE at >= toDateTime64({conv_since:Int64}, 3)), {conv_reason:String}`);
+    const since = Math.floor(now.getTime() / 1000) - plan.audience.excludeConvertedDays * 86_400;
+    const reason = `excluded: reached the goal in the last ${plan.audience.excludeConvertedDays} days`;
+    reasons.push(
+      factsSql`members.person_id IN (SELECT person_id FROM (${factsSql.raw(conversions.sql, { ws: workspaceId, tz: timeZone, ...conversions.params })}) WHERE at >= toDateTime64(${factsSql.param(since, 'Int64')}, 3)), ${reason}`,
+    );
   }
-  const excluded = reasons.length > 0 ? `multiIf(${reasons.join(', ')}, '')` : `''`;
+  const excluded = reasons.length > 0 ? factsSql`multiIf(${factsSql.join(reasons)}, '')` : factsSql`''`;
   const addressType = addressTypeOf(channel);
-  let address = `''`;
-  let join = '';
+  let address = factsSql`''`;
+  let join = factsSql.empty;
   if (addressType) {
-    params.address_type = addressType;
     // One address per person: the identifier value most records carry.
-    join = `LEFT JOIN (SELECT person_id, argMax(value, records) AS address FROM person_identities FINAL
-      WHERE workspace_id = {ws:String} AND type = {address_type:String} AND person_id > 0 GROUP BY person_id) AS addr ON addr.person_id = members.person_id`;
-    address = 'addr.address';
+    join = factsSql`LEFT JOIN (SELECT person_id, argMax(value, records) AS address FROM person_identities FINAL
+      WHERE workspace_id = ${workspaceId} AND type = ${addressType} AND person_id > 0 GROUP BY person_id) AS addr ON addr.person_id = members.person_id`;
+    address = factsSql`addr.address`;
   }
-  await stores.facts.command(
-    `INSERT INTO plan_audiences (workspace_id, plan, run_id, person_id, excluded, address)
+  const insert = factsSql.with({ ws: workspaceId, plan: plan.key, run: runId })`INSERT INTO plan_audiences (workspace_id, plan, run_id, person_id, excluded, address)
      SELECT {ws:String}, {plan:String}, {run:String}, members.person_id, ${excluded}, ${address}
-     FROM (${audience.sql}) AS members ${join}`,
-    params,
-  );
+     FROM (${audience}) AS members ${join}`.toQuery();
+  await stores.facts.command(insert.query, insert.params);
   const [{ n }] = await stores.facts.query<{ n: string }>(
     `SELECT count() AS n FROM plan_audiences WHERE workspace_id = {ws:String} AND plan = {plan:String} AND run_id = {run:String}`,
     { ws: workspaceId, plan: plan.key, run: runId },

@@ -7,11 +7,12 @@
  */
 import crypto from 'node:crypto';
 import type { Stores } from '../stores/stores.ts';
-import { compileFor, getSegment } from '../segments/segments.ts';
+import { getSegment, membersSql } from '../segments/segments.ts';
+import { sql as factsSql } from '../facts/sql.ts';
 import { addressTypeOf } from '../channels/definition.ts';
 import { dateInZone } from '../tags/engine.ts';
 import { seconds, type Plan } from '../contract/plans.ts';
-import { addressesOf, enqueueCandidates, enqueueContext, exclusionConditions, prefixed, type RunOptions } from './run.ts';
+import { addressesOf, enqueueCandidates, enqueueContext, exclusionConditions, type RunOptions } from './run.ts';
 
 /** Events may land (or be given a person) this long after they happened and still trigger. */
 export const TRIGGER_GRACE_MS = 10 * 60_000;
@@ -62,33 +63,32 @@ export async function evaluateTriggers(stores: Stores, workspaceId: string, plan
   ctx.stepsSpanRuns = true;
   if (trigger.reenterAfterDays > 0) ctx.enteredSince = new Date(now.getTime() - trigger.reenterAfterDays * 86_400_000);
 
-  const filters: string[] = [];
+  // The pass's own values are named in its text; segments bring theirs as fragments.
+  const named = factsSql.with(params);
+  let filter = factsSql.empty;
   if (plan.audience.segment) {
-    const audience = prefixed(await compileFor(stores, workspaceId, await getSegment(stores, workspaceId, plan.audience.segment)), 's_');
-    Object.assign(params, audience.params);
-    filters.push(`AND person_id IN (${audience.sql})`);
+    const audience = await membersSql(stores, workspaceId, await getSegment(stores, workspaceId, plan.audience.segment));
+    filter = factsSql`AND person_id IN (${audience})`;
   }
-  const reasons = await exclusionConditions(stores, workspaceId, plan.audience.exclude, 'a.person_id', params);
-  let unless = '';
-  let having = '';
+  const reasons = await exclusionConditions(stores, workspaceId, plan.audience.exclude, factsSql.identifier('a', 'person_id'));
+  let unless = factsSql.empty;
+  let having = factsSql.empty;
   if (trigger.unless) {
     params.b_event = trigger.unless.event;
-    unless = `LEFT JOIN (SELECT person_id, timestamp AS bt FROM events FINAL
+    unless = named`LEFT JOIN (SELECT person_id, timestamp AS bt FROM events FINAL
         WHERE workspace_id = {ws:String} AND person_id > 0 AND event = {b_event:String}
           AND timestamp > fromUnixTimestamp64Milli({from_ms:Int64}) AND timestamp <= fromUnixTimestamp64Milli({to_ms:Int64}) + toIntervalSecond({delay:UInt32})) AS b
       ON b.person_id = a.person_id`;
-    having = 'HAVING countIf(b.bt > a.at AND b.bt <= a.at + toIntervalSecond({delay:UInt32})) = 0';
+    having = named`HAVING countIf(b.bt > a.at AND b.bt <= a.at + toIntervalSecond({delay:UInt32})) = 0`;
   }
-  const rows = await stores.facts.query<{ person_id: string; message_id: string; excluded: string }>(
-    `SELECT a.person_id AS person_id, a.message_id AS message_id, any(${reasons.length ? `multiIf(${reasons.join(', ')}, '')` : `''`}) AS excluded
+  const passQuery = named`SELECT a.person_id AS person_id, a.message_id AS message_id, any(${reasons.length ? factsSql`multiIf(${factsSql.join(reasons)}, '')` : factsSql`''`}) AS excluded
      FROM (SELECT person_id, message_id, timestamp AS at FROM events FINAL
            WHERE workspace_id = {ws:String} AND person_id > 0 AND event = {a_event:String}
-             AND timestamp > fromUnixTimestamp64Milli({from_ms:Int64}) AND timestamp <= fromUnixTimestamp64Milli({to_ms:Int64}) ${filters.join(' ')}) AS a
+             AND timestamp > fromUnixTimestamp64Milli({from_ms:Int64}) AND timestamp <= fromUnixTimestamp64Milli({to_ms:Int64}) ${filter}) AS a
      ${unless}
      GROUP BY a.person_id, a.message_id, a.at ${having}
-     ORDER BY a.at, a.message_id`,
-    params,
-  );
+     ORDER BY a.at, a.message_id`.toQuery();
+  const rows = await stores.facts.query<{ person_id: string; message_id: string; excluded: string }>(passQuery.query, passQuery.params);
   const addresses = await addressesOf(stores, workspaceId, addressTypeOf(ctx.channel), [...new Set(rows.map((r) => Number(r.person_id)))]);
   const fresh = await enqueueCandidates(ctx, rows.map((r) => ({ personId: Number(r.person_id), excluded: r.excluded, address: addresses.get(Number(r.person_id)) ?? '', step: `send:${r.message_id}` })));
   await moveOn();

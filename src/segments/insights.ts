@@ -9,8 +9,14 @@ import { VALUE_COLUMN, type ValueType } from '../facts/tag-values.ts';
 import { getTag, valueRun } from '../tags/store.ts';
 import { bitmapValue } from '../tags/engine.ts';
 import { valueTypeOf } from '../tags/definition.ts';
-import { compileFor, type SegmentTree, type Viewer } from './segments.ts';
-import { peopleScopeSql } from '../access/scope.ts';
+import { membersSql, type SegmentTree, type Viewer } from './segments.ts';
+import { peopleScope } from '../access/scope.ts';
+import { sql, type SqlFragment } from '../facts/sql.ts';
+
+async function read<Row>(stores: Stores, fragment: SqlFragment): Promise<Row[]> {
+  const { query, params } = fragment.toQuery();
+  return stores.facts.query<Row>(query, params);
+}
 
 
 async function tagInput(stores: Stores, workspaceId: string, key: string) {
@@ -21,38 +27,35 @@ async function tagInput(stores: Stores, workspaceId: string, key: string) {
 }
 
 export async function segmentInsights(stores: Stores, workspaceId: string, tree: SegmentTree, tagKeys: string[], top = 10) {
-  const compiled = await compileFor(stores, workspaceId, tree);
+  const members = await membersSql(stores, workspaceId, tree);
   // The base is everyone the viewer may see.
-  const scope = peopleScopeSql(tree.viewer ?? {});
-  const { sql } = compiled;
-  const params = { ...compiled.params, ...scope.params };
-  const [sizes] = await stores.facts.query<{ inside: string; base: string }>(
-    `SELECT countIf(person_id IN (${sql})) AS inside, count() AS base FROM ${EVERYONE} AS everyone WHERE ${scope.sql}`,
-    params,
+  const scope = peopleScope(tree.viewer ?? {}, workspaceId);
+  const [sizes] = await read<{ inside: string; base: string }>(
+    stores,
+    sql`SELECT countIf(person_id IN (${members})) AS inside, count() AS base FROM ${sql.raw(EVERYONE, { ws: workspaceId })} AS everyone WHERE ${scope}`,
   );
   const inside = Number(sizes.inside);
   const base = Number(sizes.base);
   const tags = [];
   for (const key of tagKeys) {
     const { tag, type, run } = await tagInput(stores, workspaceId, key);
-    const bound = { ...params, ins_tag: key, ins_run: run.runId, ins_top: top };
     // The value column is ours (by the tag's type); the tree's SQL carries bound parameters only.
     const values = (column: string) =>
-      `SELECT person_id, ${column} AS value, person_id IN (${sql}) AS inside FROM tag_values WHERE workspace_id = {ws:String} AND tag = {ins_tag:String} AND run_id = {ins_run:String} AND ${scope.sql}`;
+      sql`SELECT person_id, ${sql.raw(column)} AS value, person_id IN (${members}) AS inside FROM tag_values WHERE workspace_id = ${workspaceId} AND tag = ${key} AND run_id = ${run.runId} AND ${scope}`;
     if (type === 'number') {
-      const [row] = await stores.facts.query<Record<string, number | string>>(
-        `SELECT countIf(inside) AS people_inside, count() AS people_base, avgIf(value, inside) AS avg_inside, avg(value) AS avg_base,
+      const [row] = await read<Record<string, number | string>>(
+        stores,
+        sql`SELECT countIf(inside) AS people_inside, count() AS people_base, avgIf(value, inside) AS avg_inside, avg(value) AS avg_base,
                 quantileExactIf(0.5)(value, inside) AS median_inside, quantileExact(0.5)(value) AS median_base
          FROM (${values(VALUE_COLUMN.number)})`,
-        bound,
       );
       tags.push({ key, name: tag.name, type, baseDate: run.baseDate, summary: Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)])) });
       continue;
     }
-    const rows = await stores.facts.query<{ value: string; inside: string; base: string }>(
-      `SELECT value, countIf(inside) AS inside, count() AS base FROM (${values(bitmapValue(type))})
-       GROUP BY value ORDER BY inside DESC, base DESC, value LIMIT {ins_top:UInt32}`,
-      bound,
+    const rows = await read<{ value: string; inside: string; base: string }>(
+      stores,
+      sql`SELECT value, countIf(inside) AS inside, count() AS base FROM (${values(bitmapValue(type))})
+       GROUP BY value ORDER BY inside DESC, base DESC, value LIMIT ${sql.param(top, 'UInt32')}`,
     );
     tags.push({
       key,
@@ -75,14 +78,13 @@ export async function crossMatrix(stores: Stores, workspaceId: string, tree: Seg
   const row = await tagInput(stores, workspaceId, rowKey);
   const column = await tagInput(stores, workspaceId, columnKey);
   for (const t of [row, column]) if (t.type === 'number' || t.type === 'string_list') throw new NotFoundError(`tag "${t.tag.key}" is a ${t.type}; a cross matrix takes text, boolean or date tags`);
-  const scope = peopleScopeSql(viewer);
-  const compiled = tree ? await compileFor(stores, workspaceId, { ...tree, viewer }) : { sql: '', params: { ws: workspaceId } };
-  const filter = tree ? `AND person_id IN (${compiled.sql})` : `AND ${scope.sql}`;
-  const side = (run: string, type: ValueType) => `SELECT person_id, ${bitmapValue(type)} AS value FROM tag_values WHERE workspace_id = {ws:String} AND run_id = {${run}:String} ${filter}`;
-  const cells = await stores.facts.query<{ r: string; c: string; people: string }>(
-    `SELECT a.value AS r, b.value AS c, count() AS people FROM (${side('row_run', row.type)}) AS a INNER JOIN (${side('col_run', column.type)}) AS b ON a.person_id = b.person_id
+  const filter = tree ? sql`AND person_id IN (${await membersSql(stores, workspaceId, { ...tree, viewer })})` : sql`AND ${peopleScope(viewer, workspaceId)}`;
+  // The value expression is ours, by the tag's type.
+  const side = (run: string, type: ValueType) => sql`SELECT person_id, ${sql.raw(bitmapValue(type))} AS value FROM tag_values WHERE workspace_id = ${workspaceId} AND run_id = ${run} ${filter}`;
+  const cells = await read<{ r: string; c: string; people: string }>(
+    stores,
+    sql`SELECT a.value AS r, b.value AS c, count() AS people FROM (${side(row.run.runId, row.type)}) AS a INNER JOIN (${side(column.run.runId, column.type)}) AS b ON a.person_id = b.person_id
      GROUP BY r, c ORDER BY r, c`,
-    { ...compiled.params, ...scope.params, row_run: row.run.runId, col_run: column.run.runId },
   );
   const totals = (pick: (c: (typeof cells)[number]) => string) => {
     const t = new Map<string, number>();

@@ -10,8 +10,9 @@ import { loadIdentifierTypes } from '../identity/identifier-store.ts';
 import { normalise } from '../identity/identifier-types.ts';
 import { readRows, sniffFile } from '../ingest/file-reader.ts';
 import { ConflictError } from '../kernel/errors.ts';
-import { compileFor, getSegment, saveSegment, type Viewer } from './segments.ts';
-import { identitySourcesSql } from '../access/scope.ts';
+import { compileFor, getSegment, membersSql, saveSegment, type Viewer } from './segments.ts';
+import { identitySourcesScope } from '../access/scope.ts';
+import { sql } from '../facts/sql.ts';
 import { csvRows } from '../kernel/csv.ts';
 
 export interface ListImportReport {
@@ -24,7 +25,6 @@ export interface ListImportReport {
   unmatched: number;
   people: number;
 }
-
 /**
  * Imports a file (a header row, then one identifier per row in the first column) as segment `key`
  * (created if new; its list replaced if it is a list segment already).
@@ -89,15 +89,13 @@ export async function importSegmentList(
  */
 export async function exportSegment(stores: Stores, workspaceId: string, key: string, identifierType: string, out: NodeJS.WritableStream, viewer?: Viewer): Promise<{ people: number; rows: number }> {
   const segment = await getSegment(stores, workspaceId, key);
-  const { sql, params } = await compileFor(stores, workspaceId, { ...segment, viewer });
+  const members = await membersSql(stores, workspaceId, { ...segment, viewer });
   const snapshot = `export_${crypto.randomBytes(8).toString('hex')}`;
   // A team exports only identifiers its own sources brought.
-  const sources = identitySourcesSql(viewer ?? {}, 'pi.sources');
-  const bound = { ws: workspaceId, segment: key, snapshot, type: identifierType, ...sources.params };
-  await stores.facts.command(`INSERT INTO segment_members (workspace_id, segment, snapshot_id, person_id) SELECT {ws:String}, {segment:String}, {snapshot:String}, person_id FROM (${sql})`, {
-    ...params,
-    ...bound,
-  });
+  const sources = identitySourcesScope(viewer ?? {}, 'pi.sources');
+  const bound = { ws: workspaceId, segment: key, snapshot, type: identifierType };
+  const fix = sql.with(bound)`INSERT INTO segment_members (workspace_id, segment, snapshot_id, person_id) SELECT {ws:String}, {segment:String}, {snapshot:String}, person_id FROM (${members})`.toQuery();
+  await stores.facts.command(fix.query, fix.params);
   try {
     out.write(csvRows([['person_id', identifierType]]));
     let rows = 0;
@@ -105,16 +103,14 @@ export async function exportSegment(stores: Stores, workspaceId: string, key: st
     let after = 0;
     for (;;) {
       // Whole people per page: the page ends at a person id, the next starts after it.
-      const page = await stores.facts.query<{ person_id: string; values: string[] }>(
-        `SELECT person_id, groupArray(value) AS values FROM (
+      const pageQuery = sql.with({ ...bound, after })`SELECT person_id, groupArray(value) AS values FROM (
            SELECT pi.person_id AS person_id, pi.value AS value FROM person_identities AS pi FINAL
            WHERE pi.workspace_id = {ws:String} AND pi.type = {type:String} AND pi.person_id > {after:UInt64}
-             AND ${sources.sql}
+             AND ${sources}
              AND pi.person_id IN (SELECT person_id FROM segment_members WHERE workspace_id = {ws:String} AND segment = {segment:String} AND snapshot_id = {snapshot:String})
            ORDER BY person_id, value
-         ) GROUP BY person_id ORDER BY person_id LIMIT 20000`,
-        { ...bound, after },
-      );
+         ) GROUP BY person_id ORDER BY person_id LIMIT 20000`.toQuery();
+      const page = await stores.facts.query<{ person_id: string; values: string[] }>(pageQuery.query, pageQuery.params);
       if (page.length === 0) break;
       const text = csvRows(page.flatMap((r) => r.values.map((value) => [r.person_id, value])));
       for (const r of page) rows += r.values.length;

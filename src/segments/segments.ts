@@ -6,8 +6,8 @@ import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../access/workspaces.ts';
 import { type AuthenticatedKey, type Role } from '../access/keys.ts';
 import { ConflictError, NotFoundError } from '../kernel/errors.ts';
-import { identitySourcesSql, peopleScopeSql, scopeOf } from '../access/scope.ts';
-import { dateInZone } from '../tags/engine.ts';
+import { identitySourcesScope, peopleScope, scopeOf } from '../access/scope.ts';
+import { dateInZone } from '../kernel/time.ts';
 import { listTags, valueRun, valueRuns } from '../tags/store.ts';
 import { valueTypeOf } from '../tags/definition.ts';
 import { maskIdentifier, seesPersonalData } from '../access/masking.ts';
@@ -15,6 +15,7 @@ import { segmentSchema, type Condition, type Segment } from '../contract/segment
 import { nodes, segmentReferences } from './definition.ts';
 import { hasChangesSince, recentBuild, usable } from './behaviour.ts';
 import { compileSegment, tagRunKey, type CompileContext, type CompiledSegment } from './compile.ts';
+import { sql, type SqlFragment } from '../facts/sql.ts';
 
 function parse(raw: unknown): Segment {
   return segmentSchema.parse(typeof raw === 'string' ? JSON.parse(raw) : raw);
@@ -156,14 +157,20 @@ export type SegmentTree = Pick<Segment, 'match' | 'conditions'> & { key?: string
 export type Viewer = Pick<AuthenticatedKey, 'scope'>;
 
 /** The members the viewer may see (no bitmap shortcut then: the scope is a scan). */
-function withinScope(compiled: CompiledSegment, viewer: Viewer | undefined): CompiledSegment {
+function withinScope(compiled: CompiledSegment, viewer: Viewer | undefined, workspaceId: string): CompiledSegment {
   if (!viewer || !scopeOf(viewer)) return compiled;
-  const scope = peopleScopeSql(viewer);
-  return { sql: `SELECT person_id FROM (${compiled.sql}) WHERE ${scope.sql}`, params: { ...compiled.params, ...scope.params } };
+  const scoped = sql`SELECT person_id FROM (${sql.raw(compiled.sql, compiled.params)}) WHERE ${peopleScope(viewer, workspaceId)}`.toQuery();
+  return { sql: scoped.query, params: scoped.params };
 }
 
 export async function compileFor(stores: Stores, workspaceId: string, segment: SegmentTree, slice?: number): Promise<CompiledSegment> {
-  return withinScope(compileSegment(segment, await context(stores, workspaceId, segment, slice, segment.today, segment.now)), segment.viewer);
+  return withinScope(compileSegment(segment, await context(stores, workspaceId, segment, slice, segment.today, segment.now)), segment.viewer, workspaceId);
+}
+
+/** The members (SELECT person_id) as a fragment carrying its own parameters: it composes with others without renaming. */
+export async function membersSql(stores: Stores, workspaceId: string, segment: SegmentTree): Promise<SqlFragment> {
+  const compiled = await compileFor(stores, workspaceId, segment);
+  return sql.raw(compiled.sql, compiled.params);
 }
 
 /** The exact number of people in a segment. */
@@ -192,7 +199,7 @@ export async function estimateSegment(stores: Stores, workspaceId: string, segme
       return { estimate: n, low: n, high: n, slice: 1, seconds: (performance.now() - started) / 1000 };
     }
   }
-  const { sql, params } = withinScope(compileSegment(segment, { ...ctx, slice }), segment.viewer);
+  const { sql, params } = withinScope(compileSegment(segment, { ...ctx, slice }), segment.viewer, workspaceId);
   const [row] = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM (${sql})`, params);
   const sampled = Number(row.n);
   // Binomial sampling of members at rate 1/slice.
@@ -203,17 +210,15 @@ export async function estimateSegment(stores: Stores, workspaceId: string, segme
 
 /** A few members with their identifiers (masked unless the role sees personal data). */
 export async function sampleSegment(stores: Stores, workspaceId: string, segment: SegmentTree, options: { limit?: number; role?: Role } = {}) {
-  const { sql, params } = await compileFor(stores, workspaceId, segment);
+  const members = await membersSql(stores, workspaceId, segment);
   const limit = Math.min(Math.max(options.limit ?? 20, 1), 1000);
   // A team sees the identifiers its own sources brought.
-  const sources = identitySourcesSql(segment.viewer ?? {});
-  const rows = await stores.facts.query<{ person_id: string; identifiers: Array<[string, string]> }>(
-    `SELECT m.person_id AS person_id, groupArray((pi.type, pi.value)) AS identifiers
-     FROM (SELECT person_id FROM (${sql}) ORDER BY cityHash64(person_id) LIMIT {limit:UInt32}) AS m
-     LEFT JOIN (SELECT person_id, type, value FROM person_identities FINAL WHERE workspace_id = {ws:String} AND ${sources.sql}) AS pi ON m.person_id = pi.person_id
-     GROUP BY m.person_id ORDER BY cityHash64(m.person_id)`,
-    { ...params, limit, ...sources.params },
-  );
+  const sources = identitySourcesScope(segment.viewer ?? {});
+  const sample = sql`SELECT m.person_id AS person_id, groupArray((pi.type, pi.value)) AS identifiers
+     FROM (SELECT person_id FROM (${members}) ORDER BY cityHash64(person_id) LIMIT ${sql.param(limit, 'UInt32')}) AS m
+     LEFT JOIN (SELECT person_id, type, value FROM person_identities FINAL WHERE workspace_id = ${workspaceId} AND ${sources}) AS pi ON m.person_id = pi.person_id
+     GROUP BY m.person_id ORDER BY cityHash64(m.person_id)`.toQuery();
+  const rows = await stores.facts.query<{ person_id: string; identifiers: Array<[string, string]> }>(sample.query, sample.params);
   const clear = options.role === undefined || seesPersonalData(options.role);
   return rows.map((r) => ({
     personId: Number(r.person_id),

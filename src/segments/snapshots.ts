@@ -9,7 +9,8 @@ import type { Stores } from '../stores/stores.ts';
 import { NotFoundError } from '../kernel/errors.ts';
 import { onTagRunsFinished } from '../tags/engine.ts';
 import { compileFor, getSegment, listSegments, type Viewer } from './segments.ts';
-import { peopleScopeSql } from '../access/scope.ts';
+import { peopleScope } from '../access/scope.ts';
+import { sql } from '../facts/sql.ts';
 
 export interface SnapshotInfo {
   id: string;
@@ -72,17 +73,14 @@ export async function diffSnapshots(stores: Stores, workspaceId: string, key: st
   if (!to || !from) throw new NotFoundError(`segment "${key}" needs two snapshots to compare (it has ${snapshots.length})`);
   for (const id of [from, to]) if (!snapshots.some((s) => s.id === id)) throw new NotFoundError(`no snapshot "${id}" of segment "${key}"`);
   // Snapshots keep every member; a scoped viewer counts and sees only the members in scope.
-  const scope = peopleScopeSql(options.viewer ?? {});
-  const params = { ws: workspaceId, segment: key, from, to, sample: options.sample ?? 20, ...scope.params };
-  const members = (snapshot: string) => `SELECT person_id FROM segment_members WHERE workspace_id = {ws:String} AND segment = {segment:String} AND snapshot_id = {${snapshot}:String}`;
+  const scope = peopleScope(options.viewer ?? {}, workspaceId);
+  const members = (snapshot: string) => sql`SELECT person_id FROM segment_members WHERE workspace_id = ${workspaceId} AND segment = ${key} AND snapshot_id = ${snapshot}`;
   const side = async (inside: string, outside: string) => {
-    const rows = await stores.facts.query<{ n: string; sample: string[] }>(
-      `SELECT count() AS n, arraySlice(groupArray(person_id), 1, {sample:UInt32}) AS sample FROM (${members(inside)}) WHERE person_id NOT IN (${members(outside)}) AND ${scope.sql}`,
-      params,
-    );
+    const { query, params } = sql`SELECT count() AS n, arraySlice(groupArray(person_id), 1, ${sql.param(options.sample ?? 20, 'UInt32')}) AS sample FROM (${members(inside)}) WHERE person_id NOT IN (${members(outside)}) AND ${scope}`.toQuery();
+    const rows = await stores.facts.query<{ n: string; sample: string[] }>(query, params);
     return { people: Number(rows[0].n), sample: rows[0].sample.map(Number) };
   };
-  return { segment: key, from, to, joined: await side('to', 'from'), left: await side('from', 'to') };
+  return { segment: key, from, to, joined: await side(to, from), left: await side(from, to) };
 }
 
 /** After a whole tag run: every segment of the workspace that follows tag runs takes a snapshot. */

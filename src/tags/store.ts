@@ -7,7 +7,8 @@ import { ZodError } from 'zod';
 import type { Stores } from '../stores/stores.ts';
 import { type AuthenticatedKey } from '../access/keys.ts';
 import { ConflictError, NotFoundError } from '../kernel/errors.ts';
-import { peopleScopeSql } from '../access/scope.ts';
+import { peopleScope } from '../access/scope.ts';
+import { sql } from '../facts/sql.ts';
 import { tagDefinitionSchema, valueTypeOf, type ManualTag, type TagDefinition } from './definition.ts';
 import { VALUE_COLUMN, type ValueType } from '../facts/tag-values.ts';
 import { validateSqlTag } from './sql-tags.ts';
@@ -112,19 +113,16 @@ export async function tagCoverage(stores: Stores, workspaceId: string, key: stri
   if (!run) return { tag, run: undefined, people: 0, values: [] as Array<{ value: string; people: number }> };
   const type = valueTypeOf(tag);
   // A team or staff member counts (and reads the values of) the people in their scope only.
-  const scope = peopleScopeSql(options.viewer ?? {});
-  const params = { ws: workspaceId, tag: key, run: run.runId, top: options.top ?? 20, ...scope.params };
-  const [total] = await stores.facts.query<{ n: string }>(
-    `SELECT count() AS n FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String} AND ${scope.sql}`,
-    params,
-  );
+  const scope = peopleScope(options.viewer ?? {}, workspaceId);
+  const named = sql.with({ ws: workspaceId, tag: key, run: run.runId, top: options.top ?? 20 });
+  const counted = named`SELECT count() AS n FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String} AND ${scope}`.toQuery();
+  const [total] = await stores.facts.query<{ n: string }>(counted.query, counted.params);
   const value = type === 'number' ? `toString(round(${VALUE_COLUMN.number}, 2))` : type === 'string_list' ? `arrayJoin(${VALUE_COLUMN.string_list})` : `toString(${valueExpression(type)})`;
-  const values = await stores.facts.query<{ value: string; people: string }>(
-    `SELECT ${value} AS value, count() AS people FROM tag_values
-     WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String} AND ${scope.sql}
-     GROUP BY value ORDER BY people DESC, value LIMIT {top:UInt32}`,
-    params,
-  );
+  // The value expression is ours, by the tag's type.
+  const byValue = named`SELECT ${sql.raw(value)} AS value, count() AS people FROM tag_values
+     WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String} AND ${scope}
+     GROUP BY value ORDER BY people DESC, value LIMIT {top:UInt32}`.toQuery();
+  const values = await stores.facts.query<{ value: string; people: string }>(byValue.query, byValue.params);
   return { tag, run, people: Number(total.n), values: values.map((v) => ({ value: v.value, people: Number(v.people) })) };
 }
 

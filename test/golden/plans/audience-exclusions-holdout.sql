@@ -79,8 +79,8 @@ SELECT count() AS n FROM plan_audiences WHERE workspace_id = 'ws_golden' AND pla
 
 -- query
 SELECT person_id, excluded, address FROM plan_audiences
-       WHERE workspace_id = 'ws_golden' AND plan = 'golden_plan' AND run_id = 'run_<1>' AND person_id > 0::UInt64
-       ORDER BY person_id LIMIT 5000::UInt32;
+WHERE workspace_id = 'ws_golden' AND plan = 'golden_plan' AND run_id = 'run_<1>' AND person_id > 0::UInt64
+ORDER BY person_id LIMIT 5000::UInt32;
 -- params:
 --   String 'golden_plan'
 --   String 'run_<1>'

@@ -2,7 +2,7 @@
 
 -- query
 SELECT 1 FROM events WHERE workspace_id = 'ws_golden' AND event = 'Added to Cart'
-       AND timestamp > fromUnixTimestamp64Milli(1782865200000::Int64) AND timestamp <= fromUnixTimestamp64Milli(1782869400000::Int64) LIMIT 1;
+AND timestamp > fromUnixTimestamp64Milli(1782865200000::Int64) AND timestamp <= fromUnixTimestamp64Milli(1782869400000::Int64) LIMIT 1;
 -- params:
 --   Int64 1782865200000
 --   Int64 1782869400000

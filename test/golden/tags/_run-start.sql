@@ -5,7 +5,7 @@ SELECT name FROM system.tables WHERE database = currentDatabase() AND startsWith
 
 -- command
 CREATE TABLE tag_run_purchases_<1> (person_id UInt64, source LowCardinality(String), order_id String, ordered_at DateTime64(3, 'UTC'), day Date,
-           store_id String, amount Float64, item_count Float64, discount Float64, package_periods UInt16) ENGINE = MergeTree ORDER BY person_id;
+store_id String, amount Float64, item_count Float64, discount Float64, package_periods UInt16) ENGINE = MergeTree ORDER BY person_id;
 
 -- command
 INSERT INTO tag_run_purchases_<1> SELECT person_id, source, order_id, ordered_at, day, store_id, amount, item_count, discount, package_periods FROM (
@@ -23,8 +23,8 @@ INSERT INTO tag_run_purchases_<1> SELECT person_id, source, order_id, ordered_at
 
 -- command
 CREATE TABLE tag_run_lines_<2> (person_id UInt64, sku String, category LowCardinality(String), product_name String, amount Float64, at DateTime64(3, 'UTC'), day Date,
-         source LowCardinality(String), order_id String)
-         ENGINE = MergeTree ORDER BY person_id;
+source LowCardinality(String), order_id String)
+ENGINE = MergeTree ORDER BY person_id;
 
 -- command
 INSERT INTO tag_run_lines_<2> SELECT * FROM (

@@ -2,8 +2,8 @@
 
 -- command
 INSERT INTO tag_values (workspace_id, tag, run_id, base_date, person_id, v_string)
-           SELECT 'ws_golden', 'big_spender_30d', 'tag_<1>', '2026-06-30'::Date, person_id, value FROM (SELECT person_id, ['前10%', '其他']::Array(String)[arrayFirstIndex(e -> position < e, [0.1, 2]::Array(Float64))] AS value FROM (SELECT person_id, (rank() OVER (ORDER BY v DESC) - 1) / count() OVER () AS position FROM (SELECT person_id, v_number AS v FROM tag_values WHERE workspace_id = 'ws_golden' AND tag = 'spend_30d' AND run_id = 'tag_<2>')))
-           SETTINGS max_execution_time = 3600;
+SELECT 'ws_golden', 'big_spender_30d', 'tag_<1>', '2026-06-30'::Date, person_id, value FROM (SELECT person_id, ['前10%', '其他']::Array(String)[arrayFirstIndex(e -> position < e, [0.1, 2]::Array(Float64))] AS value FROM (SELECT person_id, (rank() OVER (ORDER BY v DESC) - 1) / count() OVER () AS position FROM (SELECT person_id, v_number AS v FROM tag_values WHERE workspace_id = 'ws_golden' AND tag = 'spend_30d' AND run_id = 'tag_<2>')))
+SETTINGS max_execution_time = 3600;
 -- params:
 --   Array(Float64) [0.1, 2]
 --   Array(String) ['前10%', '其他']

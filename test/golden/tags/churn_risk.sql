@@ -2,8 +2,8 @@
 
 -- command
 INSERT INTO tag_values (workspace_id, tag, run_id, base_date, person_id, v_string)
-           SELECT 'ws_golden', 'churn_risk', 'tag_<1>', '2026-06-30'::Date, person_id, value FROM (SELECT person_id, ['低', '中', '高']::Array(String)[if(arrayFirstIndex(m -> v >= m, [0.7, 0.3]::Array(Float64)) AS i = 0, length(['低', '中', '高']::Array(String)), i)] AS value FROM (SELECT person_id, v_number AS v FROM tag_values WHERE workspace_id = 'ws_golden' AND tag = 'p_alive' AND run_id = ''))
-           SETTINGS max_execution_time = 3600;
+SELECT 'ws_golden', 'churn_risk', 'tag_<1>', '2026-06-30'::Date, person_id, value FROM (SELECT person_id, ['低', '中', '高']::Array(String)[if(arrayFirstIndex(m -> v >= m, [0.7, 0.3]::Array(Float64)) AS i = 0, length(['低', '中', '高']::Array(String)), i)] AS value FROM (SELECT person_id, v_number AS v FROM tag_values WHERE workspace_id = 'ws_golden' AND tag = 'p_alive' AND run_id = ''))
+SETTINGS max_execution_time = 3600;
 -- params:
 --   Array(Float64) [0.7, 0.3]
 --   Array(String) ['低', '中', '高']

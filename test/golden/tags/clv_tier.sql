@@ -2,8 +2,8 @@
 
 -- command
 INSERT INTO tag_values (workspace_id, tag, run_id, base_date, person_id, v_string)
-           SELECT 'ws_golden', 'clv_tier', 'tag_<1>', '2026-06-30'::Date, person_id, value FROM (SELECT person_id, ['高价值', '中价值', '低价值']::Array(String)[arrayFirstIndex(e -> position < e, [0.2, 0.5, 2]::Array(Float64))] AS value FROM (SELECT person_id, (rank() OVER (ORDER BY v DESC) - 1) / count() OVER () AS position FROM (SELECT person_id, v_number AS v FROM tag_values WHERE workspace_id = 'ws_golden' AND tag = 'clv_1y' AND run_id = '')))
-           SETTINGS max_execution_time = 3600;
+SELECT 'ws_golden', 'clv_tier', 'tag_<1>', '2026-06-30'::Date, person_id, value FROM (SELECT person_id, ['高价值', '中价值', '低价值']::Array(String)[arrayFirstIndex(e -> position < e, [0.2, 0.5, 2]::Array(Float64))] AS value FROM (SELECT person_id, (rank() OVER (ORDER BY v DESC) - 1) / count() OVER () AS position FROM (SELECT person_id, v_number AS v FROM tag_values WHERE workspace_id = 'ws_golden' AND tag = 'clv_1y' AND run_id = '')))
+SETTINGS max_execution_time = 3600;
 -- params:
 --   Array(Float64) [0.2, 0.5, 2]
 --   Array(String) ['高价值', '中价值', '低价值']

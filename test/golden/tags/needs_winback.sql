@@ -2,10 +2,10 @@
 
 -- command
 INSERT INTO tag_values (workspace_id, tag, run_id, base_date, person_id, v_bool)
-           SELECT 'ws_golden', 'needs_winback', 'tag_<1>', '2026-06-30'::Date, person_id, value FROM (SELECT person_id, value FROM (SELECT person_id, multiIf((has0 AND s0 IN ['衰退', '沉睡', '流失']::Array(String)), 1::UInt8, 0::UInt8) AS value FROM (SELECT DISTINCT person_id FROM source_records FINAL WHERE workspace_id = 'ws_golden' AND person_id > 0) AS everyone LEFT JOIN (SELECT person_id, countIf(tag = 'lifecycle_stage') > 0 AS has0, anyIf(v_number, tag = 'lifecycle_stage') AS n0, anyIf(v_string, tag = 'lifecycle_stage') AS s0, anyIf(v_bool, tag = 'lifecycle_stage') AS b0,
-            toString(anyIf(v_date, tag = 'lifecycle_stage')) AS d0, anyIf(v_list, tag = 'lifecycle_stage') AS l0 FROM tag_values
-      WHERE workspace_id = 'ws_golden' AND run_id IN ['tag_<2>']::Array(String) GROUP BY person_id) AS tv USING person_id) WHERE value IS NOT NULL)
-           SETTINGS max_execution_time = 3600;
+     SELECT 'ws_golden', 'needs_winback', 'tag_<1>', '2026-06-30'::Date, person_id, value FROM (SELECT person_id, value FROM (SELECT person_id, multiIf((has0 AND s0 IN ['衰退', '沉睡', '流失']::Array(String)), 1::UInt8, 0::UInt8) AS value FROM (SELECT DISTINCT person_id FROM source_records FINAL WHERE workspace_id = 'ws_golden' AND person_id > 0) AS everyone LEFT JOIN (SELECT person_id, countIf(tag = 'lifecycle_stage') > 0 AS has0, anyIf(v_number, tag = 'lifecycle_stage') AS n0, anyIf(v_string, tag = 'lifecycle_stage') AS s0, anyIf(v_bool, tag = 'lifecycle_stage') AS b0,
+      toString(anyIf(v_date, tag = 'lifecycle_stage')) AS d0, anyIf(v_list, tag = 'lifecycle_stage') AS l0 FROM tag_values
+WHERE workspace_id = 'ws_golden' AND run_id IN ['tag_<2>']::Array(String) GROUP BY person_id) AS tv USING person_id) WHERE value IS NOT NULL)
+     SETTINGS max_execution_time = 3600;
 -- params:
 --   Array(String) ['tag_<2>']
 --   Array(String) ['衰退', '沉睡', '流失']

@@ -2,8 +2,8 @@
 
 -- command
 INSERT INTO tag_values (workspace_id, tag, run_id, base_date, person_id, v_date)
-           SELECT 'ws_golden', 'next_due_date', 'tag_<1>', '2026-06-30'::Date, person_id, value FROM (SELECT person_id, toDate32(next_due) AS value FROM tag_run_cycle_<2>_all WHERE cycle IS NOT NULL OR covered_until > last_day)
-           SETTINGS max_execution_time = 3600;
+SELECT 'ws_golden', 'next_due_date', 'tag_<1>', '2026-06-30'::Date, person_id, value FROM (SELECT person_id, toDate32(next_due) AS value FROM tag_run_cycle_<2>_all WHERE cycle IS NOT NULL OR covered_until > last_day)
+SETTINGS max_execution_time = 3600;
 -- params:
 --   Date '2026-06-30'
 --   String 'next_due_date'

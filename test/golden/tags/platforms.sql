@@ -2,11 +2,11 @@
 
 -- command
 INSERT INTO tag_values (workspace_id, tag, run_id, base_date, person_id, v_list)
-           SELECT 'ws_golden', 'platforms', 'tag_<1>', '2026-06-30'::Date, person_id, value FROM (SELECT person_id, favourites AS value FROM (SELECT person_id, arraySlice(arrayMap(x -> x.1, arraySort(x -> (-x.2, -toUnixTimestamp64Milli(x.3), x.1), groupArray((item, score, last)))), 1, 5::UInt32) AS favourites
-    FROM (SELECT person_id, item, toFloat64(count()) AS score, max(at) AS last FROM (SELECT p.person_id AS person_id, source AS item, p.amount AS amount, p.ordered_at AS at
-       FROM tag_run_purchases_<2> AS p WHERE p.source != '' ) GROUP BY person_id, item)
-    GROUP BY person_id))
-           SETTINGS max_execution_time = 3600;
+       SELECT 'ws_golden', 'platforms', 'tag_<1>', '2026-06-30'::Date, person_id, value FROM (SELECT person_id, favourites AS value FROM (SELECT person_id, arraySlice(arrayMap(x -> x.1, arraySort(x -> (-x.2, -toUnixTimestamp64Milli(x.3), x.1), groupArray((item, score, last)))), 1, 5::UInt32) AS favourites
+FROM (SELECT person_id, item, toFloat64(count()) AS score, max(at) AS last FROM (SELECT p.person_id AS person_id, source AS item, p.amount AS amount, p.ordered_at AS at
+   FROM tag_run_purchases_<2> AS p WHERE p.source != '' ) GROUP BY person_id, item)
+GROUP BY person_id))
+       SETTINGS max_execution_time = 3600;
 -- params:
 --   Date '2026-06-30'
 --   String 'platforms'

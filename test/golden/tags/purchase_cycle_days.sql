@@ -2,8 +2,8 @@
 
 -- command
 INSERT INTO tag_values (workspace_id, tag, run_id, base_date, person_id, v_number)
-           SELECT 'ws_golden', 'purchase_cycle_days', 'tag_<1>', '2026-06-30'::Date, person_id, value FROM (SELECT person_id, own_cycle AS value FROM tag_run_cycle_<2>_all WHERE own_cycle IS NOT NULL)
-           SETTINGS max_execution_time = 3600;
+SELECT 'ws_golden', 'purchase_cycle_days', 'tag_<1>', '2026-06-30'::Date, person_id, value FROM (SELECT person_id, own_cycle AS value FROM tag_run_cycle_<2>_all WHERE own_cycle IS NOT NULL)
+SETTINGS max_execution_time = 3600;
 -- params:
 --   Date '2026-06-30'
 --   String 'purchase_cycle_days'

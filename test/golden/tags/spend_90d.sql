@@ -2,8 +2,8 @@
 
 -- command
 INSERT INTO tag_values (workspace_id, tag, run_id, base_date, person_id, v_number)
-           SELECT 'ws_golden', 'spend_90d', 'tag_<1>', '2026-06-30'::Date, person_id, value FROM (SELECT person_id, v AS value FROM (SELECT person_id, sum(amount) AS v FROM tag_run_purchases_<2> WHERE day > subtractDays('2026-06-30'::Date, 90::UInt32) GROUP BY person_id))
-           SETTINGS max_execution_time = 3600;
+SELECT 'ws_golden', 'spend_90d', 'tag_<1>', '2026-06-30'::Date, person_id, value FROM (SELECT person_id, v AS value FROM (SELECT person_id, sum(amount) AS v FROM tag_run_purchases_<2> WHERE day > subtractDays('2026-06-30'::Date, 90::UInt32) GROUP BY person_id))
+SETTINGS max_execution_time = 3600;
 -- params:
 --   Date '2026-06-30'
 --   String 'spend_90d'

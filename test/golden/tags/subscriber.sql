@@ -2,10 +2,10 @@
 
 -- command
 INSERT INTO tag_values (workspace_id, tag, run_id, base_date, person_id, v_bool)
-           SELECT 'ws_golden', 'subscriber', 'tag_<1>', '2026-06-30'::Date, person_id, value FROM (SELECT person_id, value FROM (SELECT person_id, multiIf(has0, 1::UInt8, 0::UInt8) AS value FROM (SELECT DISTINCT person_id FROM source_records FINAL WHERE workspace_id = 'ws_golden' AND person_id > 0) AS everyone LEFT JOIN (SELECT person_id, countIf(tag = 'subscription_status') > 0 AS has0, anyIf(v_number, tag = 'subscription_status') AS n0, anyIf(v_string, tag = 'subscription_status') AS s0, anyIf(v_bool, tag = 'subscription_status') AS b0,
-            toString(anyIf(v_date, tag = 'subscription_status')) AS d0, anyIf(v_list, tag = 'subscription_status') AS l0 FROM tag_values
-      WHERE workspace_id = 'ws_golden' AND run_id IN ['tag_<2>']::Array(String) GROUP BY person_id) AS tv USING person_id) WHERE value IS NOT NULL)
-           SETTINGS max_execution_time = 3600;
+     SELECT 'ws_golden', 'subscriber', 'tag_<1>', '2026-06-30'::Date, person_id, value FROM (SELECT person_id, value FROM (SELECT person_id, multiIf(has0, 1::UInt8, 0::UInt8) AS value FROM (SELECT DISTINCT person_id FROM source_records FINAL WHERE workspace_id = 'ws_golden' AND person_id > 0) AS everyone LEFT JOIN (SELECT person_id, countIf(tag = 'subscription_status') > 0 AS has0, anyIf(v_number, tag = 'subscription_status') AS n0, anyIf(v_string, tag = 'subscription_status') AS s0, anyIf(v_bool, tag = 'subscription_status') AS b0,
+      toString(anyIf(v_date, tag = 'subscription_status')) AS d0, anyIf(v_list, tag = 'subscription_status') AS l0 FROM tag_values
+WHERE workspace_id = 'ws_golden' AND run_id IN ['tag_<2>']::Array(String) GROUP BY person_id) AS tv USING person_id) WHERE value IS NOT NULL)
+     SETTINGS max_execution_time = 3600;
 -- params:
 --   Array(String) ['tag_<2>']
 --   Date '2026-06-30'
