@@ -133,7 +133,7 @@ function withReason(result: NotSent, context: string): NotSent {
  * 40014 invalid access_token, 42001 access_token expired (WeChat 全局返回码; WeCom 全局错误码
  * developer.work.weixin.qq.com/document/path/90313 lists 40014 and 42001 with the same meaning).
  */
-export const TOKEN_REJECTED_ERRCODES: ReadonlySet<number> = new Set([40001, 40014, 42001]);
+const TOKEN_REJECTED_ERRCODES: ReadonlySet<number> = new Set([40001, 40014, 42001]);
 
 /** A platform answer carrying `errcode`/`errmsg` (absent errcode means 0). */
 export interface PlatformReply {

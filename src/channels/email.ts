@@ -113,7 +113,7 @@ export function messageIdFor(deliveryId: string, domain: string): string {
   return `<${local}@${domain}>`;
 }
 
-export function outcomeOfSmtpError(error: SmtpError): SendResult {
+function outcomeOfSmtpError(error: SmtpError): SendResult {
   // A host the server may not reach stays unreachable: no point retrying.
   if (error.code === 'EGRESS_REFUSED') return { outcome: 'failed', reason: error.message ?? 'egress refused' };
   const reply = safeExcerpt(error.response ?? error.message ?? '');

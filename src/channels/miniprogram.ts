@@ -61,7 +61,7 @@ export class MiniProgramSubscribeClient implements ChannelClient {
  * OpenApiDoc/mp-message-management/subscribe-message/sendMessage.html, plus the global codes -1 (系统繁忙)
  * and 45009 (接口调用超过限额, API_Call_Limits).
  */
-export function outcomeOfSubscribeReply(reply: PlatformReply): SendResult {
+function outcomeOfSubscribeReply(reply: PlatformReply): SendResult {
   const reason = describe(reply);
   switch (reply.errcode) {
     case 0:

@@ -70,7 +70,7 @@ export function clientMsgId(deliveryId: string): string {
  * points to them. 43101 is not on that page: it is what a user who blocked this template gets
  * (observed on the developer community since 2023; it is per template, like the mini-program's).
  */
-export function outcomeOfTemplateReply(reply: PlatformReply): SendResult {
+function outcomeOfTemplateReply(reply: PlatformReply): SendResult {
   const reason = describe(reply);
   switch (reply.errcode) {
     case 0: {

@@ -109,7 +109,7 @@ export function percentEncode(value: string): string {
 }
 
 /** Parameters sorted by name, each name and value percent-encoded, joined with & (Signature excluded). */
-export function canonicalQuery(params: Record<string, string>): string {
+function canonicalQuery(params: Record<string, string>): string {
   return Object.keys(params)
     .filter((name) => name !== 'Signature')
     .sort()
@@ -157,7 +157,7 @@ const ACCOUNT_CODES = new Set([
  * isv.SMS_SIGNATURE_ILLEGAL, isv.SMS_CONTENT_ILLEGAL, isv.BLACK_KEY_CONTROL_LIMIT …) → failed.
  * Unknown isp.* (platform side) codes are retried, other unknown codes fail.
  */
-export function outcomeOfAliyunCode(code: string, reply: Record<string, unknown>): SendResult {
+function outcomeOfAliyunCode(code: string, reply: Record<string, unknown>): SendResult {
   if (code === 'OK') {
     const bizId = reply.BizId;
     return { outcome: 'sent', ...(typeof bizId === 'string' && bizId ? { providerId: bizId } : {}), delivered: false };

@@ -18,7 +18,7 @@ export interface WebhookConfig {
 
 export const SIGNATURE_HEADER = 'x-siyu-signature';
 
-export function signWebhook(secret: string, timestamp: number, body: string): string {
+function signWebhook(secret: string, timestamp: number, body: string): string {
   const mac = crypto.createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
   return `t=${timestamp},v1=${mac}`;
 }

@@ -198,7 +198,7 @@ export interface FuzzyModel {
 }
 
 /** EM over comparison patterns (conditional independence between fields). */
-export function estimate(patterns: Map<string, { pattern: number[]; count: number }>, iterations = 40): FuzzyModel {
+function estimate(patterns: Map<string, { pattern: number[]; count: number }>, iterations = 40): FuzzyModel {
   // Start from what agreement usually means: likely among matches, rare among non-matches.
   const m: number[][] = LEVELS.map((n) => Array.from({ length: n }, (_, level) => (level === 0 ? 1 : level === 1 ? 0.85 : level === n - 1 ? 0.05 : 0.1)));
   const u: number[][] = LEVELS.map((n) => Array.from({ length: n }, (_, level) => (level === 0 ? 1 : level === 1 ? 0.02 : level === n - 1 ? 0.9 : 0.08)));

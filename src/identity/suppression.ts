@@ -10,12 +10,12 @@ import crypto from 'node:crypto';
 import type { Stores } from '../stores/stores.ts';
 
 /** The hash ClickHouse computes in SQL too: lower(hex(SHA256(concat(salt, type, ':', value)))). */
-export function identifierHash(salt: string, type: string, value: string): string {
+function identifierHash(salt: string, type: string, value: string): string {
   return crypto.createHash('sha256').update(`${salt}${type}:${value}`).digest('hex');
 }
 
 /** The workspace's salt, made on first use (two callers at once both read the one that was kept). */
-export async function erasureSalt(stores: Stores, workspaceId: string): Promise<string> {
+async function erasureSalt(stores: Stores, workspaceId: string): Promise<string> {
   await stores.state.db
     .insertInto('erasure_salts')
     .values({ workspace_id: workspaceId, salt: crypto.randomBytes(32).toString('hex') })

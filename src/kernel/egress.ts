@@ -127,7 +127,7 @@ export function useResolver(replacement: Resolver): () => void {
 }
 
 /** The addresses of `hostname`, resolved once; refused unless every one of them is allowed. */
-export async function resolveAllowed(policy: EgressPolicy, hostname: string, port: number): Promise<dns.LookupAddress[]> {
+async function resolveAllowed(policy: EgressPolicy, hostname: string, port: number): Promise<dns.LookupAddress[]> {
   const host = normalHost(hostname);
   const family = net.isIP(host);
   const addresses = family ? [{ address: host, family }] : await resolver(host);

@@ -30,7 +30,7 @@ export interface FittedModel {
   standardErrors: Record<string, number>;
 }
 
-export const PARAMETER_NAMES: Record<ModelName, string[]> = {
+const PARAMETER_NAMES: Record<ModelName, string[]> = {
   bgnbd: ['r', 'alpha', 'a', 'b'],
   paretonbd: ['r', 'alpha', 's', 'beta'],
   gammagamma: ['p', 'q', 'gamma'],
@@ -89,7 +89,7 @@ function tableByX(p: Prepared, f: (x: number) => number): Float64Array | undefin
   return table;
 }
 
-export function bgnbdLogLikelihood([r, alpha, a, b]: number[], data: Summary): number {
+function bgnbdLogLikelihood([r, alpha, a, b]: number[], data: Summary): number {
   let total = 0;
   const common = r * Math.log(alpha) - gammaln(r) + gammaln(a + b) - gammaln(b);
   const prep = prepared(data);
@@ -107,7 +107,7 @@ export function bgnbdLogLikelihood([r, alpha, a, b]: number[], data: Summary): n
   return total + customers(data) * common;
 }
 
-export function paretoNbdLogLikelihood([r, alpha, s, beta]: number[], data: Summary): number {
+function paretoNbdLogLikelihood([r, alpha, s, beta]: number[], data: Summary): number {
   let total = 0;
   const common = r * Math.log(alpha) + s * Math.log(beta) - gammaln(r);
   const maxab = Math.max(alpha, beta);
@@ -127,7 +127,7 @@ export function paretoNbdLogLikelihood([r, alpha, s, beta]: number[], data: Summ
   return total + customers(data) * common;
 }
 
-export function gammaGammaLogLikelihood([p, q, gamma]: number[], data: Summary): number {
+function gammaGammaLogLikelihood([p, q, gamma]: number[], data: Summary): number {
   let total = 0;
   const m = data.m!;
   const prep = prepared(data);

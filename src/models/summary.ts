@@ -61,7 +61,7 @@ export async function readSummary(file: string, columns: ReturnType<typeof parse
 }
 
 /** Days since 1970-01-01 of a calendar date written as 19970101, 1997-01-01 or 1997/1/1 (a time after it is ignored). */
-export function calendarDay(raw: string): number {
+function calendarDay(raw: string): number {
   const text = raw.trim();
   const match = /^(\d{4})(\d{2})(\d{2})$/.exec(text) ?? /^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})/.exec(text);
   if (!match) throw new SummaryError(`expected a date like 1997-01-01 or 19970101, got "${raw}"`);

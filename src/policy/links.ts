@@ -80,7 +80,7 @@ export async function saveTrackedLinks(stores: Stores, links: ReadonlyArray<Trac
  * (`https://brand.example@evil.example/` shows one host and opens another). Anything else — javascript:,
  * data:, a relative path — is not followed, whatever the template rendered.
  */
-export function redirectTarget(url: string): string | undefined {
+function redirectTarget(url: string): string | undefined {
   if (!URL.canParse(url)) return undefined;
   const target = new URL(url);
   if ((target.protocol !== 'http:' && target.protocol !== 'https:') || target.username || target.password) return undefined;

@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 
-export const KEY_BYTES = 32;
+const KEY_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
@@ -27,11 +27,11 @@ export class SecretKeyError extends Error {
   override name = 'SecretKeyError';
 }
 
-export function keyId(key: Buffer): string {
+function keyId(key: Buffer): string {
   return crypto.createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
-export function masterKey(key: Buffer): MasterKey {
+function masterKey(key: Buffer): MasterKey {
   if (key.length !== KEY_BYTES) throw new SecretKeyError(`a master key must be ${KEY_BYTES} bytes, got ${key.length}`);
   return { id: keyId(key), key };
 }

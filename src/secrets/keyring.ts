@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { generateMasterKey, parseMasterKey, SecretKeyError, type MasterKey } from './crypto.ts';
 
-export const KEY_FILE_NAME = 'secret.key';
+const KEY_FILE_NAME = 'secret.key';
 
 export interface Keyring {
   /** New values are sealed with this key. */

@@ -49,7 +49,7 @@ export interface WeChatServer extends LocalServer {
   readonly notFollowing: Set<string>;
 }
 
-export const WECHAT_ERRMSG: Readonly<Record<number, string>> = {
+const WECHAT_ERRMSG: Readonly<Record<number, string>> = {
   [-1]: 'system error',
   40001: 'invalid credential, access_token is invalid or not latest',
   40003: 'invalid openid',

@@ -50,7 +50,7 @@ export interface WeComServer extends LocalServer {
   confirm(msgid: string): void;
 }
 
-export const WECOM_ERRMSG: Readonly<Record<number, string>> = {
+const WECOM_ERRMSG: Readonly<Record<number, string>> = {
   [-1]: 'system busy',
   40001: 'invalid secret',
   40003: 'invalid userid',
