@@ -15,12 +15,7 @@ import { machine, median, option, printTable } from './common.ts';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SIYU = path.join(ROOT, 'src/cli/siyu.ts');
 
-const COMMANDS: string[][] = [
-  ['people', 'search', '1'],
-  ['tags', 'list'],
-  ['segments', 'list'],
-  ['doctor'],
-];
+const COMMANDS: string[][] = [['people', 'search', '1'], ['tags', 'list'], ['segments', 'list'], ['doctor']];
 
 /** Seconds from spawn to exit; a failed command stops the bench with its output. */
 function wallTime(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -88,7 +83,17 @@ export async function run(args: string[]): Promise<void> {
     }
     printTable(rows);
     console.log(`\nbaselines (medians): node -e '' ${nodeAlone.toFixed(3)} s; a Node process doing one fetch of /healthz ${bareFetch.toFixed(3)} s`);
-    console.log(JSON.stringify({ bench: 'cli', people: Number(people), runs, directRuns, nodeSeconds: nodeAlone, bareFetchSeconds: bareFetch, commands: rows.map((r) => ({ command: r.command, directSeconds: r['direct s'], clientSeconds: r['client s'] })) }));
+    console.log(
+      JSON.stringify({
+        bench: 'cli',
+        people: Number(people),
+        runs,
+        directRuns,
+        nodeSeconds: nodeAlone,
+        bareFetchSeconds: bareFetch,
+        commands: rows.map((r) => ({ command: r.command, directSeconds: r['direct s'], clientSeconds: r['client s'] })),
+      }),
+    );
   } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }

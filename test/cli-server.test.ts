@@ -98,7 +98,11 @@ test('siyu commands run beside siyu start through the server, and directly again
     assert.equal(credential.pid, server.pid);
     assert.match(credential.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     // Its token is good for the CLI route only, and a wrong one is refused.
-    const wrong = await fetch(`${credential.url}/local/cli`, { method: 'POST', headers: { authorization: 'Bearer nope', 'content-type': 'application/json' }, body: JSON.stringify({ argv: ['doctor'], cwd: '/', user: 'x', stderrIsTTY: false, env: {} }) });
+    const wrong = await fetch(`${credential.url}/local/cli`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer nope', 'content-type': 'application/json' },
+      body: JSON.stringify({ argv: ['doctor'], cwd: '/', user: 'x', stderrIsTTY: false, env: {} }),
+    });
     assert.equal(wrong.status, 401);
     assert.equal((await fetch(`${server.url}/api/v1/workspace`, { headers: { authorization: `Bearer ${credential.token}` } })).status, 401);
 
@@ -135,7 +139,10 @@ test('siyu commands run beside siyu start through the server, and directly again
     const user = await siyu(['users', 'create', '--email', 'ops@example.com', '--name', 'Ops', '--role', 'analyst'], { env, stdin: 'a long enough password 7\n' });
     assert.equal(user.code, 0, user.stderr);
     const users = (await api('/api/v1/users')).users as Array<{ email: string; role: string }>;
-    assert.ok(users.some((u) => u.email === 'ops@example.com' && u.role === 'analyst'), JSON.stringify(users));
+    assert.ok(
+      users.some((u) => u.email === 'ops@example.com' && u.role === 'analyst'),
+      JSON.stringify(users),
+    );
     const audit = await siyu(['audit', '--action', 'user.create'], { env });
     assert.match(audit.stdout, new RegExp(`cli:${process.env.USER ?? os.userInfo().username}\\s+user\\.create`));
 
@@ -175,7 +182,9 @@ test('siyu commands run beside siyu start through the server, and directly again
   assert.equal(direct.stdout, searchWhileRunning!.stdout);
 
   // A credential left by a crashed server (its pid is gone) is ignored.
-  fs.writeFileSync(path.join(dataDir, 'local-admin.json'), JSON.stringify({ url: 'http://127.0.0.1:9', token: 'x', pid: 2 ** 22 + 1, since: new Date().toISOString() }), { mode: 0o600 });
+  fs.writeFileSync(path.join(dataDir, 'local-admin.json'), JSON.stringify({ url: 'http://127.0.0.1:9', token: 'x', pid: 2 ** 22 + 1, since: new Date().toISOString() }), {
+    mode: 0o600,
+  });
   const afterCrash = await siyu(['tags', 'list'], { env });
   assert.equal(afterCrash.code, 0, afterCrash.stderr);
   assert.match(afterCrash.stdout, /orders_total/);

@@ -88,7 +88,14 @@ export function installLocalCli(app: FastifyInstance, options: { config: SiyuCon
 
 /** The URL a process on this machine reaches the server at: loopback unless it listens on one address only. */
 export function localUrlOf(address: AddressInfo): string {
-  const host = address.address === '0.0.0.0' || address.address === '127.0.0.1' ? '127.0.0.1' : address.address === '::' || address.address === '::1' ? '[::1]' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const host =
+    address.address === '0.0.0.0' || address.address === '127.0.0.1'
+      ? '127.0.0.1'
+      : address.address === '::' || address.address === '::1'
+        ? '[::1]'
+        : address.family === 'IPv6'
+          ? `[${address.address}]`
+          : address.address;
   return `http://${host}:${address.port}`;
 }
 

@@ -64,7 +64,16 @@ function remoteProgram(target: Remote): Command {
     .option(...ws)
     .action(async () => {
       const { tags: rows } = await call<{ tags: TagRow[] }>(target, 'GET', '/api/v1/tags');
-      printTable(rows.map((tag) => ({ key: tag.key, name: tag.name.zh, kind: tag.kind, type: tag.valueType, 'last run': tag.lastRun ? `${tag.lastRun.baseDate} ${tag.lastRun.status}` : '', people: tag.lastRun?.people ?? '' })));
+      printTable(
+        rows.map((tag) => ({
+          key: tag.key,
+          name: tag.name.zh,
+          kind: tag.kind,
+          type: tag.valueType,
+          'last run': tag.lastRun ? `${tag.lastRun.baseDate} ${tag.lastRun.status}` : '',
+          people: tag.lastRun?.people ?? '',
+        })),
+      );
     });
   tags
     .command('run [keys...]')
