@@ -1,21 +1,22 @@
 /** The form for the common tag kinds; it edits the definition object the API takes. */
 import type { ReactNode } from 'react';
 import { useT, type Key } from '../../i18n.ts';
-import type { Scalar, TagDefinition, TagListItem } from '../../types.ts';
+import type { Scalar, TagDefinition, TagListItem, ValueOp } from '../../types.ts';
 import { Field, numberOrUndefined, splitList } from '../../components/Form.tsx';
-import { PROFILE_FIELDS, listOf, scalarOf, textOf } from '../../values.ts';
+import { PROFILE_FIELDS, scalarOf, textOf } from '../../values.ts';
 import { ValueInput } from '../../components/ValueInput.tsx';
+// A rule's comparison is a segment's: the same operators and the same fields for its value.
+import { Comparison as ComparisonFields } from '../segments/ConditionEditor.tsx';
 
 export const FORM_KINDS = ['manual', 'rule', 'tier', 'statistic', 'sql'] as const;
 const VALUE_TYPES = ['string', 'number', 'boolean', 'date', 'string_list'] as const;
 const MEASURES = ['count', 'sum', 'avg', 'min', 'max', 'first', 'last', 'share'] as const;
 const FIELDS: Record<string, string[]> = { purchases: ['amount', 'item_count', 'discount', 'ordered_at', 'source', 'store_id'], events: ['timestamp', 'event'] };
-const RULE_OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists', 'missing'] as const;
 
 interface Comparison {
   tag?: string;
   profile?: string;
-  op: (typeof RULE_OPS)[number];
+  op: ValueOp;
   value?: Scalar | Scalar[];
 }
 interface Case {
@@ -283,11 +284,6 @@ function RuleFields({ def, set, tags, named }: { def: TagDefinition; set: Setter
   const setCases = (next: Case[]) => set({ cases: next });
   const setCase = (i: number, patch: Partial<Case>) => setCases(cases.map((c, j) => (j === i ? { ...c, ...patch } : c)));
   const typeOf = (c: Comparison) => (c.tag !== undefined ? tags.find((tag) => tag.key === c.tag)?.valueType : PROFILE_FIELDS[c.profile ?? '']);
-  const withValue = (c: Comparison, text: string): Comparison => {
-    const { value: _old, ...rest } = c;
-    if (c.op === 'exists' || c.op === 'missing') return rest;
-    return { ...rest, value: c.op === 'in' ? listOf(text, typeOf(c)) : scalarOf(text, typeOf(c)) };
-  };
   return (
     <Fieldset legend={t('tagKind.rule')}>
       <div className="form-grid">
@@ -332,20 +328,15 @@ function RuleFields({ def, set, tags, named }: { def: TagDefinition; set: Setter
                 </select>
               </Field>
             )}
-            <Field label={t('cond.op')}>
-              <select value={c.when.op} onChange={(e) => setCase(i, { when: withValue({ ...c.when, op: e.target.value as Comparison['op'] }, textOf(c.when.value)) })}>
-                {RULE_OPS.map((op) => (
-                  <option key={op} value={op}>
-                    {t(`op.${op}` as Key)}
-                  </option>
-                ))}
-              </select>
-            </Field>
-            {c.when.op !== 'exists' && c.when.op !== 'missing' && (
-              <Field label={t('cond.value')}>
-                <ValueInput value={c.when.value} required parse={(text) => withValue(c.when, text).value} onValue={(value) => setCase(i, { when: { ...c.when, value } })} />
-              </Field>
-            )}
+            <ComparisonFields
+              op={c.when.op}
+              value={c.when.value}
+              type={typeOf(c.when)}
+              onChange={(op, value) => {
+                const { value: _old, ...operand } = c.when;
+                setCase(i, { when: value === undefined ? { ...operand, op } : { ...operand, op, value } });
+              }}
+            />
             <Field label={t('tags.then')}>
               <ValueInput value={c.value} required parse={(text) => scalarOf(text, valueType)} onValue={(value) => setCase(i, { value })} />
             </Field>
