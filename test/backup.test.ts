@@ -7,10 +7,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
-import { callApi, openTestStores, runCli, startTestServer, tempDir, testConfig, uniqueSlug } from './helpers.ts';
+import { callApi, openTestStores, ROOT, runCli, startTestServer, tempDir, testConfig, uniqueSlug } from './helpers.ts';
 import { openStores, type Stores } from '../src/stores/stores.ts';
 import { ensureFirstWorkspace } from '../src/app/bootstrap.ts';
 import { WorkspaceService } from '../src/access/workspaces.ts';
@@ -77,10 +78,13 @@ async function allCounts(s: Stores) {
 /** A sample of rows that must come back equal: state rows as JSON, facts rows as ClickHouse reads them. */
 async function sample(s: Stores) {
   const state: string[] = [];
-  for (const table of ['workspaces', 'api_keys', 'segments', 'plans', 'channels'] as const) {
+  for (const table of ['workspaces', 'segments', 'plans', 'channels'] as const) {
     const { rows } = await sql<{ j: string }>`SELECT row_to_json(t)::text AS j FROM ${sql.table(table)} t ORDER BY 1`.execute(s.state.db);
     state.push(...rows.map((row) => row.j));
   }
+  // Keys without last_used_at: the calls between this sample and the backup move it.
+  const { rows: keys } = await sql<{ j: string }>`SELECT row_to_json(t)::text AS j FROM (SELECT id, seq, workspace_id, name, prefix, secret_hash, role, created_at, revoked_at FROM api_keys) t ORDER BY 1`.execute(s.state.db);
+  state.push(...keys.map((row) => row.j));
   const orders = await s.facts.query(`SELECT * FROM orders FINAL ORDER BY workspace_id, person_id, source, order_id LIMIT 50`);
   const lines = await s.facts.query(`SELECT * FROM order_lines FINAL ORDER BY cityHash64(order_id, line_no) LIMIT 50`);
   const tags = await s.facts.query(`SELECT * FROM tag_values ORDER BY workspace_id, tag, run_id, person_id LIMIT 50`);
@@ -226,6 +230,56 @@ test('a backup taken at an older state migration is restored at it, then migrate
   } finally {
     await restored.close();
   }
+});
+
+/** `siyu start` as a user runs it, with no demo brand; resolves once it serves. */
+async function startServer(dataDir: string) {
+  const child = spawn(process.execPath, [path.join(ROOT, 'src/cli/main.ts'), 'start'], {
+    cwd: ROOT,
+    env: { ...process.env, SIYU_DATA_DIR: dataDir, SIYU_PORT: '0', SIYU_DEMO_PEOPLE: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr.on('data', (d) => (output += d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no banner in 120 s: ${output}`)), 120_000);
+    child.stdout.on('data', (d) => {
+      output += d;
+      if (/Siyu is running/.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`start exited ${code}: ${output}`)));
+  });
+  return async () => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  };
+}
+
+test('siyu backup beside a running siyu start runs inside the server; siyu restore is refused there', { skip: !embedded }, async () => {
+  const dataDir = tempDir();
+  const stop = await startServer(dataDir);
+  const out = path.join(tempDir(), 'beside');
+  try {
+    const taken = await runCli(['backup', '--out', out, '--data', dataDir]);
+    assert.equal(taken.code, 0, taken.stderr);
+    assert.match(taken.stdout, /backup of Siyu .* → /);
+    assert.ok(fs.existsSync(path.join(out, MANIFEST_FILE)));
+    assert.deepEqual(fs.readdirSync(path.join(dataDir, 'backups')), [], 'moved out of the server\'s data directory');
+    const again = await runCli(['backup', '--out', out, '--data', dataDir]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /the backup target .* is not empty/);
+    const restore = await runCli(['restore', out, '--data', dataDir]);
+    assert.equal(restore.code, 1);
+    assert.match(restore.stderr, /restore/);
+  } finally {
+    await stop();
+  }
+  const restored = await runCli(['restore', out, '--data', path.join(tempDir(), 'from-beside')]);
+  assert.equal(restored.code, 0, restored.stderr);
 });
 
 test('on a PostgreSQL or ClickHouse server the route refuses and points at the README', { skip: embedded }, async () => {
