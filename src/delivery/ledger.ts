@@ -14,7 +14,7 @@ import { clickhouseTime } from '../kernel/time.ts';
  * was written; sent, delivered, failed, parked when it was settled), a click on a tracked link, or
  * (journeys) a person reaching a step.
  */
-export type MessageEventKind = DeliveryStatus | 'clicked' | 'step';
+type MessageEventKind = DeliveryStatus | 'clicked' | 'step';
 
 export interface MessageEvent {
   workspaceId: string;
@@ -35,7 +35,7 @@ export interface MessageEvent {
 }
 
 /** One row of the message_events table, as the facts store takes it. */
-export function messageEventRow(event: MessageEvent): Record<string, unknown> {
+function messageEventRow(event: MessageEvent): Record<string, unknown> {
   return {
     workspace_id: event.workspaceId,
     plan: event.plan,
@@ -78,7 +78,7 @@ export interface LedgerEntry {
 }
 
 /** The event a new ledger row is recorded with: its status, when it entered the ledger. */
-export function enteredEvent(entry: LedgerEntry): MessageEvent {
+function enteredEvent(entry: LedgerEntry): MessageEvent {
   const { workspaceId, planKey, runId, personId, step, variant, channel, status, reason, enteredAt } = entry;
   return { workspaceId, plan: planKey, runId, personId, step, variant, channel, event: status, reason: reason ?? '', at: enteredAt };
 }

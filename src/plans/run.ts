@@ -5,7 +5,6 @@
  * can be repeated: the audience is fixed once, ledger rows are keyed by (run, person, step), and the
  * walk resumes after the last person it wrote. The dispatcher sends what is queued.
  */
-import { clickhouseTime } from '../ingest/values.ts';
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
@@ -16,7 +15,8 @@ import { addressTypeOf } from '../channels/definition.ts';
 import { CHANNEL_CONFIGS, type Channel } from '../contract/channels.ts';
 import { weComMassMessageAllowance } from '../channels/wecom.ts';
 import { getChannel } from '../channels/store.ts';
-import { capsReached, getPolicy, quietHoursAt, withoutConsent, type Policy } from '../policy/policy.ts';
+import { capsReached, getPolicy, quietHoursAt, withoutConsent } from '../policy/policy.ts';
+import { type Policy } from '../contract/policy.ts';
 import { clickToken, linkKey, saveTrackedLinks, trackedLinkId, unsubscribeToken, type TrackedLink } from '../policy/links.ts';
 import { renderTemplate, type TemplateNeeds } from '../templates/templates.ts';
 import { valueRun, getTag } from '../tags/store.ts';
@@ -28,6 +28,7 @@ import { InputError } from '../kernel/errors.ts';
 import { checkTemplates, getPlan } from './plans.ts';
 import { conversionsSql } from './goal.ts';
 import { nextSlot } from '../tags/schedule.ts';
+import { enqueueDeliveries, type LedgerEntry } from '../delivery/ledger.ts';
 
 export const SEND_STEP = 'send';
 const CHUNK = 5000;
@@ -252,75 +253,113 @@ export interface Candidate {
  * writes nothing new). Returns how many ledger rows are new.
  */
 export async function enqueueCandidates(ctx: EnqueueContext, rows: Candidate[]): Promise<number> {
-  const { stores, workspaceId, plan, runId, channel, policy, now } = ctx;
-  if (rows.length === 0) return 0;
-  // What the ledger has already (a pass that overlaps the last, a chunk written before a crash) is
-  // left as it is: deciding it again would count its own row against it (caps, re-entry).
+  const unwritten = await notInLedger(ctx, rows);
+  if (unwritten.length === 0) return 0;
+  const standing = await policyStanding(ctx, [...new Set(unwritten.map((r) => r.personId))]);
+  const decisions = decide(ctx, unwritten, standing);
+  const entries = await ledgerEntries(ctx, decisions, standing);
+  return enqueueDeliveries(ctx.stores, entries);
+}
+
+/**
+ * The candidates the ledger has no row for yet. What it has already (a pass that overlaps the last,
+ * a chunk written before a crash) is left as it is: deciding it again would count its own row
+ * against it (caps, re-entry).
+ */
+async function notInLedger(ctx: EnqueueContext, rows: Candidate[]): Promise<Candidate[]> {
+  const { stores, workspaceId, plan, runId } = ctx;
+  if (rows.length === 0) return [];
   const steps = stores.state.db.selectFrom('deliveries').select(['person_id', 'step']);
   const known = await (ctx.stepsSpanRuns ? steps.where('workspace_id', '=', workspaceId).where('plan_key', '=', plan.key) : steps.where('run_id', '=', runId))
     .where('person_id', '=', sql<number>`ANY(${[...new Set(rows.map((r) => r.personId))]}::bigint[])`)
     .execute();
   const written = new Set(known.map((k) => `${Number(k.person_id)}\u0000${k.step}`));
-  rows = rows.filter((r) => !written.has(`${r.personId}\u0000${r.step}`));
-  if (rows.length === 0) return 0;
-  const people = [...new Set(rows.map((r) => r.personId))];
+  return rows.filter((r) => !written.has(`${r.personId}\u0000${r.step}`));
+}
+
+/** What policy and the channel say about a chunk of people now: consent, caps, re-entry, quiet hours, WeCom's allowance. */
+interface PolicyStanding {
+  withoutConsent: Set<number>;
+  /** Person → the cap they reached. */
+  capped: Map<number, string>;
+  /** People with a message of this plan within the re-entry window. */
+  entered: Set<number>;
+  quiet: ReturnType<typeof quietHoursAt>;
+  wecom: Awaited<ReturnType<typeof weComReach>> | undefined;
+}
+
+async function policyStanding(ctx: EnqueueContext, people: number[]): Promise<PolicyStanding> {
+  const { stores, workspaceId, plan, runId, channel, policy, now } = ctx;
+  // Consent and caps hold for marketing only: a transactional message (an order shipped) is sent.
   const marketing = plan.purpose === 'marketing';
-  const addressType = addressTypeOf(channel);
-  const blocked = marketing ? await withoutConsent(stores, workspaceId, channel.key, channel.consent, people) : new Set<number>();
-  const capped = marketing ? await capsReached(stores, workspaceId, policy.caps, channel.key, people, now) : new Map<number, string>();
-  const entered = ctx.enteredSince ? await alreadyEntered(stores, workspaceId, plan.key, ctx.enteredElsewhere ? runId : undefined, people, ctx.enteredSince) : new Set<number>();
+  return {
+    withoutConsent: marketing ? await withoutConsent(stores, workspaceId, channel.key, channel.consent, people) : new Set<number>(),
+    capped: marketing ? await capsReached(stores, workspaceId, policy.caps, channel.key, people, now) : new Map<number, string>(),
+    entered: ctx.enteredSince ? await alreadyEntered(stores, workspaceId, plan.key, ctx.enteredElsewhere ? runId : undefined, people, ctx.enteredSince) : new Set<number>(),
+    quiet: quietHoursAt(policy, ctx.timeZone, now),
+    wecom: channel.kind === 'wecom' ? await weComReach(ctx, people) : undefined,
+  };
+}
+
+interface Decision {
+  personId: number;
+  step: string;
+  /** The variant's key, or 'control' (the holdout). */
+  group: string;
+  /** Why the person gets no message ('' if they get one, or are held out). */
+  reason: string;
+  status: 'queued' | 'control' | 'stopped';
+  address: string | null;
+}
+
+/** Each candidate's group (holdout or variant) and whether a rule stops their message. */
+function decide(ctx: EnqueueContext, rows: Candidate[], standing: PolicyStanding): Decision[] {
+  const { plan } = ctx;
   // With a re-entry wait, one person triggered twice in one pass gets the first message only.
   const firstOfPerson = new Set<number>();
-  const quiet = quietHoursAt(policy, ctx.timeZone, now);
-  const wecom = channel.kind === 'wecom' ? await weComReach(ctx, people) : undefined;
-  const decisions = rows.map((input) => {
+  return rows.map((input) => {
     // WeCom: the customer as one staff member's contact (that staff member sends and confirms).
-    const contact = wecom?.contacts.get(input.personId);
-    const row = wecom ? { ...input, address: contact?.externalUserId ?? '' } : input;
+    const row = standing.wecom ? { ...input, address: standing.wecom.contacts.get(input.personId)?.externalUserId ?? '' } : input;
     const group = assignGroup(plan, row.personId);
     const repeat = ctx.enteredSince !== undefined && firstOfPerson.has(row.personId);
     firstOfPerson.add(row.personId);
-    const reason =
-      row.excluded ||
-      (repeat ? 'excluded: entered recently (re-entry wait)' : '') ||
-      (entered.has(row.personId) ? (ctx.enteredSince!.getTime() === 0 ? 'excluded: entered an earlier run (enter once)' : 'excluded: entered recently (re-entry wait)') : '') ||
-      (addressType && !row.address ? `unreachable: no ${addressType}` : '') ||
-      (blocked.has(row.personId) ? (channel.consent === 'opt_in' ? `consent: no opt-in for ${channel.key}` : `consent: unsubscribed from ${channel.key}`) : '') ||
-      capped.get(row.personId) ||
-      (wecom?.overLimit.has(row.personId) ? `wecom: ${wecom.limitText} (the platform's allowance per customer)` : '') ||
-      (quiet.quiet && quiet.action === 'drop' ? `quiet hours: ${policy.quietHours?.start}–${policy.quietHours?.end} (drop)` : '');
+    const reason = stopReason(ctx, row, repeat, standing);
     const status = reason ? ('stopped' as const) : group === 'control' ? ('control' as const) : ('queued' as const);
     return { personId: row.personId, step: row.step, group, reason, status, address: row.address || null };
   });
+}
+
+/** The first rule that stops a person's message, in the order the report explains them ('' if none). */
+function stopReason(ctx: EnqueueContext, row: Candidate, repeat: boolean, standing: PolicyStanding): string {
+  const { channel, policy } = ctx;
+  const addressType = addressTypeOf(channel);
+  const { entered, withoutConsent: blocked, capped, wecom, quiet } = standing;
+  return (
+    row.excluded ||
+    (repeat ? 'excluded: entered recently (re-entry wait)' : '') ||
+    (entered.has(row.personId) ? (ctx.enteredSince!.getTime() === 0 ? 'excluded: entered an earlier run (enter once)' : 'excluded: entered recently (re-entry wait)') : '') ||
+    (addressType && !row.address ? `unreachable: no ${addressType}` : '') ||
+    (blocked.has(row.personId) ? (channel.consent === 'opt_in' ? `consent: no opt-in for ${channel.key}` : `consent: unsubscribed from ${channel.key}`) : '') ||
+    capped.get(row.personId) ||
+    (wecom?.overLimit.has(row.personId) ? `wecom: ${wecom.limitText} (the platform's allowance per customer)` : '') ||
+    (quiet.quiet && quiet.action === 'drop' ? `quiet hours: ${policy.quietHours?.start}–${policy.quietHours?.end} (drop)` : '')
+  );
+}
+
+/** The ledger rows of the decisions, with the rendered message of each queued one (and its tracked links saved). */
+async function ledgerEntries(ctx: EnqueueContext, decisions: Decision[], standing: PolicyStanding): Promise<LedgerEntry[]> {
+  const { stores, workspaceId, plan, runId, channel, now } = ctx;
   const toRender = decisions.filter((d) => d.status === 'queued').map((d) => d.personId);
   const context = toRender.length > 0 ? await personContext(stores, workspaceId, toRender, ctx.needs) : undefined;
-  const sendAt = quiet.quiet && quiet.action === 'delay' ? quiet.until : now;
+  // Quiet hours that delay (rather than drop) hold the message until they end.
+  const sendAt = standing.quiet.quiet && standing.quiet.action === 'delay' ? standing.quiet.until : now;
   const links = new Map<string, TrackedLink>();
-  const ledger = decisions.map((d) => {
-    let content: string | null = null;
-    if (d.status === 'queued' && context) {
-      const variant = plan.variants.find((v) => v.key === d.group)!;
-      const unsubscribe = unsubscribeToken(ctx.linkKey, { workspaceId, personId: d.personId, channel: channel.key });
-      const rendered = renderTemplate(variant.template, {
-        person: context.person.get(d.personId) ?? { id: d.personId },
-        tags: context.tags.get(d.personId) ?? {},
-        plan: { key: plan.key, name: plan.name, variant: d.group, run: runId },
-        unsubscribe_url: `${ctx.publicUrl}/u/${unsubscribe}`,
-        track: (url) => {
-          const link = { workspaceId, plan: plan.key, runId, variant: d.group, channel: channel.key, url };
-          const id = trackedLinkId(link);
-          links.set(id, link);
-          return `${ctx.publicUrl}/r/${clickToken(ctx.linkKey, id, d.personId)}`;
-        },
-      });
-      if (wecom && !rendered.sender) rendered.sender = wecom.contacts.get(d.personId)?.staffUserId ?? '';
-      content = JSON.stringify(nestFields(rendered));
-    }
-    return {
-      workspace_id: workspaceId,
-      plan_key: plan.key,
-      run_id: runId,
-      person_id: d.personId,
+  const entries = decisions.map(
+    (d): LedgerEntry => ({
+      workspaceId,
+      planKey: plan.key,
+      runId,
+      personId: d.personId,
       step: d.step,
       variant: d.group,
       channel: channel.key,
@@ -328,39 +367,40 @@ export async function enqueueCandidates(ctx: EnqueueContext, rows: Candidate[]):
       status: d.status,
       reason: d.reason || null,
       address: d.address,
-      content,
-      entered_at: now,
-      next_attempt_at: d.status === 'queued' ? sendAt : null,
-    };
-  });
-  await saveTrackedLinks(stores, [...links.values()]);
-  // Facts first: a crash between the two repeats events (which collapse), never loses them.
-  await stores.facts.insertRows(
-    'message_events',
-    ledger.map((l) => ({
-      workspace_id: workspaceId,
-      plan: plan.key,
-      run_id: runId,
-      person_id: l.person_id,
-      step: l.step,
-      variant: l.variant,
-      channel: channel.key,
-      event: l.status,
-      reason: l.reason ?? '',
-      at: clickhouseTime(now.getTime()),
-    })),
+      content: d.status === 'queued' && context ? renderMessage(ctx, d, context, links, standing.wecom) : null,
+      enteredAt: now,
+      nextAttemptAt: d.status === 'queued' ? sendAt : null,
+    }),
   );
-  // One array per column: a 5,000-row insert is one statement with 14 parameters, not 70,000.
-  const column = <T>(pick: (l: (typeof ledger)[number]) => T) => ledger.map(pick);
-  const inserted = await sql`
-    INSERT INTO deliveries (workspace_id, plan_key, run_id, person_id, step, variant, channel, purpose, status, reason, address, content, entered_at, next_attempt_at)
-    SELECT * FROM unnest(${column((l) => l.workspace_id)}::text[], ${column((l) => l.plan_key)}::text[], ${column((l) => l.run_id)}::text[],
-      ${column((l) => l.person_id)}::bigint[], ${column((l) => l.step)}::text[], ${column((l) => l.variant)}::text[], ${column((l) => l.channel)}::text[],
-      ${column((l) => l.purpose)}::text[], ${column((l) => l.status)}::text[], ${column((l) => l.reason)}::text[], ${column((l) => l.address)}::text[],
-      ${column((l) => l.content)}::jsonb[], ${column((l) => l.entered_at.toISOString())}::timestamptz[], ${column((l) => l.next_attempt_at?.toISOString() ?? null)}::timestamptz[])
-    ON CONFLICT (run_id, person_id, step) DO NOTHING
-    RETURNING id`.execute(stores.state.db);
-  return inserted.rows.length;
+  await saveTrackedLinks(stores, [...links.values()]);
+  return entries;
+}
+
+/** One queued person's message in their variant, as the JSON the channel takes; its tracked links are added to `links`. */
+function renderMessage(
+  ctx: EnqueueContext,
+  d: Decision,
+  context: Awaited<ReturnType<typeof personContext>>,
+  links: Map<string, TrackedLink>,
+  wecom: PolicyStanding['wecom'],
+): string {
+  const { workspaceId, plan, runId, channel } = ctx;
+  const variant = plan.variants.find((v) => v.key === d.group)!;
+  const unsubscribe = unsubscribeToken(ctx.linkKey, { workspaceId, personId: d.personId, channel: channel.key });
+  const rendered = renderTemplate(variant.template, {
+    person: context.person.get(d.personId) ?? { id: d.personId },
+    tags: context.tags.get(d.personId) ?? {},
+    plan: { key: plan.key, name: plan.name, variant: d.group, run: runId },
+    unsubscribe_url: `${ctx.publicUrl}/u/${unsubscribe}`,
+    track: (url) => {
+      const link = { workspaceId, plan: plan.key, runId, variant: d.group, channel: channel.key, url };
+      const id = trackedLinkId(link);
+      links.set(id, link);
+      return `${ctx.publicUrl}/r/${clickToken(ctx.linkKey, id, d.personId)}`;
+    },
+  });
+  if (wecom && !rendered.sender) rendered.sender = wecom.contacts.get(d.personId)?.staffUserId ?? '';
+  return JSON.stringify(nestFields(rendered));
 }
 
 /**
