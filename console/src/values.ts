@@ -1,16 +1,9 @@
 /** Values typed into forms, read as the type the API expects (a tag's value type, a profile field's). */
 import type { Scalar } from './types.ts';
+import { PROFILE_FIELD_TYPES } from '../../src/contract/segments.ts';
 
-/** Member profile fields and their types (src/tags/definition.ts PROFILE_FIELDS). */
-export const PROFILE_FIELDS: Record<string, 'string' | 'number' | 'date'> = {
-  gender: 'string',
-  level: 'string',
-  city: 'string',
-  channel: 'string',
-  points: 'number',
-  registered_at: 'date',
-  birthday: 'date',
-};
+/** Member profile fields and their types, as the API takes them (read by any name a form holds). */
+export const PROFILE_FIELDS: Record<string, 'string' | 'number' | 'date'> = PROFILE_FIELD_TYPES;
 
 export function scalarOf(text: string, type: string | undefined): Scalar {
   const trimmed = text.trim();

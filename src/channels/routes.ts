@@ -1,7 +1,6 @@
 /** Channel routes the console's channel settings need beyond the definitions (in plans/http.ts): delete, and send a test. */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { callerOf } from '../access/auth.ts';
 import type { Stores } from '../stores/stores.ts';
 import { recordAudit } from '../access/audit.ts';
@@ -10,6 +9,7 @@ import { deleteChannel } from './store.ts';
 import { sendTestMessage } from './test-send.ts';
 import { testSendResultSchema, testSendSchema } from '../contract/channels.ts';
 import { noContentSchema } from '../contract/common.ts';
+import { keyParamsSchema } from '../contract/plans.ts';
 
 const admins = { roles: ['admin'] as const };
 
@@ -17,7 +17,7 @@ export function channelRoutes(app: FastifyInstance, stores: Stores): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const security = [{ bearer: [] }];
   const tags = ['channels'];
-  const params = z.object({ key: z.string() });
+  const params = keyParamsSchema;
 
   api.delete('/api/v1/channels/:key', { config: admins, schema: { tags, summary: 'Delete a channel no plan uses (its secrets stay, for another channel)', security, params, response: { 204: noContentSchema } } }, async (request, reply) => {
     const caller = callerOf(request);

@@ -138,6 +138,8 @@ export const channelSchema = z
   });
 
 export type Channel = z.infer<typeof channelSchema>;
+/** A channel as a client writes it (fields with defaults may be left out). */
+export type ChannelInput = z.input<typeof channelSchema>;
 
 /** GET /api/v1/channels */
 export const channelListSchema = z.object({ channels: z.array(channelSchema) });

@@ -39,3 +39,7 @@ export const importRunListSchema = z.object({ runs: z.array(importRunSchema) });
 export const quarantineRowSchema = z.object({ file: z.string(), row: z.number(), field: z.string(), value: z.string(), reason: z.string(), action: z.string() });
 export type QuarantineRow = z.infer<typeof quarantineRowSchema>;
 export const quarantineListSchema = z.object({ rows: z.array(quarantineRowSchema) });
+
+export const importRunParamsSchema = z.object({ id: z.string() });
+export const importRunListQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
+export const quarantineQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) });

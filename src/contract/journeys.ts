@@ -111,6 +111,9 @@ export const journeySchema = z
   });
 
 export type Journey = z.infer<typeof journeySchema>;
+/** A journey as a client writes it (fields with defaults may be left out). */
+export type JourneyInput = z.input<typeof journeySchema>;
+export type StepInput = z.input<typeof stepSchema>;
 
 export const journeyStatusSchema = z.enum(['draft', 'running', 'paused']);
 

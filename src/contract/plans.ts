@@ -108,6 +108,10 @@ export const planSchema = z
   });
 
 export type Plan = z.infer<typeof planSchema>;
+/** A plan as a client writes it (fields with defaults may be left out). */
+export type PlanInput = z.input<typeof planSchema>;
+export type Variant = z.input<typeof variantSchema>;
+export type GoalInput = z.input<typeof goalSchema>;
 export type Goal = z.infer<typeof goalSchema>;
 
 export const planStatusSchema = z.enum(['draft', 'scheduled', 'running', 'paused', 'completed']);
@@ -172,3 +176,10 @@ export const planPreviewSchema = z.object({
   variants: z.array(z.object({ variant: z.string(), content: z.record(z.string(), z.unknown()).describe('the rendered fields, nested by their dots (data.thing1 → { data: { thing1 } })') })),
 });
 export type PlanPreview = z.infer<typeof planPreviewSchema>;
+
+/** The path of a plan, journey or channel route. */
+export const keyParamsSchema = z.object({ key: z.string() });
+/** GET /api/v1/plans/:key/report: one run's figures, or (by default) all runs'. */
+export const planReportQuerySchema = z.object({ run: z.string().optional() });
+/** GET /api/v1/plans/:key/preview: the person to render for. */
+export const planPreviewQuerySchema = z.object({ person: z.coerce.number().int().positive() });

@@ -45,3 +45,7 @@ export const consentChangeSchema = z.object({ status: z.enum(['granted', 'revoke
 
 /** A reply to an SMS pushed by the gateway: `{ from, text }` (other fields are the gateway's own). */
 export const smsReplySchema = z.object({ from: z.string().min(5), text: z.string() }).passthrough();
+
+/** The person a consent route is about, and (to set one) the channel key or '*'. */
+export const personParamsSchema = z.object({ personId: z.coerce.number().int().positive() });
+export const consentParamsSchema = personParamsSchema.extend({ channel: z.string().min(1) });

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { calendarDate } from './dates.ts';
+import { checkComparison, comparedScalar, comparisonShape, type ComparisonOp, type ComparisonValue } from './conditions.ts';
 
 /** The member profile's fields as the API names them, with their types (src/facts/member-profile.ts reads them; a test keeps the two equal). */
 export const PROFILE_FIELD_TYPES = {
@@ -45,31 +46,12 @@ export const windowSchema = z.union([
 ]);
 export type Window = z.infer<typeof windowSchema>;
 
-const scalar = z.union([z.string().max(2000), bounded, z.boolean()]);
-const VALUE_OPS = ['eq', 'ne', 'in', 'between', 'gt', 'gte', 'lt', 'lte', 'exists', 'missing'] as const;
-
-/** Checks an operator against its value: in takes a list, between a [low, high] pair, exists/missing nothing. */
-function checkValue(node: { op: (typeof VALUE_OPS)[number]; value?: unknown }, ctx: z.RefinementCtx) {
-  const issue = (message: string) => ctx.addIssue({ code: 'custom', path: ['value'], message });
-  if (node.op === 'exists' || node.op === 'missing') {
-    if (node.value !== undefined) issue(`${node.op} takes no value`);
-  } else if (node.op === 'in') {
-    if (!Array.isArray(node.value) || node.value.length === 0) issue('in needs a non-empty list of values');
-  } else if (node.op === 'between') {
-    if (!Array.isArray(node.value) || node.value.length !== 2) issue('between needs [low, high]');
-  } else if (node.value === undefined || Array.isArray(node.value)) issue(`${node.op} needs one value`);
-}
-const valueComparison = {
-  op: z.enum(VALUE_OPS),
-  value: z.union([scalar, z.array(scalar)]).optional(),
-};
-
 /** A filter on an event property (properties JSON): text compares as text, numbers as numbers. */
 const propertyFilter = z
   .object({
     property: z.string().min(1).max(200),
     op: z.enum(['eq', 'ne', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists']),
-    value: z.union([scalar, z.array(scalar)]).optional(),
+    value: z.union([comparedScalar, z.array(comparedScalar)]).optional(),
   })
   .strict()
   .superRefine((f, ctx) => {
@@ -110,8 +92,8 @@ const countRange = z
 export type Condition =
   | { type: 'group'; match: 'all' | 'any'; conditions: Condition[] }
   | { type: 'not'; condition: Condition }
-  | { type: 'tag'; tag: string; op: (typeof VALUE_OPS)[number]; value?: unknown; asOf?: string }
-  | { type: 'profile'; field: ProfileField; op: (typeof VALUE_OPS)[number]; value?: unknown }
+  | { type: 'tag'; tag: string; op: ComparisonOp; value?: ComparisonValue; asOf?: string }
+  | { type: 'profile'; field: ProfileField; op: ComparisonOp; value?: ComparisonValue }
   | { type: 'identifier'; identifierType: string }
   | { type: 'event'; event: string; where: PropertyFilter[]; count: { min?: number; max?: number }; window: Window }
   | { type: 'sequence'; first: EventSpec; then: EventSpec; within: { minutes?: number; hours?: number; days?: number }; absent: boolean; window: Window }
@@ -125,13 +107,13 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
     z.object({ type: z.literal('group'), match: z.enum(['all', 'any']), conditions: z.array(conditionSchema).min(1, 'a group needs at least one condition') }).strict(),
     z.object({ type: z.literal('not'), condition: conditionSchema }).strict(),
     z
-      .object({ type: z.literal('tag'), tag: z.string().regex(TAG_KEY, 'a tag key'), ...valueComparison, asOf: date.optional() })
+      .object({ type: z.literal('tag'), tag: z.string().regex(TAG_KEY, 'a tag key'), ...comparisonShape, asOf: date.optional() })
       .strict()
-      .superRefine(checkValue),
+      .superRefine(checkComparison),
     z
-      .object({ type: z.literal('profile'), field: z.enum(Object.keys(PROFILE_FIELD_TYPES) as [ProfileField, ...ProfileField[]]), ...valueComparison })
+      .object({ type: z.literal('profile'), field: z.enum(Object.keys(PROFILE_FIELD_TYPES) as [ProfileField, ...ProfileField[]]), ...comparisonShape })
       .strict()
-      .superRefine(checkValue)
+      .superRefine(checkComparison)
       .superRefine((node, ctx) => {
         if (PROFILE_FIELD_TYPES[node.field] !== 'number' || node.value === undefined) return;
         const values = Array.isArray(node.value) ? node.value : [node.value];
@@ -208,3 +190,108 @@ export const treeSchema = z
   })
   .strict();
 export type SegmentInput = z.input<typeof segmentSchema>;
+/** A tree being edited, as a client sends it to be counted. */
+export type Tree = z.infer<typeof treeSchema>;
+
+// ——— What the segment routes answer ———
+
+const namedSchema = z.object({ zh: z.string(), en: z.string() });
+
+export const snapshotSchema = z.object({ id: z.string(), segment: z.string(), trigger: z.string(), people: z.number(), evaluatedFor: z.string(), takenAt: z.string() });
+export type Snapshot = z.infer<typeof snapshotSchema>;
+
+export const segmentListSchema = z.object({ segments: z.array(segmentSchema.extend({ lastSnapshot: snapshotSchema.nullable() })) });
+export const segmentReplySchema = z.object({ segment: segmentSchema });
+export const segmentDetailSchema = z.object({ segment: segmentSchema, snapshots: z.array(snapshotSchema) });
+export const snapshotReplySchema = z.object({ snapshot: snapshotSchema });
+export const snapshotListSchema = z.object({ snapshots: z.array(snapshotSchema) });
+
+/** Who joined and who left between two snapshots: how many, and a sample of their person ids. */
+const movedSchema = z.object({ people: z.number(), sample: z.array(z.number()) });
+export const snapshotDiffSchema = z.object({ segment: z.string(), from: z.string(), to: z.string(), joined: movedSchema, left: movedSchema });
+
+/** An estimate on a hash slice of the people (1 in `slice`; exact when slice is 1), with its 95% interval. */
+export const segmentEstimateSchema = z.object({ estimate: z.number(), low: z.number(), high: z.number(), slice: z.number(), seconds: z.number() });
+export const segmentExactSchema = z.object({ people: z.number(), seconds: z.number(), method: z.enum(['bitmaps', 'scan']) });
+/** POST /api/v1/segments/count: the estimate, and the exact count unless only the estimate was asked. */
+export const treeCountSchema = z.object({ estimate: segmentEstimateSchema, exact: segmentExactSchema.nullable() });
+export type SegmentCount = z.infer<typeof treeCountSchema>;
+/** GET /api/v1/segments/:key/count: one of the two, as asked. */
+export const segmentCountSchema = z.object({ estimate: segmentEstimateSchema.optional(), exact: segmentExactSchema.optional() });
+
+export const segmentSampleSchema = z.object({
+  people: z.array(z.object({ personId: z.number(), identifiers: z.array(z.object({ type: z.string(), value: z.string() })) })),
+});
+
+/** Distributions of tags inside a segment against the whole base: a number tag's summary, another tag's top values. */
+export const insightsSchema = z.object({
+  people: z.number(),
+  base: z.number(),
+  share: z.number(),
+  tags: z.array(
+    z.object({
+      key: z.string(),
+      name: namedSchema,
+      type: z.string(),
+      baseDate: z.string(),
+      summary: z.record(z.string(), z.number().nullable()).optional().describe('a number tag: people, average and median inside and in the base (null where no one has a value)'),
+      values: z
+        .array(z.object({ value: z.string(), inside: z.number(), shareInside: z.number(), base: z.number(), shareBase: z.number(), lift: z.number().nullable() }))
+        .optional(),
+    }),
+  ),
+});
+export type Insights = z.infer<typeof insightsSchema>;
+
+/** People per pair of values of two tags. */
+export const crossMatrixSchema = z.object({
+  row: z.object({ key: z.string(), name: namedSchema }),
+  column: z.object({ key: z.string(), name: namedSchema }),
+  columns: z.array(z.string()),
+  rows: z.array(z.object({ value: z.string(), cells: z.array(z.number()) })),
+});
+export type CrossMatrix = z.infer<typeof crossMatrixSchema>;
+
+/** A build of the behaviour index (event counts per person, week and type). */
+export const behaviourBuildSchema = z.object({
+  workspaceId: z.string(),
+  watermark: z.string().describe('changes logged at or after this moment (UTC) are not in the index'),
+  builtAt: z.string(),
+  timeZone: z.string(),
+  weeks: z.array(z.string()).describe('the weeks (their Mondays) the build rebuilt'),
+  seconds: z.number(),
+  bits: z.record(z.string(), z.number()),
+});
+export type BehaviourBuild = z.infer<typeof behaviourBuildSchema>;
+export const behaviourIndexStatusSchema = z.object({ build: behaviourBuildSchema.nullable(), changedPeople: z.number().nullable() });
+export const behaviourIndexBuildSchema = z.object({ build: behaviourBuildSchema });
+
+/** A file of identifiers imported as a list segment: what was read, accepted, refused and matched. */
+export const listImportReportSchema = z.object({
+  segment: z.string(),
+  rowsRead: z.number(),
+  accepted: z.number(),
+  rejected: z.array(z.object({ row: z.number(), value: z.string(), expected: z.string() })),
+  rejectedCount: z.number(),
+  /** Accepted identifiers that belong to no one yet (they count once OneID knows them). */
+  unmatched: z.number(),
+  people: z.number(),
+});
+export type ListImportReport = z.infer<typeof listImportReportSchema>;
+
+// ——— What the segment routes take besides a definition ———
+
+/** The path of a segment route. */
+export const segmentKeyParamsSchema = z.object({ key: z.string() });
+/** An identifier type's name, as files and exports name it. */
+const identifierTypeName = z.string().regex(/^[a-z][a-z0-9_]{1,40}$/);
+/** POST /api/v1/segments/count: a tree, and whether only the quick estimate is wanted. */
+export const treeCountRequestSchema = treeSchema.extend({ estimateOnly: z.boolean().default(false) });
+export const crossQuerySchema = z.object({ rows: z.string(), columns: z.string(), segment: z.string().optional(), top: z.coerce.number().int().min(1).max(100).default(12) });
+export const segmentCountQuerySchema = z.object({ estimate: z.coerce.boolean().default(false), today: date.optional() });
+export const segmentSampleQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(20) });
+export const insightsQuerySchema = z.object({ tags: z.string().min(1).describe('comma-separated tag keys'), top: z.coerce.number().int().min(1).max(100).default(10) });
+export const snapshotDiffQuerySchema = z.object({ from: z.string().optional(), to: z.string().optional() });
+export const segmentExportQuerySchema = z.object({ type: identifierTypeName });
+/** POST /api/v1/segments/:key/list: the file is the body; the identifier type and the names come in the query. */
+export const listImportQuerySchema = z.object({ type: identifierTypeName, zh: z.string().min(1).optional(), en: z.string().min(1).optional() });

@@ -10,7 +10,6 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { callerOf } from '../access/auth.ts';
 import { privateDirectory, receiveUpload, UploadTooLargeError } from '../kernel/uploads.ts';
 import { ApiError, NotFoundError } from '../kernel/errors.ts';
@@ -19,7 +18,18 @@ import { WorkspaceService } from '../access/workspaces.ts';
 import { type AuthenticatedKey } from '../access/keys.ts';
 import { ImportPlanError, runImport } from './importer.ts';
 import { FileFormatError } from './file-reader.ts';
-import { importQuerySchema, importRunListSchema, importRunSchema, importStartedSchema, quarantineListSchema, type ImportKind, type ImportRun } from '../contract/imports.ts';
+import {
+  importQuerySchema,
+  importRunListQuerySchema,
+  importRunListSchema,
+  importRunParamsSchema,
+  importRunSchema,
+  importStartedSchema,
+  quarantineListSchema,
+  quarantineQuerySchema,
+  type ImportKind,
+  type ImportRun,
+} from '../contract/imports.ts';
 import { listQuarantine } from './runs.ts';
 import { processIsAlive } from '../stores/lock.ts';
 import { importMaxAttempts } from '../config/config.ts';
@@ -148,7 +158,7 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
       '/api/v1/imports/:id',
       {
         config: { roles: ['admin', 'operator', 'analyst'] },
-        schema: { tags: ['import'], summary: 'An import run: status and counts', security: [{ bearer: [] }], params: z.object({ id: z.string() }), response: { 200: importRunSchema } },
+        schema: { tags: ['import'], summary: 'An import run: status and counts', security: [{ bearer: [] }], params: importRunParamsSchema, response: { 200: importRunSchema } },
       },
       async (request) => {
         const [run] = await importRuns(callerOf(request), { id: request.params.id });
@@ -165,7 +175,7 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
           tags: ['import'],
           summary: 'Recent import runs, newest first',
           security: [{ bearer: [] }],
-          querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
+          querystring: importRunListQuerySchema,
           response: { 200: importRunListSchema },
         },
       },
@@ -180,8 +190,8 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
           tags: ['import'],
           summary: 'Rows and values an import refused, with row, field, value and reason',
           security: [{ bearer: [] }],
-          params: z.object({ id: z.string() }),
-          querystring: z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) }),
+          params: importRunParamsSchema,
+          querystring: quarantineQuerySchema,
           response: { 200: quarantineListSchema },
         },
       },

@@ -1,12 +1,11 @@
 /** Journeys over HTTP: definitions, start, pause, where people are, the report. */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { callerOf } from '../access/auth.ts';
 import type { Stores } from '../stores/stores.ts';
 import { reportOf } from '../plans/report.ts';
 import { journeyDetailSchema, journeyInfoSchema, journeyListSchema, journeySchema } from '../contract/journeys.ts';
-import { planReportSchema } from '../contract/plans.ts';
+import { keyParamsSchema, planReportSchema } from '../contract/plans.ts';
 import { ApiError } from '../kernel/errors.ts';
 import { getJourney, journeyPositions, listJourneys, pauseJourney, saveJourney, startJourney } from './journeys.ts';
 
@@ -17,7 +16,7 @@ export function journeyRoutes(app: FastifyInstance, stores: Stores): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const security = [{ bearer: [] }];
   const tags = ['journeys'];
-  const key = z.object({ key: z.string() });
+  const key = keyParamsSchema;
   api.get('/api/v1/journeys', { config: readers, schema: { tags, summary: 'The workspace journeys', security, response: { 200: journeyListSchema } } }, async (request) => ({ journeys: await listJourneys(stores, callerOf(request).workspaceId) }));
   api.post('/api/v1/journeys', { config: writers, schema: { tags, summary: 'Create a journey (steps, templates and tags are checked now)', security, body: journeySchema, response: { 201: journeyInfoSchema } } }, async (request, reply) =>
     reply.code(201).send(await saveJourney(stores, callerOf(request).workspaceId, request.body)),

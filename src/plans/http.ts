@@ -1,13 +1,12 @@
 /** Plans and channels over HTTP: definitions, start, pause, report, preview; channels as configured. */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { callerOf } from '../access/auth.ts';
 import { assertPersonInScope } from '../access/scope.ts';
 import type { Stores } from '../stores/stores.ts';
 import { channelListSchema, channelReplySchema, channelSchema } from '../contract/channels.ts';
 import { getChannel, listChannels, saveChannel } from '../channels/store.ts';
-import { planInfoSchema, planListSchema, planPreviewSchema, planReportSchema, planSchema, runSummarySchema } from '../contract/plans.ts';
+import { keyParamsSchema, planInfoSchema, planListSchema, planPreviewQuerySchema, planPreviewSchema, planReportQuerySchema, planReportSchema, planSchema, runSummarySchema } from '../contract/plans.ts';
 import { noContentSchema } from '../contract/common.ts';
 import { ApiError } from '../kernel/errors.ts';
 import { deletePlan, getPlan, listPlans, pausePlan, savePlan, startPlan } from './plans.ts';
@@ -23,7 +22,7 @@ const readers = { roles: ['admin', 'operator', 'analyst'] as const };
 export function planRoutes(app: FastifyInstance, stores: Stores, options: { publicUrl: () => string }): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const security = [{ bearer: [] }];
-  const key = z.object({ key: z.string() });
+  const key = keyParamsSchema;
 
   api.get('/api/v1/channels', { config: readers, schema: { tags: ['channels'], summary: 'The workspace channels (credentials are named secrets of the workspace, never values)', security, response: { 200: channelListSchema } } }, async (request) => ({
     channels: await listChannels(stores, callerOf(request).workspaceId),
@@ -66,13 +65,13 @@ export function planRoutes(app: FastifyInstance, stores: Stores, options: { publ
   );
   api.get(
     '/api/v1/plans/:key/report',
-    { config: readers, schema: { tags, summary: 'Per variant and control: audience, sent, delivered, failed, clicked, converted, revenue, lift with 95% CI, cost per conversion', security, params: key, querystring: z.object({ run: z.string().optional() }), response: { 200: planReportSchema } } },
+    { config: readers, schema: { tags, summary: 'Per variant and control: audience, sent, delivered, failed, clicked, converted, revenue, lift with 95% CI, cost per conversion', security, params: key, querystring: planReportQuerySchema, response: { 200: planReportSchema } } },
     async (request) => planReport(stores, callerOf(request).workspaceId, request.params.key, { runId: request.query.run }),
   );
   api.get(
     '/api/v1/plans/:key/preview',
     // The preview shows a person's name and tags: for those who build plans.
-    { config: writers, schema: { tags, summary: "Each variant's message rendered for one person", security, params: key, querystring: z.object({ person: z.coerce.number().int().positive() }), response: { 200: planPreviewSchema } } },
+    { config: writers, schema: { tags, summary: "Each variant's message rendered for one person", security, params: key, querystring: planPreviewQuerySchema, response: { 200: planPreviewSchema } } },
     async (request) => {
       const caller = callerOf(request);
       await assertPersonInScope(stores, caller, request.query.person);

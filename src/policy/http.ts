@@ -10,7 +10,7 @@ import { callerOf } from '../access/auth.ts';
 import { assertPersonInScope } from '../access/scope.ts';
 import type { Stores } from '../stores/stores.ts';
 import { consentsOf, getPolicy, savePolicy, setConsent } from './policy.ts';
-import { consentChangeSchema, consentListSchema, policyReplySchema, policySchema, smsReplySchema } from '../contract/policy.ts';
+import { consentChangeSchema, consentListSchema, consentParamsSchema, personParamsSchema, policyReplySchema, policySchema, smsReplySchema } from '../contract/policy.ts';
 import { readUnsubscribeToken } from './links.ts';
 import crypto from 'node:crypto';
 import { CHANNEL_CONFIGS } from '../contract/channels.ts';
@@ -54,7 +54,7 @@ export function policyRoutes(app: FastifyInstance, stores: Stores): void {
     policy: await savePolicy(stores, callerOf(request).workspaceId, request.body),
   }));
 
-  const person = z.object({ personId: z.coerce.number().int().positive() });
+  const person = personParamsSchema;
   api.get('/api/v1/people/:personId/consents', { config: { roles: ['admin', 'operator', 'analyst', 'staff'] as const }, schema: { tags, summary: "A person's consent per channel", security, params: person, response: { 200: consentListSchema } } }, async (request) => {
     const caller = callerOf(request);
     await assertPersonInScope(stores, caller, request.params.personId);
@@ -64,7 +64,7 @@ export function policyRoutes(app: FastifyInstance, stores: Stores): void {
     '/api/v1/people/:personId/consents/:channel',
     {
       config: { ...admins, scoped: true },
-      schema: { tags, summary: "Set a person's consent for a channel ('*' for all)", security, params: person.extend({ channel: z.string().min(1) }), body: consentChangeSchema, response: { 200: consentListSchema } },
+      schema: { tags, summary: "Set a person's consent for a channel ('*' for all)", security, params: consentParamsSchema, body: consentChangeSchema, response: { 200: consentListSchema } },
     },
     async (request) => {
       const caller = callerOf(request);

@@ -17,6 +17,7 @@
  */
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../access/workspaces.ts';
+import type { BehaviourBuild } from '../contract/segments.ts';
 
 /** Per day, the people who did an event at least 1…LEVELS times; more than that reads the rows. */
 export const LEVELS = 8;
@@ -32,18 +33,6 @@ const LONGEST_HORIZON = Math.max(...Object.keys(HORIZONS).map(Number));
 /** The bit of every event type past the first 63: set, it says "one of those", so it settles nothing. */
 export const SHARED_BIT = 63;
 
-export interface BehaviourBuild {
-  workspaceId: string;
-  /** Changes logged at or after this moment (ClickHouse DateTime64 text, UTC) are not in the index. */
-  watermark: string;
-  builtAt: string;
-  timeZone: string;
-  /** The weeks (their Mondays, YYYY-MM-DD) the build rebuilt. */
-  weeks: string[];
-  seconds: number;
-  /** Each event type's bit in the masks (SHARED_BIT for the types past the first 63). */
-  bits: Record<string, number>;
-}
 
 /** The change log keeps 30 days (TTL): a build older than this is not trusted, nor built upon. */
 const TRUSTED_DAYS = 25;

@@ -1,12 +1,38 @@
 /** Segments over HTTP: definitions, live counts, samples, insights, snapshots, files in and out. */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { callerOf } from '../access/auth.ts';
 import { recordAudit } from '../access/audit.ts';
 import { withUploadedFile } from '../kernel/uploads.ts';
 import type { Stores } from '../stores/stores.ts';
-import { segmentSchema, treeSchema, type Condition } from '../contract/segments.ts';
+import {
+  behaviourIndexBuildSchema,
+  behaviourIndexStatusSchema,
+  crossMatrixSchema,
+  crossQuerySchema,
+  insightsQuerySchema,
+  listImportQuerySchema,
+  segmentCountQuerySchema,
+  segmentExportQuerySchema,
+  segmentKeyParamsSchema,
+  segmentSampleQuerySchema,
+  snapshotDiffQuerySchema,
+  treeCountRequestSchema,
+  insightsSchema,
+  listImportReportSchema,
+  segmentCountSchema,
+  segmentDetailSchema,
+  segmentListSchema,
+  segmentReplySchema,
+  segmentSampleSchema,
+  segmentSchema,
+  snapshotDiffSchema,
+  snapshotListSchema,
+  snapshotReplySchema,
+  treeCountSchema,
+  type Condition,
+} from '../contract/segments.ts';
+import { noContentSchema } from '../contract/common.ts';
 import { countSegment, deleteSegment, estimateSegment, getSegment, listSegments, sampleSegment, saveSegment, type SegmentTree } from './segments.ts';
 import { diffSnapshots, listSnapshots, takeSnapshot } from './snapshots.ts';
 import { crossMatrix, segmentInsights } from './insights.ts';
@@ -15,42 +41,40 @@ import { behaviourIndexStatus, refreshBehaviourIndex } from './behaviour.ts';
 import { maskedConditionProblem } from './masked.ts';
 import { maskTagValue, seesPersonalData } from '../access/masking.ts';
 import { ApiError } from '../kernel/errors.ts';
-import { calendarDate } from '../contract/dates.ts';
 
-const date = calendarDate;
 const writers = { roles: ['admin', 'operator'] as const };
 
 export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const security = [{ bearer: [] }];
   const tags = ['segments'];
-  const key = z.object({ key: z.string() });
+  const key = segmentKeyParamsSchema;
 
-  api.get('/api/v1/segments', { schema: { tags, summary: 'The workspace segments, each with its last snapshot', security } }, async (request) => {
+  api.get('/api/v1/segments', { schema: { tags, summary: 'The workspace segments, each with its last snapshot', security, response: { 200: segmentListSchema } } }, async (request) => {
     const workspaceId = callerOf(request).workspaceId;
     const segments = await listSegments(stores, workspaceId);
     return { segments: await Promise.all(segments.map(async (s) => ({ ...s, lastSnapshot: (await listSnapshots(stores, workspaceId, s.key))[0] ?? null }))) };
   });
 
-  api.post('/api/v1/segments', { config: writers, schema: { tags, summary: 'Create a segment', security, body: segmentSchema } }, async (request, reply) =>
+  api.post('/api/v1/segments', { config: writers, schema: { tags, summary: 'Create a segment', security, body: segmentSchema, response: { 201: segmentReplySchema } } }, async (request, reply) =>
     reply.code(201).send({ segment: await saveSegment(stores, callerOf(request).workspaceId, request.body) }),
   );
 
-  api.put('/api/v1/segments/:key', { config: writers, schema: { tags, summary: 'Replace a segment', security, params: key, body: segmentSchema } }, async (request, reply) => {
-    if (request.body.key !== request.params.key) return reply.code(400).send({ error: { code: 'validation_failed', message: `body.key: must be "${request.params.key}", the segment being replaced` } });
+  api.put('/api/v1/segments/:key', { config: writers, schema: { tags, summary: 'Replace a segment', security, params: key, body: segmentSchema, response: { 200: segmentReplySchema } } }, async (request, reply) => {
+    if (request.body.key !== request.params.key) throw new ApiError(400, 'validation_failed', `body.key: must be "${request.params.key}", the segment being replaced`);
     return { segment: await saveSegment(stores, callerOf(request).workspaceId, request.body, { replace: true }) };
   });
 
-  api.delete('/api/v1/segments/:key', { config: writers, schema: { tags, summary: 'Delete a segment (not while another reads it)', security, params: key } }, async (request, reply) => {
+  api.delete('/api/v1/segments/:key', { config: writers, schema: { tags, summary: 'Delete a segment (not while another reads it)', security, params: key, response: { 204: noContentSchema } } }, async (request, reply) => {
     await deleteSegment(stores, callerOf(request).workspaceId, request.params.key);
     return reply.code(204).send();
   });
 
-  api.get('/api/v1/segments/behaviour-index', { schema: { tags, summary: 'The behaviour index: its last build and how many people changed since (read from the events until the next build)', security } }, async (request) =>
+  api.get('/api/v1/segments/behaviour-index', { schema: { tags, summary: 'The behaviour index: its last build and how many people changed since (read from the events until the next build)', security, response: { 200: behaviourIndexStatusSchema } } }, async (request) =>
     behaviourIndexStatus(stores, callerOf(request).workspaceId),
   );
 
-  api.post('/api/v1/segments/behaviour-index', { config: writers, schema: { tags, summary: 'Bring the behaviour index up to date now (the weeks with changed events)', security } }, async (request) => {
+  api.post('/api/v1/segments/behaviour-index', { config: writers, schema: { tags, summary: 'Bring the behaviour index up to date now (the weeks with changed events)', security, response: { 200: behaviourIndexBuildSchema } } }, async (request) => {
     const caller = callerOf(request);
     const build = await refreshBehaviourIndex(stores, caller.workspaceId);
     return { build };
@@ -66,7 +90,8 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
         tags,
         summary: 'Size of a tree being edited: an estimate (on a 1/16 hash slice, with a 95% interval) and, unless estimateOnly, the exact count',
         security,
-        body: treeSchema.extend({ estimateOnly: z.boolean().default(false) }),
+        body: treeCountRequestSchema,
+        response: { 200: treeCountSchema },
       },
     },
     async (request) => {
@@ -88,7 +113,8 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
         tags,
         summary: 'People per pair of values of two tags, inside a segment or the whole base',
         security,
-        querystring: z.object({ rows: z.string(), columns: z.string(), segment: z.string().optional(), top: z.coerce.number().int().min(1).max(100).default(12) }),
+        querystring: crossQuerySchema,
+        response: { 200: crossMatrixSchema },
       },
     },
     async (request) => {
@@ -96,23 +122,23 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
       const { rows, columns, segment, top } = request.query;
       const matrix = await crossMatrix(stores, caller.workspaceId, segment ? await getSegment(stores, caller.workspaceId, segment) : undefined, rows, columns, top, caller);
       if (seesPersonalData(caller.role)) return matrix;
-      // Tag values as a masked role sees them (a text tag may hold phones or names).
+      // Tag values as a masked role sees them (a text tag may hold phones or names); they are text, and stay text.
       return {
         ...matrix,
-        columns: matrix.columns.map((v) => maskTagValue(columns, v)),
-        rows: matrix.rows.map((r) => ({ ...r, value: maskTagValue(rows, r.value) })),
+        columns: matrix.columns.map((v) => String(maskTagValue(columns, v))),
+        rows: matrix.rows.map((r) => ({ ...r, value: String(maskTagValue(rows, r.value)) })),
       };
     },
   );
 
-  api.get('/api/v1/segments/:key', { schema: { tags, summary: 'A segment: definition and snapshots', security, params: key } }, async (request) => {
+  api.get('/api/v1/segments/:key', { schema: { tags, summary: 'A segment: definition and snapshots', security, params: key, response: { 200: segmentDetailSchema } } }, async (request) => {
     const workspaceId = callerOf(request).workspaceId;
     return { segment: await getSegment(stores, workspaceId, request.params.key), snapshots: await listSnapshots(stores, workspaceId, request.params.key) };
   });
 
   api.get(
     '/api/v1/segments/:key/count',
-    { schema: { tags, summary: 'A segment’s size now: exact, or an estimate', security, params: key, querystring: z.object({ estimate: z.coerce.boolean().default(false), today: date.optional() }) } },
+    { schema: { tags, summary: 'A segment’s size now: exact, or an estimate', security, params: key, querystring: segmentCountQuerySchema, response: { 200: segmentCountSchema } } },
     async (request) => {
       const caller = callerOf(request);
       const workspaceId = caller.workspaceId;
@@ -129,7 +155,8 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
         summary: 'Some members with their identifiers (masked unless the key is admin or operator)',
         security,
         params: key,
-        querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(20) }),
+        querystring: segmentSampleQuerySchema,
+        response: { 200: segmentSampleSchema },
       },
     },
     async (request) => {
@@ -147,7 +174,8 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
         summary: 'Distributions of tags inside the segment against the whole base',
         security,
         params: key,
-        querystring: z.object({ tags: z.string().min(1).describe('comma-separated tag keys'), top: z.coerce.number().int().min(1).max(100).default(10) }),
+        querystring: insightsQuerySchema,
+        response: { 200: insightsSchema },
       },
     },
     async (request) => {
@@ -157,25 +185,25 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
       const insights = await segmentInsights(stores, workspaceId, segment, request.query.tags.split(',').map((t) => t.trim()).filter(Boolean), request.query.top);
       if (seesPersonalData(caller.role)) return insights;
       // Tag values as a masked role sees them (a text tag may hold phones or names).
-      return { ...insights, tags: insights.tags.map((t) => ('values' in t && t.values ? { ...t, values: t.values.map((v) => ({ ...v, value: maskTagValue(t.key, v.value) })) } : t)) };
+      return { ...insights, tags: insights.tags.map((t) => ('values' in t && t.values ? { ...t, values: t.values.map((v) => ({ ...v, value: String(maskTagValue(t.key, v.value)) })) } : t)) };
     },
   );
 
-  api.post('/api/v1/segments/:key/snapshots', { config: writers, schema: { tags, summary: 'Take a snapshot of the segment’s members now', security, params: key } }, async (request, reply) =>
+  api.post('/api/v1/segments/:key/snapshots', { config: writers, schema: { tags, summary: 'Take a snapshot of the segment’s members now', security, params: key, response: { 201: snapshotReplySchema } } }, async (request, reply) =>
     reply.code(201).send({ snapshot: await takeSnapshot(stores, callerOf(request).workspaceId, request.params.key, 'manual') }),
   );
-  api.get('/api/v1/segments/:key/snapshots', { schema: { tags, summary: 'The kept snapshots, newest first', security, params: key } }, async (request) => ({
+  api.get('/api/v1/segments/:key/snapshots', { schema: { tags, summary: 'The kept snapshots, newest first', security, params: key, response: { 200: snapshotListSchema } } }, async (request) => ({
     snapshots: await listSnapshots(stores, callerOf(request).workspaceId, request.params.key),
   }));
   api.get(
     '/api/v1/segments/:key/snapshots/diff',
-    { schema: { tags, summary: 'Who joined and who left between two snapshots (default: the last two)', security, params: key, querystring: z.object({ from: z.string().optional(), to: z.string().optional() }) } },
+    { schema: { tags, summary: 'Who joined and who left between two snapshots (default: the last two)', security, params: key, querystring: snapshotDiffQuerySchema, response: { 200: snapshotDiffSchema } } },
     async (request) => diffSnapshots(stores, callerOf(request).workspaceId, request.params.key, { ...request.query, viewer: callerOf(request) }),
   );
 
   api.get(
     '/api/v1/segments/:key/export',
-    { config: writers, schema: { tags, summary: 'The members as identifiers of one type (CSV: person_id, identifier)', security, params: key, querystring: z.object({ type: z.string().regex(/^[a-z][a-z0-9_]{1,40}$/) }) } },
+    { config: writers, schema: { tags, summary: 'The members as identifiers of one type (CSV: person_id, identifier)', security, params: key, querystring: segmentExportQuerySchema } },
     async (request, reply) => {
       const caller = callerOf(request);
       const { workspaceId, keyId } = caller;
@@ -207,7 +235,8 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
           summary: 'Create (or replace the list of) a segment from a file of identifiers of one type; unmatched and bad rows are reported',
           security,
           params: key,
-          querystring: z.object({ type: z.string().regex(/^[a-z][a-z0-9_]{1,40}$/), zh: z.string().min(1).optional(), en: z.string().min(1).optional() }),
+          querystring: listImportQuerySchema,
+          response: { 200: listImportReportSchema },
         },
       },
       async (request) => {

@@ -49,7 +49,7 @@ export async function segmentInsights(stores: Stores, workspaceId: string, tree:
                 quantileExactIf(0.5)(value, inside) AS median_inside, quantileExact(0.5)(value) AS median_base
          FROM (${values(VALUE_COLUMN.number)})`,
       );
-      tags.push({ key, name: tag.name, type, baseDate: run.baseDate, summary: Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)])) });
+      tags.push({ key, name: tag.name, type, baseDate: run.baseDate, summary: Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number.isNaN(Number(v)) ? null : Number(v)])) });
       continue;
     }
     const rows = await read<{ value: string; inside: string; base: string }>(

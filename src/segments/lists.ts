@@ -14,17 +14,9 @@ import { compileFor, getSegment, membersSql, saveSegment, type Viewer } from './
 import { identitySourcesScope } from '../access/scope.ts';
 import { sql } from '../facts/sql.ts';
 import { csvRows } from '../kernel/csv.ts';
+import type { ListImportReport } from '../contract/segments.ts';
 
-export interface ListImportReport {
-  segment: string;
-  rowsRead: number;
-  accepted: number;
-  rejected: Array<{ row: number; value: string; expected: string }>;
-  rejectedCount: number;
-  /** Accepted identifiers that belong to no one yet (they count once OneID knows them). */
-  unmatched: number;
-  people: number;
-}
+
 /**
  * Imports a file (a header row, then one identifier per row in the first column) as segment `key`
  * (created if new; its list replaced if it is a list segment already).

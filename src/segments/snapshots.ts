@@ -11,15 +11,8 @@ import { onTagRunsFinished } from '../tags/engine.ts';
 import { compileFor, getSegment, listSegments, type Viewer } from './segments.ts';
 import { peopleScope } from '../access/scope.ts';
 import { sql } from '../facts/sql.ts';
+import type { Snapshot as SnapshotInfo } from '../contract/segments.ts';
 
-export interface SnapshotInfo {
-  id: string;
-  segment: string;
-  trigger: string;
-  people: number;
-  evaluatedFor: string;
-  takenAt: string;
-}
 
 const dateText = (d: Date | string) => (typeof d === 'string' ? d.slice(0, 10) : d.toISOString().slice(0, 10));
 

@@ -7,7 +7,7 @@ import { Link, useParams } from 'react-router';
 import { api, useAction, useApi } from '../api.ts';
 import { useT } from '../i18n.ts';
 import { useSession } from '../session.tsx';
-import type { PlanInfo, PlanReport } from '../types.ts';
+import type { PlanInfo, PlanReport } from '../../../src/contract/plans.ts';
 import { Field } from '../components/Form.tsx';
 import { Badge, Card, PageHeader } from '../components/Page.tsx';
 import { Pairs, Table } from '../components/Table.tsx';

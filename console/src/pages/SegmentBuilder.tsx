@@ -8,7 +8,8 @@ import { Link, useNavigate, useParams } from 'react-router';
 import { api, useAction, useApi } from '../api.ts';
 import { useT } from '../i18n.ts';
 import { useSession } from '../session.tsx';
-import type { IdentifierType, Segment, Snapshot, TagListItem, Tree } from '../types.ts';
+import type { IdentifierType, TagListItem } from '../types.ts';
+import type { Segment, Snapshot, Tree } from '../../../src/contract/segments.ts';
 import { Check, Field, SubmitButton } from '../components/Form.tsx';
 import { Card, PageHeader, Tabs } from '../components/Page.tsx';
 import { ErrorBox, Loading } from '../components/States.tsx';
@@ -17,7 +18,7 @@ import { BuilderContext, ConditionList, MatchSelect, incomplete, type BuilderDat
 import { LiveSize } from './segments/LiveSize.tsx';
 import { SegmentTools } from './segments/SegmentTools.tsx';
 
-const EMPTY: Segment = { key: '', name: { zh: '', en: '' }, match: 'all', conditions: [] };
+const EMPTY: Segment = { key: '', name: { zh: '', en: '' }, match: 'all', conditions: [], snapshots: { afterTagRuns: false, keep: 10 } };
 
 export function SegmentBuilder() {
   const { key } = useParams();
@@ -81,7 +82,7 @@ function Builder({ initial, isNew, onSaved, snapshots }: { initial: Segment; isN
       ...(segment.description ? { description: segment.description } : {}),
       match: segment.match,
       conditions: segment.conditions,
-      ...(segment.snapshots ? { snapshots: segment.snapshots } : {}),
+      snapshots: segment.snapshots,
     };
     if (isNew) {
       await api('/api/v1/segments', { json: body });

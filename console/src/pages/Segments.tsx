@@ -3,7 +3,7 @@ import { Link } from 'react-router';
 import { useApi } from '../api.ts';
 import { useT } from '../i18n.ts';
 import { useSession } from '../session.tsx';
-import type { Segment, Snapshot } from '../types.ts';
+import type { Segment, Snapshot } from '../../../src/contract/segments.ts';
 import { Card, PageHeader } from '../components/Page.tsx';
 import { Table } from '../components/Table.tsx';
 import { Empty, ErrorBox, Loading } from '../components/States.tsx';

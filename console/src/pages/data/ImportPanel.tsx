@@ -5,7 +5,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, query, useAction, useApi } from '../../api.ts';
 import { useT, type Key } from '../../i18n.ts';
-import type { ImportRun } from '../../types.ts';
+import type { ImportRun } from '../../../../src/contract/imports.ts';
 import { Field, SubmitButton } from '../../components/Form.tsx';
 import { Badge, Card } from '../../components/Page.tsx';
 import { Pairs, Table } from '../../components/Table.tsx';

@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { useApi } from '../../api.ts';
 import { useT } from '../../i18n.ts';
-import type { QuarantineRow } from '../../types.ts';
+import type { QuarantineRow } from '../../../../src/contract/imports.ts';
 import { Field } from '../../components/Form.tsx';
 import { Card } from '../../components/Page.tsx';
 import { Table } from '../../components/Table.tsx';

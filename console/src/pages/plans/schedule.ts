@@ -1,5 +1,5 @@
 import type { I18n } from '../../i18n.ts';
-import type { Plan } from '../../types.ts';
+import type { Plan } from '../../../../src/contract/plans.ts';
 
 /** A plan's schedule in words: once (now or at a time), a cron, or the event that triggers it. */
 export function scheduleText(schedule: Plan['schedule'], { t, dateTime }: I18n): string {

@@ -5,7 +5,8 @@
  */
 import { createContext, useContext, useState } from 'react';
 import { useT, type Key } from '../../i18n.ts';
-import type { Condition, IdentifierType, Named, Scalar, TagListItem, ValueOp, Window } from '../../types.ts';
+import type { IdentifierType, Named, Scalar, TagListItem, ValueOp } from '../../types.ts';
+import type { Condition, Window } from '../../../../src/contract/segments.ts';
 import { Field, numberOrUndefined } from '../../components/Form.tsx';
 import { ValueInput } from '../../components/ValueInput.tsx';
 import { parseJson } from '../../components/JsonEditor.tsx';
@@ -32,7 +33,7 @@ export function newCondition(type: Addable, data: BuilderData): Condition {
     case 'profile':
       return { type: 'profile', field: 'level', op: 'eq', value: '' };
     case 'event':
-      return { type: 'event', event: '', count: { min: 1 }, window: { days: 30 } };
+      return { type: 'event', event: '', where: [], count: { min: 1 }, window: { days: 30 } };
     case 'orders':
       return { type: 'orders', count: { min: 1 }, window: { days: 90 } };
     case 'segment':
@@ -135,7 +136,7 @@ function ConditionBody({ condition, onChange, depth }: { condition: Condition; o
       return (
         <div className="condition-fields">
           <Field label={t('cond.field')}>
-            <select value={condition.field} onChange={(e) => onChange({ ...condition, field: e.target.value })}>
+            <select value={condition.field} onChange={(e) => onChange({ ...condition, field: e.target.value as typeof condition.field })}>
               {Object.keys(PROFILE_FIELDS).map((f) => (
                 <option key={f} value={f}>
                   {t(`profile.${f}` as Key)}
@@ -230,8 +231,8 @@ function TagRow({ condition, onChange }: { condition: Extract<Condition, { type:
   );
 }
 
-/** An operator and its value: one, a list (in), a pair (between) or none (exists, missing). */
-function Comparison({ op, value, type, onChange }: { op: ValueOp; value: Scalar | Scalar[] | undefined; type: string | undefined; onChange: (op: ValueOp, value: Scalar | Scalar[] | undefined) => void }) {
+/** An operator and its value: one, a list (in), a pair (between) or none (exists, missing). Rule tags' cases use it too. */
+export function Comparison({ op, value, type, onChange }: { op: ValueOp; value: Scalar | Scalar[] | undefined; type: string | undefined; onChange: (op: ValueOp, value: Scalar | Scalar[] | undefined) => void }) {
   const { t } = useT();
   const changeOp = (next: ValueOp) => {
     if (next === 'exists' || next === 'missing') return onChange(next, undefined);

@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'react';
 import { api } from '../../api.ts';
 import { useT, type Key } from '../../i18n.ts';
-import type { SegmentCount, Tree } from '../../types.ts';
+import type { SegmentCount, Tree } from '../../../../src/contract/segments.ts';
 import { Card } from '../../components/Page.tsx';
 import { ErrorBox } from '../../components/States.tsx';
 

@@ -4,7 +4,7 @@ import { Link } from 'react-router';
 import { api, query, useAction, useApi } from '../../api.ts';
 import { useT } from '../../i18n.ts';
 import { useSession } from '../../session.tsx';
-import type { Insights, Snapshot } from '../../types.ts';
+import type { Insights, Snapshot } from '../../../../src/contract/segments.ts';
 import { CheckList, Field } from '../../components/Form.tsx';
 import { Badge, Card, Chips, Tabs } from '../../components/Page.tsx';
 import { Table } from '../../components/Table.tsx';

@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, useAction, useApi } from '../../api.ts';
 import { useT } from '../../i18n.ts';
-import type { Policy } from '../../types.ts';
+import type { Policy } from '../../../../src/contract/policy.ts';
 import { Check, Field, SubmitButton, splitList } from '../../components/Form.tsx';
 import { Card } from '../../components/Page.tsx';
 import { ErrorBox, Loading } from '../../components/States.tsx';
