@@ -16,7 +16,7 @@ import { ZodError } from 'zod';
 import { NotFoundError } from '../kernel/errors.ts';
 import type { Channel } from '../contract/channels.ts';
 import { getPolicy, quietHoursAt } from '../policy/policy.ts';
-import { type Policy } from '../contract/policy.ts';
+import type { Policy } from '../contract/policy.ts';
 import { WorkspaceService } from '../access/workspaces.ts';
 import { CallRateLimiter } from '../kernel/rate-limiter.ts';
 

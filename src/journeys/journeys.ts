@@ -6,7 +6,7 @@
  * templates and ledger as plans (the ledger key is the journey's run, the person and the step, so a
  * repeated tick never sends twice). A killed process leaves leases that expire; nothing is lost.
  */
-import { zonedTimeToUtc, zonedInstant } from '../kernel/time.ts';
+import { zonedInstant } from '../kernel/time.ts';
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
@@ -24,7 +24,7 @@ import type { Plan } from '../contract/plans.ts';
 import { addressesOf, hashUnit, enqueueCandidates, enqueueContext, type EnqueueContext, type RunOptions } from '../plans/run.ts';
 import { TRIGGER_GRACE_MS } from '../plans/triggers.ts';
 import { enqueueDeliveries, recordMessageEvents, type LedgerEntry } from '../delivery/ledger.ts';
-import { journeySchema, nextSteps, type Journey, type JourneyInfo, type Step } from '../contract/journeys.ts';
+import { journeySchema, type Journey, type JourneyInfo, type Step } from '../contract/journeys.ts';
 import { memberProfile } from '../facts/member-profile.ts';
 
 /** How often a segment entry looks for new members. */

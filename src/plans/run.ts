@@ -16,7 +16,7 @@ import { CHANNEL_CONFIGS, type Channel } from '../contract/channels.ts';
 import { weComMassMessageAllowance } from '../channels/wecom.ts';
 import { getChannel } from '../channels/store.ts';
 import { capsReached, getPolicy, quietHoursAt, withoutConsent } from '../policy/policy.ts';
-import { type Policy } from '../contract/policy.ts';
+import type { Policy } from '../contract/policy.ts';
 import { clickToken, linkKey, saveTrackedLinks, trackedLinkId, unsubscribeToken, type TrackedLink } from '../policy/links.ts';
 import { renderTemplate, type TemplateNeeds } from '../templates/templates.ts';
 import { valueRun, getTag } from '../tags/store.ts';
