@@ -23,13 +23,16 @@ export const PURCHASES = `(
 
 /**
  * The lines of those purchases, each with its buyer, time and day; a line without a category or
- * name takes its SKU's from the product catalogue.
+ * name takes its SKU's from the product catalogue. Over other purchases (a tag run's own table of
+ * them) with `purchases`.
  */
-export const PURCHASE_LINES = `(
+export const purchaseLines = (purchases = PURCHASES) => `(
   SELECT p.person_id AS person_id, l.sku AS sku, if(l.category != '', l.category, c.category) AS category,
          if(l.product_name != '', l.product_name, c.product_name) AS product_name, toFloat64(l.amount) AS amount, p.ordered_at AS at, p.day AS day,
          p.source AS source, p.order_id AS order_id
   FROM (SELECT source, order_id, sku, category, product_name, amount FROM order_lines FINAL WHERE workspace_id = {ws:String}) AS l
-  INNER JOIN ${PURCHASES} AS p ON l.source = p.source AND l.order_id = p.order_id
+  INNER JOIN ${purchases} AS p ON l.source = p.source AND l.order_id = p.order_id
   LEFT JOIN (SELECT sku, category, product_name FROM products FINAL WHERE workspace_id = {ws:String}) AS c ON l.sku = c.sku
 )`;
+
+export const PURCHASE_LINES = purchaseLines();

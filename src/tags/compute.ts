@@ -9,15 +9,21 @@ import type { ValueType } from '../facts/tag-values.ts';
 import { compareValue } from '../facts/conditions.ts';
 
 /**
- * A run computes many tags from the same purchases: it materialises PURCHASES and PURCHASE_LINES
- * once (for its base date) and reads those tables instead. Lines first: they contain PURCHASES.
+ * What the queries read purchases from: the shared views, or a tag run's own tables of them made
+ * once for its base date (engine.ts), with the purchase-cycle measures of a window when the run
+ * has made them too.
  */
-export function readFromRunTables(sql: string, tables: { purchases?: string; lines?: string }): string {
-  let out = sql;
-  if (tables.lines) out = out.replaceAll(PURCHASE_LINES, tables.lines);
-  if (tables.purchases) out = out.replaceAll(PURCHASES, tables.purchases);
-  return out;
+export interface PurchaseSources {
+  purchases: string;
+  lines: string;
+  /** A table of cycleMeasures for this window (days, or 'all'). */
+  cycles?: Map<string, string>;
 }
+
+export const SHARED_VIEWS: PurchaseSources = { purchases: PURCHASES, lines: PURCHASE_LINES };
+
+/** The key a window's cycle measures are kept under. */
+export const cycleKey = (windowDays: number | undefined) => String(windowDays ?? 'all');
 
 const EVENTS = `(
   SELECT person_id, event, timestamp, toDate(timestamp, {tz:String}) AS day
@@ -35,7 +41,7 @@ export interface TagQuery {
  * A statistic per person: `SELECT person_id, <value> AS v … GROUP BY person_id`. Its parameters are
  * named with `prefix`, so several can share one query.
  */
-function statisticAggregate(tag: InlineStatistic, params: Record<string, unknown>, prefix = ''): string {
+function statisticAggregate(tag: InlineStatistic, params: Record<string, unknown>, sources: PurchaseSources, prefix = ''): string {
   const where: string[] = [];
   if (tag.windowDays) {
     params[`${prefix}window`] = tag.windowDays;
@@ -73,13 +79,13 @@ function statisticAggregate(tag: InlineStatistic, params: Record<string, unknown
         return dateField ? `toDate32(max(${field}), {tz:String})` : `argMax(${field}, ${time})`;
     }
   })();
-  const source = tag.of === 'purchases' ? PURCHASES : EVENTS;
+  const source = tag.of === 'purchases' ? sources.purchases : EVENTS;
   return `SELECT person_id, ${value} AS v FROM ${source} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY person_id`;
 }
 
-function statisticQuery(tag: StatisticTag): TagQuery {
+function statisticQuery(tag: StatisticTag, sources: PurchaseSources): TagQuery {
   const params: Record<string, unknown> = {};
-  const inner = statisticAggregate(tag, params);
+  const inner = statisticAggregate(tag, params, sources);
   if (!tag.buckets) return { sql: `SELECT person_id, v AS value FROM (${inner})`, params };
   params.bucket_labels = tag.buckets.map((b) => b.label);
   params.bucket_from = tag.buckets.map((b) => b.from ?? -Number.MAX_SAFE_INTEGER);
@@ -96,22 +102,25 @@ const PREFERENCE_SOURCES: Record<PreferenceTag['dimension'], { lines: boolean; v
   product: { lines: true, value: 'product_name' },
   source: { lines: false, value: 'source' },
   store: { lines: false, value: 'store_id' },
-  day_part: { lines: false, value: `multiIf(toHour(ordered_at, {tz:String}) < 6, 'night', toHour(ordered_at, {tz:String}) < 12, 'morning', toHour(ordered_at, {tz:String}) < 18, 'afternoon', 'evening')` },
+  day_part: { lines: false, value: 'day_part' },
 };
+
+/** The part of the day a purchase time falls in, in the workspace's zone. */
+const dayPart = (at: string) => `multiIf(toHour(${at}, {tz:String}) < 6, 'night', toHour(${at}, {tz:String}) < 12, 'morning', toHour(${at}, {tz:String}) < 18, 'afternoon', 'evening')`;
 
 /**
  * Each person's favourite values of a dimension, ranked by how often (or how much) they bought them;
  * ties go to the one bought last, then to the alphabetically first.
  */
-function preferenceQuery(tag: PreferenceTag): TagQuery {
+function preferenceQuery(tag: PreferenceTag, sources: PurchaseSources): TagQuery {
   const params: Record<string, unknown> = { top: tag.top };
   const { lines, value } = PREFERENCE_SOURCES[tag.dimension];
   const window = tag.windowDays ? 'AND p.day > subtractDays({base:Date}, {window:UInt32})' : '';
   if (tag.windowDays) params.window = tag.windowDays;
   const rows = lines
-    ? `SELECT p.person_id AS person_id, p.${value} AS item, p.amount AS amount, p.at AS at FROM ${PURCHASE_LINES} AS p WHERE item != '' ${window}`
-    : `SELECT p.person_id AS person_id, ${value.replaceAll('ordered_at', 'p.ordered_at')} AS item, p.amount AS amount, p.ordered_at AS at
-       FROM ${PURCHASES} AS p WHERE ${value === 'store_id' || value === 'source' ? `p.${value} != ''` : '1'} ${window}`;
+    ? `SELECT p.person_id AS person_id, p.${value} AS item, p.amount AS amount, p.at AS at FROM ${sources.lines} AS p WHERE item != '' ${window}`
+    : `SELECT p.person_id AS person_id, ${value === 'day_part' ? dayPart('p.ordered_at') : value} AS item, p.amount AS amount, p.ordered_at AS at
+       FROM ${sources.purchases} AS p WHERE ${value === 'store_id' || value === 'source' ? `p.${value} != ''` : '1'} ${window}`;
   const score = tag.by === 'amount' ? 'sum(amount)' : 'toFloat64(count())';
   const ranked = `SELECT person_id, arraySlice(arrayMap(x -> x.1, arraySort(x -> (-x.2, -toUnixTimestamp64Milli(x.3), x.1), groupArray((item, score, last)))), 1, {top:UInt32}) AS favourites
     FROM (SELECT person_id, item, ${score} AS score, max(at) AS last FROM (${rows}) GROUP BY person_id, item)
@@ -124,10 +133,10 @@ function preferenceQuery(tag: PreferenceTag): TagQuery {
  * (purchases) and monetary value (net spend). Scores are 1…bins, higher is better (a recent buyer
  * scores high on R); the group compares each measure with the buyers' mean or median.
  */
-function rfmQuery(tag: RfmTag): TagQuery {
+function rfmQuery(tag: RfmTag, sources: PurchaseSources): TagQuery {
   const params: Record<string, unknown> = { window: tag.windowDays, groups_keys: Object.keys(RFM_GROUPS), groups_names: Object.values(RFM_GROUPS) };
   const measures = `SELECT person_id, toFloat64(dateDiff('day', max(day), {base:Date})) AS recency, toFloat64(count()) AS frequency, sum(amount) AS monetary
-    FROM ${PURCHASES} WHERE day > subtractDays({base:Date}, {window:UInt32}) GROUP BY person_id`;
+    FROM ${sources.purchases} WHERE day > subtractDays({base:Date}, {window:UInt32}) GROUP BY person_id`;
   let scores: string;
   if (tag.scoring.method === 'quantiles') {
     params.bins = tag.scoring.bins;
@@ -159,10 +168,10 @@ function rfmQuery(tag: RfmTag): TagQuery {
  * cycle, and never before a weekly package they bought runs out); how long since they bought; and
  * how many purchase days they have.
  */
-export function cycleMeasures(windowDays: number | undefined, params: Record<string, unknown>): string {
+export function cycleMeasures(windowDays: number | undefined, params: Record<string, unknown>, sources: PurchaseSources = SHARED_VIEWS): string {
   const window = windowDays ? 'AND day > subtractDays({base:Date}, {window:UInt32})' : '';
   if (windowDays) params.window = windowDays;
-  const days = `SELECT person_id, day, max(package_periods) AS periods FROM ${PURCHASES} WHERE 1 ${window} GROUP BY person_id, day`;
+  const days = `SELECT person_id, day, max(package_periods) AS periods FROM ${sources.purchases} WHERE 1 ${window} GROUP BY person_id, day`;
   const perPerson = `SELECT person_id, arraySort(groupArray(day)) AS days, count() AS purchases,
       argMax(if(periods > 0, addDays(day, 7 * periods), toDate('1970-01-01')), day) AS covered_until,
       arrayMap(i -> toFloat64(dateDiff('day', days[i - 1], days[i])), arrayEnumerate(days)) AS gaps_with_first,
@@ -177,12 +186,17 @@ export function cycleMeasures(windowDays: number | undefined, params: Record<str
     FROM (${perPerson})`;
 }
 
-function cycleQuery(tag: CycleTag): TagQuery {
+/** A window's cycle measures: the run's table of them when it has one, else the query. */
+function cycleSource(windowDays: number | undefined, params: Record<string, unknown>, sources: PurchaseSources): string {
+  return sources.cycles?.get(cycleKey(windowDays)) ?? `(${cycleMeasures(windowDays, params, sources)})`;
+}
+
+function cycleQuery(tag: CycleTag, sources: PurchaseSources): TagQuery {
   const params: Record<string, unknown> = {};
-  const measures = cycleMeasures(tag.windowDays, params);
+  const measures = cycleSource(tag.windowDays, params, sources);
   const value = { cycle_days: 'own_cycle', next_due: 'toDate32(next_due)', days_since_last: 'since_last' }[tag.output];
   const who = { cycle_days: 'own_cycle IS NOT NULL', next_due: 'cycle IS NOT NULL OR covered_until > last_day', days_since_last: '1' }[tag.output];
-  return { sql: `SELECT person_id, ${value} AS value FROM (${measures}) WHERE ${who}`, params };
+  return { sql: `SELECT person_id, ${value} AS value FROM ${measures} WHERE ${who}`, params };
 }
 
 /**
@@ -190,35 +204,35 @@ function cycleQuery(tag: CycleTag): TagQuery {
  * (up to `growingMax`) or 成熟; once overdue, 衰退, 沉睡 and 流失 as the days since the last purchase
  * pass 1×, `dormantAfter`× and `churnedAfter`× the cycle. A running weekly package is never overdue.
  */
-function lifecycleQuery(tag: LifecycleTag): TagQuery {
+function lifecycleQuery(tag: LifecycleTag, sources: PurchaseSources): TagQuery {
   const params: Record<string, unknown> = { growing: tag.growingMax, dormant: tag.dormantAfter, churned: tag.churnedAfter };
-  const measures = cycleMeasures(tag.windowDays, params);
+  const measures = cycleSource(tag.windowDays, params, sources);
   const stage = `multiIf(
       {base:Date} <= next_due, multiIf(purchases <= 1, '新客', purchases <= {growing:UInt32}, '成长', '成熟'),
       since_last <= cycle * {dormant:Float64}, '衰退',
       since_last <= cycle * {churned:Float64}, '沉睡',
       '流失')`;
-  return { sql: `SELECT person_id, ${stage} AS value FROM (${measures}) WHERE cycle IS NOT NULL OR covered_until > last_day`, params };
+  return { sql: `SELECT person_id, ${stage} AS value FROM ${measures} WHERE cycle IS NOT NULL OR covered_until > last_day`, params };
 }
 
-export function tagQuery(tag: TagDefinition, inputs: Map<string, RuleInput> = new Map()): TagQuery {
+export function tagQuery(tag: TagDefinition, inputs: Map<string, RuleInput> = new Map(), sources: PurchaseSources = SHARED_VIEWS): TagQuery {
   switch (tag.kind) {
     case 'statistic':
-      return statisticQuery(tag);
+      return statisticQuery(tag, sources);
     case 'preference':
-      return preferenceQuery(tag);
+      return preferenceQuery(tag, sources);
     case 'rfm':
-      return rfmQuery(tag);
+      return rfmQuery(tag, sources);
     case 'purchase_cycle':
-      return cycleQuery(tag);
+      return cycleQuery(tag, sources);
     case 'lifecycle':
-      return lifecycleQuery(tag);
+      return lifecycleQuery(tag, sources);
     case 'model':
       throw new Error('model tags are fitted and predicted by the engine (model-tags.ts), not by one query');
     case 'rule':
-      return ruleQuery(tag, inputs);
+      return ruleQuery(tag, inputs, sources);
     case 'subscription':
-      return subscriptionQuery(tag);
+      return subscriptionQuery(tag, sources);
     case 'wecom':
       return wecomQuery(tag);
     case 'tier':
@@ -249,7 +263,7 @@ export interface RuleInput {
  * the inline statistics joined per person, then the first case whose condition holds gives the
  * value. Every literal is a bound parameter; every column name comes from fixed maps.
  */
-export function ruleQuery(tag: RuleTag, inputs: Map<string, RuleInput>): TagQuery {
+export function ruleQuery(tag: RuleTag, inputs: Map<string, RuleInput>, sources: PurchaseSources = SHARED_VIEWS): TagQuery {
   const keys = [...inputs.keys()];
   const params: Record<string, unknown> = { rule_runs: [...inputs.values()].flatMap((i) => (i.runId ? [i.runId] : [])) };
   const columns = keys.map((key, i) => {
@@ -303,7 +317,7 @@ export function ruleQuery(tag: RuleTag, inputs: Map<string, RuleInput>): TagQuer
   }
   if (usesProfile) joins.push(`LEFT JOIN ${PROFILE} AS pf USING person_id`);
   statistics.forEach((statistic, j) => {
-    joins.push(`LEFT JOIN (SELECT person_id, v AS st_v${j}, 1 AS st_has${j} FROM (${statisticAggregate(statistic, params, `st${j}_`)})) AS st${j} USING person_id`);
+    joins.push(`LEFT JOIN (SELECT person_id, v AS st_v${j}, 1 AS st_has${j} FROM (${statisticAggregate(statistic, params, sources, `st${j}_`)})) AS st${j} USING person_id`);
   });
   // Nullable profile columns stay NULL when missing; the join fills the others with defaults (has… = 0).
   const people = `SELECT person_id, multiIf(${branches.join(', ')}, ${otherwise}) AS value FROM ${EVERYONE} AS everyone ${joins.join('\n')}`;
@@ -316,7 +330,7 @@ export function ruleQuery(tag: RuleTag, inputs: Map<string, RuleInput>): TagQuer
  * order. Status over all packages: active if any has shipments to come and is not paused, else
  * paused if any is, else ended.
  */
-function subscriptionQuery(tag: SubscriptionTag): TagQuery {
+function subscriptionQuery(tag: SubscriptionTag, sources: PurchaseSources): TagQuery {
   const shipments = `SELECT source, order_id,
         countIf(shipped_at IS NOT NULL AND toDate(assumeNotNull(shipped_at), {tz:String}) <= {base:Date}) AS shipped,
         argMinIf(status, period, shipped_at IS NULL OR toDate(assumeNotNull(shipped_at), {tz:String}) > {base:Date}) AS next_status,
@@ -326,7 +340,7 @@ function subscriptionQuery(tag: SubscriptionTag): TagQuery {
         if(s.rows > 0, toInt64(s.shipped), least(periods, intDiv(dateDiff('day', p.day, {base:Date}), 7) + 1)) AS done,
         greatest(periods - done, 0) AS remaining,
         remaining > 0 AND match(s.next_status, '(?i)pause|暂停') AS paused
-      FROM ${PURCHASES} AS p LEFT JOIN (${shipments}) AS s ON p.source = s.source AND p.order_id = s.order_id
+      FROM ${sources.purchases} AS p LEFT JOIN (${shipments}) AS s ON p.source = s.source AND p.order_id = s.order_id
       WHERE p.package_periods > 0`;
   const value =
     tag.output === 'remaining_shipments'

@@ -10,8 +10,8 @@ import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../access/workspaces.ts';
 import { NotFoundError, InputError } from '../kernel/errors.ts';
 import { runOrder, valueTypeOf, type TagDefinition } from './definition.ts';
-import { cycleMeasures, readFromRunTables, tagQuery, type RuleInput, type TagQuery } from './compute.ts';
-import { EVERYONE, PURCHASE_LINES, PURCHASES } from '../facts/views.ts';
+import { cycleKey, cycleMeasures, tagQuery, type PurchaseSources, type RuleInput, type TagQuery } from './compute.ts';
+import { EVERYONE, PURCHASES, purchaseLines } from '../facts/views.ts';
 import { VALUE_COLUMN, type ValueType } from '../facts/tag-values.ts';
 import { sandboxedQuery, sqlTagLimits, sqlTagRunError } from './sql-tags.ts';
 import { importedQuery } from './imported-tags.ts';
@@ -182,33 +182,33 @@ class RunTables {
          source LowCardinality(String), order_id String)
          ENGINE = MergeTree ORDER BY person_id`,
       );
-      await stores.facts.command(`INSERT INTO ${tables.lines} SELECT * FROM ${readFromRunTables(PURCHASE_LINES, { purchases: tables.purchases })}`, params);
+      await stores.facts.command(`INSERT INTO ${tables.lines} SELECT * FROM ${purchaseLines(tables.purchases ?? PURCHASES)}`, params);
     }
     return tables;
   }
 
-  /** A tag's query reading the run's tables wherever it would compute the same thing again. */
-  async rewrite(tag: TagDefinition, sql: string): Promise<string> {
-    let out = sql;
-    if (tag.kind === 'purchase_cycle' || tag.kind === 'lifecycle') {
-      const measures = `(${cycleMeasures(tag.windowDays, {})})`;
-      if (out.includes(measures)) out = out.replaceAll(measures, await this.cycle(tag.windowDays, measures));
-    }
-    return readFromRunTables(out, this);
+  /** What the run's tags read: its own tables where it made them, the shared views elsewhere. */
+  private get sources(): PurchaseSources {
+    const purchases = this.purchases ?? PURCHASES;
+    return { purchases, lines: this.lines ?? purchaseLines(purchases), cycles: this.cycles };
   }
 
-  private async cycle(windowDays: number | undefined, measures: string): Promise<string> {
-    const key = String(windowDays ?? 'all');
-    let table = this.cycles.get(key);
-    if (!table) {
-      table = `tag_run_cycle_${this.id}_${key}`;
-      this.cycles.set(key, table);
-      await this.stores.facts.command(`CREATE TABLE ${table} ENGINE = MergeTree ORDER BY person_id AS SELECT * FROM ${readFromRunTables(measures, this)}`, {
-        ...this.params,
-        window: windowDays ?? 0,
-      });
-    }
-    return table;
+  /** A tag's sources; a purchase-cycle or lifecycle tag's window gets its table of cycle measures on first use. */
+  async sourcesFor(tag: TagDefinition): Promise<PurchaseSources> {
+    if (tag.kind === 'purchase_cycle' || tag.kind === 'lifecycle') await this.cycle(tag.windowDays);
+    return this.sources;
+  }
+
+  private async cycle(windowDays: number | undefined): Promise<void> {
+    const key = cycleKey(windowDays);
+    if (this.cycles.has(key)) return;
+    const table = `tag_run_cycle_${this.id}_${key}`;
+    const measures = `(${cycleMeasures(windowDays, {}, this.sources)})`;
+    this.cycles.set(key, table);
+    await this.stores.facts.command(`CREATE TABLE ${table} ENGINE = MergeTree ORDER BY person_id AS SELECT * FROM ${measures}`, {
+      ...this.params,
+      window: windowDays ?? 0,
+    });
   }
 
   async drop(): Promise<void> {
@@ -336,8 +336,7 @@ async function runTag(
           { workspaceId, limits: sqlTagLimits() },
         );
       } else {
-        let query: TagQuery = tag.kind === 'imported' ? importedQuery(tag) : tagQuery(tag, inputs);
-        query = { ...query, sql: await tables.rewrite(tag, query.sql) };
+        const query: TagQuery = tag.kind === 'imported' ? importedQuery(tag) : tagQuery(tag, inputs, await tables.sourcesFor(tag));
         await stores.facts.command(
           `INSERT INTO tag_values (workspace_id, tag, run_id, base_date, person_id, ${column})
            SELECT {ws:String}, {tag:String}, {run:String}, {base:Date}, person_id, value FROM (${query.sql})
