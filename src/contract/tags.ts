@@ -10,14 +10,14 @@ import { personTagSchema } from './people.ts';
 const named = z.object({ zh: z.string(), en: z.string() });
 
 /** A stored tag definition: the fields every kind has, and its kind's own (passed through as they are). */
-export const tagDefinitionViewSchema = z.looseObject({
+export const storedTagSchema = z.looseObject({
   key: z.string(),
   name: named,
   kind: z.string(),
   description: z.string().optional(),
   dependsOn: z.array(z.string()).optional(),
 });
-export type TagDefinitionView = z.infer<typeof tagDefinitionViewSchema>;
+export type TagDefinition = z.infer<typeof storedTagSchema>;
 
 export const tagRunSchema = z.object({
   id: z.string(),
@@ -31,7 +31,7 @@ export const tagRunSchema = z.object({
 });
 export type TagRun = z.infer<typeof tagRunSchema>;
 
-const withValueType = tagDefinitionViewSchema.extend({ valueType: z.string() });
+const withValueType = storedTagSchema.extend({ valueType: z.string() });
 export const tagListItemSchema = withValueType.extend({ lastRun: tagRunSchema.nullable() });
 export type TagListItem = z.infer<typeof tagListItemSchema>;
 export const tagsResponseSchema = z.object({ tags: z.array(tagListItemSchema) });

@@ -14,32 +14,27 @@ import { callerOf } from '../access/auth.ts';
 import { recordAudit } from '../access/audit.ts';
 import type { Stores } from '../stores/stores.ts';
 import { NotFoundError } from '../kernel/errors.ts';
-import { identifierTypeSchema } from './identifier-types.ts';
+import {
+  explanationSchema,
+  identifierTypeResponseSchema,
+  identifierTypeSchema,
+  identifierTypesResponseSchema,
+  oneIdSettingsResponseSchema,
+  resolveResponseSchema,
+  reviewDecisionResponseSchema,
+  reviewsResponseSchema,
+  unmergeResponseSchema,
+} from '../contract/identity.ts';
 import { declareIdentifierType, loadIdentifierTypes } from './identifier-store.ts';
 import { resolveSerially } from './resolve-queue.ts';
 import { explainPerson } from './explain.ts';
 import { unbindIdentifier, unmergePerson } from './overrides.ts';
 import { decideReview, listReviews } from './reviews.ts';
 import { exportIdentities, exportRecords } from './exports.ts';
-import { getOneIdSettings, oneIdSettingsSchema, saveOneIdSettings } from './settings.ts';
+import { getOneIdSettings, saveOneIdSettings } from './settings.ts';
 import { maskIdentifier, maskName, maskRecordId, maskRecordKey, seesPersonalData } from '../access/masking.ts';
 import { assertPersonInScope, scopeOf, scopeSources } from '../access/scope.ts';
 
-const summarySchema = z.object({
-  runId: z.string(),
-  records: z.number(),
-  people: z.number(),
-  newPeople: z.number(),
-  merges: z.number(),
-  splits: z.number(),
-  fuzzyLinks: z.number(),
-  reviews: z.number(),
-  hubs: z.number(),
-  conflicts: z.number(),
-  reassigned: z.number(),
-  seconds: z.number(),
-  steps: z.record(z.string(), z.number()),
-});
 
 const personParams = z.object({ id: z.coerce.number().int().positive() });
 const actorOf = (keyId: string) => `api:${keyId}`;
@@ -50,7 +45,7 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
 
   api.get(
     '/api/v1/identifier-types',
-    { schema: { tags: ['oneid'], summary: 'The identifier types of the workspace, highest priority first', security, response: { 200: z.object({ types: z.array(identifierTypeSchema) }) } } },
+    { schema: { tags: ['oneid'], summary: 'The identifier types of the workspace, highest priority first', security, response: { 200: identifierTypesResponseSchema } } },
     async (request) => {
       const types = await loadIdentifierTypes(stores.state, callerOf(request).workspaceId);
       return { types: [...types.values()].sort((a, b) => b.priority - a.priority) };
@@ -61,21 +56,21 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
     '/api/v1/identifier-types',
     {
       config: { roles: ['admin'] },
-      schema: { tags: ['oneid'], summary: 'Declare (or redefine) an identifier type', security, body: identifierTypeSchema, response: { 200: z.object({ type: identifierTypeSchema }) } },
+      schema: { tags: ['oneid'], summary: 'Declare (or redefine) an identifier type', security, body: identifierTypeSchema, response: { 200: identifierTypeResponseSchema } },
     },
     async (request) => ({ type: await declareIdentifierType(stores.state, callerOf(request).workspaceId, request.body) }),
   );
 
   api.get(
     '/api/v1/identities/settings',
-    { config: { roles: ['admin', 'operator', 'analyst'] }, schema: { tags: ['oneid'], summary: 'OneID settings: probabilistic matching on or off, merge and review thresholds', security, response: { 200: z.object({ settings: oneIdSettingsSchema }) } } },
+    { config: { roles: ['admin', 'operator', 'analyst'] }, schema: { tags: ['oneid'], summary: 'OneID settings: probabilistic matching on or off, merge and review thresholds', security, response: { 200: oneIdSettingsResponseSchema } } },
     async (request) => ({ settings: await getOneIdSettings(stores, callerOf(request).workspaceId) }),
   );
   api.put(
     '/api/v1/identities/settings',
     {
       config: { roles: ['admin'] },
-      schema: { tags: ['oneid'], summary: 'Change OneID settings; the next resolution run uses them', security, body: z.object({ fuzzy: z.boolean().optional(), autoMerge: z.boolean().optional(), mergeAt: z.number().optional(), reviewAt: z.number().optional(), maxBlock: z.number().int().optional() }).strict(), response: { 200: z.object({ settings: oneIdSettingsSchema }) } },
+      schema: { tags: ['oneid'], summary: 'Change OneID settings; the next resolution run uses them', security, body: z.object({ fuzzy: z.boolean().optional(), autoMerge: z.boolean().optional(), mergeAt: z.number().optional(), reviewAt: z.number().optional(), maxBlock: z.number().int().optional() }).strict(), response: { 200: oneIdSettingsResponseSchema } },
     },
     async (request) => {
       const caller = callerOf(request);
@@ -94,7 +89,7 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
         summary: 'Attach unresolved records to people, or recompute everyone with full',
         security,
         body: z.object({ full: z.boolean().default(false) }).default({ full: false }),
-        response: { 200: z.object({ summary: summarySchema }) },
+        response: { 200: resolveResponseSchema },
       },
     },
     async (request) => ({ summary: await resolveSerially(stores, { workspaceId: callerOf(request).workspaceId, full: request.body.full }) }),
@@ -109,15 +104,7 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
         summary: "A person's records, the shared identifiers that joined them, and their merge history",
         security,
         params: personParams,
-        response: {
-          200: z.object({
-            personId: z.number(),
-            records: z.array(z.object({ source: z.string(), kind: z.string(), record_id: z.string(), name: z.string(), identifiers: z.array(z.object({ type: z.string(), value: z.string() })) })),
-            links: z.array(z.object({ type: z.string(), value: z.string(), records: z.array(z.string()) })),
-            history: z.array(z.object({ kind: z.string(), at: z.string(), details: z.unknown() })),
-            masked: z.boolean(),
-          }),
-        },
+        response: { 200: explanationSchema },
       },
     },
     async (request) => {
@@ -154,7 +141,7 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
         security,
         params: personParams,
         body: z.object({ type: z.string().min(1), value: z.string().min(1) }),
-        response: { 200: z.object({ summary: summarySchema }) },
+        response: { 200: resolveResponseSchema },
       },
     },
     async (request) => {
@@ -168,7 +155,7 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
     '/api/v1/people/:id/unmerge',
     {
       config: { roles: ['admin', 'operator'] },
-      schema: { tags: ['oneid'], summary: "Undo the person's latest merge; the people it joined stay apart", security, params: personParams, response: { 200: z.object({ groups: z.number(), summary: summarySchema }) } },
+      schema: { tags: ['oneid'], summary: "Undo the person's latest merge; the people it joined stay apart", security, params: personParams, response: { 200: unmergeResponseSchema } },
     },
     async (request) => {
       const caller = callerOf(request);
@@ -178,16 +165,6 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
     },
   );
 
-  const reviewSchema = z.object({
-    id: z.number(),
-    recordA: z.string(),
-    recordB: z.string(),
-    probability: z.number(),
-    pattern: z.unknown(),
-    status: z.string(),
-    decidedBy: z.string().nullable(),
-    decidedAt: z.string().nullable(),
-  });
   api.get(
     '/api/v1/identities/reviews',
     {
@@ -197,7 +174,7 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
         summary: 'Probabilistic matches waiting for a decision (or decided ones)',
         security,
         querystring: z.object({ status: z.enum(['pending', 'accepted', 'rejected']).default('pending'), limit: z.coerce.number().int().min(1).max(1000).default(50) }),
-        response: { 200: z.object({ reviews: z.array(reviewSchema) }) },
+        response: { 200: reviewsResponseSchema },
       },
     },
     async (request) => {
@@ -229,7 +206,7 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
         security,
         params: z.object({ id: z.coerce.number().int().positive() }),
         body: z.object({ decision: z.enum(['accept', 'reject']) }),
-        response: { 200: z.object({ person: z.number(), summary: summarySchema }) },
+        response: { 200: reviewDecisionResponseSchema },
       },
     },
     async (request) => {

@@ -2,24 +2,10 @@
  * Identifier types: how each kind of id behaves in OneID. Declared per workspace; these are the
  * defaults a new workspace starts with.
  */
-import { z } from 'zod';
 
-export const identifierTypeSchema = z.object({
-  name: z.string().regex(/^[a-z][a-z0-9_]{1,39}$/, 'must be 2–40 lower-case letters, digits or underscores'),
-  label: z.string().min(1),
-  /** Higher wins: when two links conflict, the one through the higher-priority type stands. */
-  priority: z.number().int().min(0).max(1000),
-  /** A single-valued type never lets one person hold two values (one UnionID per person). */
-  singleValued: z.boolean(),
-  /** A value shared by more people than this links nobody (a clerk's phone typed for every walk-in). */
-  maxPeoplePerValue: z.number().int().min(1).max(1_000_000),
-  /** An OpenID belongs to a UnionID: the parent type, when the platform nests ids. */
-  parent: z.string().optional(),
-  normaliser: z.enum(['phone_cn', 'email', 'trim', 'lower']),
-  /** Strong ids link records deterministically; weak ones are only evidence for fuzzy matching. */
-  strong: z.boolean().default(true),
-});
-export type IdentifierType = z.infer<typeof identifierTypeSchema>;
+// The type's shape is the API's contract; re-exported for the domain's callers.
+import type { IdentifierType } from '../contract/identity.ts';
+export { identifierTypeSchema, type IdentifierType } from '../contract/identity.ts';
 
 export const DEFAULT_IDENTIFIER_TYPES: IdentifierType[] = [
   { name: 'unionid', label: 'WeChat UnionID', priority: 100, singleValued: true, maxPeoplePerValue: 1, normaliser: 'trim', strong: true },

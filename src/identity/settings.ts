@@ -3,22 +3,10 @@
  * records merge, the band below it that goes to the review queue, and the largest block compared.
  * Every resolution run without explicit options reads them.
  */
-import { z } from 'zod';
+import { type OneIdSettings, oneIdSettingsSchema } from '../contract/identity.ts';
 import type { Stores } from '../stores/stores.ts';
 import { DEFAULT_FUZZY, type FuzzyOptions } from './fuzzy.ts';
 
-export const oneIdSettingsSchema = z
-  .object({
-    fuzzy: z.boolean(),
-    /** Off: every probabilistic match at or above reviewAt waits for a person in the review queue. */
-    autoMerge: z.boolean(),
-    mergeAt: z.number().gt(0.5, 'above 0.5: a merge must be more likely than not').max(1),
-    reviewAt: z.number().gt(0).max(1),
-    maxBlock: z.number().int().min(2).max(1000),
-  })
-  .strict()
-  .refine((s) => s.reviewAt <= s.mergeAt, { message: 'must be at most mergeAt (the review band lies below the merge threshold)', path: ['reviewAt'] });
-export type OneIdSettings = z.infer<typeof oneIdSettingsSchema>;
 
 export const DEFAULT_ONEID_SETTINGS: OneIdSettings = { fuzzy: true, autoMerge: true, ...DEFAULT_FUZZY };
 

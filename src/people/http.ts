@@ -9,7 +9,8 @@ import { ApiError } from '../kernel/errors.ts';
 import { overview } from './overview.ts';
 import { erasePerson } from './erase.ts';
 import { exportPerson } from './export.ts';
-import { addNote, listNotes, noteSchema } from './notes.ts';
+import { addNote, listNotes } from './notes.ts';
+import { erasureResponseSchema, noteInputSchema, noteResponseSchema, notesResponseSchema, overviewSchema, peopleSearchResponseSchema, personExportSchema, personSchema } from '../contract/people.ts';
 import { assertPersonInScope, scopeOf, seesPartOf } from '../access/scope.ts';
 import { maskText, seesPersonalData } from '../access/masking.ts';
 
@@ -34,6 +35,7 @@ export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
           limit: z.coerce.number().int().min(1).max(100).default(20),
           reason: z.string().trim().min(5, 'say in a few words why you look this person up').max(500).optional(),
         }),
+        response: { 200: peopleSearchResponseSchema },
       },
     },
     async (request) => {
@@ -56,6 +58,7 @@ export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
         summary: "A person's 360 view: identities and their sources, profile, tags, orders with lines and shipments, events, messages, tasks, consents",
         security,
         params: z.object({ id: z.coerce.number().int().positive() }),
+        response: { 200: personSchema },
       },
     },
     async (request) => personView(stores, callerOf(request), request.params.id),
@@ -67,7 +70,7 @@ export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
     '/api/v1/people/:id/export',
     {
       config: { roles: ['admin'] as const },
-      schema: { tags, summary: "One person's data as JSON (identifiers, records, orders, refunds, events, tags, consents, contacts, deliveries, notes, tasks); audited", security, params: person },
+      schema: { tags, summary: "One person's data as JSON (identifiers, records, orders, refunds, events, tags, consents, contacts, deliveries, notes, tasks); audited", security, params: person, response: { 200: personExportSchema } },
     },
     async (request, reply) => {
       const data = await exportPerson(stores, callerOf(request), request.params.id);
@@ -84,11 +87,12 @@ export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
         security,
         params: person,
         body: z.object({ reason: z.string().trim().min(5, 'say why this person is erased (at least 5 characters)').max(500) }).strict(),
+        response: { 200: erasureResponseSchema },
       },
     },
     async (request) => ({ erased: await erasePerson(stores, callerOf(request), request.params.id, request.body.reason) }),
   );
-  api.get('/api/v1/people/:id/notes', { config: readers, schema: { tags, summary: 'Notes on a person, newest first', security, params: person } }, async (request) => {
+  api.get('/api/v1/people/:id/notes', { config: readers, schema: { tags, summary: 'Notes on a person, newest first', security, params: person, response: { 200: notesResponseSchema } } }, async (request) => {
     const caller = callerOf(request);
     await assertPersonInScope(stores, caller, request.params.id);
     // Another team's customer too: only the notes this team wrote.
@@ -99,7 +103,7 @@ export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
   });
   api.post(
     '/api/v1/people/:id/notes',
-    { config: { roles: ['admin', 'operator', 'staff'] as const, scoped: true }, schema: { tags, summary: 'Add a note on a person', security, params: person, body: noteSchema } },
+    { config: { roles: ['admin', 'operator', 'staff'] as const, scoped: true }, schema: { tags, summary: 'Add a note on a person', security, params: person, body: noteInputSchema, response: { 201: noteResponseSchema } } },
     async (request, reply) => reply.code(201).send({ note: await addNote(stores, callerOf(request), request.params.id, request.body) }),
   );
 
@@ -112,6 +116,7 @@ export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
         summary: 'People, buyers, orders, GMV and repurchase rate over the last N days; lifecycle distribution, RFM matrix, daily trend',
         security,
         querystring: z.object({ days: z.coerce.number().int().min(1).max(3660).default(90) }),
+        response: { 200: overviewSchema },
       },
     },
     async (request) => overview(stores, callerOf(request), request.query.days),

@@ -1,19 +1,10 @@
 /** Notes on a person (备注): who wrote what and when; read and written within the caller's scope. */
-import { z } from 'zod';
 import type { Stores } from '../stores/stores.ts';
 import { type AuthenticatedKey } from '../access/keys.ts';
 import { NotFoundError } from '../kernel/errors.ts';
 import { assertPersonInScope } from '../access/scope.ts';
 
-export const noteSchema = z.object({ text: z.string().trim().min(1, 'write something').max(2000) }).strict();
-
-export interface Note {
-  id: number;
-  text: string;
-  author: string;
-  authorName: string;
-  createdAt: string;
-}
+import { type Note, noteInputSchema } from '../contract/people.ts';
 
 /** With `teamId`, only the notes the team's own members wrote (a person shared with other teams). */
 export async function listNotes(stores: Stores, workspaceId: string, personId: number, options: { teamId?: string } = {}): Promise<Note[]> {
@@ -36,7 +27,7 @@ async function authorName(stores: Stores, caller: AuthenticatedKey): Promise<str
 }
 
 export async function addNote(stores: Stores, caller: AuthenticatedKey, personId: number, input: unknown): Promise<Note> {
-  const { text } = noteSchema.parse(input);
+  const { text } = noteInputSchema.parse(input);
   await assertPersonInScope(stores, caller, personId);
   const known = await stores.facts.query(`SELECT 1 FROM source_records WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} LIMIT 1`, { ws: caller.workspaceId, p: personId });
   if (known.length === 0) throw new NotFoundError(`no person ${personId} in this workspace`);

@@ -16,6 +16,22 @@ import { withUploadedFile } from '../kernel/uploads.ts';
 import { calendarDate } from '../contract/dates.ts';
 import { CronError, getSchedule, parseCron, removeSchedule, setSchedule, type TagSchedule } from './schedule.ts';
 import { formatInZone } from '../kernel/time.ts';
+import {
+  manualTagRemovedSchema,
+  manualTagSetSchema,
+  modelTagExplanationSchema,
+  packInstallSchema,
+  personTagsResponseSchema,
+  tagDetailSchema,
+  tagFileResponseSchema,
+  tagPacksResponseSchema,
+  tagResponseSchema,
+  tagRunsResponseSchema,
+  tagScheduleRemovedSchema,
+  tagScheduleResponseSchema,
+  tagsResponseSchema,
+} from '../contract/tags.ts';
+import { errorBodySchema } from '../contract/common.ts';
 
 const date = calendarDate;
 export function tagRoutes(app: FastifyInstance, stores: Stores): void {
@@ -35,6 +51,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
           summary: "An imported tag's file of identifier → value (the body; a header row, then one row per identifier). Replaces the previous file and runs the tag.",
           security,
           params: z.object({ key: z.string() }),
+          response: { 200: tagFileResponseSchema },
         },
       },
       async (request) => {
@@ -46,7 +63,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
     );
   });
 
-  api.get('/api/v1/tags/packs', { schema: { tags: ['tags'], summary: 'The ready tag packs', security } }, async () => ({
+  api.get('/api/v1/tags/packs', { schema: { tags: ['tags'], summary: 'The ready tag packs', security, response: { 200: tagPacksResponseSchema } } }, async () => ({
     packs: Object.entries(PACKS).map(([name, pack]) => ({ name, description: pack.description, tags: pack.tags.map((t) => ({ key: t.key, name: t.name, kind: t.kind })) })),
   }));
   api.post(
@@ -59,12 +76,13 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
         security,
         params: z.object({ name: z.string() }),
         body: z.object({ replace: z.boolean().default(false) }).default({ replace: false }),
+        response: { 200: packInstallSchema },
       },
     },
     async (request) => installPack(stores, callerOf(request).workspaceId, request.params.name, { replace: request.body.replace }),
   );
 
-  api.get('/api/v1/tags', { schema: { tags: ['tags'], summary: 'The workspace tags, each with its value type and last run', security } }, async (request) => {
+  api.get('/api/v1/tags', { schema: { tags: ['tags'], summary: 'The workspace tags, each with its value type and last run', security, response: { 200: tagsResponseSchema } } }, async (request) => {
     const workspaceId = callerOf(request).workspaceId;
     const tags = await listTags(stores, workspaceId);
     return {
@@ -85,6 +103,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
           security,
           ...(replace ? { params: z.object({ key: z.string() }) } : {}),
           body: tagDefinitionSchema,
+          response: { [replace ? 200 : 201]: tagResponseSchema, 400: errorBodySchema },
         },
       },
       async (request, reply) => {
@@ -114,7 +133,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
 
   api.get(
     '/api/v1/tags/schedule',
-    { schema: { tags: ['tags'], summary: "The workspace's tag schedule (null when tags run only manually and after imports)", security } },
+    { schema: { tags: ['tags'], summary: "The workspace's tag schedule (null when tags run only manually and after imports)", security, response: { 200: tagScheduleResponseSchema } } },
     async (request) => ({ schedule: scheduleView(await getSchedule(stores, callerOf(request).workspaceId)) }),
   );
 
@@ -122,14 +141,14 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
     '/api/v1/tags/schedule',
     {
       config: { roles: ['admin', 'operator'] },
-      schema: { tags: ['tags'], summary: "Run all the workspace's tags on a cron (in its time zone), for yesterday as base date", security, body: z.object({ cron: cronField }) },
+      schema: { tags: ['tags'], summary: "Run all the workspace's tags on a cron (in its time zone), for yesterday as base date", security, body: z.object({ cron: cronField }), response: { 200: tagScheduleResponseSchema } },
     },
     async (request) => ({ schedule: scheduleView(await setSchedule(stores, callerOf(request).workspaceId, request.body.cron)) }),
   );
 
   api.delete(
     '/api/v1/tags/schedule',
-    { config: { roles: ['admin', 'operator'] }, schema: { tags: ['tags'], summary: 'Remove the tag schedule', security } },
+    { config: { roles: ['admin', 'operator'] }, schema: { tags: ['tags'], summary: 'Remove the tag schedule', security, response: { 200: tagScheduleRemovedSchema } } },
     async (request) => ({ removed: await removeSchedule(stores, callerOf(request).workspaceId) }),
   );
 
@@ -142,6 +161,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
         security,
         params: z.object({ key: z.string() }),
         querystring: z.object({ asOf: date.optional(), top: z.coerce.number().int().min(1).max(1000).default(20) }),
+        response: { 200: tagDetailSchema },
       },
     },
     async (request) => {
@@ -172,6 +192,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
         security,
         params: z.object({ key: z.string(), id: z.coerce.number().int().positive() }),
         querystring: z.object({ asOf: date.optional() }),
+        response: { 200: modelTagExplanationSchema, 400: errorBodySchema },
       },
     },
     async (request, reply) => {
@@ -193,7 +214,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
         summary: 'Compute tags (all, or the keys given) for a base date; answered when done',
         security,
         body: z.object({ keys: z.array(z.string()).optional(), baseDate: date.optional() }).default({}),
-        response: { 200: z.object({ runs: z.array(z.object({ key: z.string(), runId: z.string(), status: z.string(), people: z.number(), seconds: z.number(), error: z.string().optional() })) }) },
+        response: { 200: tagRunsResponseSchema },
       },
     },
     async (request) => ({ runs: await runTags(stores, { workspaceId: callerOf(request).workspaceId, keys: request.body.keys, baseDate: request.body.baseDate, trigger: 'manual' }) }),
@@ -208,6 +229,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
         security,
         params: z.object({ id: z.coerce.number().int().positive() }),
         querystring: z.object({ asOf: date.optional() }),
+        response: { 200: personTagsResponseSchema },
       },
     },
     async (request) => {
@@ -230,6 +252,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
         security,
         params: z.object({ id: z.coerce.number().int().positive(), key: z.string() }),
         body: z.object({ value: z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]) }),
+        response: { 200: manualTagSetSchema },
       },
     },
     async (request) => {
@@ -244,7 +267,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
     '/api/v1/people/:id/tags/:key',
     {
       config: { roles: ['admin', 'operator', 'staff'], scoped: true },
-      schema: { tags: ['tags'], summary: 'Remove a manual tag from a person', security, params: z.object({ id: z.coerce.number().int().positive(), key: z.string() }) },
+      schema: { tags: ['tags'], summary: 'Remove a manual tag from a person', security, params: z.object({ id: z.coerce.number().int().positive(), key: z.string() }), response: { 200: manualTagRemovedSchema } },
     },
     async (request) => {
       const caller = callerOf(request);

@@ -7,15 +7,7 @@ import { type AuthenticatedKey } from '../access/keys.ts';
 import { NotFoundError } from '../kernel/errors.ts';
 import { peopleInScope, peopleSeenInPart, scopeOf } from '../access/scope.ts';
 
-export interface Task {
-  id: number;
-  personId: number;
-  source: string;
-  title: string;
-  status: 'open' | 'done';
-  createdAt: string;
-  closedAt: string | null;
-}
+import type { Task } from '../contract/tasks.ts';
 
 type Row = { id: number | string; person_id: number | string; source: string; title: string; status: 'open' | 'done'; created_at: Date; closed_at: Date | null };
 const toTask = (r: Row): Task => ({

@@ -33,11 +33,14 @@ export function Tasks() {
 }
 
 /** Tasks with a done / open again button (for the roles that close tasks). */
-export function TaskTable({ tasks, canClose, onChanged, showPerson, empty }: { tasks: Task[]; canClose: boolean; onChanged: () => void; showPerson?: boolean; empty: ReactNode }) {
+/** A task as a table shows it: the person view's tasks are that person's, so they carry no personId. */
+type TaskRow = Omit<Task, 'personId'> & { personId?: number };
+
+export function TaskTable({ tasks, canClose, onChanged, showPerson, empty }: { tasks: TaskRow[]; canClose: boolean; onChanged: () => void; showPerson?: boolean; empty: ReactNode }) {
   const i18n = useT();
   const { t } = i18n;
   const [busy, setBusy] = useState<number | null>(null);
-  const change = useAction(async (task: Task) => {
+  const change = useAction(async (task: TaskRow) => {
     setBusy(task.id);
     try {
       await api(`/api/v1/tasks/${task.id}`, { json: { status: task.status === 'open' ? 'done' : 'open' } });
@@ -55,7 +58,7 @@ export function TaskTable({ tasks, canClose, onChanged, showPerson, empty }: { t
         empty={empty}
         columns={[
           { key: 'title', header: t('person.taskTitle'), render: (task) => task.title },
-          ...(showPerson ? [{ key: 'person', header: t('people.id'), render: (task: Task) => (task.personId ? <Link to={`/people/${task.personId}`}>#{task.personId}</Link> : '—') }] : []),
+          ...(showPerson ? [{ key: 'person', header: t('people.id'), render: (task: TaskRow) => (task.personId ? <Link to={`/people/${task.personId}`}>#{task.personId}</Link> : '—') }] : []),
           { key: 'source', header: t('tasks.source'), render: (task) => <code>{task.source}</code> },
           { key: 'status', header: t('common.status'), render: (task) => <Badge>{task.status}</Badge> },
           { key: 'created', header: t('tasks.created'), render: (task) => i18n.dateTime(task.createdAt) },
