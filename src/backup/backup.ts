@@ -18,7 +18,7 @@ import { FACTS_MIGRATIONS, migrateFacts } from '../stores/facts/migrations.ts';
 import { migrateState, migrateStateTo, STATE_MIGRATION_NAMES } from '../stores/state/migrations.ts';
 import { openPgliteStateStore } from '../stores/state/state-store.ts';
 import { keepDataPrivate, type Stores } from '../stores/stores.ts';
-import { backupFacts, factsCounts, factsCountsInBackup, factsMigrationIds, restoreFacts, type TableCount } from './facts.ts';
+import { backupFacts, dropLeftoverReaders, factsCounts, factsCountsInBackup, factsMigrationIds, restoreFacts, type TableCount } from './facts.ts';
 import { BACKUP_FORMAT, BackupRefusedError, describeFiles, MANIFEST_FILE, readManifest, verifyFiles, type BackupManifest } from './manifest.ts';
 import { dumpState, loadState, stateCounts } from './state.ts';
 
@@ -84,6 +84,7 @@ async function takeBackupNow(stores: Stores, backupsDir: string): Promise<Backup
   const directory = path.join(path.resolve(backupsDir), name);
   fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
   try {
+    await dropLeftoverReaders(stores.facts);
     const factsMigrations = await factsMigrationIds(stores.facts);
     const state = await dumpState(stores.state.db as unknown as Kysely<unknown>, path.join(directory, STATE_PART));
     const { database } = await backupFacts(stores.facts, path.join(directory, FACTS_PART));

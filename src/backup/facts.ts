@@ -54,6 +54,12 @@ export async function factsCountsInBackup(facts: FactsStore, target: string, dat
   }
 }
 
+/** Readers a process stopped mid-count left behind (the store opens with them, but they point at a backup that may be gone). */
+export async function dropLeftoverReaders(facts: FactsStore): Promise<void> {
+  const rows = await facts.query<{ name: string }>(`SELECT name FROM system.databases WHERE startsWith(name, 'siyu_backup_')`);
+  for (const { name } of rows) await facts.command(`DROP DATABASE IF EXISTS ${assertTableName(name)}`);
+}
+
 /** Brings a facts backup into an empty store (opened with the backup's directory as its allowed path). */
 export async function restoreFacts(facts: FactsStore, source: string): Promise<void> {
   const database = await databaseOf(facts);
