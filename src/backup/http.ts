@@ -5,27 +5,14 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { callerOf } from '../access/auth.ts';
 import { ApiError } from '../kernel/errors.ts';
+import { backupResponseSchema } from '../contract/backups.ts';
 import type { Stores } from '../stores/stores.ts';
 import { BackupInProgressError, takeBackup } from './backup.ts';
 import { BackupRefusedError } from './manifest.ts';
 
 const admins = { roles: ['admin'] as const };
-
-const tableRows = z.object({ table: z.string(), rows: z.number().int() });
-
-export const backupResponse = z.object({
-  name: z.string(),
-  directory: z.string().meta({ description: 'where the backup is, on the server host (under <data>/backups)' }),
-  createdAt: z.string(),
-  stateSnapshotAt: z.string().meta({ description: 'the state store snapshot: every fact written before it is in the backup' }),
-  seconds: z.number(),
-  bytes: z.number().int(),
-  migrations: z.object({ facts: z.array(z.number().int()), state: z.array(z.string()) }),
-  tables: z.object({ facts: z.array(tableRows), state: z.array(tableRows) }),
-});
 
 /** The workspace that owns the instance: the first one created. */
 async function instanceWorkspaceId(stores: Stores): Promise<string | undefined> {
@@ -42,7 +29,7 @@ export function backupRoutes(app: FastifyInstance, stores: Stores): void {
         tags: ['backups'],
         summary: 'Take a consistent backup of both embedded stores into <data>/backups on the server host (admins of the first workspace)',
         security: [{ bearer: [] }],
-        response: { 200: backupResponse },
+        response: { 200: backupResponseSchema },
       },
     },
     async (request) => {
