@@ -10,16 +10,19 @@ export const EVERYONE = `(SELECT DISTINCT person_id FROM source_records FINAL WH
 /**
  * Purchases up to the end of the base date, with their day in the workspace's zone: an order counts
  * once (a package's weekly shipments are not purchases); cancelled, unpaid and fully refunded orders
- * do not count, and refunds reduce the amount.
+ * do not count, and refunds reduce the amount. `orders` names the table (a SQL tag's sandbox
+ * qualifies it by database); it is always ours.
  */
-export const PURCHASES = `(
+export const purchasesFrom = (orders = 'orders') => `(
   SELECT person_id, source, order_id, ordered_at, toDate(ordered_at, {tz:String}) AS day, store_id,
          toFloat64(amount - refunded) AS amount, toFloat64(item_count) AS item_count, toFloat64(discount) AS discount,
          package_periods
-  FROM orders FINAL
+  FROM ${orders} FINAL
   WHERE workspace_id = {ws:String} AND person_id > 0 AND status NOT IN ('cancelled', 'pending')
     AND NOT (status = 'refunded' AND refunded >= amount) AND toDate(ordered_at, {tz:String}) <= {base:Date}
 )`;
+
+export const PURCHASES = purchasesFrom();
 
 /**
  * The lines of those purchases, each with its buyer, time and day; a line without a category or

@@ -19,7 +19,7 @@
  */
 import crypto from 'node:crypto';
 import { sandboxSettingsSql, type FactsStore, type SandboxLimits } from '../stores/facts/facts-store.ts';
-import { PURCHASES } from '../facts/views.ts';
+import { purchasesFrom } from '../facts/views.ts';
 import type { SqlTag } from './definition.ts';
 import { isAllowedFunction } from './sql-functions.ts';
 import { ZodError } from 'zod';
@@ -35,7 +35,7 @@ export const SQL_TABLES: Record<string, (db: string) => string> = {
   products: (db) => `SELECT * EXCEPT (workspace_id, version, is_deleted, person_id) FROM ${db}.products FINAL WHERE workspace_id = {ws:String}`,
   contacts: (db) => `SELECT * EXCEPT (workspace_id, version, is_deleted, import_run_id) FROM ${db}.contacts FINAL WHERE workspace_id = {ws:String} AND person_id > 0`,
   // Purchases as the other kinds count them (day in the workspace zone, amount net of refunds).
-  purchases: (db) => PURCHASES.replaceAll('FROM orders FINAL', `FROM ${db}.orders FINAL`),
+  purchases: (db) => purchasesFrom(`${db}.orders`),
   // The current value of every tag (the runs are bound by the engine).
   tag_values: (db) =>
     `SELECT person_id, tag, v_string, v_number, v_bool, v_date, v_list FROM ${db}.tag_values WHERE workspace_id = {ws:String} AND run_id IN {sql_tag_runs:Array(String)}`,
