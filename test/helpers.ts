@@ -30,7 +30,38 @@ export function tempDir(prefix = 'siyu-test-'): string {
  * named by DATABASE_URL when it is set (CI runs the suite both ways).
  */
 export function testConfig(dataDir = tempDir(), env: NodeJS.ProcessEnv = {}): SiyuConfig {
-  return loadConfig({ dataDir }, { ...process.env, SIYU_DATA_DIR: dataDir, SIYU_DEMO_PEOPLE: '0', ...env });
+  const config = loadConfig({ dataDir }, { ...process.env, SIYU_DATA_DIR: dataDir, SIYU_DEMO_PEOPLE: '0', ...env });
+  if (!config.databaseUrl) seedPgliteState(dataDir);
+  return config;
+}
+
+/**
+ * A fresh PGlite store's first open runs initdb: about 4 s of CPU, most of what opening a store costs,
+ * and the suite opens fresh stores some hundred times (every new data directory, in-process or by the
+ * CLI). So initdb runs once per PGlite version: the closed, empty cluster it writes is kept under the
+ * system's temporary directory and a new data directory's state/ starts as a copy of it. Migrations
+ * still run in every store as before; only initdb's identical output is reused.
+ */
+function seedPgliteState(dataDir: string): void {
+  const state = path.join(dataDir, 'state');
+  if (fs.existsSync(state)) return;
+  fs.cpSync(pgliteTemplate(), state, { recursive: true });
+}
+
+function pgliteTemplate(): string {
+  const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string };
+  const template = path.join(os.tmpdir(), `siyu-pglite-initdb-${version}`);
+  if (fs.existsSync(path.join(template, 'PG_VERSION'))) return template;
+  // Written aside and renamed into place, so a run that stops half-way leaves no broken template.
+  const building = `${template}.${process.pid}`;
+  const script = "const { PGlite } = await import('@electric-sql/pglite'); const db = new PGlite(process.argv[1]); await db.waitReady; await db.close();";
+  execFileSync(process.execPath, ['--input-type=module', '-e', script, building], { cwd: ROOT, stdio: 'ignore' });
+  try {
+    fs.renameSync(building, template);
+  } catch {
+    fs.rmSync(building, { recursive: true, force: true }); // another process put its template there first
+  }
+  return template;
 }
 
 export async function openTestStores(dataDir?: string, env: NodeJS.ProcessEnv = {}): Promise<{ stores: Stores; config: SiyuConfig }> {
@@ -84,6 +115,8 @@ export interface CliResult {
 
 /** Runs the real CLI in a child process (the same Node as this test). */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const dataDir = env.SIYU_DATA_DIR;
+  if (dataDir && !(env.DATABASE_URL ?? process.env.DATABASE_URL) && fs.existsSync(dataDir)) seedPgliteState(dataDir);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'src/cli/main.ts'), ...args], {
       cwd: ROOT,
