@@ -1,7 +1,8 @@
 /**
  * bench/cli: the wall time of `siyu` commands, each its own process as a user runs them — in client mode
  * (beside `siyu start` on the demo brand, run inside the server) and in direct mode (the server stopped,
- * the command opens the stores). Baselines: a bare `node -e ''` and a Node process doing one bare fetch
+ * the command opens the stores). Beside them: the same command as one request from the bench's own
+ * process (the server's share). Baselines: a bare `node -e ''` and a Node process doing one bare fetch
  * of the server's /healthz.
  *   npm run bench -- cli [--people 1000] [--runs 10] [--direct-runs 5]
  */
@@ -32,6 +33,23 @@ function wallTime(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
 async function medianOf(runs: number, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const seconds: number[] = [];
   for (let i = 0; i < runs; i++) seconds.push(await wallTime(args, env));
+  return median(seconds);
+}
+
+/** Median seconds of the command sent as one request to the server's CLI route, its output read to the end. */
+async function requestMedian(runs: number, credential: { url: string; token: string }, command: string[]): Promise<number> {
+  const seconds: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = process.hrtime.bigint();
+    const response = await fetch(`${credential.url}/local/cli`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${credential.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ argv: command, cwd: ROOT, user: 'bench', stderrIsTTY: false, env: {} }),
+    });
+    const text = await response.text();
+    if (!text.includes('{"exit":0}')) throw new Error(`${command.join(' ')}: ${text.slice(0, 300)}`);
+    seconds.push(Number(process.hrtime.bigint() - started) / 1e9);
+  }
   return median(seconds);
 }
 
@@ -66,12 +84,20 @@ export async function run(args: string[]): Promise<void> {
     console.log(`bench cli: demo brand of ${people} people, ${runs} runs per command in client mode, ${directRuns} in direct mode (${machine()})`);
     const server = await startServer(env);
     const client = new Map<string, number>();
+    // The same command as one request from this process: the server's share of the client's time.
+    const inServer = new Map<string, number>();
     let nodeAlone: number;
     let bareFetch: number;
     try {
       nodeAlone = await medianOf(runs, ['-e', ''], env);
       bareFetch = await medianOf(runs, ['-e', 'await (await fetch(process.argv[1])).text()', `${server.url}/healthz`], env);
-      for (const command of COMMANDS) client.set(command.join(' '), await medianOf(runs, [SIYU, ...command], env));
+      console.error(`node -e '' ${nodeAlone.toFixed(3)} s, one fetch ${bareFetch.toFixed(3)} s`);
+      const credential = JSON.parse(fs.readFileSync(path.join(dataDir, 'local-admin.json'), 'utf8')) as { url: string; token: string };
+      for (const command of COMMANDS) {
+        inServer.set(command.join(' '), await requestMedian(runs, credential, command));
+        client.set(command.join(' '), await medianOf(runs, [SIYU, ...command], env));
+        console.error(`client: siyu ${command.join(' ')} ${client.get(command.join(' '))!.toFixed(3)} s`);
+      }
     } finally {
       await server.stop();
     }
@@ -79,7 +105,13 @@ export async function run(args: string[]): Promise<void> {
     for (const command of COMMANDS) {
       const direct = await medianOf(directRuns, [SIYU, ...command], env);
       const beside = client.get(command.join(' '))!;
-      rows.push({ command: `siyu ${command.join(' ')}`, 'direct s': direct, 'client s': beside, 'client − bare fetch s': beside - bareFetch, 'direct / client': direct / beside });
+      rows.push({
+        command: `siyu ${command.join(' ')}`,
+        'direct s': direct,
+        'client s': beside,
+        'in server s': inServer.get(command.join(' '))!,
+        'direct / client': direct / beside,
+      });
     }
     printTable(rows);
     console.log(`\nbaselines (medians): node -e '' ${nodeAlone.toFixed(3)} s; a Node process doing one fetch of /healthz ${bareFetch.toFixed(3)} s`);
@@ -91,7 +123,7 @@ export async function run(args: string[]): Promise<void> {
         directRuns,
         nodeSeconds: nodeAlone,
         bareFetchSeconds: bareFetch,
-        commands: rows.map((r) => ({ command: r.command, directSeconds: r['direct s'], clientSeconds: r['client s'] })),
+        commands: rows.map((r) => ({ command: r.command, directSeconds: r['direct s'], clientSeconds: r['client s'], inServerSeconds: r['in server s'] })),
       }),
     );
   } finally {
