@@ -4,7 +4,7 @@
  * The choice is kept in localStorage.
  */
 import { createContext, createElement, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import type { Named } from './types.ts';
+import type { Named } from '../../src/contract/common.ts';
 
 /** Chinese: the source of every key. */
 const zh = {

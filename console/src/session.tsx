@@ -4,7 +4,7 @@
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api, ApiError, onUnauthorized } from './api.ts';
-import type { Me, Role } from './types.ts';
+import type { Me, Role } from '../../src/contract/access.ts';
 
 /** What a role may do in the console (mirrors the routes' role lists). */
 export type Capability =

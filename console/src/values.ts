@@ -1,5 +1,5 @@
 /** Values typed into forms, read as the type the API expects (a tag's value type, a profile field's). */
-import type { Scalar } from './types.ts';
+import type { ComparedScalar as Scalar } from '../../src/contract/conditions.ts';
 import { PROFILE_FIELD_TYPES } from '../../src/contract/segments.ts';
 
 /** Member profile fields and their types, as the API takes them (read by any name a form holds). */

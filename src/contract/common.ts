@@ -15,3 +15,7 @@ export const isoTimeSchema = z.string();
 
 /** A 204 answers with no body (Fastify sends none; the schema documents it). */
 export const noContentSchema = z.undefined().describe('no content');
+
+/** A name in both console languages. */
+export const namedSchema = z.object({ zh: z.string(), en: z.string() });
+export type Named = z.infer<typeof namedSchema>;

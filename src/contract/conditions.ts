@@ -14,6 +14,7 @@ const bounded = z
   .max(SAFE, `must be between -${SAFE} and ${SAFE}`);
 /** One value a condition compares with. */
 export const comparedScalar = z.union([z.string().max(2000), bounded, z.boolean()]);
+export type ComparedScalar = z.infer<typeof comparedScalar>;
 
 export const COMPARISON_OPS = ['eq', 'ne', 'in', 'between', 'gt', 'gte', 'lt', 'lte', 'exists', 'missing'] as const;
 export type ComparisonOp = (typeof COMPARISON_OPS)[number];

@@ -3,7 +3,7 @@ import { useMemo, useState } from 'react';
 import { Link } from 'react-router';
 import { useApi } from '../api.ts';
 import { useT, type I18n } from '../i18n.ts';
-import type { Overview as OverviewData } from '../types.ts';
+import type { Overview as OverviewData } from '../../../src/contract/people.ts';
 import { Card, PageHeader } from '../components/Page.tsx';
 import { Empty, ErrorBox, Loading } from '../components/States.tsx';
 import { Chart, type ChartOption } from '../components/Chart.tsx';

@@ -3,7 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { query, useApi } from '../api.ts';
 import { useT } from '../i18n.ts';
-import type { PersonHit } from '../types.ts';
+import type { PersonHit } from '../../../src/contract/people.ts';
 import { Field } from '../components/Form.tsx';
 import { Card, Chips, PageHeader } from '../components/Page.tsx';
 import { Table } from '../components/Table.tsx';

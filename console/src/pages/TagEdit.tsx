@@ -7,7 +7,7 @@ import { Link, useNavigate, useParams } from 'react-router';
 import { api, useAction, useApi } from '../api.ts';
 import { useT } from '../i18n.ts';
 import { useSession } from '../session.tsx';
-import type { TagDefinition, TagDetail, TagListItem } from '../types.ts';
+import type { TagDefinition, TagDetail, TagListItem } from '../../../src/contract/tags.ts';
 import { SubmitButton } from '../components/Form.tsx';
 import { Badge, Card, PageHeader, Tabs } from '../components/Page.tsx';
 import { Table } from '../components/Table.tsx';

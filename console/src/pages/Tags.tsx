@@ -4,7 +4,7 @@ import { Link } from 'react-router';
 import { api, useAction, useApi } from '../api.ts';
 import { useT } from '../i18n.ts';
 import { useSession } from '../session.tsx';
-import type { TagListItem } from '../types.ts';
+import type { TagListItem } from '../../../src/contract/tags.ts';
 import { Field } from '../components/Form.tsx';
 import { Badge, Card, PageHeader } from '../components/Page.tsx';
 import { Table } from '../components/Table.tsx';

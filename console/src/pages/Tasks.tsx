@@ -4,7 +4,7 @@ import { Link } from 'react-router';
 import { api, useAction, useApi } from '../api.ts';
 import { useT } from '../i18n.ts';
 import { useSession } from '../session.tsx';
-import type { Task } from '../types.ts';
+import type { Task } from '../../../src/contract/tasks.ts';
 import { Badge, Card, PageHeader, Tabs } from '../components/Page.tsx';
 import { Table } from '../components/Table.tsx';
 import { Empty, ErrorBox, Loading } from '../components/States.tsx';

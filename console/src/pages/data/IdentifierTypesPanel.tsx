@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, useAction, useApi } from '../../api.ts';
 import { useT } from '../../i18n.ts';
-import type { IdentifierType, OneIdSettings } from '../../types.ts';
+import type { IdentifierType, OneIdSettings } from '../../../../src/contract/identity.ts';
 import { Check, Field, SubmitButton } from '../../components/Form.tsx';
 import { Card } from '../../components/Page.tsx';
 import { Table } from '../../components/Table.tsx';

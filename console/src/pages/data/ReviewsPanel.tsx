@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { api, useAction, useApi } from '../../api.ts';
 import { useT } from '../../i18n.ts';
-import type { Review } from '../../types.ts';
+import type { Review } from '../../../../src/contract/identity.ts';
 import { Field } from '../../components/Form.tsx';
 import { Badge, Card, Chips } from '../../components/Page.tsx';
 import { Table } from '../../components/Table.tsx';

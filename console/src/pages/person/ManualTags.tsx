@@ -5,7 +5,7 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { api, useAction } from '../../api.ts';
 import { useT, type I18n } from '../../i18n.ts';
-import type { TagListItem } from '../../types.ts';
+import type { TagListItem } from '../../../../src/contract/tags.ts';
 import { CheckList, Field, SubmitButton } from '../../components/Form.tsx';
 import { ErrorBox } from '../../components/States.tsx';
 

@@ -5,7 +5,7 @@
 import { useState } from 'react';
 import { api, useAction, useApi } from '../../api.ts';
 import { useT } from '../../i18n.ts';
-import type { Note } from '../../types.ts';
+import type { Note } from '../../../../src/contract/people.ts';
 import { Field, SubmitButton } from '../../components/Form.tsx';
 import { Card } from '../../components/Page.tsx';
 import { Empty, ErrorBox, Loading } from '../../components/States.tsx';

@@ -5,7 +5,10 @@
  */
 import { createContext, useContext, useState } from 'react';
 import { useT, type Key } from '../../i18n.ts';
-import type { IdentifierType, Named, Scalar, TagListItem, ValueOp } from '../../types.ts';
+import type { Named } from '../../../../src/contract/common.ts';
+import type { ComparedScalar as Scalar, ComparisonOp as ValueOp } from '../../../../src/contract/conditions.ts';
+import type { IdentifierType } from '../../../../src/contract/identity.ts';
+import type { TagListItem } from '../../../../src/contract/tags.ts';
 import type { Condition, Window } from '../../../../src/contract/segments.ts';
 import { Field, numberOrUndefined } from '../../components/Form.tsx';
 import { ValueInput } from '../../components/ValueInput.tsx';

@@ -7,7 +7,7 @@ import { useRef, useState, type FormEvent } from 'react';
 import { api, useAction, useApi } from '../../api.ts';
 import { useT, type Key } from '../../i18n.ts';
 import { useSession } from '../../session.tsx';
-import type { ApiKey, Role } from '../../types.ts';
+import type { ApiKey, Role } from '../../../../src/contract/access.ts';
 import { Field, SubmitButton } from '../../components/Form.tsx';
 import { Badge, Card } from '../../components/Page.tsx';
 import { Table } from '../../components/Table.tsx';

@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { query, useApi } from '../../api.ts';
 import { useT } from '../../i18n.ts';
-import type { AuditEntry } from '../../types.ts';
+import type { AuditEntry } from '../../../../src/contract/access.ts';
 import { Field } from '../../components/Form.tsx';
 import { Card } from '../../components/Page.tsx';
 import { Table } from '../../components/Table.tsx';

@@ -7,7 +7,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, query, useAction, useApi } from '../../api.ts';
 import { useT, type Key } from '../../i18n.ts';
-import type { PersonHit } from '../../types.ts';
+import type { PersonHit } from '../../../../src/contract/people.ts';
 import type { Channel } from '../../../../src/contract/channels.ts';
 import { Check, Field, SubmitButton, numberOrUndefined } from '../../components/Form.tsx';
 import { Card, Chips } from '../../components/Page.tsx';

@@ -7,7 +7,7 @@ import { useState, type FormEvent } from 'react';
 import { api, useAction, useApi } from '../../api.ts';
 import { useT } from '../../i18n.ts';
 import { useSession } from '../../session.tsx';
-import type { SignKey } from '../../types.ts';
+import type { SignKey } from '../../../../src/contract/identity.ts';
 import { Field, SubmitButton } from '../../components/Form.tsx';
 import { Badge, Card } from '../../components/Page.tsx';
 import { Table } from '../../components/Table.tsx';

@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, useAction, useApi } from '../../api.ts';
 import { useT } from '../../i18n.ts';
-import type { Team } from '../../types.ts';
+import type { Team } from '../../../../src/contract/access.ts';
 import { Field, SubmitButton, splitList } from '../../components/Form.tsx';
 import { Card, Chips } from '../../components/Page.tsx';
 import { Table } from '../../components/Table.tsx';

@@ -3,7 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { api, useAction, useApi } from '../../api.ts';
 import { useT, type Key } from '../../i18n.ts';
 import { useSession } from '../../session.tsx';
-import type { Team, User } from '../../types.ts';
+import type { Team, User } from '../../../../src/contract/access.ts';
 import { Field, SubmitButton } from '../../components/Form.tsx';
 import { Badge, Card } from '../../components/Page.tsx';
 import { Table } from '../../components/Table.tsx';

@@ -3,7 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { api, useAction, useApi } from '../../api.ts';
 import { useT } from '../../i18n.ts';
 import { useSession } from '../../session.tsx';
-import type { Workspace } from '../../types.ts';
+import type { Workspace } from '../../../../src/contract/workspaces.ts';
 import { Field, SubmitButton } from '../../components/Form.tsx';
 import { Card } from '../../components/Page.tsx';
 import { Pairs } from '../../components/Table.tsx';

@@ -6,7 +6,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { api, useAction, useApi } from '../../api.ts';
 import { useT } from '../../i18n.ts';
 import { useSession } from '../../session.tsx';
-import type { TagSchedule } from '../../types.ts';
+import type { TagSchedule } from '../../../../src/contract/tags.ts';
 import { Field, SubmitButton } from '../../components/Form.tsx';
 import { Card } from '../../components/Page.tsx';
 import { Pairs } from '../../components/Table.tsx';

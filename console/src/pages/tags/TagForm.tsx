@@ -1,7 +1,8 @@
 /** The form for the common tag kinds; it edits the definition object the API takes. */
 import type { ReactNode } from 'react';
 import { useT, type Key } from '../../i18n.ts';
-import type { Scalar, TagDefinition, TagListItem, ValueOp } from '../../types.ts';
+import type { ComparedScalar as Scalar, ComparisonOp as ValueOp } from '../../../../src/contract/conditions.ts';
+import type { TagDefinition, TagListItem } from '../../../../src/contract/tags.ts';
 import { Field, numberOrUndefined, splitList } from '../../components/Form.tsx';
 import { PROFILE_FIELDS, scalarOf, textOf } from '../../values.ts';
 import { ValueInput } from '../../components/ValueInput.tsx';
