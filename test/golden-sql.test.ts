@@ -164,7 +164,12 @@ before(async () => {
   recorded = { facts: recording(stores.facts, log), state: stores.state, dataDir: stores.dataDir, close: () => stores.close() };
   ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('golden'), name: 'golden' });
   today = dateInZone(ws.timeZone);
-  const members = csv('members.csv', ['member_no,phone,name,city,level,birthday', 'MA,13800000001,张三,上海,金卡,1990-07-05', "MB,13800000002,O'Brien,北京,员工,", 'MC,13800000003,李四,,银卡,1985-01-01']);
+  const members = csv('members.csv', [
+    'member_no,phone,name,city,level,birthday',
+    'MA,13800000001,张三,上海,金卡,1990-07-05',
+    "MB,13800000002,O'Brien,北京,员工,",
+    'MC,13800000003,李四,,银卡,1985-01-01',
+  ]);
   const contacts = csv('contacts.csv', ['external_userid,staff_userid,staff_name,phone,added_at', 'wmA,s1,王导购,13800000001,2026-06-10 09:00:00']);
   await runImport(stores, { workspace: ws, kind: 'members', source: 'crm', files: [members] });
   await runImport(stores, { workspace: ws, kind: 'contacts', source: 'wecom', files: [contacts] });
@@ -182,19 +187,36 @@ test('an order import read inside ClickHouse: its staging, checks and inserts', 
     'c1,2026-04-01 10:00:00,50,0,refunded,MC,,,S1,鲜炖燕窝,',
   ]);
   const statements = await record(() => runImport(recorded, { workspace: ws, kind: 'orders', source: 'tmall', files: [orders] }));
-  assert.ok(statements.some((s) => /\bfile\(/.test(s.sql)), 'the orders were read inside ClickHouse');
+  assert.ok(
+    statements.some((s) => /\bfile\(/.test(s.sql)),
+    'the orders were read inside ClickHouse',
+  );
   checkGolden('ingest', 'orders-sql-import', statements);
 });
 
-test('every tag of the retail pack, a SQL tag and a rule over profile fields: one file per tag, plus the run\'s start and end', async () => {
+test("every tag of the retail pack, a SQL tag and a rule over profile fields: one file per tag, plus the run's start and end", async () => {
   await installPack(stores, ws.id, 'retail');
-  await saveTag(stores, ws.id, { key: 'sql_orders', name: { zh: '订单数', en: 'Orders' }, kind: 'sql', valueType: 'number', query: "SELECT person_id, count() AS value FROM orders WHERE status != 'x''y' GROUP BY person_id" });
+  await saveTag(stores, ws.id, {
+    key: 'sql_orders',
+    name: { zh: '订单数', en: 'Orders' },
+    kind: 'sql',
+    valueType: 'number',
+    query: "SELECT person_id, count() AS value FROM orders WHERE status != 'x''y' GROUP BY person_id",
+  });
   await saveTag(stores, ws.id, {
     key: 'rule_profile',
     name: { zh: '规则', en: 'Rule' },
     kind: 'rule',
     cases: [
-      { when: { any: [{ profile: 'level', op: 'in', value: ['金卡', "it's {x:String}"] }, { profile: 'points', op: 'gt', value: 10 }] }, value: '重点' },
+      {
+        when: {
+          any: [
+            { profile: 'level', op: 'in', value: ['金卡', "it's {x:String}"] },
+            { profile: 'points', op: 'gt', value: 10 },
+          ],
+        },
+        value: '重点',
+      },
       { when: { statistic: { of: 'purchases', measure: 'sum', field: 'amount', windowDays: 90 }, op: 'gte', value: 150 }, value: '高消费' },
     ],
   });
@@ -234,7 +256,11 @@ test('the access scope fragments, alone and as the checks of a few people', asyn
   const fragments: Statement[] = [];
   for (const [name, caller] of Object.entries({ everyone: {}, team, staff, both })) {
     // Named as the functions were when the file was first written (peopleScopeSql…): the file is the same SQL.
-    for (const [fn, fragment] of Object.entries({ peopleScopeSql: peopleScope(caller as never, ws.id, 'p.person_id'), sourceScopeSql: sourceScope(caller as never), identitySourcesSql: identitySourcesScope(caller as never) })) {
+    for (const [fn, fragment] of Object.entries({
+      peopleScopeSql: peopleScope(caller as never, ws.id, 'p.person_id'),
+      sourceScopeSql: sourceScope(caller as never),
+      identitySourcesSql: identitySourcesScope(caller as never),
+    })) {
       const { query, params } = fragment.toQuery();
       fragments.push({ call: `${fn} (${name})`, sql: query, params });
     }
@@ -246,7 +272,14 @@ test('the access scope fragments, alone and as the checks of a few people', asyn
 });
 
 test('a plan run: its audience with exclusion segments, the converted-lately holdout and addresses', async () => {
-  await saveSegment(stores, ws.id, { key: 'members', name: { zh: '会员', en: 'Members' }, conditions: [{ type: 'identifier', identifierType: 'member_no' }, { type: 'orders', count: { min: 1 }, window: { days: 30 } }] });
+  await saveSegment(stores, ws.id, {
+    key: 'members',
+    name: { zh: '会员', en: 'Members' },
+    conditions: [
+      { type: 'identifier', identifierType: 'member_no' },
+      { type: 'orders', count: { min: 1 }, window: { days: 30 } },
+    ],
+  });
   await saveSegment(stores, ws.id, { key: 'staff', name: { zh: '员工', en: 'Staff' }, conditions: [{ type: 'profile', field: 'level', op: 'eq', value: '员工' }] });
   await writeSecret(stores, ws.id, 'golden_secret', 'whsec_golden');
   await saveChannel(stores, ws.id, { key: 'hook', kind: 'webhook', address: 'phone', config: { url: 'https://hooks.example.com/siyu', secret: 'golden_secret' } });
@@ -264,9 +297,19 @@ test('a plan run: its audience with exclusion segments, the converted-lately hol
   const later = new Date('2030-01-01T02:00:00Z');
   const failures: string[] = [];
   const statements = await record(() => runDuePlans(recorded, { workspaceId: ws.id, now: () => later, publicUrl: 'https://siyu.example.com', log: (m) => failures.push(m) }));
-  assert.deepEqual(failures.filter((m) => / failed: /.test(m)), []);
-  assert.ok(statements.some((s) => /INSERT INTO plan_audiences/.test(s.sql)), 'the audience was fixed');
-  checkGolden('plans', 'audience-exclusions-holdout', statements.filter((s) => /plan_audiences|person_identities/.test(s.sql)));
+  assert.deepEqual(
+    failures.filter((m) => / failed: /.test(m)),
+    [],
+  );
+  assert.ok(
+    statements.some((s) => /INSERT INTO plan_audiences/.test(s.sql)),
+    'the audience was fixed',
+  );
+  checkGolden(
+    'plans',
+    'audience-exclusions-holdout',
+    statements.filter((s) => /plan_audiences|person_identities/.test(s.sql)),
+  );
 });
 
 test('a triggered plan: the events it answers, within its segment, minus exclusions and an unless event', async () => {
@@ -285,7 +328,11 @@ test('a triggered plan: the events it answers, within its segment, minus exclusi
   const { getPlan } = await import('../src/plans/plans.ts');
   const { plan } = await getPlan(stores, ws.id, 'golden_trigger');
   const statements = await record(() => evaluateTriggers(recorded, ws.id, plan, new Date(NOW.getTime() - 3_600_000), { now: () => NOW }));
-  checkGolden('plans', 'triggered', statements.filter((s) => /FROM events/.test(s.sql)));
+  checkGolden(
+    'plans',
+    'triggered',
+    statements.filter((s) => /FROM events/.test(s.sql)),
+  );
 });
 
 test('a journey: who enters from its segment, and a branch over a segment tree', async () => {
@@ -296,21 +343,31 @@ test('a journey: who enters from its segment, and a branch over a segment tree',
     entry: { segment: 'gold' },
     first: 'which',
     steps: {
-      which: { type: 'branch', match: 'any', conditions: [{ type: 'profile', field: 'city', op: 'eq', value: '上海' }, { type: 'identifier', identifierType: 'unionid' }], yes: 'done', no: 'done' },
+      which: {
+        type: 'branch',
+        match: 'any',
+        conditions: [
+          { type: 'profile', field: 'city', op: 'eq', value: '上海' },
+          { type: 'identifier', identifierType: 'unionid' },
+        ],
+        yes: 'done',
+        no: 'done',
+      },
       done: { type: 'wait', days: 1 },
     },
   });
   await startJourney(stores, ws.id, 'golden_journey');
   const statements = await record(() => advanceJourneys(recorded, { now: () => NOW }));
   const selections = statements.filter((s) => /person_id IN \(SELECT|FROM \(SELECT person_id FROM/.test(s.sql));
-  assert.ok(selections.some((s) => /\) WHERE person_id IN \{\w+:Array\(UInt64\)\}$/.test(s.sql)), 'someone entered and took the branch');
+  assert.ok(
+    selections.some((s) => /\) WHERE person_id IN \{\w+:Array\(UInt64\)\}$/.test(s.sql)),
+    'someone entered and took the branch',
+  );
   checkGolden('journeys', 'entry-branch', selections);
 });
 
 test('no golden file is left that no case writes', () => {
-  const files = fs
-    .readdirSync(GOLDEN, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.sql') && !f.startsWith(`segments${path.sep}`));
+  const files = fs.readdirSync(GOLDEN, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.sql') && !f.startsWith(`segments${path.sep}`));
   const stale = files.filter((f) => !written.has(f));
   if (process.env.UPDATE_GOLDEN === '1') for (const f of stale) fs.rmSync(path.join(GOLDEN, f));
   else assert.deepEqual(stale, [], 'golden files no case writes: run with UPDATE_GOLDEN=1');

@@ -8,7 +8,7 @@
  */
 import type { Stores } from '../stores/stores.ts';
 import { sql, type SqlFragment } from '../facts/sql.ts';
-import { type AuthenticatedKey } from './keys.ts';
+import type { AuthenticatedKey } from './keys.ts';
 import { NotFoundError } from '../kernel/errors.ts';
 
 export interface DataScope {
@@ -44,7 +44,10 @@ export function peopleScope(caller: Pick<AuthenticatedKey, 'scope'>, workspaceId
     );
   }
   // Staff without a WeCom userid match no contact.
-  if (scope.staff) parts.push(sql`${person} IN (SELECT person_id FROM contacts FINAL WHERE workspace_id = ${workspaceId} AND staff_userid = ${scope.staffUserId ?? ''} AND staff_userid != '' AND person_id > 0)`);
+  if (scope.staff)
+    parts.push(
+      sql`${person} IN (SELECT person_id FROM contacts FINAL WHERE workspace_id = ${workspaceId} AND staff_userid = ${scope.staffUserId ?? ''} AND staff_userid != '' AND person_id > 0)`,
+    );
   return sql.join(parts, sql` AND `);
 }
 
@@ -64,8 +67,14 @@ export async function peopleInScope(stores: Stores, caller: AuthenticatedKey, pe
   const ws = caller.workspaceId;
   const ids = sql.param(people, 'Array(UInt64)');
   const checks: SqlFragment[] = [];
-  if (scope.team) checks.push(sql`person_id IN (SELECT person_id FROM source_records FINAL WHERE workspace_id = ${ws} AND person_id IN ${ids} AND source IN ${sql.param(scope.team.sources, 'Array(String)')})`);
-  if (scope.staff) checks.push(sql`person_id IN (SELECT person_id FROM contacts FINAL WHERE workspace_id = ${ws} AND person_id IN ${ids} AND staff_userid = ${scope.staffUserId ?? ''} AND staff_userid != '')`);
+  if (scope.team)
+    checks.push(
+      sql`person_id IN (SELECT person_id FROM source_records FINAL WHERE workspace_id = ${ws} AND person_id IN ${ids} AND source IN ${sql.param(scope.team.sources, 'Array(String)')})`,
+    );
+  if (scope.staff)
+    checks.push(
+      sql`person_id IN (SELECT person_id FROM contacts FINAL WHERE workspace_id = ${ws} AND person_id IN ${ids} AND staff_userid = ${scope.staffUserId ?? ''} AND staff_userid != '')`,
+    );
   const { query, params } = sql`SELECT arrayJoin(${ids}) AS person_id WHERE ${sql.join(checks, sql` AND `)}`.toQuery();
   const rows = await stores.facts.query<{ person_id: string }>(query, params);
   return new Set(rows.map((r) => Number(r.person_id)));

@@ -62,7 +62,7 @@ test('fragments compose: each keeps its own values, however many use the same te
   assert.equal(Number(row.n), 2, 'numbers 5 and 6');
 });
 
-test('joins, and text of ours with named placeholders bound as the fragment\'s own parameters', async () => {
+test("joins, and text of ours with named placeholders bound as the fragment's own parameters", async () => {
   const view = sql.raw('(SELECT number AS n FROM numbers({count:UInt64}) WHERE n % {step:UInt64} = 0 OR n = {count:UInt64} - 1)', { count: 10, step: 3 });
   // Another fragment with the same names and other values: no clash, no renaming by hand.
   const other = sql.raw('(SELECT number AS n FROM numbers({count:UInt64}))', { count: 2 });
@@ -74,11 +74,14 @@ test('joins, and text of ours with named placeholders bound as the fragment\'s o
   assert.throws(() => sql.raw('x = {missing:String}'), /\{missing:String\} has no value/);
   // A query around shared names, with fragments and values interpolated.
   const around = sql.with({ limit: 2, count: 99 })`SELECT n FROM ${view} WHERE n > ${1} AND n < {count:UInt64} ORDER BY n LIMIT {limit:UInt32}`;
-  assert.deepEqual((await run<{ n: string }>(around)).map((r) => Number(r.n)), [3, 6]);
+  assert.deepEqual(
+    (await run<{ n: string }>(around)).map((r) => Number(r.n)),
+    [3, 6],
+  );
   assert.deepEqual(Object.values(around.toQuery().params), [10, 3, 1, 99, 2]);
   assert.throws(() => sql.with({})`x = {ws:String}`, /sql\.with: \{ws:String\} has no value/);
   const conditions = [sql`1 = ${1}`, sql`${'a'} = 'a'`];
-  assert.equal(sql.join(conditions, sql` AND `).toQuery().query, '1 = {p_0:Int64} AND {p_1:String} = \'a\'');
+  assert.equal(sql.join(conditions, sql` AND `).toQuery().query, "1 = {p_0:Int64} AND {p_1:String} = 'a'");
   assert.ok(sql.join([]).isEmpty && sql.empty.isEmpty && !sql`x`.isEmpty);
 });
 

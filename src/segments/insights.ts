@@ -18,7 +18,6 @@ async function read<Row>(stores: Stores, fragment: SqlFragment): Promise<Row[]> 
   return stores.facts.query<Row>(query, params);
 }
 
-
 async function tagInput(stores: Stores, workspaceId: string, key: string) {
   const tag = await getTag(stores, workspaceId, key);
   const run = await valueRun(stores, workspaceId, key);
@@ -49,7 +48,13 @@ export async function segmentInsights(stores: Stores, workspaceId: string, tree:
                 quantileExactIf(0.5)(value, inside) AS median_inside, quantileExact(0.5)(value) AS median_base
          FROM (${values(VALUE_COLUMN.number)})`,
       );
-      tags.push({ key, name: tag.name, type, baseDate: run.baseDate, summary: Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number.isNaN(Number(v)) ? null : Number(v)])) });
+      tags.push({
+        key,
+        name: tag.name,
+        type,
+        baseDate: run.baseDate,
+        summary: Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number.isNaN(Number(v)) ? null : Number(v)])),
+      });
       continue;
     }
     const rows = await read<{ value: string; inside: string; base: string }>(
@@ -74,13 +79,23 @@ export async function segmentInsights(stores: Stores, workspaceId: string, tree:
 }
 
 /** People per pair of values of two tags, inside a segment (or the whole base without one). */
-export async function crossMatrix(stores: Stores, workspaceId: string, tree: SegmentTree | undefined, rowKey: string, columnKey: string, top = 12, viewer: Viewer = tree?.viewer ?? {}) {
+export async function crossMatrix(
+  stores: Stores,
+  workspaceId: string,
+  tree: SegmentTree | undefined,
+  rowKey: string,
+  columnKey: string,
+  top = 12,
+  viewer: Viewer = tree?.viewer ?? {},
+) {
   const row = await tagInput(stores, workspaceId, rowKey);
   const column = await tagInput(stores, workspaceId, columnKey);
-  for (const t of [row, column]) if (t.type === 'number' || t.type === 'string_list') throw new NotFoundError(`tag "${t.tag.key}" is a ${t.type}; a cross matrix takes text, boolean or date tags`);
+  for (const t of [row, column])
+    if (t.type === 'number' || t.type === 'string_list') throw new NotFoundError(`tag "${t.tag.key}" is a ${t.type}; a cross matrix takes text, boolean or date tags`);
   const filter = tree ? sql`AND person_id IN (${await membersSql(stores, workspaceId, { ...tree, viewer })})` : sql`AND ${peopleScope(viewer, workspaceId)}`;
   // The value expression is ours, by the tag's type.
-  const side = (run: string, type: ValueType) => sql`SELECT person_id, ${sql.raw(bitmapValue(type))} AS value FROM tag_values WHERE workspace_id = ${workspaceId} AND run_id = ${run} ${filter}`;
+  const side = (run: string, type: ValueType) =>
+    sql`SELECT person_id, ${sql.raw(bitmapValue(type))} AS value FROM tag_values WHERE workspace_id = ${workspaceId} AND run_id = ${run} ${filter}`;
   const cells = await read<{ r: string; c: string; people: string }>(
     stores,
     sql`SELECT a.value AS r, b.value AS c, count() AS people FROM (${side(row.run.runId, row.type)}) AS a INNER JOIN (${side(column.run.runId, column.type)}) AS b ON a.person_id = b.person_id
@@ -89,7 +104,10 @@ export async function crossMatrix(stores: Stores, workspaceId: string, tree: Seg
   const totals = (pick: (c: (typeof cells)[number]) => string) => {
     const t = new Map<string, number>();
     for (const c of cells) t.set(pick(c), (t.get(pick(c)) ?? 0) + Number(c.people));
-    return [...t].sort((a, b) => b[1] - a[1]).slice(0, top).map(([value]) => value);
+    return [...t]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([value]) => value);
   };
   const rows = totals((c) => c.r);
   const columns = totals((c) => c.c);
