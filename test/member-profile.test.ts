@@ -16,6 +16,7 @@ import { saveChannel } from '../src/channels/store.ts';
 import { writeSecret } from '../src/secrets/secrets.ts';
 import { savePlan } from '../src/plans/plans.ts';
 import { previewPlan } from '../src/plans/preview.ts';
+import { personView } from '../src/people/people.ts';
 
 let stores: Stores;
 let ws: Workspace;
@@ -71,4 +72,11 @@ test("a segment's profile condition and the member profile agree", async () => {
     (await countSegment(stores, ws.id, { match: 'all', conditions: [{ type: 'profile', field: 'birthday', op: 'eq', value }] })).people;
   assert.equal(await count('1990-03-04'), 1);
   assert.equal(await count('1985-12-25'), 0);
+});
+
+test("the person view shows the member's birthday, and the name the newest record gives", async () => {
+  const view = await personView(stores, { keyId: 'test', workspaceId: ws.id, role: 'admin' }, person);
+  assert.equal(view.profile.birthday, '1990-03-04');
+  assert.equal(view.profile.city, '杭州市');
+  assert.equal(view.profile.name, '林买家');
 });
