@@ -38,7 +38,10 @@ before(async () => {
     { ws: ws.id },
   );
   person = Number(row.person_id);
-  const [records] = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id = {p:UInt64}`, { ws: ws.id, p: person });
+  const [records] = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id = {p:UInt64}`, {
+    ws: ws.id,
+    p: person,
+  });
   assert.equal(Number(records.n), 2, 'the member and the order are one person');
   // Read over every record (as templates once did), the newer order's birthday would win.
   const [anyRecord] = await stores.facts.query<{ b: string }>(
@@ -68,8 +71,7 @@ test("a plan's template reads the member's birthday, not the one an order carrie
 });
 
 test("a segment's profile condition and the member profile agree", async () => {
-  const count = async (value: string) =>
-    (await countSegment(stores, ws.id, { match: 'all', conditions: [{ type: 'profile', field: 'birthday', op: 'eq', value }] })).people;
+  const count = async (value: string) => (await countSegment(stores, ws.id, { match: 'all', conditions: [{ type: 'profile', field: 'birthday', op: 'eq', value }] })).people;
   assert.equal(await count('1990-03-04'), 1);
   assert.equal(await count('1985-12-25'), 0);
 });

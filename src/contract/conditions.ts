@@ -8,10 +8,7 @@ import { z } from 'zod';
 
 // Numbers are bound as parameters, which hold whole numbers only up to 2^53: larger ones are refused here, by name, not by the engine.
 const SAFE = Number.MAX_SAFE_INTEGER;
-const bounded = z
-  .number({ error: 'must be a number' })
-  .min(-SAFE, `must be between -${SAFE} and ${SAFE}`)
-  .max(SAFE, `must be between -${SAFE} and ${SAFE}`);
+const bounded = z.number({ error: 'must be a number' }).min(-SAFE, `must be between -${SAFE} and ${SAFE}`).max(SAFE, `must be between -${SAFE} and ${SAFE}`);
 /** One value a condition compares with. */
 export const comparedScalar = z.union([z.string().max(2000), bounded, z.boolean()]);
 export type ComparedScalar = z.infer<typeof comparedScalar>;

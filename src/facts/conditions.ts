@@ -15,7 +15,8 @@ const OPERATORS = { eq: '=', ne: '!=', gt: '>', gte: '>=', lt: '<', lte: '<=' } 
 /** A value compared with numbers: a finite number that a parameter holds exactly, or refused by name. */
 function number(value: unknown): number {
   const n = typeof value === 'string' && value.trim() === '' ? Number.NaN : Number(value);
-  if (!Number.isFinite(n) || Math.abs(n) > Number.MAX_SAFE_INTEGER) throw new InputError(`value: ${JSON.stringify(value).slice(0, 60)} is compared with numbers, and is not a number`);
+  if (!Number.isFinite(n) || Math.abs(n) > Number.MAX_SAFE_INTEGER)
+    throw new InputError(`value: ${JSON.stringify(value).slice(0, 60)} is compared with numbers, and is not a number`);
   return n;
 }
 

@@ -15,7 +15,17 @@ const ws = `ws_profile_${process.pid}`;
 before(async () => {
   ({ stores } = await openTestStores());
   const record = (source: string, kind: string, id: string, seenAt: string, birthday: string, attributes: Record<string, string>) => ({
-    workspace_id: ws, source, kind, record_id: id, person_id: 7, identifiers: [], birthday, attributes, seen_at: seenAt, row_hash: 0, version: nextVersion(),
+    workspace_id: ws,
+    source,
+    kind,
+    record_id: id,
+    person_id: 7,
+    identifiers: [],
+    birthday,
+    attributes,
+    seen_at: seenAt,
+    row_hash: 0,
+    version: nextVersion(),
   });
   await stores.facts.insertRows('source_records', [
     // Two member cards: the newer one has a level but no city or birthday.
@@ -35,11 +45,14 @@ test('each field is the latest non-empty value over member records, typed or as 
   assert.equal(typed.pf_city, '杭州市', 'an empty value on the newer card does not win');
   assert.equal(typed.pf_level, '金卡', 'the newer card');
   assert.equal(typed.pf_points, null, 'the newer card’s points are not a number');
-  const [text] = await stores.facts.query<Record<string, string>>(`SELECT * FROM ${memberProfile({ fields: ['points', 'city'], values: 'text', peopleParam: 'people', sourcesParam: 'sources' })}`, {
-    ws,
-    people: [7],
-    sources: ['crm'],
-  });
+  const [text] = await stores.facts.query<Record<string, string>>(
+    `SELECT * FROM ${memberProfile({ fields: ['points', 'city'], values: 'text', peopleParam: 'people', sourcesParam: 'sources' })}`,
+    {
+      ws,
+      people: [7],
+      sources: ['crm'],
+    },
+  );
   assert.deepEqual({ ...text, person_id: Number(text.person_id) }, { person_id: 7, pf_points: '120', pf_city: '杭州市' });
 });
 

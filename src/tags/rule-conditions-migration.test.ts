@@ -19,7 +19,15 @@ const legacy = {
   cases: [
     { when: { tag: 'stage', op: 'exists', value: 'ignored' }, value: 'a' },
     { when: { tag: 'favourites', op: 'eq', value: ['tea', 'coffee'] }, value: 'b' },
-    { when: { any: [{ tag: 'favourites', op: 'ne', value: ['tea', 'coffee'] }, { profile: 'level', op: 'eq', value: ['gold'] }] }, value: 'c' },
+    {
+      when: {
+        any: [
+          { tag: 'favourites', op: 'ne', value: ['tea', 'coffee'] },
+          { profile: 'level', op: 'eq', value: ['gold'] },
+        ],
+      },
+      value: 'c',
+    },
     { when: { not: { tag: 'stage', op: 'in', value: [] } }, value: 'd' },
   ],
 };
@@ -49,8 +57,17 @@ test('state migration 0025 rewrites a stored rule to the same meaning, and it re
       [
         { tag: 'stage', op: 'exists' },
         { tag: 'favourites', op: 'in', value: ['tea', 'coffee'] },
-        { any: [{ all: [{ tag: 'favourites', op: 'exists' }, { not: { tag: 'favourites', op: 'in', value: ['tea', 'coffee'] } }] }, { profile: 'level', op: 'eq', value: 'gold' }] },
-        { not: { all: [{ tag: 'stage', op: 'exists' }, { tag: 'stage', op: 'missing' }] } },
+        {
+          any: [{ all: [{ tag: 'favourites', op: 'exists' }, { not: { tag: 'favourites', op: 'in', value: ['tea', 'coffee'] } }] }, { profile: 'level', op: 'eq', value: 'gold' }],
+        },
+        {
+          not: {
+            all: [
+              { tag: 'stage', op: 'exists' },
+              { tag: 'stage', op: 'missing' },
+            ],
+          },
+        },
       ],
     );
     const tag = tagDefinitionSchema.parse(stored);

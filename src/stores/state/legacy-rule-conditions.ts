@@ -26,7 +26,13 @@ function normaliseCondition(condition: Json): Json {
   const { op, value, ...operand } = condition;
   if (typeof op !== 'string') return condition;
   if ((op === 'exists' || op === 'missing') && value !== undefined) return { ...operand, op };
-  if (op === 'in' && Array.isArray(value) && value.length === 0) return { all: [{ ...operand, op: 'exists' }, { ...operand, op: 'missing' }] };
+  if (op === 'in' && Array.isArray(value) && value.length === 0)
+    return {
+      all: [
+        { ...operand, op: 'exists' },
+        { ...operand, op: 'missing' },
+      ],
+    };
   if (!ONE_VALUE_OPS.has(op) || !Array.isArray(value)) return condition;
   if (value.length === 1) return { ...operand, op, value: value[0] };
   if (op === 'eq') return { ...operand, op: 'in', value };
