@@ -20,7 +20,7 @@ import { writeSecret } from '../src/secrets/secrets.ts';
 import { savePolicy } from '../src/policy/policy.ts';
 import { savePlan, startPlan } from '../src/plans/plans.ts';
 import { runDuePlans } from '../src/plans/run.ts';
-import { Dispatcher } from '../src/delivery/dispatcher.ts';
+import { planDispatcher } from '../src/app/worker.ts';
 import { sql } from 'kysely';
 import { machine, option, peakRssMiB, printTable, timed } from './common.ts';
 
@@ -73,7 +73,7 @@ export async function run(args: string[]): Promise<void> {
 
     // As the server runs them: the dispatcher sends while the run is still writing the ledger.
     const started = performance.now();
-    const dispatcher = new Dispatcher(stores, { idleMs: 50 });
+    const dispatcher = planDispatcher(stores, { idleMs: 50 });
     dispatcher.start();
     const enqueue = await timed(() => runDuePlans(stores, { publicUrl: 'https://s.example.com' }));
     const summary = enqueue.value[0];
