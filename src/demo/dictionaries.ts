@@ -109,4 +109,3 @@ export const DOUYIN_SOURCES = ['直播', '短视频', '商品卡', '搜索'];
 export const DOUYIN_TALENTS = ['燕语官方旗舰店', '小美好物分享', '养生达人阿琳', '主播佳佳'];
 export const PAY_METHODS = ['微信支付', '支付宝', '银联', '现金'];
 export const TMALL_SHOP = '燕语旗舰店';
-export const JD_SHOP = '燕语京东自营旗舰店';
