@@ -30,7 +30,7 @@ const ORDER_FIELDS = [
 ] as const;
 type OrderField = (typeof ORDER_FIELDS)[number];
 
-export const SQL_ORDER_STAGE_TABLES = ['import_stage_rows', 'import_stage_orders'] as const;
+const SQL_ORDER_STAGE_TABLES = ['import_stage_rows', 'import_stage_orders'] as const;
 
 /**
  * An INSERT … SELECT writes through one thread unless told otherwise; sorting and compressing the
