@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ChdbFactsStore } from '../stores/facts/chdb-facts-store.ts';
-import { inferType, sql } from './sql.ts';
+import { Binder, inferType, sql } from './sql.ts';
 
 let facts: ChdbFactsStore;
 let dir: string;
@@ -91,4 +91,21 @@ test('identifiers only as plain names, types only as types', async () => {
   assert.throws(() => sql.param(1, 'UInt8} OR {x:String'), /is not a ClickHouse type/);
   const [row] = await run<{ d: string }>(sql`SELECT toString(${sql.param('2026-06-30', 'Date')} + 1) AS d`);
   assert.equal(row.d, '2026-07-01');
+});
+
+test('the binder: text built piece by piece gets one name per value, and becomes a fragment that composes', async () => {
+  const binder = new Binder('p', { limit: 3 });
+  const text = `SELECT number FROM numbers(10) WHERE toString(number) != ${binder.bind("1' OR '1'='1", 'String')} AND number > ${binder.bind(4, 'UInt64')} LIMIT {limit:UInt32}`;
+  assert.equal(text, 'SELECT number FROM numbers(10) WHERE toString(number) != {p0:String} AND number > {p1:UInt64} LIMIT {limit:UInt32}');
+  assert.deepEqual(binder.params, { limit: 3, p0: "1' OR '1'='1", p1: 4 });
+  // Two pieces built by two binders of the same prefix: as fragments, their p0s do not clash.
+  const other = new Binder('p');
+  const second = other.fragment(`SELECT number FROM numbers(10) WHERE number < ${other.bind(2, 'UInt64')}`);
+  const rows = await run<{ number: string }>(sql`SELECT number FROM (${binder.fragment(text)}) WHERE number NOT IN (${second}) ORDER BY number`);
+  assert.deepEqual(
+    rows.map((r) => Number(r.number)),
+    [5, 6, 7],
+  );
+  assert.throws(() => new Binder('p', { p0: 1 }).bind(2, 'UInt8'), /p0 is already bound/);
+  assert.throws(() => new Binder('x y'), /is not a plain name/);
 });

@@ -157,6 +157,33 @@ function withParams(params: Record<string, unknown>) {
   return (strings: TemplateStringsArray, ...values: Interpolated[]): SqlFragment => interpolate(strings, values, (piece) => bindNamed(piece, params, bound, 'sql.with'));
 }
 
+/**
+ * The one binder for SQL written piece by piece as text (a segment tree's compiler, a rule's cases):
+ * each value gets the next name (`prefix` + n) in `params` and its placeholder back; `fragment()`
+ * turns the finished text into a fragment carrying those values.
+ */
+export class Binder {
+  readonly params: Record<string, unknown>;
+  readonly #prefix: string;
+  #next = 0;
+  constructor(prefix: string, params: Record<string, unknown> = {}) {
+    if (!PLAIN_NAME.test(prefix)) throw new Error(`Binder: "${prefix}" is not a plain name`);
+    this.#prefix = prefix;
+    this.params = params;
+  }
+
+  bind(value: unknown, type: ClickHouseType): string {
+    const name = `${this.#prefix}${this.#next++}`;
+    if (Object.hasOwn(this.params, name)) throw new Error(`Binder: ${name} is already bound`);
+    this.params[name] = value;
+    return `{${name}:${checkType(type)}}`;
+  }
+
+  fragment(text: string): SqlFragment {
+    return raw(text, this.params);
+  }
+}
+
 export const sql = Object.assign(template, {
   /** A value bound as this ClickHouse type (UInt32, Date, Array(Float64)…). */
   param(value: unknown, type: ClickHouseType): Param {

@@ -10,6 +10,7 @@ import { compareValue } from '../facts/conditions.ts';
 import { durationSeconds, type Condition, type EventSpec, type PropertyFilter, type Segment, type Window } from '../contract/segments.ts';
 import { HORIZONS, LEVELS, SHARED_BIT } from './behaviour.ts';
 import { dateInZone } from '../kernel/time.ts';
+import { Binder } from '../facts/sql.ts';
 
 export interface CompileContext {
   /** The day relative windows end on (YYYY-MM-DD, the workspace's today). */
@@ -68,7 +69,7 @@ export const tagRunKey = (tag: string, asOf: string | undefined) => `${tag}@${as
 
 class Compiler {
   readonly params: Record<string, unknown>;
-  private next = 0;
+  private readonly binder: Binder;
   private readonly ctx: CompileContext;
   private readonly stack: string[] = [];
   constructor(ctx: CompileContext, self?: string) {
@@ -76,12 +77,11 @@ class Compiler {
     if (self) this.stack.push(self);
     this.params = { ws: ctx.workspaceId, tz: ctx.timeZone, today: ctx.today, base: ctx.today, now: ctx.now ?? Math.floor(Date.now() / 1000) };
     if (ctx.behaviour) this.params.watermark = ctx.behaviour.watermark;
+    this.binder = new Binder('p', this.params);
   }
 
   bind(value: unknown, type: string): string {
-    const name = `p${this.next++}`;
-    this.params[name] = value;
-    return `{${name}:${type}}`;
+    return this.binder.bind(value, type);
   }
 
   /** Days of a window as a condition on a `day` (Date) column. */

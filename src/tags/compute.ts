@@ -7,6 +7,7 @@ import { EVERYONE, PURCHASE_LINES, PURCHASES } from '../facts/views.ts';
 import { PROFILE, PROFILE_FIELDS } from '../facts/member-profile.ts';
 import type { ValueType } from '../facts/tag-values.ts';
 import { compareValue } from '../facts/conditions.ts';
+import { Binder } from '../facts/sql.ts';
 
 /**
  * What the queries read purchases from: the shared views, or a tag run's own tables of them made
@@ -274,12 +275,8 @@ export function ruleQuery(tag: RuleTag, inputs: Map<string, RuleInput>, sources:
   });
   const statistics: InlineStatistic[] = [];
   let usesProfile = false;
-  let literal = 0;
-  const bind = (value: unknown, type: string) => {
-    const name = `lit${literal++}`;
-    params[name] = value;
-    return `{${name}:${type}}`;
-  };
+  const binder = new Binder('lit', params);
+  const bind = (value: unknown, type: string) => binder.bind(value, type);
   /** `has` says whether the person has the operand; `column` holds it, of `type` (dates as text). */
   const compare = (has: string, column: string, type: ValueType, condition: { op: string; value?: unknown }): string => {
     if (condition.op === 'exists') return has;
