@@ -204,4 +204,3 @@ export const sql = Object.assign(template, {
   empty: SqlFragment.of([]),
 });
 
-export type { Param as SqlParam };

@@ -21,7 +21,7 @@ export interface PurchaseSources {
   cycles?: Map<string, string>;
 }
 
-export const SHARED_VIEWS: PurchaseSources = { purchases: PURCHASES, lines: PURCHASE_LINES };
+const SHARED_VIEWS: PurchaseSources = { purchases: PURCHASES, lines: PURCHASE_LINES };
 
 /** The key a window's cycle measures are kept under. */
 export const cycleKey = (windowDays: number | undefined) => String(windowDays ?? 'all');
