@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import { callApi, openTestStores, ROOT, runCli, startTestServer, tempDir, testConfig, uniqueSlug } from './helpers.ts';
 import { openStores, type Stores } from '../src/stores/stores.ts';
+import { loadConfig } from '../src/config/config.ts';
 import { ensureFirstWorkspace } from '../src/app/bootstrap.ts';
 import { WorkspaceService } from '../src/access/workspaces.ts';
 import { ApiKeyService } from '../src/access/keys.ts';
@@ -219,7 +220,8 @@ test('a backup taken at an older state migration is restored at it, then migrate
   }
   const manifest = JSON.parse(fs.readFileSync(path.join(directory, MANIFEST_FILE), 'utf8')) as BackupManifest;
   assert.equal(manifest.migrations.state.at(-1), older);
-  const target = testConfig(path.join(tempDir(), 'newer'));
+  // Not testConfig: it seeds state/ with an empty cluster, and a restore needs an empty directory.
+  const target = loadConfig({ dataDir: path.join(tempDir(), 'newer') }, { ...process.env, SIYU_DEMO_PEOPLE: '0' });
   const result = await restoreBackup(target, directory);
   assert.deepEqual(result.migrated, { facts: [], state: [latest] });
   const restored = await openStores(target, { migrate: false });
