@@ -1,6 +1,6 @@
 /** Values typed into forms, read as the type the API expects (a tag's value type, a profile field's). */
 import type { ComparedScalar as Scalar } from '../../src/contract/conditions.ts';
-import { PROFILE_FIELD_TYPES } from '../../src/contract/segments.ts';
+import { PROFILE_FIELD_TYPES } from '../../src/contract/profile.ts';
 
 /** Member profile fields and their types, as the API takes them (read by any name a form holds). */
 export const PROFILE_FIELDS: Record<string, 'string' | 'number' | 'date'> = PROFILE_FIELD_TYPES;

@@ -6,19 +6,9 @@
  */
 import { z } from 'zod';
 import { calendarDate } from './dates.ts';
+import { PROFILE_FIELD_TYPES, type ProfileField } from './profile.ts';
 import { checkComparison, comparedScalar, comparisonShape, type ComparisonOp, type ComparisonValue } from './conditions.ts';
 
-/** The member profile's fields as the API names them, with their types (src/facts/member-profile.ts reads them; a test keeps the two equal). */
-export const PROFILE_FIELD_TYPES = {
-  gender: 'string',
-  level: 'string',
-  city: 'string',
-  channel: 'string',
-  points: 'number',
-  registered_at: 'date',
-  birthday: 'date',
-} as const;
-export type ProfileField = keyof typeof PROFILE_FIELD_TYPES;
 /** A tag key: the rule tag definitions follow. */
 const TAG_KEY = /^[a-z][a-z0-9_]{1,62}$/;
 

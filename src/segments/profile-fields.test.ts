@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PROFILE_FIELD_TYPES, segmentSchema } from '../contract/segments.ts';
+import { PROFILE_FIELD_TYPES } from '../contract/profile.ts';
+import { segmentSchema } from '../contract/segments.ts';
 import { PROFILE_FIELDS } from '../facts/member-profile.ts';
 
 test('the API takes the profile fields the member profile reads, with the same types', () => {
