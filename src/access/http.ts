@@ -10,12 +10,26 @@ import { ApiError } from '../kernel/errors.ts';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from './workspaces.ts';
 import { listAudit, recordAudit } from './audit.ts';
-import { createTeam, deleteTeam, getTeam, listTeams, teamSchema, updateTeam } from './teams.ts';
+import { createTeam, deleteTeam, getTeam, listTeams, updateTeam } from './teams.ts';
 import { scopeOf } from './scope.ts';
 import { seesPersonalData } from './masking.ts';
 import { noContentSchema } from '../contract/common.ts';
-import { auditResponseSchema, loginResponseSchema, meSchema, teamResponseSchema, teamsResponseSchema, userResponseSchema, usersResponseSchema } from '../contract/access.ts';
-import { changePassword, type UserChange, createUser, getUser, listUsers, login, LoginError, logout, newUserSchema, SESSION_DAYS, updateUser, USER_ROLES } from './users.ts';
+import {
+  auditQuerySchema,
+  auditResponseSchema,
+  loginInputSchema,
+  loginResponseSchema,
+  meSchema,
+  newUserSchema,
+  passwordChangeSchema,
+  teamInputSchema,
+  teamResponseSchema,
+  teamsResponseSchema,
+  userChangeSchema,
+  userResponseSchema,
+  usersResponseSchema,
+} from '../contract/access.ts';
+import { changePassword, type UserChange, createUser, getUser, listUsers, login, LoginError, logout, SESSION_DAYS, updateUser } from './users.ts';
 
 const admins = { roles: ['admin'] as const };
 
@@ -35,7 +49,7 @@ export function accessRoutes(app: FastifyInstance, stores: Stores): void {
       schema: {
         tags,
         summary: 'Log in with email and password: sets the session cookie. Failed tries slow that account from that address (429 with Retry-After), never the account everywhere',
-        body: z.object({ email: z.string().min(3).max(320), password: z.string().min(1).max(1000) }).strict(),
+        body: loginInputSchema,
         response: { 200: loginResponseSchema },
       },
     },
@@ -76,7 +90,7 @@ export function accessRoutes(app: FastifyInstance, stores: Stores): void {
   });
   api.post(
     '/api/v1/auth/password',
-    { config: { scoped: true, beforePasswordChange: true }, schema: { tags, summary: 'Change my password (other sessions end); the one thing a session with a generated first password may do', security, body: z.object({ currentPassword: z.string().min(1), newPassword: z.string() }).strict(), response: { 204: noContentSchema } } },
+    { config: { scoped: true, beforePasswordChange: true }, schema: { tags, summary: 'Change my password (other sessions end); the one thing a session with a generated first password may do', security, body: passwordChangeSchema, response: { 204: noContentSchema } } },
     async (request, reply) => {
       const caller = callerOf(request);
       if (!caller.keyId.startsWith('usr_')) throw new ApiError(400, 'invalid_request', 'an API key has no password: log in as a user');
@@ -102,14 +116,8 @@ export function accessRoutes(app: FastifyInstance, stores: Stores): void {
     '/api/v1/users/:id',
     {
       config: admins,
-      schema: { tags, summary: "Change a user's role, or disable them (their sessions end)", security, params: z.object({ id: z.string() }), body: z
-          .object({
-            role: z.enum(USER_ROLES as [string, ...string[]]).optional(),
-            disabled: z.boolean().optional(),
-            teamId: z.string().min(1).nullable().optional(),
-            staffUserId: z.string().min(1).max(64).nullable().optional(),
-          })
-          .strict(),
+      schema: { tags, summary: "Change a user's role, or disable them (their sessions end)", security, params: z.object({ id: z.string() }),
+        body: userChangeSchema,
         response: { 200: userResponseSchema },
       },
     },
@@ -125,13 +133,13 @@ export function accessRoutes(app: FastifyInstance, stores: Stores): void {
 
   const teamParams = z.object({ id: z.string() });
   api.get('/api/v1/teams', { config: admins, schema: { tags, summary: 'Teams and the sources whose data each sees', security, response: { 200: teamsResponseSchema } } }, async (request) => ({ teams: await listTeams(stores, callerOf(request).workspaceId) }));
-  api.post('/api/v1/teams', { config: admins, schema: { tags, summary: 'Create a team bound to sources', security, body: teamSchema, response: { 201: teamResponseSchema } } }, async (request, reply) => {
+  api.post('/api/v1/teams', { config: admins, schema: { tags, summary: 'Create a team bound to sources', security, body: teamInputSchema, response: { 201: teamResponseSchema } } }, async (request, reply) => {
     const caller = callerOf(request);
     const team = await createTeam(stores, caller.workspaceId, request.body);
     await recordAudit(stores, caller.workspaceId, caller.keyId, 'team.create', team.id, { name: team.name, sources: team.sources });
     return reply.code(201).send({ team });
   });
-  api.put('/api/v1/teams/:id', { config: admins, schema: { tags, summary: "Rename a team or change its sources (its members' scope changes at once)", security, params: teamParams, body: teamSchema, response: { 200: teamResponseSchema } } }, async (request) => {
+  api.put('/api/v1/teams/:id', { config: admins, schema: { tags, summary: "Rename a team or change its sources (its members' scope changes at once)", security, params: teamParams, body: teamInputSchema, response: { 200: teamResponseSchema } } }, async (request) => {
     const caller = callerOf(request);
     const before = await getTeam(stores, caller.workspaceId, request.params.id);
     const team = await updateTeam(stores, caller.workspaceId, request.params.id, request.body);
@@ -146,7 +154,7 @@ export function accessRoutes(app: FastifyInstance, stores: Stores): void {
   });
   api.get(
     '/api/v1/audit',
-    { config: admins, schema: { tags, summary: 'The audit log: exports, keys, users and role changes, newest first', security, querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), action: z.string().optional() }), response: { 200: auditResponseSchema } } },
+    { config: admins, schema: { tags, summary: 'The audit log: exports, keys, users and role changes, newest first', security, querystring: auditQuerySchema, response: { 200: auditResponseSchema } } },
     async (request) => ({ entries: await listAudit(stores, callerOf(request).workspaceId, request.query) }),
   );
 }

@@ -1,28 +1,8 @@
 /** Teams: a name and the sources (tmall, jd, wecom, …) whose data their members see. */
 import crypto from 'node:crypto';
-import { z } from 'zod';
 import type { Stores } from '../stores/stores.ts';
 import { ConflictError, NotFoundError } from '../kernel/errors.ts';
-
-export const teamSchema = z
-  .object({
-    name: z.string().trim().min(1).max(100),
-    sources: z
-      .array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a source name: lower-case letters, digits, - and _'))
-      .min(1, 'at least one source')
-      .max(50)
-      .transform((sources) => [...new Set(sources)].sort()),
-  })
-  .strict();
-export type TeamInput = z.input<typeof teamSchema>;
-
-export interface Team {
-  id: string;
-  name: string;
-  sources: string[];
-  members: number;
-  createdAt: string;
-}
+import { type Team, teamInputSchema } from '../contract/access.ts';
 
 export async function listTeams(stores: Stores, workspaceId: string): Promise<Team[]> {
   const rows = await stores.state.db
@@ -43,7 +23,7 @@ export async function getTeam(stores: Stores, workspaceId: string, id: string): 
 }
 
 export async function createTeam(stores: Stores, workspaceId: string, input: unknown): Promise<Team> {
-  const data = teamSchema.parse(input);
+  const data = teamInputSchema.parse(input);
   const id = `team_${crypto.randomBytes(6).toString('hex')}`;
   const row = await stores.state.db
     .insertInto('teams')
@@ -57,7 +37,7 @@ export async function createTeam(stores: Stores, workspaceId: string, input: unk
 
 /** Renames a team or changes its sources; its members' next request reads the new scope. */
 export async function updateTeam(stores: Stores, workspaceId: string, id: string, input: unknown): Promise<Team> {
-  const data = teamSchema.parse(input);
+  const data = teamInputSchema.parse(input);
   await getTeam(stores, workspaceId, id);
   const clash = await stores.state.db.selectFrom('teams').select('id').where('workspace_id', '=', workspaceId).where('name', '=', data.name).where('id', '!=', id).executeTakeFirst();
   if (clash) throw new ConflictError(`a team named "${data.name}" exists already`);

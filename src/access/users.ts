@@ -6,12 +6,12 @@
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import ipaddr from 'ipaddr.js';
-import { z } from 'zod';
 import { sql } from 'kysely';
 import type { Stores } from '../stores/stores.ts';
-import { ROLES, type AuthenticatedKey, type Role } from './keys.ts';
+import type { AuthenticatedKey, Role } from './keys.ts';
 import { ConflictError, NotFoundError, InputError } from '../kernel/errors.ts';
 import type { DataScope } from './scope.ts';
+import { newUserSchema, passwordSchema, USER_ROLES } from '../contract/access.ts';
 
 const scrypt = promisify(crypto.scrypt) as (password: string, salt: Buffer, keylen: number, options: crypto.ScryptOptions) => Promise<Buffer>;
 const SCRYPT = { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
@@ -35,20 +35,8 @@ export const LOGIN_THROTTLE = {
   maxBlockSeconds: 15 * 60,
 };
 
-/** People log in to the console; 'tracker' is for machines only. */
-export const USER_ROLES = ROLES.filter((r) => r !== 'tracker') as Exclude<Role, 'tracker'>[];
-
-export const passwordSchema = z.string().min(10, 'at least 10 characters').max(200);
-export const newUserSchema = z
-  .object({
-    email: z.email().transform((e) => e.toLowerCase()),
-    name: z.string().min(1).max(200),
-    role: z.enum(USER_ROLES as [Exclude<Role, 'tracker'>, ...Exclude<Role, 'tracker'>[]]),
-    password: passwordSchema,
-    teamId: z.string().min(1).nullable().optional(),
-    staffUserId: z.string().min(1).max(64).nullable().optional(),
-  })
-  .strict();
+// Who may log in, and what a new user and a password must be, are the API's contract.
+export { newUserSchema, USER_ROLES } from '../contract/access.ts';
 
 export interface User {
   id: string;
@@ -155,7 +143,7 @@ export interface UserChange {
  */
 export async function updateUser(stores: Stores, workspaceId: string, idOrEmail: string, change: UserChange): Promise<User> {
   const user = await getUser(stores, workspaceId, idOrEmail);
-  if (change.role && !(USER_ROLES as string[]).includes(change.role)) throw new InputError(`role: expected one of ${USER_ROLES.join(', ')}`);
+  if (change.role && !(USER_ROLES as readonly string[]).includes(change.role)) throw new InputError(`role: expected one of ${USER_ROLES.join(', ')}`);
   const teamId = change.teamId !== undefined ? change.teamId : user.teamId;
   if ((change.role ?? user.role) === 'admin' && teamId) throw new InputError('teamId: an admin sees the whole workspace and cannot be in a team');
   if (change.teamId) {

@@ -10,6 +10,45 @@ import { workspaceSchema } from './workspaces.ts';
 export const ROLES = ['admin', 'operator', 'analyst', 'staff', 'tracker'] as const;
 export const roleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof roleSchema>;
+/** People log in to the console; 'tracker' is for machines only. */
+export const USER_ROLES = ['admin', 'operator', 'analyst', 'staff'] as const satisfies readonly Role[];
+export const userRoleSchema = z.enum(USER_ROLES);
+
+export const loginInputSchema = z.object({ email: z.string().min(3).max(320), password: z.string().min(1).max(1000) }).strict();
+export const passwordSchema = z.string().min(10, 'at least 10 characters').max(200);
+export const passwordChangeSchema = z.object({ currentPassword: z.string().min(1), newPassword: z.string() }).strict();
+export const newUserSchema = z
+  .object({
+    email: z.email().transform((e) => e.toLowerCase()),
+    name: z.string().min(1).max(200),
+    role: userRoleSchema,
+    password: passwordSchema,
+    teamId: z.string().min(1).nullable().optional(),
+    staffUserId: z.string().min(1).max(64).nullable().optional(),
+  })
+  .strict();
+export const userChangeSchema = z
+  .object({
+    role: userRoleSchema.optional(),
+    disabled: z.boolean().optional(),
+    teamId: z.string().min(1).nullable().optional(),
+    staffUserId: z.string().min(1).max(64).nullable().optional(),
+  })
+  .strict();
+
+/** A team's name and the sources (tmall, jd, wecom, …) whose data its members see. */
+export const teamInputSchema = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    sources: z
+      .array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a source name: lower-case letters, digits, - and _'))
+      .min(1, 'at least one source')
+      .max(50)
+      .transform((sources) => [...new Set(sources)].sort()),
+  })
+  .strict();
+
+export const auditQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), action: z.string().optional() });
 
 export const userSchema = z.object({
   id: z.string(),
