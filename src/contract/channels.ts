@@ -104,8 +104,6 @@ export function secretSlotsOf(kind: ChannelKind, config: Record<string, unknown>
   }
 }
 
-export type ChannelConfig<K extends ChannelKind> = z.infer<(typeof CHANNEL_CONFIGS)[K]>;
-
 export const channelSchema = z
   .object({
     key: z.string().regex(/^[a-z][a-z0-9_]{1,62}$/, 'lowercase letters, digits and _, starting with a letter'),
@@ -138,8 +136,6 @@ export const channelSchema = z
   });
 
 export type Channel = z.infer<typeof channelSchema>;
-/** A channel as a client writes it (fields with defaults may be left out). */
-export type ChannelInput = z.input<typeof channelSchema>;
 
 /** GET /api/v1/channels */
 export const channelListSchema = z.object({ channels: z.array(channelSchema) });
@@ -160,7 +156,7 @@ export const testSendSchema = z
 export type TestSendRequest = z.infer<typeof testSendSchema>;
 
 /** What one send did: sent, retry (a transient failure), failed, or parked (waiting on the platform). */
-export const sendOutcomeSchema = z.enum(['sent', 'retry', 'failed', 'parked']);
+const sendOutcomeSchema = z.enum(['sent', 'retry', 'failed', 'parked']);
 export const testSendResultSchema = z.object({
   channel: z.string(),
   address: z.string().nullable(),

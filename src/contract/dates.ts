@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 
-export const DATE_MIN_YEAR = 1900;
-export const DATE_MAX_YEAR = 2200;
+const DATE_MIN_YEAR = 1900;
+const DATE_MAX_YEAR = 2200;
 
 export function isCalendarDate(text: string): boolean {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);

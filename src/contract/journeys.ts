@@ -115,7 +115,7 @@ export type Journey = z.infer<typeof journeySchema>;
 export type JourneyInput = z.input<typeof journeySchema>;
 export type StepInput = z.input<typeof stepSchema>;
 
-export const journeyStatusSchema = z.enum(['draft', 'running', 'paused']);
+const journeyStatusSchema = z.enum(['draft', 'running', 'paused']);
 
 /** A journey as the API answers it: its definition, where it stands and its current run. */
 export const journeyInfoSchema = z.object({ journey: journeySchema, status: journeyStatusSchema, runId: z.string().nullable() });

@@ -24,7 +24,7 @@ export const goalSchema = z
     if (goal.kind === 'order' && goal.event) ctx.addIssue({ code: 'custom', path: ['event'], message: 'only for kind "event"' });
   });
 
-export const variantSchema = z
+const variantSchema = z
   .object({
     key: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -'),
     /** Relative share of the treated audience. */
@@ -42,7 +42,7 @@ export function seconds(d: z.infer<typeof duration>): number {
   return (d.minutes ?? 0) * 60 + (d.hours ?? 0) * 3600 + (d.days ?? 0) * 86_400;
 }
 
-export const scheduleSchema = z.discriminatedUnion('kind', [
+const scheduleSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('once'), at: z.iso.datetime({ offset: true }).optional() }).strict(),
   z
     .object({
@@ -108,10 +108,6 @@ export const planSchema = z
   });
 
 export type Plan = z.infer<typeof planSchema>;
-/** A plan as a client writes it (fields with defaults may be left out). */
-export type PlanInput = z.input<typeof planSchema>;
-export type Variant = z.input<typeof variantSchema>;
-export type GoalInput = z.input<typeof goalSchema>;
 export type Goal = z.infer<typeof goalSchema>;
 
 export const planStatusSchema = z.enum(['draft', 'scheduled', 'running', 'paused', 'completed']);
@@ -175,7 +171,6 @@ export const planPreviewSchema = z.object({
   person: z.number(),
   variants: z.array(z.object({ variant: z.string(), content: z.record(z.string(), z.unknown()).describe('the rendered fields, nested by their dots (data.thing1 → { data: { thing1 } })') })),
 });
-export type PlanPreview = z.infer<typeof planPreviewSchema>;
 
 /** The path of a plan, journey or channel route. */
 export const keyParamsSchema = z.object({ key: z.string() });

@@ -27,7 +27,6 @@ export const trackedEventSchema = z
     'A Segment-spec event; `identities` maps declared identifier types to values. With a tracker key, identifiers other than anonymousId are ' +
       'claims unless `context.signedIdentity` carries a JWT signed with one of the workspace\'s sign keys naming them.',
   );
-export type TrackedEvent = z.infer<typeof trackedEventSchema>;
 
 /** POST /api/v1/batch: events of any type, and a context each event without its own takes. */
 export const batchSchema = z.object({ batch: z.array(trackedEventSchema).min(1).max(MAX_BATCH), context: z.record(z.string(), z.unknown()).optional() });
@@ -40,4 +39,3 @@ export const trackingAcceptedSchema = z.object({
   accepted: z.number().int(),
   unverified: z.number().int().optional().describe('events whose signed identity was not accepted (their identifiers were kept as claims)'),
 });
-export type TrackingAccepted = z.infer<typeof trackingAcceptedSchema>;
