@@ -50,6 +50,13 @@ const vip = { conditions: [{ type: 'tag', tag: 'spend_total', op: 'gt', value: 0
 
 before(async () => {
   ({ stores, config: { dataDir } } = await openTestStores());
+  if (!embedded) {
+    // A shared server database: only the refusal is tested, with a workspace of this suite's own.
+    const ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('backup'), name: 'backup' });
+    admin = (await new ApiKeyService(stores.state).create(ws.id, 'root', 'admin')).token;
+    ({ app, base } = await startTestServer(stores));
+    return;
+  }
   const boot = await ensureFirstWorkspace(stores, { ...process.env, SIYU_ADMIN_PASSWORD: 'a-long-enough-password-1' });
   admin = boot.adminToken!;
   const keys = new ApiKeyService(stores.state);

@@ -32,7 +32,7 @@ function siyuVersion(): string {
 }
 
 /** `siyu backup` covers the embedded engines; a server deployment is backed up with its own tools. */
-function refuseServerEngines(facts: string, state: string): void {
+export function refuseServerEngines(facts: string, state: string): void {
   const servers = [facts !== 'chdb' ? 'the facts store is a ClickHouse server' : '', state !== 'pglite' ? 'the state store is a PostgreSQL server' : ''].filter(Boolean);
   if (servers.length > 0) {
     throw new BackupRefusedError(`siyu backup and restore cover the embedded stores only; ${servers.join(' and ')}: back it up with its own tools (pg_dump, ClickHouse BACKUP), see the ${BACKUPS_README}`);

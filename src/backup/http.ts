@@ -9,7 +9,7 @@ import { callerOf } from '../access/auth.ts';
 import { ApiError } from '../kernel/errors.ts';
 import { backupResponseSchema } from '../contract/backups.ts';
 import type { Stores } from '../stores/stores.ts';
-import { BackupInProgressError, takeBackup } from './backup.ts';
+import { BackupInProgressError, refuseServerEngines, takeBackup } from './backup.ts';
 import { BackupRefusedError } from './manifest.ts';
 
 const admins = { roles: ['admin'] as const };
@@ -34,6 +34,12 @@ export function backupRoutes(app: FastifyInstance, stores: Stores): void {
     },
     async (request) => {
       const caller = callerOf(request);
+      try {
+        // Said first: it tells nothing about the instance but that it runs on servers.
+        refuseServerEngines(stores.facts.engine, stores.state.engine);
+      } catch (error) {
+        throw new ApiError(400, 'backup_not_supported', (error as Error).message);
+      }
       if (caller.workspaceId !== (await instanceWorkspaceId(stores))) {
         throw new ApiError(403, 'forbidden', 'a backup holds every workspace: only an admin of the first workspace (the one the server created) may take one');
       }
