@@ -85,7 +85,10 @@ test('plan, journey and segment answers carry everything the domain returned', a
   assert.deepEqual((await call('GET', '/api/v1/plans/welcome')).json, asJson(await getPlan(stores, ws.id, 'welcome')));
 
   await takeSnapshot(stores, ws.id, 'members', 'manual');
-  assert.deepEqual((await call('GET', '/api/v1/segments/members')).json, asJson({ segment: await getSegment(stores, ws.id, 'members'), snapshots: await listSnapshots(stores, ws.id, 'members') }));
+  assert.deepEqual(
+    (await call('GET', '/api/v1/segments/members')).json,
+    asJson({ segment: await getSegment(stores, ws.id, 'members'), snapshots: await listSnapshots(stores, ws.id, 'members') }),
+  );
 
   const journey = {
     key: 'care',
@@ -95,7 +98,10 @@ test('plan, journey and segment answers carry everything the domain returned', a
     steps: { wait: { type: 'wait', days: 1, next: 'send' }, send: { type: 'send', channel: 'hook', template: { text: '你好' } } },
   };
   assert.equal((await call('POST', '/api/v1/journeys', journey)).status, 201);
-  assert.deepEqual((await call('GET', '/api/v1/journeys/care')).json, asJson({ ...(await getJourney(stores, ws.id, 'care')), positions: await journeyPositions(stores, ws.id, 'care') }));
+  assert.deepEqual(
+    (await call('GET', '/api/v1/journeys/care')).json,
+    asJson({ ...(await getJourney(stores, ws.id, 'care')), positions: await journeyPositions(stores, ws.id, 'care') }),
+  );
 });
 
 test('the OpenAPI document describes each answer from its contract schema', async () => {
@@ -120,7 +126,9 @@ test('the OpenAPI document describes each answer from its contract schema', asyn
     ['/api/v1/track', 'post', '200', 'accepted'],
     ['/api/v1/batch', 'post', '200', 'accepted'],
   ];
-  const missing = described.filter(([route, method, code, property]) => !json.paths[route]?.[method]?.responses?.[code]?.content?.['application/json']?.schema?.properties?.[property]);
+  const missing = described.filter(
+    ([route, method, code, property]) => !json.paths[route]?.[method]?.responses?.[code]?.content?.['application/json']?.schema?.properties?.[property],
+  );
   assert.deepEqual(missing, []);
 });
 

@@ -11,7 +11,10 @@ export const importQuerySchema = z.object({
   kind: z.enum(IMPORT_KINDS),
   preset: z.string().optional(),
   source: z.string().optional(),
-  filename: z.string().regex(/^[^/\\]{1,200}$/, 'a file name without a path').default('upload.csv'),
+  filename: z
+    .string()
+    .regex(/^[^/\\]{1,200}$/, 'a file name without a path')
+    .default('upload.csv'),
 });
 /** 202: the run has started (or an interrupted run of the same file was resumed). */
 export const importStartedSchema = z.object({ run: z.string(), resumed: z.boolean() });

@@ -11,7 +11,11 @@ export const capSchema = z
   .object({
     /** Channel keys the cap counts and applies to; '*' for all. */
     channels: z.array(z.string().min(1)).min(1).default(['*']),
-    windowHours: z.number().int().min(1).max(24 * 90),
+    windowHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 90),
     max: z.number().int().min(0),
   })
   .strict();

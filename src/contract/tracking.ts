@@ -25,7 +25,7 @@ export const trackedEventSchema = z
   })
   .describe(
     'A Segment-spec event; `identities` maps declared identifier types to values. With a tracker key, identifiers other than anonymousId are ' +
-      'claims unless `context.signedIdentity` carries a JWT signed with one of the workspace\'s sign keys naming them.',
+      "claims unless `context.signedIdentity` carries a JWT signed with one of the workspace's sign keys naming them.",
   );
 
 /** POST /api/v1/batch: events of any type, and a context each event without its own takes. */

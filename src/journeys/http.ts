@@ -21,7 +21,7 @@ export function journeyRoutes(app: FastifyInstance, stores: Stores): void {
   api.post('/api/v1/journeys', { config: writers, schema: { tags, summary: 'Create a journey (steps, templates and tags are checked now)', security, body: journeySchema, response: { 201: journeyInfoSchema } } }, async (request, reply) =>
     reply.code(201).send(await saveJourney(stores, callerOf(request).workspaceId, request.body)),
   );
-  api.put('/api/v1/journeys/:key', { config: writers, schema: { tags, summary: 'Replace a journey that is not running', security, params: key, body: journeySchema, response: { 200: journeyInfoSchema } } }, async (request, reply) => {
+  api.put('/api/v1/journeys/:key', { config: writers, schema: { tags, summary: 'Replace a journey that is not running', security, params: key, body: journeySchema, response: { 200: journeyInfoSchema } } }, async (request) => {
     if (request.body.key !== request.params.key) throw new ApiError(400, 'validation_failed', `body.key: must be "${request.params.key}", the journey being replaced`);
     return saveJourney(stores, callerOf(request).workspaceId, request.body, { replace: true });
   });

@@ -30,7 +30,7 @@ export function planRoutes(app: FastifyInstance, stores: Stores, options: { publ
   api.post('/api/v1/channels', { config: { roles: ['admin'] as const }, schema: { tags: ['channels'], summary: 'Add a channel', security, body: channelSchema, response: { 201: channelReplySchema } } }, async (request, reply) =>
     reply.code(201).send({ channel: await saveChannel(stores, callerOf(request).workspaceId, request.body) }),
   );
-  api.put('/api/v1/channels/:key', { config: { roles: ['admin'] as const }, schema: { tags: ['channels'], summary: 'Replace a channel', security, params: key, body: channelSchema, response: { 200: channelReplySchema } } }, async (request, reply) => {
+  api.put('/api/v1/channels/:key', { config: { roles: ['admin'] as const }, schema: { tags: ['channels'], summary: 'Replace a channel', security, params: key, body: channelSchema, response: { 200: channelReplySchema } } }, async (request) => {
     if (request.body.key !== request.params.key) throw new ApiError(400, 'validation_failed', `body.key: must be "${request.params.key}", the channel being replaced`);
     return { channel: await saveChannel(stores, callerOf(request).workspaceId, request.body, { replace: true }) };
   });
@@ -43,7 +43,7 @@ export function planRoutes(app: FastifyInstance, stores: Stores, options: { publ
   api.post('/api/v1/plans', { config: writers, schema: { tags, summary: 'Create a plan (templates are checked now)', security, body: planSchema, response: { 201: planInfoSchema } } }, async (request, reply) =>
     reply.code(201).send(await savePlan(stores, callerOf(request).workspaceId, request.body)),
   );
-  api.put('/api/v1/plans/:key', { config: writers, schema: { tags, summary: 'Replace a plan that is not running', security, params: key, body: planSchema, response: { 200: planInfoSchema } } }, async (request, reply) => {
+  api.put('/api/v1/plans/:key', { config: writers, schema: { tags, summary: 'Replace a plan that is not running', security, params: key, body: planSchema, response: { 200: planInfoSchema } } }, async (request) => {
     if (request.body.key !== request.params.key) throw new ApiError(400, 'validation_failed', `body.key: must be "${request.params.key}", the plan being replaced`);
     return savePlan(stores, callerOf(request).workspaceId, request.body, { replace: true });
   });

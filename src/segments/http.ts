@@ -60,7 +60,7 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
     reply.code(201).send({ segment: await saveSegment(stores, callerOf(request).workspaceId, request.body) }),
   );
 
-  api.put('/api/v1/segments/:key', { config: writers, schema: { tags, summary: 'Replace a segment', security, params: key, body: segmentSchema, response: { 200: segmentReplySchema } } }, async (request, reply) => {
+  api.put('/api/v1/segments/:key', { config: writers, schema: { tags, summary: 'Replace a segment', security, params: key, body: segmentSchema, response: { 200: segmentReplySchema } } }, async (request) => {
     if (request.body.key !== request.params.key) throw new ApiError(400, 'validation_failed', `body.key: must be "${request.params.key}", the segment being replaced`);
     return { segment: await saveSegment(stores, callerOf(request).workspaceId, request.body, { replace: true }) };
   });
