@@ -96,7 +96,7 @@ export async function run(args: string[]): Promise<void> {
       for (const command of COMMANDS) {
         inServer.set(command.join(' '), await requestMedian(runs, credential, command));
         client.set(command.join(' '), await medianOf(runs, [SIYU, ...command], env));
-        console.error(`client: siyu ${command.join(' ')} ${client.get(command.join(' '))!.toFixed(3)} s`);
+        console.error(`siyu ${command.join(' ')}: client ${client.get(command.join(' '))!.toFixed(3)} s, in server ${inServer.get(command.join(' '))!.toFixed(3)} s`);
       }
     } finally {
       await server.stop();
