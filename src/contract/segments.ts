@@ -6,11 +6,7 @@
  */
 import { z } from 'zod';
 import { calendarDate } from './dates.ts';
-import { PROFILE_FIELD_TYPES, type ProfileField } from './profile.ts';
-import { checkComparison, comparedScalar, comparisonShape, type ComparisonOp, type ComparisonValue } from './conditions.ts';
-
-/** A tag key: the rule tag definitions follow. */
-const TAG_KEY = /^[a-z][a-z0-9_]{1,62}$/;
+import { checkTreeSize, comparedScalar, conditionTreeSchema, profileLeafSchema, tagLeafSchema, type ConditionTree, type ProfileLeaf, type TagLeaf } from './conditions.ts';
 
 export const SEGMENT_KEY = /^[a-z][a-z0-9_]{1,62}$/;
 const segmentKey = z.string().regex(SEGMENT_KEY, 'lower-case letters, digits and _, starting with a letter (2–63 characters)');
@@ -79,11 +75,10 @@ const countRange = z
   .strict()
   .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, { message: 'min must not exceed max', path: ['max'] });
 
-export type Condition =
-  | { type: 'group'; match: 'all' | 'any'; conditions: Condition[] }
-  | { type: 'not'; condition: Condition }
-  | { type: 'tag'; tag: string; op: ComparisonOp; value?: ComparisonValue; asOf?: string }
-  | { type: 'profile'; field: ProfileField; op: ComparisonOp; value?: ComparisonValue }
+/** A segment's leaves: the tree around them is the one rule tags use too (src/contract/conditions.ts). */
+export type SegmentLeaf =
+  | (TagLeaf & { asOf?: string })
+  | ProfileLeaf
   | { type: 'identifier'; identifierType: string }
   | { type: 'event'; event: string; where: PropertyFilter[]; count: { min?: number; max?: number }; window: Window }
   | { type: 'sequence'; first: EventSpec; then: EventSpec; within: { minutes?: number; hours?: number; days?: number }; absent: boolean; window: Window }
@@ -91,72 +86,33 @@ export type Condition =
   | { type: 'segment'; segment: string }
   | { type: 'sample'; percent: number; salt: string }
   | { type: 'list'; list: string };
+export type Condition = ConditionTree<SegmentLeaf>;
 
-export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
-  z.discriminatedUnion('type', [
-    z.object({ type: z.literal('group'), match: z.enum(['all', 'any']), conditions: z.array(conditionSchema).min(1, 'a group needs at least one condition') }).strict(),
-    z.object({ type: z.literal('not'), condition: conditionSchema }).strict(),
-    z
-      .object({ type: z.literal('tag'), tag: z.string().regex(TAG_KEY, 'a tag key'), ...comparisonShape, asOf: date.optional() })
-      .strict()
-      .superRefine(checkComparison),
-    z
-      .object({ type: z.literal('profile'), field: z.enum(Object.keys(PROFILE_FIELD_TYPES) as [ProfileField, ...ProfileField[]]), ...comparisonShape })
-      .strict()
-      .superRefine(checkComparison)
-      .superRefine((node, ctx) => {
-        if (PROFILE_FIELD_TYPES[node.field] !== 'number' || node.value === undefined) return;
-        const values = Array.isArray(node.value) ? node.value : [node.value];
-        const wrong = values.find((v) => typeof v === 'boolean' || (typeof v === 'string' && (v.trim() === '' || !Number.isFinite(Number(v)))));
-        if (wrong !== undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: `${node.field} is a number: ${JSON.stringify(wrong).slice(0, 60)} is not one` });
-      }),
-    z.object({ type: z.literal('identifier'), identifierType: z.string().regex(/^[a-z][a-z0-9_]{1,40}$/, 'an identifier type like phone or unionid') }).strict(),
-    z
-      .object({ type: z.literal('event'), ...eventSpec.shape, count: countRange.default({ min: 1 }), window: windowSchema })
-      .strict(),
-    z
-      .object({ type: z.literal('sequence'), first: eventSpec, then: eventSpec, within: duration, absent: z.boolean().default(false), window: windowSchema })
-      .strict(),
-    z
-      .object({
-        type: z.literal('orders'),
-        skus: z.array(z.string().min(1)).min(1).optional(),
-        categories: z.array(z.string().min(1)).min(1).optional(),
-        sources: z.array(z.string().min(1)).min(1).optional(),
-        count: countRange.default({ min: 1 }),
-        amount: range('amount').optional(),
-        window: windowSchema.optional(),
-      })
-      .strict(),
-    z.object({ type: z.literal('segment'), segment: segmentKey }).strict(),
-    z.object({ type: z.literal('sample'), percent: z.number().gt(0).max(100), salt: z.string().max(100).default('') }).strict(),
-    // The people of an imported file of identifiers (`siyu segments import`), matched through OneID when counted.
-    z.object({ type: z.literal('list'), list: segmentKey }).strict(),
-  ]),
-) as z.ZodType<Condition>;
+export const conditionSchema = conditionTreeSchema<SegmentLeaf>([
+  tagLeafSchema({ asOf: date.optional() }),
+  profileLeafSchema,
+  z.object({ type: z.literal('identifier'), identifierType: z.string().regex(/^[a-z][a-z0-9_]{1,40}$/, 'an identifier type like phone or unionid') }).strict(),
+  z.object({ type: z.literal('event'), ...eventSpec.shape, count: countRange.default({ min: 1 }), window: windowSchema }).strict(),
+  z.object({ type: z.literal('sequence'), first: eventSpec, then: eventSpec, within: duration, absent: z.boolean().default(false), window: windowSchema }).strict(),
+  z
+    .object({
+      type: z.literal('orders'),
+      skus: z.array(z.string().min(1)).min(1).optional(),
+      categories: z.array(z.string().min(1)).min(1).optional(),
+      sources: z.array(z.string().min(1)).min(1).optional(),
+      count: countRange.default({ min: 1 }),
+      amount: range('amount').optional(),
+      window: windowSchema.optional(),
+    })
+    .strict(),
+  z.object({ type: z.literal('segment'), segment: segmentKey }).strict(),
+  z.object({ type: z.literal('sample'), percent: z.number().gt(0).max(100), salt: z.string().max(100).default('') }).strict(),
+  // The people of an imported file of identifiers (`siyu segments import`), matched through OneID when counted.
+  z.object({ type: z.literal('list'), list: segmentKey }).strict(),
+]);
 
-/** Deeper or bigger trees are no one's segment and only make the SQL (and the engine's parser) work: refused. */
-export const MAX_TREE_DEPTH = 32;
-export const MAX_TREE_NODES = 500;
-
-/** The root's conditions, with the tree's depth and size checked (counted without recursion). */
-const conditionList = z
-  .array(conditionSchema)
-  .min(1, 'a segment needs at least one condition')
-  .superRefine((conditions, ctx) => {
-    let size = 0;
-    let depth = 0;
-    const stack: Array<[Condition, number]> = conditions.map((c) => [c, 1]);
-    while (stack.length > 0) {
-      const [c, level] = stack.pop()!;
-      size++;
-      depth = Math.max(depth, level);
-      if (c.type === 'group') for (const child of c.conditions) stack.push([child, level + 1]);
-      if (c.type === 'not') stack.push([c.condition, level + 1]);
-    }
-    if (depth > MAX_TREE_DEPTH) ctx.addIssue({ code: 'custom', message: `nested ${depth} levels deep; at most ${MAX_TREE_DEPTH}` });
-    if (size > MAX_TREE_NODES) ctx.addIssue({ code: 'custom', message: `${size} conditions in all; at most ${MAX_TREE_NODES}` });
-  });
+/** The root's conditions, with the tree's depth and size checked. */
+const conditionList = z.array(conditionSchema).min(1, 'a segment needs at least one condition').superRefine(checkTreeSize);
 
 export const segmentSchema = z
   .object({

@@ -284,24 +284,29 @@ export function ruleQuery(tag: RuleTag, inputs: Map<string, RuleInput>, sources:
     return `(${has} AND ${compareValue(column, type, condition.op, condition.value, bind)})`;
   };
   const compile = (condition: Condition): string => {
-    if ('all' in condition) return `(${condition.all.map(compile).join(' AND ')})`;
-    if ('any' in condition) return `(${condition.any.map(compile).join(' OR ')})`;
-    if ('not' in condition) return `(NOT ${compile(condition.not)})`;
-    if ('profile' in condition) {
-      usesProfile = true;
-      const type = PROFILE_FIELDS[condition.profile];
-      const column = `pf_${condition.profile}`;
-      return compare(`(${column} IS NOT NULL AND toString(${column}) != '')`, `assumeNotNull(${column})`, type, condition);
+    switch (condition.type) {
+      case 'group':
+        return `(${condition.conditions.map(compile).join(condition.match === 'all' ? ' AND ' : ' OR ')})`;
+      case 'not':
+        return `(NOT ${compile(condition.condition)})`;
+      case 'profile': {
+        usesProfile = true;
+        const type = PROFILE_FIELDS[condition.field];
+        const column = `pf_${condition.field}`;
+        return compare(`(${column} IS NOT NULL AND toString(${column}) != '')`, `assumeNotNull(${column})`, type, condition);
+      }
+      case 'statistic': {
+        const j = statistics.push(condition.statistic) - 1;
+        const type = statisticValueType(condition.statistic);
+        return compare(`st_has${j}`, type === 'date' ? `toString(st_v${j})` : `st_v${j}`, type, condition);
+      }
+      case 'tag': {
+        const i = keys.indexOf(condition.tag);
+        const type = inputs.get(condition.tag)!.type;
+        const column = `${{ number: 'n', string: 's', boolean: 'b', date: 'd', string_list: 'l' }[type]}${i}`;
+        return compare(`has${i}`, column, type, condition);
+      }
     }
-    if ('statistic' in condition) {
-      const j = statistics.push(condition.statistic) - 1;
-      const type = statisticValueType(condition.statistic);
-      return compare(`st_has${j}`, type === 'date' ? `toString(st_v${j})` : `st_v${j}`, type, condition);
-    }
-    const i = keys.indexOf(condition.tag);
-    const type = inputs.get(condition.tag)!.type;
-    const column = `${{ number: 'n', string: 's', boolean: 'b', date: 'd', string_list: 'l' }[type]}${i}`;
-    return compare(`has${i}`, column, type, condition);
   };
   const valueType = tag.valueType === 'number' ? 'Float64' : tag.valueType === 'boolean' ? 'UInt8' : 'String';
   const out = (v: string | number | boolean) => bind(typeof v === 'boolean' ? (v ? 1 : 0) : v, valueType);

@@ -5,7 +5,21 @@
 import { z } from 'zod';
 import { VALUE_TYPES, type ValueType } from '../facts/tag-values.ts';
 import { PROFILE_FIELDS, type ProfileField } from '../facts/member-profile.ts';
-import { checkComparison, comparisonShape, type ComparisonOp, type ComparisonValue } from '../contract/conditions.ts';
+import {
+  checkComparison,
+  checkTreeSize,
+  comparisonShape,
+  conditionTreeSchema,
+  profileLeafSchema,
+  tagLeafSchema,
+  treeLeaves,
+  type ComparisonOp,
+  type ComparisonValue,
+  type ConditionTree,
+  type ProfileLeaf,
+  type TagLeaf,
+} from '../contract/conditions.ts';
+import { ruleConditionTree } from '../stores/state/legacy-rule-conditions.ts';
 
 export const TAG_KEY = /^[a-z][a-z0-9_]{1,62}$/;
 /** Words the tag routes use for themselves (/api/v1/tags/run, /schedule, /packs). */
@@ -201,44 +215,33 @@ const inlineStatisticShape = {
 };
 export type InlineStatistic = { of: 'purchases' | 'events'; measure: StatisticTag['measure']; field?: string; windowDays?: number; sources?: string[]; event?: string };
 
-/**
- * A condition: all/any/not, or one operand compared with a value. The operand is another tag's
- * value, a profile field, or a statistic over the person's purchases or events.
- */
-export type Condition =
-  | { all: Condition[] }
-  | { any: Condition[] }
-  | { not: Condition }
-  | { tag: string; op: ComparisonOp; value?: ComparisonValue }
-  | { profile: ProfileField; op: ComparisonOp; value?: ComparisonValue }
-  | { statistic: InlineStatistic; op: ComparisonOp; value?: ComparisonValue };
+/** A rule's own leaf: a statistic over the person's purchases or events, computed inline. */
+export type StatisticLeaf = { type: 'statistic'; statistic: InlineStatistic; op: ComparisonOp; value?: ComparisonValue };
+/** What a rule's condition compares: another tag's value, a profile field (the leaves segments use), or a statistic. */
+export type RuleLeaf = TagLeaf | ProfileLeaf | StatisticLeaf;
+/** A rule's condition: the tree segments use (groups of all/any, not), over the rule's leaves. */
+export type Condition = ConditionTree<RuleLeaf>;
 
-export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
-  z.union([
-    z.object({ all: z.array(conditionSchema).min(1) }).strict(),
-    z.object({ any: z.array(conditionSchema).min(1) }).strict(),
-    z.object({ not: conditionSchema }).strict(),
-    z.object({ tag: tagKey, ...comparisonShape }).strict().superRefine(checkComparison),
-    z
-      .object({ profile: z.enum(Object.keys(PROFILE_FIELDS) as [ProfileField, ...ProfileField[]]), ...comparisonShape })
-      .strict()
-      .superRefine(checkComparison),
-    z
-      .object({ statistic: z.object(inlineStatisticShape).strict(), ...comparisonShape })
-      .strict()
-      .superRefine((c, ctx) => {
-        checkComparison(c, ctx);
-        checkStatistic(c.statistic, ctx, ['statistic']);
-      }),
-  ]),
-) as z.ZodType<Condition>;
+const statisticLeafSchema = z
+  .object({ type: z.literal('statistic'), statistic: z.object(inlineStatisticShape).strict(), ...comparisonShape })
+  .strict()
+  .superRefine((c, ctx) => {
+    checkComparison(c, ctx);
+    checkStatistic(c.statistic, ctx, ['statistic']);
+  });
+
+export const conditionSchema = conditionTreeSchema<RuleLeaf>([tagLeafSchema({}), profileLeafSchema, statisticLeafSchema]);
+
+/**
+ * A case's condition as clients send it: the tree, or the shape rules had before it (`{ all: [...] }`,
+ * `{ tag, op, value }` …), rewritten to the tree here so existing scripts and pack files keep working.
+ * Typed as the tree, which is what code writes.
+ */
+const whenSchema = z.preprocess(ruleConditionTree, conditionSchema.superRefine((c, ctx) => checkTreeSize([c], ctx))) as unknown as z.ZodType<Condition>;
 
 /** The tags a condition reads. */
 export function conditionTags(condition: Condition): string[] {
-  if ('all' in condition) return condition.all.flatMap(conditionTags);
-  if ('any' in condition) return condition.any.flatMap(conditionTags);
-  if ('not' in condition) return conditionTags(condition.not);
-  return 'tag' in condition ? [condition.tag] : [];
+  return treeLeaves(condition).flatMap((leaf) => (leaf.type === 'tag' ? [leaf.tag] : []));
 }
 
 export const ruleSchema = z
@@ -247,7 +250,7 @@ export const ruleSchema = z
     kind: z.literal('rule'),
     valueType: z.enum(['string', 'number', 'boolean']).default('string'),
     /** The first case whose condition holds gives the value; otherwise `else` (or no value). */
-    cases: z.array(z.object({ when: conditionSchema, value: z.union([z.string(), z.number(), z.boolean()]) })).min(1),
+    cases: z.array(z.object({ when: whenSchema, value: z.union([z.string(), z.number(), z.boolean()]) })).min(1),
     else: z.union([z.string(), z.number(), z.boolean()]).optional(),
   })
   .transform((tag) => ({ ...tag, dependsOn: [...new Set([...tag.dependsOn, ...tag.cases.flatMap((c) => conditionTags(c.when))])] }))

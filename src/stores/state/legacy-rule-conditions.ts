@@ -45,3 +45,42 @@ export function normaliseRuleConditions(definition: Json): Json {
   if (!isObject(definition) || definition.kind !== 'rule' || !Array.isArray(definition.cases)) return definition;
   return { ...definition, cases: definition.cases.map((c) => (isObject(c) ? { ...c, when: normaliseCondition(c.when) } : c)) };
 }
+
+/**
+ * State migration 0026, and every rule a client sends (API, CLI, pack files): rule conditions once
+ * had a shape of their own — `{ all: [...] }`, `{ any: [...] }`, `{ not: … }` and untyped leaves
+ * `{ tag, op, value }`, `{ profile, op, value }`, `{ statistic, op, value }` — and are now the tree
+ * segments use (src/contract/conditions.ts): `{ type: 'group', match, conditions }`,
+ * `{ type: 'not', condition }`, `{ type: 'tag' | 'profile' | 'statistic', … }`. Nodes already in
+ * the new shape are kept; anything unrecognised is left for the schema to name.
+ */
+export function ruleConditionTree(condition: Json): Json {
+  if (!isObject(condition)) return condition;
+  if (typeof condition.type === 'string') {
+    if (condition.type === 'group' && Array.isArray(condition.conditions)) return { ...condition, conditions: condition.conditions.map(ruleConditionTree) };
+    if (condition.type === 'not' && 'condition' in condition) return { ...condition, condition: ruleConditionTree(condition.condition) };
+    return condition;
+  }
+  for (const match of ['all', 'any'] as const) {
+    if (!(match in condition)) continue;
+    const { [match]: conditions, ...rest } = condition;
+    return { type: 'group', match, conditions: Array.isArray(conditions) ? conditions.map(ruleConditionTree) : conditions, ...rest };
+  }
+  if ('not' in condition) {
+    const { not, ...rest } = condition;
+    return { type: 'not', condition: ruleConditionTree(not), ...rest };
+  }
+  if ('profile' in condition) {
+    const { profile, ...rest } = condition;
+    return { type: 'profile', field: profile, ...rest };
+  }
+  if ('tag' in condition) return { type: 'tag', ...condition };
+  if ('statistic' in condition) return { type: 'statistic', ...condition };
+  return condition;
+}
+
+/** A stored tag definition with its rule's conditions in the tree shape (any other definition as it is). */
+export function ruleConditionTrees(definition: Json): Json {
+  if (!isObject(definition) || definition.kind !== 'rule' || !Array.isArray(definition.cases)) return definition;
+  return { ...definition, cases: definition.cases.map((c) => (isObject(c) ? { ...c, when: ruleConditionTree(c.when) } : c)) };
+}

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
-import { normaliseRuleConditions } from './legacy-rule-conditions.ts';
+import { normaliseRuleConditions, ruleConditionTrees } from './legacy-rule-conditions.ts';
 
 /**
  * State-store migrations, applied in order at start (Kysely's migrator records them in
@@ -579,6 +579,18 @@ const MIGRATIONS: Record<string, Migration> = {
         const normalised = normaliseRuleConditions(stored);
         if (JSON.stringify(normalised) === JSON.stringify(stored)) continue;
         await sql`UPDATE tag_definitions SET definition = ${JSON.stringify(normalised)}::jsonb WHERE workspace_id = ${row.workspace_id} AND key = ${row.key}`.execute(db);
+      }
+    },
+  },
+  '0026_rule_condition_tree': {
+    async up(db: Kysely<unknown>) {
+      // Rule tags' conditions are the tree segments use (type: group / not / tag / profile / statistic): stored rules are rewritten to it.
+      const rows = await sql<{ workspace_id: string; key: string; definition: unknown }>`SELECT workspace_id, key, definition FROM tag_definitions`.execute(db);
+      for (const row of rows.rows) {
+        const stored = typeof row.definition === 'string' ? JSON.parse(row.definition) : row.definition;
+        const tree = ruleConditionTrees(stored);
+        if (JSON.stringify(tree) === JSON.stringify(stored)) continue;
+        await sql`UPDATE tag_definitions SET definition = ${JSON.stringify(tree)}::jsonb WHERE workspace_id = ${row.workspace_id} AND key = ${row.key}`.execute(db);
       }
     },
   },

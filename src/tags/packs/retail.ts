@@ -93,7 +93,7 @@ function rfmAndLifecycle(): Tag[] {
       name: name('需要唤醒', 'Needs win-back'),
       kind: 'rule',
       valueType: 'boolean',
-      cases: [{ when: { tag: 'lifecycle_stage', op: 'in', value: ['衰退', '沉睡', '流失'] }, value: true }],
+      cases: [{ when: { type: 'tag', tag: 'lifecycle_stage', op: 'in', value: ['衰退', '沉睡', '流失'] }, value: true }],
       else: false,
     },
     {
@@ -101,7 +101,7 @@ function rfmAndLifecycle(): Tag[] {
       name: name('复购客户', 'Repeat buyer'),
       kind: 'rule',
       valueType: 'boolean',
-      cases: [{ when: { tag: 'orders_total', op: 'gte', value: 2 }, value: true }],
+      cases: [{ when: { type: 'tag', tag: 'orders_total', op: 'gte', value: 2 }, value: true }],
       else: false,
     },
   ];
@@ -116,7 +116,7 @@ function subscriptionsAndWecom(): Tag[] {
       name: name('周期购用户', 'Subscriber'),
       kind: 'rule',
       valueType: 'boolean',
-      cases: [{ when: { tag: 'subscription_status', op: 'exists' }, value: true }],
+      cases: [{ when: { type: 'tag', tag: 'subscription_status', op: 'exists' }, value: true }],
       else: false,
     },
     { key: 'wecom_added', name: name('已添加企微', 'Added on WeCom'), kind: 'wecom', output: 'has_owner' },
@@ -143,11 +143,11 @@ function preferences(): Tag[] {
       kind: 'rule',
       cases: [
         {
-          when: { all: [{ tag: 'platforms', op: 'eq', value: 'store' }, { statistic: { of: 'purchases', measure: 'count', sources: ['tmall', 'jd', 'douyin', 'miniprogram'] }, op: 'gt', value: 0 }] },
+          when: { type: 'group', match: 'all', conditions: [{ type: 'tag', tag: 'platforms', op: 'eq', value: 'store' }, { type: 'statistic', statistic: { of: 'purchases', measure: 'count', sources: ['tmall', 'jd', 'douyin', 'miniprogram'] }, op: 'gt', value: 0 }] },
           value: '全渠道',
         },
-        { when: { tag: 'platforms', op: 'eq', value: 'store' }, value: '线下' },
-        { when: { tag: 'platforms', op: 'exists' }, value: '线上' },
+        { when: { type: 'tag', tag: 'platforms', op: 'eq', value: 'store' }, value: '线下' },
+        { when: { type: 'tag', tag: 'platforms', op: 'exists' }, value: '线上' },
       ],
     },
   ];
@@ -212,7 +212,7 @@ function profileAndSegments(): Tag[] {
       name: name('是否会员', 'Member'),
       kind: 'rule',
       valueType: 'boolean',
-      cases: [{ when: { profile: 'level', op: 'exists' }, value: true }],
+      cases: [{ when: { type: 'profile', field: 'level', op: 'exists' }, value: true }],
       else: false,
     },
     {
@@ -220,10 +220,10 @@ function profileAndSegments(): Tag[] {
       name: name('客户价值分层', 'Value segment'),
       kind: 'rule',
       cases: [
-        { when: { tag: 'rfm_group', op: 'eq', value: '重要价值客户' }, value: '核心客户' },
-        { when: { tag: 'rfm_group', op: 'in', value: ['重要保持客户', '重要挽留客户'] }, value: '高价值待挽回' },
-        { when: { tag: 'rfm_group', op: 'eq', value: '重要发展客户' }, value: '高潜力' },
-        { when: { tag: 'lifecycle_stage', op: 'eq', value: '新客' }, value: '新客' },
+        { when: { type: 'tag', tag: 'rfm_group', op: 'eq', value: '重要价值客户' }, value: '核心客户' },
+        { when: { type: 'tag', tag: 'rfm_group', op: 'in', value: ['重要保持客户', '重要挽留客户'] }, value: '高价值待挽回' },
+        { when: { type: 'tag', tag: 'rfm_group', op: 'eq', value: '重要发展客户' }, value: '高潜力' },
+        { when: { type: 'tag', tag: 'lifecycle_stage', op: 'eq', value: '新客' }, value: '新客' },
       ],
       else: '普通客户',
     },
@@ -232,7 +232,7 @@ function profileAndSegments(): Tag[] {
       name: name('高价值流失预警', 'High value at risk'),
       kind: 'rule',
       valueType: 'boolean',
-      cases: [{ when: { all: [{ tag: 'clv_tier', op: 'eq', value: '高价值' }, { tag: 'lifecycle_stage', op: 'in', value: ['衰退', '沉睡'] }] }, value: true }],
+      cases: [{ when: { type: 'group', match: 'all', conditions: [{ type: 'tag', tag: 'clv_tier', op: 'eq', value: '高价值' }, { type: 'tag', tag: 'lifecycle_stage', op: 'in', value: ['衰退', '沉睡'] }] }, value: true }],
       else: false,
     },
     {
@@ -251,7 +251,7 @@ function profileAndSegments(): Tag[] {
       name: name('未加企微的复购客', 'Repeat buyer not on WeCom'),
       kind: 'rule',
       valueType: 'boolean',
-      cases: [{ when: { all: [{ tag: 'repeat_buyer', op: 'eq', value: true }, { tag: 'wecom_added', op: 'eq', value: false }] }, value: true }],
+      cases: [{ when: { type: 'group', match: 'all', conditions: [{ type: 'tag', tag: 'repeat_buyer', op: 'eq', value: true }, { type: 'tag', tag: 'wecom_added', op: 'eq', value: false }] }, value: true }],
       else: false,
     },
   ];
