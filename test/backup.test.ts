@@ -49,7 +49,10 @@ const search = '/api/v1/people?q=1&limit=20';
 const vip = { conditions: [{ type: 'tag', tag: 'spend_total', op: 'gt', value: 0 }] };
 
 before(async () => {
-  ({ stores, config: { dataDir } } = await openTestStores());
+  ({
+    stores,
+    config: { dataDir },
+  } = await openTestStores());
   if (!embedded) {
     // A shared server database: only the refusal is tested, with a workspace of this suite's own.
     const ws = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('backup'), name: 'backup' });
@@ -70,7 +73,13 @@ before(async () => {
   await runTags(stores, { workspaceId: boot.workspace.id, baseDate: '2026-10-31' });
   await saveSegment(stores, boot.workspace.id, { key: 'vip', name: { zh: '高消费', en: 'VIP' }, ...vip });
   await saveChannel(stores, boot.workspace.id, { key: 'hook', kind: 'webhook', config: { url: 'https://hooks.example.com/siyu', secretEnv: 'BACKUP_TEST_SECRET' } });
-  await savePlan(stores, boot.workspace.id, { key: 'welcome', name: '欢迎', audience: { segment: 'vip' }, channel: 'hook', variants: [{ key: 'A', template: { text: '{{ person.name }} 你好' } }] });
+  await savePlan(stores, boot.workspace.id, {
+    key: 'welcome',
+    name: '欢迎',
+    audience: { segment: 'vip' },
+    channel: 'hook',
+    variants: [{ key: 'A', template: { text: '{{ person.name }} 你好' } }],
+  });
   ({ app, base } = await startTestServer(stores));
 });
 after(async () => {
@@ -91,7 +100,9 @@ async function sample(s: Stores) {
     state.push(...rows.map((row) => row.j));
   }
   // Keys without last_used_at: the calls between this sample and the backup move it.
-  const { rows: keys } = await sql<{ j: string }>`SELECT row_to_json(t)::text AS j FROM (SELECT id, seq, workspace_id, name, prefix, secret_hash, role, created_at, revoked_at FROM api_keys) t ORDER BY 1`.execute(s.state.db);
+  const { rows: keys } = await sql<{
+    j: string;
+  }>`SELECT row_to_json(t)::text AS j FROM (SELECT id, seq, workspace_id, name, prefix, secret_hash, role, created_at, revoked_at FROM api_keys) t ORDER BY 1`.execute(s.state.db);
   state.push(...keys.map((row) => row.j));
   const orders = await s.facts.query(`SELECT * FROM orders FINAL ORDER BY workspace_id, person_id, source, order_id LIMIT 50`);
   const lines = await s.facts.query(`SELECT * FROM order_lines FINAL ORDER BY cityHash64(order_id, line_no) LIMIT 50`);
@@ -127,7 +138,7 @@ test('a backup through the route while the server serves, restored into a fresh 
   const manifest = JSON.parse(fs.readFileSync(path.join(backup, MANIFEST_FILE), 'utf8')) as BackupManifest;
   assert.deepEqual(manifest.tables, before.counts, 'the manifest counts every table of both stores');
   assert.deepEqual(taken.json.tables, before.counts);
-  assert.equal((fs.statSync(path.join(backup, MANIFEST_FILE)).mode & 0o077), 0, 'owner-only');
+  assert.equal(fs.statSync(path.join(backup, MANIFEST_FILE)).mode & 0o077, 0, 'owner-only');
 
   // Restore needs an empty directory: the server's own is refused, naming it.
   const busy = await runCli(['restore', backup, '--data', dataDir]);
@@ -194,7 +205,11 @@ test('an edited or incomplete backup is refused naming the file, before anything
     ],
     [
       'a newer version',
-      (dir) => fs.writeFileSync(path.join(dir, MANIFEST_FILE), JSON.stringify({ ...manifest, migrations: { ...manifest.migrations, state: [...manifest.migrations.state, '9999_future'] } })),
+      (dir) =>
+        fs.writeFileSync(
+          path.join(dir, MANIFEST_FILE),
+          JSON.stringify({ ...manifest, migrations: { ...manifest.migrations, state: [...manifest.migrations.state, '9999_future'] } }),
+        ),
       /taken by a newer Siyu .*state 9999_future/,
     ],
   ];
@@ -235,7 +250,10 @@ test('a backup taken at an older state migration is restored at it, then migrate
   try {
     const { rows } = await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name DESC LIMIT 1`.execute(restored.state.db);
     assert.equal(rows[0]?.name, latest);
-    assert.deepEqual((await new WorkspaceService(restored.state).list()).map((w) => w.slug), ['older']);
+    assert.deepEqual(
+      (await new WorkspaceService(restored.state).list()).map((w) => w.slug),
+      ['older'],
+    );
   } finally {
     await restored.close();
   }
@@ -277,7 +295,7 @@ test('siyu backup beside a running siyu start runs inside the server; siyu resto
     assert.equal(taken.code, 0, taken.stderr);
     assert.match(taken.stdout, /backup of Siyu .* → /);
     assert.ok(fs.existsSync(path.join(out, MANIFEST_FILE)));
-    assert.deepEqual(fs.readdirSync(path.join(dataDir, 'backups')), [], 'moved out of the server\'s data directory');
+    assert.deepEqual(fs.readdirSync(path.join(dataDir, 'backups')), [], "moved out of the server's data directory");
     const again = await runCli(['backup', '--out', out, '--data', dataDir]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /the backup target .* is not empty/);

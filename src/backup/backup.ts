@@ -22,7 +22,7 @@ import { backupFacts, dropLeftoverReaders, factsCounts, factsCountsInBackup, fac
 import { BACKUP_FORMAT, BackupRefusedError, describeFiles, MANIFEST_FILE, readManifest, verifyFiles, type BackupManifest } from './manifest.ts';
 import { dumpState, loadState, stateCounts } from './state.ts';
 
-export const BACKUPS_README = 'README, section "Backups"';
+const BACKUPS_README = 'README, section "Backups"';
 const FACTS_PART = 'facts';
 const STATE_PART = 'state';
 
@@ -35,7 +35,9 @@ function siyuVersion(): string {
 export function refuseServerEngines(facts: string, state: string): void {
   const servers = [facts !== 'chdb' ? 'the facts store is a ClickHouse server' : '', state !== 'pglite' ? 'the state store is a PostgreSQL server' : ''].filter(Boolean);
   if (servers.length > 0) {
-    throw new BackupRefusedError(`siyu backup and restore cover the embedded stores only; ${servers.join(' and ')}: back it up with its own tools (pg_dump, ClickHouse BACKUP), see the ${BACKUPS_README}`);
+    throw new BackupRefusedError(
+      `siyu backup and restore cover the embedded stores only; ${servers.join(' and ')}: back it up with its own tools (pg_dump, ClickHouse BACKUP), see the ${BACKUPS_README}`,
+    );
   }
 }
 
@@ -50,7 +52,10 @@ let running: Promise<unknown> | undefined;
 
 /** A unique, sortable name: `siyu-backup-20261207T232107Z-1a2b3c`. */
 function backupName(now: Date): string {
-  return `siyu-backup-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+  return `siyu-backup-${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
 }
 
 /**
@@ -128,7 +133,10 @@ function assertEmptyOrAbsent(directory: string, what: string): void {
   if (!fs.existsSync(directory)) return;
   if (!fs.statSync(directory).isDirectory()) throw new BackupRefusedError(`${what} ${directory} is a file, not a directory`);
   const entries = fs.readdirSync(directory);
-  if (entries.length > 0) throw new BackupRefusedError(`${what} ${directory} is not empty (it holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}); choose an empty or new directory`);
+  if (entries.length > 0)
+    throw new BackupRefusedError(
+      `${what} ${directory} is not empty (it holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}); choose an empty or new directory`,
+    );
 }
 
 export interface RestoreResult {

@@ -69,10 +69,9 @@ export async function restoreFacts(facts: FactsStore, source: string): Promise<v
 /** Rows per table in a database of the facts store (the store's own by default), merged as FINAL reads them. */
 export async function factsCounts(facts: FactsStore, database?: string): Promise<TableCount[]> {
   const db = assertTableName(database ?? (await databaseOf(facts)));
-  const tables = await facts.query<{ name: string; engine: string }>(
-    `SELECT name, engine FROM system.tables WHERE database = {db:String} AND NOT is_temporary ORDER BY name`,
-    { db },
-  );
+  const tables = await facts.query<{ name: string; engine: string }>(`SELECT name, engine FROM system.tables WHERE database = {db:String} AND NOT is_temporary ORDER BY name`, {
+    db,
+  });
   const counts: TableCount[] = [];
   for (const { name, engine } of tables) {
     // A view holds no rows of its own (a materialized view here writes TO another table); it is restored with its DDL.

@@ -39,7 +39,7 @@ export class BackupRefusedError extends Error {
 }
 
 /** Every regular file under `root`, as paths relative to it with '/' separators, sorted. */
-export function listFiles(root: string): string[] {
+function listFiles(root: string): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {

@@ -15,7 +15,7 @@ import type { TableCount } from './facts.ts';
 const MIGRATOR_TABLES = new Set(['kysely_migration', 'kysely_migration_lock']);
 const PAGE_ROWS = 2000;
 const INSERT_ROWS = 1000;
-export const SEQUENCES_FILE = 'sequences.json';
+const SEQUENCES_FILE = 'sequences.json';
 
 export interface StateDump {
   snapshotAt: string;

@@ -14,4 +14,3 @@ export const backupResponseSchema = z.object({
   migrations: z.object({ facts: z.array(z.number().int()), state: z.array(z.string()) }),
   tables: z.object({ facts: z.array(tableRowsSchema), state: z.array(tableRowsSchema) }),
 });
-export type BackupResponse = z.infer<typeof backupResponseSchema>;
