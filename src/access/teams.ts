@@ -39,7 +39,13 @@ export async function createTeam(stores: Stores, workspaceId: string, input: unk
 export async function updateTeam(stores: Stores, workspaceId: string, id: string, input: unknown): Promise<Team> {
   const data = teamInputSchema.parse(input);
   await getTeam(stores, workspaceId, id);
-  const clash = await stores.state.db.selectFrom('teams').select('id').where('workspace_id', '=', workspaceId).where('name', '=', data.name).where('id', '!=', id).executeTakeFirst();
+  const clash = await stores.state.db
+    .selectFrom('teams')
+    .select('id')
+    .where('workspace_id', '=', workspaceId)
+    .where('name', '=', data.name)
+    .where('id', '!=', id)
+    .executeTakeFirst();
   if (clash) throw new ConflictError(`a team named "${data.name}" exists already`);
   await stores.state.db.updateTable('teams').set({ name: data.name, sources: data.sources }).where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
   return getTeam(stores, workspaceId, id);

@@ -70,7 +70,18 @@ export async function verifyPassword(password: string, stored: string): Promise<
 
 const sha256 = (text: string) => crypto.createHash('sha256').update(text).digest('hex');
 
-type UserRow = { id: string; workspace_id: string; email: string; name: string; role: string; disabled_at: Date | null; created_at: Date; team_id: string | null; staff_userid: string | null; must_change_password: boolean };
+type UserRow = {
+  id: string;
+  workspace_id: string;
+  email: string;
+  name: string;
+  role: string;
+  disabled_at: Date | null;
+  created_at: Date;
+  team_id: string | null;
+  staff_userid: string | null;
+  must_change_password: boolean;
+};
 function toUser(row: UserRow): User {
   return {
     id: row.id,
@@ -189,7 +200,10 @@ export function throttleClient(ip: string): string {
   if (!ipaddr.isValid(ip)) return ip;
   const address = ipaddr.process(ip);
   if (address.kind() === 'ipv4') return address.toString();
-  return `${(address as ipaddr.IPv6).parts.slice(0, 4).map((part) => part.toString(16)).join(':')}::/64`;
+  return `${(address as ipaddr.IPv6).parts
+    .slice(0, 4)
+    .map((part) => part.toString(16))
+    .join(':')}::/64`;
 }
 
 interface ThrottleKeys {
@@ -200,12 +214,7 @@ interface ThrottleKeys {
 
 /** The block in force on any of these keys, in whole seconds left (0: none). */
 async function blockedFor(stores: Stores, keys: ThrottleKeys, now: Date): Promise<number> {
-  const rows = await stores.state.db
-    .selectFrom('login_throttle')
-    .select('blocked_until')
-    .where('key', 'in', [keys.pair, keys.address])
-    .where('blocked_until', '>', now)
-    .execute();
+  const rows = await stores.state.db.selectFrom('login_throttle').select('blocked_until').where('key', 'in', [keys.pair, keys.address]).where('blocked_until', '>', now).execute();
   const until = Math.max(0, ...rows.map((r) => new Date(r.blocked_until!).getTime()));
   return until > 0 ? Math.ceil((until - now.getTime()) / 1000) : 0;
 }
@@ -264,7 +273,11 @@ export async function login(stores: Stores, email: string, password: string, con
     await countFailure(stores, keys.pair, pairAllowed, now);
     await countFailure(stores, keys.address, LOGIN_THROTTLE.addressFailures, now);
     // Old counts are dropped now and then (each is forgotten after 15 quiet minutes anyway).
-    if (Math.random() < 0.02) await stores.state.db.deleteFrom('login_throttle').where('last_failure_at', '<', new Date(now.getTime() - 86_400_000)).execute();
+    if (Math.random() < 0.02)
+      await stores.state.db
+        .deleteFrom('login_throttle')
+        .where('last_failure_at', '<', new Date(now.getTime() - 86_400_000))
+        .execute();
     // The same message whether the email is unknown, disabled or the password wrong: no account probing.
     throw new LoginError('the email or the password is wrong');
   }
@@ -272,7 +285,10 @@ export async function login(stores: Stores, email: string, password: string, con
   await stores.state.db.deleteFrom('login_throttle').where('key', '=', keys.pair).execute();
   const token = crypto.randomBytes(32).toString('base64url');
   const expiresAt = new Date(now.getTime() + SESSION_DAYS * 86_400_000);
-  await stores.state.db.insertInto('sessions').values({ token_hash: sha256(token), user_id: row.id, expires_at: expiresAt }).execute();
+  await stores.state.db
+    .insertInto('sessions')
+    .values({ token_hash: sha256(token), user_id: row.id, expires_at: expiresAt })
+    .execute();
   return { token, user: toUser(row), expiresAt };
 }
 
@@ -286,7 +302,18 @@ export async function authenticateSession(stores: Stores, token: string): Promis
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .leftJoin('teams', 'teams.id', 'users.team_id')
-    .select(['users.id as user_id', 'users.workspace_id', 'users.role', 'users.disabled_at', 'users.staff_userid', 'users.must_change_password', 'sessions.expires_at', 'teams.id as team_id', 'teams.name as team_name', 'teams.sources as team_sources'])
+    .select([
+      'users.id as user_id',
+      'users.workspace_id',
+      'users.role',
+      'users.disabled_at',
+      'users.staff_userid',
+      'users.must_change_password',
+      'sessions.expires_at',
+      'teams.id as team_id',
+      'teams.name as team_name',
+      'teams.sources as team_sources',
+    ])
     .where('sessions.token_hash', '=', sha256(token))
     .executeTakeFirst();
   if (!row || row.disabled_at || new Date(row.expires_at) < new Date()) return undefined;
@@ -306,7 +333,11 @@ export async function changePassword(stores: Stores, userId: string, current: st
   const checked = passwordSchema.safeParse(next);
   if (!checked.success) throw new InputError(`newPassword: ${checked.error.issues[0].message}`);
   if (next === current) throw new InputError('newPassword: must differ from the current password');
-  await stores.state.db.updateTable('users').set({ password_hash: await hashPassword(next), password_changed_at: new Date(), must_change_password: false }).where('id', '=', userId).execute();
+  await stores.state.db
+    .updateTable('users')
+    .set({ password_hash: await hashPassword(next), password_changed_at: new Date(), must_change_password: false })
+    .where('id', '=', userId)
+    .execute();
   let sessions = stores.state.db.deleteFrom('sessions').where('user_id', '=', userId);
   if (keepToken) sessions = sessions.where('token_hash', '!=', sha256(keepToken));
   await sessions.execute();

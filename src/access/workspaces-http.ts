@@ -37,14 +37,23 @@ export function workspaceRoutes(
     '/api/v1/workspace',
     {
       config: { roles: ['admin'] },
-      schema: { tags: ['workspace'], summary: 'Rename the workspace or change its time zone', security: [{ bearer: [] }], body: workspaceChange, response: { 200: workspaceSchema } },
+      schema: {
+        tags: ['workspace'],
+        summary: 'Rename the workspace or change its time zone',
+        security: [{ bearer: [] }],
+        body: workspaceChange,
+        response: { 200: workspaceSchema },
+      },
     },
     async (request) => {
       const caller = callerOf(request);
       const before = await services.workspaces.get(caller.workspaceId);
       const after = await services.workspaces.update(caller.workspaceId, request.body);
       if (after.timeZone !== before.timeZone) await services.timeZoneChanged?.(caller.workspaceId);
-      await services.audit(caller.workspaceId, caller.keyId, 'workspace.update', caller.workspaceId, { from: { name: before.name, timeZone: before.timeZone }, to: { name: after.name, timeZone: after.timeZone } });
+      await services.audit(caller.workspaceId, caller.keyId, 'workspace.update', caller.workspaceId, {
+        from: { name: before.name, timeZone: before.timeZone },
+        to: { name: after.name, timeZone: after.timeZone },
+      });
       return after;
     },
   );
@@ -82,7 +91,11 @@ export function workspaceRoutes(
     async (request, reply) => {
       const caller = callerOf(request);
       const created = await services.apiKeys.create(caller.workspaceId, request.body.name, request.body.role, request.body.allowedOrigins);
-      await services.audit(caller.workspaceId, caller.keyId, 'apikey.create', created.key.id, { name: created.key.name, role: created.key.role, allowedOrigins: created.key.allowedOrigins });
+      await services.audit(caller.workspaceId, caller.keyId, 'apikey.create', created.key.id, {
+        name: created.key.name,
+        role: created.key.role,
+        allowedOrigins: created.key.allowedOrigins,
+      });
       return reply.code(201).send(created);
     },
   );
@@ -93,7 +106,7 @@ export function workspaceRoutes(
       config: { roles: ['admin'] },
       schema: {
         tags: ['workspace'],
-        summary: "Hold a tracker key to page origins (null or []: any origin)",
+        summary: 'Hold a tracker key to page origins (null or []: any origin)',
         security: [{ bearer: [] }],
         params: z.object({ key: z.string().min(1) }),
         body: z.object({ allowedOrigins: z.array(z.string().max(300)).max(MAX_ALLOWED_ORIGINS).nullable() }).strict(),

@@ -14,7 +14,10 @@ export type SignKey = z.infer<typeof signKeySchema>;
 export const signKeyInputSchema = z.object({ name: z.string().trim().min(1).max(200) });
 export const signKeysResponseSchema = z.object({ keys: z.array(signKeySchema) });
 export const signKeyResponseSchema = z.object({ key: signKeySchema });
-export const createdSignKeySchema = z.object({ key: signKeySchema, secret: z.string().describe('shown once: the HS256 secret your server signs with; the key id is the token\'s "iss"') });
+export const createdSignKeySchema = z.object({
+  key: signKeySchema,
+  secret: z.string().describe('shown once: the HS256 secret your server signs with; the key id is the token\'s "iss"'),
+});
 
 /** How each kind of id behaves in OneID (declared per workspace). */
 export const identifierTypeSchema = z.object({
@@ -73,7 +76,9 @@ export const unmergeResponseSchema = z.object({ groups: z.number(), summary: res
 /** A person's records, the shared identifiers that joined them, and their merge history. */
 export const explanationSchema = z.object({
   personId: z.number(),
-  records: z.array(z.object({ source: z.string(), kind: z.string(), record_id: z.string(), name: z.string(), identifiers: z.array(z.object({ type: z.string(), value: z.string() })) })),
+  records: z.array(
+    z.object({ source: z.string(), kind: z.string(), record_id: z.string(), name: z.string(), identifiers: z.array(z.object({ type: z.string(), value: z.string() })) }),
+  ),
   links: z.array(z.object({ type: z.string(), value: z.string(), records: z.array(z.string()) })),
   history: z.array(z.object({ kind: z.string(), at: z.string(), details: z.unknown() })),
   masked: z.boolean(),
@@ -94,3 +99,17 @@ export const reviewSchema = z.object({
 export type Review = z.infer<typeof reviewSchema>;
 export const reviewsResponseSchema = z.object({ reviews: z.array(reviewSchema) });
 export const reviewDecisionResponseSchema = z.object({ person: z.number(), summary: resolveSummarySchema });
+
+export const oneIdSettingsChangeSchema = z
+  .object({
+    fuzzy: z.boolean().optional(),
+    autoMerge: z.boolean().optional(),
+    mergeAt: z.number().optional(),
+    reviewAt: z.number().optional(),
+    maxBlock: z.number().int().optional(),
+  })
+  .strict();
+export const resolveInputSchema = z.object({ full: z.boolean().default(false) }).default({ full: false });
+export const unbindInputSchema = z.object({ type: z.string().min(1), value: z.string().min(1) });
+export const reviewsQuerySchema = z.object({ status: z.enum(['pending', 'accepted', 'rejected']).default('pending'), limit: z.coerce.number().int().min(1).max(1000).default(50) });
+export const reviewDecisionSchema = z.object({ decision: z.enum(['accept', 'reject']) });

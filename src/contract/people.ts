@@ -44,7 +44,14 @@ export const personOrderSchema = z.object({
   shipments: z.array(z.object({ period: z.number(), plannedAt: isoTimeSchema.nullable(), shippedAt: isoTimeSchema.nullable(), status: z.string() })),
 });
 
-const personTaskSchema = z.object({ id: z.number(), source: z.string(), title: z.string(), status: z.enum(['open', 'done']), createdAt: isoTimeSchema, closedAt: isoTimeSchema.nullable() });
+const personTaskSchema = z.object({
+  id: z.number(),
+  source: z.string(),
+  title: z.string(),
+  status: z.enum(['open', 'done']),
+  createdAt: isoTimeSchema,
+  closedAt: isoTimeSchema.nullable(),
+});
 const consentViewSchema = z.object({ channel: z.string(), status: z.string(), source: z.string(), at: isoTimeSchema });
 
 /** GET /api/v1/people/:id: everything known about one person that the caller may see. */
@@ -58,7 +65,9 @@ export const personSchema = z.object({
   tags: z.array(personTagSchema),
   orders: z.array(personOrderSchema),
   events: z.array(z.object({ event: z.string(), type: z.string(), timestamp: isoTimeSchema.nullable(), source: z.string(), properties: z.unknown() })),
-  messages: z.array(z.object({ planKey: z.string(), step: z.string(), variant: z.string(), channel: z.string(), status: z.string(), detail: z.string().nullable(), at: isoTimeSchema })),
+  messages: z.array(
+    z.object({ planKey: z.string(), step: z.string(), variant: z.string(), channel: z.string(), status: z.string(), detail: z.string().nullable(), at: isoTimeSchema }),
+  ),
   tasks: z.array(personTaskSchema),
   consents: z.array(consentViewSchema),
   notes: z.array(noteSchema).describe('newest first'),
@@ -87,10 +96,29 @@ export const personExportSchema = z.object({
   profile: z.record(z.string(), z.string()),
   orders: z.array(personOrderSchema),
   refunds: z.array(
-    z.object({ source: z.string(), refundId: z.string(), orderId: z.string(), amount: z.number(), status: z.string(), reason: z.string(), requestedAt: isoTimeSchema.nullable(), completedAt: isoTimeSchema.nullable() }),
+    z.object({
+      source: z.string(),
+      refundId: z.string(),
+      orderId: z.string(),
+      amount: z.number(),
+      status: z.string(),
+      reason: z.string(),
+      requestedAt: isoTimeSchema.nullable(),
+      completedAt: isoTimeSchema.nullable(),
+    }),
   ),
   events: z.array(
-    z.object({ messageId: z.string(), event: z.string(), type: z.string(), timestamp: isoTimeSchema.nullable(), source: z.string(), anonymousId: z.string(), userId: z.string(), properties: z.unknown(), context: z.unknown() }),
+    z.object({
+      messageId: z.string(),
+      event: z.string(),
+      type: z.string(),
+      timestamp: isoTimeSchema.nullable(),
+      source: z.string(),
+      anonymousId: z.string(),
+      userId: z.string(),
+      properties: z.unknown(),
+      context: z.unknown(),
+    }),
   ),
   tags: z.array(personTagSchema),
   consents: z.array(consentViewSchema),
@@ -151,3 +179,11 @@ export const overviewSchema = z.object({
   trend: z.array(z.object({ day: z.string(), orders: z.number(), gmv: z.number(), buyers: z.number() })),
 });
 export type Overview = z.infer<typeof overviewSchema>;
+
+export const peopleSearchQuerySchema = z.object({
+  q: z.string().trim().min(1, 'type something to search for').max(200),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  reason: z.string().trim().min(5, 'say in a few words why you look this person up').max(500).optional(),
+});
+export const erasureInputSchema = z.object({ reason: z.string().trim().min(5, 'say why this person is erased (at least 5 characters)').max(500) }).strict();
+export const overviewQuerySchema = z.object({ days: z.coerce.number().int().min(1).max(3660).default(90) });

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { isoTimeSchema } from './common.ts';
 import { personTagSchema } from './people.ts';
+import { calendarDate } from './dates.ts';
 
 const named = z.object({ zh: z.string(), en: z.string() });
 
@@ -112,3 +113,9 @@ export const personTagsResponseSchema = z.object({
 });
 export const manualTagSetSchema = z.object({ personId: z.number(), key: z.string(), value: z.unknown() });
 export const manualTagRemovedSchema = z.object({ personId: z.number(), key: z.string(), removed: z.boolean() });
+
+export const packInstallInputSchema = z.object({ replace: z.boolean().default(false) }).default({ replace: false });
+export const tagDetailQuerySchema = z.object({ asOf: calendarDate.optional(), top: z.coerce.number().int().min(1).max(1000).default(20) });
+export const asOfQuerySchema = z.object({ asOf: calendarDate.optional() });
+export const tagRunInputSchema = z.object({ keys: z.array(z.string()).optional(), baseDate: calendarDate.optional() }).default({});
+export const manualTagInputSchema = z.object({ value: z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]) });

@@ -15,3 +15,5 @@ export const taskSchema = z.object({
 export type Task = z.infer<typeof taskSchema>;
 export const tasksResponseSchema = z.object({ tasks: z.array(taskSchema) });
 export const taskResponseSchema = z.object({ task: taskSchema });
+export const tasksQuerySchema = z.object({ status: taskStatusSchema.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
+export const taskChangeSchema = z.object({ status: taskStatusSchema }).strict();

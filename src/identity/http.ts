@@ -19,7 +19,12 @@ import {
   identifierTypeResponseSchema,
   identifierTypeSchema,
   identifierTypesResponseSchema,
+  oneIdSettingsChangeSchema,
   oneIdSettingsResponseSchema,
+  resolveInputSchema,
+  reviewDecisionSchema,
+  reviewsQuerySchema,
+  unbindInputSchema,
   resolveResponseSchema,
   reviewDecisionResponseSchema,
   reviewsResponseSchema,
@@ -34,7 +39,6 @@ import { exportIdentities, exportRecords } from './exports.ts';
 import { getOneIdSettings, saveOneIdSettings } from './settings.ts';
 import { maskIdentifier, maskName, maskRecordId, maskRecordKey, seesPersonalData } from '../access/masking.ts';
 import { assertPersonInScope, scopeOf, scopeSources } from '../access/scope.ts';
-
 
 const personParams = z.object({ id: z.coerce.number().int().positive() });
 const actorOf = (keyId: string) => `api:${keyId}`;
@@ -63,14 +67,28 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
 
   api.get(
     '/api/v1/identities/settings',
-    { config: { roles: ['admin', 'operator', 'analyst'] }, schema: { tags: ['oneid'], summary: 'OneID settings: probabilistic matching on or off, merge and review thresholds', security, response: { 200: oneIdSettingsResponseSchema } } },
+    {
+      config: { roles: ['admin', 'operator', 'analyst'] },
+      schema: {
+        tags: ['oneid'],
+        summary: 'OneID settings: probabilistic matching on or off, merge and review thresholds',
+        security,
+        response: { 200: oneIdSettingsResponseSchema },
+      },
+    },
     async (request) => ({ settings: await getOneIdSettings(stores, callerOf(request).workspaceId) }),
   );
   api.put(
     '/api/v1/identities/settings',
     {
       config: { roles: ['admin'] },
-      schema: { tags: ['oneid'], summary: 'Change OneID settings; the next resolution run uses them', security, body: z.object({ fuzzy: z.boolean().optional(), autoMerge: z.boolean().optional(), mergeAt: z.number().optional(), reviewAt: z.number().optional(), maxBlock: z.number().int().optional() }).strict(), response: { 200: oneIdSettingsResponseSchema } },
+      schema: {
+        tags: ['oneid'],
+        summary: 'Change OneID settings; the next resolution run uses them',
+        security,
+        body: oneIdSettingsChangeSchema,
+        response: { 200: oneIdSettingsResponseSchema },
+      },
     },
     async (request) => {
       const caller = callerOf(request);
@@ -88,7 +106,7 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
         tags: ['oneid'],
         summary: 'Attach unresolved records to people, or recompute everyone with full',
         security,
-        body: z.object({ full: z.boolean().default(false) }).default({ full: false }),
+        body: resolveInputSchema,
         response: { 200: resolveResponseSchema },
       },
     },
@@ -114,7 +132,9 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
       if (explanation.records.length === 0) throw new NotFoundError(`no person ${request.params.id} in this workspace`);
       // Merges and splits name people; conflicts, hubs and unbinds name identifier values, which may
       // be another team's: a scoped caller sees those entries without their details.
-      const history = scopeOf(caller) ? explanation.history.map((h) => ({ kind: h.kind, at: h.at, details: h.kind === 'merge' || h.kind === 'split' ? h.details : null })) : explanation.history;
+      const history = scopeOf(caller)
+        ? explanation.history.map((h) => ({ kind: h.kind, at: h.at, details: h.kind === 'merge' || h.kind === 'split' ? h.details : null }))
+        : explanation.history;
       if (seesPersonalData(caller.role)) return { ...explanation, history, masked: false };
       return {
         ...explanation,
@@ -140,7 +160,7 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
         summary: 'Remove one identifier from a person: the value links nobody from now on',
         security,
         params: personParams,
-        body: z.object({ type: z.string().min(1), value: z.string().min(1) }),
+        body: unbindInputSchema,
         response: { 200: resolveResponseSchema },
       },
     },
@@ -155,7 +175,13 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
     '/api/v1/people/:id/unmerge',
     {
       config: { roles: ['admin', 'operator'] },
-      schema: { tags: ['oneid'], summary: "Undo the person's latest merge; the people it joined stay apart", security, params: personParams, response: { 200: unmergeResponseSchema } },
+      schema: {
+        tags: ['oneid'],
+        summary: "Undo the person's latest merge; the people it joined stay apart",
+        security,
+        params: personParams,
+        response: { 200: unmergeResponseSchema },
+      },
     },
     async (request) => {
       const caller = callerOf(request);
@@ -173,7 +199,7 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
         tags: ['oneid'],
         summary: 'Probabilistic matches waiting for a decision (or decided ones)',
         security,
-        querystring: z.object({ status: z.enum(['pending', 'accepted', 'rejected']).default('pending'), limit: z.coerce.number().int().min(1).max(1000).default(50) }),
+        querystring: reviewsQuerySchema,
         response: { 200: reviewsResponseSchema },
       },
     },
@@ -205,7 +231,7 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
         summary: 'Accept (link the two records for good) or reject (keep them apart for good) a match',
         security,
         params: z.object({ id: z.coerce.number().int().positive() }),
-        body: z.object({ decision: z.enum(['accept', 'reject']) }),
+        body: reviewDecisionSchema,
         response: { 200: reviewDecisionResponseSchema },
       },
     },
@@ -224,7 +250,9 @@ export function identityRoutes(app: FastifyInstance, stores: Stores): void {
       const file = path.join(temporaryDirOf(stores.dataDir), `siyu-export-${crypto.randomBytes(8).toString('hex')}.csv`);
       const caller = callerOf(request);
       const { workspaceId, keyId } = caller;
-      await recordAudit(stores, workspaceId, keyId, url === '/api/v1/identities/export' ? 'export.identities' : 'export.records', workspaceId, { scope: scopeOf(caller)?.team?.name ?? null });
+      await recordAudit(stores, workspaceId, keyId, url === '/api/v1/identities/export' ? 'export.identities' : 'export.records', workspaceId, {
+        scope: scopeOf(caller)?.team?.name ?? null,
+      });
       await write(stores, workspaceId, file, caller);
       const stream = fs.createReadStream(file);
       stream.on('close', () => fs.rm(file, { force: true }, () => undefined));

@@ -10,7 +10,19 @@ import { overview } from './overview.ts';
 import { erasePerson } from './erase.ts';
 import { exportPerson } from './export.ts';
 import { addNote, listNotes } from './notes.ts';
-import { erasureResponseSchema, noteInputSchema, noteResponseSchema, notesResponseSchema, overviewSchema, peopleSearchResponseSchema, personExportSchema, personSchema } from '../contract/people.ts';
+import {
+  erasureInputSchema,
+  erasureResponseSchema,
+  noteInputSchema,
+  overviewQuerySchema,
+  peopleSearchQuerySchema,
+  noteResponseSchema,
+  notesResponseSchema,
+  overviewSchema,
+  peopleSearchResponseSchema,
+  personExportSchema,
+  personSchema,
+} from '../contract/people.ts';
 import { assertPersonInScope, scopeOf, seesPartOf } from '../access/scope.ts';
 import { maskText, seesPersonalData } from '../access/masking.ts';
 
@@ -30,11 +42,7 @@ export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
         summary:
           'Find people by any identifier (normalised as its type says), a part of a name, or a person id. Roles that see personal data masked search by a part of a name, the person id or the last 4 digits of a phone; a full identifier only with a reason (audited, limited per hour)',
         security,
-        querystring: z.object({
-          q: z.string().trim().min(1, 'type something to search for').max(200),
-          limit: z.coerce.number().int().min(1).max(100).default(20),
-          reason: z.string().trim().min(5, 'say in a few words why you look this person up').max(500).optional(),
-        }),
+        querystring: peopleSearchQuerySchema,
         response: { 200: peopleSearchResponseSchema },
       },
     },
@@ -70,7 +78,13 @@ export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
     '/api/v1/people/:id/export',
     {
       config: { roles: ['admin'] as const },
-      schema: { tags, summary: "One person's data as JSON (identifiers, records, orders, refunds, events, tags, consents, contacts, deliveries, notes, tasks); audited", security, params: person, response: { 200: personExportSchema } },
+      schema: {
+        tags,
+        summary: "One person's data as JSON (identifiers, records, orders, refunds, events, tags, consents, contacts, deliveries, notes, tasks); audited",
+        security,
+        params: person,
+        response: { 200: personExportSchema },
+      },
     },
     async (request, reply) => {
       const data = await exportPerson(stores, callerOf(request), request.params.id);
@@ -86,24 +100,31 @@ export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
         summary: "Erase a person's personal data from both stores (orders and event counts kept de-identified); their identifiers are never linked again; audited",
         security,
         params: person,
-        body: z.object({ reason: z.string().trim().min(5, 'say why this person is erased (at least 5 characters)').max(500) }).strict(),
+        body: erasureInputSchema,
         response: { 200: erasureResponseSchema },
       },
     },
     async (request) => ({ erased: await erasePerson(stores, callerOf(request), request.params.id, request.body.reason) }),
   );
-  api.get('/api/v1/people/:id/notes', { config: readers, schema: { tags, summary: 'Notes on a person, newest first', security, params: person, response: { 200: notesResponseSchema } } }, async (request) => {
-    const caller = callerOf(request);
-    await assertPersonInScope(stores, caller, request.params.id);
-    // Another team's customer too: only the notes this team wrote.
-    const partial = await seesPartOf(stores, caller, request.params.id);
-    const notes = await listNotes(stores, caller.workspaceId, request.params.id, partial ? { teamId: scopeOf(caller)?.team?.id ?? '' } : {});
-    // Free text: what in it looks like a phone, an email or an ID number is masked for a masked role.
-    return { notes: seesPersonalData(caller.role) ? notes : notes.map((n) => ({ ...n, text: maskText(n.text) })) };
-  });
+  api.get(
+    '/api/v1/people/:id/notes',
+    { config: readers, schema: { tags, summary: 'Notes on a person, newest first', security, params: person, response: { 200: notesResponseSchema } } },
+    async (request) => {
+      const caller = callerOf(request);
+      await assertPersonInScope(stores, caller, request.params.id);
+      // Another team's customer too: only the notes this team wrote.
+      const partial = await seesPartOf(stores, caller, request.params.id);
+      const notes = await listNotes(stores, caller.workspaceId, request.params.id, partial ? { teamId: scopeOf(caller)?.team?.id ?? '' } : {});
+      // Free text: what in it looks like a phone, an email or an ID number is masked for a masked role.
+      return { notes: seesPersonalData(caller.role) ? notes : notes.map((n) => ({ ...n, text: maskText(n.text) })) };
+    },
+  );
   api.post(
     '/api/v1/people/:id/notes',
-    { config: { roles: ['admin', 'operator', 'staff'] as const, scoped: true }, schema: { tags, summary: 'Add a note on a person', security, params: person, body: noteInputSchema, response: { 201: noteResponseSchema } } },
+    {
+      config: { roles: ['admin', 'operator', 'staff'] as const, scoped: true },
+      schema: { tags, summary: 'Add a note on a person', security, params: person, body: noteInputSchema, response: { 201: noteResponseSchema } },
+    },
     async (request, reply) => reply.code(201).send({ note: await addNote(stores, callerOf(request), request.params.id, request.body) }),
   );
 
@@ -115,7 +136,7 @@ export function peopleRoutes(app: FastifyInstance, stores: Stores): void {
         tags,
         summary: 'People, buyers, orders, GMV and repurchase rate over the last N days; lifecycle distribution, RFM matrix, daily trend',
         security,
-        querystring: z.object({ days: z.coerce.number().int().min(1).max(3660).default(90) }),
+        querystring: overviewQuerySchema,
         response: { 200: overviewSchema },
       },
     },

@@ -11,7 +11,6 @@ import { adminSecretNameSchema, listSecrets, removeSecret, secretValueSchema, se
 
 const admins = { roles: ['admin'] as const };
 
-
 export interface SecretRouteOptions {
   /** What still uses a secret (e.g. "channel sms"), so it is not deleted from under a channel. Handed down by the server. */
   usedBy?: (workspaceId: string, name: string) => Promise<string | undefined>;
@@ -26,7 +25,10 @@ export function secretRoutes(app: FastifyInstance, stores: Stores, options: Secr
 
   api.get(
     '/api/v1/secrets',
-    { config: admins, schema: { tags, summary: 'The workspace secrets: names, hints (••••1234) and when each was set; never values', security, response: { 200: secretsResponseSchema } } },
+    {
+      config: admins,
+      schema: { tags, summary: 'The workspace secrets: names, hints (••••1234) and when each was set; never values', security, response: { 200: secretsResponseSchema } },
+    },
     async (request) => ({ secrets: await listSecrets(stores, callerOf(request).workspaceId) }),
   );
   api.put(
@@ -47,13 +49,17 @@ export function secretRoutes(app: FastifyInstance, stores: Stores, options: Secr
       return { secret: await setSecret(stores, caller.workspaceId, caller.keyId, request.params.name, request.body.value) };
     },
   );
-  api.delete('/api/v1/secrets/:name', { config: admins, schema: { tags, summary: 'Delete a secret no channel uses', security, params, response: { 204: noContentSchema } } }, async (request, reply) => {
-    const caller = callerOf(request);
-    const user = await options.usedBy?.(caller.workspaceId, request.params.name);
-    if (user) throw new ApiError(409, 'conflict', `secret "${request.params.name}" is used by ${user}; change it first`);
-    if (!(await removeSecret(stores, caller.workspaceId, caller.keyId, request.params.name))) {
-      throw new ApiError(404, 'not_found', `no secret "${request.params.name}" in this workspace`);
-    }
-    return reply.code(204).send();
-  });
+  api.delete(
+    '/api/v1/secrets/:name',
+    { config: admins, schema: { tags, summary: 'Delete a secret no channel uses', security, params, response: { 204: noContentSchema } } },
+    async (request, reply) => {
+      const caller = callerOf(request);
+      const user = await options.usedBy?.(caller.workspaceId, request.params.name);
+      if (user) throw new ApiError(409, 'conflict', `secret "${request.params.name}" is used by ${user}; change it first`);
+      if (!(await removeSecret(stores, caller.workspaceId, caller.keyId, request.params.name))) {
+        throw new ApiError(404, 'not_found', `no secret "${request.params.name}" in this workspace`);
+      }
+      return reply.code(204).send();
+    },
+  );
 }

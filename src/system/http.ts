@@ -4,7 +4,6 @@ import { sql } from 'kysely';
 import { healthSchema } from '../contract/system.ts';
 import type { Stores } from '../stores/stores.ts';
 
-
 async function probe(store: string, check: () => Promise<unknown>, log: FastifyBaseLogger): Promise<{ ok: boolean; status: 'ok' | 'unavailable' }> {
   try {
     await check();

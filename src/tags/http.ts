@@ -13,19 +13,23 @@ import { explainModelTag } from './model-tags.ts';
 import { importTagFile } from './imported-tags.ts';
 import { installPack, PACKS } from './packs/packs.ts';
 import { withUploadedFile } from '../kernel/uploads.ts';
-import { calendarDate } from '../contract/dates.ts';
 import { CronError, getSchedule, parseCron, removeSchedule, setSchedule, type TagSchedule } from './schedule.ts';
 import { formatInZone } from '../kernel/time.ts';
 import {
+  asOfQuerySchema,
+  manualTagInputSchema,
   manualTagRemovedSchema,
   manualTagSetSchema,
   modelTagExplanationSchema,
+  packInstallInputSchema,
   packInstallSchema,
   personTagsResponseSchema,
+  tagDetailQuerySchema,
   tagDetailSchema,
   tagFileResponseSchema,
   tagPacksResponseSchema,
   tagResponseSchema,
+  tagRunInputSchema,
   tagRunsResponseSchema,
   tagScheduleRemovedSchema,
   tagScheduleResponseSchema,
@@ -33,7 +37,6 @@ import {
 } from '../contract/tags.ts';
 import { errorBodySchema } from '../contract/common.ts';
 
-const date = calendarDate;
 export function tagRoutes(app: FastifyInstance, stores: Stores): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const security = [{ bearer: [] }];
@@ -75,24 +78,29 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
         summary: "Install a pack's tags (tags the workspace has already are kept unless replace is true)",
         security,
         params: z.object({ name: z.string() }),
-        body: z.object({ replace: z.boolean().default(false) }).default({ replace: false }),
+        body: packInstallInputSchema,
         response: { 200: packInstallSchema },
       },
     },
     async (request) => installPack(stores, callerOf(request).workspaceId, request.params.name, { replace: request.body.replace }),
   );
 
-  api.get('/api/v1/tags', { schema: { tags: ['tags'], summary: 'The workspace tags, each with its value type and last run', security, response: { 200: tagsResponseSchema } } }, async (request) => {
-    const workspaceId = callerOf(request).workspaceId;
-    const tags = await listTags(stores, workspaceId);
-    return {
-      tags: await Promise.all(
-        tags.map(async (tag) => ({ ...tag, valueType: valueTypeOf(tag), lastRun: (await tagRuns(stores, workspaceId, tag.key, 1))[0] ?? null })),
-      ),
-    };
-  });
+  api.get(
+    '/api/v1/tags',
+    { schema: { tags: ['tags'], summary: 'The workspace tags, each with its value type and last run', security, response: { 200: tagsResponseSchema } } },
+    async (request) => {
+      const workspaceId = callerOf(request).workspaceId;
+      const tags = await listTags(stores, workspaceId);
+      return {
+        tags: await Promise.all(tags.map(async (tag) => ({ ...tag, valueType: valueTypeOf(tag), lastRun: (await tagRuns(stores, workspaceId, tag.key, 1))[0] ?? null }))),
+      };
+    },
+  );
 
-  for (const [method, replace] of [['post', false], ['put', true]] as const) {
+  for (const [method, replace] of [
+    ['post', false],
+    ['put', true],
+  ] as const) {
     api[method](
       replace ? '/api/v1/tags/:key' : '/api/v1/tags',
       {
@@ -118,7 +126,13 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
 
   // The schedule: a static path, so fastify prefers it to /api/v1/tags/:key.
   const scheduleView = (schedule: TagSchedule | undefined) =>
-    schedule ? { ...schedule, nextAtLocal: formatInZone(schedule.nextAt, schedule.timeZone), lastStartedAtLocal: schedule.lastStartedAt ? formatInZone(schedule.lastStartedAt, schedule.timeZone) : null } : null;
+    schedule
+      ? {
+          ...schedule,
+          nextAtLocal: formatInZone(schedule.nextAt, schedule.timeZone),
+          lastStartedAtLocal: schedule.lastStartedAt ? formatInZone(schedule.lastStartedAt, schedule.timeZone) : null,
+        }
+      : null;
   const cronField = z
     .string()
     .describe('5 fields (minute hour day-of-month month day-of-week) in the workspace time zone, or "daily" (03:00)')
@@ -133,7 +147,14 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
 
   api.get(
     '/api/v1/tags/schedule',
-    { schema: { tags: ['tags'], summary: "The workspace's tag schedule (null when tags run only manually and after imports)", security, response: { 200: tagScheduleResponseSchema } } },
+    {
+      schema: {
+        tags: ['tags'],
+        summary: "The workspace's tag schedule (null when tags run only manually and after imports)",
+        security,
+        response: { 200: tagScheduleResponseSchema },
+      },
+    },
     async (request) => ({ schedule: scheduleView(await getSchedule(stores, callerOf(request).workspaceId)) }),
   );
 
@@ -141,7 +162,13 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
     '/api/v1/tags/schedule',
     {
       config: { roles: ['admin', 'operator'] },
-      schema: { tags: ['tags'], summary: "Run all the workspace's tags on a cron (in its time zone), for yesterday as base date", security, body: z.object({ cron: cronField }), response: { 200: tagScheduleResponseSchema } },
+      schema: {
+        tags: ['tags'],
+        summary: "Run all the workspace's tags on a cron (in its time zone), for yesterday as base date",
+        security,
+        body: z.object({ cron: cronField }),
+        response: { 200: tagScheduleResponseSchema },
+      },
     },
     async (request) => ({ schedule: scheduleView(await setSchedule(stores, callerOf(request).workspaceId, request.body.cron)) }),
   );
@@ -160,7 +187,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
         summary: 'A tag: definition, coverage (people per value, as of a date if given) and recent runs',
         security,
         params: z.object({ key: z.string() }),
-        querystring: z.object({ asOf: date.optional(), top: z.coerce.number().int().min(1).max(1000).default(20) }),
+        querystring: tagDetailQuerySchema,
         response: { 200: tagDetailSchema },
       },
     },
@@ -188,10 +215,10 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
     {
       schema: {
         tags: ['tags'],
-        summary: "Why a person has their value of a model tag: x, t_x, T (and m) and the fitted parameters",
+        summary: 'Why a person has their value of a model tag: x, t_x, T (and m) and the fitted parameters',
         security,
         params: z.object({ key: z.string(), id: z.coerce.number().int().positive() }),
-        querystring: z.object({ asOf: date.optional() }),
+        querystring: asOfQuerySchema,
         response: { 200: modelTagExplanationSchema, 400: errorBodySchema },
       },
     },
@@ -200,7 +227,8 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
       const workspaceId = caller.workspaceId;
       await assertPersonInScope(stores, caller, request.params.id);
       const tag = await getTag(stores, workspaceId, request.params.key);
-      if (tag.kind !== 'model') return reply.code(400).send({ error: { code: 'validation_failed', message: `params.key: "${tag.key}" is a ${tag.kind} tag; explain is for model tags` } });
+      if (tag.kind !== 'model')
+        return reply.code(400).send({ error: { code: 'validation_failed', message: `params.key: "${tag.key}" is a ${tag.kind} tag; explain is for model tags` } });
       return explainModelTag(stores, workspaceId, tag, request.params.id, request.query.asOf);
     },
   );
@@ -213,11 +241,13 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
         tags: ['tags'],
         summary: 'Compute tags (all, or the keys given) for a base date; answered when done',
         security,
-        body: z.object({ keys: z.array(z.string()).optional(), baseDate: date.optional() }).default({}),
+        body: tagRunInputSchema,
         response: { 200: tagRunsResponseSchema },
       },
     },
-    async (request) => ({ runs: await runTags(stores, { workspaceId: callerOf(request).workspaceId, keys: request.body.keys, baseDate: request.body.baseDate, trigger: 'manual' }) }),
+    async (request) => ({
+      runs: await runTags(stores, { workspaceId: callerOf(request).workspaceId, keys: request.body.keys, baseDate: request.body.baseDate, trigger: 'manual' }),
+    }),
   );
 
   api.get(
@@ -228,7 +258,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
         summary: "A person's tags with values and the base date of the run that computed them",
         security,
         params: z.object({ id: z.coerce.number().int().positive() }),
-        querystring: z.object({ asOf: date.optional() }),
+        querystring: asOfQuerySchema,
         response: { 200: personTagsResponseSchema },
       },
     },
@@ -251,7 +281,7 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
         summary: 'Set a manual tag on a person (recorded with who and when); published at once',
         security,
         params: z.object({ id: z.coerce.number().int().positive(), key: z.string() }),
-        body: z.object({ value: z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]) }),
+        body: manualTagInputSchema,
         response: { 200: manualTagSetSchema },
       },
     },
@@ -267,7 +297,13 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
     '/api/v1/people/:id/tags/:key',
     {
       config: { roles: ['admin', 'operator', 'staff'], scoped: true },
-      schema: { tags: ['tags'], summary: 'Remove a manual tag from a person', security, params: z.object({ id: z.coerce.number().int().positive(), key: z.string() }), response: { 200: manualTagRemovedSchema } },
+      schema: {
+        tags: ['tags'],
+        summary: 'Remove a manual tag from a person',
+        security,
+        params: z.object({ id: z.coerce.number().int().positive(), key: z.string() }),
+        response: { 200: manualTagRemovedSchema },
+      },
     },
     async (request) => {
       const caller = callerOf(request);
@@ -276,5 +312,4 @@ export function tagRoutes(app: FastifyInstance, stores: Stores): void {
       return { personId: request.params.id, key: request.params.key, removed: true };
     },
   );
-
 }

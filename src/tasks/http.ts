@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { callerOf } from '../access/auth.ts';
 import type { Stores } from '../stores/stores.ts';
 import { listTasks, setTaskStatus } from './tasks.ts';
-import { taskResponseSchema, taskStatusSchema, tasksResponseSchema } from '../contract/tasks.ts';
+import { taskChangeSchema, taskResponseSchema, tasksQuerySchema, tasksResponseSchema } from '../contract/tasks.ts';
 import { maskText, seesPersonalData } from '../access/masking.ts';
 
 export function taskRoutes(app: FastifyInstance, stores: Stores): void {
@@ -15,7 +15,16 @@ export function taskRoutes(app: FastifyInstance, stores: Stores): void {
   const people = { roles: ['admin', 'operator', 'analyst', 'staff'] as const };
   api.get(
     '/api/v1/tasks',
-    { config: people, schema: { tags, summary: 'Tasks for the people the caller sees (staff: their own customers), newest first', security, querystring: z.object({ status: taskStatusSchema.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }), response: { 200: tasksResponseSchema } } },
+    {
+      config: people,
+      schema: {
+        tags,
+        summary: 'Tasks for the people the caller sees (staff: their own customers), newest first',
+        security,
+        querystring: tasksQuerySchema,
+        response: { 200: tasksResponseSchema },
+      },
+    },
     async (request) => {
       const caller = callerOf(request);
       const tasks = await listTasks(stores, caller, request.query);
@@ -25,7 +34,17 @@ export function taskRoutes(app: FastifyInstance, stores: Stores): void {
   );
   api.post(
     '/api/v1/tasks/:id',
-    { config: { roles: ['admin', 'operator', 'staff'] as const, scoped: true }, schema: { tags, summary: 'Mark a task done, or open again', security, params: z.object({ id: z.coerce.number().int().positive() }), body: z.object({ status: taskStatusSchema }).strict(), response: { 200: taskResponseSchema } } },
+    {
+      config: { roles: ['admin', 'operator', 'staff'] as const, scoped: true },
+      schema: {
+        tags,
+        summary: 'Mark a task done, or open again',
+        security,
+        params: z.object({ id: z.coerce.number().int().positive() }),
+        body: taskChangeSchema,
+        response: { 200: taskResponseSchema },
+      },
+    },
     async (request) => ({ task: await setTaskStatus(stores, callerOf(request), request.params.id, request.body.status) }),
   );
 }
