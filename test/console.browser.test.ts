@@ -279,6 +279,37 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     assert.deepEqual([tag.kind, tag.valueType, tag.query], ['sql', 'number', 'SELECT person_id, count() AS value FROM purchases GROUP BY person_id']);
   });
 
+  await step(t, 'a rule tag through its form: its case is the segment editor’s tree (a tag and a profile condition, all of them)', async () => {
+    await nav('标签');
+    await page.getByRole('link', { name: '新建标签' }).first().click();
+    await page.getByLabel('Key').fill('rule_new_members');
+    await page.getByLabel('类型', { exact: true }).selectOption('rule');
+    await page.getByLabel('中文名').fill('有等级的新客');
+    await page.getByLabel('英文名').fill('New members with a level');
+    const firstCase = page.locator('.rule-case').first();
+    await firstCase.getByLabel('标签', { exact: true }).selectOption('lifecycle_stage');
+    await firstCase.getByLabel('值', { exact: true }).fill('新客');
+    await firstCase.getByRole('button', { name: '+ 会员资料' }).click();
+    await firstCase.locator('.condition[data-type="profile"]').getByLabel('比较').selectOption('exists');
+    await firstCase.getByLabel('取值').fill('是');
+    await page.getByRole('button', { name: '创建标签' }).click();
+    await page.getByRole('heading', { name: '有等级的新客' }).waitFor();
+    const { tag } = await api<{ tag: { cases: unknown[] } }>('GET', '/api/v1/tags/rule_new_members');
+    assert.deepEqual(tag.cases, [
+      {
+        when: {
+          type: 'group',
+          match: 'all',
+          conditions: [
+            { type: 'tag', tag: 'lifecycle_stage', op: 'eq', value: '新客' },
+            { type: 'profile', field: 'level', op: 'exists' },
+          ],
+        },
+        value: '是',
+      },
+    ]);
+  });
+
   await step(t, 'the overview shows KPIs, lifecycle, RFM and the trend', async () => {
     await nav('概览');
     const kpi = (label: string) => page.locator('.kpi', { has: page.locator('.kpi-label', { hasText: new RegExp(`^${label}$`) }) }).locator('.kpi-value');

@@ -356,7 +356,7 @@ const zh = {
   "tags.share": "比例",
   "tags.min": "最低值",
   "tags.addTier": "添加一层",
-  "tags.casesHint": "从上到下，第一个满足的条件决定取值；复杂条件（且/或/非、统计）请用 JSON。",
+  "tags.casesHint": "从上到下，第一个满足的条件决定取值。条件与人群圈选相同：可以组合（全部/任一）、排除；统计条件以 JSON 编辑。",
   "tags.caseOperand": "条件 {n}",
   "tags.then": "取值",
   "tags.addCase": "添加条件",
@@ -460,6 +460,7 @@ const zh = {
 
   "cond.tag": "标签",
   "cond.profile": "会员资料",
+  "cond.statistic": "统计",
   "cond.event": "行为",
   "cond.orders": "购买",
   "cond.segment": "人群",
@@ -1382,7 +1383,7 @@ const en: typeof zh = {
   "tags.share": "Share",
   "tags.min": "Minimum",
   "tags.addTier": "Add a tier",
-  "tags.casesHint": "Top to bottom, the first condition that holds gives the value; for complex conditions (and/or/not, statistics) use JSON.",
+  "tags.casesHint": "Top to bottom, the first condition that holds gives the value. Conditions are a segment's: combine them (all / any) and exclude; a statistic is edited as JSON.",
   "tags.caseOperand": "Condition {n}",
   "tags.then": "Value",
   "tags.addCase": "Add a condition",
@@ -1486,6 +1487,7 @@ const en: typeof zh = {
 
   "cond.tag": "Tag",
   "cond.profile": "Profile",
+  "cond.statistic": "Statistic",
   "cond.event": "Behaviour",
   "cond.orders": "Bought",
   "cond.segment": "Segment",

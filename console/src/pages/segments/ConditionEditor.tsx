@@ -1,7 +1,8 @@
 /**
  * The condition tree editor: and/or groups of rows (tag value, profile field, behaviour event count
  * in the last N days, orders, another segment, an identifier); any row can be negated. Types the rows
- * do not cover (sequence, sample, list) are edited as JSON in place.
+ * do not cover (sequence, sample, list) are edited as JSON in place. Rule tags' cases use it too,
+ * with their own leaves (BuilderData.addable).
  */
 import { createContext, useContext, useState } from 'react';
 import { useT, type Key } from '../../i18n.ts';
@@ -21,13 +22,17 @@ export interface BuilderData {
   identifierTypes: IdentifierType[];
   /** The segment being edited (not offered as its own condition). */
   self?: string;
+  /** The conditions the add buttons offer (a rule tag's tree has fewer leaves than a segment's). */
+  addable?: readonly Addable[];
 }
 
 export const BuilderContext = createContext<BuilderData>({ tags: [], segments: [], identifierTypes: [] });
 
 const VALUE_OPS: ValueOp[] = ['eq', 'ne', 'in', 'between', 'gt', 'gte', 'lt', 'lte', 'exists', 'missing'];
 const ADDABLE = ['tag', 'profile', 'event', 'orders', 'segment', 'identifier', 'group'] as const;
-type Addable = (typeof ADDABLE)[number];
+/** A rule tag's conditions: the tree segments use over tag, profile and statistic leaves (a statistic is edited as JSON). */
+export const RULE_ADDABLE = ['tag', 'profile', 'statistic', 'group'] as const;
+type Addable = (typeof ADDABLE)[number] | (typeof RULE_ADDABLE)[number];
 
 export function newCondition(type: Addable, data: BuilderData): Condition {
   switch (type) {
@@ -45,6 +50,9 @@ export function newCondition(type: Addable, data: BuilderData): Condition {
       return { type: 'identifier', identifierType: data.identifierTypes[0]?.name ?? 'phone' };
     case 'group':
       return { type: 'group', match: 'any', conditions: [] };
+    case 'statistic':
+      // A rule's own leaf (src/tags/definition.ts): not a segment condition, so typed loosely here.
+      return { type: 'statistic', statistic: { of: 'purchases', measure: 'count', windowDays: 90 }, op: 'gte', value: 1 } as unknown as Condition;
   }
 }
 
@@ -89,7 +97,7 @@ export function ConditionList({ conditions, onChange, depth = 0 }: { conditions:
       ))}
       <div className="add-row" role="group" aria-label={t('builder.add')}>
         <span className="muted small">{t('builder.add')}</span>
-        {ADDABLE.filter((type) => type !== 'group' || depth < 3).map((type) => (
+        {(data.addable ?? ADDABLE).filter((type) => type !== 'group' || depth < 3).map((type) => (
           <button key={type} type="button" className="btn btn-small" onClick={() => onChange([...conditions, newCondition(type, data)])}>
             + {t(`cond.${type}` as Key)}
           </button>

@@ -1,27 +1,33 @@
 /** The form for the common tag kinds; it edits the definition object the API takes. */
 import type { ReactNode } from 'react';
 import { useT, type Key } from '../../i18n.ts';
-import type { ComparedScalar as Scalar, ComparisonOp as ValueOp } from '../../../../src/contract/conditions.ts';
+import type { ComparedScalar as Scalar } from '../../../../src/contract/conditions.ts';
 import type { TagDefinition, TagListItem } from '../../../../src/contract/tags.ts';
 import { Field, numberOrUndefined, splitList } from '../../components/Form.tsx';
-import { PROFILE_FIELDS, scalarOf, textOf } from '../../values.ts';
+import { scalarOf, textOf } from '../../values.ts';
 import { ValueInput } from '../../components/ValueInput.tsx';
-// A rule's comparison is a segment's: the same operators and the same fields for its value.
-import { Comparison as ComparisonFields } from '../segments/ConditionEditor.tsx';
+import type { Condition } from '../../../../src/contract/segments.ts';
+// A rule's condition is a segment's tree (src/contract/conditions.ts): the same editor, with a rule's leaves.
+import { BuilderContext, ConditionList, MatchSelect, RULE_ADDABLE } from '../segments/ConditionEditor.tsx';
 
 export const FORM_KINDS = ['manual', 'rule', 'tier', 'statistic', 'sql'] as const;
+const NEW_CONDITION: Condition = { type: 'tag', tag: '', op: 'eq', value: '' };
+
+/** A case's condition as the editor shows it: the root group's match and conditions (one condition: match all). */
+function rootOf(when: Condition): { match: 'all' | 'any'; conditions: Condition[] } {
+  return when.type === 'group' ? { match: when.match, conditions: when.conditions } : { match: 'all', conditions: [when] };
+}
+/** And back: one condition is itself, several a group. */
+function whenOf(match: 'all' | 'any', conditions: Condition[]): Condition {
+  return conditions.length === 1 ? conditions[0] : { type: 'group', match, conditions };
+}
 const VALUE_TYPES = ['string', 'number', 'boolean', 'date', 'string_list'] as const;
 const MEASURES = ['count', 'sum', 'avg', 'min', 'max', 'first', 'last', 'share'] as const;
 const FIELDS: Record<string, string[]> = { purchases: ['amount', 'item_count', 'discount', 'ordered_at', 'source', 'store_id'], events: ['timestamp', 'event'] };
 
-interface Comparison {
-  tag?: string;
-  profile?: string;
-  op: ValueOp;
-  value?: Scalar | Scalar[];
-}
+/** A case's condition: the segment editor's tree (a statistic leaf passes through it as JSON). */
 interface Case {
-  when: Comparison;
+  when: Condition;
   value: Scalar;
 }
 interface Tier {
@@ -35,12 +41,10 @@ interface Bucket {
   to?: number;
 }
 
-const isComparison = (c: unknown): c is Comparison => !!c && typeof c === 'object' && ('tag' in c || 'profile' in c) && 'op' in c;
-
 /** Whether the form can show this definition without losing anything (else: JSON). */
 export function formSupports(def: TagDefinition | undefined): boolean {
   if (!def || typeof def !== 'object' || !(FORM_KINDS as readonly string[]).includes(def.kind)) return false;
-  if (def.kind === 'rule') return Array.isArray(def.cases) && (def.cases as Case[]).every((c) => isComparison(c.when));
+  if (def.kind === 'rule') return Array.isArray(def.cases);
   return true;
 }
 
@@ -52,7 +56,7 @@ function defaultsOf(kind: string): Partial<TagDefinition> {
     case 'tier':
       return { of: '', method: 'quantiles', tiers: [{ label: '高', share: 0.2 }, { label: '中', share: 0.3 }, { label: '低' }] };
     case 'rule':
-      return { valueType: 'string', cases: [{ when: { tag: '', op: 'eq', value: '' }, value: '' }] };
+      return { valueType: 'string', cases: [{ when: NEW_CONDITION, value: '' }] };
     case 'sql':
       return { valueType: 'number', query: 'SELECT person_id, count() AS value\nFROM purchases\nWHERE day > subtractDays({base:Date}, 90)\nGROUP BY person_id' };
     default:
@@ -95,7 +99,7 @@ export function TagForm({ def, onChange, tags, isNew }: { def: TagDefinition; on
       {def.kind === 'manual' && <ManualFields def={def} set={set} />}
       {def.kind === 'statistic' && <StatisticFields def={def} set={set} />}
       {def.kind === 'tier' && <TierFields def={def} set={set} tags={tags.filter((tag) => tag.valueType === 'number' && tag.key !== def.key)} named={named} />}
-      {def.kind === 'rule' && <RuleFields def={def} set={set} tags={tags.filter((tag) => tag.key !== def.key)} named={named} />}
+      {def.kind === 'rule' && <RuleFields def={def} set={set} tags={tags.filter((tag) => tag.key !== def.key)} />}
       {def.kind === 'sql' && <SqlFields def={def} set={set} />}
     </div>
   );
@@ -278,13 +282,12 @@ function TierFields({ def, set, tags, named }: { def: TagDefinition; set: Setter
   );
 }
 
-function RuleFields({ def, set, tags, named }: { def: TagDefinition; set: Setter; tags: TagListItem[]; named: (n: TagListItem['name']) => string }) {
+function RuleFields({ def, set, tags }: { def: TagDefinition; set: Setter; tags: TagListItem[] }) {
   const { t } = useT();
   const valueType = String(def.valueType ?? 'string');
   const cases = (def.cases as Case[] | undefined) ?? [];
   const setCases = (next: Case[]) => set({ cases: next });
   const setCase = (i: number, patch: Partial<Case>) => setCases(cases.map((c, j) => (j === i ? { ...c, ...patch } : c)));
-  const typeOf = (c: Comparison) => (c.tag !== undefined ? tags.find((tag) => tag.key === c.tag)?.valueType : PROFILE_FIELDS[c.profile ?? '']);
   return (
     <Fieldset legend={t('tagKind.rule')}>
       <div className="form-grid">
@@ -297,57 +300,27 @@ function RuleFields({ def, set, tags, named }: { def: TagDefinition; set: Setter
         </Field>
       </div>
       <p className="muted small">{t('tags.casesHint')}</p>
-      {cases.map((c, i) => {
-        const source = c.when.tag !== undefined ? 'tag' : 'profile';
-        return (
-          <div className="row-editor" key={i}>
-            <Field label={t('tags.caseOperand', { n: i + 1 })}>
-              <select value={source} onChange={(e) => setCase(i, { when: e.target.value === 'tag' ? { tag: '', op: c.when.op } : { profile: 'level', op: c.when.op } })}>
-                <option value="tag">{t('cond.tag')}</option>
-                <option value="profile">{t('cond.profile')}</option>
-              </select>
-            </Field>
-            {source === 'tag' ? (
-              <Field label={t('cond.tag')}>
-                <select value={c.when.tag} required onChange={(e) => setCase(i, { when: { ...c.when, tag: e.target.value } })}>
-                  <option value="">{t('common.choose')}</option>
-                  {tags.map((tag) => (
-                    <option key={tag.key} value={tag.key}>
-                      {named(tag.name)} ({tag.key})
-                    </option>
-                  ))}
-                </select>
+      <BuilderContext.Provider value={{ tags, segments: [], identifierTypes: [], addable: RULE_ADDABLE }}>
+        {cases.map((c, i) => {
+          const root = rootOf(c.when);
+          return (
+            <div className="rule-case stack" key={i} data-case={i}>
+              <div className="condition-head">
+                <strong>{t('tags.caseOperand', { n: i + 1 })}</strong>
+                {root.conditions.length > 1 && <MatchSelect value={root.match} onChange={(match) => setCase(i, { when: whenOf(match, root.conditions) })} />}
+                <button type="button" className="btn btn-small btn-ghost" aria-label={t('common.remove')} disabled={cases.length <= 1} onClick={() => setCases(cases.filter((_, j) => j !== i))}>
+                  ✕
+                </button>
+              </div>
+              <ConditionList conditions={root.conditions} onChange={(conditions) => setCase(i, { when: whenOf(root.match, conditions) })} />
+              <Field label={t('tags.then')}>
+                <ValueInput value={c.value} required parse={(text) => scalarOf(text, valueType)} onValue={(value) => setCase(i, { value })} />
               </Field>
-            ) : (
-              <Field label={t('cond.field')}>
-                <select value={c.when.profile} onChange={(e) => setCase(i, { when: { ...c.when, profile: e.target.value } })}>
-                  {Object.keys(PROFILE_FIELDS).map((f) => (
-                    <option key={f} value={f}>
-                      {t(`profile.${f}` as Key)}
-                    </option>
-                  ))}
-                </select>
-              </Field>
-            )}
-            <ComparisonFields
-              op={c.when.op}
-              value={c.when.value}
-              type={typeOf(c.when)}
-              onChange={(op, value) => {
-                const { value: _old, ...operand } = c.when;
-                setCase(i, { when: value === undefined ? { ...operand, op } : { ...operand, op, value } });
-              }}
-            />
-            <Field label={t('tags.then')}>
-              <ValueInput value={c.value} required parse={(text) => scalarOf(text, valueType)} onValue={(value) => setCase(i, { value })} />
-            </Field>
-            <button type="button" className="btn btn-small btn-ghost" aria-label={t('common.remove')} disabled={cases.length <= 1} onClick={() => setCases(cases.filter((_, j) => j !== i))}>
-              ✕
-            </button>
-          </div>
-        );
-      })}
-      <button type="button" className="btn btn-small" onClick={() => setCases([...cases, { when: { tag: '', op: 'eq', value: '' }, value: '' }])}>
+            </div>
+          );
+        })}
+      </BuilderContext.Provider>
+      <button type="button" className="btn btn-small" onClick={() => setCases([...cases, { when: NEW_CONDITION, value: '' }])}>
         {t('tags.addCase')}
       </button>
       <div className="form-grid">
