@@ -23,14 +23,19 @@ const name = { zh: '规则', en: 'Rule' };
 const legacyCases = [
   {
     when: {
-      all: [
-        { statistic: { of: 'purchases', measure: 'sum', field: 'amount' }, op: 'gte', value: 200 },
-        { not: { tag: 'orders_count', op: 'eq', value: 1 } },
-      ],
+      all: [{ statistic: { of: 'purchases', measure: 'sum', field: 'amount' }, op: 'gte', value: 200 }, { not: { tag: 'orders_count', op: 'eq', value: 1 } }],
     },
     value: '多次高消费',
   },
-  { when: { any: [{ tag: 'orders_count', op: 'gte', value: 3 }, { profile: 'level', op: 'exists' }] }, value: '常客' },
+  {
+    when: {
+      any: [
+        { tag: 'orders_count', op: 'gte', value: 3 },
+        { profile: 'level', op: 'exists' },
+      ],
+    },
+    value: '常客',
+  },
   { when: { tag: 'orders_count', op: 'exists' }, value: '买过' },
 ];
 const treeCases = [
@@ -64,8 +69,16 @@ test('the old shape is read as the tree, mixed with it too; the tree is answered
   assert.equal(parsed.kind, 'rule');
   assert.deepEqual(parsed.kind === 'rule' && parsed.cases, treeCases);
   assert.deepEqual(parsed.dependsOn, ['orders_count']);
-  const mixed = tagDefinitionSchema.parse({ key: 'mixed_rule', name, kind: 'rule', cases: [{ when: { type: 'not', condition: { all: [{ tag: 'orders_count', op: 'exists' }] } }, value: 'x' }] });
-  assert.deepEqual(mixed.kind === 'rule' && mixed.cases[0].when, { type: 'not', condition: { type: 'group', match: 'all', conditions: [{ type: 'tag', tag: 'orders_count', op: 'exists' }] } });
+  const mixed = tagDefinitionSchema.parse({
+    key: 'mixed_rule',
+    name,
+    kind: 'rule',
+    cases: [{ when: { type: 'not', condition: { all: [{ tag: 'orders_count', op: 'exists' }] } }, value: 'x' }],
+  });
+  assert.deepEqual(mixed.kind === 'rule' && mixed.cases[0].when, {
+    type: 'not',
+    condition: { type: 'group', match: 'all', conditions: [{ type: 'tag', tag: 'orders_count', op: 'exists' }] },
+  });
   // The tree parses to itself.
   const again = tagDefinitionSchema.parse({ key: 'tree_rule', name, kind: 'rule', cases: treeCases });
   assert.deepEqual(again.kind === 'rule' && again.cases, treeCases);
@@ -77,7 +90,19 @@ test('a wrong node is named by its path in the tree, in either shape', () => {
     assert.equal(result.success, false);
     return result.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
   };
-  assert.ok(issues([{ when: { any: [{ tag: 'a_tag', op: 'exists' }, { tag: 'a_tag', op: 'gt' }] }, value: 'x' }]).includes('cases.0.when.conditions.1.value: gt needs a value'));
+  assert.ok(
+    issues([
+      {
+        when: {
+          any: [
+            { tag: 'a_tag', op: 'exists' },
+            { tag: 'a_tag', op: 'gt' },
+          ],
+        },
+        value: 'x',
+      },
+    ]).includes('cases.0.when.conditions.1.value: gt needs a value'),
+  );
   assert.ok(issues([{ when: { type: 'profile', field: 'points', op: 'gt', value: 'many' }, value: 'x' }]).includes('cases.0.when.value: points is a number: "many" is not one'));
   assert.ok(issues([{ when: { type: 'group', match: 'all', conditions: [] }, value: 'x' }]).includes('cases.0.when.conditions: a group needs at least one condition'));
   // A segment-only leaf is no rule's.
@@ -98,7 +123,9 @@ test('state migration 0026 rewrites a stored rule to the tree; it parses and com
     await sql`INSERT INTO workspaces (id, slug, name) VALUES ('ws_tree', 'tree', 'tree')`.execute(db);
     const legacy = { key: 'legacy_rule', name, kind: 'rule', cases: legacyCases, else: '没买过' };
     const other = { key: 'orders_count', name, kind: 'statistic', of: 'purchases', measure: 'count' };
-    await sql`INSERT INTO tag_definitions (workspace_id, key, definition) VALUES ('ws_tree', 'legacy_rule', ${JSON.stringify(legacy)}::jsonb), ('ws_tree', 'orders_count', ${JSON.stringify(other)}::jsonb)`.execute(db);
+    await sql`INSERT INTO tag_definitions (workspace_id, key, definition) VALUES ('ws_tree', 'legacy_rule', ${JSON.stringify(legacy)}::jsonb), ('ws_tree', 'orders_count', ${JSON.stringify(other)}::jsonb)`.execute(
+      db,
+    );
     const { applied } = await migrateState(db);
     assert.ok(applied.includes('0026_rule_condition_tree'), applied.join(', '));
     const rows = (await sql<{ key: string; definition: unknown }>`SELECT key, definition FROM tag_definitions ORDER BY key`.execute(db)).rows;
@@ -119,7 +146,16 @@ test('state migration 0026 rewrites a stored rule to the tree; it parses and com
     const orders = path.join(tempDir(), 'orders.csv');
     fs.writeFileSync(
       orders,
-      ['order_id,ordered_at,amount,member_no', 'a1,2026-06-01 10:00,150,MA', 'a2,2026-06-02 10:00,150,MA', 'b1,2026-06-03 10:00,300,MB', 'c1,2026-06-04 10:00,20,MC', 'c2,2026-06-05 10:00,20,MC', 'c3,2026-06-06 10:00,20,MC', ''].join('\n'),
+      [
+        'order_id,ordered_at,amount,member_no',
+        'a1,2026-06-01 10:00,150,MA',
+        'a2,2026-06-02 10:00,150,MA',
+        'b1,2026-06-03 10:00,300,MB',
+        'c1,2026-06-04 10:00,20,MC',
+        'c2,2026-06-05 10:00,20,MC',
+        'c3,2026-06-06 10:00,20,MC',
+        '',
+      ].join('\n'),
     );
     await runImport(stores, { workspace: ws, kind: 'orders', source: 'erp', files: [orders] });
     const members = path.join(tempDir(), 'members.csv');
