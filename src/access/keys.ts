@@ -6,14 +6,11 @@ import crypto from 'node:crypto';
 import { InputError, NotFoundError } from '../kernel/errors.ts';
 import type { StateStore } from '../stores/state/state-store.ts';
 import type { DataScope } from './scope.ts';
-import type { ApiKey, Role } from '../contract/access.ts';
+import { type ApiKey, MAX_ALLOWED_ORIGINS, type Role } from '../contract/access.ts';
 import { isoTime, isoTimeOrNull } from '../kernel/time.ts';
 
 // Roles and a key's public shape are the API's contract; re-exported for the server-side callers.
 export { ROLES, type Role } from '../contract/access.ts';
-
-/** At most this many origins per key: a list, not a registry. */
-export const MAX_ALLOWED_ORIGINS = 50;
 
 /**
  * A page origin as a tracker key's allow-list holds it: `https://shop.example.com`, a port when it is
@@ -98,7 +95,12 @@ export class ApiKeyService {
   async create(workspaceId: string, name: string, role: Role = 'admin', allowedOrigins?: readonly string[] | null): Promise<{ key: ApiKey; token: string }> {
     const origins = checkedOrigins(allowedOrigins);
     if (origins && role !== 'tracker') throw new InputError('allowedOrigins: only a tracker key is held to page origins');
-    const prefix = crypto.randomBytes(9).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 12);
+    const prefix = crypto
+      .randomBytes(9)
+      .toString('base64url')
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '0')
+      .slice(0, 12);
     const secret = crypto.randomBytes(32).toString('base64url');
     const row = await this.state.db
       .insertInto('api_keys')
@@ -119,12 +121,7 @@ export class ApiKeyService {
   }
 
   async list(workspaceId: string): Promise<ApiKey[]> {
-    const rows = await this.state.db
-      .selectFrom('api_keys')
-      .selectAll()
-      .where('workspace_id', '=', workspaceId)
-      .orderBy('seq')
-      .execute();
+    const rows = await this.state.db.selectFrom('api_keys').selectAll().where('workspace_id', '=', workspaceId).orderBy('seq').execute();
     return rows.map(toApiKey);
   }
 

@@ -3,9 +3,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from './auth.ts';
 import { WorkspaceService, workspaceChange } from './workspaces.ts';
-import { ApiKeyService, MAX_ALLOWED_ORIGINS } from './keys.ts';
+import { ApiKeyService } from './keys.ts';
 import { workspaceSchema } from '../contract/workspaces.ts';
-import { apiKeyResponseSchema, apiKeysResponseSchema, createdApiKeySchema, ROLES } from '../contract/access.ts';
+import { allowedOriginsChangeSchema, apiKeyInputSchema, apiKeyResponseSchema, apiKeysResponseSchema, createdApiKeySchema } from '../contract/access.ts';
 
 /** /api/v1/workspace and /api/v1/api-keys: the caller's workspace and its machine keys. */
 export function workspaceRoutes(
@@ -80,11 +80,7 @@ export function workspaceRoutes(
         tags: ['workspace'],
         summary: 'Create an API key; the token is returned once',
         security: [{ bearer: [] }],
-        body: z.object({
-          name: z.string().min(1).max(200),
-          role: z.enum(ROLES).default('operator'),
-          allowedOrigins: z.array(z.string().max(300)).max(MAX_ALLOWED_ORIGINS).nullable().optional().describe('a tracker key only: the page origins it may send from'),
-        }),
+        body: apiKeyInputSchema,
         response: { 201: createdApiKeySchema },
       },
     },
@@ -109,7 +105,7 @@ export function workspaceRoutes(
         summary: 'Hold a tracker key to page origins (null or []: any origin)',
         security: [{ bearer: [] }],
         params: z.object({ key: z.string().min(1) }),
-        body: z.object({ allowedOrigins: z.array(z.string().max(300)).max(MAX_ALLOWED_ORIGINS).nullable() }).strict(),
+        body: allowedOriginsChangeSchema,
         response: { 200: apiKeyResponseSchema },
       },
     },

@@ -122,3 +122,13 @@ export type ApiKey = z.infer<typeof apiKeySchema>;
 export const apiKeysResponseSchema = z.object({ keys: z.array(apiKeySchema) });
 export const apiKeyResponseSchema = z.object({ key: apiKeySchema });
 export const createdApiKeySchema = z.object({ key: apiKeySchema, token: z.string().describe('shown once; store it now') });
+
+/** At most this many origins per key: a list, not a registry. */
+export const MAX_ALLOWED_ORIGINS = 50;
+const allowedOrigins = z.array(z.string().max(300)).max(MAX_ALLOWED_ORIGINS);
+export const apiKeyInputSchema = z.object({
+  name: z.string().min(1).max(200),
+  role: roleSchema.default('operator'),
+  allowedOrigins: allowedOrigins.nullable().optional().describe('a tracker key only: the page origins it may send from'),
+});
+export const allowedOriginsChangeSchema = z.object({ allowedOrigins: allowedOrigins.nullable() }).strict();
