@@ -93,3 +93,20 @@ test('identifier types are listed and declared per workspace', async () => {
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /name|lower-case/);
 });
+
+test('siyu resolve reports each step on stderr as it ends, then the summary on stdout', async () => {
+  const dir = tempDir();
+  const slug = uniqueSlug('resolve');
+  assert.equal((await runCli(['workspace', 'create', '--slug', slug, '--name', '步骤'], env(dir))).code, 0);
+  const file = path.join(tempDir(), 'orders.csv');
+  fs.writeFileSync(file, 'order_id,ordered_at,amount,phone\nR1,2026-05-01 10:00:00,10.00,13800000001\nR2,2026-05-02 10:00:00,20.00,13800000001\n');
+  const imported = await runCli(['import', 'orders', file, '--source', 'erp', '--workspace', slug], env(dir));
+  assert.equal(imported.code, 0, imported.stderr);
+  const resolved = await runCli(['resolve', '--full', '--workspace', slug], env(dir));
+  assert.equal(resolved.code, 0, resolved.stderr);
+  assert.match(resolved.stdout, /resolved 2 records → 1 people/);
+  // Steps in the order the run takes them, each when it ends.
+  const steps = [...resolved.stderr.matchAll(/^resolving: ([a-z ]+) done in \d+\.\d s$/gm)].map((m) => m[1]);
+  assert.deepEqual(steps.slice(0, 3), ['snapshot', 'previous people', 'group values']);
+  assert.ok(steps.includes('link') && steps.at(-1) === 'count people', steps.join(', '));
+});

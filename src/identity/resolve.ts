@@ -28,6 +28,8 @@ export interface ResolveOptions {
   fuzzy?: Partial<FuzzyOptions> | false;
   /** From how many moved records the joins with them sort and merge instead of hashing (default 1M). */
   sortJoinsFrom?: number;
+  /** Called as each step of the run ends, with its seconds (progress for a long run). */
+  onStep?: (step: string, seconds: number) => void;
 }
 
 /** A hidden single-valued type: records given different labels by an unmerge never link again. */
@@ -350,6 +352,7 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
       const now = performance.now();
       steps[name] = Math.round(now - stepStarted) / 1000;
       stepStarted = now;
+      options.onStep?.(name, steps[name]);
     },
   };
   const types = await loadIdentifierTypes(stores.state, ctx.ws);

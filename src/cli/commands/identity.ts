@@ -21,7 +21,9 @@ export function registerIdentityCommands(program: Command, config: () => SiyuCon
     .option('-w, --workspace <slug>', 'workspace slug or id')
     .action(async (options: { full?: boolean; workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
-        const s = await resolveIdentities(stores, { workspaceId, full: options.full });
+        // Each step as it ends, on stderr (stdout keeps the summary alone).
+        const onStep = (step: string, seconds: number) => process.stderr.write(`resolving: ${step} done in ${seconds.toFixed(1)} s\n`);
+        const s = await resolveIdentities(stores, { workspaceId, full: options.full, onStep });
         console.log(
           `resolved ${s.records.toLocaleString('en-US')} records → ${s.people.toLocaleString('en-US')} people ` +
             `(${s.newPeople} new, ${s.merges} merges, ${s.splits} splits, ${s.hubs} hub values, ${s.conflicts} conflicts, ` +
