@@ -89,8 +89,8 @@ export function conditionTreeSchema<Leaf>(leaves: readonly [z.core.$ZodTypeDiscr
 }
 
 /** Deeper or bigger trees are no one's condition and only make the SQL (and the engine's parser) work: refused. */
-export const MAX_TREE_DEPTH = 32;
-export const MAX_TREE_NODES = 500;
+const MAX_TREE_DEPTH = 32;
+const MAX_TREE_NODES = 500;
 
 /** Checks the depth and size of the trees under `roots` (counted without recursion). */
 export function checkTreeSize<Leaf>(roots: ConditionTree<Leaf>[], ctx: z.RefinementCtx): void {

@@ -34,7 +34,7 @@ const ADDABLE = ['tag', 'profile', 'event', 'orders', 'segment', 'identifier', '
 export const RULE_ADDABLE = ['tag', 'profile', 'statistic', 'group'] as const;
 type Addable = (typeof ADDABLE)[number] | (typeof RULE_ADDABLE)[number];
 
-export function newCondition(type: Addable, data: BuilderData): Condition {
+function newCondition(type: Addable, data: BuilderData): Condition {
   switch (type) {
     case 'tag':
       return { type: 'tag', tag: data.tags[0]?.key ?? '', op: 'eq', value: '' };
@@ -242,8 +242,8 @@ function TagRow({ condition, onChange }: { condition: Extract<Condition, { type:
   );
 }
 
-/** An operator and its value: one, a list (in), a pair (between) or none (exists, missing). Rule tags' cases use it too. */
-export function Comparison({ op, value, type, onChange }: { op: ValueOp; value: Scalar | Scalar[] | undefined; type: string | undefined; onChange: (op: ValueOp, value: Scalar | Scalar[] | undefined) => void }) {
+/** An operator and its value: one, a list (in), a pair (between) or none (exists, missing). */
+function Comparison({ op, value, type, onChange }: { op: ValueOp; value: Scalar | Scalar[] | undefined; type: string | undefined; onChange: (op: ValueOp, value: Scalar | Scalar[] | undefined) => void }) {
   const { t } = useT();
   const changeOp = (next: ValueOp) => {
     if (next === 'exists' || next === 'missing') return onChange(next, undefined);
