@@ -5,7 +5,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { callApi, openTestStores, startTestServer, workspaceWithKeys } from './helpers.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { callApi, openTestStores, runCli, startTestServer, tempDir, testConfig, uniqueSlug, workspaceWithKeys } from './helpers.ts';
+import { WorkspaceService } from '../src/access/workspaces.ts';
+import { openStateStore } from '../src/stores/stores.ts';
 import type { Stores } from '../src/stores/stores.ts';
 
 let stores: Stores;
@@ -72,4 +76,28 @@ test('the API document describes the tag routes', async () => {
   const { status, json } = await call('GET', '/api/openapi.json');
   assert.equal(status, 200);
   assert.ok(json.paths['/api/v1/tags'].post, 'POST /api/v1/tags is documented');
+});
+
+test('siyu tags define takes a file in the old shape and stores the tree', async () => {
+  const dir = tempDir();
+  const env = { SIYU_DATA_DIR: dir, SIYU_DEMO_PEOPLE: '0' };
+  const slug = uniqueSlug('ruletree');
+  assert.equal((await runCli(['workspace', 'create', '--slug', slug, '--name', 'x'], env)).code, 0);
+  const file = path.join(dir, 'rule.json');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ key: 'has_level', name, kind: 'rule', valueType: 'boolean', cases: [{ when: { not: { profile: 'level', op: 'missing' } }, value: true }] }),
+  );
+  const defined = await runCli(['tags', 'define', file, '-w', slug], env);
+  assert.equal(defined.code, 0, defined.stderr);
+  // The state store only (this process holds another facts store): the stored definition is the tree.
+  const state = await openStateStore(testConfig(dir, env));
+  try {
+    const workspace = (await new WorkspaceService(state).list()).find((w) => w.slug === slug)!;
+    const row = await state.db.selectFrom('tag_definitions').select('definition').where('workspace_id', '=', workspace.id).where('key', '=', 'has_level').executeTakeFirstOrThrow();
+    const stored = (typeof row.definition === 'string' ? JSON.parse(row.definition) : row.definition) as { cases: unknown };
+    assert.deepEqual(stored.cases, [{ when: { type: 'not', condition: { type: 'profile', field: 'level', op: 'missing' } }, value: true }]);
+  } finally {
+    await state.close();
+  }
 });
