@@ -12,7 +12,7 @@ export const roleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof roleSchema>;
 /** People log in to the console; 'tracker' is for machines only. */
 export const USER_ROLES = ['admin', 'operator', 'analyst', 'staff'] as const satisfies readonly Role[];
-export const userRoleSchema = z.enum(USER_ROLES);
+const userRoleSchema = z.enum(USER_ROLES);
 
 export const loginInputSchema = z.object({ email: z.string().min(3).max(320), password: z.string().min(1).max(1000) }).strict();
 export const passwordSchema = z.string().min(10, 'at least 10 characters').max(200);
@@ -74,7 +74,6 @@ export const teamSchema = z.object({
 export type Team = z.infer<typeof teamSchema>;
 
 export const loginResponseSchema = z.object({ user: userSchema, expiresAt: isoTimeSchema, workspace: workspaceSchema });
-export type LoginResponse = z.infer<typeof loginResponseSchema>;
 
 /** GET /api/v1/auth/me: who is calling, as what, and what the console may show them. */
 export const meSchema = z.object({

@@ -30,7 +30,7 @@ export const personTagSchema = z.object({
   setAt: z.string().optional(),
 });
 
-export const personOrderSchema = z.object({
+const personOrderSchema = z.object({
   source: z.string(),
   orderId: z.string(),
   status: z.string(),
@@ -153,7 +153,7 @@ export const personExportSchema = z.object({
   tasks: z.array(personTaskSchema),
 });
 
-export const erasureSummarySchema = z.object({
+const erasureSummarySchema = z.object({
   personId: z.number(),
   identifiers: z.number(),
   recordsDeleted: z.number(),

@@ -5,11 +5,10 @@
 import { z } from 'zod';
 import { isoTimeSchema } from './common.ts';
 
-export const secretListingSchema = z.object({
+const secretListingSchema = z.object({
   name: z.string(),
   hint: z.string().meta({ description: 'the value is never shown: "••••" and at most its last 4 characters' }),
   updatedAt: isoTimeSchema,
 });
-export type SecretListing = z.infer<typeof secretListingSchema>;
 export const secretsResponseSchema = z.object({ secrets: z.array(secretListingSchema) });
 export const secretResponseSchema = z.object({ secret: secretListingSchema });

@@ -2,13 +2,12 @@
 import { z } from 'zod';
 
 /** One word per store: what went wrong stays in the server log (a store error names hosts, paths and users). */
-export const storeHealthSchema = z.object({ engine: z.string(), ok: z.boolean(), status: z.enum(['ok', 'unavailable']) });
+const storeHealthSchema = z.object({ engine: z.string(), ok: z.boolean(), status: z.enum(['ok', 'unavailable']) });
 export const healthSchema = z.object({
   status: z.enum(['ok', 'degraded']),
   facts: storeHealthSchema,
   state: storeHealthSchema,
 });
-export type Health = z.infer<typeof healthSchema>;
 
 /** GET /api/openapi.json: the OpenAPI 3.1 document of these schemas. */
 export const openApiDocumentSchema = z.looseObject({

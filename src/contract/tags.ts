@@ -20,7 +20,7 @@ export const storedTagSchema = z.looseObject({
 });
 export type TagDefinition = z.infer<typeof storedTagSchema>;
 
-export const tagRunSchema = z.object({
+const tagRunSchema = z.object({
   id: z.string(),
   baseDate: z.string(),
   trigger: z.string(),
@@ -30,7 +30,6 @@ export const tagRunSchema = z.object({
   startedAt: isoTimeSchema,
   seconds: z.number().nullable(),
 });
-export type TagRun = z.infer<typeof tagRunSchema>;
 
 const withValueType = storedTagSchema.extend({ valueType: z.string() });
 export const tagListItemSchema = withValueType.extend({ lastRun: tagRunSchema.nullable() });
@@ -47,10 +46,10 @@ export const tagDetailSchema = z.object({
 export type TagDetail = z.infer<typeof tagDetailSchema>;
 
 /** One tag's outcome of a run. */
-export const tagRunResultSchema = z.object({ key: z.string(), runId: z.string(), status: z.string(), people: z.number(), seconds: z.number(), error: z.string().optional() });
+const tagRunResultSchema = z.object({ key: z.string(), runId: z.string(), status: z.string(), people: z.number(), seconds: z.number(), error: z.string().optional() });
 export const tagRunsResponseSchema = z.object({ runs: z.array(tagRunResultSchema) });
 
-export const tagImportReportSchema = z.object({
+const tagImportReportSchema = z.object({
   tag: z.string(),
   batch: z.number(),
   rowsRead: z.number(),

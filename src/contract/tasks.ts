@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { isoTimeSchema } from './common.ts';
 
-export const taskStatusSchema = z.enum(['open', 'done']);
+const taskStatusSchema = z.enum(['open', 'done']);
 export const taskSchema = z.object({
   id: z.number(),
   personId: z.number(),
