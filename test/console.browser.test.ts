@@ -279,7 +279,7 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     assert.deepEqual([tag.kind, tag.valueType, tag.query], ['sql', 'number', 'SELECT person_id, count() AS value FROM purchases GROUP BY person_id']);
   });
 
-  await step(t, 'a rule tag through its form: its case is the segment editor’s tree (a tag and a profile condition, all of them)', async () => {
+  await step(t, 'a rule tag through its form: its case is the segment editor’s tree (a tag, a profile and a statistic condition, all of them)', async () => {
     await nav('标签');
     await page.getByRole('link', { name: '新建标签' }).first().click();
     await page.getByLabel('Key').fill('rule_new_members');
@@ -291,6 +291,10 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     await firstCase.getByLabel('值', { exact: true }).fill('新客');
     await firstCase.getByRole('button', { name: '+ 会员资料' }).click();
     await firstCase.locator('.condition[data-type="profile"]').getByLabel('比较').selectOption('exists');
+    await firstCase.getByRole('button', { name: '+ 统计' }).click();
+    const statistic = firstCase.locator('.condition[data-type="statistic"]');
+    await statistic.getByLabel('统计对象').selectOption('purchases');
+    await statistic.getByLabel('值', { exact: true }).fill('2');
     await firstCase.getByLabel('取值').fill('是');
     await page.getByRole('button', { name: '创建标签' }).click();
     await page.getByRole('heading', { name: '有等级的新客' }).waitFor();
@@ -303,6 +307,7 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
           conditions: [
             { type: 'tag', tag: 'lifecycle_stage', op: 'eq', value: '新客' },
             { type: 'profile', field: 'level', op: 'exists' },
+            { type: 'statistic', statistic: { of: 'purchases', measure: 'count', windowDays: 90 }, op: 'gte', value: 2 },
           ],
         },
         value: '是',

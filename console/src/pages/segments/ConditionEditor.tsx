@@ -2,9 +2,9 @@
  * The condition tree editor: and/or groups of rows (tag value, profile field, behaviour event count
  * in the last N days, orders, another segment, an identifier); any row can be negated. Types the rows
  * do not cover (sequence, sample, list) are edited as JSON in place. Rule tags' cases use it too,
- * with their own leaves (BuilderData.addable).
+ * with their own leaves (BuilderData.addable, and a row for a statistic: leafRows).
  */
-import { createContext, useContext, useState } from 'react';
+import { createContext, useContext, useState, type ReactNode } from 'react';
 import { useT, type Key } from '../../i18n.ts';
 import type { Named } from '../../../../src/contract/common.ts';
 import type { ComparedScalar as Scalar, ComparisonOp as ValueOp } from '../../../../src/contract/conditions.ts';
@@ -24,13 +24,15 @@ export interface BuilderData {
   self?: string;
   /** The conditions the add buttons offer (a rule tag's tree has fewer leaves than a segment's). */
   addable?: readonly Addable[];
+  /** Row editors for leaves the segment editor does not know (a rule's statistic), by type. */
+  leafRows?: Record<string, (condition: Condition, onChange: (c: Condition) => void) => ReactNode>;
 }
 
 export const BuilderContext = createContext<BuilderData>({ tags: [], segments: [], identifierTypes: [] });
 
 const VALUE_OPS: ValueOp[] = ['eq', 'ne', 'in', 'between', 'gt', 'gte', 'lt', 'lte', 'exists', 'missing'];
 const ADDABLE = ['tag', 'profile', 'event', 'orders', 'segment', 'identifier', 'group'] as const;
-/** A rule tag's conditions: the tree segments use over tag, profile and statistic leaves (a statistic is edited as JSON). */
+/** A rule tag's conditions: the tree segments use over tag, profile and statistic leaves. */
 export const RULE_ADDABLE = ['tag', 'profile', 'statistic', 'group'] as const;
 type Addable = (typeof ADDABLE)[number] | (typeof RULE_ADDABLE)[number];
 
@@ -51,7 +53,7 @@ function newCondition(type: Addable, data: BuilderData): Condition {
     case 'group':
       return { type: 'group', match: 'any', conditions: [] };
     case 'statistic':
-      // A rule's own leaf (src/tags/definition.ts): not a segment condition, so typed loosely here.
+      // A rule's own leaf (src/tags/definition.ts), edited by the row the rule form hands in (leafRows).
       return { type: 'statistic', statistic: { of: 'purchases', measure: 'count', windowDays: 90 }, op: 'gte', value: 1 } as unknown as Condition;
   }
 }
@@ -131,6 +133,8 @@ function ConditionRow({ condition, onChange, onRemove, depth, index }: { conditi
 
 function ConditionBody({ condition, onChange, depth }: { condition: Condition; onChange: (c: Condition) => void; depth: number }) {
   const { t } = useT();
+  const ownRow = useContext(BuilderContext).leafRows?.[condition.type];
+  if (ownRow) return <>{ownRow(condition, onChange)}</>;
   switch (condition.type) {
     case 'group':
       return (
@@ -242,8 +246,8 @@ function TagRow({ condition, onChange }: { condition: Extract<Condition, { type:
   );
 }
 
-/** An operator and its value: one, a list (in), a pair (between) or none (exists, missing). */
-function Comparison({ op, value, type, onChange }: { op: ValueOp; value: Scalar | Scalar[] | undefined; type: string | undefined; onChange: (op: ValueOp, value: Scalar | Scalar[] | undefined) => void }) {
+/** An operator and its value: one, a list (in), a pair (between) or none (exists, missing). A rule's statistic row uses it too. */
+export function Comparison({ op, value, type, onChange }: { op: ValueOp; value: Scalar | Scalar[] | undefined; type: string | undefined; onChange: (op: ValueOp, value: Scalar | Scalar[] | undefined) => void }) {
   const { t } = useT();
   const changeOp = (next: ValueOp) => {
     if (next === 'exists' || next === 'missing') return onChange(next, undefined);

@@ -1,14 +1,14 @@
 /** The form for the common tag kinds; it edits the definition object the API takes. */
 import type { ReactNode } from 'react';
 import { useT, type Key } from '../../i18n.ts';
-import type { ComparedScalar as Scalar } from '../../../../src/contract/conditions.ts';
+import type { ComparedScalar as Scalar, ComparisonOp } from '../../../../src/contract/conditions.ts';
 import type { TagDefinition, TagListItem } from '../../../../src/contract/tags.ts';
 import { Field, numberOrUndefined, splitList } from '../../components/Form.tsx';
 import { scalarOf, textOf } from '../../values.ts';
 import { ValueInput } from '../../components/ValueInput.tsx';
 import type { Condition } from '../../../../src/contract/segments.ts';
 // A rule's condition is a segment's tree (src/contract/conditions.ts): the same editor, with a rule's leaves.
-import { BuilderContext, ConditionList, MatchSelect, RULE_ADDABLE } from '../segments/ConditionEditor.tsx';
+import { BuilderContext, Comparison, ConditionList, MatchSelect, RULE_ADDABLE } from '../segments/ConditionEditor.tsx';
 
 export const FORM_KINDS = ['manual', 'rule', 'tier', 'statistic', 'sql'] as const;
 const NEW_CONDITION: Condition = { type: 'tag', tag: '', op: 'eq', value: '' };
@@ -159,51 +159,61 @@ function SqlFields({ def, set }: { def: TagDefinition; set: Setter }) {
   );
 }
 
-function StatisticFields({ def, set }: { def: TagDefinition; set: Setter }) {
+/** What a statistic measures: of purchases or events, the measure, its field, the window and the filter (a statistic tag's, and a rule's statistic condition). */
+function MeasureFields({ def, set }: { def: Record<string, unknown>; set: (patch: Record<string, unknown>) => void }) {
   const { t } = useT();
   const of = String(def.of ?? 'purchases');
   const measure = String(def.measure ?? 'count');
+  return (
+    <>
+      <Field label={t('tags.of')}>
+        <select value={of} onChange={(e) => set({ of: e.target.value, field: undefined, event: undefined, sources: undefined })}>
+          <option value="purchases">{t('tags.ofPurchases')}</option>
+          <option value="events">{t('tags.ofEvents')}</option>
+        </select>
+      </Field>
+      <Field label={t('tags.measure')}>
+        <select value={measure} onChange={(e) => set({ measure: e.target.value, field: e.target.value === 'count' ? undefined : (def.field ?? FIELDS[of][0]) })}>
+          {MEASURES.map((m) => (
+            <option key={m} value={m}>
+              {t(`measure.${m}` as Key)}
+            </option>
+          ))}
+        </select>
+      </Field>
+      {measure !== 'count' && (
+        <Field label={t('tags.field')}>
+          <select value={String(def.field ?? '')} onChange={(e) => set({ field: e.target.value })}>
+            {FIELDS[of].map((f) => (
+              <option key={f}>{f}</option>
+            ))}
+          </select>
+        </Field>
+      )}
+      <Field label={t('tags.windowDays')} hint={t('tags.windowHint')}>
+        <input type="number" min={1} max={3650} value={textOf(def.windowDays)} onChange={(e) => set({ windowDays: numberOrUndefined(e.target.value) })} />
+      </Field>
+      {of === 'events' ? (
+        <Field label={t('tags.event')}>
+          <input value={String(def.event ?? '')} placeholder="Order Completed" onChange={(e) => set({ event: e.target.value || undefined })} />
+        </Field>
+      ) : (
+        <Field label={t('tags.sources')} hint={t('tags.sourcesHint')}>
+          <input value={((def.sources as string[] | undefined) ?? []).join(', ')} onChange={(e) => set({ sources: splitList(e.target.value).length ? splitList(e.target.value) : undefined })} />
+        </Field>
+      )}
+    </>
+  );
+}
+
+function StatisticFields({ def, set }: { def: TagDefinition; set: Setter }) {
+  const { t } = useT();
   const buckets = (def.buckets as Bucket[] | undefined) ?? [];
   const setBuckets = (next: Bucket[]) => set({ buckets: next.length ? next : undefined });
   return (
     <Fieldset legend={t('tagKind.statistic')}>
       <div className="form-grid">
-        <Field label={t('tags.of')}>
-          <select value={of} onChange={(e) => set({ of: e.target.value, field: undefined, event: undefined, sources: undefined })}>
-            <option value="purchases">{t('tags.ofPurchases')}</option>
-            <option value="events">{t('tags.ofEvents')}</option>
-          </select>
-        </Field>
-        <Field label={t('tags.measure')}>
-          <select value={measure} onChange={(e) => set({ measure: e.target.value, field: e.target.value === 'count' ? undefined : (def.field ?? FIELDS[of][0]) })}>
-            {MEASURES.map((m) => (
-              <option key={m} value={m}>
-                {t(`measure.${m}` as Key)}
-              </option>
-            ))}
-          </select>
-        </Field>
-        {measure !== 'count' && (
-          <Field label={t('tags.field')}>
-            <select value={String(def.field ?? '')} onChange={(e) => set({ field: e.target.value })}>
-              {FIELDS[of].map((f) => (
-                <option key={f}>{f}</option>
-              ))}
-            </select>
-          </Field>
-        )}
-        <Field label={t('tags.windowDays')} hint={t('tags.windowHint')}>
-          <input type="number" min={1} max={3650} value={textOf(def.windowDays)} onChange={(e) => set({ windowDays: numberOrUndefined(e.target.value) })} />
-        </Field>
-        {of === 'events' ? (
-          <Field label={t('tags.event')}>
-            <input value={String(def.event ?? '')} placeholder="Order Completed" onChange={(e) => set({ event: e.target.value || undefined })} />
-          </Field>
-        ) : (
-          <Field label={t('tags.sources')} hint={t('tags.sourcesHint')}>
-            <input value={((def.sources as string[] | undefined) ?? []).join(', ')} onChange={(e) => set({ sources: splitList(e.target.value).length ? splitList(e.target.value) : undefined })} />
-          </Field>
-        )}
+        <MeasureFields def={def} set={set} />
       </div>
       <h3 className="subhead">{t('tags.buckets')}</h3>
       <p className="muted small">{t('tags.bucketsHint')}</p>
@@ -300,7 +310,7 @@ function RuleFields({ def, set, tags }: { def: TagDefinition; set: Setter; tags:
         </Field>
       </div>
       <p className="muted small">{t('tags.casesHint')}</p>
-      <BuilderContext.Provider value={{ tags, segments: [], identifierTypes: [], addable: RULE_ADDABLE }}>
+      <BuilderContext.Provider value={{ tags, segments: [], identifierTypes: [], addable: RULE_ADDABLE, leafRows: { statistic: statisticRow } }}>
         {cases.map((c, i) => {
           const root = rootOf(c.when);
           return (
@@ -329,5 +339,43 @@ function RuleFields({ def, set, tags }: { def: TagDefinition; set: Setter; tags:
         </Field>
       </div>
     </Fieldset>
+  );
+}
+
+/** A rule's own leaf: a statistic over the person's purchases or events, compared like any value. */
+interface StatisticLeaf {
+  type: 'statistic';
+  statistic: Record<string, unknown>;
+  op: ComparisonOp;
+  value?: Scalar | Scalar[];
+}
+
+/** The type a statistic's value compares as: counts and shares are numbers, a field its own type. */
+function statisticType(statistic: Record<string, unknown>): string {
+  if (statistic.measure === 'count' || statistic.measure === 'share') return 'number';
+  return ({ ordered_at: 'date', timestamp: 'date', source: 'string', store_id: 'string', event: 'string' } as Record<string, string>)[String(statistic.field)] ?? 'number';
+}
+
+function statisticRow(condition: Condition, onChange: (c: Condition) => void): ReactNode {
+  // The segment editor's Condition has no statistic leaf: this row is the rule's own (src/tags/definition.ts).
+  return <StatisticRow leaf={condition as unknown as StatisticLeaf} onChange={(leaf) => onChange(leaf as unknown as Condition)} />;
+}
+
+function StatisticRow({ leaf, onChange }: { leaf: StatisticLeaf; onChange: (leaf: StatisticLeaf) => void }) {
+  const setStatistic = (patch: Record<string, unknown>) => {
+    const statistic = { ...leaf.statistic, ...patch };
+    for (const key of Object.keys(statistic)) if (statistic[key] === undefined) delete statistic[key];
+    onChange({ ...leaf, statistic });
+  };
+  return (
+    <div className="condition-fields">
+      <MeasureFields def={leaf.statistic} set={setStatistic} />
+      <Comparison
+        op={leaf.op}
+        value={leaf.value}
+        type={statisticType(leaf.statistic)}
+        onChange={(op, value) => onChange(value === undefined ? { type: 'statistic', statistic: leaf.statistic, op } : { ...leaf, op, value })}
+      />
+    </div>
   );
 }
