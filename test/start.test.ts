@@ -1,15 +1,25 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { ROOT, tempDir } from './helpers.ts';
+import { ROOT, ownStateDatabase, tempDir } from './helpers.ts';
+
+// A first start acts on empty stores: on a PostgreSQL server each data directory gets a database of its own.
+const databases = new Map<string, Awaited<ReturnType<typeof ownStateDatabase>>>();
+async function stateEnv(dataDir: string): Promise<NodeJS.ProcessEnv> {
+  if (!databases.has(dataDir)) databases.set(dataDir, await ownStateDatabase());
+  return databases.get(dataDir)!.env;
+}
+after(async () => {
+  for (const database of databases.values()) await database.drop();
+});
 
 /** Starts `siyu start` as a user would, waits for its banner, and returns what it printed. */
 async function startServer(dataDir: string, demoPeople = '300') {
   const child = spawn(process.execPath, [path.join(ROOT, 'src/cli/main.ts'), 'start'], {
     cwd: ROOT,
-    env: { ...process.env, SIYU_DATA_DIR: dataDir, SIYU_PORT: '0', SIYU_DEMO_PEOPLE: demoPeople },
+    env: { ...process.env, ...(await stateEnv(dataDir)), SIYU_DATA_DIR: dataDir, SIYU_PORT: '0', SIYU_DEMO_PEOPLE: demoPeople },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
