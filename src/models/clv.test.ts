@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bgnbdConditionalPurchases, bgnbdExpectedPurchases, bgnbdProbabilityAlive, fitModel, gammaGammaExpectedSpend, type Summary } from './clv.ts';
 import { readSummary, summariseTransactions } from './summary.ts';
-import { runCli, tempDir } from '../../test/helpers.ts';
+import { tempDir } from '../../test/helpers.ts';
 
 // A copy of ../shared/data/cdnow (see test/fixtures/cdnow/README.md), so the tests run on any checkout.
 const CDNOW = path.resolve('test', 'fixtures', 'cdnow');
@@ -109,19 +109,4 @@ test('the full CDNOW log (space-separated) fits close to its 1/10 sample', async
   assert.ok(Math.max(...log.T) <= 39 && Math.min(...log.T) >= 26, 'everyone first bought in Q1 1997');
   const result = fitModel('bgnbd', log);
   for (const [name, value] of Object.entries(PUBLISHED.bgnbd.params)) assertWithin(result.params[name], value, 0.2, `full-data ${name}`);
-});
-
-test('siyu models fit prints one JSON object; a wrong column is named', async () => {
-  const ok = await runCli(['models', 'fit', 'bgnbd', '--summary', SAMPLE, '--columns', 'x=x,t_x=t.x,T=T.cal']);
-  assert.equal(ok.code, 0, ok.stderr);
-  const printed = JSON.parse(ok.stdout);
-  assert.deepEqual(Object.keys(printed), ['model', 'params', 'logLikelihood', 'n']);
-  assert.deepEqual(Object.keys(printed.params), ['r', 'alpha', 'a', 'b']);
-  assertWithin(printed.params.r, 0.243, 0.01, 'r');
-  const wrong = await runCli(['models', 'fit', 'gammagamma', '--summary', SAMPLE, '--columns', 'x=x,t_x=t.x,T=T.cal,m=spend']);
-  assert.equal(wrong.code, 1);
-  assert.match(wrong.stderr, /^siyu: .*no column "spend" for m \(the file has: cust, x, t\.x, T\.cal, x\.star, m\.x\)/);
-  const transactions = await runCli(['models', 'fit', 'paretonbd', '--transactions', SAMPLE, '--customer', 'cust']);
-  assert.equal(transactions.code, 1);
-  assert.match(transactions.stderr, /--transactions needs --date, --calibration-end/);
 });

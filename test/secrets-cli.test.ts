@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { ROOT, ownStateDatabase, tempDir } from '../../test/helpers.ts';
+import { ROOT, ownStateDatabase, tempDir } from './helpers.ts';
 
 // rotate-key re-seals every secret of the state store and commands default to the only workspace:
 // on a PostgreSQL server, this suite's own database.
