@@ -169,8 +169,8 @@ test('siyu commands run beside siyu start through the server, and directly again
     assert.match(noKey.stderr, /^siyu: SIYU_URL is set but SIYU_API_KEY is not/);
     const unreachable = await siyu(['tags', 'list'], { env: { SIYU_URL: 'http://127.0.0.1:9', SIYU_API_KEY: server.adminKey } });
     assert.match(unreachable.stderr, /^siyu: cannot reach SIYU_URL \(http:\/\/127\.0\.0\.1:9\)/);
-    const notRemote = await siyu(['users', 'list'], { env: { SIYU_URL: server.url, SIYU_API_KEY: server.adminKey } });
-    assert.match(notRemote.stderr, /^siyu: siyu users list: not available against a remote server/);
+    const notRemote = await siyu(['users', 'create'], { env: { SIYU_URL: server.url, SIYU_API_KEY: server.adminKey } });
+    assert.match(notRemote.stderr, /^siyu: siyu users create: not available against a remote server/);
   } finally {
     assert.equal(await server.stop(), 0);
   }

@@ -9,6 +9,7 @@ import { decideReview, listReviews } from '../../identity/reviews.ts';
 import { getOneIdSettings, saveOneIdSettings } from '../../identity/settings.ts';
 import { declareIdentifierType, loadIdentifierTypes } from '../../identity/identifier-store.ts';
 import { printTable } from '../output.ts';
+import { printExplanation, printResolveSummary } from '../formats.ts';
 import { withWorkspace, cliActor } from '../workspace.ts';
 import { registerSignKeyCommands } from './sign-keys.ts';
 import { parseInteger } from '../args.ts';
@@ -24,13 +25,7 @@ export function registerIdentityCommands(program: Command, config: () => SiyuCon
         // Each step as it ends, on stderr (stdout keeps the summary alone).
         const onStep = (step: string, seconds: number) => process.stderr.write(`resolving: ${step} done in ${seconds.toFixed(1)} s\n`);
         const s = await resolveIdentities(stores, { workspaceId, full: options.full, onStep });
-        console.log(
-          `resolved ${s.records.toLocaleString('en-US')} records → ${s.people.toLocaleString('en-US')} people ` +
-            `(${s.newPeople} new, ${s.merges} merges, ${s.splits} splits, ${s.hubs} hub values, ${s.conflicts} conflicts, ` +
-            `${s.reassigned} records moved) in ${s.seconds.toFixed(1)} s`,
-        );
-        const steps = Object.entries(s.steps).filter(([, seconds]) => seconds >= 0.05);
-        if (steps.length > 0) console.log(`steps: ${steps.map(([name, seconds]) => `${name} ${seconds.toFixed(1)} s`).join(', ')}`);
+        printResolveSummary(s);
       });
     });
 
@@ -56,15 +51,7 @@ export function registerIdentityCommands(program: Command, config: () => SiyuCon
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
         const id = parseInteger(personId);
         const e = await explainPerson(stores, workspaceId, id);
-        if (e.records.length === 0) throw new Error(`no person ${id} in this workspace`);
-        console.log(`person ${id}: ${e.records.length} records`);
-        printTable(e.records.map((r) => ({ source: r.source, kind: r.kind, record: r.record_id, name: r.name, identifiers: r.identifiers.map((i) => `${i.type}=${i.value}`).join(' ') })));
-        console.log('\njoined by:');
-        printTable(e.links.map((l) => ({ type: l.type, value: l.value, records: l.records.join(' ') })));
-        if (e.history.length > 0) {
-          console.log('\nhistory:');
-          printTable(e.history.map((h) => ({ at: h.at, kind: h.kind, details: JSON.stringify(h.details) })));
-        }
+        printExplanation(id, e);
       });
     });
 
@@ -98,7 +85,18 @@ export function registerIdentityCommands(program: Command, config: () => SiyuCon
     .action(async (options: { workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
         const types = [...(await loadIdentifierTypes(stores.state, workspaceId)).values()].sort((a, b) => b.priority - a.priority);
-        printTable(types.map((t) => ({ type: t.name, label: t.label, priority: t.priority, 'single-valued': t.singleValued ? 'yes' : '', 'max people per value': t.maxPeoplePerValue, parent: t.parent ?? '', normaliser: t.normaliser, strong: t.strong ? 'yes' : 'evidence only' })));
+        printTable(
+          types.map((t) => ({
+            type: t.name,
+            label: t.label,
+            priority: t.priority,
+            'single-valued': t.singleValued ? 'yes' : '',
+            'max people per value': t.maxPeoplePerValue,
+            parent: t.parent ?? '',
+            normaliser: t.normaliser,
+            strong: t.strong ? 'yes' : 'evidence only',
+          })),
+        );
       });
     });
   identities
@@ -112,21 +110,26 @@ export function registerIdentityCommands(program: Command, config: () => SiyuCon
     .option('--normaliser <name>', 'phone_cn, email, lower or trim', 'trim')
     .option('--weak', 'evidence for probabilistic matching only, never a link by itself')
     .option('-w, --workspace <slug>', 'workspace slug or id')
-    .action(async (name: string, options: { label: string; priority: number; single?: boolean; maxPeople: number; parent?: string; normaliser: string; weak?: boolean; workspace?: string }) => {
-      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
-        const type = await declareIdentifierType(stores.state, workspaceId, {
-          name,
-          label: options.label,
-          priority: options.priority,
-          singleValued: options.single === true,
-          maxPeoplePerValue: options.maxPeople,
-          parent: options.parent,
-          normaliser: options.normaliser,
-          strong: options.weak !== true,
+    .action(
+      async (
+        name: string,
+        options: { label: string; priority: number; single?: boolean; maxPeople: number; parent?: string; normaliser: string; weak?: boolean; workspace?: string },
+      ) => {
+        await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+          const type = await declareIdentifierType(stores.state, workspaceId, {
+            name,
+            label: options.label,
+            priority: options.priority,
+            singleValued: options.single === true,
+            maxPeoplePerValue: options.maxPeople,
+            parent: options.parent,
+            normaliser: options.normaliser,
+            strong: options.weak !== true,
+          });
+          console.log(`identifier type ${type.name} declared; import files may now carry a "${type.name}" column, events an identities.${type.name}`);
         });
-        console.log(`identifier type ${type.name} declared; import files may now carry a "${type.name}" column, events an identities.${type.name}`);
-      });
-    });
+      },
+    );
   identities
     .command('review')
     .description('borderline probabilistic matches: list them, or --accept / --reject one')
@@ -144,7 +147,15 @@ export function registerIdentityCommands(program: Command, config: () => SiyuCon
         }
         if (!['pending', 'accepted', 'rejected'].includes(options.status)) throw new Error('--status must be pending, accepted or rejected');
         const rows = await listReviews(stores, workspaceId, options.status as 'pending');
-        printTable(rows.map((r) => ({ id: Number(r.id), probability: Number(r.probability), a: r.record_a, b: r.record_b, 'pattern (name phone address birthday id)': JSON.stringify(r.pattern) })));
+        printTable(
+          rows.map((r) => ({
+            id: Number(r.id),
+            probability: Number(r.probability),
+            a: r.record_a,
+            b: r.record_b,
+            'pattern (name phone address birthday id)': JSON.stringify(r.pattern),
+          })),
+        );
       });
     });
   identities
@@ -157,7 +168,11 @@ export function registerIdentityCommands(program: Command, config: () => SiyuCon
     .option('--max-block <n>', 'skip blocks larger than this', parseInteger)
     .option('-w, --workspace <slug>', 'workspace slug or id')
     .action(async (options: { fuzzy?: string; autoMerge?: string; mergeAt?: number; reviewAt?: number; maxBlock?: number; workspace?: string }) => {
-      for (const [flag, value] of [['--fuzzy', options.fuzzy], ['--auto-merge', options.autoMerge]]) if (value !== undefined && !['on', 'off'].includes(value)) throw new Error(`${flag} must be on or off`);
+      for (const [flag, value] of [
+        ['--fuzzy', options.fuzzy],
+        ['--auto-merge', options.autoMerge],
+      ])
+        if (value !== undefined && !['on', 'off'].includes(value)) throw new Error(`${flag} must be on or off`);
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
         const change = {
           ...(options.fuzzy !== undefined ? { fuzzy: options.fuzzy === 'on' } : {}),
@@ -168,7 +183,9 @@ export function registerIdentityCommands(program: Command, config: () => SiyuCon
         };
         const settings = Object.keys(change).length > 0 ? await saveOneIdSettings(stores, workspaceId, change) : await getOneIdSettings(stores, workspaceId);
         if (Object.keys(change).length > 0) await recordAudit(stores, workspaceId, cliActor(), 'oneid.settings', workspaceId, settings);
-        console.log(`probabilistic matching ${settings.fuzzy ? 'on' : 'off'}: ${settings.autoMerge ? `merge at ≥ ${settings.mergeAt}` : 'no automatic merges'}, review at ≥ ${settings.reviewAt}, blocks up to ${settings.maxBlock} records`);
+        console.log(
+          `probabilistic matching ${settings.fuzzy ? 'on' : 'off'}: ${settings.autoMerge ? `merge at ≥ ${settings.mergeAt}` : 'no automatic merges'}, review at ≥ ${settings.reviewAt}, blocks up to ${settings.maxBlock} records`,
+        );
       });
     });
 

@@ -8,6 +8,7 @@ import { mappingFileSchema } from '../../ingest/layouts.ts';
 import { IMPORT_KINDS, type ImportKind } from '../../contract/imports.ts';
 import { listImportRuns, listQuarantine } from '../../ingest/runs.ts';
 import { printTable, Progress } from '../output.ts';
+import { importRunRow, importSummaryText } from '../formats.ts';
 import { runTagsAfterImport } from '../../tags/engine.ts';
 import { parseInteger } from '../args.ts';
 
@@ -29,7 +30,8 @@ export function registerImportCommands(program: Command, config: () => SiyuConfi
         const workspace = await new WorkspaceService(stores.state).resolve(options.workspace);
         if (kind === 'runs') {
           const runs = await listImportRuns(stores, workspace.id, options.limit);
-          printTable(runs.map((r) => ({ run: r.id, kind: r.kind, source: r.source, status: r.status, read: r.rows_read, landed: r.landed, updated: r.updated, unchanged: r.unchanged, quarantined: r.quarantined, started: r.started_at })));
+          // The same row as remote mode's (UTC ISO time, as the API answers it).
+          printTable(runs.map((r) => importRunRow({ ...r, rowsRead: r.rows_read, startedAt: new Date(r.started_at).toISOString() })));
           return;
         }
         if (kind === 'quarantine') {
@@ -67,14 +69,20 @@ export function registerImportCommands(program: Command, config: () => SiyuConfi
           onProgress: ({ rows }) => progress.update(rows, 'rows'),
         });
         progress.done();
-        printTable(summary.files.map((f) => ({ file: f.file, detected: f.detected, layout: f.layout, read: f.rowsRead, landed: f.landed, updated: f.updated, unchanged: f.unchanged, quarantined: f.quarantined, 'values dropped': f.valuesDropped })));
-        console.log(
-          `\nrun ${summary.runId}${summary.resumed ? ' (resumed)' : ''}: ${summary.rowsRead.toLocaleString('en-US')} rows read, ` +
-            `${summary.landed.toLocaleString('en-US')} landed, ${summary.updated.toLocaleString('en-US')} updated, ` +
-            `${summary.unchanged.toLocaleString('en-US')} unchanged, ${summary.quarantined.toLocaleString('en-US')} quarantined` +
-            `${summary.valuesDropped ? `, ${summary.valuesDropped.toLocaleString('en-US')} values dropped` : ''} in ${summary.seconds.toFixed(1)} s` +
-            `${summary.quarantined + summary.valuesDropped > 0 ? `\nsee: siyu import quarantine --run ${summary.runId}` : ''}`,
+        printTable(
+          summary.files.map((f) => ({
+            file: f.file,
+            detected: f.detected,
+            layout: f.layout,
+            read: f.rowsRead,
+            landed: f.landed,
+            updated: f.updated,
+            unchanged: f.unchanged,
+            quarantined: f.quarantined,
+            'values dropped': f.valuesDropped,
+          })),
         );
+        console.log(importSummaryText(summary.runId, summary.resumed, summary, summary.seconds));
         if (summary.resolution) {
           const r = summary.resolution;
           console.log(`OneID: ${r.people.toLocaleString('en-US')} people (${r.newPeople} new, ${r.merges} merges, ${r.hubs} hub values, ${r.conflicts} conflicts)`);

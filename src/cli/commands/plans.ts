@@ -14,12 +14,12 @@ import { planDispatcher } from '../../app/worker.ts';
 import { getJourney, journeyPositions, listJourneys, pauseJourney, saveJourney, startJourney } from '../../journeys/journeys.ts';
 import type { Stores } from '../../stores/stores.ts';
 import { printTable } from '../output.ts';
+import { printPlanList, printPlanReport } from '../formats.ts';
 import { cliActor, withWorkspace } from '../workspace.ts';
 import { eachDefinition, parseInteger, readJson } from '../args.ts';
 import { setExitCode } from '../hosted.ts';
 
 const ws = ['-w, --workspace <slug>', 'workspace slug or id'] as const;
-const pct = (x: number | null | undefined) => (x === null || x === undefined ? '' : `${(100 * x).toFixed(2)}%`);
 
 /**
  * Runs the workspace's due plan runs and sends until none of its messages is due (or the time is
@@ -36,7 +36,12 @@ async function runAndDispatch(stores: Stores, config: SiyuConfig, workspaceId: s
     const sent = await dispatcher.drain();
     total += sent;
     if (sent > 0) process.stderr.write(`\rsent ${total.toLocaleString('en-US')} messages`);
-    const waiting = await stores.state.db.selectFrom('deliveries').select(({ fn }) => fn.min('next_attempt_at').as('next')).where('status', '=', 'queued').where('workspace_id', '=', workspaceId).executeTakeFirst();
+    const waiting = await stores.state.db
+      .selectFrom('deliveries')
+      .select(({ fn }) => fn.min('next_attempt_at').as('next'))
+      .where('status', '=', 'queued')
+      .where('workspace_id', '=', workspaceId)
+      .executeTakeFirst();
     if (!waiting?.next) break;
     if (Date.now() > until || new Date(waiting.next).getTime() > until) {
       console.log(`messages still waiting (next try ${new Date(waiting.next).toISOString()}): \`siyu start\` sends them`);
@@ -46,35 +51,6 @@ async function runAndDispatch(stores: Stores, config: SiyuConfig, workspaceId: s
   }
   await dispatcher.stop();
   if (total > 0) process.stderr.write(`\rsent ${total.toLocaleString('en-US')} messages in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
-}
-
-function printReport(report: Awaited<ReturnType<typeof planReport>>, json?: boolean): void {
-  if (json) {
-    console.log(JSON.stringify(report, null, 2));
-    return;
-  }
-  console.log(`plan ${report.plan}: ${report.status}; goal: ${report.goal ?? '(none)'}; runs: ${report.runs.map((r) => `${r.slot} ${r.status}`).join(', ') || '(none)'}`);
-  printTable(
-    report.groups.map((g) => ({
-      group: g.group,
-      audience: g.audience,
-      stopped: g.stopped,
-      sent: g.sent,
-      delivered: g.delivered,
-      failed: g.failed,
-      clicked: g.clicked,
-      converted: g.converted,
-      revenue: g.revenue,
-      rate: pct(g.conversionRate),
-      lift: g.lift ? `${g.lift.absolute >= 0 ? '+' : ''}${(100 * g.lift.absolute).toFixed(2)} pt [${(100 * g.lift.absoluteCi.low).toFixed(2)}, ${(100 * g.lift.absoluteCi.high).toFixed(2)}]` : '',
-      cost: g.cost,
-      per_conversion: g.costPerConversion,
-    })),
-  );
-  if (report.stoppedBy.length > 0) {
-    console.log('\nstopped by policy:');
-    printTable(report.stoppedBy);
-  }
 }
 
 export function registerPlanCommands(program: Command, config: () => SiyuConfig): void {
@@ -88,7 +64,9 @@ export function registerPlanCommands(program: Command, config: () => SiyuConfig)
       await withWorkspace(config, options.workspace, (stores, workspaceId) =>
         eachDefinition(file, async (definition) => {
           const channel = await saveChannel(stores, workspaceId, definition, { replace: options.replace });
-          console.log(`channel ${channel.key}: ${channel.kind}, addressed by ${addressTypeOf(channel) ?? '(nothing)'}, ${channel.ratePerMinute}/min, ${channel.costPerMessage} per message`);
+          console.log(
+            `channel ${channel.key}: ${channel.kind}, addressed by ${addressTypeOf(channel) ?? '(nothing)'}, ${channel.ratePerMinute}/min, ${channel.costPerMessage} per message`,
+          );
         }),
       );
     });
@@ -99,7 +77,14 @@ export function registerPlanCommands(program: Command, config: () => SiyuConfig)
     .action(async (options: { workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) =>
         printTable(
-          (await listChannels(stores, workspaceId)).map((c) => ({ key: c.key, kind: c.kind, address: addressTypeOf(c) ?? '', consent: c.consent, per_min: c.ratePerMinute, cost: c.costPerMessage })),
+          (await listChannels(stores, workspaceId)).map((c) => ({
+            key: c.key,
+            kind: c.kind,
+            address: addressTypeOf(c) ?? '',
+            consent: c.consent,
+            per_min: c.ratePerMinute,
+            cost: c.costPerMessage,
+          })),
         ),
       );
     });
@@ -119,7 +104,7 @@ export function registerPlanCommands(program: Command, config: () => SiyuConfig)
     .command('test <key>')
     .description('send one test message through a channel to an address or a person, and say what happened')
     .option('--to <address>', 'the address (email, phone, openid, external_userid …)')
-    .option('--person <id>', 'a person id: the channel\'s address type is looked up')
+    .option('--person <id>', "a person id: the channel's address type is looked up")
     .option('--text <text>', 'the message text', '这是一条来自 Siyu 的测试消息。This is a test message from Siyu.')
     .option(...ws)
     .action(async (key: string, options: { to?: string; person?: string; text: string; workspace?: string }) => {
@@ -168,7 +153,9 @@ export function registerPlanCommands(program: Command, config: () => SiyuConfig)
       await withWorkspace(config, options.workspace, (stores, workspaceId) =>
         eachDefinition(file, async (definition) => {
           const { plan, status } = await savePlan(stores, workspaceId, definition, { replace: options.replace });
-          console.log(`plan ${plan.key} (${plan.name}): ${status}; segment ${plan.audience.segment} via ${plan.channel}, variants ${plan.variants.map((v) => v.key).join('/')}, control ${plan.controlPercent}%`);
+          console.log(
+            `plan ${plan.key} (${plan.name}): ${status}; segment ${plan.audience.segment} via ${plan.channel}, variants ${plan.variants.map((v) => v.key).join('/')}, control ${plan.controlPercent}%`,
+          );
         }),
       );
     });
@@ -176,9 +163,7 @@ export function registerPlanCommands(program: Command, config: () => SiyuConfig)
     .command('list')
     .option(...ws)
     .action(async (options: { workspace?: string }) => {
-      await withWorkspace(config, options.workspace, async (stores, workspaceId) =>
-        printTable((await listPlans(stores, workspaceId)).map((p) => ({ key: p.plan.key, name: p.plan.name, status: p.status, schedule: p.plan.schedule.kind, next_run: p.nextRunAt ?? '', channel: p.plan.channel }))),
-      );
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => printPlanList(await listPlans(stores, workspaceId)));
     });
   plans
     .command('start <key>')
@@ -210,7 +195,12 @@ export function registerPlanCommands(program: Command, config: () => SiyuConfig)
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
         const sent = await testPlan(stores, workspaceId, key, { publicUrl: cfg.publicUrl ?? `http://${cfg.host}:${cfg.port}`, log: (m) => console.log(m) });
         await runAndDispatch(stores, cfg, workspaceId, 60);
-        const rows = await stores.state.db.selectFrom('deliveries').select(['person_id', 'step', 'status', 'reason']).where('run_id', '=', sent.runId).orderBy('person_id').execute();
+        const rows = await stores.state.db
+          .selectFrom('deliveries')
+          .select(['person_id', 'step', 'status', 'reason'])
+          .where('run_id', '=', sent.runId)
+          .orderBy('person_id')
+          .execute();
         printTable(rows.map((r) => ({ person: Number(r.person_id), variant: r.step.replace(/^test:/, ''), status: r.status, reason: r.reason ?? '' })));
       });
     });
@@ -235,7 +225,9 @@ export function registerPlanCommands(program: Command, config: () => SiyuConfig)
     .description("each variant's message as this person would get it")
     .option(...ws)
     .action(async (key: string, personId: string, options: { workspace?: string }) => {
-      await withWorkspace(config, options.workspace, async (stores, workspaceId) => console.log(JSON.stringify(await previewPlan(stores, workspaceId, key, parseInteger(personId)), null, 2)));
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) =>
+        console.log(JSON.stringify(await previewPlan(stores, workspaceId, key, parseInteger(personId)), null, 2)),
+      );
     });
   plans
     .command('report <key>')
@@ -245,7 +237,7 @@ export function registerPlanCommands(program: Command, config: () => SiyuConfig)
     .option(...ws)
     .action(async (key: string, options: { run?: string; json?: boolean; workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
-        printReport(await planReport(stores, workspaceId, key, { runId: options.run }), options.json);
+        printPlanReport(await planReport(stores, workspaceId, key, { runId: options.run }), options.json);
       });
     });
 
@@ -268,7 +260,14 @@ export function registerPlanCommands(program: Command, config: () => SiyuConfig)
     .option(...ws)
     .action(async (options: { workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) =>
-        printTable((await listJourneys(stores, workspaceId)).map((j) => ({ key: j.journey.key, name: j.journey.name, status: j.status, entry: 'segment' in j.journey.entry ? `segment ${j.journey.entry.segment}` : `event ${j.journey.entry.event}` }))),
+        printTable(
+          (await listJourneys(stores, workspaceId)).map((j) => ({
+            key: j.journey.key,
+            name: j.journey.name,
+            status: j.status,
+            entry: 'segment' in j.journey.entry ? `segment ${j.journey.entry.segment}` : `event ${j.journey.entry.event}`,
+          })),
+        ),
       );
     });
   journeys
@@ -293,7 +292,7 @@ export function registerPlanCommands(program: Command, config: () => SiyuConfig)
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
         const { journey, status } = await getJourney(stores, workspaceId, key);
         if (!options.json) printTable(await journeyPositions(stores, workspaceId, key));
-        printReport(await reportOf(stores, workspaceId, key, status, journey.goal), options.json);
+        printPlanReport(await reportOf(stores, workspaceId, key, status, journey.goal), options.json);
       });
     });
 }

@@ -7,6 +7,7 @@ import { diffSnapshots, listSnapshots, takeSnapshot } from '../../segments/snaps
 import { crossMatrix, segmentInsights } from '../../segments/insights.ts';
 import { exportSegment, exportToFile, importSegmentList } from '../../segments/lists.ts';
 import { printTable } from '../output.ts';
+import { estimateLine, exactLine, segmentListRow } from '../formats.ts';
 import { behaviourIndexStatus, refreshBehaviourIndex } from '../../segments/behaviour.ts';
 import { withWorkspace, cliActor } from '../workspace.ts';
 import { eachDefinition, parseInteger, readJson } from '../args.ts';
@@ -41,11 +42,16 @@ export function registerSegmentCommands(program: Command, config: () => SiyuConf
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
         if (!options.status) {
           const build = await refreshBehaviourIndex(stores, workspaceId);
-          console.log(`behaviour index: ${build.weeks.length} week${build.weeks.length === 1 ? '' : 's'} rebuilt in ${build.seconds.toFixed(1)} s (${build.weeks.join(', ') || 'no changes'})`);
+          console.log(
+            `behaviour index: ${build.weeks.length} week${build.weeks.length === 1 ? '' : 's'} rebuilt in ${build.seconds.toFixed(1)} s (${build.weeks.join(', ') || 'no changes'})`,
+          );
         }
         const status = await behaviourIndexStatus(stores, workspaceId);
         if (!status.build) console.log('behaviour index: not built yet (behaviour conditions read the events)');
-        else console.log(`built ${status.build.builtAt} UTC (zone ${status.build.timeZone}); people changed since: ${status.changedPeople} (read from the events until the next build)`);
+        else
+          console.log(
+            `built ${status.build.builtAt} UTC (zone ${status.build.timeZone}); people changed since: ${status.changedPeople} (read from the events until the next build)`,
+          );
       });
     });
 
@@ -58,7 +64,7 @@ export function registerSegmentCommands(program: Command, config: () => SiyuConf
         const rows = [];
         for (const s of await listSegments(stores, workspaceId)) {
           const [last] = await listSnapshots(stores, workspaceId, s.key);
-          rows.push({ key: s.key, name: s.name.zh, conditions: s.conditions.length, 'last snapshot': last ? `${last.takenAt.slice(0, 16).replace('T', ' ')} ${last.people}` : '' });
+          rows.push(segmentListRow(s, last));
         }
         printTable(rows);
       });
@@ -76,9 +82,9 @@ export function registerSegmentCommands(program: Command, config: () => SiyuConf
           ? treeSchema.parse({ ...(readJson(keyOrFile) as object), ...(options.today ? { today: options.today } : {}) })
           : { ...(await getSegment(stores, workspaceId, keyOrFile)), today: options.today };
         const estimate = await estimateSegment(stores, workspaceId, tree);
-        console.log(`estimate: ${estimate.estimate.toLocaleString('en-US')} (95%: ${estimate.low.toLocaleString('en-US')}–${estimate.high.toLocaleString('en-US')}) in ${(estimate.seconds * 1000).toFixed(0)} ms`);
+        console.log(estimateLine(estimate));
         const exact = await countSegment(stores, workspaceId, tree);
-        console.log(`exact: ${exact.people.toLocaleString('en-US')} people in ${(exact.seconds * 1000).toFixed(0)} ms`);
+        console.log(exactLine(exact));
       });
     });
 
@@ -102,12 +108,35 @@ export function registerSegmentCommands(program: Command, config: () => SiyuConf
     .option(...ws)
     .action(async (key: string, options: { tags: string; top: number; workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
-        const result = await segmentInsights(stores, workspaceId, await getSegment(stores, workspaceId, key), options.tags.split(',').map((t) => t.trim()).filter(Boolean), options.top);
+        const result = await segmentInsights(
+          stores,
+          workspaceId,
+          await getSegment(stores, workspaceId, key),
+          options.tags
+            .split(',')
+            .map((t) => t.trim())
+            .filter(Boolean),
+          options.top,
+        );
         console.log(`${key}: ${result.people.toLocaleString('en-US')} of ${result.base.toLocaleString('en-US')} people (${percent(result.people, result.base)})`);
         for (const tag of result.tags) {
           console.log(`\n${tag.key} ${tag.name.zh} (values of ${tag.baseDate})`);
-          if ('summary' in tag && tag.summary) printTable([{ '': 'inside', people: tag.summary.people_inside, average: tag.summary.avg_inside, median: tag.summary.median_inside }, { '': 'base', people: tag.summary.people_base, average: tag.summary.avg_base, median: tag.summary.median_base }]);
-          else if ('values' in tag && tag.values) printTable(tag.values.map((v) => ({ value: v.value, inside: v.inside, 'share inside': percent(v.inside, result.people), base: v.base, 'share base': percent(v.base, result.base), lift: v.lift === null ? '' : v.lift.toFixed(2) })));
+          if ('summary' in tag && tag.summary)
+            printTable([
+              { '': 'inside', people: tag.summary.people_inside, average: tag.summary.avg_inside, median: tag.summary.median_inside },
+              { '': 'base', people: tag.summary.people_base, average: tag.summary.avg_base, median: tag.summary.median_base },
+            ]);
+          else if ('values' in tag && tag.values)
+            printTable(
+              tag.values.map((v) => ({
+                value: v.value,
+                inside: v.inside,
+                'share inside': percent(v.inside, result.people),
+                base: v.base,
+                'share base': percent(v.base, result.base),
+                lift: v.lift === null ? '' : v.lift.toFixed(2),
+              })),
+            );
         }
       });
     });
@@ -137,7 +166,15 @@ export function registerSegmentCommands(program: Command, config: () => SiyuConf
     .action(async (key: string, options: { list?: boolean; diff?: boolean; from?: string; to?: string; workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
         if (options.list) {
-          printTable((await listSnapshots(stores, workspaceId, key)).map((s) => ({ snapshot: s.id, taken: s.takenAt.slice(0, 19).replace('T', ' '), for: s.evaluatedFor, trigger: s.trigger, people: s.people })));
+          printTable(
+            (await listSnapshots(stores, workspaceId, key)).map((s) => ({
+              snapshot: s.id,
+              taken: s.takenAt.slice(0, 19).replace('T', ' '),
+              for: s.evaluatedFor,
+              trigger: s.trigger,
+              people: s.people,
+            })),
+          );
         } else if (options.diff) {
           const diff = await diffSnapshots(stores, workspaceId, key, { from: options.from, to: options.to });
           console.log(`${diff.from} → ${diff.to}: ${diff.joined.people} joined, ${diff.left.people} left`);
@@ -160,7 +197,9 @@ export function registerSegmentCommands(program: Command, config: () => SiyuConf
       const [zh, en] = (options.name ?? `${key}/${key}`).split('/');
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
         const report = await importSegmentList(stores, workspaceId, { key, name: { zh, en: en ?? zh }, identifierType: options.type, file });
-        console.log(`${file}: ${report.rowsRead} rows, ${report.accepted} accepted, ${report.rejectedCount} rejected, ${report.unmatched} match no one yet; segment ${key}: ${report.people} people`);
+        console.log(
+          `${file}: ${report.rowsRead} rows, ${report.accepted} accepted, ${report.rejectedCount} rejected, ${report.unmatched} match no one yet; segment ${key}: ${report.people} people`,
+        );
         for (const r of report.rejected.slice(0, 20)) console.log(`  row ${r.row} "${r.value}": expected ${r.expected}`);
       });
     });

@@ -2,19 +2,24 @@ import type { Command } from 'commander';
 import type { SiyuConfig } from '../../config/config.ts';
 import { createUser, listUsers, updateUser, USER_ROLES } from '../../access/users.ts';
 import { listAudit, recordAudit } from '../../access/audit.ts';
-import { type Role } from '../../access/keys.ts';
+import type { Role } from '../../access/keys.ts';
 import { NotFoundError } from '../../kernel/errors.ts';
 import type { Stores } from '../../stores/stores.ts';
 import { createTeam, deleteTeam, listTeams, updateTeam } from '../../access/teams.ts';
 import { listTasks, setTaskStatus } from '../../tasks/tasks.ts';
 import { printTable } from '../output.ts';
+import { printUsers } from '../formats.ts';
 import { withWorkspace, cliActor } from '../workspace.ts';
 import { parseInteger } from '../args.ts';
 import { commandEnv, readStdinText } from '../hosted.ts';
 
 const ws = ['-w, --workspace <slug>', 'workspace slug or id'] as const;
 
-const splitList = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
+const splitList = (text: string) =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 async function teamNamed(stores: Stores, workspaceId: string, name: string) {
   const team = (await listTeams(stores, workspaceId)).find((t) => t.name === name || t.id === name);
@@ -34,8 +39,8 @@ export function registerUserCommands(program: Command, config: () => SiyuConfig)
     .requiredOption('--email <email>')
     .requiredOption('--name <name>')
     .requiredOption('--role <role>', USER_ROLES.join(', '))
-    .option('--team <name>', "the team whose data scope the user works in (see `siyu teams`)")
-    .option('--staff-userid <userid>', "staff: their WeCom userid (they see the customers whose contact they own)")
+    .option('--team <name>', 'the team whose data scope the user works in (see `siyu teams`)')
+    .option('--staff-userid <userid>', 'staff: their WeCom userid (they see the customers whose contact they own)')
     .option(...ws)
     .action(async (options: { email: string; name: string; role: string; team?: string; staffUserid?: string; workspace?: string }) => {
       const password = commandEnv('SIYU_NEW_PASSWORD') || (await readStdin());
@@ -50,22 +55,10 @@ export function registerUserCommands(program: Command, config: () => SiyuConfig)
     .command('list')
     .option(...ws)
     .action(async (options: { workspace?: string }) => {
-      await withWorkspace(config, options.workspace, async (stores, workspaceId) =>
-        {
-          const teams = new Map((await listTeams(stores, workspaceId)).map((t) => [t.id, t.name]));
-          printTable(
-            (await listUsers(stores, workspaceId)).map((u) => ({
-              id: u.id,
-              email: u.email,
-              name: u.name,
-              role: u.role,
-              team: u.teamId ? (teams.get(u.teamId) ?? u.teamId) : '',
-              staff_userid: u.staffUserId ?? '',
-              disabled: u.disabled ? 'yes' : '',
-            })),
-          );
-        },
-      );
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
+        const teams = new Map((await listTeams(stores, workspaceId)).map((t) => [t.id, t.name]));
+        printUsers(await listUsers(stores, workspaceId), teams);
+      });
     });
   users
     .command('set <email>')
@@ -86,7 +79,12 @@ export function registerUserCommands(program: Command, config: () => SiyuConfig)
           teamId,
           staffUserId,
         });
-        await recordAudit(stores, workspaceId, cliActor(), 'user.update', user.id, { role: user.role, disabled: user.disabled, teamId: user.teamId, staffUserId: user.staffUserId });
+        await recordAudit(stores, workspaceId, cliActor(), 'user.update', user.id, {
+          role: user.role,
+          disabled: user.disabled,
+          teamId: user.teamId,
+          staffUserId: user.staffUserId,
+        });
         console.log(`user ${user.email}: ${user.role}${user.disabled ? ', disabled' : ''}`);
       });
     });
@@ -121,7 +119,10 @@ export function registerUserCommands(program: Command, config: () => SiyuConfig)
       await withWorkspace(config, options.workspace, async (stores, workspaceId) => {
         const before = await teamNamed(stores, workspaceId, name);
         const team = await updateTeam(stores, workspaceId, before.id, { name: options.rename ?? before.name, sources: splitList(options.sources) });
-        await recordAudit(stores, workspaceId, cliActor(), 'team.update', team.id, { from: { name: before.name, sources: before.sources }, to: { name: team.name, sources: team.sources } });
+        await recordAudit(stores, workspaceId, cliActor(), 'team.update', team.id, {
+          from: { name: before.name, sources: before.sources },
+          to: { name: team.name, sources: team.sources },
+        });
         console.log(`team ${team.name}: sees ${team.sources.join(', ')}`);
       });
     });
@@ -176,7 +177,9 @@ export function registerUserCommands(program: Command, config: () => SiyuConfig)
     .option(...ws)
     .action(async (options: { limit: number; action?: string; workspace?: string }) => {
       await withWorkspace(config, options.workspace, async (stores, workspaceId) =>
-        printTable((await listAudit(stores, workspaceId, options)).map((e) => ({ at: e.at, actor: e.actor, action: e.action, target: e.target, details: JSON.stringify(e.details) }))),
+        printTable(
+          (await listAudit(stores, workspaceId, options)).map((e) => ({ at: e.at, actor: e.actor, action: e.action, target: e.target, details: JSON.stringify(e.details) })),
+        ),
       );
     });
 }
