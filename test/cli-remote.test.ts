@@ -152,6 +152,10 @@ test('the daily commands work against SIYU_URL with the output they have on the 
     assert.match(await same('plans', 'list'), /^hello\s+问候\s+draft/m);
     assert.match(await same('plans', 'report', 'hello'), /^plan hello: draft/m);
     assert.match(await same('plans', 'report', 'hello', '--json'), /"plan": "hello"/);
+    const paused = await siyu(['plans', 'pause', 'hello'], remote, work);
+    assert.equal(paused.code, 0, paused.stderr);
+    assert.equal(paused.stdout, 'plan hello: paused\n');
+    assert.equal(((await api('/api/v1/plans/hello')) as { status: string }).status, 'paused');
 
     const doctor = await siyu(['doctor'], remote, work);
     assert.equal(doctor.code, 0, doctor.stderr);
