@@ -4,7 +4,7 @@ import type { SiyuConfig } from '../../config/config.ts';
 import { openCliStores } from '../workspace.ts';
 import { WorkspaceService } from '../../access/workspaces.ts';
 import { runImport } from '../../ingest/importer.ts';
-import { mappingFileSchema } from '../../ingest/layouts.ts';
+import { type MappingFile, mappingFileSchema } from '../../ingest/layouts.ts';
 import { IMPORT_KINDS, type ImportKind } from '../../contract/imports.ts';
 import { listImportRuns, listQuarantine } from '../../ingest/runs.ts';
 import { printTable, Progress } from '../output.ts';
@@ -43,7 +43,7 @@ export function registerImportCommands(program: Command, config: () => SiyuConfi
           throw new Error(`unknown import kind "${kind}"; expected one of ${IMPORT_KINDS.join(', ')}, runs, quarantine`);
         }
         if (files.length === 0) throw new Error(`give the file(s) to import: siyu import ${kind} FILE...`);
-        let mapping;
+        let mapping: MappingFile | undefined;
         if (options.mapping) {
           let raw: unknown;
           try {
