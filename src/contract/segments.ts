@@ -135,7 +135,6 @@ export const treeSchema = z
     today: date.optional(),
   })
   .strict();
-export type SegmentInput = z.input<typeof segmentSchema>;
 /** A tree being edited, as a client sends it to be counted. */
 export type Tree = z.infer<typeof treeSchema>;
 
@@ -157,8 +156,8 @@ const movedSchema = z.object({ people: z.number(), sample: z.array(z.number()) }
 export const snapshotDiffSchema = z.object({ segment: z.string(), from: z.string(), to: z.string(), joined: movedSchema, left: movedSchema });
 
 /** An estimate on a hash slice of the people (1 in `slice`; exact when slice is 1), with its 95% interval. */
-export const segmentEstimateSchema = z.object({ estimate: z.number(), low: z.number(), high: z.number(), slice: z.number(), seconds: z.number() });
-export const segmentExactSchema = z.object({ people: z.number(), seconds: z.number(), method: z.enum(['bitmaps', 'scan']) });
+const segmentEstimateSchema = z.object({ estimate: z.number(), low: z.number(), high: z.number(), slice: z.number(), seconds: z.number() });
+const segmentExactSchema = z.object({ people: z.number(), seconds: z.number(), method: z.enum(['bitmaps', 'scan']) });
 /** POST /api/v1/segments/count: the estimate, and the exact count unless only the estimate was asked. */
 export const treeCountSchema = z.object({ estimate: segmentEstimateSchema, exact: segmentExactSchema.nullable() });
 export type SegmentCount = z.infer<typeof treeCountSchema>;
@@ -196,7 +195,6 @@ export const crossMatrixSchema = z.object({
   columns: z.array(z.string()),
   rows: z.array(z.object({ value: z.string(), cells: z.array(z.number()) })),
 });
-export type CrossMatrix = z.infer<typeof crossMatrixSchema>;
 
 /** A build of the behaviour index (event counts per person, week and type). */
 export const behaviourBuildSchema = z.object({

@@ -10,7 +10,7 @@ import type { Stores } from '../stores/stores.ts';
 import { getSegment, membersSql } from '../segments/segments.ts';
 import { sql as factsSql } from '../facts/sql.ts';
 import { addressTypeOf } from '../channels/definition.ts';
-import { dateInZone } from '../tags/engine.ts';
+import { dateInZone } from '../kernel/time.ts';
 import { seconds, type Plan } from '../contract/plans.ts';
 import { addressesOf, enqueueCandidates, enqueueContext, exclusionConditions, type RunOptions } from './run.ts';
 
