@@ -34,7 +34,10 @@ export async function run(args: string[]): Promise<void> {
       audience: { segment: 'everyone' },
       channel: 'sms',
       controlPercent: 10,
-      variants: [{ key: 'A', template: { text: 'a' } }, { key: 'B', template: { text: 'b' } }],
+      variants: [
+        { key: 'A', template: { text: 'a' } },
+        { key: 'B', template: { text: 'b' } },
+      ],
       goal: { kind: 'order', windowDays: 7 },
     });
     const load = await timed(async () => {
@@ -58,7 +61,9 @@ export async function run(args: string[]): Promise<void> {
          WHERE cityHash64(number, 2) % 1000 < if(number % 10 = 0, 80, 95)`,
         params,
       );
-      await sql`INSERT INTO plan_runs (id, workspace_id, plan_key, slot, status, audience) VALUES ('run_bench', ${ws.id}, 'bench_plan', 'once', 'completed', ${sends})`.execute(stores.state.db);
+      await sql`INSERT INTO plan_runs (id, workspace_id, plan_key, slot, status, audience) VALUES ('run_bench', ${ws.id}, 'bench_plan', 'once', 'completed', ${sends})`.execute(
+        stores.state.db,
+      );
       await sql`
         INSERT INTO deliveries (workspace_id, plan_key, run_id, person_id, step, variant, channel, purpose, status, reason)
         SELECT ${ws.id}, 'bench_plan', 'run_bench', n, 'send',

@@ -54,7 +54,15 @@ export async function run(args: string[]): Promise<void> {
     );
     await saveSegment(stores, ws.id, { key: 'reachable', name: { zh: '有手机号', en: 'Has phone' }, conditions: [{ type: 'identifier', identifierType: 'phone' }] });
     await writeSecret(stores, ws.id, 'bench_dispatch_secret', SECRET);
-    await saveChannel(stores, ws.id, { key: 'hook', kind: 'webhook', address: 'phone', ratePerMinute: 1_000_000, concurrency, costPerMessage: 0.04, config: { url, secret: 'bench_dispatch_secret' } });
+    await saveChannel(stores, ws.id, {
+      key: 'hook',
+      kind: 'webhook',
+      address: 'phone',
+      ratePerMinute: 1_000_000,
+      concurrency,
+      costPerMessage: 0.04,
+      config: { url, secret: 'bench_dispatch_secret' },
+    });
     // The default caps (2 a day, 5 a week) are checked for everyone; quiet hours off so the bench runs at any hour.
     await savePolicy(stores, ws.id, { quietHours: null });
     await savePlan(stores, ws.id, {
@@ -64,7 +72,10 @@ export async function run(args: string[]): Promise<void> {
       channel: 'hook',
       controlPercent: 10,
       variants: [
-        { key: 'A', template: { text: '{{ person.name }}您好，{{ person.city | default: "您身边的" }}门店会员日 {{ "https://shop.example.com/a" | track }} 退订 {{ unsubscribe_url }}' } },
+        {
+          key: 'A',
+          template: { text: '{{ person.name }}您好，{{ person.city | default: "您身边的" }}门店会员日 {{ "https://shop.example.com/a" | track }} 退订 {{ unsubscribe_url }}' },
+        },
         { key: 'B', template: { text: '{{ person.name }}，专享 9 折 {{ "https://shop.example.com/b" | track }}' } },
       ],
       goal: { kind: 'order', windowDays: 7 },
@@ -78,7 +89,13 @@ export async function run(args: string[]): Promise<void> {
     const enqueue = await timed(() => runDuePlans(stores, { publicUrl: 'https://s.example.com' }));
     const summary = enqueue.value[0];
     const sentSoFar = async () =>
-      Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM deliveries WHERE workspace_id = ${ws.id} AND status IN ('delivered', 'sent', 'failed', 'parked')`.execute(stores.state.db)).rows[0].n);
+      Number(
+        (
+          await sql<{ n: number }>`SELECT count(*)::int AS n FROM deliveries WHERE workspace_id = ${ws.id} AND status IN ('delivered', 'sent', 'failed', 'parked')`.execute(
+            stores.state.db,
+          )
+        ).rows[0].n,
+      );
     const progress: number[] = [];
     for (;;) {
       const done = await sentSoFar();
@@ -91,7 +108,8 @@ export async function run(args: string[]): Promise<void> {
     child.kill('SIGTERM');
     const counts = JSON.parse(await next()) as { requests: number; distinct: number; badSignatures: number };
     const sent = summary.queued;
-    if (counts.distinct !== sent || counts.badSignatures > 0) throw new Error(`receiver got ${counts.distinct} distinct (${counts.badSignatures} bad signatures), expected ${sent}`);
+    if (counts.distinct !== sent || counts.badSignatures > 0)
+      throw new Error(`receiver got ${counts.distinct} distinct (${counts.badSignatures} bad signatures), expected ${sent}`);
     const figures = {
       people,
       audience: summary.audience,

@@ -68,7 +68,18 @@ export async function run(args: string[]): Promise<void> {
     });
   }
   console.log('');
-  printTable(results.map((r) => ({ file: r.file, rows: r.rows, MiB: r.mib, 'rows/s (median)': r.rows_per_s, 'each run': (r.runs_rows_per_s as number[]).join(' '), 're-import rows/s': r.reimport_rows_per_s, 're-import wrote': r.reimport_landed, 'peak RSS MiB': r.peak_rss_mib })));
+  printTable(
+    results.map((r) => ({
+      file: r.file,
+      rows: r.rows,
+      MiB: r.mib,
+      'rows/s (median)': r.rows_per_s,
+      'each run': (r.runs_rows_per_s as number[]).join(' '),
+      're-import rows/s': r.reimport_rows_per_s,
+      're-import wrote': r.reimport_landed,
+      'peak RSS MiB': r.peak_rss_mib,
+    })),
+  );
   console.log(`rows/s: the median of ${runs} first imports into empty stores; re-import: the last run's file again, unchanged`);
   console.log(JSON.stringify({ benchmark: 'import', machine: machine(), people, runs, results }));
 }

@@ -50,7 +50,12 @@ export function pairwise(assignments: Array<{ predicted: string; truth: string; 
   const precision = pp === 0 ? 1 : precisionHits / pp;
   const recall = tt === 0 ? 1 : recallHits / tt;
   const round = (x: number) => Math.round(x * 10000) / 10000;
-  return { records: assignments.length, precision: round(precision), recall: round(recall), f1: round(precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall)) };
+  return {
+    records: assignments.length,
+    precision: round(precision),
+    recall: round(recall),
+    f1: round(precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall)),
+  };
 }
 
 async function recordPersons(stores: Stores, ws: Workspace) {
@@ -68,7 +73,15 @@ async function recordPersons(stores: Stores, ws: Workspace) {
 
 async function febrl(stores: Stores, name: string, files: string[]): Promise<{ probabilistic: PairScore; deterministic: PairScore; seconds: number }> {
   const ws = await new WorkspaceService(stores.state).create({ slug: `febrl-${name.replace(/\W/g, '').toLowerCase()}`, name });
-  await declareIdentifierType(stores.state, ws.id, { name: 'soc_sec_id', label: 'Social security id', priority: 50, singleValued: false, maxPeoplePerValue: 1, normaliser: 'trim', strong: true });
+  await declareIdentifierType(stores.state, ws.id, {
+    name: 'soc_sec_id',
+    label: 'Social security id',
+    priority: 50,
+    singleValued: false,
+    maxPeoplePerValue: 1,
+    normaliser: 'trim',
+    strong: true,
+  });
   const mapping = {
     columns: {
       record_id: 'rec_id',

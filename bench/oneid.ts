@@ -62,7 +62,13 @@ export async function run(args: string[]): Promise<void> {
     };
     printTable([
       { step: `full resolve, ${edges.toLocaleString('en-US')} edges`, records: results.records, people: results.people, s: results.full_resolve_s, 'peak RSS MiB': fullRss },
-      { step: `attach ${incremental.toLocaleString('en-US')} new records`, records: results.incremental_touched_records, people: inc.value.people, s: results.incremental_s, 'peak RSS MiB': results.peak_rss_mib },
+      {
+        step: `attach ${incremental.toLocaleString('en-US')} new records`,
+        records: results.incremental_touched_records,
+        people: inc.value.people,
+        s: results.incremental_s,
+        'peak RSS MiB': results.peak_rss_mib,
+      },
     ]);
     console.log(`\nfull run steps (s): ${JSON.stringify(full.value.steps)}`);
     console.log(`incremental run steps (s): ${JSON.stringify(inc.value.steps)}`);

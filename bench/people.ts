@@ -12,7 +12,7 @@ import path from 'node:path';
 import { loadConfig } from '../src/config/config.ts';
 import { openStores } from '../src/stores/stores.ts';
 import { WorkspaceService } from '../src/access/workspaces.ts';
-import { type AuthenticatedKey } from '../src/access/keys.ts';
+import type { AuthenticatedKey } from '../src/access/keys.ts';
 import { personView, searchPeople } from '../src/people/people.ts';
 import { overview } from '../src/people/overview.ts';
 import { countSegment } from '../src/segments/segments.ts';
@@ -59,14 +59,21 @@ export async function run(args: string[]): Promise<void> {
     const team: AuthenticatedKey = { ...admin, role: 'operator', scope: { team: { id: 't', name: 'tmall', sources: ['tmall'] }, staff: false, staffUserId: null } };
     const pick = (i: number) => 1 + ((i * 7919) % people);
     const measures: Array<{ what: string; as: string; fn: (i: number) => Promise<unknown> }> = [];
-    for (const [as, caller] of [['workspace', admin], ['team (tmall)', team]] as const) {
+    for (const [as, caller] of [
+      ['workspace', admin],
+      ['team (tmall)', team],
+    ] as const) {
       // Typed as people type it: 138 0012 3456 (normalised to +8613800123456).
       const typed = (i: number) => `1${3800000000 + pick(i) - 1}`.replace(/^(\d{3})(\d{4})(\d{4})$/, '$1 $2 $3');
       measures.push({ what: 'search by phone', as, fn: (i) => searchPeople(stores, caller, typed(i)) });
       measures.push({ what: 'search by name part', as, fn: (i) => searchPeople(stores, caller, `静${(i * 31) % 997}`) });
       measures.push({ what: '360 view', as, fn: (i) => personView(stores, caller, pick(i)) });
       measures.push({ what: 'overview (365 days)', as, fn: () => overview(stores, caller, 365) });
-      measures.push({ what: 'segment count (orders ≥ 2 in 180 days)', as, fn: () => countSegment(stores, ws.id, { match: 'all', conditions: [{ type: 'orders', count: { min: 2 }, window: { days: 180 } }], viewer: caller }) });
+      measures.push({
+        what: 'segment count (orders ≥ 2 in 180 days)',
+        as,
+        fn: () => countSegment(stores, ws.id, { match: 'all', conditions: [{ type: 'orders', count: { min: 2 }, window: { days: 180 } }], viewer: caller }),
+      });
     }
     // The searches find what they look for (a bench of empty answers would prove nothing).
     const found = await searchPeople(stores, team, `1${3800000000 + pick(3) - 1}`);
@@ -86,7 +93,9 @@ export async function run(args: string[]): Promise<void> {
       figures[`${key}_p50_ms`] = p50;
       figures[`${key}_p95_ms`] = p95;
     }
-    console.log(`bench/people on ${machine()} (chDB + ${stores.state.engine}); ${people.toLocaleString('en-US')} people, ${(people * 3).toLocaleString('en-US')} orders loaded in ${load.seconds.toFixed(1)} s`);
+    console.log(
+      `bench/people on ${machine()} (chDB + ${stores.state.engine}); ${people.toLocaleString('en-US')} people, ${(people * 3).toLocaleString('en-US')} orders loaded in ${load.seconds.toFixed(1)} s`,
+    );
     printTable(rows);
     console.log(JSON.stringify({ bench: 'people', machine: machine(), people, ...figures, peak_rss_mib: peakRssMiB() }));
   } finally {

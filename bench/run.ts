@@ -12,10 +12,16 @@ const BENCHMARKS: Record<string, { describe: string; load: () => Promise<{ run(a
   segments: { describe: 'segment counts over 1M and 10M people: tags-only (bitmaps), mixed, sequence; p50/p95, and the ratio to PostgreSQL', load: () => import('./segments.ts') },
   dispatch: { describe: 'a plan to 100k people through policy, templates and the ledger to a local webhook receiver: messages/s', load: () => import('./dispatch.ts') },
   conversion: { describe: 'the plan report (per variant and control, lift, cost per conversion) over 1M sends', load: () => import('./conversion.ts') },
-  people: { describe: 'console reads over 1M people: search by phone and name, the 360 view, the overview, a segment count; whole workspace vs a team scope', load: () => import('./people.ts') },
+  people: {
+    describe: 'console reads over 1M people: search by phone and name, the 360 view, the overview, a segment count; whole workspace vs a team scope',
+    load: () => import('./people.ts'),
+  },
   oneid: { describe: 'OneID: full resolution of 10M identifier edges, incremental attach of 100k records', load: () => import('./oneid.ts') },
   cli: { describe: 'siyu commands as processes: client mode beside siyu start vs direct mode; baselines node -e and one bare fetch', load: () => import('./cli.ts') },
-  backup: { describe: 'siyu backup through the route of a serving server and siyu restore, at the demo brand of 20k people; baselines: a stopped copy, empty stores', load: () => import('./backup.ts') },
+  backup: {
+    describe: 'siyu backup through the route of a serving server and siyu restore, at the demo brand of 20k people; baselines: a stopped copy, empty stores',
+    load: () => import('./backup.ts'),
+  },
 };
 
 const [name, ...args] = process.argv.slice(2);

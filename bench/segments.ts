@@ -103,7 +103,10 @@ export async function loadFacts(stores: Stores, workspace: Workspace, people: nu
        FROM (SELECT number + 1 AS p FROM numbers({people:UInt64})) WHERE {tag:String} != 'member_level' OR ${hash('p', 99)} % 10 >= 3`,
       { ...params, tag: key, run, values, today },
     );
-    await stores.state.db.insertInto('tag_runs').values({ id: run, workspace_id: workspace.id, tag_key: key, base_date: today, trigger: 'manual', status: 'completed', people, error: null, finished_at: new Date() }).execute();
+    await stores.state.db
+      .insertInto('tag_runs')
+      .values({ id: run, workspace_id: workspace.id, tag_key: key, base_date: today, trigger: 'manual', status: 'completed', people, error: null, finished_at: new Date() })
+      .execute();
     await writeBitmaps(stores, { key, name: { zh: key, en: key }, kind: 'manual', valueType: 'string', dependsOn: [], onEmpty: 'clear' }, { ws: workspace.id, tag: key, run });
   }
   await writePeopleBitmap(stores, workspace.id);
@@ -122,7 +125,7 @@ export async function loadPostgres(pool: pg.Pool, people: number, generatedAt: n
   await pool.query('DROP TABLE IF EXISTS bench_people, bench_tags, bench_events');
   await pool.query('CREATE UNLOGGED TABLE bench_people (person_id bigint PRIMARY KEY)');
   await pool.query('CREATE UNLOGGED TABLE bench_tags (tag text, person_id bigint, value text)');
-  await pool.query("CREATE UNLOGGED TABLE bench_events (person_id bigint, event text, ts timestamptz, day date)");
+  await pool.query('CREATE UNLOGGED TABLE bench_events (person_id bigint, event text, ts timestamptz, day date)');
   await pool.query('INSERT INTO bench_people SELECT generate_series(1, $1::bigint)', [people]);
   for (const [k, [key, values]] of Object.entries(TAGS).entries()) {
     await pool.query(
@@ -145,7 +148,9 @@ export async function loadPostgres(pool: pg.Pool, people: number, generatedAt: n
 }
 
 export async function run(args: string[]): Promise<void> {
-  const sizes = option(args, 'people', '1000000,10000000').split(',').map((s) => Number(s.replace(/_/g, '')));
+  const sizes = option(args, 'people', '1000000,10000000')
+    .split(',')
+    .map((s) => Number(s.replace(/_/g, '')));
   const runs = Number(option(args, 'runs', '7'));
   const pgRuns = Number(option(args, 'pg-runs', '3'));
   const pgUrl = option(args, 'pg', process.env.DATABASE_URL ?? '');

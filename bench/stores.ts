@@ -87,7 +87,9 @@ async function stateGroupBy(state: StateStore) {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const sizes = option(args, 'sizes', '2000000,10000000').split(',').map((s) => Number(s.replace(/_/g, '')));
+  const sizes = option(args, 'sizes', '2000000,10000000')
+    .split(',')
+    .map((s) => Number(s.replace(/_/g, '')));
   const runs = Number(option(args, 'runs', '3'));
   const results: Array<Record<string, number | string>> = [];
   console.log(`bench/stores on ${machine()}; group-by: per source and month, count, sum, distinct buyers; median of ${runs} runs`);

@@ -108,7 +108,10 @@ function summarise(results: TagRunResult[]) {
 
 export async function run(args: string[]): Promise<void> {
   const demoPeople = Number(option(args, 'demo', '100000').replace(/_/g, ''));
-  const sizes = option(args, 'people', '100000,1000000').split(',').map((s) => Number(s.replace(/_/g, ''))).filter((n) => n > 0);
+  const sizes = option(args, 'people', '100000,1000000')
+    .split(',')
+    .map((s) => Number(s.replace(/_/g, '')))
+    .filter((n) => n > 0);
   const ordersEach = Number(option(args, 'orders', '10'));
   console.log(`bench/tags on ${machine()}`);
   const rows: Array<Record<string, unknown>> = [];
@@ -120,12 +123,24 @@ export async function run(args: string[]): Promise<void> {
       const pack = await installPack(stores, workspace.id, 'retail');
       const rssBefore = peakRssMiB();
       const { seconds, value: results } = await timed(() => runTags(stores, { workspaceId: workspace.id, baseDate: BASE }));
-      const [{ people }] = await stores.facts.query<{ people: string }>(`SELECT uniqExact(person_id) AS people FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id > 0`, { ws: workspace.id });
+      const [{ people }] = await stores.facts.query<{ people: string }>(
+        `SELECT uniqExact(person_id) AS people FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id > 0`,
+        { ws: workspace.id },
+      );
       const [{ orders }] = await stores.facts.query<{ orders: string }>(`SELECT count() AS orders FROM orders FINAL WHERE workspace_id = {ws:String}`, { ws: workspace.id });
       const summary = summarise(results);
       console.log(`demo brand: ${pack.installed.length} tags; coverage (people with a value of ${Number(people).toLocaleString('en-US')}):`);
       printTable(results.map((r) => ({ tag: r.key, status: r.status, people: r.people, s: r.seconds.toFixed(1) })));
-      rows.push({ case: `demo brand ${demoPeople.toLocaleString('en-US')}`, people: Number(people), orders: Number(orders), tags: summary.tags, seconds: Math.round(seconds * 10) / 10, peak_rss_mib: Math.max(rssBefore, peakRssMiB()), failed: summary.failed, slowest: summary.slowest });
+      rows.push({
+        case: `demo brand ${demoPeople.toLocaleString('en-US')}`,
+        people: Number(people),
+        orders: Number(orders),
+        tags: summary.tags,
+        seconds: Math.round(seconds * 10) / 10,
+        peak_rss_mib: Math.max(rssBefore, peakRssMiB()),
+        failed: summary.failed,
+        slowest: summary.slowest,
+      });
     });
   }
 
@@ -154,7 +169,19 @@ export async function run(args: string[]): Promise<void> {
     });
   }
   console.log('');
-  printTable(rows.map((r) => ({ case: r.case, people: r.people, orders: r.orders, tags: r.tags, 'pack run s': r.seconds, 'model fit s': r.model_fit_s ?? '', 'peak RSS MiB': r.peak_rss_mib, failed: (r.failed as string[]).length })));
-  for (const r of rows) console.log(`${r.case}: slowest ${(r.slowest as string[]).join(', ')}${(r.failed as string[]).length ? `; FAILED ${(r.failed as string[]).join('; ')}` : ''}`);
+  printTable(
+    rows.map((r) => ({
+      case: r.case,
+      people: r.people,
+      orders: r.orders,
+      tags: r.tags,
+      'pack run s': r.seconds,
+      'model fit s': r.model_fit_s ?? '',
+      'peak RSS MiB': r.peak_rss_mib,
+      failed: (r.failed as string[]).length,
+    })),
+  );
+  for (const r of rows)
+    console.log(`${r.case}: slowest ${(r.slowest as string[]).join(', ')}${(r.failed as string[]).length ? `; FAILED ${(r.failed as string[]).join('; ')}` : ''}`);
   console.log(JSON.stringify({ benchmark: 'tags', machine: machine(), baseDate: BASE, results: rows }));
 }

@@ -16,10 +16,14 @@ export async function run(args: string[]): Promise<void> {
   const levels = option(args, 'concurrency', '16,64,128').split(',').map(Number);
   const batchSize = Number(option(args, 'batch', '100'));
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'siyu-bench-track-'));
-  const server = spawn(process.execPath, [...(process.env.SIYU_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.SIYU_BENCH_PROFILE] : []), 'src/cli/main.ts', 'start'], {
-    env: { ...process.env, SIYU_DATA_DIR: dataDir, SIYU_PORT: '0', SIYU_DEMO_PEOPLE: '0' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const server = spawn(
+    process.execPath,
+    [...(process.env.SIYU_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.SIYU_BENCH_PROFILE] : []), 'src/cli/main.ts', 'start'],
+    {
+      env: { ...process.env, SIYU_DATA_DIR: dataDir, SIYU_PORT: '0', SIYU_DEMO_PEOPLE: '0' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   try {
     let out = '';
     const { url, token } = await new Promise<{ url: string; token: string }>((resolve, reject) => {
@@ -84,7 +88,17 @@ export async function run(args: string[]): Promise<void> {
         p95_ms: Math.round(percentile(latencies, 95) * 10) / 10,
       });
     }
-    printTable(results.map((r) => ({ connections: r.concurrency, events: r.events, 'events/s': r.events_per_s, requests: r.requests, failed: r.failed_requests, 'p50 ms': r.p50_ms, 'p95 ms': r.p95_ms })));
+    printTable(
+      results.map((r) => ({
+        connections: r.concurrency,
+        events: r.events,
+        'events/s': r.events_per_s,
+        requests: r.requests,
+        failed: r.failed_requests,
+        'p50 ms': r.p50_ms,
+        'p95 ms': r.p95_ms,
+      })),
+    );
     console.log(JSON.stringify({ benchmark: 'track', machine: machine(), results }));
   } finally {
     server.kill('SIGTERM');

@@ -112,7 +112,10 @@ test('users log in with a password and act with their role; sessions end on logo
   const actions = audit.json.entries.map((e: { action: string }) => e.action);
   for (const action of ['user.create', 'user.update', 'user.password', 'apikey.create', 'export.identities']) assert.ok(actions.includes(action), `${action} in ${actions}`);
   const update = audit.json.entries.find((e: { action: string }) => e.action === 'user.update');
-  assert.deepEqual(update.details, { from: { role: 'analyst', disabled: false, teamId: null, staffUserId: null }, to: { role: 'operator', disabled: false, teamId: null, staffUserId: null } });
+  assert.deepEqual(update.details, {
+    from: { role: 'analyst', disabled: false, teamId: null, staffUserId: null },
+    to: { role: 'operator', disabled: false, teamId: null, staffUserId: null },
+  });
 });
 
 test('siyu users create / list / set and siyu audit', async () => {
@@ -123,7 +126,10 @@ test('siyu users create / list / set and siyu audit', async () => {
   const team = await runCli(['teams', 'create', '企微团队', '--sources', 'wecom,store', '-w', slug], env);
   assert.equal(team.code, 0, team.stderr);
   assert.match(team.stdout, /team 企微团队 \(team_\w+\): sees store, wecom/);
-  const created = await runCli(['users', 'create', '--email', `guide-${slug}@brand.example`, '--name', '导购小王', '--role', 'staff', '--team', '企微团队', '--staff-userid', 'guide001', '-w', slug], { ...env, SIYU_NEW_PASSWORD: 'a long enough pass' });
+  const created = await runCli(
+    ['users', 'create', '--email', `guide-${slug}@brand.example`, '--name', '导购小王', '--role', 'staff', '--team', '企微团队', '--staff-userid', 'guide001', '-w', slug],
+    { ...env, SIYU_NEW_PASSWORD: 'a long enough pass' },
+  );
   assert.equal(created.code, 0, created.stderr);
   assert.match(created.stdout, /: staff, team 企微团队, id usr_/);
   const disabled = await runCli(['users', 'set', `guide-${slug}@brand.example`, '--disable', '-w', slug], env);

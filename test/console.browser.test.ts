@@ -58,10 +58,18 @@ function buildConsole(): void {
       const full = path.join(dir, entry.name);
       return Math.max(latest, entry.isDirectory() ? newest(full) : fs.statSync(full).mtimeMs);
     }, 0);
-  const sources = Math.max(newest(path.join(ROOT, 'console', 'src')), fs.statSync(path.join(ROOT, 'console', 'index.html')).mtimeMs, fs.statSync(path.join(ROOT, 'console', 'vite.config.ts')).mtimeMs);
+  const sources = Math.max(
+    newest(path.join(ROOT, 'console', 'src')),
+    fs.statSync(path.join(ROOT, 'console', 'index.html')).mtimeMs,
+    fs.statSync(path.join(ROOT, 'console', 'vite.config.ts')).mtimeMs,
+  );
   if (fs.existsSync(dist) && fs.statSync(dist).mtimeMs >= sources) return;
   const vite = path.join(ROOT, 'node_modules', '.bin', 'vite');
-  const built = spawnSync(vite, ['build', '--config', 'console/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH}` } });
+  const built = spawnSync(vite, ['build', '--config', 'console/vite.config.ts', '--logLevel', 'warn'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH}` },
+  });
   assert.equal(built.status, 0, `vite build failed:\n${built.stdout}\n${built.stderr}`);
 }
 
@@ -232,7 +240,10 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     await page.getByRole('button', { name: '安装零售标签包' }).click();
     await page.getByRole('link', { name: '生命周期阶段' }).waitFor();
     await page.getByRole('button', { name: '全部运行' }).click();
-    await page.getByRole('status').getByText(/已运行 \d+ 个标签|部分标签运行失败/).waitFor({ timeout: 120_000 });
+    await page
+      .getByRole('status')
+      .getByText(/已运行 \d+ 个标签|部分标签运行失败/)
+      .waitFor({ timeout: 120_000 });
     // The tags the overview reads have values.
     for (const key of ['lifecycle_stage', 'rfm_r', 'rfm_f']) {
       const { tag, runs } = await api<{ tag: { key: string }; runs: Array<{ status: string; people: number }> }>('GET', `/api/v1/tags/${key}`);
@@ -246,10 +257,16 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     await card.getByText('未设置定时：标签只在手动运行和导入数据后运行。').waitFor();
     await page.getByLabel('计划（cron）').fill('abc');
     await page.getByRole('button', { name: '保存定时' }).click();
-    await card.getByRole('alert').getByText(/expected 5 fields/).waitFor();
+    await card
+      .getByRole('alert')
+      .getByText(/expected 5 fields/)
+      .waitFor();
     await page.getByLabel('计划（cron）').fill('30 2 * * *');
     await page.getByRole('button', { name: '保存定时' }).click();
-    await card.getByRole('status').getByText(/^已保存：下次运行 \d{4}-\d{2}-\d{2} 02:30（Asia\/Shanghai）。$/).waitFor();
+    await card
+      .getByRole('status')
+      .getByText(/^已保存：下次运行 \d{4}-\d{2}-\d{2} 02:30（Asia\/Shanghai）。$/)
+      .waitFor();
     assert.equal(await page.getByTestId('tag-schedule-cron').textContent(), '30 2 * * *');
     const { schedule } = await api<{ schedule: { cron: string; nextAtLocal: string } | null }>('GET', '/api/v1/tags/schedule');
     assert.equal(schedule?.cron, '30 2 * * *');
@@ -271,7 +288,10 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     await page.getByLabel('英文名').fill('Purchases (SQL)');
     await page.getByLabel('SQL 查询').fill("SELECT person_id, 1 AS value FROM orders # '\n; DROP TABLE orders");
     await page.getByRole('button', { name: '创建标签' }).click();
-    await page.getByRole('alert').getByText(/query: one SELECT only/).waitFor();
+    await page
+      .getByRole('alert')
+      .getByText(/query: one SELECT only/)
+      .waitFor();
     await page.getByLabel('SQL 查询').fill('SELECT person_id, count() AS value FROM purchases GROUP BY person_id');
     await page.getByRole('button', { name: '创建标签' }).click();
     await page.getByRole('heading', { name: '购买次数（SQL）' }).waitFor();
@@ -324,7 +344,10 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     assert.equal(await kpi('复购率').textContent(), `${((3 / CUSTOMERS.length) * 100).toFixed(1)}%`);
     await page.getByRole('img', { name: '生命周期分布' }).waitFor();
     await page.getByRole('img', { name: 'RFM 矩阵（R × F）' }).waitFor();
-    await page.getByRole('img', { name: /每日订单与 GMV/ }).locator('canvas').waitFor();
+    await page
+      .getByRole('img', { name: /每日订单与 GMV/ })
+      .locator('canvas')
+      .waitFor();
     await shot('overview');
   });
 
@@ -353,7 +376,13 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
   });
 
   await step(t, 'on the 360 view: add a note, set a manual tag (who set it shows) and remove it', async () => {
-    await api('POST', '/api/v1/tags', { key: 'service_level', name: { zh: '服务等级', en: 'Service level' }, kind: 'manual', valueType: 'string', options: ['金牌', '银牌', '普通'] });
+    await api('POST', '/api/v1/tags', {
+      key: 'service_level',
+      name: { zh: '服务等级', en: 'Service level' },
+      kind: 'manual',
+      valueType: 'string',
+      options: ['金牌', '银牌', '普通'],
+    });
     // The page reads the tag catalog when it opens.
     await page.reload();
     await page.getByRole('heading', { name: '王小明', level: 1 }).waitFor();
@@ -367,7 +396,10 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     await note.getByText(/^周运营 · \d{4}\/\d{2}\/\d{2} \d{2}:\d{2}$/).waitFor();
     assert.equal(await page.getByLabel('新备注').inputValue(), '', 'the text area is emptied');
     const listed = await api<{ notes: Array<{ text: string; authorName: string }> }>('GET', `/api/v1/people/${personId}/notes`);
-    assert.deepEqual(listed.notes.map((n) => [n.text, n.authorName]), [['客户偏好即食燕窝，周末下午方便联系。', '周运营']]);
+    assert.deepEqual(
+      listed.notes.map((n) => [n.text, n.authorName]),
+      [['客户偏好即食燕窝，周末下午方便联系。', '周运营']],
+    );
 
     await page.getByLabel('手动标签', { exact: true }).selectOption({ label: '服务等级' });
     await page.getByLabel('取值', { exact: true }).selectOption('金牌');
@@ -414,7 +446,10 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     await page.getByRole('heading', { name: '复购客户', level: 1 }).waitFor();
     // A saved segment: its size, and a sample of its members.
     await page.locator(`[data-testid="segment-exact"][data-people="${expected}"]`).waitFor();
-    await page.getByRole('row', { name: /#\d+/ }).nth(expected - 1).waitFor();
+    await page
+      .getByRole('row', { name: /#\d+/ })
+      .nth(expected - 1)
+      .waitFor();
     const saved = await api<{ segment: { conditions: unknown[] } }>('GET', '/api/v1/segments/repeat_buyers');
     assert.deepEqual(saved.segment.conditions, tree.conditions);
     await page.getByRole('tab', { name: '快照' }).click();
@@ -544,7 +579,10 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     assert.equal((await page.content()).includes(SMS_TOKEN), false, 'nor anywhere in the page');
     await shot('settings-channels');
     // Send a test to an address typed in.
-    await page.getByRole('row', { name: /sms_form/ }).getByRole('button', { name: '测试' }).click();
+    await page
+      .getByRole('row', { name: /sms_form/ })
+      .getByRole('button', { name: '测试' })
+      .click();
     const test = page.getByRole('form', { name: '发送测试到… （渠道 sms_form）' });
     await test.getByLabel('地址（手机号、邮箱、OpenID…）').fill('13800138000');
     await test.getByRole('button', { name: '发送测试' }).click();
@@ -553,7 +591,10 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     assert.equal(gateway.received.at(-1)?.authorization, `Bearer ${SMS_TOKEN}`);
     await shot('settings-channel-test');
     // Edit: the stored token shows as its hint with "replace"; a new value replaces the secret.
-    await page.getByRole('row', { name: /sms_form/ }).getByRole('button', { name: '编辑' }).click();
+    await page
+      .getByRole('row', { name: /sms_form/ })
+      .getByRole('button', { name: '编辑' })
+      .click();
     const edit = page.getByRole('form', { name: '编辑渠道 sms_form' });
     await edit.getByText('••••8642').waitFor();
     await edit.getByRole('button', { name: '更换' }).click();
@@ -562,7 +603,10 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     await page.getByRole('cell', { name: 'sms_form_token_secret ••••1357' }).waitFor();
     // Delete, after the confirm.
     acceptNextDialog();
-    await page.getByRole('row', { name: /sms_form/ }).getByRole('button', { name: '删除', exact: true }).click();
+    await page
+      .getByRole('row', { name: /sms_form/ })
+      .getByRole('button', { name: '删除', exact: true })
+      .click();
     await page.getByText('渠道 sms_form 已删除。').waitFor();
     await page.getByRole('cell', { name: 'sms_form', exact: true }).waitFor({ state: 'detached' });
     // Its secret stays (listed by name and hint) until deleted; one a channel uses cannot be.
@@ -649,7 +693,10 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     await signKeys.getByRole('button', { name: '创建签名密钥' }).click();
     const secret = await signKeys.getByTestId('new-sign-key-secret').inputValue();
     assert.match(secret, /^[A-Za-z0-9_-]{43}$/);
-    await signKeys.getByRole('row', { name: /小程序后端/ }).getByText('有效').waitFor();
+    await signKeys
+      .getByRole('row', { name: /小程序后端/ })
+      .getByText('有效')
+      .waitFor();
     await shot('settings-sign-keys');
     await signKeys.getByRole('button', { name: '我已保存，关闭' }).click();
     await page.reload();
@@ -658,7 +705,11 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     acceptNextDialog();
     await page.getByRole('button', { name: '吊销签名密钥 小程序后端' }).click();
     await page.getByRole('status').getByText('已吊销签名密钥「小程序后端」。').waitFor();
-    await page.getByRole('region', { name: '身份签名密钥' }).getByRole('row', { name: /小程序后端/ }).getByText('已吊销').waitFor();
+    await page
+      .getByRole('region', { name: '身份签名密钥' })
+      .getByRole('row', { name: /小程序后端/ })
+      .getByText('已吊销')
+      .waitFor();
   });
 
   await step(t, 'OneID corrections on the 360 view: undo the latest merge, unbind an identifier', async () => {
@@ -666,7 +717,10 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     const dir = tempDir();
     const first = path.join(dir, 'records-1.csv');
     const second = path.join(dir, 'records-2.csv');
-    fs.writeFileSync(first, 'record_id,source,phone,jd_pin,email,name\nm1,crm,13300000001,,,陈一\nm2,crm,13300000002,,,陈二\nu1,crm,,jd_a,fam@example.com,林家\nu2,crm,,jd_b,fam@example.com,林家\n');
+    fs.writeFileSync(
+      first,
+      'record_id,source,phone,jd_pin,email,name\nm1,crm,13300000001,,,陈一\nm2,crm,13300000002,,,陈二\nu1,crm,,jd_a,fam@example.com,林家\nu2,crm,,jd_b,fam@example.com,林家\n',
+    );
     fs.writeFileSync(second, 'record_id,source,phone\nm3,jd,13300000001;13300000002\n');
     await runImport(stores, { workspace: ws, kind: 'records', files: [first] });
     await runImport(stores, { workspace: ws, kind: 'records', files: [second] });
@@ -683,7 +737,10 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     await explanation.getByRole('cell', { name: '合并' }).first().waitFor();
     acceptNextDialog();
     await explanation.getByRole('button', { name: '撤销最近一次合并' }).click();
-    await page.getByRole('status').getByText(/^已撤销最近一次合并：拆成 2 组，新增 \d+ 个用户。$/).waitFor();
+    await page
+      .getByRole('status')
+      .getByText(/^已撤销最近一次合并：拆成 2 组，新增 \d+ 个用户。$/)
+      .waitFor();
     // The records the merge joined are apart again (the record with both phones stays with one of them).
     const kept = await recordsOf(merged);
     assert.ok(kept.length < 3 && !(kept.includes('m1') && kept.includes('m2')), `the merge is undone: ${kept.join(', ')}`);
@@ -705,7 +762,10 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
     await email.waitFor();
     acceptNextDialog();
     await email.getByRole('button', { name: '解绑' }).click();
-    await page.getByRole('status').getByText(/^已解绑 email「fam@example\.com」：重新识别了 \d+ 条记录，新拆出 \d+ 个用户。$/).waitFor();
+    await page
+      .getByRole('status')
+      .getByText(/^已解绑 email「fam@example\.com」：重新识别了 \d+ 条记录，新拆出 \d+ 个用户。$/)
+      .waitFor();
     await email.waitFor({ state: 'detached' });
     assert.deepEqual(await find('fam@example.com'), [], 'the email links nobody now');
     await shot('person-unbind');
@@ -714,9 +774,16 @@ test('the console: log in, import, tags, overview, people, a segment, a plan, tw
   // Last: the admin's password changes.
   await step(t, 'change my password from the header; other sessions end; log in again with the new one', async () => {
     // A second session of the same user (another browser, say), which the change ends.
-    const other = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: EMAIL, password: PASSWORD }) });
+    const other = await fetch(`${base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
+    });
     assert.equal(other.status, 200);
-    const cookie = other.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const cookie = other.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     const me = (c: string) => fetch(`${base}/api/v1/auth/me`, { headers: { cookie: c } });
     assert.equal((await me(cookie)).status, 200);
 
@@ -809,10 +876,16 @@ test('a scoped user through the console: the shop team sees shop customers only'
       assert.equal(await page.getByText('京东客').count(), 0);
       await shot('scoped-person-refused');
       // A shop customer opens as usual.
-      await page.getByRole('link', { name: /用户|返回/ }).first().click();
+      await page
+        .getByRole('link', { name: /用户|返回/ })
+        .first()
+        .click();
       await page.getByLabel('搜索客户').fill('13800000001');
       await page.getByLabel('搜索客户').press('Enter');
-      await page.getByRole('row', { name: /王小明/ }).getByRole('link').click();
+      await page
+        .getByRole('row', { name: /王小明/ })
+        .getByRole('link')
+        .click();
       await page.getByRole('heading', { name: '王小明', level: 1 }).waitFor();
       // Notes are theirs to write; OneID corrections change the whole workspace and are not offered.
       await page.locator('#person-notes').getByText('客户偏好即食燕窝，周末下午方便联系。').waitFor();

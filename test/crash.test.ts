@@ -18,7 +18,10 @@ async function killAndResume(format: 'csv' | 'tsv', killAtRows: number) {
   const separator = format === 'csv' ? ',' : '\t';
   const file = path.join(dir, `orders.${format}`);
   const lines = [['order_id', 'ordered_at', 'amount', 'member_no', 'sku', 'quantity', 'unit_price'].join(separator)];
-  for (let i = 0; i < ROWS; i++) lines.push([`K${i}`, `2026-05-${String(1 + (i % 28)).padStart(2, '0')} 10:00:00`, `${(i % 500) + 1}.00`, `M${i % 50_000}`, `SKU${i % 7}`, '1', `${(i % 500) + 1}`].join(separator));
+  for (let i = 0; i < ROWS; i++)
+    lines.push(
+      [`K${i}`, `2026-05-${String(1 + (i % 28)).padStart(2, '0')} 10:00:00`, `${(i % 500) + 1}.00`, `M${i % 50_000}`, `SKU${i % 7}`, '1', `${(i % 500) + 1}`].join(separator),
+    );
   fs.writeFileSync(file, lines.join('\n') + '\n');
   // A workspace of its own, named on every command: on a PostgreSQL server the state store holds other suites' too.
   const slug = uniqueSlug('crash');
@@ -30,7 +33,12 @@ async function killAndResume(format: 'csv' | 'tsv', killAtRows: number) {
     let stderr = '';
     child.stderr.on('data', (d) => {
       stderr += d;
-      const match = /importing: ([\d,]+) rows/.exec(stderr.split('\n').filter((l) => l.includes('importing')).pop() ?? '');
+      const match = /importing: ([\d,]+) rows/.exec(
+        stderr
+          .split('\n')
+          .filter((l) => l.includes('importing'))
+          .pop() ?? '',
+      );
       const rows = match ? Number(match[1].replace(/,/g, '')) : 0;
       if (rows >= killAtRows && child.exitCode === null) {
         child.kill('SIGKILL');
@@ -72,7 +80,11 @@ async function killAndResume(format: 'csv' | 'tsv', killAtRows: number) {
     const [records] = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM source_records FINAL`);
     assert.equal(Number(records.n), ROWS);
     const runs = await importRuns();
-    assert.deepEqual(runs.map((r) => [r.status, r.attempts]), [['completed', 2]], 'one run, completed on its second attempt');
+    assert.deepEqual(
+      runs.map((r) => [r.status, r.attempts]),
+      [['completed', 2]],
+      'one run, completed on its second attempt',
+    );
   } finally {
     await stores.close();
   }

@@ -41,12 +41,16 @@ test('a slow channel with short leases: every message once', { timeout: 120_000 
     await runDuePlans(stores);
     const dispatcher = planDispatcher(stores, { env, batch: 6, leaseSeconds: 1, idleMs: 50 });
     dispatcher.start();
-    const settled = async () => (await stores.state.db.selectFrom('deliveries').select('id').where('workspace_id', '=', ws.id).where('status', '=', 'queued').execute()).length === 0;
+    const settled = async () =>
+      (await stores.state.db.selectFrom('deliveries').select('id').where('workspace_id', '=', ws.id).where('status', '=', 'queued').execute()).length === 0;
     for (let i = 0; i < 300 && !(await settled()); i++) await new Promise((r) => setTimeout(r, 100));
     await dispatcher.stop();
     assert.ok(await settled());
     const rows = await stores.state.db.selectFrom('deliveries').select(['status', 'attempts']).where('workspace_id', '=', ws.id).execute();
-    assert.deepEqual(rows.map((r) => [r.status, r.attempts]), Array.from({ length: 12 }, () => ['delivered', 1]));
+    assert.deepEqual(
+      rows.map((r) => [r.status, r.attempts]),
+      Array.from({ length: 12 }, () => ['delivered', 1]),
+    );
     assert.equal(receiver.received.size, 12);
     assert.equal(receiver.requests, 12, 'no message went twice');
   } finally {

@@ -48,10 +48,9 @@ function people(): { csv: string; truth: Map<string, number> } {
 }
 
 async function persons(ws: Workspace): Promise<Map<string, string>> {
-  const rows = await stores.facts.query<{ record_id: string; person_id: string }>(
-    `SELECT record_id, person_id FROM source_records FINAL WHERE workspace_id = {ws:String}`,
-    { ws: ws.id },
-  );
+  const rows = await stores.facts.query<{ record_id: string; person_id: string }>(`SELECT record_id, person_id FROM source_records FINAL WHERE workspace_id = {ws:String}`, {
+    ws: ws.id,
+  });
   return new Map(rows.map((r) => [r.record_id, r.person_id]));
 }
 

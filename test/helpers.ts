@@ -167,14 +167,14 @@ export function ensureChromium(): string {
   const found = () => candidates.find((c) => fs.existsSync(c));
   if (found()) return found()!;
   if (process.getuid?.() === 0 && fs.existsSync('/usr/bin/apt-get')) {
-    process.stderr.write('# the browser tests need Chromium: installing Debian\'s packages (apt-get install chromium fonts-noto-cjk)\n');
+    process.stderr.write("# the browser tests need Chromium: installing Debian's packages (apt-get install chromium fonts-noto-cjk)\n");
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     execFileSync('apt-get', ['update', '-qq'], { env, stdio: 'ignore' });
     // With CJK fonts the screenshots show Chinese (without them, boxes).
     execFileSync('apt-get', ['install', '-y', '-qq', 'chromium', 'fonts-noto-cjk'], { env, stdio: 'ignore' });
     if (found()) return found()!;
   }
-  throw new Error('the browser tests need Chromium: install Debian\'s package (apt-get install chromium) or set SIYU_CHROMIUM to a Chromium binary');
+  throw new Error("the browser tests need Chromium: install Debian's package (apt-get install chromium) or set SIYU_CHROMIUM to a Chromium binary");
 }
 
 /** Every row of every table of both stores (all versions, no FINAL) that holds one of the texts: where erased data would hide. */
@@ -190,7 +190,9 @@ export async function findInStores(stores: Stores, texts: string[]): Promise<str
     );
     if (Number(row.n) > 0) found.push(`facts.${name}: ${row.sample.slice(0, 300)}`);
   }
-  const stateTables = await sql<{ table_name: string }>`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`.execute(stores.state.db);
+  const stateTables = await sql<{ table_name: string }>`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`.execute(
+    stores.state.db,
+  );
   for (const { table_name } of stateTables.rows) {
     for (const text of texts) {
       const rows = await sql<{ row: string }>`SELECT t::text AS row FROM ${sql.table(table_name)} AS t WHERE strpos(t::text, ${text}) > 0 LIMIT 1`.execute(stores.state.db);

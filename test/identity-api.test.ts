@@ -40,7 +40,10 @@ after(async () => {
 const call = (method: string, route: string, token: string, body?: unknown) => callApi(base, method, route, token, body);
 
 async function personOf(recordId: string): Promise<number> {
-  const [row] = await stores.facts.query<{ p: string }>(`SELECT person_id AS p FROM source_records FINAL WHERE workspace_id = {ws:String} AND record_id = {r:String}`, { ws: ws.id, r: recordId });
+  const [row] = await stores.facts.query<{ p: string }>(`SELECT person_id AS p FROM source_records FINAL WHERE workspace_id = {ws:String} AND record_id = {r:String}`, {
+    ws: ws.id,
+    r: recordId,
+  });
   return Number(row.p);
 }
 
@@ -84,7 +87,15 @@ test('identifier types, reviews and exports over HTTP', async () => {
   const types = await call('GET', '/api/v1/identifier-types', analyst);
   assert.equal(types.status, 200);
   assert.equal(types.json.types[0].name, 'unionid');
-  const declared = await call('POST', '/api/v1/identifier-types', admin, { name: 'loyalty_card', label: 'Loyalty card', priority: 50, singleValued: true, maxPeoplePerValue: 1, normaliser: 'trim', strong: true });
+  const declared = await call('POST', '/api/v1/identifier-types', admin, {
+    name: 'loyalty_card',
+    label: 'Loyalty card',
+    priority: 50,
+    singleValued: true,
+    maxPeoplePerValue: 1,
+    normaliser: 'trim',
+    strong: true,
+  });
   assert.equal(declared.status, 200, declared.text);
   assert.equal((await call('POST', '/api/v1/identifier-types', operator, { name: 'x' })).status, 403);
 

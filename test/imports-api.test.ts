@@ -49,8 +49,13 @@ test('a file posted to /api/v1/imports is imported in the background and followe
   assert.equal(done.rowsRead, 2);
   assert.equal(done.landed, 1);
   assert.equal(done.quarantined, 1);
-  const quarantine = (await (await fetch(`${base}/api/v1/imports/${run}/quarantine`, { headers: { authorization: `Bearer ${operator}` } })).json()) as { rows: Array<{ row: number; field: string; reason: string }> };
-  assert.deepEqual(quarantine.rows.map((r) => [r.row, r.field]), [[3, 'ordered_at']]);
+  const quarantine = (await (await fetch(`${base}/api/v1/imports/${run}/quarantine`, { headers: { authorization: `Bearer ${operator}` } })).json()) as {
+    rows: Array<{ row: number; field: string; reason: string }>;
+  };
+  assert.deepEqual(
+    quarantine.rows.map((r) => [r.row, r.field]),
+    [[3, 'ordered_at']],
+  );
 });
 
 test('a file that cannot be imported is refused at once, naming what is missing', async () => {

@@ -21,7 +21,10 @@ let dataDir: string;
 const dir = tempDir('siyu-ingest-');
 
 before(async () => {
-  ({ stores, config: { dataDir } } = await openTestStores());
+  ({
+    stores,
+    config: { dataDir },
+  } = await openTestStores());
 });
 after(async () => {
   await stores.close();
@@ -150,7 +153,10 @@ test('bad rows go to quarantine with row, field, value and reason; good rows lan
   assert.equal(byRow.get(5)?.field, 'phone');
   assert.equal(byRow.get(5)?.action, 'value_dropped');
   const orders = await stores.facts.query<{ order_id: string }>(`SELECT order_id FROM orders FINAL WHERE workspace_id = {ws:String} ORDER BY order_id`, { ws: ws.id });
-  assert.deepEqual(orders.map((o) => o.order_id), ['o1', 'o4']);
+  assert.deepEqual(
+    orders.map((o) => o.order_id),
+    ['o1', 'o4'],
+  );
 });
 
 test('a file that cannot be imported fails before anything is written, naming what is missing', async () => {
@@ -203,7 +209,10 @@ test('a changed record is resolved again: a new identifier joins its person to a
     `SELECT type, value FROM person_identities FINAL WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} ORDER BY type`,
     { ws: ws.id, p: Math.min(k1, k2) },
   );
-  assert.deepEqual(identities.map((i) => `${i.type}=${i.value}`), ['email=k2@example.com', 'unionid=oU-k1']);
+  assert.deepEqual(
+    identities.map((i) => `${i.type}=${i.value}`),
+    ['email=k2@example.com', 'unionid=oU-k1'],
+  );
 });
 
 test('GB18030 TSV in gzip and XLSX are detected and read', async () => {
@@ -288,14 +297,27 @@ test('batches are cut between orders, never inside one', async () => {
     `SELECT order_id, count() AS n FROM order_lines FINAL WHERE workspace_id = {ws:String} GROUP BY order_id ORDER BY order_id`,
     { ws: ws.id },
   );
-  assert.deepEqual(lines.map((l) => [l.order_id, Number(l.n)]), [['b1', 3], ['b2', 3], ['b3', 3], ['b4', 3], ['b5', 3]]);
+  assert.deepEqual(
+    lines.map((l) => [l.order_id, Number(l.n)]),
+    [
+      ['b1', 3],
+      ['b2', 3],
+      ['b3', 3],
+      ['b4', 3],
+      ['b5', 3],
+    ],
+  );
 });
 
 test('unbind removes one identifier from a person; unmerge undoes a merge for good', async () => {
   const { unbindIdentifier, unmergePerson } = await import('../src/identity/overrides.ts');
   const ws = await workspace();
   // Two people joined only by a shared email.
-  await runImport(stores, { workspace: ws, kind: 'records', files: [write('u1.csv', 'record_id,source,jd_pin,email\nu1,crm,jd_a,fam@example.com\nu2,crm,jd_b,fam@example.com\n')] });
+  await runImport(stores, {
+    workspace: ws,
+    kind: 'records',
+    files: [write('u1.csv', 'record_id,source,jd_pin,email\nu1,crm,jd_a,fam@example.com\nu2,crm,jd_b,fam@example.com\n')],
+  });
   const joined = await personOf(ws, 'crm', 'u1');
   assert.equal(await personOf(ws, 'crm', 'u2'), joined);
   await unbindIdentifier(stores, ws.id, joined, 'email', 'FAM@example.com', 'test');
@@ -304,10 +326,7 @@ test('unbind removes one identifier from a person; unmerge undoes a merge for go
   await runImport(stores, { workspace: ws, kind: 'records', files: [write('u2.csv', 'record_id,source,email\nu3,jd,fam@example.com\n')] });
   const people = new Set([await personOf(ws, 'crm', 'u1'), await personOf(ws, 'crm', 'u2'), await personOf(ws, 'jd', 'u3')]);
   assert.equal(people.size, 3);
-  const [emails] = await stores.facts.query<{ n: string }>(
-    `SELECT count() AS n FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'email'`,
-    { ws: ws.id },
-  );
+  const [emails] = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'email'`, { ws: ws.id });
   assert.equal(Number(emails.n), 0, 'no person holds the unbound value');
 
   // Two people, then a record with both phones merges them; unmerge splits them and they stay apart.

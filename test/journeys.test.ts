@@ -29,7 +29,15 @@ process.env.JOURNEY_SECRET = 'journey-secret';
 const PEOPLE = 200;
 
 function shanghai(at: Date): string {
-  return new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(at);
+  return new Intl.DateTimeFormat('sv-SE', {
+    timeZone: 'Asia/Shanghai',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).format(at);
 }
 
 const journey = {
@@ -44,7 +52,13 @@ const journey = {
     wait_day: { type: 'wait', days: 1, untilTime: '10:00', next: 'bought' },
     bought: { type: 'branch', conditions: [{ type: 'orders', window: { days: 3 } }], yes: 'thanks', no: 'split' },
     thanks: { type: 'send', channel: 'hook', template: { text: '谢谢惠顾' }, next: 'done' },
-    split: { type: 'split', branches: [{ weight: 1, next: 'nudge' }, { weight: 1, next: 'call' }] },
+    split: {
+      type: 'split',
+      branches: [
+        { weight: 1, next: 'nudge' },
+        { weight: 1, next: 'call' },
+      ],
+    },
     nudge: { type: 'send', channel: 'hook', template: { text: '新人券 {{ "https://shop.example.com/c" | track }}' }, next: 'mark' },
     mark: { type: 'tag', tag: 'nudged', value: 'yes', next: 'done' },
     call: { type: 'task', title: '给新会员打个电话', next: 'done' },
@@ -68,7 +82,20 @@ test('a journey moves people step by step, keeps their positions across a restar
 
   let server = await startTestServer(stores);
   const call = (method: string, route: string, body?: unknown) => callApi(server.base, method, route, token, body);
-  const loop = await call('POST', '/api/v1/journeys', { ...journey, key: 'loop', steps: { ...journey.steps, done: { type: 'split', branches: [{ weight: 1, next: 'welcome' }, { weight: 1, next: 'thanks' }] } } });
+  const loop = await call('POST', '/api/v1/journeys', {
+    ...journey,
+    key: 'loop',
+    steps: {
+      ...journey.steps,
+      done: {
+        type: 'split',
+        branches: [
+          { weight: 1, next: 'welcome' },
+          { weight: 1, next: 'thanks' },
+        ],
+      },
+    },
+  });
   assert.equal(loop.status, 400);
   assert.match(loop.json.error.message, /has no wait/);
   const unknownStep = await call('POST', '/api/v1/journeys', { ...journey, key: 'broken', first: 'nowhere' });
@@ -83,7 +110,10 @@ test('a journey moves people step by step, keeps their positions across a restar
   const positions = await journeyPositions(stores, ws.id, 'welcome_flow');
   const control = positions.find((p) => p.step === 'control')?.people ?? 0;
   assert.ok(control > 5 && control < 40, `control ${control}`);
-  assert.deepEqual(positions.filter((p) => p.step !== 'control'), [{ step: 'wait_day', status: 'active', people: PEOPLE - control }]);
+  assert.deepEqual(
+    positions.filter((p) => p.step !== 'control'),
+    [{ step: 'wait_day', status: 'active', people: PEOPLE - control }],
+  );
   const [due] = await stores.state.db.selectFrom('journey_positions').select('due_at').where('workspace_id', '=', ws.id).where('step', '=', 'wait_day').limit(1).execute();
   assert.equal(shanghai(new Date(due.due_at)).slice(11), '10:00:00');
   assert.ok(new Date(due.due_at).getTime() - start.getTime() >= 86_400_000);
@@ -102,7 +132,10 @@ test('a journey moves people step by step, keeps their positions across a restar
   const after = new Date(new Date(due.due_at).getTime() + 60_000);
   await advanceJourneys(stores, { publicUrl: server.base, now: () => after });
   const finished = await journeyPositions(stores, ws.id, 'welcome_flow');
-  assert.deepEqual(finished.filter((p) => p.status === 'active'), []);
+  assert.deepEqual(
+    finished.filter((p) => p.status === 'active'),
+    [],
+  );
   await stores.state.db.updateTable('deliveries').set({ next_attempt_at: new Date() }).where('workspace_id', '=', ws.id).where('status', '=', 'queued').execute();
   const dispatcher = planDispatcher(stores);
   await dispatcher.drain();
@@ -162,7 +195,12 @@ test('a wait until a date of the person (the day before their birthday, 10:00) a
   });
   await startJourney(stores, ws.id, 'birthday');
   await advanceJourneys(stores);
-  const rows = await stores.state.db.selectFrom('journey_positions').select(['person_id', 'step', 'status', 'due_at']).where('workspace_id', '=', ws.id).orderBy('person_id').execute();
+  const rows = await stores.state.db
+    .selectFrom('journey_positions')
+    .select(['person_id', 'step', 'status', 'due_at'])
+    .where('workspace_id', '=', ws.id)
+    .orderBy('person_id')
+    .execute();
   const [withBirthday, without] = rows;
   assert.equal(withBirthday.step, 'eve');
   assert.equal(withBirthday.status, 'active');

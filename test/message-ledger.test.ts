@@ -42,19 +42,33 @@ test('every writer of the ledger and of message events writes the pinned rows', 
     const dir = tempDir();
     // Eight members: M2 is staff (excluded), M8 has no phone (unreachable), M3 unsubscribes.
     const members = path.join(dir, 'members.csv');
-    fs.writeFileSync(members, ['member_no,phone,name,level', ...Array.from({ length: 8 }, (_, i) => `M${i + 1},${i < 7 ? `1390000${String(i + 1).padStart(4, '0')}` : ''},会员${i + 1},${i === 1 ? '员工' : '金卡'}`)].join('\n') + '\n');
+    fs.writeFileSync(
+      members,
+      [
+        'member_no,phone,name,level',
+        ...Array.from({ length: 8 }, (_, i) => `M${i + 1},${i < 7 ? `1390000${String(i + 1).padStart(4, '0')}` : ''},会员${i + 1},${i === 1 ? '员工' : '金卡'}`),
+      ].join('\n') + '\n',
+    );
     await runImport(stores, { workspace: ws, kind: 'members', source: 'crm', files: [members] });
     const contacts = path.join(dir, 'contacts.csv');
     fs.writeFileSync(contacts, 'external_userid,staff_userid,name\nwl1,zhangsan,甲\nwl2,zhangsan,乙\nwl3,lisi,丙\n');
     await runImport(stores, { workspace: ws, kind: 'contacts', source: 'wecom', files: [contacts] });
     await saveSegment(stores, ws.id, { key: 'members', name: { zh: '会员', en: 'Members' }, conditions: [{ type: 'identifier', identifierType: 'member_no' }] });
     await saveSegment(stores, ws.id, { key: 'staff', name: { zh: '员工', en: 'Staff' }, conditions: [{ type: 'profile', field: 'level', op: 'eq', value: '员工' }] });
-    await saveSegment(stores, ws.id, { key: 'friends', name: { zh: '企微好友', en: 'WeCom friends' }, conditions: [{ type: 'identifier', identifierType: 'wecom_external_userid' }] });
+    await saveSegment(stores, ws.id, {
+      key: 'friends',
+      name: { zh: '企微好友', en: 'WeCom friends' },
+      conditions: [{ type: 'identifier', identifierType: 'wecom_external_userid' }],
+    });
     await writeSecret(stores, ws.id, 'ledger_secret', SECRET);
     await saveChannel(stores, ws.id, { key: 'hook', kind: 'webhook', address: 'phone', costPerMessage: 0.05, config: { url: ok.url, secret: 'ledger_secret' } });
     await saveChannel(stores, ws.id, { key: 'refusing', kind: 'webhook', address: 'phone', config: { url: refusing.url, secret: 'ledger_secret' } });
     await saveChannel(stores, ws.id, { key: 'busy', kind: 'webhook', address: 'phone', config: { url: busy.url, secret: 'ledger_secret' } });
-    await saveChannel(stores, ws.id, { key: 'wecom', kind: 'wecom', config: { corpId: 'ww-ledger', corpSecretEnv: 'LEDGER_WECOM_SECRET', baseUrl: wecom.url, massMessageRule: 'one-per-day' } });
+    await saveChannel(stores, ws.id, {
+      key: 'wecom',
+      kind: 'wecom',
+      config: { corpId: 'ww-ledger', corpSecretEnv: 'LEDGER_WECOM_SECRET', baseUrl: wecom.url, massMessageRule: 'one-per-day' },
+    });
     await savePolicy(stores, ws.id, { caps: [], quietHours: null });
     const [m3] = await stores.facts.query<{ person_id: string }>(
       `SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'member_no' AND value = 'M3'`,
@@ -64,7 +78,14 @@ test('every writer of the ledger and of message events writes the pinned rows', 
 
     const dispatcher = planDispatcher(stores, { env, backoffMs: 5, maxAttempts: 1 });
     const runPlan = async (key: string, channel: string, segment: string, extra: Record<string, unknown> = {}) => {
-      await savePlan(stores, ws.id, { key, name: key, audience: { segment }, channel, variants: [{ key: 'A', template: { text: '{{ person.name }}您好 {{ "https://shop.example.com/a" | track }}' } }], ...extra });
+      await savePlan(stores, ws.id, {
+        key,
+        name: key,
+        audience: { segment },
+        channel,
+        variants: [{ key: 'A', template: { text: '{{ person.name }}您好 {{ "https://shop.example.com/a" | track }}' } }],
+        ...extra,
+      });
       await startPlan(stores, ws.id, key, env);
       await runDuePlans(stores, { publicUrl: 'https://s.example.com', workspaceId: ws.id });
       await dispatcher.drain();
@@ -89,7 +110,9 @@ test('every writer of the ledger and of message events writes the pinned rows', 
     // One tracked click, through the public redirect.
     const server = await startTestServer(stores);
     try {
-      const links = [...ok.received.values()].sort((a, b) => Number(a.personId) - Number(b.personId)).map((r) => /https:\/\/s\.example\.com(\/r\/[A-Za-z0-9_.-]+)/.exec(JSON.stringify(r.body))?.[1]);
+      const links = [...ok.received.values()]
+        .sort((a, b) => Number(a.personId) - Number(b.personId))
+        .map((r) => /https:\/\/s\.example\.com(\/r\/[A-Za-z0-9_.-]+)/.exec(JSON.stringify(r.body))?.[1]);
       const clicked = links.find(Boolean)!;
       const answer = await fetch(`${server.base}${clicked}`, { redirect: 'manual' });
       assert.equal(answer.status, 302);
@@ -112,7 +135,13 @@ test('every writer of the ledger and of message events writes the pinned rows', 
     await dispatcher.stop();
 
     // Run ids are random: each becomes the plan's key and its order among that plan's runs.
-    const runs = await stores.state.db.selectFrom('plan_runs').select(['id', 'plan_key', 'started_at']).where('workspace_id', '=', ws.id).orderBy('plan_key').orderBy('started_at').execute();
+    const runs = await stores.state.db
+      .selectFrom('plan_runs')
+      .select(['id', 'plan_key', 'started_at'])
+      .where('workspace_id', '=', ws.id)
+      .orderBy('plan_key')
+      .orderBy('started_at')
+      .execute();
     const runLabel = new Map(runs.map((r, i) => [r.id, `${r.plan_key}#${runs.slice(0, i).filter((o) => o.plan_key === r.plan_key).length + 1}`]));
     const label = (id: string) => runLabel.get(id) ?? `unknown run ${id}`;
     const tokens = (text: string) => text.replace(/\/(u|r)\/[A-Za-z0-9_.-]+/g, '/$1/<token>');

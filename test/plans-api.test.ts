@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { callApi, openTestStores, startTestServer, tempDir, workspaceWithKeys } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
-import { type Workspace } from '../src/access/workspaces.ts';
+import type { Workspace } from '../src/access/workspaces.ts';
 import { ApiKeyService } from '../src/access/keys.ts';
 import { runImport } from '../src/ingest/importer.ts';
 import { saveSegment } from '../src/segments/segments.ts';
@@ -86,7 +86,10 @@ test('channels and plans over HTTP: roles, checked templates, preview, start, pa
   assert.equal((await call('POST', '/api/v1/plans', operator, plan('welcome'))).status, 201);
   assert.equal((await call('POST', '/api/v1/plans', operator, plan('welcome'))).status, 409);
 
-  const [person] = await stores.facts.query<{ person_id: string }>(`SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'member_no' AND value = 'A1'`, { ws: ws.id });
+  const [person] = await stores.facts.query<{ person_id: string }>(
+    `SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'member_no' AND value = 'A1'`,
+    { ws: ws.id },
+  );
   assert.equal((await call('GET', `/api/v1/plans/welcome/preview?person=${person.person_id}`, analyst)).status, 403, "a preview shows a person's data: for those who build plans");
   const preview = await call('GET', `/api/v1/plans/welcome/preview?person=${person.person_id}`, operator);
   assert.equal(preview.status, 200);
@@ -141,8 +144,15 @@ test('channels and plans over HTTP: roles, checked templates, preview, start, pa
 
   // A test send goes to the whitelist only, now, and stays out of the report.
   assert.equal((await call('POST', '/api/v1/plans/second/test', operator)).status, 400, 'no whitelist yet');
-  const [tester] = await stores.facts.query<{ person_id: string }>(`SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'member_no' AND value = 'A2'`, { ws: ws.id });
-  await call('PUT', '/api/v1/policy', operator, { caps: [{ channels: ['*'], windowHours: 24, max: 1 }], quietHours: { start: '00:00', end: '23:59', action: 'drop' }, testWhitelist: [Number(tester.person_id)] });
+  const [tester] = await stores.facts.query<{ person_id: string }>(
+    `SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'member_no' AND value = 'A2'`,
+    { ws: ws.id },
+  );
+  await call('PUT', '/api/v1/policy', operator, {
+    caps: [{ channels: ['*'], windowHours: 24, max: 1 }],
+    quietHours: { start: '00:00', end: '23:59', action: 'drop' },
+    testWhitelist: [Number(tester.person_id)],
+  });
   const before = receiver.requests;
   const testSend = await call('POST', '/api/v1/plans/second/test', operator);
   assert.equal(testSend.status, 200, testSend.text);
@@ -156,13 +166,27 @@ test('channels and plans over HTTP: roles, checked templates, preview, start, pa
 
 test('a reply of TD to an SMS unsubscribes that number from the channel', async () => {
   process.env.PLANS_API_SMS_TOKEN = 'sms-gateway-token';
-  assert.equal((await call('POST', '/api/v1/channels', admin, { key: 'sms', kind: 'sms', config: { provider: 'http', url: 'http://127.0.0.1:9/send', tokenEnv: 'PLANS_API_SMS_TOKEN' } })).status, 201);
+  assert.equal(
+    (await call('POST', '/api/v1/channels', admin, { key: 'sms', kind: 'sms', config: { provider: 'http', url: 'http://127.0.0.1:9/send', tokenEnv: 'PLANS_API_SMS_TOKEN' } }))
+      .status,
+    201,
+  );
   const reply = (text: string, token = 'sms-gateway-token') =>
-    fetch(`${base}/hooks/sms/${ws.slug}/sms`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ from: '+86 137-0000-0003', text }) }).then(async (r) => ({ status: r.status, json: await r.json() }));
+    fetch(`${base}/hooks/sms/${ws.slug}/sms`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ from: '+86 137-0000-0003', text }),
+    }).then(async (r) => ({ status: r.status, json: await r.json() }));
   assert.equal((await reply(' td ', 'wrong-token')).status, 401);
   assert.deepEqual((await reply('好的，谢谢')).json, { unsubscribed: 0, keyword: null });
   assert.deepEqual((await reply(' td ')).json, { unsubscribed: 1, keyword: 'TD' });
-  const [person] = await stores.facts.query<{ person_id: string }>(`SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'member_no' AND value = 'A3'`, { ws: ws.id });
+  const [person] = await stores.facts.query<{ person_id: string }>(
+    `SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'member_no' AND value = 'A3'`,
+    { ws: ws.id },
+  );
   const consents = await call('GET', `/api/v1/people/${person.person_id}/consents`, analyst);
-  assert.deepEqual(consents.json.consents.map((c: { channel: string; status: string; source: string }) => [c.channel, c.status, c.source]), [['sms', 'revoked', 'sms reply TD']]);
+  assert.deepEqual(
+    consents.json.consents.map((c: { channel: string; status: string; source: string }) => [c.channel, c.status, c.source]),
+    [['sms', 'revoked', 'sms reply TD']],
+  );
 });

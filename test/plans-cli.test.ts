@@ -30,15 +30,38 @@ test('siyu channels / policy / plans: create, preview, start (sends in the CLI p
     };
     await cli('import', 'members', file('members.csv', 'member_no,phone,name\nP1,13600000001,甲\nP2,13600000002,乙\nP3,,丙\n'), '--source', 'crm');
     await cli('segments', 'create', file('seg.json', { key: 'members', name: { zh: '会员', en: 'Members' }, conditions: [{ type: 'identifier', identifierType: 'member_no' }] }));
-    assert.match(await cli('channels', 'add', file('channel.json', { key: 'hook', kind: 'webhook', address: 'phone', costPerMessage: 0.1, config: { url: receiver.url, secretEnv: 'CLI_HOOK_SECRET' } })), /channel hook: webhook, addressed by phone/);
+    assert.match(
+      await cli(
+        'channels',
+        'add',
+        file('channel.json', { key: 'hook', kind: 'webhook', address: 'phone', costPerMessage: 0.1, config: { url: receiver.url, secretEnv: 'CLI_HOOK_SECRET' } }),
+      ),
+      /channel hook: webhook, addressed by phone/,
+    );
     await cli('policy', 'set', file('policy.json', { caps: [{ channels: ['*'], windowHours: 24, max: 3 }], quietHours: null }));
     assert.match(await cli('policy', 'show'), /"windowHours": 24/);
 
-    const bad = await runCli(['plans', 'create', file('bad.json', { key: 'bad', name: 'x', audience: { segment: 'members' }, channel: 'hook', variants: [{ key: 'A', template: { text: '{{ person.nickname }}' } }] }), '-w', slug], env);
+    const bad = await runCli(
+      [
+        'plans',
+        'create',
+        file('bad.json', { key: 'bad', name: 'x', audience: { segment: 'members' }, channel: 'hook', variants: [{ key: 'A', template: { text: '{{ person.nickname }}' } }] }),
+        '-w',
+        slug,
+      ],
+      env,
+    );
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /variants\[0\]\.template\.text: unknown field \{\{ person\.nickname \}\}/);
 
-    const plan = { key: 'hello', name: '问候', audience: { segment: 'members' }, channel: 'hook', variants: [{ key: 'A', template: { text: '{{ person.name }}您好' } }], goal: { kind: 'order', windowDays: 3 } };
+    const plan = {
+      key: 'hello',
+      name: '问候',
+      audience: { segment: 'members' },
+      channel: 'hook',
+      variants: [{ key: 'A', template: { text: '{{ person.name }}您好' } }],
+      goal: { kind: 'order', windowDays: 3 },
+    };
     assert.match(await cli('plans', 'create', file('plan.json', plan)), /plan hello \(问候\): draft; segment members via hook/);
     assert.match(await cli('plans', 'preview', 'hello', '1'), /"text": "(甲|乙|丙)您好"/);
     const started = await cli('plans', 'start', 'hello');

@@ -78,9 +78,21 @@ test('a plan to 10k people survives SIGKILL of the server mid-dispatch: everyone
   const call = (method: string, route: string, body?: unknown) => callApi(server.base, method, route, token, body);
   try {
     // ~1,000 messages a second, so the kill lands in the middle.
-    const channel = await call('POST', '/api/v1/channels', { key: 'hook', kind: 'webhook', ratePerMinute: 60_000, concurrency: 16, config: { url: receiver.url, secretEnv: 'CRASH_TEST_SECRET' } });
+    const channel = await call('POST', '/api/v1/channels', {
+      key: 'hook',
+      kind: 'webhook',
+      ratePerMinute: 60_000,
+      concurrency: 16,
+      config: { url: receiver.url, secretEnv: 'CRASH_TEST_SECRET' },
+    });
     assert.equal(channel.status, 201, channel.text);
-    const plan = await call('POST', '/api/v1/plans', { key: 'crash_plan', name: 'crash', audience: { segment: 'everyone' }, channel: 'hook', variants: [{ key: 'A', template: { text: 'hello {{ person.id }}' } }] });
+    const plan = await call('POST', '/api/v1/plans', {
+      key: 'crash_plan',
+      name: 'crash',
+      audience: { segment: 'everyone' },
+      channel: 'hook',
+      variants: [{ key: 'A', template: { text: 'hello {{ person.id }}' } }],
+    });
     assert.equal(plan.status, 201, plan.text);
     const started = await call('POST', '/api/v1/plans/crash_plan/start');
     assert.equal(started.status, 200, started.text);

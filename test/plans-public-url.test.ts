@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { callApi, openTestStores, tempDir, workspaceWithKeys } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
-import { type Workspace } from '../src/access/workspaces.ts';
+import type { Workspace } from '../src/access/workspaces.ts';
 import { ApiKeyService } from '../src/access/keys.ts';
 import { buildServer } from '../src/app/server.ts';
 import { runImport } from '../src/ingest/importer.ts';
@@ -42,7 +42,10 @@ before(async () => {
   fs.writeFileSync(file, 'member_no,phone,name\nP1,13700000011,王小明\n');
   await runImport(stores, { workspace: ws, kind: 'members', source: 'crm', files: [file] });
   await saveSegment(stores, ws.id, { key: 'members', name: { zh: '会员', en: 'Members' }, conditions: [{ type: 'identifier', identifierType: 'member_no' }] });
-  const [row] = await stores.facts.query<{ person_id: string }>(`SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'member_no' AND value = 'P1'`, { ws: ws.id });
+  const [row] = await stores.facts.query<{ person_id: string }>(
+    `SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'member_no' AND value = 'P1'`,
+    { ws: ws.id },
+  );
   tester = Number(row.person_id);
   await savePolicy(stores, ws.id, { quietHours: null, testWhitelist: [tester] });
 });
@@ -57,8 +60,17 @@ test('a test send and a preview link to SIYU_PUBLIC_URL, or to the address the s
     const call = (method: string, route: string, body?: unknown) => callApi(base, method, route, admin, body);
     try {
       if (configured) {
-        assert.equal((await call('POST', '/api/v1/channels', { key: 'hook', kind: 'webhook', config: { url: 'http://127.0.0.1:9/hook', secretEnv: 'PUBLIC_URL_TEST_SECRET' } })).status, 201);
-        const plan = { key: 'hello', name: '你好', audience: { segment: 'members' }, channel: 'hook', variants: [{ key: 'A', template: { text: '新品 {{ "https://shop.example.com/new" | track }} 退订 {{ unsubscribe_url }}' } }] };
+        assert.equal(
+          (await call('POST', '/api/v1/channels', { key: 'hook', kind: 'webhook', config: { url: 'http://127.0.0.1:9/hook', secretEnv: 'PUBLIC_URL_TEST_SECRET' } })).status,
+          201,
+        );
+        const plan = {
+          key: 'hello',
+          name: '你好',
+          audience: { segment: 'members' },
+          channel: 'hook',
+          variants: [{ key: 'A', template: { text: '新品 {{ "https://shop.example.com/new" | track }} 退订 {{ unsubscribe_url }}' } }],
+        };
         const saved = await call('POST', '/api/v1/plans', plan);
         assert.equal(saved.status, 201, saved.text);
       }

@@ -54,10 +54,20 @@ after(async () => {
 });
 
 const minutes = (n: number) => new Date(Date.now() + n * 60_000).toISOString();
-const track = (phone: string, event: string, at: string, id: string) => ({ type: 'track', event, messageId: id, timestamp: at, anonymousId: `anon-${phone}`, identities: { phone } });
+const track = (phone: string, event: string, at: string, id: string) => ({
+  type: 'track',
+  event,
+  messageId: id,
+  timestamp: at,
+  anonymousId: `anon-${phone}`,
+  identities: { phone },
+});
 
 async function personOf(phone: string): Promise<string> {
-  const [row] = await stores.facts.query<{ person_id: string }>(`SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'phone' AND value = {v:String}`, { ws: ws.id, v: `+86${phone}` });
+  const [row] = await stores.facts.query<{ person_id: string }>(
+    `SELECT person_id FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'phone' AND value = {v:String}`,
+    { ws: ws.id, v: `+86${phone}` },
+  );
   return String(row.person_id);
 }
 
@@ -149,14 +159,20 @@ test('a journey entered by an event: who does it after the start enters once, an
   // Before the start: not an entrant.
   await callApi(base, 'POST', '/api/v1/batch', token, { batch: [track('13500000004', 'Signed Up', minutes(-30), 's4')] });
   await startJourney(stores, ws.id, 'signup_flow');
-  await callApi(base, 'POST', '/api/v1/batch', token, { batch: [track('13500000001', 'Signed Up', new Date().toISOString(), 's1'), track('13500000001', 'Signed Up', new Date().toISOString(), 's1b')] });
-  const landed = async () => (await stores.facts.query(`SELECT 1 FROM events FINAL WHERE workspace_id = {ws:String} AND event = 'Signed Up' AND person_id > 0`, { ws: ws.id })).length === 3;
+  await callApi(base, 'POST', '/api/v1/batch', token, {
+    batch: [track('13500000001', 'Signed Up', new Date().toISOString(), 's1'), track('13500000001', 'Signed Up', new Date().toISOString(), 's1b')],
+  });
+  const landed = async () =>
+    (await stores.facts.query(`SELECT 1 FROM events FINAL WHERE workspace_id = {ws:String} AND event = 'Signed Up' AND person_id > 0`, { ws: ws.id })).length === 3;
   for (let i = 0; i < 100 && !(await landed()); i++) await new Promise((r) => setTimeout(r, 100));
   const tick = await advanceJourneys(stores, { now: () => new Date(Date.now() + 1000) });
   assert.equal(tick.entered, 1);
   assert.deepEqual(await journeyPositions(stores, ws.id, 'signup_flow'), [{ step: 'later', status: 'active', people: 1 }]);
   const sent = await stores.state.db.selectFrom('deliveries').select(['person_id', 'step']).where('workspace_id', '=', ws.id).where('plan_key', '=', 'signup_flow').execute();
-  assert.deepEqual(sent.map((s) => [String(s.person_id), s.step]), [[await personOf('13500000001'), 'hello']]);
+  assert.deepEqual(
+    sent.map((s) => [String(s.person_id), s.step]),
+    [[await personOf('13500000001'), 'hello']],
+  );
   assert.equal((await advanceJourneys(stores, { now: () => new Date(Date.now() + 2000) })).entered, 0, 'nobody enters twice');
 });
 
@@ -175,7 +191,8 @@ test('a pass just after midnight (a new day, a new run) adds nothing the pass be
   // minutes before it falls due 10 minutes before it.
   const midnight = Date.parse(`${new Date(Date.now() + 8 * 3_600_000 - 86_400_000).toISOString().slice(0, 10)}T00:00:00+08:00`);
   await callApi(base, 'POST', '/api/v1/batch', token, { batch: [track('13500000004', 'Checkout Started', new Date(midnight - 70 * 60_000).toISOString(), 'k4')] });
-  const landed = async () => (await stores.facts.query(`SELECT 1 FROM events FINAL WHERE workspace_id = {ws:String} AND event = 'Checkout Started' AND person_id > 0`, { ws: ws.id })).length === 1;
+  const landed = async () =>
+    (await stores.facts.query(`SELECT 1 FROM events FINAL WHERE workspace_id = {ws:String} AND event = 'Checkout Started' AND person_id > 0`, { ws: ws.id })).length === 1;
   for (let i = 0; i < 100 && !(await landed()); i++) await new Promise((r) => setTimeout(r, 100));
   const at = (ms: number) => ({ now: () => new Date(ms) });
   const before = await evaluateTriggers(stores, ws.id, plan, new Date(midnight - 30 * 60_000), at(midnight - 5 * 60_000));
@@ -185,6 +202,9 @@ test('a pass just after midnight (a new day, a new run) adds nothing the pass be
   assert.notEqual(after.runId, before.runId, 'another day, another run');
   assert.equal(after.occurrences, 0);
   const rows = await stores.state.db.selectFrom('deliveries').select('step').where('workspace_id', '=', ws.id).where('plan_key', '=', plan.key).execute();
-  assert.deepEqual(rows.map((r) => r.step), ['send:k4']);
+  assert.deepEqual(
+    rows.map((r) => r.step),
+    ['send:k4'],
+  );
   await pausePlan(stores, ws.id, plan.key);
 });

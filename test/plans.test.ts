@@ -30,7 +30,15 @@ const dir = tempDir();
 
 /** "2026-11-24 10:00" as the wall clock in Shanghai shows an instant. */
 function shanghai(at: Date): string {
-  return new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(at);
+  return new Intl.DateTimeFormat('sv-SE', {
+    timeZone: 'Asia/Shanghai',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).format(at);
 }
 
 before(async () => {
@@ -91,8 +99,14 @@ test('a template that reads an unknown tag or field fails before the plan exists
     savePlan(stores, ws.id, { ...plan, key: 'broken', variants: [{ key: 'A', template: { text: 'hi {{ tags.nope }}' } }] }),
     /variants\[0\]\.template\.text: unknown tag \{\{ tags\.nope \}\}/,
   );
-  await assert.rejects(savePlan(stores, ws.id, { ...plan, key: 'broken', variants: [{ key: 'A', template: { text: 'hi {{ person.shoe_size }}' } }] }), /unknown field \{\{ person\.shoe_size \}\}/);
-  await assert.rejects(savePlan(stores, ws.id, { ...plan, key: 'broken', variants: [{ key: 'A', template: { text: 'hi {% if %}' } }] }), /variants\[0\]\.template\.text: not valid Liquid/);
+  await assert.rejects(
+    savePlan(stores, ws.id, { ...plan, key: 'broken', variants: [{ key: 'A', template: { text: 'hi {{ person.shoe_size }}' } }] }),
+    /unknown field \{\{ person\.shoe_size \}\}/,
+  );
+  await assert.rejects(
+    savePlan(stores, ws.id, { ...plan, key: 'broken', variants: [{ key: 'A', template: { text: 'hi {% if %}' } }] }),
+    /variants\[0\]\.template\.text: not valid Liquid/,
+  );
 });
 
 test('a one-off plan reaches every eligible person exactly once, holds out a control group, records what policy stopped, and reports lift', async () => {
@@ -122,12 +136,29 @@ test('a one-off plan reaches every eligible person exactly once, holds out a con
   const stopped = ledger.filter((l) => l.status === 'stopped');
   assert.equal(stopped.length, 1 + 3 + 20);
   // The split is the hash of (plan, person), and control gets nothing.
-  for (const l of ledger) assert.equal(l.variant, assignGroup({ key: 'welcome_gold', controlPercent: 20, variants: [{ key: 'A', weight: 1, template: {} }, { key: 'B', weight: 1, template: {} }] }, Number(l.person_id)));
+  for (const l of ledger)
+    assert.equal(
+      l.variant,
+      assignGroup(
+        {
+          key: 'welcome_gold',
+          controlPercent: 20,
+          variants: [
+            { key: 'A', weight: 1, template: {} },
+            { key: 'B', weight: 1, template: {} },
+          ],
+        },
+        Number(l.person_id),
+      ),
+    );
   const control = ledger.filter((l) => l.status === 'control');
   const delivered = ledger.filter((l) => l.status === 'delivered');
   assert.ok(control.length > 30 && control.length < 90, `control ${control.length} of 276`);
   assert.equal(delivered.length + control.length, 276);
-  assert.ok(delivered.some((l) => l.attempts > 1), 'the 503s were retried');
+  assert.ok(
+    delivered.some((l) => l.attempts > 1),
+    'the 503s were retried',
+  );
 
   // Every delivered person received exactly one message, and no one else received any.
   assert.equal(receiver.received.size, delivered.length);
@@ -152,7 +183,10 @@ test('a one-off plan reaches every eligible person exactly once, holds out a con
   await runImport(stores, { workspace: ws, kind: 'orders', source: 'erp', files: [file] });
 
   const report = await planReport(stores, ws.id, 'welcome_gold');
-  assert.deepEqual(report.runs.map((r) => [r.slot, r.status, r.audience]), [['once', 'completed', 300]]);
+  assert.deepEqual(
+    report.runs.map((r) => [r.slot, r.status, r.audience]),
+    [['once', 'completed', 300]],
+  );
   const expected = new Map<string, { converted: number; revenue: number }>();
   for (let i = 1; i <= 60; i++) {
     const row = byPerson.get(await personOf(`M${i}`))!;
@@ -216,7 +250,12 @@ test('a recurring plan runs each cron slot once, in the workspace time zone; "en
   assert.equal(next.status, 'scheduled');
   assert.equal(new Date(next.nextRunAt!).getTime() - slot.getTime(), 86_400_000);
   const [second] = await runDuePlans(stores, at(86_400_000 + 60_000));
-  const rows = await stores.state.db.selectFrom('deliveries').select(['run_id', 'person_id', 'status', 'reason']).where('workspace_id', '=', ws.id).where('plan_key', '=', 'weekly_gold').execute();
+  const rows = await stores.state.db
+    .selectFrom('deliveries')
+    .select(['run_id', 'person_id', 'status', 'reason'])
+    .where('workspace_id', '=', ws.id)
+    .where('plan_key', '=', 'weekly_gold')
+    .execute();
   const firstRun = new Map(rows.filter((r) => r.run_id === first.runId).map((r) => [Number(r.person_id), r]));
   const entered = [...firstRun.values()].filter((r) => r.status !== 'stopped');
   assert.ok(entered.length > 0);
@@ -225,7 +264,13 @@ test('a recurring plan runs each cron slot once, in the workspace time zone; "en
   const secondQueued = rows.filter((r) => r.run_id === second.runId && r.status === 'queued');
   assert.ok(secondQueued.length > 0);
   for (const r of secondQueued) assert.match(firstRun.get(Number(r.person_id))?.reason ?? '', /^cap: /);
-  await stores.state.db.updateTable('deliveries').set({ status: 'stopped', reason: 'test cleanup' }).where('plan_key', '=', 'weekly_gold').where('workspace_id', '=', ws.id).where('status', '=', 'queued').execute();
+  await stores.state.db
+    .updateTable('deliveries')
+    .set({ status: 'stopped', reason: 'test cleanup' })
+    .where('plan_key', '=', 'weekly_gold')
+    .where('workspace_id', '=', ws.id)
+    .where('status', '=', 'queued')
+    .execute();
 });
 
 test('a one-off plan at a time waits for it, then runs once', async () => {
@@ -238,5 +283,11 @@ test('a one-off plan at a time waits for it, then runs once', async () => {
   assert.equal(run.plan, 'at_three');
   assert.equal((await getPlan(stores, ws.id, 'at_three')).status, 'running');
   assert.equal((await runDuePlans(stores, { now: () => new Date(at.getTime() + 60_000), workspaceId: ws.id })).length, 0);
-  await stores.state.db.updateTable('deliveries').set({ status: 'stopped', reason: 'test cleanup' }).where('plan_key', '=', 'at_three').where('workspace_id', '=', ws.id).where('status', '=', 'queued').execute();
+  await stores.state.db
+    .updateTable('deliveries')
+    .set({ status: 'stopped', reason: 'test cleanup' })
+    .where('plan_key', '=', 'at_three')
+    .where('workspace_id', '=', ws.id)
+    .where('status', '=', 'queued')
+    .execute();
 });

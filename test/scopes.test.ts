@@ -53,7 +53,10 @@ before(async () => {
   await runImport(stores, { workspace: ws, kind: 'orders', files: [jd], source: 'jd' });
   await runImport(stores, { workspace: ws, kind: 'contacts', files: [contacts], source: 'wecom' });
   const personOf = async (orderId: string) =>
-    Number((await stores.facts.query<{ p: string }>(`SELECT person_id AS p FROM orders FINAL WHERE workspace_id = {ws:String} AND order_id = {o:String}`, { ws: ws.id, o: orderId }))[0].p);
+    Number(
+      (await stores.facts.query<{ p: string }>(`SELECT person_id AS p FROM orders FINAL WHERE workspace_id = {ws:String} AND order_id = {o:String}`, { ws: ws.id, o: orderId }))[0]
+        .p,
+    );
   people.a = await personOf('T1');
   people.b = await personOf('T2');
   people.c = await personOf('J2');
@@ -116,7 +119,11 @@ test('a team sees only its sources: people, orders, search, exports, segments an
   assert.equal((await tm('PUT', `/api/v1/people/${people.c}/consents/sms`, { status: 'revoked' })).status, 404);
   const a = await tm('GET', `/api/v1/people/${people.a}`);
   assert.equal(a.status, 200, a.text);
-  assert.deepEqual(a.json.orders.map((o: { orderId: string }) => o.orderId), ['T1'], 'A’s JD order is not the Tmall team’s');
+  assert.deepEqual(
+    a.json.orders.map((o: { orderId: string }) => o.orderId),
+    ['T1'],
+    'A’s JD order is not the Tmall team’s',
+  );
   assert.deepEqual([...new Set(a.json.records.map((r: { source: string }) => r.source))], ['tmall']);
   assert.deepEqual(a.json.sources, ['tmall']);
   assert.equal(a.json.orders[0].lines[0].sku, 'S1');
@@ -127,18 +134,36 @@ test('a team sees only its sources: people, orders, search, exports, segments an
   // Search: by C's phone (typed with spaces) the Tmall team finds nobody; the admin finds C.
   assert.deepEqual((await tm('GET', '/api/v1/people?q=137%200000%200003')).json.people, []);
   const found = await callApi(base, 'GET', '/api/v1/people?q=137%200000%200003', admin);
-  assert.deepEqual(found.json.people.map((p: { personId: number }) => p.personId), [people.c]);
-  assert.deepEqual((await tm('GET', '/api/v1/people?q=%E6%9D%8E')).json.people.map((p: { personId: number }) => p.personId), [people.b], 'a part of a name');
+  assert.deepEqual(
+    found.json.people.map((p: { personId: number }) => p.personId),
+    [people.c],
+  );
+  assert.deepEqual(
+    (await tm('GET', '/api/v1/people?q=%E6%9D%8E')).json.people.map((p: { personId: number }) => p.personId),
+    [people.b],
+    'a part of a name',
+  );
   // A's JD-only identifier and JD name find A for the admin, not for the Tmall team (it would confirm a link it may not see).
   for (const q of ['jd-wangjing', encodeURIComponent('京东号')]) {
-    assert.deepEqual((await callApi(base, 'GET', `/api/v1/people?q=${q}`, admin)).json.people.map((p: { personId: number }) => p.personId), [people.a]);
+    assert.deepEqual(
+      (await callApi(base, 'GET', `/api/v1/people?q=${q}`, admin)).json.people.map((p: { personId: number }) => p.personId),
+      [people.a],
+    );
     assert.deepEqual((await tm('GET', `/api/v1/people?q=${q}`)).json.people, []);
   }
 
   // Exports: only the team's people and records.
   const records = await tm('GET', '/api/v1/records/export');
   assert.equal(records.status, 200);
-  assert.deepEqual(records.text.trim().split('\n').slice(1).map((l) => l.split(',')[0]).sort(), ['tmall', 'tmall']);
+  assert.deepEqual(
+    records.text
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',')[0])
+      .sort(),
+    ['tmall', 'tmall'],
+  );
   const identities = await tm('GET', '/api/v1/identities/export');
   assert.ok(identities.text.includes('+8613800000001') && !identities.text.includes('+8613700000003'), identities.text);
 
@@ -187,8 +212,21 @@ test('a team sees only its sources: people, orders, search, exports, segments an
 
 /** A GET route made callable: ids of the person given, the known segment and pack, the query a route needs. */
 function callable(url: string, person: number): string {
-  const path = url.replace(/:(id|personId)\b/g, String(person)).replace(':key', 'buyers').replace(':name', 'retail');
-  const query = path.endsWith('/people') ? '?q=13800000001' : path.endsWith('/export') ? '?type=phone' : path.endsWith('/cross') ? '?rows=x&columns=y' : path.endsWith('/insights') ? '?tags=x' : path.endsWith('/preview') ? `?person=${person}` : '';
+  const path = url
+    .replace(/:(id|personId)\b/g, String(person))
+    .replace(':key', 'buyers')
+    .replace(':name', 'retail');
+  const query = path.endsWith('/people')
+    ? '?q=13800000001'
+    : path.endsWith('/export')
+      ? '?type=phone'
+      : path.endsWith('/cross')
+        ? '?rows=x&columns=y'
+        : path.endsWith('/insights')
+          ? '?tags=x'
+          : path.endsWith('/preview')
+            ? `?person=${person}`
+            : '';
   return path + query;
 }
 
@@ -227,7 +265,10 @@ test('every route, walked with a Tmall-team session, an analyst and a tracker ke
     if (route.scoped) assert.notEqual(response.status, 500, `${route.method} ${route.url}: ${response.text.slice(0, 200)}`);
     else assert.equal(response.status, 403, `${route.method} ${route.url} let a scoped user change a workspace-wide thing: ${response.status} ${response.text.slice(0, 200)}`);
   }
-  const scopedWrites = writes.filter((r) => r.scoped).map((r) => `${r.method} ${r.url}`).sort();
+  const scopedWrites = writes
+    .filter((r) => r.scoped)
+    .map((r) => `${r.method} ${r.url}`)
+    .sort();
   assert.deepEqual(scopedWrites, [
     'DELETE /api/v1/people/:id/tags/:key',
     'POST /api/v1/auth/password',
@@ -279,11 +320,22 @@ test('staff see the customers whose WeCom contact they own; analysts in a team s
   // Tasks: a guide lists and closes their own customers' tasks only.
   const [taskB, taskC] = await Promise.all(
     [people.b, people.c].map(async (person) =>
-      Number((await stores.state.db.insertInto('staff_tasks').values({ workspace_id: ws.id, person_id: person, source: 'journey:care:call', title: `回访 ${person}` }).returning('id').executeTakeFirstOrThrow()).id),
+      Number(
+        (
+          await stores.state.db
+            .insertInto('staff_tasks')
+            .values({ workspace_id: ws.id, person_id: person, source: 'journey:care:call', title: `回访 ${person}` })
+            .returning('id')
+            .executeTakeFirstOrThrow()
+        ).id,
+      ),
     ),
   );
   const listed = await guide('GET', '/api/v1/tasks?status=open');
-  assert.deepEqual(listed.json.tasks.map((t: { id: number }) => t.id), [taskB]);
+  assert.deepEqual(
+    listed.json.tasks.map((t: { id: number }) => t.id),
+    [taskB],
+  );
   assert.equal((await guide('POST', `/api/v1/tasks/${taskC}`, { status: 'done' })).status, 404);
   const done = await guide('POST', `/api/v1/tasks/${taskB}`, { status: 'done' });
   assert.equal(done.json.task.status, 'done');
@@ -295,7 +347,10 @@ test('staff see the customers whose WeCom contact they own; analysts in a team s
   assert.equal((await guide('POST', `/api/v1/people/${people.c}/notes`, { text: 'x' })).status, 404);
   assert.equal((await guide('POST', `/api/v1/people/${people.b}/notes`, { text: '  ' })).status, 400);
   const seen = await callApi(base, 'GET', `/api/v1/people/${people.b}`, admin);
-  assert.deepEqual(seen.json.notes.map((n: { text: string; authorName: string }) => [n.text, n.authorName]), [['喜欢花胶，周末方便联系', 'guide-one']]);
+  assert.deepEqual(
+    seen.json.notes.map((n: { text: string; authorName: string }) => [n.text, n.authorName]),
+    [['喜欢花胶，周末方便联系', 'guide-one']],
+  );
   assert.equal((await guide('GET', `/api/v1/people/${people.b}/notes`)).json.notes.length, 1);
   const noUserId = await userIn(null, 'staff', 'guide-none');
   assert.equal((await noUserId('GET', `/api/v1/people/${people.b}`)).status, 404, 'staff without a WeCom userid see nobody');
@@ -317,7 +372,10 @@ test('staff see the customers whose WeCom contact they own; analysts in a team s
   const everyoneAnalyst = await userIn(null, 'analyst', 'all-ana');
   const quarantined = await everyoneAnalyst('GET', `/api/v1/imports/${run.runId}/quarantine`);
   assert.equal(quarantined.status, 200, quarantined.text);
-  assert.deepEqual(quarantined.json.rows.map((r: { field: string; value: string }) => [r.field, r.value]), [['phone', '138****0abc']]);
+  assert.deepEqual(
+    quarantined.json.rows.map((r: { field: string; value: string }) => [r.field, r.value]),
+    [['phone', '138****0abc']],
+  );
   const clear = await callApi(base, 'GET', `/api/v1/imports/${run.runId}/quarantine`, admin);
   assert.equal(clear.json.rows[0].value, '13800000abc');
 
@@ -340,7 +398,15 @@ test('siyu people search / people view / overview on the CLI', async () => {
   const slug = uniqueSlug('people-cli');
   assert.equal((await runCli(['workspace', 'create', '--slug', slug, '--name', 'p'], env)).code, 0);
   const file = path.join(tempDir(), 'orders.csv');
-  fs.writeFileSync(file, ['order_id,ordered_at,amount,phone,name,sku,quantity,line_amount', `P1,${today} 10:00:00,88.00,13800000001,王静,S1,1,88.00`, `P2,${today} 11:00:00,12.00,13800000001,王静,S2,1,12.00`, ''].join('\n'));
+  fs.writeFileSync(
+    file,
+    [
+      'order_id,ordered_at,amount,phone,name,sku,quantity,line_amount',
+      `P1,${today} 10:00:00,88.00,13800000001,王静,S1,1,88.00`,
+      `P2,${today} 11:00:00,12.00,13800000001,王静,S2,1,12.00`,
+      '',
+    ].join('\n'),
+  );
   assert.equal((await runCli(['import', 'orders', file, '--source', 'tmall', '-w', slug], env)).code, 0);
   const found = await runCli(['people', 'search', '138-0000-0001', '-w', slug], env);
   assert.equal(found.code, 0, found.stderr);
@@ -348,7 +414,13 @@ test('siyu people search / people view / overview on the CLI', async () => {
   const id = /\n\s*(\d+)\s+王静\s+tmall\s+phone:\+8613800000001/.exec(found.stdout)?.[1];
   assert.ok(id, found.stdout);
   const view = JSON.parse((await runCli(['people', 'view', id!, '-w', slug], env)).stdout);
-  assert.deepEqual(view.orders.map((o: { orderId: string; amount: number }) => [o.orderId, o.amount]), [['P2', 12], ['P1', 88]]);
+  assert.deepEqual(
+    view.orders.map((o: { orderId: string; amount: number }) => [o.orderId, o.amount]),
+    [
+      ['P2', 12],
+      ['P1', 88],
+    ],
+  );
   const figures = JSON.parse((await runCli(['overview', '--days', '30', '-w', slug], env)).stdout);
   assert.deepEqual([figures.people, figures.buyers, figures.orders, figures.gmv, figures.repurchaseRate], [1, 1, 2, 100, 1]);
 });

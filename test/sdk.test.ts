@@ -36,7 +36,11 @@ before(async () => {
       res.writeHead(503).end();
       return;
     }
-    const upstream = await fetch(siyuUrl + req.url, { method: req.method, headers: { authorization: req.headers.authorization ?? '', 'content-type': 'application/json' }, body: Buffer.concat(chunks) });
+    const upstream = await fetch(siyuUrl + req.url, {
+      method: req.method,
+      headers: { authorization: req.headers.authorization ?? '', 'content-type': 'application/json' },
+      body: Buffer.concat(chunks),
+    });
     seen.push(upstream.status);
     res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
   });
@@ -107,7 +111,10 @@ test('on pagehide the queue goes by sendBeacon (tracker key in the URL, text/pla
     siyu.stop();
     assert.equal(siyu.queued, 0);
     const responses = await Promise.all(beacons);
-    assert.deepEqual(responses.map((r) => r.status), [200]);
+    assert.deepEqual(
+      responses.map((r) => r.status),
+      [200],
+    );
     assert.match(urls[0], /\/api\/v1\/batch\?writeKey=siyu_/);
     const [row] = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM events FINAL WHERE workspace_id = {ws:String} AND event = 'Left Page'`, { ws: ws.id });
     assert.equal(Number(row.n), 3);
@@ -116,7 +123,7 @@ test('on pagehide the queue goes by sendBeacon (tracker key in the URL, text/pla
   }
 });
 
-test("a signed identity given to the SDK rides on every event and links what it names; without it the phone is a claim", async () => {
+test('a signed identity given to the SDK rides on every event and links what it names; without it the phone is a claim', async () => {
   const { secret, key } = await createSignKey(stores, ws.id, 'sdk test', 'test');
   const phone = '13700137000';
   const jwt = signIdentity(secret, { iss: key.id, ws: ws.slug, ids: { phone }, exp: Math.floor(Date.now() / 1000) + 600 });

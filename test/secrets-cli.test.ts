@@ -54,7 +54,10 @@ test('siyu secrets: set from stdin, list shows only a hint, rotate-key re-encryp
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /name: a secret name is/);
   // Siyu's own secrets (a sign key's signkey.<id>) are not the CLI's to set or delete.
-  for (const args of [['secrets', 'set', 'signkey.sik_0123456789abcdef'], ['secrets', 'delete', 'signkey.sik_0123456789abcdef']]) {
+  for (const args of [
+    ['secrets', 'set', 'signkey.sik_0123456789abcdef'],
+    ['secrets', 'delete', 'signkey.sik_0123456789abcdef'],
+  ]) {
     const reserved = await siyu(dir, args, 'attacker-value');
     assert.equal(reserved.code, 1, reserved.stdout);
     assert.match(reserved.stderr, /name: names starting "signkey\.", "system\.", "internal\." are reserved/);

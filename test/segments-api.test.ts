@@ -22,11 +22,35 @@ before(async () => {
   ({ ws, operator, analyst } = await workspaceWithKeys(stores, 'segments-api'));
   ({ app, base } = await startTestServer(stores, { resolveAfterMs: 0 }));
   const file = path.join(tempDir(), 'orders.csv');
-  fs.writeFileSync(file, 'order_id,ordered_at,amount,member_no,phone\nq1,2026-06-01 10:00,120,Q1,13900000001\nq2,2026-06-20 10:00,300,Q1,\nq3,2026-06-21 10:00,40,Q2,13900000002\n');
+  fs.writeFileSync(
+    file,
+    'order_id,ordered_at,amount,member_no,phone\nq1,2026-06-01 10:00,120,Q1,13900000001\nq2,2026-06-20 10:00,300,Q1,\nq3,2026-06-21 10:00,40,Q2,13900000002\n',
+  );
   await runImport(stores, { workspace: ws, kind: 'orders', source: 'erp', files: [file] });
   await saveTag(stores, ws.id, { key: 'spend_total', name: { zh: '累计消费', en: 'Spend' }, kind: 'statistic', of: 'purchases', measure: 'sum', field: 'amount' });
-  await saveTag(stores, ws.id, { key: 'spend_band', name: { zh: '消费档', en: 'Band' }, kind: 'statistic', of: 'purchases', measure: 'sum', field: 'amount', buckets: [{ label: 'low', to: 100 }, { label: 'high', from: 100 }] });
-  await saveTag(stores, ws.id, { key: 'orders_total', name: { zh: '订单数', en: 'Orders' }, kind: 'statistic', of: 'purchases', measure: 'count', buckets: [{ label: 'one', to: 2 }, { label: 'repeat', from: 2 }] });
+  await saveTag(stores, ws.id, {
+    key: 'spend_band',
+    name: { zh: '消费档', en: 'Band' },
+    kind: 'statistic',
+    of: 'purchases',
+    measure: 'sum',
+    field: 'amount',
+    buckets: [
+      { label: 'low', to: 100 },
+      { label: 'high', from: 100 },
+    ],
+  });
+  await saveTag(stores, ws.id, {
+    key: 'orders_total',
+    name: { zh: '订单数', en: 'Orders' },
+    kind: 'statistic',
+    of: 'purchases',
+    measure: 'count',
+    buckets: [
+      { label: 'one', to: 2 },
+      { label: 'repeat', from: 2 },
+    ],
+  });
   await runTags(stores, { workspaceId: ws.id, baseDate: '2026-06-30' });
   const events = path.join(tempDir(), 'events.jsonl');
   const tracked = (id: string, at: string) => JSON.stringify({ type: 'track', event: 'Added to Cart', messageId: id, timestamp: at, identities: { member_no: 'Q1' } });
@@ -42,7 +66,10 @@ const call = (method: string, route: string, token: string, body?: unknown) => c
 const bigSpenders = { key: 'big_spenders', name: { zh: '高消费', en: 'Big spenders' }, conditions: [{ type: 'tag', tag: 'spend_total', op: 'gte', value: 100 }] };
 
 test('segments over HTTP: checks name the node, sizes while editing, samples masked by role, insights, snapshots, files in and out', async () => {
-  const bad = await call('POST', '/api/v1/segments', operator, { ...bigSpenders, conditions: [...bigSpenders.conditions, { type: 'tag', tag: 'spend_total', op: 'exists' }, { type: 'event', event: 'x', window: { days: -1 } }] });
+  const bad = await call('POST', '/api/v1/segments', operator, {
+    ...bigSpenders,
+    conditions: [...bigSpenders.conditions, { type: 'tag', tag: 'spend_total', op: 'exists' }, { type: 'event', event: 'x', window: { days: -1 } }],
+  });
   assert.equal(bad.status, 400);
   assert.match(bad.json.error.message, /^body\.conditions\[2\]\.window\.days: must be a positive integer/);
   assert.equal((await call('POST', '/api/v1/segments', analyst, bigSpenders)).status, 403);
@@ -62,7 +89,13 @@ test('segments over HTTP: checks name the node, sizes while editing, samples mas
 
   const insights = await call('GET', '/api/v1/segments/big_spenders/insights?tags=spend_band,spend_total', analyst);
   assert.equal(insights.status, 200);
-  assert.deepEqual(insights.json.tags[0].values.map((v: { value: string; inside: number; base: number }) => [v.value, v.inside, v.base]), [['high', 1, 1], ['low', 0, 1]]);
+  assert.deepEqual(
+    insights.json.tags[0].values.map((v: { value: string; inside: number; base: number }) => [v.value, v.inside, v.base]),
+    [
+      ['high', 1, 1],
+      ['low', 0, 1],
+    ],
+  );
   const cross = await call('GET', '/api/v1/segments/cross?rows=spend_band&columns=orders_total', analyst);
   const cells = cross.json.rows.flatMap((r: { value: string; cells: number[] }) => r.cells.map((n, i) => `${r.value}×${cross.json.columns[i]}=${n}`)).sort();
   assert.deepEqual(cells, ['high×one=0', 'high×repeat=1', 'low×one=1', 'low×repeat=0']);
@@ -94,7 +127,10 @@ test('segments over HTTP: checks name the node, sizes while editing, samples mas
   assert.equal((await call('DELETE', '/api/v1/segments/vip', operator)).status, 409, 'another segment reads it');
   assert.equal((await call('DELETE', '/api/v1/segments/reads_vip', operator)).status, 204);
   assert.equal((await call('DELETE', '/api/v1/segments/vip', operator)).status, 204);
-  assert.deepEqual((await call('GET', '/api/v1/segments', analyst)).json.segments.map((s: { key: string }) => s.key), ['big_spenders']);
+  assert.deepEqual(
+    (await call('GET', '/api/v1/segments', analyst)).json.segments.map((s: { key: string }) => s.key),
+    ['big_spenders'],
+  );
 });
 
 test('the behaviour index over HTTP: status, a build by a writer, the weeks it rebuilt', async () => {
@@ -121,7 +157,17 @@ test('segments from the command line: create from JSON, count, sample, snapshot,
   assert.equal((await runCli(['workspace', 'create', '--slug', slug, '--name', 'cli'], env)).code, 0);
   fs.writeFileSync(path.join(dir, 'orders.csv'), 'order_id,ordered_at,amount,member_no,phone\nq1,2026-06-01 10:00,120,Q1,13900000001\nq3,2026-06-21 10:00,40,Q2,13900000002\n');
   assert.equal((await runCli(['import', 'orders', path.join(dir, 'orders.csv'), '--source', 'erp', '-w', slug], env)).code, 0);
-  fs.writeFileSync(path.join(dir, 'segment.json'), JSON.stringify({ key: 'has_phone', name: { zh: '有手机号', en: 'Has a phone' }, conditions: [{ type: 'identifier', identifierType: 'phone' }, { type: 'orders', amount: { min: 100 } }] }));
+  fs.writeFileSync(
+    path.join(dir, 'segment.json'),
+    JSON.stringify({
+      key: 'has_phone',
+      name: { zh: '有手机号', en: 'Has a phone' },
+      conditions: [
+        { type: 'identifier', identifierType: 'phone' },
+        { type: 'orders', amount: { min: 100 } },
+      ],
+    }),
+  );
   const created = await runCli(['segments', 'create', path.join(dir, 'segment.json'), '-w', slug], env);
   assert.equal(created.code, 0, created.stderr);
   assert.match(created.stdout, /segment has_phone \(有手机号 \/ Has a phone\): 1 people/);

@@ -26,10 +26,18 @@ const workspace = (name: string, timeZone?: string) => new WorkspaceService(stor
 async function written(ws: Workspace) {
   const q = (sql: string) => stores.facts.query<Record<string, unknown>>(sql, { ws: ws.id }).then((rows) => rows.map((r) => JSON.stringify(r)));
   return {
-    orders: await q(`SELECT source, order_id, status, ordered_at, paid_at, amount, discount, postage, refunded, item_count, store_id, store_name, is_package, package_periods, person_id FROM orders FINAL WHERE workspace_id = {ws:String} ORDER BY source, order_id`),
-    lines: await q(`SELECT source, order_id, line_no, sku, product_name, category, quantity, unit_price, discount, amount, package_periods FROM order_lines FINAL WHERE workspace_id = {ws:String} ORDER BY source, order_id, line_no`),
-    records: await q(`SELECT source, kind, record_id, identifiers, name, masked_phone, address, birthday, seen_at FROM source_records FINAL WHERE workspace_id = {ws:String} ORDER BY source, record_id`),
-    quarantine: await q(`SELECT file, row_number, field, value, reason, action, row FROM import_quarantine FINAL WHERE workspace_id = {ws:String} ORDER BY file, row_number, field, reason`),
+    orders: await q(
+      `SELECT source, order_id, status, ordered_at, paid_at, amount, discount, postage, refunded, item_count, store_id, store_name, is_package, package_periods, person_id FROM orders FINAL WHERE workspace_id = {ws:String} ORDER BY source, order_id`,
+    ),
+    lines: await q(
+      `SELECT source, order_id, line_no, sku, product_name, category, quantity, unit_price, discount, amount, package_periods FROM order_lines FINAL WHERE workspace_id = {ws:String} ORDER BY source, order_id, line_no`,
+    ),
+    records: await q(
+      `SELECT source, kind, record_id, identifiers, name, masked_phone, address, birthday, seen_at FROM source_records FINAL WHERE workspace_id = {ws:String} ORDER BY source, record_id`,
+    ),
+    quarantine: await q(
+      `SELECT file, row_number, field, value, reason, action, row FROM import_quarantine FINAL WHERE workspace_id = {ws:String} ORDER BY file, row_number, field, reason`,
+    ),
   };
 }
 
@@ -41,7 +49,14 @@ async function bothWays(request: Omit<ImportRequest, 'workspace'>, timeZone?: st
   return { a, b, rowByRow: await written(rowByRow), inSql: await written(inSql), workspaces: [rowByRow, inSql] as const };
 }
 
-const counts = (s: { rowsRead: number; landed: number; updated: number; unchanged: number; quarantined: number; valuesDropped: number }) => [s.rowsRead, s.landed, s.updated, s.unchanged, s.quarantined, s.valuesDropped];
+const counts = (s: { rowsRead: number; landed: number; updated: number; unchanged: number; quarantined: number; valuesDropped: number }) => [
+  s.rowsRead,
+  s.landed,
+  s.updated,
+  s.unchanged,
+  s.quarantined,
+  s.valuesDropped,
+];
 
 test('the demo brand imports the same in SQL as row by row: orders, lines, records', async () => {
   const demo = path.join(dir, 'demo');
@@ -55,7 +70,8 @@ test('the demo brand imports the same in SQL as row by row: orders, lines, recor
 });
 
 test('bad values are refused or dropped in SQL exactly as row by row, with the same reasons', async () => {
-  const header = 'order_id,ordered_at,paid_at,amount,discount,postage,refunded,status,phone,email,unionid,member_no,masked_phone,name,address,birthday,sku,product_name,quantity,unit_price,line_amount,line_discount,package_periods,store_id';
+  const header =
+    'order_id,ordered_at,paid_at,amount,discount,postage,refunded,status,phone,email,unionid,member_no,masked_phone,name,address,birthday,sku,product_name,quantity,unit_price,line_amount,line_discount,package_periods,store_id';
   const rows = [
     'o1,2026-06-18 20:15:00,2026-06-18 20:16:00,"¥1,299.00",,10,0,completed,138 1234 5678;+86 139-0000-0001,A@Example.COM,oU1,,,王静,浙江省杭州市西湖区(310000),1990/3/4,S1,燕窝,2,600,,,,ST1',
     'o1,2026-06-18 20:15:00,,,,,,,,,,,,,,,S2,冰糖,x,abc,,5,3期,',
@@ -115,7 +131,12 @@ test('one-row-per-order reports, read straight from the file, refuse and drop ba
 
 test('an order that lost a line on re-import keeps only the lines it has now, in SQL as row by row; an order report leaves item lines alone', async () => {
   const header = 'order_id,ordered_at,amount,phone,sku,product_name,quantity,unit_price';
-  const v1 = ['L1,2026-06-18 20:15:00,,13800000011,S1,燕窝,1,100', 'L1,2026-06-18 20:15:00,,13800000011,S2,冰糖,2,10', 'L1,2026-06-18 20:15:00,,13800000011,S3,礼盒,1,50', 'L2,2026-06-18 21:00:00,,13800000012,S1,燕窝,1,100'];
+  const v1 = [
+    'L1,2026-06-18 20:15:00,,13800000011,S1,燕窝,1,100',
+    'L1,2026-06-18 20:15:00,,13800000011,S2,冰糖,2,10',
+    'L1,2026-06-18 20:15:00,,13800000011,S3,礼盒,1,50',
+    'L2,2026-06-18 21:00:00,,13800000012,S1,燕窝,1,100',
+  ];
   // L1 loses S2 and changes S3's quantity; L2 is unchanged.
   const v2 = [v1[0], v1[2].replace(',1,50', ',3,50'), v1[3]];
   const file = path.join(dir, 'lines.csv');
@@ -129,7 +150,15 @@ test('an order that lost a line on re-import keeps only the lines it has now, in
   assert.deepEqual([a.updated, a.unchanged], [2, 1]);
   const [x, y] = [await written(rowByRow), await written(inSql)];
   assert.deepEqual(y, x);
-  assert.deepEqual(x.lines.map((l) => { const r = JSON.parse(l); return `${r.order_id} ${r.sku} ${r.quantity}`; }).sort(), ['L1 S1 1', 'L1 S3 3', 'L2 S1 1']);
+  assert.deepEqual(
+    x.lines
+      .map((l) => {
+        const r = JSON.parse(l);
+        return `${r.order_id} ${r.sku} ${r.quantity}`;
+      })
+      .sort(),
+    ['L1 S1 1', 'L1 S3 3', 'L2 S1 1'],
+  );
   assert.equal(Number(x.orders.map((o) => JSON.parse(o)).find((o) => o.order_id === 'L1').amount), 250);
 
   // A Tmall order report carries no lines: its items report's lines stay when an order changes.
@@ -140,7 +169,10 @@ test('an order that lost a line on re-import keeps only the lines it has now, in
   fs.writeFileSync(items, '订单编号,标题,价格,购买数量,商家编码\nT9,燕窝,80.00,1,S1\nT9,冰糖,8.00,1,S2\n');
   const tmall = await bothWays({ kind: 'orders', preset: 'tmall', files: [report, items] });
   fs.writeFileSync(report, reportOf('99.00'));
-  for (const [ws, sql] of [[tmall.workspaces[0], false], [tmall.workspaces[1], true]] as const) {
+  for (const [ws, sql] of [
+    [tmall.workspaces[0], false],
+    [tmall.workspaces[1], true],
+  ] as const) {
     const again = await runImport(stores, { kind: 'orders', preset: 'tmall', files: [report], workspace: ws, sql, resolve: false });
     assert.equal(again.updated, 1);
     assert.equal((await written(ws)).lines.length, 2, `sql: ${sql}`);
@@ -149,7 +181,11 @@ test('an order that lost a line on re-import keeps only the lines it has now, in
 
 test('GB18030 CSV in gzip imports in SQL; re-importing changes nothing; a changed row updates', async () => {
   const header = ['订单编号', '买家会员名', '买家实际支付金额', '订单创建时间', '订单状态', '收货人姓名', '联系手机', '收货地址'].join(',');
-  const v1 = [header, ['T1', '淘宝小王', '88.00', '2026-05-01 09:00:00', '交易成功', '王小明', '13700000001', '"北京市,朝阳区"'].join(','), ['T2', '淘宝小李', '66.00', '2026-05-02 09:00:00', '交易关闭', '李', '137****0002', ''].join(',')].join('\r\n');
+  const v1 = [
+    header,
+    ['T1', '淘宝小王', '88.00', '2026-05-01 09:00:00', '交易成功', '王小明', '13700000001', '"北京市,朝阳区"'].join(','),
+    ['T2', '淘宝小李', '66.00', '2026-05-02 09:00:00', '交易关闭', '李', '137****0002', ''].join(','),
+  ].join('\r\n');
   const file = path.join(dir, 'tmall.csv.gz');
   fs.writeFileSync(file, zlib.gzipSync(iconv.encode(v1, 'gb18030')));
   const { a, b, rowByRow, inSql, workspaces } = await bothWays({ kind: 'orders', preset: 'tmall', files: [file] });

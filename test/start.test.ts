@@ -67,15 +67,28 @@ test('first start creates a workspace, prints an admin key once, writes the demo
     // The console's first admin logs in with the printed password and finds the demo brand tagged.
     const login = /Console login: (\S+) \/ (\S+)/.exec(first.output());
     assert.ok(login, first.output());
-    const session = await fetch(`${first.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: login[1], password: login[2] }) });
+    const session = await fetch(`${first.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: login[1], password: login[2] }),
+    });
     assert.equal(session.status, 200);
     const cookie = session.headers.get('set-cookie')!.split(';')[0];
     // The printed password is only good for choosing one's own: nothing else opens before that.
     assert.equal((await fetch(`${first.url}/api/v1/overview?days=365`, { headers: { cookie } })).status, 403);
-    const changed = await fetch(`${first.url}/api/v1/auth/password`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ currentPassword: login[2], newPassword: 'the admin chose this one' }) });
+    const changed = await fetch(`${first.url}/api/v1/auth/password`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ currentPassword: login[2], newPassword: 'the admin chose this one' }),
+    });
     assert.equal(changed.status, 204);
     assert.match(first.output(), /Installed the retail tag pack \(\d+ tags\) and computed \d+ of them/);
-    const overview = (await (await fetch(`${first.url}/api/v1/overview?days=365`, { headers: { cookie } })).json()) as { people: number; orders: number; lifecycle: unknown[]; rfm: unknown };
+    const overview = (await (await fetch(`${first.url}/api/v1/overview?days=365`, { headers: { cookie } })).json()) as {
+      people: number;
+      orders: number;
+      lifecycle: unknown[];
+      rfm: unknown;
+    };
     assert.ok(overview.people > 0 && overview.orders > 0, JSON.stringify(overview).slice(0, 200));
     assert.ok(overview.lifecycle.length > 0 && overview.rfm !== null, 'lifecycle and RFM computed on the first start');
   } finally {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { callApi, openTestStores, workspaceWithKeys, startTestServer } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
-import { type Workspace } from '../src/access/workspaces.ts';
+import type { Workspace } from '../src/access/workspaces.ts';
 import { ApiKeyService } from '../src/access/keys.ts';
 import { saveTag } from '../src/tags/store.ts';
 import { removeSchedule } from '../src/tags/schedule.ts';
@@ -75,9 +75,17 @@ test('moving the workspace to another time zone moves the tag schedule and recur
   await saveSegment(stores, ws.id, { key: 'everyone', name: { zh: '全部', en: 'All' }, conditions: [{ type: 'identifier', identifierType: 'phone' }] });
   await writeSecret(stores, ws.id, 'tz_test_secret', 'x'.repeat(16));
   await saveChannel(stores, ws.id, { key: 'hook', kind: 'webhook', config: { url: 'https://hooks.example/', secret: 'tz_test_secret' } });
-  await savePlan(stores, ws.id, { key: 'morning', name: 'morning', audience: { segment: 'everyone' }, channel: 'hook', variants: [{ key: 'A', template: { text: 'hi' } }], schedule: { kind: 'recurring', cron: '0 9 * * *' } });
+  await savePlan(stores, ws.id, {
+    key: 'morning',
+    name: 'morning',
+    audience: { segment: 'everyone' },
+    channel: 'hook',
+    variants: [{ key: 'A', template: { text: 'hi' } }],
+    schedule: { kind: 'recurring', cron: '0 9 * * *' },
+  });
   await startPlan(stores, ws.id, 'morning');
-  const nextRun = async () => (await stores.state.db.selectFrom('plans').select('next_run_at').where('workspace_id', '=', ws.id).where('key', '=', 'morning').executeTakeFirstOrThrow()).next_run_at;
+  const nextRun = async () =>
+    (await stores.state.db.selectFrom('plans').select('next_run_at').where('workspace_id', '=', ws.id).where('key', '=', 'morning').executeTakeFirstOrThrow()).next_run_at;
   assert.equal(new Date((await nextRun())!).getUTCHours(), 1, '09:00 in Shanghai is 01:00 UTC');
   const before = (await call('GET', '/api/v1/tags/schedule', analyst)).json.schedule;
   assert.equal(new Date(before.nextAt).getUTCHours(), 19, '03:00 in Shanghai is 19:00 UTC');

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { callApi, openTestStores, workspaceWithKeys, runCli, startTestServer, tempDir, uniqueSlug } from './helpers.ts';
 import type { Stores } from '../src/stores/stores.ts';
-import { type Workspace } from '../src/access/workspaces.ts';
+import type { Workspace } from '../src/access/workspaces.ts';
 import { ApiKeyService } from '../src/access/keys.ts';
 import { runImport } from '../src/ingest/importer.ts';
 
@@ -50,7 +50,10 @@ test('tags over HTTP: define, run, coverage, a person’s tags; checks name the 
   assert.match(missing.json.error.message, /no tag "no_such_tag"/);
   const run = await call('POST', '/api/v1/tags/run', operator, { baseDate: '2026-06-30' });
   assert.equal(run.status, 200);
-  assert.deepEqual(run.json.runs.map((r: { key: string; status: string; people: number }) => [r.key, r.status, r.people]), [['spend_total', 'completed', 2]]);
+  assert.deepEqual(
+    run.json.runs.map((r: { key: string; status: string; people: number }) => [r.key, r.status, r.people]),
+    [['spend_total', 'completed', 2]],
+  );
 
   const shown = await call('GET', '/api/v1/tags/spend_total', analyst);
   assert.equal(shown.status, 200);
@@ -61,7 +64,10 @@ test('tags over HTTP: define, run, coverage, a person’s tags; checks name the 
 
   const [q1] = await stores.facts.query<{ p: string }>(`SELECT person_id AS p FROM person_identities FINAL WHERE workspace_id = {ws:String} AND value = 'Q1'`, { ws: ws.id });
   const person = await call('GET', `/api/v1/people/${q1.p}/tags`, analyst);
-  assert.deepEqual(person.json.tags.map((t: { key: string; value: unknown; baseDate: string }) => [t.key, t.value, t.baseDate]), [['spend_total', 420, '2026-06-30']]);
+  assert.deepEqual(
+    person.json.tags.map((t: { key: string; value: unknown; baseDate: string }) => [t.key, t.value, t.baseDate]),
+    [['spend_total', 420, '2026-06-30']],
+  );
   assert.deepEqual((await call('GET', `/api/v1/people/${q1.p}/tags?asOf=2026-06-29`, analyst)).json.tags, [], 'no run yet as of the day before');
 
   // An import over HTTP computes the tags again once it is in.
@@ -90,7 +96,19 @@ test('siyu tags define / run / show and siyu people show', async () => {
   fs.writeFileSync(orders, 'order_id,ordered_at,amount,member_no\nz1,2026-06-10 10:00,80,Z1\nz2,2026-06-11 10:00,500,Z2\n');
   assert.equal((await runCli(['import', 'orders', orders, '--source', 'erp', '-w', slug], env)).code, 0);
   const defs = path.join(dir, 'tags.json');
-  fs.writeFileSync(defs, JSON.stringify([{ ...spend, key: 'spend_tier', buckets: [{ label: '低', to: 100 }, { label: '高', from: 100 }] }]));
+  fs.writeFileSync(
+    defs,
+    JSON.stringify([
+      {
+        ...spend,
+        key: 'spend_tier',
+        buckets: [
+          { label: '低', to: 100 },
+          { label: '高', from: 100 },
+        ],
+      },
+    ]),
+  );
   const defined = await runCli(['tags', 'define', defs, '-w', slug], env);
   assert.equal(defined.code, 0, defined.stderr);
   assert.match(defined.stdout, /tag spend_tier \(累计消费 \/ Total spend\): statistic, string/);
@@ -103,7 +121,13 @@ test('siyu tags define / run / show and siyu people show', async () => {
   // Z1's person id, from the identities export (this process may not open that data directory).
   const exported = path.join(dir, 'ids.csv');
   assert.equal((await runCli(['identities', 'export', '--out', exported, '-w', slug], env)).code, 0);
-  const z1 = { p: fs.readFileSync(exported, 'utf8').split('\n').find((line) => line.endsWith(',member_no,Z1'))!.split(',')[0] };
+  const z1 = {
+    p: fs
+      .readFileSync(exported, 'utf8')
+      .split('\n')
+      .find((line) => line.endsWith(',member_no,Z1'))!
+      .split(',')[0],
+  };
   const person = await runCli(['people', 'show', z1.p, '-w', slug], env);
   assert.match(person.stdout, /spend_tier\s+累计消费\s+低\s+2026-06-30/, 'Z1 spent 80');
   // An import computes the workspace's tags again, for today.
@@ -162,7 +186,11 @@ test('imported tags over HTTP: the body is the file; bad rows come back with row
   assert.deepEqual(body.import.rejections[0], { row: 3, field: 'value', value: '', expected: 'tag "vip_note" takes a non-empty text; got ""' });
   assert.equal(body.run.status, 'completed');
   assert.equal(body.run.people, 1);
-  const notImported = await fetch(`${base}/api/v1/tags/spend_total/file`, { method: 'POST', headers: { authorization: `Bearer ${operator}`, 'content-type': 'text/csv' }, body: 'a,b\n1,2\n' });
+  const notImported = await fetch(`${base}/api/v1/tags/spend_total/file`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${operator}`, 'content-type': 'text/csv' },
+    body: 'a,b\n1,2\n',
+  });
   assert.equal(notImported.status, 409);
 });
 

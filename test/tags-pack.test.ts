@@ -57,10 +57,33 @@ test('siyu tags install-pack retail && siyu tags run on the demo brand: every ta
       assert.equal(people.get(key), Number(everyone), `${key}: everyone`);
     }
     // Tags about every buyer.
-    for (const key of ['first_purchase_date', 'last_purchase_date', 'first_platform', 'orders_total', 'spend_total', 'avg_order_value', 'rfm_group', 'rfm_score', 'lifecycle_stage', 'next_due_date', 'days_since_last_purchase', 'fav_category', 'fav_sku', 'fav_platform', 'p_alive', 'repurchase_30d', 'clv_1y', 'clv_tier', 'discount_share', 'price_sensitivity']) {
+    for (const key of [
+      'first_purchase_date',
+      'last_purchase_date',
+      'first_platform',
+      'orders_total',
+      'spend_total',
+      'avg_order_value',
+      'rfm_group',
+      'rfm_score',
+      'lifecycle_stage',
+      'next_due_date',
+      'days_since_last_purchase',
+      'fav_category',
+      'fav_sku',
+      'fav_platform',
+      'p_alive',
+      'repurchase_30d',
+      'clv_1y',
+      'clv_tier',
+      'discount_share',
+      'price_sensitivity',
+    ]) {
       assert.equal(people.get(key), Number(buyers), `${key}: every buyer`);
     }
-    [{ person }] = await q(`SELECT toString(min(person_id)) AS person FROM orders FINAL WHERE workspace_id = {ws:String} AND person_id > 0 AND status NOT IN ('cancelled', 'pending', 'refunded')`);
+    [{ person }] = await q(
+      `SELECT toString(min(person_id)) AS person FROM orders FINAL WHERE workspace_id = {ws:String} AND person_id > 0 AND status NOT IN ('cancelled', 'pending', 'refunded')`,
+    );
   } finally {
     await stores.close();
   }
@@ -70,6 +93,7 @@ test('siyu tags install-pack retail && siyu tags run on the demo brand: every ta
     assert.match(shown.stdout, /重要价值客户|一般挽留客户/);
     const profile = await runCli(['people', 'show', person, '-w', slug], env);
     assert.equal(profile.code, 0, profile.stderr);
-    for (const label of ['RFM 客户分群', '生命周期阶段', '30天复购概率', '2026-10-31']) assert.ok(profile.stdout.includes(label), `people show prints ${label}:\n${profile.stdout}`);
+    for (const label of ['RFM 客户分群', '生命周期阶段', '30天复购概率', '2026-10-31'])
+      assert.ok(profile.stdout.includes(label), `people show prints ${label}:\n${profile.stdout}`);
   }
 });

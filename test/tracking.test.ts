@@ -73,10 +73,9 @@ test("one visitor's events are one identity record; an event re-sent with other 
   const batch = Array.from({ length: 30 }, (_, i) => ({ type: 'track', event: 'Scroll', messageId: `v-${i}`, anonymousId: 'visitor-1', identities: { unionid: 'oU-visitor-1' } }));
   assert.equal((await post('batch', { batch })).status, 200);
   const identityRecords = async () => {
-    const [row] = await stores.facts.query<{ n: string }>(
-      `SELECT uniqExact(identity_key) AS n FROM events FINAL WHERE workspace_id = {ws:String} AND anonymous_id = 'visitor-1'`,
-      { ws: ws.id },
-    );
+    const [row] = await stores.facts.query<{ n: string }>(`SELECT uniqExact(identity_key) AS n FROM events FINAL WHERE workspace_id = {ws:String} AND anonymous_id = 'visitor-1'`, {
+      ws: ws.id,
+    });
     const [records] = await stores.facts.query<{ n: string }>(
       `SELECT count() AS n FROM source_records FINAL WHERE workspace_id = {ws:String} AND kind = 'identity'
        AND record_id IN (SELECT identity_key FROM events FINAL WHERE workspace_id = {ws:String} AND anonymous_id = 'visitor-1')`,
@@ -143,7 +142,11 @@ test('events join the person who carries the same identifier', async () => {
      ORDER BY kind`,
     { ws: ws.id },
   );
-  assert.deepEqual(rows.map((r) => r.kind), ['identity', 'record'], 'the event belongs to an identity record');
+  assert.deepEqual(
+    rows.map((r) => r.kind),
+    ['identity', 'record'],
+    'the event belongs to an identity record',
+  );
   assert.equal(rows[0].person_id, rows[1].person_id);
   assert.notEqual(rows[0].person_id, '0');
   const [event] = await stores.facts.query<{ person_id: string }>(`SELECT person_id FROM events FINAL WHERE workspace_id = {ws:String} AND message_id = 'join-1'`, { ws: ws.id });

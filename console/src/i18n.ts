@@ -3,8 +3,8 @@
  * missing (or extra) translation fails the typecheck. `{name}` in a text is filled from `vars`.
  * The choice is kept in localStorage.
  */
-import { createContext, createElement, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import type { Named } from '../../src/contract/common.ts';
+import { createContext, createElement, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import type { Named } from "../../src/contract/common.ts";
 
 /** Chinese: the source of every key. */
 const zh = {
@@ -328,7 +328,8 @@ const zh = {
   "tags.options": "可选值",
   "tags.optionsHint": "用逗号分隔；留空表示任意值。",
   "tags.query": "SQL 查询",
-  "tags.queryHint": "一条 SELECT，返回 person_id 和 value。可读 orders、order_lines、purchases、shipments、refunds、events、contacts、products、tag_values（仅本工作区的数据），可用 {base:Date} 与 {tz:String}；保存时会检查，并说明需要修改之处。",
+  "tags.queryHint":
+    "一条 SELECT，返回 person_id 和 value。可读 orders、order_lines、purchases、shipments、refunds、events、contacts、products、tag_values（仅本工作区的数据），可用 {base:Date} 与 {tz:String}；保存时会检查，并说明需要修改之处。",
   "tags.of": "统计对象",
   "tags.ofPurchases": "购买",
   "tags.ofEvents": "行为事件",
@@ -567,7 +568,7 @@ const zh = {
   "plans.until": "截止时间",
   "plans.enterOnce": "每人只进入一次",
   "plans.variants": "消息变体",
-  "plans.templateHint": "模板使用 Liquid：{{ person.name }}、{{ tags.标签key }}、{{ \"https://…\" | track }}、{{ unsubscribe_url }}。",
+  "plans.templateHint": '模板使用 Liquid：{{ person.name }}、{{ tags.标签key }}、{{ "https://…" | track }}、{{ unsubscribe_url }}。',
   "plans.variantKey": "变体 {n}",
   "plans.weight": "权重",
   "plans.removeVariant": "删除变体 {key}",
@@ -593,7 +594,6 @@ const zh = {
   "plans.noSegments": "还没有人群",
   "plans.noSegmentsHint": "计划发送给一个人群，请先创建人群。",
   "plans.excludeNone": "没有其他人群可排除。",
-
 
   "schedule.onceNow": "单次 · 启动后立即",
   "schedule.onceAt": "单次 · {at}",
@@ -1014,7 +1014,8 @@ const zh = {
   "apiKeys.cancel": "取消",
   "apiKeys.originsSaved": "已更新「{name}」的允许来源。",
   "signKeys.title": "身份签名密钥",
-  "signKeys.note": "埋点密钥公开在网页里，所以它上报的手机号、邮箱、会员号等只作为“声明”保存，不会关联到客户，也不会成为发送地址。品牌自己的服务器在确认用户身份后，用签名密钥签发身份令牌（HS256 JWT），事件带上令牌后，令牌里的标识才会关联到客户。",
+  "signKeys.note":
+    "埋点密钥公开在网页里，所以它上报的手机号、邮箱、会员号等只作为“声明”保存，不会关联到客户，也不会成为发送地址。品牌自己的服务器在确认用户身份后，用签名密钥签发身份令牌（HS256 JWT），事件带上令牌后，令牌里的标识才会关联到客户。",
   "signKeys.empty": "还没有签名密钥",
   "signKeys.emptyHint": "小程序或网站后端需要关联客户时再创建。",
   "signKeys.id": "密钥 ID（iss）",
@@ -1133,7 +1134,7 @@ const en: typeof zh = {
   "import.kind.records": "Identity records",
   "import.kind.products": "Products",
   "import.preset": "File format",
-  "import.presetHint": "Pick the platform for a platform export; \"Canonical\" for your own files.",
+  "import.presetHint": 'Pick the platform for a platform export; "Canonical" for your own files.',
   "import.canonical": "Canonical",
   "import.source": "Source name",
   "import.sourceNeeded": "Required for canonical files, e.g. erp, crm, shop.",
@@ -1227,10 +1228,12 @@ const en: typeof zh = {
   "people.identifiers": "Identifiers",
   "people.sources": "Sources",
   "people.reason": "Reason (needed to look up a full phone or email)",
-  "people.reasonHint": "Your role sees phones masked: search by a part of a name, the person id or the last 4 digits of a phone; a full phone or email needs a reason, recorded in the audit log, at most 10 an hour.",
+  "people.reasonHint":
+    "Your role sees phones masked: search by a part of a name, the person id or the last 4 digits of a phone; a full phone or email needs a reason, recorded in the audit log, at most 10 an hour.",
   "people.reasonPlaceholder": "e.g. customer called about an order",
   "person.rights": "Personal-data rights (PIPL)",
-  "person.rightsHint": "On the person's request: download a copy of their personal data, or erase it (order amounts and counts stay, de-identified; their identifiers are never linked again). Both are recorded in the audit log.",
+  "person.rightsHint":
+    "On the person's request: download a copy of their personal data, or erase it (order amounts and counts stay, de-identified; their identifiers are never linked again). Both are recorded in the audit log.",
   "person.exportData": "Export personal data (JSON)",
   "person.exportFailed": "The export failed",
   "person.eraseReason": "Reason for erasure",
@@ -1355,7 +1358,8 @@ const en: typeof zh = {
   "tags.options": "Options",
   "tags.optionsHint": "Comma-separated; empty for any value.",
   "tags.query": "SQL query",
-  "tags.queryHint": "One SELECT returning person_id and value. It may read orders, order_lines, purchases, shipments, refunds, events, contacts, products and tag_values (this workspace's rows only) and use {base:Date} and {tz:String}; it is checked on save, and the error says what to change.",
+  "tags.queryHint":
+    "One SELECT returning person_id and value. It may read orders, order_lines, purchases, shipments, refunds, events, contacts, products and tag_values (this workspace's rows only) and use {base:Date} and {tz:String}; it is checked on save, and the error says what to change.",
   "tags.of": "Of",
   "tags.ofPurchases": "Purchases",
   "tags.ofEvents": "Events",
@@ -1383,7 +1387,8 @@ const en: typeof zh = {
   "tags.share": "Share",
   "tags.min": "Minimum",
   "tags.addTier": "Add a tier",
-  "tags.casesHint": "Top to bottom, the first condition that holds gives the value. Conditions are a segment's: combine them (all / any) and exclude, and compare a statistic over purchases or events too.",
+  "tags.casesHint":
+    "Top to bottom, the first condition that holds gives the value. Conditions are a segment's: combine them (all / any) and exclude, and compare a statistic over purchases or events too.",
   "tags.caseOperand": "Condition {n}",
   "tags.then": "Value",
   "tags.addCase": "Add a condition",
@@ -1550,7 +1555,7 @@ const en: typeof zh = {
   "tools.takeSnapshot": "Take a snapshot",
   "tools.snapshotHint": "A snapshot keeps the members of this moment; compare two to see who joined and left.",
   "tools.noSnapshots": "No snapshots yet",
-  "tools.noSnapshotsHint": "Press \"Take a snapshot\" to keep the current members.",
+  "tools.noSnapshotsHint": 'Press "Take a snapshot" to keep the current members.',
   "tools.takenAt": "Taken",
   "tools.evaluatedFor": "Evaluated for",
   "tools.from": "From",
@@ -1594,7 +1599,7 @@ const en: typeof zh = {
   "plans.until": "Until",
   "plans.enterOnce": "Each person enters once",
   "plans.variants": "Variants",
-  "plans.templateHint": "Templates are Liquid: {{ person.name }}, {{ tags.tag_key }}, {{ \"https://…\" | track }}, {{ unsubscribe_url }}.",
+  "plans.templateHint": 'Templates are Liquid: {{ person.name }}, {{ tags.tag_key }}, {{ "https://…" | track }}, {{ unsubscribe_url }}.',
   "plans.variantKey": "Variant {n}",
   "plans.weight": "Weight",
   "plans.removeVariant": "Remove variant {key}",
@@ -1620,7 +1625,6 @@ const en: typeof zh = {
   "plans.noSegments": "No segments yet",
   "plans.noSegmentsHint": "A plan messages a segment: create one first.",
   "plans.excludeNone": "No other segment to exclude.",
-
 
   "schedule.onceNow": "Once · as soon as started",
   "schedule.onceAt": "Once · {at}",
@@ -1823,7 +1827,7 @@ const en: typeof zh = {
   "teams.create": "Create a team",
   "teams.createSubmit": "Create team",
   "teams.edit": "Edit team: {name}",
-  "teams.confirmDelete": "Delete the team \"{name}\"? Its members will see all data.",
+  "teams.confirmDelete": 'Delete the team "{name}"? Its members will see all data.',
 
   "audit.action": "Action",
   "audit.at": "When",
@@ -1889,13 +1893,13 @@ const en: typeof zh = {
   "apiKeys.current": "In use now",
   "apiKeys.revoke": "Revoke",
   "apiKeys.revokeOf": "Revoke {name}",
-  "apiKeys.confirmRevoke": "Revoke the API key \"{name}\" ({prefix})? Systems using it lose access at once; this cannot be undone.",
-  "apiKeys.revokedNotice": "\"{name}\" was revoked.",
+  "apiKeys.confirmRevoke": 'Revoke the API key "{name}" ({prefix})? Systems using it lose access at once; this cannot be undone.',
+  "apiKeys.revokedNotice": '"{name}" was revoked.',
   "apiKeys.create": "Create an API key",
-  "apiKeys.nameHint": "Say what it is for, e.g. \"ERP order sync\".",
+  "apiKeys.nameHint": 'Say what it is for, e.g. "ERP order sync".',
   "apiKeys.roleHint": "Give the least it needs: a tracker key only sends events.",
   "apiKeys.createSubmit": "Create key",
-  "apiKeys.tokenTitle": "New key \"{name}\"",
+  "apiKeys.tokenTitle": 'New key "{name}"',
   "apiKeys.tokenLabel": "Key (shown this once)",
   "apiKeys.tokenNote": "Copy it and store it safely now: it will not be shown again. If it is lost, revoke it and create another.",
   "apiKeys.usage": "Send it in a request header: Authorization: Bearer <key>",
@@ -1907,8 +1911,8 @@ const en: typeof zh = {
   "person.actions": "Actions",
   "person.unbind": "Unbind",
   "person.unbindOf": "Unbind {type} {value}",
-  "person.unbindConfirm": "Unbind {type} \"{value}\" from this person? The value will link nobody from now on; the records are resolved again and may become new people.",
-  "person.unbound": "Unbound {type} \"{value}\": {records} records resolved again, {newPeople} new people.",
+  "person.unbindConfirm": 'Unbind {type} "{value}" from this person? The value will link nobody from now on; the records are resolved again and may become new people.',
+  "person.unbound": 'Unbound {type} "{value}": {records} records resolved again, {newPeople} new people.',
   "person.fixFailed": "That did not work",
   "person.setBy": "set by {who}, {at}",
   "person.manualTitle": "Set a manual tag",
@@ -1918,11 +1922,11 @@ const en: typeof zh = {
   "person.manualCurrent": "Now: {value}",
   "person.manualSet": "Set",
   "person.manualRemove": "Remove",
-  "person.manualRemoveConfirm": "Remove \"{tag}\" from this person?",
-  "person.manualSaved": "\"{tag}\" set to {value}.",
-  "person.manualRemoved": "\"{tag}\" removed.",
+  "person.manualRemoveConfirm": 'Remove "{tag}" from this person?',
+  "person.manualSaved": '"{tag}" set to {value}.',
+  "person.manualRemoved": '"{tag}" removed.',
   "person.manualNone": "No manual tags yet.",
-  "person.manualNoneHint": "Create a tag of kind \"manual\" on the Tags page to set it here.",
+  "person.manualNoneHint": 'Create a tag of kind "manual" on the Tags page to set it here.',
   "person.notes": "Notes",
   "person.noteNew": "New note",
   "person.noteCount": "{n} / 2000 characters",
@@ -2041,7 +2045,8 @@ const en: typeof zh = {
   "apiKeys.cancel": "Cancel",
   "apiKeys.originsSaved": "The allowed origins of “{name}” were updated.",
   "signKeys.title": "Identity sign keys",
-  "signKeys.note": "A tracker key is public (it sits in web pages), so the phones, emails and member numbers its events carry are kept as claims: they link no customer and become no address. Your own server, once it knows who the user is, signs an identity token (HS256 JWT) with a sign key; events that carry it link the identifiers it names.",
+  "signKeys.note":
+    "A tracker key is public (it sits in web pages), so the phones, emails and member numbers its events carry are kept as claims: they link no customer and become no address. Your own server, once it knows who the user is, signs an identity token (HS256 JWT) with a sign key; events that carry it link the identifiers it names.",
   "signKeys.empty": "No sign keys yet",
   "signKeys.emptyHint": "Create one when a mini-program or site back end needs to link customers.",
   "signKeys.id": "Key id (iss)",
@@ -2053,7 +2058,8 @@ const en: typeof zh = {
   "signKeys.secretTitle": "New sign key “{name}”",
   "signKeys.secretLabel": "Sign key secret (shown this once)",
   "signKeys.secretNote": "Copy it into your server's secret settings now: it is not shown again. If it is lost, revoke the key and create another.",
-  "signKeys.usage": "When signing: iss is {id}, ws is the workspace slug {ws}, ids the identifiers you verified, exp at most 7 days ahead; put the token in the event's context.signedIdentity.",
+  "signKeys.usage":
+    "When signing: iss is {id}, ws is the workspace slug {ws}, ids the identifiers you verified, exp at most 7 days ahead; put the token in the event's context.signedIdentity.",
   "signKeys.revoke": "Revoke",
   "signKeys.revokeOf": "Revoke sign key {name}",
   "signKeys.confirmRevoke": "Revoke the sign key “{name}”? Tokens it signed stop working at once; their events' identifiers are kept as claims only.",
@@ -2061,13 +2067,13 @@ const en: typeof zh = {
 };
 
 export type Key = keyof typeof zh;
-export type Lang = 'zh' | 'en';
+export type Lang = "zh" | "en";
 export type Vars = Record<string, string | number>;
 
 const DICTIONARIES: Record<Lang, typeof zh> = { zh, en };
-const STORAGE_KEY = 'siyu.lang';
+const STORAGE_KEY = "siyu.lang";
 
-export function translate(lang: Lang, key: Key, vars?: Vars): string {
+function translate(lang: Lang, key: Key, vars?: Vars): string {
   const text = DICTIONARIES[lang][key];
   return vars ? text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole)) : text;
 }
@@ -2075,11 +2081,11 @@ export function translate(lang: Lang, key: Key, vars?: Vars): string {
 function initialLang(): Lang {
   try {
     const stored = localStorage.getItem(STORAGE_KEY);
-    if (stored === 'zh' || stored === 'en') return stored;
+    if (stored === "zh" || stored === "en") return stored;
   } catch {
     // storage may be unavailable (private mode): Chinese, the default
   }
-  return 'zh';
+  return "zh";
 }
 
 export interface I18n {
@@ -2102,8 +2108,8 @@ const I18nContext = createContext<I18n | null>(null);
 export function I18nProvider({ children }: { children: ReactNode }) {
   const [lang, setLangState] = useState<Lang>(initialLang);
   useEffect(() => {
-    document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
-    document.title = translate(lang, 'app.title');
+    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+    document.title = translate(lang, "app.title");
   }, [lang]);
   const setLang = useCallback((next: Lang) => {
     setLangState(next);
@@ -2114,31 +2120,31 @@ export function I18nProvider({ children }: { children: ReactNode }) {
     }
   }, []);
   const value = useMemo<I18n>(() => {
-    const locale = lang === 'zh' ? 'zh-CN' : 'en-US';
+    const locale = lang === "zh" ? "zh-CN" : "en-US";
     const number = (n: number | null | undefined, digits = 0) =>
-      n === null || n === undefined || Number.isNaN(n) ? '—' : n.toLocaleString(locale, { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+      n === null || n === undefined || Number.isNaN(n) ? "—" : n.toLocaleString(locale, { maximumFractionDigits: digits, minimumFractionDigits: 0 });
     return {
       lang,
       setLang,
       t: (key, vars) => translate(lang, key, vars),
       tx: (key, fallback) => (key in DICTIONARIES[lang] ? DICTIONARIES[lang][key as Key] : (fallback ?? key)),
-      named: (name) => (name === null || name === undefined ? '' : typeof name === 'string' ? name : name[lang] || name.zh || name.en),
+      named: (name) => (name === null || name === undefined ? "" : typeof name === "string" ? name : name[lang] || name.zh || name.en),
       num: number,
-      money: (n) => (n === null || n === undefined ? '—' : `¥${n.toLocaleString(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`),
-      pct: (f, digits = 1) => (f === null || f === undefined || Number.isNaN(f) ? '—' : `${(f * 100).toFixed(digits)}%`),
-      date: (iso) => (iso ? iso.slice(0, 10) : '—'),
+      money: (n) => (n === null || n === undefined ? "—" : `¥${n.toLocaleString(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`),
+      pct: (f, digits = 1) => (f === null || f === undefined || Number.isNaN(f) ? "—" : `${(f * 100).toFixed(digits)}%`),
+      date: (iso) => (iso ? iso.slice(0, 10) : "—"),
       dateTime: (iso) => {
-        if (!iso) return '—';
+        if (!iso) return "—";
         const d = new Date(iso);
-        return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(locale, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
+        return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(locale, { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false });
       },
-};
+    };
   }, [lang, setLang]);
   return createElement(I18nContext.Provider, { value }, children);
 }
 
 export function useT(): I18n {
   const i18n = useContext(I18nContext);
-  if (!i18n) throw new Error('useT outside I18nProvider');
+  if (!i18n) throw new Error("useT outside I18nProvider");
   return i18n;
 }

@@ -36,22 +36,113 @@ const router = createHashRouter([
     element: <Layout />,
     children: [
       { index: true, element: <Home /> },
-      { path: 'data', element: <Allowed needs="data.read"><Data /></Allowed> },
+      {
+        path: 'data',
+        element: (
+          <Allowed needs="data.read">
+            <Data />
+          </Allowed>
+        ),
+      },
       { path: 'people', element: <People /> },
       { path: 'people/:id', element: <Person /> },
       { path: 'tasks', element: <Tasks /> },
-      { path: 'tags', element: <Allowed needs="data.read"><Tags /></Allowed> },
-      { path: 'tags/new', element: <Allowed needs="build"><TagEdit /></Allowed> },
-      { path: 'tags/:key', element: <Allowed needs="data.read"><TagEdit /></Allowed> },
-      { path: 'segments', element: <Allowed needs="data.read"><Segments /></Allowed> },
-      { path: 'segments/new', element: <Allowed needs="build"><SegmentBuilder /></Allowed> },
-      { path: 'segments/:key', element: <Allowed needs="data.read"><SegmentBuilder /></Allowed> },
-      { path: 'plans', element: <Allowed needs="plans.read"><Plans /></Allowed> },
-      { path: 'plans/new', element: <Allowed needs="build"><PlanEdit /></Allowed> },
-      { path: 'plans/:key', element: <Allowed needs="plans.read"><PlanDetail /></Allowed> },
-      { path: 'plans/:key/edit', element: <Allowed needs="build"><PlanEdit /></Allowed> },
-      { path: 'journeys/:key', element: <Allowed needs="plans.read"><JourneyDetail /></Allowed> },
-      { path: 'settings', element: <Allowed needs="policy.read"><Settings /></Allowed> },
+      {
+        path: 'tags',
+        element: (
+          <Allowed needs="data.read">
+            <Tags />
+          </Allowed>
+        ),
+      },
+      {
+        path: 'tags/new',
+        element: (
+          <Allowed needs="build">
+            <TagEdit />
+          </Allowed>
+        ),
+      },
+      {
+        path: 'tags/:key',
+        element: (
+          <Allowed needs="data.read">
+            <TagEdit />
+          </Allowed>
+        ),
+      },
+      {
+        path: 'segments',
+        element: (
+          <Allowed needs="data.read">
+            <Segments />
+          </Allowed>
+        ),
+      },
+      {
+        path: 'segments/new',
+        element: (
+          <Allowed needs="build">
+            <SegmentBuilder />
+          </Allowed>
+        ),
+      },
+      {
+        path: 'segments/:key',
+        element: (
+          <Allowed needs="data.read">
+            <SegmentBuilder />
+          </Allowed>
+        ),
+      },
+      {
+        path: 'plans',
+        element: (
+          <Allowed needs="plans.read">
+            <Plans />
+          </Allowed>
+        ),
+      },
+      {
+        path: 'plans/new',
+        element: (
+          <Allowed needs="build">
+            <PlanEdit />
+          </Allowed>
+        ),
+      },
+      {
+        path: 'plans/:key',
+        element: (
+          <Allowed needs="plans.read">
+            <PlanDetail />
+          </Allowed>
+        ),
+      },
+      {
+        path: 'plans/:key/edit',
+        element: (
+          <Allowed needs="build">
+            <PlanEdit />
+          </Allowed>
+        ),
+      },
+      {
+        path: 'journeys/:key',
+        element: (
+          <Allowed needs="plans.read">
+            <JourneyDetail />
+          </Allowed>
+        ),
+      },
+      {
+        path: 'settings',
+        element: (
+          <Allowed needs="policy.read">
+            <Settings />
+          </Allowed>
+        ),
+      },
       { path: 'account', element: <Account /> },
       { path: '*', element: <NotFound /> },
     ],

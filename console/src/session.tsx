@@ -45,7 +45,7 @@ const CAPABILITIES: Record<Capability, readonly Role[]> = {
   admin: ['admin'],
 };
 
-export function roleCan(role: Role | undefined, capability: Capability): boolean {
+function roleCan(role: Role | undefined, capability: Capability): boolean {
   return role !== undefined && CAPABILITIES[capability].includes(role);
 }
 

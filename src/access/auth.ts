@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../kernel/errors.ts';
-import { ApiKeyService, type AuthenticatedKey, type Role } from './keys.ts';
+import type { ApiKeyService, AuthenticatedKey, Role } from './keys.ts';
 import { scopeOf } from './scope.ts';
 
 export interface RouteEntry {
@@ -57,7 +57,11 @@ function originHost(origin: string): string | undefined {
   }
 }
 
-export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService, sessions: (token: string) => Promise<(AuthenticatedKey & { mustChangePassword?: boolean }) | undefined>): void {
+export function installAuth(
+  app: FastifyInstance,
+  apiKeys: ApiKeyService,
+  sessions: (token: string) => Promise<(AuthenticatedKey & { mustChangePassword?: boolean }) | undefined>,
+): void {
   const table: RouteEntry[] = [];
   app.decorate('routeTable', table);
   app.addHook('onRoute', (route) => {

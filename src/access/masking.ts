@@ -27,12 +27,12 @@ export function maskName(name: string): string {
   return name ? `${[...name][0]}${'*'.repeat(Math.max(1, [...name].length - 1))}` : '';
 }
 
-export function maskAddress(address: string): string {
+function maskAddress(address: string): string {
   return address ? `${[...address].slice(0, 6).join('')}****` : address;
 }
 
 /** A birthday keeps its year. */
-export function maskBirthday(birthday: string): string {
+function maskBirthday(birthday: string): string {
   return /^\d{4}/.test(birthday) ? `${birthday.slice(0, 4)}-**-**` : birthday ? '***' : birthday;
 }
 
@@ -73,7 +73,7 @@ export function maskField(field: string, value: string): string {
  * Keys whose values describe who someone is, in English and Chinese (手机号, 收货人, 身份证 …) and
  * their usual variants. Values under other keys are still masked by what they look like (maskText).
  */
-export const PERSONAL_KEY =
+const PERSONAL_KEY =
   /phone|mobile|tel|name|address|addr|email|e_?mail|birth|id_?card|id_?no|passport|unionid|openid|userid|user_id|nick|pin|member|wechat|weixin|wx_?id|qq|contact|receiver|recipient|consignee|手机|电话|联系|姓名|名字|收货人|收件人|地址|身份证|证件|邮箱|微信|昵称|生日|出生|会员号|账号/i;
 
 /** Whether a property, column or tag key names personal data. */

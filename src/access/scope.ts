@@ -90,7 +90,7 @@ export function identitySourcesScope(caller: Pick<AuthenticatedKey, 'scope'>, co
 }
 
 /** Whether the person is one the caller may see. */
-export async function personInScope(stores: Stores, caller: AuthenticatedKey, personId: number): Promise<boolean> {
+async function personInScope(stores: Stores, caller: AuthenticatedKey, personId: number): Promise<boolean> {
   return (await peopleInScope(stores, caller, [personId])).has(personId);
 }
 

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from './auth.ts';
-import { WorkspaceService, workspaceChange } from './workspaces.ts';
-import { ApiKeyService } from './keys.ts';
+import { type WorkspaceService, workspaceChange } from './workspaces.ts';
+import type { ApiKeyService } from './keys.ts';
 import { workspaceSchema } from '../contract/workspaces.ts';
 import { allowedOriginsChangeSchema, apiKeyInputSchema, apiKeyResponseSchema, apiKeysResponseSchema, createdApiKeySchema } from '../contract/access.ts';
 

@@ -8,9 +8,7 @@ import { isValidTimeZone, isoTime } from '../kernel/time.ts';
 export type { Workspace };
 
 export const createWorkspaceInput = z.object({
-  slug: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2–63 lower-case letters, digits or dashes, starting with a letter or digit'),
+  slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2–63 lower-case letters, digits or dashes, starting with a letter or digit'),
   name: z.string().min(1).max(200),
   timeZone: z
     .string()
@@ -28,9 +26,6 @@ export const workspaceChange = z
   })
   .strict();
 export type WorkspaceChange = z.input<typeof workspaceChange>;
-
-
-
 
 export class WorkspaceService {
   private readonly state: StateStore;

@@ -7,7 +7,7 @@ import { ApiError, ConflictError, InputError, issuePath, NotFoundError, type Err
  * The zod validator, but a body nested so deep that checking it would overflow the stack (a tree of
  * conditions a thousand levels down) is refused as a 400 naming the part, not a 500.
  */
-export function guardedValidatorCompiler<S>(compile: FastifySchemaCompiler<S>): FastifySchemaCompiler<S> {
+function guardedValidatorCompiler<S>(compile: FastifySchemaCompiler<S>): FastifySchemaCompiler<S> {
   return (route) => {
     const validate = compile(route);
     return (data) => {
@@ -99,5 +99,3 @@ export function installErrorHandling(app: FastifyInstance): void {
     } satisfies ErrorBody);
   });
 }
-
-export const errorBodySchemaDescription = 'Every error: { error: { code, message, details } }';

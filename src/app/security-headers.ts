@@ -8,9 +8,9 @@ import type { FastifyInstance } from 'fastify';
 import fastifyHelmet from '@fastify/helmet';
 
 /** WeCom shows a sidebar page inside its client: it may frame the console, no one else may. */
-export const FRAME_ANCESTORS = ["'self'", 'https://*.work.weixin.qq.com', 'https://work.weixin.qq.com'];
+const FRAME_ANCESTORS = ["'self'", 'https://*.work.weixin.qq.com', 'https://work.weixin.qq.com'];
 
-export const CONSOLE_CSP_DIRECTIVES = {
+const CONSOLE_CSP_DIRECTIVES = {
   defaultSrc: ["'self'"],
   scriptSrc: ["'self'"],
   styleSrc: ["'self'", "'unsafe-inline'"],

@@ -67,7 +67,11 @@ test('the console (or, before it is built, a page that says how to build it) is 
 test('every /api/v1 route refuses requests without credentials or with a bad key', async () => {
   const apiRoutes = app.routeTable.filter((r) => r.url.startsWith('/api/'));
   const open = apiRoutes.filter((r) => r.public).map((r) => `${r.method} ${r.url}`);
-  assert.deepEqual(open.sort(), ['GET /api/openapi.json', 'POST /api/v1/auth/login', 'POST /api/v1/auth/logout'], 'only the OpenAPI document, login and logout are public under /api');
+  assert.deepEqual(
+    open.sort(),
+    ['GET /api/openapi.json', 'POST /api/v1/auth/login', 'POST /api/v1/auth/logout'],
+    'only the OpenAPI document, login and logout are public under /api',
+  );
   const guarded = apiRoutes.filter((r) => !r.public);
   assert.ok(guarded.length >= 4, `walked ${guarded.length} routes`);
   for (const route of guarded) {

@@ -102,8 +102,7 @@ export async function buildServer({ config, stores, logger = true, tracking, upl
         title: 'Siyu API',
         version: '0.1.0',
         description:
-          'Siyu (私域) customer operations platform. Every /api/v1 route needs "Authorization: Bearer <API key>". ' +
-          'Errors are { error: { code, message, details } }.',
+          'Siyu (私域) customer operations platform. Every /api/v1 route needs "Authorization: Bearer <API key>". ' + 'Errors are { error: { code, message, details } }.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a Siyu API key' } } },
     },

@@ -42,7 +42,13 @@ export class PlanWorker {
     this.dispatcher.start();
     // On the embedded store this is the only process: a run another process was writing when it
     // died is taken up at once rather than after its lease.
-    if (this.stores.state.engine === 'pglite') this.ticking = this.stores.state.db.updateTable('plan_runs').set({ enqueue_lease_until: null }).where('status', '=', 'enqueuing').execute().then(() => undefined);
+    if (this.stores.state.engine === 'pglite')
+      this.ticking = this.stores.state.db
+        .updateTable('plan_runs')
+        .set({ enqueue_lease_until: null })
+        .where('status', '=', 'enqueuing')
+        .execute()
+        .then(() => undefined);
     const tick = () => {
       this.ticking = this.ticking
         .catch(() => undefined)

@@ -8,7 +8,7 @@
 import { secretSlotsOf, type Channel, type ChannelKind } from '../contract/channels.ts';
 
 /** The identifier each kind reaches a person by, unless the channel says otherwise. */
-export const DEFAULT_ADDRESS: Record<ChannelKind, string | null> = {
+const DEFAULT_ADDRESS: Record<ChannelKind, string | null> = {
   webhook: null,
   email: 'email',
   sms: 'phone',

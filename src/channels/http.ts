@@ -84,7 +84,8 @@ function send(url: string, request: HttpRequest, timeoutMs: number): Promise<Htt
         const chunks: Buffer[] = [];
         let size = 0;
         const retryAfter = incoming.headers['retry-after'];
-        const finish = () => resolve({ status: incoming.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), retryAfter: typeof retryAfter === 'string' ? retryAfter : null });
+        const finish = () =>
+          resolve({ status: incoming.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), retryAfter: typeof retryAfter === 'string' ? retryAfter : null });
         incoming.on('data', (chunk: Buffer) => {
           if (size >= MAX_REPLY_BYTES) return;
           chunks.push(chunk.subarray(0, MAX_REPLY_BYTES - size));

@@ -47,11 +47,7 @@ export class MiniProgramSubscribeClient implements ChannelClient {
       miniprogram_state: textField(message.content, 'miniprogram_state') ?? this.#config.miniprogramState ?? 'formal',
       lang: textField(message.content, 'lang') ?? this.#config.lang ?? 'zh_CN',
     };
-    const call = await postWithAccessToken(
-      { tokens: this.#tokens, baseUrl: this.#config.baseUrl, timeoutMs: this.#config.timeoutMs },
-      '/cgi-bin/message/subscribe/send',
-      payload,
-    );
+    const call = await postWithAccessToken({ tokens: this.#tokens, baseUrl: this.#config.baseUrl, timeoutMs: this.#config.timeoutMs }, '/cgi-bin/message/subscribe/send', payload);
     return call.ok ? outcomeOfSubscribeReply(call.reply) : call.result;
   }
 }

@@ -47,11 +47,7 @@ export class OfficialAccountTemplateClient implements ChannelClient {
       data: wechatTemplateData(nestedTextFields(message.content, 'data')),
       client_msg_id: clientMsgId(message.deliveryId),
     };
-    const call = await postWithAccessToken(
-      { tokens: this.#tokens, baseUrl: this.#config.baseUrl, timeoutMs: this.#config.timeoutMs },
-      '/cgi-bin/message/template/send',
-      payload,
-    );
+    const call = await postWithAccessToken({ tokens: this.#tokens, baseUrl: this.#config.baseUrl, timeoutMs: this.#config.timeoutMs }, '/cgi-bin/message/template/send', payload);
     return call.ok ? outcomeOfTemplateReply(call.reply) : call.result;
   }
 }

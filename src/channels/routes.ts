@@ -19,12 +19,16 @@ export function channelRoutes(app: FastifyInstance, stores: Stores): void {
   const tags = ['channels'];
   const params = keyParamsSchema;
 
-  api.delete('/api/v1/channels/:key', { config: admins, schema: { tags, summary: 'Delete a channel no plan uses (its secrets stay, for another channel)', security, params, response: { 204: noContentSchema } } }, async (request, reply) => {
-    const caller = callerOf(request);
-    await deleteChannel(stores, caller.workspaceId, request.params.key);
-    await recordAudit(stores, caller.workspaceId, caller.keyId, 'channel.delete', request.params.key);
-    return reply.code(204).send();
-  });
+  api.delete(
+    '/api/v1/channels/:key',
+    { config: admins, schema: { tags, summary: 'Delete a channel no plan uses (its secrets stay, for another channel)', security, params, response: { 204: noContentSchema } } },
+    async (request, reply) => {
+      const caller = callerOf(request);
+      await deleteChannel(stores, caller.workspaceId, request.params.key);
+      await recordAudit(stores, caller.workspaceId, caller.keyId, 'channel.delete', request.params.key);
+      return reply.code(204).send();
+    },
+  );
   api.post(
     '/api/v1/channels/:key/test',
     {

@@ -95,7 +95,8 @@ export class AliyunSmsClient implements ChannelClient {
     );
     if (!sent.ok) return sent.result;
     const reply = jsonObject(sent.reply.text);
-    if (typeof reply?.Code !== 'string') return outcomeOfHttpStatus(sent.reply.status, sent.reply.text) ?? { outcome: 'retry', reason: `unreadable reply: ${sent.reply.text.slice(0, 200)}` };
+    if (typeof reply?.Code !== 'string')
+      return outcomeOfHttpStatus(sent.reply.status, sent.reply.text) ?? { outcome: 'retry', reason: `unreadable reply: ${sent.reply.text.slice(0, 200)}` };
     return outcomeOfAliyunCode(reply.Code, reply);
   }
 }

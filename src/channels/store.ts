@@ -34,14 +34,25 @@ export async function saveChannel(stores: Stores, workspaceId: string, input: un
       .onConflict((c) => c.columns(['workspace_id', 'key']).doUpdateSet({ kind: channel.kind, definition: values.definition, updated_at: new Date() }))
       .execute();
   } else {
-    const inserted = await stores.state.db.insertInto('channels').values(values).onConflict((c) => c.doNothing()).returning('key').executeTakeFirst();
+    const inserted = await stores.state.db
+      .insertInto('channels')
+      .values(values)
+      .onConflict((c) => c.doNothing())
+      .returning('key')
+      .executeTakeFirst();
     if (!inserted) throw new ConflictError(`channel "${channel.key}" exists (replace it to change it)`);
   }
   return channel;
 }
 
 export async function deleteChannel(stores: Stores, workspaceId: string, key: string): Promise<void> {
-  const usedBy = await stores.state.db.selectFrom('plans').select('key').where('workspace_id', '=', workspaceId).where(sql<string>`definition->>'channel'`, '=', key).limit(1).executeTakeFirst();
+  const usedBy = await stores.state.db
+    .selectFrom('plans')
+    .select('key')
+    .where('workspace_id', '=', workspaceId)
+    .where(sql<string>`definition->>'channel'`, '=', key)
+    .limit(1)
+    .executeTakeFirst();
   if (usedBy) throw new ConflictError(`channel "${key}" is used by plan "${usedBy.key}"; change or delete the plan first`);
   const result = await stores.state.db.deleteFrom('channels').where('workspace_id', '=', workspaceId).where('key', '=', key).executeTakeFirst();
   if (Number(result.numDeletedRows) === 0) throw new NotFoundError(`no channel "${key}" in this workspace`);
@@ -85,8 +96,13 @@ function checkChannelEgress(channel: Channel, env: NodeJS.ProcessEnv): void {
 }
 
 /** The environment variables the server operator lets channels read (SIYU_CHANNEL_SECRET_ENV_ALLOW, comma-separated). */
-export function allowedSecretEnv(env: NodeJS.ProcessEnv): Set<string> {
-  return new Set((env.SIYU_CHANNEL_SECRET_ENV_ALLOW ?? '').split(',').map((name) => name.trim()).filter(Boolean));
+function allowedSecretEnv(env: NodeJS.ProcessEnv): Set<string> {
+  return new Set(
+    (env.SIYU_CHANNEL_SECRET_ENV_ALLOW ?? '')
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean),
+  );
 }
 
 function refusedEnv(channel: Channel, ref: SecretRef): ChannelConfigError {
@@ -98,18 +114,22 @@ function refusedEnv(channel: Channel, ref: SecretRef): ChannelConfigError {
 
 /** A channel may not name one of Siyu's own secrets (a sign key would go to the channel's URL). */
 function refusedReserved(channel: Channel, ref: SecretRef): ChannelConfigError {
-  return new ChannelConfigError(`channel "${channel.key}": config.${ref.field} names "${ref.name}": ${RESERVED_SECRET_RULE}; name a secret set with "siyu secrets set <name>" instead`);
+  return new ChannelConfigError(
+    `channel "${channel.key}": config.${ref.field} names "${ref.name}": ${RESERVED_SECRET_RULE}; name a secret set with "siyu secrets set <name>" instead`,
+  );
 }
 
 /** Refuses, naming the field, a channel whose credentials name a missing or reserved secret, or an environment variable not allow-listed. */
-export async function checkChannelSecrets(stores: Stores, workspaceId: string, channel: Channel, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+async function checkChannelSecrets(stores: Stores, workspaceId: string, channel: Channel, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const allowed = allowedSecretEnv(env);
   for (const ref of secretRefsOf(channel)) {
     if (ref.source === 'secret' && isReservedSecretName(ref.name)) throw refusedReserved(channel, ref);
     if (ref.source === 'env') {
       if (!allowed.has(ref.name)) throw refusedEnv(channel, ref);
     } else if (!(await secretExists(stores, workspaceId, ref.name))) {
-      throw new ChannelConfigError(`channel "${channel.key}": config.${ref.field} names the secret "${ref.name}", which is not set in this workspace (set it first: siyu secrets set ${ref.name}, or in the console)`);
+      throw new ChannelConfigError(
+        `channel "${channel.key}": config.${ref.field} names the secret "${ref.name}", which is not set in this workspace (set it first: siyu secrets set ${ref.name}, or in the console)`,
+      );
     }
   }
 }
@@ -183,16 +203,40 @@ function buildClient(channel: Channel, values: Map<string, string>): ChannelClie
       const c = CHANNEL_CONFIGS.email.parse(channel.config);
       const password = values.get('passwordSecret');
       const auth = c.user && password ? { user: c.user, pass: password } : undefined;
-      return new EmailClient({ host: c.host, port: c.port, secure: c.secure, requireTLS: c.requireTLS, auth, from: c.from, messageIdDomain: c.messageIdDomain, timeoutMs: c.timeoutMs, pool: true });
+      return new EmailClient({
+        host: c.host,
+        port: c.port,
+        secure: c.secure,
+        requireTLS: c.requireTLS,
+        auth,
+        from: c.from,
+        messageIdDomain: c.messageIdDomain,
+        timeoutMs: c.timeoutMs,
+        pool: true,
+      });
     }
     case 'sms': {
       const c = CHANNEL_CONFIGS.sms.parse(channel.config);
       if (c.provider === 'http') return new HttpSmsClient({ url: c.url, token: secret('tokenSecret'), timeoutMs: c.timeoutMs });
-      return new AliyunSmsClient({ accessKeyId: c.accessKeyId, accessKeySecret: secret('accessKeySecret'), signName: c.signName, baseUrl: c.baseUrl, regionId: c.regionId, timeoutMs: c.timeoutMs });
+      return new AliyunSmsClient({
+        accessKeyId: c.accessKeyId,
+        accessKeySecret: secret('accessKeySecret'),
+        signName: c.signName,
+        baseUrl: c.baseUrl,
+        regionId: c.regionId,
+        timeoutMs: c.timeoutMs,
+      });
     }
     case 'miniprogram': {
       const c = CHANNEL_CONFIGS.miniprogram.parse(channel.config);
-      return new MiniProgramSubscribeClient({ appId: c.appId, appSecret: secret('appSecret'), baseUrl: c.baseUrl, timeoutMs: c.timeoutMs, miniprogramState: c.miniprogramState, lang: c.lang });
+      return new MiniProgramSubscribeClient({
+        appId: c.appId,
+        appSecret: secret('appSecret'),
+        baseUrl: c.baseUrl,
+        timeoutMs: c.timeoutMs,
+        miniprogramState: c.miniprogramState,
+        lang: c.lang,
+      });
     }
     case 'official_account': {
       const c = CHANNEL_CONFIGS.official_account.parse(channel.config);
@@ -217,9 +261,17 @@ export async function channelCredential(stores: Stores, workspaceId: string, cha
 
 /** When any secret a channel reads last changed: a client built before then holds an old credential. */
 export async function channelSecretsVersion(stores: Stores, workspaceId: string, channel: Channel): Promise<string> {
-  const names = secretRefsOf(channel).filter((r) => r.source === 'secret').map((r) => r.name);
+  const names = secretRefsOf(channel)
+    .filter((r) => r.source === 'secret')
+    .map((r) => r.name);
   if (names.length === 0) return '';
-  const rows = await stores.state.db.selectFrom('secrets').select(['name', 'updated_at']).where('workspace_id', '=', workspaceId).where('name', 'in', names).orderBy('name').execute();
+  const rows = await stores.state.db
+    .selectFrom('secrets')
+    .select(['name', 'updated_at'])
+    .where('workspace_id', '=', workspaceId)
+    .where('name', 'in', names)
+    .orderBy('name')
+    .execute();
   return rows.map((r) => `${r.name}@${new Date(r.updated_at).toISOString()}`).join(',');
 }
 

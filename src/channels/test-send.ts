@@ -8,7 +8,7 @@ import type { Stores } from '../stores/stores.ts';
 import { InputError } from '../kernel/errors.ts';
 import { addressTypeOf } from './definition.ts';
 import { clientFor, getChannel } from './store.ts';
-import { ledgerReason, type SendResult } from './channel.ts';
+import { ledgerReason } from './channel.ts';
 import type { TestSendRequest, TestSendResult } from '../contract/channels.ts';
 
 const DEFAULT_CONTENT: Record<string, string> = {

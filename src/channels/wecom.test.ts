@@ -81,13 +81,10 @@ test('send results follow the confirmation: unsent until the sender confirms, th
 
   const before = await client.sendResults(msgid, { sender: 'zhangsan' });
   assert.equal(before.outcome, 'ok');
-  assert.deepEqual(
-    before.outcome === 'ok' ? before.recipients : [],
-    [
-      { externalUserId: 'wm-alice', sender: 'zhangsan', status: 'unsent' },
-      { externalUserId: 'wm-bob', sender: 'zhangsan', status: 'unsent' },
-    ],
-  );
+  assert.deepEqual(before.outcome === 'ok' ? before.recipients : [], [
+    { externalUserId: 'wm-alice', sender: 'zhangsan', status: 'unsent' },
+    { externalUserId: 'wm-bob', sender: 'zhangsan', status: 'unsent' },
+  ]);
   const asked = server.received.at(-1);
   assert.deepEqual(asked?.body, { msgid, userid: 'zhangsan', limit: 1000 });
 
@@ -104,10 +101,7 @@ test('send results follow the confirmation: unsent until the sender confirms, th
   const secondId = second.outcome === 'created' ? second.msgid : '';
   server.confirm(secondId);
   const limited = await client.sendResults(secondId, { sender: 'zhangsan' });
-  assert.deepEqual(
-    limited.outcome === 'ok' ? limited.recipients.map((r) => r.status) : [],
-    ['limit_reached'],
-  );
+  assert.deepEqual(limited.outcome === 'ok' ? limited.recipients.map((r) => r.status) : [], ['limit_reached']);
 });
 
 test('send results page with the cursor', async (t) => {

@@ -30,14 +30,6 @@ import { CallRateLimiter } from '../kernel/rate-limiter.ts';
  * (Older versions of the page said 4 per natural month, and the JS-SDK page /96997 describes the
  * per-member default as 1 per day: the rule in force is the corp's setting, hence the options.)
  */
-export const WECOM_MASS_MESSAGES_PER_CUSTOMER = {
-  default: { per: 'month', max: 'days in the month' },
-  options: [
-    { per: 'week', max: 7 },
-    { per: 'day', max: 1 },
-  ],
-} as const;
-
 export type WeComMassMessageRule = 'days-per-month' | 'seven-per-week' | 'one-per-day';
 
 /** The allowance under a rule for the period containing `date`, in China time (the platform's calendar). */
@@ -53,10 +45,10 @@ export function weComMassMessageAllowance(rule: WeComMassMessageRule, date: Date
  * and 150 000 times an hour; a breach blocks the corp for 60 s / 60 min. This limiter counts all of a
  * corp's calls together, which is stricter than per API and keeps one budget to reason about.
  */
-export const WECOM_API_CALLS_PER_MINUTE = 10_000;
-export const WECOM_API_CALLS_PER_HOUR = 150_000;
-export const WECOM_MAX_CUSTOMERS_PER_MASS_SEND = 10_000;
-export const WECOM_MAX_ATTACHMENTS = 9;
+const WECOM_API_CALLS_PER_MINUTE = 10_000;
+const WECOM_API_CALLS_PER_HOUR = 150_000;
+const WECOM_MAX_CUSTOMERS_PER_MASS_SEND = 10_000;
+const WECOM_MAX_ATTACHMENTS = 9;
 const MAX_TEXT_BYTES = 4000;
 
 export type WeComAttachment =
@@ -167,7 +159,12 @@ export class WeComCustomerContactClient implements ChannelClient {
       const [sender, text, attachments] = JSON.parse(key) as [string, string, WeComAttachment[]];
       for (let start = 0; start < indexes.length; start += WECOM_MAX_CUSTOMERS_PER_MASS_SEND) {
         const part = indexes.slice(start, start + WECOM_MAX_CUSTOMERS_PER_MASS_SEND);
-        const created = await this.createMassSend({ sender, externalUserIds: part.map((i) => messages[i].address!), text: text || undefined, attachments: attachments.length ? attachments : undefined });
+        const created = await this.createMassSend({
+          sender,
+          externalUserIds: part.map((i) => messages[i].address!),
+          text: text || undefined,
+          attachments: attachments.length ? attachments : undefined,
+        });
         const failed = created.outcome === 'created' ? new Set(created.failedExternalUserIds) : new Set<string>();
         for (const i of part) {
           if (created.outcome !== 'created') results[i] = created;
@@ -251,7 +248,7 @@ function isAttachmentList(value: unknown): value is WeComAttachment[] {
 }
 
 /** Errcodes per WeCom 全局错误码 (/document/path/90313). */
-export function outcomeOfWeComError(reply: PlatformReply): NotSent {
+function outcomeOfWeComError(reply: PlatformReply): NotSent {
   const reason = describe(reply);
   switch (reply.errcode) {
     case -1: // 系统繁忙

@@ -38,7 +38,7 @@ export interface LocalCredential {
 export type ServerTarget = { kind: 'local'; url: string; token: string; pid: number } | { kind: 'remote'; url: string; apiKey: string };
 
 /** `--data DIR` / `--data=DIR` on the command line, else SIYU_DATA_DIR, else ./data (as loadConfig reads it). */
-export function dataDirOf(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): string {
+function dataDirOf(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): string {
   let given: string | undefined;
   for (let i = 2; i < argv.length; i++) {
     if (argv[i] === '--') break;
@@ -49,7 +49,7 @@ export function dataDirOf(argv: readonly string[], env: NodeJS.ProcessEnv = proc
 }
 
 /** The live server on this data directory, from its credential file; none when absent or its process is gone. */
-export function localServer(dataDir: string): Extract<ServerTarget, { kind: 'local' }> | undefined {
+function localServer(dataDir: string): Extract<ServerTarget, { kind: 'local' }> | undefined {
   let credential: Partial<LocalCredential>;
   try {
     credential = JSON.parse(fs.readFileSync(path.join(dataDir, LOCAL_CREDENTIAL_FILE), 'utf8')) as Partial<LocalCredential>;
@@ -62,7 +62,7 @@ export function localServer(dataDir: string): Extract<ServerTarget, { kind: 'loc
 }
 
 /** Where commands go: SIYU_URL (with SIYU_API_KEY), else a server on the data directory, else nowhere (direct). */
-export function findServer(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerTarget | undefined {
+function findServer(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerTarget | undefined {
   if (env.SIYU_URL) {
     let url: URL;
     try {
@@ -78,7 +78,7 @@ export function findServer(argv: readonly string[], env: NodeJS.ProcessEnv = pro
 }
 
 /** The command words (no options): ["people", "search", "13800…"]. Options taking a value are not told apart; good enough for the first two words. */
-export function commandWords(argv: readonly string[]): string[] {
+function commandWords(argv: readonly string[]): string[] {
   const words: string[] = [];
   for (let i = 2; i < argv.length; i++) {
     const token = argv[i];
@@ -119,7 +119,7 @@ async function errorOf(response: Response): Promise<string> {
 }
 
 /** Prints the NDJSON lines of a hosted command as they come; the command's exit code. */
-export async function printCommandStream(response: Response): Promise<number> {
+async function printCommandStream(response: Response): Promise<number> {
   if (!response.body) throw new Error('the server sent no output');
   const decoder = new TextDecoder();
   let buffered = '';

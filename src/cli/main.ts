@@ -63,12 +63,7 @@ export async function main(argv: string[]): Promise<number> {
       // Commander has printed its own message (help, version, usage errors).
       return error.exitCode;
     }
-    const message =
-      error instanceof ZodError
-        ? describeZodError(error)
-        : error instanceof Error
-          ? error.message
-          : String(error);
+    const message = error instanceof ZodError ? describeZodError(error) : error instanceof Error ? error.message : String(error);
     process.stderr.write(`siyu: ${message}\n`);
     if (process.env.SIYU_DEBUG) console.error(error);
     return 1;

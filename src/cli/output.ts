@@ -9,7 +9,11 @@ export function printTable(rows: ReadonlyArray<Record<string, unknown>>, columns
   const cols = columns ?? Object.keys(rows[0]);
   const text = rows.map((row) => cols.map((c) => formatCell(row[c])));
   const widths = cols.map((c, i) => Math.max(displayWidth(c), ...text.map((r) => displayWidth(r[i]))));
-  const line = (cells: string[]) => cells.map((cell, i) => pad(cell, widths[i])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => pad(cell, widths[i]))
+      .join('  ')
+      .trimEnd();
   console.log(line(cols));
   console.log(line(widths.map((w) => '-'.repeat(w))));
   for (const r of text) console.log(line(r));
@@ -23,7 +27,7 @@ function formatCell(value: unknown): string {
 }
 
 /** CJK characters take two columns in a terminal. */
-export function displayWidth(text: string): number {
+function displayWidth(text: string): number {
   let width = 0;
   for (const ch of text) width += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/.test(ch) ? 2 : 1;
   return width;

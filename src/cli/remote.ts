@@ -320,7 +320,7 @@ function remoteIdentityAndUsers(program: Command, target: Remote, ws: readonly [
 }
 
 /** The commands remote mode answers, for the refusal of the others. */
-export const REMOTE_COMMANDS = [
+const REMOTE_COMMANDS = [
   'tags list',
   'tags run',
   'people search',

@@ -12,7 +12,10 @@ const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'the name of an environmen
 /** The same rule as the secret store's names (src/secrets/secrets.ts). */
 const secretName = z
   .string()
-  .regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'the name of a secret of this workspace (lowercase letters, digits, "_", "." or "-"; set it with "siyu secrets set <name>" or in the console), not the secret itself');
+  .regex(
+    /^[a-z][a-z0-9_.-]{0,63}$/,
+    'the name of a secret of this workspace (lowercase letters, digits, "_", "." or "-"; set it with "siyu secrets set <name>" or in the console), not the secret itself',
+  );
 
 const timeoutMs = z.number().int().min(100).max(120_000).default(10_000);
 const httpsUrl = (fallback: string) => z.url({ protocol: /^https?$/ }).default(fallback);

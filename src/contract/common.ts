@@ -8,7 +8,6 @@ import { z } from 'zod';
 export const errorBodySchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
 });
-export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 /** Times leave the API as ISO-8601 UTC strings. */
 export const isoTimeSchema = z.string();

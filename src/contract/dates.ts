@@ -18,6 +18,4 @@ export function isCalendarDate(text: string): boolean {
 }
 
 /** A calendar date field: YYYY-MM-DD, a real day, years 1900–2200. */
-export const calendarDate = z
-  .string()
-  .refine(isCalendarDate, `a real calendar date like 2026-06-30 (YYYY-MM-DD, years ${DATE_MIN_YEAR}–${DATE_MAX_YEAR})`);
+export const calendarDate = z.string().refine(isCalendarDate, `a real calendar date like 2026-06-30 (YYYY-MM-DD, years ${DATE_MIN_YEAR}–${DATE_MAX_YEAR})`);

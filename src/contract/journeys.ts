@@ -51,7 +51,13 @@ export const stepSchema = z.discriminatedUnion('type', [
     .refine((w) => (w.minutes ?? 0) + (w.hours ?? 0) + (w.days ?? 0) > 0 || w.untilTime || w.untilDate, 'a wait needs a duration, untilTime or untilDate'),
   z.object({ type: z.literal('branch'), match: z.enum(['all', 'any']).default('all'), conditions: z.array(conditionSchema).min(1), yes: stepKey, no: stepKey }).strict(),
   z
-    .object({ type: z.literal('split'), branches: z.array(z.object({ weight: z.number().positive(), next: stepKey }).strict()).min(2).max(10) })
+    .object({
+      type: z.literal('split'),
+      branches: z
+        .array(z.object({ weight: z.number().positive(), next: stepKey }).strict())
+        .min(2)
+        .max(10),
+    })
     .strict(),
   z.object({ type: z.literal('tag'), tag: key, value: z.unknown().optional(), remove: z.boolean().default(false), next: stepKey.optional() }).strict(),
   z.object({ type: z.literal('task'), title: z.string().min(1).max(500), next: stepKey.optional() }).strict(),
@@ -61,7 +67,7 @@ export const stepSchema = z.discriminatedUnion('type', [
 export type Step = z.infer<typeof stepSchema>;
 
 /** Where a step leads (a send, wait, tag or task without `next` ends the journey). */
-export function nextSteps(step: Step): string[] {
+function nextSteps(step: Step): string[] {
   switch (step.type) {
     case 'branch':
       return [step.yes, step.no];
@@ -100,7 +106,8 @@ export const journeySchema = z
       if (!step || state.get(name) === 'done') return;
       if (state.get(name) === 'visiting') {
         const loop = path.slice(path.indexOf(name));
-        if (!loop.some((s) => journey.steps[s]?.type === 'wait')) ctx.addIssue({ code: 'custom', path: ['steps', name], message: `the loop ${[...loop, name].join(' → ')} has no wait` });
+        if (!loop.some((s) => journey.steps[s]?.type === 'wait'))
+          ctx.addIssue({ code: 'custom', path: ['steps', name], message: `the loop ${[...loop, name].join(' → ')} has no wait` });
         return;
       }
       state.set(name, 'visiting');

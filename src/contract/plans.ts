@@ -30,13 +30,13 @@ const variantSchema = z
     /** Relative share of the treated audience. */
     weight: z.number().positive().default(1),
     /** One Liquid text per content field of the channel (e.g. text; subject and html for email). */
-    template: z.record(z.string().regex(/^[a-z][a-z0-9_.]*$/, 'a content field like text or data.thing1'), z.string()).refine((t) => Object.keys(t).length > 0, 'at least one field'),
+    template: z
+      .record(z.string().regex(/^[a-z][a-z0-9_.]*$/, 'a content field like text or data.thing1'), z.string())
+      .refine((t) => Object.keys(t).length > 0, 'at least one field'),
   })
   .strict();
 
-const duration = z
-  .object({ minutes: z.number().int().min(0).optional(), hours: z.number().int().min(0).optional(), days: z.number().int().min(0).optional() })
-  .strict();
+const duration = z.object({ minutes: z.number().int().min(0).optional(), hours: z.number().int().min(0).optional(), days: z.number().int().min(0).optional() }).strict();
 
 export function seconds(d: z.infer<typeof duration>): number {
   return (d.minutes ?? 0) * 60 + (d.hours ?? 0) * 3600 + (d.days ?? 0) * 86_400;
@@ -62,7 +62,10 @@ const scheduleSchema = z.discriminatedUnion('kind', [
       /** How long after the event the message goes (0: at once). */
       delay: duration.default({}),
       /** "Did A but not B within the delay": no message when B followed A within it (cart, then paid). */
-      unless: z.object({ event: z.string().min(1) }).strict().optional(),
+      unless: z
+        .object({ event: z.string().min(1) })
+        .strict()
+        .optional(),
       /** After a message, the person is not triggered again for this many days (0: every time). */
       reenterAfterDays: z.number().int().min(0).max(365).default(1),
     })
@@ -102,9 +105,12 @@ export const planSchema = z
       if (seen.has(v.key)) ctx.addIssue({ code: 'custom', path: ['variants', i, 'key'], message: `"${v.key}" is used twice` });
       seen.add(v.key);
     });
-    if (!plan.audience.segment && plan.schedule.kind !== 'triggered') ctx.addIssue({ code: 'custom', path: ['audience', 'segment'], message: 'the segment to reach (only a triggered plan may go without one)' });
-    if (plan.audience.segment && plan.audience.exclude.includes(plan.audience.segment)) ctx.addIssue({ code: 'custom', path: ['audience', 'exclude'], message: 'excludes the audience segment itself' });
-    if (plan.audience.excludeConvertedDays !== undefined && !plan.goal) ctx.addIssue({ code: 'custom', path: ['audience', 'excludeConvertedDays'], message: 'needs a goal (what converting means)' });
+    if (!plan.audience.segment && plan.schedule.kind !== 'triggered')
+      ctx.addIssue({ code: 'custom', path: ['audience', 'segment'], message: 'the segment to reach (only a triggered plan may go without one)' });
+    if (plan.audience.segment && plan.audience.exclude.includes(plan.audience.segment))
+      ctx.addIssue({ code: 'custom', path: ['audience', 'exclude'], message: 'excludes the audience segment itself' });
+    if (plan.audience.excludeConvertedDays !== undefined && !plan.goal)
+      ctx.addIssue({ code: 'custom', path: ['audience', 'excludeConvertedDays'], message: 'needs a goal (what converting means)' });
   });
 
 export type Plan = z.infer<typeof planSchema>;
@@ -154,7 +160,15 @@ export const planReportSchema = z.object({
   status: z.string(),
   goal: z.string().nullable(),
   runs: z.array(
-    z.object({ id: z.string(), slot: z.string(), status: z.string(), audience: z.number().nullable(), startedAt: isoTimeSchema, finishedAt: isoTimeSchema.nullable(), error: z.string().nullable() }),
+    z.object({
+      id: z.string(),
+      slot: z.string(),
+      status: z.string(),
+      audience: z.number().nullable(),
+      startedAt: isoTimeSchema,
+      finishedAt: isoTimeSchema.nullable(),
+      error: z.string().nullable(),
+    }),
   ),
   groups: z.array(groupReportSchema),
   stoppedBy: z.array(z.object({ reason: z.string(), people: z.number() })),
@@ -169,7 +183,9 @@ export type RunSummary = z.infer<typeof runSummarySchema>;
 export const planPreviewSchema = z.object({
   plan: z.string(),
   person: z.number(),
-  variants: z.array(z.object({ variant: z.string(), content: z.record(z.string(), z.unknown()).describe('the rendered fields, nested by their dots (data.thing1 → { data: { thing1 } })') })),
+  variants: z.array(
+    z.object({ variant: z.string(), content: z.record(z.string(), z.unknown()).describe('the rendered fields, nested by their dots (data.thing1 → { data: { thing1 } })') }),
+  ),
 });
 
 /** The path of a plan, journey or channel route. */

@@ -13,12 +13,13 @@ const segmentKey = z.string().regex(SEGMENT_KEY, 'lower-case letters, digits and
 const date = calendarDate;
 // Numbers are bound as parameters, which hold whole numbers only up to 2^53: larger ones are refused here, by name, not by the engine.
 const SAFE = Number.MAX_SAFE_INTEGER;
-const bounded = z
-  .number({ error: 'must be a number' })
-  .min(-SAFE, `must be between -${SAFE} and ${SAFE}`)
-  .max(SAFE, `must be between -${SAFE} and ${SAFE}`);
+const bounded = z.number({ error: 'must be a number' }).min(-SAFE, `must be between -${SAFE} and ${SAFE}`).max(SAFE, `must be between -${SAFE} and ${SAFE}`);
 const positiveInteger = z.number({ error: 'must be a positive integer' }).int('must be a positive integer').positive('must be a positive integer').max(SAFE, `at most ${SAFE}`);
-const count = z.number({ error: 'must be a whole number, 0 or more' }).int('must be a whole number, 0 or more').min(0, 'must be a whole number, 0 or more').max(SAFE, `at most ${SAFE}`);
+const count = z
+  .number({ error: 'must be a whole number, 0 or more' })
+  .int('must be a whole number, 0 or more')
+  .min(0, 'must be a whole number, 0 or more')
+  .max(SAFE, `at most ${SAFE}`);
 /** A window or a wait longer than this says nothing more (and would overflow the engine's date arithmetic). */
 const MAX_DAYS = 36_500;
 
@@ -122,7 +123,10 @@ export const segmentSchema = z
     match: z.enum(['all', 'any']).default('all'),
     conditions: conditionList,
     /** Snapshots: taken after every tag run (so daily with a daily tag schedule) when asked; the last `keep` are kept. */
-    snapshots: z.object({ afterTagRuns: z.boolean().default(false), keep: z.number().int().min(1).max(100).default(10) }).strict().default({ afterTagRuns: false, keep: 10 }),
+    snapshots: z
+      .object({ afterTagRuns: z.boolean().default(false), keep: z.number().int().min(1).max(100).default(10) })
+      .strict()
+      .default({ afterTagRuns: false, keep: 10 }),
   })
   .strict();
 export type Segment = z.infer<typeof segmentSchema>;

@@ -86,7 +86,6 @@ interface ChannelRuntime {
 /** How often outcomes of a batch in flight are written. */
 const FLUSH_MS = 100;
 
-
 export class Dispatcher {
   private readonly stores: Stores;
   private readonly options: Required<Omit<DispatcherOptions, 'log' | 'env' | 'onQueueEmpty'>> & Pick<DispatcherOptions, 'log' | 'env' | 'onQueueEmpty'>;
@@ -111,7 +110,12 @@ export class Dispatcher {
     this.running = true;
     this.loop = (async () => {
       if (this.stores.state.engine === 'pglite') {
-        const { numUpdatedRows } = await this.stores.state.db.updateTable('deliveries').set({ lease_until: new Date(0) }).where('status', '=', 'queued').where('lease_until', '>', new Date(0)).executeTakeFirst();
+        const { numUpdatedRows } = await this.stores.state.db
+          .updateTable('deliveries')
+          .set({ lease_until: new Date(0) })
+          .where('status', '=', 'queued')
+          .where('lease_until', '>', new Date(0))
+          .executeTakeFirst();
         if (numUpdatedRows > 0n) this.options.log?.(`dispatcher: ${numUpdatedRows} messages were being sent when the last process stopped; sending them again (same delivery ids)`);
       }
       // The next batch is claimed while this one is being sent, so the state store's round trip
@@ -140,13 +144,14 @@ export class Dispatcher {
           upcoming = undefined;
           await this.release(await ahead?.catch(() => [] as Claimed[])).catch(() => undefined);
         }
-        if (sent === 0 && this.running) await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.options.idleMs);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
+        if (sent === 0 && this.running)
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, this.options.idleMs);
+            this.wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
       }
       // A batch claimed but not started goes back to the queue as it was.
       await this.release(await upcoming?.catch(() => [] as Claimed[]));
@@ -252,13 +257,16 @@ export class Dispatcher {
     let lost = new Set<number>();
     // Renewals go in the same chain as the writes of outcomes, so a write always carries the lease
     // the row holds at that moment.
-    const heartbeat = setInterval(() => {
-      flushing = flushing.then(async () => {
-        const inHand = claimed.filter((row) => unsettled.has(row.id));
-        const kept = await this.renew(inHand).catch(() => undefined);
-        if (kept) lost = new Set(inHand.filter((row) => !kept.has(row.id)).map((row) => row.id));
-      });
-    }, (this.options.leaseSeconds * 1000) / 3);
+    const heartbeat = setInterval(
+      () => {
+        flushing = flushing.then(async () => {
+          const inHand = claimed.filter((row) => unsettled.has(row.id));
+          const kept = await this.renew(inHand).catch(() => undefined);
+          if (kept) lost = new Set(inHand.filter((row) => !kept.has(row.id)).map((row) => row.id));
+        });
+      },
+      (this.options.leaseSeconds * 1000) / 3,
+    );
     try {
       await Promise.all(
         [...byChannel.values()].map(async (rows) => {
@@ -269,13 +277,21 @@ export class Dispatcher {
             // A channel that cannot send as configured (deleted, invalid, its secret gone) parks its
             // messages with the reason; anything else (the store did not answer) is tried again.
             const permanent = error instanceof NotFoundError || error instanceof ChannelConfigError || error instanceof ZodError;
-            for (const row of rows) pending.push(await this.settlementOf(row, permanent ? { outcome: 'parked', reason: `channel: ${(error as Error).message}` } : { outcome: 'retry', reason: `channel: ${(error as Error).message}` }));
+            for (const row of rows)
+              pending.push(
+                await this.settlementOf(
+                  row,
+                  permanent ? { outcome: 'parked', reason: `channel: ${(error as Error).message}` } : { outcome: 'retry', reason: `channel: ${(error as Error).message}` },
+                ),
+              );
             return;
           }
           if (runtime.client.sendBatch) {
             // The platform takes a list (one call per sender and message): pace the calls, not the people.
             await runtime.pace.acquire();
-            const results = await runtime.client.sendBatch(rows.map((row) => this.message(row))).catch((error: Error): SendResult[] => rows.map(() => ({ outcome: 'retry', reason: `client: ${error.message}` })));
+            const results = await runtime.client
+              .sendBatch(rows.map((row) => this.message(row)))
+              .catch((error: Error): SendResult[] => rows.map(() => ({ outcome: 'retry', reason: `client: ${error.message}` })));
             for (const [i, row] of rows.entries()) pending.push(await this.settlementOf(row, results[i]));
             return;
           }
@@ -323,7 +339,9 @@ export class Dispatcher {
         ORDER BY q.next_attempt_at
         LIMIT ${this.options.batch}
         FOR UPDATE SKIP LOCKED)
-      RETURNING d.id, d.workspace_id, d.plan_key, d.run_id, d.person_id, d.step, d.variant, d.channel, d.purpose, d.address, d.content, d.attempts, d.lease_until`.execute(this.stores.state.db);
+      RETURNING d.id, d.workspace_id, d.plan_key, d.run_id, d.person_id, d.step, d.variant, d.channel, d.purpose, d.address, d.content, d.attempts, d.lease_until`.execute(
+      this.stores.state.db,
+    );
     return rows.map((r) => ({ ...r, id: Number(r.id), person_id: Number(r.person_id), attempts: Number(r.attempts), lease_until: new Date(r.lease_until) }));
   }
 
@@ -339,7 +357,13 @@ export class Dispatcher {
       cached.loadedAt = Date.now();
       return cached;
     }
-    const runtime = { channel, secretsVersion, client: await clientFor(this.stores, workspaceId, channel, this.options.env), pace: cached && cached.channel.ratePerMinute === channel.ratePerMinute ? cached.pace : paceOf(channel.ratePerMinute), loadedAt: Date.now() };
+    const runtime = {
+      channel,
+      secretsVersion,
+      client: await clientFor(this.stores, workspaceId, channel, this.options.env),
+      pace: cached && cached.channel.ratePerMinute === channel.ratePerMinute ? cached.pace : paceOf(channel.ratePerMinute),
+      loadedAt: Date.now(),
+    };
     await cached?.client.close?.();
     this.channels.set(key, runtime);
     return runtime;
@@ -364,7 +388,8 @@ export class Dispatcher {
       case 'parked':
         return { id: row.id, status: 'parked', reason: result.reason, providerId: null, nextAttemptAt: null };
       case 'retry': {
-        if (row.attempts >= this.options.maxAttempts) return { id: row.id, status: 'parked', reason: `gave up after ${row.attempts} tries: ${result.reason}`, providerId: null, nextAttemptAt: null };
+        if (row.attempts >= this.options.maxAttempts)
+          return { id: row.id, status: 'parked', reason: `gave up after ${row.attempts} tries: ${result.reason}`, providerId: null, nextAttemptAt: null };
         const backoff = Math.min(30 * 60_000, this.options.backoffMs * 2 ** (row.attempts - 1)) * (0.75 + Math.random() * 0.5);
         let at = new Date(Date.now() + Math.max(backoff, result.retryAfterMs ?? 0));
         // A retry never lands in quiet hours: it waits for them to end.
@@ -385,7 +410,16 @@ export class Dispatcher {
     for (const s of settlements) {
       if (s.status === 'queued') continue;
       const row = rows.get(s.id)!;
-      const base = { workspaceId: row.workspace_id, plan: row.plan_key, runId: row.run_id, personId: row.person_id, step: row.step, variant: row.variant, channel: row.channel, at: now };
+      const base = {
+        workspaceId: row.workspace_id,
+        plan: row.plan_key,
+        runId: row.run_id,
+        personId: row.person_id,
+        step: row.step,
+        variant: row.variant,
+        channel: row.channel,
+        at: now,
+      };
       const costKey = `${row.workspace_id}\u0000${row.channel}`;
       if (!costs.has(costKey)) costs.set(costKey, this.channels.get(costKey)?.channel.costPerMessage ?? 0);
       if (s.status === 'sent' || s.status === 'delivered') events.push({ ...base, event: 'sent', cost: costs.get(costKey) });

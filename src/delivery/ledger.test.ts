@@ -51,7 +51,12 @@ test('new ledger rows are written with an event each; a repeat of (run, person, 
   assert.equal(await enqueueDeliveries(stores, first), 3);
   // The same keys again (a pass that overlaps the last), one with another status: nothing changes.
   assert.equal(await enqueueDeliveries(stores, [entry(1, 'stopped', { reason: 'changed' }), entry(4, 'queued')]), 1);
-  const rows = await stores.state.db.selectFrom('deliveries').select(['person_id', 'status', 'reason', 'content']).where('run_id', '=', 'run_ledger').orderBy('person_id').execute();
+  const rows = await stores.state.db
+    .selectFrom('deliveries')
+    .select(['person_id', 'status', 'reason', 'content'])
+    .where('run_id', '=', 'run_ledger')
+    .orderBy('person_id')
+    .execute();
   assert.deepEqual(
     rows.map((r) => [Number(r.person_id), r.status, r.reason]),
     [

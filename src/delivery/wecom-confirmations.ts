@@ -11,7 +11,6 @@ import { channelSecretsVersion, clientFor } from '../channels/store.ts';
 import { channelSchema } from '../contract/channels.ts';
 import type { WeComCustomerContactClient } from '../channels/wecom.ts';
 
-
 const clients = new Map<string, WeComCustomerContactClient>();
 
 /** Tasks older than this are not asked about again (WeCom keeps results for a limited time). */
@@ -58,14 +57,22 @@ export async function pollWeComConfirmations(
         }
         for (const r of page.recipients) {
           if (r.status === 'sent') outcomes.set(r.externalUserId, { status: 'delivered', reason: null });
-          if (r.status === 'not_friend') outcomes.set(r.externalUserId, { status: 'failed', reason: 'wecom: the customer is no longer the sender\'s contact' });
+          if (r.status === 'not_friend') outcomes.set(r.externalUserId, { status: 'failed', reason: "wecom: the customer is no longer the sender's contact" });
           if (r.status === 'limit_reached') outcomes.set(r.externalUserId, { status: 'failed', reason: 'wecom: the customer had received the most mass messages allowed' });
         }
         cursor = page.nextCursor;
       } while (cursor);
       if (outcomes.size === 0) continue;
       const addresses = [...outcomes.keys()];
-      const { rows: settled } = await sql<{ plan_key: string; run_id: string; person_id: number; step: string; variant: string; status: 'delivered' | 'failed'; reason: string | null }>`
+      const { rows: settled } = await sql<{
+        plan_key: string;
+        run_id: string;
+        person_id: number;
+        step: string;
+        variant: string;
+        status: 'delivered' | 'failed';
+        reason: string | null;
+      }>`
         UPDATE deliveries AS d SET status = v.status, reason = v.reason, updated_at = now()
         FROM (SELECT unnest(${addresses}::text[]) AS address, unnest(${addresses.map((a) => outcomes.get(a)!.status)}::text[]) AS status,
                      unnest(${addresses.map((a) => outcomes.get(a)!.reason)}::text[]) AS reason) AS v
@@ -75,7 +82,18 @@ export async function pollWeComConfirmations(
         const at = new Date();
         await recordMessageEvents(
           stores,
-          settled.map((s) => ({ workspaceId: row.workspace_id, plan: s.plan_key, runId: s.run_id, personId: Number(s.person_id), step: s.step, variant: s.variant, channel: row.key, event: s.status, reason: s.reason ?? '', at })),
+          settled.map((s) => ({
+            workspaceId: row.workspace_id,
+            plan: s.plan_key,
+            runId: s.run_id,
+            personId: Number(s.person_id),
+            step: s.step,
+            variant: s.variant,
+            channel: row.key,
+            event: s.status,
+            reason: s.reason ?? '',
+            at,
+          })),
         );
       }
       delivered += settled.filter((s) => s.status === 'delivered').length;

@@ -127,7 +127,7 @@ export async function generateDemoBrand(options: GenerateDemoOptions): Promise<D
       files.push({ key, name: spec.name, encoding: spec.encoding, rows: rows[key], bytes: fs.statSync(target).size, describes: spec.describes });
     }
     const manifest: DemoManifest = {
-      brand: '燕语 Yanyu (fictional bird\'s-nest brand)',
+      brand: "燕语 Yanyu (fictional bird's-nest brand)",
       seed: options.seed,
       people: options.people,
       endDate: options.endDate,

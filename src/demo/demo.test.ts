@@ -60,7 +60,10 @@ before(async () => {
 function digest(directory: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const spec of Object.values(DEMO_FILES)) {
-    out[spec.name] = crypto.createHash('sha256').update(fs.readFileSync(path.join(directory, spec.name))).digest('hex');
+    out[spec.name] = crypto
+      .createHash('sha256')
+      .update(fs.readFileSync(path.join(directory, spec.name)))
+      .digest('hex');
   }
   return out;
 }
@@ -76,7 +79,7 @@ test('the same seed gives the same bytes, whether generated in one pass or in wo
   assert.notEqual(digest(other)['tmall_orders.csv'], digest(small)['tmall_orders.csv']);
 });
 
-test('Tmall exports are GB18030 without BOM; the others UTF-8 with a BOM; headers are the platforms\' Chinese ones', () => {
+test("Tmall exports are GB18030 without BOM; the others UTF-8 with a BOM; headers are the platforms' Chinese ones", () => {
   for (const spec of Object.values(DEMO_FILES)) {
     const raw = fs.readFileSync(path.join(dir, spec.name));
     const hasBom = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf;
@@ -85,7 +88,13 @@ test('Tmall exports are GB18030 without BOM; the others UTF-8 with a BOM; header
       assert.ok(!raw.subarray(0, 200).equals(Buffer.from(iconv.decode(raw.subarray(0, 200), 'gb18030'), 'utf8')), `${spec.name} is not UTF-8`);
       assert.ok(iconv.decode(raw, 'gb18030').startsWith(spec.header!.join(',')), spec.name);
     } else if (spec.header) {
-      assert.ok(raw.toString('utf8').replace(/^\uFEFF/, '').startsWith(spec.header.join(',')), spec.name);
+      assert.ok(
+        raw
+          .toString('utf8')
+          .replace(/^\uFEFF/, '')
+          .startsWith(spec.header.join(',')),
+        spec.name,
+      );
     }
   }
   assert.equal(DEMO_FILES.tmallOrders.header[0], '订单编号');
@@ -96,7 +105,11 @@ test('Tmall exports are GB18030 without BOM; the others UTF-8 with a BOM; header
 test('the manifest counts every row written', () => {
   for (const file of manifest.files) {
     const spec = DEMO_FILES[file.key];
-    const lines = fs.readFileSync(path.join(dir, spec.name)).toString('latin1').split('\n').filter((l) => l.length > 0).length;
+    const lines = fs
+      .readFileSync(path.join(dir, spec.name))
+      .toString('latin1')
+      .split('\n')
+      .filter((l) => l.length > 0).length;
     assert.equal(file.rows, lines - (spec.header ? 1 : 0), spec.name);
     assert.ok(file.rows > 0, `${spec.name} has rows`);
   }
@@ -138,7 +151,7 @@ test('WeChat: a UnionID with per-app OpenIDs; WeCom contacts with and without Un
   assert.ok(event.messageId && event.timestamp && event.identities);
 });
 
-test('households share a phone; a store clerk\'s phone stands in for many walk-ins', () => {
+test("households share a phone; a store clerk's phone stands in for many walk-ins", () => {
   const peopleByPhone = new Map<string, Set<string>>();
   for (const r of read('jdOrders')) {
     const person = personOf.get(`jd:${r['订单号']}`)!;
@@ -150,14 +163,20 @@ test('households share a phone; a store clerk\'s phone stands in for many walk-i
     if (!peopleByPhone.has(r['买家手机号'])) peopleByPhone.set(r['买家手机号'], new Set());
     peopleByPhone.get(r['买家手机号'])!.add(person);
   }
-  assert.ok([...peopleByPhone.values()].some((s) => s.size === 2), 'a household phone');
+  assert.ok(
+    [...peopleByPhone.values()].some((s) => s.size === 2),
+    'a household phone',
+  );
   const clerk = new Map<string, Set<string>>();
   for (const r of read('pos')) {
     if (!r['会员手机号'].startsWith('199')) continue;
     if (!clerk.has(r['会员手机号'])) clerk.set(r['会员手机号'], new Set());
     clerk.get(r['会员手机号'])!.add(personOf.get(`store:${r['小票号']}`)!);
   }
-  assert.ok([...clerk.values()].some((s) => s.size >= 5), 'one clerk phone for five or more people');
+  assert.ok(
+    [...clerk.values()].some((s) => s.size >= 5),
+    'one clerk phone for five or more people',
+  );
 });
 
 test('typos: the same person appears under different spellings of their name', () => {
@@ -174,7 +193,11 @@ test('typos: the same person appears under different spellings of their name', (
 });
 
 test('subscription packages split into weekly shipments', () => {
-  const packages = new Map(read('miniOrders').filter((r) => r['订单类型'] === '周期购').map((r) => [r['订单号'], Number(r['周期购期数'])]));
+  const packages = new Map(
+    read('miniOrders')
+      .filter((r) => r['订单类型'] === '周期购')
+      .map((r) => [r['订单号'], Number(r['周期购期数'])]),
+  );
   assert.ok(packages.size > 0);
   const shipments = read('miniShipments');
   const perOrder = new Map<string, number>();

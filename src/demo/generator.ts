@@ -68,7 +68,7 @@ function pad(value: number, width: number): string {
 }
 
 /** Beijing wall-clock time of an epoch-ms instant: "YYYY-MM-DD HH:mm:ss". */
-export function beijingTime(ms: number): string {
+function beijingTime(ms: number): string {
   const d = new Date(ms + BEIJING_OFFSET_MS);
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)} ${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}`;
 }
@@ -123,7 +123,7 @@ function identityOf(seed: number, index: number): Identity {
   const district = pick(rng, place.districts);
   const address = `${pick(rng, STREETS)}${int(rng, 1, 999)}号${pick(rng, COMMUNITIES)}${int(rng, 1, 30)}栋${int(rng, 1, 32)}0${int(rng, 1, 6)}室`;
   // 8 digits from an odd multiplier mod 10^8: distinct for every index below 10^8.
-  const digits = (Number((BigInt(index) * 48_271n + BigInt(hash32(seed, 77) % 100_000_000)) % 100_000_000n));
+  const digits = Number((BigInt(index) * 48_271n + BigInt(hash32(seed, 77) % 100_000_000)) % 100_000_000n);
   const phone = pick(rng, MOBILE_PREFIXES) + pad(digits, 8);
   return { name, female, birthday, place, district, address, phone };
 }
@@ -325,8 +325,7 @@ export class DemoBrandGenerator {
         lines = this.regularLines(rng);
       }
       const gross = lines.reduce((sum, l) => sum + l.amount, 0);
-      const discountRate =
-        persona === 'price_sensitive' && promo ? 0.15 + rng() * 0.15 : promo ? rng() * 0.12 : rng() < 0.3 ? rng() * 0.05 : 0;
+      const discountRate = persona === 'price_sensitive' && promo ? 0.15 + rng() * 0.15 : promo ? rng() * 0.12 : rng() < 0.3 ? rng() * 0.05 : 0;
       const discount = Math.round(gross * discountRate);
       const postage = platform === 'store' || gross >= 99 ? 0 : 10;
       const paid = gross - discount + postage;
@@ -382,7 +381,10 @@ export class DemoBrandGenerator {
     const hasWechat = platforms.includes('miniprogram') || rng() < 0.6;
     const unionid = hasWechat ? 'oU' + stableId(seed, index, 10, 26) : '';
     const openid = hasWechat ? 'oM' + stableId(seed, index, 11, 26) : '';
-    const tmallNick = rng() < 0.5 ? `t_${pad(scramble(seed, index, 12), 10)}` : `${who.name.slice(0, 1)}${pick(rng, ['小姐姐', '宝妈', '先生', '女士', '同学', '酱'])}${scramble(seed, index, 13).toString(36)}`;
+    const tmallNick =
+      rng() < 0.5
+        ? `t_${pad(scramble(seed, index, 12), 10)}`
+        : `${who.name.slice(0, 1)}${pick(rng, ['小姐姐', '宝妈', '先生', '女士', '同学', '酱'])}${scramble(seed, index, 13).toString(36)}`;
     const jdPin = `jd_${scramble(seed, index, 14).toString(16)}${stableId(seed, index, 15, 4, 'hex')}`;
     const douyinId = stableId(seed, index, 16, 32, 'hex');
     const isMember = platforms.includes('miniprogram') || (platforms.includes('store') && rng() < 0.45);
@@ -402,13 +404,32 @@ export class DemoBrandGenerator {
           this.tmallOrder(rng, index, key, order, { nick: tmallNick, name: typo(who.name), phone: who.phone, address: typoAddr(fullAddress) });
           break;
         case 'jd':
-          this.jdOrder(rng, index, key, order, { pin: jdPin, name: typo(who.name), phone: who.phone, address: typoAddr(`${who.place.province}${who.place.city}${who.district}${who.address}`) });
+          this.jdOrder(rng, index, key, order, {
+            pin: jdPin,
+            name: typo(who.name),
+            phone: who.phone,
+            address: typoAddr(`${who.place.province}${who.place.city}${who.district}${who.address}`),
+          });
           break;
         case 'douyin':
-          this.douyinOrder(rng, index, key, order, { id: douyinId, name: typo(who.name), phone: who.phone, place: who.place, district: who.district, address: typoAddr(who.address) });
+          this.douyinOrder(rng, index, key, order, {
+            id: douyinId,
+            name: typo(who.name),
+            phone: who.phone,
+            place: who.place,
+            district: who.district,
+            address: typoAddr(who.address),
+          });
           break;
         case 'miniprogram':
-          this.miniOrder(rng, index, key, order, { name: typo(who.name), phone: who.phone, memberNo, unionid, openid, address: typoAddr(`${who.place.province}${who.place.city}${who.district}${who.address}`) });
+          this.miniOrder(rng, index, key, order, {
+            name: typo(who.name),
+            phone: who.phone,
+            memberNo,
+            unionid,
+            openid,
+            address: typoAddr(`${who.place.province}${who.place.city}${who.district}${who.address}`),
+          });
           break;
         case 'store':
           this.posReceipt(rng, index, key, order, { store: homeStore, memberNo, phone: who.phone });
@@ -421,9 +442,18 @@ export class DemoBrandGenerator {
       sink.write(
         'members',
         row([
-          memberNo, who.phone, typo(who.name), who.female ? '女' : '男', rng() < 0.8 ? who.birthday : '', beijingTime(registered),
-          pick(rng, MEMBER_LEVELS.slice(0, Math.min(4, 1 + Math.floor(orders.length / 3)))), int(rng, 0, 30) * 10 + orders.length * 50,
-          unionid, unionid ? openid : '', platforms.includes('store') && !platforms.includes('miniprogram') ? '门店' : '小程序', who.place.city,
+          memberNo,
+          who.phone,
+          typo(who.name),
+          who.female ? '女' : '男',
+          rng() < 0.8 ? who.birthday : '',
+          beijingTime(registered),
+          pick(rng, MEMBER_LEVELS.slice(0, Math.min(4, 1 + Math.floor(orders.length / 3)))),
+          int(rng, 0, 30) * 10 + orders.length * 50,
+          unionid,
+          unionid ? openid : '',
+          platforms.includes('store') && !platforms.includes('miniprogram') ? '门店' : '小程序',
+          who.place.city,
         ]),
       );
       sink.write('truth', `miniprogram,member,${memberNo},${key}`);
@@ -442,8 +472,17 @@ export class DemoBrandGenerator {
       sink.write(
         'contacts',
         row([
-          nickname, `${who.name}${remarkPhone ? ' ' + remarkPhone.slice(-4) : ''}`, externalId, withUnionid ? unionid : '',
-          beijingTime(added), pick(rng, CONTACT_CHANNELS), staffId, staffName, remarkPhone, tags, persona === 'subscriber' ? '周期购客户' : '',
+          nickname,
+          `${who.name}${remarkPhone ? ' ' + remarkPhone.slice(-4) : ''}`,
+          externalId,
+          withUnionid ? unionid : '',
+          beijingTime(added),
+          pick(rng, CONTACT_CHANNELS),
+          staffId,
+          staffName,
+          remarkPhone,
+          tags,
+          persona === 'subscriber' ? '周期购客户' : '',
         ]),
       );
       sink.write('truth', `wecom,contact,${externalId},${key}`);
@@ -456,7 +495,8 @@ export class DemoBrandGenerator {
     const { sink, seed } = this;
     const id = `3${pad(scramble(seed, index, 20), 10)}${pad(order.seq, 3)}${pad(hash32(seed, index, order.seq) % 100000, 5)}`;
     order.externalId = id;
-    const status = order.status === 'cancelled' ? '交易关闭' : order.status === 'refunded' ? '交易关闭' : order.at > (this.endDay - 5) * DAY_MS ? '卖家已发货，等待买家确认' : '交易成功';
+    const status =
+      order.status === 'cancelled' ? '交易关闭' : order.status === 'refunded' ? '交易关闭' : order.at > (this.endDay - 5) * DAY_MS ? '卖家已发货，等待买家确认' : '交易成功';
     const paidAt = order.status === 'cancelled' ? '' : beijingTime(order.at + int(rng, 10, 600) * 1000);
     const gross = order.lines.reduce((s, l) => s + l.amount, 0);
     const quantity = order.lines.reduce((s, l) => s + l.quantity, 0);
@@ -464,27 +504,67 @@ export class DemoBrandGenerator {
     sink.write(
       'tmallOrders',
       row([
-        id, buyer.nick, '', order.status === 'cancelled' ? '' : `2${pad(scramble(seed, index, 21), 10)}${pad(order.seq, 4)}`,
-        money(gross), money(order.postage), money(gross + order.postage), order.status === 'cancelled' ? '0.00' : money(order.paid),
-        status, rng() < 0.05 ? '请尽快发货' : '', buyer.name, `${buyer.address}(000000)`, '快递', '', maskPhone(buyer.phone),
-        beijingTime(order.at), paidAt, title, order.lines.length, order.status === 'cancelled' ? '' : `SF${pad(hash32(seed, index, 900 + order.seq), 10)}`,
-        order.status === 'cancelled' ? '' : '顺丰速运', '', quantity, '60012345', TMALL_SHOP,
-        order.status === 'cancelled' ? '买家未付款' : order.status === 'refunded' ? '退款' : '', rng() < 0.8 ? '手机订单' : '',
-        money(order.refund), status === '交易成功' ? beijingTime(order.at + 6 * DAY_MS) : '',
+        id,
+        buyer.nick,
+        '',
+        order.status === 'cancelled' ? '' : `2${pad(scramble(seed, index, 21), 10)}${pad(order.seq, 4)}`,
+        money(gross),
+        money(order.postage),
+        money(gross + order.postage),
+        order.status === 'cancelled' ? '0.00' : money(order.paid),
+        status,
+        rng() < 0.05 ? '请尽快发货' : '',
+        buyer.name,
+        `${buyer.address}(000000)`,
+        '快递',
+        '',
+        maskPhone(buyer.phone),
+        beijingTime(order.at),
+        paidAt,
+        title,
+        order.lines.length,
+        order.status === 'cancelled' ? '' : `SF${pad(hash32(seed, index, 900 + order.seq), 10)}`,
+        order.status === 'cancelled' ? '' : '顺丰速运',
+        '',
+        quantity,
+        '60012345',
+        TMALL_SHOP,
+        order.status === 'cancelled' ? '买家未付款' : order.status === 'refunded' ? '退款' : '',
+        rng() < 0.8 ? '手机订单' : '',
+        money(order.refund),
+        status === '交易成功' ? beijingTime(order.at + 6 * DAY_MS) : '',
       ]),
     );
     order.lines.forEach((line) => {
       sink.write(
         'tmallItems',
-        row([id, line.product.name, money(line.unitPrice), line.quantity, line.product.sku, `规格:${line.product.spec}`, line.product.periods ? `周期购${line.product.periods}期` : '', '', status, line.product.sku]),
+        row([
+          id,
+          line.product.name,
+          money(line.unitPrice),
+          line.quantity,
+          line.product.sku,
+          `规格:${line.product.spec}`,
+          line.product.periods ? `周期购${line.product.periods}期` : '',
+          '',
+          status,
+          line.product.sku,
+        ]),
       );
     });
     if (order.refund > 0) {
       sink.write(
         'tmallRefunds',
         row([
-          `R${id.slice(1)}`, id, `2${pad(scramble(seed, index, 21), 10)}${pad(order.seq, 4)}`, buyer.nick, money(order.refund), '退款成功',
-          pick(rng, ['不想要了', '商品破损', '拍错了', '效果不好', '七天无理由退换货']), beijingTime(order.at + 2 * DAY_MS), beijingTime(order.at + 4 * DAY_MS),
+          `R${id.slice(1)}`,
+          id,
+          `2${pad(scramble(seed, index, 21), 10)}${pad(order.seq, 4)}`,
+          buyer.nick,
+          money(order.refund),
+          '退款成功',
+          pick(rng, ['不想要了', '商品破损', '拍错了', '效果不好', '七天无理由退换货']),
+          beijingTime(order.at + 2 * DAY_MS),
+          beijingTime(order.at + 4 * DAY_MS),
           rng() < 0.5 ? '是' : '否',
         ]),
       );
@@ -522,9 +602,28 @@ export class DemoBrandGenerator {
       this.sink.write(
         'jdOrders',
         row([
-          id, line.product.platformId, `${line.product.name} ${line.product.spec}`, line.quantity, pay, beijingTime(order.at), money(line.unitPrice),
-          money(order.paid + order.discount), money(order.paid), '0.00', order.status === 'cancelled' ? '0.00' : money(order.paid), status, '普通订单',
-          buyer.pin, buyer.name, buyer.address, buyer.phone, '', paidAt, line.product.sku, status === '完成' ? beijingTime(order.at + 5 * DAY_MS) : '', money(order.refund),
+          id,
+          line.product.platformId,
+          `${line.product.name} ${line.product.spec}`,
+          line.quantity,
+          pay,
+          beijingTime(order.at),
+          money(line.unitPrice),
+          money(order.paid + order.discount),
+          money(order.paid),
+          '0.00',
+          order.status === 'cancelled' ? '0.00' : money(order.paid),
+          status,
+          '普通订单',
+          buyer.pin,
+          buyer.name,
+          buyer.address,
+          buyer.phone,
+          '',
+          paidAt,
+          line.product.sku,
+          status === '完成' ? beijingTime(order.at + 5 * DAY_MS) : '',
+          money(order.refund),
         ]),
       );
     }
@@ -546,15 +645,46 @@ export class DemoBrandGenerator {
     const talent = source === '直播' ? pick(rng, DOUYIN_TALENTS) : '';
     const paidAt = order.status === 'cancelled' ? '' : beijingTime(order.at + int(rng, 5, 300) * 1000);
     order.lines.forEach((line, n) => {
-      const share = Math.round((order.discount * line.amount) / Math.max(1, order.lines.reduce((s, l) => s + l.amount, 0)));
+      const share = Math.round(
+        (order.discount * line.amount) /
+          Math.max(
+            1,
+            order.lines.reduce((s, l) => s + l.amount, 0),
+          ),
+      );
       this.sink.write(
         'douyinOrders',
         row([
-          id, `${id}${n + 1}`, line.product.name, line.product.spec, line.quantity, line.product.platformId, line.product.sku, money(line.unitPrice),
-          money(line.amount - share), n === 0 ? money(order.postage) : '0.00', money(share), money(Math.round(share * 0.4)), money(share - Math.round(share * 0.4)), '0.00',
-          pick(rng, ['抖音支付', '微信', '支付宝']), buyer.name, maskPhone(buyer.phone), buyer.place.province, buyer.place.city, buyer.district, buyer.address, '',
-          beijingTime(order.at), paidAt,
-          status === '已完成' ? beijingTime(order.at + 7 * DAY_MS) : '', status, after, source, talent, buyer.id,
+          id,
+          `${id}${n + 1}`,
+          line.product.name,
+          line.product.spec,
+          line.quantity,
+          line.product.platformId,
+          line.product.sku,
+          money(line.unitPrice),
+          money(line.amount - share),
+          n === 0 ? money(order.postage) : '0.00',
+          money(share),
+          money(Math.round(share * 0.4)),
+          money(share - Math.round(share * 0.4)),
+          '0.00',
+          pick(rng, ['抖音支付', '微信', '支付宝']),
+          buyer.name,
+          maskPhone(buyer.phone),
+          buyer.place.province,
+          buyer.place.city,
+          buyer.district,
+          buyer.address,
+          '',
+          beijingTime(order.at),
+          paidAt,
+          status === '已完成' ? beijingTime(order.at + 7 * DAY_MS) : '',
+          status,
+          after,
+          source,
+          talent,
+          buyer.id,
         ]),
       );
     });
@@ -578,10 +708,37 @@ export class DemoBrandGenerator {
       this.sink.write(
         'miniOrders',
         row([
-          id, kind, status, buyer.name, buyer.phone, buyer.memberNo, buyer.unionid, buyer.openid, buyer.name, buyer.phone, buyer.address,
-          beijingTime(order.at), paidAt, line.product.name, line.product.sku,
-          line.product.spec, line.quantity, money(line.unitPrice), money(Math.round((order.discount * line.amount) / Math.max(1, order.lines.reduce((s, l) => s + l.amount, 0)))),
-          money(order.status === 'cancelled' ? 0 : order.paid), refundState, money(order.refund), order.packagePeriods || '',
+          id,
+          kind,
+          status,
+          buyer.name,
+          buyer.phone,
+          buyer.memberNo,
+          buyer.unionid,
+          buyer.openid,
+          buyer.name,
+          buyer.phone,
+          buyer.address,
+          beijingTime(order.at),
+          paidAt,
+          line.product.name,
+          line.product.sku,
+          line.product.spec,
+          line.quantity,
+          money(line.unitPrice),
+          money(
+            Math.round(
+              (order.discount * line.amount) /
+                Math.max(
+                  1,
+                  order.lines.reduce((s, l) => s + l.amount, 0),
+                ),
+            ),
+          ),
+          money(order.status === 'cancelled' ? 0 : order.paid),
+          refundState,
+          money(order.refund),
+          order.packagePeriods || '',
         ]),
       );
     });
@@ -598,10 +755,31 @@ export class DemoBrandGenerator {
     const phone = memberNo ? buyer.phone : r < 0.45 ? buyer.phone : r < 0.75 ? store.clerkPhone : '';
     const pay = pick(rng, PAY_METHODS);
     order.lines.forEach((line) => {
-      const share = Math.round((order.discount * line.amount) / Math.max(1, order.lines.reduce((s, l) => s + l.amount, 0)));
+      const share = Math.round(
+        (order.discount * line.amount) /
+          Math.max(
+            1,
+            order.lines.reduce((s, l) => s + l.amount, 0),
+          ),
+      );
       this.sink.write(
         'pos',
-        row([id, store.code, store.name, store.clerk, beijingTime(order.at), memberNo, phone, line.product.sku, line.product.name, line.quantity, money(line.unitPrice), money(share), money(line.amount - share), pay]),
+        row([
+          id,
+          store.code,
+          store.name,
+          store.clerk,
+          beijingTime(order.at),
+          memberNo,
+          phone,
+          line.product.sku,
+          line.product.name,
+          line.quantity,
+          money(line.unitPrice),
+          money(share),
+          money(line.amount - share),
+          pay,
+        ]),
       );
     });
     this.sink.write('truth', `store,receipt,${id},${key}`);

@@ -203,4 +203,3 @@ export const sql = Object.assign(template, {
   /** No text. */
   empty: SqlFragment.of([]),
 });
-

@@ -252,7 +252,11 @@ function probability(model: FuzzyModel, pattern: number[]): number {
  * Scores the candidate pairs of records not already in one person. `sameAlready` tells whether
  * deterministic linking has joined them. Returns pairs at or above the review threshold, best first.
  */
-export function fuzzyCandidates(records: ReadonlyArray<FuzzyRecord>, sameAlready: (a: number, b: number) => boolean, options: FuzzyOptions = DEFAULT_FUZZY): { candidates: Candidate[]; model: FuzzyModel } {
+export function fuzzyCandidates(
+  records: ReadonlyArray<FuzzyRecord>,
+  sameAlready: (a: number, b: number) => boolean,
+  options: FuzzyOptions = DEFAULT_FUZZY,
+): { candidates: Candidate[]; model: FuzzyModel } {
   const prepared = records.map(prepare);
   const pairs = candidatePairs(prepared, options.maxBlock).filter(([a, b]) => !sameAlready(a, b));
   const compared = pairs.map(([a, b]) => ({ a, b, pattern: compare(prepared[a], prepared[b]) }));
@@ -267,7 +271,8 @@ export function fuzzyCandidates(records: ReadonlyArray<FuzzyRecord>, sameAlready
   const candidates: Candidate[] = [];
   for (const c of compared) {
     // Never on one weak field alone: at least two fields must agree.
-    const agreeing = c.pattern.filter((level) => level === 1).length + c.pattern.filter((level, f) => level === 2 && (FIELDS[f] === 'name' || FIELDS[f] === 'address')).length * 0.5;
+    const agreeing =
+      c.pattern.filter((level) => level === 1).length + c.pattern.filter((level, f) => level === 2 && (FIELDS[f] === 'name' || FIELDS[f] === 'address')).length * 0.5;
     if (agreeing < 2) continue;
     // Clearly different names at one phone and address are a household, not one person.
     if (c.pattern[0] === 3) continue;

@@ -10,7 +10,16 @@ export { identifierTypeSchema, type IdentifierType } from '../contract/identity.
 export const DEFAULT_IDENTIFIER_TYPES: IdentifierType[] = [
   { name: 'unionid', label: 'WeChat UnionID', priority: 100, singleValued: true, maxPeoplePerValue: 1, normaliser: 'trim', strong: true },
   { name: 'openid', label: 'WeChat OpenID (per app)', priority: 95, singleValued: false, maxPeoplePerValue: 1, parent: 'unionid', normaliser: 'trim', strong: true },
-  { name: 'wecom_external_userid', label: 'WeCom external contact id', priority: 90, singleValued: false, maxPeoplePerValue: 1, parent: 'unionid', normaliser: 'trim', strong: true },
+  {
+    name: 'wecom_external_userid',
+    label: 'WeCom external contact id',
+    priority: 90,
+    singleValued: false,
+    maxPeoplePerValue: 1,
+    parent: 'unionid',
+    normaliser: 'trim',
+    strong: true,
+  },
   { name: 'member_no', label: 'Member card number', priority: 85, singleValued: true, maxPeoplePerValue: 1, normaliser: 'trim', strong: true },
   { name: 'phone', label: 'Mobile phone', priority: 80, singleValued: false, maxPeoplePerValue: 3, normaliser: 'phone_cn', strong: true },
   { name: 'email', label: 'Email', priority: 70, singleValued: false, maxPeoplePerValue: 3, normaliser: 'email', strong: true },

@@ -10,14 +10,7 @@ import { loadIdentifierTypes } from './identifier-store.ts';
 import { resolveSerially } from './resolve-queue.ts';
 import type { ResolveSummary } from './resolve.ts';
 
-export async function unbindIdentifier(
-  stores: Stores,
-  workspaceId: string,
-  personId: number,
-  type: string,
-  rawValue: string,
-  actor: string,
-): Promise<ResolveSummary> {
+export async function unbindIdentifier(stores: Stores, workspaceId: string, personId: number, type: string, rawValue: string, actor: string): Promise<ResolveSummary> {
   const types = await loadIdentifierTypes(stores.state, workspaceId);
   const definition = types.get(type);
   if (!definition) throw new NotFoundError(`no identifier type "${type}" (declared: ${[...types.keys()].join(', ')})`);
@@ -61,7 +54,9 @@ export async function unmergePerson(stores: Stores, workspaceId: string, personI
     `SELECT source, kind, record_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id = {p:UInt64}`,
     { ws: workspaceId, p: personId },
   );
-  const groupOf = new Map(before.filter((b) => details.absorbed.includes(Number(b.previous_person_id))).map((b) => [`${b.source}\u0000${b.kind}\u0000${b.record_id}`, Number(b.previous_person_id)]));
+  const groupOf = new Map(
+    before.filter((b) => details.absorbed.includes(Number(b.previous_person_id))).map((b) => [`${b.source}\u0000${b.kind}\u0000${b.record_id}`, Number(b.previous_person_id)]),
+  );
   const tag = crypto.randomBytes(4).toString('hex');
   const rows = records.map((r) => ({
     workspace_id: workspaceId,
@@ -75,11 +70,21 @@ export async function unmergePerson(stores: Stores, workspaceId: string, personI
     person_id: personId,
     actor,
   }));
-  for (let i = 0; i < rows.length; i += 1000) await stores.state.db.insertInto('identity_overrides').values(rows.slice(i, i + 1000)).execute();
+  for (let i = 0; i < rows.length; i += 1000)
+    await stores.state.db
+      .insertInto('identity_overrides')
+      .values(rows.slice(i, i + 1000))
+      .execute();
   const summary = await resolveSerially(stores, { workspaceId, people: [personId] });
   await stores.state.db
     .insertInto('identity_log')
-    .values({ workspace_id: workspaceId, run_id: summary.runId, kind: 'unmerge', person_id: personId, details: JSON.stringify({ undid: details, actor, newPeople: summary.newPeople }) })
+    .values({
+      workspace_id: workspaceId,
+      run_id: summary.runId,
+      kind: 'unmerge',
+      person_id: personId,
+      details: JSON.stringify({ undid: details, actor, newPeople: summary.newPeople }),
+    })
     .execute();
   return { summary, groups: new Set(rows.map((r) => r.label)).size };
 }

@@ -33,7 +33,7 @@ export interface ResolveOptions {
 }
 
 /** A hidden single-valued type: records given different labels by an unmerge never link again. */
-export const PARTITION_TYPE = '__partition';
+const PARTITION_TYPE = '__partition';
 
 export interface ResolveSummary {
   runId: string;
@@ -54,7 +54,7 @@ export interface ResolveSummary {
 }
 
 /** Union–find over record numbers, with path halving and union by size. */
-export class DisjointSets {
+class DisjointSets {
   readonly parent: Int32Array;
   readonly size: Int32Array;
   constructor(n: number) {
@@ -106,7 +106,7 @@ export type TryLink = (a: number, b: number, via: string) => boolean;
  * that is single-valued never lets one person hold two of its values: the later (lower-priority) link
  * is refused and recorded. `labels` are extra single-valued values per record (unmerge partitions).
  */
-export function linkValues(
+function linkValues(
   records: number,
   edges: ValueEdges,
   types: ReadonlyArray<IdentifierType>,
@@ -195,7 +195,7 @@ function countRoots(sets: DisjointSets, member: Uint32Array, start: number, end:
 }
 
 /** Gives each component a person id: existing ids are kept where they can be, merges keep the older. */
-export function assignPeople(
+function assignPeople(
   previous: Uint32Array,
   sets: DisjointSets,
   nextId: number,
@@ -357,16 +357,28 @@ async function resolveRun(stores: Stores, options: ResolveOptions, runId: string
   };
   const types = await loadIdentifierTypes(stores.state, ctx.ws);
   const pendingRows = await pendingPeopleOf(ctx);
-  const { n, previous, maxPerson } = await takeSnapshot(ctx, pendingRows.map((p) => p.person));
+  const { n, previous, maxPerson } = await takeSnapshot(
+    ctx,
+    pendingRows.map((p) => p.person),
+  );
   const overrides = await readOverrides(ctx);
   const values = await groupSharedValues(ctx, types, overrides.unbound);
   const evidence = await readEvidence(ctx, overrides.unbound);
   const linked = await linkRecords(ctx, n, previous, maxPerson, values, overrides, evidence);
   const reassigned = await writeChanges(ctx, n, previous, linked.assigned.people);
   if (reassigned > 0) await moveRecordsAndFacts(ctx, reassigned);
-  await rebuildPersonIdentities(ctx, n, reassigned, overrides.unbound, pendingRows.map((p) => p.person));
+  await rebuildPersonIdentities(
+    ctx,
+    n,
+    reassigned,
+    overrides.unbound,
+    pendingRows.map((p) => p.person),
+  );
   if (pendingRows.length > 0 && !options.people?.length) {
-    await stores.facts.insertRows('resolution_pending', pendingRows.map((p) => ({ workspace_id: ctx.ws, person_id: p.person, version: p.version, is_deleted: 1 })));
+    await stores.facts.insertRows(
+      'resolution_pending',
+      pendingRows.map((p) => ({ workspace_id: ctx.ws, person_id: p.person, version: p.version, is_deleted: 1 })),
+    );
   }
   const reviews = await queueReviews(ctx, linked.reviews, linked.sets);
   await writeDecisionLog(ctx, linked.assigned, linked.decision, overrides.labelIds);
@@ -565,7 +577,7 @@ async function linkRecords(
   evidence: { rows: EvidenceRow[]; options: FuzzyOptions | undefined },
 ): Promise<{ sets: DisjointSets; decision: LinkDecision; assigned: Assigned; fuzzyLinks: number; reviews: Review[] }> {
   const { idxOf, labelIds } = overrides;
-  const named = [...new Set([...overrides.partitionKeys.map(([k]) => k), ...overrides.accepted.flatMap(([a, b]) => [a, b])])];
+  const named = [...new Set([...overrides.partitionKeys.map(([k]) => k), ...overrides.accepted.flat()])];
   if (named.length > 0) {
     const rows = await ctx.stores.facts.query<{ idx: number; k: string }>(
       `SELECT idx, concat(source, ':', kind, ':', record_id) AS k FROM resolution_records
@@ -607,7 +619,11 @@ async function linkRecords(
   });
   // A person erased on request (PIPL) may have no record left, but their id is not given to anyone
   // else: their de-identified events still carry it, and imports blank what lands on it.
-  const erasedMax = await ctx.stores.state.db.selectFrom('erased_people').select((eb) => eb.fn.max('person_id').as('p')).where('workspace_id', '=', ctx.ws).executeTakeFirst();
+  const erasedMax = await ctx.stores.state.db
+    .selectFrom('erased_people')
+    .select((eb) => eb.fn.max('person_id').as('p'))
+    .where('workspace_id', '=', ctx.ws)
+    .executeTakeFirst();
   const assigned = assignPeople(previous, sets, Math.max(maxPerson, Number(erasedMax?.p ?? 0)) + 1);
   ctx.step('link');
   return { sets, decision, assigned, fuzzyLinks, reviews };
@@ -741,7 +757,19 @@ async function queueReviews(ctx: RunContext, reviews: Review[], sets: DisjointSe
   for (let i = 0; i < pending.length; i += 500) {
     await ctx.stores.state.db
       .insertInto('identity_reviews')
-      .values(pending.slice(i, i + 500).map((c) => ({ workspace_id: ctx.ws, run_id: ctx.runId, record_a: c.keyA, record_b: c.keyB, probability: c.probability, pattern: JSON.stringify(c.pattern), status: 'pending' as const, decided_by: null, decided_at: null })))
+      .values(
+        pending.slice(i, i + 500).map((c) => ({
+          workspace_id: ctx.ws,
+          run_id: ctx.runId,
+          record_a: c.keyA,
+          record_b: c.keyB,
+          probability: c.probability,
+          pattern: JSON.stringify(c.pattern),
+          status: 'pending' as const,
+          decided_by: null,
+          decided_at: null,
+        })),
+      )
       .onConflict((oc) => oc.columns(['workspace_id', 'record_a', 'record_b']).doNothing())
       .execute();
   }
@@ -760,14 +788,14 @@ async function writeDecisionLog(ctx: RunContext, assigned: Assigned, decision: L
   ];
   const valueOf = new Map<number, string>();
   for (let i = 0; i < namedGroups.length; i += 10_000) {
-    const rows = await ctx.stores.facts.query<{ g: number; value: string }>(
-      `SELECT g, value FROM resolution_values WHERE run_id = {run:String} AND g IN {groups:Array(UInt32)}`,
-      { ...ctx.run, groups: namedGroups.slice(i, i + 10_000) },
-    );
+    const rows = await ctx.stores.facts.query<{ g: number; value: string }>(`SELECT g, value FROM resolution_values WHERE run_id = {run:String} AND g IN {groups:Array(UInt32)}`, {
+      ...ctx.run,
+      groups: namedGroups.slice(i, i + 10_000),
+    });
     for (const row of rows) valueOf.set(Number(row.g), row.value);
   }
   const labelText = new Map([...labelIds].map(([label, id]) => [id, label]));
-  const text = (type: string, id: number) => (type === PARTITION_TYPE ? labelText.get(id) ?? '' : valueOf.get(id) ?? '');
+  const text = (type: string, id: number) => (type === PARTITION_TYPE ? (labelText.get(id) ?? '') : (valueOf.get(id) ?? ''));
   const viaText = (via: string) => {
     const match = /^(.*)#(\d+)$/.exec(via);
     return match ? `${match[1]}:${valueOf.get(Number(match[2])) ?? ''}` : via;

@@ -47,23 +47,59 @@ export async function decideReview(stores: Stores, workspaceId: string, id: numb
   if (decision === 'accepted') {
     await stores.state.db
       .insertInto('identity_overrides')
-      .values({ workspace_id: workspaceId, kind: 'link', type: null, value: null, record_source: a.source, record_kind: a.kind, record_id: a.record_id, label: review.record_b, person_id: null, actor })
+      .values({
+        workspace_id: workspaceId,
+        kind: 'link',
+        type: null,
+        value: null,
+        record_source: a.source,
+        record_kind: a.kind,
+        record_id: a.record_id,
+        label: review.record_b,
+        person_id: null,
+        actor,
+      })
       .execute();
   } else {
     const tag = crypto.randomBytes(4).toString('hex');
-    for (const [record, side] of [[a, 'a'], [b, 'b']] as const) {
+    for (const [record, side] of [
+      [a, 'a'],
+      [b, 'b'],
+    ] as const) {
       await stores.state.db
         .insertInto('identity_overrides')
-        .values({ workspace_id: workspaceId, kind: 'partition', type: null, value: null, record_source: record.source, record_kind: record.kind, record_id: record.record_id, label: `${tag}:${side}`, person_id: null, actor })
+        .values({
+          workspace_id: workspaceId,
+          kind: 'partition',
+          type: null,
+          value: null,
+          record_source: record.source,
+          record_kind: record.kind,
+          record_id: record.record_id,
+          label: `${tag}:${side}`,
+          person_id: null,
+          actor,
+        })
         .execute();
     }
   }
-  await stores.state.db.updateTable('identity_reviews').set({ status: decision, decided_by: actor, decided_at: new Date() }).where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
+  await stores.state.db
+    .updateTable('identity_reviews')
+    .set({ status: decision, decided_by: actor, decided_at: new Date() })
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .execute();
   const people = [...new Set([await personOf(stores, workspaceId, review.record_a), await personOf(stores, workspaceId, review.record_b)])];
   const summary = await resolveSerially(stores, { workspaceId, people, fuzzy: false });
   await stores.state.db
     .insertInto('identity_log')
-    .values({ workspace_id: workspaceId, run_id: summary.runId, kind: 'review', person_id: people[0], details: JSON.stringify({ review: id, decision, records: [review.record_a, review.record_b], actor }) })
+    .values({
+      workspace_id: workspaceId,
+      run_id: summary.runId,
+      kind: 'review',
+      person_id: people[0],
+      details: JSON.stringify({ review: id, decision, records: [review.record_a, review.record_b], actor }),
+    })
     .execute();
   return { person: await personOf(stores, workspaceId, review.record_a), summary };
 }

@@ -7,18 +7,26 @@ import { type OneIdSettings, oneIdSettingsSchema } from '../contract/identity.ts
 import type { Stores } from '../stores/stores.ts';
 import { DEFAULT_FUZZY, type FuzzyOptions } from './fuzzy.ts';
 
-
-export const DEFAULT_ONEID_SETTINGS: OneIdSettings = { fuzzy: true, autoMerge: true, ...DEFAULT_FUZZY };
+const DEFAULT_ONEID_SETTINGS: OneIdSettings = { fuzzy: true, autoMerge: true, ...DEFAULT_FUZZY };
 
 export async function getOneIdSettings(stores: Stores, workspaceId: string): Promise<OneIdSettings> {
   const row = await stores.state.db.selectFrom('oneid_settings').selectAll().where('workspace_id', '=', workspaceId).executeTakeFirst();
-  return row ? { fuzzy: row.fuzzy, autoMerge: row.auto_merge, mergeAt: Number(row.merge_at), reviewAt: Number(row.review_at), maxBlock: Number(row.max_block) } : DEFAULT_ONEID_SETTINGS;
+  return row
+    ? { fuzzy: row.fuzzy, autoMerge: row.auto_merge, mergeAt: Number(row.merge_at), reviewAt: Number(row.review_at), maxBlock: Number(row.max_block) }
+    : DEFAULT_ONEID_SETTINGS;
 }
 
 /** Changes some settings (the rest stay); the next resolution run uses them. */
 export async function saveOneIdSettings(stores: Stores, workspaceId: string, change: Partial<OneIdSettings>): Promise<OneIdSettings> {
   const settings = oneIdSettingsSchema.parse({ ...(await getOneIdSettings(stores, workspaceId)), ...change });
-  const values = { fuzzy: settings.fuzzy, auto_merge: settings.autoMerge, merge_at: settings.mergeAt, review_at: settings.reviewAt, max_block: settings.maxBlock, updated_at: new Date() };
+  const values = {
+    fuzzy: settings.fuzzy,
+    auto_merge: settings.autoMerge,
+    merge_at: settings.mergeAt,
+    review_at: settings.reviewAt,
+    max_block: settings.maxBlock,
+    updated_at: new Date(),
+  };
   await stores.state.db
     .insertInto('oneid_settings')
     .values({ workspace_id: workspaceId, ...values })

@@ -140,8 +140,34 @@ export async function withholdErasedIdentities(stores: Stores, workspaceId: stri
   await stores.facts.insertRows(
     'import_quarantine',
     hits.flatMap((hit, row) => [
-      ...hit.types.map((type) => ({ workspace_id: workspaceId, run_id: runId, file: '', row_number: row, field: `identities.${type}`, value: '', reason: WITHHELD_REASON, action: 'identifier withheld', row: JSON.stringify({ record: `${hit.source}:${hit.kind}:${hit.record_id}` }), at: now })),
-      ...(Number(hit.erased_person) ? [{ workspace_id: workspaceId, run_id: runId, file: '', row_number: row, field: '*', value: '', reason: ERASED_RECORD_REASON, action: 'personal fields withheld', row: JSON.stringify({ record: `${hit.source}:${hit.kind}:${hit.record_id}` }), at: now }] : []),
+      ...hit.types.map((type) => ({
+        workspace_id: workspaceId,
+        run_id: runId,
+        file: '',
+        row_number: row,
+        field: `identities.${type}`,
+        value: '',
+        reason: WITHHELD_REASON,
+        action: 'identifier withheld',
+        row: JSON.stringify({ record: `${hit.source}:${hit.kind}:${hit.record_id}` }),
+        at: now,
+      })),
+      ...(Number(hit.erased_person)
+        ? [
+            {
+              workspace_id: workspaceId,
+              run_id: runId,
+              file: '',
+              row_number: row,
+              field: '*',
+              value: '',
+              reason: ERASED_RECORD_REASON,
+              action: 'personal fields withheld',
+              row: JSON.stringify({ record: `${hit.source}:${hit.kind}:${hit.record_id}` }),
+              at: now,
+            },
+          ]
+        : []),
     ]),
   );
   // A mutation, not a newer row: the landed version with the values must not stay behind on disk.

@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import { MASKED_PHONE, normalise, normaliseMaskedPhone, type IdentifierType } from '../identity/identifier-types.ts';
 import { IDENTIFIER_FIELDS, type RowShape } from './layouts.ts';
-import { parseBirthday, parseCount, parseDateTime, parseMoney, ValueError } from './values.ts';
+import { parseBirthday, parseCount, parseDateTime, parseMoney } from './values.ts';
 import { clickhouseTime } from '../kernel/time.ts';
 
 export interface FieldProblem {
@@ -74,7 +74,7 @@ export interface EntityContext {
 }
 
 /** Collects problems while a row is read; required fields that fail reject the row. */
-export class RowReader {
+class RowReader {
   readonly problems: FieldProblem[] = [];
   private readonly values: Record<string, string>;
   private readonly ctx: EntityContext;
@@ -152,7 +152,10 @@ export class RowReader {
 
 function splitMulti(value: string): string[] {
   if (!value) return [];
-  return value.split(/[;；、|]/).map((v) => v.trim()).filter((v) => v.length > 0);
+  return value
+    .split(/[;；、|]/)
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0);
 }
 
 /** The first 64 bits of the SHA-1 of the value's JSON, as the decimal text of a UInt64. */
@@ -161,7 +164,7 @@ export function stableHash(value: unknown): string {
 }
 
 /** FNV-1a: a stable 32-bit line number from a line's own key. */
-export function lineNumber(key: string): number {
+function lineNumber(key: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     h ^= key.charCodeAt(i);
@@ -173,7 +176,10 @@ export function lineNumber(key: string): number {
 const ORDER_STATUSES = new Set(['pending', 'paid', 'shipped', 'completed', 'cancelled', 'refunded']);
 
 function cleanAddress(address: string): string {
-  return address.replace(/\(\d{6}\)\s*$/, '').replace(/\s+/g, ' ').trim();
+  return address
+    .replace(/\(\d{6}\)\s*$/, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 function packagePeriods(r: RowReader): number {
@@ -281,7 +287,7 @@ export function orderEntity(rows: Array<Record<string, string>>, shape: 'order' 
 }
 
 /** A line from an items report (Tmall 宝贝报表): its order comes from another file. */
-export function itemEntity(values: Record<string, string>, ctx: EntityContext): Entity {
+function itemEntity(values: Record<string, string>, ctx: EntityContext): Entity {
   const r = new RowReader(values, ctx);
   const orderId = r.required('order_id');
   const line = readLine(r, orderId, 0);
@@ -295,7 +301,7 @@ export function itemEntity(values: Record<string, string>, ctx: EntityContext): 
   };
 }
 
-export function shipmentEntity(values: Record<string, string>, ctx: EntityContext): Entity {
+function shipmentEntity(values: Record<string, string>, ctx: EntityContext): Entity {
   const r = new RowReader(values, ctx);
   const orderId = r.required('order_id');
   const period = r.count('period', 0);
@@ -319,7 +325,7 @@ export function shipmentEntity(values: Record<string, string>, ctx: EntityContex
   };
 }
 
-export function refundEntity(values: Record<string, string>, ctx: EntityContext): Entity {
+function refundEntity(values: Record<string, string>, ctx: EntityContext): Entity {
   const r = new RowReader(values, ctx);
   const refundId = r.required('refund_id');
   const orderId = r.required('order_id');
@@ -341,7 +347,7 @@ export function refundEntity(values: Record<string, string>, ctx: EntityContext)
   };
 }
 
-export function memberEntity(values: Record<string, string>, ctx: EntityContext): Entity {
+function memberEntity(values: Record<string, string>, ctx: EntityContext): Entity {
   const r = new RowReader(values, ctx);
   const memberNo = r.required('member_no');
   const { identifiers, maskedPhone } = r.identifiers();
@@ -366,7 +372,7 @@ export function memberEntity(values: Record<string, string>, ctx: EntityContext)
   return { record, facts: [], hash: stableHash({ ...record, seen_at: registered ?? '' }), dropped: r.problems };
 }
 
-export function contactEntity(values: Record<string, string>, ctx: EntityContext): Entity {
+function contactEntity(values: Record<string, string>, ctx: EntityContext): Entity {
   const r = new RowReader(values, ctx);
   const externalId = r.required('external_userid');
   const staff = r.required('staff_userid');
@@ -415,7 +421,7 @@ export function contactEntity(values: Record<string, string>, ctx: EntityContext
   };
 }
 
-export function recordEntity(values: Record<string, string>, ctx: EntityContext): Entity {
+function recordEntity(values: Record<string, string>, ctx: EntityContext): Entity {
   const r = new RowReader(values, ctx);
   const recordId = r.required('record_id');
   const source = r.text('source') || ctx.source;
@@ -438,7 +444,7 @@ export function recordEntity(values: Record<string, string>, ctx: EntityContext)
 }
 
 /** A catalogue row: a SKU's name, category, brand and list price (no person: it belongs to the brand). */
-export function productEntity(values: Record<string, string>, ctx: EntityContext): Entity {
+function productEntity(values: Record<string, string>, ctx: EntityContext): Entity {
   const r = new RowReader(values, ctx);
   const sku = r.required('sku');
   const row = {
@@ -476,5 +482,3 @@ export function entityForShape(shape: RowShape): ((values: Record<string, string
       return undefined;
   }
 }
-
-export { ValueError };

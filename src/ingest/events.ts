@@ -36,19 +36,21 @@ const common = {
     .optional(),
 };
 
-export const trackEventSchema = z.object({ type: z.literal('track'), event: z.string().min(1).max(EVENT_LIMITS.idLength), properties: jsonObject.optional(), ...common });
-export const pageEventSchema = z.object({ type: z.literal('page'), name: z.string().max(EVENT_LIMITS.idLength).optional(), properties: jsonObject.optional(), ...common });
-export const identifyEventSchema = z.object({ type: z.literal('identify'), traits: jsonObject.optional(), ...common });
-export const aliasEventSchema = z.object({ type: z.literal('alias'), previousId: z.string().min(1).max(EVENT_LIMITS.idLength), ...common });
+const trackEventSchema = z.object({ type: z.literal('track'), event: z.string().min(1).max(EVENT_LIMITS.idLength), properties: jsonObject.optional(), ...common });
+const pageEventSchema = z.object({ type: z.literal('page'), name: z.string().max(EVENT_LIMITS.idLength).optional(), properties: jsonObject.optional(), ...common });
+const identifyEventSchema = z.object({ type: z.literal('identify'), traits: jsonObject.optional(), ...common });
+const aliasEventSchema = z.object({ type: z.literal('alias'), previousId: z.string().min(1).max(EVENT_LIMITS.idLength), ...common });
 
-export const eventSchema = z.discriminatedUnion('type', [trackEventSchema, pageEventSchema, identifyEventSchema, aliasEventSchema]);
-export type TrackedEvent = z.infer<typeof eventSchema>;
+const eventSchema = z.discriminatedUnion('type', [trackEventSchema, pageEventSchema, identifyEventSchema, aliasEventSchema]);
 
 /** An event that cannot land is a rejected row like any other. */
 export { RowRejected as EventRejected } from './entities.ts';
 
 function issuePath(path: ReadonlyArray<PropertyKey>): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+    .join('.')
+    .replace(/\.\[/g, '[');
 }
 
 /**
@@ -66,7 +68,7 @@ export interface EventTrust {
 }
 
 /** Identifier types a tracker key may link by: they name a device, never a person. */
-export const DEVICE_IDENTIFIER_TYPES: ReadonlySet<string> = new Set(['device_id']);
+const DEVICE_IDENTIFIER_TYPES: ReadonlySet<string> = new Set(['device_id']);
 
 export interface EventEntityOptions {
   trust?: EventTrust;
@@ -148,12 +150,16 @@ export function eventEntity(
   if (!event.anonymousId && !event.userId && !event.identities) {
     throw rejected('userId', '', 'an event needs userId, anonymousId or identities');
   }
-  const properties = event.type === 'track' || event.type === 'page' ? event.properties ?? {} : event.type === 'identify' ? event.traits ?? {} : {};
+  const properties = event.type === 'track' || event.type === 'page' ? (event.properties ?? {}) : event.type === 'identify' ? (event.traits ?? {}) : {};
   let propertiesJson = JSON.stringify(properties);
   const sentContextJson = JSON.stringify(event.context ?? {});
   const payloadBytes = Buffer.byteLength(propertiesJson) + Buffer.byteLength(sentContextJson);
   if (payloadBytes > EVENT_LIMITS.jsonBytes) {
-    throw rejected(event.type === 'identify' ? 'traits' : 'properties', '', `properties, traits and context together are ${payloadBytes} bytes as JSON; at most ${EVENT_LIMITS.jsonBytes}`);
+    throw rejected(
+      event.type === 'identify' ? 'traits' : 'properties',
+      '',
+      `properties, traits and context together are ${payloadBytes} bytes as JSON; at most ${EVENT_LIMITS.jsonBytes}`,
+    );
   }
   const timestamp = event.timestamp ? Date.parse(event.timestamp) : receivedAt;
   if (options.window && event.timestamp) {
@@ -201,8 +207,7 @@ export function eventEntity(
       // an unusable value in a signed token links nothing either
     }
   }
-  const believed = (typeName: string, value: string) =>
-    trust.level === 'server' || DEVICE_IDENTIFIER_TYPES.has(typeName) || verified.has(`${typeName}\u0000${value}`);
+  const believed = (typeName: string, value: string) => trust.level === 'server' || DEVICE_IDENTIFIER_TYPES.has(typeName) || verified.has(`${typeName}\u0000${value}`);
   // Whether a tracker event names its device is asked of what was sent, before erased ids are withheld.
   if (trust.level === 'claims' && !given.some(([t]) => DEVICE_IDENTIFIER_TYPES.has(t)) && verified.size === 0) {
     throw rejected('anonymousId', '', 'an event sent with a tracker key needs anonymousId (its other identifiers are claims until a signed identity vouches for them)');
@@ -212,13 +217,14 @@ export function eventEntity(
   const identifiers: Array<[string, string]> = [];
   const claimed: Record<string, string> = {};
   for (const [typeName, value, field] of given) {
-    if (erased?.(typeName, value)) withheld++; // never stored, not even as a claim (and the sender is not told)
+    if (erased?.(typeName, value))
+      withheld++; // never stored, not even as a claim (and the sender is not told)
     else if (believed(typeName, value)) identifiers.push([typeName, value]);
     else claimed[field] = value;
   }
   // The event's own columns do not keep an erased device or user id either.
-  const anonymousId = event.anonymousId && erased?.('device_id', event.anonymousId) ? '' : event.anonymousId ?? '';
-  const userId = event.userId && erased?.('user_id', event.userId) ? '' : event.userId ?? '';
+  const anonymousId = event.anonymousId && erased?.('device_id', event.anonymousId) ? '' : (event.anonymousId ?? '');
+  const userId = event.userId && erased?.('user_id', event.userId) ? '' : (event.userId ?? '');
   let contextChanged = false;
   if (erased) {
     const kept = withoutErased(properties, identifierTypes, erased);
@@ -228,8 +234,8 @@ export function eventEntity(
   // Events are facts of an identity record: one per distinct set of identifiers (and profile traits),
   // not one per event, so a visitor's thousand events are one record for OneID to resolve.
   const messageId = event.messageId ?? `h-${crypto.hash('sha1', JSON.stringify(event)).slice(0, 24)}`;
-  const name = event.type === 'track' ? event.event : event.type === 'page' ? event.name ?? 'page' : event.type;
-  const traits = event.type === 'identify' ? event.traits ?? {} : {};
+  const name = event.type === 'track' ? event.event : event.type === 'page' ? (event.name ?? 'page') : event.type;
+  const traits = event.type === 'identify' ? (event.traits ?? {}) : {};
   const traitProfile = {
     name: typeof traits.name === 'string' ? traits.name : '',
     address: typeof traits.address === 'string' ? traits.address : '',

@@ -68,7 +68,10 @@ test('a gzip CSV that unpacks past SIYU_UNPACKED_MAX_MB stops with an error nami
   const shape = sniffFile(file);
   assert.equal(shape.gzip, true);
   await withEnv({ SIYU_UNPACKED_MAX_MB: '1' }, async () => {
-    await assert.rejects(drain(readRows(shape)), (error: Error) => error instanceof FileFormatError && /bomb\.csv\.gz: unpacks to more than 1 MB \(SIYU_UNPACKED_MAX_MB\)/.test(error.message));
+    await assert.rejects(
+      drain(readRows(shape)),
+      (error: Error) => error instanceof FileFormatError && /bomb\.csv\.gz: unpacks to more than 1 MB \(SIYU_UNPACKED_MAX_MB\)/.test(error.message),
+    );
     await assert.rejects(checkUnpackedSize(shape), /unpacks to more than 1 MB/);
   });
   // Under the default bound the same file reads whole.
@@ -108,19 +111,27 @@ test('an XLSX still reads its text (shared strings) and numbers, first sheet onl
     ['A2', '<script>', 10],
   ]);
   const rows = await drain(readRows(sniffFile(file)));
-  assert.deepEqual(rows.map((r) => r.values), [
-    ['order_id', 'name', 'amount'],
-    ['A1', '张三', '99.5'],
-    ['A2', '<script>', '10'],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => r.values),
+    [
+      ['order_id', 'name', 'amount'],
+      ['A1', '张三', '99.5'],
+      ['A2', '<script>', '10'],
+    ],
+  );
 });
 
-test("an XLSX whose shared strings unpack past SIYU_XLSX_SHARED_STRINGS_MAX_MB is refused before they are held in memory", async () => {
+test('an XLSX whose shared strings unpack past SIYU_XLSX_SHARED_STRINGS_MAX_MB is refused before they are held in memory', async () => {
   const rows: unknown[][] = [['order_id', 'note']];
   for (let i = 0; i < 30_000; i++) rows.push([`A${i}`, `a note long enough to count, number ${i} ${'x'.repeat(40)}`]);
   const file = await xlsxFile('strings.xlsx', rows);
   await withEnv({ SIYU_XLSX_SHARED_STRINGS_MAX_MB: '1' }, () =>
-    assert.rejects(drain(readRows(sniffFile(file))), (error: Error) => error instanceof FileFormatError && /strings\.xlsx: its shared strings unpack to \d+ MB, more than the 1 MB allowed \(SIYU_XLSX_SHARED_STRINGS_MAX_MB\)/.test(error.message)),
+    assert.rejects(
+      drain(readRows(sniffFile(file))),
+      (error: Error) =>
+        error instanceof FileFormatError &&
+        /strings\.xlsx: its shared strings unpack to \d+ MB, more than the 1 MB allowed \(SIYU_XLSX_SHARED_STRINGS_MAX_MB\)/.test(error.message),
+    ),
   );
   // Counted on the bytes actually unpacked too: a zip whose directory claims 100 bytes is stopped all the same.
   const lying = path.join(dir, 'lying.xlsx');
@@ -131,7 +142,11 @@ test("an XLSX whose shared strings unpack past SIYU_XLSX_SHARED_STRINGS_MAX_MB i
   fs.writeFileSync(wrapped, zlib.gzipSync(fs.readFileSync(file)));
   await withEnv({ SIYU_XLSX_SHARED_STRINGS_MAX_MB: '1' }, () => assert.rejects(drain(readRows(sniffFile(wrapped))), /strings\.xlsx\.gz: its shared strings unpack to \d+ MB/));
   assert.equal((await drain(readRows(sniffFile(wrapped)))).length, 30_001);
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('.')), [], 'no unpacked copy left');
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((f) => f.startsWith('.')),
+    [],
+    'no unpacked copy left',
+  );
   assert.equal((await drain(readRows(sniffFile(file)))).length, 30_001);
 });
 
@@ -139,10 +154,14 @@ test('an XLSX whose parts unpack past SIYU_UNPACKED_MAX_MB (a zip bomb) is refus
   const rows: unknown[][] = [['order_id', 'amount']];
   for (let i = 0; i < 60_000; i++) rows.push([i, i * 2]);
   const file = await xlsxFile('numbers.xlsx', rows);
-  await withEnv({ SIYU_UNPACKED_MAX_MB: '1' }, () => assert.rejects(drain(readRows(sniffFile(file))), /numbers\.xlsx: its parts unpack to \d+ MB, more than the 1 MB allowed \(SIYU_UNPACKED_MAX_MB\)/));
+  await withEnv({ SIYU_UNPACKED_MAX_MB: '1' }, () =>
+    assert.rejects(drain(readRows(sniffFile(file))), /numbers\.xlsx: its parts unpack to \d+ MB, more than the 1 MB allowed \(SIYU_UNPACKED_MAX_MB\)/),
+  );
   const wrapped = path.join(dir, 'numbers.xlsx.gz');
   fs.writeFileSync(wrapped, zlib.gzipSync(fs.readFileSync(file)));
-  await withEnv({ SIYU_UNPACKED_MAX_MB: '1' }, () => assert.rejects(drain(readRows(sniffFile(wrapped))), /numbers\.xlsx\.gz: its parts unpack to \d+ MB, more than the 1 MB allowed/));
+  await withEnv({ SIYU_UNPACKED_MAX_MB: '1' }, () =>
+    assert.rejects(drain(readRows(sniffFile(wrapped))), /numbers\.xlsx\.gz: its parts unpack to \d+ MB, more than the 1 MB allowed/),
+  );
   // The sheet is counted as it is read, whatever the directory says.
   const lying = path.join(dir, 'lying-numbers.xlsx');
   fs.writeFileSync(lying, withDeclaredSize(fs.readFileSync(file), 'xl/worksheets/sheet1.xml', 100));

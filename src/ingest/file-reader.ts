@@ -124,14 +124,14 @@ function isUtf8(sample: Buffer): boolean {
   }
 }
 
-export function detectEncoding(sample: Buffer): TextEncoding {
+function detectEncoding(sample: Buffer): TextEncoding {
   if (sample[0] === 0xef && sample[1] === 0xbb && sample[2] === 0xbf) return 'utf-8-bom';
   if (sample[0] === 0xff && sample[1] === 0xfe) return 'utf-16le';
   return isUtf8(sample) ? 'utf-8' : 'gb18030';
 }
 
 /** The delimiter that splits the header line into the most fields (quotes respected). */
-export function detectDelimiter(firstLine: string): string {
+function detectDelimiter(firstLine: string): string {
   let best = ',';
   let bestCount = 0;
   for (const candidate of [',', '\t', ';', '|']) {
@@ -191,7 +191,11 @@ export function sniffFile(file: string): FileShape {
 function byteStream(shape: FileShape, limits: FileLimits = fileLimits()): Readable {
   const raw = fs.createReadStream(shape.path, { highWaterMark: 1 << 20 });
   if (!shape.gzip) return raw;
-  return chain(raw, zlib.createGunzip(), byteLimit(limits.unpackedBytes, () => unpackedTooLarge(shape, limits)));
+  return chain(
+    raw,
+    zlib.createGunzip(),
+    byteLimit(limits.unpackedBytes, () => unpackedTooLarge(shape, limits)),
+  );
 }
 
 /**
@@ -246,7 +250,12 @@ function textStream(shape: FileShape, limits: FileLimits = fileLimits()): Readab
 
 function cellText(value: ExcelJS.CellValue): string {
   if (value === null || value === undefined) return '';
-  if (value instanceof Date) return value.toISOString().replace('T', ' ').replace(/\.000Z$/, '').replace('Z', '');
+  if (value instanceof Date)
+    return value
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.000Z$/, '')
+      .replace('Z', '');
   if (typeof value === 'object') {
     if ('richText' in value) return value.richText.map((part) => part.text).join('');
     if ('text' in value) return String(value.text);
@@ -267,7 +276,15 @@ export async function* readRows(shape: FileShape): AsyncGenerator<SourceRow> {
   const parser = chain(
     textStream(shape, limits),
     // A record past the bound stops the parser (it cannot find the record's end without reading it).
-    parse({ delimiter: shape.delimiter ?? ',', relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true, trim: false, max_record_size: limits.recordBytes }),
+    parse({
+      delimiter: shape.delimiter ?? ',',
+      relax_column_count: true,
+      relax_quotes: true,
+      skip_empty_lines: true,
+      info: true,
+      trim: false,
+      max_record_size: limits.recordBytes,
+    }),
   );
   try {
     for await (const record of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
@@ -367,13 +384,18 @@ class BoundedWorkbookReader extends ExcelJS.stream.xlsx.WorkbookReader {
     } catch (error) {
       throw new FileFormatError(`${this.fileName}: not a readable XLSX file (${(error as Error).message})`);
     }
-    if (directory.files.length > MAX_ZIP_ENTRIES) throw new FileFormatError(`${this.fileName}: ${directory.files.length} parts in the zip; an XLSX file has at most ${MAX_ZIP_ENTRIES}`);
+    if (directory.files.length > MAX_ZIP_ENTRIES)
+      throw new FileFormatError(`${this.fileName}: ${directory.files.length} parts in the zip; an XLSX file has at most ${MAX_ZIP_ENTRIES}`);
     const declared = directory.files.reduce((sum, f) => sum + f.uncompressedSize, 0);
     if (declared > this.limits.unpackedBytes) throw this.tooLarge('its parts unpack', declared, this.limits.unpackedBytes, 'SIYU_UNPACKED_MAX_MB');
     const part = (name: string) => directory.files.find((f) => f.path === name);
     const self = this as unknown as WorkbookReaderInternals;
     // The sheets' names and relations, read first so the sheet is read as it streams by.
-    const small = (entry: { stream(): Readable }) => chain(entry.stream(), byteLimit(this.limits.sharedStringsBytes, () => this.tooLarge('its workbook part unpacks', undefined, this.limits.sharedStringsBytes, 'SIYU_XLSX_SHARED_STRINGS_MAX_MB')));
+    const small = (entry: { stream(): Readable }) =>
+      chain(
+        entry.stream(),
+        byteLimit(this.limits.sharedStringsBytes, () => this.tooLarge('its workbook part unpacks', undefined, this.limits.sharedStringsBytes, 'SIYU_XLSX_SHARED_STRINGS_MAX_MB')),
+      );
     const rels = part('xl/_rels/workbook.xml.rels');
     const book = part('xl/workbook.xml');
     if (!rels || !book) throw new FileFormatError(`${this.fileName}: not an XLSX workbook (no xl/workbook.xml)`);
@@ -381,7 +403,8 @@ class BoundedWorkbookReader extends ExcelJS.stream.xlsx.WorkbookReader {
     await exceljsReader._parseWorkbook.call(this, small(book));
     const strings = part('xl/sharedStrings.xml');
     if (strings) {
-      if (strings.uncompressedSize > this.limits.sharedStringsBytes) throw this.tooLarge('its shared strings unpack', strings.uncompressedSize, this.limits.sharedStringsBytes, 'SIYU_XLSX_SHARED_STRINGS_MAX_MB');
+      if (strings.uncompressedSize > this.limits.sharedStringsBytes)
+        throw this.tooLarge('its shared strings unpack', strings.uncompressedSize, this.limits.sharedStringsBytes, 'SIYU_XLSX_SHARED_STRINGS_MAX_MB');
       for await (const _ of self._parseSharedStrings(strings.stream())) {
         // cached by exceljs into this.sharedStrings
       }
@@ -401,7 +424,10 @@ class BoundedWorkbookReader extends ExcelJS.stream.xlsx.WorkbookReader {
     // Already read from the directory: the stream's copy is drained by exceljs unread.
     if (this.stringsPreloaded) return (async function* () {})();
     const limit = this.limits.sharedStringsBytes;
-    const bounded = chain(entry, byteLimit(limit, () => this.tooLarge('its shared strings unpack', undefined, limit, 'SIYU_XLSX_SHARED_STRINGS_MAX_MB')));
+    const bounded = chain(
+      entry,
+      byteLimit(limit, () => this.tooLarge('its shared strings unpack', undefined, limit, 'SIYU_XLSX_SHARED_STRINGS_MAX_MB')),
+    );
     return exceljsReader._parseSharedStrings.call(this, bounded);
   }
 

@@ -15,7 +15,7 @@ import { privateDirectory, receiveUpload, UploadTooLargeError } from '../kernel/
 import { ApiError, NotFoundError } from '../kernel/errors.ts';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../access/workspaces.ts';
-import { type AuthenticatedKey } from '../access/keys.ts';
+import type { AuthenticatedKey } from '../access/keys.ts';
 import { ImportPlanError, runImport } from './importer.ts';
 import { FileFormatError } from './file-reader.ts';
 import {
@@ -40,7 +40,6 @@ const TEAM_IMPORT_KINDS: readonly string[] = ['orders', 'refunds', 'members', 'c
 import { maskField, seesPersonalData } from '../access/masking.ts';
 import { isoTime, isoTimeOrNull } from '../kernel/time.ts';
 
-
 /**
  * What the app runs once an import has landed (tags follow the data); handed down so that ingest
  * does not import the domains that read its data.
@@ -54,7 +53,10 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
     if (options.id) query = query.where('id', '=', options.id);
     const sources = scopeSources(caller);
     if (sources) query = query.where('source', 'in', sources);
-    const rows = await query.orderBy('started_at', 'desc').limit(options.limit ?? 1).execute();
+    const rows = await query
+      .orderBy('started_at', 'desc')
+      .limit(options.limit ?? 1)
+      .execute();
     return rows.map((run) => ({
       id: run.id,
       kind: run.kind,
@@ -201,7 +203,16 @@ export async function importRoutes(app: FastifyInstance, stores: Stores, uploads
         if (!run) throw new NotFoundError(`no import run ${request.params.id}`);
         const rows = await listQuarantine(stores, caller.workspaceId, { runId: request.params.id, limit: request.query.limit });
         const clear = seesPersonalData(caller.role);
-        return { rows: rows.map((r) => ({ file: r.file, row: Number(r.row_number), field: r.field, value: clear ? r.value : maskField(r.field, r.value), reason: r.reason, action: r.action })) };
+        return {
+          rows: rows.map((r) => ({
+            file: r.file,
+            row: Number(r.row_number),
+            field: r.field,
+            value: clear ? r.value : maskField(r.field, r.value),
+            reason: r.reason,
+            action: r.action,
+          })),
+        };
       },
     );
   });
@@ -237,7 +248,11 @@ export async function resumeInterruptedUploads(stores: Stores, uploadsDir: strin
     if (!paths.every((p) => path.resolve(p).startsWith(root))) continue;
     if (!paths.every((p) => fs.existsSync(p))) {
       if (run.status === 'running') {
-        await db.updateTable('import_runs').set({ status: 'failed', error: 'interrupted, and its upload is gone: post the file again', finished_at: new Date() }).where('id', '=', run.id).execute();
+        await db
+          .updateTable('import_runs')
+          .set({ status: 'failed', error: 'interrupted, and its upload is gone: post the file again', finished_at: new Date() })
+          .where('id', '=', run.id)
+          .execute();
       }
       continue;
     }

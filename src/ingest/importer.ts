@@ -14,7 +14,7 @@ import { loadIdentifierTypes } from '../identity/identifier-store.ts';
 import type { IdentifierType } from '../identity/identifier-types.ts';
 import { checkRecordLengths, describeShape, readJsonLines, readRows, recordTooLongReason, sniffFile, type FileShape } from './file-reader.ts';
 import { canonicalLayouts, findPreset, ImportPlanError, layoutFromMapping, requiredFields, type ColumnSource, type FileLayout, type MappingFile } from './layouts.ts';
-import { type ImportKind } from '../contract/imports.ts';
+import type { ImportKind } from '../contract/imports.ts';
 import { entityForShape, orderEntity, RowRejected, type Entity, type EntityContext, type FieldProblem } from './entities.ts';
 import { eventEntity } from './events.ts';
 import { IngestWriter, type WriteCounts } from './writer.ts';
@@ -28,7 +28,7 @@ import { dropImportStage, importOrdersWithSql, sqlImportable } from './sql-order
 export { ImportPlanError };
 
 /** An import stopped on purpose before it finished; its run is left to be resumed. */
-export class ImportInterrupted extends Error {
+class ImportInterrupted extends Error {
   override name = 'ImportInterrupted';
 }
 
@@ -108,7 +108,7 @@ function sourceFor(request: ImportRequest): string | undefined {
 }
 
 /** Checks every file and chooses its layout; throws before anything is written. */
-export async function planImport(request: ImportRequest): Promise<FilePlan[]> {
+async function planImport(request: ImportRequest): Promise<FilePlan[]> {
   if (request.files.length === 0) throw new ImportPlanError('no files given');
   const preset = request.preset ? findPreset(request.preset) : undefined;
   if (preset && request.mapping) throw new ImportPlanError('give either --preset or --mapping, not both');
@@ -139,14 +139,14 @@ export async function planImport(request: ImportRequest): Promise<FilePlan[]> {
     } else candidates = canonicalLayouts(request.kind);
     const layout = candidates.find((l) => l.detect.every((column) => columnIndex.has(column)));
     if (!layout) {
-      const expected = candidates
-        .map((l) => `${l.name} needs ${l.detect.join(', ')} (missing: ${l.detect.filter((c) => !columnIndex.has(c)).join(', ')})`)
-        .join('; ');
+      const expected = candidates.map((l) => `${l.name} needs ${l.detect.join(', ')} (missing: ${l.detect.filter((c) => !columnIndex.has(c)).join(', ')})`).join('; ');
       throw new ImportPlanError(`${file}: the header does not match any expected layout: ${expected}. The file's columns: ${header.slice(0, 30).join(', ')}`);
     }
     if (request.mapping) {
       const missing = Object.entries(layout.fields).flatMap(([field, source]) =>
-        columnsOf(source).filter((c) => !columnIndex.has(c)).map((c) => `${field} ← "${c}"`),
+        columnsOf(source)
+          .filter((c) => !columnIndex.has(c))
+          .map((c) => `${field} ← "${c}"`),
       );
       if (missing.length > 0) throw new ImportPlanError(`${file}: the mapping names columns the file does not have: ${missing.join(', ')}`);
       const unmapped = requiredFields(request.kind, layout.shape).filter((f) => !layout.fields[f]);
@@ -171,7 +171,10 @@ function extract(layout: FileLayout, columnIndex: Map<string, number>, values: s
       const raw = values[columnIndex.get(source.header) ?? -1] ?? '';
       value = mappedValue(source.map, raw);
     } else {
-      value = source.columns.map((c) => values[columnIndex.get(c) ?? -1] ?? '').filter((v) => v).join(' ');
+      value = source.columns
+        .map((c) => values[columnIndex.get(c) ?? -1] ?? '')
+        .filter((v) => v)
+        .join(' ');
       if (source.map) value = mappedValue(source.map, value);
     }
     out[field] = value;
@@ -248,7 +251,11 @@ async function startOrResumeRun(stores: Stores, request: ImportRequest, plans: F
     .orderBy('started_at', 'desc')
     .executeTakeFirst();
   if (previous && !(previous.pid && processIsAlive(previous.pid))) {
-    await db.updateTable('import_runs').set({ pid: process.pid, attempts: sql`attempts + 1` as never }).where('id', '=', previous.id).execute();
+    await db
+      .updateTable('import_runs')
+      .set({ pid: process.pid, attempts: sql`attempts + 1` as never })
+      .where('id', '=', previous.id)
+      .execute();
     return { runId: previous.id, resumed: true };
   }
   if (previous && previous.pid !== process.pid) throw new ImportPlanError(`the same import is running in process ${previous.pid} (run ${previous.id})`);
@@ -277,7 +284,14 @@ async function startOrResumeRun(stores: Stores, request: ImportRequest, plans: F
  * An order file run inside the engine: parsed, checked, grouped and written with SQL. ClickHouse reads
  * the file whole, so its unpacked size and its records' length are checked (and bounded) first.
  */
-async function importFileWithSql(stores: Stores, request: ImportRequest, plan: FilePlan, fileNo: number, runId: string, identifierTypes: Map<string, IdentifierType>): Promise<FileSummary> {
+async function importFileWithSql(
+  stores: Stores,
+  request: ImportRequest,
+  plan: FilePlan,
+  fileNo: number,
+  runId: string,
+  identifierTypes: Map<string, IdentifierType>,
+): Promise<FileSummary> {
   await checkRecordLengths(plan.shape);
   const counts = await importOrdersWithSql(stores, {
     onStaged: (rows: number) => request.onProgress?.({ file: plan.path, rows }),
@@ -322,7 +336,17 @@ class RowBatches {
     this.writer = writer;
     this.runId = runId;
     this.fileName = path.basename(plan.path);
-    this.summary = { file: plan.path, detected: describeShape(plan.shape), layout: plan.layout?.name ?? 'events (JSON lines)', rowsRead: 0, landed: 0, updated: 0, unchanged: 0, quarantined: 0, valuesDropped: 0 };
+    this.summary = {
+      file: plan.path,
+      detected: describeShape(plan.shape),
+      layout: plan.layout?.name ?? 'events (JSON lines)',
+      rowsRead: 0,
+      landed: 0,
+      updated: 0,
+      unchanged: 0,
+      quarantined: 0,
+      valuesDropped: 0,
+    };
   }
 
   /** Whether the batch being gathered is full. */
@@ -412,7 +436,14 @@ class RowBatches {
   }
 }
 
-async function importFileByRows(stores: Stores, request: ImportRequest, plan: FilePlan, writer: IngestWriter, runId: string, identifierTypes: Map<string, IdentifierType>): Promise<FileSummary> {
+async function importFileByRows(
+  stores: Stores,
+  request: ImportRequest,
+  plan: FilePlan,
+  writer: IngestWriter,
+  runId: string,
+  identifierTypes: Map<string, IdentifierType>,
+): Promise<FileSummary> {
   const batches = new RowBatches(stores, request, plan, writer, runId);
   if (request.kind === 'events') await readEventLines(batches, plan, identifierTypes);
   else await readTableRows(batches, plan, { source: plan.source, timeZone: request.workspace.timeZone, identifierTypes, runId });
@@ -450,7 +481,17 @@ async function readTableRows(batches: RowBatches, plan: FilePlan, ctx: EntityCon
     if (group.length === 0) return;
     const rows = group;
     group = [];
-    batches.accept(() => orderEntity(rows.map((g) => g.values), layout.shape === 'order' ? 'order' : 'order_line', ctx), rows[0].rowNumber, rows[0].values, rows.length);
+    batches.accept(
+      () =>
+        orderEntity(
+          rows.map((g) => g.values),
+          layout.shape === 'order' ? 'order' : 'order_line',
+          ctx,
+        ),
+      rows[0].rowNumber,
+      rows[0].values,
+      rows.length,
+    );
   };
   let header = true;
   for await (const row of readRows(plan.shape)) {

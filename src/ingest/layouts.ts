@@ -9,18 +9,7 @@ import type { ImportKind } from '../contract/imports.ts';
 /** What one row of a file is. An `orders` import may mix several (orders, items, shipments, refunds). */
 export type RowShape = 'order' | 'order_line' | 'item' | 'shipment' | 'refund' | 'member' | 'contact' | 'record' | 'product';
 
-export const IDENTIFIER_FIELDS = [
-  'phone',
-  'email',
-  'unionid',
-  'openid',
-  'tmall_nick',
-  'jd_pin',
-  'douyin_openid',
-  'wecom_external_userid',
-  'member_no',
-] as const;
-export type IdentifierField = (typeof IDENTIFIER_FIELDS)[number];
+export const IDENTIFIER_FIELDS = ['phone', 'email', 'unionid', 'openid', 'tmall_nick', 'jd_pin', 'douyin_openid', 'wecom_external_userid', 'member_no'] as const;
 
 /** A canonical field and the source column(s) it comes from; several columns are joined with a space. */
 export type ColumnSource = string | { columns: string[]; map?: Record<string, string> } | { header: string; map: Record<string, string> };
@@ -43,15 +32,33 @@ export interface Preset {
 }
 
 /** Canonical field lists, in documentation order. Required fields come first. */
-export const CANONICAL: Record<Exclude<ImportKind, 'events'>, Array<{ shape: RowShape; required: string[]; optional: string[] }>> = {
+const CANONICAL: Record<Exclude<ImportKind, 'events'>, Array<{ shape: RowShape; required: string[]; optional: string[] }>> = {
   orders: [
     {
       shape: 'order_line',
       required: ['order_id', 'ordered_at', 'amount'],
       optional: [
-        'status', 'paid_at', 'discount', 'postage', 'refunded', 'currency', 'store_id', 'store_name',
-        ...IDENTIFIER_FIELDS, 'masked_phone', 'name', 'address', 'birthday',
-        'line_no', 'sku', 'product_name', 'category', 'quantity', 'unit_price', 'line_amount', 'package_periods',
+        'status',
+        'paid_at',
+        'discount',
+        'postage',
+        'refunded',
+        'currency',
+        'store_id',
+        'store_name',
+        ...IDENTIFIER_FIELDS,
+        'masked_phone',
+        'name',
+        'address',
+        'birthday',
+        'line_no',
+        'sku',
+        'product_name',
+        'category',
+        'quantity',
+        'unit_price',
+        'line_amount',
+        'package_periods',
       ],
     },
     { shape: 'shipment', required: ['order_id', 'period'], optional: ['periods', 'planned_at', 'shipped_at', 'status', 'tracking_no'] },
@@ -101,7 +108,7 @@ const YOUZAN_STATUS = { 交易成功: 'completed', 交易关闭: 'cancelled', �
 const SHIPMENT_STATUS = { 已发货: 'shipped', 待发货: 'planned', 待配送: 'planned', 已暂停: 'paused', 暂停配送: 'paused', 已取消: 'cancelled' };
 const GENDER = { 男: 'male', 女: 'female', 未知: '' };
 
-export const PRESETS: Preset[] = [
+const PRESETS: Preset[] = [
   {
     name: 'tmall',
     source: 'tmall',
@@ -389,7 +396,7 @@ export function layoutFromMapping(kind: ImportKind, mapping: MappingFile): FileL
     if (Array.isArray(column)) fields[field] = { columns: column, map };
     else fields[field] = map ? { header: column, map } : column;
   }
-  const spec = kind === 'events' ? undefined : CANONICAL[kind].find((c) => c.shape === shape) ?? CANONICAL[kind][0];
+  const spec = kind === 'events' ? undefined : (CANONICAL[kind].find((c) => c.shape === shape) ?? CANONICAL[kind][0]);
   const detect = (spec?.required ?? []).flatMap((f) => {
     const source = fields[f];
     if (!source) return [];

@@ -18,7 +18,7 @@ import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService, type Workspace } from '../access/workspaces.ts';
 import { ImportPlanError, runImport, type ImportSummary } from './importer.ts';
 import { mappingFileSchema } from './layouts.ts';
-import { type ImportKind } from '../contract/imports.ts';
+import type { ImportKind } from '../contract/imports.ts';
 import { FileFormatError } from './file-reader.ts';
 
 let stores: Stores;
@@ -39,7 +39,11 @@ function writeFile(content: Buffer | string, ext = 'csv'): string {
 }
 
 function checkCounts(summary: ImportSummary) {
-  assert.equal(summary.rowsRead, summary.landed + summary.updated + summary.unchanged + summary.quarantined, `read = landed + updated + unchanged + quarantined: ${JSON.stringify(summary)}`);
+  assert.equal(
+    summary.rowsRead,
+    summary.landed + summary.updated + summary.unchanged + summary.quarantined,
+    `read = landed + updated + unchanged + quarantined: ${JSON.stringify(summary)}`,
+  );
 }
 
 async function quarantineOf(runId: string) {
@@ -60,14 +64,36 @@ const MAPPING_CSV = stringify([
 ]);
 
 /** Field names a mapping may give: real ones, and names that are properties of every object. */
-const fieldName = fc.constantFrom('record_id', 'phone', 'name', 'order_id', 'ordered_at', 'amount', 'member_no', 'status', 'birthday', 'email', 'sku', 'quantity', 'constructor', '__proto__', 'toString', 'hasOwnProperty', 'nope');
+const fieldName = fc.constantFrom(
+  'record_id',
+  'phone',
+  'name',
+  'order_id',
+  'ordered_at',
+  'amount',
+  'member_no',
+  'status',
+  'birthday',
+  'email',
+  'sku',
+  'quantity',
+  'constructor',
+  '__proto__',
+  'toString',
+  'hasOwnProperty',
+  'nope',
+);
 const columnName = fc.oneof(fc.constantFrom(...HEADER), fc.string({ maxLength: 12 }));
 const structuredMapping = fc.record(
   {
     source: fc.oneof(fc.constantFrom('crm', 'erp', '', 'a'.repeat(300)), fc.string()),
     shape: fc.constantFrom('order', 'order_line', 'item', 'shipment', 'refund', 'member', 'contact', 'record', 'product', 'nope'),
     columns: fc.dictionary(fieldName, fc.oneof(columnName, fc.array(columnName, { maxLength: 3 })), { maxKeys: 6 }),
-    values: fc.dictionary(fieldName, fc.dictionary(fc.oneof(fc.constantFrom('constructor', '__proto__', 'toString', '张三', 'o1'), fc.string()), fc.string({ maxLength: 8 }), { maxKeys: 3 }), { maxKeys: 3 }),
+    values: fc.dictionary(
+      fieldName,
+      fc.dictionary(fc.oneof(fc.constantFrom('constructor', '__proto__', 'toString', '张三', 'o1'), fc.string()), fc.string({ maxLength: 8 }), { maxKeys: 3 }),
+      { maxKeys: 3 },
+    ),
   },
   { requiredKeys: ['columns'] },
 );
@@ -104,7 +130,14 @@ test('any mapping file is refused naming what is wrong, or imports without crash
       examples: [
         // A values map looked up with a cell named like an Object property ("hasOwnProperty", "constructor").
         [{ source: 'crm', columns: { record_id: 'record_id', name: '状态', phone: 'phone' }, values: { name: { x: 'y' } } }, 'records'],
-        [{ source: 'erp', columns: { order_id: 'order_id', ordered_at: 'ordered_at', amount: 'amount', status: '状态', name: ['name', 'constructor'] }, values: { status: { x: 'y' }, name: { a: 'b' } } }, 'orders'],
+        [
+          {
+            source: 'erp',
+            columns: { order_id: 'order_id', ordered_at: 'ordered_at', amount: 'amount', status: '状态', name: ['name', 'constructor'] },
+            values: { status: { x: 'y' }, name: { a: 'b' } },
+          },
+          'orders',
+        ],
         [{ source: 'crm', shape: 'member', columns: { member_no: 'member_no', name: 'name', constructor: 'constructor' }, values: { constructor: { toString: 'x' } } }, 'members'],
       ],
     },
@@ -118,7 +151,20 @@ const cell = fc.oneof(
   { weight: 3, arbitrary: fc.string({ maxLength: 20 }) },
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 20 }) },
   { weight: 1, arbitrary: fc.constantFrom('=cmd|"/c calc"!A1', '+1+1', '-2', '@SUM(A1)', '"', '""', ',', '\n', '\r\n', '\t', '\u0000', '\uFEFF', '\u3000', '　张三　') },
-  { weight: 1, arbitrary: fc.constantFrom('2026-06-18 10:00', '2026/6/18', '18/06/2026', '2026-02-30', '9999-12-31 23:59:59', '1970-01-01', '0000-00-00', '45291', '2026-06-18T10:00:00+08:00') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '2026-06-18 10:00',
+      '2026/6/18',
+      '18/06/2026',
+      '2026-02-30',
+      '9999-12-31 23:59:59',
+      '1970-01-01',
+      '0000-00-00',
+      '45291',
+      '2026-06-18T10:00:00+08:00',
+    ),
+  },
   { weight: 1, arbitrary: fc.constantFrom('99.00', '-0', '1e308', 'NaN', 'Infinity', '¥1,234.50', '1,5', '0x10', '９９', '99999999999999999999999') },
   { weight: 1, arbitrary: fc.constantFrom('13800000001', '+86 138 0000 0002', '138****0003', 'a@b.co', 'ab') },
   { weight: 1, arbitrary: fc.integer({ min: 10_000, max: 200_000 }).map((n) => 'x'.repeat(n)) },

@@ -3,7 +3,23 @@ import type { Stores } from '../stores/stores.ts';
 export async function listImportRuns(stores: Stores, workspaceId: string, limit = 50) {
   return stores.state.db
     .selectFrom('import_runs')
-    .select(['id', 'kind', 'source', 'preset', 'status', 'rows_read', 'landed', 'updated', 'unchanged', 'quarantined', 'values_dropped', 'attempts', 'error', 'started_at', 'finished_at'])
+    .select([
+      'id',
+      'kind',
+      'source',
+      'preset',
+      'status',
+      'rows_read',
+      'landed',
+      'updated',
+      'unchanged',
+      'quarantined',
+      'values_dropped',
+      'attempts',
+      'error',
+      'started_at',
+      'finished_at',
+    ])
     .where('workspace_id', '=', workspaceId)
     .orderBy('started_at', 'desc')
     .limit(limit)

@@ -23,9 +23,30 @@ import type { ImportCounts } from './importer.ts';
 
 /** The canonical fields an order row may carry (the stage table has one column for each). */
 const ORDER_FIELDS = [
-  'order_id', 'ordered_at', 'paid_at', 'amount', 'discount', 'postage', 'refunded', 'status', 'store_id', 'store_name',
-  'masked_phone', 'name', 'address', 'birthday',
-  'line_no', 'sku', 'product_name', 'category', 'quantity', 'unit_price', 'line_discount', 'line_amount', 'package_periods', 'package_text',
+  'order_id',
+  'ordered_at',
+  'paid_at',
+  'amount',
+  'discount',
+  'postage',
+  'refunded',
+  'status',
+  'store_id',
+  'store_name',
+  'masked_phone',
+  'name',
+  'address',
+  'birthday',
+  'line_no',
+  'sku',
+  'product_name',
+  'category',
+  'quantity',
+  'unit_price',
+  'line_discount',
+  'line_amount',
+  'package_periods',
+  'package_text',
   ...IDENTIFIER_FIELDS,
 ] as const;
 type OrderField = (typeof ORDER_FIELDS)[number];
@@ -49,7 +70,6 @@ export function sqlImportable(stores: Stores, shape: FileShape, layout: FileLayo
   if (shape.delimiter === ' ' || shape.delimiter === '\t') return false;
   return Object.keys(layout.fields).every((field) => (ORDER_FIELDS as readonly string[]).includes(field) || field === 'currency');
 }
-
 
 export interface SqlOrderImport {
   workspaceId: string;
@@ -456,7 +476,11 @@ function buildOrders(job: SqlOrderImport, read: FileRead, stored: StoredOrders):
   // Order-level problems count on an order's first row only; line problems on every row.
   const orderProblems = [
     problem(`f_order_id = ''`, 'order_id', 'f_order_id', `'required, but empty'`, 'row_rejected'),
-    orderedAt.problems, paidAt.problems, postage.problems, refunded.problems, ids.problems,
+    orderedAt.problems,
+    paidAt.problems,
+    postage.problems,
+    refunded.problems,
+    ids.problems,
   ];
   const orderClean = [`f_order_id != ''`, orderedAt.clean, paidAt.clean, postage.clean, refunded.clean, ids.clean].join(' AND ');
   const lineClean = [quantity.clean, unitPrice.clean, lineDiscount.clean, lineAmount.clean, periods.clean].join(' AND ');
@@ -585,10 +609,10 @@ async function stageFile(stores: Stores, job: SqlOrderImport, read: FileRead, bu
   if (!straight) {
     await stageRows(stores, job, read);
     // One-row orders whose ids are all different need no grouping (known repeated when the try above failed).
-    const [distinct] = isLine || tryStraight ? [{ unique: '0' }] : await facts.query<{ unique: string }>(
-      `SELECT count() = uniqExact(${build.groupKey}) AS unique FROM import_stage_rows WHERE ${thisFile}`,
-      params,
-    );
+    const [distinct] =
+      isLine || tryStraight
+        ? [{ unique: '0' }]
+        : await facts.query<{ unique: string }>(`SELECT count() = uniqExact(${build.groupKey}) AS unique FROM import_stage_rows WHERE ${thisFile}`, params);
     await facts.command(build.stageOrdersSql(`import_stage_rows WHERE ${thisFile}`, Number(distinct.unique) === 1, false), params);
   }
   return straight;
@@ -683,18 +707,20 @@ async function writeOrders(stores: Stores, job: SqlOrderImport, read: FileRead, 
     const columns = `l.line_no, l.sku, l.product_name, l.category, l.quantity, l.unit_price, l.line_discount, l.line_amount, l.line_periods, {v:UInt64}`;
     await insert(
       `INSERT INTO order_lines (workspace_id, person_id, source, order_id, line_no, sku, product_name, category, quantity, unit_price, discount, amount, package_periods, version)
-       ${firstImport
-         // Nothing stored, so every order is written but the refused ones (few, often none) and no one
-         // is known yet: the lines need no join, only the refused orders' keys.
-         ? `SELECT {ws:String}, 0, {source:String}, l.group_key, ${columns}
+       ${
+         firstImport
+           ? // Nothing stored, so every order is written but the refused ones (few, often none) and no one
+             // is known yet: the lines need no join, only the refused orders' keys.
+             `SELECT {ws:String}, 0, {source:String}, l.group_key, ${columns}
             FROM (SELECT * FROM (${rowsWithLines}) WHERE has_line) AS l
             WHERE l.group_key NOT IN (SELECT ${groupKeyOf('order_id', 'first_row')} FROM import_stage_orders
                                       WHERE ${thisFile} AND rejected)`
-         // The orders to write are the join's hash table; the lines stream past it.
-         : `SELECT {ws:String}, ${person}, {source:String}, o.order_id, ${columns}
+           : // The orders to write are the join's hash table; the lines stream past it.
+             `SELECT {ws:String}, ${person}, {source:String}, o.order_id, ${columns}
             FROM (SELECT * FROM (${rowsWithLines}) WHERE has_line) AS l
             INNER JOIN (SELECT order_id, stored_person FROM import_stage_orders AS o
-                        WHERE ${thisFile} AND ${write}) AS o ON l.group_key = o.order_id`}`,
+                        WHERE ${thisFile} AND ${write}) AS o ON l.group_key = o.order_id`
+       }`,
     );
   }
   await insert(
@@ -713,10 +739,14 @@ async function writeOrders(stores: Stores, job: SqlOrderImport, read: FileRead, 
      SELECT {ws:String}, {run:String}, {file_name:String}, o.first_row, p.1, p.2, p.3, p.4, ${straight ? 'o.row_json' : 'r.row_json'}, now64(3)
      FROM ${stagedOrders} ARRAY JOIN o.problems AS p
      -- The row as read, for the few orders with problems only (kept with the order when read straight from the file).
-     ${straight ? '' : `INNER JOIN (SELECT row_number, ${rowJson} AS row_json FROM import_stage_rows
+     ${
+       straight
+         ? ''
+         : `INNER JOIN (SELECT row_number, ${rowJson} AS row_json FROM import_stage_rows
                  WHERE ${thisFile}
                    AND row_number IN (SELECT first_row FROM import_stage_orders WHERE ${thisFile} AND notEmpty(problems))) AS r
-       ON r.row_number = o.first_row`}
+       ON r.row_number = o.first_row`
+     }
      SETTINGS output_format_json_escape_forward_slashes = 0`,
   );
 }

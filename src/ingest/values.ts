@@ -1,10 +1,9 @@
 /** Parsing the values of import files: dates in the workspace's time zone, money, counts. */
 import { zonedTimeToUtc } from '../kernel/time.ts';
 
-export class ValueError extends Error {
+class ValueError extends Error {
   override name = 'ValueError';
 }
-
 
 const DATE_TIME = /^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/;
 
@@ -27,7 +26,13 @@ export function parseDateTime(raw: string, timeZone: string): number {
   }
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '0', zone] = match;
   const parts: [number, number, number, number, number, number, number] = [
-    Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s), Math.round(Number(`0.${frac}`) * 1000),
+    Number(y),
+    Number(mo),
+    Number(d),
+    Number(h),
+    Number(mi),
+    Number(s),
+    Math.round(Number(`0.${frac}`) * 1000),
   ];
   if (parts[1] < 1 || parts[1] > 12 || parts[2] < 1 || parts[2] > 31 || parts[3] > 23 || parts[4] > 59 || parts[5] > 60) {
     throw new ValueError('not a real date or time');
@@ -43,7 +48,6 @@ export function parseDateTime(raw: string, timeZone: string): number {
   }
   return zonedTimeToUtc(parts, timeZone);
 }
-
 
 /** "¥1,299.00" → 1299; at most two decimals. */
 export function parseMoney(raw: string): number {

@@ -192,7 +192,10 @@ export class IngestWriter {
     await Promise.all([
       this.facts.insertRows('source_records', recordRows),
       this.facts.insertRows('import_keys', keyRows),
-      this.facts.insertRows('resolution_pending', [...pendingPeople].map((person_id) => ({ workspace_id: this.workspaceId, person_id, version }))),
+      this.facts.insertRows(
+        'resolution_pending',
+        [...pendingPeople].map((person_id) => ({ workspace_id: this.workspaceId, person_id, version })),
+      ),
     ]);
     return counts;
   }

@@ -28,9 +28,8 @@ import { journeySchema, type Journey, type JourneyInfo, type Step } from '../con
 import { memberProfile } from '../facts/member-profile.ts';
 
 /** How often a segment entry looks for new members. */
-export const SEGMENT_ENTRY_EVERY_MS = 60_000;
+const SEGMENT_ENTRY_EVERY_MS = 60_000;
 const BATCH = 1000;
-
 
 export async function saveJourney(stores: Stores, workspaceId: string, input: unknown, options: { replace?: boolean } = {}): Promise<JourneyInfo> {
   const journey = journeySchema.parse(input);
@@ -48,7 +47,12 @@ export async function saveJourney(stores: Stores, workspaceId: string, input: un
       .onConflict((c) => c.columns(['workspace_id', 'key']).doUpdateSet({ definition, updated_at: new Date() }))
       .execute();
   } else {
-    const inserted = await stores.state.db.insertInto('journeys').values({ workspace_id: workspaceId, key: journey.key, definition }).onConflict((c) => c.doNothing()).returning('key').executeTakeFirst();
+    const inserted = await stores.state.db
+      .insertInto('journeys')
+      .values({ workspace_id: workspaceId, key: journey.key, definition })
+      .onConflict((c) => c.doNothing())
+      .returning('key')
+      .executeTakeFirst();
     if (!inserted) throw new ConflictError(`journey "${journey.key}" exists (replace it to change it)`);
   }
   return getJourney(stores, workspaceId, journey.key);
@@ -77,7 +81,12 @@ async function checkJourney(stores: Stores, workspaceId: string, journey: Journe
 }
 
 export async function getJourney(stores: Stores, workspaceId: string, key: string): Promise<JourneyInfo> {
-  const row = await stores.state.db.selectFrom('journeys').select(['definition', 'status', 'run_id']).where('workspace_id', '=', workspaceId).where('key', '=', key).executeTakeFirst();
+  const row = await stores.state.db
+    .selectFrom('journeys')
+    .select(['definition', 'status', 'run_id'])
+    .where('workspace_id', '=', workspaceId)
+    .where('key', '=', key)
+    .executeTakeFirst();
   if (!row) throw new NotFoundError(`no journey "${key}" in this workspace`);
   return { journey: journeySchema.parse(row.definition), status: row.status, runId: row.run_id };
 }
@@ -101,11 +110,24 @@ export async function startJourney(stores: Stores, workspaceId: string, key: str
       .values({ id: run, workspace_id: workspaceId, plan_key: key, slot: 'journey', status: 'dispatching', error: null })
       .onConflict((c) => c.columns(['workspace_id', 'plan_key', 'slot']).doNothing())
       .execute();
-    run = (await stores.state.db.selectFrom('plan_runs').select('id').where('workspace_id', '=', workspaceId).where('plan_key', '=', key).where('slot', '=', 'journey').executeTakeFirstOrThrow()).id;
+    run = (
+      await stores.state.db
+        .selectFrom('plan_runs')
+        .select('id')
+        .where('workspace_id', '=', workspaceId)
+        .where('plan_key', '=', key)
+        .where('slot', '=', 'journey')
+        .executeTakeFirstOrThrow()
+    ).id;
   }
   // Event entry counts events from now on; a segment entry looks at once.
   const entryCheckedAt = 'event' in journey.entry ? new Date() : null;
-  await stores.state.db.updateTable('journeys').set({ status: 'running', run_id: run, entry_checked_at: entryCheckedAt, updated_at: new Date() }).where('workspace_id', '=', workspaceId).where('key', '=', key).execute();
+  await stores.state.db
+    .updateTable('journeys')
+    .set({ status: 'running', run_id: run, entry_checked_at: entryCheckedAt, updated_at: new Date() })
+    .where('workspace_id', '=', workspaceId)
+    .where('key', '=', key)
+    .execute();
   return getJourney(stores, workspaceId, key);
 }
 
@@ -134,14 +156,12 @@ function nextTimeOfDay(after: Date, clock: string, timeZone: string): Date {
 }
 
 /** When a person arriving at a step now is due there: a wait's end, or now. */
-export function dueAt(step: Step, now: Date, timeZone: string): Date {
+function dueAt(step: Step, now: Date, timeZone: string): Date {
   if (step.type !== 'wait') return now;
   let at = new Date(now.getTime() + ((step.minutes ?? 0) * 60 + (step.hours ?? 0) * 3600 + (step.days ?? 0) * 86_400) * 1000);
   if (step.untilTime) at = nextTimeOfDay(at, step.untilTime, timeZone);
   return at;
 }
-
-
 
 /**
  * When people arriving now at a wait on a date of theirs are due: that date (or its next
@@ -163,7 +183,10 @@ async function dateDues(stores: Stores, j: Running, step: Extract<Step, { type: 
   } else {
     const field = spec.profile === 'birthday' ? 'birthday' : 'registered_at';
     const profile = memberProfile({ fields: [field], peopleParam: 'people' });
-    const rows = await stores.facts.query<{ person_id: string; d: string }>(`SELECT person_id, pf_${field} AS d FROM ${profile} WHERE d IS NOT NULL`, { ws: j.workspaceId, people });
+    const rows = await stores.facts.query<{ person_id: string; d: string }>(`SELECT person_id, pf_${field} AS d FROM ${profile} WHERE d IS NOT NULL`, {
+      ws: j.workspaceId,
+      people,
+    });
     for (const r of rows) dates.set(Number(r.person_id), r.d);
   }
   const clock = step.untilTime ?? '00:00';
@@ -208,7 +231,17 @@ async function stepEvents(stores: Stores, j: Running, arrivals: Array<{ personId
   if (arrivals.length === 0) return;
   await recordMessageEvents(
     stores,
-    arrivals.map((a) => ({ workspaceId: j.workspaceId, plan: j.journey.key, runId: j.runId, personId: a.personId, step: a.step, variant: a.step, channel: '', event: 'step', at: now })),
+    arrivals.map((a) => ({
+      workspaceId: j.workspaceId,
+      plan: j.journey.key,
+      runId: j.runId,
+      personId: a.personId,
+      step: a.step,
+      variant: a.step,
+      channel: '',
+      event: 'step',
+      at: now,
+    })),
   );
 }
 
@@ -248,25 +281,32 @@ async function enter(stores: Stores, j: Running, now: Date): Promise<number> {
     const held = rows.filter((r) => r.step === 'control');
     // The control group is measured like everyone: a ledger row and a 'control' event at entry.
     if (held.length > 0) {
-      const entries = held.map((h): LedgerEntry => ({
-        workspaceId: j.workspaceId,
-        planKey: journey.key,
-        runId: j.runId,
-        personId: h.personId,
-        step: 'entry',
-        variant: 'control',
-        channel: '',
-        purpose: 'marketing',
-        status: 'control',
-        reason: null,
-        address: null,
-        content: null,
-        enteredAt: now,
-        nextAttemptAt: null,
-      }));
+      const entries = held.map(
+        (h): LedgerEntry => ({
+          workspaceId: j.workspaceId,
+          planKey: journey.key,
+          runId: j.runId,
+          personId: h.personId,
+          step: 'entry',
+          variant: 'control',
+          channel: '',
+          purpose: 'marketing',
+          status: 'control',
+          reason: null,
+          address: null,
+          content: null,
+          enteredAt: now,
+          nextAttemptAt: null,
+        }),
+      );
       await enqueueDeliveries(stores, entries);
     }
-    await stepEvents(stores, j, rows.filter((r) => r.step !== 'control'), now);
+    await stepEvents(
+      stores,
+      j,
+      rows.filter((r) => r.step !== 'control'),
+      now,
+    );
   }
   await stores.state.db.updateTable('journeys').set({ entry_checked_at: now }).where('workspace_id', '=', j.workspaceId).where('key', '=', journey.key).execute();
   return entered;
@@ -280,7 +320,16 @@ interface Move {
 }
 
 /** Handles one step for a batch of people who are due there; returns where each goes next. */
-async function handle(stores: Stores, j: Running, stepName: string, people: number[], now: Date, options: RunOptions, contexts: Map<string, EnqueueContext>, tagsToPublish: Set<string>): Promise<Move[]> {
+async function handle(
+  stores: Stores,
+  j: Running,
+  stepName: string,
+  people: number[],
+  now: Date,
+  options: RunOptions,
+  contexts: Map<string, EnqueueContext>,
+  tagsToPublish: Set<string>,
+): Promise<Move[]> {
   const step = j.journey.steps[stepName];
   const go = (personId: number, target: string | undefined): Move => {
     if (!target) return { personId, step: stepName, status: 'done', dueAt: now };
@@ -307,7 +356,10 @@ async function handle(stores: Stores, j: Running, stepName: string, people: numb
         contexts.set(key, ctx);
       }
       const addresses = await addressesOf(stores, j.workspaceId, addressTypeOf(ctx.channel), people);
-      await enqueueCandidates(ctx, people.map((p) => ({ personId: p, excluded: '', address: addresses.get(p) ?? '', step: stepName })));
+      await enqueueCandidates(
+        ctx,
+        people.map((p) => ({ personId: p, excluded: '', address: addresses.get(p) ?? '', step: stepName })),
+      );
       return people.map((p) => go(p, step.next));
     }
     case 'wait':
@@ -359,7 +411,13 @@ export async function advanceJourneys(stores: Stores, options: RunOptions & { le
   let entered = 0;
   for (const row of rows) {
     if (!zones.has(row.workspace_id)) zones.set(row.workspace_id, (await new WorkspaceService(stores.state).get(row.workspace_id)).timeZone);
-    const j: Running = { workspaceId: row.workspace_id, timeZone: zones.get(row.workspace_id)!, journey: journeySchema.parse(row.definition), runId: row.run_id!, entryCheckedAt: row.entry_checked_at ? new Date(row.entry_checked_at) : null };
+    const j: Running = {
+      workspaceId: row.workspace_id,
+      timeZone: zones.get(row.workspace_id)!,
+      journey: journeySchema.parse(row.definition),
+      runId: row.run_id!,
+      entryCheckedAt: row.entry_checked_at ? new Date(row.entry_checked_at) : null,
+    };
     running.set(`${row.workspace_id}\u0000${row.key}`, j);
     try {
       entered += await enter(stores, j, now);
@@ -405,10 +463,21 @@ export async function advanceJourneys(stores: Stores, options: RunOptions & { le
         const waiting = j.journey.steps[target];
         if (waiting?.type !== 'wait' || !waiting.untilDate) continue;
         const arriving = moves.filter((m) => m.status === 'active' && m.step === target);
-        const dues = (await arrivals(stores, j, target, arriving.map((m) => m.personId), now)) as Map<number, Date>;
+        const dues = (await arrivals(
+          stores,
+          j,
+          target,
+          arriving.map((m) => m.personId),
+          now,
+        )) as Map<number, Date>;
         for (const m of arriving) m.dueAt = dues.get(m.personId) ?? now;
       }
-      await stepEvents(stores, j, moves.filter((m) => m.step !== step).map((m) => ({ personId: m.personId, step: m.step })), now);
+      await stepEvents(
+        stores,
+        j,
+        moves.filter((m) => m.step !== step).map((m) => ({ personId: m.personId, step: m.step })),
+        now,
+      );
       await sql`
         UPDATE journey_positions AS p SET step = v.step, status = v.status, due_at = v.due_at, lease_until = NULL, updated_at = now()
         FROM (SELECT unnest(${moves.map((m) => m.personId)}::bigint[]) AS person_id, unnest(${moves.map((m) => m.step)}::text[]) AS step,
@@ -424,4 +493,3 @@ export async function advanceJourneys(stores: Stores, options: RunOptions & { le
   }
   return { entered, moved };
 }
-

@@ -12,15 +12,24 @@ test('neutraliseCell: formulas get a leading quote; numbers and phones stay', ()
 
 test('csvRows: any cells come back from a CSV parser as written, and none starts a formula', () => {
   fc.assert(
-    fc.property(fc.array(fc.array(fc.string({ unit: fc.constantFrom('=', '+', '-', '@', '\t', '\r', '\n', '"', ',', '1', '.', ' ', 'a', '|') }), { minLength: 2, maxLength: 4 }), { minLength: 1, maxLength: 5 }), (rows) => {
-      const width = rows[0].length;
-      const table = rows.map((r) => Array.from({ length: width }, (_, i) => r[i] ?? ''));
-      const back = parse(csvRows(table), { relax_column_count: true }) as string[][];
-      assert.deepEqual(back, table.map((r) => r.map(neutraliseCell)));
-      for (const cell of back.flat()) {
-        if (/^[=@\t\r]/.test(cell)) assert.fail(`a formula cell: ${JSON.stringify(cell)}`);
-        if (/^[+-]/.test(cell)) assert.match(cell, /^[+-]?[\d,]+(\.\d+)?$|^\+\d[\d ]*\d$/);
-      }
-    }),
+    fc.property(
+      fc.array(fc.array(fc.string({ unit: fc.constantFrom('=', '+', '-', '@', '\t', '\r', '\n', '"', ',', '1', '.', ' ', 'a', '|') }), { minLength: 2, maxLength: 4 }), {
+        minLength: 1,
+        maxLength: 5,
+      }),
+      (rows) => {
+        const width = rows[0].length;
+        const table = rows.map((r) => Array.from({ length: width }, (_, i) => r[i] ?? ''));
+        const back = parse(csvRows(table), { relax_column_count: true }) as string[][];
+        assert.deepEqual(
+          back,
+          table.map((r) => r.map(neutraliseCell)),
+        );
+        for (const cell of back.flat()) {
+          if (/^[=@\t\r]/.test(cell)) assert.fail(`a formula cell: ${JSON.stringify(cell)}`);
+          if (/^[+-]/.test(cell)) assert.match(cell, /^[+-]?[\d,]+(\.\d+)?$|^\+\d[\d ]*\d$/);
+        }
+      },
+    ),
   );
 });

@@ -112,7 +112,10 @@ test('the allow-list: hosts, addresses and CIDRs, each with an optional port; al
   assert.deepEqual(parseEgressPolicy('1', undefined), { allowPrivate: true, allow: [] });
   assert.deepEqual(parseEgressPolicy('0', ''), { allowPrivate: false, allow: [] });
   assert.throws(() => parseEgressPolicy('yes', undefined), /SIYU_ALLOW_PRIVATE_EGRESS must be 1 or 0/);
-  assert.throws(() => parseEgressPolicy(undefined, '10.0.0.0/99'), (e: Error) => e instanceof EgressSettingError && /SIYU_EGRESS_ALLOW: "10.0.0.0\/99" is not a valid CIDR/.test(e.message));
+  assert.throws(
+    () => parseEgressPolicy(undefined, '10.0.0.0/99'),
+    (e: Error) => e instanceof EgressSettingError && /SIYU_EGRESS_ALLOW: "10.0.0.0\/99" is not a valid CIDR/.test(e.message),
+  );
   assert.throws(() => parseEgressPolicy(undefined, 'mail.internal:99999'), /SIYU_EGRESS_ALLOW: "mail.internal:99999" has a port outside/);
   assert.throws(() => parseEgressPolicy(undefined, 'bad host!'), /SIYU_EGRESS_ALLOW: "bad host!" is not a host name/);
   assert.equal(egressPolicy({}).allowPrivate, false, 'off by default');
@@ -127,7 +130,10 @@ test('the lookup checks every address a name resolves to and hands the socket on
   try {
     assert.deepEqual(await lookupAll(), [{ address: '93.184.216.34', family: 4 }]);
     // One private address among public ones is enough to refuse: the socket could pick any of them.
-    answer = [{ address: '93.184.216.34', family: 4 }, { address: '10.0.0.5', family: 4 }];
+    answer = [
+      { address: '93.184.216.34', family: 4 },
+      { address: '10.0.0.5', family: 4 },
+    ];
     await assert.rejects(lookupAll(), /egress refused: a private address \(svc.example resolves to it\)/);
     answer = [{ address: '::ffff:169.254.169.254', family: 6 }];
     await assert.rejects(lookupAll(), /linkLocal/);
@@ -156,7 +162,8 @@ test('a raw TCP connection (SMTP) goes through the same checks, by address and b
 });
 
 test('excerpts of remote text: no control characters, credentials or addresses, and short', () => {
-  const body = `{"error":"denied","access_token":"eyJhbGciOiJIUzI1NiJ9.payload.sig","detail":"Bearer abc.def upstream 10.1.2.3 / fd00::1:2:3 said \u001b[31mno\u202e"}` + 'x'.repeat(70_000);
+  const body =
+    `{"error":"denied","access_token":"eyJhbGciOiJIUzI1NiJ9.payload.sig","detail":"Bearer abc.def upstream 10.1.2.3 / fd00::1:2:3 said \u001b[31mno\u202e"}` + 'x'.repeat(70_000);
   const excerpt = safeExcerpt(body);
   assert.ok(excerpt.length <= 200, `${excerpt.length} characters`);
   for (const leaked of ['eyJhbGciOiJIUzI1NiJ9', 'abc.def', '10.1.2.3', 'fd00::1', '\u001b', '\u202e']) assert.ok(!excerpt.includes(leaked), `${leaked} in ${excerpt}`);

@@ -62,7 +62,10 @@ export function nonPublicRange(address: string): string | undefined {
 }
 
 function normalHost(host: string): string {
-  return host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  return host
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
 }
 
 /** An address in the form ranges are compared in: IPv4-mapped IPv6 as its IPv4. */

@@ -52,7 +52,6 @@ export class ApiError extends Error {
   }
 }
 
-
 /** A setting (an environment variable) the server cannot start with; its message names the variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -10,7 +10,8 @@ const READ_AT_MOST = 2_000;
 
 const CONTROL_OR_INVISIBLE = /[\p{Cc}\p{Cf}\u2028\u2029]+/gu;
 const AUTH_SCHEME = /\b(bearer|basic|token)\s+[^\s"',;]+/gi;
-const CREDENTIAL_FIELD = /((?:access[_-]?token|refresh[_-]?token|token|secret|password|passwd|pwd|api[_-]?key|key|signature|sig|auth|authorization|credential|cookie|session)["']?\s*[:=]\s*["']?)[^\s"'&,;}]+/gi;
+const CREDENTIAL_FIELD =
+  /((?:access[_-]?token|refresh[_-]?token|token|secret|password|passwd|pwd|api[_-]?key|key|signature|sig|auth|authorization|credential|cookie|session)["']?\s*[:=]\s*["']?)[^\s"'&,;}]+/gi;
 const IPV4 = /\b\d{1,3}(?:\.\d{1,3}){3}\b/g;
 const IPV6 = /(?:[0-9a-f]{1,4}:){3,7}[0-9a-f]{1,4}|(?:[0-9a-f]{1,4})?::(?:[0-9a-f]{1,4}:?)+/gi;
 /** Long unbroken runs of letters and digits: keys, tokens, hashes (not ENV_NAMES or snake_case words). */

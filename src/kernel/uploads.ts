@@ -14,11 +14,15 @@ import { ApiError } from './errors.ts';
 export class UploadTooLargeError extends ApiError {
   override name = 'UploadTooLargeError';
   constructor(kind: string, limitBytes: number) {
-    super(413, 'upload_too_large', `the file is larger than the ${Math.round(limitBytes / (1024 * 1024))} MB allowed for ${kind} uploads (see SIYU_UPLOAD_MAX_MB and SIYU_UPLOAD_XLSX_MAX_MB)`);
+    super(
+      413,
+      'upload_too_large',
+      `the file is larger than the ${Math.round(limitBytes / (1024 * 1024))} MB allowed for ${kind} uploads (see SIYU_UPLOAD_MAX_MB and SIYU_UPLOAD_XLSX_MAX_MB)`,
+    );
   }
 }
 
-export class UploadAbortedError extends ApiError {
+class UploadAbortedError extends ApiError {
   override name = 'UploadAbortedError';
   constructor() {
     super(400, 'upload_aborted', 'the upload was cut off before its end');

@@ -58,7 +58,12 @@ test('BG/NBD predictions: 1.444 purchases in 52 weeks for a new customer, and th
   assert.ok(bgnbdProbabilityAlive(params, 5, 5, 38) < bgnbdProbabilityAlive(params, 5, 37, 38), 'a long silence lowers P(alive)');
 
   // Weeks 40–78: actual (x.star) against the conditional expectation, by calibration frequency 0…7+.
-  const rows = fs.readFileSync(SAMPLE, 'utf8').trim().split('\n').slice(1).map((line) => line.split(',').map(Number));
+  const rows = fs
+    .readFileSync(SAMPLE, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.split(',').map(Number));
   const table = Array.from({ length: 8 }, () => ({ customers: 0, actual: 0, predicted: 0, predictedPublished: 0 }));
   for (const [, x, tx, T, xStar] of rows) {
     const bucket = table[Math.min(7, x)];
@@ -67,8 +72,15 @@ test('BG/NBD predictions: 1.444 purchases in 52 weeks for a new customer, and th
     bucket.predicted += bgnbdConditionalPurchases(params, x, tx, T, 39);
     bucket.predictedPublished += bgnbdConditionalPurchases(PUBLISHED.bgnbd.params, x, tx, T, 39);
   }
-  assert.equal(table.reduce((sum, b) => sum + b.actual, 0), 1882, 'actual holdout repeat purchases (published)');
-  assert.deepEqual(table.map((b) => b.customers), [1411, 439, 214, 100, 62, 38, 29, 64]);
+  assert.equal(
+    table.reduce((sum, b) => sum + b.actual, 0),
+    1882,
+    'actual holdout repeat purchases (published)',
+  );
+  assert.deepEqual(
+    table.map((b) => b.customers),
+    [1411, 439, 214, 100, 62, 38, 29, 64],
+  );
   let previous = 0;
   for (const [frequency, b] of table.entries()) {
     const predicted = b.predicted / b.customers;
@@ -82,7 +94,12 @@ test('BG/NBD predictions: 1.444 purchases in 52 weeks for a new customer, and th
   // In total the model under-predicts this holdout (about 1,650 against 1,882), as the published
   // parameters do: the test pins the prediction, not a flattering tolerance.
   const totalPredicted = table.reduce((sum, b) => sum + b.predicted, 0);
-  assertWithin(totalPredicted, table.reduce((sum, b) => sum + b.predictedPublished, 0), 0.01, 'total holdout purchases');
+  assertWithin(
+    totalPredicted,
+    table.reduce((sum, b) => sum + b.predictedPublished, 0),
+    0.01,
+    'total holdout purchases',
+  );
 });
 
 test('a transaction log is summarised: same-day purchases merge, the holdout is left out, weeks or days', async () => {
@@ -104,7 +121,13 @@ test('a transaction log is summarised: same-day purchases merge, the holdout is 
 });
 
 test('the full CDNOW log (space-separated) fits close to its 1/10 sample', async () => {
-  const log = await summariseTransactions(path.join(CDNOW, 'CDNOW_master.txt'), { customer: 'customer_id', date: 'date', amount: 'dollar_value', unit: 'week', calibrationEnd: '1997-09-30' });
+  const log = await summariseTransactions(path.join(CDNOW, 'CDNOW_master.txt'), {
+    customer: 'customer_id',
+    date: 'date',
+    amount: 'dollar_value',
+    unit: 'week',
+    calibrationEnd: '1997-09-30',
+  });
   assert.equal(log.customers.length, 23570);
   assert.ok(Math.max(...log.T) <= 39 && Math.min(...log.T) >= 26, 'everyone first bought in Q1 1997');
   const result = fitModel('bgnbd', log);

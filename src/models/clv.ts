@@ -151,9 +151,18 @@ const LIKELIHOODS: Record<ModelName, (params: number[], data: Summary) => number
 };
 
 const STARTS: Record<ModelName, number[][]> = {
-  bgnbd: [[1, 3, 1, 3], [0.5, 1, 0.5, 1]],
-  paretonbd: [[0.5, 1, 0.5, 1], [1, 5, 1, 5]],
-  gammagamma: [[1, 1, 1], [5, 5, 10]],
+  bgnbd: [
+    [1, 3, 1, 3],
+    [0.5, 1, 0.5, 1],
+  ],
+  paretonbd: [
+    [0.5, 1, 0.5, 1],
+    [1, 5, 1, 5],
+  ],
+  gammagamma: [
+    [1, 1, 1],
+    [5, 5, 10],
+  ],
 };
 
 /** Fits a model by maximum likelihood, in log-parameters, from a few starting points. */

@@ -10,7 +10,7 @@ export interface Minimum {
   iterations: number;
 }
 
-export function nelderMead(f: (x: number[]) => number, start: number[], options: { maxIterations?: number; tolerance?: number; step?: number } = {}): Minimum {
+function nelderMead(f: (x: number[]) => number, start: number[], options: { maxIterations?: number; tolerance?: number; step?: number } = {}): Minimum {
   const n = start.length;
   const maxIterations = options.maxIterations ?? 4000;
   const tolerance = options.tolerance ?? 1e-10;

@@ -25,8 +25,30 @@ import { suppressIdentifiers } from '../identity/suppression.ts';
 
 /** Event property keys that say what happened, not who did it: kept on an erased person's events. */
 const EVENT_FACT_KEYS = [
-  'revenue', 'amount', 'value', 'price', 'total', 'currency', 'quantity', 'discount', 'sku', 'product_id', 'product_name', 'category',
-  'order_id', 'coupon', 'coupon_id', 'plan', 'step', 'variant', 'channel', 'campaign', 'page', 'path', 'title', 'status',
+  'revenue',
+  'amount',
+  'value',
+  'price',
+  'total',
+  'currency',
+  'quantity',
+  'discount',
+  'sku',
+  'product_id',
+  'product_name',
+  'category',
+  'order_id',
+  'coupon',
+  'coupon_id',
+  'plan',
+  'step',
+  'variant',
+  'channel',
+  'campaign',
+  'page',
+  'path',
+  'title',
+  'status',
 ];
 
 export interface ErasureSummary {
@@ -56,7 +78,10 @@ export async function erasePerson(stores: Stores, caller: Pick<AuthenticatedKey,
     `SELECT DISTINCT source, kind, record_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id = {p:UInt64}`,
     p,
   );
-  const [identityCount] = await facts.query<{ n: string }>(`SELECT count() AS n FROM person_identities FINAL WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} AND is_deleted = 0`, p);
+  const [identityCount] = await facts.query<{ n: string }>(
+    `SELECT count() AS n FROM person_identities FINAL WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} AND is_deleted = 0`,
+    p,
+  );
   if (records.length === 0 && Number(identityCount.n) === 0) throw new NotFoundError(`no person ${personId} in this workspace`);
   const keys = records.map((r) => `${r.source}:${r.kind}:${r.record_id}`);
   const byKey = { ...p, keys };
@@ -86,7 +111,11 @@ export async function erasePerson(stores: Stores, caller: Pick<AuthenticatedKey,
 
   // First the suppression list, so an import running meanwhile cannot link them again.
   const suppressed = await suppressIdentifiers(stores, ws, identifiers);
-  await stores.state.db.insertInto('erased_people').values({ workspace_id: ws, person_id: personId }).onConflict((c) => c.columns(['workspace_id', 'person_id']).doNothing()).execute();
+  await stores.state.db
+    .insertInto('erased_people')
+    .values({ workspace_id: ws, person_id: personId })
+    .onConflict((c) => c.columns(['workspace_id', 'person_id']).doNothing())
+    .execute();
 
   // Facts store. Records that are an order stay (their orders need an owner, so that a later
   // resolution moves the order with them), blank; every other record goes.
@@ -124,7 +153,10 @@ export async function erasePerson(stores: Stores, caller: Pick<AuthenticatedKey,
   for (const table of ['behaviour_rows', 'behaviour_rows_stage']) {
     await facts.command(`ALTER TABLE ${table} UPDATE properties = '{}' WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} ${SYNC}`, p);
   }
-  await facts.command(`ALTER TABLE contacts DELETE WHERE workspace_id = {ws:String} AND (person_id = {p:UInt64} OR external_userid IN {contacts:Array(String)}) ${SYNC}`, { ...p, contacts: contactIds });
+  await facts.command(`ALTER TABLE contacts DELETE WHERE workspace_id = {ws:String} AND (person_id = {p:UInt64} OR external_userid IN {contacts:Array(String)}) ${SYNC}`, {
+    ...p,
+    contacts: contactIds,
+  });
   await facts.command(`ALTER TABLE shipments UPDATE tracking_no = '' WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} AND tracking_no != '' ${SYNC}`, p);
   await facts.command(`ALTER TABLE refunds UPDATE reason = '' WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} AND reason != '' ${SYNC}`, p);
   await facts.command(
@@ -160,8 +192,20 @@ export async function erasePerson(stores: Stores, caller: Pick<AuthenticatedKey,
   count('consents', await db.deleteFrom('consents').where('workspace_id', '=', ws).where('person_id', '=', personId).execute());
   count('journeyPositions', await db.deleteFrom('journey_positions').where('workspace_id', '=', ws).where('person_id', '=', personId).execute());
   // The ledger keeps its rows (counts, costs, a plan's results); where and what was sent goes.
-  count('deliveries', await db.updateTable('deliveries').set({ address: null, content: null, reason: null }).where('workspace_id', '=', ws).where('person_id', '=', personId).execute());
-  count('reviews', keys.length ? await db.deleteFrom('identity_reviews').where('workspace_id', '=', ws).where((eb) => eb.or([eb('record_a', 'in', keys), eb('record_b', 'in', keys)])).execute() : []);
+  count(
+    'deliveries',
+    await db.updateTable('deliveries').set({ address: null, content: null, reason: null }).where('workspace_id', '=', ws).where('person_id', '=', personId).execute(),
+  );
+  count(
+    'reviews',
+    keys.length
+      ? await db
+          .deleteFrom('identity_reviews')
+          .where('workspace_id', '=', ws)
+          .where((eb) => eb.or([eb('record_a', 'in', keys), eb('record_b', 'in', keys)]))
+          .execute()
+      : [],
+  );
   count(
     'overrides',
     await db
@@ -183,7 +227,20 @@ export async function erasePerson(stores: Stores, caller: Pick<AuthenticatedKey,
     const first = `${orders[0].source}:${orders[0].kind}:${orders[0].record_id}`;
     await db
       .insertInto('identity_overrides')
-      .values(orders.slice(1).map((r) => ({ workspace_id: ws, kind: 'link' as const, type: null, value: null, record_source: r.source, record_kind: r.kind, record_id: r.record_id, label: first, person_id: null, actor: `erasure:${personId}` })))
+      .values(
+        orders.slice(1).map((r) => ({
+          workspace_id: ws,
+          kind: 'link' as const,
+          type: null,
+          value: null,
+          record_source: r.source,
+          record_kind: r.kind,
+          record_id: r.record_id,
+          label: first,
+          person_id: null,
+          actor: `erasure:${personId}`,
+        })),
+      )
       .execute();
   }
   // The identity log names values (a hub, a conflict) in its details.

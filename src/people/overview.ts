@@ -5,7 +5,7 @@
  */
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../access/workspaces.ts';
-import { type AuthenticatedKey } from '../access/keys.ts';
+import type { AuthenticatedKey } from '../access/keys.ts';
 import { EVERYONE } from '../facts/views.ts';
 import { bitmapValue } from '../tags/engine.ts';
 import { dateInZone } from '../kernel/time.ts';

@@ -30,7 +30,8 @@ function shown(caller: Caller) {
     recordId: (kind: string, id: string) => (clear ? id : maskRecordId(kind, id)),
     properties: (type: string, properties: unknown) => (clear ? properties : maskProperties(properties, type === 'identify')),
     // Under an impersonal key too, what looks like a phone or an email is masked.
-    profile: (profile: Record<string, string>) => (clear ? profile : Object.fromEntries(Object.entries(profile).map(([field, value]) => [field, maskText(maskField(field, value))]))),
+    profile: (profile: Record<string, string>) =>
+      clear ? profile : Object.fromEntries(Object.entries(profile).map(([field, value]) => [field, maskText(maskField(field, value))])),
     tagValue: (key: string, value: unknown) => (clear ? value : maskTagValue(key, value)),
     text: (text: string) => (clear ? text : maskText(text)),
   };
@@ -204,9 +205,19 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
   const bySource = sources ? 'AND source IN {scope_sources:Array(String)}' : '';
   const sourceParams = sources ? { scope_sources: sources } : {};
   const show = shown(caller);
-  const identitiesQuery = sql`SELECT type, value, sources FROM person_identities FINAL WHERE workspace_id = ${ws} AND person_id = ${sql.param(personId, 'UInt64')} AND ${identitySourcesScope(caller)} ORDER BY type, value`.toQuery();
+  const identitiesQuery =
+    sql`SELECT type, value, sources FROM person_identities FINAL WHERE workspace_id = ${ws} AND person_id = ${sql.param(personId, 'UInt64')} AND ${identitySourcesScope(caller)} ORDER BY type, value`.toQuery();
 
-  const records = await stores.facts.query<{ source: string; kind: string; record_id: string; name: string; address: string; birthday: string; attributes: Record<string, string>; seen_at: string }>(
+  const records = await stores.facts.query<{
+    source: string;
+    kind: string;
+    record_id: string;
+    name: string;
+    address: string;
+    birthday: string;
+    attributes: Record<string, string>;
+    seen_at: string;
+  }>(
     `SELECT source, kind, record_id, name, address, birthday, attributes, toString(seen_at) AS seen_at FROM source_records FINAL
      WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} ${bySource} ORDER BY seen_at`,
     { ws, p: personId, ...sourceParams },
@@ -216,7 +227,8 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
   // and each other field's latest non-empty value over the person's records (a name, an address).
   const profile: Record<string, string> = {};
   for (const r of records) {
-    for (const [field, value] of Object.entries({ ...r.attributes, name: r.name, address: r.address, birthday: r.birthday })) if (value && !isProfileField(field)) profile[field] = value;
+    for (const [field, value] of Object.entries({ ...r.attributes, name: r.name, address: r.address, birthday: r.birthday }))
+      if (value && !isProfileField(field)) profile[field] = value;
   }
   const [member] = await stores.facts.query<Record<string, string>>(
     `SELECT * FROM ${memberProfile({ values: 'text', peopleParam: 'people', sourcesParam: sources ? 'scope_sources' : undefined })}`,
@@ -244,7 +256,13 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
       .orderBy('entered_at', 'desc')
       .limit(100)
       .execute(),
-    stores.state.db.selectFrom('staff_tasks').select(['id', 'source', 'title', 'status', 'created_at', 'closed_at']).where('workspace_id', '=', ws).where('person_id', '=', personId).orderBy('created_at', 'desc').execute(),
+    stores.state.db
+      .selectFrom('staff_tasks')
+      .select(['id', 'source', 'title', 'status', 'created_at', 'closed_at'])
+      .where('workspace_id', '=', ws)
+      .where('person_id', '=', personId)
+      .orderBy('created_at', 'desc')
+      .execute(),
     consentsOf(stores, ws, personId),
     listNotes(stores, ws, personId, partial ? { teamId: scopeOf(caller)?.team?.id ?? '' } : {}),
   ]);
@@ -276,7 +294,13 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
       ...('setBy' in t ? { setBy: t.setBy, setByName: authors.get(t.setBy) ?? t.setBy, setAt: t.setAt } : {}),
     })),
     orders,
-    events: events.map((e) => ({ event: e.event, type: e.type, timestamp: isoTimeOrNull(e.timestamp), source: e.source, properties: show.properties(e.type, safeJson(e.properties)) })),
+    events: events.map((e) => ({
+      event: e.event,
+      type: e.type,
+      timestamp: isoTimeOrNull(e.timestamp),
+      source: e.source,
+      properties: show.properties(e.type, safeJson(e.properties)),
+    })),
     messages: deliveries.map((d) => ({
       planKey: d.plan_key,
       step: d.step,
@@ -286,7 +310,14 @@ export async function personView(stores: Stores, caller: Caller, personId: numbe
       detail: d.reason ? show.text(d.reason) : d.reason,
       at: new Date(d.sent_at ?? d.updated_at ?? d.entered_at).toISOString(),
     })),
-    tasks: tasks.map((t) => ({ id: Number(t.id), source: t.source, title: show.text(t.title), status: t.status, createdAt: new Date(t.created_at).toISOString(), closedAt: t.closed_at ? new Date(t.closed_at).toISOString() : null })),
+    tasks: tasks.map((t) => ({
+      id: Number(t.id),
+      source: t.source,
+      title: show.text(t.title),
+      status: t.status,
+      createdAt: new Date(t.created_at).toISOString(),
+      closedAt: t.closed_at ? new Date(t.closed_at).toISOString() : null,
+    })),
     consents: consents.map((c) => ({ channel: c.channel, status: c.status, source: c.source, at: new Date(c.updated_at).toISOString() })),
     // Free text: what in it looks like a phone, an email or an ID number is masked for a masked role.
     notes: notes.map((n) => ({ ...n, text: show.text(n.text) })),
@@ -304,7 +335,17 @@ function safeJson(text: string): unknown {
 /** The person's latest orders (a package order once, with its shipments), with their lines; 100 unless said. */
 export async function personOrders(stores: Stores, ws: string, personId: number, bySource: string, sourceParams: Record<string, unknown>, limit = 100) {
   const params = { ws, p: personId, limit, ...sourceParams };
-  const orders = await stores.facts.query<{ source: string; order_id: string; status: string; ordered_at: string; amount: string; refunded: string; is_package: number; package_periods: number; store_id: string }>(
+  const orders = await stores.facts.query<{
+    source: string;
+    order_id: string;
+    status: string;
+    ordered_at: string;
+    amount: string;
+    refunded: string;
+    is_package: number;
+    package_periods: number;
+    store_id: string;
+  }>(
     `SELECT source, order_id, status, toString(ordered_at) AS ordered_at, toString(amount) AS amount, toString(refunded) AS refunded, is_package, package_periods, store_id
      FROM orders FINAL WHERE workspace_id = {ws:String} AND person_id = {p:UInt64} ${bySource} ORDER BY ordered_at DESC LIMIT {limit:UInt32}`,
     params,
@@ -334,7 +375,11 @@ export async function personOrders(stores: Stores, ws: string, personId: number,
     isPackage: o.is_package === 1,
     packagePeriods: o.package_periods,
     storeId: o.store_id,
-    lines: lines.filter((l) => key(l) === key(o)).map((l) => ({ sku: l.sku, productName: l.product_name, category: l.category, quantity: Number(l.quantity), amount: Number(l.amount) })),
-    shipments: shipments.filter((s) => key(s) === key(o)).map((s) => ({ period: s.period, plannedAt: isoTimeOrNull(s.planned_at), shippedAt: isoTimeOrNull(s.shipped_at), status: s.status })),
+    lines: lines
+      .filter((l) => key(l) === key(o))
+      .map((l) => ({ sku: l.sku, productName: l.product_name, category: l.category, quantity: Number(l.quantity), amount: Number(l.amount) })),
+    shipments: shipments
+      .filter((s) => key(s) === key(o))
+      .map((s) => ({ period: s.period, plannedAt: isoTimeOrNull(s.planned_at), shippedAt: isoTimeOrNull(s.shipped_at), status: s.status })),
   }));
 }

@@ -53,7 +53,12 @@ export async function savePlan(stores: Stores, workspaceId: string, input: unkno
       .onConflict((c) => c.columns(['workspace_id', 'key']).doUpdateSet({ definition, updated_at: new Date() }))
       .execute();
   } else {
-    const inserted = await stores.state.db.insertInto('plans').values({ workspace_id: workspaceId, key: plan.key, definition }).onConflict((c) => c.doNothing()).returning('key').executeTakeFirst();
+    const inserted = await stores.state.db
+      .insertInto('plans')
+      .values({ workspace_id: workspaceId, key: plan.key, definition })
+      .onConflict((c) => c.doNothing())
+      .returning('key')
+      .executeTakeFirst();
     if (!inserted) throw new ConflictError(`plan "${plan.key}" exists (replace it to change it)`);
   }
   return getPlan(stores, workspaceId, plan.key);
@@ -88,7 +93,12 @@ export async function reschedulePlans(stores: Stores, workspaceId: string, now =
   for (const row of rows) {
     const plan = planSchema.parse(row.definition);
     if (plan.schedule.kind !== 'recurring') continue;
-    await stores.state.db.updateTable('plans').set({ next_run_at: nextSlot(plan.schedule.cron, timeZone, now), updated_at: now }).where('workspace_id', '=', workspaceId).where('key', '=', row.key).execute();
+    await stores.state.db
+      .updateTable('plans')
+      .set({ next_run_at: nextSlot(plan.schedule.cron, timeZone, now), updated_at: now })
+      .where('workspace_id', '=', workspaceId)
+      .where('key', '=', row.key)
+      .execute();
     moved++;
   }
   return moved;
@@ -108,10 +118,22 @@ export async function startPlan(stores: Stores, workspaceId: string, key: string
   await checkTemplates(stores, workspaceId, plan);
   if (status === 'paused') {
     // Runs already made go on; a plan that had no run yet is scheduled as below.
-    const runs = await stores.state.db.selectFrom('plan_runs').select('id').where('workspace_id', '=', workspaceId).where('plan_key', '=', key).where('slot', '=', 'once').limit(1).execute();
+    const runs = await stores.state.db
+      .selectFrom('plan_runs')
+      .select('id')
+      .where('workspace_id', '=', workspaceId)
+      .where('plan_key', '=', key)
+      .where('slot', '=', 'once')
+      .limit(1)
+      .execute();
     if (runs.length > 0 && plan.schedule.kind === 'once') {
       // A run that failed is written on from where it stopped.
-      await stores.state.db.updateTable('plan_runs').set({ status: 'enqueuing', error: null, finished_at: null, enqueue_lease_until: null }).where('id', '=', runs[0].id).where('status', '=', 'failed').execute();
+      await stores.state.db
+        .updateTable('plan_runs')
+        .set({ status: 'enqueuing', error: null, finished_at: null, enqueue_lease_until: null })
+        .where('id', '=', runs[0].id)
+        .where('status', '=', 'failed')
+        .execute();
       await setStatus(stores, workspaceId, key, 'running');
       return getPlan(stores, workspaceId, key);
     }
@@ -149,7 +171,7 @@ export async function pausePlan(stores: Stores, workspaceId: string, key: string
   return getPlan(stores, workspaceId, key);
 }
 
-export async function setStatus(stores: Stores, workspaceId: string, key: string, status: PlanStatus): Promise<void> {
+async function setStatus(stores: Stores, workspaceId: string, key: string, status: PlanStatus): Promise<void> {
   await stores.state.db.updateTable('plans').set({ status, updated_at: new Date() }).where('workspace_id', '=', workspaceId).where('key', '=', key).execute();
 }
 

@@ -15,7 +15,7 @@ import type { Goal, GroupReport, Interval, PlanReport } from '../contract/plans.
 const Z95 = 1.959963984540054;
 
 /** Difference of two proportions (Wald) and the ratio's interval on the log scale. */
-export function liftOf(converted: number, n: number, controlConverted: number, controlN: number): GroupReport['lift'] {
+function liftOf(converted: number, n: number, controlConverted: number, controlN: number): GroupReport['lift'] {
   if (n === 0 || controlN === 0) return null;
   const p = converted / n;
   const q = controlConverted / controlN;
@@ -134,7 +134,9 @@ export async function reportOf(stores: Stores, workspaceId: string, key: string,
   return {
     plan: key,
     status,
-    goal: plan.goal ? `${plan.goal.kind === 'event' ? `event ${plan.goal.event}` : 'order'}${plan.goal.skus ? ` of ${plan.goal.skus.join(',')}` : ''} within ${plan.goal.windowDays} days` : null,
+    goal: plan.goal
+      ? `${plan.goal.kind === 'event' ? `event ${plan.goal.event}` : 'order'}${plan.goal.skus ? ` of ${plan.goal.skus.join(',')}` : ''} within ${plan.goal.windowDays} days`
+      : null,
     runs: runs.map((r) => ({
       id: r.id,
       slot: r.slot,

@@ -33,7 +33,13 @@ async function dailyRun(stores: Stores, workspaceId: string, planKey: string, da
     .values({ id: `run_${crypto.randomBytes(8).toString('hex')}`, workspace_id: workspaceId, plan_key: planKey, slot, status: 'dispatching', error: null })
     .onConflict((c) => c.columns(['workspace_id', 'plan_key', 'slot']).doNothing())
     .execute();
-  const run = await stores.state.db.selectFrom('plan_runs').select('id').where('workspace_id', '=', workspaceId).where('plan_key', '=', planKey).where('slot', '=', slot).executeTakeFirstOrThrow();
+  const run = await stores.state.db
+    .selectFrom('plan_runs')
+    .select('id')
+    .where('workspace_id', '=', workspaceId)
+    .where('plan_key', '=', planKey)
+    .where('slot', '=', slot)
+    .executeTakeFirstOrThrow();
   return run.id;
 }
 
@@ -46,7 +52,13 @@ export async function evaluateTriggers(stores: Stores, workspaceId: string, plan
   const from = checkedUntil.getTime() - TRIGGER_GRACE_MS;
   const params: Record<string, unknown> = { ws: workspaceId, a_event: trigger.event, from_ms: from - delay * 1000, to_ms: now.getTime() - delay * 1000, delay };
   const moveOn = () =>
-    stores.state.db.updateTable('plans').set({ triggers_checked_until: now }).where('workspace_id', '=', workspaceId).where('key', '=', plan.key).where('triggers_checked_until', '=', checkedUntil).execute();
+    stores.state.db
+      .updateTable('plans')
+      .set({ triggers_checked_until: now })
+      .where('workspace_id', '=', workspaceId)
+      .where('key', '=', plan.key)
+      .where('triggers_checked_until', '=', checkedUntil)
+      .execute();
   // Most passes (one a second) find nothing: look for the event before preparing anything else.
   const any = await stores.facts.query(
     `SELECT 1 FROM events WHERE workspace_id = {ws:String} AND event = {a_event:String}
@@ -81,7 +93,8 @@ export async function evaluateTriggers(stores: Stores, workspaceId: string, plan
       ON b.person_id = a.person_id`;
     having = named`HAVING countIf(b.bt > a.at AND b.bt <= a.at + toIntervalSecond({delay:UInt32})) = 0`;
   }
-  const passQuery = named`SELECT a.person_id AS person_id, a.message_id AS message_id, any(${reasons.length ? factsSql`multiIf(${factsSql.join(reasons)}, '')` : factsSql`''`}) AS excluded
+  const passQuery =
+    named`SELECT a.person_id AS person_id, a.message_id AS message_id, any(${reasons.length ? factsSql`multiIf(${factsSql.join(reasons)}, '')` : factsSql`''`}) AS excluded
      FROM (SELECT person_id, message_id, timestamp AS at FROM events FINAL
            WHERE workspace_id = {ws:String} AND person_id > 0 AND event = {a_event:String}
              AND timestamp > fromUnixTimestamp64Milli({from_ms:Int64}) AND timestamp <= fromUnixTimestamp64Milli({to_ms:Int64}) ${filter}) AS a
@@ -90,7 +103,10 @@ export async function evaluateTriggers(stores: Stores, workspaceId: string, plan
      ORDER BY a.at, a.message_id`.toQuery();
   const rows = await stores.facts.query<{ person_id: string; message_id: string; excluded: string }>(passQuery.query, passQuery.params);
   const addresses = await addressesOf(stores, workspaceId, addressTypeOf(ctx.channel), [...new Set(rows.map((r) => Number(r.person_id)))]);
-  const fresh = await enqueueCandidates(ctx, rows.map((r) => ({ personId: Number(r.person_id), excluded: r.excluded, address: addresses.get(Number(r.person_id)) ?? '', step: `send:${r.message_id}` })));
+  const fresh = await enqueueCandidates(
+    ctx,
+    rows.map((r) => ({ personId: Number(r.person_id), excluded: r.excluded, address: addresses.get(Number(r.person_id)) ?? '', step: `send:${r.message_id}` })),
+  );
   await moveOn();
   if (fresh > 0) options.log?.(`plan ${plan.key}: ${fresh} triggered`);
   return { workspaceId, plan: plan.key, runId: ctx.runId, occurrences: fresh };

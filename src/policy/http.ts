@@ -20,7 +20,7 @@ import { WorkspaceService } from '../access/workspaces.ts';
 import { ApiError, NotFoundError } from '../kernel/errors.ts';
 
 /** Replies that mean "stop sending me these" (退订 conventions of Chinese SMS, and the usual English ones). */
-export const UNSUBSCRIBE_KEYWORDS = ['TD', 'T', 'N', '退订', '取消', 'STOP', 'UNSUBSCRIBE'];
+const UNSUBSCRIBE_KEYWORDS = ['TD', 'T', 'N', '退订', '取消', 'STOP', 'UNSUBSCRIBE'];
 
 const admins = { roles: ['admin', 'operator'] as const };
 
@@ -29,7 +29,9 @@ export function page(reply: FastifyReply, status: number, title: string, body: s
   return reply
     .code(status)
     .type('text/html; charset=utf-8')
-    .send(`<!doctype html><html lang="zh-CN"><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${title}</title><body style="font-family:sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem">${body}</body></html>`);
+    .send(
+      `<!doctype html><html lang="zh-CN"><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${title}</title><body style="font-family:sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem">${body}</body></html>`,
+    );
 }
 
 /** A person with a record or an identifier in the workspace, else 404 naming the person. */
@@ -47,24 +49,49 @@ export function policyRoutes(app: FastifyInstance, stores: Stores): void {
   const security = [{ bearer: [] }];
   const tags = ['policy'];
 
-  api.get('/api/v1/policy', { config: { roles: ['admin', 'operator', 'analyst'] as const }, schema: { tags, summary: 'The workspace policy: frequency caps, quiet hours, test whitelist', security, response: { 200: policyReplySchema } } }, async (request) => ({
-    policy: await getPolicy(stores, callerOf(request).workspaceId),
-  }));
-  api.put('/api/v1/policy', { config: admins, schema: { tags, summary: 'Replace the workspace policy', security, body: policySchema, response: { 200: policyReplySchema } } }, async (request) => ({
-    policy: await savePolicy(stores, callerOf(request).workspaceId, request.body),
-  }));
+  api.get(
+    '/api/v1/policy',
+    {
+      config: { roles: ['admin', 'operator', 'analyst'] as const },
+      schema: { tags, summary: 'The workspace policy: frequency caps, quiet hours, test whitelist', security, response: { 200: policyReplySchema } },
+    },
+    async (request) => ({
+      policy: await getPolicy(stores, callerOf(request).workspaceId),
+    }),
+  );
+  api.put(
+    '/api/v1/policy',
+    { config: admins, schema: { tags, summary: 'Replace the workspace policy', security, body: policySchema, response: { 200: policyReplySchema } } },
+    async (request) => ({
+      policy: await savePolicy(stores, callerOf(request).workspaceId, request.body),
+    }),
+  );
 
   const person = personParamsSchema;
-  api.get('/api/v1/people/:personId/consents', { config: { roles: ['admin', 'operator', 'analyst', 'staff'] as const }, schema: { tags, summary: "A person's consent per channel", security, params: person, response: { 200: consentListSchema } } }, async (request) => {
-    const caller = callerOf(request);
-    await assertPersonInScope(stores, caller, request.params.personId);
-    return { consents: await consentsOf(stores, caller.workspaceId, request.params.personId) };
-  });
+  api.get(
+    '/api/v1/people/:personId/consents',
+    {
+      config: { roles: ['admin', 'operator', 'analyst', 'staff'] as const },
+      schema: { tags, summary: "A person's consent per channel", security, params: person, response: { 200: consentListSchema } },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      await assertPersonInScope(stores, caller, request.params.personId);
+      return { consents: await consentsOf(stores, caller.workspaceId, request.params.personId) };
+    },
+  );
   api.put(
     '/api/v1/people/:personId/consents/:channel',
     {
       config: { ...admins, scoped: true },
-      schema: { tags, summary: "Set a person's consent for a channel ('*' for all)", security, params: consentParamsSchema, body: consentChangeSchema, response: { 200: consentListSchema } },
+      schema: {
+        tags,
+        summary: "Set a person's consent for a channel ('*' for all)",
+        security,
+        params: consentParamsSchema,
+        body: consentChangeSchema,
+        response: { 200: consentListSchema },
+      },
     },
     async (request) => {
       const caller = callerOf(request);
@@ -82,12 +109,7 @@ export function policyRoutes(app: FastifyInstance, stores: Stores): void {
   api.get('/u/:token', { schema: { hide: true, params: token } }, async (request, reply) => {
     const link = await readUnsubscribeToken(stores, request.params.token);
     if (!link) return page(reply, 404, '链接无效', '<p>此退订链接无效或已过期。<br>This unsubscribe link is not valid.</p>');
-    return page(
-      reply,
-      200,
-      '退订',
-      `<p>确认不再接收此类消息？<br>Stop receiving these messages?</p><form method="post"><button type="submit">退订 / Unsubscribe</button></form>`,
-    );
+    return page(reply, 200, '退订', `<p>确认不再接收此类消息？<br>Stop receiving these messages?</p><form method="post"><button type="submit">退订 / Unsubscribe</button></form>`);
   });
   api.post('/u/:token', { schema: { hide: true, params: token } }, async (request, reply) => {
     const link = await readUnsubscribeToken(stores, request.params.token);

@@ -9,7 +9,11 @@ import type { Stores } from '../stores/stores.ts';
 
 export async function linkKey(stores: Stores, workspaceId: string): Promise<Buffer> {
   const fresh = crypto.randomBytes(32).toString('base64url');
-  await stores.state.db.insertInto('link_keys').values({ workspace_id: workspaceId, secret: fresh }).onConflict((c) => c.doNothing()).execute();
+  await stores.state.db
+    .insertInto('link_keys')
+    .values({ workspace_id: workspaceId, secret: fresh })
+    .onConflict((c) => c.doNothing())
+    .execute();
   const row = await stores.state.db.selectFrom('link_keys').select('secret').where('workspace_id', '=', workspaceId).executeTakeFirstOrThrow();
   return Buffer.from(row.secret, 'base64url');
 }

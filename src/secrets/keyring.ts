@@ -67,7 +67,10 @@ function createKeyFile(file: string): void {
   if ((fs.statSync(dir).mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
   const key = generateMasterKey();
   try {
-    fs.writeFileSync(file, `# Siyu master key, generated on first start. Keep a backup; without it the secrets are lost.\n${key.key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    fs.writeFileSync(file, `# Siyu master key, generated on first start. Keep a backup; without it the secrets are lost.\n${key.key.toString('base64')}\n`, {
+      mode: 0o600,
+      flag: 'wx',
+    });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
@@ -83,7 +86,10 @@ export function loadKeyring(options: KeyringOptions): Keyring | undefined {
   if (env.SIYU_SECRET_KEY) {
     const current = parseMasterKey(env.SIYU_SECRET_KEY, 'SIYU_SECRET_KEY');
     add(current);
-    const previous = (env.SIYU_SECRET_KEY_PREVIOUS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const previous = (env.SIYU_SECRET_KEY_PREVIOUS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     previous.forEach((text, index) => add(parseMasterKey(text, `SIYU_SECRET_KEY_PREVIOUS item ${index + 1}`)));
     // A server moving from the generated file to SIYU_SECRET_KEY still opens what the file's keys sealed.
     if (fs.existsSync(file)) readKeyFile(file).forEach(add);

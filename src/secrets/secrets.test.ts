@@ -9,18 +9,7 @@ import { WorkspaceService } from '../access/workspaces.ts';
 import { listAudit } from '../access/audit.ts';
 import { generateMasterKey, open, parseMasterKey, seal, SecretIntegrityError } from './crypto.ts';
 import { keyFilePath, loadKeyring } from './keyring.ts';
-import {
-  deleteSecret,
-  listSecrets,
-  readSecret,
-  redactSecretValues,
-  removeSecret,
-  rotateSecretKey,
-  secretHint,
-  secretKeyring,
-  setSecret,
-  writeSecret,
-} from './secrets.ts';
+import { deleteSecret, listSecrets, readSecret, redactSecretValues, removeSecret, rotateSecretKey, secretHint, secretKeyring, setSecret, writeSecret } from './secrets.ts';
 
 let stores: Stores;
 let dataDir: string;
@@ -113,7 +102,10 @@ test('secrets round-trip through the state store, sealed at rest; listings show 
   const row = await stores.state.db.selectFrom('secrets').selectAll().where('workspace_id', '=', wsA).where('name', '=', 'wecom_corp_secret').executeTakeFirstOrThrow();
   assert.ok(!JSON.stringify(row).includes(value) && !JSON.stringify(row).includes('9f8e7d6c5b4a'), 'the value is not stored in clear');
   const listed = await listSecrets(stores, wsA);
-  assert.deepEqual(listed.map((s) => [s.name, s.hint]), [['wecom_corp_secret', '••••1234']]);
+  assert.deepEqual(
+    listed.map((s) => [s.name, s.hint]),
+    [['wecom_corp_secret', '••••1234']],
+  );
   assert.ok(!JSON.stringify(listed).includes(value));
   assert.equal(secretHint('short'), '••••', 'a short value shows nothing of itself');
   assert.equal(await deleteSecret(stores, wsA, 'wecom_corp_secret'), true);
@@ -124,11 +116,19 @@ test('secrets round-trip through the state store, sealed at rest; listings show 
 test('a ciphertext copied into another workspace, or tampered with in the store, is refused', async () => {
   await writeSecret(stores, wsA, 'sms_access_key', 'sms-access-key-secret-value');
   const row = await stores.state.db.selectFrom('secrets').selectAll().where('workspace_id', '=', wsA).where('name', '=', 'sms_access_key').executeTakeFirstOrThrow();
-  await stores.state.db.insertInto('secrets').values({ ...row, workspace_id: wsB }).execute();
+  await stores.state.db
+    .insertInto('secrets')
+    .values({ ...row, workspace_id: wsB })
+    .execute();
   await assert.rejects(readSecret(stores, wsB, 'sms_access_key'), SecretIntegrityError);
   const body = Buffer.from(row.ciphertext, 'base64');
   body[3] ^= 0x10;
-  await stores.state.db.updateTable('secrets').set({ ciphertext: body.toString('base64') }).where('workspace_id', '=', wsA).where('name', '=', 'sms_access_key').execute();
+  await stores.state.db
+    .updateTable('secrets')
+    .set({ ciphertext: body.toString('base64') })
+    .where('workspace_id', '=', wsA)
+    .where('name', '=', 'sms_access_key')
+    .execute();
   await assert.rejects(readSecret(stores, wsA, 'sms_access_key'), /failed its integrity check/);
   await deleteSecret(stores, wsA, 'sms_access_key');
   await deleteSecret(stores, wsB, 'sms_access_key');

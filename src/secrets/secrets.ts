@@ -13,15 +13,13 @@ import { recordAudit } from '../access/audit.ts';
 import { generateMasterKey, open, seal, SecretKeyError, type MasterKey } from './crypto.ts';
 import { loadKeyring, writeKeyFile, type Keyring } from './keyring.ts';
 
-export const SECRET_NAME_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
-export const secretNameSchema = z
-  .string()
-  .regex(SECRET_NAME_PATTERN, 'a secret name is 1–64 characters: lowercase letters, digits, "_", "." or "-", starting with a letter');
+const SECRET_NAME_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
+const secretNameSchema = z.string().regex(SECRET_NAME_PATTERN, 'a secret name is 1–64 characters: lowercase letters, digits, "_", "." or "-", starting with a letter');
 /**
  * Names Siyu keeps for its own secrets (an identity sign key's is `signkey.<id>`): admins cannot set,
  * delete or list them (API, CLI, console), and no channel may name one (refused at save and at send).
  */
-export const RESERVED_SECRET_PREFIXES = ['signkey.', 'system.', 'internal.'] as const;
+const RESERVED_SECRET_PREFIXES = ['signkey.', 'system.', 'internal.'] as const;
 export function isReservedSecretName(name: string): boolean {
   return RESERVED_SECRET_PREFIXES.some((prefix) => name.startsWith(prefix));
 }
@@ -29,7 +27,7 @@ export const RESERVED_SECRET_RULE = `names starting ${RESERVED_SECRET_PREFIXES.m
 /** A name an admin may set or delete: any secret name but the reserved ones. */
 export const adminSecretNameSchema = secretNameSchema.refine((name) => !isReservedSecretName(name), RESERVED_SECRET_RULE);
 /** Long enough for a PEM private key (some payment and SMS providers sign with one). */
-export const MAX_SECRET_BYTES = 16 * 1024;
+const MAX_SECRET_BYTES = 16 * 1024;
 export const secretValueSchema = z
   .string()
   .min(1, 'a secret value cannot be empty')
@@ -50,11 +48,6 @@ function dataDirOf(stores: Stores): string {
   if (stores.state.engine === 'pglite') return path.dirname(stores.state.location);
   if (stores.facts.engine === 'chdb') return path.dirname(stores.facts.location);
   return loadConfig().dataDir;
-}
-
-/** Uses this keyring for `stores` (the server and CLI load it once at start; tests pass their own). */
-export function useSecretKeyring(stores: Stores, keyring: Keyring): void {
-  keyrings.set(stores.state, keyring);
 }
 
 /**

@@ -57,7 +57,14 @@ const TREES: Record<string, Condition[]> = {
     { type: 'sequence', first: { event: 'Added to Cart', where: [] }, then: { event: 'Order Completed', where: [] }, within: { hours: 24 }, absent: true, window: { days: 7 } },
   ],
   'carted S2, then paid within 3 days (dates)': [
-    { type: 'sequence', first: { event: 'Added to Cart', where: [{ property: 'sku', op: 'eq', value: 'S2' }] }, then: { event: 'Order Completed', where: [] }, within: { days: 3 }, absent: false, window: { from: '2026-06-12', to: '2026-06-30' } },
+    {
+      type: 'sequence',
+      first: { event: 'Added to Cart', where: [{ property: 'sku', op: 'eq', value: 'S2' }] },
+      then: { event: 'Order Completed', where: [] },
+      within: { days: 3 },
+      absent: false,
+      window: { from: '2026-06-12', to: '2026-06-30' },
+    },
   ],
   // From what each row has near it (W up to a day), with W the horizon or shorter:
   'carted, then paid within 24 h (7 days)': [
@@ -71,20 +78,55 @@ const TREES: Record<string, Condition[]> = {
   ],
   // With property filters: the A rows themselves (filtered A), and B rows for every A with a B near (filtered B).
   'carted S2, not paid within 24 h (7 days)': [
-    { type: 'sequence', first: { event: 'Added to Cart', where: [{ property: 'sku', op: 'eq', value: 'S2' }] }, then: { event: 'Order Completed', where: [] }, within: { hours: 24 }, absent: true, window: { days: 7 } },
+    {
+      type: 'sequence',
+      first: { event: 'Added to Cart', where: [{ property: 'sku', op: 'eq', value: 'S2' }] },
+      then: { event: 'Order Completed', where: [] },
+      within: { hours: 24 },
+      absent: true,
+      window: { days: 7 },
+    },
   ],
   'carted, then paid for S1 within 24 h (20 days)': [
-    { type: 'sequence', first: { event: 'Added to Cart', where: [] }, then: { event: 'Order Completed', where: [{ property: 'sku', op: 'eq', value: 'S1' }] }, within: { hours: 24 }, absent: false, window: { days: 20 } },
+    {
+      type: 'sequence',
+      first: { event: 'Added to Cart', where: [] },
+      then: { event: 'Order Completed', where: [{ property: 'sku', op: 'eq', value: 'S1' }] },
+      within: { hours: 24 },
+      absent: false,
+      window: { days: 20 },
+    },
   ],
   'carted, not paid for S1 within 24 h (20 days)': [
-    { type: 'sequence', first: { event: 'Added to Cart', where: [] }, then: { event: 'Order Completed', where: [{ property: 'sku', op: 'eq', value: 'S1' }] }, within: { hours: 24 }, absent: true, window: { days: 20 } },
+    {
+      type: 'sequence',
+      first: { event: 'Added to Cart', where: [] },
+      then: { event: 'Order Completed', where: [{ property: 'sku', op: 'eq', value: 'S1' }] },
+      within: { hours: 24 },
+      absent: true,
+      window: { days: 20 },
+    },
   ],
   // A window that ends before today: a B after its last day is not counted.
   'carted, then paid within 24 h (June 12–20)': [
-    { type: 'sequence', first: { event: 'Added to Cart', where: [] }, then: { event: 'Order Completed', where: [] }, within: { hours: 24 }, absent: false, window: { from: '2026-06-12', to: '2026-06-20' } },
+    {
+      type: 'sequence',
+      first: { event: 'Added to Cart', where: [] },
+      then: { event: 'Order Completed', where: [] },
+      within: { hours: 24 },
+      absent: false,
+      window: { from: '2026-06-12', to: '2026-06-20' },
+    },
   ],
   'carted, not paid within 24 h (June 12–20)': [
-    { type: 'sequence', first: { event: 'Added to Cart', where: [] }, then: { event: 'Order Completed', where: [] }, within: { hours: 24 }, absent: true, window: { from: '2026-06-12', to: '2026-06-20' } },
+    {
+      type: 'sequence',
+      first: { event: 'Added to Cart', where: [] },
+      then: { event: 'Order Completed', where: [] },
+      within: { hours: 24 },
+      absent: true,
+      window: { from: '2026-06-12', to: '2026-06-20' },
+    },
   ],
   'viewed, then carted within 12 h, and not viewed 10 times': [
     { type: 'sequence', first: { event: 'Product Viewed', where: [] }, then: { event: 'Added to Cart', where: [] }, within: { hours: 12 }, absent: false, window: { days: 20 } },
@@ -189,7 +231,10 @@ test('behaviour conditions count the same with the index as from the events, bef
 
 test('past 63 event types the rest share one bit, and a sequence ending in one of them is matched row by row, with the same count', async () => {
   const workspaces = new WorkspaceService(stores.state);
-  const [many, manyPlain] = [await workspaces.create({ slug: uniqueSlug('behaviour-many'), name: 'many' }), await workspaces.create({ slug: uniqueSlug('behaviour-many-plain'), name: 'many plain' })];
+  const [many, manyPlain] = [
+    await workspaces.create({ slug: uniqueSlug('behaviour-many'), name: 'many' }),
+    await workspaces.create({ slug: uniqueSlug('behaviour-many-plain'), name: 'many plain' }),
+  ];
   const names = Array.from({ length: 66 }, (_, i) => `E${String(i).padStart(2, '0')}`);
   // Everyone does E00; the even ones E65 half an hour later, the odd ones E64 (which shares a bit with E65).
   const lines = Array.from({ length: 20 }, (_, p) => [
@@ -200,9 +245,14 @@ test('past 63 event types the rest share one bit, and a sequence ending in one o
   for (const workspace of [many, manyPlain]) await runImport(stores, { workspace, kind: 'events', files: [eventsFile(lines)] });
   const build = await refreshBehaviourIndex(stores, many.id, { marginSeconds: 0 });
   assert.deepEqual(Object.keys(build.bits).sort(), names.slice(0, 63));
-  assert.deepEqual(Object.values(build.bits).sort((a, b) => a - b), Array.from({ length: 63 }, (_, i) => i));
+  assert.deepEqual(
+    Object.values(build.bits).sort((a, b) => a - b),
+    Array.from({ length: 63 }, (_, i) => i),
+  );
   for (const then of ['E65', 'E01']) {
-    const conditions: Condition[] = [{ type: 'sequence', first: { event: 'E00', where: [] }, then: { event: then, where: [] }, within: { hours: 1 }, absent: true, window: { days: 7 } }];
+    const conditions: Condition[] = [
+      { type: 'sequence', first: { event: 'E00', where: [] }, then: { event: then, where: [] }, within: { hours: 1 }, absent: true, window: { days: 7 } },
+    ];
     const count = async (w: Workspace) => (await countSegment(stores, w.id, { match: 'all', conditions, today: TODAY, now: NOW })).people;
     const expected = await count(manyPlain);
     // E65: the ten odd ones (M99's E65 follows its E00 within the hour); E01: all twenty (M99's follows too).
@@ -225,7 +275,16 @@ test('at a clock change a day is 23 hours: a B 23 h 40 min after an A may fall t
   const now = Date.UTC(2026, 2, 20) / 1000;
   for (const absent of [true, false]) {
     // The window ends on Sunday March 8: B (Monday) is past it.
-    const conditions: Condition[] = [{ type: 'sequence', first: { event: 'Added to Cart', where: [] }, then: { event: 'Order Completed', where: [] }, within: { hours: 24 }, absent, window: { from: '2026-03-01', to: '2026-03-08' } }];
+    const conditions: Condition[] = [
+      {
+        type: 'sequence',
+        first: { event: 'Added to Cart', where: [] },
+        then: { event: 'Order Completed', where: [] },
+        within: { hours: 24 },
+        absent,
+        window: { from: '2026-03-01', to: '2026-03-08' },
+      },
+    ];
     const count = async (w: Workspace) => (await countSegment(stores, w.id, { match: 'all', conditions, today: '2026-03-20', now })).people;
     assert.equal(await count(dstPlain), absent ? 2 : 0);
     assert.equal(await count(dst), await count(dstPlain));

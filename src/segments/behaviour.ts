@@ -33,7 +33,6 @@ const LONGEST_HORIZON = Math.max(...Object.keys(HORIZONS).map(Number));
 /** The bit of every event type past the first 63: set, it says "one of those", so it settles nothing. */
 export const SHARED_BIT = 63;
 
-
 /** The change log keeps 30 days (TTL): a build older than this is not trusted, nor built upon. */
 const TRUSTED_DAYS = 25;
 
@@ -65,7 +64,7 @@ function remember(stores: Stores, workspaceId: string, build: BehaviourBuild | u
   knownBuilds.get(stores)!.set(workspaceId, { build, at: Date.now() });
 }
 
-export async function lastBuild(stores: Stores, workspaceId: string): Promise<BehaviourBuild | undefined> {
+async function lastBuild(stores: Stores, workspaceId: string): Promise<BehaviourBuild | undefined> {
   const [[row], bits] = await Promise.all([
     stores.facts.query<{ watermark: string; built_at: string; time_zone: string; weeks: string[]; seconds: number }>(
       `SELECT watermark, built_at, time_zone, arrayMap(w -> toString(w), weeks) AS weeks, seconds FROM behaviour_builds FINAL WHERE workspace_id = {ws:String}`,
@@ -116,7 +115,7 @@ export async function hasChangesSince(stores: Stores, workspaceId: string, build
 }
 
 /** How many people changed since the last build (their behaviour is read from the events). */
-export async function changedSince(stores: Stores, workspaceId: string, build: BehaviourBuild): Promise<number> {
+async function changedSince(stores: Stores, workspaceId: string, build: BehaviourBuild): Promise<number> {
   const [row] = await stores.facts.query<{ n: string }>(
     `SELECT uniqExact(person_id) AS n FROM event_changes WHERE workspace_id = {ws:String} AND logged_at >= {watermark:DateTime64(3, 'UTC')}`,
     { ws: workspaceId, watermark: build.watermark },
@@ -195,7 +194,9 @@ async function buildIndex(stores: Stores, workspaceId: string, marginSeconds: nu
        SELECT workspace_id, event, person_id, ts, day, properties, ${masks} FROM (
          SELECT workspace_id, event, toUInt32(person_id) AS person_id, toUnixTimestamp(timestamp) AS ts, toDate(timestamp, {tz:String}) AS day, properties,
                 bitShiftLeft(toUInt64(1), transform(event, {events:Array(String)}, {bits:Array(UInt8)}, toUInt8(${SHARED_BIT}))) AS bit,
-                ${Object.entries(HORIZONS).map(([horizon, column]) => `${near(Number(horizon))} AS ${column}`).join(', ')}
+                ${Object.entries(HORIZONS)
+                  .map(([horizon, column]) => `${near(Number(horizon))} AS ${column}`)
+                  .join(', ')}
          FROM events FINAL
          WHERE workspace_id = {ws:String} AND person_id > 0
            AND timestamp >= ${start('{week:Date}')} AND timestamp < ${start('addDays({week:Date}, 7)')} + toIntervalSecond(${LONGEST_HORIZON + 1})
@@ -263,7 +264,8 @@ export function startBehaviourIndexer(stores: Stores, options: { intervalMs?: nu
       const build = await lastBuild(stores, workspace.id);
       if (usable(build, workspace.timeZone) && (ageMs(build.builtAt) < REFRESH_EVERY_MS || !(await hasChangesSince(stores, workspace.id, build)))) continue;
       const done = await refreshBehaviourIndex(stores, workspace.id);
-      if (done.weeks.length > 0) log(`behaviour index of workspace ${workspace.slug}: ${done.weeks.length} week${done.weeks.length === 1 ? '' : 's'} rebuilt in ${done.seconds.toFixed(1)} s`);
+      if (done.weeks.length > 0)
+        log(`behaviour index of workspace ${workspace.slug}: ${done.weeks.length} week${done.weeks.length === 1 ? '' : 's'} rebuilt in ${done.seconds.toFixed(1)} s`);
     }
   };
   const timer = setInterval(() => {

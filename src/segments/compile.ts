@@ -51,15 +51,7 @@ export interface CompiledSegment {
 }
 
 /** What a condition selects, before it is rendered as a scan or as bitmap algebra. */
-type Sets =
-  | { in: string }
-  | { notIn: string }
-  | { all: Sets[] }
-  | { any: Sets[] }
-  | { not: Sets }
-  | { bitmap: string }
-  | { predicate: string }
-  | { always: boolean };
+type Sets = { in: string } | { notIn: string } | { all: Sets[] } | { any: Sets[] } | { not: Sets } | { bitmap: string } | { predicate: string } | { always: boolean };
 
 /** The people whose events changed since the behaviour index was built. */
 const CHANGED = `(SELECT groupBitmapState(person_id) FROM event_changes WHERE workspace_id = {ws:String} AND logged_at >= {watermark:DateTime64(3, 'UTC')})`;
@@ -112,9 +104,7 @@ class Compiler {
       case 'contains':
         return `positionUTF8(${text}, ${this.bind(String(filter.value), 'String')}) > 0`;
       case 'in':
-        return numeric
-          ? `${number} IN ${this.bind(filter.value, 'Array(Float64)')}`
-          : `${text} IN ${this.bind((filter.value as unknown[]).map(String), 'Array(String)')}`;
+        return numeric ? `${number} IN ${this.bind(filter.value, 'Array(Float64)')}` : `${text} IN ${this.bind((filter.value as unknown[]).map(String), 'Array(String)')}`;
       default: {
         const op = { eq: '=', ne: '!=', gt: '>', gte: '>=', lt: '<', lte: '<=' }[filter.op];
         return numeric ? `${number} ${op} ${this.bind(filter.value, 'Float64')}` : `${text} ${op} ${this.bind(String(filter.value), 'String')}`;
@@ -163,9 +153,7 @@ class Compiler {
     if (n === 1) return `(SELECT groupBitmapMergeState(people) ${days} AND level = 1)`;
     const ks = Array.from({ length: n }, (_, i) => i + 1);
     // S_j after a day = S_j ∪ L_j ∪ ⋃_{k<j} (S_{j−k} ∩ L_k), where L_k: at least k times that day.
-    const next = ks.map((j) =>
-      [`acc.${j}`, `l${j}`, ...ks.filter((k) => k < j).map((k) => `bitmapAnd(acc.${j - k}, l${k})`)].reduce((a, b) => `bitmapOr(${a}, ${b})`),
-    );
+    const next = ks.map((j) => [`acc.${j}`, `l${j}`, ...ks.filter((k) => k < j).map((k) => `bitmapAnd(acc.${j - k}, l${k})`)].reduce((a, b) => `bitmapOr(${a}, ${b})`));
     const empty = ks.map(() => EMPTY_BITMAP).join(', ');
     return `(SELECT tupleElement(arrayFold((acc, ${ks.map((k) => `l${k}`).join(', ')}) -> (${next.join(', ')}), ${ks.map((k) => `d.${k}`).join(', ')}, (${empty})), ${n})
       FROM (SELECT (${ks.map((k) => `groupArray(l${k})`).join(', ')}) AS d FROM (SELECT day, ${ks.map((k) => `groupBitmapMergeStateIf(people, level = ${k}) AS l${k}`).join(', ')} ${days} AND level <= ${n} GROUP BY day)))`;
@@ -274,7 +262,8 @@ class Compiler {
       case 'event': {
         // At least min (default 1) and at most max times. "At most" includes people who never did it.
         const matching = this.events(`${this.eventMatch(c)} AND ${this.window(c.window, `toDate(timestamp, {tz:String})`)}`);
-        const atLeast = (n: number) => this.behaviour(() => this.atLeast(c, n), `SELECT person_id FROM (${matching}) GROUP BY person_id HAVING count() >= ${this.bind(n, 'UInt64')}`);
+        const atLeast = (n: number) =>
+          this.behaviour(() => this.atLeast(c, n), `SELECT person_id FROM (${matching}) GROUP BY person_id HAVING count() >= ${this.bind(n, 'UInt64')}`);
         const parts: Sets[] = [];
         if ((c.count.min ?? 0) > 0) parts.push(atLeast(c.count.min!));
         if (c.count.max !== undefined) parts.push({ not: atLeast(c.count.max + 1) });
@@ -355,7 +344,9 @@ class Compiler {
       default:
         // Ranges over text or dates compare the values themselves: the bitmaps of the values in range.
         if (run.type === 'string_list') return undefined;
-        return { bitmap: values(` AND ${this.compare('value', run.type === 'date' ? 'date' : 'string', c.op, c.op === 'between' ? (c.value as unknown[]).map(text) : text(c.value))}`) };
+        return {
+          bitmap: values(` AND ${this.compare('value', run.type === 'date' ? 'date' : 'string', c.op, c.op === 'between' ? (c.value as unknown[]).map(text) : text(c.value))}`),
+        };
     }
   }
 

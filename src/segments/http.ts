@@ -50,35 +50,65 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
   const tags = ['segments'];
   const key = segmentKeyParamsSchema;
 
-  api.get('/api/v1/segments', { schema: { tags, summary: 'The workspace segments, each with its last snapshot', security, response: { 200: segmentListSchema } } }, async (request) => {
-    const workspaceId = callerOf(request).workspaceId;
-    const segments = await listSegments(stores, workspaceId);
-    return { segments: await Promise.all(segments.map(async (s) => ({ ...s, lastSnapshot: (await listSnapshots(stores, workspaceId, s.key))[0] ?? null }))) };
-  });
-
-  api.post('/api/v1/segments', { config: writers, schema: { tags, summary: 'Create a segment', security, body: segmentSchema, response: { 201: segmentReplySchema } } }, async (request, reply) =>
-    reply.code(201).send({ segment: await saveSegment(stores, callerOf(request).workspaceId, request.body) }),
+  api.get(
+    '/api/v1/segments',
+    { schema: { tags, summary: 'The workspace segments, each with its last snapshot', security, response: { 200: segmentListSchema } } },
+    async (request) => {
+      const workspaceId = callerOf(request).workspaceId;
+      const segments = await listSegments(stores, workspaceId);
+      return { segments: await Promise.all(segments.map(async (s) => ({ ...s, lastSnapshot: (await listSnapshots(stores, workspaceId, s.key))[0] ?? null }))) };
+    },
   );
 
-  api.put('/api/v1/segments/:key', { config: writers, schema: { tags, summary: 'Replace a segment', security, params: key, body: segmentSchema, response: { 200: segmentReplySchema } } }, async (request) => {
-    if (request.body.key !== request.params.key) throw new ApiError(400, 'validation_failed', `body.key: must be "${request.params.key}", the segment being replaced`);
-    return { segment: await saveSegment(stores, callerOf(request).workspaceId, request.body, { replace: true }) };
-  });
-
-  api.delete('/api/v1/segments/:key', { config: writers, schema: { tags, summary: 'Delete a segment (not while another reads it)', security, params: key, response: { 204: noContentSchema } } }, async (request, reply) => {
-    await deleteSegment(stores, callerOf(request).workspaceId, request.params.key);
-    return reply.code(204).send();
-  });
-
-  api.get('/api/v1/segments/behaviour-index', { schema: { tags, summary: 'The behaviour index: its last build and how many people changed since (read from the events until the next build)', security, response: { 200: behaviourIndexStatusSchema } } }, async (request) =>
-    behaviourIndexStatus(stores, callerOf(request).workspaceId),
+  api.post(
+    '/api/v1/segments',
+    { config: writers, schema: { tags, summary: 'Create a segment', security, body: segmentSchema, response: { 201: segmentReplySchema } } },
+    async (request, reply) => reply.code(201).send({ segment: await saveSegment(stores, callerOf(request).workspaceId, request.body) }),
   );
 
-  api.post('/api/v1/segments/behaviour-index', { config: writers, schema: { tags, summary: 'Bring the behaviour index up to date now (the weeks with changed events)', security, response: { 200: behaviourIndexBuildSchema } } }, async (request) => {
-    const caller = callerOf(request);
-    const build = await refreshBehaviourIndex(stores, caller.workspaceId);
-    return { build };
-  });
+  api.put(
+    '/api/v1/segments/:key',
+    { config: writers, schema: { tags, summary: 'Replace a segment', security, params: key, body: segmentSchema, response: { 200: segmentReplySchema } } },
+    async (request) => {
+      if (request.body.key !== request.params.key) throw new ApiError(400, 'validation_failed', `body.key: must be "${request.params.key}", the segment being replaced`);
+      return { segment: await saveSegment(stores, callerOf(request).workspaceId, request.body, { replace: true }) };
+    },
+  );
+
+  api.delete(
+    '/api/v1/segments/:key',
+    { config: writers, schema: { tags, summary: 'Delete a segment (not while another reads it)', security, params: key, response: { 204: noContentSchema } } },
+    async (request, reply) => {
+      await deleteSegment(stores, callerOf(request).workspaceId, request.params.key);
+      return reply.code(204).send();
+    },
+  );
+
+  api.get(
+    '/api/v1/segments/behaviour-index',
+    {
+      schema: {
+        tags,
+        summary: 'The behaviour index: its last build and how many people changed since (read from the events until the next build)',
+        security,
+        response: { 200: behaviourIndexStatusSchema },
+      },
+    },
+    async (request) => behaviourIndexStatus(stores, callerOf(request).workspaceId),
+  );
+
+  api.post(
+    '/api/v1/segments/behaviour-index',
+    {
+      config: writers,
+      schema: { tags, summary: 'Bring the behaviour index up to date now (the weeks with changed events)', security, response: { 200: behaviourIndexBuildSchema } },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const build = await refreshBehaviourIndex(stores, caller.workspaceId);
+      return { build };
+    },
+  );
 
   // A tree being edited: the estimate at once, the exact count when asked.
   api.post(
@@ -131,14 +161,20 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
     },
   );
 
-  api.get('/api/v1/segments/:key', { schema: { tags, summary: 'A segment: definition and snapshots', security, params: key, response: { 200: segmentDetailSchema } } }, async (request) => {
-    const workspaceId = callerOf(request).workspaceId;
-    return { segment: await getSegment(stores, workspaceId, request.params.key), snapshots: await listSnapshots(stores, workspaceId, request.params.key) };
-  });
+  api.get(
+    '/api/v1/segments/:key',
+    { schema: { tags, summary: 'A segment: definition and snapshots', security, params: key, response: { 200: segmentDetailSchema } } },
+    async (request) => {
+      const workspaceId = callerOf(request).workspaceId;
+      return { segment: await getSegment(stores, workspaceId, request.params.key), snapshots: await listSnapshots(stores, workspaceId, request.params.key) };
+    },
+  );
 
   api.get(
     '/api/v1/segments/:key/count',
-    { schema: { tags, summary: 'A segment’s size now: exact, or an estimate', security, params: key, querystring: segmentCountQuerySchema, response: { 200: segmentCountSchema } } },
+    {
+      schema: { tags, summary: 'A segment’s size now: exact, or an estimate', security, params: key, querystring: segmentCountQuerySchema, response: { 200: segmentCountSchema } },
+    },
     async (request) => {
       const caller = callerOf(request);
       const workspaceId = caller.workspaceId;
@@ -182,28 +218,58 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
       const caller = callerOf(request);
       const workspaceId = caller.workspaceId;
       const segment = { ...(await getSegment(stores, workspaceId, request.params.key)), viewer: caller };
-      const insights = await segmentInsights(stores, workspaceId, segment, request.query.tags.split(',').map((t) => t.trim()).filter(Boolean), request.query.top);
+      const insights = await segmentInsights(
+        stores,
+        workspaceId,
+        segment,
+        request.query.tags
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+        request.query.top,
+      );
       if (seesPersonalData(caller.role)) return insights;
       // Tag values as a masked role sees them (a text tag may hold phones or names).
-      return { ...insights, tags: insights.tags.map((t) => ('values' in t && t.values ? { ...t, values: t.values.map((v) => ({ ...v, value: String(maskTagValue(t.key, v.value)) })) } : t)) };
+      return {
+        ...insights,
+        tags: insights.tags.map((t) => ('values' in t && t.values ? { ...t, values: t.values.map((v) => ({ ...v, value: String(maskTagValue(t.key, v.value)) })) } : t)),
+      };
     },
   );
 
-  api.post('/api/v1/segments/:key/snapshots', { config: writers, schema: { tags, summary: 'Take a snapshot of the segment’s members now', security, params: key, response: { 201: snapshotReplySchema } } }, async (request, reply) =>
-    reply.code(201).send({ snapshot: await takeSnapshot(stores, callerOf(request).workspaceId, request.params.key, 'manual') }),
+  api.post(
+    '/api/v1/segments/:key/snapshots',
+    { config: writers, schema: { tags, summary: 'Take a snapshot of the segment’s members now', security, params: key, response: { 201: snapshotReplySchema } } },
+    async (request, reply) => reply.code(201).send({ snapshot: await takeSnapshot(stores, callerOf(request).workspaceId, request.params.key, 'manual') }),
   );
-  api.get('/api/v1/segments/:key/snapshots', { schema: { tags, summary: 'The kept snapshots, newest first', security, params: key, response: { 200: snapshotListSchema } } }, async (request) => ({
-    snapshots: await listSnapshots(stores, callerOf(request).workspaceId, request.params.key),
-  }));
+  api.get(
+    '/api/v1/segments/:key/snapshots',
+    { schema: { tags, summary: 'The kept snapshots, newest first', security, params: key, response: { 200: snapshotListSchema } } },
+    async (request) => ({
+      snapshots: await listSnapshots(stores, callerOf(request).workspaceId, request.params.key),
+    }),
+  );
   api.get(
     '/api/v1/segments/:key/snapshots/diff',
-    { schema: { tags, summary: 'Who joined and who left between two snapshots (default: the last two)', security, params: key, querystring: snapshotDiffQuerySchema, response: { 200: snapshotDiffSchema } } },
+    {
+      schema: {
+        tags,
+        summary: 'Who joined and who left between two snapshots (default: the last two)',
+        security,
+        params: key,
+        querystring: snapshotDiffQuerySchema,
+        response: { 200: snapshotDiffSchema },
+      },
+    },
     async (request) => diffSnapshots(stores, callerOf(request).workspaceId, request.params.key, { ...request.query, viewer: callerOf(request) }),
   );
 
   api.get(
     '/api/v1/segments/:key/export',
-    { config: writers, schema: { tags, summary: 'The members as identifiers of one type (CSV: person_id, identifier)', security, params: key, querystring: segmentExportQuerySchema } },
+    {
+      config: writers,
+      schema: { tags, summary: 'The members as identifiers of one type (CSV: person_id, identifier)', security, params: key, querystring: segmentExportQuerySchema },
+    },
     async (request, reply) => {
       const caller = callerOf(request);
       const { workspaceId, keyId } = caller;
@@ -241,8 +307,15 @@ export function segmentRoutes(app: FastifyInstance, stores: Stores): void {
       },
       async (request) => {
         const { key: name } = request.params;
-        return withUploadedFile(request.body, (file) =>
-          importSegmentList(stores, callerOf(request).workspaceId, { key: name, name: { zh: request.query.zh ?? name, en: request.query.en ?? name }, identifierType: request.query.type, file }),
+        return withUploadedFile(
+          request.body,
+          (file) =>
+            importSegmentList(stores, callerOf(request).workspaceId, {
+              key: name,
+              name: { zh: request.query.zh ?? name, en: request.query.en ?? name },
+              identifierType: request.query.type,
+              file,
+            }),
           stores.dataDir,
         );
       },

@@ -10,12 +10,11 @@ import { loadIdentifierTypes } from '../identity/identifier-store.ts';
 import { normalise } from '../identity/identifier-types.ts';
 import { readRows, sniffFile } from '../ingest/file-reader.ts';
 import { ConflictError } from '../kernel/errors.ts';
-import { compileFor, getSegment, membersSql, saveSegment, type Viewer } from './segments.ts';
+import { getSegment, membersSql, saveSegment, type Viewer } from './segments.ts';
 import { identitySourcesScope } from '../access/scope.ts';
 import { sql } from '../facts/sql.ts';
 import { csvRows } from '../kernel/csv.ts';
 import type { ListImportReport } from '../contract/segments.ts';
-
 
 /**
  * Imports a file (a header row, then one identifier per row in the first column) as segment `key`
@@ -79,14 +78,23 @@ export async function importSegmentList(
  * The members are fixed first (a snapshot of the export's own), then read a page at a time: other
  * queries may run between pages, and the export still sees one membership.
  */
-export async function exportSegment(stores: Stores, workspaceId: string, key: string, identifierType: string, out: NodeJS.WritableStream, viewer?: Viewer): Promise<{ people: number; rows: number }> {
+export async function exportSegment(
+  stores: Stores,
+  workspaceId: string,
+  key: string,
+  identifierType: string,
+  out: NodeJS.WritableStream,
+  viewer?: Viewer,
+): Promise<{ people: number; rows: number }> {
   const segment = await getSegment(stores, workspaceId, key);
   const members = await membersSql(stores, workspaceId, { ...segment, viewer });
   const snapshot = `export_${crypto.randomBytes(8).toString('hex')}`;
   // A team exports only identifiers its own sources brought.
   const sources = identitySourcesScope(viewer ?? {}, 'pi.sources');
   const bound = { ws: workspaceId, segment: key, snapshot, type: identifierType };
-  const fix = sql.with(bound)`INSERT INTO segment_members (workspace_id, segment, snapshot_id, person_id) SELECT {ws:String}, {segment:String}, {snapshot:String}, person_id FROM (${members})`.toQuery();
+  const fix = sql.with(
+    bound,
+  )`INSERT INTO segment_members (workspace_id, segment, snapshot_id, person_id) SELECT {ws:String}, {segment:String}, {snapshot:String}, person_id FROM (${members})`.toQuery();
   await stores.facts.command(fix.query, fix.params);
   try {
     out.write(csvRows([['person_id', identifierType]]));

@@ -31,7 +31,9 @@ function birthday(op: string, value: unknown): string | undefined {
     ((op === 'gte' || op === 'lt') && YEAR_START.test(String(value))) ||
     ((op === 'lte' || op === 'gt') && YEAR_END.test(String(value))) ||
     (op === 'between' && Array.isArray(value) && YEAR_START.test(String(value[0])) && YEAR_END.test(String(value[1])));
-  return ok ? undefined : `birthday is shown to your role as its year only, so it is compared by whole years (gte/lt YYYY-01-01, lte/gt YYYY-12-31, between [YYYY-01-01, YYYY-12-31], exists, missing); ${op} ${show(value)} is not`;
+  return ok
+    ? undefined
+    : `birthday is shown to your role as its year only, so it is compared by whole years (gte/lt YYYY-01-01, lte/gt YYYY-12-31, between [YYYY-01-01, YYYY-12-31], exists, missing); ${op} ${show(value)} is not`;
 }
 
 function tag(key: string, op: string, value: unknown): string | undefined {
@@ -40,7 +42,8 @@ function tag(key: string, op: string, value: unknown): string | undefined {
   const values = list(value);
   const personal = values.find(looksPersonal);
   if (personal !== undefined) return `${show(personal)} looks like personal data (a phone, an email, an ID number or a long number), which your role sees masked`;
-  if (RANGE_OPS.has(op) && values.some((v) => typeof v === 'string' && !/^\d{4}-\d{2}-\d{2}$/.test(v))) return `${op} on text narrows down a value your role may see masked: compare text with eq, ne or in`;
+  if (RANGE_OPS.has(op) && values.some((v) => typeof v === 'string' && !/^\d{4}-\d{2}-\d{2}$/.test(v)))
+    return `${op} on text narrows down a value your role may see masked: compare text with eq, ne or in`;
   return undefined;
 }
 
@@ -49,7 +52,8 @@ function property(f: PropertyFilter): string | undefined {
   const values = list(f.value);
   const personal = values.find(looksPersonal);
   if (personal !== undefined) return `${show(personal)} looks like personal data (a phone, an email, an ID number or a long number), which your role sees masked`;
-  if (f.op === 'contains' && values.some((v) => /[\d@]/.test(String(v)))) return `contains with digits or @ searches inside values your role sees masked (phones, emails): search for words`;
+  if (f.op === 'contains' && values.some((v) => /[\d@]/.test(String(v))))
+    return `contains with digits or @ searches inside values your role sees masked (phones, emails): search for words`;
   return undefined;
 }
 

@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ZodError } from 'zod';
+import type { ZodError } from 'zod';
 import { openTestStores, tempDir, uniqueSlug } from '../../test/helpers.ts';
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService, type Workspace } from '../access/workspaces.ts';
@@ -41,7 +41,12 @@ before(async () => {
       ]),
     ],
   });
-  await runImport(stores, { workspace: ws, kind: 'orders', source: 'tmall', files: [file('tmall.csv', ['order_id,ordered_at,amount,member_no,sku,category', 'b1,2026-05-01 10:00:00,300,MB,S1,燕窝'])] });
+  await runImport(stores, {
+    workspace: ws,
+    kind: 'orders',
+    source: 'tmall',
+    files: [file('tmall.csv', ['order_id,ordered_at,amount,member_no,sku,category', 'b1,2026-05-01 10:00:00,300,MB,S1,燕窝'])],
+  });
   await runImport(stores, { workspace: ws, kind: 'members', source: 'crm', files: [file('members.csv', ['member_no,level', 'MA,金卡', 'MB,银卡'])] });
   const event = (id: string, member: string, name: string, at: string, properties: Record<string, unknown> = {}) =>
     JSON.stringify({ type: 'track', event: name, messageId: id, timestamp: at, properties, identities: { member_no: member } });
@@ -96,12 +101,22 @@ test('validation names the failing node by its path', () => {
     return 'no error';
   };
   assert.match(
-    errorOf([{ type: 'tag', tag: 'spend_total', op: 'exists' }, { type: 'tag', tag: 'spend_total', op: 'gt', value: 1 }, { type: 'event', event: 'Viewed', window: { days: 0 } }]),
+    errorOf([
+      { type: 'tag', tag: 'spend_total', op: 'exists' },
+      { type: 'tag', tag: 'spend_total', op: 'gt', value: 1 },
+      { type: 'event', event: 'Viewed', window: { days: 0 } },
+    ]),
     /^conditions\[2\]\.window\.days: must be a positive integer/,
   );
-  assert.match(errorOf([{ type: 'group', match: 'any', conditions: [{ type: 'tag', tag: 'spend_total', op: 'between', value: [1] }] }]), /^conditions\[0\]\.conditions\[0\]\.value: between needs \[low, high\]/);
+  assert.match(
+    errorOf([{ type: 'group', match: 'any', conditions: [{ type: 'tag', tag: 'spend_total', op: 'between', value: [1] }] }]),
+    /^conditions\[0\]\.conditions\[0\]\.value: between needs \[low, high\]/,
+  );
   assert.match(errorOf([{ type: 'weather', op: 'eq' }]), /^conditions\[0\]\.type/);
-  assert.match(errorOf([{ type: 'sequence', first: { event: 'A' }, then: { event: 'B' }, within: {}, window: { days: 1 } }]), /^conditions\[0\]\.within: give minutes, hours or days/);
+  assert.match(
+    errorOf([{ type: 'sequence', first: { event: 'A' }, then: { event: 'B' }, within: {}, window: { days: 1 } }]),
+    /^conditions\[0\]\.within: give minutes, hours or days/,
+  );
   assert.match(errorOf([{ type: 'orders', amount: { min: 10, max: 5 } }]), /^conditions\[0\]\.amount\.max: amount: min must not exceed max/);
 });
 
@@ -118,7 +133,16 @@ test('tags, profile fields and identifiers', async () => {
 
 test('behaviour: counts in a window with property filters, and not doing something', async () => {
   assert.deepEqual(await members({ type: 'event', event: 'Product Viewed', where: [], count: { min: 3 }, window: { days: 30 } }), ['MB']);
-  assert.deepEqual(await members({ type: 'event', event: 'Product Viewed', where: [{ property: 'sku', op: 'eq', value: 'S1' }], count: { min: 2 }, window: { from: '2026-06-01', to: '2026-06-30' } }), ['MB']);
+  assert.deepEqual(
+    await members({
+      type: 'event',
+      event: 'Product Viewed',
+      where: [{ property: 'sku', op: 'eq', value: 'S1' }],
+      count: { min: 2 },
+      window: { from: '2026-06-01', to: '2026-06-30' },
+    }),
+    ['MB'],
+  );
   assert.deepEqual(await members({ type: 'event', event: 'Added to Cart', where: [{ property: 'price', op: 'gt', value: 60 }], count: { min: 1 }, window: { days: 7 } }), ['MA']);
   // Did not add to cart in the last 7 days: everyone else, including people with no events at all.
   assert.deepEqual(await members({ type: 'event', event: 'Added to Cart', where: [], count: { max: 0 }, window: { days: 7 } }), ['MC']);
@@ -143,19 +167,39 @@ test('orders: SKU or category, platform, count and amount in a window', async ()
 
 test('groups, negation, other segments (no cycles) and deterministic random splits', async () => {
   assert.deepEqual(
-    await members({ type: 'group', match: 'any', conditions: [{ type: 'profile', field: 'level', op: 'eq', value: '金卡' }, { type: 'identifier', identifierType: 'phone' }] }),
+    await members({
+      type: 'group',
+      match: 'any',
+      conditions: [
+        { type: 'profile', field: 'level', op: 'eq', value: '金卡' },
+        { type: 'identifier', identifierType: 'phone' },
+      ],
+    }),
     ['MA', 'MC'],
   );
   assert.deepEqual(await members({ type: 'not', condition: { type: 'identifier', identifierType: 'phone' } }), ['MA', 'MB']);
   await saveSegment(stores, ws.id, { key: 'big_spenders', name: { zh: '高消费', en: 'Big spenders' }, conditions: [{ type: 'tag', tag: 'spend_total', op: 'gte', value: 100 }] });
-  await saveSegment(stores, ws.id, { key: 'big_members', name: { zh: '高消费会员', en: 'Big-spending members' }, conditions: [{ type: 'segment', segment: 'big_spenders' }, { type: 'profile', field: 'level', op: 'exists' }] });
+  await saveSegment(stores, ws.id, {
+    key: 'big_members',
+    name: { zh: '高消费会员', en: 'Big-spending members' },
+    conditions: [
+      { type: 'segment', segment: 'big_spenders' },
+      { type: 'profile', field: 'level', op: 'exists' },
+    ],
+  });
   assert.deepEqual(await members({ type: 'segment', segment: 'big_members' }, { type: 'profile', field: 'level', op: 'eq', value: '银卡' }), ['MB']);
   await assert.rejects(
     saveSegment(stores, ws.id, { key: 'big_spenders', name: { zh: 'x', en: 'x' }, conditions: [{ type: 'segment', segment: 'big_members' }] }, { replace: true }),
     /would read itself|cycle/,
   );
-  await assert.rejects(saveSegment(stores, ws.id, { key: 'ghost', name: { zh: 'x', en: 'x' }, conditions: [{ type: 'segment', segment: 'nope' }] }), /segment "nope", which does not exist/);
-  await assert.rejects(saveSegment(stores, ws.id, { key: 'ghost', name: { zh: 'x', en: 'x' }, conditions: [{ type: 'tag', tag: 'nope', op: 'exists' }] }), /tag "nope", which does not exist/);
+  await assert.rejects(
+    saveSegment(stores, ws.id, { key: 'ghost', name: { zh: 'x', en: 'x' }, conditions: [{ type: 'segment', segment: 'nope' }] }),
+    /segment "nope", which does not exist/,
+  );
+  await assert.rejects(
+    saveSegment(stores, ws.id, { key: 'ghost', name: { zh: 'x', en: 'x' }, conditions: [{ type: 'tag', tag: 'nope', op: 'exists' }] }),
+    /tag "nope", which does not exist/,
+  );
   const half = await members({ type: 'sample', percent: 50, salt: 'ab' });
   assert.deepEqual(await members({ type: 'sample', percent: 50, salt: 'ab' }), half, 'the same split every time');
   const other = await members({ type: 'not', condition: { type: 'sample', percent: 50, salt: 'ab' } });
@@ -169,7 +213,16 @@ test('trees over text tags are bitmap algebra, and agree with scanning the value
     [{ type: 'tag', tag: 'fav_category', op: 'in', value: ['礼盒', '饮品'] }],
     [{ type: 'tag', tag: 'fav_category', op: 'ne', value: '燕窝' }],
     [{ type: 'not', condition: { type: 'tag', tag: 'fav_category', op: 'eq', value: '礼盒' } }],
-    [{ type: 'group', match: 'any', conditions: [{ type: 'tag', tag: 'fav_category', op: 'eq', value: '礼盒' }, { type: 'tag', tag: 'fav_category', op: 'missing' }] }],
+    [
+      {
+        type: 'group',
+        match: 'any',
+        conditions: [
+          { type: 'tag', tag: 'fav_category', op: 'eq', value: '礼盒' },
+          { type: 'tag', tag: 'fav_category', op: 'missing' },
+        ],
+      },
+    ],
     [{ type: 'tag', tag: 'fav_category', op: 'gte', value: '燕' }],
     [{ type: 'segment', segment: 'big_spenders' }],
   ];
@@ -181,7 +234,10 @@ test('trees over text tags are bitmap algebra, and agree with scanning the value
     assert.equal(counted.people, scanned.estimate, JSON.stringify(conditions));
     methods.push(counted.method);
   }
-  assert.ok(methods.every((m) => m === 'bitmaps'), methods.join());
+  assert.ok(
+    methods.every((m) => m === 'bitmaps'),
+    methods.join(),
+  );
   const sample = await sampleSegment(stores, ws.id, { match: 'all', conditions: trees[0], today: TODAY });
   assert.deepEqual(sample.map((p) => p.personId).sort(), [person.get('MA'), person.get('MB')].sort());
 });
@@ -224,20 +280,43 @@ test('the generated SQL of representative trees matches the golden files (UPDATE
       { type: 'identifier', identifierType: 'unionid' },
     ],
     'cart-abandoned': [{ type: 'sequence', first: { event: 'Added to Cart' }, then: { event: 'Order Completed' }, within: { hours: 24 }, absent: true, window: { days: 7 } }],
-    'split-any': [{ type: 'group', match: 'any', conditions: [{ type: 'profile', field: 'level', op: 'eq', value: '金卡' }, { type: 'orders', sources: ['tmall'], amount: { min: 1000 }, window: { from: '2026-01-01', to: '2026-06-30' } }] }, { type: 'sample', percent: 10, salt: 'test-a' }],
+    'split-any': [
+      {
+        type: 'group',
+        match: 'any',
+        conditions: [
+          { type: 'profile', field: 'level', op: 'eq', value: '金卡' },
+          { type: 'orders', sources: ['tmall'], amount: { min: 1000 }, window: { from: '2026-01-01', to: '2026-06-30' } },
+        ],
+      },
+      { type: 'sample', percent: 10, salt: 'test-a' },
+    ],
   };
   // The same five tags kept as bitmaps (and everyone too): the tree becomes bitmap algebra.
   const bitmapCtx = { ...ctx, everyoneBitmap: true, tagRuns: new Map([...ctx.tagRuns].map(([k, v]) => [k, { ...v, bitmaps: true }])) };
   const dir = path.resolve('test', 'golden', 'segments');
   fs.mkdirSync(dir, { recursive: true });
-  const cases = [...Object.entries(trees).map(([name, conditions]) => [name, conditions, ctx] as const), ['tags-only-4-bitmaps', [{ type: 'not', condition: { type: 'group', match: 'all', conditions: trees['tags-only-5'].filter((c) => (c as { tag: string }).tag !== 'clv_1y') } }], bitmapCtx] as const,
+  const cases = [
+    ...Object.entries(trees).map(([name, conditions]) => [name, conditions, ctx] as const),
+    [
+      'tags-only-4-bitmaps',
+      [{ type: 'not', condition: { type: 'group', match: 'all', conditions: trees['tags-only-5'].filter((c) => (c as { tag: string }).tag !== 'clv_1y') } }],
+      bitmapCtx,
+    ] as const,
     ['mixed-tags-behaviour-bitmaps', trees['mixed-tags-behaviour'], bitmapCtx] as const,
     // With the behaviour index: its rows and day bitmaps, and the events of the people changed since it was built.
-    ['behaviour-index', [{ type: 'event', event: 'Product Viewed', count: { min: 2, max: 5 }, window: { days: 14 } }, trees['cart-abandoned'][0]], { ...bitmapCtx, behaviour: { watermark: '2026-06-30 15:00:00.000', changed: true } }] as const,
+    [
+      'behaviour-index',
+      [{ type: 'event', event: 'Product Viewed', count: { min: 2, max: 5 }, window: { days: 14 } }, trees['cart-abandoned'][0]],
+      { ...bitmapCtx, behaviour: { watermark: '2026-06-30 15:00:00.000', changed: true } },
+    ] as const,
     // With the masks of what each row has near it: per-day bitmaps, and rows only where a B is near (W = H), or all near ones (W < H).
     [
       'behaviour-index-near',
-      [trees['cart-abandoned'][0], { type: 'sequence', first: { event: 'Product Viewed' }, then: { event: 'Added to Cart' }, within: { minutes: 30 }, absent: false, window: { days: 14 } }],
+      [
+        trees['cart-abandoned'][0],
+        { type: 'sequence', first: { event: 'Product Viewed' }, then: { event: 'Added to Cart' }, within: { minutes: 30 }, absent: false, window: { days: 14 } },
+      ],
       { ...bitmapCtx, behaviour: { watermark: '2026-06-30 15:00:00.000', changed: false, bits: { 'Added to Cart': 0, 'Order Completed': 1, 'Product Viewed': 2 } } },
     ] as const,
   ];
@@ -258,7 +337,13 @@ test('insights: tag distributions inside against the base, numbers summarised, a
   assert.deepEqual([insights.people, insights.base], [2, 3]);
   const fav = insights.tags[0] as { values: Array<{ value: string; inside: number; base: number; lift: number | null }> };
   // Inside: MA 燕窝 (100 vs 50 of 饮品), MB 燕窝; the base adds MC 礼盒.
-  assert.deepEqual(fav.values.map((v) => [v.value, v.inside, v.base]), [['燕窝', 2, 2], ['礼盒', 0, 1]]);
+  assert.deepEqual(
+    fav.values.map((v) => [v.value, v.inside, v.base]),
+    [
+      ['燕窝', 2, 2],
+      ['礼盒', 0, 1],
+    ],
+  );
   assert.equal(fav.values[0].lift, 1.5);
   const spend = insights.tags[1] as { summary: Record<string, number> };
   assert.deepEqual([spend.summary.avg_inside, spend.summary.avg_base], [225, (150 + 300 + 80) / 3]);
@@ -266,7 +351,10 @@ test('insights: tag distributions inside against the base, numbers summarised, a
   await runTags(stores, { workspaceId: ws.id, keys: ['member_level'], baseDate: TODAY });
   const cross = await crossMatrix(stores, ws.id, undefined, 'member_level', 'fav_category');
   assert.deepEqual(cross.columns, ['燕窝']);
-  assert.deepEqual(cross.rows.map((r) => [r.value, ...r.cells]).sort(), [['金卡', 1], ['银卡', 1]]);
+  assert.deepEqual(cross.rows.map((r) => [r.value, ...r.cells]).sort(), [
+    ['金卡', 1],
+    ['银卡', 1],
+  ]);
   await assert.rejects(crossMatrix(stores, ws.id, undefined, 'spend_total', 'fav_category'), /a cross matrix takes text/);
 });
 
@@ -279,15 +367,34 @@ test('lists: a file of identifiers becomes a segment (bad and unmatched rows rep
   assert.match(report.rejected[0].expected, /^a phone/);
   assert.deepEqual(await members({ type: 'segment', segment: 'vip_list' }), ['MC']);
   // Importing again replaces the list.
-  const again = await importSegmentList(stores, ws.id, { key: 'vip_list', name: { zh: '贵宾名单', en: 'VIP list' }, identifierType: 'phone', file: file('none.csv', ['phone', '13999999999']) });
+  const again = await importSegmentList(stores, ws.id, {
+    key: 'vip_list',
+    name: { zh: '贵宾名单', en: 'VIP list' },
+    identifierType: 'phone',
+    file: file('none.csv', ['phone', '13999999999']),
+  });
   assert.equal(again.people, 0);
   assert.deepEqual(await members({ type: 'segment', segment: 'vip_list' }), []);
 
   let text = '';
-  const sink = { write: (chunk: string) => ((text += chunk), true), once: () => undefined } as unknown as NodeJS.WritableStream;
+  const sink = {
+    write: (chunk: string) => {
+      text += chunk;
+      return true;
+    },
+    once: () => undefined,
+  } as unknown as NodeJS.WritableStream;
   const exported = await exportSegment(stores, ws.id, 'big_spenders', 'member_no', sink);
   assert.deepEqual(exported, { people: 2, rows: 2 });
-  assert.deepEqual(text.trim().split('\n').slice(1).map((l) => l.split(',')[1]).sort(), ['MA', 'MB']);
+  assert.deepEqual(
+    text
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',')[1])
+      .sort(),
+    ['MA', 'MB'],
+  );
 });
 
 test('snapshots: taken by hand or after whole tag runs, the last N kept, who joined and who left', async () => {
@@ -304,10 +411,26 @@ test('snapshots: taken by hand or after whole tag runs, the last N kept, who joi
   await runImport(stores, { workspace: ws, kind: 'orders', source: 'erp', files: [file('more.csv', ['order_id,ordered_at,amount,member_no', 'c2,2026-06-28 10:00:00,100,MC'])] });
   await runTags(stores, { workspaceId: ws.id, baseDate: TODAY });
   const afterRun = await listSnapshots(stores, ws.id, 'spent_120');
-  assert.deepEqual(afterRun.map((s) => [s.trigger, s.people]), [['tags', 3], ['manual', 2]]);
+  assert.deepEqual(
+    afterRun.map((s) => [s.trigger, s.people]),
+    [
+      ['tags', 3],
+      ['manual', 2],
+    ],
+  );
   const diff = await diffSnapshots(stores, ws.id, 'spent_120');
   assert.deepEqual([diff.joined.people, diff.joined.sample, diff.left.people], [1, [person.get('MC')], 0]);
-  await saveSegment(stores, ws.id, { key: 'spent_120', name: { zh: '消费200以上', en: 'Spent 200+' }, conditions: [{ type: 'tag', tag: 'spend_total', op: 'gte', value: 200 }], snapshots: { afterTagRuns: true, keep: 2 } }, { replace: true });
+  await saveSegment(
+    stores,
+    ws.id,
+    {
+      key: 'spent_120',
+      name: { zh: '消费200以上', en: 'Spent 200+' },
+      conditions: [{ type: 'tag', tag: 'spend_total', op: 'gte', value: 200 }],
+      snapshots: { afterTagRuns: true, keep: 2 },
+    },
+    { replace: true },
+  );
   await takeSnapshot(stores, ws.id, 'spent_120');
   const kept = await listSnapshots(stores, ws.id, 'spent_120');
   assert.equal(kept.length, 2, 'the last two are kept');

@@ -4,7 +4,7 @@
  */
 import type { Stores } from '../stores/stores.ts';
 import { WorkspaceService } from '../access/workspaces.ts';
-import { type AuthenticatedKey, type Role } from '../access/keys.ts';
+import type { AuthenticatedKey, Role } from '../access/keys.ts';
 import { ConflictError, NotFoundError } from '../kernel/errors.ts';
 import { identitySourcesScope, peopleScope, scopeOf } from '../access/scope.ts';
 import { dateInZone } from '../kernel/time.ts';
@@ -62,7 +62,14 @@ export async function deleteSegment(stores: Stores, workspaceId: string, key: st
  * What compiling a tree needs: today in the workspace's zone, the run each tag condition reads (the
  * current one, or as of its date), and the segments it reads, transitively (a cycle is an error).
  */
-async function context(stores: Stores, workspaceId: string, segment: Pick<Segment, 'conditions'> & { key?: string }, slice?: number, today?: string, now?: number): Promise<CompileContext> {
+async function context(
+  stores: Stores,
+  workspaceId: string,
+  segment: Pick<Segment, 'conditions'> & { key?: string },
+  slice?: number,
+  today?: string,
+  now?: number,
+): Promise<CompileContext> {
   const segments = new Map<string, Segment>();
   const pending = [...segmentReferences(segment.conditions)];
   const all: Condition[] = [...nodes(segment.conditions)];
@@ -87,11 +94,21 @@ async function context(stores: Stores, workspaceId: string, segment: Pick<Segmen
     workspace,
     tagNodes.size > 0 ? listTags(stores, workspaceId) : [],
     tagRunIds(stores, workspaceId, [...tagNodes.values()]).then(async (ids) => {
-      const withBitmaps = await runsKept(stores, workspaceId, ids.filter((id): id is string => id !== undefined));
+      const withBitmaps = await runsKept(
+        stores,
+        workspaceId,
+        ids.filter((id): id is string => id !== undefined),
+      );
       return ids.map((runId) => ({ runId, bitmaps: runId !== undefined && withBitmaps.has(runId) }));
     }),
     everyoneKept(stores, workspaceId),
-    behaviourNodes ? behaviourContext(stores, workspaceId, workspace.then((w) => w.timeZone)) : undefined,
+    behaviourNodes
+      ? behaviourContext(
+          stores,
+          workspaceId,
+          workspace.then((w) => w.timeZone),
+        )
+      : undefined,
   ]);
   const tagsByKey = new Map(tags.map((t) => [t.key, t]));
   for (const node of tagNodes.values()) if (!tagsByKey.has(node.tag)) throw new NotFoundError(`the tree reads tag "${node.tag}", which does not exist`);
@@ -136,7 +153,10 @@ async function runsKept(stores: Stores, workspaceId: string, runIds: string[]): 
   const known = keptIn(stores, workspaceId);
   const unknown = runIds.filter((id) => !known.runs.has(id));
   if (unknown.length > 0) {
-    const rows = await stores.facts.query<{ run_id: string }>(`SELECT DISTINCT run_id FROM tag_bitmaps WHERE workspace_id = {ws:String} AND run_id IN {runs:Array(String)}`, { ws: workspaceId, runs: unknown });
+    const rows = await stores.facts.query<{ run_id: string }>(`SELECT DISTINCT run_id FROM tag_bitmaps WHERE workspace_id = {ws:String} AND run_id IN {runs:Array(String)}`, {
+      ws: workspaceId,
+      runs: unknown,
+    });
     for (const row of rows) known.runs.add(row.run_id);
   }
   return known.runs;

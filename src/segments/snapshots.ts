@@ -13,7 +13,6 @@ import { peopleScope } from '../access/scope.ts';
 import { sql } from '../facts/sql.ts';
 import type { Snapshot as SnapshotInfo } from '../contract/segments.ts';
 
-
 const dateText = (d: Date | string) => (typeof d === 'string' ? d.slice(0, 10) : d.toISOString().slice(0, 10));
 
 export async function takeSnapshot(stores: Stores, workspaceId: string, key: string, trigger: 'manual' | 'tags' | 'schedule' = 'manual'): Promise<SnapshotInfo> {
@@ -29,7 +28,10 @@ export async function takeSnapshot(stores: Stores, workspaceId: string, key: str
     { ws: workspaceId, segment: key, snapshot: id },
   );
   const evaluatedFor = String(params.today);
-  await stores.state.db.insertInto('segment_snapshots').values({ id, workspace_id: workspaceId, segment_key: key, trigger, people: Number(n), evaluated_for: evaluatedFor }).execute();
+  await stores.state.db
+    .insertInto('segment_snapshots')
+    .values({ id, workspace_id: workspaceId, segment_key: key, trigger, people: Number(n), evaluated_for: evaluatedFor })
+    .execute();
   // Keep the last N: older snapshots and their members go.
   const old = await stores.state.db
     .selectFrom('segment_snapshots')
@@ -54,8 +56,22 @@ export async function takeSnapshot(stores: Stores, workspaceId: string, key: str
 }
 
 export async function listSnapshots(stores: Stores, workspaceId: string, key: string): Promise<SnapshotInfo[]> {
-  const rows = await stores.state.db.selectFrom('segment_snapshots').selectAll().where('workspace_id', '=', workspaceId).where('segment_key', '=', key).orderBy('taken_at', 'desc').orderBy('id', 'desc').execute();
-  return rows.map((r) => ({ id: r.id, segment: r.segment_key, trigger: r.trigger, people: Number(r.people), evaluatedFor: dateText(r.evaluated_for), takenAt: new Date(r.taken_at).toISOString() }));
+  const rows = await stores.state.db
+    .selectFrom('segment_snapshots')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('segment_key', '=', key)
+    .orderBy('taken_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    segment: r.segment_key,
+    trigger: r.trigger,
+    people: Number(r.people),
+    evaluatedFor: dateText(r.evaluated_for),
+    takenAt: new Date(r.taken_at).toISOString(),
+  }));
 }
 
 /** Who joined and who left between two snapshots of a segment (by default the last two). */
@@ -69,7 +85,8 @@ export async function diffSnapshots(stores: Stores, workspaceId: string, key: st
   const scope = peopleScope(options.viewer ?? {}, workspaceId);
   const members = (snapshot: string) => sql`SELECT person_id FROM segment_members WHERE workspace_id = ${workspaceId} AND segment = ${key} AND snapshot_id = ${snapshot}`;
   const side = async (inside: string, outside: string) => {
-    const { query, params } = sql`SELECT count() AS n, arraySlice(groupArray(person_id), 1, ${sql.param(options.sample ?? 20, 'UInt32')}) AS sample FROM (${members(inside)}) WHERE person_id NOT IN (${members(outside)}) AND ${scope}`.toQuery();
+    const { query, params } =
+      sql`SELECT count() AS n, arraySlice(groupArray(person_id), 1, ${sql.param(options.sample ?? 20, 'UInt32')}) AS sample FROM (${members(inside)}) WHERE person_id NOT IN (${members(outside)}) AND ${scope}`.toQuery();
     const rows = await stores.facts.query<{ n: string; sample: string[] }>(query, params);
     return { people: Number(rows[0].n), sample: rows[0].sample.map(Number) };
   };

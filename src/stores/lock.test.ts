@@ -22,10 +22,7 @@ test('a second process opening a locked directory gets an error naming the holde
     assert.throws(
       () => lockDirectory(dir),
       (error: unknown) =>
-        error instanceof DirectoryLockedError &&
-        error.holderPid === holder.pid &&
-        error.message.includes(`in use by process ${holder.pid}`) &&
-        error.message.includes(dir),
+        error instanceof DirectoryLockedError && error.holderPid === holder.pid && error.message.includes(`in use by process ${holder.pid}`) && error.message.includes(dir),
     );
   } finally {
     holder.kill('SIGKILL');

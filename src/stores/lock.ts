@@ -8,10 +8,7 @@ export class DirectoryLockedError extends Error {
   override name = 'DirectoryLockedError';
   readonly holderPid: number;
   constructor(directory: string, holderPid: number, since: string) {
-    super(
-      `data directory ${directory} is in use by process ${holderPid} (since ${since}); ` +
-        `stop that process or choose another directory with --data / SIYU_DATA_DIR`,
-    );
+    super(`data directory ${directory} is in use by process ${holderPid} (since ${since}); ` + `stop that process or choose another directory with --data / SIYU_DATA_DIR`);
     this.holderPid = holderPid;
   }
 }

@@ -2,7 +2,22 @@
  * What each kind of tag computes, as one ClickHouse query per tag returning (person_id, value). All
  * values are bound parameters; the workspace, its time zone and the base date bound every query.
  */
-import { RFM_GROUPS, statisticValueType, type Condition, type InlineStatistic, type SubscriptionTag, type TierTag, type WecomTag, type RuleTag, type CycleTag, type LifecycleTag, type PreferenceTag, type RfmTag, type StatisticTag, type TagDefinition } from './definition.ts';
+import {
+  RFM_GROUPS,
+  statisticValueType,
+  type Condition,
+  type InlineStatistic,
+  type SubscriptionTag,
+  type TierTag,
+  type WecomTag,
+  type RuleTag,
+  type CycleTag,
+  type LifecycleTag,
+  type PreferenceTag,
+  type RfmTag,
+  type StatisticTag,
+  type TagDefinition,
+} from './definition.ts';
 import { EVERYONE, PURCHASE_LINES, PURCHASES } from '../facts/views.ts';
 import { PROFILE, PROFILE_FIELDS } from '../facts/member-profile.ts';
 import type { ValueType } from '../facts/tag-values.ts';
@@ -107,7 +122,8 @@ const PREFERENCE_SOURCES: Record<PreferenceTag['dimension'], { lines: boolean; v
 };
 
 /** The part of the day a purchase time falls in, in the workspace's zone. */
-const dayPart = (at: string) => `multiIf(toHour(${at}, {tz:String}) < 6, 'night', toHour(${at}, {tz:String}) < 12, 'morning', toHour(${at}, {tz:String}) < 18, 'afternoon', 'evening')`;
+const dayPart = (at: string) =>
+  `multiIf(toHour(${at}, {tz:String}) < 6, 'night', toHour(${at}, {tz:String}) < 12, 'morning', toHour(${at}, {tz:String}) < 18, 'afternoon', 'evening')`;
 
 /**
  * Each person's favourite values of a dimension, ranked by how often (or how much) they bought them;
@@ -264,7 +280,7 @@ export interface RuleInput {
  * the inline statistics joined per person, then the first case whose condition holds gives the
  * value. Every literal is a bound parameter; every column name comes from fixed maps.
  */
-export function ruleQuery(tag: RuleTag, inputs: Map<string, RuleInput>, sources: PurchaseSources = SHARED_VIEWS): TagQuery {
+function ruleQuery(tag: RuleTag, inputs: Map<string, RuleInput>, sources: PurchaseSources = SHARED_VIEWS): TagQuery {
   const keys = [...inputs.keys()];
   const params: Record<string, unknown> = { rule_runs: [...inputs.values()].flatMap((i) => (i.runId ? [i.runId] : [])) };
   const columns = keys.map((key, i) => {
@@ -345,9 +361,7 @@ function subscriptionQuery(tag: SubscriptionTag, sources: PurchaseSources): TagQ
       FROM ${sources.purchases} AS p LEFT JOIN (${shipments}) AS s ON p.source = s.source AND p.order_id = s.order_id
       WHERE p.package_periods > 0`;
   const value =
-    tag.output === 'remaining_shipments'
-      ? 'toFloat64(sum(remaining))'
-      : `multiIf(countIf(remaining > 0 AND NOT paused) > 0, 'active', countIf(paused) > 0, 'paused', 'ended')`;
+    tag.output === 'remaining_shipments' ? 'toFloat64(sum(remaining))' : `multiIf(countIf(remaining > 0 AND NOT paused) > 0, 'active', countIf(paused) > 0, 'paused', 'ended')`;
   return { sql: `SELECT person_id, ${value} AS value FROM (${packages}) GROUP BY person_id`, params: {} };
 }
 
@@ -372,7 +386,7 @@ function wecomQuery(tag: WecomTag): TagQuery {
 /** Tiers over another tag's numbers: by rank from the highest (shares) or by minimums. */
 function tierQuery(tag: TierTag, inputs: Map<string, RuleInput>): TagQuery {
   const input = inputs.get(tag.of);
-  if (!input || input.type !== 'number') throw new Error(`tiers read a numeric tag; "${tag.of}" is ${input ? `a ${input.type}` : 'missing'}`);
+  if (input?.type !== 'number') throw new Error(`tiers read a numeric tag; "${tag.of}" is ${input ? `a ${input.type}` : 'missing'}`);
   const params: Record<string, unknown> = { of_run: input.runId ?? '', of: tag.of, labels: tag.tiers.map((t) => t.label) };
   const values = `SELECT person_id, v_number AS v FROM tag_values WHERE workspace_id = {ws:String} AND tag = {of:String} AND run_id = {of_run:String}`;
   if (tag.method === 'quantiles') {
@@ -380,9 +394,15 @@ function tierQuery(tag: TierTag, inputs: Map<string, RuleInput>): TagQuery {
     // The share of people ranked above each tier's end; the last tier takes everyone left.
     params.ends = tag.tiers.map((t, i) => (i === tag.tiers.length - 1 ? 2 : (cumulative += t.share ?? 0)));
     const rank = `(rank() OVER (ORDER BY v DESC) - 1) / count() OVER ()`;
-    return { sql: `SELECT person_id, {labels:Array(String)}[arrayFirstIndex(e -> position < e, {ends:Array(Float64)})] AS value FROM (SELECT person_id, ${rank} AS position FROM (${values}))`, params };
+    return {
+      sql: `SELECT person_id, {labels:Array(String)}[arrayFirstIndex(e -> position < e, {ends:Array(Float64)})] AS value FROM (SELECT person_id, ${rank} AS position FROM (${values}))`,
+      params,
+    };
   }
   // The first tier whose minimum the value reaches; the last tier takes the rest.
   params.mins = tag.tiers.slice(0, -1).map((t) => t.min ?? 0);
-  return { sql: `SELECT person_id, {labels:Array(String)}[if(arrayFirstIndex(m -> v >= m, {mins:Array(Float64)}) AS i = 0, length({labels:Array(String)}), i)] AS value FROM (${values})`, params };
+  return {
+    sql: `SELECT person_id, {labels:Array(String)}[if(arrayFirstIndex(m -> v >= m, {mins:Array(Float64)}) AS i = 0, length({labels:Array(String)}), i)] AS value FROM (${values})`,
+    params,
+  };
 }

@@ -43,12 +43,23 @@ before(async () => {
   ({ ws: a, operator } = await workspaceWithKeys(stores, 'tagfuzz-a'));
   ({ ws: b } = await workspaceWithKeys(stores, 'tagfuzz-b'));
   ({ app, base } = await startTestServer(stores, { resolveAfterMs: 0 }));
-  await runImport(stores, { workspace: a, kind: 'orders', source: 'erp', files: [csv(['order_id,ordered_at,amount,member_no', 'a1,2026-06-01 10:00,100,A1', 'a2,2026-06-02 10:00,50,A2'])] });
+  await runImport(stores, {
+    workspace: a,
+    kind: 'orders',
+    source: 'erp',
+    files: [csv(['order_id,ordered_at,amount,member_no', 'a1,2026-06-01 10:00,100,A1', 'a2,2026-06-02 10:00,50,A2'])],
+  });
   await runImport(stores, {
     workspace: b,
     kind: 'orders',
     source: 'erp',
-    files: [csv(['order_id,ordered_at,amount,member_no,store_id', `${VICTIM}1,2026-06-01 10:00,987654,${VICTIM}-B1,${VICTIM}-store`, `${VICTIM}2,2026-06-03 10:00,987654,${VICTIM}-B2,${VICTIM}-store`])],
+    files: [
+      csv([
+        'order_id,ordered_at,amount,member_no,store_id',
+        `${VICTIM}1,2026-06-01 10:00,987654,${VICTIM}-B1,${VICTIM}-store`,
+        `${VICTIM}2,2026-06-03 10:00,987654,${VICTIM}-B2,${VICTIM}-store`,
+      ]),
+    ],
   });
 });
 after(async () => {
@@ -68,14 +79,23 @@ test('a statistic names only its own fields: constructor, __proto__, toString �
       assert.equal(parsed.success, false, `${measure} of ${name}`);
       assert.deepEqual(parsed.error?.issues[0].path, ['field'], name);
     }
-    const rule = { key: 'rule', name: { zh: 'x', en: 'x' }, kind: 'rule', cases: [{ when: { statistic: { of: 'events', measure: 'last', field: name }, op: 'eq', value: 1 }, value: 'x' }] };
+    const rule = {
+      key: 'rule',
+      name: { zh: 'x', en: 'x' },
+      kind: 'rule',
+      cases: [{ when: { statistic: { of: 'events', measure: 'last', field: name }, op: 'eq', value: 1 }, value: 'x' }],
+    };
     assert.equal(tagDefinitionSchema.safeParse(rule).success, false, `rule over ${name}`);
   }
   fc.assert(
-    fc.property(fc.oneof(fc.string(), fc.constantFrom(...PROTOTYPE_NAMES, ...Object.keys(PURCHASE_FIELDS), ...Object.keys(EVENT_FIELDS))), fc.constantFrom('purchases', 'events'), (field, of) => {
-      const parsed = tagDefinitionSchema.safeParse({ ...statistic(field), of });
-      assert.equal(parsed.success, Object.hasOwn(of === 'purchases' ? PURCHASE_FIELDS : EVENT_FIELDS, field));
-    }),
+    fc.property(
+      fc.oneof(fc.string(), fc.constantFrom(...PROTOTYPE_NAMES, ...Object.keys(PURCHASE_FIELDS), ...Object.keys(EVENT_FIELDS))),
+      fc.constantFrom('purchases', 'events'),
+      (field, of) => {
+        const parsed = tagDefinitionSchema.safeParse({ ...statistic(field), of });
+        assert.equal(parsed.success, Object.hasOwn(of === 'purchases' ? PURCHASE_FIELDS : EVENT_FIELDS, field));
+      },
+    ),
     { seed, numRuns: runs(300) },
   );
 });
@@ -87,7 +107,23 @@ const definition = fc.oneof(
     {
       key: fc.oneof(fc.stringMatching(/^[a-z][a-z0-9_]{1,20}$/), fc.string(), fc.constantFrom('constructor', '__proto__', 'run')),
       name: fc.oneof(fc.record({ zh: fc.string(), en: fc.string() }), fc.jsonValue()),
-      kind: fc.constantFrom('statistic', 'preference', 'rfm', 'purchase_cycle', 'lifecycle', 'model', 'rule', 'manual', 'subscription', 'wecom', 'tier', 'sql', 'imported', 'profile', 'constructor'),
+      kind: fc.constantFrom(
+        'statistic',
+        'preference',
+        'rfm',
+        'purchase_cycle',
+        'lifecycle',
+        'model',
+        'rule',
+        'manual',
+        'subscription',
+        'wecom',
+        'tier',
+        'sql',
+        'imported',
+        'profile',
+        'constructor',
+      ),
       of: fc.constantFrom('purchases', 'events', 'toString', 'spend'),
       measure: fc.constantFrom('count', 'sum', 'max', 'valueOf'),
       field: fc.constantFrom('amount', 'timestamp', 'constructor', '__proto__', 'hasOwnProperty', 'level'),
@@ -117,16 +153,87 @@ test('POST /api/v1/tags with arbitrary and near-valid definitions: 201, 400 or 4
 
 /** SQL as an attacker would build it: words, names, comments, quotes, separators and tricks. */
 const FRAGMENTS = [
-  'SELECT', 'person_id', ',', 'value', 'AS', '1', "'x'", 'FROM', 'orders', 'purchases', 'events', 'tag_values', 'products',
-  'person_identities', 'source_records', 'system.tables', 'default.orders', 'system.one', 'INFORMATION_SCHEMA.TABLES',
-  'WHERE', 'OR', '1 = 1', 'workspace_id', 'GROUP BY', 'UNION ALL', 'IN', '(', ')', 'LIMIT 1', 'count()', 'sum(amount)',
-  'toString(', 'arrayJoin([1, 2])', 'file(', 'url(', 'dictGet(', 'remote(', 'numbers(10)', "getSetting('max_threads')",
-  ';', '#', '#!', '--', '/*', '*/', "'", '"', '`', '\\', '\n', '\r', '\t', ' ', '；', '\u200b', '\u00a0', '\u2028',
-  '{ws:String}', '{base:Date}', '{tz:String}', '{sql_tag_runs:Array(String)}', 'SETTINGS readonly = 0', 'FORMAT JSON',
-  "INTO OUTFILE 'x'", 'INSERT INTO tag_values', 'CREATE TABLE fuzz_pwned (x UInt8) ENGINE = Memory', 'DROP TABLE orders', 'EXPLAIN',
+  'SELECT',
+  'person_id',
+  ',',
+  'value',
+  'AS',
+  '1',
+  "'x'",
+  'FROM',
+  'orders',
+  'purchases',
+  'events',
+  'tag_values',
+  'products',
+  'person_identities',
+  'source_records',
+  'system.tables',
+  'default.orders',
+  'system.one',
+  'INFORMATION_SCHEMA.TABLES',
+  'WHERE',
+  'OR',
+  '1 = 1',
+  'workspace_id',
+  'GROUP BY',
+  'UNION ALL',
+  'IN',
+  '(',
+  ')',
+  'LIMIT 1',
+  'count()',
+  'sum(amount)',
+  'toString(',
+  'arrayJoin([1, 2])',
+  'file(',
+  'url(',
+  'dictGet(',
+  'remote(',
+  'numbers(10)',
+  "getSetting('max_threads')",
+  ';',
+  '#',
+  '#!',
+  '--',
+  '/*',
+  '*/',
+  "'",
+  '"',
+  '`',
+  '\\',
+  '\n',
+  '\r',
+  '\t',
+  ' ',
+  '；',
+  '\u200b',
+  '\u00a0',
+  '\u2028',
+  '{ws:String}',
+  '{base:Date}',
+  '{tz:String}',
+  '{sql_tag_runs:Array(String)}',
+  'SETTINGS readonly = 0',
+  'FORMAT JSON',
+  "INTO OUTFILE 'x'",
+  'INSERT INTO tag_values',
+  'CREATE TABLE fuzz_pwned (x UInt8) ENGINE = Memory',
+  'DROP TABLE orders',
+  'EXPLAIN',
 ];
 const HEADS = ['SELECT person_id, ', 'SELECT person_id, toString(count()) AS value FROM orders ', 'WITH t AS (SELECT * FROM orders) SELECT person_id, ', ''];
-const EXPRESSIONS = ["'x'", 'toString(count())', 'toString(sum(amount))', 'groupArray(order_id)', 'toString(max(ordered_at))', 'any(source)', 'toString(person_id)', "getSetting('max_threads')", 'hostName()'];
+const EXPRESSIONS = [
+  "'x'",
+  'toString(count())',
+  'toString(sum(amount))',
+  'groupArray(order_id)',
+  'toString(max(ordered_at))',
+  'any(source)',
+  'toString(person_id)',
+  "getSetting('max_threads')",
+  'hostName()',
+];
 const TABLES = ['orders', 'purchases', 'events', 'order_lines', 'tag_values', 'person_identities', 'default.orders', 'system.tables', 'numbers(3)', '(SELECT * FROM orders)'];
 const sqlText = fc.oneof(
   fc
@@ -149,7 +256,9 @@ const REGRESSIONS = [
 ];
 
 async function tableNames(): Promise<string> {
-  return (await stores.facts.query<{ name: string }>("SELECT name FROM system.tables WHERE database = currentDatabase() AND NOT startsWith(name, 'tag_run_') ORDER BY name")).map((t) => t.name).join(',');
+  return (await stores.facts.query<{ name: string }>("SELECT name FROM system.tables WHERE database = currentDatabase() AND NOT startsWith(name, 'tag_run_') ORDER BY name"))
+    .map((t) => t.name)
+    .join(',');
 }
 
 let serial = 0;
@@ -157,7 +266,12 @@ test('a SQL tag from random fragments is refused in our words, or runs giving on
   const tablesBefore = await tableNames();
   const [{ n: victimOrders }] = await stores.facts.query<{ n: string }>('SELECT count() AS n FROM orders FINAL WHERE workspace_id = {ws:String}', { ws: b.id });
   // A's people as OneID knows them when the tag ran.
-  const peopleOfA = async () => new Set((await stores.facts.query<{ p: string }>('SELECT DISTINCT toString(person_id) AS p FROM source_records FINAL WHERE workspace_id = {ws:String}', { ws: a.id })).map((r) => r.p));
+  const peopleOfA = async () =>
+    new Set(
+      (await stores.facts.query<{ p: string }>('SELECT DISTINCT toString(person_id) AS p FROM source_records FINAL WHERE workspace_id = {ws:String}', { ws: a.id })).map(
+        (r) => r.p,
+      ),
+    );
   let accepted = 0;
   await fc.assert(
     fc.asyncProperty(sqlText, fc.constantFrom('string', 'number', 'string_list'), async (query, valueType) => {
@@ -196,7 +310,31 @@ test('a SQL tag from random fragments is refused in our words, or runs giving on
 });
 
 /** Names and aliases as an attacker would quote them: brackets, spaces, quotes, dots, line breaks, the tree's own words. */
-const NAME_PIECES = [')', '(', ' ', '`', '"', "'", '\n', '\r', '.', ',', 'é', '中', '\u200b', '\u2028', '\\', 't', 'x', 'value', 'source_records', '(alias y)', ' (children 1)', ' x)', 'TableIdentifier orders'];
+const NAME_PIECES = [
+  ')',
+  '(',
+  ' ',
+  '`',
+  '"',
+  "'",
+  '\n',
+  '\r',
+  '.',
+  ',',
+  'é',
+  '中',
+  '\u200b',
+  '\u2028',
+  '\\',
+  't',
+  'x',
+  'value',
+  'source_records',
+  '(alias y)',
+  ' (children 1)',
+  ' x)',
+  'TableIdentifier orders',
+];
 const weirdName = fc.array(fc.constantFrom(...NAME_PIECES), { minLength: 1, maxLength: 5 }).map((pieces) => pieces.join(''));
 /** A name quoted as ClickHouse reads it: in backticks or double quotes, the quote and backslash escaped. */
 const quoted = fc.tuple(weirdName, fc.constantFrom('`', '"')).map(([name, q]) => q + name.replaceAll('\\', '\\\\').replaceAll(q, `\\${q}`) + q);
@@ -205,9 +343,14 @@ const namedSql = fc.oneof(
   // The red team's shape: one person of A, and everything of a table aliased with a forged name.
   fc
     .tuple(fc.constantFrom(...LEAK_TABLES), quoted)
-    .map(([table, alias]) => `SELECT p.person_id AS person_id, s.v AS value FROM (SELECT person_id FROM orders LIMIT 1) AS p CROSS JOIN (SELECT toString(groupUniqArray(tuple(*))) AS v FROM ${table} AS ${alias}) AS s`),
+    .map(
+      ([table, alias]) =>
+        `SELECT p.person_id AS person_id, s.v AS value FROM (SELECT person_id FROM orders LIMIT 1) AS p CROSS JOIN (SELECT toString(groupUniqArray(tuple(*))) AS v FROM ${table} AS ${alias}) AS s`,
+    ),
   // A forged column alias carried through a subquery.
-  fc.tuple(fc.constantFrom(...LEAK_TABLES), quoted).map(([table, alias]) => `SELECT person_id, toString(${alias}) AS value FROM (SELECT person_id, tuple(*) AS ${alias} FROM ${table})`),
+  fc
+    .tuple(fc.constantFrom(...LEAK_TABLES), quoted)
+    .map(([table, alias]) => `SELECT person_id, toString(${alias}) AS value FROM (SELECT person_id, tuple(*) AS ${alias} FROM ${table})`),
   // A forged table or CTE name.
   fc.tuple(quoted, fc.constantFrom(...LEAK_TABLES)).map(([name, table]) => `WITH ${name} AS (SELECT * FROM ${table}) SELECT person_id, toString(tuple(*)) AS value FROM ${name}`),
   fc.tuple(quoted, quoted).map(([table, column]) => `SELECT person_id, toString(${column}) AS value FROM ${table}`),
@@ -228,15 +371,22 @@ test('a SQL tag whose names and aliases hold brackets, spaces, quotes, dots, lin
       const ran = await call('POST', '/api/v1/tags/run', { keys: [key], baseDate: '2026-06-30' });
       assert.equal(ran.status, 200, ran.text);
       assert.doesNotMatch(ran.text, CLICKHOUSE_TEXT);
-      const values = await stores.facts.query<{ text: string }>('SELECT toString(tuple(v_string, v_number, v_list)) AS text FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String}', { ws: a.id, tag: key });
+      const values = await stores.facts.query<{ text: string }>(
+        'SELECT toString(tuple(v_string, v_number, v_list)) AS text FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String}',
+        { ws: a.id, tag: key },
+      );
       for (const v of values) assert.doesNotMatch(v.text, new RegExp(`${VICTIM}|987654|${b.id}`), `no B data in A's values: ${query}`);
     }),
     {
       seed,
       numRuns: runs(80),
       examples: [
-        ['SELECT p.person_id AS person_id, s.v AS value FROM (SELECT person_id FROM orders LIMIT 1) AS p CROSS JOIN (SELECT toString(groupUniqArray((workspace_id, name, identifiers))) AS v FROM source_records AS `t) x`) AS s'],
-        ['SELECT p.person_id AS person_id, s.v AS value FROM (SELECT person_id FROM orders LIMIT 1) AS p CROSS JOIN (SELECT toString(groupUniqArray(tuple(*))) AS v FROM source_records AS "t (alias y)") AS s'],
+        [
+          'SELECT p.person_id AS person_id, s.v AS value FROM (SELECT person_id FROM orders LIMIT 1) AS p CROSS JOIN (SELECT toString(groupUniqArray((workspace_id, name, identifiers))) AS v FROM source_records AS `t) x`) AS s',
+        ],
+        [
+          'SELECT p.person_id AS person_id, s.v AS value FROM (SELECT person_id FROM orders LIMIT 1) AS p CROSS JOIN (SELECT toString(groupUniqArray(tuple(*))) AS v FROM source_records AS "t (alias y)") AS s',
+        ],
       ],
     },
   );

@@ -203,7 +203,6 @@ export const modelSchema = z.object({
 });
 export type ModelTag = z.infer<typeof modelSchema>;
 
-
 /** A statistic computed inline for a rule (the same fields as a statistic tag, without buckets). */
 const inlineStatisticShape = {
   of: z.enum(['purchases', 'events']),
@@ -237,7 +236,10 @@ export const conditionSchema = conditionTreeSchema<RuleLeaf>([tagLeafSchema({}),
  * `{ tag, op, value }` …), rewritten to the tree here so existing scripts and pack files keep working.
  * Typed as the tree, which is what code writes.
  */
-const whenSchema = z.preprocess(ruleConditionTree, conditionSchema.superRefine((c, ctx) => checkTreeSize([c], ctx))) as unknown as z.ZodType<Condition>;
+const whenSchema = z.preprocess(
+  ruleConditionTree,
+  conditionSchema.superRefine((c, ctx) => checkTreeSize([c], ctx)),
+) as unknown as z.ZodType<Condition>;
 
 /** The tags a condition reads. */
 export function conditionTags(condition: Condition): string[] {
@@ -257,7 +259,8 @@ export const ruleSchema = z
   .superRefine((tag, ctx) => {
     const expected = tag.valueType === 'boolean' ? 'boolean' : tag.valueType === 'number' ? 'number' : 'string';
     [...tag.cases.map((c) => c.value), ...(tag.else === undefined ? [] : [tag.else])].forEach((value, i) => {
-      if (typeof value !== expected) ctx.addIssue({ code: 'custom', path: i < tag.cases.length ? ['cases', i, 'value'] : ['else'], message: `expected a ${expected} (valueType ${tag.valueType})` });
+      if (typeof value !== expected)
+        ctx.addIssue({ code: 'custom', path: i < tag.cases.length ? ['cases', i, 'value'] : ['else'], message: `expected a ${expected} (valueType ${tag.valueType})` });
     });
     if (tag.dependsOn.includes(tag.key)) ctx.addIssue({ code: 'custom', path: ['cases'], message: 'a rule cannot read its own tag' });
   });
@@ -314,9 +317,12 @@ export const tierSchema = z
   .superRefine((tag, ctx) => {
     tag.tiers.forEach((tier, i) => {
       const last = i === tag.tiers.length - 1;
-      if (tag.method === 'quantiles' && !last && tier.share === undefined) ctx.addIssue({ code: 'custom', path: ['tiers', i, 'share'], message: 'each tier but the last needs a share' });
-      if (tag.method === 'thresholds' && !last && tier.min === undefined) ctx.addIssue({ code: 'custom', path: ['tiers', i, 'min'], message: 'each tier but the last needs a min' });
-      if (tag.method === 'thresholds' && i > 0 && tier.min !== undefined && tier.min >= (tag.tiers[i - 1].min ?? Infinity)) ctx.addIssue({ code: 'custom', path: ['tiers', i, 'min'], message: 'minimums must fall from the first tier to the last' });
+      if (tag.method === 'quantiles' && !last && tier.share === undefined)
+        ctx.addIssue({ code: 'custom', path: ['tiers', i, 'share'], message: 'each tier but the last needs a share' });
+      if (tag.method === 'thresholds' && !last && tier.min === undefined)
+        ctx.addIssue({ code: 'custom', path: ['tiers', i, 'min'], message: 'each tier but the last needs a min' });
+      if (tag.method === 'thresholds' && i > 0 && tier.min !== undefined && tier.min >= (tag.tiers[i - 1].min ?? Infinity))
+        ctx.addIssue({ code: 'custom', path: ['tiers', i, 'min'], message: 'minimums must fall from the first tier to the last' });
     });
     const shares = tag.tiers.reduce((sum, t) => sum + (t.share ?? 0), 0);
     if (tag.method === 'quantiles' && shares > 1 + 1e-9) ctx.addIssue({ code: 'custom', path: ['tiers'], message: `shares add up to ${shares}, more than 1` });

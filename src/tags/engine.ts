@@ -38,7 +38,6 @@ export interface RunTagsOptions {
   onTag?: (result: TagRunResult) => void;
 }
 
-
 export async function runTags(stores: Stores, options: RunTagsOptions): Promise<TagRunResult[]> {
   const workspace = await new WorkspaceService(stores.state).get(options.workspaceId);
   const baseDate = options.baseDate ?? dateInZone(workspace.timeZone);
@@ -122,10 +121,9 @@ export function bitmapValue(type: ValueType): string {
 
 /** Everyone OneID knows, as a bitmap: refreshed after whole tag runs. */
 export async function writePeopleBitmap(stores: Stores, workspaceId: string): Promise<void> {
-  await stores.facts.command(
-    `INSERT INTO people_bitmaps (workspace_id, computed_at, people) SELECT {ws:String}, now64(3), groupBitmapState(person_id) FROM ${EVERYONE}`,
-    { ws: workspaceId },
-  );
+  await stores.facts.command(`INSERT INTO people_bitmaps (workspace_id, computed_at, people) SELECT {ws:String}, now64(3), groupBitmapState(person_id) FROM ${EVERYONE}`, {
+    ws: workspaceId,
+  });
 }
 
 type TagRunListener = (stores: Stores, workspaceId: string, results: TagRunResult[]) => Promise<void>;
@@ -173,7 +171,10 @@ class RunTables {
         `CREATE TABLE ${tables.purchases} (person_id UInt64, source LowCardinality(String), order_id String, ordered_at DateTime64(3, 'UTC'), day Date,
            store_id String, amount Float64, item_count Float64, discount Float64, package_periods UInt16) ENGINE = MergeTree ORDER BY person_id`,
       );
-      await stores.facts.command(`INSERT INTO ${tables.purchases} SELECT person_id, source, order_id, ordered_at, day, store_id, amount, item_count, discount, package_periods FROM ${PURCHASES}`, params);
+      await stores.facts.command(
+        `INSERT INTO ${tables.purchases} SELECT person_id, source, order_id, ordered_at, day, store_id, amount, item_count, discount, package_periods FROM ${PURCHASES}`,
+        params,
+      );
     }
     if (readsLines) {
       tables.lines = `tag_run_lines_${tables.id}`;
@@ -256,7 +257,12 @@ class ModelCache {
 }
 
 /** Writes a model tag's predictions (one per buyer) and returns the fit it used. */
-async function writeModelTag(stores: Stores, tag: Extract<TagDefinition, { kind: 'model' }>, models: ModelCache, params: { ws: string; tag: string; run: string; base: string }): Promise<ModelFit> {
+async function writeModelTag(
+  stores: Stores,
+  tag: Extract<TagDefinition, { kind: 'model' }>,
+  models: ModelCache,
+  params: { ws: string; tag: string; run: string; base: string },
+): Promise<ModelFit> {
   const fit = await models.fit(tag.unit, needsSpend(tag));
   const buyers = await models.buyers();
   async function* lines(): AsyncIterable<string> {
@@ -290,7 +296,10 @@ async function runTag(
   const started = Date.now();
   const runId = `tag_${crypto.randomBytes(8).toString('hex')}`;
   const db = stores.state.db;
-  await db.insertInto('tag_runs').values({ id: runId, workspace_id: workspaceId, tag_key: tag.key, base_date: baseDate, trigger, status: 'running', error: null, finished_at: null }).execute();
+  await db
+    .insertInto('tag_runs')
+    .values({ id: runId, workspace_id: workspaceId, tag_key: tag.key, base_date: baseDate, trigger, status: 'running', error: null, finished_at: null })
+    .execute();
   try {
     const params = { ws: workspaceId, tz: timeZone, base: baseDate, tag: tag.key, run: runId };
     let details: unknown = null;
@@ -345,7 +354,12 @@ async function runTag(
         );
       }
     }
-    if (details) await db.updateTable('tag_runs').set({ details: JSON.stringify(details) }).where('id', '=', runId).execute();
+    if (details)
+      await db
+        .updateTable('tag_runs')
+        .set({ details: JSON.stringify(details) })
+        .where('id', '=', runId)
+        .execute();
     await writeBitmaps(stores, tag, params);
     const [count] = await stores.facts.query<{ n: string }>(
       `SELECT count() AS n FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String}`,

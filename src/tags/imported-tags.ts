@@ -76,7 +76,11 @@ export async function importTagFile(stores: Stores, workspaceId: string, key: st
   }
   await flush();
   // The new batch is complete: older ones go (a run reads the newest batch only, so a crash before this loses nothing).
-  await stores.facts.command(`ALTER TABLE tag_imports DELETE WHERE workspace_id = {ws:String} AND tag = {tag:String} AND batch < {batch:UInt64}`, { ws: workspaceId, tag: key, batch });
+  await stores.facts.command(`ALTER TABLE tag_imports DELETE WHERE workspace_id = {ws:String} AND tag = {tag:String} AND batch < {batch:UInt64}`, {
+    ws: workspaceId,
+    tag: key,
+    batch,
+  });
   return report;
 }
 

@@ -55,7 +55,11 @@ before(async () => {
     'b1,5,2026-06-30,,待发货',
   ]);
   const members = csv('members.csv', ['member_no,unionid,gender,level,points', 'MA,UA,女,金卡,1200', 'MB,UB,男,银卡,300']);
-  const contacts = csv('contacts.csv', ['external_userid,staff_userid,staff_name,unionid,added_at', 'wmA,s1,王导购,UA,2026-06-10 09:00:00', 'wmA,s2,李导购,UA,2026-06-12 09:00:00']);
+  const contacts = csv('contacts.csv', [
+    'external_userid,staff_userid,staff_name,unionid,added_at',
+    'wmA,s1,王导购,UA,2026-06-10 09:00:00',
+    'wmA,s2,李导购,UA,2026-06-12 09:00:00',
+  ]);
   await runImport(stores, { workspace: ws, kind: 'orders', source: 'erp', files: [orders, shipments] });
   await runImport(stores, { workspace: ws, kind: 'members', source: 'crm', files: [members] });
   await runImport(stores, { workspace: ws, kind: 'contacts', source: 'wecom', files: [contacts] });
@@ -73,7 +77,14 @@ async function run(...keys: string[]) {
 }
 
 test('discount share: the fraction of purchases bought with a discount', async () => {
-  await saveTag(stores, ws.id, { key: 'discount_share', name: { zh: '折扣订单占比', en: 'Discount share' }, kind: 'statistic', of: 'purchases', measure: 'share', field: 'discount' });
+  await saveTag(stores, ws.id, {
+    key: 'discount_share',
+    name: { zh: '折扣订单占比', en: 'Discount share' },
+    kind: 'statistic',
+    of: 'purchases',
+    measure: 'share',
+    field: 'discount',
+  });
   await run('discount_share');
   assert.equal(await valueOf('discount_share', 'MA'), 0.5);
   assert.equal(await valueOf('discount_share', 'MB'), 0);
@@ -83,15 +94,12 @@ test('subscriptions: paused, ended and active packages, and the shipments left, 
   await saveTag(stores, ws.id, { key: 'sub_status', name: { zh: '订阅状态', en: 'Subscription status' }, kind: 'subscription', output: 'status' });
   await saveTag(stores, ws.id, { key: 'sub_left', name: { zh: '剩余期数', en: 'Shipments left' }, kind: 'subscription', output: 'remaining_shipments' });
   await run('sub_status', 'sub_left');
-  assert.deepEqual(
-    await Promise.all(['MA', 'MB', 'MC', 'MD'].map(async (who) => [await valueOf('sub_status', who), await valueOf('sub_left', who)])),
-    [
-      [undefined, undefined], // no package
-      ['paused', 5],
-      ['ended', 0],
-      ['active', 3],
-    ],
-  );
+  assert.deepEqual(await Promise.all(['MA', 'MB', 'MC', 'MD'].map(async (who) => [await valueOf('sub_status', who), await valueOf('sub_left', who)])), [
+    [undefined, undefined], // no package
+    ['paused', 5],
+    ['ended', 0],
+    ['active', 3],
+  ]);
 });
 
 test('WeCom relationship: an owner for people in contacts, false for everyone else; days since the first staff member added them', async () => {
@@ -109,7 +117,14 @@ test('WeCom relationship: an owner for people in contacts, false for everyone el
 
 test('tiers over another tag: by shares of people from the top, or by minimums', async () => {
   await saveTag(stores, ws.id, { key: 'spend_total', name: { zh: '累计消费', en: 'Spend' }, kind: 'statistic', of: 'purchases', measure: 'sum', field: 'amount' });
-  await saveTag(stores, ws.id, { key: 'spend_half', name: { zh: '消费前50%', en: 'Spend halves' }, kind: 'tier', of: 'spend_total', method: 'quantiles', tiers: [{ label: '高', share: 0.5 }, { label: '低' }] });
+  await saveTag(stores, ws.id, {
+    key: 'spend_half',
+    name: { zh: '消费前50%', en: 'Spend halves' },
+    kind: 'tier',
+    of: 'spend_total',
+    method: 'quantiles',
+    tiers: [{ label: '高', share: 0.5 }, { label: '低' }],
+  });
   await saveTag(stores, ws.id, {
     key: 'spend_band',
     name: { zh: '消费档', en: 'Spend band' },
@@ -125,7 +140,18 @@ test('tiers over another tag: by shares of people from the top, or by minimums',
   // Spend: MA 300, MB 300, MD 80, MC 50.
   assert.deepEqual(await Promise.all(['MA', 'MB', 'MD', 'MC'].map((w) => valueOf('spend_half', w))), ['高', '高', '低', '低']);
   assert.deepEqual(await Promise.all(['MA', 'MB', 'MD', 'MC'].map((w) => valueOf('spend_band', w))), ['高', '高', '中', '低']);
-  assert.throws(() => tagDefinitionSchema.parse({ key: 'bad', name: { zh: 'x', en: 'x' }, kind: 'tier', of: 'spend_total', method: 'thresholds', tiers: [{ label: 'a', min: 1 }, { label: 'b', min: 5 }, { label: 'c' }] }), /minimums must fall/);
+  assert.throws(
+    () =>
+      tagDefinitionSchema.parse({
+        key: 'bad',
+        name: { zh: 'x', en: 'x' },
+        kind: 'tier',
+        of: 'spend_total',
+        method: 'thresholds',
+        tiers: [{ label: 'a', min: 1 }, { label: 'b', min: 5 }, { label: 'c' }],
+      }),
+    /minimums must fall/,
+  );
 });
 
 test('rules over profile fields and inline statistics, for everyone OneID knows', async () => {
@@ -134,7 +160,15 @@ test('rules over profile fields and inline statistics, for everyone OneID knows'
     name: { zh: '规则分群', en: 'Rule segment' },
     kind: 'rule',
     cases: [
-      { when: { all: [{ profile: 'level', op: 'eq', value: '金卡' }, { statistic: { of: 'purchases', measure: 'count', windowDays: 30 }, op: 'gte', value: 2 }] }, value: 'gold_repeat' },
+      {
+        when: {
+          all: [
+            { profile: 'level', op: 'eq', value: '金卡' },
+            { statistic: { of: 'purchases', measure: 'count', windowDays: 30 }, op: 'gte', value: 2 },
+          ],
+        },
+        value: 'gold_repeat',
+      },
       { when: { profile: 'points', op: 'lt', value: 500 }, value: 'low_points' },
       { when: { statistic: { of: 'purchases', measure: 'last', field: 'ordered_at' }, op: 'lt', value: '2026-05-01' }, value: 'lapsed' },
     ],
@@ -142,13 +176,29 @@ test('rules over profile fields and inline statistics, for everyone OneID knows'
   });
   await run('segment_rule');
   assert.deepEqual(await Promise.all(['MA', 'MB', 'MC', 'MD'].map((w) => valueOf('segment_rule', w))), ['gold_repeat', 'low_points', 'lapsed', 'other']);
-  assert.throws(() => tagDefinitionSchema.parse({ key: 'bad', name: { zh: 'x', en: 'x' }, kind: 'rule', cases: [{ when: { profile: 'shoe_size', op: 'eq', value: 1 }, value: 'x' }] }));
-  assert.throws(() => tagDefinitionSchema.parse({ key: 'bad', name: { zh: 'x', en: 'x' }, kind: 'rule', cases: [{ when: { statistic: { of: 'purchases', measure: 'sum', field: 'source' }, op: 'gt', value: 1 }, value: 'x' }] }), /numeric field/);
+  assert.throws(() =>
+    tagDefinitionSchema.parse({ key: 'bad', name: { zh: 'x', en: 'x' }, kind: 'rule', cases: [{ when: { profile: 'shoe_size', op: 'eq', value: 1 }, value: 'x' }] }),
+  );
+  assert.throws(
+    () =>
+      tagDefinitionSchema.parse({
+        key: 'bad',
+        name: { zh: 'x', en: 'x' },
+        kind: 'rule',
+        cases: [{ when: { statistic: { of: 'purchases', measure: 'sum', field: 'source' }, op: 'gt', value: 1 }, value: 'x' }],
+      }),
+    /numeric field/,
+  );
 });
 
 test('SQL tags: a query over this workspace only, parameterised by the base date', async () => {
   const other = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('kinds-other'), name: 'other' });
-  await runImport(stores, { workspace: other, kind: 'orders', source: 'erp', files: [csv('other.csv', ['order_id,ordered_at,amount,member_no', 'z1,2026-06-01 10:00:00,999,MZ'])] });
+  await runImport(stores, {
+    workspace: other,
+    kind: 'orders',
+    source: 'erp',
+    files: [csv('other.csv', ['order_id,ordered_at,amount,member_no', 'z1,2026-06-01 10:00:00,999,MZ'])],
+  });
   await saveTag(stores, ws.id, {
     key: 'sql_june_spend',
     name: { zh: '六月消费', en: 'June spend' },
@@ -156,7 +206,13 @@ test('SQL tags: a query over this workspace only, parameterised by the base date
     valueType: 'number',
     query: `SELECT person_id, sum(amount) AS value FROM purchases WHERE day > subtractDays({base:Date}, 30) GROUP BY person_id`,
   });
-  await saveTag(stores, ws.id, { key: 'sql_everyone', name: { zh: '全部订单', en: 'All orders' }, kind: 'sql', valueType: 'number', query: 'SELECT person_id, count() AS value FROM orders GROUP BY person_id' });
+  await saveTag(stores, ws.id, {
+    key: 'sql_everyone',
+    name: { zh: '全部订单', en: 'All orders' },
+    kind: 'sql',
+    valueType: 'number',
+    query: 'SELECT person_id, count() AS value FROM orders GROUP BY person_id',
+  });
   await run('sql_june_spend', 'sql_everyone');
   assert.deepEqual(await Promise.all(['MA', 'MB', 'MC', 'MD'].map((w) => valueOf('sql_june_spend', w))), [300, 300, undefined, 80]);
   // The other workspace's buyer is not among this one's values.
@@ -181,7 +237,10 @@ test('SQL tags: anything but a read of the workspace tables is refused when save
     const tag = { key: `sql_bad_${i}`, name: { zh: 'x', en: 'x' }, kind: 'sql' as const, valueType: 'string' as const, query, dependsOn: [], onEmpty: 'keep' as const };
     await assert.rejects(saveTag(stores, ws.id, tag), (e: Error) => e instanceof ZodError && e.issues[0].path[0] === 'query' && error.test(e.issues[0].message), query);
     // A definition stored before these checks existed is checked again when it runs.
-    await stores.state.db.insertInto('tag_definitions').values({ workspace_id: ws.id, key: tag.key, definition: JSON.stringify(tag) }).execute();
+    await stores.state.db
+      .insertInto('tag_definitions')
+      .values({ workspace_id: ws.id, key: tag.key, definition: JSON.stringify(tag) })
+      .execute();
     const [result] = await runTags(stores, { workspaceId: ws.id, keys: [`sql_bad_${i}`], baseDate: BASE });
     assert.equal(result.status, 'failed', query);
     assert.match(result.error ?? '', error, query);
@@ -195,7 +254,13 @@ test('imported tags: a file of identifier → value; bad rows are reported, good
   const file = csv('notes.csv', ['会员号,备注', 'MA,高潜', 'MB,', 'MZ,未知', ',x', 'MB,流失风险']);
   const report = await importTagFile(stores, ws.id, 'crm_note', file);
   assert.deepEqual({ read: report.rowsRead, accepted: report.accepted, rejected: report.rejected }, { read: 5, accepted: 3, rejected: 2 });
-  assert.deepEqual(report.rejections.map((r) => [r.row, r.field]), [[3, 'value'], [5, 'identifier']]);
+  assert.deepEqual(
+    report.rejections.map((r) => [r.row, r.field]),
+    [
+      [3, 'value'],
+      [5, 'identifier'],
+    ],
+  );
   await run('crm_note');
   assert.equal(await valueOf('crm_note', 'MA'), '高潜');
   assert.equal(await valueOf('crm_note', 'MB'), '流失风险'); // the later row for MB wins
@@ -204,7 +269,10 @@ test('imported tags: a file of identifier → value; bad rows are reported, good
   assert.equal(again.people, 2);
   await saveTag(stores, ws.id, { key: 'crm_score', name: { zh: '评分', en: 'Score' }, kind: 'imported', identifierType: 'member_no', valueType: 'number' });
   const scores = await importTagFile(stores, ws.id, 'crm_score', csv('scores.csv', ['member,score', 'MA,4.5', 'MC,high']));
-  assert.deepEqual(scores.rejections.map((r) => [r.row, r.field, r.value]), [[3, 'value', 'high']]);
+  assert.deepEqual(
+    scores.rejections.map((r) => [r.row, r.field, r.value]),
+    [[3, 'value', 'high']],
+  );
   assert.match(scores.rejections[0].expected, /a number/);
   await run('crm_score');
   assert.equal(await valueOf('crm_score', 'MA'), 4.5);

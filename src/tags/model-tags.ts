@@ -36,7 +36,14 @@ export interface ModelFit {
 const UNIT_DAYS = { day: 1, week: 7 } as const;
 
 /** Every buyer up to the base date, purchases on one day merged into one. */
-export async function buyerSummaries(stores: Stores, workspaceId: string, timeZone: string, baseDate: string, personId?: number, runTables: { purchases?: string } = {}): Promise<BuyerSummaries> {
+export async function buyerSummaries(
+  stores: Stores,
+  workspaceId: string,
+  timeZone: string,
+  baseDate: string,
+  personId?: number,
+  runTables: { purchases?: string } = {},
+): Promise<BuyerSummaries> {
   const params = { ws: workspaceId, tz: timeZone, base: baseDate, person: personId ?? 0 };
   const [person, x, txDays, TDays, mCents] = await readUint32Rows(
     stores.facts.queryRowBinary(

@@ -59,15 +59,25 @@ test('a daily schedule at 03:00 Asia/Shanghai is due at 19:00 UTC and runs every
   assert.equal(ran[0].slot, '2026-06-30T19:00:00.000Z');
   assert.equal(ran[0].nextAt, '2026-07-01T19:00:00.000Z');
   assert.deepEqual(ran[0].runs.map((r) => r.key).sort(), ['orders_all', 'spend_all']);
-  assert.ok(ran[0].runs.every((r) => r.status !== 'failed'), JSON.stringify(ran[0].runs));
-  assert.deepEqual(await scheduledRuns(ws.id), [['orders_all', '2026-06-30'], ['spend_all', '2026-06-30']]);
+  assert.ok(
+    ran[0].runs.every((r) => r.status !== 'failed'),
+    JSON.stringify(ran[0].runs),
+  );
+  assert.deepEqual(await scheduledRuns(ws.id), [
+    ['orders_all', '2026-06-30'],
+    ['spend_all', '2026-06-30'],
+  ]);
 
   const after = (await getSchedule(stores, ws.id))!;
   assert.equal(after.nextAt, '2026-07-01T19:00:00.000Z');
   assert.equal(after.lastStartedAt, '2026-06-30T19:00:00.000Z');
   assert.equal(after.lastBaseDate, '2026-06-30');
 
-  assert.deepEqual((await runDueSchedules(stores, new Date('2026-06-30T19:05:00Z'))).filter((r) => r.workspaceId === ws.id), [], 'a slot runs once');
+  assert.deepEqual(
+    (await runDueSchedules(stores, new Date('2026-06-30T19:05:00Z'))).filter((r) => r.workspaceId === ws.id),
+    [],
+    'a slot runs once',
+  );
   assert.equal((await scheduledRuns(ws.id)).length, 2);
 });
 
@@ -77,7 +87,10 @@ test('two runners for the same due slot: it is claimed once and its tags run onc
   const mine = [...a, ...b].filter((r) => r.workspaceId === ws.id);
   assert.equal(mine.length, 1);
   assert.equal(mine[0].baseDate, '2026-07-01');
-  assert.deepEqual(await scheduledRuns(ws.id, '2026-07-01'), [['orders_all', '2026-07-01'], ['spend_all', '2026-07-01']]);
+  assert.deepEqual(await scheduledRuns(ws.id, '2026-07-01'), [
+    ['orders_all', '2026-07-01'],
+    ['spend_all', '2026-07-01'],
+  ]);
   assert.equal((await getSchedule(stores, ws.id))!.nextAt, '2026-07-02T19:00:00.000Z');
 });
 
@@ -87,7 +100,10 @@ test('a server that was down runs a missed slot once, for yesterday as of its re
   assert.equal(ran.length, 1);
   assert.equal(ran[0].baseDate, '2026-07-04');
   assert.equal(ran[0].nextAt, '2026-07-05T19:00:00.000Z');
-  assert.deepEqual((await runDueSchedules(stores, now)).filter((r) => r.workspaceId === ws.id), []);
+  assert.deepEqual(
+    (await runDueSchedules(stores, now)).filter((r) => r.workspaceId === ws.id),
+    [],
+  );
 });
 
 test('the cron is read in the workspace zone; invalid crons are refused with the expression named; off removes the schedule', async () => {
@@ -115,7 +131,11 @@ test('the scheduler loop runs a due schedule by itself and stops cleanly', async
   scheduled.push(loop.id);
   await saveTag(stores, loop.id, TAGS[0]);
   await setSchedule(stores, loop.id, 'daily');
-  await stores.state.db.updateTable('tag_schedules').set({ next_at: new Date(Date.now() - 60_000) }).where('workspace_id', '=', loop.id).execute();
+  await stores.state.db
+    .updateTable('tag_schedules')
+    .set({ next_at: new Date(Date.now() - 60_000) })
+    .where('workspace_id', '=', loop.id)
+    .execute();
   const messages: string[] = [];
   const scheduler = startScheduler(stores, { intervalMs: 20, log: (m) => messages.push(m) });
   try {
@@ -127,5 +147,8 @@ test('the scheduler loop runs a due schedule by itself and stops cleanly', async
   const yesterday = dateInZone('Asia/Shanghai', 1);
   assert.equal((await getSchedule(stores, loop.id))!.lastBaseDate, yesterday);
   assert.deepEqual(await scheduledRuns(loop.id), [['orders_all', yesterday]]);
-  assert.ok(messages.some((m) => m.includes(`workspace ${loop.id}, base date ${yesterday}: 1 tag`)), messages.join('\n'));
+  assert.ok(
+    messages.some((m) => m.includes(`workspace ${loop.id}, base date ${yesterday}: 1 tag`)),
+    messages.join('\n'),
+  );
 });

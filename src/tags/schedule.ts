@@ -13,7 +13,7 @@ import { runTags, type TagRunResult } from './engine.ts';
 import { dateInZone, isoTime, isoTimeOrNull } from '../kernel/time.ts';
 
 /** What `daily` means: 03:00 in the workspace's time zone. */
-export const DAILY_CRON = '0 3 * * *';
+const DAILY_CRON = '0 3 * * *';
 
 export class CronError extends InputError {
   override name = 'CronError';
@@ -46,7 +46,7 @@ export interface ScheduledRun {
 }
 
 /** `daily` → the default cron; anything else is trimmed, its fields separated by single spaces. */
-export function normalizeCron(expression: string): string {
+function normalizeCron(expression: string): string {
   const text = expression.trim();
   return text.toLowerCase() === 'daily' ? DAILY_CRON : text.split(/\s+/).join(' ');
 }
@@ -74,8 +74,6 @@ export function nextSlot(cron: string, timeZone: string, after: Date): Date {
   if (!next) throw new CronError(`cron "${cron}": no run after ${after.toISOString()}`);
   return next;
 }
-
-
 
 /** The workspace's schedule, or undefined when its tags run only manually and after imports. */
 export async function getSchedule(stores: Stores, workspaceId: string): Promise<TagSchedule | undefined> {

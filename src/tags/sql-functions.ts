@@ -67,11 +67,22 @@ const ALLOWED = new Set(
 );
 
 /** Aggregate functions, which also take combinators (sumIf, uniqArray, avgOrNull, countDistinctIf …). */
-const AGGREGATES = new Set(GROUPS.aggregates.split(/\s+/).filter(Boolean).map((name) => name.toLowerCase()));
+const AGGREGATES = new Set(
+  GROUPS.aggregates
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((name) => name.toLowerCase()),
+);
 const COMBINATORS = ['if', 'array', 'distinct', 'ornull', 'ordefault', 'foreach', 'map', 'resample', 'argmin', 'argmax', 'merge', 'state', 'simplestate'];
 
 /** Every name in the allow-list, as written (for a test that checks each one exists in ClickHouse). */
-export const ALLOWED_FUNCTIONS: readonly string[] = [...new Set(Object.values(GROUPS).flatMap((names) => names.split(/\s+/)).filter(Boolean))];
+export const ALLOWED_FUNCTIONS: readonly string[] = [
+  ...new Set(
+    Object.values(GROUPS)
+      .flatMap((names) => names.split(/\s+/))
+      .filter(Boolean),
+  ),
+];
 
 /** Whether a SQL tag may call this function (its name as ClickHouse parsed it). */
 export function isAllowedFunction(name: string): boolean {

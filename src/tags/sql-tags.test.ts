@@ -67,7 +67,22 @@ test('the allow-list names functions ClickHouse has, and none that reach outside
     .filter((f) => /Dictionary|Introspection|Encryption|Machine Learning|\bAI\b|Random/.test(f.categories))
     .map((f) => f.name)
     .concat(['file', 'url', 'getSetting', 'getSettingOrDefault', 'getServerSetting', 'getMacro', 'hostName', 'FQDN', 'currentUser', 'currentDatabase', 'version', 'uptime'])
-    .concat(['joinGet', 'joinGetOrNull', 'hasColumnInTable', 'sleep', 'sleepEachRow', 'throwIf', 'filesystemAvailable', 'getClientHTTPHeader', 'arrayReduce', 'initializeAggregation', 'formatQuery', 'chdb', 'input', 'remote']);
+    .concat([
+      'joinGet',
+      'joinGetOrNull',
+      'hasColumnInTable',
+      'sleep',
+      'sleepEachRow',
+      'throwIf',
+      'filesystemAvailable',
+      'getClientHTTPHeader',
+      'arrayReduce',
+      'initializeAggregation',
+      'formatQuery',
+      'chdb',
+      'input',
+      'remote',
+    ]);
   assert.deepEqual(outside.filter(isAllowedFunction), []);
   // Aggregates take combinators; other functions do not become allowed by a suffix.
   for (const name of ['sumIf', 'SUM', 'uniqArrayIf', 'avgOrNull', 'countDistinctIf', 'groupArrayDistinct', 'argMaxIf']) assert.ok(isAllowedFunction(name), name);
@@ -79,17 +94,45 @@ test('what is checked and run is ClickHouse’s canonical text: comments are gon
     await checkSqlTag(stores.facts, "select person_id, 'a;b' as value -- why\nfrom orders # note ; not a statement\n/* block */"),
     "SELECT person_id, 'a;b' AS value FROM orders",
   );
-  assert.equal(await checkSqlTag(stores.facts, 'SELECT person_id, 1 AS value FROM orders WHERE day <= {base:Date}'), 'SELECT person_id, 1 AS value FROM orders WHERE day <= {base:Date}');
+  assert.equal(
+    await checkSqlTag(stores.facts, 'SELECT person_id, 1 AS value FROM orders WHERE day <= {base:Date}'),
+    'SELECT person_id, 1 AS value FROM orders WHERE day <= {base:Date}',
+  );
 });
 
 test('the queries operators write are accepted and compute their values', async () => {
   const cases: Array<[string, string, 'string' | 'number', Record<string, unknown>]> = [
-    ['sql_cte', "WITH spend AS (SELECT person_id, sum(amount) AS s FROM purchases GROUP BY person_id) SELECT person_id, if(s > 100, 'big', 'small') AS value FROM spend", 'string', { S1: 'big', S2: 'small' }],
-    ['sql_window', 'SELECT person_id, max(n) AS value FROM (SELECT person_id, row_number() OVER (PARTITION BY person_id ORDER BY ordered_at) AS n FROM orders) GROUP BY person_id', 'number', { S1: 2, S2: 1 }],
-    ['sql_case', "SELECT person_id, CASE WHEN countIf(amount >= 100) > 1 THEN 'loyal' ELSE 'new' END AS value FROM orders GROUP BY person_id", 'string', { S1: 'loyal', S2: 'new' }],
+    [
+      'sql_cte',
+      "WITH spend AS (SELECT person_id, sum(amount) AS s FROM purchases GROUP BY person_id) SELECT person_id, if(s > 100, 'big', 'small') AS value FROM spend",
+      'string',
+      { S1: 'big', S2: 'small' },
+    ],
+    [
+      'sql_window',
+      'SELECT person_id, max(n) AS value FROM (SELECT person_id, row_number() OVER (PARTITION BY person_id ORDER BY ordered_at) AS n FROM orders) GROUP BY person_id',
+      'number',
+      { S1: 2, S2: 1 },
+    ],
+    [
+      'sql_case',
+      "SELECT person_id, CASE WHEN countIf(amount >= 100) > 1 THEN 'loyal' ELSE 'new' END AS value FROM orders GROUP BY person_id",
+      'string',
+      { S1: 'loyal', S2: 'new' },
+    ],
     ['sql_dates', "SELECT person_id, dateDiff('day', max(day), {base:Date}) AS value FROM purchases WHERE {tz:String} != '' GROUP BY person_id", 'number', { S1: 10, S2: 59 }],
-    ['sql_union', 'SELECT person_id, toFloat64(count()) AS value FROM (SELECT person_id FROM orders UNION ALL SELECT person_id FROM orders WHERE amount > 200) GROUP BY person_id', 'number', { S1: 3, S2: 1 }],
-    ['sql_in', 'SELECT person_id, 1 AS value FROM orders WHERE person_id IN (SELECT person_id FROM purchases WHERE amount < 50) GROUP BY person_id', 'number', { S1: undefined, S2: 1 }],
+    [
+      'sql_union',
+      'SELECT person_id, toFloat64(count()) AS value FROM (SELECT person_id FROM orders UNION ALL SELECT person_id FROM orders WHERE amount > 200) GROUP BY person_id',
+      'number',
+      { S1: 3, S2: 1 },
+    ],
+    [
+      'sql_in',
+      'SELECT person_id, 1 AS value FROM orders WHERE person_id IN (SELECT person_id FROM purchases WHERE amount < 50) GROUP BY person_id',
+      'number',
+      { S1: undefined, S2: 1 },
+    ],
     ['sql_lambda', 'SELECT person_id, arraySum(arrayMap(x -> x * 2, groupArray(amount))) AS value FROM orders GROUP BY person_id', 'number', { S1: 800, S2: 80 }],
     ['sql_json', `SELECT person_id, JSONExtractString('{"tier":"gold"}', 'tier') AS value FROM orders GROUP BY person_id`, 'string', { S1: 'gold', S2: 'gold' }],
     ['sql_reads_tag', "SELECT person_id, concat(v_string, '!') AS value FROM tag_values WHERE tag = 'sql_cte'", 'string', { S1: 'big!', S2: 'small!' }],
@@ -116,7 +159,8 @@ test('errors say what is wrong in our words: where the text stops parsing, which
   for (const [query, error] of cases) {
     await assert.rejects(
       saveTag(stores, ws.id, { key: 'sql_err', name: { zh: 'x', en: 'x' }, kind: 'sql', query: query.padEnd(10) }, { replace: true }),
-      (e: Error & { issues?: Array<{ path: PropertyKey[]; message: string }> }) => e.issues?.[0].path[0] === 'query' && error.test(e.issues[0].message) && !/DB::Exception|Code: \d/.test(e.issues[0].message),
+      (e: Error & { issues?: Array<{ path: PropertyKey[]; message: string }> }) =>
+        e.issues?.[0].path[0] === 'query' && error.test(e.issues[0].message) && !/DB::Exception|Code: \d/.test(e.issues[0].message),
       query,
     );
   }
@@ -143,7 +187,12 @@ test("a run is held to the limits: rows read and time (the environment's SIYU_SQ
     process.env.SIYU_SQL_TAG_MAX_SECONDS = '60';
     process.env.SIYU_SQL_TAG_MAX_MEMORY_BYTES = String(8 * 1024 ** 3);
     await assert.rejects(
-      saveTag(stores, ws.id, { key: 'sql_heavy_constant', name: { zh: 'x', en: 'x' }, kind: 'sql', query: 'SELECT person_id, (SELECT toString(arraySum(arrayMap(x -> x * 2, range(150000000))))) AS value FROM orders' }),
+      saveTag(stores, ws.id, {
+        key: 'sql_heavy_constant',
+        name: { zh: 'x', en: 'x' },
+        kind: 'sql',
+        query: 'SELECT person_id, (SELECT toString(arraySum(arrayMap(x -> x * 2, range(150000000))))) AS value FROM orders',
+      }),
       (e: Error & { issues?: Array<{ message: string }> }) => /more than 1024 MiB of memory/.test(e.issues?.[0].message ?? ''),
     );
     delete process.env.SIYU_SQL_TAG_MAX_MEMORY_BYTES;
@@ -153,7 +202,11 @@ test("a run is held to the limits: rows read and time (the environment's SIYU_SQ
     assert.equal(misconfigured.status, 'failed');
     assert.match(misconfigured.error ?? '', /SIYU_SQL_TAG_MAX_SECONDS must be a positive integer, got "soon"/);
   } finally {
-    for (const [name, value] of [['SIYU_SQL_TAG_MAX_ROWS_TO_READ', saved.rows], ['SIYU_SQL_TAG_MAX_SECONDS', saved.seconds], ['SIYU_SQL_TAG_MAX_MEMORY_BYTES', saved.memory]] as const) {
+    for (const [name, value] of [
+      ['SIYU_SQL_TAG_MAX_ROWS_TO_READ', saved.rows],
+      ['SIYU_SQL_TAG_MAX_SECONDS', saved.seconds],
+      ['SIYU_SQL_TAG_MAX_MEMORY_BYTES', saved.memory],
+    ] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
@@ -204,9 +257,18 @@ test('the second check on its own: a table read outside the sandbox’s own CTEs
     'WITH orders AS (SELECT * FROM default.orders) SELECT person_id, 1 AS value FROM orders',
     "SELECT number AS person_id, 'x' AS value FROM numbers(3)",
   ]) {
-    await assert.rejects(sandboxedCanonical(stores.facts, canonical, 'string', params), (e: Error) => e instanceof SqlTagError && /cannot read|cannot do|not a table/.test(e.message), canonical);
+    await assert.rejects(
+      sandboxedCanonical(stores.facts, canonical, 'string', params),
+      (e: Error) => e instanceof SqlTagError && /cannot read|cannot do|not a table/.test(e.message),
+      canonical,
+    );
   }
   // The sandbox's own tables pass, however nested.
-  const sql = await sandboxedCanonical(stores.facts, 'SELECT person_id, toString(count()) AS value FROM (SELECT * FROM orders) WHERE person_id IN (SELECT person_id FROM purchases) GROUP BY person_id', 'string', params);
+  const sql = await sandboxedCanonical(
+    stores.facts,
+    'SELECT person_id, toString(count()) AS value FROM (SELECT * FROM orders) WHERE person_id IN (SELECT person_id FROM purchases) GROUP BY person_id',
+    'string',
+    params,
+  );
   assert.match(sql, /source_records FINAL WHERE workspace_id = \{ws:String\}/);
 });

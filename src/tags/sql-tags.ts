@@ -26,7 +26,7 @@ import { ZodError } from 'zod';
 import { InputError, ConfigError } from '../kernel/errors.ts';
 
 /** What a SQL tag can read, each limited to the workspace (and current rows: FINAL). */
-export const SQL_TABLES: Record<string, (db: string) => string> = {
+const SQL_TABLES: Record<string, (db: string) => string> = {
   orders: (db) => `SELECT * EXCEPT (workspace_id, version, is_deleted, import_run_id) FROM ${db}.orders FINAL WHERE workspace_id = {ws:String} AND person_id > 0`,
   order_lines: (db) => `SELECT * EXCEPT (workspace_id, version, is_deleted) FROM ${db}.order_lines FINAL WHERE workspace_id = {ws:String} AND person_id > 0`,
   shipments: (db) => `SELECT * EXCEPT (workspace_id, version, is_deleted) FROM ${db}.shipments FINAL WHERE workspace_id = {ws:String} AND person_id > 0`,
@@ -218,7 +218,9 @@ function checkTree(node: AstNode, tables: Set<string>, databases: Set<string>, p
   if (node.kind === 'Function') {
     if (parent?.kind === 'TableExpression') throw new SqlTagError(`table function ${node.name}() is not allowed: read ${tableList()}`);
     if (!isAllowedFunction(node.name)) {
-      throw new SqlTagError(`function ${node.name}() is not allowed in a SQL tag (it may use arithmetic, comparison, logical, conditional, string, date, conversion, array and aggregate functions)`);
+      throw new SqlTagError(
+        `function ${node.name}() is not allowed in a SQL tag (it may use arithmetic, comparison, logical, conditional, string, date, conversion, array and aggregate functions)`,
+      );
     }
   }
   if (node.kind === 'TableIdentifier') {
@@ -243,7 +245,15 @@ function operatorPart(db: string, canonical: string, valueType: SqlTag['valueTyp
   const sources = Object.entries(SQL_TABLES).map(([name, body]) => `${nonce}_${name} AS (${body(db)})`);
   const tables = Object.keys(SQL_TABLES).map((name) => `${name} AS (SELECT * FROM ${nonce}_${name})`);
   const value =
-    valueType === 'string_list' ? 'CAST(value AS Array(String))' : valueType === 'date' ? 'toDate32(value)' : valueType === 'boolean' ? 'toUInt8(value)' : valueType === 'number' ? 'toFloat64(value)' : 'toString(value)';
+    valueType === 'string_list'
+      ? 'CAST(value AS Array(String))'
+      : valueType === 'date'
+        ? 'toDate32(value)'
+        : valueType === 'boolean'
+          ? 'toUInt8(value)'
+          : valueType === 'number'
+            ? 'toFloat64(value)'
+            : 'toString(value)';
   return `WITH ${[...sources, ...tables].join(',\n')}
     SELECT toUInt64(person_id) AS person_id, ${value} AS value FROM (
 ${canonical}
@@ -277,11 +287,13 @@ export async function checkSqlTag(facts: FactsStore, query: string): Promise<str
   // EXPLAIN AST prints a name unescaped: a line break in a quoted name (`a\n…`) would forge lines of the
   // tree. Outside strings, the canonical text has a backslash or control character only in such a name.
   const outsideStrings = canonical.replace(/'(?:[^'\\]|\\.)*'/g, "''");
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this check's purpose
   if (/[\\\u0000-\u001f\u007f\u2028\u2029]/.test(outsideStrings)) throw new SqlTagError('names may not contain backslashes, line breaks or control characters');
   // A quoted name is printed unquoted in the tree: only plain words may be quoted (a CJK alias is quoted to parse).
   for (const [, backquoted, doubleQuoted] of outsideStrings.matchAll(/`([^`]*)`|"([^"]*)"/g)) {
     const quoted = backquoted ?? doubleQuoted ?? '';
-    if (!SAFE_NAME.test(quoted)) throw new SqlTagError(`name \`${quoted.slice(0, 40)}\`: names and aliases are plain words (letters, digits, _ or CJK letters), without spaces, dots, brackets or quotes`);
+    if (!SAFE_NAME.test(quoted))
+      throw new SqlTagError(`name \`${quoted.slice(0, 40)}\`: names and aliases are plain words (letters, digits, _ or CJK letters), without spaces, dots, brackets or quotes`);
   }
   let lines: string[];
   try {
@@ -292,7 +304,8 @@ export async function checkSqlTag(facts: FactsStore, query: string): Promise<str
   }
   const tree = treeOf(lines);
   const top = tree.children[0];
-  if (tree.children.length !== 1 || top.kind !== 'SelectWithUnionQuery') throw new SqlTagError(`a SELECT only: this is ${NODE_NAMES.get(top?.kind ?? '') ?? top?.kind ?? 'an empty query'}`);
+  if (tree.children.length !== 1 || top.kind !== 'SelectWithUnionQuery')
+    throw new SqlTagError(`a SELECT only: this is ${NODE_NAMES.get(top?.kind ?? '') ?? top?.kind ?? 'an empty query'}`);
   const tables = new Set((await facts.query<{ name: string }>('SELECT name FROM system.tables WHERE database = currentDatabase()')).map((t) => t.name));
   const databases = new Set((await facts.query<{ name: string }>('SELECT name FROM system.databases')).map((d) => d.name.toLowerCase()));
   for (const name of ['system', 'information_schema', 'default']) databases.add(name);
@@ -324,10 +337,13 @@ async function queryTree(facts: FactsStore, sql: string, params: Record<string, 
   const settings = sandboxSettingsSql(limits);
   let lines: string[];
   try {
-    lines = (await facts.query<{ explain: string }>(`EXPLAIN QUERY TREE ${sql}\nSETTINGS readonly = 1, enable_scalar_subquery_optimization = 0, ${settings}`, params)).map((r) => r.explain);
+    lines = (await facts.query<{ explain: string }>(`EXPLAIN QUERY TREE ${sql}\nSETTINGS readonly = 1, enable_scalar_subquery_optimization = 0, ${settings}`, params)).map(
+      (r) => r.explain,
+    );
   } catch (error) {
     const message = (error as Error).message;
-    if (/MEMORY_LIMIT_EXCEEDED|TIMEOUT_EXCEEDED|TOO_MANY_ROWS|memory limit exceeded|Timeout exceeded|Limit for rows/i.test(message)) throw new SqlTagError(sqlTagRunError(error, limits));
+    if (/MEMORY_LIMIT_EXCEEDED|TIMEOUT_EXCEEDED|TOO_MANY_ROWS|memory limit exceeded|Timeout exceeded|Limit for rows/i.test(message))
+      throw new SqlTagError(sqlTagRunError(error, limits));
     const missing = /Unknown (?:table expression )?identifier '([^']*)'|Unknown table expression identifier `?([^`' ]*)/.exec(message);
     if (missing) throw new SqlTagError(`${missing[1] ?? missing[2]} is not a table or column a SQL tag can read; it reads ${tableList()}`);
     const column = /Unknown expression (?:or function )?identifier `?([^`' ]*)/.exec(message);
@@ -358,7 +374,9 @@ function checkReads(lines: string[], db: string, nonce: string): void {
         const query = [...ancestors].reverse().find((a) => /^QUERY id: /.test(a.text));
         const cte = query && new RegExp(`, is_cte: 1, cte_name: ${nonce}_([a-z_]+)$`).exec(query.text)?.[1];
         if (cte === undefined || !Object.hasOwn(SQL_TABLE_SOURCES, cte) || table !== `${db}.${SQL_TABLE_SOURCES[cte]}`) {
-          throw new SqlTagError(`the query reads ${table.startsWith(`${db}.`) ? table.slice(db.length + 1) : table} outside the sandbox's tables, which a SQL tag cannot do; it reads ${tableList()}`);
+          throw new SqlTagError(
+            `the query reads ${table.startsWith(`${db}.`) ? table.slice(db.length + 1) : table} outside the sandbox's tables, which a SQL tag cannot do; it reads ${tableList()}`,
+          );
         }
       }
     }
@@ -379,7 +397,13 @@ export async function sandboxedQuery(facts: FactsStore, tag: SqlTag, params: Rec
  * The second check on its own (exported for its tests): the operator's part of an already checked
  * canonical text, resolved by ClickHouse and held to the sandbox's tables, then wrapped.
  */
-export async function sandboxedCanonical(facts: FactsStore, canonical: string, valueType: SqlTag['valueType'], params: Record<string, unknown>, limits = sqlTagLimits()): Promise<string> {
+export async function sandboxedCanonical(
+  facts: FactsStore,
+  canonical: string,
+  valueType: SqlTag['valueType'],
+  params: Record<string, unknown>,
+  limits = sqlTagLimits(),
+): Promise<string> {
   const [{ db }] = await facts.query<{ db: string }>('SELECT currentDatabase() AS db');
   const nonce = `sandbox_${crypto.randomBytes(12).toString('hex')}`;
   const operator = operatorPart(db, canonical, valueType, nonce);
@@ -397,12 +421,15 @@ export function sqlTagRunError(error: unknown, held?: SandboxLimits): string {
     return (config as Error).message;
   }
   const message = (error as Error).message ?? '';
-  if (/MEMORY_LIMIT_EXCEEDED|memory limit exceeded/i.test(message)) return `the query needs more than ${Math.round(limits.maxMemoryBytes / 1024 ** 2)} MiB of memory (SIYU_SQL_TAG_MAX_MEMORY_BYTES)`;
+  if (/MEMORY_LIMIT_EXCEEDED|memory limit exceeded/i.test(message))
+    return `the query needs more than ${Math.round(limits.maxMemoryBytes / 1024 ** 2)} MiB of memory (SIYU_SQL_TAG_MAX_MEMORY_BYTES)`;
   if (/TIMEOUT_EXCEEDED|Timeout exceeded/i.test(message)) return `the query ran longer than ${limits.maxSeconds} s (SIYU_SQL_TAG_MAX_SECONDS)`;
   if (/TOO_MANY_ROWS|Limit for rows/i.test(message)) return `the query reads or returns too many rows (SIYU_SQL_TAG_MAX_ROWS_TO_READ, SIYU_SQL_TAG_MAX_RESULT_ROWS)`;
   if (/TOO_MANY_BYTES|Limit for result/i.test(message)) return 'the query returns too much';
-  if (/CANNOT_PARSE|Cannot parse|CANNOT_CONVERT|Cannot convert|TYPE_MISMATCH|ILLEGAL_TYPE_OF_ARGUMENT|NO_COMMON_TYPE|Illegal type/i.test(message)) return "the query's values do not fit the tag's type, or a function got a value of the wrong type";
+  if (/CANNOT_PARSE|Cannot parse|CANNOT_CONVERT|Cannot convert|TYPE_MISMATCH|ILLEGAL_TYPE_OF_ARGUMENT|NO_COMMON_TYPE|Illegal type/i.test(message))
+    return "the query's values do not fit the tag's type, or a function got a value of the wrong type";
   if (/ILLEGAL_DIVISION|Division by zero/i.test(message)) return 'the query divides by zero';
-  if (/TOO_LARGE_ARRAY_SIZE|ARGUMENT_OUT_OF_BOUND|too large|out of bound/i.test(message)) return 'a function in the query got a value out of its range (an array too large, an index out of bounds)';
+  if (/TOO_LARGE_ARRAY_SIZE|ARGUMENT_OUT_OF_BOUND|too large|out of bound/i.test(message))
+    return 'a function in the query got a value out of its range (an array too large, an index out of bounds)';
   return 'the query failed while running (check it on a small example first)';
 }

@@ -5,7 +5,7 @@
  */
 import { ZodError } from 'zod';
 import type { Stores } from '../stores/stores.ts';
-import { type AuthenticatedKey } from '../access/keys.ts';
+import type { AuthenticatedKey } from '../access/keys.ts';
 import { ConflictError, NotFoundError } from '../kernel/errors.ts';
 import { peopleScope } from '../access/scope.ts';
 import { sql } from '../facts/sql.ts';
@@ -117,7 +117,8 @@ export async function tagCoverage(stores: Stores, workspaceId: string, key: stri
   const named = sql.with({ ws: workspaceId, tag: key, run: run.runId, top: options.top ?? 20 });
   const counted = named`SELECT count() AS n FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String} AND ${scope}`.toQuery();
   const [total] = await stores.facts.query<{ n: string }>(counted.query, counted.params);
-  const value = type === 'number' ? `toString(round(${VALUE_COLUMN.number}, 2))` : type === 'string_list' ? `arrayJoin(${VALUE_COLUMN.string_list})` : `toString(${valueExpression(type)})`;
+  const value =
+    type === 'number' ? `toString(round(${VALUE_COLUMN.number}, 2))` : type === 'string_list' ? `arrayJoin(${VALUE_COLUMN.string_list})` : `toString(${valueExpression(type)})`;
   // The value expression is ours, by the tag's type.
   const byValue = named`SELECT ${sql.raw(value)} AS value, count() AS people FROM tag_values
      WHERE workspace_id = {ws:String} AND tag = {tag:String} AND run_id = {run:String} AND ${scope}
@@ -187,7 +188,14 @@ export function manualValue(tag: Pick<ManualTag, 'key' | 'valueType' | 'options'
       value = typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(raw) && !Number.isNaN(Date.parse(raw)) ? raw : fail('a date like 2026-06-30');
       break;
     case 'string_list':
-      value = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? raw.split(',').map((v) => v.trim()).filter(Boolean) : fail('a list of text values');
+      value = Array.isArray(raw)
+        ? raw.map(String)
+        : typeof raw === 'string'
+          ? raw
+              .split(',')
+              .map((v) => v.trim())
+              .filter(Boolean)
+          : fail('a list of text values');
       break;
     default:
       value = typeof raw === 'string' && raw.trim() ? raw.trim() : fail('a non-empty text');

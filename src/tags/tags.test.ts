@@ -33,7 +33,11 @@ before(async () => {
   const file = path.join(tempDir(), 'orders.csv');
   fs.writeFileSync(file, rows.join('\n'));
   await runImport(stores, { workspace: ws, kind: 'orders', source: 'erp', files: [file] });
-  for (const [member, key] of [['MA', 'a'], ['MB', 'b'], ['MC', 'c']]) {
+  for (const [member, key] of [
+    ['MA', 'a'],
+    ['MB', 'b'],
+    ['MC', 'c'],
+  ]) {
     const [row] = await stores.facts.query<{ p: string }>(
       `SELECT person_id AS p FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'member_no' AND value = {v:String}`,
       { ws: ws.id, v: member },
@@ -48,9 +52,23 @@ after(async () => {
 const valueOf = async (key: string, who: string, asOf?: string) => (await personTags(stores, ws.id, person.get(who)!, asOf)).find((t) => t.key === key)?.value;
 
 test('statistics over purchases: a purchase counts once, refunds reduce it, cancellations do not count, days in the workspace zone', async () => {
-  await saveTag(stores, ws.id, { key: 'orders_30d', name: { zh: '近30天订单数', en: 'Orders, last 30 days' }, kind: 'statistic', of: 'purchases', measure: 'count', windowDays: 30 });
+  await saveTag(stores, ws.id, {
+    key: 'orders_30d',
+    name: { zh: '近30天订单数', en: 'Orders, last 30 days' },
+    kind: 'statistic',
+    of: 'purchases',
+    measure: 'count',
+    windowDays: 30,
+  });
   await saveTag(stores, ws.id, { key: 'spend_all', name: { zh: '累计消费', en: 'Total spend' }, kind: 'statistic', of: 'purchases', measure: 'sum', field: 'amount' });
-  await saveTag(stores, ws.id, { key: 'last_order', name: { zh: '最近购买日期', en: 'Last purchase date' }, kind: 'statistic', of: 'purchases', measure: 'last', field: 'ordered_at' });
+  await saveTag(stores, ws.id, {
+    key: 'last_order',
+    name: { zh: '最近购买日期', en: 'Last purchase date' },
+    kind: 'statistic',
+    of: 'purchases',
+    measure: 'last',
+    field: 'ordered_at',
+  });
   await saveTag(stores, ws.id, {
     key: 'spend_tier',
     name: { zh: '消费层级', en: 'Spend tier' },
@@ -58,10 +76,22 @@ test('statistics over purchases: a purchase counts once, refunds reduce it, canc
     of: 'purchases',
     measure: 'sum',
     field: 'amount',
-    buckets: [{ label: 'low', to: 100 }, { label: 'mid', from: 100, to: 400 }, { label: 'high', from: 400 }],
+    buckets: [
+      { label: 'low', to: 100 },
+      { label: 'mid', from: 100, to: 400 },
+      { label: 'high', from: 400 },
+    ],
   });
   const results = await runTags(stores, { workspaceId: ws.id, baseDate: '2026-06-30' });
-  assert.deepEqual(results.map((r) => [r.key, r.status]), [['last_order', 'completed'], ['orders_30d', 'completed'], ['spend_all', 'completed'], ['spend_tier', 'completed']]);
+  assert.deepEqual(
+    results.map((r) => [r.key, r.status]),
+    [
+      ['last_order', 'completed'],
+      ['orders_30d', 'completed'],
+      ['spend_all', 'completed'],
+      ['spend_tier', 'completed'],
+    ],
+  );
   // a: a1 (05-31, Beijing) falls just outside the 30 days ending 06-30; a2 and a4 count; a3 is cancelled.
   assert.equal(await valueOf('orders_30d', 'a'), 2);
   assert.equal(await valueOf('orders_30d', 'b'), 1, 'the package order is one purchase; the refunded order is none');
@@ -74,7 +104,10 @@ test('statistics over purchases: a purchase counts once, refunds reduce it, canc
 
   const coverage = await tagCoverage(stores, ws.id, 'spend_tier');
   assert.equal(coverage.people, 2);
-  assert.deepEqual(coverage.values, [{ value: 'high', people: 1 }, { value: 'low', people: 1 }]);
+  assert.deepEqual(coverage.values, [
+    { value: 'high', people: 1 },
+    { value: 'low', people: 1 },
+  ]);
 });
 
 test('values are versioned by run and readable as of a date; an empty run keeps or clears, as the tag says', async () => {
@@ -83,24 +116,59 @@ test('values are versioned by run and readable as of a date; an empty run keeps 
   assert.equal(await valueOf('spend_all', 'c', '2026-06-30'), undefined, 'as of June 30 it did not exist');
   assert.equal(await valueOf('spend_all', 'a', '2026-06-30'), 450);
 
-  await saveTag(stores, ws.id, { key: 'june_buyers_kept', name: { zh: '六月购买', en: 'Bought in June' }, kind: 'statistic', of: 'purchases', measure: 'count', windowDays: 1, onEmpty: 'keep' });
-  await saveTag(stores, ws.id, { key: 'june_buyers_cleared', name: { zh: '六月购买', en: 'Bought in June' }, kind: 'statistic', of: 'purchases', measure: 'count', windowDays: 1, onEmpty: 'clear' });
+  await saveTag(stores, ws.id, {
+    key: 'june_buyers_kept',
+    name: { zh: '六月购买', en: 'Bought in June' },
+    kind: 'statistic',
+    of: 'purchases',
+    measure: 'count',
+    windowDays: 1,
+    onEmpty: 'keep',
+  });
+  await saveTag(stores, ws.id, {
+    key: 'june_buyers_cleared',
+    name: { zh: '六月购买', en: 'Bought in June' },
+    kind: 'statistic',
+    of: 'purchases',
+    measure: 'count',
+    windowDays: 1,
+    onEmpty: 'clear',
+  });
   await runTags(stores, { workspaceId: ws.id, baseDate: '2026-06-30', keys: ['june_buyers_kept', 'june_buyers_cleared'] });
   assert.equal(await valueOf('june_buyers_kept', 'b'), 1);
   const empty = await runTags(stores, { workspaceId: ws.id, baseDate: '2026-08-01', keys: ['june_buyers_kept', 'june_buyers_cleared'] });
-  assert.deepEqual(empty.map((r) => [r.key, r.status, r.people]), [['june_buyers_cleared', 'completed', 0], ['june_buyers_kept', 'kept', 0]]);
+  assert.deepEqual(
+    empty.map((r) => [r.key, r.status, r.people]),
+    [
+      ['june_buyers_cleared', 'completed', 0],
+      ['june_buyers_kept', 'kept', 0],
+    ],
+  );
   assert.equal(await valueOf('june_buyers_kept', 'b'), 1, 'kept: the last values stay');
   assert.equal(await valueOf('june_buyers_cleared', 'b'), undefined, 'cleared: no values');
   const runs = await tagRuns(stores, ws.id, 'june_buyers_kept');
-  assert.deepEqual(runs.map((r) => [r.baseDate, r.status]), [['2026-08-01', 'kept'], ['2026-06-30', 'completed']]);
+  assert.deepEqual(
+    runs.map((r) => [r.baseDate, r.status]),
+    [
+      ['2026-08-01', 'kept'],
+      ['2026-06-30', 'completed'],
+    ],
+  );
   assert.ok(runs.every((r) => r.seconds !== null && r.seconds >= 0));
 });
 
 test('definitions are checked, dependencies order the run, and cycles are refused', async () => {
-  assert.throws(() => tagDefinitionSchema.parse({ key: 'x1', name: { zh: 'x', en: 'x' }, kind: 'statistic', of: 'purchases', measure: 'sum', field: 'source' }), /sum needs a numeric field/);
+  assert.throws(
+    () => tagDefinitionSchema.parse({ key: 'x1', name: { zh: 'x', en: 'x' }, kind: 'statistic', of: 'purchases', measure: 'sum', field: 'source' }),
+    /sum needs a numeric field/,
+  );
   assert.throws(() => tagDefinitionSchema.parse({ key: 'Bad Key', name: { zh: 'x', en: 'x' }, kind: 'statistic', of: 'purchases', measure: 'count' }), /lower-case letters/);
-  const t = (key: string, dependsOn: string[] = []) => tagDefinitionSchema.parse({ key, name: { zh: key, en: key }, kind: 'statistic', of: 'purchases', measure: 'count', dependsOn });
-  assert.deepEqual(runOrder([t('c1', ['b1']), t('b1', ['a1']), t('a1')]).map((x) => x.key), ['a1', 'b1', 'c1']);
+  const t = (key: string, dependsOn: string[] = []) =>
+    tagDefinitionSchema.parse({ key, name: { zh: key, en: key }, kind: 'statistic', of: 'purchases', measure: 'count', dependsOn });
+  assert.deepEqual(
+    runOrder([t('c1', ['b1']), t('b1', ['a1']), t('a1')]).map((x) => x.key),
+    ['a1', 'b1', 'c1'],
+  );
   assert.throws(() => runOrder([t('a1', ['b1']), t('b1', ['a1'])]), /cycle: a1 → b1 → a1/);
   await assert.rejects(runTags(stores, { workspaceId: ws.id, keys: ['nope'] }), /no tag "nope"/);
   assert.match(dateInZone('Asia/Shanghai', 0, Date.parse('2026-06-30T16:30:00Z')), /^2026-07-01$/);
@@ -153,7 +221,17 @@ test('RFM: scores by quantiles or thresholds, and the eight classic groups again
   assert.deepEqual([await valueOf('m_score', 'a'), await valueOf('m_score', 'b'), await valueOf('m_score', 'd')], [2, 1, 3]);
   assert.deepEqual([await valueOf('r_threshold', 'a'), await valueOf('r_threshold', 'b'), await valueOf('r_threshold', 'd')], [3, 3, 2]);
   assert.equal(await valueOf('rfm_group', 'c'), undefined, 'no purchase in the window, no group');
-  assert.throws(() => tagDefinitionSchema.parse({ key: 'r2', name: { zh: 'x', en: 'x' }, kind: 'rfm', output: 'group', scoring: { method: 'thresholds', recencyDays: [30, 7], frequency: [1], monetary: [1] } }), /ascending/);
+  assert.throws(
+    () =>
+      tagDefinitionSchema.parse({
+        key: 'r2',
+        name: { zh: 'x', en: 'x' },
+        kind: 'rfm',
+        output: 'group',
+        scoring: { method: 'thresholds', recencyDays: [30, 7], frequency: [1], monetary: [1] },
+      }),
+    /ascending/,
+  );
 });
 
 test('purchase cycle and lifecycle, relative to each person’s own cycle and aware of weekly packages', async () => {
@@ -182,7 +260,15 @@ test('rules combine other tags: the first case that holds gives the value, readi
   const rule = (key: string, extra: Record<string, unknown>) => saveTag(stores, ws.id, { key, name: { zh: key, en: key }, kind: 'rule', ...extra });
   const saved = await rule('care_plan', {
     cases: [
-      { when: { all: [{ tag: 'rfm_group', op: 'in', value: ['重要价值客户', '重要保持客户'] }, { tag: 'stage', op: 'in', value: ['衰退', '沉睡', '流失'] }] }, value: '重要召回' },
+      {
+        when: {
+          all: [
+            { tag: 'rfm_group', op: 'in', value: ['重要价值客户', '重要保持客户'] },
+            { tag: 'stage', op: 'in', value: ['衰退', '沉睡', '流失'] },
+          ],
+        },
+        value: '重要召回',
+      },
       { when: { tag: 'rfm_group', op: 'eq', value: '重要价值客户' }, value: '重要维护' },
     ],
     else: '一般',
@@ -198,9 +284,18 @@ test('rules combine other tags: the first case that holds gives the value, readi
   // On 07-20 the lifecycle run of that day says a is declining; the RFM run of 06-30 still holds.
   await runTags(stores, { workspaceId: ws.id, baseDate: '2026-07-20', keys: ['care_plan'] });
   assert.equal(await valueOf('care_plan', 'a'), '重要召回');
-  assert.throws(() => tagDefinitionSchema.parse({ key: 'r9', name: { zh: 'x', en: 'x' }, kind: 'rule', cases: [{ when: { tag: 'stage', op: 'eq' }, value: 'x' }] }), /eq needs a value/);
-  assert.throws(() => tagDefinitionSchema.parse({ key: 'r9', name: { zh: 'x', en: 'x' }, kind: 'rule', valueType: 'number', cases: [{ when: { tag: 'stage', op: 'exists' }, value: 'x' }] }), /expected a number/);
-  assert.throws(() => tagDefinitionSchema.parse({ key: 'r9', name: { zh: 'x', en: 'x' }, kind: 'rule', cases: [{ when: { tag: 'r9', op: 'exists' }, value: 'x' }] }), /cannot read its own tag/);
+  assert.throws(
+    () => tagDefinitionSchema.parse({ key: 'r9', name: { zh: 'x', en: 'x' }, kind: 'rule', cases: [{ when: { tag: 'stage', op: 'eq' }, value: 'x' }] }),
+    /eq needs a value/,
+  );
+  assert.throws(
+    () => tagDefinitionSchema.parse({ key: 'r9', name: { zh: 'x', en: 'x' }, kind: 'rule', valueType: 'number', cases: [{ when: { tag: 'stage', op: 'exists' }, value: 'x' }] }),
+    /expected a number/,
+  );
+  assert.throws(
+    () => tagDefinitionSchema.parse({ key: 'r9', name: { zh: 'x', en: 'x' }, kind: 'rule', cases: [{ when: { tag: 'r9', op: 'exists' }, value: 'x' }] }),
+    /cannot read its own tag/,
+  );
 });
 
 test('model tags fit BG/NBD and Gamma-Gamma on the workspace’s own purchases (CDNOW) and explain each prediction', async () => {
@@ -210,7 +305,12 @@ test('model tags fit BG/NBD and Gamma-Gamma on the workspace’s own purchases (
   const master = path.resolve('test', 'fixtures', 'cdnow', 'CDNOW_master.txt');
   // The CDNOW log as a canonical order file of a workspace of its own: one order per line.
   const cdnow = await new WorkspaceService(stores.state).create({ slug: uniqueSlug('cdnow'), name: 'cdnow' });
-  const lines = fs.readFileSync(master, 'utf8').trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+  const lines = fs
+    .readFileSync(master, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/));
   const csv = ['order_id,ordered_at,amount,member_no', ...lines.map(([c, d, , v], i) => `${c}-${i},${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)} 12:00:00,${v},C${c}`)];
   const file = path.join(tempDir(), 'cdnow.csv');
   fs.writeFileSync(file, csv.join('\n') + '\n');
@@ -223,14 +323,23 @@ test('model tags fit BG/NBD and Gamma-Gamma on the workspace’s own purchases (
   await model('purchases_90d', 'expected_purchases', 90);
   await model('clv_1y', 'clv', 365);
   const results = await runTags(stores, { workspaceId: cdnow.id, baseDate: '1997-09-30' });
-  assert.ok(results.every((r) => r.status === 'completed' && r.people === 23570), JSON.stringify(results));
+  assert.ok(
+    results.every((r) => r.status === 'completed' && r.people === 23570),
+    JSON.stringify(results),
+  );
 
   // The fit inside the product is the offline fit of the same purchases.
   const offline = fitModel('bgnbd', await summariseTransactions(master, { customer: 'customer_id', date: 'date', unit: 'week', calibrationEnd: '1997-09-30' }));
-  const explained = await explainModelTag(stores, cdnow.id, (await import('./definition.ts')).tagDefinitionSchema.parse({ key: 'p_alive', name: { zh: 'x', en: 'x' }, kind: 'model', output: 'p_alive' }) as never, 1);
+  const explained = await explainModelTag(
+    stores,
+    cdnow.id,
+    (await import('./definition.ts')).tagDefinitionSchema.parse({ key: 'p_alive', name: { zh: 'x', en: 'x' }, kind: 'model', output: 'p_alive' }) as never,
+    1,
+  );
   assert.ok(explained.bought);
   // Same data, same optimiser; buyers with one summary are summed as one weighted row, so the last digits may differ.
-  for (const name of ['r', 'alpha', 'a', 'b']) assert.ok(Math.abs(explained.fit.bgnbd[name] / offline.params[name] - 1) < 1e-5, `${name}: ${explained.fit.bgnbd[name]} vs ${offline.params[name]}`);
+  for (const name of ['r', 'alpha', 'a', 'b'])
+    assert.ok(Math.abs(explained.fit.bgnbd[name] / offline.params[name] - 1) < 1e-5, `${name}: ${explained.fit.bgnbd[name]} vs ${offline.params[name]}`);
   assert.ok(explained.fit.gammagamma, 'the CLV tag fitted spend too');
   // The person's value is the formula applied to their own history.
   const stored = await valueOf2(cdnow, 'p_alive', 1);

@@ -3,7 +3,7 @@
  * when done. A staff member's list is their own customers' tasks; a team's is its people's.
  */
 import type { Stores } from '../stores/stores.ts';
-import { type AuthenticatedKey } from '../access/keys.ts';
+import type { AuthenticatedKey } from '../access/keys.ts';
 import { NotFoundError } from '../kernel/errors.ts';
 import { peopleInScope, peopleSeenInPart, scopeOf } from '../access/scope.ts';
 
@@ -61,7 +61,8 @@ export async function listTasks(stores: Stores, caller: AuthenticatedKey, option
 export async function setTaskStatus(stores: Stores, caller: AuthenticatedKey, id: number, status: 'open' | 'done'): Promise<Task> {
   const row = await stores.state.db.selectFrom('staff_tasks').selectAll().where('workspace_id', '=', caller.workspaceId).where('id', '=', id).executeTakeFirst();
   const person = Number(row?.person_id ?? 0);
-  if (!row || !(await peopleInScope(stores, caller, [person])).has(person) || (await peopleSeenInPart(stores, caller, [person])).has(person)) throw new NotFoundError(`no task ${id} in this workspace`);
+  if (!row || !(await peopleInScope(stores, caller, [person])).has(person) || (await peopleSeenInPart(stores, caller, [person])).has(person))
+    throw new NotFoundError(`no task ${id} in this workspace`);
   const updated = await stores.state.db
     .updateTable('staff_tasks')
     .set({ status, closed_at: status === 'done' ? new Date() : null })

@@ -53,7 +53,10 @@ test('a loop driven by data is stopped at render time with a clear error, and th
   const started = Date.now();
   await new Promise((r) => setTimeout(r, 30));
   const before = ticks;
-  assert.throws(() => renderTemplate(fields, scope({ city: 2000 })), (error: Error) => error instanceof TemplateError && /template\.text: the template takes longer than 200 ms/.test(error.message));
+  assert.throws(
+    () => renderTemplate(fields, scope({ city: 2000 })),
+    (error: Error) => error instanceof TemplateError && /template\.text: the template takes longer than 200 ms/.test(error.message),
+  );
   const took = Date.now() - started;
   await new Promise((r) => setTimeout(r, 30));
   clearInterval(timer);

@@ -8,13 +8,13 @@ import { Liquid } from 'liquidjs';
 import { PROFILE_FIELDS } from '../facts/member-profile.ts';
 import { InputError } from '../kernel/errors.ts';
 
-export const PERSON_FIELDS = ['id', 'name', ...Object.keys(PROFILE_FIELDS)] as const;
-export const PLAN_FIELDS = ['key', 'name', 'variant', 'run'] as const;
+const PERSON_FIELDS = ['id', 'name', ...Object.keys(PROFILE_FIELDS)] as const;
+const PLAN_FIELDS = ['key', 'name', 'variant', 'run'] as const;
 /** Links the sender fills per message (an unsubscribe link, a tracked link to the landing page). */
-export const LINK_FIELDS = ['unsubscribe_url'] as const;
+const LINK_FIELDS = ['unsubscribe_url'] as const;
 
 /** Bounds on one template: its length, the time one render may take, and what it may allocate (ranges, joins, pads). */
-export const TEMPLATE_LIMITS = {
+const TEMPLATE_LIMITS = {
   /** Characters of Liquid parsed per template (a rich HTML email is well under this). */
   parseLimit: 1_000_000,
   /** Milliseconds one field of one message may take to render. */
@@ -52,7 +52,7 @@ function makeEngine(outputEscape: 'escape' | undefined): Liquid {
 const engine = makeEngine(undefined);
 const htmlEngine = makeEngine('escape');
 /** Content fields that are HTML (an email's `html` body); every other field is text. */
-export const HTML_FIELDS: readonly string[] = ['html'];
+const HTML_FIELDS: readonly string[] = ['html'];
 const engineFor = (field: string) => (HTML_FIELDS.includes(field.split('.').at(-1) ?? field) ? htmlEngine : engine);
 
 export class TemplateError extends InputError {
@@ -134,7 +134,8 @@ function limitText(error: unknown): string | undefined {
   const message = String((error as Error)?.message ?? '');
   if (message.includes('parse length limit exceeded')) return `the template is longer than ${TEMPLATE_LIMITS.parseLimit.toLocaleString('en-US')} characters`;
   if (message.includes('template render limit exceeded')) return `the template takes longer than ${TEMPLATE_LIMITS.renderLimit} ms to render (a loop too long?)`;
-  if (message.includes('memory alloc limit exceeded')) return `the template allocates more than ${TEMPLATE_LIMITS.memoryLimit.toLocaleString('en-US')} items or characters (a range or loop too large?)`;
+  if (message.includes('memory alloc limit exceeded'))
+    return `the template allocates more than ${TEMPLATE_LIMITS.memoryLimit.toLocaleString('en-US')} items or characters (a range or loop too large?)`;
   return undefined;
 }
 

@@ -19,7 +19,7 @@ import type { IdentifierType } from '../identity/identifier-types.ts';
 import { ErasedIdentifierCache } from '../identity/suppression.ts';
 import { eventEntity, EventRejected, type EventEntityOptions, type EventTrust } from '../ingest/events.ts';
 import type { Entity } from '../ingest/entities.ts';
-import { EventBuffer } from './event-buffer.ts';
+import type { EventBuffer } from './event-buffer.ts';
 import { clickhouseTime } from '../kernel/time.ts';
 import { WorkspaceService } from '../access/workspaces.ts';
 import { ApiKeyService, originAllowed } from '../access/keys.ts';
@@ -36,7 +36,7 @@ const TYPES_TTL_MS = 30_000;
 const SETTINGS_TTL_MS = 5_000;
 /** Client addresses with a limiter of their own; past this, the oldest are forgotten (and start afresh). */
 const MAX_TRACKED_ADDRESSES = 50_000;
-export const TRACKING_ROUTES = ['track', 'identify', 'page', 'alias', 'batch'] as const;
+const TRACKING_ROUTES = ['track', 'identify', 'page', 'alias', 'batch'] as const;
 
 /** What a server operator may tune (environment variables; see README). */
 export interface TrackingSettings {
@@ -152,7 +152,8 @@ export function trackingRoutes(app: FastifyInstance, stores: Stores, buffer: Eve
     if (allowed && allowed.length > 0) {
       const from = requestOrigin(request);
       if (!from) throw new ApiError(403, 'origin_not_allowed', 'this tracker key only takes requests from its allowed origins, and the request names none (no Origin or Referer)');
-      if (!originAllowed(allowed, from)) throw new ApiError(403, 'origin_not_allowed', `this tracker key does not take requests from ${from.slice(0, 200)} (allowed: ${allowed.join(', ')})`);
+      if (!originAllowed(allowed, from))
+        throw new ApiError(403, 'origin_not_allowed', `this tracker key does not take requests from ${from.slice(0, 200)} (allowed: ${allowed.join(', ')})`);
     }
     // One event's worth before the body is read (a client out of budget costs no parsing); the rest
     // of a batch is counted once it is read (charge below).
@@ -229,7 +230,8 @@ export function trackingRoutes(app: FastifyInstance, stores: Stores, buffer: Eve
     scope.addHook('preParsing', async (request, reply) => {
       const inUrl = typeof (request.query as Record<string, unknown> | undefined)?.writeKey === 'string';
       // A server key in a URL ends up in logs and histories: only the public tracker key may go there.
-      if (inUrl && callerOf(request).role !== 'tracker') throw new ApiError(400, 'key_in_url', 'only a tracker key may be sent as ?writeKey=; send other keys in the Authorization header');
+      if (inUrl && callerOf(request).role !== 'tracker')
+        throw new ApiError(400, 'key_in_url', 'only a tracker key may be sent as ?writeKey=; send other keys in the Authorization header');
       await guard(request, reply);
     });
     const api = scope.withTypeProvider<ZodTypeProvider>();

@@ -19,15 +19,13 @@ import { type SignKey, signKeyInputSchema as signKeyInput } from '../contract/id
 import { isoTime, isoTimeOrNull } from '../kernel/time.ts';
 
 /** The longest a token may live: a stolen token is a claim for at most this long. */
-export const MAX_TOKEN_LIFETIME_S = 7 * 24 * 3600;
+const MAX_TOKEN_LIFETIME_S = 7 * 24 * 3600;
 /** Clocks of the brand's server and ours may differ by this much. */
-export const CLOCK_SKEW_S = 60;
+const CLOCK_SKEW_S = 60;
 const MAX_TOKEN_LENGTH = 4096;
-
 
 /** The secret's name in the workspace's secret store. */
 const secretName = (keyId: string) => `signkey.${keyId}`;
-
 
 function toSignKey(row: { id: string; name: string; created_by: string; created_at: Date | string; revoked_at: Date | string | null }): SignKey {
   return { id: row.id, name: row.name, createdBy: row.created_by, createdAt: isoTime(row.created_at), revokedAt: isoTimeOrNull(row.revoked_at) };
@@ -77,7 +75,7 @@ export async function revokeSignKey(stores: Stores, workspaceId: string, keyId: 
 }
 
 /** How long the verifier trusts the keys it loaded: a revoke reaches every server within this. */
-export const SIGN_KEYS_TTL_MS = 10_000;
+const SIGN_KEYS_TTL_MS = 10_000;
 const keyCache = new Map<string, { at: number; keys: Promise<Map<string, string>> }>();
 
 function forgetSignKeys(workspaceId: string): void {

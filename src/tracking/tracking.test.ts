@@ -12,11 +12,20 @@ test('origins: normalised as scheme://host[:port]; a wildcard allows subdomains 
   assert.equal(normaliseOrigin(' HTTPS://Shop.Example.com/ '), 'https://shop.example.com');
   assert.equal(normaliseOrigin('http://localhost:5173'), 'http://localhost:5173');
   assert.equal(normaliseOrigin('https://*.brand.cn'), 'https://*.brand.cn');
-  for (const bad of ['shop.example.com', 'ftp://x.example', 'https://x.example/path', 'https://u:p@x.example', 'javascript:alert(1)']) assert.throws(() => normaliseOrigin(bad), /origin/, bad);
+  for (const bad of ['shop.example.com', 'ftp://x.example', 'https://x.example/path', 'https://u:p@x.example', 'javascript:alert(1)'])
+    assert.throws(() => normaliseOrigin(bad), /origin/, bad);
   const allowed = ['https://shop.example.com', 'https://*.brand.cn'];
   assert.ok(originAllowed(allowed, 'https://shop.example.com'));
   assert.ok(originAllowed(allowed, 'https://a.b.brand.cn'));
-  for (const other of ['https://brand.cn', 'https://evilbrand.cn', 'http://shop.example.com', 'https://shop.example.com:8443', 'https://shop.example.com.evil.cn', 'null', 'not a url']) {
+  for (const other of [
+    'https://brand.cn',
+    'https://evilbrand.cn',
+    'http://shop.example.com',
+    'https://shop.example.com:8443',
+    'https://shop.example.com.evil.cn',
+    'null',
+    'not a url',
+  ]) {
     assert.ok(!originAllowed(allowed, other), other);
   }
 });
@@ -41,10 +50,16 @@ test('claims: a tracker event links by its device only; a signed identity vouche
     profile: { name: '王芳' },
   });
   const signed = eventEntity(event, types, Date.now(), undefined, { trust: { level: 'claims', verified: { unionid: 'oU1' } } });
-  assert.deepEqual(signed.companions![0].record!.identifiers, [['device_id', 'd1'], ['unionid', 'oU1']]);
+  assert.deepEqual(signed.companions![0].record!.identifiers, [
+    ['device_id', 'd1'],
+    ['unionid', 'oU1'],
+  ]);
   assert.equal(signed.companions![0].record!.name, '王芳', 'a signed identity makes the profile traits believable');
   const server = eventEntity(event, types);
-  assert.deepEqual(server.companions![0].record!.identifiers.map(([t]) => t), ['device_id', 'phone', 'unionid', 'user_id']);
+  assert.deepEqual(
+    server.companions![0].record!.identifiers.map(([t]) => t),
+    ['device_id', 'phone', 'unionid', 'user_id'],
+  );
 });
 
 test('tracking settings come from the environment, and a bad value names its variable', () => {

@@ -28,7 +28,9 @@ before(async () => {
   const file = path.join(tempDir(), 'members.csv');
   fs.writeFileSync(file, 'member_no,phone,name\nM-1,13811110001,甲\n');
   await runImport(stores, { workspace: ws, kind: 'members', source: 'crm', files: [file] });
-  const [row] = await stores.facts.query<{ person_id: string }>(`SELECT person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id > 0 LIMIT 1`, { ws: ws.id });
+  const [row] = await stores.facts.query<{ person_id: string }>(`SELECT person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND person_id > 0 LIMIT 1`, {
+    ws: ws.id,
+  });
   person = Number(row.person_id);
   await writeSecret(stores, ws.id, 'sms_secret', 'whsec-consent-test');
   await saveChannel(stores, ws.id, { key: 'sms', name: 'SMS', kind: 'webhook', address: 'phone', config: { url: 'https://sms.example/hook', secret: 'sms_secret' } });
@@ -51,7 +53,13 @@ test('consent for an unknown person or channel is a 404 naming which; a known on
   assert.equal((await callApi(base, 'PUT', `/api/v1/people/${person}/consents/sms`, admin, { status: 'revoked' })).status, 200);
   const all = await callApi(base, 'PUT', `/api/v1/people/${person}/consents/*`, admin, { status: 'revoked' });
   assert.equal(all.status, 200, all.text);
-  assert.deepEqual(all.json.consents.map((c: { channel: string; status: string }) => [c.channel, c.status]), [['*', 'revoked'], ['sms', 'revoked']]);
+  assert.deepEqual(
+    all.json.consents.map((c: { channel: string; status: string }) => [c.channel, c.status]),
+    [
+      ['*', 'revoked'],
+      ['sms', 'revoked'],
+    ],
+  );
   const kept = await stores.state.db.selectFrom('consents').select('person_id').where('person_id', '=', 999999).execute();
   assert.equal(kept.length, 0, 'nothing kept for the unknown person');
 });

@@ -36,10 +36,36 @@ const today = new Date().toISOString().slice(0, 10);
 
 // What only A holds: none of it may reach B, whatever B asks.
 const A_ONLY = [
-  '甲方王静', '甲方张伟', '甲方李娜', '甲方赵六',
-  '13800138001', '13800138002', '13800138003', '13800138004', '138****8001', '138****8004',
-  '甲方路1号', '甲方备注机密', '甲方回访任务', '甲方标签', '甲方人群', '甲方渠道', 'a-only.example', '甲方计划', '甲方旅程',
-  '甲方团队', '甲方用户', 'whsec-甲方', '甲方密钥', '甲方属性值', 'a_secret_event', '甲方标识', '甲方选项', '13800abcde', 'oU-a-only', '甲方空间',
+  '甲方王静',
+  '甲方张伟',
+  '甲方李娜',
+  '甲方赵六',
+  '13800138001',
+  '13800138002',
+  '13800138003',
+  '13800138004',
+  '138****8001',
+  '138****8004',
+  '甲方路1号',
+  '甲方备注机密',
+  '甲方回访任务',
+  '甲方标签',
+  '甲方人群',
+  '甲方渠道',
+  'a-only.example',
+  '甲方计划',
+  '甲方旅程',
+  '甲方团队',
+  '甲方用户',
+  'whsec-甲方',
+  '甲方密钥',
+  '甲方属性值',
+  'a_secret_event',
+  '甲方标识',
+  '甲方选项',
+  '13800abcde',
+  'oU-a-only',
+  '甲方空间',
 ];
 // What only B holds, for A's session walking B's ids.
 const B_ONLY = ['乙方李四', '13911112222', '乙方路9号', '乙方人群', '乙方空间'];
@@ -72,7 +98,10 @@ async function side(prefix: string, name: string): Promise<Side> {
 }
 
 async function peopleOf(ws: Workspace): Promise<number[]> {
-  const rows = await stores.facts.query<{ p: string }>(`SELECT DISTINCT person_id AS p FROM person_identities FINAL WHERE workspace_id = {ws:String} AND person_id != 0 ORDER BY p`, { ws: ws.id });
+  const rows = await stores.facts.query<{ p: string }>(
+    `SELECT DISTINCT person_id AS p FROM person_identities FINAL WHERE workspace_id = {ws:String} AND person_id != 0 ORDER BY p`,
+    { ws: ws.id },
+  );
   return rows.map((r) => Number(r.p));
 }
 
@@ -115,14 +144,30 @@ before(async () => {
   aIds.run = run.runId;
   const bad = await runImport(stores, { workspace: a.ws, kind: 'records', files: [csv('bad.csv', ['record_id,source,phone,name', 'q1,crm,13800abcde,甲方王静'])] });
   aIds.quarantineRun = bad.runId;
-  await ok(callApi(base, 'POST', '/api/v1/track', a.tracker, { event: 'a_only_event', messageId: 'a-m1', anonymousId: 'a-anon', properties: { secret: '甲方属性值' }, identities: { unionid: 'oU-a-only' } }));
+  await ok(
+    callApi(base, 'POST', '/api/v1/track', a.tracker, {
+      event: 'a_only_event',
+      messageId: 'a-m1',
+      anonymousId: 'a-anon',
+      properties: { secret: '甲方属性值' },
+      identities: { unionid: 'oU-a-only' },
+    }),
+  );
   await ok(callApi(base, 'POST', '/api/v1/track', a.tracker, { event: 'a_secret_event', messageId: 'a-m2', anonymousId: 'a-anon' }));
-  await ok(call('POST', '/api/v1/identifier-types', { name: 'a_only_id', label: '甲方标识', priority: 50, singleValued: true, maxPeoplePerValue: 1, normaliser: 'trim', strong: true }), 201);
+  await ok(
+    call('POST', '/api/v1/identifier-types', { name: 'a_only_id', label: '甲方标识', priority: 50, singleValued: true, maxPeoplePerValue: 1, normaliser: 'trim', strong: true }),
+    201,
+  );
   a.people = await peopleOf(a.ws);
   assert.equal(a.people.length, 4, `A's people: ${a.people}`);
 
   // B: one person, so B's person ids overlap A's lowest and A's others are unknown to B.
-  await runImport(stores, { workspace: b.ws, kind: 'orders', source: 'tmall', files: [csv('b.csv', [header, `B1,${today} 10:00:00,9.00,completed,13911112222,,乙方李四,乙方路9号,S1,燕窝,滋补,1,9.00`])] });
+  await runImport(stores, {
+    workspace: b.ws,
+    kind: 'orders',
+    source: 'tmall',
+    files: [csv('b.csv', [header, `B1,${today} 10:00:00,9.00,completed,13911112222,,乙方李四,乙方路9号,S1,燕窝,滋补,1,9.00`])],
+  });
   b.people = await peopleOf(b.ws);
   assert.deepEqual(b.people, [a.people[0]], 'person ids are per workspace: B’s first person has A’s first id');
   await ok(callApi(base, 'POST', '/api/v1/segments', b.admin, { key: 'b_people', name: { zh: '乙方人群', en: 'B' }, conditions: [{ type: 'orders' }] }), 201);
@@ -137,10 +182,25 @@ before(async () => {
   await ok(call('POST', '/api/v1/segments', { key: 'a_buyers', name: { zh: '甲方人群', en: 'A buyers' }, conditions: [{ type: 'orders' }] }), 201);
   for (let i = 0; i < 2; i++) aIds.snapshots.push((await ok(call('POST', '/api/v1/segments/a_buyers/snapshots'), 201)).snapshot.id);
   await writeSecret(stores, a.ws.id, 'a_hook_secret', 'whsec-甲方-secret-value');
-  await saveChannel(stores, a.ws.id, { key: 'a_hook', name: '甲方渠道', kind: 'webhook', address: 'phone', config: { url: 'https://a-only.example/hook', secret: 'a_hook_secret' } });
+  await saveChannel(stores, a.ws.id, {
+    key: 'a_hook',
+    name: '甲方渠道',
+    kind: 'webhook',
+    address: 'phone',
+    config: { url: 'https://a-only.example/hook', secret: 'a_hook_secret' },
+  });
   await ok(call('PUT', '/api/v1/policy', { caps: [], quietHours: null, testWhitelist: [a.people[3]] }));
   await ok(call('PUT', `/api/v1/people/${a.people[3]}/consents/a_hook`, { status: 'revoked' }));
-  await ok(call('POST', '/api/v1/plans', { key: 'a_welcome', name: '甲方计划', audience: { segment: 'a_buyers' }, channel: 'a_hook', variants: [{ key: 'A', template: { text: '甲方计划 {{ person.name }}' } }] }), 201);
+  await ok(
+    call('POST', '/api/v1/plans', {
+      key: 'a_welcome',
+      name: '甲方计划',
+      audience: { segment: 'a_buyers' },
+      channel: 'a_hook',
+      variants: [{ key: 'A', template: { text: '甲方计划 {{ person.name }}' } }],
+    }),
+    201,
+  );
   await ok(
     call('POST', '/api/v1/journeys', {
       key: 'a_flow',
@@ -154,13 +214,32 @@ before(async () => {
 
   // A's people data, access and a review pair.
   await ok(call('POST', `/api/v1/people/${a.people[3]}/notes`, { text: '甲方备注机密' }), 201);
-  aIds.task = Number((await stores.state.db.insertInto('staff_tasks').values({ workspace_id: a.ws.id, person_id: a.people[3], source: 'journey:a_flow:call', title: '甲方回访任务' }).returning('id').executeTakeFirstOrThrow()).id);
-  const records = await stores.facts.query<{ k: string }>(`SELECT concat(source, ':', kind, ':', record_id) AS k FROM source_records FINAL WHERE workspace_id = {ws:String} ORDER BY k LIMIT 2`, { ws: a.ws.id });
+  aIds.task = Number(
+    (
+      await stores.state.db
+        .insertInto('staff_tasks')
+        .values({ workspace_id: a.ws.id, person_id: a.people[3], source: 'journey:a_flow:call', title: '甲方回访任务' })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+    ).id,
+  );
+  const records = await stores.facts.query<{ k: string }>(
+    `SELECT concat(source, ':', kind, ':', record_id) AS k FROM source_records FINAL WHERE workspace_id = {ws:String} ORDER BY k LIMIT 2`,
+    { ws: a.ws.id },
+  );
   aIds.review = Number(
     (
       await stores.state.db
         .insertInto('identity_reviews')
-        .values({ workspace_id: a.ws.id, run_id: aIds.run, record_a: records[0].k, record_b: records[1].k, probability: 0.9, pattern: JSON.stringify({ name: '甲方王静' }), status: 'pending' })
+        .values({
+          workspace_id: a.ws.id,
+          run_id: aIds.run,
+          record_a: records[0].k,
+          record_b: records[1].k,
+          probability: 0.9,
+          pattern: JSON.stringify({ name: '甲方王静' }),
+          status: 'pending',
+        })
         .returning('id')
         .executeTakeFirstOrThrow()
     ).id,
@@ -275,7 +354,19 @@ function bodyFor(op: Operation, filled: string): unknown {
     'PUT /api/v1/people/{id}/tags/{key}': { value: 'b' },
     'POST /api/v1/segments': { key: aIds.segment, name: { zh: 'B', en: 'B' }, conditions: [{ type: 'segment', segment: 'b_people' }] },
     'PUT /api/v1/segments/{key}': { key, name: { zh: 'B', en: 'B' }, conditions: [{ type: 'orders' }] },
-    'POST /api/v1/segments/count': { conditions: [{ type: 'group', match: 'any', conditions: [{ type: 'tag', tag: 'a_pref', op: 'exists' }, { type: 'event', event: 'a_only_event', window: { days: 30 } }, { type: 'identifier', identifierType: 'unionid' }] }] },
+    'POST /api/v1/segments/count': {
+      conditions: [
+        {
+          type: 'group',
+          match: 'any',
+          conditions: [
+            { type: 'tag', tag: 'a_pref', op: 'exists' },
+            { type: 'event', event: 'a_only_event', window: { days: 30 } },
+            { type: 'identifier', identifierType: 'unionid' },
+          ],
+        },
+      ],
+    },
     'POST /api/v1/channels': { key: aIds.channel, name: 'B hook', kind: 'webhook', config: { url: 'https://b.example/hook', secret: 'a_hook_secret' } },
     'PUT /api/v1/channels/{key}': { key, name: 'B hook', kind: 'webhook', config: { url: 'https://b.example/hook', secret: 'a_hook_secret' } },
     'POST /api/v1/plans': { key: aIds.plan, name: 'B plan', audience: { segment: aIds.segment }, channel: aIds.channel, variants: [{ key: 'A', template: { text: 'b' } }] },
@@ -309,7 +400,14 @@ async function stateOfA(ops: Operation[]): Promise<Map<string, string>> {
   return state;
 }
 // Reads that change by themselves (time, the audit log the reads themselves add to, exports that are logged).
-const VOLATILE_READS = new Set(['/api/v1/audit', '/api/v1/segments/behaviour-index', '/api/v1/identities/export', '/api/v1/records/export', '/api/v1/segments/{key}/export', '/api/v1/overview']);
+const VOLATILE_READS = new Set([
+  '/api/v1/audit',
+  '/api/v1/segments/behaviour-index',
+  '/api/v1/identities/export',
+  '/api/v1/records/export',
+  '/api/v1/segments/{key}/export',
+  '/api/v1/overview',
+]);
 
 function withQuery(filled: string, person: number): string {
   if (filled.endsWith('/people')) return `${filled}?q=13800138001`;
@@ -343,7 +441,11 @@ test('every route, called with B’s admin key on A’s ids, keys and people, gi
       if (op.method === 'POST' && (op.path === '/api/v1/imports' || op.path.endsWith('/file') || op.path.endsWith('/list'))) {
         // Uploads: a file naming A's people by A's ids.
         const query = op.path === '/api/v1/imports' ? '?kind=records&source=crm' : op.path.endsWith('/list') ? '?type=phone&zh=b&en=b' : '';
-        const r = await fetch(`${base}${route}${query}`, { method: op.method, headers: { authorization: `Bearer ${b.admin}`, 'content-type': 'text/csv' }, body: `record_id,person_id,unionid\nb1,${a.people[3]},oU-b-upload\n` });
+        const r = await fetch(`${base}${route}${query}`, {
+          method: op.method,
+          headers: { authorization: `Bearer ${b.admin}`, 'content-type': 'text/csv' },
+          body: `record_id,person_id,unionid\nb1,${a.people[3]},oU-b-upload\n`,
+        });
         response = { status: r.status, text: await r.text() };
       } else {
         const body = op.method === 'GET' || op.method === 'DELETE' ? undefined : bodyFor(op, filled);
@@ -360,14 +462,24 @@ test('every route, called with B’s admin key on A’s ids, keys and people, gi
   assert.deepEqual((await ok(callApi(base, 'GET', '/api/v1/audit?limit=500', a.admin))).entries, auditBefore, 'nothing B did is in A’s audit log');
   // Nothing of A changed: its objects, people, tags, runs, users and its audit log read the same.
   const afterwards = await stateOfA(ops);
-  const changed = [...before].filter(([route, was]) => afterwards.get(route) !== was).map(([route, was]) => `${route}\n  was ${was.slice(0, 400)}\n  now ${afterwards.get(route)?.slice(0, 400)}`);
+  const changed = [...before]
+    .filter(([route, was]) => afterwards.get(route) !== was)
+    .map(([route, was]) => `${route}\n  was ${was.slice(0, 400)}\n  now ${afterwards.get(route)?.slice(0, 400)}`);
   assert.deepEqual(changed, [], `A's reads changed after B's calls`);
   // And A's key still works: B could not revoke it or A's analyst key.
-  assert.equal((await callApi(base, 'GET', '/api/v1/api-keys', a.admin)).json.keys.some((k: { id: string; revokedAt: string | null }) => k.id === aIds.apiKey && !k.revokedAt), true);
+  assert.equal(
+    (await callApi(base, 'GET', '/api/v1/api-keys', a.admin)).json.keys.some((k: { id: string; revokedAt: string | null }) => k.id === aIds.apiKey && !k.revokedAt),
+    true,
+  );
 });
 
 test('a key that exists in both workspaces is two objects: B’s tag, segment, plan and team with A’s keys and names stay B’s', async () => {
-  const put = await callApi(base, 'PUT', '/api/v1/tags/shared_key', b.admin, { key: 'shared_key', name: { zh: '乙方同名', en: 'B shared' }, kind: 'manual', options: ['乙方选项'] });
+  const put = await callApi(base, 'PUT', '/api/v1/tags/shared_key', b.admin, {
+    key: 'shared_key',
+    name: { zh: '乙方同名', en: 'B shared' },
+    kind: 'manual',
+    options: ['乙方选项'],
+  });
   assert.ok([200, 201].includes(put.status), put.text);
   assert.equal((await ok(callApi(base, 'GET', '/api/v1/tags/shared_key', a.admin))).tag.name.zh, '甲方标签同名');
   assert.equal((await ok(callApi(base, 'GET', '/api/v1/tags/shared_key', b.admin))).tag.name.zh, '乙方同名');
@@ -376,24 +488,43 @@ test('a key that exists in both workspaces is two objects: B’s tag, segment, p
   const aTags = await ok(callApi(base, 'GET', `/api/v1/people/${a.people[0]}/tags`, a.admin));
   assert.ok(!JSON.stringify(aTags).includes('乙方选项'), JSON.stringify(aTags));
   // B's segment named as A's counts B's people only; A's keeps A's.
-  const bSegment = await callApi(base, 'PUT', `/api/v1/segments/${aIds.segment}`, b.admin, { key: aIds.segment, name: { zh: '乙方人群', en: 'B' }, conditions: [{ type: 'orders' }] });
+  const bSegment = await callApi(base, 'PUT', `/api/v1/segments/${aIds.segment}`, b.admin, {
+    key: aIds.segment,
+    name: { zh: '乙方人群', en: 'B' },
+    conditions: [{ type: 'orders' }],
+  });
   assert.ok([200, 201].includes(bSegment.status), bSegment.text);
   assert.equal((await ok(callApi(base, 'GET', `/api/v1/segments/${aIds.segment}/count`, b.admin))).exact.people, 1);
   assert.equal((await ok(callApi(base, 'GET', `/api/v1/segments/${aIds.segment}/count`, a.admin))).exact.people, 4);
   assert.equal((await ok(callApi(base, 'GET', `/api/v1/segments/${aIds.segment}`, a.admin))).segment.name.zh, '甲方人群');
   // A channel of B naming A's secret is refused: secrets are looked up in the caller's workspace only.
-  const borrowed = await callApi(base, 'POST', '/api/v1/channels', b.admin, { key: 'b_hook', name: 'B', kind: 'webhook', config: { url: 'https://b.example/hook', secret: 'a_hook_secret' } });
+  const borrowed = await callApi(base, 'POST', '/api/v1/channels', b.admin, {
+    key: 'b_hook',
+    name: 'B',
+    kind: 'webhook',
+    config: { url: 'https://b.example/hook', secret: 'a_hook_secret' },
+  });
   assert.equal(borrowed.status, 400, borrowed.text);
   assert.match(borrowed.json.error.message, /a_hook_secret/);
   // A team of the same name in B is B's; a B user cannot be put into A's team.
   assert.equal((await callApi(base, 'POST', '/api/v1/teams', b.admin, { name: '甲方团队', sources: ['jd'] })).status, 201);
-  const intoA = await callApi(base, 'POST', '/api/v1/users', b.admin, { email: `b-x-${b.ws.slug}@b.example`, name: 'B', role: 'operator', password: 'b long password 1', teamId: aIds.team });
+  const intoA = await callApi(base, 'POST', '/api/v1/users', b.admin, {
+    email: `b-x-${b.ws.slug}@b.example`,
+    name: 'B',
+    role: 'operator',
+    password: 'b long password 1',
+    teamId: aIds.team,
+  });
   assert.equal(intoA.status, 400);
   assert.match(intoA.json.error.message, /teamId: no team/);
 });
 
 test('A’s session reads A only: B’s ids give nothing of B, and a bearer key is never mixed with a session', async () => {
-  const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: aIds.userEmail, password: 'a long password 1' }) });
+  const login = await fetch(`${base}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: aIds.userEmail, password: 'a long password 1' }),
+  });
   assert.equal(login.status, 200, await login.clone().text());
   const cookie = login.headers.get('set-cookie')!.split(';')[0];
   const bSegments = (await ok(callApi(base, 'GET', '/api/v1/segments', b.admin))).segments.map((s: { key: string }) => s.key);

@@ -46,7 +46,10 @@ function formulaCells(csv: string): string[] {
 function assertSafe(csv: string, column: number, where: string, cases = MEMBER_NOS) {
   assert.deepEqual(formulaCells(csv), [], `${where}: no cell is a formula\n${csv}`);
   const rows = parse(csv) as string[][];
-  const values = rows.slice(1).map((r) => r[column]).sort();
+  const values = rows
+    .slice(1)
+    .map((r) => r[column])
+    .sort();
   assert.deepEqual(values, cases.map(([, expected]) => expected).sort(), `${where}: each value neutralised or kept`);
   // The carriage return is inside quotes, not a row break.
   if (cases.includes(CARRIAGE_RETURN)) assert.match(csv, /"Wang\rJing"/, `${where}: a value with \\r is quoted`);
@@ -112,7 +115,10 @@ test('siyu identities export, records export and segments export neutralise form
   };
   assert.equal((await runCli(['workspace', 'create', '--slug', slug, '--name', 'csv'], env)).code, 0);
   await cli(['import', 'records', hostileRecords(dir)]);
-  fs.writeFileSync(path.join(dir, 'segment.json'), JSON.stringify({ key: 'members', name: { zh: '会员', en: 'Members' }, conditions: [{ type: 'identifier', identifierType: 'member_no' }] }));
+  fs.writeFileSync(
+    path.join(dir, 'segment.json'),
+    JSON.stringify({ key: 'members', name: { zh: '会员', en: 'Members' }, conditions: [{ type: 'identifier', identifierType: 'member_no' }] }),
+  );
   await cli(['segments', 'create', path.join(dir, 'segment.json')]);
 
   await cli(['identities', 'export', '--out', path.join(dir, 'identities.csv')]);

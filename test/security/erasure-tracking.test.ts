@@ -58,12 +58,18 @@ after(async () => {
 });
 
 async function personOfRecord(recordId: string): Promise<number> {
-  const [row] = await stores.facts.query<{ p: string }>(`SELECT person_id AS p FROM source_records FINAL WHERE workspace_id = {ws:String} AND record_id = {r:String}`, { ws: ws.id, r: recordId });
+  const [row] = await stores.facts.query<{ p: string }>(`SELECT person_id AS p FROM source_records FINAL WHERE workspace_id = {ws:String} AND record_id = {r:String}`, {
+    ws: ws.id,
+    r: recordId,
+  });
   return Number(row?.p ?? 0);
 }
 
 async function personOfEvent(messageId: string): Promise<number> {
-  const [row] = await stores.facts.query<{ p: string }>(`SELECT person_id AS p FROM events FINAL WHERE workspace_id = {ws:String} AND message_id = {m:String}`, { ws: ws.id, m: messageId });
+  const [row] = await stores.facts.query<{ p: string }>(`SELECT person_id AS p FROM events FINAL WHERE workspace_id = {ws:String} AND message_id = {m:String}`, {
+    ws: ws.id,
+    m: messageId,
+  });
   return Number(row?.p ?? -1);
 }
 
@@ -80,7 +86,14 @@ test('a tracked event with an erased phone lands, stores the phone nowhere and l
   const server = await callApi(base, 'POST', '/api/v1/batch', operator, {
     batch: [
       { type: 'identify', messageId: 's-identify', anonymousId: 'server-device', traits: { phone: PHONE, plan: 'gold' }, identities: { phone: PHONE } },
-      { type: 'track', event: 'Order Completed', messageId: 's-track', anonymousId: 'server-device', properties: { revenue: 99, phone: `+86${PHONE}` }, identities: { phone: PHONE } },
+      {
+        type: 'track',
+        event: 'Order Completed',
+        messageId: 's-track',
+        anonymousId: 'server-device',
+        properties: { revenue: 99, phone: `+86${PHONE}` },
+        identities: { phone: PHONE },
+      },
       { type: 'track', event: 'Viewed', messageId: 's-only-phone', identities: { phone: PHONE } },
       { type: 'track', event: 'Viewed', messageId: 's-old-device', anonymousId: DEVICE },
     ],
@@ -107,7 +120,11 @@ test('a tracked event with an erased phone lands, stores the phone nowhere and l
     `SELECT message_id, event, properties, context FROM events FINAL WHERE workspace_id = {ws:String} AND message_id IN {ids:Array(String)} ORDER BY message_id`,
     { ws: ws.id, ids },
   );
-  assert.deepEqual(landed.map((e) => e.message_id), [...ids].sort(), 'every event landed');
+  assert.deepEqual(
+    landed.map((e) => e.message_id),
+    [...ids].sort(),
+    'every event landed',
+  );
   const byId = new Map(landed.map((e) => [e.message_id, e]));
   assert.deepEqual(JSON.parse(byId.get('s-identify')!.properties), { plan: 'gold' });
   assert.deepEqual(JSON.parse(byId.get('s-track')!.properties), { revenue: 99 });
@@ -122,6 +139,9 @@ test('a tracked event with an erased phone lands, stores the phone nowhere and l
   }
   assert.equal(people.get('s-identify'), people.get('s-track'), 'the device still holds its events together');
   assert.equal(new Set([people.get('s-track'), people.get('s-only-phone'), people.get('t-claim'), people.get('t-signed'), people.get('t-old-device')]).size, 5);
-  const phones = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'phone' AND is_deleted = 0`, { ws: ws.id });
+  const phones = await stores.facts.query<{ n: string }>(
+    `SELECT count() AS n FROM person_identities FINAL WHERE workspace_id = {ws:String} AND type = 'phone' AND is_deleted = 0`,
+    { ws: ws.id },
+  );
   assert.equal(Number(phones[0].n), 1, 'only the other person’s phone');
 });

@@ -41,7 +41,10 @@ function csv(name: string, lines: string[]): string {
 }
 
 const personOfOrder = async (orderId: string) =>
-  Number((await stores.facts.query<{ p: string }>(`SELECT person_id AS p FROM orders FINAL WHERE workspace_id = {ws:String} AND order_id = {o:String}`, { ws: ws.id, o: orderId }))[0]?.p ?? 0);
+  Number(
+    (await stores.facts.query<{ p: string }>(`SELECT person_id AS p FROM orders FINAL WHERE workspace_id = {ws:String} AND order_id = {o:String}`, { ws: ws.id, o: orderId }))[0]
+      ?.p ?? 0,
+  );
 
 before(async () => {
   ({ stores } = await openTestStores());
@@ -64,16 +67,51 @@ before(async () => {
       ]),
     ],
   });
-  await runImport(stores, { workspace: ws, kind: 'members', source: 'crm', files: [csv('members.csv', ['member_no,phone,unionid,name,level,address', 'M-ZHAO-1,13811112222,oU-zhao,赵敏,gold,杭州市西湖区文三路88号', 'M-QIAN-1,13933334444,oU-qian,钱多多,silver,'])] });
-  await runImport(stores, { workspace: ws, kind: 'contacts', source: 'wecom', files: [csv('contacts.csv', ['external_userid,staff_userid,unionid,name,remark,remark_mobiles', 'wm-zhao,guide001,oU-zhao,赵敏,赵敏 VIP,13811112222'])] });
+  await runImport(stores, {
+    workspace: ws,
+    kind: 'members',
+    source: 'crm',
+    files: [
+      csv('members.csv', [
+        'member_no,phone,unionid,name,level,address',
+        'M-ZHAO-1,13811112222,oU-zhao,赵敏,gold,杭州市西湖区文三路88号',
+        'M-QIAN-1,13933334444,oU-qian,钱多多,silver,',
+      ]),
+    ],
+  });
+  await runImport(stores, {
+    workspace: ws,
+    kind: 'contacts',
+    source: 'wecom',
+    files: [csv('contacts.csv', ['external_userid,staff_userid,unionid,name,remark,remark_mobiles', 'wm-zhao,guide001,oU-zhao,赵敏,赵敏 VIP,13811112222'])],
+  });
   await runImport(stores, { workspace: ws, kind: 'orders', source: 'tmall', files: [csv('shipments.csv', ['order_id,period,status,tracking_no', 'Z1,1,shipped,SF-ZHAO-TRACK'])] });
   // A row refused with Zhao's phone in it: the quarantine keeps the row as read.
-  await runImport(stores, { workspace: ws, kind: 'members', source: 'crm', files: [csv('bad.csv', ['member_no,phone,unionid,name,birthday', 'M-ZHAO-1,13811112222,oU-zhao,赵敏,not-a-date'])] });
+  await runImport(stores, {
+    workspace: ws,
+    kind: 'members',
+    source: 'crm',
+    files: [csv('bad.csv', ['member_no,phone,unionid,name,birthday', 'M-ZHAO-1,13811112222,oU-zhao,赵敏,not-a-date'])],
+  });
   // Tracked events with a server-side key: identified by the phone, with personal traits and context.
   const track = await callApi(base, 'POST', '/api/v1/batch', operator, {
     batch: [
-      { type: 'identify', messageId: 'z-e1', anonymousId: 'zhao-device-1', traits: { name: '赵敏', email: 'zhao.min@example.com' }, identities: { phone: '13811112222', unionid: 'oU-zhao' } },
-      { type: 'track', event: 'Order Completed', messageId: 'z-e2', anonymousId: 'zhao-device-1', properties: { revenue: 300, sku: 'S1', shipping: { receiver: '赵敏', address: '杭州市西湖区文三路88号' } }, context: { ip: '10.1.2.3', userAgent: 'zhao-device-1' }, identities: { phone: '13811112222', unionid: 'oU-zhao' } },
+      {
+        type: 'identify',
+        messageId: 'z-e1',
+        anonymousId: 'zhao-device-1',
+        traits: { name: '赵敏', email: 'zhao.min@example.com' },
+        identities: { phone: '13811112222', unionid: 'oU-zhao' },
+      },
+      {
+        type: 'track',
+        event: 'Order Completed',
+        messageId: 'z-e2',
+        anonymousId: 'zhao-device-1',
+        properties: { revenue: 300, sku: 'S1', shipping: { receiver: '赵敏', address: '杭州市西湖区文三路88号' } },
+        context: { ip: '10.1.2.3', userAgent: 'zhao-device-1' },
+        identities: { phone: '13811112222', unionid: 'oU-zhao' },
+      },
       { type: 'track', event: 'Order Completed', messageId: 'q-e1', anonymousId: 'qian-device', properties: { revenue: 150, sku: 'S1' }, identities: { phone: '13933334444' } },
     ],
   });
@@ -91,11 +129,28 @@ before(async () => {
   for (const person of [zhao, qian]) {
     const name = person === zhao ? '赵敏' : '钱多多';
     assert.equal((await callApi(base, 'POST', `/api/v1/people/${person}/notes`, admin, { text: `${name} 喜欢燕窝` })).status, 201);
-    await stores.state.db.insertInto('staff_tasks').values({ workspace_id: ws.id, person_id: person, source: 'journey:care:call', title: `回访 ${name}` }).execute();
+    await stores.state.db
+      .insertInto('staff_tasks')
+      .values({ workspace_id: ws.id, person_id: person, source: 'journey:care:call', title: `回访 ${name}` })
+      .execute();
     assert.equal((await callApi(base, 'PUT', `/api/v1/people/${person}/consents/sms`, admin, { status: 'granted' })).status, 200);
     await stores.state.db
       .insertInto('deliveries')
-      .values({ workspace_id: ws.id, plan_key: 'welcome', run_id: `r-${ws.id}`, person_id: person, step: 'sms', variant: 'a', channel: 'sms', purpose: 'marketing', status: 'sent', address: person === zhao ? '+8613811112222' : '+8613933334444', content: JSON.stringify({ text: `${name}，您好` }), entered_at: new Date(), updated_at: new Date() })
+      .values({
+        workspace_id: ws.id,
+        plan_key: 'welcome',
+        run_id: `r-${ws.id}`,
+        person_id: person,
+        step: 'sms',
+        variant: 'a',
+        channel: 'sms',
+        purpose: 'marketing',
+        status: 'sent',
+        address: person === zhao ? '+8613811112222' : '+8613933334444',
+        content: JSON.stringify({ text: `${name}，您好` }),
+        entered_at: new Date(),
+        updated_at: new Date(),
+      })
       .execute();
   }
 });
@@ -133,12 +188,21 @@ test('an erased person leaves no personal data in either store; their orders sti
     `SELECT order_id, toString(amount) AS amount, person_id FROM orders FINAL WHERE workspace_id = {ws:String} AND order_id IN ('Z1', 'Z2') ORDER BY order_id`,
     { ws: ws.id },
   );
-  assert.deepEqual(orders.map((o) => [o.order_id, o.amount, Number(o.person_id)]), [['Z1', '300', zhao], ['Z2', '200', zhao]]);
+  assert.deepEqual(
+    orders.map((o) => [o.order_id, o.amount, Number(o.person_id)]),
+    [
+      ['Z1', '300', zhao],
+      ['Z2', '200', zhao],
+    ],
+  );
   const events = await stores.facts.query<{ event: string; properties: string; context: string }>(
     `SELECT event, properties, context FROM events FINAL WHERE workspace_id = {ws:String} AND message_id = 'z-e2'`,
     { ws: ws.id },
   );
-  assert.deepEqual(events.map((e) => [e.event, JSON.parse(e.properties), e.context]), [['Order Completed', { revenue: 300, sku: 'S1' }, '{}']]);
+  assert.deepEqual(
+    events.map((e) => [e.event, JSON.parse(e.properties), e.context]),
+    [['Order Completed', { revenue: 300, sku: 'S1' }, '{}']],
+  );
   const overviewAfter = (await callApi(base, 'GET', '/api/v1/overview?days=3660', admin)).json;
   assert.equal(overviewAfter.gmv, overviewBefore.gmv, 'GMV still counts the erased person’s orders');
   assert.equal(overviewAfter.orders, overviewBefore.orders);
@@ -176,18 +240,35 @@ test('an erased phone is never linked again: a re-import lands the row, attaches
   ]);
   const person = await personOfOrder('D9');
   assert.ok(person > 0 && person !== zhao && person !== qian, `D9 is a new person (${person})`);
-  const identities = await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM person_identities FINAL WHERE workspace_id = {ws:String} AND value IN ('+8613811112222', 'oU-zhao')`, { ws: ws.id });
+  const identities = await stores.facts.query<{ n: string }>(
+    `SELECT count() AS n FROM person_identities FINAL WHERE workspace_id = {ws:String} AND value IN ('+8613811112222', 'oU-zhao')`,
+    { ws: ws.id },
+  );
   assert.equal(Number(identities[0].n), 0);
   // Nor by tracking: the phone sent again links to no one.
-  assert.equal((await callApi(base, 'POST', '/api/v1/track', operator, { event: 'Viewed', messageId: 'z-again', anonymousId: 'new-device', identities: { phone: '13811112222' } })).status, 200);
+  assert.equal(
+    (await callApi(base, 'POST', '/api/v1/track', operator, { event: 'Viewed', messageId: 'z-again', anonymousId: 'new-device', identities: { phone: '13811112222' } })).status,
+    200,
+  );
   await resolveSerially(stores, { workspaceId: ws.id });
-  assert.equal(Number((await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM person_identities FINAL WHERE workspace_id = {ws:String} AND value = '+8613811112222'`, { ws: ws.id }))[0].n), 0);
+  assert.equal(
+    Number(
+      (await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM person_identities FINAL WHERE workspace_id = {ws:String} AND value = '+8613811112222'`, { ws: ws.id }))[0]
+        .n,
+    ),
+    0,
+  );
   // The same order imported again keeps its place among the counts, but not the name it carries.
   const sameOrder = await runImport(stores, {
     workspace: ws,
     kind: 'orders',
     source: 'tmall',
-    files: [csv('same.csv', ['order_id,ordered_at,amount,status,phone,name,address,sku,quantity,line_amount', 'Z2,2026-11-01 10:00:00,200.00,completed,13811112222,赵敏,杭州市西湖区文三路88号,S2,2,200.00'])],
+    files: [
+      csv('same.csv', [
+        'order_id,ordered_at,amount,status,phone,name,address,sku,quantity,line_amount',
+        'Z2,2026-11-01 10:00:00,200.00,completed,13811112222,赵敏,杭州市西湖区文三路88号,S2,2,200.00',
+      ]),
+    ],
   });
   assert.equal(sameOrder.rowsRead, 1);
   assert.equal(await personOfOrder('Z2'), zhao);
@@ -201,15 +282,36 @@ test('a person’s data as JSON: complete, admins only, recorded; the CLI export
   assert.equal(exported.status, 200, exported.text);
   const data = exported.json;
   assert.equal(data.personId, qian);
-  assert.deepEqual(data.identifiers.map((i: { type: string; value: string }) => `${i.type}:${i.value}`).sort(), ['device_id:qian-device', 'email:qian@example.com', 'member_no:M-QIAN-1', 'phone:+8613933334444', 'unionid:oU-qian'].sort());
+  assert.deepEqual(
+    data.identifiers.map((i: { type: string; value: string }) => `${i.type}:${i.value}`).sort(),
+    ['device_id:qian-device', 'email:qian@example.com', 'member_no:M-QIAN-1', 'phone:+8613933334444', 'unionid:oU-qian'].sort(),
+  );
   assert.deepEqual(data.records.map((r: { source: string; kind: string }) => `${r.source}:${r.kind}`).sort(), ['crm:member', 'sdk:identity', 'tmall:order']);
   assert.ok(data.records.some((r: { address: string }) => r.address === '上海市静安区南京西路1号'));
-  assert.deepEqual(data.orders.map((o: { orderId: string; amount: number; lines: unknown[] }) => [o.orderId, o.amount, o.lines.length]), [['Q1', 150, 1]]);
-  assert.deepEqual(data.events.map((e: { event: string; properties: unknown }) => [e.event, e.properties]), [['Order Completed', { revenue: 150, sku: 'S1' }]]);
-  assert.deepEqual(data.notes.map((n: { text: string }) => n.text), ['钱多多 喜欢燕窝']);
-  assert.deepEqual(data.tasks.map((t: { title: string }) => t.title), ['回访 钱多多']);
-  assert.deepEqual(data.consents.map((c: { channel: string; status: string }) => [c.channel, c.status]), [['sms', 'granted']]);
-  assert.deepEqual(data.deliveries.map((d: { address: string }) => d.address), ['+8613933334444']);
+  assert.deepEqual(
+    data.orders.map((o: { orderId: string; amount: number; lines: unknown[] }) => [o.orderId, o.amount, o.lines.length]),
+    [['Q1', 150, 1]],
+  );
+  assert.deepEqual(
+    data.events.map((e: { event: string; properties: unknown }) => [e.event, e.properties]),
+    [['Order Completed', { revenue: 150, sku: 'S1' }]],
+  );
+  assert.deepEqual(
+    data.notes.map((n: { text: string }) => n.text),
+    ['钱多多 喜欢燕窝'],
+  );
+  assert.deepEqual(
+    data.tasks.map((t: { title: string }) => t.title),
+    ['回访 钱多多'],
+  );
+  assert.deepEqual(
+    data.consents.map((c: { channel: string; status: string }) => [c.channel, c.status]),
+    [['sms', 'granted']],
+  );
+  assert.deepEqual(
+    data.deliveries.map((d: { address: string }) => d.address),
+    ['+8613933334444'],
+  );
   assert.match(exported.text, /钱多多/);
   const audit = await callApi(base, 'GET', '/api/v1/audit?limit=50', admin);
   assert.ok(audit.json.entries.some((e: { action: string; target: string }) => e.action === 'person.export' && e.target === `person:${qian}`));

@@ -27,7 +27,8 @@ before(async () => {
   await createUser(stores, ws.id, { email: EMAIL, name: 'CSP', role: 'admin', password: PASSWORD });
   const file = path.join(tempDir(), 'orders.csv');
   const lines = ['order_id,ordered_at,amount,phone'];
-  for (let i = 0; i < 40; i++) lines.push(`o${i},${new Date(Date.now() - (5 + i * 3) * 86_400_000).toISOString().slice(0, 10)} 10:00,${50 + i},139000000${String(i % 20).padStart(2, '0')}`);
+  for (let i = 0; i < 40; i++)
+    lines.push(`o${i},${new Date(Date.now() - (5 + i * 3) * 86_400_000).toISOString().slice(0, 10)} 10:00,${50 + i},139000000${String(i % 20).padStart(2, '0')}`);
   fs.writeFileSync(file, lines.join('\n') + '\n');
   await runImport(stores, { workspace: ws, kind: 'orders', source: 'shop', files: [file] });
   ({ app, base } = await startTestServer(stores));
@@ -62,7 +63,9 @@ test('every response carries nosniff, a referrer policy and a CSP whose frame-an
   assert.equal(script.headers.get('x-content-type-options'), 'nosniff');
 });
 
-test('the built console runs under its CSP without a violation: the login page, then the overview with charts', { skip: consoleRoot() ? false : 'the console is not built' }, async () => {
+test('the built console runs under its CSP without a violation: the login page, then the overview with charts', {
+  skip: consoleRoot() ? false : 'the console is not built',
+}, async () => {
   const browser = await chromium.launch({ executablePath: ensureChromium(), args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
   try {
     const page = await browser.newPage({ locale: 'zh-CN' });
@@ -71,7 +74,9 @@ test('the built console runs under its CSP without a violation: the login page, 
     page.on('console', (message) => {
       if (/Content Security Policy|Refused to/i.test(message.text())) violations.push(message.text());
     });
-    await page.addInitScript({ content: "document.addEventListener('securitypolicyviolation', (e) => console.error('Refused to: CSP ' + e.violatedDirective + ' ' + e.blockedURI))" });
+    await page.addInitScript({
+      content: "document.addEventListener('securitypolicyviolation', (e) => console.error('Refused to: CSP ' + e.violatedDirective + ' ' + e.blockedURI))",
+    });
     await page.goto(base);
     await page.getByLabel('密码').fill(PASSWORD);
     await page.getByLabel('邮箱').fill(EMAIL);

@@ -145,7 +145,12 @@ test('an upload interrupted SIYU_IMPORT_MAX_ATTEMPTS times is marked failed at s
   const id = `imp_stuck_${process.pid}`;
   await insertRun(id, 'running', 3, [file]);
   const log: string[] = [];
-  const resumed = await resumeInterruptedUploads(stores, dir, (m) => log.push(m), async () => undefined);
+  const resumed = await resumeInterruptedUploads(
+    stores,
+    dir,
+    (m) => log.push(m),
+    async () => undefined,
+  );
   assert.ok(!resumed.includes(id), 'resumed a fourth time');
   const [row] = await stores.state.db.selectFrom('import_runs').select(['status', 'error']).where('id', '=', id).execute();
   assert.equal(row.status, 'failed');
@@ -166,7 +171,12 @@ test('uploads no import will read (run finished, or none) are deleted at start',
   const fresh = path.join(dir, 'dddddd-arriving.csv'); // written by this process: an upload arriving now
   fs.writeFileSync(fresh, 'x\n');
   await insertRun(`imp_done_${process.pid}`, 'completed', 1, [finished]);
-  await resumeInterruptedUploads(stores, dir, () => undefined, async () => undefined);
+  await resumeInterruptedUploads(
+    stores,
+    dir,
+    () => undefined,
+    async () => undefined,
+  );
   assert.deepEqual(fs.readdirSync(dir), ['dddddd-arriving.csv']);
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -48,7 +48,13 @@ test('a bad asOf, today or baseDate is a 400 naming the field, never a 500', asy
   for (const [method, route, field, body] of calls) {
     const response = await callApi(base, method, route, admin, body);
     assert.equal(response.status, 400, `${method} ${route} ${JSON.stringify(body)}: ${response.text}`);
-    const issues = (response.json.error.details?.issues ?? [{ path: response.json.error.message.split(':')[0], message: response.json.error.message }]) as Array<{ path: string; message: string }>;
-    assert.ok(issues.some((i) => i.path.endsWith(`.${field}`) && /a real calendar date/.test(i.message)), `${method} ${route}: ${response.text}`);
+    const issues = (response.json.error.details?.issues ?? [{ path: response.json.error.message.split(':')[0], message: response.json.error.message }]) as Array<{
+      path: string;
+      message: string;
+    }>;
+    assert.ok(
+      issues.some((i) => i.path.endsWith(`.${field}`) && /a real calendar date/.test(i.message)),
+      `${method} ${route}: ${response.text}`,
+    );
   }
 });

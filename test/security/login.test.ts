@@ -232,7 +232,9 @@ test('the first start: a generated admin password opens only the change-password
   }
 });
 
-test('the console: a generated first password shows only the page that replaces it, then the console opens', { skip: consoleRoot() ? false : 'the console is not built' }, async () => {
+test('the console: a generated first password shows only the page that replaces it, then the console opens', {
+  skip: consoleRoot() ? false : 'the console is not built',
+}, async () => {
   const state = await openPgliteStateStore(tempDir());
   await migrateState(state.db as unknown as Kysely<unknown>);
   const fresh: Stores = { facts: stores.facts, state, close: async () => undefined };

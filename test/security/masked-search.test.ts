@@ -34,7 +34,12 @@ before(async () => {
   const file = path.join(tempDir(), 'orders.csv');
   fs.writeFileSync(
     file,
-    ['order_id,ordered_at,amount,phone,email,unionid,name,sku,quantity,line_amount', 'M1,2026-11-01 10:00:00,10.00,13812345678,wang@example.com,oU-wang,王静,S1,1,10.00', 'M2,2026-11-01 11:00:00,20.00,13900005678,,,李娜,S1,1,20.00', ''].join('\n'),
+    [
+      'order_id,ordered_at,amount,phone,email,unionid,name,sku,quantity,line_amount',
+      'M1,2026-11-01 10:00:00,10.00,13812345678,wang@example.com,oU-wang,王静,S1,1,10.00',
+      'M2,2026-11-01 11:00:00,20.00,13900005678,,,李娜,S1,1,20.00',
+      '',
+    ].join('\n'),
   );
   await runImport(stores, { workspace: ws, kind: 'orders', files: [file], source: 'tmall' });
   wang = Number((await stores.facts.query<{ p: string }>(`SELECT person_id AS p FROM orders FINAL WHERE workspace_id = {ws:String} AND order_id = 'M1'`, { ws: ws.id }))[0].p);
@@ -67,7 +72,10 @@ test('a masked role cannot learn a full phone or email from search hits; name, i
   const lastFour = await search(analyst, 'q=5678');
   assert.equal(lastFour.status, 200, lastFour.text);
   assert.equal(lastFour.json.people.length, 2, 'both phones end in 5678');
-  assert.ok(lastFour.json.people.every((p: { identifiers: Array<{ value: string }> }) => p.identifiers.every((i) => !i.value.includes('12345678'))), lastFour.text);
+  assert.ok(
+    lastFour.json.people.every((p: { identifiers: Array<{ value: string }> }) => p.identifiers.every((i) => !i.value.includes('12345678'))),
+    lastFour.text,
+  );
 });
 
 test('with a reason a masked role looks up a full phone: recorded without the number, and limited per hour', async () => {

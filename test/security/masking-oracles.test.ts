@@ -54,7 +54,16 @@ before(async () => {
     messageId: 'mask-demo-1',
     userId: 'mask-demo',
     identities: { phone: `+86${PHONE}` },
-    properties: { 手机号: PHONE, 收货人: '王小明', note: `call ${PHONE}`, phone: `+86${PHONE}`, 联系方式: '0086 139-1234-0000', mail: 'wang.xm@example.com', 身份证号: '11010519790604002X', channel: 'web' },
+    properties: {
+      手机号: PHONE,
+      收货人: '王小明',
+      note: `call ${PHONE}`,
+      phone: `+86${PHONE}`,
+      联系方式: '0086 139-1234-0000',
+      mail: 'wang.xm@example.com',
+      身份证号: '11010519790604002X',
+      channel: 'web',
+    },
   });
   assert.equal(track.status, 200, track.text);
   await resolveSerially(stores, { workspaceId: ws.id });
@@ -65,7 +74,10 @@ after(async () => {
 });
 
 async function personOfRecord(recordId: string): Promise<number> {
-  const [row] = await stores.facts.query<{ p: string }>(`SELECT person_id AS p FROM source_records FINAL WHERE workspace_id = {ws:String} AND record_id = {r:String}`, { ws: ws.id, r: recordId });
+  const [row] = await stores.facts.query<{ p: string }>(`SELECT person_id AS p FROM source_records FINAL WHERE workspace_id = {ws:String} AND record_id = {r:String}`, {
+    ws: ws.id,
+    r: recordId,
+  });
   return Number(row?.p ?? 0);
 }
 
@@ -94,10 +106,16 @@ test('(a) an analyst’s 360 view masks event properties under Chinese keys and 
   assert.equal(notes.json.notes[0].text, '回电 139****0000 王先生');
   assert.equal((await callApi(base, 'GET', `/api/v1/people/${wang}`, analyst)).json.notes[0].text, '回电 139****0000 王先生');
   // A task's title is free text too (a journey may write a phone into it).
-  await stores.state.db.insertInto('staff_tasks').values({ workspace_id: ws.id, person_id: wang, source: 'journey:vip:call', title: `回访 ${PHONE}` }).execute();
+  await stores.state.db
+    .insertInto('staff_tasks')
+    .values({ workspace_id: ws.id, person_id: wang, source: 'journey:vip:call', title: `回访 ${PHONE}` })
+    .execute();
   const tasks = await callApi(base, 'GET', '/api/v1/tasks', analyst);
   assert.equal(tasks.status, 200, tasks.text);
-  assert.deepEqual(tasks.json.tasks.map((t: { title: string }) => t.title), ['回访 139****0000']);
+  assert.deepEqual(
+    tasks.json.tasks.map((t: { title: string }) => t.title),
+    ['回访 139****0000'],
+  );
   assert.equal((await callApi(base, 'GET', `/api/v1/people/${wang}`, analyst)).json.tasks[0].title, '回访 139****0000');
   assert.equal((await callApi(base, 'GET', '/api/v1/tasks', admin)).json.tasks[0].title, `回访 ${PHONE}`);
 });
@@ -128,7 +146,13 @@ test('(b) an analyst cannot binary-search a masked birthday or probe a phone ins
   const visible = await count(analyst, me);
   assert.equal(visible.status, 200, visible.text);
   assert.equal(visible.json.exact.people, 2);
-  for (const [op, value] of [['lte', '1979-06-30'], ['gte', '1979-06-04'], ['eq', '1979-06-04'], ['between', ['1979-06-01', '1979-06-30']], ['in', ['1979-06-04']]] as const) {
+  for (const [op, value] of [
+    ['lte', '1979-06-30'],
+    ['gte', '1979-06-04'],
+    ['eq', '1979-06-04'],
+    ['between', ['1979-06-01', '1979-06-30']],
+    ['in', ['1979-06-04']],
+  ] as const) {
     const probe = await count(analyst, [...me, { type: 'group', match: 'all', conditions: [{ type: 'profile', field: 'birthday', op, value }] }]);
     assert.equal(probe.status, 403, `birthday ${op} ${JSON.stringify(value)}: ${probe.text}`);
     assert.match(probe.json.error.message, /^conditions\[4\]\.conditions\[0\]: birthday is shown to your role as its year only/);
@@ -151,11 +175,24 @@ test('(b) an analyst cannot binary-search a masked birthday or probe a phone ins
     assertNoSecret(probe.json.error.message.replace(JSON.stringify(where.value), ''), 'the refusal');
   }
   // Words, and the existence of a personal key, may still be counted on.
-  const words = await count(analyst, [event([{ property: 'channel', op: 'eq', value: 'web' }, { property: 'phone', op: 'exists' }])]);
+  const words = await count(analyst, [
+    event([
+      { property: 'channel', op: 'eq', value: 'web' },
+      { property: 'phone', op: 'exists' },
+    ]),
+  ]);
   assert.equal(words.status, 200, words.text);
   assert.equal(words.json.exact.people, 1);
   // Sequences too.
-  const seq = await count(analyst, [{ type: 'sequence', first: { event: 'Lead Submitted', where: [{ property: 'phone', op: 'contains', value: '9123' }] }, then: { event: 'Paid' }, within: { days: 1 }, window: { days: 30 } }]);
+  const seq = await count(analyst, [
+    {
+      type: 'sequence',
+      first: { event: 'Lead Submitted', where: [{ property: 'phone', op: 'contains', value: '9123' }] },
+      then: { event: 'Paid' },
+      within: { days: 1 },
+      window: { days: 30 },
+    },
+  ]);
   assert.equal(seq.status, 403, seq.text);
   assert.match(seq.json.error.message, /^conditions\[0\]\.first\.where\[0\]: property "phone" holds personal data/);
 });
@@ -176,7 +213,10 @@ test('(c) tag values (coverage, a person’s tags, the 360 view) are masked for 
   assert.equal(tag.status, 201, tag.text);
   const memo = await callApi(base, 'POST', '/api/v1/tags', admin, { key: 'service_memo', name: { zh: '服务备注', en: 'Memo' }, kind: 'manual', valueType: 'string' });
   assert.equal(memo.status, 201, memo.text);
-  for (const [key, value] of [['callback_number', PHONE], ['service_memo', `VIP ${PHONE}`]]) {
+  for (const [key, value] of [
+    ['callback_number', PHONE],
+    ['service_memo', `VIP ${PHONE}`],
+  ]) {
     const set = await callApi(base, 'PUT', `/api/v1/people/${wang}/tags/${key}`, admin, { value });
     assert.equal(set.status, 200, set.text);
   }

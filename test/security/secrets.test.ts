@@ -57,20 +57,38 @@ after(async () => {
 
 test('a channel naming a server environment variable is refused when saved (tokenEnv: DATABASE_URL)', async () => {
   for (const name of ['DATABASE_URL', 'SIYU_TEST_SERVER_SECRET', 'SIYU_SECRET_KEY']) {
-    const sms = await callApi(base, 'POST', '/api/v1/channels', admin, { key: 'leaky_sms', kind: 'sms', config: { provider: 'http', url: 'https://attacker.example/sms', tokenEnv: name } });
+    const sms = await callApi(base, 'POST', '/api/v1/channels', admin, {
+      key: 'leaky_sms',
+      kind: 'sms',
+      config: { provider: 'http', url: 'https://attacker.example/sms', tokenEnv: name },
+    });
     assert.equal(sms.status, 400, `${name}: ${sms.text}`);
     assert.match(sms.json.error.message, new RegExp(`config\\.tokenEnv names the server environment variable ${name}.*SIYU_CHANNEL_SECRET_ENV_ALLOW`));
     const hook = await callApi(base, 'POST', '/api/v1/channels', admin, { key: 'leaky_hook', kind: 'webhook', config: { url: 'https://attacker.example/hook', secretEnv: name } });
     assert.equal(hook.status, 400, hook.text);
   }
   const list = await callApi(base, 'GET', '/api/v1/channels', admin);
-  assert.deepEqual(list.json.channels.filter((c: { key: string }) => c.key.startsWith('leaky')), []);
+  assert.deepEqual(
+    list.json.channels.filter((c: { key: string }) => c.key.startsWith('leaky')),
+    [],
+  );
 });
 
 test('a channel saved before the rule (stored with an env name) is refused when it sends, and the value never shows', async () => {
   const caller = await new ApiKeyService(stores.state).authenticate(admin);
-  const definition = { key: 'legacy_sms', kind: 'sms', consent: 'opt_out', costPerMessage: 0, ratePerMinute: 10, concurrency: 1, config: { provider: 'http', url: gateway.sendUrl, tokenEnv: 'SIYU_TEST_SERVER_SECRET', timeoutMs: 2000 } };
-  await stores.state.db.insertInto('channels').values({ workspace_id: caller!.workspaceId, key: 'legacy_sms', kind: 'sms', definition: JSON.stringify(definition) }).execute();
+  const definition = {
+    key: 'legacy_sms',
+    kind: 'sms',
+    consent: 'opt_out',
+    costPerMessage: 0,
+    ratePerMinute: 10,
+    concurrency: 1,
+    config: { provider: 'http', url: gateway.sendUrl, tokenEnv: 'SIYU_TEST_SERVER_SECRET', timeoutMs: 2000 },
+  };
+  await stores.state.db
+    .insertInto('channels')
+    .values({ workspace_id: caller!.workspaceId, key: 'legacy_sms', kind: 'sms', definition: JSON.stringify(definition) })
+    .execute();
   const sent = await callApi(base, 'POST', '/api/v1/channels/legacy_sms/test', admin, { address: '13800138000' });
   assert.equal(sent.status, 400, sent.text);
   assert.match(sent.json.error.message, /SIYU_TEST_SERVER_SECRET, which this server does not let channels read/);
@@ -82,7 +100,11 @@ test('an allow-listed environment variable still works (SIYU_CHANNEL_SECRET_ENV_
   process.env.SIYU_CHANNEL_SECRET_ENV_ALLOW = 'SOME_OTHER, SIYU_TEST_GATEWAY_TOKEN';
   process.env.SIYU_TEST_GATEWAY_TOKEN = GATEWAY_TOKEN;
   try {
-    const saved = await callApi(base, 'POST', '/api/v1/channels', admin, { key: 'env_sms', kind: 'sms', config: { provider: 'http', url: gateway.sendUrl, tokenEnv: 'SIYU_TEST_GATEWAY_TOKEN' } });
+    const saved = await callApi(base, 'POST', '/api/v1/channels', admin, {
+      key: 'env_sms',
+      kind: 'sms',
+      config: { provider: 'http', url: gateway.sendUrl, tokenEnv: 'SIYU_TEST_GATEWAY_TOKEN' },
+    });
     assert.equal(saved.status, 201, saved.text);
     const sent = await callApi(base, 'POST', '/api/v1/channels/env_sms/test', admin, { address: '13800138001', content: { text: 'allow-listed' } });
     assert.equal(sent.json.outcome, 'sent', sent.text);
@@ -98,7 +120,10 @@ test('secrets are write-only: no answer, listing, error, audit entry or OpenAPI 
   assert.equal(put.status, 200, put.text);
   assert.equal(put.json.secret.hint, '••••9876');
   const list = await callApi(base, 'GET', '/api/v1/secrets', admin);
-  assert.deepEqual(list.json.secrets.map((s: { name: string; hint: string }) => [s.name, s.hint]), [['sms_gateway', '••••9876']]);
+  assert.deepEqual(
+    list.json.secrets.map((s: { name: string; hint: string }) => [s.name, s.hint]),
+    [['sms_gateway', '••••9876']],
+  );
   const badName = await callApi(base, 'PUT', '/api/v1/secrets/Bad%20Name', admin, { value });
   assert.equal(badName.status, 400);
   assert.match(badName.json.error.message, /name/);
@@ -116,11 +141,19 @@ test('secrets are write-only: no answer, listing, error, audit entry or OpenAPI 
 });
 
 test('a channel names a secret of its workspace: a missing one is refused at save, a set one sends to the contract server', async () => {
-  const missing = await callApi(base, 'POST', '/api/v1/channels', admin, { key: 'sms', kind: 'sms', config: { provider: 'http', url: gateway.sendUrl, tokenSecret: 'no_such_secret' } });
+  const missing = await callApi(base, 'POST', '/api/v1/channels', admin, {
+    key: 'sms',
+    kind: 'sms',
+    config: { provider: 'http', url: gateway.sendUrl, tokenSecret: 'no_such_secret' },
+  });
   assert.equal(missing.status, 400);
   assert.match(missing.json.error.message, /config\.tokenSecret names the secret "no_such_secret", which is not set in this workspace/);
   // The other workspace's admin cannot name this workspace's secret either.
-  const foreign = await callApi(base, 'POST', '/api/v1/channels', otherAdmin, { key: 'sms', kind: 'sms', config: { provider: 'http', url: gateway.sendUrl, tokenSecret: 'sms_gateway' } });
+  const foreign = await callApi(base, 'POST', '/api/v1/channels', otherAdmin, {
+    key: 'sms',
+    kind: 'sms',
+    config: { provider: 'http', url: gateway.sendUrl, tokenSecret: 'sms_gateway' },
+  });
   assert.equal(foreign.status, 400);
 
   assert.equal((await callApi(base, 'PUT', '/api/v1/secrets/sms_gateway', admin, { value: GATEWAY_TOKEN })).status, 200);
@@ -144,7 +177,11 @@ test('a provider that echoes the credential does not put it in the answer', asyn
   // Plain words: the transport's excerpt cannot tell it from prose, only the channel knows it is its secret.
   const token = 'correct-horse-battery-staple';
   assert.equal((await callApi(base, 'PUT', '/api/v1/secrets/echo_token', admin, { value: token })).status, 200);
-  const saved = await callApi(base, 'POST', '/api/v1/channels', admin, { key: 'echo_sms', kind: 'sms', config: { provider: 'http', url: `${echo.url}/sms`, tokenSecret: 'echo_token' } });
+  const saved = await callApi(base, 'POST', '/api/v1/channels', admin, {
+    key: 'echo_sms',
+    kind: 'sms',
+    config: { provider: 'http', url: `${echo.url}/sms`, tokenSecret: 'echo_token' },
+  });
   assert.equal(saved.status, 201, saved.text);
   const sent = await callApi(base, 'POST', '/api/v1/channels/echo_sms/test', admin, { address: '13800138003' });
   assert.equal(sent.json.outcome, 'failed', sent.text);
@@ -196,7 +233,10 @@ test('Siyu’s own secrets (signkey.…, system.…, internal.…) cannot be set
   }
   assert.equal(await readSecret(stores, caller!.workspaceId, name), original, 'the sign key is unchanged');
   const listed = await callApi(base, 'GET', '/api/v1/secrets', admin);
-  assert.deepEqual(listed.json.secrets.filter((s: { name: string }) => s.name.startsWith('signkey.')), []);
+  assert.deepEqual(
+    listed.json.secrets.filter((s: { name: string }) => s.name.startsWith('signkey.')),
+    [],
+  );
   // A channel naming it is refused when saved, naming the field.
   for (const [kind, config, field] of [
     ['sms', { provider: 'http', url: 'https://attacker.example/sms', tokenSecret: name }, 'tokenSecret'],
@@ -207,8 +247,19 @@ test('Siyu’s own secrets (signkey.…, system.…, internal.…) cannot be set
     assert.match(saved.json.error.message, new RegExp(`config\\.${field}.*reserved`));
   }
   // A channel stored before the rule is refused when it sends: the key never goes out.
-  const definition = { key: 'legacy_steal', kind: 'sms', consent: 'opt_out', costPerMessage: 0, ratePerMinute: 10, concurrency: 1, config: { provider: 'http', url: gateway.sendUrl, tokenSecret: name, timeoutMs: 2000 } };
-  await stores.state.db.insertInto('channels').values({ workspace_id: caller!.workspaceId, key: 'legacy_steal', kind: 'sms', definition: JSON.stringify(definition) }).execute();
+  const definition = {
+    key: 'legacy_steal',
+    kind: 'sms',
+    consent: 'opt_out',
+    costPerMessage: 0,
+    ratePerMinute: 10,
+    concurrency: 1,
+    config: { provider: 'http', url: gateway.sendUrl, tokenSecret: name, timeoutMs: 2000 },
+  };
+  await stores.state.db
+    .insertInto('channels')
+    .values({ workspace_id: caller!.workspaceId, key: 'legacy_steal', kind: 'sms', definition: JSON.stringify(definition) })
+    .execute();
   const before = gateway.received.length;
   const sent = await callApi(base, 'POST', '/api/v1/channels/legacy_steal/test', admin, { address: '13800138000' });
   assert.equal(sent.status, 400, sent.text);

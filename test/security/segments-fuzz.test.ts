@@ -42,7 +42,7 @@ const HOSTILE = [
   '{ws:String}',
   '{p0:String}',
   '%VALUE%',
-  '$& $\' $`',
+  "$& $' $`",
   '"; DROP TABLE events; --',
   '`backtick`',
   '\u0000',
@@ -58,7 +58,10 @@ const hostileText = (max: number) =>
 
 const scalar = fc.oneof(hostileText(300), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.boolean());
 const date = fc.date({ min: new Date('2000-01-01'), max: new Date('2030-12-31'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
-const window = fc.oneof(fc.record({ days: fc.integer({ min: 1, max: 4000 }) }), fc.tuple(date, date).map(([x, y]) => (x <= y ? { from: x, to: y } : { from: y, to: x })));
+const window = fc.oneof(
+  fc.record({ days: fc.integer({ min: 1, max: 4000 }) }),
+  fc.tuple(date, date).map(([x, y]) => (x <= y ? { from: x, to: y } : { from: y, to: x })),
+);
 const valueOp = fc.oneof(
   fc.record({ op: fc.constantFrom('eq', 'ne', 'gt', 'gte', 'lt', 'lte'), value: scalar }),
   fc.record({ op: fc.constant('in'), value: fc.array(scalar, { minLength: 1, maxLength: 4 }) }),
@@ -85,9 +88,17 @@ const { tree: conditionArb } = fc.letrec<{ tree: Condition; leaf: Condition }>((
     fc.tuple(key, valueOp, fc.option(date, { nil: undefined })).map(([tag, v, asOf]) => ({ type: 'tag' as const, tag, ...v, ...(asOf ? { asOf } : {}) })),
     fc.tuple(fc.constantFrom(...(Object.keys(PROFILE_FIELDS) as Array<keyof typeof PROFILE_FIELDS>)), valueOp).map(([field, v]) => ({ type: 'profile' as const, field, ...v })),
     fc.record({ type: fc.constant('identifier' as const), identifierType: fc.oneof(fc.constantFrom('phone', 'member_no'), fc.stringMatching(/^zqk[a-z0-9_]{1,20}$/)) }),
-    fc.tuple(eventSpec, fc.record({ min: fc.integer({ min: 0, max: 5 }) }, { requiredKeys: [] }), window).map(([spec, count, w]) => ({ type: 'event' as const, ...spec, count, window: w })),
     fc
-      .record({ first: eventSpec, then: eventSpec, within: fc.record({ minutes: fc.integer({ min: 1, max: 120 }), days: fc.integer({ min: 1, max: 40 }) }, { requiredKeys: ['minutes'] }), absent: fc.boolean(), window })
+      .tuple(eventSpec, fc.record({ min: fc.integer({ min: 0, max: 5 }) }, { requiredKeys: [] }), window)
+      .map(([spec, count, w]) => ({ type: 'event' as const, ...spec, count, window: w })),
+    fc
+      .record({
+        first: eventSpec,
+        then: eventSpec,
+        within: fc.record({ minutes: fc.integer({ min: 1, max: 120 }), days: fc.integer({ min: 1, max: 40 }) }, { requiredKeys: ['minutes'] }),
+        absent: fc.boolean(),
+        window,
+      })
       .map((s) => ({ type: 'sequence' as const, ...s })),
     fc
       .record(
@@ -166,7 +177,7 @@ test('compiled, a fuzzed tree carries no user text in its SQL: every value, name
     fc.asyncProperty(treeArb, async (input) => {
       const parsed = treeSchema.safeParse(input);
       if (!parsed.success) return;
-      let result;
+      let result: Awaited<ReturnType<typeof compileFor>>;
       try {
         result = await compileFor(stores, b.ws.id, { ...parsed.data });
       } catch (error) {
@@ -237,7 +248,8 @@ test('the fuzzer’s finds, kept: numbers past 2^53, text against number fields,
   }
   // Nesting: 32 levels count, 33 are refused by name; thousands are refused before the checker overflows (a 500 before).
   const nested = (depth: number) => '{"conditions":[' + '{"type":"not","condition":'.repeat(depth - 1) + '{"type":"orders"}' + '}'.repeat(depth - 1) + ']}';
-  const raw = (text: string) => fetch(`${base}/api/v1/segments/count`, { method: 'POST', headers: { authorization: `Bearer ${b.admin}`, 'content-type': 'application/json' }, body: text });
+  const raw = (text: string) =>
+    fetch(`${base}/api/v1/segments/count`, { method: 'POST', headers: { authorization: `Bearer ${b.admin}`, 'content-type': 'application/json' }, body: text });
   assert.equal((await raw(nested(32))).status, 200);
   const deeper = await raw(nested(33));
   assert.equal(deeper.status, 400);

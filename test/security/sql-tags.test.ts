@@ -34,7 +34,12 @@ before(async () => {
   ({ ws: a, operator } = await workspaceWithKeys(stores, 'sqlsec-a'));
   ({ ws: b, operator: victimOperator } = await workspaceWithKeys(stores, 'sqlsec-b'));
   ({ app, base } = await startTestServer(stores, { resolveAfterMs: 0 }));
-  await runImport(stores, { workspace: a, kind: 'orders', source: 'erp', files: [csv(['order_id,ordered_at,amount,member_no', 'a1,2026-06-01 10:00,100,A1', 'a2,2026-06-02 10:00,50,A2'])] });
+  await runImport(stores, {
+    workspace: a,
+    kind: 'orders',
+    source: 'erp',
+    files: [csv(['order_id,ordered_at,amount,member_no', 'a1,2026-06-01 10:00,100,A1', 'a2,2026-06-02 10:00,50,A2'])],
+  });
   await runImport(stores, {
     workspace: b,
     kind: 'orders',
@@ -76,7 +81,9 @@ async function attempt(query: string, valueType = 'string'): Promise<{ refused: 
 /** Everything B holds, to compare before and after. */
 async function victimState(): Promise<string> {
   const tables = ['orders', 'person_identities', 'source_records', 'tag_values'];
-  const counts = await Promise.all(tables.map(async (t) => (await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM ${t} WHERE workspace_id = {ws:String}`, { ws: b.id }))[0].n));
+  const counts = await Promise.all(
+    tables.map(async (t) => (await stores.facts.query<{ n: string }>(`SELECT count() AS n FROM ${t} WHERE workspace_id = {ws:String}`, { ws: b.id }))[0].n),
+  );
   return counts.join(',');
 }
 
@@ -120,8 +127,14 @@ test('a ; inside a string is data; outside one (or after FORMAT, or closing EXPL
   const data = await attempt(`SELECT person_id, 'a;b # c -- d' AS value FROM orders`);
   assert.equal(data.refused, undefined);
   assert.equal(data.run?.status, 'completed');
-  const values = await stores.facts.query<{ v: string }>(`SELECT DISTINCT v_string AS v FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String}`, { ws: a.id, tag: data.key });
-  assert.deepEqual(values.map((r) => r.v), ['a;b # c -- d']);
+  const values = await stores.facts.query<{ v: string }>(`SELECT DISTINCT v_string AS v FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String}`, {
+    ws: a.id,
+    tag: data.key,
+  });
+  assert.deepEqual(
+    values.map((r) => r.v),
+    ['a;b # c -- d'],
+  );
   for (const query of [
     `SELECT person_id, 'x' AS value FROM orders; CREATE TABLE pwned_semicolon (x UInt8) ENGINE = Memory`,
     `SELECT person_id, 'x' AS value FROM orders FORMAT JSON; CREATE TABLE pwned_format (x UInt8) ENGINE = Memory`,
@@ -172,7 +185,7 @@ test('system tables, other databases and the tables outside the sandbox are unre
   assert.equal(await victimDataInAttackerValues(), 0);
 });
 
-test("functions outside the allow-list are refused, including ones a deny-list forgets (settings, host, sleep, throw)", async () => {
+test('functions outside the allow-list are refused, including ones a deny-list forgets (settings, host, sleep, throw)', async () => {
   for (const [query, named] of [
     ["SELECT person_id, dictGet('d', 'x', 1) AS value FROM orders", 'dictGet'],
     ["SELECT person_id, joinGet('j', 'x', 1) AS value FROM orders", 'joinGet'],
@@ -211,7 +224,7 @@ test('SETTINGS, FORMAT, INTO OUTFILE and any parameter but {base:Date} and {tz:S
     ['SELECT person_id, 1 AS value FROM orders # \n WHERE 1 = {ws:String}', /parameter \{ws\}/],
     ['SELECT person_id, 1 AS value FROM {tz:Identifier}', /write \{tz:String\}/],
     ['EXPLAIN SELECT 1', /a SELECT only/],
-    ["INSERT INTO tag_values (person_id) SELECT person_id FROM orders", /a SELECT only/],
+    ['INSERT INTO tag_values (person_id) SELECT person_id FROM orders', /a SELECT only/],
   ];
   for (const [query, error] of refusals) {
     const result = await attempt(query);
@@ -255,7 +268,10 @@ test('a memory or time bomb fails its own run with a clear error, and the server
       assert.match(constant.refused ?? constant.run?.error ?? '', /more than 100 MiB of memory/, query);
     }
   } finally {
-    for (const [name, value] of [['SIYU_SQL_TAG_MAX_MEMORY_BYTES', saved.memory], ['SIYU_SQL_TAG_MAX_SECONDS', saved.seconds]] as const) {
+    for (const [name, value] of [
+      ['SIYU_SQL_TAG_MAX_MEMORY_BYTES', saved.memory],
+      ['SIYU_SQL_TAG_MAX_SECONDS', saved.seconds],
+    ] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
@@ -276,7 +292,7 @@ test('a name or alias that forges the parse tree (`t) x`, quotes, spaces, bracke
     leak('source_records AS "t) x"'),
     leak('person_identities AS `a) (children 1`'),
     leak('(SELECT * FROM source_records AS `u) v`) AS `w) z`'),
-    "SELECT person_id, toString(count()) AS `v) x` FROM orders GROUP BY person_id",
+    'SELECT person_id, toString(count()) AS `v) x` FROM orders GROUP BY person_id',
     'SELECT person_id, `a(b` AS value FROM (SELECT person_id, 1 AS `a(b` FROM orders)',
     'SELECT person_id, `a b` AS value FROM (SELECT person_id, 1 AS `a b` FROM orders)',
     'SELECT person_id, `a.b` AS value FROM (SELECT person_id, 1 AS `a.b` FROM orders)',
@@ -286,7 +302,10 @@ test('a name or alias that forges the parse tree (`t) x`, quotes, spaces, bracke
     const result = await attempt(query);
     assert.ok(result.refused, `refused: ${query} (${JSON.stringify(result.run)})`);
     assert.match(result.refused ?? '', /name/, query);
-    const values = await stores.facts.query<{ v: string }>('SELECT toString(tuple(v_string, v_number, v_list)) AS v FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String}', { ws: a.id, tag: result.key });
+    const values = await stores.facts.query<{ v: string }>(
+      'SELECT toString(tuple(v_string, v_number, v_list)) AS v FROM tag_values WHERE workspace_id = {ws:String} AND tag = {tag:String}',
+      { ws: a.id, tag: result.key },
+    );
     for (const v of values) for (const m of members) assert.ok(!v.v.includes(m), `B's ${m} in A's values: ${query}`);
   }
   // Plain names and CJK aliases still work.

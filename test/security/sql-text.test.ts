@@ -86,7 +86,12 @@ test('names that become SQL identifiers are refused at the edge unless they are 
     await refused('POST', '/api/v1/tags', { key: 'spend_x', name: { zh: 'x', en: 'x' }, kind: 'statistic', of: 'purchases', measure: 'max', field }, /^body\.field/);
   }
   // Identifier types, tag keys and segment keys: lower-case letters, digits and _.
-  await refused('POST', '/api/v1/identifier-types', { name: "card' OR 1=1", label: 'x', priority: 1, singleValued: true, maxPeoplePerValue: 1, normaliser: 'trim', strong: true }, /^body\.name/);
+  await refused(
+    'POST',
+    '/api/v1/identifier-types',
+    { name: "card' OR 1=1", label: 'x', priority: 1, singleValued: true, maxPeoplePerValue: 1, normaliser: 'trim', strong: true },
+    /^body\.name/,
+  );
   await refused('POST', '/api/v1/segments/count', { conditions: [{ type: 'identifier', identifierType: "phone' --" }] }, /^body\.conditions\[0\]\.identifierType/);
   await refused('POST', '/api/v1/segments/count', { conditions: [{ type: 'tag', tag: "vip'--", op: 'exists' }] }, /^body\.conditions\[0\]\.tag/);
   await refused('POST', '/api/v1/segments', { key: "a'b", name: { zh: 'x', en: 'x' }, conditions: [{ type: 'orders' }] }, /^body\.key/);

@@ -180,7 +180,11 @@ test('SMTP: the mail server host is checked the same way', async () => {
   const smtp: SmtpTestServer = await startSmtpServer();
   try {
     const mail = (host: string) =>
-      new EmailClient({ host, port: smtp.port, from: 'a@brand.example', messageIdDomain: 'brand.example', timeoutMs: 2000 }).send({ ...message(), address: 'k@example.com', content: { subject: 's', text: 't' } });
+      new EmailClient({ host, port: smtp.port, from: 'a@brand.example', messageIdDomain: 'brand.example', timeoutMs: 2000 }).send({
+        ...message(),
+        address: 'k@example.com',
+        content: { subject: 's', text: 't' },
+      });
     for (const host of [smtp.host, 'localhost']) {
       const refused = await mail(host);
       assert.equal(refused.outcome, 'failed', `${host}: ${JSON.stringify(refused)}`);
@@ -212,7 +216,12 @@ test('file:, gopher: and other schemes, and private addresses written as such, a
       /config\.host: egress refused: a loopback address/,
     );
     const allowed = { ...process.env, SIYU_EGRESS_ALLOW: '127.0.0.1:2525' };
-    await saveChannel(stores, ws.id, { key: 'mail', kind: 'email', config: { host: '127.0.0.1', port: 2525, from: 'a@brand.example', messageIdDomain: 'brand.example' } }, { env: allowed });
+    await saveChannel(
+      stores,
+      ws.id,
+      { key: 'mail', kind: 'email', config: { host: '127.0.0.1', port: 2525, from: 'a@brand.example', messageIdDomain: 'brand.example' } },
+      { env: allowed },
+    );
   } finally {
     await stores.close();
   }
@@ -280,11 +289,20 @@ test("a failed send's reply reaches the ledger and the person view only as a cod
     const reason = ledger[0].reason ?? '';
     assert.match(reason, /^HTTP 400: /);
     assert.ok(reason.length <= 260, `${reason.length} characters kept`);
-    for (const secret of [leaked, '10.20.30.40', '\u001b', '\u202e', 'filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler']) {
+    for (const secret of [
+      leaked,
+      '10.20.30.40',
+      '\u001b',
+      '\u202e',
+      'filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler filler',
+    ]) {
       assert.ok(!reason.includes(secret), `the ledger keeps ${JSON.stringify(secret)}: ${reason}`);
     }
     const events = await stores.facts.query<{ reason: string }>(`SELECT reason FROM message_events WHERE workspace_id = {ws:String} AND event = 'failed'`, { ws: ws.id });
-    assert.deepEqual(events.map((e) => e.reason), [reason]);
+    assert.deepEqual(
+      events.map((e) => e.reason),
+      [reason],
+    );
 
     ({ app: server } = await startTestServer(stores));
     const base = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;

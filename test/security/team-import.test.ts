@@ -52,7 +52,21 @@ before(async () => {
   await stores.state.db.insertInto('staff_tasks').values({ workspace_id: ws.id, person_id: zhang, source: 'journey:vip:call', title: '回访京东大客户' }).execute();
   await stores.state.db
     .insertInto('deliveries')
-    .values({ workspace_id: ws.id, plan_key: 'jd_vip', run_id: `r-${ws.id}`, person_id: zhang, step: 'sms', variant: 'a', channel: 'sms', purpose: 'marketing', status: 'sent', reason: '+8613700000009-jd-sms', address: '+8613700000009-jd-sms', entered_at: new Date(), updated_at: new Date() })
+    .values({
+      workspace_id: ws.id,
+      plan_key: 'jd_vip',
+      run_id: `r-${ws.id}`,
+      person_id: zhang,
+      step: 'sms',
+      variant: 'a',
+      channel: 'sms',
+      purpose: 'marketing',
+      status: 'sent',
+      reason: '+8613700000009-jd-sms',
+      address: '+8613700000009-jd-sms',
+      entered_at: new Date(),
+      updated_at: new Date(),
+    })
     .execute();
 });
 after(async () => {
@@ -64,11 +78,14 @@ async function session(email: string, password: string) {
   const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
   assert.equal(login.status, 200, await login.clone().text());
   const cookie = login.headers.get('set-cookie')!.split(';')[0];
-  return Object.assign(async (method: string, route: string, body?: string) => {
-    const response = await fetch(`${base}${route}`, { method, headers: { cookie, ...(body === undefined ? {} : { 'content-type': 'text/csv', origin: base }) }, body });
-    const text = await response.text();
-    return { status: response.status, text, json: text.startsWith('{') ? JSON.parse(text) : undefined };
-  }, { cookie });
+  return Object.assign(
+    async (method: string, route: string, body?: string) => {
+      const response = await fetch(`${base}${route}`, { method, headers: { cookie, ...(body === undefined ? {} : { 'content-type': 'text/csv', origin: base }) }, body });
+      const text = await response.text();
+      return { status: response.status, text, json: text.startsWith('{') ? JSON.parse(text) : undefined };
+    },
+    { cookie },
+  );
 }
 const cookieOf = (s: { cookie: string }) => s.cookie;
 
@@ -80,7 +97,11 @@ test('a Tmall-team import carrying a JD customer’s phone shows the team its ow
   const tm = await session(email, 'team password 1');
   assert.equal((await tm('GET', `/api/v1/people/${zhang}`)).status, 404, 'not theirs before');
 
-  const posted = await tm('POST', '/api/v1/imports?kind=orders&source=tmall&filename=t.csv', 'order_id,ordered_at,amount,phone,sku,quantity,line_amount\nT9,2026-12-01 10:00:00,1.00,13700000003,S1,1,1.00\n');
+  const posted = await tm(
+    'POST',
+    '/api/v1/imports?kind=orders&source=tmall&filename=t.csv',
+    'order_id,ordered_at,amount,phone,sku,quantity,line_amount\nT9,2026-12-01 10:00:00,1.00,13700000003,S1,1,1.00\n',
+  );
   assert.equal(posted.status, 202, posted.text);
   for (let i = 0; i < 200; i++) {
     const run = await tm('GET', `/api/v1/imports/${posted.json.run}`);
@@ -93,9 +114,15 @@ test('a Tmall-team import carrying a JD customer’s phone shows the team its ow
   // Visible through the team's own record, with the team's own order and identifier only.
   const view = await tm('GET', `/api/v1/people/${zhang}`);
   assert.equal(view.status, 200, view.text);
-  assert.deepEqual(view.json.orders.map((o: { orderId: string }) => o.orderId), ['T9']);
+  assert.deepEqual(
+    view.json.orders.map((o: { orderId: string }) => o.orderId),
+    ['T9'],
+  );
   assert.deepEqual(view.json.sources, ['tmall']);
-  assert.deepEqual(view.json.identities.map((i: { type: string; value: string; sources: string[] }) => [i.type, i.value, i.sources]), [['phone', '+8613700000003', ['tmall']]]);
+  assert.deepEqual(
+    view.json.identities.map((i: { type: string; value: string; sources: string[] }) => [i.type, i.value, i.sources]),
+    [['phone', '+8613700000003', ['tmall']]],
+  );
   // His tags are computed from all his orders (his spend is 4322 with JD's): not the team's to read.
   assert.deepEqual(view.json.tags, []);
   assert.deepEqual((await tm('GET', `/api/v1/people/${zhang}/tags`)).json.tags, []);
@@ -103,7 +130,10 @@ test('a Tmall-team import carrying a JD customer’s phone shows the team its ow
   // Every route, for him: nothing the JD team's data or others' work says about him.
   const gets = app.routeTable.filter((r) => r.method === 'GET' && r.url.startsWith('/api/v1/') && !r.public);
   for (const route of gets) {
-    const url = route.url.replace(/:(id|personId)\b/g, String(zhang)).replace(':key', 'spend_total').replace(':name', 'retail');
+    const url = route.url
+      .replace(/:(id|personId)\b/g, String(zhang))
+      .replace(':key', 'spend_total')
+      .replace(':name', 'retail');
     const query = url.endsWith('/people') ? '?q=13700000003' : url.endsWith('/export') ? '?type=phone' : url.endsWith('/preview') ? `?person=${zhang}` : '';
     const response = await tm('GET', url + query);
     assert.notEqual(response.status, 500, `${url}: ${response.text.slice(0, 200)}`);
@@ -111,11 +141,18 @@ test('a Tmall-team import carrying a JD customer’s phone shows the team its ow
   }
   // Nor can the team close another team's task on him.
   const task = await stores.state.db.selectFrom('staff_tasks').select('id').where('workspace_id', '=', ws.id).where('person_id', '=', zhang).executeTakeFirstOrThrow();
-  const close = await fetch(`${base}/api/v1/tasks/${task.id}`, { method: 'POST', headers: { cookie: cookieOf(tm), 'content-type': 'application/json', origin: base }, body: JSON.stringify({ status: 'done' }) });
+  const close = await fetch(`${base}/api/v1/tasks/${task.id}`, {
+    method: 'POST',
+    headers: { cookie: cookieOf(tm), 'content-type': 'application/json', origin: base },
+    body: JSON.stringify({ status: 'done' }),
+  });
   assert.equal(close.status, 404);
   // Search by the phone the team brought finds him, as the team sees him.
   const found = await tm('GET', '/api/v1/people?q=13700000003');
-  assert.deepEqual(found.json.people.map((p: { personId: number; sources: string[] }) => [p.personId, p.sources]), [[zhang, ['tmall']]]);
+  assert.deepEqual(
+    found.json.people.map((p: { personId: number; sources: string[] }) => [p.personId, p.sources]),
+    [[zhang, ['tmall']]],
+  );
   // The admin still sees everything.
   const whole = await callApi(base, 'GET', `/api/v1/people/${zhang}`, admin);
   assert.deepEqual(whole.json.orders.map((o: { orderId: string }) => o.orderId).sort(), ['J2', 'T9']);

@@ -55,7 +55,10 @@ after(async () => {
 });
 
 async function personOfRecord(recordId: string): Promise<number> {
-  const [row] = await stores.facts.query<{ person_id: string }>(`SELECT person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND record_id = {r:String}`, { ws: ws.id, r: recordId });
+  const [row] = await stores.facts.query<{ person_id: string }>(`SELECT person_id FROM source_records FINAL WHERE workspace_id = {ws:String} AND record_id = {r:String}`, {
+    ws: ws.id,
+    r: recordId,
+  });
   return Number(row.person_id);
 }
 
@@ -76,7 +79,10 @@ async function identitiesOf(person: number): Promise<string[]> {
 }
 
 async function contextOf(messageId: string): Promise<Record<string, any>> {
-  const [row] = await stores.facts.query<{ context: string }>(`SELECT context FROM events FINAL WHERE workspace_id = {ws:String} AND message_id = {m:String}`, { ws: ws.id, m: messageId });
+  const [row] = await stores.facts.query<{ context: string }>(`SELECT context FROM events FINAL WHERE workspace_id = {ws:String} AND message_id = {m:String}`, {
+    ws: ws.id,
+    m: messageId,
+  });
   return JSON.parse(row.context);
 }
 
@@ -132,7 +138,10 @@ test('what a tracker key claims is kept on the event, and nowhere a person is re
   );
   assert.equal(record.name, '', 'a claimed name is no profile');
   // A sender cannot plant claims (or a verdict) of its own: what it sends under siyuClaims is replaced.
-  assert.equal((await track('track', { event: 'x', messageId: 'planted-1', anonymousId: 'd-planted', context: { siyuClaims: { verified: true }, page: { path: '/' } } })).status, 200);
+  assert.equal(
+    (await track('track', { event: 'x', messageId: 'planted-1', anonymousId: 'd-planted', context: { siyuClaims: { verified: true }, page: { path: '/' } } })).status,
+    200,
+  );
   assert.deepEqual(await contextOf('planted-1'), { page: { path: '/' } });
 });
 
@@ -206,7 +215,12 @@ test('a server that cannot open its sign keys (a sealed value it cannot open) ta
   const key = await newSignKey('sealed away');
   const token = signIdentity(key.secret, { iss: key.id, ws: ws.slug, ids: { phone: VICTIM_PHONE }, exp: inAnHour() });
   // What a lost or wrong master key looks like to the reader: a sealed value that does not open.
-  await stores.state.db.updateTable('secrets').set({ ciphertext: Buffer.alloc(48, 7).toString('base64') }).where('workspace_id', '=', ws.id).where('name', '=', `signkey.${key.id}`).execute();
+  await stores.state.db
+    .updateTable('secrets')
+    .set({ ciphertext: Buffer.alloc(48, 7).toString('base64') })
+    .where('workspace_id', '=', ws.id)
+    .where('name', '=', `signkey.${key.id}`)
+    .execute();
   try {
     const sent = await track('identify', { messageId: 'no-master-key', anonymousId: 'no-master-key', context: { signedIdentity: token } });
     assert.equal(sent.status, 200, sent.text);
@@ -271,7 +285,11 @@ test('signed identities are plain HS256 JWTs: a token minted by jose (a JWT libr
   assert.equal(protectedHeader.alg, 'HS256');
   assert.deepEqual(payload.ids, { email: VICTIM_EMAIL });
   // The same library with the wrong secret: refused by both sides.
-  const forged = await new SignJWT({ ws: ws.slug, ids: { email: VICTIM_EMAIL } }).setProtectedHeader({ alg: 'HS256' }).setIssuer(key.id).setExpirationTime('2h').sign(new TextEncoder().encode('guessed'));
+  const forged = await new SignJWT({ ws: ws.slug, ids: { email: VICTIM_EMAIL } })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer(key.id)
+    .setExpirationTime('2h')
+    .sign(new TextEncoder().encode('guessed'));
   const refused = await track('identify', { messageId: 'jose-2', anonymousId: 'jose-forged', context: { signedIdentity: forged } });
   assert.equal(refused.json.unverified, 1);
 });

@@ -48,7 +48,13 @@ async function trackerKey(allowedOrigins?: string[]): Promise<string> {
 }
 
 /** A raw request, optionally from another loopback address (a different client IP). */
-function send(options: { method?: string; path: string; headers?: Record<string, string>; body?: string; from?: string }): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+function send(options: {
+  method?: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  from?: string;
+}): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
   return new Promise((resolve, reject) => {
     const request = http.request(
       { host: '127.0.0.1', port, method: options.method ?? 'POST', path: options.path, headers: options.headers, localAddress: options.from },
@@ -73,7 +79,12 @@ test('a tracker key held to origins takes its pages (and their subdomains by a w
   assert.equal((await track(key, { origin: 'https://shop.example.com' })).status, 200);
   assert.equal((await track(key, { origin: 'https://m.brand.cn' })).status, 200);
   assert.equal((await track(key, { referer: 'https://h5.brand.cn/item/1?x=2' })).status, 200, 'the Referer when there is no Origin');
-  for (const headers of [{ origin: 'https://evil.example' }, { origin: 'https://brand.cn' }, { origin: 'http://shop.example.com' }, { origin: 'https://shop.example.com.evil.example' }]) {
+  for (const headers of [
+    { origin: 'https://evil.example' },
+    { origin: 'https://brand.cn' },
+    { origin: 'http://shop.example.com' },
+    { origin: 'https://shop.example.com.evil.example' },
+  ]) {
     const refused = await track(key, headers);
     assert.equal(refused.status, 403, JSON.stringify(headers));
     assert.equal(JSON.parse(refused.text).error.code, 'origin_not_allowed');
@@ -109,7 +120,10 @@ test('a tracker key is rate-limited per client address: 429 with Retry-After, ot
   const key = await trackerKey();
   const results: Array<Awaited<ReturnType<typeof track>>> = [];
   for (let i = 0; i < RATE_PER_IP + 2; i++) results.push(await track(key));
-  assert.deepEqual(results.map((r) => r.status), [...Array(RATE_PER_IP).fill(200), 429, 429]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    [...Array(RATE_PER_IP).fill(200), 429, 429],
+  );
   assert.ok(Number(results[RATE_PER_IP].headers['retry-after']) >= 1);
   assert.equal(JSON.parse(results[RATE_PER_IP].text).error.code, 'rate_limited');
   assert.equal((await track(key, {}, '127.0.0.2')).status, 200, 'another address has its own allowance');
@@ -197,7 +211,11 @@ test('a beacon (text/plain, the tracker key in the URL) lands; a server key in a
   const serverKey = await send({ path: `/api/v1/batch?writeKey=${encodeURIComponent(operator)}`, headers: { 'content-type': 'text/plain' }, body });
   assert.equal(serverKey.status, 400);
   assert.equal(JSON.parse(serverKey.text).error.code, 'key_in_url');
-  const poisoned = await send({ path: `/api/v1/batch?writeKey=${encodeURIComponent(key)}`, headers: { 'content-type': 'text/plain' }, body: '{"batch":[{"type":"track","event":"x","anonymousId":"d","__proto__":{"polluted":1}}]}' });
+  const poisoned = await send({
+    path: `/api/v1/batch?writeKey=${encodeURIComponent(key)}`,
+    headers: { 'content-type': 'text/plain' },
+    body: '{"batch":[{"type":"track","event":"x","anonymousId":"d","__proto__":{"polluted":1}}]}',
+  });
   assert.equal(poisoned.status, 400);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
 });

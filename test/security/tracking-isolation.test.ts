@@ -55,7 +55,11 @@ test('a poisoned request fails alone: 15 good requests sharing its insert all la
     ...Array.from({ length: 15 }, (_, r) => callApi(lenient.base, 'POST', '/api/v1/batch', token, good(r))),
   ]);
   const [poisoned, ...rest] = results;
-  assert.deepEqual(rest.map((r) => r.status), Array(15).fill(200), 'every good request is acknowledged');
+  assert.deepEqual(
+    rest.map((r) => r.status),
+    Array(15).fill(200),
+    'every good request is acknowledged',
+  );
   assert.equal(await count(`event = 'Fine' AND startsWith(message_id, 'good-')`), 75);
   assert.equal(poisoned.status, 500, 'the store refused the poisoned request itself');
   assert.doesNotMatch(poisoned.text, /partition|Code: \d+|DB::Exception|ClickHouse/i, 'no store error text reaches the client');
@@ -72,7 +76,10 @@ test('timestamps outside the window are refused with the field named (default: 2
   });
   assert.equal(old.status, 400);
   const issues = old.json.error.details.issues;
-  assert.deepEqual(issues.map((i: { path: string }) => i.path), ['body.batch[1].timestamp', 'body.batch[2].timestamp']);
+  assert.deepEqual(
+    issues.map((i: { path: string }) => i.path),
+    ['body.batch[1].timestamp', 'body.batch[2].timestamp'],
+  );
   assert.match(issues[0].message, /more than 730 days ago/);
   assert.match(issues[1].message, /more than 24 hours ahead/);
   assert.equal(await count(`message_id = 'w-ok'`), 0, 'nothing of a refused request lands');
@@ -107,7 +114,11 @@ test('events are capped: identifiers, sizes, nesting and names, each refusal nam
   assert.match(batched.json.error.message, /^body\.batch\[0\]\.properties: .*at most 32768/);
   // Deeper than any stack: refused, not a crash (the payload is text; JSON.stringify here would overflow).
   const veryDeep = `{"batch":[{"type":"track","event":"Capped","anonymousId":"cap","properties":{"x":${'['.repeat(100_000)}1${']'.repeat(100_000)}}}]}`;
-  const response = await fetch(`${strict.base}/api/v1/batch`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: veryDeep });
+  const response = await fetch(`${strict.base}/api/v1/batch`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: veryDeep,
+  });
   assert.equal(response.status, 400);
   assert.match(((await response.json()) as { error: { message: string } }).error.message, /^body\.batch\[0\]\.properties: nested more than 10 levels deep/);
 });

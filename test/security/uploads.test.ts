@@ -76,7 +76,10 @@ test('a CSV upload past SIYU_UPLOAD_MAX_MB is refused with 413 before the client
   const row = Buffer.from('order_id,ordered_at,amount\n' + 'a1,2026-06-18 10:00,99.00\n'.repeat(40_000));
   let sent = 0;
   let answered: { status: number; body: string } | undefined;
-  void upload.answer.then((a) => (answered = a), () => undefined);
+  void upload.answer.then(
+    (a) => (answered = a),
+    () => undefined,
+  );
   // Never ended: an answer can only come from the limit, not from the end of the body.
   while (!answered && sent < 64 * MB) {
     await write(upload.request, row).catch(() => undefined);

@@ -3,7 +3,17 @@ import { cloneElement, isValidElement, useId, type ReactElement, type ReactNode 
 import { useT } from '../i18n.ts';
 
 /** A label bound to its one input/select/textarea child by id, with an optional hint under it. */
-export function Field({ label, hint, children, className }: { label: ReactNode; hint?: ReactNode; children: ReactElement<{ id?: string; 'aria-describedby'?: string }>; className?: string }) {
+export function Field({
+  label,
+  hint,
+  children,
+  className,
+}: {
+  label: ReactNode;
+  hint?: ReactNode;
+  children: ReactElement<{ id?: string; 'aria-describedby'?: string }>;
+  className?: string;
+}) {
   const id = useId();
   const hintId = `${id}-hint`;
   const control = isValidElement(children) ? cloneElement(children, { id, 'aria-describedby': hint ? hintId : undefined }) : children;
@@ -56,7 +66,21 @@ export function numberOrUndefined(text: string): number | undefined {
 }
 
 /** Several choices as checkboxes in a group with a legend (easier than a multiple select). */
-export function CheckList({ legend, options, value, onChange, hint, empty }: { legend: ReactNode; options: Array<{ value: string; label: ReactNode }>; value: string[]; onChange: (value: string[]) => void; hint?: ReactNode; empty?: ReactNode }) {
+export function CheckList({
+  legend,
+  options,
+  value,
+  onChange,
+  hint,
+  empty,
+}: {
+  legend: ReactNode;
+  options: Array<{ value: string; label: ReactNode }>;
+  value: string[];
+  onChange: (value: string[]) => void;
+  hint?: ReactNode;
+  empty?: ReactNode;
+}) {
   return (
     <fieldset className="check-list">
       <legend>{legend}</legend>

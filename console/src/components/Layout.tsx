@@ -16,7 +16,7 @@ interface NavItem {
   end?: boolean;
 }
 
-export const NAV: NavItem[] = [
+const NAV: NavItem[] = [
   { to: '/', label: 'nav.overview', icon: '◎', needs: 'overview', end: true },
   { to: '/data', label: 'nav.data', icon: '⇪', needs: 'data.read' },
   { to: '/people', label: 'nav.people', icon: '☺' },
@@ -69,7 +69,11 @@ export function Layout() {
           )}
           {me.scope?.staffUserId && <span className="scope-badge">{t('scope.staff', { staff: me.scope.staffUserId })}</span>}
           <LangSwitch />
-          <NavLink to="/account" className={({ isActive }) => (isActive ? 'user user-link active' : 'user user-link')} title={`${t('account.open')}${me.user?.email ? ` · ${me.user.email}` : ''}`}>
+          <NavLink
+            to="/account"
+            className={({ isActive }) => (isActive ? 'user user-link active' : 'user user-link')}
+            title={`${t('account.open')}${me.user?.email ? ` · ${me.user.email}` : ''}`}
+          >
             {me.user?.name ?? me.apiKey} · {t(`role.${me.role}` as Key)}
           </NavLink>
           <LogoutButton />

@@ -9,7 +9,21 @@ export interface Column<T> {
   width?: string;
 }
 
-export function Table<T>({ columns, rows, rowKey, empty, caption, className }: { columns: Column<T>[]; rows: T[]; rowKey: (row: T, index: number) => string | number; empty?: ReactNode; caption?: string; className?: string }) {
+export function Table<T>({
+  columns,
+  rows,
+  rowKey,
+  empty,
+  caption,
+  className,
+}: {
+  columns: Column<T>[];
+  rows: T[];
+  rowKey: (row: T, index: number) => string | number;
+  empty?: ReactNode;
+  caption?: string;
+  className?: string;
+}) {
   if (rows.length === 0 && empty) return <>{empty}</>;
   return (
     <div className={`table-wrap ${className ?? ''}`}>

@@ -75,10 +75,25 @@ export function PasswordForm({ first = false, onChanged }: { first?: boolean; on
           <input type="password" required autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} />
         </Field>
         <Field label={t('account.new')} hint={t('account.newHint')}>
-          <input type="password" required minLength={MIN_LENGTH} autoComplete="new-password" value={next} aria-invalid={problem === t('account.tooShort') || undefined} onChange={(e) => setNext(e.target.value)} />
+          <input
+            type="password"
+            required
+            minLength={MIN_LENGTH}
+            autoComplete="new-password"
+            value={next}
+            aria-invalid={problem === t('account.tooShort') || undefined}
+            onChange={(e) => setNext(e.target.value)}
+          />
         </Field>
         <Field label={t('account.confirm')}>
-          <input type="password" required autoComplete="new-password" value={confirm} aria-invalid={problem === t('account.mismatch') || undefined} onChange={(e) => setConfirm(e.target.value)} />
+          <input
+            type="password"
+            required
+            autoComplete="new-password"
+            value={confirm}
+            aria-invalid={problem === t('account.mismatch') || undefined}
+            onChange={(e) => setConfirm(e.target.value)}
+          />
         </Field>
         {problem && (
           <p className="field-error" role="alert">

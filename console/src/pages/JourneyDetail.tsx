@@ -15,7 +15,7 @@ import { Pairs, Table } from '../components/Table.tsx';
 import { Empty, ErrorBox, Loading } from '../components/States.tsx';
 
 /** The steps from the first on, breadth first (the order people meet them), then any not reached. */
-export function orderedSteps(journey: Journey): Array<{ name: string; step: JourneyStep; reachable: boolean }> {
+function orderedSteps(journey: Journey): Array<{ name: string; step: JourneyStep; reachable: boolean }> {
   const seen = new Set<string>();
   const queue = [journey.first];
   const order: string[] = [];
@@ -142,7 +142,8 @@ export function JourneyDetail() {
   const active = positions.filter((p) => p.status === 'active').reduce((sum, p) => sum + p.people, 0);
   const done = positions.filter((p) => p.status !== 'active').reduce((sum, p) => sum + p.people, 0);
   const control = groups.get('control');
-  const sendFigure = (step: JourneyStep, g: GroupReport | undefined, measure: 'sent' | 'delivered' | 'clicked') => (step.type === 'send' ? num(g?.[measure] ?? 0) : <span className="muted">—</span>);
+  const sendFigure = (step: JourneyStep, g: GroupReport | undefined, measure: 'sent' | 'delivered' | 'clicked') =>
+    step.type === 'send' ? num(g?.[measure] ?? 0) : <span className="muted">—</span>;
 
   return (
     <>
@@ -205,14 +206,24 @@ export function JourneyDetail() {
               ],
               [t('journey.first'), <code key="first">{journey.first}</code>],
               [t('journey.control'), `${journey.controlPercent ?? 0}%`],
-              [t('journey.goal'), journey.goal ? `${t(journey.goal.kind === 'order' ? 'plans.goalOrder' : 'plans.goalEvent')}${journey.goal.event ? ` ${journey.goal.event}` : ''} · ${t('plan.withinDays', { n: journey.goal.windowDays ?? 7 })}` : t('plans.noGoal')],
+              [
+                t('journey.goal'),
+                journey.goal
+                  ? `${t(journey.goal.kind === 'order' ? 'plans.goalOrder' : 'plans.goalEvent')}${journey.goal.event ? ` ${journey.goal.event}` : ''} · ${t('plan.withinDays', { n: journey.goal.windowDays ?? 7 })}`
+                  : t('plans.noGoal'),
+              ],
             ]}
           />
         </Card>
         <Card title={t('journey.people')}>
           <Pairs
             items={[
-              [t('journey.active'), <span key="active" data-testid="journey-active">{num(active)}</span>],
+              [
+                t('journey.active'),
+                <span key="active" data-testid="journey-active">
+                  {num(active)}
+                </span>,
+              ],
               [t('journey.done'), num(done)],
               [t('report.control'), control ? num(control.audience) : '—'],
             ]}
@@ -247,11 +258,21 @@ export function JourneyDetail() {
             { key: 'next', header: t('journey.next'), render: (s) => <NextCell step={s.step} /> },
             { key: 'here', header: t('journey.here'), align: 'right', render: (s) => <span data-testid={`journey-here-${s.name}`}>{num(count(s.name, 'active'))}</span> },
             { key: 'ended', header: t('journey.endedHere'), align: 'right', render: (s) => num(count(s.name, 'done')) },
-            { key: 'reached', header: t('journey.reached'), align: 'right', render: (s) => <span data-testid={`journey-reached-${s.name}`}>{report.data ? num(groups.get(s.name)?.audience ?? 0) : '…'}</span> },
+            {
+              key: 'reached',
+              header: t('journey.reached'),
+              align: 'right',
+              render: (s) => <span data-testid={`journey-reached-${s.name}`}>{report.data ? num(groups.get(s.name)?.audience ?? 0) : '…'}</span>,
+            },
             { key: 'sent', header: t('report.sent'), align: 'right', render: (s) => sendFigure(s.step, groups.get(s.name), 'sent') },
             { key: 'delivered', header: t('report.delivered'), align: 'right', render: (s) => sendFigure(s.step, groups.get(s.name), 'delivered') },
             { key: 'clicked', header: t('report.clicked'), align: 'right', render: (s) => sendFigure(s.step, groups.get(s.name), 'clicked') },
-            { key: 'converted', header: t('report.converted'), align: 'right', render: (s) => (journey.goal ? num(groups.get(s.name)?.converted ?? 0) : <span className="muted">—</span>) },
+            {
+              key: 'converted',
+              header: t('report.converted'),
+              align: 'right',
+              render: (s) => (journey.goal ? num(groups.get(s.name)?.converted ?? 0) : <span className="muted">—</span>),
+            },
           ]}
         />
       </Card>

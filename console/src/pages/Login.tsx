@@ -20,7 +20,7 @@ export function Login() {
     await api('/api/v1/auth/login', { json: { email: email.trim(), password } });
     await refresh();
   });
-  if (me) return <Navigate to={next && next.startsWith('/') && !next.startsWith('//') ? next : homeOf(me.role)} replace />;
+  if (me) return <Navigate to={next?.startsWith('/') && !next.startsWith('//') ? next : homeOf(me.role)} replace />;
   const submit = (e: FormEvent) => {
     e.preventDefault();
     void login.run();

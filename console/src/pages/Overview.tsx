@@ -35,7 +35,15 @@ export function Overview() {
       ) : !data ? (
         <Loading />
       ) : data.orders === 0 && data.people === 0 ? (
-        <Empty title={t('overview.empty')} hint={t('overview.emptyHint')} action={<Link className="btn btn-primary" to="/data">{t('overview.goImport')}</Link>} />
+        <Empty
+          title={t('overview.empty')}
+          hint={t('overview.emptyHint')}
+          action={
+            <Link className="btn btn-primary" to="/data">
+              {t('overview.goImport')}
+            </Link>
+          }
+        />
       ) : (
         <OverviewBody data={data} i18n={i18n} days={days} />
       )}
@@ -57,7 +65,9 @@ function OverviewBody({ data, i18n, days }: { data: OverviewData; i18n: I18n; da
     () => ({
       tooltip: { trigger: 'item' },
       legend: { bottom: 0, type: 'scroll' },
-      series: [{ type: 'pie', radius: ['45%', '72%'], center: ['50%', '45%'], label: { formatter: '{b}\n{d}%' }, data: data.lifecycle.map((l) => ({ name: l.value, value: l.people })) }],
+      series: [
+        { type: 'pie', radius: ['45%', '72%'], center: ['50%', '45%'], label: { formatter: '{b}\n{d}%' }, data: data.lifecycle.map((l) => ({ name: l.value, value: l.people })) },
+      ],
     }),
     [data.lifecycle],
   );
@@ -67,7 +77,13 @@ function OverviewBody({ data, i18n, days }: { data: OverviewData; i18n: I18n; da
     const points = cells.flatMap((row, ri) => row.map((value, fi) => [fi, ri, value]));
     const max = Math.max(1, ...points.map((p) => p[2]));
     return {
-      tooltip: { position: 'top', formatter: (p: unknown) => { const v = (p as { value: number[] }).value; return `R ${r[v[1]]} · F ${f[v[0]]}<br/>${num(v[2])}`; } },
+      tooltip: {
+        position: 'top',
+        formatter: (p: unknown) => {
+          const v = (p as { value: number[] }).value;
+          return `R ${r[v[1]]} · F ${f[v[0]]}<br/>${num(v[2])}`;
+        },
+      },
       grid: { left: 48, right: 72, top: 8, bottom: 40 },
       xAxis: { type: 'category', data: f, name: 'F', nameLocation: 'middle', nameGap: 26, splitArea: { show: true } },
       yAxis: { type: 'category', data: r, name: 'R', nameLocation: 'middle', nameGap: 30, splitArea: { show: true } },
@@ -106,14 +122,22 @@ function OverviewBody({ data, i18n, days }: { data: OverviewData; i18n: I18n; da
       </div>
       <div className="grid-2">
         <Card title={t('overview.lifecycle')}>
-          {data.lifecycle.length === 0 ? <Empty title={t('overview.noLifecycle')} hint={<Link to="/tags">{t('overview.noLifecycleHint')}</Link>} /> : <Chart option={lifecycle} label={t('overview.lifecycle')} />}
+          {data.lifecycle.length === 0 ? (
+            <Empty title={t('overview.noLifecycle')} hint={<Link to="/tags">{t('overview.noLifecycleHint')}</Link>} />
+          ) : (
+            <Chart option={lifecycle} label={t('overview.lifecycle')} />
+          )}
         </Card>
         <Card title={t('overview.rfm')}>
           {rfm ? <Chart option={rfm} label={t('overview.rfm')} /> : <Empty title={t('overview.noRfm')} hint={<Link to="/tags">{t('overview.noRfmHint')}</Link>} />}
         </Card>
       </div>
       <Card title={t('overview.trend', { n: days })}>
-        {data.trend.every((d) => d.orders === 0) ? <Empty title={t('overview.noTrend')} hint={t('overview.noTrendHint')} /> : <Chart option={trend} height={300} label={t('overview.trend', { n: days })} />}
+        {data.trend.every((d) => d.orders === 0) ? (
+          <Empty title={t('overview.noTrend')} hint={t('overview.noTrendHint')} />
+        ) : (
+          <Chart option={trend} height={300} label={t('overview.trend', { n: days })} />
+        )}
       </Card>
     </>
   );

@@ -79,7 +79,19 @@ function PersonView({ id }: { id: string }) {
       <>
         <PageHeader title={t('person.title', { id })} actions={<Link to="/people">{t('person.back')}</Link>} />
         {fixNotice}
-        {missing ? <Empty title={t('person.notFound')} hint={t('person.notFoundHint')} action={<Link className="btn" to="/people">{t('person.searchAgain')}</Link>} /> : <ErrorBox error={person.error} onRetry={person.reload} />}
+        {missing ? (
+          <Empty
+            title={t('person.notFound')}
+            hint={t('person.notFoundHint')}
+            action={
+              <Link className="btn" to="/people">
+                {t('person.searchAgain')}
+              </Link>
+            }
+          />
+        ) : (
+          <ErrorBox error={person.error} onRetry={person.reload} />
+        )}
       </>
     );
   }
@@ -127,7 +139,13 @@ function PersonView({ id }: { id: string }) {
                       align: 'right' as const,
                       render: (r: { type: string; value: string }) => (
                         // Named "解绑" within its row (type, value); the title spells out which value.
-                        <button type="button" className="btn btn-small btn-danger" title={t('person.unbindOf', { type: r.type, value: r.value })} disabled={unbind.busy} onClick={() => void unbind.run({ type: r.type, value: r.value })}>
+                        <button
+                          type="button"
+                          className="btn btn-small btn-danger"
+                          title={t('person.unbindOf', { type: r.type, value: r.value })}
+                          disabled={unbind.busy}
+                          onClick={() => void unbind.run({ type: r.type, value: r.value })}
+                        >
                           {t('person.unbind')}
                         </button>
                       ),
@@ -138,7 +156,11 @@ function PersonView({ id }: { id: string }) {
           />
         </Card>
         <Card title={t('person.profile')}>
-          {Object.keys(p.profile).length === 0 ? <Empty title={t('person.noProfile')} hint={t('person.noProfileHint')} /> : <Pairs items={Object.entries(p.profile).map(([k, v]) => [i18n.tx(`profile.${k}`, k), v])} />}
+          {Object.keys(p.profile).length === 0 ? (
+            <Empty title={t('person.noProfile')} hint={t('person.noProfileHint')} />
+          ) : (
+            <Pairs items={Object.entries(p.profile).map(([k, v]) => [i18n.tx(`profile.${k}`, k), v])} />
+          )}
         </Card>
       </div>
       <Card title={t('person.tags')} actions={p.tags[0] && <span className="muted small">{t('tags.baseDate', { date: i18n.date(p.tags[0].computedAt) })}</span>}>

@@ -109,18 +109,38 @@ export function PlanDetail() {
         <Card title={t('plans.definition')}>
           <Pairs
             items={[
-              [t('plans.audience'), plan.audience.segment ? <Link key="segment" to={`/segments/${plan.audience.segment}`}>{plan.audience.segment}</Link> : '—'],
+              [
+                t('plans.audience'),
+                plan.audience.segment ? (
+                  <Link key="segment" to={`/segments/${plan.audience.segment}`}>
+                    {plan.audience.segment}
+                  </Link>
+                ) : (
+                  '—'
+                ),
+              ],
               [t('plans.exclude'), plan.audience.exclude?.length ? plan.audience.exclude.join(', ') : '—'],
               [t('plans.channel'), plan.channel],
               [t('plans.schedule'), scheduleText(plan.schedule, i18n)],
               [t('plans.nextRun'), i18n.dateTime(info.data.nextRunAt)],
               [t('plans.variants'), plan.variants.map((v) => `${v.key} ×${v.weight ?? 1}`).join(', ')],
               [t('plans.control'), `${plan.controlPercent ?? 0}%`],
-              [t('plans.goal'), plan.goal ? `${t(plan.goal.kind === 'order' ? 'plans.goalOrder' : 'plans.goalEvent')}${plan.goal.event ? ` ${plan.goal.event}` : ''} · ${t('plan.withinDays', { n: plan.goal.windowDays ?? 7 })}` : t('plans.noGoal')],
+              [
+                t('plans.goal'),
+                plan.goal
+                  ? `${t(plan.goal.kind === 'order' ? 'plans.goalOrder' : 'plans.goalEvent')}${plan.goal.event ? ` ${plan.goal.event}` : ''} · ${t('plan.withinDays', { n: plan.goal.windowDays ?? 7 })}`
+                  : t('plans.noGoal'),
+              ],
             ]}
           />
         </Card>
-        {can('plans.preview') ? <Preview planKey={plan.key} /> : <Card title={t('plan.preview')}><p className="muted">{t('plan.previewNoAccess')}</p></Card>}
+        {can('plans.preview') ? (
+          <Preview planKey={plan.key} />
+        ) : (
+          <Card title={t('plan.preview')}>
+            <p className="muted">{t('plan.previewNoAccess')}</p>
+          </Card>
+        )}
       </div>
       <ReportCard report={report.data} error={report.error} onRetry={report.reload} />
     </>
@@ -131,7 +151,9 @@ function Preview({ planKey }: { planKey: string }) {
   const { t } = useT();
   const [person, setPerson] = useState('');
   const [asked, setAsked] = useState<string | null>(null);
-  const preview = useApi<{ variants: Array<{ variant: string; content: Record<string, unknown> }> }>(asked ? `/api/v1/plans/${encodeURIComponent(planKey)}/preview?person=${encodeURIComponent(asked)}` : null);
+  const preview = useApi<{ variants: Array<{ variant: string; content: Record<string, unknown> }> }>(
+    asked ? `/api/v1/plans/${encodeURIComponent(planKey)}/preview?person=${encodeURIComponent(asked)}` : null,
+  );
   const submit = (e: FormEvent) => {
     e.preventDefault();
     setAsked(person.trim());
@@ -213,7 +235,10 @@ function ReportCard({ report, error, onRetry }: { report: PlanReport | undefined
                   g.lift ? (
                     <span title={g.lift.relative !== null ? t('report.relative', { value: pct(g.lift.relative) }) : undefined}>
                       {`${g.lift.absolute >= 0 ? '+' : ''}${num(g.lift.absolute * 100, 2)}pp`}
-                      <span className="muted small"> [{num(g.lift.absoluteCi.low * 100, 2)}, {num(g.lift.absoluteCi.high * 100, 2)}]</span>
+                      <span className="muted small">
+                        {' '}
+                        [{num(g.lift.absoluteCi.low * 100, 2)}, {num(g.lift.absoluteCi.high * 100, 2)}]
+                      </span>
                     </span>
                   ) : (
                     '—'
@@ -245,7 +270,15 @@ function ReportCard({ report, error, onRetry }: { report: PlanReport | undefined
         empty={<p className="muted">{t('report.noRuns')}</p>}
         columns={[
           { key: 'slot', header: t('report.slot'), render: (r) => <code>{r.slot}</code> },
-          { key: 'status', header: t('common.status'), render: (r) => <span title={r.error ?? undefined}><Badge>{r.status}</Badge></span> },
+          {
+            key: 'status',
+            header: t('common.status'),
+            render: (r) => (
+              <span title={r.error ?? undefined}>
+                <Badge>{r.status}</Badge>
+              </span>
+            ),
+          },
           { key: 'audience', header: t('report.audience'), align: 'right', render: (r) => num(r.audience) },
           { key: 'started', header: t('report.started'), render: (r) => i18n.dateTime(r.startedAt) },
           { key: 'finished', header: t('report.finished'), render: (r) => i18n.dateTime(r.finishedAt) },

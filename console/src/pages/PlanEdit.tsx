@@ -103,13 +103,28 @@ function toPlan(form: PlanForm, keep?: Plan): Plan {
   return {
     key: form.key.trim(),
     name: form.name.trim(),
-    audience: { segment: form.segment || undefined, exclude: form.exclude.filter((key) => key !== form.segment), ...(keep?.audience.excludeConvertedDays && form.goalKind ? { excludeConvertedDays: keep.audience.excludeConvertedDays } : {}) },
+    audience: {
+      segment: form.segment || undefined,
+      exclude: form.exclude.filter((key) => key !== form.segment),
+      ...(keep?.audience.excludeConvertedDays && form.goalKind ? { excludeConvertedDays: keep.audience.excludeConvertedDays } : {}),
+    },
     channel: form.channel,
     purpose: form.purpose,
-    variants: form.variants.map((v) => ({ key: v.key.trim(), weight: numberOrUndefined(v.weight) ?? 1, template: Object.fromEntries(v.fields.filter((f) => f.field.trim()).map((f) => [f.field.trim(), f.text])) })),
+    variants: form.variants.map((v) => ({
+      key: v.key.trim(),
+      weight: numberOrUndefined(v.weight) ?? 1,
+      template: Object.fromEntries(v.fields.filter((f) => f.field.trim()).map((f) => [f.field.trim(), f.text])),
+    })),
     controlPercent: numberOrUndefined(form.controlPercent) ?? 0,
     ...(form.goalKind
-      ? { goal: { kind: form.goalKind, ...(form.goalKind === 'event' ? { event: form.goalEvent.trim() } : {}), ...(skus.length && form.goalKind === 'order' ? { skus } : {}), windowDays: numberOrUndefined(form.goalWindow) ?? 7 } }
+      ? {
+          goal: {
+            kind: form.goalKind,
+            ...(form.goalKind === 'event' ? { event: form.goalEvent.trim() } : {}),
+            ...(skus.length && form.goalKind === 'order' ? { skus } : {}),
+            windowDays: numberOrUndefined(form.goalWindow) ?? 7,
+          },
+        }
       : {}),
     schedule:
       form.scheduleKind === 'once'
@@ -123,7 +138,8 @@ export function PlanEdit() {
   const existing = useApi<PlanInfo>(key ? `/api/v1/plans/${encodeURIComponent(key)}` : null);
   const channels = useApi<{ channels: Channel[] }>('/api/v1/channels');
   const segments = useApi<{ segments: Segment[] }>('/api/v1/segments');
-  if (existing.error || channels.error || segments.error) return <ErrorBox error={existing.error ?? channels.error ?? segments.error} onRetry={() => [existing, channels, segments].forEach((resource) => resource.reload())} />;
+  if (existing.error || channels.error || segments.error)
+    return <ErrorBox error={existing.error ?? channels.error ?? segments.error} onRetry={() => [existing, channels, segments].forEach((resource) => resource.reload())} />;
   if ((key && !existing.data) || !channels.data || !segments.data) return <Loading />;
   return <PlanEditor key={key ?? 'new'} existing={existing.data?.plan} channels={channels.data.channels} segments={segments.data.segments} />;
 }
@@ -133,9 +149,11 @@ function PlanEditor({ existing, channels, segments }: { existing?: Plan; channel
   const { t } = i18n;
   const navigate = useNavigate();
   const isNew = !existing;
-  const formable = !existing || existing.schedule.kind !== 'triggered';
+  const formable = existing?.schedule.kind !== 'triggered';
   const [mode, setMode] = useState<'form' | 'json'>(formable ? 'form' : 'json');
-  const [form, setForm] = useState<PlanForm>(() => (existing && formable ? fromPlan(existing) : { ...emptyForm(), channel: channels[0]?.key ?? '', variants: [{ key: 'A', weight: '1', fields: fieldsFor(channels[0]?.kind) }] }));
+  const [form, setForm] = useState<PlanForm>(() =>
+    existing && formable ? fromPlan(existing) : { ...emptyForm(), channel: channels[0]?.key ?? '', variants: [{ key: 'A', weight: '1', fields: fieldsFor(channels[0]?.kind) }] },
+  );
   const [json, setJson] = useState(() => JSON.stringify(existing ?? toPlan(form), null, 2));
   const set = (patch: Partial<PlanForm>) => setForm((f) => ({ ...f, ...patch }));
   const setVariant = (i: number, patch: Partial<VariantForm>) => set({ variants: form.variants.map((v, j) => (j === i ? { ...v, ...patch } : v)) });
@@ -181,7 +199,11 @@ function PlanEditor({ existing, channels, segments }: { existing?: Plan; channel
         <Empty
           title={channels.length === 0 ? t('plans.noChannels') : t('plans.noSegments')}
           hint={channels.length === 0 ? t('plans.noChannelsHint') : t('plans.noSegmentsHint')}
-          action={<Link className="btn btn-primary" to={channels.length === 0 ? '/settings?tab=channels' : '/segments/new'}>{channels.length === 0 ? t('plans.addChannel') : t('segments.new')}</Link>}
+          action={
+            <Link className="btn btn-primary" to={channels.length === 0 ? '/settings?tab=channels' : '/segments/new'}>
+              {channels.length === 0 ? t('plans.addChannel') : t('segments.new')}
+            </Link>
+          }
         />
       </>
     );
@@ -191,7 +213,20 @@ function PlanEditor({ existing, channels, segments }: { existing?: Plan; channel
     <>
       {header}
       <form onSubmit={submit} className="stack">
-        <Card title={t('plans.definition')} actions={<Tabs label={t('plans.definition')} active={mode} onChange={switchTo} tabs={[{ key: 'form', label: t('tags.formMode') }, { key: 'json', label: 'JSON' }]} />}>
+        <Card
+          title={t('plans.definition')}
+          actions={
+            <Tabs
+              label={t('plans.definition')}
+              active={mode}
+              onChange={switchTo}
+              tabs={[
+                { key: 'form', label: t('tags.formMode') },
+                { key: 'json', label: 'JSON' },
+              ]}
+            />
+          }
+        >
           {mode === 'json' ? (
             <JsonEditor label={t('plans.json')} value={json} onChange={setJson} rows={22} />
           ) : (
@@ -274,17 +309,33 @@ function PlanEditor({ existing, channels, segments }: { existing?: Plan; channel
                       <Field label={t('plans.weight')}>
                         <input type="number" min={0.01} step="any" value={v.weight} onChange={(e) => setVariant(i, { weight: e.target.value })} />
                       </Field>
-                      <button type="button" className="btn btn-small btn-ghost" disabled={form.variants.length <= 1} aria-label={t('plans.removeVariant', { key: v.key })} onClick={() => set({ variants: form.variants.filter((_, j) => j !== i) })}>
+                      <button
+                        type="button"
+                        className="btn btn-small btn-ghost"
+                        disabled={form.variants.length <= 1}
+                        aria-label={t('plans.removeVariant', { key: v.key })}
+                        onClick={() => set({ variants: form.variants.filter((_, j) => j !== i) })}
+                      >
                         ✕
                       </button>
                     </div>
                     {v.fields.map((f, k) => (
                       <div className="template-field" key={k}>
                         <Field label={t('plans.field')}>
-                          <input value={f.field} required className="mono" onChange={(e) => setVariant(i, { fields: v.fields.map((x, j) => (j === k ? { ...x, field: e.target.value } : x)) })} />
+                          <input
+                            value={f.field}
+                            required
+                            className="mono"
+                            onChange={(e) => setVariant(i, { fields: v.fields.map((x, j) => (j === k ? { ...x, field: e.target.value } : x)) })}
+                          />
                         </Field>
                         <Field label={t('plans.template', { key: v.key, field: f.field })}>
-                          <textarea rows={3} value={f.text} required onChange={(e) => setVariant(i, { fields: v.fields.map((x, j) => (j === k ? { ...x, text: e.target.value } : x)) })} />
+                          <textarea
+                            rows={3}
+                            value={f.text}
+                            required
+                            onChange={(e) => setVariant(i, { fields: v.fields.map((x, j) => (j === k ? { ...x, text: e.target.value } : x)) })}
+                          />
                         </Field>
                       </div>
                     ))}
@@ -293,7 +344,12 @@ function PlanEditor({ existing, channels, segments }: { existing?: Plan; channel
                     </button>
                   </div>
                 ))}
-                <button type="button" className="btn btn-small" disabled={form.variants.length >= 10} onClick={() => set({ variants: [...form.variants, { key: String.fromCharCode(65 + form.variants.length), weight: '1', fields: fieldsFor(channelKind) }] })}>
+                <button
+                  type="button"
+                  className="btn btn-small"
+                  disabled={form.variants.length >= 10}
+                  onClick={() => set({ variants: [...form.variants, { key: String.fromCharCode(65 + form.variants.length), weight: '1', fields: fieldsFor(channelKind) }] })}
+                >
                   {t('plans.addVariant')}
                 </button>
                 <div className="form-grid">

@@ -116,7 +116,14 @@ function Builder({ initial, isNew, onSaved, snapshots }: { initial: Segment; isN
           <Card title={t('segments.about')}>
             <div className="form-grid">
               <Field label={t('segments.key')} hint={t('segments.keyHint')}>
-                <input value={segment.key} required disabled={!isNew || !writer} pattern="[a-z][a-z0-9_]{1,62}" placeholder="repeat_buyers" onChange={(e) => setSegment({ ...segment, key: e.target.value })} />
+                <input
+                  value={segment.key}
+                  required
+                  disabled={!isNew || !writer}
+                  pattern="[a-z][a-z0-9_]{1,62}"
+                  placeholder="repeat_buyers"
+                  onChange={(e) => setSegment({ ...segment, key: e.target.value })}
+                />
               </Field>
               <Field label={t('segments.nameZh')}>
                 <input value={segment.name.zh} required disabled={!writer} onChange={(e) => setSegment({ ...segment, name: { ...segment.name, zh: e.target.value } })} />
@@ -129,7 +136,20 @@ function Builder({ initial, isNew, onSaved, snapshots }: { initial: Segment; isN
               </Field>
             </div>
           </Card>
-          <Card title={t('segments.conditions')} actions={<Tabs label={t('segments.conditions')} active={mode} onChange={switchTo} tabs={[{ key: 'rows', label: t('segments.rows') }, { key: 'json', label: 'JSON' }]} />}>
+          <Card
+            title={t('segments.conditions')}
+            actions={
+              <Tabs
+                label={t('segments.conditions')}
+                active={mode}
+                onChange={switchTo}
+                tabs={[
+                  { key: 'rows', label: t('segments.rows') },
+                  { key: 'json', label: 'JSON' },
+                ]}
+              />
+            }
+          >
             <fieldset disabled={!writer} className="plain">
               {mode === 'rows' ? (
                 <>
@@ -153,7 +173,13 @@ function Builder({ initial, isNew, onSaved, snapshots }: { initial: Segment; isN
                   onChange={(afterTagRuns) => setSegment({ ...segment, snapshots: { keep: segment.snapshots?.keep ?? 10, afterTagRuns } })}
                 />
                 <Field label={t('segments.keep')}>
-                  <input type="number" min={1} max={100} value={segment.snapshots?.keep ?? 10} onChange={(e) => setSegment({ ...segment, snapshots: { afterTagRuns: segment.snapshots?.afterTagRuns ?? false, keep: Number(e.target.value) || 10 } })} />
+                  <input
+                    type="number"
+                    min={1}
+                    max={100}
+                    value={segment.snapshots?.keep ?? 10}
+                    onChange={(e) => setSegment({ ...segment, snapshots: { afterTagRuns: segment.snapshots?.afterTagRuns ?? false, keep: Number(e.target.value) || 10 } })}
+                  />
                 </Field>
               </div>
             </Card>

@@ -51,8 +51,17 @@ export function Segments() {
             columns={[
               { key: 'name', header: t('segments.name'), render: (s) => <Link to={`/segments/${s.key}`}>{i18n.named(s.name)}</Link> },
               { key: 'key', header: t('segments.key'), render: (s) => <code>{s.key}</code> },
-              { key: 'conditions', header: t('segments.conditions'), render: (s) => t('segments.conditionCount', { n: s.conditions.length, match: t(s.match === 'all' ? 'builder.all' : 'builder.any') }) },
-              { key: 'snapshot', header: t('segments.lastSnapshot'), align: 'right', render: (s) => (s.lastSnapshot ? `${i18n.num(s.lastSnapshot.people)} · ${i18n.date(s.lastSnapshot.takenAt)}` : '—') },
+              {
+                key: 'conditions',
+                header: t('segments.conditions'),
+                render: (s) => t('segments.conditionCount', { n: s.conditions.length, match: t(s.match === 'all' ? 'builder.all' : 'builder.any') }),
+              },
+              {
+                key: 'snapshot',
+                header: t('segments.lastSnapshot'),
+                align: 'right',
+                render: (s) => (s.lastSnapshot ? `${i18n.num(s.lastSnapshot.people)} · ${i18n.date(s.lastSnapshot.takenAt)}` : '—'),
+              },
               { key: 'description', header: t('segments.description'), render: (s) => <span className="muted">{s.description ?? ''}</span> },
             ]}
           />

@@ -121,7 +121,15 @@ function TagStatus({ detail, onRan, canRun }: { detail: TagDetail; onRan: () => 
           empty={<Empty title={t('tags.neverRun')} />}
           columns={[
             { key: 'base', header: t('tags.baseDateShort'), render: (r) => r.baseDate },
-            { key: 'status', header: t('common.status'), render: (r) => <span title={r.error ?? undefined}><Badge>{r.status}</Badge></span> },
+            {
+              key: 'status',
+              header: t('common.status'),
+              render: (r) => (
+                <span title={r.error ?? undefined}>
+                  <Badge>{r.status}</Badge>
+                </span>
+              ),
+            },
             { key: 'people', header: t('tags.coverage'), align: 'right', render: (r) => i18n.num(r.people) },
             { key: 'trigger', header: t('tags.trigger'), render: (r) => <Badge tone="grey">{r.trigger}</Badge> },
             { key: 'seconds', header: t('tags.seconds'), align: 'right', render: (r) => (r.seconds === null ? '—' : i18n.num(r.seconds, 2)) },
@@ -174,7 +182,20 @@ function TagEditor({ initial, isNew, tags, onSaved }: { initial: TagDefinition; 
   };
 
   return (
-    <Card title={t('tags.definition')} actions={<Tabs label={t('tags.definition')} active={mode} onChange={switchTo} tabs={[{ key: 'form', label: formAvailable ? t('tags.formMode') : t('tags.formModeUnavailable') }, { key: 'json', label: 'JSON' }]} />}>
+    <Card
+      title={t('tags.definition')}
+      actions={
+        <Tabs
+          label={t('tags.definition')}
+          active={mode}
+          onChange={switchTo}
+          tabs={[
+            { key: 'form', label: formAvailable ? t('tags.formMode') : t('tags.formModeUnavailable') },
+            { key: 'json', label: 'JSON' },
+          ]}
+        />
+      }
+    >
       <form onSubmit={submit}>
         {mode === 'form' ? (
           <TagForm def={def} onChange={setDef} tags={tags} isNew={isNew} />

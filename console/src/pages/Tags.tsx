@@ -43,7 +43,9 @@ export function Tags() {
   });
 
   const kinds = useMemo(() => [...new Set((tags.data?.tags ?? []).map((tag) => tag.kind))].sort(), [tags.data]);
-  const rows = (tags.data?.tags ?? []).filter((tag) => (!kind || tag.kind === kind) && (!filter || `${tag.key} ${tag.name.zh} ${tag.name.en}`.toLowerCase().includes(filter.toLowerCase())));
+  const rows = (tags.data?.tags ?? []).filter(
+    (tag) => (!kind || tag.kind === kind) && (!filter || `${tag.key} ${tag.name.zh} ${tag.name.en}`.toLowerCase().includes(filter.toLowerCase())),
+  );
   const writer = can('build');
   const hasTags = (tags.data?.tags.length ?? 0) > 0;
 

@@ -18,14 +18,28 @@ export function Tasks() {
   return (
     <>
       <PageHeader title={t('nav.tasks')} subtitle={t('tasks.subtitle')} />
-      <Tabs label={t('nav.tasks')} active={status} onChange={setStatus} tabs={[{ key: 'open', label: t('tasks.open') }, { key: 'done', label: t('tasks.done') }]} />
+      <Tabs
+        label={t('nav.tasks')}
+        active={status}
+        onChange={setStatus}
+        tabs={[
+          { key: 'open', label: t('tasks.open') },
+          { key: 'done', label: t('tasks.done') },
+        ]}
+      />
       <Card>
         {tasks.error ? (
           <ErrorBox error={tasks.error} onRetry={tasks.reload} />
         ) : !tasks.data ? (
           <Loading />
         ) : (
-          <TaskTable tasks={tasks.data.tasks} canClose={can('tasks.close')} onChanged={tasks.reload} showPerson empty={<Empty title={status === 'open' ? t('tasks.noneOpen') : t('tasks.noneDone')} hint={status === 'open' ? t('tasks.noneOpenHint') : undefined} />} />
+          <TaskTable
+            tasks={tasks.data.tasks}
+            canClose={can('tasks.close')}
+            onChanged={tasks.reload}
+            showPerson
+            empty={<Empty title={status === 'open' ? t('tasks.noneOpen') : t('tasks.noneDone')} hint={status === 'open' ? t('tasks.noneOpenHint') : undefined} />}
+          />
         )}
       </Card>
     </>
@@ -36,7 +50,19 @@ export function Tasks() {
 /** A task as a table shows it: the person view's tasks are that person's, so they carry no personId. */
 type TaskRow = Omit<Task, 'personId'> & { personId?: number };
 
-export function TaskTable({ tasks, canClose, onChanged, showPerson, empty }: { tasks: TaskRow[]; canClose: boolean; onChanged: () => void; showPerson?: boolean; empty: ReactNode }) {
+export function TaskTable({
+  tasks,
+  canClose,
+  onChanged,
+  showPerson,
+  empty,
+}: {
+  tasks: TaskRow[];
+  canClose: boolean;
+  onChanged: () => void;
+  showPerson?: boolean;
+  empty: ReactNode;
+}) {
   const i18n = useT();
   const { t } = i18n;
   const [busy, setBusy] = useState<number | null>(null);
@@ -58,7 +84,9 @@ export function TaskTable({ tasks, canClose, onChanged, showPerson, empty }: { t
         empty={empty}
         columns={[
           { key: 'title', header: t('person.taskTitle'), render: (task) => task.title },
-          ...(showPerson ? [{ key: 'person', header: t('people.id'), render: (task: TaskRow) => (task.personId ? <Link to={`/people/${task.personId}`}>#{task.personId}</Link> : '—') }] : []),
+          ...(showPerson
+            ? [{ key: 'person', header: t('people.id'), render: (task: TaskRow) => (task.personId ? <Link to={`/people/${task.personId}`}>#{task.personId}</Link> : '—') }]
+            : []),
           { key: 'source', header: t('tasks.source'), render: (task) => <code>{task.source}</code> },
           { key: 'status', header: t('common.status'), render: (task) => <Badge>{task.status}</Badge> },
           { key: 'created', header: t('tasks.created'), render: (task) => i18n.dateTime(task.createdAt) },
@@ -69,7 +97,12 @@ export function TaskTable({ tasks, canClose, onChanged, showPerson, empty }: { t
             align: 'right',
             render: (task) =>
               canClose && (
-                <button type="button" className={task.status === 'open' ? 'btn btn-small btn-primary' : 'btn btn-small'} disabled={busy !== null} onClick={() => void change.run(task)}>
+                <button
+                  type="button"
+                  className={task.status === 'open' ? 'btn btn-small btn-primary' : 'btn btn-small'}
+                  disabled={busy !== null}
+                  onClick={() => void change.run(task)}
+                >
                   {task.status === 'open' ? t('tasks.markDone') : t('tasks.reopen')}
                 </button>
               ),

@@ -58,9 +58,7 @@ export async function startAliyunSmsServer(
 
   async function route(request: IncomingRequest): Promise<Answer> {
     if (request.path !== '/') return { status: 404, body: 'not found' };
-    const params = Object.fromEntries(
-      request.method === 'POST' ? new URLSearchParams(request.body) : new URLSearchParams(request.query),
-    );
+    const params = Object.fromEntries(request.method === 'POST' ? new URLSearchParams(request.body) : new URLSearchParams(request.query));
     const missing = COMMON.find((name) => !params[name]);
     if (missing) return error(400, 'MissingParameter', `The input parameter "${missing}" that is mandatory for processing this request is not supplied.`);
     if (params.SignatureMethod !== 'HMAC-SHA1' || params.SignatureVersion !== '1.0') return error(400, 'InvalidParameter', 'unsupported signature method');
@@ -68,7 +66,8 @@ export async function startAliyunSmsServer(
     const expected = aliyunSignature(request.method, params, state.accessKeySecret);
     if (params.Signature !== expected) return error(400, 'SignatureDoesNotMatch', 'Specified signature is not matched with our calculation.');
     const timestamp = Date.parse(params.Timestamp);
-    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(params.Timestamp) || Number.isNaN(timestamp)) return error(400, 'InvalidTimeStamp.Format', 'Specified time stamp or date value is not well formatted.');
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(params.Timestamp) || Number.isNaN(timestamp))
+      return error(400, 'InvalidTimeStamp.Format', 'Specified time stamp or date value is not well formatted.');
     if (Math.abs(Date.now() - timestamp) > 15 * 60_000) return error(400, 'InvalidTimeStamp.Expired', 'Specified time stamp or date value is expired.');
     if (usedNonces.has(params.SignatureNonce)) return error(400, 'SignatureNonceUsed', 'Specified signature nonce was used already.');
     usedNonces.add(params.SignatureNonce);
@@ -118,7 +117,9 @@ export function aliyunSignature(method: string, params: Record<string, string>, 
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, value]) => `${encode(name)}=${encode(value)}`)
     .join('&');
-  return createHmac('sha1', `${accessKeySecret}&`).update(`${method}&${encode('/')}&${encode(query)}`).digest('base64');
+  return createHmac('sha1', `${accessKeySecret}&`)
+    .update(`${method}&${encode('/')}&${encode(query)}`)
+    .digest('base64');
 }
 
 function business(code: string, message: string): Answer {

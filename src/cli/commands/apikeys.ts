@@ -71,7 +71,16 @@ export function registerApiKeyCommands(program: Command, config: () => SiyuConfi
         const ws = await workspaces.resolve(options.workspace);
         const keys = await apiKeys.list(ws.id);
         printTable(
-          keys.map((k) => ({ id: k.id, prefix: k.prefix, name: k.name, role: k.role, created: k.createdAt, last_used: k.lastUsedAt ?? '', revoked: k.revokedAt ?? '', origins: k.allowedOrigins?.join(',') ?? '' })),
+          keys.map((k) => ({
+            id: k.id,
+            prefix: k.prefix,
+            name: k.name,
+            role: k.role,
+            created: k.createdAt,
+            last_used: k.lastUsedAt ?? '',
+            revoked: k.revokedAt ?? '',
+            origins: k.allowedOrigins?.join(',') ?? '',
+          })),
         );
       });
     });

@@ -6,10 +6,10 @@ import { formatBytes, printTable, Progress } from '../output.ts';
 import { parseInteger } from '../args.ts';
 
 export function registerDemoCommands(program: Command, config: () => SiyuConfig): void {
-  const demo = program.command('demo').description('the demo brand 燕语: a synthetic bird\'s-nest brand with subscriptions');
+  const demo = program.command('demo').description("the demo brand 燕语: a synthetic bird's-nest brand with subscriptions");
   demo
     .command('generate')
-    .description('write a demo brand\'s platform exports (Tmall, JD, Douyin, mini-program, POS, WeCom, events) and its ground truth')
+    .description("write a demo brand's platform exports (Tmall, JD, Douyin, mini-program, POS, WeCom, events) and its ground truth")
     .option('--people <n>', 'people in the brand', parseInteger, 10_000)
     .option('--seed <n>', 'random seed: the same seed gives the same files', parseInteger, 1)
     .option('--out <dir>', 'output directory (default: <data>/demo)')

@@ -17,27 +17,32 @@ export function registerModelCommands(program: Command, _config: () => SiyuConfi
     .option('--amount <column>', 'with --transactions: the amount column (needed for gammagamma)')
     .addOption(new Option('--unit <unit>', 'with --transactions: time unit of t_x and T').choices(['day', 'week']).default('week'))
     .option('--calibration-end <date>', 'with --transactions: the last day of the calibration period')
-    .action(async (model: ModelName, options: { summary?: string; columns?: string; transactions?: string; customer?: string; date?: string; amount?: string; unit: 'day' | 'week'; calibrationEnd?: string }) => {
-      let data: Summary;
-      if (options.summary && options.transactions) throw new SummaryError('give either --summary or --transactions, not both');
-      if (options.summary) {
-        if (!options.columns) throw new SummaryError('--summary needs --columns x=COL,t_x=COL,T=COL[,m=COL]');
-        const columns = parseColumns(options.columns);
-        if (model === 'gammagamma' && !columns.m) throw new SummaryError('gammagamma needs m=COL in --columns (average value of repeat purchases)');
-        data = await readSummary(options.summary, columns);
-      } else if (options.transactions) {
-        const missing = (['customer', 'date', 'calibrationEnd'] as const).filter((o) => !options[o]).map((o) => (o === 'calibrationEnd' ? '--calibration-end' : `--${o}`));
-        if (missing.length > 0) throw new SummaryError(`--transactions needs ${missing.join(', ')}`);
-        if (model === 'gammagamma' && !options.amount) throw new SummaryError('gammagamma needs --amount');
-        data = await summariseTransactions(options.transactions, {
-          customer: options.customer!,
-          date: options.date!,
-          amount: options.amount,
-          unit: options.unit,
-          calibrationEnd: options.calibrationEnd!,
-        });
-      } else throw new SummaryError('give --summary FILE --columns … or --transactions FILE --customer … --date … --calibration-end …');
-      const fitted = fitModel(model, data);
-      console.log(JSON.stringify({ model: fitted.model, params: fitted.params, logLikelihood: fitted.logLikelihood, n: fitted.n }));
-    });
+    .action(
+      async (
+        model: ModelName,
+        options: { summary?: string; columns?: string; transactions?: string; customer?: string; date?: string; amount?: string; unit: 'day' | 'week'; calibrationEnd?: string },
+      ) => {
+        let data: Summary;
+        if (options.summary && options.transactions) throw new SummaryError('give either --summary or --transactions, not both');
+        if (options.summary) {
+          if (!options.columns) throw new SummaryError('--summary needs --columns x=COL,t_x=COL,T=COL[,m=COL]');
+          const columns = parseColumns(options.columns);
+          if (model === 'gammagamma' && !columns.m) throw new SummaryError('gammagamma needs m=COL in --columns (average value of repeat purchases)');
+          data = await readSummary(options.summary, columns);
+        } else if (options.transactions) {
+          const missing = (['customer', 'date', 'calibrationEnd'] as const).filter((o) => !options[o]).map((o) => (o === 'calibrationEnd' ? '--calibration-end' : `--${o}`));
+          if (missing.length > 0) throw new SummaryError(`--transactions needs ${missing.join(', ')}`);
+          if (model === 'gammagamma' && !options.amount) throw new SummaryError('gammagamma needs --amount');
+          data = await summariseTransactions(options.transactions, {
+            customer: options.customer!,
+            date: options.date!,
+            amount: options.amount,
+            unit: options.unit,
+            calibrationEnd: options.calibrationEnd!,
+          });
+        } else throw new SummaryError('give --summary FILE --columns … or --transactions FILE --customer … --date … --calibration-end …');
+        const fitted = fitModel(model, data);
+        console.log(JSON.stringify({ model: fitted.model, params: fitted.params, logLikelihood: fitted.logLikelihood, n: fitted.n }));
+      },
+    );
 }

@@ -26,7 +26,9 @@ export function registerPeopleRightsCommands(people: Command, config: () => Siyu
     });
   people
     .command('erase <person_id>')
-    .description("erase a person's personal data from both stores (orders and event counts kept, de-identified); their identifiers are never linked again; recorded in the audit log")
+    .description(
+      "erase a person's personal data from both stores (orders and event counts kept, de-identified); their identifiers are never linked again; recorded in the audit log",
+    )
     .requiredOption('--reason <text>', 'why (the request it answers); recorded')
     .option('-w, --workspace <slug>', 'workspace slug or id')
     .action(async (personId: string, options: { reason: string; workspace?: string }) => {

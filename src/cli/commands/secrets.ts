@@ -20,7 +20,9 @@ export function registerSecretCommands(program: Command, config: () => SiyuConfi
     .description('the workspace secrets: names, hints and when each was set (never values)')
     .option(...ws)
     .action(async (options: { workspace?: string }) => {
-      await withWorkspace(config, options.workspace, async (stores, workspaceId) => printTable((await listSecrets(stores, workspaceId)).map((s) => ({ name: s.name, value: s.hint, updated: s.updatedAt }))));
+      await withWorkspace(config, options.workspace, async (stores, workspaceId) =>
+        printTable((await listSecrets(stores, workspaceId)).map((s) => ({ name: s.name, value: s.hint, updated: s.updatedAt }))),
+      );
     });
   secrets
     .command('set <name>')
@@ -56,9 +58,12 @@ export function registerSecretCommands(program: Command, config: () => SiyuConfi
       try {
         const result = await rotateSecretKey(stores, cliActor());
         const total = Object.values(result.resealed).reduce((a, b) => a + b, 0);
-        console.log(`${result.generated ? 'new master key' : 'master key (SIYU_SECRET_KEY)'} ${result.keyId}: ${total} secret(s) re-encrypted in ${Object.keys(result.resealed).length} workspace(s)`);
+        console.log(
+          `${result.generated ? 'new master key' : 'master key (SIYU_SECRET_KEY)'} ${result.keyId}: ${total} secret(s) re-encrypted in ${Object.keys(result.resealed).length} workspace(s)`,
+        );
         if (result.retired.length > 0) console.log(`retired key(s): ${result.retired.join(', ')}`);
-        if (!result.generated && total === 0) console.log('nothing to re-encrypt: every secret is already under SIYU_SECRET_KEY (to rotate, set a new one and move the old one to SIYU_SECRET_KEY_PREVIOUS)');
+        if (!result.generated && total === 0)
+          console.log('nothing to re-encrypt: every secret is already under SIYU_SECRET_KEY (to rotate, set a new one and move the old one to SIYU_SECRET_KEY_PREVIOUS)');
       } finally {
         await stores.close();
       }

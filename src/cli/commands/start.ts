@@ -20,9 +20,7 @@ import { installLocalCli, localUrlOf, writeLocalCredential } from '../host.ts';
 
 /** Yesterday in the workspace's time zone: the demo brand's history ends there. */
 function yesterdayIn(timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
-    new Date(Date.now() - 86_400_000),
-  );
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(Date.now() - 86_400_000));
 }
 
 export function registerStartCommand(program: Command, config: () => SiyuConfig): void {
@@ -64,7 +62,9 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
           console.log(`Admin API key (shown once, store it now):\n  ${boot.adminToken}`);
           if (boot.adminLogin) {
             const { email, password, fromEnvironment } = boot.adminLogin;
-            console.log(`Console login: ${email} / ${fromEnvironment ? '(the password in SIYU_ADMIN_PASSWORD)' : `${password}   (shown once; the console asks for a new password at the first login)`}`);
+            console.log(
+              `Console login: ${email} / ${fromEnvironment ? '(the password in SIYU_ADMIN_PASSWORD)' : `${password}   (shown once; the console asks for a new password at the first login)`}`,
+            );
           }
           if (cfg.demoPeople > 0) {
             const manifest = await generateDemoBrand({
@@ -74,9 +74,7 @@ export function registerStartCommand(program: Command, config: () => SiyuConfig)
               out: demoDir(cfg),
             });
             const rows = manifest.files.reduce((s, f) => s + f.rows, 0);
-            console.log(
-              `Demo brand 燕语: ${manifest.people.toLocaleString('en-US')} people, ${rows.toLocaleString('en-US')} rows of platform exports in ${demoDir(cfg)}`,
-            );
+            console.log(`Demo brand 燕语: ${manifest.people.toLocaleString('en-US')} people, ${rows.toLocaleString('en-US')} rows of platform exports in ${demoDir(cfg)}`);
             const loaded = await loadDemoBrand(stores, boot.workspace, demoDir(cfg));
             const read = loaded.imports.reduce((sum, i) => sum + i.rowsRead, 0);
             const landed = loaded.imports.reduce((sum, i) => sum + i.landed, 0);

@@ -68,7 +68,14 @@ export function registerTagCommands(program: Command, config: () => SiyuConfig):
         const rows = [];
         for (const tag of await listTags(stores, workspaceId)) {
           const [last] = await tagRuns(stores, workspaceId, tag.key, 1);
-          rows.push({ key: tag.key, name: tag.name.zh, kind: tag.kind, type: valueTypeOf(tag), 'last run': last ? `${last.baseDate} ${last.status}` : '', people: last?.people ?? '' });
+          rows.push({
+            key: tag.key,
+            name: tag.name.zh,
+            kind: tag.kind,
+            type: valueTypeOf(tag),
+            'last run': last ? `${last.baseDate} ${last.status}` : '',
+            people: last?.people ?? '',
+          });
         }
         printTable(rows);
       });
@@ -107,13 +114,23 @@ export function registerTagCommands(program: Command, config: () => SiyuConfig):
           printTable(coverage.values.map((v) => ({ value: v.value, people: v.people, share: coverage.people ? `${((100 * v.people) / coverage.people).toFixed(1)}%` : '' })));
         }
         console.log('');
-        printTable((await tagRuns(stores, workspaceId, key)).map((r) => ({ run: r.id, 'base date': r.baseDate, trigger: r.trigger, status: r.status, people: r.people, s: r.seconds ?? '', error: r.error ?? '' })));
+        printTable(
+          (await tagRuns(stores, workspaceId, key)).map((r) => ({
+            run: r.id,
+            'base date': r.baseDate,
+            trigger: r.trigger,
+            status: r.status,
+            people: r.people,
+            s: r.seconds ?? '',
+            error: r.error ?? '',
+          })),
+        );
       });
     });
 
   tags
     .command('explain <key> <person_id>')
-    .description("why a person has their value of a model tag: their x, t_x, T (and m) and the fitted parameters")
+    .description('why a person has their value of a model tag: their x, t_x, T (and m) and the fitted parameters')
     .option('--as-of <YYYY-MM-DD>', 'the run in force on a date')
     .option('-w, --workspace <slug>', 'workspace slug or id')
     .action(async (key: string, personId: string, options: { asOf?: string; workspace?: string }) => {
@@ -168,7 +185,9 @@ export function registerTagCommands(program: Command, config: () => SiyuConfig):
         console.log(`${cron ? 'schedule set' : 'schedule'}: ${schedule.cron} (${schedule.timeZone})${schedule.enabled ? '' : ', disabled'}; all tags, base date yesterday`);
         console.log(`next run: ${formatInZone(schedule.nextAt, schedule.timeZone)} ${schedule.timeZone} (${schedule.nextAt.slice(0, 16).replace('T', ' ')} UTC)`);
         if (schedule.lastStartedAt) {
-          console.log(`last run: ${formatInZone(schedule.lastStartedAt, schedule.timeZone)} ${schedule.timeZone}${schedule.lastBaseDate ? ` (last finished run: base date ${schedule.lastBaseDate})` : ''}`);
+          console.log(
+            `last run: ${formatInZone(schedule.lastStartedAt, schedule.timeZone)} ${schedule.timeZone}${schedule.lastBaseDate ? ` (last finished run: base date ${schedule.lastBaseDate})` : ''}`,
+          );
         } else console.log('last run: never');
       });
     });

@@ -82,9 +82,7 @@ export class ChdbFactsStore implements FactsStore {
 
   async query<Row = Record<string, unknown>>(sql: string, params?: FactsParams): Promise<Row[]> {
     const opts = { format: 'JSONEachRow' };
-    const result = await this.run(() =>
-      params && Object.keys(params).length > 0 ? this.session.queryBindAsync(sql, params, opts) : this.session.queryAsync(sql, opts),
-    );
+    const result = await this.run(() => (params && Object.keys(params).length > 0 ? this.session.queryBindAsync(sql, params, opts) : this.session.queryAsync(sql, opts)));
     return parseJsonEachRow<Row>(result.text());
   }
 
@@ -131,7 +129,13 @@ export class ChdbFactsStore implements FactsStore {
     await this.run(() => (params && Object.keys(params).length > 0 ? this.session.queryBindAsync(sql, params) : this.session.queryAsync(sql)));
   }
 
-  async insertFromSandbox(table: string, columns: ReadonlyArray<string>, select: string, params: FactsParams, options: { workspaceId: string; limits: SandboxLimits }): Promise<void> {
+  async insertFromSandbox(
+    table: string,
+    columns: ReadonlyArray<string>,
+    select: string,
+    params: FactsParams,
+    options: { workspaceId: string; limits: SandboxLimits },
+  ): Promise<void> {
     // chDB has no users: the SELECT is read-only and limited, and holds only checked canonical text.
     await this.command(sandboxedInsertSql(table, columns, select, options.limits), params);
   }

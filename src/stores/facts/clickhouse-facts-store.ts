@@ -97,7 +97,13 @@ export class ClickHouseFactsStore implements FactsStore {
     });
   }
 
-  async insertFromSandbox(table: string, columns: ReadonlyArray<string>, select: string, params: FactsParams, options: { workspaceId: string; limits: SandboxLimits }): Promise<void> {
+  async insertFromSandbox(
+    table: string,
+    columns: ReadonlyArray<string>,
+    select: string,
+    params: FactsParams,
+    options: { workspaceId: string; limits: SandboxLimits },
+  ): Promise<void> {
     if (!this.sandbox) {
       await this.client.command({ query: sandboxedInsertSql(table, columns, select, options.limits), query_params: params });
       return;
@@ -118,7 +124,12 @@ export class ClickHouseFactsStore implements FactsStore {
     async function* rows() {
       for await (const batch of result.stream()) for (const row of batch as Array<{ json<T>(): T }>) yield row.json<Record<string, unknown>>();
     }
-    await this.client.insert({ table: assertTableName(table), values: Readable.from(rows()), format: 'JSONEachRow', columns: columns.map(assertTableName) as [string, ...string[]] });
+    await this.client.insert({
+      table: assertTableName(table),
+      values: Readable.from(rows()),
+      format: 'JSONEachRow',
+      columns: columns.map(assertTableName) as [string, ...string[]],
+    });
   }
 
   async command(sql: string, params?: FactsParams): Promise<void> {

@@ -78,10 +78,11 @@ test('re-writing a row with the same source key replaces it instead of adding on
 test('a tombstone moves a row to its merged person without duplicating it', async () => {
   await store.insertRows('orders', [order('M1', 10, 1, 7)]);
   await store.insertRows('orders', [{ ...order('M1', 10, 2, 7), is_deleted: 1 }, order('M1', 10, 2, 3)]);
-  const rows = await store.query<{ person_id: string }>(
-    `SELECT person_id FROM orders FINAL WHERE workspace_id = 'ws_test' AND order_id = 'M1'`,
+  const rows = await store.query<{ person_id: string }>(`SELECT person_id FROM orders FINAL WHERE workspace_id = 'ws_test' AND order_id = 'M1'`);
+  assert.deepEqual(
+    rows.map((r) => Number(r.person_id)),
+    [3],
   );
-  assert.deepEqual(rows.map((r) => Number(r.person_id)), [3]);
 });
 
 test('parameters are bound server-side, so quotes in values are data', async () => {
@@ -164,7 +165,10 @@ test('a stream and other queries at the same time: the queries wait for the stre
     const others = Promise.all(Array.from({ length: 20 }, (_, i) => facts.query<{ v: string }>('SELECT {i:UInt32} AS v', { i })));
     const [rows, answers] = await Promise.all([streamed, others]);
     assert.equal(rows, 400_000);
-    assert.deepEqual(answers.map((a) => Number(a[0].v)), Array.from({ length: 20 }, (_, i) => i));
+    assert.deepEqual(
+      answers.map((a) => Number(a[0].v)),
+      Array.from({ length: 20 }, (_, i) => i),
+    );
     const [a, b] = await Promise.all([
       readUint32Rows(facts.queryRowBinary('SELECT toUInt32(number) FROM numbers(100000)'), 1),
       readUint32Rows(facts.queryRowBinary('SELECT toUInt32(number * 2) FROM numbers(100000)'), 1),

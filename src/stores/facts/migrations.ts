@@ -442,7 +442,7 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
   },
   {
     id: 14,
-    name: 'plans: each run\'s audience and every message event',
+    name: "plans: each run's audience and every message event",
     statements: [
       // The people a plan run targets, fixed when the run starts (an interrupted run resumes over the same set).
       `CREATE TABLE IF NOT EXISTS plan_audiences (
@@ -476,7 +476,7 @@ export const FACTS_MIGRATIONS: FactsMigration[] = [
   },
   {
     id: 15,
-    name: 'people: a person\'s records and identities found without reading every granule',
+    name: "people: a person's records and identities found without reading every granule",
     statements: [
       // Both tables are ordered by source record or identifier value; the person view, search and the
       // scope check look them up by person. A bloom filter per granule skips the granules without them.
@@ -670,16 +670,12 @@ export async function migrateFacts(store: FactsStore): Promise<MigrationReport> 
     `CREATE TABLE IF NOT EXISTS siyu_migrations (id UInt32, name String, applied_at DateTime64(3, 'UTC'))
      ENGINE = MergeTree ORDER BY id`,
   );
-  const done = new Set(
-    (await store.query<{ id: number }>('SELECT id FROM siyu_migrations')).map((row) => Number(row.id)),
-  );
+  const done = new Set((await store.query<{ id: number }>('SELECT id FROM siyu_migrations')).map((row) => Number(row.id)));
   const applied: string[] = [];
   for (const migration of FACTS_MIGRATIONS) {
     if (done.has(migration.id)) continue;
     for (const statement of migration.statements) await store.command(statement);
-    await store.insertRows('siyu_migrations', [
-      { id: migration.id, name: migration.name, applied_at: new Date().toISOString().replace('T', ' ').replace('Z', '') },
-    ]);
+    await store.insertRows('siyu_migrations', [{ id: migration.id, name: migration.name, applied_at: new Date().toISOString().replace('T', ' ').replace('Z', '') }]);
     applied.push(`${migration.id} ${migration.name}`);
   }
   return { applied, alreadyApplied: done.size };

@@ -436,7 +436,10 @@ const MIGRATIONS: Record<string, Migration> = {
         .addUniqueConstraint('teams_name', ['workspace_id', 'name'])
         .execute();
       // No cascade: a team with members cannot go (its members would suddenly see everything).
-      await db.schema.alterTable('users').addColumn('team_id', 'text', (c) => c.references('teams.id')).execute();
+      await db.schema
+        .alterTable('users')
+        .addColumn('team_id', 'text', (c) => c.references('teams.id'))
+        .execute();
       // A shopping guide's WeCom userid: staff see the customers whose contact they own.
       await db.schema.alterTable('users').addColumn('staff_userid', 'text').execute();
     },
@@ -560,7 +563,10 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('login_throttle_last_failure').on('login_throttle').column('last_failure_at').execute();
       // A generated first password is only good for choosing one's own.
-      await db.schema.alterTable('users').addColumn('must_change_password', 'boolean', (c) => c.notNull().defaultTo(false)).execute();
+      await db.schema
+        .alterTable('users')
+        .addColumn('must_change_password', 'boolean', (c) => c.notNull().defaultTo(false))
+        .execute();
     },
   },
   '0024_drop_login_lock': {

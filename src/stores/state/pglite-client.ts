@@ -13,7 +13,7 @@ import {
 } from 'kysely';
 import type { WorkerRequest, WorkerResponse } from './pglite-worker.ts';
 
-export class StateQueryError extends Error {
+class StateQueryError extends Error {
   override name = 'StateQueryError';
   readonly code?: string;
   readonly detail?: string;

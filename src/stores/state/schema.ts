@@ -77,7 +77,15 @@ export interface StateDatabase {
   };
   login_throttle: { key: string; failures: number; last_failure_at: Timestamp; blocked_until: NullableTimestamp };
   behaviour_event_bits: { workspace_id: string; event: string; bit: number };
-  person_notes: { id: Generated<number>; workspace_id: string; person_id: ColumnType<number, number, number>; author: string; author_name: string; text: string; created_at: ColumnType<Date, Date | undefined, never> };
+  person_notes: {
+    id: Generated<number>;
+    workspace_id: string;
+    person_id: ColumnType<number, number, number>;
+    author: string;
+    author_name: string;
+    text: string;
+    created_at: ColumnType<Date, Date | undefined, never>;
+  };
   oneid_settings: { workspace_id: string; fuzzy: boolean; auto_merge: boolean; merge_at: number; review_at: number; max_block: number; updated_at: Timestamp };
   teams: { id: string; workspace_id: string; name: string; sources: string[]; created_at: ColumnType<Date, Date | undefined, never> };
   sessions: { token_hash: string; user_id: string; created_at: ColumnType<Date, Date | undefined, never>; expires_at: Timestamp };

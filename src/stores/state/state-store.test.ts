@@ -37,7 +37,10 @@ test('transactions commit and roll back', async () => {
   const id = `ws_tx_${process.pid}_${Date.now()}`;
   await assert.rejects(
     stores.state.db.transaction().execute(async (trx) => {
-      await trx.insertInto('workspaces').values({ id, slug: id.replace(/_/g, '-'), name: 'tx', time_zone: 'Asia/Shanghai' }).execute();
+      await trx
+        .insertInto('workspaces')
+        .values({ id, slug: id.replace(/_/g, '-'), name: 'tx', time_zone: 'Asia/Shanghai' })
+        .execute();
       throw new Error('roll back');
     }),
     /roll back/,
@@ -45,7 +48,10 @@ test('transactions commit and roll back', async () => {
   const none = await stores.state.db.selectFrom('workspaces').select('id').where('id', '=', id).execute();
   assert.equal(none.length, 0);
   await stores.state.db.transaction().execute(async (trx) => {
-    await trx.insertInto('workspaces').values({ id, slug: id.replace(/_/g, '-'), name: 'tx', time_zone: 'Asia/Shanghai' }).execute();
+    await trx
+      .insertInto('workspaces')
+      .values({ id, slug: id.replace(/_/g, '-'), name: 'tx', time_zone: 'Asia/Shanghai' })
+      .execute();
   });
   const one = await stores.state.db.selectFrom('workspaces').select('id').where('id', '=', id).execute();
   assert.equal(one.length, 1);

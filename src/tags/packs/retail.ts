@@ -15,12 +15,34 @@ function purchaseStatistics(): Tag[] {
     ['store_id', '购买门店', 'purchase store'],
     ['amount', '订单金额', 'order value'],
   ] as const) {
-    tags.push({ key: `first_${field === 'ordered_at' ? 'purchase_date' : field === 'source' ? 'platform' : field === 'store_id' ? 'store' : 'order_value'}`, name: name(`首次${zh}`, `First ${en}`), kind: 'statistic', of: 'purchases', measure: 'first', field });
-    tags.push({ key: `last_${field === 'ordered_at' ? 'purchase_date' : field === 'source' ? 'platform' : field === 'store_id' ? 'store' : 'order_value'}`, name: name(`最近${zh}`, `Last ${en}`), kind: 'statistic', of: 'purchases', measure: 'last', field });
+    tags.push({
+      key: `first_${field === 'ordered_at' ? 'purchase_date' : field === 'source' ? 'platform' : field === 'store_id' ? 'store' : 'order_value'}`,
+      name: name(`首次${zh}`, `First ${en}`),
+      kind: 'statistic',
+      of: 'purchases',
+      measure: 'first',
+      field,
+    });
+    tags.push({
+      key: `last_${field === 'ordered_at' ? 'purchase_date' : field === 'source' ? 'platform' : field === 'store_id' ? 'store' : 'order_value'}`,
+      name: name(`最近${zh}`, `Last ${en}`),
+      kind: 'statistic',
+      of: 'purchases',
+      measure: 'last',
+      field,
+    });
   }
   for (const days of [30, 90, 365]) {
     tags.push({ key: `orders_${days}d`, name: name(`近${days}天订单数`, `Orders, last ${days} days`), kind: 'statistic', of: 'purchases', measure: 'count', windowDays: days });
-    tags.push({ key: `spend_${days}d`, name: name(`近${days}天消费金额`, `Spend, last ${days} days`), kind: 'statistic', of: 'purchases', measure: 'sum', field: 'amount', windowDays: days });
+    tags.push({
+      key: `spend_${days}d`,
+      name: name(`近${days}天消费金额`, `Spend, last ${days} days`),
+      kind: 'statistic',
+      of: 'purchases',
+      measure: 'sum',
+      field: 'amount',
+      windowDays: days,
+    });
   }
   tags.push(
     { key: 'orders_total', name: name('累计订单数', 'Orders, all time'), kind: 'statistic', of: 'purchases', measure: 'count' },
@@ -35,11 +57,7 @@ function purchaseStatistics(): Tag[] {
       kind: 'tier',
       of: 'discount_share',
       method: 'thresholds',
-      tiers: [
-        { label: '高', min: 0.6 },
-        { label: '中', min: 0.3 },
-        { label: '低' },
-      ],
+      tiers: [{ label: '高', min: 0.6 }, { label: '中', min: 0.3 }, { label: '低' }],
     },
     {
       key: 'order_value_band',
@@ -80,13 +98,7 @@ function rfmAndLifecycle(): Tag[] {
       kind: 'tier',
       of: 'days_since_last_purchase',
       method: 'thresholds',
-      tiers: [
-        { label: '365天以上', min: 365 },
-        { label: '181-365天', min: 181 },
-        { label: '91-180天', min: 91 },
-        { label: '31-90天', min: 31 },
-        { label: '30天内' },
-      ],
+      tiers: [{ label: '365天以上', min: 365 }, { label: '181-365天', min: 181 }, { label: '91-180天', min: 91 }, { label: '31-90天', min: 31 }, { label: '30天内' }],
     },
     {
       key: 'needs_winback',
@@ -143,7 +155,14 @@ function preferences(): Tag[] {
       kind: 'rule',
       cases: [
         {
-          when: { type: 'group', match: 'all', conditions: [{ type: 'tag', tag: 'platforms', op: 'eq', value: 'store' }, { type: 'statistic', statistic: { of: 'purchases', measure: 'count', sources: ['tmall', 'jd', 'douyin', 'miniprogram'] }, op: 'gt', value: 0 }] },
+          when: {
+            type: 'group',
+            match: 'all',
+            conditions: [
+              { type: 'tag', tag: 'platforms', op: 'eq', value: 'store' },
+              { type: 'statistic', statistic: { of: 'purchases', measure: 'count', sources: ['tmall', 'jd', 'douyin', 'miniprogram'] }, op: 'gt', value: 0 },
+            ],
+          },
           value: '全渠道',
         },
         { when: { type: 'tag', tag: 'platforms', op: 'eq', value: 'store' }, value: '线下' },
@@ -167,11 +186,7 @@ function models(): Tag[] {
       kind: 'tier',
       of: 'clv_1y',
       method: 'quantiles',
-      tiers: [
-        { label: '高价值', share: 0.2 },
-        { label: '中价值', share: 0.3 },
-        { label: '低价值' },
-      ],
+      tiers: [{ label: '高价值', share: 0.2 }, { label: '中价值', share: 0.3 }, { label: '低价值' }],
     },
     {
       key: 'repurchase_likelihood',
@@ -179,11 +194,7 @@ function models(): Tag[] {
       kind: 'tier',
       of: 'repurchase_30d',
       method: 'thresholds',
-      tiers: [
-        { label: '高', min: 0.5 },
-        { label: '中', min: 0.2 },
-        { label: '低' },
-      ],
+      tiers: [{ label: '高', min: 0.5 }, { label: '中', min: 0.2 }, { label: '低' }],
     },
     {
       key: 'churn_risk',
@@ -191,11 +202,7 @@ function models(): Tag[] {
       kind: 'tier',
       of: 'p_alive',
       method: 'thresholds',
-      tiers: [
-        { label: '低', min: 0.7 },
-        { label: '中', min: 0.3 },
-        { label: '高' },
-      ],
+      tiers: [{ label: '低', min: 0.7 }, { label: '中', min: 0.3 }, { label: '高' }],
     },
   ];
 }
@@ -232,7 +239,19 @@ function profileAndSegments(): Tag[] {
       name: name('高价值流失预警', 'High value at risk'),
       kind: 'rule',
       valueType: 'boolean',
-      cases: [{ when: { type: 'group', match: 'all', conditions: [{ type: 'tag', tag: 'clv_tier', op: 'eq', value: '高价值' }, { type: 'tag', tag: 'lifecycle_stage', op: 'in', value: ['衰退', '沉睡'] }] }, value: true }],
+      cases: [
+        {
+          when: {
+            type: 'group',
+            match: 'all',
+            conditions: [
+              { type: 'tag', tag: 'clv_tier', op: 'eq', value: '高价值' },
+              { type: 'tag', tag: 'lifecycle_stage', op: 'in', value: ['衰退', '沉睡'] },
+            ],
+          },
+          value: true,
+        },
+      ],
       else: false,
     },
     {
@@ -241,17 +260,26 @@ function profileAndSegments(): Tag[] {
       kind: 'tier',
       of: 'spend_30d',
       method: 'quantiles',
-      tiers: [
-        { label: '前10%', share: 0.1 },
-        { label: '其他' },
-      ],
+      tiers: [{ label: '前10%', share: 0.1 }, { label: '其他' }],
     },
     {
       key: 'wecom_not_added_buyer',
       name: name('未加企微的复购客', 'Repeat buyer not on WeCom'),
       kind: 'rule',
       valueType: 'boolean',
-      cases: [{ when: { type: 'group', match: 'all', conditions: [{ type: 'tag', tag: 'repeat_buyer', op: 'eq', value: true }, { type: 'tag', tag: 'wecom_added', op: 'eq', value: false }] }, value: true }],
+      cases: [
+        {
+          when: {
+            type: 'group',
+            match: 'all',
+            conditions: [
+              { type: 'tag', tag: 'repeat_buyer', op: 'eq', value: true },
+              { type: 'tag', tag: 'wecom_added', op: 'eq', value: false },
+            ],
+          },
+          value: true,
+        },
+      ],
       else: false,
     },
   ];

@@ -46,7 +46,16 @@ export function IdentifierTypesPanel({ canAdd }: { canAdd: boolean }) {
 
 function AddIdentifierType({ onAdded }: { onAdded: () => void }) {
   const { t } = useT();
-  const [form, setForm] = useState({ name: '', label: '', priority: '50', maxPeoplePerValue: '1', parent: '', normaliser: 'trim' as (typeof NORMALISERS)[number], singleValued: false, strong: true });
+  const [form, setForm] = useState({
+    name: '',
+    label: '',
+    priority: '50',
+    maxPeoplePerValue: '1',
+    parent: '',
+    normaliser: 'trim' as (typeof NORMALISERS)[number],
+    singleValued: false,
+    strong: true,
+  });
   const set = (change: Partial<typeof form>) => setForm((f) => ({ ...f, ...change }));
   const add = useAction(async () => {
     await api('/api/v1/identifier-types', {

@@ -26,7 +26,10 @@ export function ImportPanel({ canImport, onQuarantine }: { canImport: boolean; o
 
   const upload = useAction(async () => {
     if (!file) return;
-    const { run } = await api<{ run: string; resumed: boolean }>(`/api/v1/imports${query({ kind, source: source.trim(), preset, filename: file.name.replace(/[/\\]/g, '_').slice(0, 200) })}`, { method: 'POST', raw: file });
+    const { run } = await api<{ run: string; resumed: boolean }>(
+      `/api/v1/imports${query({ kind, source: source.trim(), preset, filename: file.name.replace(/[/\\]/g, '_').slice(0, 200) })}`,
+      { method: 'POST', raw: file },
+    );
     setRunId(run);
     recent.reload();
   });
@@ -179,7 +182,12 @@ function RunProgress({ runId, onQuarantine, onDone }: { runId: string; onQuarant
             </div>
           )}
           <p className="muted small">
-            {t('import.meta', { kind: i18n.tx(`import.kind.${run.kind}`, run.kind), source: run.source, preset: run.preset ?? t('import.canonical'), at: i18n.dateTime(run.startedAt) })}
+            {t('import.meta', {
+              kind: i18n.tx(`import.kind.${run.kind}`, run.kind),
+              source: run.source,
+              preset: run.preset ?? t('import.canonical'),
+              at: i18n.dateTime(run.startedAt),
+            })}
           </p>
         </>
       )}

@@ -46,13 +46,23 @@ function valueOf(draft: string | string[], type: string): ManualValue | undefine
   }
 }
 
-export function valueLabel(value: unknown, { t }: I18n): string {
+function valueLabel(value: unknown, { t }: I18n): string {
   if (typeof value === 'boolean') return value ? t('common.yes') : t('common.no');
   if (Array.isArray(value)) return value.join(', ');
   return value === undefined || value === null ? '—' : String(value);
 }
 
-export function ManualTagForm({ personId, tags, current, onChanged }: { personId: number; tags: TagListItem[]; current: Map<string, unknown>; onChanged: (message: string) => void }) {
+export function ManualTagForm({
+  personId,
+  tags,
+  current,
+  onChanged,
+}: {
+  personId: number;
+  tags: TagListItem[];
+  current: Map<string, unknown>;
+  onChanged: (message: string) => void;
+}) {
   const i18n = useT();
   const { t } = i18n;
   const [key, setKey] = useState(tags[0]?.key ?? '');
@@ -66,7 +76,12 @@ export function ManualTagForm({ personId, tags, current, onChanged }: { personId
 
   const choose = (next: string) => {
     setKey(next);
-    setDraft(initialDraft(tags.find((x) => x.key === next), current));
+    setDraft(
+      initialDraft(
+        tags.find((x) => x.key === next),
+        current,
+      ),
+    );
   };
   const set = useAction(async () => {
     if (value === undefined) return;
@@ -89,25 +104,29 @@ export function ManualTagForm({ personId, tags, current, onChanged }: { personId
   if (options && type === 'string_list') {
     input = <CheckList legend={t('person.manualValue')} options={options.map((o) => ({ value: o, label: o }))} value={Array.isArray(draft) ? draft : []} onChange={setDraft} />;
   } else {
-    const control =
-      options ? (
-        <select value={String(draft)} onChange={(e) => setDraft(e.target.value)}>
-          <option value="">{t('common.choose')}</option>
-          {options.map((o) => (
-            <option key={o} value={o}>
-              {o}
-            </option>
-          ))}
-        </select>
-      ) : type === 'boolean' ? (
-        <select value={String(draft)} onChange={(e) => setDraft(e.target.value)}>
-          <option value="">{t('common.choose')}</option>
-          <option value="true">{t('common.yes')}</option>
-          <option value="false">{t('common.no')}</option>
-        </select>
-      ) : (
-        <input type={type === 'number' ? 'number' : type === 'date' ? 'date' : 'text'} step={type === 'number' ? 'any' : undefined} value={String(draft)} onChange={(e) => setDraft(e.target.value)} />
-      );
+    const control = options ? (
+      <select value={String(draft)} onChange={(e) => setDraft(e.target.value)}>
+        <option value="">{t('common.choose')}</option>
+        {options.map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
+      </select>
+    ) : type === 'boolean' ? (
+      <select value={String(draft)} onChange={(e) => setDraft(e.target.value)}>
+        <option value="">{t('common.choose')}</option>
+        <option value="true">{t('common.yes')}</option>
+        <option value="false">{t('common.no')}</option>
+      </select>
+    ) : (
+      <input
+        type={type === 'number' ? 'number' : type === 'date' ? 'date' : 'text'}
+        step={type === 'number' ? 'any' : undefined}
+        value={String(draft)}
+        onChange={(e) => setDraft(e.target.value)}
+      />
+    );
     input = (
       <Field label={t('person.manualValue')} hint={type === 'string_list' ? t('person.manualListHint') : undefined}>
         {control}

@@ -82,9 +82,7 @@ export function NotesCard({ personId, notes, canWrite, onAdded }: { personId: nu
           {list.map((note) => (
             <li key={note.id} className="note">
               <p className="note-text">{note.text}</p>
-              <small className="muted">
-                {t('person.noteBy', { who: note.authorName || note.author, at: i18n.dateTime(note.createdAt) })}
-              </small>
+              <small className="muted">{t('person.noteBy', { who: note.authorName || note.author, at: i18n.dateTime(note.createdAt) })}</small>
             </li>
           ))}
         </ol>

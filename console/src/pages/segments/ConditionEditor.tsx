@@ -99,17 +99,31 @@ export function ConditionList({ conditions, onChange, depth = 0 }: { conditions:
       ))}
       <div className="add-row" role="group" aria-label={t('builder.add')}>
         <span className="muted small">{t('builder.add')}</span>
-        {(data.addable ?? ADDABLE).filter((type) => type !== 'group' || depth < 3).map((type) => (
-          <button key={type} type="button" className="btn btn-small" onClick={() => onChange([...conditions, newCondition(type, data)])}>
-            + {t(`cond.${type}` as Key)}
-          </button>
-        ))}
+        {(data.addable ?? ADDABLE)
+          .filter((type) => type !== 'group' || depth < 3)
+          .map((type) => (
+            <button key={type} type="button" className="btn btn-small" onClick={() => onChange([...conditions, newCondition(type, data)])}>
+              + {t(`cond.${type}` as Key)}
+            </button>
+          ))}
       </div>
     </div>
   );
 }
 
-function ConditionRow({ condition, onChange, onRemove, depth, index }: { condition: Condition; onChange: (c: Condition) => void; onRemove: () => void; depth: number; index: number }) {
+function ConditionRow({
+  condition,
+  onChange,
+  onRemove,
+  depth,
+  index,
+}: {
+  condition: Condition;
+  onChange: (c: Condition) => void;
+  onRemove: () => void;
+  depth: number;
+  index: number;
+}) {
   const { t } = useT();
   const negated = condition.type === 'not';
   const inner = condition.type === 'not' ? condition.condition : condition;
@@ -178,7 +192,11 @@ function ConditionBody({ condition, onChange, depth }: { condition: Condition; o
           <CountRange value={condition.count} onChange={(count) => onChange({ ...condition, count })} />
           <WindowDays value={condition.window} onChange={(window) => onChange(window ? { ...condition, window } : dropKey(condition, 'window'))} />
           <ListField label={t('cond.skus')} value={condition.skus} onChange={(skus) => onChange(skus ? { ...condition, skus } : dropKey(condition, 'skus'))} />
-          <ListField label={t('cond.categories')} value={condition.categories} onChange={(categories) => onChange(categories ? { ...condition, categories } : dropKey(condition, 'categories'))} />
+          <ListField
+            label={t('cond.categories')}
+            value={condition.categories}
+            onChange={(categories) => onChange(categories ? { ...condition, categories } : dropKey(condition, 'categories'))}
+          />
           <ListField label={t('cond.sources')} value={condition.sources} onChange={(sources) => onChange(sources ? { ...condition, sources } : dropKey(condition, 'sources'))} />
           <Field label={t('cond.amountMin')}>
             <input type="number" min={0} step="any" value={textOf(condition.amount?.min)} onChange={(e) => onChange(withRange(condition, 'amount', 'min', e.target.value))} />
@@ -247,7 +265,17 @@ function TagRow({ condition, onChange }: { condition: Extract<Condition, { type:
 }
 
 /** An operator and its value: one, a list (in), a pair (between) or none (exists, missing). A rule's statistic row uses it too. */
-export function Comparison({ op, value, type, onChange }: { op: ValueOp; value: Scalar | Scalar[] | undefined; type: string | undefined; onChange: (op: ValueOp, value: Scalar | Scalar[] | undefined) => void }) {
+export function Comparison({
+  op,
+  value,
+  type,
+  onChange,
+}: {
+  op: ValueOp;
+  value: Scalar | Scalar[] | undefined;
+  type: string | undefined;
+  onChange: (op: ValueOp, value: Scalar | Scalar[] | undefined) => void;
+}) {
   const { t } = useT();
   const changeOp = (next: ValueOp) => {
     if (next === 'exists' || next === 'missing') return onChange(next, undefined);
@@ -285,7 +313,12 @@ export function Comparison({ op, value, type, onChange }: { op: ValueOp; value: 
       )}
       {op !== 'in' && op !== 'between' && op !== 'exists' && op !== 'missing' && (
         <Field label={t('cond.value')}>
-          <ValueInput value={Array.isArray(value) ? value[0] : value} parse={(text) => scalarOf(text, type)} onValue={(v) => onChange(op, v)} placeholder={type === 'date' ? 'YYYY-MM-DD' : undefined} />
+          <ValueInput
+            value={Array.isArray(value) ? value[0] : value}
+            parse={(text) => scalarOf(text, type)}
+            onValue={(v) => onChange(op, v)}
+            placeholder={type === 'date' ? 'YYYY-MM-DD' : undefined}
+          />
         </Field>
       )}
     </>
@@ -322,7 +355,14 @@ function WindowDays({ value, onChange, required }: { value: Window | undefined; 
   }
   return (
     <Field label={t('cond.windowDays')} hint={required ? undefined : t('cond.windowOptional')}>
-      <input type="number" min={1} step={1} required={required} value={textOf(value?.days)} onChange={(e) => onChange(numberOrUndefined(e.target.value) === undefined ? undefined : { days: Number(e.target.value) })} />
+      <input
+        type="number"
+        min={1}
+        step={1}
+        required={required}
+        value={textOf(value?.days)}
+        onChange={(e) => onChange(numberOrUndefined(e.target.value) === undefined ? undefined : { days: Number(e.target.value) })}
+      />
     </Field>
   );
 }
@@ -331,7 +371,14 @@ function ListField({ label, value, onChange }: { label: string; value: string[] 
   const { t } = useT();
   return (
     <Field label={label} hint={t('cond.valuesHint')}>
-      <ValueInput value={value} parse={(text) => { const list = listOf(text, 'string').map(String); return list.length ? list : undefined; }} onValue={onChange} />
+      <ValueInput
+        value={value}
+        parse={(text) => {
+          const list = listOf(text, 'string').map(String);
+          return list.length ? list : undefined;
+        }}
+        onValue={onChange}
+      />
     </Field>
   );
 }

@@ -36,7 +36,9 @@ export function SegmentTools({ segmentKey, initialSnapshots }: { segmentKey: str
 
 function Sample({ segmentKey }: { segmentKey: string }) {
   const { t } = useT();
-  const sample = useApi<{ people: Array<{ personId: number; identifiers: Array<{ type: string; value: string }> }> }>(`/api/v1/segments/${encodeURIComponent(segmentKey)}/sample?limit=20`);
+  const sample = useApi<{ people: Array<{ personId: number; identifiers: Array<{ type: string; value: string }> }> }>(
+    `/api/v1/segments/${encodeURIComponent(segmentKey)}/sample?limit=20`,
+  );
   if (sample.error) return <ErrorBox error={sample.error} onRetry={sample.reload} />;
   if (!sample.data) return <Loading />;
   return (
@@ -234,7 +236,13 @@ function Snapshots({ segmentKey, initial }: { segmentKey: string; initial: Snaps
             {(['joined', 'left'] as const).map((side) => (
               <div key={side} className="diff-side">
                 <h3>{t(side === 'joined' ? 'tools.joined' : 'tools.left', { n: i18n.num(diff.data![side].people) })}</h3>
-                <Chips items={diff.data![side].sample.map((id) => <Link key={id} to={`/people/${id}`}>#{id}</Link>)} />
+                <Chips
+                  items={diff.data![side].sample.map((id) => (
+                    <Link key={id} to={`/people/${id}`}>
+                      #{id}
+                    </Link>
+                  ))}
+                />
               </div>
             ))}
           </div>

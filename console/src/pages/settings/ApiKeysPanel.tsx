@@ -60,7 +60,16 @@ export function ApiKeysPanel() {
             caption={t('settings.apiKeys')}
             empty={<Empty title={t('apiKeys.empty')} hint={t('apiKeys.emptyHint')} />}
             columns={[
-              { key: 'name', header: t('apiKeys.name'), render: (k) => <span>{k.name}{k.id === me?.apiKey ? <span className="muted small"> ({t('apiKeys.current')})</span> : null}</span> },
+              {
+                key: 'name',
+                header: t('apiKeys.name'),
+                render: (k) => (
+                  <span>
+                    {k.name}
+                    {k.id === me?.apiKey ? <span className="muted small"> ({t('apiKeys.current')})</span> : null}
+                  </span>
+                ),
+              },
               { key: 'prefix', header: t('apiKeys.prefix'), render: (k) => <code>{k.prefix}</code> },
               { key: 'role', header: t('apiKeys.role'), render: (k) => t(`role.${k.role}` as Key) },
               { key: 'created', header: t('apiKeys.created'), render: (k) => dateTime(k.createdAt) },
@@ -99,7 +108,13 @@ export function ApiKeysPanel() {
                           {t('apiKeys.editOrigins')}
                         </button>
                       )}{' '}
-                      <button type="button" className="btn btn-small btn-danger" aria-label={t('apiKeys.revokeOf', { name: k.name })} disabled={busyId !== null} onClick={() => void revoke.run(k)}>
+                      <button
+                        type="button"
+                        className="btn btn-small btn-danger"
+                        aria-label={t('apiKeys.revokeOf', { name: k.name })}
+                        disabled={busyId !== null}
+                        onClick={() => void revoke.run(k)}
+                      >
                         {busyId === k.id ? t('common.working') : t('apiKeys.revoke')}
                       </button>
                     </span>
@@ -179,7 +194,11 @@ function NewToken({ created, onClose }: { created: { key: ApiKey; token: string 
 }
 
 /** Origins as typed, one a line (commas and spaces also separate them). */
-const originLines = (text: string) => text.split(/[\s,]+/).map((o) => o.trim()).filter(Boolean);
+const originLines = (text: string) =>
+  text
+    .split(/[\s,]+/)
+    .map((o) => o.trim())
+    .filter(Boolean);
 
 /** A tracker key's allowed origins: a box with one origin a line, checked by the server. */
 function EditOrigins({ apiKey, onDone }: { apiKey: ApiKey; onDone: (saved: ApiKey | null) => void }) {
@@ -187,7 +206,10 @@ function EditOrigins({ apiKey, onDone }: { apiKey: ApiKey; onDone: (saved: ApiKe
   const [text, setText] = useState((apiKey.allowedOrigins ?? []).join('\n'));
   const save = useAction(async () => {
     const origins = originLines(text);
-    const answer = await api<{ key: ApiKey }>(`/api/v1/api-keys/${encodeURIComponent(apiKey.id)}`, { method: 'PATCH', json: { allowedOrigins: origins.length > 0 ? origins : null } });
+    const answer = await api<{ key: ApiKey }>(`/api/v1/api-keys/${encodeURIComponent(apiKey.id)}`, {
+      method: 'PATCH',
+      json: { allowedOrigins: origins.length > 0 ? origins : null },
+    });
     onDone(answer.key);
   });
   const submit = (e: FormEvent) => {

@@ -156,7 +156,11 @@ export function ChannelsPanel({ canAdd }: { canAdd: boolean }) {
               { key: 'cost', header: t('channels.cost'), align: 'right', render: (c) => money(c.costPerMessage) },
               { key: 'rate', header: t('channels.rate'), align: 'right', render: (c) => c.ratePerMinute },
               { key: 'secrets', header: t('channels.secrets'), render: (c) => <Chips items={secretChips(c, secretMap).map((s) => <code key={s}>{s}</code>)} /> },
-              { key: 'target', header: t('channels.target'), render: (c) => String(c.config.url ?? c.config.host ?? c.config.appId ?? c.config.corpId ?? c.config.accessKeyId ?? '—') },
+              {
+                key: 'target',
+                header: t('channels.target'),
+                render: (c) => String(c.config.url ?? c.config.host ?? c.config.appId ?? c.config.corpId ?? c.config.accessKeyId ?? '—'),
+              },
               ...(canAdd
                 ? [
                     {
@@ -164,10 +168,24 @@ export function ChannelsPanel({ canAdd }: { canAdd: boolean }) {
                       header: t('channels.actions'),
                       render: (c: Channel) => (
                         <span className="row-actions">
-                          <button type="button" className="btn btn-small" onClick={() => { setTesting(null); setEditing(c); }}>
+                          <button
+                            type="button"
+                            className="btn btn-small"
+                            onClick={() => {
+                              setTesting(null);
+                              setEditing(c);
+                            }}
+                          >
                             {t('channels.edit')}
                           </button>{' '}
-                          <button type="button" className="btn btn-small" onClick={() => { setEditing(null); setTesting(c); }}>
+                          <button
+                            type="button"
+                            className="btn btn-small"
+                            onClick={() => {
+                              setEditing(null);
+                              setTesting(c);
+                            }}
+                          >
                             {t('channels.testButton')}
                           </button>{' '}
                           <button type="button" className="btn btn-small btn-danger" disabled={remove.busy} onClick={() => void remove.run(c)}>
@@ -211,7 +229,17 @@ function initialValues(existing: Channel | null): Values {
   return values;
 }
 
-function ChannelForm({ existing, secrets, onSaved, onCancel }: { existing: Channel | null; secrets: Map<string, SecretListing>; onSaved: (key: string) => void; onCancel: () => void }) {
+function ChannelForm({
+  existing,
+  secrets,
+  onSaved,
+  onCancel,
+}: {
+  existing: Channel | null;
+  secrets: Map<string, SecretListing>;
+  onSaved: (key: string) => void;
+  onCancel: () => void;
+}) {
   const { t } = useT();
   const [key, setKey] = useState(existing?.key ?? '');
   const [name, setName] = useState(existing?.name ?? '');
@@ -416,7 +444,12 @@ function TestSend({ channel, onClose }: { channel: Channel; onClose: () => void 
           </Field>
           {mode === 'address' ? (
             <Field label={t('channels.test.address')}>
-              <input value={address} required={channel.kind !== 'webhook'} placeholder={channel.kind === 'email' ? 'name@example.com' : '13800138000'} onChange={(e) => setAddress(e.target.value)} />
+              <input
+                value={address}
+                required={channel.kind !== 'webhook'}
+                placeholder={channel.kind === 'email' ? 'name@example.com' : '13800138000'}
+                onChange={(e) => setAddress(e.target.value)}
+              />
             </Field>
           ) : (
             <Field label={t('channels.test.search')} hint={person ? t('channels.test.picked', { id: person.personId, name: person.name ?? '—' }) : undefined}>
@@ -447,7 +480,11 @@ function TestSend({ channel, onClose }: { channel: Channel; onClose: () => void 
             {found.data.people.map((p) => (
               <li key={p.personId}>
                 <button type="button" className="btn btn-small" aria-pressed={person?.personId === p.personId} onClick={() => setPerson(p)}>
-                  #{p.personId} {p.name ?? '—'} {p.identifiers.slice(0, 2).map((i) => `${i.type}:${i.value}`).join(' ')}
+                  #{p.personId} {p.name ?? '—'}{' '}
+                  {p.identifiers
+                    .slice(0, 2)
+                    .map((i) => `${i.type}:${i.value}`)
+                    .join(' ')}
                 </button>
               </li>
             ))}
@@ -466,7 +503,11 @@ function TestSend({ channel, onClose }: { channel: Channel; onClose: () => void 
         <ErrorBox error={send.error} />
         {outcome && (
           <div className={`notice ${outcome.outcome === 'sent' ? 'success' : 'warning'}`} role="status">
-            {t(outcome.outcome === 'sent' ? 'channels.test.sent' : 'channels.test.notSent', { address: outcome.address ?? '—', outcome: outcome.outcome, reason: outcome.reason ?? '' })}
+            {t(outcome.outcome === 'sent' ? 'channels.test.sent' : 'channels.test.notSent', {
+              address: outcome.address ?? '—',
+              outcome: outcome.outcome,
+              reason: outcome.reason ?? '',
+            })}
           </div>
         )}
         <div className="form-actions">
@@ -507,7 +548,13 @@ function SecretsCard({ secrets, onChanged }: { secrets: SecretListing[]; onChang
             key: 'actions',
             header: t('channels.actions'),
             render: (s) => (
-              <button type="button" className="btn btn-small btn-danger" aria-label={t('secrets.deleteOf', { name: s.name })} disabled={remove.busy} onClick={() => void remove.run(s.name)}>
+              <button
+                type="button"
+                className="btn btn-small btn-danger"
+                aria-label={t('secrets.deleteOf', { name: s.name })}
+                disabled={remove.busy}
+                onClick={() => void remove.run(s.name)}
+              >
                 {t('channels.delete')}
               </button>
             ),

@@ -48,7 +48,14 @@ function PolicyForm({ initial, canEdit, onSaved }: { initial: Policy; canEdit: b
                 <input value={c.channels} onChange={(e) => setCaps(caps.map((x, j) => (j === i ? { ...x, channels: e.target.value } : x)))} />
               </Field>
               <Field label={t('policy.windowHours')}>
-                <input type="number" min={1} max={2160} required value={c.windowHours} onChange={(e) => setCaps(caps.map((x, j) => (j === i ? { ...x, windowHours: e.target.value } : x)))} />
+                <input
+                  type="number"
+                  min={1}
+                  max={2160}
+                  required
+                  value={c.windowHours}
+                  onChange={(e) => setCaps(caps.map((x, j) => (j === i ? { ...x, windowHours: e.target.value } : x)))}
+                />
               </Field>
               <Field label={t('policy.max')}>
                 <input type="number" min={0} required value={c.max} onChange={(e) => setCaps(caps.map((x, j) => (j === i ? { ...x, max: e.target.value } : x)))} />

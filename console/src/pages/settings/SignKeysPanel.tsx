@@ -88,7 +88,13 @@ export function SignKeysPanel() {
               align: 'right',
               render: (k) =>
                 !k.revokedAt && (
-                  <button type="button" className="btn btn-small btn-danger" aria-label={t('signKeys.revokeOf', { name: k.name })} disabled={revoke.busy} onClick={() => void revoke.run(k)}>
+                  <button
+                    type="button"
+                    className="btn btn-small btn-danger"
+                    aria-label={t('signKeys.revokeOf', { name: k.name })}
+                    disabled={revoke.busy}
+                    onClick={() => void revoke.run(k)}
+                  >
                     {t('signKeys.revoke')}
                   </button>
                 ),

@@ -43,13 +43,27 @@ export function UsersPanel() {
             rowKey={(u) => u.id}
             empty={<Empty title={t('users.empty')} hint={t('users.emptyHint')} />}
             columns={[
-              { key: 'name', header: t('users.name'), render: (u) => <span>{u.name}{u.id === me?.user?.id ? ` (${t('users.you')})` : ''}</span> },
+              {
+                key: 'name',
+                header: t('users.name'),
+                render: (u) => (
+                  <span>
+                    {u.name}
+                    {u.id === me?.user?.id ? ` (${t('users.you')})` : ''}
+                  </span>
+                ),
+              },
               { key: 'email', header: t('users.email'), render: (u) => u.email },
               {
                 key: 'role',
                 header: t('users.role'),
                 render: (u) => (
-                  <select aria-label={t('users.roleOf', { name: u.name })} value={u.role} disabled={busyId === u.id || u.id === me?.user?.id} onChange={(e) => void update.run(u.id, { role: e.target.value as User['role'] })}>
+                  <select
+                    aria-label={t('users.roleOf', { name: u.name })}
+                    value={u.role}
+                    disabled={busyId === u.id || u.id === me?.user?.id}
+                    onChange={(e) => void update.run(u.id, { role: e.target.value as User['role'] })}
+                  >
                     {ROLES.map((r) => (
                       <option key={r} value={r}>
                         {t(`role.${r}` as Key)}
@@ -62,7 +76,12 @@ export function UsersPanel() {
                 key: 'team',
                 header: t('users.team'),
                 render: (u) => (
-                  <select aria-label={t('users.teamOf', { name: u.name })} value={u.teamId ?? ''} disabled={busyId === u.id || !teams.data} onChange={(e) => void update.run(u.id, { teamId: e.target.value || null })}>
+                  <select
+                    aria-label={t('users.teamOf', { name: u.name })}
+                    value={u.teamId ?? ''}
+                    disabled={busyId === u.id || !teams.data}
+                    onChange={(e) => void update.run(u.id, { teamId: e.target.value || null })}
+                  >
                     <option value="">{t('users.allData')}</option>
                     {teamList.map((team) => (
                       <option key={team.id} value={team.id}>
@@ -72,8 +91,16 @@ export function UsersPanel() {
                   </select>
                 ),
               },
-              { key: 'staff', header: t('users.staffUserId'), render: (u) => <StaffId user={u} disabled={busyId === u.id} onSave={(staffUserId) => void update.run(u.id, { staffUserId })} /> },
-              { key: 'status', header: t('common.status'), render: (u) => (u.disabled ? <Badge tone="red">{t('users.disabled')}</Badge> : <Badge tone="green">{t('users.active')}</Badge>) },
+              {
+                key: 'staff',
+                header: t('users.staffUserId'),
+                render: (u) => <StaffId user={u} disabled={busyId === u.id} onSave={(staffUserId) => void update.run(u.id, { staffUserId })} />,
+              },
+              {
+                key: 'status',
+                header: t('common.status'),
+                render: (u) => (u.disabled ? <Badge tone="red">{t('users.disabled')}</Badge> : <Badge tone="green">{t('users.active')}</Badge>),
+              },
               { key: 'created', header: t('users.created'), render: (u) => dateTime(u.createdAt) },
               {
                 key: 'actions',
@@ -125,7 +152,14 @@ function CreateUser({ teams, onCreated }: { teams: Team[]; onCreated: () => void
   const set = (patch: Partial<typeof form>) => setForm((f) => ({ ...f, ...patch }));
   const create = useAction(async () => {
     await api('/api/v1/users', {
-      json: { email: form.email.trim(), name: form.name.trim(), role: form.role, password: form.password, teamId: form.teamId || null, staffUserId: form.staffUserId.trim() || null },
+      json: {
+        email: form.email.trim(),
+        name: form.name.trim(),
+        role: form.role,
+        password: form.password,
+        teamId: form.teamId || null,
+        staffUserId: form.staffUserId.trim() || null,
+      },
     });
     setForm(empty);
     onCreated();

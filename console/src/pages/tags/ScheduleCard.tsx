@@ -56,8 +56,18 @@ export function ScheduleCard({ canEdit }: { canEdit: boolean }) {
           {current ? (
             <Pairs
               items={[
-                [t('schedule.current'), <code key="cron" data-testid="tag-schedule-cron">{current.cron}</code>],
-                [t('schedule.next'), <span key="next" data-testid="tag-schedule-next">{t('schedule.zone', { at: current.nextAtLocal, tz: current.timeZone })}</span>],
+                [
+                  t('schedule.current'),
+                  <code key="cron" data-testid="tag-schedule-cron">
+                    {current.cron}
+                  </code>,
+                ],
+                [
+                  t('schedule.next'),
+                  <span key="next" data-testid="tag-schedule-next">
+                    {t('schedule.zone', { at: current.nextAtLocal, tz: current.timeZone })}
+                  </span>,
+                ],
                 [t('schedule.last'), current.lastStartedAtLocal ? t('schedule.zone', { at: current.lastStartedAtLocal, tz: current.timeZone }) : t('schedule.never')],
                 [t('schedule.lastBaseDate'), current.lastBaseDate ?? '—'],
               ]}

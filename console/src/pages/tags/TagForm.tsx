@@ -137,7 +137,10 @@ function ManualFields({ def, set }: { def: TagDefinition; set: Setter }) {
       <div className="form-grid">
         <ValueTypeField def={def} set={set} />
         <Field label={t('tags.options')} hint={t('tags.optionsHint')}>
-          <input value={((def.options as string[] | undefined) ?? []).join(', ')} onChange={(e) => set({ options: splitList(e.target.value).length ? splitList(e.target.value) : undefined })} />
+          <input
+            value={((def.options as string[] | undefined) ?? []).join(', ')}
+            onChange={(e) => set({ options: splitList(e.target.value).length ? splitList(e.target.value) : undefined })}
+          />
         </Field>
       </div>
     </Fieldset>
@@ -152,7 +155,16 @@ function SqlFields({ def, set }: { def: TagDefinition; set: Setter }) {
       <div className="form-grid">
         <ValueTypeField def={def} set={set} />
         <Field label={t('tags.query')} hint={t('tags.queryHint')} className="span-all">
-          <textarea rows={8} spellCheck={false} className="mono" value={String(def.query ?? '')} required minLength={10} maxLength={20000} onChange={(e) => set({ query: e.target.value })} />
+          <textarea
+            rows={8}
+            spellCheck={false}
+            className="mono"
+            value={String(def.query ?? '')}
+            required
+            minLength={10}
+            maxLength={20000}
+            onChange={(e) => set({ query: e.target.value })}
+          />
         </Field>
       </div>
     </Fieldset>
@@ -199,7 +211,10 @@ function MeasureFields({ def, set }: { def: Record<string, unknown>; set: (patch
         </Field>
       ) : (
         <Field label={t('tags.sources')} hint={t('tags.sourcesHint')}>
-          <input value={((def.sources as string[] | undefined) ?? []).join(', ')} onChange={(e) => set({ sources: splitList(e.target.value).length ? splitList(e.target.value) : undefined })} />
+          <input
+            value={((def.sources as string[] | undefined) ?? []).join(', ')}
+            onChange={(e) => set({ sources: splitList(e.target.value).length ? splitList(e.target.value) : undefined })}
+          />
         </Field>
       )}
     </>
@@ -223,10 +238,20 @@ function StatisticFields({ def, set }: { def: TagDefinition; set: Setter }) {
             <input value={b.label} required onChange={(e) => setBuckets(buckets.map((x, j) => (j === i ? { ...x, label: e.target.value } : x)))} />
           </Field>
           <Field label={t('tags.from')}>
-            <input type="number" step="any" value={textOf(b.from)} onChange={(e) => setBuckets(buckets.map((x, j) => (j === i ? { ...x, from: numberOrUndefined(e.target.value) } : x)))} />
+            <input
+              type="number"
+              step="any"
+              value={textOf(b.from)}
+              onChange={(e) => setBuckets(buckets.map((x, j) => (j === i ? { ...x, from: numberOrUndefined(e.target.value) } : x)))}
+            />
           </Field>
           <Field label={t('tags.to')}>
-            <input type="number" step="any" value={textOf(b.to)} onChange={(e) => setBuckets(buckets.map((x, j) => (j === i ? { ...x, to: numberOrUndefined(e.target.value) } : x)))} />
+            <input
+              type="number"
+              step="any"
+              value={textOf(b.to)}
+              onChange={(e) => setBuckets(buckets.map((x, j) => (j === i ? { ...x, to: numberOrUndefined(e.target.value) } : x)))}
+            />
           </Field>
           <button type="button" className="btn btn-small btn-ghost" aria-label={t('common.remove')} onClick={() => setBuckets(buckets.filter((_, j) => j !== i))}>
             ✕
@@ -273,14 +298,32 @@ function TierFields({ def, set, tags, named }: { def: TagDefinition; set: Setter
           </Field>
           {method === 'quantiles' ? (
             <Field label={t('tags.share')}>
-              <input type="number" step="any" min={0} max={1} value={textOf(tier.share)} onChange={(e) => setTiers(tiers.map((x, j) => (j === i ? { label: x.label, share: numberOrUndefined(e.target.value) } : x)))} />
+              <input
+                type="number"
+                step="any"
+                min={0}
+                max={1}
+                value={textOf(tier.share)}
+                onChange={(e) => setTiers(tiers.map((x, j) => (j === i ? { label: x.label, share: numberOrUndefined(e.target.value) } : x)))}
+              />
             </Field>
           ) : (
             <Field label={t('tags.min')}>
-              <input type="number" step="any" value={textOf(tier.min)} onChange={(e) => setTiers(tiers.map((x, j) => (j === i ? { label: x.label, min: numberOrUndefined(e.target.value) } : x)))} />
+              <input
+                type="number"
+                step="any"
+                value={textOf(tier.min)}
+                onChange={(e) => setTiers(tiers.map((x, j) => (j === i ? { label: x.label, min: numberOrUndefined(e.target.value) } : x)))}
+              />
             </Field>
           )}
-          <button type="button" className="btn btn-small btn-ghost" aria-label={t('common.remove')} disabled={tiers.length <= 2} onClick={() => setTiers(tiers.filter((_, j) => j !== i))}>
+          <button
+            type="button"
+            className="btn btn-small btn-ghost"
+            aria-label={t('common.remove')}
+            disabled={tiers.length <= 2}
+            onClick={() => setTiers(tiers.filter((_, j) => j !== i))}
+          >
             ✕
           </button>
         </div>
@@ -302,7 +345,16 @@ function RuleFields({ def, set, tags }: { def: TagDefinition; set: Setter; tags:
     <Fieldset legend={t('tagKind.rule')}>
       <div className="form-grid">
         <Field label={t('tags.valueType')}>
-          <select value={valueType} onChange={(e) => set({ valueType: e.target.value, cases: cases.map((c) => ({ ...c, value: scalarOf(String(c.value), e.target.value) })), else: def.else === undefined ? undefined : scalarOf(String(def.else), e.target.value) })}>
+          <select
+            value={valueType}
+            onChange={(e) =>
+              set({
+                valueType: e.target.value,
+                cases: cases.map((c) => ({ ...c, value: scalarOf(String(c.value), e.target.value) })),
+                else: def.else === undefined ? undefined : scalarOf(String(def.else), e.target.value),
+              })
+            }
+          >
             {['string', 'number', 'boolean'].map((v) => (
               <option key={v}>{v}</option>
             ))}
@@ -318,7 +370,13 @@ function RuleFields({ def, set, tags }: { def: TagDefinition; set: Setter; tags:
               <div className="condition-head">
                 <strong>{t('tags.caseOperand', { n: i + 1 })}</strong>
                 {root.conditions.length > 1 && <MatchSelect value={root.match} onChange={(match) => setCase(i, { when: whenOf(match, root.conditions) })} />}
-                <button type="button" className="btn btn-small btn-ghost" aria-label={t('common.remove')} disabled={cases.length <= 1} onClick={() => setCases(cases.filter((_, j) => j !== i))}>
+                <button
+                  type="button"
+                  className="btn btn-small btn-ghost"
+                  aria-label={t('common.remove')}
+                  disabled={cases.length <= 1}
+                  onClick={() => setCases(cases.filter((_, j) => j !== i))}
+                >
                   ✕
                 </button>
               </div>
@@ -335,7 +393,11 @@ function RuleFields({ def, set, tags }: { def: TagDefinition; set: Setter; tags:
       </button>
       <div className="form-grid">
         <Field label={t('tags.else')} hint={t('tags.elseHint')}>
-          <ValueInput value={def.else as Scalar | undefined} parse={(text) => (text.trim() === '' ? undefined : scalarOf(text, valueType))} onValue={(value) => set({ else: value })} />
+          <ValueInput
+            value={def.else as Scalar | undefined}
+            parse={(text) => (text.trim() === '' ? undefined : scalarOf(text, valueType))}
+            onValue={(value) => set({ else: value })}
+          />
         </Field>
       </div>
     </Fieldset>
