@@ -16,6 +16,39 @@ import { ApiKeyService } from '../src/access/keys.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+/**
+ * On PostgreSQL, each test file gets a database of its own (siyu_file_<pid>), made here when the file
+ * loads and inherited by the processes it starts, so files can run side by side (npm run test:pg runs
+ * two at once) without one file's dispatcher or whole-store check seeing another's rows. Databases of
+ * test processes that are gone are dropped first.
+ */
+if (process.env.DATABASE_URL && !process.env.SIYU_TEST_FILE_DATABASE) {
+  const shared = process.env.DATABASE_URL;
+  const name = `siyu_file_${process.pid}`;
+  const admin = new pg.Client({ connectionString: shared });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'siyu\\_file\\_%'`);
+    for (const { datname } of rows) {
+      const pid = Number(datname.slice('siyu_file_'.length));
+      let alive = true;
+      try {
+        process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+      if (!alive || pid === process.pid) await admin.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`).catch(() => undefined);
+    }
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(shared);
+  url.pathname = `/${name}`;
+  process.env.DATABASE_URL = url.toString();
+  process.env.SIYU_TEST_FILE_DATABASE = name;
+}
+
 const tempDirs: string[] = [];
 /** A fresh directory, removed when the test process exits (a suite's stores are closed by then). */
 export function tempDir(prefix = 'siyu-test-'): string {

@@ -116,6 +116,9 @@ async function interruptAndResume(end: 'kill' | 'stop') {
   const auth = { authorization: `Bearer ${token}` };
   let run: string;
   try {
+    // Tags that read orders, so the resumed import has tags to run after it.
+    const pack = await fetch(`${first.url}/api/v1/tags/packs/retail`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(pack.status, 200, await pack.text());
     const posted = await fetch(`${first.url}/api/v1/imports?kind=orders&source=erp&filename=orders.tsv`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'text/tab-separated-values' },

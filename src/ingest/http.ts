@@ -277,15 +277,22 @@ export async function resumeInterruptedUploads(stores: Stores, uploadsDir: strin
       source: asked.source ?? undefined,
       mapping: (asked.mapping ?? undefined) as never,
     })
-      .then(async (summary) => {
-        log(`import ${summary.runId} resumed and completed: ${summary.rowsRead.toLocaleString('en-US')} rows read, ${summary.landed.toLocaleString('en-US')} landed`);
-        // As after a first run: the tags that read the data are computed again (this was forgotten once).
-        await afterImport(run.workspace_id);
-      })
-      .catch((error: Error) => log(`import ${run.id} failed again: ${error.message}`))
-      .finally(() => {
+      .then(
+        (summary) => {
+          log(`import ${summary.runId} resumed and completed: ${summary.rowsRead.toLocaleString('en-US')} rows read, ${summary.landed.toLocaleString('en-US')} landed`);
+          return true;
+        },
+        (error: Error) => {
+          log(`import ${run.id} failed again: ${error.message}`);
+          return false;
+        },
+      )
+      .then(async (completed) => {
         for (const p of paths) fs.rmSync(p, { force: true });
-      });
+        // As after a first run: the tags that read the data are computed again (this was forgotten once).
+        if (completed) await afterImport(run.workspace_id);
+      })
+      .catch((error: Error) => log(`tags after the resumed import ${run.id} failed: ${error.message}`));
   }
   removeOrphanedUploads(uploadsDir, keep, startedAt, log);
   return resumed;

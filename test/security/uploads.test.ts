@@ -60,8 +60,18 @@ function startUpload(route = '/api/v1/imports?kind=orders&source=erp&filename=bi
   return { request, answer };
 }
 
+/** Writes a chunk; settles when it is flushed, or when the request is closed first (the server answered and hung up), so a test never waits on a write the socket will never take. */
 function write(request: http.ClientRequest, chunk: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => request.write(chunk, (error) => (error ? reject(error) : resolve())));
+  return new Promise((resolve, reject) => {
+    if (request.destroyed) return reject(new Error('the request is closed'));
+    const closed = () => reject(new Error('the request closed before the chunk was written'));
+    request.once('close', closed);
+    request.write(chunk, (error) => {
+      request.off('close', closed);
+      if (error) reject(error);
+      else resolve();
+    });
+  });
 }
 
 const filesIn = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir) : []);
