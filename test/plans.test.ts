@@ -72,7 +72,9 @@ async function personOf(memberNo: string): Promise<number> {
 }
 
 async function dispatchAll(dispatcher: Dispatcher) {
-  for (let i = 0; i < 200; i++) {
+  // A send slowed past its timeout on a loaded machine is retried after a backoff: wait for that
+  // retry (up to a minute) rather than failing on how busy the machine is.
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
     await dispatcher.drain();
     const left = await stores.state.db.selectFrom('deliveries').select('id').where('workspace_id', '=', ws.id).where('status', '=', 'queued').limit(1).execute();
     if (left.length === 0) return;
