@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { SEGMENT_KEY, conditionSchema } from './segments.ts';
 import { goalSchema } from './plans.ts';
+import { nextSteps } from './journey-graph.ts';
 
 const key = z.string().regex(SEGMENT_KEY, 'lowercase letters, digits and _, starting with a letter (2–63 characters)');
 const stepKey = z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, 'a step name: lowercase letters, digits and _');
@@ -65,20 +66,6 @@ export const stepSchema = z.discriminatedUnion('type', [
 ]);
 
 export type Step = z.infer<typeof stepSchema>;
-
-/** Where a step leads (a send, wait, tag or task without `next` ends the journey). */
-function nextSteps(step: Step): string[] {
-  switch (step.type) {
-    case 'branch':
-      return [step.yes, step.no];
-    case 'split':
-      return step.branches.map((b) => b.next);
-    case 'exit':
-      return [];
-    default:
-      return step.next ? [step.next] : [];
-  }
-}
 
 export const journeySchema = z
   .object({

@@ -2,7 +2,7 @@
  * The member profile's fields as the API names them, with their types. A file of its own, without zod,
  * so the console takes the list without bundling every schema.
  */
-/** src/facts/member-profile.ts reads these fields; src/segments/profile-fields.test.ts keeps the two lists equal. */
+/** The facts floor's member profile (src/facts/member-profile.ts) reads exactly these. */
 export const PROFILE_FIELD_TYPES = {
   gender: 'string',
   level: 'string',

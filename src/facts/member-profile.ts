@@ -5,18 +5,11 @@
  * record's seen_at), field by field. Tags, segments, plans' templates, journeys and the person view
  * all read it through `memberProfile`.
  */
+import { PROFILE_FIELD_TYPES, type ProfileField } from '../contract/profile.ts';
 
-/** Profile fields from member records, with their types. */
-export const PROFILE_FIELDS = {
-  gender: 'string',
-  level: 'string',
-  city: 'string',
-  channel: 'string',
-  points: 'number',
-  registered_at: 'date',
-  birthday: 'date',
-} as const;
-export type ProfileField = keyof typeof PROFILE_FIELDS;
+/** Profile fields from member records, with their types: the API's list (src/contract/profile.ts), one list. */
+export const PROFILE_FIELDS = PROFILE_FIELD_TYPES;
+export type { ProfileField };
 
 export function isProfileField(field: string): field is ProfileField {
   // Own keys only: `in` would also accept constructor, toString … from Object's prototype.

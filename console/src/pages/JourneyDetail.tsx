@@ -10,6 +10,7 @@ import { useT, type I18n, type Key } from '../i18n.ts';
 import { useSession } from '../session.tsx';
 import type { JourneyDetail as JourneyData, JourneyInfo, JourneyInput as Journey, StepInput as JourneyStep } from '../../../src/contract/journeys.ts';
 import type { GroupReport, PlanReport } from '../../../src/contract/plans.ts';
+import { nextSteps } from '../../../src/contract/journey-graph.ts';
 import { Badge, Card, PageHeader } from '../components/Page.tsx';
 import { Pairs, Table } from '../components/Table.tsx';
 import { Empty, ErrorBox, Loading } from '../components/States.tsx';
@@ -24,23 +25,10 @@ function orderedSteps(journey: Journey): Array<{ name: string; step: JourneyStep
     if (seen.has(name) || !journey.steps[name]) continue;
     seen.add(name);
     order.push(name);
-    queue.push(...nextOf(journey.steps[name]));
+    queue.push(...nextSteps(journey.steps[name]));
   }
   const rest = Object.keys(journey.steps).filter((name) => !seen.has(name));
   return [...order.map((name) => ({ name, step: journey.steps[name], reachable: true })), ...rest.map((name) => ({ name, step: journey.steps[name], reachable: false }))];
-}
-
-function nextOf(step: JourneyStep): string[] {
-  switch (step.type) {
-    case 'branch':
-      return [step.yes, step.no];
-    case 'split':
-      return step.branches.map((b) => b.next);
-    case 'exit':
-      return [];
-    default:
-      return step.next ? [step.next] : [];
-  }
 }
 
 function detailOf(step: JourneyStep, { t }: I18n): string {
@@ -83,7 +71,7 @@ function NextCell({ step }: { step: JourneyStep }) {
       </span>
     );
   }
-  const next = nextOf(step);
+  const next = nextSteps(step);
   if (next.length === 0) return <span className="muted">{t('journey.end')}</span>;
   return (
     <span className="journey-next">
